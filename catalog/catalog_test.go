@@ -1,0 +1,205 @@
+package catalog_test
+
+import (
+	"context"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/pgtest"
+	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/secret"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, 0)) }
+
+type testBundle struct {
+	dsn   string
+	box   *secret.Box
+	store *catalog.Store
+}
+
+func setup(t *testing.T) *testBundle {
+	t.Helper()
+	env := pgtest.Get(t)
+	db := env.Control.NewDatabase(t, "catalog")
+	dsn := env.Control.SuperDSN(db)
+	ctx := context.Background()
+	_, err := catalog.Init(ctx, dsn)
+	require.NoError(t, err)
+	box, err := secret.LoadKey("", pgtest.Key())
+	require.NoError(t, err)
+	store, err := catalog.Open(ctx, dsn, box)
+	require.NoError(t, err)
+	t.Cleanup(store.Close)
+	return &testBundle{dsn: dsn, box: box, store: store}
+}
+
+func TestInitConcurrentAndIdempotent(t *testing.T) {
+	t.Parallel()
+	env := pgtest.Get(t)
+	dsn := env.Control.SuperDSN(env.Control.NewDatabase(t, "catalog"))
+	ctx := context.Background()
+
+	_, err := catalog.Open(ctx, dsn, nil)
+	require.ErrorIs(t, err, catalog.ErrNotInitialized)
+	require.ErrorIs(t, err, validate.ErrInvalid)
+
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	versions := make([]int64, 4)
+	for i := range errs {
+		wg.Go(func() { versions[i], errs[i] = catalog.Init(ctx, dsn) })
+	}
+	wg.Wait()
+	for i := range errs {
+		require.NoError(t, errs[i])
+		require.Equal(t, int64(1), versions[i])
+	}
+	v, err := catalog.Init(ctx, dsn)
+	require.NoError(t, err)
+	require.Equal(t, int64(1), v, "a second init is a no-op")
+}
+
+func TestOpenWithoutCatalog(t *testing.T) {
+	t.Parallel()
+	_, err := catalog.Open(context.Background(), "", nil)
+	require.ErrorIs(t, err, catalog.ErrNoCatalog)
+}
+
+func TestKeyCheck(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	_, err := b.store.Box(ctx)
+	require.NoError(t, err)
+
+	other, err := secret.LoadKey("", pgtest.Key())
+	require.NoError(t, err)
+	wrong, err := catalog.Open(ctx, b.dsn, other)
+	require.NoError(t, err)
+	defer wrong.Close()
+	_, err = wrong.Box(ctx)
+	require.ErrorIs(t, err, secret.ErrWrongKey)
+
+	none, err := catalog.Open(ctx, b.dsn, nil)
+	require.NoError(t, err)
+	defer none.Close()
+	_, err = none.ServerDSN(ctx, "x")
+	require.ErrorIs(t, err, secret.ErrNoKey)
+}
+
+func TestServers(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	dsn := "postgres://admin:very-secret-password@10.1.2.3:5432/postgres"
+	srv := catalog.Server{Name: "pg-a", Host: "10.1.2.3", Port: 5432, AdminRole: "admin", VersionNum: 150000,
+		Capacity: 10, Labels: map[string]string{"zone": "eu1"}}
+	require.NoError(t, b.store.AddServer(ctx, srv, dsn))
+	err := b.store.AddServer(ctx, srv, dsn)
+	require.ErrorIs(t, err, catalog.ErrServerExists)
+	require.ErrorIs(t, err, validate.ErrInvalid)
+
+	got, err := b.store.GetServer(ctx, "pg-a")
+	require.NoError(t, err)
+	require.Equal(t, 10, got.Capacity)
+	require.Equal(t, map[string]string{"zone": "eu1"}, got.Labels)
+	require.Equal(t, "file_copy", got.CloneStrategy)
+
+	open, err := b.store.ServerDSN(ctx, "pg-a")
+	require.NoError(t, err)
+	require.Equal(t, dsn, open)
+
+	// The DSN is sealed at rest.
+	var raw []byte
+	require.NoError(t, b.store.Pool().QueryRow(ctx, `SELECT dsn_sealed FROM servers WHERE name = 'pg-a'`).Scan(&raw))
+	require.NotContains(t, string(raw), "very-secret-password")
+
+	require.NoError(t, b.store.SetDraining(ctx, "pg-a", true))
+	got, _ = b.store.GetServer(ctx, "pg-a")
+	require.True(t, got.Draining)
+	require.ErrorIs(t, b.store.SetDraining(ctx, "nope", true), catalog.ErrServerNotFound)
+
+	list, err := b.store.ListServers(ctx)
+	require.NoError(t, err)
+	require.Len(t, list, 1)
+
+	require.NoError(t, b.store.RemoveServer(ctx, "pg-a"))
+	_, err = b.store.GetServer(ctx, "pg-a")
+	require.ErrorIs(t, err, catalog.ErrServerNotFound)
+
+	events, err := b.store.ListEvents(ctx, "", 10)
+	require.NoError(t, err)
+	var actions []string
+	for _, e := range events {
+		actions = append(actions, e.Action)
+		require.NotContains(t, compact(e.Details), "very-secret-password")
+	}
+	require.Equal(t, []string{"server.remove", "server.drain", "server.add"}, actions)
+}
+
+func compact(m map[string]any) string {
+	s := ""
+	for k, v := range m {
+		s += k + "=" + toString(v) + " "
+	}
+	return s
+}
+
+func toString(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	default:
+		return ""
+	}
+}
+
+func TestEventsAppendOnly(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	b.store.Actor = "alice"
+	require.NoError(t, b.store.AppendEvent(ctx, nil, catalog.Event{Action: "test.thing", Slug: "acme", Details: map[string]any{"k": "v"}}))
+	events, err := b.store.ListEvents(ctx, "acme", 10)
+	require.NoError(t, err)
+	require.Len(t, events, 1)
+	require.Equal(t, "alice", events[0].Actor)
+
+	for _, stmt := range []string{`UPDATE events SET actor = 'mallory'`, `DELETE FROM events`, `TRUNCATE events`} {
+		_, err := b.store.Pool().Exec(ctx, stmt)
+		require.ErrorContains(t, err, "append-only", stmt)
+	}
+}
+
+func TestJobs(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	id, err := b.store.StartJob(ctx, "rollup", "node-1")
+	require.NoError(t, err)
+	require.NoError(t, b.store.FinishJob(ctx, id, catalog.JobFailed, "tenant x: boom", map[string]int64{"failed": 1}))
+	jobs, err := b.store.ListJobs(ctx, 5)
+	require.NoError(t, err)
+	require.Len(t, jobs, 1)
+	require.Equal(t, "failed", jobs[0].Status)
+	require.Equal(t, int64(1), jobs[0].Counts["failed"])
+	require.NotNil(t, jobs[0].FinishedAt)
+	n, err := b.store.PruneJobs(ctx, time.Now().Add(time.Hour))
+	require.NoError(t, err)
+	require.Equal(t, int64(1), n)
+}
+
+func TestStatus(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	st, err := b.store.Status(context.Background())
+	require.NoError(t, err)
+	require.Equal(t, st.LatestVersion, st.SchemaVersion)
+	require.Nil(t, st.Warehouse)
+}

@@ -1,0 +1,34 @@
+package catalog
+
+import (
+	"errors"
+
+	"github.com/tenantctl/tenantctl/internal/validate"
+)
+
+// ErrNotInitialized is returned by [Open] when the catalog database has no tenantctl
+// schema yet.
+var ErrNotInitialized = validate.Errorf("the catalog database has no tenantctl schema: run `tenantctl catalog init` first")
+
+// ErrNoCatalog is returned when no catalog DSN is configured.
+var ErrNoCatalog = validate.Errorf("no catalog configured: set --catalog or TENANTCTL_CATALOG_DSN, " +
+	"or run `tenantctl dev up` to start a local one")
+
+// ErrServerExists is returned by [Store.AddServer] for a name already registered.
+var ErrServerExists = errors.New("server already registered")
+
+// ErrServerNotFound is returned when a server name is not registered.
+var ErrServerNotFound = errors.New("server not found")
+
+// ErrServerInUse is returned by [Store.RemoveServer] while tenants live on the server.
+var ErrServerInUse = errors.New("server still holds tenants")
+
+// ErrNoWarehouse is returned by [Store.WarehouseDSN] when no warehouse is registered.
+var ErrNoWarehouse = errors.New("no warehouse registered: run `tenantctl warehouse init --dsn DSN`")
+
+// ErrTenantNotFound is returned when a slug names no live tenant.
+var ErrTenantNotFound = errors.New("tenant not found")
+
+// ErrTenantExists is returned when a slug or email domain is already taken by a tenant
+// that is not purged.
+var ErrTenantExists = errors.New("tenant already exists")

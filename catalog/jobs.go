@@ -1,0 +1,83 @@
+package catalog
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// Job run statuses.
+const (
+	JobRunning   = "running"
+	JobSucceeded = "succeeded"
+	JobFailed    = "failed"
+	JobCancelled = "cancelled"
+)
+
+// JobRun is one run of a fleet job (migrate, rollup, audit, reconcile, purge), started
+// by the scheduler or from the CLI.
+type JobRun struct {
+	ID         int64            `json:"id"`
+	Job        string           `json:"job"`
+	Node       string           `json:"node"`
+	StartedAt  time.Time        `json:"started_at"`
+	FinishedAt *time.Time       `json:"finished_at"`
+	Status     string           `json:"status"`
+	Error      string           `json:"error"`
+	Counts     map[string]int64 `json:"counts"`
+}
+
+// StartJob records the start of a job run and returns its id.
+func (s *Store) StartJob(ctx context.Context, job, node string) (int64, error) {
+	var id int64
+	err := s.pool.QueryRow(ctx, `INSERT INTO job_runs (job, node) VALUES ($1, $2) RETURNING id`, job, node).Scan(&id)
+	if err != nil {
+		return 0, fmt.Errorf("record job start: %w", err)
+	}
+	return id, nil
+}
+
+// FinishJob records the end of a job run.
+func (s *Store) FinishJob(ctx context.Context, id int64, status, errText string, counts map[string]int64) error {
+	if counts == nil {
+		counts = map[string]int64{}
+	}
+	_, err := s.pool.Exec(ctx, `UPDATE job_runs SET finished_at = clock_timestamp(), status = $2, error = NULLIF($3, ''), counts = $4 WHERE id = $1`,
+		id, status, errText, counts)
+	if err != nil {
+		return fmt.Errorf("record job end: %w", err)
+	}
+	return nil
+}
+
+// ListJobs returns the most recent job runs, newest first.
+func (s *Store) ListJobs(ctx context.Context, limit int) ([]JobRun, error) {
+	if limit <= 0 {
+		limit = 20
+	}
+	rows, err := s.pool.Query(ctx, `
+		SELECT id, job, node, started_at, finished_at, status, coalesce(error, ''), counts
+		FROM job_runs ORDER BY started_at DESC, id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []JobRun{}
+	for rows.Next() {
+		var j JobRun
+		if err := rows.Scan(&j.ID, &j.Job, &j.Node, &j.StartedAt, &j.FinishedAt, &j.Status, &j.Error, &j.Counts); err != nil {
+			return nil, err
+		}
+		out = append(out, j)
+	}
+	return out, rows.Err()
+}
+
+// PruneJobs deletes finished job runs that started before cutoff.
+func (s *Store) PruneJobs(ctx context.Context, cutoff time.Time) (int64, error) {
+	tag, err := s.pool.Exec(ctx, `DELETE FROM job_runs WHERE started_at < $1 AND status <> 'running'`, cutoff)
+	if err != nil {
+		return 0, err
+	}
+	return tag.RowsAffected(), nil
+}

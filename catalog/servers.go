@@ -1,0 +1,174 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tenantctl/tenantctl/internal/dbconn"
+	"github.com/tenantctl/tenantctl/internal/validate"
+)
+
+// Server is a registered PostgreSQL server that holds tenant databases. Its admin DSN is
+// sealed in the catalog and only returned by [Store.ServerDSN].
+type Server struct {
+	Name            string            `json:"name"`
+	Host            string            `json:"host"`
+	Port            int               `json:"port"`
+	AdminRole       string            `json:"admin_role"`
+	VersionNum      int               `json:"server_version_num"`
+	Capacity        int               `json:"capacity"`
+	Tenants         int               `json:"tenants"`
+	Draining        bool              `json:"draining"`
+	Labels          map[string]string `json:"labels"`
+	CloneStrategy   string            `json:"clone_strategy"`
+	TemplateDB      string            `json:"template_db,omitempty"`
+	TemplateHash    string            `json:"template_hash,omitempty"`
+	TemplateVersion *int64            `json:"template_version"`
+	CreatedAt       time.Time         `json:"created_at"`
+}
+
+// Free is the number of tenants the server can still take.
+func (s Server) Free() int { return s.Capacity - s.Tenants }
+
+func serverLabel(name string) string { return "server/" + name + "/dsn" }
+
+// AddServer registers srv with its admin dsn, sealed.
+func (s *Store) AddServer(ctx context.Context, srv Server, dsn string) error {
+	box, err := s.Box(ctx)
+	if err != nil {
+		return err
+	}
+	if srv.Labels == nil {
+		srv.Labels = map[string]string{}
+	}
+	if srv.CloneStrategy == "" {
+		srv.CloneStrategy = "file_copy"
+	}
+	return s.InTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `
+			INSERT INTO servers (name, dsn_sealed, host, port, admin_role, version_num, capacity, labels, clone_strategy)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			srv.Name, box.SealString(dsn, serverLabel(srv.Name)), srv.Host, srv.Port, srv.AdminRole, srv.VersionNum,
+			srv.Capacity, srv.Labels, srv.CloneStrategy)
+		if dbconn.SQLState(err) == "23505" {
+			return validate.Invalid(fmt.Errorf("server %q: %w", srv.Name, ErrServerExists))
+		}
+		if err != nil {
+			return fmt.Errorf("register server %q: %w", srv.Name, err)
+		}
+		return s.AppendEvent(ctx, tx, Event{Action: "server.add", Details: map[string]any{
+			"server": srv.Name, "host": srv.Host, "port": srv.Port, "admin_role": srv.AdminRole,
+			"capacity": srv.Capacity, "labels": srv.Labels,
+		}})
+	})
+}
+
+const serverColumns = `s.name, s.host, s.port, s.admin_role, s.version_num, s.capacity,
+	(SELECT count(*) FROM tenants t WHERE t.server = s.name AND t.state <> 'purged')::int,
+	s.draining, s.labels, s.clone_strategy, coalesce(s.template_db, ''), coalesce(s.template_hash, ''),
+	s.template_version, s.created_at`
+
+func scanServer(row pgx.Row) (Server, error) {
+	var srv Server
+	err := row.Scan(&srv.Name, &srv.Host, &srv.Port, &srv.AdminRole, &srv.VersionNum, &srv.Capacity, &srv.Tenants,
+		&srv.Draining, &srv.Labels, &srv.CloneStrategy, &srv.TemplateDB, &srv.TemplateHash, &srv.TemplateVersion, &srv.CreatedAt)
+	return srv, err
+}
+
+// ListServers returns every registered server with its live tenant count, by name.
+func (s *Store) ListServers(ctx context.Context) ([]Server, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+serverColumns+` FROM servers s ORDER BY s.name`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Server{}
+	for rows.Next() {
+		srv, err := scanServer(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, srv)
+	}
+	return out, rows.Err()
+}
+
+// GetServer returns one server.
+func (s *Store) GetServer(ctx context.Context, name string) (Server, error) {
+	srv, err := scanServer(s.pool.QueryRow(ctx, `SELECT `+serverColumns+` FROM servers s WHERE s.name = $1`, name))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Server{}, validate.Invalid(fmt.Errorf("server %q: %w", name, ErrServerNotFound))
+	}
+	return srv, err
+}
+
+// ServerDSN returns the server's admin DSN, unsealed.
+func (s *Store) ServerDSN(ctx context.Context, name string) (string, error) {
+	box, err := s.Box(ctx)
+	if err != nil {
+		return "", err
+	}
+	var sealed []byte
+	err = s.pool.QueryRow(ctx, `SELECT dsn_sealed FROM servers WHERE name = $1`, name).Scan(&sealed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", fmt.Errorf("server %q: %w", name, ErrServerNotFound)
+	}
+	if err != nil {
+		return "", err
+	}
+	return box.OpenString(sealed, serverLabel(name))
+}
+
+// SetDraining marks a server as draining (no new tenants) or not.
+func (s *Store) SetDraining(ctx context.Context, name string, draining bool) error {
+	return s.InTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE servers SET draining = $2, updated_at = now() WHERE name = $1`, name, draining)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return validate.Invalid(fmt.Errorf("server %q: %w", name, ErrServerNotFound))
+		}
+		action := "server.drain"
+		if !draining {
+			action = "server.undrain"
+		}
+		return s.AppendEvent(ctx, tx, Event{Action: action, Details: map[string]any{"server": name}})
+	})
+}
+
+// RemoveServer unregisters an empty server. Purged tenants keep their history but lose
+// the reference to it.
+func (s *Store) RemoveServer(ctx context.Context, name string) error {
+	return s.InTx(ctx, func(tx pgx.Tx) error {
+		var live int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM tenants WHERE server = $1 AND state <> 'purged'`, name).Scan(&live); err != nil {
+			return err
+		}
+		if live > 0 {
+			return validate.Invalid(fmt.Errorf("server %q: %w (%d): move or purge them first, and drain it meanwhile", name, ErrServerInUse, live))
+		}
+		if _, err := tx.Exec(ctx, `UPDATE tenants SET server = NULL WHERE server = $1`, name); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM servers WHERE name = $1`, name)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return validate.Invalid(fmt.Errorf("server %q: %w", name, ErrServerNotFound))
+		}
+		return s.AppendEvent(ctx, tx, Event{Action: "server.remove", Details: map[string]any{"server": name}})
+	})
+}
+
+// SetTemplate records the template database a server holds for a migration set.
+func (s *Store) SetTemplate(ctx context.Context, name, db, hash string, version int64) error {
+	_, err := s.pool.Exec(ctx, `UPDATE servers SET template_db = NULLIF($2, ''), template_hash = NULLIF($3, ''),
+		template_version = $4, template_built_at = now(), updated_at = now() WHERE name = $1`, name, db, hash, version)
+	return err
+}

@@ -1,0 +1,75 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tenantctl/tenantctl/catalog"
+)
+
+func (a *app) catalogCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "catalog", Short: "Create, upgrade and inspect the catalog database"}
+	cmd.AddCommand(&cobra.Command{
+		Use:   "init",
+		Short: "Create or upgrade the catalog schema (idempotent, safe to run concurrently)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			v, err := catalog.Init(cmd.Context(), a.catalogDSN())
+			if err != nil {
+				return err
+			}
+			if box, err := a.box(); err == nil && box != nil {
+				store, err := catalog.Open(cmd.Context(), a.catalogDSN(), box)
+				if err != nil {
+					return err
+				}
+				defer store.Close()
+				if _, err := store.Box(cmd.Context()); err != nil {
+					return err
+				}
+			}
+			fmt.Fprintf(a.out, "catalog schema at version %d\n", v)
+			return nil
+		},
+	})
+	cmd.AddCommand(&cobra.Command{
+		Use:   "status",
+		Short: "Show the catalog's schema version, servers, tenants by state and warehouse",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			store, err := catalog.Open(cmd.Context(), a.catalogDSN(), nil)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			st, err := store.Status(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if a.jsonOutput() {
+				return a.printJSON(st)
+			}
+			fmt.Fprintf(a.out, "schema version: %d (latest %d)\n", st.SchemaVersion, st.LatestVersion)
+			fmt.Fprintf(a.out, "servers:        %d\n", st.Servers)
+			total := 0
+			for _, n := range st.Tenants {
+				total += n
+			}
+			fmt.Fprintf(a.out, "tenants:        %d", total)
+			for _, s := range []string{"provisioning", "active", "suspended", "deleting", "failed", "purged"} {
+				if n := st.Tenants[s]; n > 0 {
+					fmt.Fprintf(a.out, "  %s=%d", s, n)
+				}
+			}
+			fmt.Fprintln(a.out)
+			if st.Warehouse != nil {
+				fmt.Fprintf(a.out, "warehouse:      %s:%d/%s\n", st.Warehouse.Host, st.Warehouse.Port, st.Warehouse.Database)
+			} else {
+				fmt.Fprintln(a.out, "warehouse:      not registered")
+			}
+			return nil
+		},
+	})
+	return cmd
+}

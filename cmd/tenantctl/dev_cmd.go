@@ -1,0 +1,101 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tenantctl/tenantctl/devenv"
+)
+
+func (a *app) devDir(cmd *cobra.Command, flag string) string {
+	if cmd.Flags().Changed("dir") {
+		return flag
+	}
+	if a.file.DevDir != "" {
+		return a.file.DevDir
+	}
+	return devenv.DefaultDir
+}
+
+func (a *app) devCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run a local tenantctl environment on private PostgreSQL clusters (no Docker needed)",
+	}
+	var dir string
+	var servers int
+	up := &cobra.Command{
+		Use:   "up [--servers N] [--dir DIR]",
+		Short: "Start a control cluster (catalog, warehouse) and N tenant servers, and write the config",
+		Long: `Start private PostgreSQL clusters with the server binaries installed on this machine:
+a control cluster holding the catalog and warehouse databases, and N tenant servers, each
+with a least-privilege admin role (LOGIN CREATEDB CREATEROLE). Initialise the catalog,
+register the servers and the warehouse, generate the secret key (mode 0600) and write
+./.tenantctl/config.yaml so later commands need no flags. Running it again is harmless.`,
+		Args:        noArgs,
+		Annotations: map[string]string{annotCreatesConfig: "true"},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			start := time.Now()
+			env, err := devenv.Up(cmd.Context(), devenv.Options{
+				Dir: a.devDir(cmd, dir), Servers: servers, ConfigPath: a.flags.config, Log: a.log,
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "dev environment up in %s (%s)\n", env.Dir, time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(a.out, "  control  127.0.0.1:%d  databases catalog, warehouse\n", env.Control.Port)
+			for i := 0; i < len(env.Servers); i++ {
+				name := devenv.ServerName(i)
+				fmt.Fprintf(a.out, "  %-8s 127.0.0.1:%d\n", name, env.Servers[name].Port)
+			}
+			fmt.Fprintf(a.out, "config written to %s; try: tenantctl server list\n", a.flags.config)
+			return nil
+		},
+	}
+	up.Flags().StringVar(&dir, "dir", devenv.DefaultDir, "directory for the clusters' data")
+	up.Flags().IntVar(&servers, "servers", 2, "number of tenant servers")
+	cmd.AddCommand(up)
+
+	var purge bool
+	down := &cobra.Command{
+		Use:   "down [--purge]",
+		Short: "Stop the local clusters (--purge also deletes their data and the config file)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			d := a.devDir(cmd, dir)
+			if err := devenv.Down(cmd.Context(), d, a.flags.config, purge); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "dev environment in %s stopped\n", d)
+			return nil
+		},
+	}
+	down.Flags().StringVar(&dir, "dir", devenv.DefaultDir, "directory of the clusters' data")
+	down.Flags().BoolVar(&purge, "purge", false, "delete the clusters' data and the config file")
+	cmd.AddCommand(down)
+
+	status := &cobra.Command{
+		Use:   "status",
+		Short: "Show which local clusters run",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			st, err := devenv.Status(cmd.Context(), a.devDir(cmd, dir))
+			if err != nil {
+				return err
+			}
+			if a.jsonOutput() {
+				return a.printJSON(st)
+			}
+			tw := a.table("CLUSTER", "PORT", "RUNNING", "PID", "DIR")
+			for _, s := range st {
+				row(tw, s.Name, s.Port, s.Running, s.PID, s.Dir)
+			}
+			return tw.Flush()
+		},
+	}
+	status.Flags().StringVar(&dir, "dir", devenv.DefaultDir, "directory of the clusters' data")
+	cmd.AddCommand(status)
+	return cmd
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"runtime"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+func (a *app) versionCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  noArgs,
+		RunE: func(*cobra.Command, []string) error {
+			if a.jsonOutput() {
+				return a.printJSON(map[string]string{"version": version, "go": runtime.Version()})
+			}
+			fmt.Fprintf(a.out, "tenantctl %s (%s)\n", version, runtime.Version())
+			return nil
+		},
+	}
+}
+
+func (a *app) eventsCmd() *cobra.Command {
+	var slug string
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "events [--tenant SLUG] [--limit N]",
+		Short: "Show the append-only event log: who changed what, when",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			store, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			events, err := store.ListEvents(cmd.Context(), slug, limit)
+			if err != nil {
+				return err
+			}
+			if a.jsonOutput() {
+				return a.printJSON(events)
+			}
+			tw := a.table("ID", "TIME", "ACTOR", "ACTION", "TENANT", "DETAILS")
+			for _, e := range events {
+				row(tw, e.ID, e.At.Local().Format(time.DateTime), e.Actor, e.Action, dash(e.Slug), compactJSON(e.Details))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&slug, "tenant", "", "only this tenant's events")
+	cmd.Flags().IntVar(&limit, "limit", 50, "most events to show, newest first")
+	return cmd
+}
+
+func (a *app) jobsCmd() *cobra.Command {
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "jobs [--limit N]",
+		Short: "Show recent job runs (scheduler and CLI)",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			store, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			jobs, err := store.ListJobs(cmd.Context(), limit)
+			if err != nil {
+				return err
+			}
+			if a.jsonOutput() {
+				return a.printJSON(jobs)
+			}
+			tw := a.table("ID", "JOB", "NODE", "STARTED", "DURATION", "STATUS", "COUNTS", "ERROR")
+			for _, j := range jobs {
+				dur := "-"
+				if j.FinishedAt != nil {
+					dur = j.FinishedAt.Sub(j.StartedAt).Round(time.Millisecond).String()
+				}
+				row(tw, j.ID, j.Job, j.Node, j.StartedAt.Local().Format(time.DateTime), dur, j.Status, compactJSON(j.Counts), dash(j.Error))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 20, "most job runs to show, newest first")
+	return cmd
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/provisioner"
+)
+
+func (a *app) serverCmd() *cobra.Command {
+	cmd := &cobra.Command{Use: "server", Short: "Register and manage the PostgreSQL servers that hold tenant databases"}
+
+	var add provisioner.AddServerOptions
+	addCmd := &cobra.Command{
+		Use:   "add NAME --dsn DSN [--capacity N] [--label k=v]...",
+		Short: "Register a server (needs a role with CREATEDB and CREATEROLE; superuser is not required)",
+		Long: `Register a PostgreSQL server (14 or newer) that will hold tenant databases.
+
+The DSN's role needs LOGIN, CREATEDB and CREATEROLE; it does not need to be a superuser.
+tenantctl connects to verify that, then stores the DSN encrypted in the catalog.`,
+		Example: `  tenantctl server add pg-a --dsn 'postgres://tenantctl_admin:secret@10.0.0.5:5432/postgres' --capacity 500 --label zone=eu1`,
+		Args:    exactArgs(1, "a server NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			add.Name = args[0]
+			if _, err := add.Validate(); err != nil {
+				return err
+			}
+			p, done, err := a.provisioner(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			srv, err := p.AddServer(cmd.Context(), add)
+			if err != nil {
+				return err
+			}
+			if a.jsonOutput() {
+				return a.printJSON(srv)
+			}
+			fmt.Fprintf(a.out, "server %s registered (%s:%d, PostgreSQL %d, role %s, capacity %d)\n",
+				srv.Name, srv.Host, srv.Port, srv.VersionNum/10000, srv.AdminRole, srv.Capacity)
+			return nil
+		},
+	}
+	addCmd.Flags().StringVar(&add.DSN, "dsn", "", "admin connection string (required)")
+	addCmd.Flags().IntVar(&add.Capacity, "capacity", 1000, "most tenants this server may hold")
+	addCmd.Flags().StringArrayVar(&add.Labels, "label", nil, "label k=v, repeatable; tenants created with matching --label land here")
+	addCmd.Flags().StringVar(&add.CloneStrategy, "clone-strategy", "file_copy", "how tenant databases are cloned from the template: file_copy or wal_log")
+	cmd.AddCommand(addCmd)
+
+	cmd.AddCommand(&cobra.Command{
+		Use:   "list",
+		Short: "List registered servers with their tenant counts",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			store, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			servers, err := store.ListServers(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if a.jsonOutput() {
+				return a.printJSON(servers)
+			}
+			tw := a.table("NAME", "HOST", "TENANTS", "CAPACITY", "DRAINING", "LABELS", "TEMPLATE")
+			for _, s := range servers {
+				tmpl := "-"
+				if s.TemplateVersion != nil {
+					tmpl = fmt.Sprintf("v%d", *s.TemplateVersion)
+				}
+				row(tw, s.Name, fmt.Sprintf("%s:%d", s.Host, s.Port), s.Tenants, s.Capacity, s.Draining, validate.FormatLabels(s.Labels), tmpl)
+			}
+			return tw.Flush()
+		},
+	})
+	for _, v := range []struct {
+		use, short string
+		fn         func(cmd *cobra.Command, name string) error
+	}{
+		{"drain", "Stop placing new tenants on a server", func(cmd *cobra.Command, name string) error {
+			return a.withStore(cmd, func(p *provisioner.Provisioner) error { return p.Store.SetDraining(cmd.Context(), name, true) })
+		}},
+		{"undrain", "Place new tenants on a drained server again", func(cmd *cobra.Command, name string) error {
+			return a.withStore(cmd, func(p *provisioner.Provisioner) error { return p.Store.SetDraining(cmd.Context(), name, false) })
+		}},
+		{"remove", "Unregister a server that holds no tenants", func(cmd *cobra.Command, name string) error {
+			return a.withStore(cmd, func(p *provisioner.Provisioner) error { return p.Store.RemoveServer(cmd.Context(), name) })
+		}},
+	} {
+		cmd.AddCommand(&cobra.Command{
+			Use:   v.use + " NAME",
+			Short: v.short,
+			Args:  exactArgs(1, "a server NAME"),
+			RunE: func(cmd *cobra.Command, args []string) error {
+				if err := v.fn(cmd, args[0]); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.out, "server %s: %s done\n", args[0], v.use)
+				return nil
+			},
+		})
+	}
+	return cmd
+}
+
+func (a *app) withStore(cmd *cobra.Command, fn func(p *provisioner.Provisioner) error) error {
+	p, done, err := a.provisioner(cmd.Context())
+	if err != nil {
+		return err
+	}
+	defer done()
+	return fn(p)
+}

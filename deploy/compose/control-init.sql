@@ -1,0 +1,3 @@
+-- The control server holds the catalog and the MSP-only warehouse.
+CREATE DATABASE catalog;
+CREATE DATABASE warehouse;

@@ -1,0 +1,278 @@
+// Package devenv runs a complete local tenantctl environment on private PostgreSQL
+// clusters: a control cluster holding the catalog and warehouse databases, and N tenant
+// servers, each with a least-privilege admin role. It initialises the catalog, registers
+// the servers and the warehouse, generates the secret key and writes the config file
+// that later commands read.
+//
+// It is for development and demos; production servers are registered by hand.
+package devenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/jackc/pgx/v5"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/config"
+	"github.com/tenantctl/tenantctl/internal/dbconn"
+	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/localpg"
+	"github.com/tenantctl/tenantctl/provisioner"
+	"github.com/tenantctl/tenantctl/secret"
+)
+
+// AdminRole is the least-privilege role created on every dev tenant server.
+const AdminRole = "tenantctl_admin"
+
+// DefaultDir is where dev clusters live unless --dir says otherwise.
+const DefaultDir = ".tenantctl/dev"
+
+// Options configure [Up].
+type Options struct {
+	Dir        string
+	Servers    int
+	ConfigPath string
+	Log        hclog.Logger
+}
+
+// Env is a running local environment.
+type Env struct {
+	Dir        string
+	ConfigPath string
+	CatalogDSN string
+	KeyFile    string
+	Control    *localpg.Cluster
+	Servers    map[string]*localpg.Cluster
+}
+
+// ServerName returns the name of the i-th dev server: pg-a, pg-b, …
+func ServerName(i int) string {
+	if i < 26 {
+		return "pg-" + string(rune('a'+i))
+	}
+	return fmt.Sprintf("pg-%d", i+1)
+}
+
+// Up starts (or resumes) the environment; running it twice is harmless.
+func Up(ctx context.Context, o Options) (*Env, error) {
+	if o.Servers < 1 || o.Servers > 26 {
+		return nil, validate.Errorf("invalid --servers %d: use 1 to 26", o.Servers)
+	}
+	if o.Log == nil {
+		o.Log = hclog.NewNullLogger()
+	}
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return nil, err
+	}
+	env := &Env{Dir: dir, ConfigPath: o.ConfigPath, Servers: map[string]*localpg.Cluster{}}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	// Start every cluster concurrently: initdb dominates the time of a first `dev up`.
+	names := []string{"control"}
+	for i := 0; i < o.Servers; i++ {
+		names = append(names, ServerName(i))
+	}
+	clusters := make([]*localpg.Cluster, len(names))
+	g, gctx := errgroup.WithContext(ctx)
+	for i, name := range names {
+		g.Go(func() error {
+			c, err := localpg.Init(gctx, localpg.Options{Dir: filepath.Join(dir, name)})
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			if err := c.Start(gctx); err != nil {
+				return fmt.Errorf("%s: %w", name, err)
+			}
+			o.Log.Info("cluster running", "name", name, "port", c.Port)
+			clusters[i] = c
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	env.Control = clusters[0]
+	for i, name := range names[1:] {
+		env.Servers[name] = clusters[i+1]
+	}
+	for _, db := range []string{"catalog", "warehouse"} {
+		if err := createDatabase(ctx, env.Control.DSN("postgres"), db); err != nil {
+			return nil, err
+		}
+	}
+	env.CatalogDSN = env.Control.DSN("catalog")
+	env.KeyFile = filepath.Join(dir, "secret.key")
+	if _, err := os.Stat(env.KeyFile); errors.Is(err, os.ErrNotExist) {
+		if err := os.WriteFile(env.KeyFile, []byte(secret.GenerateKey()+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	box, err := secret.LoadKey(env.KeyFile, "")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := catalog.Init(ctx, env.CatalogDSN); err != nil {
+		return nil, err
+	}
+	store, err := catalog.Open(ctx, env.CatalogDSN, box)
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+	prov := provisioner.New(store, o.Log)
+	for _, name := range names[1:] {
+		if _, err := store.GetServer(ctx, name); err == nil {
+			continue
+		}
+		dsn, err := ensureAdminRole(ctx, env.Servers[name])
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", name, err)
+		}
+		if _, err := prov.AddServer(ctx, provisioner.AddServerOptions{Name: name, DSN: dsn, Capacity: 1000,
+			Labels: []string{"env=dev"}}); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := store.GetWarehouse(ctx); errors.Is(err, catalog.ErrNoWarehouse) {
+		if _, err := prov.InitWarehouse(ctx, env.Control.DSN("warehouse")); err != nil {
+			return nil, err
+		}
+	} else if err != nil {
+		return nil, err
+	}
+	if o.ConfigPath != "" {
+		f, err := config.Load(o.ConfigPath, false)
+		if err != nil {
+			return nil, err
+		}
+		f.Catalog, f.SecretKeyFile, f.DevDir = env.CatalogDSN, env.KeyFile, dir
+		if err := config.Write(o.ConfigPath, f); err != nil {
+			return nil, err
+		}
+	}
+	return env, nil
+}
+
+// Status reports the clusters in dir.
+func Status(ctx context.Context, dir string) ([]NamedStatus, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, validate.Errorf("no dev environment in %s: run `tenantctl dev up`", dir)
+	}
+	var out []NamedStatus
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		c, err := localpg.Open(filepath.Join(dir, e.Name()))
+		if err != nil {
+			continue
+		}
+		out = append(out, NamedStatus{Name: e.Name(), Status: c.Status(ctx)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// NamedStatus is one cluster's status.
+type NamedStatus struct {
+	Name string `json:"name"`
+	localpg.Status
+}
+
+// Down stops every cluster in dir; purge also deletes their data and the config file
+// that points at them.
+func Down(ctx context.Context, dir, configPath string, purge bool) error {
+	st, err := Status(ctx, dir)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, s := range st {
+		c, err := localpg.Open(filepath.Join(dir, s.Name))
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if purge {
+			errs = append(errs, c.Remove(ctx))
+		} else {
+			errs = append(errs, c.Stop(ctx))
+		}
+	}
+	if err := errors.Join(errs...); err != nil || !purge {
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	if configPath != "" {
+		if f, err := config.Load(configPath, false); err == nil && sameDir(f.DevDir, dir) {
+			return os.Remove(configPath)
+		}
+	}
+	return nil
+}
+
+func sameDir(a, b string) bool {
+	a, _ = filepath.Abs(a)
+	b, _ = filepath.Abs(b)
+	return a == b
+}
+
+func createDatabase(ctx context.Context, dsn, name string) error {
+	conn, err := dbconn.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	if dbconn.SQLState(err) == "42P04" { // duplicate_database
+		return nil
+	}
+	return err
+}
+
+// ensureAdminRole creates (or resets the password of) the least-privilege admin role on
+// a dev server and returns its DSN.
+func ensureAdminRole(ctx context.Context, c *localpg.Cluster) (string, error) {
+	conn, err := dbconn.Connect(ctx, c.DSN("postgres"))
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	password := secret.NewPassword()
+	verifier, err := secret.ScramVerifier(password)
+	if err != nil {
+		return "", err
+	}
+	role := pgx.Identifier{AdminRole}.Sanitize()
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, AdminRole).Scan(&exists); err != nil {
+		return "", err
+	}
+	verb := "CREATE"
+	if exists {
+		verb = "ALTER"
+	}
+	// The verifier is a literal because utility statements take no parameters; it is
+	// base64 and '$' only, and quoted as a literal all the same.
+	stmt := fmt.Sprintf("%s ROLE %s LOGIN CREATEDB CREATEROLE NOSUPERUSER PASSWORD %s", verb, role, quoteLiteral(verifier))
+	if _, err := conn.Exec(ctx, stmt); err != nil {
+		return "", fmt.Errorf("create admin role: %w", err)
+	}
+	dsn := strings.Replace(c.DSN("postgres"), "postgres:"+c.Password+"@", AdminRole+":"+password+"@", 1)
+	return dsn, nil
+}
+
+func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }

@@ -1,0 +1,115 @@
+// Package dbconn opens connections and pools the way every part of tenantctl should:
+// with application_name, statement_timeout and idle_in_transaction_session_timeout set
+// unless the DSN already sets them, and with errors scrubbed of secrets.
+//
+// It holds no state and knows nothing of catalogs or tenants.
+package dbconn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/secret"
+)
+
+// Defaults for sessions opened by tenantctl; a DSN that sets one of these keeps its own.
+var Defaults = map[string]string{
+	"application_name":                    "tenantctl",
+	"statement_timeout":                   "300000", // 5 min
+	"idle_in_transaction_session_timeout": "300000",
+	"lock_timeout":                        "60000",
+}
+
+// ParseConfig parses dsn and applies [Defaults]. A DSN that cannot be parsed is invalid
+// input. The DSN's password is registered for scrubbing.
+func ParseConfig(dsn string) (*pgx.ConnConfig, error) {
+	secret.RegisterDSN(dsn)
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, validate.Errorf("invalid connection string %q: %s", secret.RedactDSN(dsn), scrubErr(err))
+	}
+	applyDefaults(cfg.RuntimeParams)
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 10 * time.Second
+	}
+	return cfg, nil
+}
+
+// Connect opens one connection.
+func Connect(ctx context.Context, dsn string) (*pgx.Conn, error) {
+	cfg, err := ParseConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, ConnectError(cfg.Host, cfg.Port, cfg.Database, err)
+	}
+	return conn, nil
+}
+
+// Pool opens a pool of at most maxConns connections (0: pgx's default).
+func Pool(ctx context.Context, dsn string, maxConns int32) (*pgxpool.Pool, error) {
+	secret.RegisterDSN(dsn)
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		return nil, validate.Errorf("invalid connection string %q: %s", secret.RedactDSN(dsn), scrubErr(err))
+	}
+	applyDefaults(cfg.ConnConfig.RuntimeParams)
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = 10 * time.Second
+	}
+	if maxConns > 0 {
+		cfg.MaxConns = maxConns
+	}
+	cfg.MinConns = 0
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		c := cfg.ConnConfig
+		return nil, ConnectError(c.Host, c.Port, c.Database, err)
+	}
+	return pool, nil
+}
+
+// ConnectError describes a failed connection without its password.
+func ConnectError(host string, port uint16, db string, err error) error {
+	return fmt.Errorf("connect to %s/%s: %w", net.JoinHostPort(host, fmt.Sprint(port)), db, scrubbed{err})
+}
+
+func applyDefaults(params map[string]string) {
+	for k, v := range Defaults {
+		if _, ok := params[k]; !ok {
+			params[k] = v
+		}
+	}
+}
+
+// scrubbed keeps the wrapped error reachable (errors.As on *pgconn.PgError still works)
+// while its text is scrubbed.
+type scrubbed struct{ err error }
+
+func (s scrubbed) Error() string { return secret.Scrub(s.err.Error()) }
+func (s scrubbed) Unwrap() error { return s.err }
+
+func scrubErr(err error) string { return secret.Scrub(err.Error()) }
+
+// SQLState returns the SQLSTATE of a PostgreSQL error, or "".
+func SQLState(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code
+	}
+	return ""
+}

@@ -1,0 +1,274 @@
+// Package pgtest gives test binaries real PostgreSQL: private clusters started once per
+// test binary through package localpg (a control cluster plus tenant servers), or the
+// server named by TENANTCTL_TEST_DSN. A test that cannot get PostgreSQL fails loudly; it
+// never skips.
+//
+// Clusters are stopped and removed when the test binary exits, however it exits: a
+// watchdog process watches the binary's pid.
+package pgtest
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tenantctl/tenantctl/internal/dbconn"
+	"github.com/tenantctl/tenantctl/localpg"
+	"github.com/tenantctl/tenantctl/secret"
+)
+
+// AdminRole is the least-privilege admin role created on every test server.
+const AdminRole = "tenantctl_test_admin"
+
+// Env is the PostgreSQL a test binary runs against.
+type Env struct {
+	// Control holds catalogs and warehouses.
+	Control *Server
+	// Servers hold tenant databases; with TENANTCTL_TEST_DSN they are one server under
+	// several names.
+	Servers []*Server
+	// External is true when TENANTCTL_TEST_DSN is used.
+	External bool
+}
+
+// Server is one PostgreSQL server of the test environment.
+type Server struct {
+	Name string
+	// superuser DSN template
+	super *url.URL
+	// Cluster is nil for an external server.
+	Cluster *localpg.Cluster
+
+	adminOnce sync.Once
+	adminDSN  string
+	adminErr  error
+}
+
+var (
+	env      *Env
+	setupErr error
+)
+
+// Main starts the test environment with n tenant servers, runs the tests and tears the
+// environment down. Call it from TestMain: os.Exit(pgtest.Main(m, 2)).
+func Main(m *testing.M, n int) int {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	env, setupErr = start(ctx, n)
+	cancel()
+	if setupErr != nil {
+		fmt.Fprintf(os.Stderr, "pgtest: cannot get PostgreSQL for the tests: %v\n"+
+			"pgtest: install the PostgreSQL server package or set TENANTCTL_TEST_DSN to a superuser DSN\n", setupErr)
+		return 1
+	}
+	code := m.Run()
+	if !env.External {
+		stopCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		for _, s := range append([]*Server{env.Control}, env.Servers...) {
+			if s.Cluster != nil {
+				_ = s.Cluster.Remove(stopCtx)
+			}
+		}
+	}
+	return code
+}
+
+func start(ctx context.Context, n int) (*Env, error) {
+	e := &Env{}
+	if dsn := os.Getenv("TENANTCTL_TEST_DSN"); dsn != "" {
+		u, err := url.Parse(dsn)
+		if err != nil || u.Scheme == "" {
+			return nil, fmt.Errorf("TENANTCTL_TEST_DSN must be a postgres:// URL")
+		}
+		e.External = true
+		e.Control = &Server{Name: "control", super: u}
+		for i := 0; i < n; i++ {
+			e.Servers = append(e.Servers, &Server{Name: fmt.Sprintf("pg-%c", 'a'+i), super: u})
+		}
+		return e, nil
+	}
+	base, err := os.MkdirTemp("", "tenantctl-test-")
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Chmod(base, 0o755); err != nil {
+		return nil, err
+	}
+	names := []string{"control"}
+	for i := 0; i < n; i++ {
+		names = append(names, fmt.Sprintf("pg-%c", 'a'+i))
+	}
+	servers := make([]*Server, len(names))
+	errs := make([]error, len(names))
+	var wg sync.WaitGroup
+	for i, name := range names {
+		wg.Go(func() {
+			c, err := localpg.Init(ctx, localpg.Options{Dir: filepath.Join(base, name), Fast: true,
+				Settings: map[string]string{"log_statement": "'ddl'"}})
+			if err == nil {
+				err = c.StopWhenProcessExits(os.Getpid(), true)
+			}
+			if err == nil {
+				err = c.Start(ctx)
+			}
+			if err != nil {
+				errs[i] = fmt.Errorf("%s: %w", name, err)
+				return
+			}
+			u, _ := url.Parse(c.DSN("postgres"))
+			servers[i] = &Server{Name: name, super: u, Cluster: c}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	e.Control = servers[0]
+	e.Servers = servers[1:]
+	return e, nil
+}
+
+// Get returns the environment, failing the test when there is none.
+func Get(t testing.TB) *Env {
+	t.Helper()
+	if env == nil {
+		t.Fatalf("pgtest: no PostgreSQL environment: call pgtest.Main from TestMain (setup error: %v)", setupErr)
+	}
+	return env
+}
+
+// SuperDSN returns a superuser DSN for database db on the server.
+func (s *Server) SuperDSN(db string) string {
+	u := *s.super
+	u.Path = "/" + db
+	return u.String()
+}
+
+// AdminDSN returns the DSN of a least-privilege admin role (LOGIN CREATEDB CREATEROLE,
+// not superuser) on the server, creating the role once.
+func (s *Server) AdminDSN(t testing.TB) string {
+	t.Helper()
+	s.adminOnce.Do(func() {
+		ctx := context.Background()
+		conn, err := dbconn.Connect(ctx, s.SuperDSN("postgres"))
+		if err != nil {
+			s.adminErr = err
+			return
+		}
+		defer conn.Close(ctx)
+		password := secret.NewPassword()
+		verifier, err := secret.ScramVerifier(password)
+		if err != nil {
+			s.adminErr = err
+			return
+		}
+		var exists bool
+		_ = conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, AdminRole).Scan(&exists)
+		verb := "CREATE"
+		if exists {
+			verb = "ALTER"
+		}
+		_, s.adminErr = conn.Exec(ctx, fmt.Sprintf("%s ROLE %s LOGIN CREATEDB CREATEROLE PASSWORD '%s'", verb, AdminRole, verifier))
+		u := *s.super
+		u.User = url.UserPassword(AdminRole, password)
+		u.Path = "/postgres"
+		s.adminDSN = u.String()
+	})
+	if s.adminErr != nil {
+		t.Fatalf("pgtest: create admin role on %s: %v", s.Name, s.adminErr)
+	}
+	return s.adminDSN
+}
+
+// Exec runs statements as superuser on database db of the server.
+func (s *Server) Exec(t testing.TB, db string, stmts ...string) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := dbconn.Connect(ctx, s.SuperDSN(db))
+	if err != nil {
+		t.Fatalf("pgtest: connect to %s/%s: %v", s.Name, db, err)
+	}
+	defer conn.Close(ctx)
+	for _, stmt := range stmts {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			t.Fatalf("pgtest: %s on %s/%s: %v", stmt, s.Name, db, err)
+		}
+	}
+}
+
+// Conn opens a superuser connection to database db, closed at the end of the test.
+func (s *Server) Conn(t testing.TB, db string) *pgx.Conn {
+	t.Helper()
+	conn, err := dbconn.Connect(context.Background(), s.SuperDSN(db))
+	if err != nil {
+		t.Fatalf("pgtest: connect to %s/%s: %v", s.Name, db, err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// NewDatabase creates a fresh, uniquely named database on the server and returns its
+// name. It is dropped when the test passes and kept (with a log line saying how to reach
+// it) when the test fails.
+func (s *Server) NewDatabase(t testing.TB, prefix string) string {
+	t.Helper()
+	name := prefix + "_" + RandomSuffix()
+	s.Exec(t, "postgres", "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("pgtest: kept database %s on %s for inspection: %s", name, s.Name, secret.RedactDSN(s.SuperDSN(name)))
+			return
+		}
+		ctx := context.Background()
+		if conn, err := dbconn.Connect(ctx, s.SuperDSN("postgres")); err == nil {
+			_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+			conn.Close(ctx)
+		}
+	})
+	return name
+}
+
+// RandomSuffix returns 8 random lowercase hex characters.
+func RandomSuffix() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// Key returns a fresh base64 secret key.
+func Key() string { return secret.GenerateKey() }
+
+// ServerLog returns what the server logged so far (empty for external servers).
+func (s *Server) ServerLog(t testing.TB) string {
+	t.Helper()
+	if s.Cluster == nil {
+		return ""
+	}
+	b, err := os.ReadFile(s.Cluster.LogFile())
+	if err != nil {
+		t.Fatalf("pgtest: read server log: %v", err)
+	}
+	return string(b)
+}
+
+// Contains reports whether any of needles occurs in s.
+func Contains(s string, needles ...string) string {
+	for _, n := range needles {
+		if n != "" && strings.Contains(s, n) {
+			return n
+		}
+	}
+	return ""
+}

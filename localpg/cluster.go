@@ -1,0 +1,361 @@
+package localpg
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+const stateFile = "cluster.json"
+
+// Options configure a new cluster.
+type Options struct {
+	// Dir is the cluster's own directory; it is created when missing. It holds the data
+	// directory, the socket, the server log and the cluster's state file.
+	Dir string
+	// Port to listen on (127.0.0.1 only); 0 picks a free one.
+	Port int
+	// Fast turns durability off (fsync, synchronous_commit, full_page_writes): for tests
+	// and throwaway development clusters only.
+	Fast bool
+	// Settings are extra postgresql.conf settings.
+	Settings map[string]string
+}
+
+// Cluster is one private PostgreSQL cluster made by this package.
+type Cluster struct {
+	Dir      string `json:"-"`
+	BinDir   string `json:"bin_dir"`
+	Port     int    `json:"port"`
+	User     string `json:"user"`
+	Password string `json:"password"`
+
+	runAs *syscall.Credential
+}
+
+// Status is what [Cluster.Status] reports.
+type Status struct {
+	Dir     string `json:"dir"`
+	Port    int    `json:"port"`
+	Running bool   `json:"running"`
+	PID     int    `json:"pid,omitempty"`
+}
+
+// Init creates a cluster in opts.Dir, or opens the one already there. A directory left
+// half-initialised by an interrupted Init is wiped and initialised again: the state file
+// is written only as the very last step.
+func Init(ctx context.Context, opts Options) (*Cluster, error) {
+	dir, err := filepath.Abs(opts.Dir)
+	if err != nil {
+		return nil, err
+	}
+	if c, err := Open(dir); err == nil {
+		return c, nil
+	} else if !errors.Is(err, ErrNotInitialized) {
+		return nil, err
+	}
+	binDir, err := FindBinDir()
+	if err != nil {
+		return nil, err
+	}
+	runAs, err := serverCredential()
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create cluster directory: %w", err)
+	}
+	if runAs != nil {
+		if err := checkReachable(dir, int(runAs.Uid)); err != nil {
+			return nil, err
+		}
+	}
+	data := filepath.Join(dir, "data")
+	if err := os.RemoveAll(data); err != nil { // leftovers of an interrupted init
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "sock"), 0o700); err != nil {
+		return nil, err
+	}
+	c := &Cluster{Dir: dir, BinDir: binDir, Port: opts.Port, User: "postgres", Password: randomPassword(), runAs: runAs}
+	if c.Port == 0 {
+		if c.Port, err = freePort(); err != nil {
+			return nil, err
+		}
+	}
+	pwfile := filepath.Join(dir, "pwfile")
+	if err := os.WriteFile(pwfile, []byte(c.Password+"\n"), 0o600); err != nil {
+		return nil, err
+	}
+	defer os.Remove(pwfile)
+	if err := c.chownTree(dir); err != nil {
+		return nil, err
+	}
+	if _, err := c.run(ctx, "initdb", "-D", data, "-U", c.User, "--pwfile", pwfile,
+		"--auth=scram-sha-256", "-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions"); err != nil {
+		return nil, fmt.Errorf("initdb: %w", err)
+	}
+	if err := c.writeConf(data, opts); err != nil {
+		return nil, err
+	}
+	if err := c.saveState(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Open returns the cluster previously created in dir by [Init].
+func Open(dir string) (*Cluster, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(filepath.Join(dir, stateFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%s: %w", dir, ErrNotInitialized)
+	} else if err != nil {
+		return nil, err
+	}
+	c := &Cluster{Dir: dir}
+	if err := json.Unmarshal(b, c); err != nil {
+		return nil, fmt.Errorf("read %s: %w", filepath.Join(dir, stateFile), err)
+	}
+	if c.runAs, err = serverCredential(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// DataDir is the PostgreSQL data directory.
+func (c *Cluster) DataDir() string { return filepath.Join(c.Dir, "data") }
+
+// LogFile is the server's log.
+func (c *Cluster) LogFile() string { return filepath.Join(c.Dir, "server.log") }
+
+// DSN returns a superuser connection string for database db.
+func (c *Cluster) DSN(db string) string {
+	u := url.URL{
+		Scheme:   "postgres",
+		User:     url.UserPassword(c.User, c.Password),
+		Host:     net.JoinHostPort("127.0.0.1", strconv.Itoa(c.Port)),
+		Path:     "/" + db,
+		RawQuery: "sslmode=disable",
+	}
+	return u.String()
+}
+
+// Start starts the server and waits until it accepts connections. Starting a running
+// cluster does nothing.
+func (c *Cluster) Start(ctx context.Context) error {
+	if st := c.Status(ctx); st.Running {
+		return nil
+	}
+	if err := c.chownTree(c.Dir); err != nil {
+		return err
+	}
+	if _, err := c.run(ctx, "pg_ctl", "-D", c.DataDir(), "-l", c.LogFile(), "-w", "-t", "60", "start"); err != nil {
+		return fmt.Errorf("start PostgreSQL in %s: %w (server log: %s)", c.Dir, err, c.LogFile())
+	}
+	return nil
+}
+
+// Stop stops the server (fast shutdown) and waits for it to exit. Stopping a stopped
+// cluster does nothing.
+func (c *Cluster) Stop(ctx context.Context) error {
+	if st := c.Status(ctx); !st.Running {
+		return nil
+	}
+	if _, err := c.run(ctx, "pg_ctl", "-D", c.DataDir(), "-m", "fast", "-w", "-t", "60", "stop"); err != nil {
+		return fmt.Errorf("stop PostgreSQL in %s: %w", c.Dir, err)
+	}
+	return nil
+}
+
+// Status reports whether the server runs.
+func (c *Cluster) Status(ctx context.Context) Status {
+	st := Status{Dir: c.Dir, Port: c.Port}
+	b, err := os.ReadFile(filepath.Join(c.DataDir(), "postmaster.pid"))
+	if err != nil {
+		return st
+	}
+	pid, _ := strconv.Atoi(strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0]))
+	if pid > 0 && syscall.Kill(pid, 0) == nil {
+		st.Running, st.PID = true, pid
+	}
+	return st
+}
+
+// Remove stops the server and deletes the cluster directory.
+func (c *Cluster) Remove(ctx context.Context) error {
+	stopErr := c.Stop(ctx)
+	if err := os.RemoveAll(c.Dir); err != nil {
+		return errors.Join(stopErr, err)
+	}
+	return stopErr
+}
+
+// StopWhenProcessExits starts a detached watchdog that stops the server, and removes the
+// cluster directory when remove is set, as soon as process pid has exited, however it
+// exited (a panic, a timeout, kill -9). Test binaries use it so nothing is left running.
+func (c *Cluster) StopWhenProcessExits(pid int, remove bool) error {
+	script := `while kill -0 "$1" 2>/dev/null; do sleep 0.5; done
+pidfile="$2/data/postmaster.pid"
+if [ -f "$pidfile" ]; then kill -INT "$(head -n1 "$pidfile")" 2>/dev/null; fi
+i=0; while [ -f "$pidfile" ] && [ $i -lt 100 ]; do sleep 0.2; i=$((i+1)); done
+if [ "$3" = 1 ]; then rm -rf "$2"; fi`
+	rm := "0"
+	if remove {
+		rm = "1"
+	}
+	cmd := exec.Command("sh", "-c", script, "watchdog", strconv.Itoa(pid), c.Dir, rm)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start cluster watchdog: %w", err)
+	}
+	return cmd.Process.Release()
+}
+
+func (c *Cluster) writeConf(data string, opts Options) error {
+	settings := map[string]string{
+		"listen_addresses":        "'127.0.0.1'",
+		"port":                    strconv.Itoa(c.Port),
+		"unix_socket_directories": "'" + filepath.Join(c.Dir, "sock") + "'",
+		"max_connections":         "300",
+		"password_encryption":     "'scram-sha-256'",
+		"log_line_prefix":         "'%m [%p] %q%u@%d '",
+	}
+	if len(filepath.Join(c.Dir, "sock", ".s.PGSQL.00000")) > 100 {
+		// Unix socket paths are limited to ~107 bytes; TCP on loopback is all we use.
+		settings["unix_socket_directories"] = "''"
+	}
+	if opts.Fast {
+		settings["fsync"] = "off"
+		settings["synchronous_commit"] = "off"
+		settings["full_page_writes"] = "off"
+	}
+	for k, v := range opts.Settings {
+		settings[k] = v
+	}
+	var buf bytes.Buffer
+	buf.WriteString("\n# tenantctl localpg\n")
+	for k, v := range settings {
+		fmt.Fprintf(&buf, "%s = %s\n", k, v)
+	}
+	f, err := os.OpenFile(filepath.Join(data, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func (c *Cluster) saveState() error {
+	b, err := json.MarshalIndent(c, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(c.Dir, stateFile+".tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, filepath.Join(c.Dir, stateFile))
+}
+
+// run executes one of the server binaries, as the postgres OS user when we are root.
+func (c *Cluster) run(ctx context.Context, name string, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(c.BinDir, name), args...)
+	cmd.Dir = c.Dir
+	cmd.Env = append(os.Environ(), "LC_ALL=C", "PGPASSWORD=")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if c.runAs != nil {
+		cmd.SysProcAttr.Credential = c.runAs
+		cmd.Env = append(cmd.Env, "HOME="+c.Dir, "USER=postgres")
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return out, fmt.Errorf("%s: %w: %s", name, err, strings.TrimSpace(string(out)))
+	}
+	return out, nil
+}
+
+func (c *Cluster) chownTree(dir string) error {
+	if c.runAs == nil {
+		return nil
+	}
+	return filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, int(c.runAs.Uid), int(c.runAs.Gid))
+	})
+}
+
+// serverCredential returns the credential to run the server with: nil when we are not
+// root, the postgres OS user when we are (PostgreSQL refuses to run as root).
+func serverCredential() (*syscall.Credential, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return nil, errors.New("running as root needs an unprivileged OS user named postgres to own the " +
+			"cluster (PostgreSQL refuses to run as root): create it (useradd --system postgres) or run as a normal user")
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid), Groups: []uint32{}}, nil
+}
+
+// checkReachable makes sure the postgres OS user can reach dir through its parents.
+func checkReachable(dir string, uid int) error {
+	for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return err
+		}
+		st, ok := fi.Sys().(*syscall.Stat_t)
+		if ok && int(st.Uid) != uid && fi.Mode().Perm()&0o001 == 0 {
+			return fmt.Errorf("the postgres OS user cannot reach %s: %s is not searchable by other users; "+
+				"choose a directory elsewhere (e.g. --dir /var/tmp/tenantctl) or run chmod o+x %s", dir, p, p)
+		}
+		if p == filepath.Dir(p) {
+			return nil
+		}
+	}
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func randomPassword() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}

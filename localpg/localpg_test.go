@@ -1,0 +1,96 @@
+package localpg
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+)
+
+func tempBase(t *testing.T) string {
+	t.Helper()
+	// Not t.TempDir: its parents are mode 0700, which the postgres OS user cannot
+	// traverse when the tests run as root.
+	dir, err := os.MkdirTemp("", "localpg-test-")
+	require.NoError(t, err)
+	require.NoError(t, os.Chmod(dir, 0o755))
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func TestClusterLifecycle(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(tempBase(t), "c1")
+	c, err := Init(ctx, Options{Dir: dir, Fast: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Remove(context.Background()) })
+	require.NoError(t, c.StopWhenProcessExits(os.Getpid(), false))
+
+	require.False(t, c.Status(ctx).Running)
+	require.NoError(t, c.Start(ctx))
+	require.NoError(t, c.Start(ctx), "starting a running cluster is a no-op")
+	st := c.Status(ctx)
+	require.True(t, st.Running)
+	require.NotZero(t, st.PID)
+
+	conn, err := pgx.Connect(ctx, c.DSN("postgres"))
+	require.NoError(t, err)
+	var method, listen string
+	require.NoError(t, conn.QueryRow(ctx, `SELECT current_setting('password_encryption'), current_setting('listen_addresses')`).Scan(&method, &listen))
+	require.Equal(t, "scram-sha-256", method)
+	require.Equal(t, "127.0.0.1", listen)
+	conn.Close(ctx)
+
+	// A wrong password is refused: authentication is scram, not trust.
+	bad := *c
+	bad.Password = "wrong-password"
+	_, err = pgx.Connect(ctx, bad.DSN("postgres"))
+	require.Error(t, err)
+
+	// Reopening from the directory gives the same cluster.
+	again, err := Open(dir)
+	require.NoError(t, err)
+	require.Equal(t, c.Port, again.Port)
+	require.Equal(t, c.Password, again.Password)
+	same, err := Init(ctx, Options{Dir: dir})
+	require.NoError(t, err)
+	require.Equal(t, c.Port, same.Port, "Init on an existing cluster opens it")
+
+	require.NoError(t, c.Stop(ctx))
+	require.False(t, c.Status(ctx).Running)
+	require.NoError(t, c.Stop(ctx), "stopping a stopped cluster is a no-op")
+	require.NoError(t, c.Remove(ctx))
+	_, err = os.Stat(dir)
+	require.True(t, errors.Is(err, os.ErrNotExist))
+}
+
+func TestOpenMissing(t *testing.T) {
+	_, err := Open(filepath.Join(tempBase(t), "nothing"))
+	require.ErrorIs(t, err, ErrNotInitialized)
+}
+
+func TestFindBinDirNoBinaries(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	t.Setenv("TENANTCTL_PG_BINDIR", t.TempDir())
+	old := debianGlob
+	debianGlob = filepath.Join(t.TempDir(), "*", "bin")
+	t.Cleanup(func() { debianGlob = old })
+	_, err := FindBinDir()
+	require.ErrorIs(t, err, ErrNoBinaries)
+	require.Contains(t, err.Error(), "apt-get install postgresql")
+	require.Contains(t, err.Error(), "TENANTCTL_CATALOG_DSN")
+	require.Contains(t, err.Error(), "docker compose up")
+
+	_, err = Init(context.Background(), Options{Dir: filepath.Join(tempBase(t), "x")})
+	require.ErrorIs(t, err, ErrNoBinaries)
+}
+
+func TestFindBinDir(t *testing.T) {
+	dir, err := FindBinDir()
+	require.NoError(t, err, "the tests need PostgreSQL server binaries")
+	require.True(t, hasServerBinaries(dir))
+}

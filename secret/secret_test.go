@@ -1,0 +1,100 @@
+package secret
+
+import (
+	"encoding/base64"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func newBox(t *testing.T) *Box {
+	t.Helper()
+	key, err := ParseKey(GenerateKey())
+	require.NoError(t, err)
+	b, err := NewBox(key)
+	require.NoError(t, err)
+	return b
+}
+
+func TestSealOpen(t *testing.T) {
+	t.Parallel()
+	b := newBox(t)
+	sealed := b.SealString("postgres://u:hunter2hunter2@h/db", "server/a/dsn")
+	require.NotContains(t, string(sealed), "hunter2")
+	got, err := b.OpenString(sealed, "server/a/dsn")
+	require.NoError(t, err)
+	require.Equal(t, "postgres://u:hunter2hunter2@h/db", got)
+
+	// Same plaintext seals differently each time (random nonce).
+	require.NotEqual(t, sealed, b.SealString("postgres://u:hunter2hunter2@h/db", "server/a/dsn"))
+
+	// A value moved to another row does not open there.
+	_, err = b.Open(sealed, "server/b/dsn")
+	require.ErrorIs(t, err, ErrWrongKey)
+
+	// Another key never yields garbage, only ErrWrongKey.
+	_, err = newBox(t).Open(sealed, "server/a/dsn")
+	require.ErrorIs(t, err, ErrWrongKey)
+	_, err = b.Open([]byte("short"), "server/a/dsn")
+	require.ErrorIs(t, err, ErrWrongKey)
+}
+
+func TestLoadKey(t *testing.T) {
+	t.Parallel()
+	_, err := LoadKey("", "")
+	require.ErrorIs(t, err, ErrNoKey)
+	_, err = LoadKey("", "not base64 !!!")
+	require.ErrorContains(t, err, "base64")
+	_, err = LoadKey("", base64.StdEncoding.EncodeToString([]byte("too short")))
+	require.ErrorContains(t, err, "32 bytes")
+	_, err = LoadKey("/nonexistent/key", "")
+	require.ErrorContains(t, err, "read secret key file")
+	_, err = LoadKey("", GenerateKey())
+	require.NoError(t, err)
+}
+
+func TestNewPassword(t *testing.T) {
+	t.Parallel()
+	p := NewPassword()
+	raw, err := base64.RawURLEncoding.DecodeString(p)
+	require.NoError(t, err)
+	require.Len(t, raw, PasswordBytes)
+	require.NotEqual(t, p, NewPassword())
+	require.Equal(t, "conn failed for "+Mask, Scrub("conn failed for "+p), "generated passwords are scrubbed")
+}
+
+func TestScramVerifier(t *testing.T) {
+	t.Parallel()
+	v, err := ScramVerifier("correct horse battery staple")
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(v, "SCRAM-SHA-256$4096:"))
+	require.NotContains(t, v, "horse")
+	parts := strings.Split(v, "$")
+	require.Len(t, parts, 3)
+	keys := strings.Split(parts[2], ":")
+	require.Len(t, keys, 2)
+	for _, k := range keys {
+		b, err := base64.StdEncoding.DecodeString(k)
+		require.NoError(t, err)
+		require.Len(t, b, 32)
+	}
+}
+
+func TestScrub(t *testing.T) {
+	t.Parallel()
+	cases := map[string]string{
+		"postgres://admin:s3cr3t@db:5432/x":                   "postgres://admin:" + Mask + "@db:5432/x",
+		"host=db user=admin password=s3cr3t dbname=x":         "host=db user=admin password=" + Mask + " dbname=x",
+		"host=db password='it''s secret' dbname=x":            "host=db password=" + Mask + " dbname=x",
+		"nothing secret here":                                 "nothing secret here",
+		"failed: postgres://u:p%40ss@h/db?sslmode=disable ok": "failed: postgres://u:" + Mask + "@h/db?sslmode=disable ok",
+	}
+	for in, want := range cases {
+		require.Equal(t, want, Scrub(in), in)
+	}
+	Register("registered-secret-value")
+	require.Equal(t, "x "+Mask+" y", Scrub("x registered-secret-value y"))
+	Register("short")
+	require.Equal(t, "short", Scrub("short"), "short values are not registered")
+}

@@ -1,0 +1,71 @@
+// Package warehouse owns the MSP-only warehouse database: its schema (schema tenantctl
+// with the tenant dimension and the rollup watermarks), keeping it closed to PUBLIC, the
+// tenant dimension rows, and erasing a purged tenant's rows.
+//
+// It never connects to tenant databases; package rollup moves the rows.
+package warehouse
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tenantctl/tenantctl/internal/dbconn"
+	"github.com/tenantctl/tenantctl/migrations"
+)
+
+// Init applies the warehouse migrations at dsn and revokes every privilege PUBLIC holds
+// on the warehouse database and its public schema. It is idempotent.
+func Init(ctx context.Context, dsn string) (database string, retErr error) {
+	cfg, err := dbconn.ParseConfig(dsn)
+	if err != nil {
+		return "", err
+	}
+	if _, err := migrations.Up(ctx, cfg, migrations.Warehouse(), migrations.Options{}); err != nil {
+		return "", fmt.Errorf("migrate warehouse: %w", err)
+	}
+	conn, err := dbconn.Connect(ctx, dsn)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if err := conn.QueryRow(ctx, `SELECT current_database()`).Scan(&database); err != nil {
+		return "", err
+	}
+	db := pgx.Identifier{database}.Sanitize()
+	for _, stmt := range []string{
+		`REVOKE ALL ON DATABASE ` + db + ` FROM PUBLIC`,
+		`REVOKE ALL ON SCHEMA public FROM PUBLIC`,
+		`REVOKE ALL ON SCHEMA tenantctl FROM PUBLIC`,
+	} {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			return "", fmt.Errorf("close warehouse to PUBLIC: %w", err)
+		}
+	}
+	return database, nil
+}
+
+// DBTX is a connection, pool or transaction on the warehouse.
+type DBTX interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// Tenant is a row of the tenant dimension, tenantctl.tenants.
+type Tenant struct {
+	ID, Slug, Name, Domain, Server, State string
+}
+
+// UpsertTenant writes one row of the tenant dimension.
+func UpsertTenant(ctx context.Context, q DBTX, t Tenant) error {
+	_, err := q.Exec(ctx, `
+		INSERT INTO tenantctl.tenants (id, slug, name, domain, server, state) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (id) DO UPDATE SET slug = EXCLUDED.slug, name = EXCLUDED.name, domain = EXCLUDED.domain,
+			server = EXCLUDED.server, state = EXCLUDED.state, updated_at = now()`,
+		t.ID, t.Slug, t.Name, t.Domain, t.Server, t.State)
+	if err != nil {
+		return fmt.Errorf("update warehouse tenant dimension: %w", err)
+	}
+	return nil
+}
