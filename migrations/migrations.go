@@ -194,3 +194,6 @@ type trimmed struct {
 
 func (t trimmed) Error() string { return t.msg }
 func (t trimmed) Unwrap() error { return t.err }
+
+// Describe turns goose's partial error into one line naming the failed migration.
+func Describe(err error) error { return describe(err) }

@@ -3,6 +3,11 @@ package tenantdb
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/internal/validate"
@@ -10,6 +15,74 @@ import (
 
 // MinServerVersion is the oldest PostgreSQL server tenantctl manages (14).
 const MinServerVersion = 140000
+
+// Server is a tenant server reached through its registered admin role.
+type Server struct {
+	Name          string
+	VersionNum    int
+	CloneStrategy string // file_copy or wal_log
+
+	dsn string
+	cfg *pgx.ConnConfig
+}
+
+// NewServer returns a Server for a registered server's admin DSN.
+func NewServer(name, dsn string, versionNum int, cloneStrategy string) (*Server, error) {
+	cfg, err := dbconn.ParseConfig(dsn)
+	if err != nil {
+		return nil, err
+	}
+	if cloneStrategy == "" {
+		cloneStrategy = "file_copy"
+	}
+	return &Server{Name: name, VersionNum: versionNum, CloneStrategy: cloneStrategy, dsn: dsn, cfg: cfg}, nil
+}
+
+// AdminRole is the role tenantctl uses on this server.
+func (s *Server) AdminRole() string { return s.cfg.User }
+
+// Host and Port of the server, as the admin DSN names them.
+func (s *Server) Host() string { return s.cfg.Host }
+
+// Port of the server.
+func (s *Server) Port() uint16 { return s.cfg.Port }
+
+// ConnConfig returns the admin connection config for database db.
+func (s *Server) ConnConfig(db string) *pgx.ConnConfig {
+	c := s.cfg.Copy()
+	c.Database = db
+	return c
+}
+
+// Connect opens an admin connection to database db.
+func (s *Server) Connect(ctx context.Context, db string) (*pgx.Conn, error) {
+	c := s.ConnConfig(db)
+	conn, err := pgx.ConnectConfig(ctx, c)
+	if err != nil {
+		return nil, dbconn.ConnectError(c.Host, c.Port, db, err)
+	}
+	return conn, nil
+}
+
+// DSNFor returns a connection string for user/password to database db on this server,
+// keeping the admin DSN's host, port and query parameters (sslmode and the like).
+func (s *Server) DSNFor(user, password, db string) string {
+	u, err := url.Parse(s.dsn)
+	q := url.Values{}
+	if err == nil && u.Scheme != "" {
+		q = u.Query()
+	} else {
+		q.Set("sslmode", "prefer")
+	}
+	out := url.URL{
+		Scheme:   "postgres",
+		User:     url.UserPassword(user, password),
+		Host:     net.JoinHostPort(s.cfg.Host, strconv.Itoa(int(s.cfg.Port))),
+		Path:     "/" + db,
+		RawQuery: q.Encode(),
+	}
+	return out.String()
+}
 
 // ServerInfo is what [InspectServer] learns about a server and its admin role.
 type ServerInfo struct {
@@ -53,4 +126,26 @@ func InspectServer(ctx context.Context, dsn string) (ServerInfo, error) {
 			"or register the server with another role", info.Role, info.Host, info.Port, info.Role)
 	}
 	return info, nil
+}
+
+// ident quotes an identifier.
+func ident(parts ...string) string { return pgx.Identifier(parts).Sanitize() }
+
+// literal quotes a string literal for the few utility statements that take no
+// parameters (passwords as SCRAM verifiers). Standard-conforming strings are on in every
+// supported server, so doubling quotes is enough; backslashes are rejected outright.
+func literal(s string) (string, error) {
+	for _, r := range s {
+		if r == '\\' || r == 0 {
+			return "", fmt.Errorf("refusing to quote a literal with a backslash or NUL")
+		}
+	}
+	out := []rune{'\''}
+	for _, r := range s {
+		if r == '\'' {
+			out = append(out, '\'')
+		}
+		out = append(out, r)
+	}
+	return string(append(out, '\'')), nil
 }

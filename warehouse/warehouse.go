@@ -69,3 +69,56 @@ func UpsertTenant(ctx context.Context, q DBTX, t Tenant) error {
 	}
 	return nil
 }
+
+// PurgeTenant deletes every row of a tenant from the warehouse: its rows in every
+// rolled-up table (every table in schema public with a tenant_id column), its
+// watermarks and its tenant dimension row, in one transaction. Idempotent.
+func PurgeTenant(ctx context.Context, dsn, tenantID string) (rows int64, retErr error) {
+	conn, err := dbconn.Connect(ctx, dsn)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
+	tables, err := tx.Query(ctx, `
+		SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped
+		WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') ORDER BY 1`)
+	if err != nil {
+		return 0, err
+	}
+	names, err := pgx.CollectRows(tables, pgx.RowTo[string])
+	if err != nil {
+		return 0, err
+	}
+	for _, name := range names {
+		tag, err := tx.Exec(ctx, "DELETE FROM "+pgx.Identifier{"public", name}.Sanitize()+" WHERE tenant_id = $1", tenantID)
+		if err != nil {
+			return 0, fmt.Errorf("purge warehouse table %s: %w", name, err)
+		}
+		rows += tag.RowsAffected()
+	}
+	for _, stmt := range []string{
+		`DELETE FROM tenantctl.watermarks WHERE tenant_id = $1`,
+		`DELETE FROM tenantctl.tenants WHERE id = $1`,
+	} {
+		if _, err := tx.Exec(ctx, stmt, tenantID); err != nil {
+			return 0, fmt.Errorf("purge warehouse: %w", err)
+		}
+	}
+	return rows, tx.Commit(ctx)
+}
+
+// SyncTenant connects to the warehouse and upserts one tenant dimension row.
+func SyncTenant(ctx context.Context, dsn string, t Tenant) error {
+	conn, err := dbconn.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return UpsertTenant(ctx, conn, t)
+}

@@ -1,8 +1,325 @@
 package main
 
-import "github.com/spf13/cobra"
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/provisioner"
+	"github.com/tenantctl/tenantctl/rollup"
+	"github.com/tenantctl/tenantctl/tenantdb"
+)
 
 func (a *app) tenantCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "tenant", Short: "Create, inspect, suspend, delete and purge customer tenants"}
+	cmd.AddCommand(a.tenantCreateCmd(), a.tenantListCmd(), a.tenantShowCmd(), a.tenantDSNCmd(),
+		a.tenantSimpleCmd("rotate-credentials", "Give the tenant's application a new password; the old one stops working",
+			func(p *provisioner.Provisioner, cmd *cobra.Command, slug string) error {
+				return p.RotateCredentials(cmd.Context(), slug)
+			}),
+		a.tenantSimpleCmd("suspend", "Stop the tenant's application from logging in and end its sessions",
+			func(p *provisioner.Provisioner, cmd *cobra.Command, slug string) error { return p.Suspend(cmd.Context(), slug) }),
+		a.tenantSimpleCmd("resume", "Let a suspended tenant's application log in again",
+			func(p *provisioner.Provisioner, cmd *cobra.Command, slug string) error { return p.Resume(cmd.Context(), slug) }),
+		a.tenantDeleteCmd(), a.tenantPurgeCmd())
+	return cmd
+}
+
+func (a *app) tenantCreateCmd() *cobra.Command {
+	var o provisioner.CreateOptions
+	cmd := &cobra.Command{
+		Use:   "create SLUG --name NAME --domain DOMAIN [--server NAME] [--label k=v]... [--contact-email E]",
+		Short: "Provision a customer tenant: its own database and roles, hardened, at the latest schema",
+		Long: `Provision a customer tenant on one of the registered servers: a database t_<id> owned
+by the NOLOGIN role t_<id>_owner, an application role t_<id>_app (LOGIN, DML only) with
+a random password kept encrypted in the catalog, nothing for PUBLIC, at the latest
+tenant schema (cloned from the server's pre-migrated template).
+
+The email domain is unique across the catalog and can never change. If the command is
+interrupted, run it again with the same arguments (or 'tenantctl reconcile') to finish.`,
+		Example: `  tenantctl tenant create acme --name "Acme Corp" --domain acme.example --label zone=eu1`,
+		Args:    exactArgs(1, "a tenant SLUG"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Slug = args[0]
+			if _, err := o.Validate(); err != nil {
+				return err
+			}
+			p, done, err := a.provisioner(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			p.Hooks = crashHook(a.getenv)
+			start := time.Now()
+			t, err := p.Create(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			if a.jsonOutput() {
+				return a.printJSON(t)
+			}
+			fmt.Fprintf(a.out, "tenant %s created on %s: database %s, schema version %d (%s)\n",
+				t.Slug, t.Server, t.Database, t.SchemaVersion, time.Since(start).Round(time.Millisecond))
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Name, "name", "", "display name (required, 1-200 characters)")
+	f.StringVar(&o.Domain, "domain", "", "the customer's email domain (required, unique, immutable)")
+	f.StringVar(&o.Server, "server", "", "server to place the tenant on (default: the non-draining server with the most free capacity)")
+	f.StringArrayVar(&o.Labels, "label", nil, "label k=v the server must carry, repeatable")
+	f.StringVar(&o.ContactEmail, "contact-email", "", "contact address, under the tenant's domain")
+	f.BoolVar(&o.SlowPath, "no-template", false, "create the database empty and run every migration instead of cloning the template")
+	return cmd
+}
+
+// crashHook implements TENANTCTL_CRASH_AFTER_STEP, a fault-injection hook for crash
+// tests: the process kills itself with SIGKILL right after the named step is recorded.
+func crashHook(getenv func(string) string) provisioner.Hooks {
+	step := getenv("TENANTCTL_CRASH_AFTER_STEP")
+	if step == "" {
+		return provisioner.Hooks{}
+	}
+	return provisioner.Hooks{AfterStep: func(s string) error {
+		if s == step {
+			killSelf()
+		}
+		return nil
+	}}
+}
+
+func (a *app) tenantListCmd() *cobra.Command {
+	var f catalog.TenantFilter
+	var state string
+	cmd := &cobra.Command{
+		Use:   "list [--state S] [--server NAME]",
+		Short: "List tenants",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if state != "" {
+				f.States = []string{state}
+			}
+			store, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			tenants, err := store.ListTenants(cmd.Context(), f)
+			if err != nil {
+				return err
+			}
+			if a.jsonOutput() {
+				return a.printJSON(tenants)
+			}
+			tw := a.table("SLUG", "NAME", "DOMAIN", "STATE", "SERVER", "DATABASE", "VERSION")
+			for _, t := range tenants {
+				row(tw, t.Slug, t.Name, t.Domain, t.State, t.Server, t.Database, t.SchemaVersion)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&state, "state", "", "only tenants in this state: provisioning, active, suspended, deleting, failed, purged")
+	cmd.Flags().StringVar(&f.Server, "server", "", "only tenants on this server")
+	return cmd
+}
+
+type tenantWithStats struct {
+	catalog.Tenant
+	Stats *tenantdb.Stats `json:"stats"`
+}
+
+func (a *app) tenantShowCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "show SLUG",
+		Short: "Show a tenant with live statistics (rows per rolled-up table, database size)",
+		Args:  exactArgs(1, "a tenant SLUG"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			spec, err := rollup.LoadSpec(a.rollupSpecPath())
+			if err != nil {
+				return err
+			}
+			p, done, err := a.provisioner(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			t, err := p.Store.GetTenant(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			out := tenantWithStats{Tenant: t}
+			var statsErr error
+			if t.State == catalog.StateActive || t.State == catalog.StateSuspended {
+				st, err := p.Stats(cmd.Context(), t, spec.TableNames())
+				if err != nil {
+					statsErr = err
+					a.log.Warn("live statistics unavailable", "tenant", t.Slug, "error", err)
+				} else {
+					out.Stats = &st
+				}
+			}
+			if a.jsonOutput() {
+				return a.printJSON(out)
+			}
+			tw := a.table("FIELD", "VALUE")
+			row(tw, "slug", t.Slug)
+			row(tw, "id", t.ID)
+			row(tw, "name", t.Name)
+			row(tw, "domain", t.Domain)
+			row(tw, "state", t.State)
+			row(tw, "server", t.Server)
+			row(tw, "database", t.Database)
+			row(tw, "schema version", t.SchemaVersion)
+			row(tw, "labels", dash(validate.FormatLabels(t.Labels)))
+			row(tw, "contact", dash(t.ContactEmail))
+			row(tw, "created", t.CreatedAt.Local().Format(time.DateTime))
+			if t.LastError != "" {
+				row(tw, "last error", t.LastError)
+			}
+			if t.MigrationError != "" {
+				row(tw, "migration error", t.MigrationError)
+			}
+			if out.Stats != nil {
+				row(tw, "database size", fmt.Sprintf("%d bytes", out.Stats.SizeBytes))
+				for _, name := range spec.TableNames() {
+					if n, ok := out.Stats.Rows[name]; ok {
+						row(tw, "rows in "+name, n)
+					}
+				}
+			} else if statsErr != nil {
+				row(tw, "stats", "unavailable: "+statsErr.Error())
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func (a *app) tenantDSNCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "dsn SLUG",
+		Short: "Print the tenant application's connection string (contains its password)",
+		Args:  exactArgs(1, "a tenant SLUG"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, done, err := a.provisioner(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			dsn, err := p.AppDSN(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.out, dsn)
+			return nil
+		},
+	}
+}
+
+func (a *app) tenantSimpleCmd(use, short string, fn func(p *provisioner.Provisioner, cmd *cobra.Command, slug string) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   use + " SLUG",
+		Short: short,
+		Args:  exactArgs(1, "a tenant SLUG"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, done, err := a.provisioner(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			if err := fn(p, cmd, args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "tenant %s: %s done\n", args[0], use)
+			return nil
+		},
+	}
+}
+
+func (a *app) tenantDeleteCmd() *cobra.Command {
+	var o provisioner.DeleteOptions
+	cmd := &cobra.Command{
+		Use:   "delete SLUG --confirm SLUG [--purge]",
+		Short: "Revoke all access to a tenant and mark it deleting (purged after the retention period)",
+		Long: `Delete a tenant in two phases. This command revokes its application's access, ends its
+sessions and marks it deleting; its data stays until 'tenant purge' (or the scheduler's
+purge after the retention period, 7 days by default). --purge destroys it at once.`,
+		Args: exactArgs(1, "a tenant SLUG"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Slug = args[0]
+			if o.Confirm != o.Slug {
+				return validate.Errorf("refusing to delete %q: pass --confirm %s to confirm", o.Slug, o.Slug)
+			}
+			p, done, err := a.provisioner(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			if err := p.Delete(cmd.Context(), o); err != nil {
+				return err
+			}
+			if o.Purge {
+				fmt.Fprintf(a.out, "tenant %s deleted and purged\n", o.Slug)
+			} else {
+				fmt.Fprintf(a.out, "tenant %s deleted: access revoked; data is purged after the retention period (or: tenantctl tenant purge %s --confirm %s)\n", o.Slug, o.Slug, o.Slug)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&o.Confirm, "confirm", "", "the tenant's slug again, to confirm")
+	cmd.Flags().BoolVar(&o.Purge, "purge", false, "purge at once: drop the database, roles, warehouse rows and credentials")
+	return cmd
+}
+
+func (a *app) tenantPurgeCmd() *cobra.Command {
+	var confirm string
+	var expired bool
+	var retention time.Duration
+	cmd := &cobra.Command{
+		Use:   "purge [--expired | SLUG --confirm SLUG]",
+		Short: "Destroy deleted tenants: database, roles, warehouse rows and credentials",
+		Args: func(cmd *cobra.Command, args []string) error {
+			if expired && len(args) == 0 {
+				return nil
+			}
+			if !expired && len(args) == 1 {
+				return nil
+			}
+			return validate.Errorf("use either 'tenant purge --expired' or 'tenant purge SLUG --confirm SLUG'")
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !expired && confirm != args[0] {
+				return validate.Errorf("refusing to purge %q: pass --confirm %s to confirm", args[0], args[0])
+			}
+			if retention < 0 {
+				return validate.Errorf("invalid --retention %s", retention)
+			}
+			p, done, err := a.provisioner(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			if !expired {
+				if err := p.Purge(cmd.Context(), args[0], confirm); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.out, "tenant %s purged\n", args[0])
+				return nil
+			}
+			purged, err := p.PurgeExpired(cmd.Context(), retention)
+			for _, s := range purged {
+				fmt.Fprintf(a.out, "tenant %s purged\n", s)
+			}
+			if err == nil {
+				fmt.Fprintf(a.out, "%d expired tenants purged\n", len(purged))
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&confirm, "confirm", "", "the tenant's slug again, to confirm")
+	cmd.Flags().BoolVar(&expired, "expired", false, "purge every tenant deleted longer ago than --retention")
+	cmd.Flags().DurationVar(&retention, "retention", provisioner.DefaultRetention, "how long deleted tenants are kept before --expired purges them")
 	return cmd
 }

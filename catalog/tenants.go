@@ -1,0 +1,273 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tenantctl/tenantctl/internal/validate"
+)
+
+// Tenant states.
+const (
+	StateProvisioning = "provisioning"
+	StateActive       = "active"
+	StateSuspended    = "suspended"
+	StateDeleting     = "deleting"
+	StatePurged       = "purged"
+	StateFailed       = "failed"
+)
+
+// Tenant is one customer tenant as the catalog records it.
+type Tenant struct {
+	Slug                   string            `json:"slug"`
+	ID                     string            `json:"id"`
+	Name                   string            `json:"name"`
+	Domain                 string            `json:"domain"`
+	Database               string            `json:"database"`
+	Server                 string            `json:"server"`
+	State                  string            `json:"state"`
+	SchemaVersion          int64             `json:"schema_version"`
+	ContactEmail           string            `json:"contact_email,omitempty"`
+	Labels                 map[string]string `json:"labels,omitempty"`
+	Step                   string            `json:"step,omitempty"`
+	LastError              string            `json:"last_error,omitempty"`
+	MigrationError         string            `json:"migration_error,omitempty"`
+	MigrationFailedVersion *int64            `json:"migration_failed_version,omitempty"`
+	MigrationFailedAt      *time.Time        `json:"migration_failed_at,omitempty"`
+	CreatedAt              time.Time         `json:"created_at"`
+	UpdatedAt              time.Time         `json:"updated_at"`
+	DeletedAt              *time.Time        `json:"deleted_at,omitempty"`
+	PurgedAt               *time.Time        `json:"purged_at,omitempty"`
+}
+
+// DatabaseName is the tenant database's name: t_<id>, never the slug, name or domain.
+func DatabaseName(id string) string { return "t_" + id }
+
+// Live reports whether the tenant still has a database (not purged).
+func (t Tenant) Live() bool { return t.State != StatePurged }
+
+const tenantColumns = `id, slug, name, domain, coalesce(contact_email, ''), labels, state, step, coalesce(server, ''),
+	schema_version, coalesce(last_error, ''), coalesce(migration_error, ''), migration_failed_version, migration_failed_at,
+	created_at, updated_at, deleted_at, purged_at`
+
+func scanTenant(row pgx.Row) (Tenant, error) {
+	var t Tenant
+	err := row.Scan(&t.ID, &t.Slug, &t.Name, &t.Domain, &t.ContactEmail, &t.Labels, &t.State, &t.Step, &t.Server,
+		&t.SchemaVersion, &t.LastError, &t.MigrationError, &t.MigrationFailedVersion, &t.MigrationFailedAt,
+		&t.CreatedAt, &t.UpdatedAt, &t.DeletedAt, &t.PurgedAt)
+	t.Database = DatabaseName(t.ID)
+	return t, err
+}
+
+// InsertTenant records a new tenant in state provisioning. A slug or domain already
+// held by a tenant that is not purged gives [ErrTenantExists] naming the conflict.
+func (s *Store) InsertTenant(ctx context.Context, t Tenant) error {
+	if t.Labels == nil {
+		t.Labels = map[string]string{}
+	}
+	return s.InTx(ctx, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `
+			INSERT INTO tenants (id, slug, name, domain, contact_email, labels, state, server)
+			VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, 'provisioning', $7)`,
+			t.ID, t.Slug, t.Name, t.Domain, t.ContactEmail, t.Labels, t.Server)
+		var pgErr *pgconn.PgError
+		if errors.As(err, &pgErr) && pgErr.Code == "23505" {
+			switch {
+			case strings.Contains(pgErr.ConstraintName, "domain"):
+				return validate.Invalid(fmt.Errorf("email domain %s is already used by another tenant: %w", t.Domain, ErrTenantExists))
+			case strings.Contains(pgErr.ConstraintName, "slug"):
+				return validate.Invalid(fmt.Errorf("slug %q is already taken: %w", t.Slug, ErrTenantExists))
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("record tenant %q: %w", t.Slug, err)
+		}
+		return s.AppendEvent(ctx, tx, Event{Action: "tenant.create", TenantID: t.ID, Slug: t.Slug,
+			Details: map[string]any{"server": t.Server, "database": DatabaseName(t.ID)}})
+	})
+}
+
+// GetTenant returns the live (not purged) tenant with this slug.
+func (s *Store) GetTenant(ctx context.Context, slug string) (Tenant, error) {
+	t, err := scanTenant(s.pool.QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE slug = $1 AND state <> 'purged'`, slug))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, validate.Invalid(fmt.Errorf("tenant %q: %w", slug, ErrTenantNotFound))
+	}
+	return t, err
+}
+
+// GetTenantByID returns a tenant by id, purged or not.
+func (s *Store) GetTenantByID(ctx context.Context, id string) (Tenant, error) {
+	t, err := scanTenant(s.pool.QueryRow(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, fmt.Errorf("tenant id %q: %w", id, ErrTenantNotFound)
+	}
+	return t, err
+}
+
+// TenantFilter narrows [Store.ListTenants]. Empty fields match everything; purged
+// tenants are listed only when States names them.
+type TenantFilter struct {
+	States []string
+	Server string
+	Slug   string
+}
+
+// ListTenants returns tenants by slug.
+func (s *Store) ListTenants(ctx context.Context, f TenantFilter) ([]Tenant, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+tenantColumns+` FROM tenants
+		WHERE (coalesce(cardinality($1::text[]), 0) = 0 AND state <> 'purged' OR state = ANY($1))
+		  AND ($2 = '' OR server = $2)
+		  AND ($3 = '' OR slug = $3)
+		ORDER BY slug, created_at`, f.States, f.Server, f.Slug)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := []Tenant{}
+	for rows.Next() {
+		t, err := scanTenant(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// TenantUpdate is a change to a tenant row; nil fields are left alone.
+type TenantUpdate struct {
+	State         *string
+	Step          *string
+	LastError     *string // "" clears it
+	SchemaVersion *int64
+	DeletedAt     *time.Time
+	PurgedAt      *time.Time
+	ClearContact  bool
+	// Event, when set, is appended in the same transaction.
+	Event *Event
+}
+
+// UpdateTenant applies u to the tenant with this id.
+func (s *Store) UpdateTenant(ctx context.Context, id string, u TenantUpdate) error {
+	return s.InTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE tenants SET
+			state = coalesce($2, state),
+			step = coalesce($3, step),
+			last_error = CASE WHEN $4::text IS NULL THEN last_error ELSE NULLIF($4, '') END,
+			schema_version = coalesce($5, schema_version),
+			deleted_at = coalesce($6, deleted_at),
+			purged_at = coalesce($7, purged_at),
+			contact_email = CASE WHEN $8 THEN NULL ELSE contact_email END,
+			updated_at = now()
+			WHERE id = $1`, id, u.State, u.Step, u.LastError, u.SchemaVersion, u.DeletedAt, u.PurgedAt, u.ClearContact)
+		if err != nil {
+			return fmt.Errorf("update tenant %s: %w", id, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return fmt.Errorf("tenant id %q: %w", id, ErrTenantNotFound)
+		}
+		if u.Event != nil {
+			e := *u.Event
+			e.TenantID = id
+			return s.AppendEvent(ctx, tx, e)
+		}
+		return nil
+	})
+}
+
+// RecordMigration records a tenant's schema version after a migration attempt: on
+// success it clears the migration error; on failure it keeps the error, the version
+// that failed and when.
+func (s *Store) RecordMigration(ctx context.Context, id string, version int64, failedVersion int64, migErr string) error {
+	var err error
+	if migErr == "" {
+		_, err = s.pool.Exec(ctx, `UPDATE tenants SET schema_version = $2, migration_error = NULL,
+			migration_failed_version = NULL, migration_failed_at = NULL, updated_at = now() WHERE id = $1`, id, version)
+	} else {
+		_, err = s.pool.Exec(ctx, `UPDATE tenants SET schema_version = $2, migration_error = $3,
+			migration_failed_version = $4, migration_failed_at = now(), updated_at = now() WHERE id = $1`, id, version, migErr, failedVersion)
+	}
+	if err != nil {
+		return fmt.Errorf("record migration of tenant %s: %w", id, err)
+	}
+	return nil
+}
+
+func credentialLabel(tenantID, role string) string { return "tenant/" + tenantID + "/" + role }
+
+// SetCredential stores a tenant role's password, sealed, replacing any previous one.
+func (s *Store) SetCredential(ctx context.Context, tenantID, role, password string) error {
+	box, err := s.Box(ctx)
+	if err != nil {
+		return err
+	}
+	_, err = s.pool.Exec(ctx, `INSERT INTO credentials (tenant_id, role, secret_sealed) VALUES ($1, $2, $3)
+		ON CONFLICT (tenant_id, role) DO UPDATE SET secret_sealed = EXCLUDED.secret_sealed, rotated_at = now()`,
+		tenantID, role, box.SealString(password, credentialLabel(tenantID, role)))
+	if err != nil {
+		return fmt.Errorf("store credential: %w", err)
+	}
+	return nil
+}
+
+// ErrNoCredential is returned by [Store.Credential] when none is stored.
+var ErrNoCredential = errors.New("no credential stored")
+
+// Credential returns a tenant role's password, unsealed.
+func (s *Store) Credential(ctx context.Context, tenantID, role string) (string, error) {
+	box, err := s.Box(ctx)
+	if err != nil {
+		return "", err
+	}
+	var sealed []byte
+	err = s.pool.QueryRow(ctx, `SELECT secret_sealed FROM credentials WHERE tenant_id = $1 AND role = $2`, tenantID, role).Scan(&sealed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", ErrNoCredential
+	}
+	if err != nil {
+		return "", err
+	}
+	return box.OpenString(sealed, credentialLabel(tenantID, role))
+}
+
+// PromoteCredential makes a pending credential the current one for role, in one
+// transaction: the pending row (role+"_pending") replaces role's.
+func (s *Store) PromoteCredential(ctx context.Context, tenantID, role string) error {
+	pending, err := s.Credential(ctx, tenantID, role+"_pending")
+	if err != nil {
+		return err
+	}
+	box, err := s.Box(ctx)
+	if err != nil {
+		return err
+	}
+	return s.InTx(ctx, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO credentials (tenant_id, role, secret_sealed) VALUES ($1, $2, $3)
+			ON CONFLICT (tenant_id, role) DO UPDATE SET secret_sealed = EXCLUDED.secret_sealed, rotated_at = now()`,
+			tenantID, role, box.SealString(pending, credentialLabel(tenantID, role))); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `DELETE FROM credentials WHERE tenant_id = $1 AND role = $2`, tenantID, role+"_pending")
+		return err
+	})
+}
+
+// DeleteCredentials erases every credential of a tenant.
+func (s *Store) DeleteCredentials(ctx context.Context, tenantID string) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM credentials WHERE tenant_id = $1`, tenantID)
+	return err
+}
+
+// HasCredential reports whether a credential is stored for role.
+func (s *Store) HasCredential(ctx context.Context, tenantID, role string) (bool, error) {
+	var ok bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM credentials WHERE tenant_id = $1 AND role = $2)`, tenantID, role).Scan(&ok)
+	return ok, err
+}

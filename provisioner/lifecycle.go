@@ -1,0 +1,273 @@
+package provisioner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/secret"
+	"github.com/tenantctl/tenantctl/tenantdb"
+	"github.com/tenantctl/tenantctl/warehouse"
+)
+
+// DefaultRetention is how long a deleted tenant waits before `purge --expired`.
+const DefaultRetention = 7 * 24 * time.Hour
+
+// withTenant loads a live tenant by slug under its lock and checks its state.
+func (p *Provisioner) withTenant(ctx context.Context, slug string, states []string, fn func(t catalog.Tenant) error) error {
+	t, err := p.Store.GetTenant(ctx, slug)
+	if err != nil {
+		return err
+	}
+	unlock, err := p.lockTenant(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	if t, err = p.Store.GetTenantByID(ctx, t.ID); err != nil {
+		return err
+	}
+	if !slices.Contains(states, t.State) {
+		return validate.Invalid(fmt.Errorf("tenant %q is %s: %w (allowed from: %v)", slug, t.State, ErrWrongState, states))
+	}
+	return fn(t)
+}
+
+// Suspend stops the tenant's application from logging in and ends its sessions.
+func (p *Provisioner) Suspend(ctx context.Context, slug string) error {
+	return p.withTenant(ctx, slug, []string{catalog.StateActive, catalog.StateSuspended}, func(t catalog.Tenant) error {
+		srv, err := p.Server(ctx, t.Server)
+		if err != nil {
+			return err
+		}
+		if err := srv.SetAppLogin(ctx, t.ID, false); err != nil {
+			return err
+		}
+		state := catalog.StateSuspended
+		if err := p.Store.UpdateTenant(ctx, t.ID, catalog.TenantUpdate{State: &state,
+			Event: &catalog.Event{Action: "tenant.suspend", Slug: t.Slug}}); err != nil {
+			return err
+		}
+		p.syncWarehouse(ctx, t, state)
+		return nil
+	})
+}
+
+// Resume lets a suspended tenant's application log in again.
+func (p *Provisioner) Resume(ctx context.Context, slug string) error {
+	return p.withTenant(ctx, slug, []string{catalog.StateSuspended, catalog.StateActive}, func(t catalog.Tenant) error {
+		srv, err := p.Server(ctx, t.Server)
+		if err != nil {
+			return err
+		}
+		if err := srv.SetAppLogin(ctx, t.ID, true); err != nil {
+			return err
+		}
+		state := catalog.StateActive
+		if err := p.Store.UpdateTenant(ctx, t.ID, catalog.TenantUpdate{State: &state,
+			Event: &catalog.Event{Action: "tenant.resume", Slug: t.Slug}}); err != nil {
+			return err
+		}
+		p.syncWarehouse(ctx, t, state)
+		return nil
+	})
+}
+
+// RotateCredentials gives the app role a new password; the old one stops working. The
+// new password is stored as pending before the server changes and promoted after, so a
+// crash in between is finished by a rerun or by reconcile and no password is lost.
+func (p *Provisioner) RotateCredentials(ctx context.Context, slug string) error {
+	return p.withTenant(ctx, slug, []string{catalog.StateActive, catalog.StateSuspended}, func(t catalog.Tenant) error {
+		if err := p.Store.SetCredential(ctx, t.ID, "app_pending", secret.NewPassword()); err != nil {
+			return err
+		}
+		return p.finishRotation(ctx, t)
+	})
+}
+
+func (p *Provisioner) finishRotation(ctx context.Context, t catalog.Tenant) error {
+	pw, err := p.Store.Credential(ctx, t.ID, "app_pending")
+	if err != nil {
+		return err
+	}
+	srv, err := p.Server(ctx, t.Server)
+	if err != nil {
+		return err
+	}
+	if err := srv.SetAppPassword(ctx, t.ID, pw); err != nil {
+		return err
+	}
+	if err := p.Store.PromoteCredential(ctx, t.ID, "app"); err != nil {
+		return err
+	}
+	return p.Store.AppendEvent(ctx, nil, catalog.Event{Action: "tenant.rotate-credentials", TenantID: t.ID, Slug: t.Slug})
+}
+
+// DeleteOptions confirm a deletion.
+type DeleteOptions struct {
+	Slug    string
+	Confirm string
+	// Purge destroys the tenant at once instead of after the retention period.
+	Purge bool
+}
+
+// Delete revokes every access to the tenant's database, ends its sessions and marks it
+// deleting; the data stays until it is purged.
+func (p *Provisioner) Delete(ctx context.Context, o DeleteOptions) error {
+	if o.Confirm != o.Slug {
+		return validate.Errorf("refusing to delete %q: pass --confirm %s to confirm", o.Slug, o.Slug)
+	}
+	states := []string{catalog.StateActive, catalog.StateSuspended, catalog.StateFailed, catalog.StateProvisioning, catalog.StateDeleting}
+	var id string
+	err := p.withTenant(ctx, o.Slug, states, func(t catalog.Tenant) error {
+		id = t.ID
+		if t.State == catalog.StateDeleting {
+			return nil
+		}
+		srv, err := p.Server(ctx, t.Server)
+		if err != nil {
+			return err
+		}
+		if err := srv.RevokeAccess(ctx, t.ID); err != nil {
+			return err
+		}
+		state, now := catalog.StateDeleting, time.Now()
+		if err := p.Store.UpdateTenant(ctx, t.ID, catalog.TenantUpdate{State: &state, DeletedAt: &now,
+			Event: &catalog.Event{Action: "tenant.delete", Slug: t.Slug}}); err != nil {
+			return err
+		}
+		p.syncWarehouse(ctx, t, state)
+		return nil
+	})
+	if err != nil || !o.Purge {
+		return err
+	}
+	return p.purgeID(ctx, id)
+}
+
+// Purge destroys a deleted tenant now: its database, roles, warehouse rows and
+// credentials. Only a tombstone event remains.
+func (p *Provisioner) Purge(ctx context.Context, slug, confirm string) error {
+	if confirm != slug {
+		return validate.Errorf("refusing to purge %q: pass --confirm %s to confirm", slug, slug)
+	}
+	t, err := p.Store.GetTenant(ctx, slug)
+	if err != nil {
+		return err
+	}
+	if t.State != catalog.StateDeleting {
+		return validate.Invalid(fmt.Errorf("tenant %q is %s: %w: delete it first (tenantctl tenant delete %s --confirm %s)",
+			slug, t.State, ErrWrongState, slug, slug))
+	}
+	return p.purgeID(ctx, t.ID)
+}
+
+// PurgeExpired purges every tenant deleted longer than retention ago and returns the
+// slugs purged. It carries on past a failure and reports every one.
+func (p *Provisioner) PurgeExpired(ctx context.Context, retention time.Duration) ([]string, error) {
+	tenants, err := p.Store.ListTenants(ctx, catalog.TenantFilter{States: []string{catalog.StateDeleting}})
+	if err != nil {
+		return nil, err
+	}
+	var purged []string
+	var errs []error
+	for _, t := range tenants {
+		if t.DeletedAt == nil || time.Since(*t.DeletedAt) < retention {
+			continue
+		}
+		if err := p.purgeID(ctx, t.ID); err != nil {
+			errs = append(errs, fmt.Errorf("purge %s: %w", t.Slug, err))
+			continue
+		}
+		purged = append(purged, t.Slug)
+	}
+	return purged, errors.Join(errs...)
+}
+
+func (p *Provisioner) purgeID(ctx context.Context, id string) error {
+	unlock, err := p.lockTenant(ctx, id)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	t, err := p.Store.GetTenantByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if t.State == catalog.StatePurged {
+		return nil
+	}
+	step := StepPurging
+	if err := p.Store.UpdateTenant(ctx, id, catalog.TenantUpdate{Step: &step}); err != nil {
+		return err
+	}
+	if err := p.afterStep(StepPurging); err != nil {
+		return err
+	}
+	var whRows int64
+	if t.Server != "" {
+		srv, err := p.Server(ctx, t.Server)
+		if err != nil {
+			return err
+		}
+		if err := srv.DropDatabase(ctx, t.ID); err != nil {
+			return err
+		}
+		if err := srv.DropRoles(ctx, t.ID); err != nil {
+			return err
+		}
+	}
+	if dsn, err := p.Store.WarehouseDSN(ctx); err == nil {
+		if whRows, err = warehouse.PurgeTenant(ctx, dsn, t.ID); err != nil {
+			return err
+		}
+	} else if !errors.Is(err, catalog.ErrNoWarehouse) {
+		return err
+	}
+	if err := p.Store.DeleteCredentials(ctx, t.ID); err != nil {
+		return err
+	}
+	state, now, none := catalog.StatePurged, time.Now(), ""
+	if err := p.Store.UpdateTenant(ctx, t.ID, catalog.TenantUpdate{State: &state, Step: &none, PurgedAt: &now, ClearContact: true,
+		Event: &catalog.Event{Action: "tenant.purge", Slug: t.Slug, Details: map[string]any{
+			"tombstone": true, "database": tenantdb.Database(t.ID), "server": t.Server, "warehouse_rows_deleted": whRows,
+		}}}); err != nil {
+		return err
+	}
+	p.Log.Info("tenant purged", "tenant", t.Slug, "id", t.ID)
+	return nil
+}
+
+// AppDSN returns the tenant application's connection string: the only secret tenantctl
+// ever prints.
+func (p *Provisioner) AppDSN(ctx context.Context, slug string) (string, error) {
+	t, err := p.Store.GetTenant(ctx, slug)
+	if err != nil {
+		return "", err
+	}
+	if t.State == catalog.StateDeleting {
+		return "", validate.Invalid(fmt.Errorf("tenant %q is being deleted: %w", slug, ErrWrongState))
+	}
+	pw, err := p.Store.Credential(ctx, t.ID, "app")
+	if err != nil {
+		return "", err
+	}
+	srv, err := p.Server(ctx, t.Server)
+	if err != nil {
+		return "", err
+	}
+	return srv.DSNFor(tenantdb.AppRole(t.ID), pw, tenantdb.Database(t.ID)), nil
+}
+
+// Stats returns a tenant's live statistics: rows of each of tables and database size.
+func (p *Provisioner) Stats(ctx context.Context, t catalog.Tenant, tables []string) (tenantdb.Stats, error) {
+	srv, err := p.Server(ctx, t.Server)
+	if err != nil {
+		return tenantdb.Stats{}, err
+	}
+	return srv.Stats(ctx, t.ID, tables)
+}

@@ -1,0 +1,75 @@
+package provisioner
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/tenantdb"
+)
+
+// Place picks the server for a new tenant: the named one (refused when it is draining
+// or full), else the non-draining server with the most free capacity whose labels
+// include every requested label (ties go to the first by name).
+func (p *Provisioner) Place(ctx context.Context, name string, labels map[string]string) (catalog.Server, error) {
+	if name != "" {
+		srv, err := p.Store.GetServer(ctx, name)
+		if err != nil {
+			return srv, err
+		}
+		if srv.Draining {
+			return srv, validate.Errorf("server %q is draining and takes no new tenants (tenantctl server undrain %s)", name, name)
+		}
+		if srv.Free() <= 0 {
+			return srv, validate.Errorf("server %q is full (%d of %d tenants)", name, srv.Tenants, srv.Capacity)
+		}
+		return srv, nil
+	}
+	servers, err := p.Store.ListServers(ctx)
+	if err != nil {
+		return catalog.Server{}, err
+	}
+	var best *catalog.Server
+	var draining, full, mismatched int
+	for i := range servers {
+		s := &servers[i]
+		switch {
+		case s.Draining:
+			draining++
+		case s.Free() <= 0:
+			full++
+		case !matches(s.Labels, labels):
+			mismatched++
+		case best == nil || s.Free() > best.Free():
+			best = s
+		}
+	}
+	if best == nil {
+		return catalog.Server{}, validate.Invalid(fmt.Errorf("%w: %d servers registered, %d draining, %d full, %d without labels %s; "+
+			"add one with `tenantctl server add`", ErrNoServerFits, len(servers), draining, full, mismatched, validate.FormatLabels(labels)))
+	}
+	return *best, nil
+}
+
+func matches(have, want map[string]string) bool {
+	for k, v := range want {
+		if have[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// Server returns a tenantdb handle on a registered server.
+func (p *Provisioner) Server(ctx context.Context, name string) (*tenantdb.Server, error) {
+	srv, err := p.Store.GetServer(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	dsn, err := p.Store.ServerDSN(ctx, name)
+	if err != nil {
+		return nil, err
+	}
+	return tenantdb.NewServer(srv.Name, dsn, srv.VersionNum, srv.CloneStrategy)
+}

@@ -1,0 +1,271 @@
+package tenantdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tenantctl/tenantctl/migrations"
+)
+
+func sqlState(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code
+	}
+	return ""
+}
+
+// DatabaseExists reports whether a database exists on the server.
+func (s *Server) DatabaseExists(ctx context.Context, name string) (bool, error) {
+	conn, err := s.Connect(ctx, "postgres")
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var ok bool
+	err = conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&ok)
+	return ok, err
+}
+
+// CreateDatabase creates the tenant database owned by its owner role: a clone of
+// template when given (the fast path), else an empty database from template0. A
+// database that already exists is left as it is (CREATE DATABASE is atomic, so it is
+// whole). PUBLIC's default CONNECT and TEMP are revoked at once.
+func (s *Server) CreateDatabase(ctx context.Context, id, template string) error {
+	conn, err := s.Connect(ctx, "postgres")
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	src := "template0"
+	if template != "" {
+		src = template
+	}
+	stmt := "CREATE DATABASE " + ident(Database(id)) + " OWNER " + ident(OwnerRole(id)) + " TEMPLATE " + ident(src)
+	if s.VersionNum >= 150000 {
+		strategy := "FILE_COPY"
+		if s.CloneStrategy == "wal_log" {
+			strategy = "WAL_LOG"
+		}
+		stmt += " STRATEGY " + strategy
+	}
+	if _, err := conn.Exec(ctx, stmt); err != nil && sqlState(err) != "42P04" { // duplicate_database
+		return fmt.Errorf("create database %s: %w", Database(id), err)
+	}
+	if _, err := conn.Exec(ctx, "REVOKE ALL ON DATABASE "+ident(Database(id))+" FROM PUBLIC"); err != nil {
+		return fmt.Errorf("revoke PUBLIC on %s: %w", Database(id), err)
+	}
+	return nil
+}
+
+// MigrateOptions tune [Server.Migrate].
+type MigrateOptions struct {
+	// LockTimeout and StatementTimeout bound every migration statement, e.g. "5s".
+	LockTimeout, StatementTimeout string
+	// LockWaitSeconds bounds the wait for goose's session advisory lock.
+	LockWaitSeconds uint64
+}
+
+// Migrate applies every pending migration in fsys to the tenant database as its owner
+// role (SET ROLE), so every object belongs to the owner, and returns the new version.
+func (s *Server) Migrate(ctx context.Context, id string, fsys fs.FS, o MigrateOptions) (int64, error) {
+	p, err := s.MigrationProvider(ctx, id, fsys, o)
+	if err != nil {
+		return 0, err
+	}
+	defer p.Close()
+	if _, err := p.Up(ctx); err != nil {
+		v, _ := p.GetDBVersion(context.WithoutCancel(ctx))
+		return v, migrations.Describe(err)
+	}
+	return p.GetDBVersion(ctx)
+}
+
+// MigrationProvider returns a goose provider on the tenant database that runs as the
+// owner role; close it when done.
+func (s *Server) MigrationProvider(ctx context.Context, id string, fsys fs.FS, o MigrateOptions) (*migrations.Provider, error) {
+	return s.provider(ctx, Database(id), OwnerRole(id), fsys, o)
+}
+
+func (s *Server) provider(ctx context.Context, db, role string, fsys fs.FS, o MigrateOptions) (*migrations.Provider, error) {
+	setup := []string{"SET ROLE " + ident(role)}
+	if o.LockTimeout != "" {
+		setup = append(setup, "SET lock_timeout = "+quoteSetting(o.LockTimeout))
+	}
+	if o.StatementTimeout != "" {
+		setup = append(setup, "SET statement_timeout = "+quoteSetting(o.StatementTimeout))
+	}
+	return migrations.NewProvider(ctx, s.ConnConfig(db), fsys, migrations.Options{SessionSetup: setup, LockTimeoutSeconds: o.LockWaitSeconds})
+}
+
+func quoteSetting(v string) string {
+	lit, err := literal(v)
+	if err != nil {
+		return "'0'"
+	}
+	return lit
+}
+
+// Harden applies the tenant's access rules; it is idempotent and is re-run by reconcile
+// to undo drift:
+//   - PUBLIC holds nothing on the database; only the app role gets CONNECT (the owner
+//     has it as owner);
+//   - objects left owned by the template owner are handed to the tenant's owner;
+//   - schema public: nothing for PUBLIC, USAGE for the app role;
+//   - the app role gets DML on every table and sequence, now and (through default
+//     privileges) for objects the owner creates later; never DDL; nothing on goose's
+//     version table;
+//   - functions the owner creates are not executable by PUBLIC.
+func (s *Server) Harden(ctx context.Context, id string) error {
+	db, owner, app := ident(Database(id)), ident(OwnerRole(id)), ident(AppRole(id))
+	conn, err := s.Connect(ctx, Database(id))
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var tmplOwner bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, TemplateOwnerRole).Scan(&tmplOwner); err != nil {
+		return err
+	}
+	stmts := []string{
+		"REVOKE ALL ON DATABASE " + db + " FROM PUBLIC",
+		"GRANT CONNECT ON DATABASE " + db + " TO " + app,
+	}
+	if tmplOwner {
+		stmts = append(stmts, "REASSIGN OWNED BY "+ident(TemplateOwnerRole)+" TO "+owner)
+	}
+	stmts = append(stmts,
+		"SET ROLE "+owner,
+		"REVOKE ALL ON SCHEMA public FROM PUBLIC",
+		"GRANT USAGE ON SCHEMA public TO "+app,
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "+app,
+		"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO "+app,
+		"ALTER DEFAULT PRIVILEGES FOR ROLE "+owner+" IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "+app,
+		"ALTER DEFAULT PRIVILEGES FOR ROLE "+owner+" IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO "+app,
+		"ALTER DEFAULT PRIVILEGES FOR ROLE "+owner+" REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC",
+	)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
+	for _, stmt := range stmts {
+		if _, err := tx.Exec(ctx, stmt); err != nil {
+			return fmt.Errorf("harden %s: %s: %w", Database(id), stmt, err)
+		}
+	}
+	// goose's version table is the owner's business, not the application's.
+	for _, rel := range []struct{ kind, name string }{{"TABLE", "goose_db_version"}, {"SEQUENCE", "goose_db_version_id_seq"}} {
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, "public."+rel.name).Scan(&exists); err != nil {
+			return err
+		}
+		if exists {
+			if _, err := tx.Exec(ctx, "REVOKE ALL ON "+rel.kind+" "+ident("public", rel.name)+" FROM "+app); err != nil {
+				return fmt.Errorf("harden %s: protect %s: %w", Database(id), rel.name, err)
+			}
+		}
+	}
+	if _, err := tx.Exec(ctx, "RESET ROLE"); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+// RevokeAccess takes CONNECT away from the app role, forbids it to log in and ends its
+// sessions: the first phase of deleting a tenant.
+func (s *Server) RevokeAccess(ctx context.Context, id string) error {
+	conn, err := s.Connect(ctx, "postgres")
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	for _, stmt := range []string{
+		"REVOKE ALL ON DATABASE " + ident(Database(id)) + " FROM PUBLIC",
+		"REVOKE CONNECT ON DATABASE " + ident(Database(id)) + " FROM " + ident(AppRole(id)),
+		"ALTER ROLE " + ident(AppRole(id)) + " NOLOGIN",
+	} {
+		if _, err := conn.Exec(ctx, stmt); err != nil && sqlState(err) != "3D000" && sqlState(err) != "42704" {
+			return fmt.Errorf("revoke access to %s: %w", Database(id), err)
+		}
+	}
+	return terminate(ctx, conn, AppRole(id))
+}
+
+// DropDatabase drops the tenant database, ending any session on it. A missing database
+// is not an error.
+func (s *Server) DropDatabase(ctx context.Context, id string) error {
+	return s.dropDatabase(ctx, Database(id))
+}
+
+func (s *Server) dropDatabase(ctx context.Context, name string) error {
+	conn, err := s.Connect(ctx, "postgres")
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	stmt := "DROP DATABASE IF EXISTS " + ident(name)
+	if s.VersionNum >= 130000 {
+		stmt += " WITH (FORCE)"
+	}
+	if _, err := conn.Exec(ctx, stmt); err != nil {
+		return fmt.Errorf("drop database %s: %w", name, err)
+	}
+	return nil
+}
+
+// Stats are live figures of a tenant database.
+type Stats struct {
+	SizeBytes int64            `json:"size_bytes"`
+	Rows      map[string]int64 `json:"rows"`
+}
+
+// Stats counts the rows of each table (names may be schema-qualified; tables missing
+// from the database are left out) and measures the database's size.
+func (s *Server) Stats(ctx context.Context, id string, tables []string) (Stats, error) {
+	st := Stats{Rows: map[string]int64{}}
+	conn, err := s.Connect(ctx, Database(id))
+	if err != nil {
+		return st, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if err := conn.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&st.SizeBytes); err != nil {
+		return st, err
+	}
+	for _, t := range tables {
+		var exists bool
+		if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, qualify(t)).Scan(&exists); err != nil {
+			return st, err
+		}
+		if !exists {
+			continue
+		}
+		var n int64
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+identQualified(t)).Scan(&n); err != nil {
+			return st, fmt.Errorf("count rows of %s: %w", t, err)
+		}
+		st.Rows[t] = n
+	}
+	return st, nil
+}
+
+func splitQualified(name string) (schema, table string) {
+	for i := 0; i < len(name); i++ {
+		if name[i] == '.' {
+			return name[:i], name[i+1:]
+		}
+	}
+	return "public", name
+}
+
+func qualify(name string) string {
+	s, t := splitQualified(name)
+	return pgx.Identifier{s, t}.Sanitize()
+}
+
+func identQualified(name string) string { return qualify(name) }

@@ -1,0 +1,152 @@
+package tenantdb
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tenantctl/tenantctl/secret"
+)
+
+// AppConnectionLimit caps the application role's sessions.
+const AppConnectionLimit = 50
+
+// safeAttrs are the attributes every tenant role carries. The owner role keeps INHERIT:
+// in PostgreSQL 15+ schema public belongs to pg_database_owner, whose privileges the
+// database owner only gets by inheritance.
+const safeAttrs = "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
+
+// EnsureRoles creates the tenant's owner role (NOLOGIN) and app role (LOGIN, with the
+// given password sent as a SCRAM verifier), or brings existing ones back to those
+// attributes and that password. The admin role is made a member of both: it needs that
+// to create the database with the owner, run migrations as the owner (SET ROLE) and
+// terminate the app's sessions. Idempotent.
+func (s *Server) EnsureRoles(ctx context.Context, id, appPassword string, login bool) error {
+	conn, err := s.Connect(ctx, "postgres")
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if err := s.ensureRole(ctx, conn, OwnerRole(id), "NOLOGIN INHERIT CONNECTION LIMIT 0"); err != nil {
+		return err
+	}
+	loginAttr := "LOGIN"
+	if !login {
+		loginAttr = "NOLOGIN"
+	}
+	if err := s.ensureRole(ctx, conn, AppRole(id), fmt.Sprintf("%s NOINHERIT CONNECTION LIMIT %d", loginAttr, AppConnectionLimit)); err != nil {
+		return err
+	}
+	if err := setPassword(ctx, conn, AppRole(id), appPassword); err != nil {
+		return err
+	}
+	for _, role := range []string{OwnerRole(id), AppRole(id)} {
+		if err := s.grantToAdmin(ctx, conn, role); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ensureRole creates a role with attrs plus [safeAttrs], or alters an existing one to
+// attrs plus NOCREATEDB NOCREATEROLE. (A role with CREATEROLE may not even name the
+// SUPERUSER, REPLICATION or BYPASSRLS attributes in ALTER ROLE; drift there needs a
+// superuser and is reported by the audit.)
+func (s *Server) ensureRole(ctx context.Context, conn *pgx.Conn, role, attrs string) error {
+	_, err := conn.Exec(ctx, "CREATE ROLE "+ident(role)+" "+attrs+" "+safeAttrs)
+	if err != nil && sqlState(err) == "42710" { // duplicate_object: a rerun
+		_, err = conn.Exec(ctx, "ALTER ROLE "+ident(role)+" "+attrs+" NOCREATEDB NOCREATEROLE")
+	}
+	if err != nil {
+		return fmt.Errorf("create role %s: %w", role, err)
+	}
+	return nil
+}
+
+// grantToAdmin makes the admin role a member of role, with INHERIT and SET on 16+.
+func (s *Server) grantToAdmin(ctx context.Context, conn *pgx.Conn, role string) error {
+	stmt := "GRANT " + ident(role) + " TO " + ident(s.AdminRole())
+	if s.VersionNum >= 160000 {
+		stmt += " WITH INHERIT TRUE, SET TRUE"
+	}
+	if _, err := conn.Exec(ctx, stmt); err != nil {
+		return fmt.Errorf("grant %s to the admin role: %w", role, err)
+	}
+	return nil
+}
+
+// setPassword sets a role's password as a SCRAM-SHA-256 verifier computed here, so the
+// plaintext never reaches the server or its logs.
+func setPassword(ctx context.Context, conn *pgx.Conn, role, password string) error {
+	verifier, err := secret.ScramVerifier(password)
+	if err != nil {
+		return err
+	}
+	lit, err := literal(verifier)
+	if err != nil {
+		return err
+	}
+	if _, err := conn.Exec(ctx, "ALTER ROLE "+ident(role)+" PASSWORD "+lit); err != nil {
+		return fmt.Errorf("set password of %s: %w", role, err)
+	}
+	return nil
+}
+
+// SetAppPassword replaces the app role's password; sessions already open stay open.
+func (s *Server) SetAppPassword(ctx context.Context, id, password string) error {
+	conn, err := s.Connect(ctx, "postgres")
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	return setPassword(ctx, conn, AppRole(id), password)
+}
+
+// SetAppLogin allows or forbids the app role to log in; forbidding also terminates its
+// open sessions.
+func (s *Server) SetAppLogin(ctx context.Context, id string, login bool) error {
+	conn, err := s.Connect(ctx, "postgres")
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	attr := "LOGIN"
+	if !login {
+		attr = "NOLOGIN"
+	}
+	if _, err := conn.Exec(ctx, "ALTER ROLE "+ident(AppRole(id))+" "+attr); err != nil {
+		return fmt.Errorf("alter role %s %s: %w", AppRole(id), attr, err)
+	}
+	if !login {
+		return terminate(ctx, conn, AppRole(id))
+	}
+	return nil
+}
+
+// terminate ends every session of role.
+func terminate(ctx context.Context, conn *pgx.Conn, role string) error {
+	_, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()`, role)
+	if err != nil {
+		return fmt.Errorf("terminate sessions of %s: %w", role, err)
+	}
+	return nil
+}
+
+// DropRoles drops the tenant's roles if they exist. Their database must be gone first.
+func (s *Server) DropRoles(ctx context.Context, id string) error {
+	conn, err := s.Connect(ctx, "postgres")
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	for _, role := range []string{AppRole(id), OwnerRole(id)} {
+		if err := terminate(ctx, conn, role); err != nil {
+			return err
+		}
+		if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+ident(role)); err != nil {
+			return fmt.Errorf("drop role %s: %w", role, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,152 @@
+package tenantdb
+
+import (
+	"context"
+	"fmt"
+	"hash/fnv"
+	"io/fs"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tenantctl/tenantctl/migrations"
+)
+
+// Template describes a server's template database.
+type Template struct {
+	Name    string
+	Hash    string
+	Version int64
+	// Built is true when this call built it (false: it was already there).
+	Built bool
+}
+
+// EnsureTemplate returns the server's template database for the migration set fsys
+// (named by its hash), building it when missing. The build runs under an advisory lock
+// held on one dedicated connection, so concurrent callers build it once; the template is
+// marked ready only as its very last step (ALLOW_CONNECTIONS false, which clones also
+// need: a single session on a template makes every clone wait and fail). A template
+// found half-built is dropped and rebuilt.
+func (s *Server) EnsureTemplate(ctx context.Context, fsys fs.FS) (t Template, retErr error) {
+	hash, err := migrations.Hash(fsys)
+	if err != nil {
+		return t, err
+	}
+	t = Template{Name: TemplateName(hash), Hash: hash}
+	t.Version, err = migrations.Latest(fsys)
+	if err != nil {
+		return t, err
+	}
+	conn, err := s.Connect(ctx, "postgres")
+	if err != nil {
+		return t, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	ready, exists, err := templateState(ctx, conn, t.Name)
+	if err != nil || ready {
+		return t, err
+	}
+	key := lockKey("template:" + t.Name)
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, key); err != nil {
+		return t, fmt.Errorf("lock template build: %w", err)
+	}
+	defer func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key); err != nil && retErr == nil {
+			retErr = err
+		}
+	}()
+	// Someone may have finished it while we waited for the lock.
+	if ready, exists, err = templateState(ctx, conn, t.Name); err != nil || ready {
+		return t, err
+	}
+	if exists {
+		if err := s.DropTemplate(ctx, t.Name); err != nil {
+			return t, fmt.Errorf("drop half-built template: %w", err)
+		}
+	}
+	if err := s.ensureTemplateOwner(ctx, conn); err != nil {
+		return t, err
+	}
+	name := ident(t.Name)
+	// Owned by the template owner while building so migrations (run as it) can create in
+	// schema public; handed to the admin before it is marked ready, so REASSIGN OWNED in
+	// a clone never touches the template database itself.
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+" OWNER "+ident(TemplateOwnerRole)+" TEMPLATE template0"); err != nil {
+		return t, fmt.Errorf("create template %s: %w", t.Name, err)
+	}
+	p, err := s.provider(ctx, t.Name, TemplateOwnerRole, fsys, MigrateOptions{})
+	if err != nil {
+		return t, err
+	}
+	if _, err := p.Up(ctx); err != nil {
+		p.Close()
+		return t, fmt.Errorf("migrate template %s: %w", t.Name, migrations.Describe(err))
+	}
+	if err := p.Close(); err != nil {
+		return t, err
+	}
+	for _, stmt := range []string{
+		"ALTER DATABASE " + name + " OWNER TO " + ident(s.AdminRole()),
+		"REVOKE ALL ON DATABASE " + name + " FROM PUBLIC",
+		"ALTER DATABASE " + name + " IS_TEMPLATE true",
+		"ALTER DATABASE " + name + " ALLOW_CONNECTIONS false", // the ready mark: last
+	} {
+		if _, err := conn.Exec(ctx, stmt); err != nil {
+			return t, fmt.Errorf("finish template %s: %w", t.Name, err)
+		}
+	}
+	t.Built = true
+	return t, nil
+}
+
+// templateState reports whether a template exists and is ready.
+func templateState(ctx context.Context, conn *pgx.Conn, name string) (ready, exists bool, err error) {
+	var allow, isTemplate bool
+	err = conn.QueryRow(ctx, `SELECT datallowconn, datistemplate FROM pg_database WHERE datname = $1`, name).Scan(&allow, &isTemplate)
+	if err == pgx.ErrNoRows {
+		return false, false, nil
+	}
+	if err != nil {
+		return false, false, err
+	}
+	return !allow && isTemplate, true, nil
+}
+
+func (s *Server) ensureTemplateOwner(ctx context.Context, conn *pgx.Conn) error {
+	if err := s.ensureRole(ctx, conn, TemplateOwnerRole, "NOLOGIN INHERIT"); err != nil {
+		return err
+	}
+	return s.grantToAdmin(ctx, conn, TemplateOwnerRole)
+}
+
+// DropTemplate drops a template database (missing is fine).
+func (s *Server) DropTemplate(ctx context.Context, name string) error {
+	conn, err := s.Connect(ctx, "postgres")
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if _, err := conn.Exec(ctx, "ALTER DATABASE "+ident(name)+" IS_TEMPLATE false"); err != nil && sqlState(err) != "3D000" {
+		return fmt.Errorf("unmark template %s: %w", name, err)
+	}
+	return s.dropDatabase(ctx, name)
+}
+
+// ListTemplates returns the names of the template databases on the server.
+func (s *Server) ListTemplates(ctx context.Context) ([]string, error) {
+	conn, err := s.Connect(ctx, "postgres")
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	rows, err := conn.Query(ctx, `SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1`, TemplatePrefix)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+func lockKey(s string) int64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return int64(h.Sum64())
+}
