@@ -21,9 +21,13 @@ func (a *app) tenantCmd() *cobra.Command {
 				return p.RotateCredentials(cmd.Context(), slug)
 			}),
 		a.tenantSimpleCmd("suspend", "Stop the tenant's application from logging in and end its sessions",
-			func(p *provisioner.Provisioner, cmd *cobra.Command, slug string) error { return p.Suspend(cmd.Context(), slug) }),
+			func(p *provisioner.Provisioner, cmd *cobra.Command, slug string) error {
+				return p.Suspend(cmd.Context(), slug)
+			}),
 		a.tenantSimpleCmd("resume", "Let a suspended tenant's application log in again",
-			func(p *provisioner.Provisioner, cmd *cobra.Command, slug string) error { return p.Resume(cmd.Context(), slug) }),
+			func(p *provisioner.Provisioner, cmd *cobra.Command, slug string) error {
+				return p.Resume(cmd.Context(), slug)
+			}),
 		a.tenantDeleteCmd(), a.tenantPurgeCmd())
 	return cmd
 }
