@@ -2,8 +2,11 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
+
+	"github.com/tenantctl/tenantctl/secret"
 )
 
 // Job run statuses.
@@ -80,4 +83,29 @@ func (s *Store) PruneJobs(ctx context.Context, cutoff time.Time) (int64, error) 
 		return 0, err
 	}
 	return tag.RowsAffected(), nil
+}
+
+// JobFunc is the body of a job run: it returns counts to record (tenants migrated,
+// rows copied, violations…) and its error.
+type JobFunc func(ctx context.Context) (map[string]int64, error)
+
+// RunJob records a job run around fn: started, then finished with fn's status, error
+// and counts. The end is recorded even when ctx was cancelled (status cancelled).
+func (s *Store) RunJob(ctx context.Context, job, node string, fn JobFunc) (map[string]int64, error) {
+	id, err := s.StartJob(ctx, job, node)
+	if err != nil {
+		return nil, err
+	}
+	counts, runErr := fn(ctx)
+	status, errText := JobSucceeded, ""
+	switch {
+	case runErr != nil && ctx.Err() != nil:
+		status, errText = JobCancelled, runErr.Error()
+	case runErr != nil:
+		status, errText = JobFailed, runErr.Error()
+	}
+	if err := s.FinishJob(context.WithoutCancel(ctx), id, status, secret.Scrub(errText), counts); err != nil {
+		return counts, errors.Join(runErr, err)
+	}
+	return counts, runErr
 }

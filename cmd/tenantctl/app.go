@@ -13,9 +13,11 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/config"
+	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/provisioner"
@@ -39,6 +41,9 @@ type app struct {
 	in       io.Reader
 	out, err io.Writer
 	getenv   func(string) string
+	// terminal is true when stderr is a terminal: fleet operations then draw a progress
+	// bar instead of logging a line per tenant.
+	terminal bool
 
 	// global flags as given on the command line
 	flags struct {
@@ -54,6 +59,9 @@ type app struct {
 
 func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer, getenv func(string) string) int {
 	a := &app{in: in, out: out, err: secret.ScrubWriter(errOut), getenv: getenv}
+	if f, ok := errOut.(*os.File); ok {
+		a.terminal = term.IsTerminal(int(f.Fd()))
+	}
 	root := a.rootCmd()
 	root.SetArgs(args)
 	root.SetIn(in)
@@ -245,6 +253,11 @@ func (a *app) provisioner(ctx context.Context) (*provisioner.Provisioner, func()
 	p := provisioner.New(store, a.log)
 	p.TenantMigrations = fsys
 	return p, store.Close, nil
+}
+
+// progress reports a fleet operation over total items on stderr.
+func (a *app) progress(total int, label string) progress.Reporter {
+	return progress.New(a.err, a.terminal, total, label, a.log)
 }
 
 func (a *app) jsonOutput() bool { return a.flags.output == "json" }
