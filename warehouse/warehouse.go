@@ -84,6 +84,11 @@ func PurgeTenant(ctx context.Context, dsn, tenantID string) (rows int64, retErr 
 		return 0, err
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
+	// Wait for a rollup of this tenant that may still be writing: once the lock is ours,
+	// no rollup can put rows back (its tenant database is gone before purge gets here).
+	if err := LockTenantXact(ctx, tx, tenantID); err != nil {
+		return 0, err
+	}
 	tables, err := tx.Query(ctx, `
 		SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
 		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped

@@ -1,0 +1,73 @@
+package rollup
+
+import (
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/progress"
+	"github.com/tenantctl/tenantctl/internal/validate"
+)
+
+// Defaults for [Options].
+const (
+	DefaultConcurrency = 4
+	DefaultPerServer   = 2
+)
+
+// Options configure [Run].
+type Options struct {
+	// Store is the open catalog: tenants, servers and the warehouse's DSN.
+	Store *catalog.Store
+	// Spec lists the tables to copy; see [LoadSpec].
+	Spec Spec
+	// Tenant limits the run to one tenant (a slug); empty means every active or suspended
+	// tenant.
+	Tenant string
+	// Targets, when not nil, are the tenants to roll up (as [Targets] returns them), so a
+	// caller that already listed them to size a progress bar does not list them twice.
+	Targets []catalog.Tenant
+	// Concurrency bounds the tenants copied at once (default 4); it is also the number of
+	// warehouse connections the run holds.
+	Concurrency int
+	// PerServer bounds the tenants copied at once from one tenant server (default 2).
+	PerServer int
+	// Log receives a line per table copied (debug) and warnings; nil discards them.
+	Log hclog.Logger
+	// Progress is told about each finished tenant; nil reports nothing.
+	Progress progress.Reporter
+	// Hooks let tests stop a run at chosen points, as a crash would.
+	Hooks Hooks
+}
+
+// Hooks are called at points of a tenant's rollup; a non-nil error fails that tenant
+// there (its warehouse transaction rolls back).
+type Hooks struct {
+	// AfterTable is called when a table's rows are written in the tenant's warehouse
+	// transaction, before it commits.
+	AfterTable func(tenantID, table string) error
+	// BeforeCommit is called right before the tenant's warehouse transaction commits.
+	BeforeCommit func(tenantID string) error
+}
+
+// Validate checks the options and fills in defaults.
+func (o *Options) Validate() error {
+	if o.Store == nil {
+		return validate.Errorf("rollup: no catalog")
+	}
+	if len(o.Spec.Tables) == 0 {
+		return validate.Errorf("rollup: the spec lists no tables")
+	}
+	if o.Concurrency < 0 || o.PerServer < 0 {
+		return validate.Errorf("invalid concurrency: it must be at least 1")
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.PerServer == 0 {
+		o.PerServer = DefaultPerServer
+	}
+	if o.Log == nil {
+		o.Log = hclog.NewNullLogger()
+	}
+	return nil
+}

@@ -1,0 +1,315 @@
+package rollup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/dbconn"
+	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/provisioner"
+	"github.com/tenantctl/tenantctl/tenantdb"
+	"github.com/tenantctl/tenantctl/warehouse"
+)
+
+// Tenant outcomes.
+const (
+	StatusOK      = "ok"
+	StatusFailed  = "failed"
+	StatusSkipped = "skipped"
+)
+
+// Result is what a [Run] did, tenant by tenant.
+type Result struct {
+	Tenants []TenantResult `json:"tenants"`
+}
+
+// TenantResult is the outcome for one tenant.
+type TenantResult struct {
+	Slug   string `json:"slug"`
+	ID     string `json:"id"`
+	Server string `json:"server"`
+	// Status is ok, failed, or skipped (deleted while the run went on).
+	Status      string        `json:"status"`
+	RowsCopied  int64         `json:"rows_copied"`
+	RowsDeleted int64         `json:"rows_deleted"`
+	Duration    time.Duration `json:"-"`
+	DurationMS  int64         `json:"duration_ms"`
+	Tables      []TableResult `json:"tables,omitempty"`
+	Err         error         `json:"-"`
+	Error       string        `json:"error"`
+}
+
+// TableResult is the outcome for one table of a tenant that succeeded.
+type TableResult struct {
+	Table string `json:"table"`
+	// Mode is how the table was copied this time: incremental or full.
+	Mode string `json:"mode"`
+	// Reason says why a table in incremental mode was copied in full (first run, columns
+	// changed…).
+	Reason      string `json:"reason,omitempty"`
+	RowsCopied  int64  `json:"rows_copied"`
+	RowsDeleted int64  `json:"rows_deleted"`
+	// Watermark is the tenant's new watermark (a 64-bit transaction id).
+	Watermark int64 `json:"watermark"`
+	// HeldBack is how many transaction ids the oldest transaction still running on the
+	// tenant's server held the watermark back by: rows those transactions write are read
+	// again by the next run (correct, but more work).
+	HeldBack int64 `json:"held_back"`
+}
+
+// Counts are the figures recorded with the job run.
+func (r Result) Counts() map[string]int64 {
+	c := map[string]int64{"tenants": int64(len(r.Tenants)), "tenants_ok": 0, "tenants_failed": 0,
+		"tenants_skipped": 0, "rows_copied": 0, "rows_deleted": 0}
+	for _, t := range r.Tenants {
+		c["tenants_"+t.Status]++
+		c["rows_copied"] += t.RowsCopied
+		c["rows_deleted"] += t.RowsDeleted
+	}
+	return c
+}
+
+// Failed returns the tenants that failed.
+func (r Result) Failed() []TenantResult {
+	var out []TenantResult
+	for _, t := range r.Tenants {
+		if t.Status == StatusFailed {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Targets returns the tenants a run rolls up: the one named by slug, or every active or
+// suspended tenant. A slug that names no such tenant is invalid input.
+func Targets(ctx context.Context, store *catalog.Store, slug string) ([]catalog.Tenant, error) {
+	if slug != "" {
+		t, err := store.GetTenant(ctx, slug)
+		if err != nil {
+			return nil, err
+		}
+		if !rollable(t.State) {
+			return nil, validate.Invalid(fmt.Errorf("tenant %q is %s: %w", slug, t.State, ErrNotRollable))
+		}
+		return []catalog.Tenant{t}, nil
+	}
+	return store.ListTenants(ctx, catalog.TenantFilter{States: []string{catalog.StateActive, catalog.StateSuspended}})
+}
+
+func rollable(state string) bool {
+	return state == catalog.StateActive || state == catalog.StateSuspended
+}
+
+// Run copies, for each target tenant, the rows of the spec's tables changed since its
+// last run into the warehouse, with bounded concurrency overall and per server. Each
+// tenant is copied from one snapshot of its database and written in one warehouse
+// transaction together with its new watermarks, so a crash at any point followed by
+// another run neither loses nor duplicates a row. One tenant's failure is recorded (its
+// watermarks keep their last error) and never stops the others: when any failed, the
+// error is a [*PartialError] and the Result still lists every tenant. Run does not
+// record a job run; its caller does (see [Result.Counts]).
+func Run(ctx context.Context, o Options) (Result, error) {
+	if err := o.Validate(); err != nil {
+		return Result{}, err
+	}
+	dsn, err := o.Store.WarehouseDSN(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	targets := o.Targets
+	if targets == nil {
+		if targets, err = Targets(ctx, o.Store, o.Tenant); err != nil {
+			return Result{}, err
+		}
+	}
+	// One connection per worker, plus one to record failures while workers hold theirs.
+	pool, err := dbconn.Pool(ctx, dsn, int32(o.Concurrency+1))
+	if err != nil {
+		return Result{}, fmt.Errorf("warehouse: %w", err)
+	}
+	defer pool.Close()
+	// A warehouse registered by an older tenantctl lacks columns the watermarks need.
+	if ok, err := warehouse.Current(ctx, pool); err != nil || !ok {
+		if err := warehouse.Migrate(ctx, dsn); err != nil {
+			return Result{}, err
+		}
+	}
+
+	r := &runner{o: o, pool: pool, prov: provisioner.New(o.Store, o.Log), servers: map[string]*serverSlot{}}
+	for _, t := range targets {
+		if r.servers[t.Server] == nil {
+			r.servers[t.Server] = &serverSlot{sem: make(chan struct{}, o.PerServer)}
+		}
+	}
+	results := make([]TenantResult, len(targets))
+	workers := make(chan struct{}, o.Concurrency)
+	var wg sync.WaitGroup
+	for _, i := range interleave(targets) {
+		t := targets[i]
+		select {
+		case workers <- struct{}{}:
+		case <-ctx.Done():
+			results[i] = TenantResult{Slug: t.Slug, ID: t.ID, Server: t.Server, Status: StatusFailed, Err: ctx.Err()}
+			continue
+		}
+		wg.Go(func() {
+			defer func() { <-workers }()
+			results[i] = r.tenant(ctx, t)
+		})
+	}
+	wg.Wait()
+
+	res := Result{Tenants: results}
+	pe := &PartialError{Failed: map[string]error{}}
+	for i := range res.Tenants {
+		t := &res.Tenants[i]
+		if t.Err != nil {
+			t.Status, t.Error = StatusFailed, t.Err.Error()
+			pe.Failed[t.Slug] = t.Err
+		} else if t.Status == StatusOK {
+			pe.Succeeded = append(pe.Succeeded, t.Slug)
+		}
+	}
+	if len(pe.Failed) > 0 {
+		return res, pe
+	}
+	return res, nil
+}
+
+// interleave orders the tenants round-robin over their servers, so the workers waiting
+// for one busy server's slots do not hold up tenants of idle servers.
+func interleave(ts []catalog.Tenant) []int {
+	byServer := map[string][]int{}
+	var servers []string
+	for i, t := range ts {
+		if byServer[t.Server] == nil {
+			servers = append(servers, t.Server)
+		}
+		byServer[t.Server] = append(byServer[t.Server], i)
+	}
+	sort.Strings(servers)
+	out := make([]int, 0, len(ts))
+	for len(out) < len(ts) {
+		for _, s := range servers {
+			if q := byServer[s]; len(q) > 0 {
+				out = append(out, q[0])
+				byServer[s] = q[1:]
+			}
+		}
+	}
+	return out
+}
+
+type runner struct {
+	o    Options
+	pool *pgxpool.Pool
+	prov *provisioner.Provisioner
+
+	mu      sync.Mutex
+	servers map[string]*serverSlot
+}
+
+// serverSlot bounds the tenants copied at once from one server and caches its handle.
+type serverSlot struct {
+	sem  chan struct{}
+	once sync.Once
+	srv  *tenantdb.Server
+	err  error
+}
+
+func (r *runner) slot(ctx context.Context, name string) (*serverSlot, error) {
+	r.mu.Lock()
+	s := r.servers[name]
+	r.mu.Unlock()
+	if s == nil {
+		return nil, fmt.Errorf("server %q: %w", name, catalog.ErrServerNotFound)
+	}
+	s.once.Do(func() { s.srv, s.err = r.prov.Server(ctx, name) })
+	return s, s.err
+}
+
+// tenant rolls up one tenant and records its failure, if any, in the warehouse.
+func (r *runner) tenant(ctx context.Context, t catalog.Tenant) (res TenantResult) {
+	start := time.Now()
+	res = TenantResult{Slug: t.Slug, ID: t.ID, Server: t.Server, Status: StatusOK}
+	defer func() {
+		res.Duration = time.Since(start)
+		res.DurationMS = res.Duration.Milliseconds()
+		if r.o.Progress != nil {
+			r.o.Progress.Done(t.Slug, res.Err, "rows_copied", res.RowsCopied, "rows_deleted", res.RowsDeleted)
+		}
+	}()
+	err := r.withServer(ctx, t, func(srv *tenantdb.Server) error { return r.copyTenant(ctx, srv, t, &res) })
+	if errors.Is(err, errSkip) {
+		res.Status = StatusSkipped
+		return res
+	}
+	if err != nil {
+		res.Err = fmt.Errorf("tenant %s: %w", t.Slug, err)
+		res.Status, res.RowsCopied, res.RowsDeleted, res.Tables = StatusFailed, 0, 0, nil
+		if rerr := r.recordFailure(ctx, t, err); rerr != nil {
+			r.o.Log.Warn("could not record the rollup failure in the warehouse", "tenant", t.Slug, "error", rerr)
+		}
+	}
+	return res
+}
+
+// errSkip ends a tenant's run without error: it was deleted while the run went on.
+var errSkip = errors.New("skipped")
+
+// withServer runs fn holding one of the server's slots.
+func (r *runner) withServer(ctx context.Context, t catalog.Tenant, fn func(*tenantdb.Server) error) error {
+	if t.Server == "" {
+		return fmt.Errorf("the tenant has no server")
+	}
+	s, err := r.slot(ctx, t.Server)
+	if err != nil {
+		return err
+	}
+	select {
+	case s.sem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-s.sem }()
+	return fn(s.srv)
+}
+
+// recordFailure writes the error on the tenant's watermarks, keeping the watermarks
+// themselves. It holds the tenant's warehouse lock and checks in the catalog that the
+// tenant still exists: a failure caused by a purge must not leave a row of the purged
+// tenant behind.
+func (r *runner) recordFailure(ctx context.Context, t catalog.Tenant, cause error) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	tx, err := r.pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(ctx) //nolint:errcheck // a no-op after Commit
+	if err := warehouse.LockTenantXact(ctx, tx, t.ID); err != nil {
+		return err
+	}
+	cur, err := r.o.Store.GetTenantByID(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	if !rollable(cur.State) {
+		return nil
+	}
+	tables := make([]string, len(r.o.Spec.Tables))
+	for i, st := range r.o.Spec.Tables {
+		tables[i] = st.Relname()
+	}
+	if err := warehouse.RecordFailure(ctx, tx, t.ID, tables, cause.Error()); err != nil {
+		return err
+	}
+	return tx.Commit(ctx)
+}

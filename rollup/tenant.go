@@ -1,0 +1,462 @@
+package rollup
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/dbconn"
+	"github.com/tenantctl/tenantctl/tenantdb"
+	"github.com/tenantctl/tenantctl/warehouse"
+)
+
+// maxXidDistance bounds how far a watermark may lag behind the tenant server's next
+// transaction id for an incremental copy: rows are chosen by comparing 32-bit xids with
+// age(), which is exact only within 2^31. Further than this (a tenant not rolled up for
+// a billion transactions), the table is copied in full.
+const maxXidDistance = 1 << 30
+
+// heldBackNotice is the lag (in transaction ids) of a snapshot's xmin behind its xmax
+// from which a run mentions the open transaction holding the watermark back.
+const heldBackNotice = 100_000
+
+// snapshot is what a run learns from a tenant database's transaction snapshot.
+type snapshot struct {
+	// Xmin is pg_snapshot_xmin: every transaction below it had finished. It becomes the
+	// tenant's new watermark.
+	Xmin int64
+	// Xmax is pg_snapshot_xmax: the next transaction id when the snapshot was taken.
+	Xmax int64
+	// Source names the tenant database (the server's system identifier and the
+	// database's oid): transaction ids mean nothing in another one.
+	Source string
+}
+
+// tablePlan is how one table of one tenant is copied this run.
+type tablePlan struct {
+	table Table
+	// cols are the source columns in warehouse order.
+	cols []srcColumn
+	sig  string
+	// full means delete the tenant's rows of the table and copy every row again; else
+	// copy the rows whose xmin is at or above prev.
+	full   bool
+	reason string
+	prev   int64
+	// prevCount is the tenant's row count in the warehouse table after the last run
+	// (nil: unknown, count it).
+	prevCount *int64
+}
+
+// copyTenant copies one tenant: one snapshot of its database, one warehouse transaction
+// holding its rows and its new watermarks.
+func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog.Tenant, res *TenantResult) (retErr error) {
+	if !tenantdb.ValidID(t.ID) {
+		// Tenant ids are written into COPY statements, which take no parameters.
+		return fmt.Errorf("invalid tenant id %q", t.ID)
+	}
+	// Log in to the tenant database while the warehouse side gets ready: connecting
+	// takes no snapshot, so it may precede the tenant's lock.
+	type connected struct {
+		conn *pgx.Conn
+		err  error
+	}
+	srcReady := make(chan connected, 1)
+	go func() {
+		conn, err := connectSource(ctx, srv, t.ID)
+		srcReady <- connected{conn, err}
+	}()
+	var src *pgx.Conn
+	received := false
+	defer func() {
+		if !received {
+			src = (<-srcReady).conn
+		}
+		if src != nil {
+			src.Close(context.WithoutCancel(ctx))
+		}
+	}()
+
+	wc, err := r.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("warehouse: %w", err)
+	}
+	broken := false
+	defer func() {
+		// After a failure the connection may be mid-protocol: close it (dropping its
+		// advisory lock and temporary tables with it) rather than pass it on.
+		if broken || (retErr != nil && retErr != errSkip) {
+			wc.Conn().Close(context.WithoutCancel(ctx))
+		}
+		wc.Release()
+	}()
+	unlock, err := warehouse.LockTenant(ctx, wc.Conn(), t.ID)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err := unlock(); err != nil {
+			broken = true // closing the connection releases the lock
+		}
+	}()
+	// Under the lock, make sure the tenant is still there: a purge takes the same lock
+	// after dropping the tenant database, so from here on no purge can be undone by this
+	// run writing rows back.
+	cur, err := r.o.Store.GetTenantByID(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	if !rollable(cur.State) {
+		r.o.Log.Info("tenant skipped: it was deleted during the run", "tenant", t.Slug, "state", cur.State)
+		return errSkip
+	}
+	if cur.Server != t.Server {
+		return fmt.Errorf("the tenant moved from server %s to %s during the run: run again", t.Server, cur.Server)
+	}
+	t = cur
+	marks, err := warehouse.Watermarks(ctx, wc, t.ID)
+	if err != nil {
+		return err
+	}
+
+	c := <-srcReady
+	received = true
+	if c.err != nil {
+		return c.err
+	}
+	src = c.conn
+	// In REPEATABLE READ every statement of the transaction sees the snapshot its first
+	// one took: the rows, keys and counts read below and the watermark agree. BEGIN and
+	// the snapshot's figures travel in one round trip.
+	results, err := src.PgConn().Exec(ctx, `BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;
+		SELECT pg_snapshot_xmin(s)::text, pg_snapshot_xmax(s)::text,
+		       (SELECT system_identifier FROM pg_control_system())::text || '/' ||
+		       (SELECT oid FROM pg_database WHERE datname = current_database())::text
+		FROM pg_current_snapshot() AS s`).ReadAll()
+	if err != nil {
+		return fmt.Errorf("open tenant snapshot: %w", err)
+	}
+	snap, err := parseSnapshot(results)
+	if err != nil {
+		return err
+	}
+	if lag := snap.Xmax - snap.Xmin; lag > heldBackNotice {
+		r.o.Log.Info("an open transaction on the tenant's server holds the watermark back; rows written after it started are read again next run",
+			"tenant", t.Slug, "xids", lag)
+	}
+	srcTables, err := describeSource(ctx, src, r.o.Spec)
+	if err != nil {
+		return err
+	}
+	plans, err := r.plan(ctx, wc.Conn(), srcTables, marks[t.ID], snap)
+	if err != nil {
+		return err
+	}
+
+	wtx, err := wc.Begin(ctx)
+	if err != nil {
+		return fmt.Errorf("warehouse: %w", err)
+	}
+	defer wtx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
+	if _, err := wtx.Exec(ctx, "SET LOCAL statement_timeout = 0"); err != nil {
+		return fmt.Errorf("warehouse: %w", err)
+	}
+	for _, p := range plans {
+		tr, err := r.copyTable(ctx, src, wtx, t, p, snap)
+		if err != nil {
+			return fmt.Errorf("table %s: %w", p.table.Name, err)
+		}
+		res.Tables = append(res.Tables, tr.TableResult)
+		res.RowsCopied += tr.RowsCopied
+		res.RowsDeleted += tr.RowsDeleted
+		r.o.Log.Debug("table copied", "tenant", t.Slug, "table", tr.Table, "mode", tr.Mode, "reason", tr.Reason,
+			"rows_copied", tr.RowsCopied, "rows_deleted", tr.RowsDeleted)
+		if err := warehouse.SaveWatermark(ctx, wtx, warehouse.Watermark{
+			TenantID: t.ID, Table: p.table.Relname(), Xmin: &snap.Xmin, Source: snap.Source, Signature: p.sig,
+			Mode: tr.Mode, RowsCopied: tr.RowsCopied, RowsDeleted: tr.RowsDeleted, RowCount: &tr.rowCount,
+		}); err != nil {
+			return err
+		}
+		if h := r.o.Hooks.AfterTable; h != nil {
+			if err := h(t.ID, p.table.Relname()); err != nil {
+				return err
+			}
+		}
+	}
+	if err := warehouse.UpsertTenant(ctx, wtx, warehouse.Tenant{
+		ID: t.ID, Slug: t.Slug, Name: t.Name, Domain: t.Domain, Server: t.Server, State: t.State,
+	}); err != nil {
+		return err
+	}
+	if h := r.o.Hooks.BeforeCommit; h != nil {
+		if err := h(t.ID); err != nil {
+			return err
+		}
+	}
+	if err := wtx.Commit(ctx); err != nil {
+		return fmt.Errorf("commit to warehouse: %w", err)
+	}
+	// The snapshot's transaction is read-only: closing the connection ends it.
+	return nil
+}
+
+// connectSource opens the admin connection that reads a tenant database, as its owner:
+// row-level security does not filter an owner's reads, and row_security off turns a
+// FORCE ROW LEVEL SECURITY table into an error instead of silently fewer rows. A big
+// table takes as long as it takes (cancellation goes through ctx), and the snapshot
+// stays idle while the warehouse merges a table. All of it is set at connection start.
+func connectSource(ctx context.Context, srv *tenantdb.Server, id string) (*pgx.Conn, error) {
+	cfg := srv.ConnConfig(tenantdb.Database(id))
+	cfg.RuntimeParams["role"] = tenantdb.OwnerRole(id)
+	cfg.RuntimeParams["row_security"] = "off"
+	cfg.RuntimeParams["statement_timeout"] = "0"
+	cfg.RuntimeParams["idle_in_transaction_session_timeout"] = "3600000"
+	// Every statement on this connection runs once: skip preparing them.
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, dbconn.ConnectError(cfg.Host, cfg.Port, cfg.Database, err)
+	}
+	return conn, nil
+}
+
+func parseSnapshot(results []*pgconn.Result) (snapshot, error) {
+	var snap snapshot
+	if len(results) != 2 || len(results[1].Rows) != 1 || len(results[1].Rows[0]) != 3 {
+		return snap, fmt.Errorf("read tenant snapshot: unexpected reply")
+	}
+	row := results[1].Rows[0]
+	var err1, err2 error
+	snap.Xmin, err1 = strconv.ParseInt(string(row[0]), 10, 64)
+	snap.Xmax, err2 = strconv.ParseInt(string(row[1]), 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return snap, fmt.Errorf("read tenant snapshot: %w", err)
+	}
+	snap.Source = string(row[2])
+	return snap, nil
+}
+
+// plan checks each spec table against the tenant database and the warehouse (creating
+// warehouse tables and columns on first sight) and decides how to copy it.
+func (r *runner) plan(ctx context.Context, wconn *pgx.Conn, srcTables map[int]srcTable, marks map[string]warehouse.Watermark, snap snapshot) ([]tablePlan, error) {
+	names := make([]string, len(r.o.Spec.Tables))
+	for i, t := range r.o.Spec.Tables {
+		names[i] = t.Relname()
+	}
+	have, err := warehouse.DescribeTables(ctx, wconn, names)
+	if err != nil {
+		return nil, err
+	}
+	plans := make([]tablePlan, 0, len(r.o.Spec.Tables))
+	for i, t := range r.o.Spec.Tables {
+		src, found := srcTables[i]
+		if err := checkSource(t, src, found); err != nil {
+			return nil, err
+		}
+		h, exists := have[t.Relname()]
+		if exists {
+			// Refuse before touching a table that is not ours or keyed differently.
+			if _, err := checkWarehouse(t, srcTable{}, h); err != nil {
+				return nil, err
+			}
+		}
+		if needsDDL(h, exists, src) {
+			if h, err = warehouse.EnsureTable(ctx, wconn, wantTable(t, src)); err != nil {
+				return nil, err
+			}
+		}
+		cols, err := checkWarehouse(t, src, h)
+		if err != nil {
+			return nil, err
+		}
+		p := tablePlan{table: t, cols: cols, sig: signature(t, cols)}
+		m, ok := marks[t.Relname()]
+		switch {
+		case t.Mode == ModeFull:
+			p.full = true
+		case !ok || m.Xmin == nil:
+			p.full, p.reason = true, "first run"
+		case m.Source != snap.Source:
+			p.full, p.reason = true, "tenant database changed"
+		case m.Signature != p.sig:
+			p.full, p.reason = true, "columns changed"
+		case snap.Xmin < *m.Xmin:
+			p.full, p.reason = true, "transaction ids went back"
+		case snap.Xmax-*m.Xmin > maxXidDistance:
+			p.full, p.reason = true, "last run too long ago"
+		default:
+			p.prev, p.prevCount = *m.Xmin, m.RowCount
+		}
+		plans = append(plans, p)
+	}
+	return plans, nil
+}
+
+// copyTable copies one table of a tenant inside the tenant's warehouse transaction.
+func (r *runner) copyTable(ctx context.Context, stx *pgx.Conn, wtx pgx.Tx, t catalog.Tenant, p tablePlan, snap snapshot) (tableCopy, error) {
+	tr := tableCopy{TableResult: TableResult{Table: p.table.Relname(), Mode: ModeIncremental, Reason: p.reason,
+		Watermark: snap.Xmin, HeldBack: snap.Xmax - snap.Xmin}}
+	src := pgx.Identifier{p.table.Schema(), p.table.Relname()}.Sanitize()
+	dst := pgx.Identifier{"public", p.table.Relname()}.Sanitize()
+	if p.full {
+		tr.Mode = ModeFull
+		var err error
+		tr.RowsCopied, tr.RowsDeleted, err = fullCopy(ctx, stx, wtx, t.ID, p, src, dst)
+		tr.rowCount = tr.RowsCopied
+		return tr, err
+	}
+
+	// The rows written since the last run: those whose xmin is at or above the previous
+	// watermark. age() compares the 32-bit xids relative to the current transaction id,
+	// so this holds across xid wraparound (plan() falls back to a full copy beyond 2^30).
+	// Frozen rows keep their xmin; ancient ones may look recent again and are merely
+	// read again. This scans the table (xmin has no index) but moves only changed rows.
+	stage := pgx.Identifier{"rollup_stage_" + p.sig}.Sanitize()
+	if _, err := wtx.Exec(ctx, "CREATE TEMP TABLE IF NOT EXISTS "+stage+" ("+columnDefs(p.cols)+") ON COMMIT DELETE ROWS"); err != nil {
+		return tr, fmt.Errorf("create staging table: %w", err)
+	}
+	n, err := pipe(ctx, stx.PgConn(), wtx.Conn().PgConn(),
+		fmt.Sprintf("COPY (SELECT %s FROM %s WHERE age(xmin) <= age('%d'::xid)) TO STDOUT (FORMAT binary)",
+			selectList(p.cols), src, uint32(p.prev)),
+		fmt.Sprintf("COPY pg_temp.%s (%s) FROM STDIN (FORMAT binary)", stage, columnList(p.cols)))
+	if err != nil {
+		return tr, err
+	}
+	tr.RowsCopied = n
+	keys := keyColumns(p.table, p.cols)
+	var inserted int64
+	if n > 0 {
+		// New keys, counted by index probes (proportional to the changed rows), so the
+		// tenant's rows in the warehouse need not be counted.
+		if err := wtx.QueryRow(ctx, "SELECT count(*) FROM pg_temp."+stage+" AS k WHERE NOT EXISTS (SELECT FROM "+dst+
+			" AS w WHERE w.tenant_id = $1 AND "+keyMatch(keys)+")", t.ID).Scan(&inserted); err != nil {
+			return tr, fmt.Errorf("count new rows: %w", err)
+		}
+		if _, err := wtx.Exec(ctx, upsertSQL(dst, stage, p), t.ID); err != nil {
+			return tr, fmt.Errorf("merge changed rows: %w", err)
+		}
+	}
+
+	// Deletes leave no row to see: compare counts, and only when they differ copy the
+	// keys (just the key columns, of every row, from the same snapshot) and delete the
+	// warehouse rows whose key the tenant no longer has. After the merge the warehouse
+	// holds every key the tenant has, so equal counts mean equal key sets.
+	var srcCount int64
+	if err := stx.QueryRow(ctx, "SELECT count(*) FROM "+src).Scan(&srcCount); err != nil {
+		return tr, fmt.Errorf("count tenant rows: %w", err)
+	}
+	whCount, err := warehouseCount(ctx, wtx, dst, t.ID, p.prevCount, inserted)
+	if err != nil {
+		return tr, err
+	}
+	if whCount != srcCount {
+		keyStage := pgx.Identifier{"rollup_keys_" + p.sig}.Sanitize()
+		if _, err := wtx.Exec(ctx, "CREATE TEMP TABLE IF NOT EXISTS "+keyStage+" ("+columnDefs(keys)+") ON COMMIT DELETE ROWS"); err != nil {
+			return tr, fmt.Errorf("create key staging table: %w", err)
+		}
+		if _, err := pipe(ctx, stx.PgConn(), wtx.Conn().PgConn(),
+			fmt.Sprintf("COPY (SELECT %s FROM %s) TO STDOUT (FORMAT binary)", selectList(keys), src),
+			fmt.Sprintf("COPY pg_temp.%s (%s) FROM STDIN (FORMAT binary)", keyStage, columnList(keys))); err != nil {
+			return tr, fmt.Errorf("copy keys: %w", err)
+		}
+		tag, err := wtx.Exec(ctx, "DELETE FROM "+dst+" AS w WHERE w.tenant_id = $1 AND NOT EXISTS (SELECT FROM pg_temp."+
+			keyStage+" AS k WHERE "+keyMatch(keys)+")", t.ID)
+		if err != nil {
+			return tr, fmt.Errorf("delete rows gone from the tenant: %w", err)
+		}
+		tr.RowsDeleted = tag.RowsAffected()
+		whCount -= tr.RowsDeleted
+		if whCount != srcCount && p.prevCount != nil {
+			// The recorded count may be off (rows changed by hand): count for real.
+			if whCount, err = warehouseCount(ctx, wtx, dst, t.ID, nil, 0); err != nil {
+				return tr, err
+			}
+		}
+	}
+	if whCount != srcCount {
+		// Only possible if someone changed the warehouse rows by hand: start this table over.
+		r.o.Log.Warn("warehouse rows disagree with the tenant; copying the table in full", "tenant", t.Slug,
+			"table", p.table.Name, "warehouse_rows", whCount, "tenant_rows", srcCount)
+		tr.Mode, tr.Reason = ModeFull, "warehouse disagreed with the tenant"
+		tr.RowsCopied, tr.RowsDeleted, err = fullCopy(ctx, stx, wtx, t.ID, p, src, dst)
+	}
+	tr.rowCount = srcCount
+	return tr, err
+}
+
+// tableCopy is a table's result plus what its watermark records.
+type tableCopy struct {
+	TableResult
+	rowCount int64
+}
+
+// warehouseCount is the tenant's row count in the warehouse table after a merge that
+// inserted inserted new keys: from the count the last run recorded, or counted.
+func warehouseCount(ctx context.Context, wtx pgx.Tx, dst, tenantID string, prev *int64, inserted int64) (int64, error) {
+	if prev != nil {
+		return *prev + inserted, nil
+	}
+	var n int64
+	if err := wtx.QueryRow(ctx, "SELECT count(*) FROM "+dst+" WHERE tenant_id = $1", tenantID).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count warehouse rows: %w", err)
+	}
+	return n, nil
+}
+
+// keyMatch joins k (staged keys) to w (the warehouse table) on the key columns.
+func keyMatch(keys []srcColumn) string {
+	match := make([]string, len(keys))
+	for i, k := range keys {
+		id := pgx.Identifier{k.Name}.Sanitize()
+		match[i] = "k." + id + " = w." + id
+	}
+	return strings.Join(match, " AND ")
+}
+
+// fullCopy replaces a tenant's rows of a table: delete them, then stream every source
+// row straight into the warehouse table with the tenant id added by the source query —
+// no staging, no upsert, the speed of a plain COPY pipe. It returns the rows copied and
+// how many fewer rows the tenant has than before.
+func fullCopy(ctx context.Context, stx *pgx.Conn, wtx pgx.Tx, tenantID string, p tablePlan, src, dst string) (copied, deleted int64, err error) {
+	tag, err := wtx.Exec(ctx, "DELETE FROM "+dst+" WHERE tenant_id = $1", tenantID)
+	if err != nil {
+		return 0, 0, fmt.Errorf("clear the tenant's rows: %w", err)
+	}
+	// tenantID passed tenantdb.ValidID ([a-z2-7]{10}): safe as a literal.
+	copied, err = pipe(ctx, stx.PgConn(), wtx.Conn().PgConn(),
+		fmt.Sprintf("COPY (SELECT '%s'::text, %s FROM %s) TO STDOUT (FORMAT binary)", tenantID, selectList(p.cols), src),
+		fmt.Sprintf("COPY %s (tenant_id, %s) FROM STDIN (FORMAT binary)", dst, columnList(p.cols)))
+	if err != nil {
+		return 0, 0, err
+	}
+	return copied, max(0, tag.RowsAffected()-copied), nil
+}
+
+// upsertSQL merges the staged rows into the warehouse table ($1 is the tenant id).
+func upsertSQL(dst, stage string, p tablePlan) string {
+	cols := columnList(p.cols)
+	conflict := []string{pgx.Identifier{warehouse.TenantColumn}.Sanitize()}
+	for _, k := range p.table.Key {
+		conflict = append(conflict, pgx.Identifier{k}.Sanitize())
+	}
+	var sets []string
+	for _, c := range p.cols {
+		if !slices.Contains(p.table.Key, c.Name) {
+			id := pgx.Identifier{c.Name}.Sanitize()
+			sets = append(sets, id+" = EXCLUDED."+id)
+		}
+	}
+	action := "DO NOTHING"
+	if len(sets) > 0 {
+		action = "DO UPDATE SET " + strings.Join(sets, ", ")
+	}
+	return fmt.Sprintf("INSERT INTO %s (tenant_id, %s) SELECT $1::text, %s FROM pg_temp.%s ON CONFLICT (%s) %s",
+		dst, cols, cols, stage, strings.Join(conflict, ", "), action)
+}
