@@ -497,3 +497,23 @@ func TestOneTenantAndBadOptions(t *testing.T) {
 	require.ErrorIs(t, err, rollup.ErrNotRollable)
 	require.Contains(t, fmt.Sprint(err), "deleting")
 }
+
+func TestDroppedWarehouseTableIsCopiedAgain(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOptions{tenants: 2})
+	for _, ten := range b.tenants {
+		seed(t, b.tenantConn(ten), 30)
+	}
+	b.mustRun(rollup.Options{})
+	// An operator starts a table over by dropping it from the warehouse.
+	exec(t, b.wh, "DROP TABLE incidents")
+	exec(t, b.tenantConn(b.tenants[0]), `INSERT INTO incidents (title) VALUES ('after the drop')`)
+	res := b.mustRun(rollup.Options{})
+	for _, tr := range res.Tenants {
+		inc := tableResult(t, tr, "incidents")
+		require.Equal(t, rollup.ModeFull, inc.Mode)
+		require.Equal(t, "warehouse table created again", inc.Reason)
+		require.Equal(t, rollup.ModeIncremental, tableResult(t, tr, "users").Mode)
+	}
+	b.requireEqual(defaultTables)
+}

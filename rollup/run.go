@@ -14,6 +14,7 @@ import (
 	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/provisioner"
+	"github.com/tenantctl/tenantctl/secret"
 	"github.com/tenantctl/tenantctl/tenantdb"
 	"github.com/tenantctl/tenantctl/warehouse"
 )
@@ -308,7 +309,7 @@ func (r *runner) recordFailure(ctx context.Context, t catalog.Tenant, cause erro
 	for i, st := range r.o.Spec.Tables {
 		tables[i] = st.Relname()
 	}
-	if err := warehouse.RecordFailure(ctx, tx, t.ID, tables, cause.Error()); err != nil {
+	if err := warehouse.RecordFailure(ctx, tx, t.ID, tables, secret.Scrub(cause.Error())); err != nil {
 		return err
 	}
 	return tx.Commit(ctx)

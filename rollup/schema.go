@@ -201,14 +201,30 @@ func checkWarehouse(t Table, src srcTable, have warehouse.Table) ([]srcColumn, e
 
 // signature names a table's copied column set: when it changes (a column added to the
 // tenant's table keeps its old rows' xmin, so an incremental copy would miss their new
-// values), the table is copied in full again.
-func signature(t Table, cols []srcColumn) string {
+// values), the table is copied in full again. It starts with the warehouse table's oid:
+// a warehouse table dropped and created again (to start a table over) holds none of the
+// rows its old watermarks promise.
+func signature(t Table, cols []srcColumn, whOID uint32) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\x00%s\x00", t.Relname(), strings.Join(t.Key, ","))
 	for _, c := range cols {
 		fmt.Fprintf(h, "%s\x00%s\x00%t\x00", c.Name, c.Type, c.AsText)
 	}
-	return hex.EncodeToString(h.Sum(nil))[:16]
+	return fmt.Sprintf("%d/%s", whOID, hex.EncodeToString(h.Sum(nil))[:16])
+}
+
+// sameTable reports whether two signatures were taken on the same warehouse table.
+func sameTable(a, b string) bool {
+	oa, _, _ := strings.Cut(a, "/")
+	ob, _, _ := strings.Cut(b, "/")
+	return oa == ob
+}
+
+// stageSuffix names a signature's staging tables: the column hash, which fixes their
+// columns.
+func stageSuffix(sig string) string {
+	_, h, _ := strings.Cut(sig, "/")
+	return h
 }
 
 // selectList is the source-side select list for cols.

@@ -218,6 +218,9 @@ func connectSource(ctx context.Context, srv *tenantdb.Server, id string) (*pgx.C
 	cfg.RuntimeParams["row_security"] = "off"
 	cfg.RuntimeParams["statement_timeout"] = "0"
 	cfg.RuntimeParams["idle_in_transaction_session_timeout"] = "3600000"
+	// Parallel workers make the counts slower on a busy server, and a rollup is a
+	// background job: one backend per tenant read.
+	cfg.RuntimeParams["max_parallel_workers_per_gather"] = "0"
 	// Every statement on this connection runs once: skip preparing them.
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
 	conn, err := pgx.ConnectConfig(ctx, cfg)
@@ -276,7 +279,7 @@ func (r *runner) plan(ctx context.Context, wconn *pgx.Conn, srcTables map[int]sr
 		if err != nil {
 			return nil, err
 		}
-		p := tablePlan{table: t, cols: cols, sig: signature(t, cols)}
+		p := tablePlan{table: t, cols: cols, sig: signature(t, cols, h.OID)}
 		m, ok := marks[t.Relname()]
 		switch {
 		case t.Mode == ModeFull:
@@ -285,6 +288,8 @@ func (r *runner) plan(ctx context.Context, wconn *pgx.Conn, srcTables map[int]sr
 			p.full, p.reason = true, "first run"
 		case m.Source != snap.Source:
 			p.full, p.reason = true, "tenant database changed"
+		case !sameTable(m.Signature, p.sig):
+			p.full, p.reason = true, "warehouse table created again"
 		case m.Signature != p.sig:
 			p.full, p.reason = true, "columns changed"
 		case snap.Xmin < *m.Xmin:
@@ -318,7 +323,7 @@ func (r *runner) copyTable(ctx context.Context, stx *pgx.Conn, wtx pgx.Tx, t cat
 	// so this holds across xid wraparound (plan() falls back to a full copy beyond 2^30).
 	// Frozen rows keep their xmin; ancient ones may look recent again and are merely
 	// read again. This scans the table (xmin has no index) but moves only changed rows.
-	stage := pgx.Identifier{"rollup_stage_" + p.sig}.Sanitize()
+	stage := pgx.Identifier{"rollup_stage_" + stageSuffix(p.sig)}.Sanitize()
 	if _, err := wtx.Exec(ctx, "CREATE TEMP TABLE IF NOT EXISTS "+stage+" ("+columnDefs(p.cols)+") ON COMMIT DELETE ROWS"); err != nil {
 		return tr, fmt.Errorf("create staging table: %w", err)
 	}
@@ -357,7 +362,7 @@ func (r *runner) copyTable(ctx context.Context, stx *pgx.Conn, wtx pgx.Tx, t cat
 		return tr, err
 	}
 	if whCount != srcCount {
-		keyStage := pgx.Identifier{"rollup_keys_" + p.sig}.Sanitize()
+		keyStage := pgx.Identifier{"rollup_keys_" + stageSuffix(p.sig)}.Sanitize()
 		if _, err := wtx.Exec(ctx, "CREATE TEMP TABLE IF NOT EXISTS "+keyStage+" ("+columnDefs(keys)+") ON COMMIT DELETE ROWS"); err != nil {
 			return tr, fmt.Errorf("create key staging table: %w", err)
 		}

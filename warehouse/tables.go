@@ -34,6 +34,8 @@ type Column struct {
 // Table is a rolled-up table in the warehouse's schema public.
 type Table struct {
 	Name string
+	// OID identifies the table: a table dropped and created again gets another one.
+	OID uint32
 	// Columns in table order, tenant_id left out.
 	Columns []Column
 	// Key is the primary key after tenant_id (nil when the table has no primary key).
@@ -58,7 +60,7 @@ func (t Table) Column(name string) (Column, bool) {
 // One catalog query, whatever the number of tables.
 func DescribeTables(ctx context.Context, q Querier, names []string) (map[string]Table, error) {
 	rows, err := q.Query(ctx, `
-		SELECT c.relname, a.attname, format_type(a.atttypid, NULL),
+		SELECT c.relname, c.oid, a.attname, format_type(a.atttypid, NULL),
 		       coalesce(array_position(k.conkey, a.attnum), 0) AS key_pos
 		FROM pg_class c
 		JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
@@ -74,12 +76,13 @@ func DescribeTables(ctx context.Context, q Querier, names []string) (map[string]
 	keys := map[string]map[int]string{}
 	for rows.Next() {
 		var rel, col, typ string
+		var oid uint32
 		var keyPos int
-		if err := rows.Scan(&rel, &col, &typ, &keyPos); err != nil {
+		if err := rows.Scan(&rel, &oid, &col, &typ, &keyPos); err != nil {
 			return nil, err
 		}
 		t := out[rel]
-		t.Name = rel
+		t.Name, t.OID = rel, oid
 		if col == TenantColumn {
 			t.HasTenantID = true
 		} else {

@@ -1,0 +1,182 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/rollup"
+)
+
+func init() {
+	extraCommands = append(extraCommands, func(a *app) *cobra.Command { return a.rollupCmd() })
+}
+
+func (a *app) rollupCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "rollup",
+		Short: "Copy every tenant's rows into the MSP-only warehouse, incrementally and exactly once",
+	}
+	cmd.AddCommand(a.rollupRunCmd(), a.rollupStatusCmd())
+	return cmd
+}
+
+// rollupRunOutput is `rollup run -o json`.
+type rollupRunOutput struct {
+	Tenants []rollup.TenantResult `json:"tenants"`
+	Counts  map[string]int64      `json:"counts"`
+}
+
+func (a *app) rollupRunCmd() *cobra.Command {
+	var o rollup.Options
+	cmd := &cobra.Command{
+		Use:   "run [--tenant SLUG] [--concurrency N] [--per-server N]",
+		Short: "Copy the rows changed since the last run of every active or suspended tenant",
+		Long: `Copy, for every active or suspended tenant (or the one named by --tenant), the rows of
+the rollup spec's tables changed since its last run into the warehouse. Each tenant is
+read from one snapshot of its database and written in one warehouse transaction with its
+new watermark: an interrupted run loses and duplicates nothing, and the next run picks up
+where it stopped. A tenant that fails (unreachable server, missing table) is recorded and
+does not stop the others; the exit status is then 1.
+
+The tables come from --rollup-spec (default: the embedded spec for the embedded tenant
+schema). The run is recorded as a job ('tenantctl jobs').`,
+		Example: `  tenantctl rollup run
+  tenantctl rollup run --tenant acme -o json
+  tenantctl rollup run --concurrency 8 --per-server 2 --rollup-spec rollup.yaml`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			spec, err := rollup.LoadSpec(a.rollupSpecPath())
+			if err != nil {
+				return err
+			}
+			if o.Concurrency < 1 || o.PerServer < 1 {
+				return validate.Errorf("--concurrency and --per-server must be at least 1")
+			}
+			store, err := a.store(ctx)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			if _, err := store.WarehouseDSN(ctx); err != nil {
+				return err
+			}
+			targets, err := rollup.Targets(ctx, store, o.Tenant)
+			if err != nil {
+				return err
+			}
+			rep := a.progress(len(targets), "rollup")
+			o.Store, o.Spec, o.Targets, o.Log, o.Progress = store, spec, targets, a.log, rep
+			o.Hooks = rollupCrashHook(a.getenv)
+			var res rollup.Result
+			_, runErr := store.RunJob(ctx, "rollup", hostname(), func(ctx context.Context) (map[string]int64, error) {
+				var err error
+				res, err = rollup.Run(ctx, o)
+				return res.Counts(), err
+			})
+			rep.Close()
+			var partial *rollup.PartialError
+			if runErr != nil && !errors.As(runErr, &partial) {
+				return runErr
+			}
+			if err := a.printRollup(res); err != nil {
+				return err
+			}
+			if partial != nil {
+				return errSilent
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Tenant, "tenant", "", "roll up only this tenant (a slug)")
+	f.IntVar(&o.Concurrency, "concurrency", rollup.DefaultConcurrency, "tenants copied at once (also the warehouse connections used)")
+	f.IntVar(&o.PerServer, "per-server", rollup.DefaultPerServer, "tenants copied at once from one tenant server")
+	return cmd
+}
+
+func (a *app) printRollup(res rollup.Result) error {
+	counts := res.Counts()
+	if a.jsonOutput() {
+		return a.printJSON(rollupRunOutput{Tenants: res.Tenants, Counts: counts})
+	}
+	tw := a.table("SLUG", "SERVER", "STATUS", "COPIED", "DELETED", "TIME", "ERROR")
+	for _, t := range res.Tenants {
+		row(tw, t.Slug, t.Server, t.Status, t.RowsCopied, t.RowsDeleted, t.Duration.Round(time.Millisecond), dash(t.Error))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(a.out, "rollup: %d tenants, %d ok, %d failed, %d skipped; %d rows copied, %d deleted\n",
+		counts["tenants"], counts["tenants_ok"], counts["tenants_failed"], counts["tenants_skipped"],
+		counts["rows_copied"], counts["rows_deleted"])
+	return nil
+}
+
+// rollupCrashHook implements TENANTCTL_CRASH_ROLLUP, a fault-injection hook for crash
+// tests: after-table kills the process (as kill -9 would) once the first table's rows
+// are written in the warehouse transaction; before-commit kills it right before the
+// first tenant's warehouse transaction commits.
+func rollupCrashHook(getenv func(string) string) rollup.Hooks {
+	switch getenv("TENANTCTL_CRASH_ROLLUP") {
+	case "after-table":
+		return rollup.Hooks{AfterTable: func(string, string) error { killSelf(); return nil }}
+	case "before-commit":
+		return rollup.Hooks{BeforeCommit: func(string) error { killSelf(); return nil }}
+	}
+	return rollup.Hooks{}
+}
+
+func (a *app) rollupStatusCmd() *cobra.Command {
+	var slug string
+	cmd := &cobra.Command{
+		Use:   "status [--tenant SLUG]",
+		Short: "Show per tenant and table the rows in the warehouse, the last successful run and the last error",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			store, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			if slug != "" {
+				if _, err := store.GetTenant(cmd.Context(), slug); err != nil {
+					return err
+				}
+			}
+			all, err := rollup.Status(cmd.Context(), store)
+			if err != nil {
+				return err
+			}
+			st := []rollup.TableStatus{}
+			for _, s := range all {
+				if slug == "" || s.Slug == slug {
+					st = append(st, s)
+				}
+			}
+			if a.jsonOutput() {
+				return a.printJSON(st)
+			}
+			if len(all) == 0 {
+				fmt.Fprintln(a.err, "nothing rolled up yet: run `tenantctl rollup run`")
+				return nil
+			}
+			tw := a.table("SLUG", "TABLE", "ROWS", "LAST RUN", "MODE", "LAST ERROR")
+			for _, s := range st {
+				last := "never"
+				if s.LastRun != nil {
+					last = s.LastRun.Local().Format(time.DateTime)
+				}
+				row(tw, s.Slug, s.Table, s.Rows, last, dash(s.Mode), dash(s.LastError))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().StringVar(&slug, "tenant", "", "only this tenant (a slug)")
+	return cmd
+}
