@@ -74,7 +74,7 @@ func setup(t *testing.T) *fleet {
 
 // wipe drops every tenant-named database and role on the tenant servers, and every
 // tenant-named role on the control cluster.
-func wipe(t *testing.T, env *pgtest.Env) {
+func wipe(t testing.TB, env *pgtest.Env) {
 	ctx := context.Background()
 	for _, s := range append([]*pgtest.Server{env.Control}, env.Servers...) {
 		conn := s.Conn(t, "postgres")
@@ -90,7 +90,7 @@ func wipe(t *testing.T, env *pgtest.Env) {
 	}
 }
 
-func query(t *testing.T, conn *pgx.Conn, sql string, args ...any) []string {
+func query(t testing.TB, conn *pgx.Conn, sql string, args ...any) []string {
 	t.Helper()
 	rows, err := conn.Query(context.Background(), sql, args...)
 	require.NoError(t, err)

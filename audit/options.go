@@ -14,8 +14,8 @@ import (
 const (
 	DefaultConcurrency     = 8
 	DefaultPerServer       = 4
-	DefaultProbeNeighbours = 20
-	DefaultProbeSample     = 3
+	DefaultProbeNeighbours = 5
+	DefaultProbeSample     = 2
 	DefaultConnectTimeout  = 5 * time.Second
 )
 
@@ -34,10 +34,10 @@ type Options struct {
 	// PerServer bounds the connections open at once on one server (default 4).
 	PerServer int
 	// ProbeNeighbours is how many other tenant databases on its own server each
-	// tenant is probed against (default 20; negative: all of them).
+	// tenant is probed against (default 5; negative: all of them).
 	ProbeNeighbours int
 	// ProbeSample is how many tenant databases on other servers each tenant is probed
-	// against (default 3; negative: none).
+	// against (default 2; negative: none).
 	ProbeSample int
 	// ConnectTimeout bounds every connection attempt (default 5s).
 	ConnectTimeout time.Duration

@@ -57,6 +57,9 @@ type Report struct {
 	RunID int64 `json:"-"`
 	// SHA256 is the hex SHA-256 of the JSON report, as recorded in the history.
 	SHA256 string `json:"-"`
+	// Phases are the run's durations by phase (catalog, servers, checks, databases,
+	// probes); kept out of the JSON, which must not vary with timing.
+	Phases map[string]time.Duration `json:"-"`
 }
 
 // Scope is what a run covered.

@@ -56,6 +56,16 @@ type auditor struct {
 	warehouse *warehouseTarget
 	notes     []string
 	probes    ProbeSummary
+
+	phases    map[string]time.Duration
+	lastPhase time.Time
+}
+
+// phase records how long the phase that just ended took.
+func (a *auditor) phase(name string) {
+	now := time.Now()
+	a.phases[name] = now.Sub(a.lastPhase)
+	a.lastPhase = now
 }
 
 // Run audits the fleet (or one tenant) and returns the report. It changes nothing on any
@@ -67,12 +77,15 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if err := o.Validate(); err != nil {
 		return Report{}, err
 	}
-	a := &auditor{o: o, col: newCollector(), servers: map[string]*server{}, byID: map[string]catalog.Tenant{}}
+	a := &auditor{o: o, col: newCollector(), servers: map[string]*server{}, byID: map[string]catalog.Tenant{},
+		phases: map[string]time.Duration{}, lastPhase: time.Now()}
 	started := time.Now().UTC()
 	if err := a.load(ctx); err != nil {
 		return Report{}, err
 	}
+	a.phase("catalog")
 	a.snapshotServers(ctx)
+	a.phase("servers")
 	if err := ctx.Err(); err != nil {
 		return Report{}, err
 	}
@@ -89,10 +102,22 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if err := a.checkWarehouse(ctx); err != nil {
 		return Report{}, err
 	}
-	if err := a.perTenant(ctx); err != nil {
+	a.phase("checks")
+	if err := a.forTenants(ctx, a.o.NoProbes, a.inspect); err != nil {
 		return Report{}, err
 	}
+	a.phase("databases")
+	plan := a.planProbes()
+	if err := a.forTenants(ctx, !a.o.NoProbes, func(ctx context.Context, t catalog.Tenant) {
+		if p, ok := plan[t.ID]; ok {
+			a.runProbes(ctx, t, p)
+		}
+	}); err != nil {
+		return Report{}, err
+	}
+	a.phase("probes")
 	r := a.report(started, time.Now().UTC())
+	r.Phases = a.phases
 	if o.NoHistory {
 		if _, err := r.seal(); err != nil {
 			return r, err
@@ -505,19 +530,15 @@ func (a *auditor) driftViolation(check, kind, name, id string, wellFormed bool, 
 	}
 }
 
-// perTenant runs, for every audited tenant, the checks that need their own
-// connections: inspecting the tenant database and the live probes.
-func (a *auditor) perTenant(ctx context.Context) error {
-	plan := a.planProbes()
+// forTenants runs fn for every audited tenant, Concurrency at a time, and reports
+// progress when done is set.
+func (a *auditor) forTenants(ctx context.Context, done bool, fn func(ctx context.Context, t catalog.Tenant)) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(a.o.Concurrency)
 	for _, t := range a.audited {
 		g.Go(func() error {
-			a.inspect(gctx, t)
-			if p, ok := plan[t.ID]; ok {
-				a.runProbes(gctx, t, p)
-			}
-			if a.o.Progress != nil {
+			fn(gctx, t)
+			if done && a.o.Progress != nil {
 				a.o.Progress.Done(t.Slug, nil)
 			}
 			return gctx.Err()

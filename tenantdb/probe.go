@@ -53,34 +53,36 @@ const MaxForeignOwned = 20
 // belong to pg_database_owner (PostgreSQL 15+) or, as left by initdb, the bootstrap
 // superuser.
 const inspectQuery = `
-WITH objs AS (
-    SELECT 'schema' AS kind, n.nspname AS name, n.nspowner AS owner, 'pg_namespace'::regclass AS cls, n.oid
-    FROM pg_namespace n
-    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname !~ '^pg_(toast_)?temp_'
+WITH me AS (
+    SELECT coalesce((SELECT oid FROM pg_roles WHERE rolname = $1), 0) AS owner,
+           coalesce((SELECT oid FROM pg_roles WHERE rolname = 'pg_database_owner'), 0) AS dbowner,
+           (SELECT array_agg(oid) FROM pg_namespace
+            WHERE nspname IN ('pg_catalog', 'information_schema', 'pg_toast') OR nspname ~ '^pg_(toast_)?temp_') AS sys
+), objs AS (
+    SELECT 'schema' AS kind, n.nspname::text AS name, n.nspowner AS owner, 'pg_namespace'::regclass AS cls, n.oid
+    FROM pg_namespace n, me
+    WHERE n.nspowner <> me.owner AND n.oid <> ALL (me.sys)
+      AND NOT (n.nspname = 'public' AND n.nspowner IN (10, me.dbowner))
   UNION ALL
     SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
                           WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' ELSE 'relation' END,
-           n.nspname || '.' || c.relname, c.relowner, 'pg_class'::regclass, c.oid
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname !~ '^pg_(toast_)?temp_'
-      AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+           c.relnamespace::regnamespace || '.' || c.relname, c.relowner, 'pg_class'::regclass, c.oid
+    FROM pg_class c, me
+    WHERE c.relowner <> me.owner AND c.relnamespace <> ALL (me.sys) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
   UNION ALL
-    SELECT 'function', n.nspname || '.' || p.proname, p.proowner, 'pg_proc'::regclass, p.oid
-    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
-    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema')
+    SELECT 'function', p.pronamespace::regnamespace || '.' || p.proname, p.proowner, 'pg_proc'::regclass, p.oid
+    FROM pg_proc p, me
+    WHERE p.proowner <> me.owner AND p.pronamespace <> ALL (me.sys)
   UNION ALL
-    SELECT 'type', n.nspname || '.' || t.typname, t.typowner, 'pg_type'::regclass, t.oid
-    FROM pg_type t JOIN pg_namespace n ON n.oid = t.typnamespace
-    WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname !~ '^pg_(toast_)?temp_'
+    SELECT 'type', t.typnamespace::regnamespace || '.' || t.typname, t.typowner, 'pg_type'::regclass, t.oid
+    FROM pg_type t, me
+    WHERE t.typowner <> me.owner AND t.typnamespace <> ALL (me.sys)
       AND (t.typrelid = 0 OR t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
       AND NOT EXISTS (SELECT 1 FROM pg_type e WHERE e.typarray = t.oid)
 ), foreign_owned AS (
     SELECT o.kind || ' ' || o.name || ' owned by ' || pg_get_userbyid(o.owner) AS what
     FROM objs o
-    WHERE o.owner IS DISTINCT FROM (SELECT oid FROM pg_roles WHERE rolname = $1)
-      AND NOT (o.kind = 'schema' AND o.name = 'public'
-               AND (o.owner = 10 OR o.owner = (SELECT oid FROM pg_roles WHERE rolname = 'pg_database_owner')))
-      AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = o.cls AND d.objid = o.oid AND d.deptype = 'e')
+    WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = o.cls AND d.objid = o.oid AND d.deptype = 'e')
 )
 SELECT
     coalesce((SELECT array_agg(extname ORDER BY extname) FROM pg_extension), '{}'),
