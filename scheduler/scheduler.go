@@ -158,8 +158,8 @@ func (s *Scheduler) stop() {
 	// Not waiting on the context cron returns: it waits for runs in progress without a
 	// bound, and the shutdown timeout below is ours to enforce.
 	s.cron.Stop()
-	if !waitTimeout(&s.jobs, 0) {
-		s.log.Info("waiting for running jobs to finish", "timeout", s.opts.ShutdownTimeout, "jobs", s.runningJobs())
+	if running := s.runningJobs(); len(running) > 0 {
+		s.log.Info("waiting for running jobs to finish", "timeout", s.opts.ShutdownTimeout, "jobs", running)
 	}
 	if !waitTimeout(&s.jobs, s.opts.ShutdownTimeout) {
 		s.log.Warn("shutdown timeout reached: cancelling running jobs", "jobs", s.runningJobs())
@@ -195,13 +195,7 @@ func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
 	case <-done:
 		return true
 	case <-t.C:
-		// One more non-blocking look: with d == 0 the timer and done can race.
-		select {
-		case <-done:
-			return true
-		default:
-			return false
-		}
+		return false
 	}
 }
 
