@@ -216,10 +216,14 @@ func (p *Provisioner) createDatabase(ctx context.Context, srv *tenantdb.Server, 
 		tmpl, err := srv.EnsureTemplate(ctx, fsys)
 		if err == nil {
 			if tmpl.Built {
+				p.Log.Info("template built", "server", srv.Name, "template", tmpl.Name, "version", tmpl.Version)
+			}
+			if rec, err := p.Store.GetServer(ctx, srv.Name); err != nil {
+				return 0, err
+			} else if rec.TemplateHash != tmpl.Hash {
 				if err := p.Store.SetTemplate(ctx, srv.Name, tmpl.Name, tmpl.Hash, tmpl.Version); err != nil {
 					return 0, err
 				}
-				p.Log.Info("template built", "server", srv.Name, "template", tmpl.Name, "version", tmpl.Version)
 			}
 			if err := srv.CreateDatabase(ctx, t.ID, tmpl.Name); err != nil {
 				return 0, err
