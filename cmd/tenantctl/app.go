@@ -236,7 +236,14 @@ func (a *app) store(ctx context.Context) (*catalog.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return catalog.Open(ctx, a.catalogDSN(), box)
+	store, err := catalog.Open(ctx, a.catalogDSN(), box)
+	if err != nil {
+		return nil, err
+	}
+	if actor := a.getenv("TENANTCTL_ACTOR"); actor != "" {
+		store.Actor = actor
+	}
+	return store, nil
 }
 
 // provisioner opens the catalog and returns a provisioner over it; close the store.
