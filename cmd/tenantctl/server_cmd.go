@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/provisioner"
 )
@@ -64,18 +65,7 @@ tenantctl connects to verify that, then stores the DSN encrypted in the catalog.
 			if err != nil {
 				return err
 			}
-			if a.jsonOutput() {
-				return a.printJSON(servers)
-			}
-			tw := a.table("NAME", "HOST", "TENANTS", "CAPACITY", "DRAINING", "LABELS", "TEMPLATE")
-			for _, s := range servers {
-				tmpl := "-"
-				if s.TemplateVersion != nil {
-					tmpl = fmt.Sprintf("v%d", *s.TemplateVersion)
-				}
-				row(tw, s.Name, fmt.Sprintf("%s:%d", s.Host, s.Port), s.Tenants, s.Capacity, s.Draining, validate.FormatLabels(s.Labels), tmpl)
-			}
-			return tw.Flush()
+			return a.printServers(servers)
 		},
 	})
 	for _, v := range []struct {
@@ -115,4 +105,19 @@ func (a *app) withStore(cmd *cobra.Command, fn func(p *provisioner.Provisioner) 
 	}
 	defer done()
 	return fn(p)
+}
+
+func (a *app) printServers(servers []catalog.Server) error {
+	if a.jsonOutput() {
+		return a.printJSON(servers)
+	}
+	tw := a.table("NAME", "HOST", "TENANTS", "CAPACITY", "DRAINING", "LABELS", "TEMPLATE")
+	for _, s := range servers {
+		tmpl := "-"
+		if s.TemplateVersion != nil {
+			tmpl = fmt.Sprintf("v%d", *s.TemplateVersion)
+		}
+		row(tw, s.Name, fmt.Sprintf("%s:%d", s.Host, s.Port), s.Tenants, s.Capacity, s.Draining, validate.FormatLabels(s.Labels), tmpl)
+	}
+	return tw.Flush()
 }

@@ -182,7 +182,9 @@ func TestConcurrentCLICreates(t *testing.T) {
 	codes := make([]int, 3)
 	errs := make([]string, 3)
 	for i := range codes {
-		wg.Go(func() { _, errs[i], codes[i] = c.run("tenant", "create", slug, "--name", "Dup", "--domain", slug+".example") })
+		wg.Go(func() {
+			_, errs[i], codes[i] = c.run("tenant", "create", slug, "--name", "Dup", "--domain", slug+".example")
+		})
 	}
 	wg.Wait()
 	ok := 0
