@@ -259,7 +259,7 @@ func (a *app) provisioner(ctx context.Context) (*provisioner.Provisioner, func()
 	}
 	p := provisioner.New(store, a.log)
 	p.TenantMigrations = fsys
-	return p, store.Close, nil
+	return p, func() { p.Close(); store.Close() }, nil
 }
 
 // progress reports a fleet operation over total items on stderr.
