@@ -104,8 +104,8 @@ func TestTenantCommands(t *testing.T) {
 	require.Len(t, decode[[]map[string]any](t, c.mustRun("tenant", "list", "--state", "purged", "-o", "json")), 1)
 }
 
+// TestTenantCreateBadInput is not parallel: it counts databases on the shared servers.
 func TestTenantCreateBadInput(t *testing.T) {
-	t.Parallel()
 	c := fleetCLI(t)
 	slug := "taken-" + pgtest.RandomSuffix()[:4]
 	c.mustRun("tenant", "create", slug, "--name", "Taken", "--domain", slug+".example")
