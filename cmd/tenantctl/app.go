@@ -314,3 +314,25 @@ func hostname() string {
 	}
 	return h
 }
+
+// readDSN resolves a --dsn/--dsn-file pair: "-" reads the DSN from stdin and a file
+// holds it, so a password need not appear on the command line (and in ps output).
+func (a *app) readDSN(dsn, file string) (string, error) {
+	if file != "" && dsn != "" {
+		return "", validate.Errorf("give --dsn or --dsn-file, not both")
+	}
+	var raw []byte
+	var err error
+	switch {
+	case file != "":
+		raw, err = os.ReadFile(file)
+	case dsn == "-":
+		raw, err = io.ReadAll(io.LimitReader(a.in, 64<<10))
+	default:
+		return dsn, nil
+	}
+	if err != nil {
+		return "", validate.Errorf("read DSN: %v", err)
+	}
+	return strings.TrimSpace(string(raw)), nil
+}
