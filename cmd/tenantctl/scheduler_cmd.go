@@ -194,6 +194,7 @@ func (a *app) runScheduler(ctx context.Context, cfg schedulerConfig) error {
 	defer store.Close()
 	p := provisioner.New(store, a.log)
 	p.TenantMigrations = fsys
+	defer p.Close()
 
 	fns := a.schedulerJobs(p, cfg)
 	var jobs []scheduler.Job
@@ -231,8 +232,10 @@ func (a *app) schedulerJobs(p *provisioner.Provisioner, cfg schedulerConfig) map
 		// TODO(lead): wire audit (with probes) at merge; report counts under
 		// scheduler.CountViolations ("violations") for the metrics.
 		"audit": notInThisBuild("audit"),
-		// TODO(lead): wire provisioner.Reconcile at merge.
-		"reconcile": notInThisBuild("reconcile"),
+		"reconcile": func(ctx context.Context) (map[string]int64, error) {
+			actions, err := p.Reconcile(ctx, provisioner.ReconcileOptions{})
+			return reconcileCounts(actions), err
+		},
 		"purge": func(ctx context.Context) (map[string]int64, error) {
 			purged, err := p.PurgeExpired(ctx, cfg.purgeRetention)
 			return map[string]int64{"purged": int64(len(purged))}, err
