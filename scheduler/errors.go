@@ -2,15 +2,14 @@ package scheduler
 
 import "errors"
 
-// ErrNoLeader is returned by jobs' contexts' causes when this replica lost its
-// leadership while the job ran: the job was cancelled so that two replicas never run
-// jobs at the same time.
-var ErrNoLeader = errors.New("scheduler lost its leadership")
-
-// ErrShutdown is the cause of a job's cancellation when the scheduler stopped and the
-// job did not finish within [Options.ShutdownTimeout].
-var ErrShutdown = errors.New("scheduler shut down before the job finished")
-
-// ErrJobTimeout is the cause of a job's cancellation when it ran longer than
-// [Options.JobTimeout].
-var ErrJobTimeout = errors.New("job ran longer than its timeout")
+// Causes of a job's context cancellation (context.Cause), also logged with the run.
+var (
+	// ErrNoLeader: this replica lost the leader lock while the job ran; the job is
+	// cancelled so that two replicas never run jobs at the same time.
+	ErrNoLeader = errors.New("scheduler lost its leadership")
+	// ErrShutdown: the scheduler stopped and the job did not finish within
+	// [Options.ShutdownTimeout].
+	ErrShutdown = errors.New("scheduler shut down before the job finished")
+	// ErrJobTimeout: the job ran longer than [Options.JobTimeout].
+	ErrJobTimeout = errors.New("job ran longer than its timeout")
+)

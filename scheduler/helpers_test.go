@@ -99,6 +99,7 @@ type recorder struct {
 	runs      map[string]int
 	cancelled int
 	completed int
+	causes    []error // context.Cause of each cancelled run
 }
 
 func newRecorder(d time.Duration) *recorder {
@@ -129,6 +130,7 @@ func (r *recorder) job(node string) catalog.JobFunc {
 		case <-ctx.Done():
 			r.mu.Lock()
 			r.cancelled++
+			r.causes = append(r.causes, context.Cause(ctx))
 			r.mu.Unlock()
 			return map[string]int64{"done": 0}, ctx.Err()
 		}
@@ -353,3 +355,13 @@ func jobs(r *recorder, node string, names ...string) []Job {
 }
 
 func nodeName(i int) string { return fmt.Sprintf("node-%c", 'a'+i) }
+
+// lastCause is the cause of the last cancelled run.
+func (r *recorder) lastCause() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.causes) == 0 {
+		return nil
+	}
+	return r.causes[len(r.causes)-1]
+}

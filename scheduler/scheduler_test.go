@@ -146,6 +146,7 @@ func TestHandoverWhenLeaderLosesItsConnection(t *testing.T) {
 		_, _, cancelled := r.counts()
 		return cancelled == 1
 	}, 2*time.Second, 10*time.Millisecond, "the old leader's running job must be cancelled")
+	require.ErrorIs(t, r.lastCause(), ErrNoLeader)
 	require.Eventually(t, standby.IsLeader, 5*time.Second, 10*time.Millisecond, "the standby must take over")
 	t.Logf("handover took %s", time.Since(cut).Round(time.Millisecond))
 	r.drainStarted()
@@ -260,6 +261,7 @@ func TestStopCancelsJobsAfterShutdownTimeout(t *testing.T) {
 	require.Less(t, time.Since(start), 5*time.Second)
 	_, _, cancelled := r.counts()
 	require.Equal(t, 1, cancelled)
+	require.ErrorIs(t, r.lastCause(), ErrShutdown)
 	history := b.jobRuns(t)
 	require.Len(t, history, 1)
 	require.Equal(t, catalog.JobCancelled, history[0].Status)
@@ -275,6 +277,7 @@ func TestJobTimeout(t *testing.T) {
 		_, _, cancelled := r.counts()
 		return cancelled >= 2
 	}, 10*time.Second, 50*time.Millisecond, "timed-out runs are cancelled and the schedule goes on")
+	require.ErrorIs(t, r.lastCause(), ErrJobTimeout)
 	require.Equal(t, catalog.JobCancelled, b.jobRuns(t)[0].Status)
 }
 

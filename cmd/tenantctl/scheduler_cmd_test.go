@@ -50,7 +50,8 @@ func TestSchedulerRejectsInvalidSettings(t *testing.T) {
 
 // TestSchedulerCommandStopsOnSignal runs the command in-process: main turns SIGTERM into
 // the cancellation of the command's context, which must end in exit status 0 after the
-// purge job ran (and the placeholder jobs failed without stopping anything).
+// purge and reconcile jobs ran (and a job not in this build failed without stopping
+// anything).
 func TestSchedulerCommandStopsOnSignal(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
@@ -61,7 +62,7 @@ func TestSchedulerCommandStopsOnSignal(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"scheduler", "--listen", addr, "--node", "inproc",
 			"--purge-schedule", "@every 1s", "--rollup-schedule", "@every 1s",
-			"--migrate-schedule", "off", "--audit-schedule", "off", "--reconcile-schedule", "off"},
+			"--reconcile-schedule", "@every 1s", "--migrate-schedule", "off", "--audit-schedule", "off"},
 			strings.NewReader(""), &out, &errOut, func(k string) string { return c.env[k] })
 	}()
 	require.Eventually(t, func() bool {
@@ -72,7 +73,7 @@ func TestSchedulerCommandStopsOnSignal(t *testing.T) {
 				seen[fmt.Sprint(j["job"], "/", j["status"])] = true
 			}
 		}
-		return seen["purge/succeeded"] && seen["rollup/failed"]
+		return seen["purge/succeeded"] && seen["reconcile/succeeded"] && seen["rollup/failed"]
 	}, 15*time.Second, 200*time.Millisecond)
 	body := httpGet(t, "http://"+addr+"/metrics")
 	require.Contains(t, body, "tenantctl_scheduler_leader 1")
