@@ -338,4 +338,3 @@ func versions(vs []int64) string {
 
 // oneLine keeps a table cell on one line.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
-
