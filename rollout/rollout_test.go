@@ -53,6 +53,14 @@ type testBundle struct {
 
 func setup(t *testing.T) *testBundle {
 	t.Helper()
+	b := newBundle(t)
+	t.Cleanup(func() { b.purgeAll() })
+	return b
+}
+
+// newBundle opens a fresh catalog with both test servers registered.
+func newBundle(t testing.TB) *testBundle {
+	t.Helper()
 	env := pgtest.Get(t)
 	ctx := context.Background()
 	dsn := env.Control.SuperDSN(env.Control.NewDatabase(t, "catalog"))
@@ -65,17 +73,19 @@ func setup(t *testing.T) *testBundle {
 	t.Cleanup(store.Close)
 	p := provisioner.New(store, hclog.NewNullLogger())
 	for i, name := range []string{"pg-a", "pg-b"} {
-		_, err := p.AddServer(ctx, provisioner.AddServerOptions{Name: name, DSN: env.Servers[i].AdminDSN(t), Capacity: 100})
+		_, err := p.AddServer(ctx, provisioner.AddServerOptions{Name: name, DSN: env.Servers[i].AdminDSN(t), Capacity: 1000})
 		require.NoError(t, err)
 	}
-	b := &testBundle{env: env, store: store, p: p}
-	t.Cleanup(func() {
-		tenants, _ := store.ListTenants(context.Background(), catalog.TenantFilter{})
-		for _, tn := range tenants {
-			_ = p.Delete(context.Background(), provisioner.DeleteOptions{Slug: tn.Slug, Confirm: tn.Slug, Purge: true})
-		}
-	})
-	return b
+	return &testBundle{env: env, store: store, p: p}
+}
+
+// purgeAll removes every tenant of the bundle's catalog from the shared servers.
+func (b *testBundle) purgeAll() {
+	ctx := context.Background()
+	tenants, _ := b.store.ListTenants(ctx, catalog.TenantFilter{})
+	for _, tn := range tenants {
+		_ = b.p.Delete(ctx, provisioner.DeleteOptions{Slug: tn.Slug, Confirm: tn.Slug, Purge: true})
+	}
 }
 
 // fleet creates n tenants per server with the embedded schema (version 1).
@@ -96,7 +106,7 @@ func (b *testBundle) fleet(t *testing.T, prefix string, perServer int) []catalog
 }
 
 // migDir writes the embedded tenant migrations plus extra files to a temporary directory.
-func migDir(t *testing.T, extra map[string]string) string {
+func migDir(t testing.TB, extra map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	embedded := migrations.Tenant()

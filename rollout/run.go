@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
@@ -74,8 +75,9 @@ func (r Result) Counts() map[string]int64 {
 // the run before the rest), then the rest (new work stops after o.MaxFailures failures).
 // Each tenant migrates on its own connection as its owner role, under goose's session
 // advisory lock with lock_timeout and statement_timeout set; its outcome (version, or
-// error, failed version and time) is recorded in the catalog as it finishes, so a rerun
-// picks up exactly what is left. When the whole fleet is current at the end, every
+// error, failed version and time) is recorded in the catalog as it finishes (off the
+// tenants' critical path, and always before Run returns), so a rerun picks up exactly
+// what is left. When the whole fleet is current at the end, every
 // server's template database is rebuilt for the set and superseded templates dropped.
 //
 // A run with failed or skipped tenants returns its Result with a [*PartialError]. A
@@ -122,6 +124,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 
 	r := &runner{o: &o, set: set, servers: newServers(o.Store),
 		mopts: migrateOptions(o.LockTimeout, o.StatementTimeout, o.LockWait)}
+	r.startRecorder(ctx)
 	rep := o.progress(len(plan.Canary) + len(plan.Rest))
 	waveStart := time.Now()
 	lim := limits{total: o.Concurrency, perServer: o.PerServer}
@@ -149,6 +152,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	} else if stop != nil || ctx.Err() != nil {
 		res.Skipped = append(res.Skipped, plan.Rest...)
 	}
+	applyRecordErrors(&res, r.rec.finish())
 	rep.Close()
 	res.TenantsElapsed = time.Since(waveStart)
 	if stop == nil && ctx.Err() != nil && len(res.Skipped) > 0 {
@@ -206,6 +210,77 @@ type runner struct {
 	set     Set
 	servers *servers
 	mopts   tenantdb.MigrateOptions
+	rec     *recorder
+}
+
+// recorder writes outcomes to the catalog off the tenants' critical path: a worker hands
+// its outcome over and frees its slot at once, while a few recorder goroutines write
+// them (a catalog commit or two per tenant would otherwise add to every tenant's time).
+// The queue is bounded, so a slow catalog slows the run down instead of piling up
+// outcomes. An outcome lost to a crash before it is written is harmless: the tenant's
+// own goose table is the truth, and the next run or `migrate status` catches up.
+type recorder struct {
+	ch   chan recordReq
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	errs map[string]error // by tenant id
+}
+
+type recordReq struct {
+	st  Step
+	out Outcome
+}
+
+// startRecorder starts the recorder goroutines; they end when finish closes the queue.
+func (r *runner) startRecorder(ctx context.Context) {
+	rec := &recorder{ch: make(chan recordReq, r.o.Concurrency), errs: map[string]error{}}
+	ctx = context.WithoutCancel(ctx) // a cancelled run still records what it did
+	for range min(r.o.Concurrency, 4) {
+		rec.wg.Go(func() {
+			for req := range rec.ch {
+				if err := r.record(ctx, req.st, req.out); err != nil {
+					rec.mu.Lock()
+					rec.errs[req.st.ID] = err
+					rec.mu.Unlock()
+				}
+			}
+		})
+	}
+	r.rec = rec
+}
+
+func (rec *recorder) enqueue(st Step, out Outcome) { rec.ch <- recordReq{st, out} }
+
+// finish waits for every outcome to be written and returns the write errors by tenant id.
+func (rec *recorder) finish() map[string]error {
+	close(rec.ch)
+	rec.wg.Wait()
+	return rec.errs
+}
+
+// applyRecordErrors turns a tenant whose outcome could not be written into a failure:
+// the run must not report success for what the catalog does not know.
+func applyRecordErrors(res *Result, errs map[string]error) {
+	if len(errs) == 0 {
+		return
+	}
+	var ok []Outcome
+	for _, o := range res.Migrated {
+		if err, bad := errs[o.ID]; bad {
+			o.Err = fmt.Errorf("migrated to version %d, but recording it in the catalog failed (the next run records it): %w", o.To, err)
+			o.Error = secret.Scrub(o.Err.Error())
+			res.Failed = append(res.Failed, o)
+			continue
+		}
+		ok = append(ok, o)
+	}
+	res.Migrated = ok
+	for i, o := range res.Failed {
+		if err, bad := errs[o.ID]; bad && !strings.Contains(o.Error, "recording it in the catalog") {
+			res.Failed[i].Err = errors.Join(o.Err, fmt.Errorf("recording the failure in the catalog failed: %w", err))
+			res.Failed[i].Error = secret.Scrub(res.Failed[i].Err.Error())
+		}
+	}
 }
 
 // collect returns the dispatch callback that files each outcome in res, reports it, and
@@ -224,8 +299,8 @@ func (r *runner) collect(res *Result, rep progress.Reporter, stopAfter int) func
 	}
 }
 
-// migrate brings one tenant to the latest version and records the outcome in the
-// catalog. Its connection is opened here and closed before it returns, so open
+// migrate brings one tenant to the latest version and hands the outcome to the
+// recorder. Its connection is opened here and closed before it returns, so open
 // connections never exceed the number of tenants in flight.
 func (r *runner) migrate(ctx context.Context, st Step) Outcome {
 	start := time.Now()
@@ -243,11 +318,8 @@ func (r *runner) migrate(ctx context.Context, st Step) Outcome {
 			}
 		}
 	}
-	if rerr := r.record(context.WithoutCancel(ctx), st, out); rerr != nil {
-		out.Err = errors.Join(out.Err, rerr)
-		out.Error = secret.Scrub(out.Err.Error())
-	}
 	out.Duration = time.Since(start)
+	r.rec.enqueue(st, out)
 	return out
 }
 
@@ -271,6 +343,11 @@ func (r *runner) apply(ctx context.Context, srv *tenantdb.Server, st Step, out *
 		if pe.Failed != nil && pe.Failed.Source != nil {
 			out.FailedVersion = pe.Failed.Source.Version
 		}
+	}
+	if upErr == nil && len(results) > 0 {
+		// goose applied in order up to the newest version (anything else is an error).
+		out.To = results[len(results)-1].Source.Version
+		return nil
 	}
 	// The database's own word on its version, even after a failure (possibly on a fresh
 	// connection when the failure took the first one down).

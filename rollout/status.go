@@ -113,9 +113,11 @@ func Status(ctx context.Context, o StatusOptions) (StatusReport, error) {
 		return rep, fmt.Errorf("list tenants: %w", err)
 	}
 	if o.Tenant != "" && len(tenants) == 0 {
-		if _, err := o.Store.GetTenant(ctx, o.Tenant); err != nil {
+		t, err := o.Store.GetTenant(ctx, o.Tenant)
+		if err != nil {
 			return rep, err
 		}
+		return rep, validate.Errorf("tenant %q is %s: only active and suspended tenants are migrated", t.Slug, t.State)
 	}
 	byID := map[string]catalog.Tenant{}
 	steps := make([]Step, len(tenants))

@@ -6,6 +6,9 @@ import (
 	"fmt"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
 // TemplateOutcome is what a run did to one server's template database.
@@ -24,10 +27,26 @@ type TemplateOutcome struct {
 // once per set: templates are named by the set's hash), records it in the catalog, and
 // drops the server's other tenantctl templates, so new tenants are created at the
 // version the fleet is at. Servers are handled concurrently (bounded like tenants).
+// Servers the catalog already records with this set's template are skipped unless
+// Verify.
 func rebuildTemplates(ctx context.Context, o *Options, srvs *servers, set Set) ([]TemplateOutcome, error) {
 	list, err := o.Store.ListServers(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list servers: %w", err)
+	}
+	if !o.Verify {
+		// The catalog's record is the fast path here too: servers it records as holding
+		// this set's template are left alone, so a no-op run opens no server connection.
+		// (A template dropped behind tenantctl's back is rebuilt by the next tenant
+		// create, or by a run with Verify.)
+		var stale []catalog.Server
+		for _, info := range list {
+			if info.TemplateDB != tenantdb.TemplateName(set.Hash) || info.TemplateHash != set.Hash ||
+				info.TemplateVersion == nil || *info.TemplateVersion != set.Latest {
+				stale = append(stale, info)
+			}
+		}
+		list = stale
 	}
 	outs := make([]TemplateOutcome, len(list))
 	errs := make([]error, len(list))
