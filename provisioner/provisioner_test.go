@@ -44,6 +44,7 @@ func setup(t *testing.T) *testBundle {
 	require.NoError(t, err)
 	t.Cleanup(store.Close)
 	p := provisioner.New(store, hclog.NewNullLogger())
+	t.Cleanup(p.Close)
 	for i, name := range []string{"pg-a", "pg-b"} {
 		_, err := p.AddServer(ctx, provisioner.AddServerOptions{Name: name, DSN: env.Servers[i].AdminDSN(t), Capacity: 100,
 			Labels: []string{"zone=" + name}})

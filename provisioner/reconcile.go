@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/secret"
@@ -26,6 +27,7 @@ const (
 	ActOrphanDatabase     = "orphan-database"
 	ActOrphanRole         = "orphan-role"
 	ActServerUnreachable  = "server-unreachable"
+	ActExpiredAccess      = "expired-access"
 )
 
 // Action is one thing reconcile found, and whether it fixed it. Report-only kinds
@@ -92,6 +94,24 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 		}
 	}
 
+	// Expired MSP access grants.
+	grants, err := p.Store.ListAccessGrants(ctx, "", "")
+	if err != nil {
+		return actions, errors.Join(append(errs, err)...)
+	}
+	accessRoles := map[string]bool{}
+	for _, g := range grants {
+		accessRoles[g.Role] = true
+	}
+	bySlug := map[string]catalog.Tenant{}
+	for _, t := range tenants {
+		bySlug[t.Slug] = t
+	}
+	for _, g := range expiredGrants(grants, time.Now()) {
+		do(Action{Kind: ActExpiredAccess, Tenant: g.Slug, Detail: fmt.Sprintf("access of %s expired at %s", g.Login, g.ExpiresAt.UTC().Format(time.RFC3339))},
+			func() error { return p.revokeGrants(ctx, bySlug[g.Slug], []catalog.AccessGrant{g}) })
+	}
+
 	// Drift and orphans, one inventory per server.
 	servers, err := p.Store.ListServers(ctx)
 	if err != nil {
@@ -119,7 +139,7 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 			if t.Server != s.Name || (t.State != catalog.StateActive && t.State != catalog.StateSuspended) {
 				continue
 			}
-			p.driftActions(ctx, srv, t, inv, do)
+			p.driftActions(ctx, srv, t, inv, accessRoles, do)
 		}
 		for _, name := range sortedKeys(inv.Databases) {
 			if strings.HasPrefix(name, tenantdb.TemplatePrefix) {
@@ -139,7 +159,8 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 }
 
 // driftActions compares one live tenant with the server's inventory.
-func (p *Provisioner) driftActions(ctx context.Context, srv *tenantdb.Server, t catalog.Tenant, inv tenantdb.Inventory, do func(Action, func() error)) {
+func (p *Provisioner) driftActions(ctx context.Context, srv *tenantdb.Server, t catalog.Tenant, inv tenantdb.Inventory,
+	accessRoles map[string]bool, do func(Action, func() error)) {
 	db, ok := inv.Databases[tenantdb.Database(t.ID)]
 	if !ok {
 		do(Action{Kind: ActMissingDatabase, Tenant: t.Slug, Server: srv.Name,
@@ -163,7 +184,9 @@ func (p *Provisioner) driftActions(ctx context.Context, srv *tenantdb.Server, t 
 	}
 	var strangers []string
 	for _, g := range db.Grants {
-		if g.Grantee != "PUBLIC" && g.Grantee != owner && g.Grantee != app && g.Grantee != srv.AdminRole() && !slices.Contains(strangers, g.Grantee) {
+		expected := g.Grantee == owner || g.Grantee == app || g.Grantee == srv.AdminRole() ||
+			(accessRoles[g.Grantee] && tenantdb.IsAccessRole(g.Grantee, t.ID))
+		if g.Grantee != "PUBLIC" && !expected && !slices.Contains(strangers, g.Grantee) {
 			strangers = append(strangers, g.Grantee)
 		}
 	}
