@@ -73,7 +73,9 @@ func Down(ctx context.Context, o DownOptions) (Outcome, error) {
 	}
 	out = Outcome{Slug: t.Slug, ID: t.ID, Server: t.Server, Wave: WaveSingle, From: t.SchemaVersion, To: t.SchemaVersion, Applied: []int64{}}
 	start := time.Now()
-	srv, err := newServers(o.Store).get(ctx, t.Server)
+	srvs := newServers(o.Store)
+	defer srvs.close()
+	srv, err := srvs.get(ctx, t.Server)
 	if err != nil {
 		return out, err
 	}

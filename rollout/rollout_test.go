@@ -251,12 +251,24 @@ func TestRolloutSabotagedTenantFailsAloneAndRerunConverges(t *testing.T) {
 		require.Equal(t, []string{tenantdb.TemplateName(set.Hash)}, names, "superseded templates are dropped on server %d", i)
 	}
 
-	// A new tenant starts at the new version, cloned from the rebuilt template.
+	// A new tenant starts at the new version, cloned from the rebuilt template (the
+	// very same template database: it is not built again).
+	templateOID := func() (oids []uint32) {
+		for _, srv := range b.env.Servers {
+			var oid uint32
+			require.NoError(t, srv.Conn(t, "postgres").QueryRow(ctx, `SELECT oid FROM pg_database WHERE datname = $1`,
+				tenantdb.TemplateName(set.Hash)).Scan(&oid))
+			oids = append(oids, oid)
+		}
+		return oids
+	}
+	before := templateOID()
 	b.p.TenantMigrations = os.DirFS(dir)
 	fresh, err := b.p.Create(ctx, provisioner.CreateOptions{Slug: "sab-fresh", Name: "Fresh", Domain: "sab-fresh.example"})
 	require.NoError(t, err)
 	require.Equal(t, int64(2), fresh.SchemaVersion)
 	require.Equal(t, int64(2), b.dbVersion(t, fresh))
+	require.Equal(t, before, templateOID())
 
 	// The app role gets DML on the table the new migration added, and no DDL.
 	app := b.appConn(t, fresh.Slug)

@@ -124,6 +124,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 
 	r := &runner{o: &o, set: set, servers: newServers(o.Store),
 		mopts: migrateOptions(o.LockTimeout, o.StatementTimeout, o.LockWait)}
+	defer r.servers.close()
 	r.startRecorder(ctx)
 	rep := o.progress(len(plan.Canary) + len(plan.Rest))
 	waveStart := time.Now()

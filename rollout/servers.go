@@ -46,6 +46,17 @@ func (s *servers) get(ctx context.Context, name string) (*tenantdb.Server, error
 	return srv, nil
 }
 
+// close closes the admin connections the handles opened (templates use a small pool
+// per server).
+func (s *servers) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, srv := range s.by {
+		srv.Close()
+	}
+	s.by = map[string]*tenantdb.Server{}
+}
+
 // fleetLock takes the catalog's fleet-migration lock (a session advisory lock held on a
 // dedicated catalog connection), so two fleet runs — an operator's and the scheduler's —
 // never overlap. It returns [ErrBusy] at once when another run holds it. A process that

@@ -126,6 +126,7 @@ func Status(ctx context.Context, o StatusOptions) (StatusReport, error) {
 		steps[i] = Step{Slug: t.Slug, ID: t.ID, Server: t.Server, State: t.State, From: t.SchemaVersion}
 	}
 	srvs := newServers(o.Store)
+	defer srvs.close()
 	type read struct {
 		applied []int64
 		err     error
