@@ -1,16 +1,19 @@
 package main
 
 import (
+	"context"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantctl/tenantctl/internal/pgtest"
 	"github.com/tenantctl/tenantctl/migrations"
+	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
 const migrateAssets = `-- +goose Up
@@ -66,6 +69,21 @@ func TestMigrateFleetCLI(t *testing.T) {
 	t.Cleanup(func() {
 		for _, s := range append(slugs, "mig-new") {
 			c.run("tenant", "delete", s, "--confirm", s, "--purge")
+		}
+		// Leave the shared servers with no template but the embedded set's (this test
+		// runs alone, so no other test is cloning one now).
+		hash, err := migrations.Hash(migrations.Tenant())
+		require.NoError(t, err)
+		for _, srv := range env.Servers {
+			rows, err := srv.Conn(t, "postgres").Query(context.Background(),
+				`SELECT datname FROM pg_database WHERE starts_with(datname, $1) AND datname <> $2`, tenantdb.TemplatePrefix, tenantdb.TemplateName(hash))
+			require.NoError(t, err)
+			names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+			require.NoError(t, err)
+			for _, n := range names {
+				id := pgx.Identifier{n}.Sanitize()
+				srv.Exec(t, "postgres", "ALTER DATABASE "+id+" IS_TEMPLATE false", "DROP DATABASE "+id+" WITH (FORCE)")
+			}
 		}
 	})
 	type tenantRow struct{ Slug, Database, Server string }
