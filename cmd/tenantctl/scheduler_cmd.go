@@ -16,6 +16,7 @@ import (
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/provisioner"
+	"github.com/tenantctl/tenantctl/rollout"
 	"github.com/tenantctl/tenantctl/scheduler"
 	"github.com/tenantctl/tenantctl/secret"
 )
@@ -223,9 +224,10 @@ func (a *app) runScheduler(ctx context.Context, cfg schedulerConfig) error {
 // (catalog.Store.RunJob), so these bodies must not record runs themselves.
 func (a *app) schedulerJobs(p *provisioner.Provisioner, cfg schedulerConfig) map[string]catalog.JobFunc {
 	return map[string]catalog.JobFunc{
-		// TODO(lead): wire rollout (fleet migrations: apply pending tenant migrations to
-		// every active tenant, with its canary and max-failures defaults) at merge.
-		"migrate": notInThisBuild("migrate"),
+		"migrate": func(ctx context.Context) (map[string]int64, error) {
+			res, err := rollout.Run(ctx, rollout.Options{Store: p.Store, Migrations: p.TenantFS(), Log: a.log.Named("migrate")})
+			return res.Counts(), err
+		},
 		// TODO(lead): wire rollup.Run over a.rollupSpecPath() at merge; report counts
 		// under scheduler.CountRowsCopied ("rows_copied") for the metrics.
 		"rollup": notInThisBuild("rollup"),
