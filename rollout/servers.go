@@ -2,13 +2,14 @@ package rollout
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"hash/fnv"
 	"sync"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/pglock"
 	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
@@ -62,27 +63,9 @@ func (s *servers) close() {
 // never overlap. It returns [ErrBusy] at once when another run holds it. A process that
 // dies loses the lock with its connection.
 func fleetLock(ctx context.Context, pool *pgxpool.Pool) (unlock func(), err error) {
-	conn, err := pool.Acquire(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("take the fleet migration lock: %w", err)
-	}
-	h := fnv.New64a()
-	h.Write([]byte("rollout:fleet"))
-	key := int64(h.Sum64())
-	var ok bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&ok); err != nil {
-		conn.Release()
-		return nil, fmt.Errorf("take the fleet migration lock: %w", err)
-	}
-	if !ok {
-		conn.Release()
+	unlock, err = pglock.TryAcquire(ctx, pool, "rollout:fleet")
+	if errors.Is(err, pglock.ErrHeld) {
 		return nil, ErrBusy
 	}
-	return func() {
-		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key); err != nil {
-			// Never hand a connection that may still hold the lock back to the pool.
-			_ = conn.Conn().Close(context.WithoutCancel(ctx))
-		}
-		conn.Release()
-	}, nil
+	return unlock, err
 }

@@ -3,11 +3,11 @@ package tenantdb
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"io/fs"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tenantctl/tenantctl/internal/pglock"
 	"github.com/tenantctl/tenantctl/migrations"
 )
 
@@ -52,7 +52,7 @@ func (s *Server) EnsureTemplate(ctx context.Context, fsys fs.FS) (t Template, re
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	var exists bool
-	key := lockKey("template:" + t.Name)
+	key := pglock.Key("template:" + t.Name)
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, key); err != nil {
 		return t, fmt.Errorf("lock template build: %w", err)
 	}
@@ -150,10 +150,4 @@ func (s *Server) ListTemplates(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
-}
-
-func lockKey(s string) int64 {
-	h := fnv.New64a()
-	h.Write([]byte(s))
-	return int64(h.Sum64())
 }
