@@ -83,7 +83,7 @@ func wipe(t testing.TB, env *pgtest.Env) {
 			_, err := conn.Exec(ctx, "DROP DATABASE "+pgx.Identifier{db}.Sanitize()+" WITH (FORCE)")
 			require.NoError(t, err)
 		}
-		for _, role := range query(t, conn, `SELECT rolname FROM pg_roles WHERE rolname LIKE 't\_%' OR rolname LIKE 'audit\_test\_%'`) {
+		for _, role := range query(t, conn, `SELECT rolname FROM pg_roles WHERE rolname LIKE 't\_%' OR rolname LIKE 'audit\_test\_%' OR rolname LIKE 'msp\_%'`) {
 			_, err := conn.Exec(ctx, "DROP OWNED BY "+pgx.Identifier{role}.Sanitize()+"; DROP ROLE "+pgx.Identifier{role}.Sanitize())
 			require.NoError(t, err, role)
 		}
@@ -529,4 +529,54 @@ func TestOneTenantScopeAndHistory(t *testing.T) {
 	require.True(t, slices.IsSortedFunc(fleetRun.Violations, func(a, b audit.Violation) int {
 		return strings.Compare(a.Check+a.Tenant+a.Detail, b.Check+b.Tenant+b.Detail)
 	}))
+}
+
+// TestAuditPassesAfterReconcile breaks isolation in the ways reconcile repairs, checks
+// that the audit names each, runs the real reconcile and checks the fleet passes again;
+// then breaks it in a way reconcile only reports, which the audit keeps flagging.
+func TestAuditPassesAfterReconcile(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	alpha, beta, gamma := f.tenants["alpha"], f.tenants["beta"], f.tenants["gamma"]
+
+	// MSP access granted through tenantctl is expected, not a violation.
+	grant, err := f.prov.GrantAccess(ctx, provisioner.GrantOptions{Login: "alice", Slug: "alpha", Reason: "ticket 42", Expires: "8h"})
+	require.NoError(t, err)
+	_, err = f.prov.GrantAccess(ctx, provisioner.GrantOptions{Login: "bob", Slug: "beta", Expires: "8h"})
+	require.NoError(t, err)
+	requireClean(t, f.audit())
+
+	mallory := tenantdb.AccessRole("mallory", gamma.ID)
+	f.exec("alpha", "postgres",
+		"GRANT CONNECT ON DATABASE "+alpha.Database+" TO PUBLIC",
+		"GRANT CONNECT ON DATABASE "+beta.Database+" TO "+tenantdb.AppRole(alpha.ID))
+	f.exec("gamma", "postgres",
+		"ALTER ROLE "+tenantdb.AppRole(gamma.ID)+" CREATEDB",
+		"CREATE ROLE "+mallory+" LOGIN",
+		"GRANT CONNECT ON DATABASE "+gamma.Database+" TO "+mallory)
+	_, err = f.store.Pool().Exec(ctx, `UPDATE access_grants SET expires_at = now() - interval '1 hour' WHERE login = 'bob'`)
+	require.NoError(t, err)
+
+	r := f.audit()
+	requireViolation(t, r, audit.CheckDBPublicACL, "alpha", "CONNECT")
+	requireViolation(t, r, audit.CheckProbeCross, "alpha", "tenant beta")
+	requireViolation(t, r, audit.CheckDBConnectRoles, "beta", tenantdb.AppRole(alpha.ID), "tenant alpha", "holds CONNECT")
+	requireViolation(t, r, audit.CheckProbeCross, "beta", "tenant alpha")
+	requireViolation(t, r, audit.CheckRoleAttributes, "gamma", "CREATEDB")
+	requireViolation(t, r, audit.CheckDBConnectRoles, "gamma", mallory)
+	v := requireViolation(t, r, audit.CheckDBConnectRoles, "beta", "MSP access of bob expired")
+	require.Equal(t, audit.Medium, v.Severity)
+	require.NotContains(t, dump(r), grant.Role, "alice's unexpired grant is expected")
+
+	_, err = f.prov.Reconcile(ctx, provisioner.ReconcileOptions{})
+	require.NoError(t, err)
+	requireClean(t, f.audit())
+
+	// Reconcile never removes memberships it did not grant; the audit keeps reporting.
+	f.exec("alpha", "postgres", "GRANT pg_read_all_data TO "+tenantdb.OwnerRole(alpha.ID))
+	_, err = f.prov.Reconcile(ctx, provisioner.ReconcileOptions{})
+	require.NoError(t, err)
+	r = f.audit(func(o *audit.Options) { o.NoProbes = true })
+	requireViolation(t, r, audit.CheckRoleMembership, "alpha", "pg_read_all_data")
+	requireOnly(t, r, audit.CheckRoleMembership)
 }

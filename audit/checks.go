@@ -51,7 +51,7 @@ var Checks = []CheckInfo{
 	{CheckDBOwner, High, "tenant", "the tenant database is owned by the tenant's owner role"},
 	{CheckDBObjectOwner, Medium, "tenant", "every schema, table, view, sequence, function and type in the tenant database is owned by the tenant's owner role"},
 	{CheckDBPublicACL, Critical, "tenant", "PUBLIC holds no privilege on the tenant database (no CONNECT, no TEMPORARY), read from the actual ACL"},
-	{CheckDBConnectRoles, Critical, "tenant", "only the tenant's own roles, the server's registered admin role and granted MSP access can connect, directly or through role membership"},
+	{CheckDBConnectRoles, Critical, "tenant", "only the tenant's own roles, the server's registered admin role and unexpired MSP access granted through tenantctl can connect, directly or through role membership"},
 	{CheckDBExtensions, Critical, "tenant", "no cross-database extension (dblink, postgres_fdw, file_fdw), foreign data wrapper, foreign server or user mapping in the tenant database"},
 	{CheckRoleAttributes, High, "role", "tenant roles have no SUPERUSER, CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS, the owner cannot log in, connections are limited, and a suspended or deleted tenant's app role cannot log in"},
 	{CheckRoleMembership, Critical, "role", "tenant roles are members of no other tenant's roles and of no predefined role that reads across databases or the server (pg_read_all_data, pg_monitor, ...)"},

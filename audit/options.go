@@ -41,9 +41,6 @@ type Options struct {
 	ProbeSample int
 	// ConnectTimeout bounds every connection attempt (default 5s).
 	ConnectTimeout time.Duration
-	// AllowedRoles are further roles allowed to connect to a tenant's database, by
-	// tenant slug: MSP access granted through tenantctl.
-	AllowedRoles map[string][]string
 	// Seed makes the probe sample reproducible (0: random).
 	Seed uint64
 	// NoHistory leaves the run out of the catalog's audit history.

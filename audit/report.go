@@ -210,3 +210,9 @@ func diff(prevID int64, prev, cur []Violation) *Changes {
 	slices.SortFunc(c.Resolved, compareViolations)
 	return c
 }
+
+// Counts are what a job run records for this report: violations (the scheduler's
+// metric), tenants and checks.
+func (r Report) Counts() map[string]int64 {
+	return map[string]int64{"violations": int64(len(r.Violations)), "tenants": int64(r.Tenants), "checks": int64(r.Checks)}
+}

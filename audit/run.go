@@ -53,12 +53,16 @@ type auditor struct {
 	servers map[string]*server
 	names   []string // server names, sorted
 
+	// access holds the MSP access grants recorded in the catalog, by tenant id.
+	access map[string][]catalog.AccessGrant
+
 	warehouse *warehouseTarget
 	notes     []string
 	probes    ProbeSummary
 
 	phases    map[string]time.Duration
 	lastPhase time.Time
+	now       time.Time
 }
 
 // phase records how long the phase that just ended took.
@@ -78,7 +82,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		return Report{}, err
 	}
 	a := &auditor{o: o, col: newCollector(), servers: map[string]*server{}, byID: map[string]catalog.Tenant{},
-		phases: map[string]time.Duration{}, lastPhase: time.Now()}
+		phases: map[string]time.Duration{}, lastPhase: time.Now(), now: time.Now()}
 	started := time.Now().UTC()
 	if err := a.load(ctx); err != nil {
 		return Report{}, err
@@ -167,6 +171,14 @@ func (a *auditor) load(ctx context.Context) error {
 	// A purged tenant's id may appear twice only by a bug; the live one wins.
 	for _, t := range a.live {
 		a.byID[t.ID] = t
+	}
+	grants, err := st.ListAccessGrants(ctx, "", "")
+	if err != nil {
+		return fmt.Errorf("list access grants: %w", err)
+	}
+	a.access = map[string][]catalog.AccessGrant{}
+	for _, g := range grants {
+		a.access[g.TenantID] = append(a.access[g.TenantID], g)
 	}
 	servers, err := st.ListServers(ctx)
 	if err != nil {
@@ -323,12 +335,21 @@ func (a *auditor) checkTenantConfig(t catalog.Tenant) {
 }
 
 // checkConnectRoles finds every role that can connect to the tenant database: the
-// grantees of CONNECT and, transitively, their members. Superusers bypass privileges
-// and are listed per server instead.
+// grantees of CONNECT and, transitively, their members. Expected are the tenant's own
+// roles, the server's admin role and the roles of unexpired MSP access grants recorded
+// in the catalog. Superusers bypass privileges and are listed per server instead.
 func (a *auditor) checkConnectRoles(t catalog.Tenant, s *server, d tenantdb.DBInfo) {
 	expected := map[string]bool{tenantdb.OwnerRole(t.ID): true, tenantdb.AppRole(t.ID): true, s.cat.AdminRole: true}
-	for _, r := range a.o.AllowedRoles[t.Slug] {
-		expected[r] = true
+	expired := map[string]catalog.AccessGrant{}
+	for _, g := range a.access[t.ID] {
+		if !tenantdb.IsAccessRole(g.Role, t.ID) {
+			continue // not a role for this tenant, whatever the catalog says
+		}
+		if g.ExpiresAt != nil && a.now.After(*g.ExpiresAt) {
+			expired[g.Role] = g
+			continue
+		}
+		expected[g.Role] = true
 	}
 	// parent[role] is the role through which role reaches the database ("" for a
 	// direct grantee of CONNECT).
@@ -373,6 +394,11 @@ func (a *auditor) checkConnectRoles(t catalog.Tenant, s *server, d tenantdb.DBIn
 	}
 	sort.Strings(unexpected)
 	for _, role := range unexpected {
+		if g, ok := expired[role]; ok {
+			a.col.violation(CheckDBConnectRoles, Medium, t.Slug, t.Server, "role %s can connect to database %s although the MSP access of %s expired at %s (reconcile revokes it)",
+				role, tenantdb.Database(t.ID), g.Login, g.ExpiresAt.UTC().Format(time.RFC3339))
+			continue
+		}
 		who := "role " + role
 		if tenantdb.LooksLikeTenant(role) {
 			who += " (" + a.tenantOfName(role) + ")"

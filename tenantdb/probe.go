@@ -18,7 +18,7 @@ import (
 func (s *Server) ReadOnly(connectTimeout time.Duration) *Server {
 	c := s.cfg.Copy()
 	readOnly(c, connectTimeout)
-	return &Server{Name: s.Name, VersionNum: s.VersionNum, CloneStrategy: s.CloneStrategy, dsn: s.dsn, cfg: c}
+	return &Server{Name: s.Name, VersionNum: s.VersionNum, CloneStrategy: s.CloneStrategy, dsn: s.dsn, cfg: c, pool: &adminPool{}}
 }
 
 func readOnly(c *pgx.ConnConfig, connectTimeout time.Duration) {

@@ -114,8 +114,7 @@ func (a *app) runAudit(ctx context.Context, o audit.Options, out string) error {
 			return nil, err
 		}
 		report, ran = r, true
-		counts := map[string]int64{"violations": int64(len(r.Violations)), "tenants": int64(r.Tenants), "checks": int64(r.Checks)}
-		return counts, r.Err()
+		return r.Counts(), r.Err()
 	})
 	rep.Close()
 	if !ran {
