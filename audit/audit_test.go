@@ -490,7 +490,7 @@ func TestOneTenantScopeAndHistory(t *testing.T) {
 	first := r.RunID
 
 	f.exec("alpha", "postgres", "GRANT TEMPORARY ON DATABASE "+f.tenants["alpha"].Database+" TO PUBLIC")
-	r = f.audit(func(o *audit.Options) { o.Tenant = "alpha"; o.NoProbes = true })
+	r = f.audit(func(o *audit.Options) { o.Tenant = "alpha" })
 	v := requireViolation(t, r, audit.CheckDBPublicACL, "alpha", "TEMPORARY")
 	require.Equal(t, audit.High, v.Severity)
 	require.NotNil(t, r.Changes)
@@ -506,6 +506,10 @@ func TestOneTenantScopeAndHistory(t *testing.T) {
 	_, err := audit.Run(ctx, audit.Options{Store: f.store, Tenant: "nobody"})
 	require.ErrorIs(t, err, catalog.ErrTenantNotFound)
 
+	// A run without probes compares only with runs without probes.
+	noProbes := f.audit(func(o *audit.Options) { o.Tenant = "alpha"; o.NoProbes = true })
+	require.Nil(t, noProbes.Changes)
+
 	// The fleet audit compares with fleet runs only, and does see the orphan.
 	fleetRun := f.audit(func(o *audit.Options) { o.NoProbes = true })
 	requireViolation(t, fleetRun, audit.CheckOrphanDatabase, "", "t_wwwwwwwwww")
@@ -513,17 +517,18 @@ func TestOneTenantScopeAndHistory(t *testing.T) {
 
 	runs, err := audit.History(ctx, f.store, 10)
 	require.NoError(t, err)
-	require.Len(t, runs, 4)
+	require.Len(t, runs, 5)
 	require.Equal(t, fleetRun.RunID, runs[0].ID)
 	require.Equal(t, "", runs[0].Scope)
+	require.False(t, runs[0].Probes)
 	require.Equal(t, fleetRun.SHA256, runs[0].ReportSHA256)
-	require.Equal(t, "alpha", runs[1].Scope)
-	require.True(t, runs[1].Passed)
-	require.Equal(t, 1, runs[1].Resolved)
-	require.Equal(t, 1, runs[2].New)
-	require.False(t, runs[2].Passed)
-	require.Equal(t, 1, runs[2].Violations)
-	got, err := audit.RunViolations(ctx, f.store, runs[2].ID)
+	require.Equal(t, "alpha", runs[2].Scope)
+	require.True(t, runs[2].Passed)
+	require.Equal(t, 1, runs[2].Resolved)
+	require.Equal(t, 1, runs[3].New)
+	require.False(t, runs[3].Passed)
+	require.Equal(t, 1, runs[3].Violations)
+	got, err := audit.RunViolations(ctx, f.store, runs[3].ID)
 	require.NoError(t, err)
 	require.Equal(t, []audit.Violation{v}, got)
 	require.True(t, slices.IsSortedFunc(fleetRun.Violations, func(a, b audit.Violation) int {

@@ -35,12 +35,13 @@ type HistoryRun struct {
 }
 
 // record stores the run in the catalog's audit history, after comparing its
-// violations with the previous run of the same scope (r.Changes) and sealing the JSON
-// report (r.SHA256).
+// violations with the previous run of the same scope, probes on or off alike
+// (r.Changes), and sealing the JSON report (r.SHA256).
 func record(ctx context.Context, st *catalog.Store, r *Report, node string) error {
 	var prevID int64
 	var prevRaw []byte
-	err := st.Pool().QueryRow(ctx, `SELECT id, violations FROM audit_runs WHERE scope = $1 ORDER BY id DESC LIMIT 1`, r.Scope.Tenant).
+	err := st.Pool().QueryRow(ctx, `SELECT id, violations FROM audit_runs WHERE scope = $1 AND probes = $2 ORDER BY id DESC LIMIT 1`,
+		r.Scope.Tenant, r.Scope.Probes).
 		Scan(&prevID, &prevRaw)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):

@@ -50,7 +50,8 @@ type Report struct {
 	// Notes say what was not checked and why.
 	Notes []string `json:"notes"`
 	// Changes compare this run's violations with the previous recorded run of the
-	// same scope (absent when there is none or the run is not recorded).
+	// same scope with probes alike (absent when there is none or the run is not
+	// recorded).
 	Changes *Changes `json:"changes,omitempty"`
 
 	// RunID is the run's id in the audit history (0 when not recorded).

@@ -106,6 +106,7 @@ func (a *app) runAudit(ctx context.Context, o audit.Options, out string) error {
 	}
 	o.Store, o.Node, o.Log = store, hostname(), a.log
 	rep := a.progress(total, "audit")
+	o.Progress = rep
 	var report audit.Report
 	ran := false
 	_, err = store.RunJob(ctx, "audit", hostname(), func(ctx context.Context) (map[string]int64, error) {

@@ -17,7 +17,7 @@ CREATE TABLE audit_runs (
     changes       jsonb NOT NULL DEFAULT '{}'::jsonb,
     report_sha256 text NOT NULL CHECK (report_sha256 ~ '^[0-9a-f]{64}$')
 );
-CREATE INDEX audit_runs_scope ON audit_runs (scope, id DESC);
+CREATE INDEX audit_runs_scope ON audit_runs (scope, probes, id DESC);
 
 -- +goose Down
 DROP TABLE audit_runs;
