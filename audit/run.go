@@ -89,6 +89,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}
 	a.phase("catalog")
 	a.snapshotServers(ctx)
+	if err := a.refreshTenants(ctx); err != nil {
+		return Report{}, err
+	}
 	a.phase("servers")
 	if err := ctx.Err(); err != nil {
 		return Report{}, err
@@ -208,6 +211,21 @@ func (a *auditor) load(ctx context.Context) error {
 	return nil
 }
 
+// refreshTenants reads the catalog's tenants again after the servers were read: a tenant
+// created meanwhile has a database the first read did not know, which is not an orphan.
+func (a *auditor) refreshTenants(ctx context.Context) error {
+	now, err := a.o.Store.ListTenants(ctx, catalog.TenantFilter{})
+	if err != nil {
+		return fmt.Errorf("list tenants: %w", err)
+	}
+	for _, t := range now {
+		if _, known := a.byID[t.ID]; !known {
+			a.byID[t.ID] = t
+		}
+	}
+	return nil
+}
+
 // snapshotServers reads every server's shared catalogs, a few servers at a time.
 func (a *auditor) snapshotServers(ctx context.Context) {
 	g := errgroup.Group{}
@@ -241,7 +259,7 @@ func expectsDatabase(state string) bool {
 	return state == catalog.StateActive || state == catalog.StateSuspended || state == catalog.StateDeleting
 }
 
-// tenantOfRole names the catalog tenant a tenant-named role or database belongs to,
+// tenantOfName names the catalog tenant a tenant-named role or database belongs to,
 // for evidence: "tenant beta", "a purged tenant", "no catalog tenant".
 func (a *auditor) tenantOfName(name string) string {
 	id, ok := tenantdb.ParseName(name)
