@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/config"
 	"github.com/tenantctl/tenantctl/demo"
@@ -73,7 +74,10 @@ print the fleet. Running it again does nothing new.`,
 				return err
 			}
 			fmt.Fprintln(a.out, "==> tenants")
-			return a.printTenants(tenants)
+			if err := a.printTenants(tenants); err != nil {
+				return err
+			}
+			return a.demoAudit(ctx, p)
 		},
 	}
 }
@@ -122,5 +126,29 @@ func (a *app) demoMigrate(ctx context.Context, p *provisioner.Provisioner) error
 	}
 	c := res.Counts()
 	fmt.Fprintf(a.out, "    %d tenant(s) migrated, %d already current, %d failed\n", c["migrated"], c["current"], c["failed"])
+	return nil
+}
+
+// demoAudit ends the demo with the isolation audit, live probes included.
+func (a *app) demoAudit(ctx context.Context, p *provisioner.Provisioner) error {
+	fmt.Fprintln(a.out, "==> isolation audit (configuration checks and live cross-tenant login probes)")
+	var r audit.Report
+	_, err := p.Store.RunJob(ctx, "audit", hostname(), func(ctx context.Context) (map[string]int64, error) {
+		var err error
+		if r, err = audit.Run(ctx, audit.Options{Store: p.Store, Node: hostname(), Log: a.log}); err != nil {
+			return nil, err
+		}
+		return r.Counts(), r.Err()
+	})
+	if r.Tenants == 0 && err != nil {
+		return err
+	}
+	if werr := audit.WriteText(a.out, r); werr != nil {
+		return werr
+	}
+	if err != nil {
+		return errSilent
+	}
+	fmt.Fprintln(a.out, "==> done: try 'tenantctl tenant show acme', 'tenantctl audit -o markdown', 'tenantctl jobs'")
 	return nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/migrations"
@@ -231,9 +232,13 @@ func (a *app) schedulerJobs(p *provisioner.Provisioner, cfg schedulerConfig) map
 		// TODO(lead): wire rollup.Run over a.rollupSpecPath() at merge; report counts
 		// under scheduler.CountRowsCopied ("rows_copied") for the metrics.
 		"rollup": notInThisBuild("rollup"),
-		// TODO(lead): wire audit (with probes) at merge; report counts under
-		// scheduler.CountViolations ("violations") for the metrics.
-		"audit": notInThisBuild("audit"),
+		"audit": func(ctx context.Context) (map[string]int64, error) {
+			r, err := audit.Run(ctx, audit.Options{Store: p.Store, Node: cfg.node, Log: a.log.Named("audit")})
+			if err != nil {
+				return nil, err
+			}
+			return r.Counts(), r.Err()
+		},
 		"reconcile": func(ctx context.Context) (map[string]int64, error) {
 			actions, err := p.Reconcile(ctx, provisioner.ReconcileOptions{})
 			return reconcileCounts(actions), err
