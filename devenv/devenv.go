@@ -130,6 +130,7 @@ func Up(ctx context.Context, o Options) (*Env, error) {
 	}
 	defer store.Close()
 	prov := provisioner.New(store, o.Log)
+	defer prov.Close()
 	for _, name := range names[1:] {
 		if _, err := store.GetServer(ctx, name); err == nil {
 			continue

@@ -207,7 +207,7 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 // server's template (built on first use), or, on the slow path or when the template
 // cannot be had, an empty database migrated from scratch.
 func (p *Provisioner) createDatabase(ctx context.Context, srv *tenantdb.Server, t catalog.Tenant, slow bool) (int64, error) {
-	fsys := p.tenantFS()
+	fsys := p.TenantFS()
 	existed, err := srv.DatabaseExists(ctx, tenantdb.Database(t.ID))
 	if err != nil {
 		return 0, err
@@ -216,10 +216,14 @@ func (p *Provisioner) createDatabase(ctx context.Context, srv *tenantdb.Server, 
 		tmpl, err := srv.EnsureTemplate(ctx, fsys)
 		if err == nil {
 			if tmpl.Built {
+				p.Log.Info("template built", "server", srv.Name, "template", tmpl.Name, "version", tmpl.Version)
+			}
+			if rec, err := p.Store.GetServer(ctx, srv.Name); err != nil {
+				return 0, err
+			} else if rec.TemplateHash != tmpl.Hash {
 				if err := p.Store.SetTemplate(ctx, srv.Name, tmpl.Name, tmpl.Hash, tmpl.Version); err != nil {
 					return 0, err
 				}
-				p.Log.Info("template built", "server", srv.Name, "template", tmpl.Name, "version", tmpl.Version)
 			}
 			if err := srv.CreateDatabase(ctx, t.ID, tmpl.Name); err != nil {
 				return 0, err
@@ -237,12 +241,12 @@ func (p *Provisioner) createDatabase(ctx context.Context, srv *tenantdb.Server, 
 // syncWarehouse keeps the warehouse's tenant dimension current when a warehouse is
 // registered. Failures are logged, not fatal: every rollup refreshes the dimension.
 func (p *Provisioner) syncWarehouse(ctx context.Context, t catalog.Tenant, state string) {
-	dsn, err := p.Store.WarehouseDSN(ctx)
+	pool, err := p.warehousePool(ctx)
 	if errors.Is(err, catalog.ErrNoWarehouse) {
 		return
 	}
 	if err == nil {
-		err = warehouse.SyncTenant(ctx, dsn, warehouse.Tenant{ID: t.ID, Slug: t.Slug, Name: t.Name, Domain: t.Domain, Server: t.Server, State: state})
+		err = warehouse.UpsertTenant(ctx, pool, warehouse.Tenant{ID: t.ID, Slug: t.Slug, Name: t.Name, Domain: t.Domain, Server: t.Server, State: state})
 	}
 	if err != nil {
 		p.Log.Warn("could not update the warehouse tenant dimension", "tenant", t.Slug, "error", err)

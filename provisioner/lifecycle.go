@@ -132,6 +132,9 @@ func (p *Provisioner) Delete(ctx context.Context, o DeleteOptions) error {
 		if err != nil {
 			return err
 		}
+		if err := p.revokeAllGrants(ctx, t); err != nil {
+			return err
+		}
 		if err := srv.RevokeAccess(ctx, t.ID); err != nil {
 			return err
 		}
@@ -208,6 +211,9 @@ func (p *Provisioner) purgeID(ctx context.Context, id string) error {
 	if err := p.afterStep(StepPurging); err != nil {
 		return err
 	}
+	if err := p.revokeAllGrants(ctx, t); err != nil {
+		return err
+	}
 	var whRows int64
 	if t.Server != "" {
 		srv, err := p.Server(ctx, t.Server)
@@ -270,4 +276,13 @@ func (p *Provisioner) Stats(ctx context.Context, t catalog.Tenant, tables []stri
 		return tenantdb.Stats{}, err
 	}
 	return srv.Stats(ctx, t.ID, tables)
+}
+
+// revokeAllGrants removes every MSP access grant on the tenant.
+func (p *Provisioner) revokeAllGrants(ctx context.Context, t catalog.Tenant) error {
+	grants, err := p.Store.ListAccessGrants(ctx, t.Slug, "")
+	if err != nil {
+		return err
+	}
+	return p.revokeGrants(ctx, t, grants)
 }

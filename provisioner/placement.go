@@ -61,9 +61,16 @@ func matches(have, want map[string]string) bool {
 	return true
 }
 
-// Server returns a tenantdb handle on a registered server.
+// Server returns a tenantdb handle on a registered server. Handles are cached for the
+// provisioner's lifetime so their admin connections are shared; [Provisioner.Close]
+// closes them.
 func (p *Provisioner) Server(ctx context.Context, name string) (*tenantdb.Server, error) {
-	srv, err := p.Store.GetServer(ctx, name)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if srv, ok := p.servers[name]; ok {
+		return srv, nil
+	}
+	rec, err := p.Store.GetServer(ctx, name)
 	if err != nil {
 		return nil, err
 	}
@@ -71,5 +78,13 @@ func (p *Provisioner) Server(ctx context.Context, name string) (*tenantdb.Server
 	if err != nil {
 		return nil, err
 	}
-	return tenantdb.NewServer(srv.Name, dsn, srv.VersionNum, srv.CloneStrategy)
+	srv, err := tenantdb.NewServer(rec.Name, dsn, rec.VersionNum, rec.CloneStrategy)
+	if err != nil {
+		return nil, err
+	}
+	if p.servers == nil {
+		p.servers = map[string]*tenantdb.Server{}
+	}
+	p.servers[name] = srv
+	return srv, nil
 }

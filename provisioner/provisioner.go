@@ -1,12 +1,18 @@
 package provisioner
 
 import (
+	"context"
 	"io/fs"
+	"sync"
+
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/migrations"
+	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
 // Provisioner drives the lifecycle of servers, the warehouse and tenants.
@@ -17,6 +23,45 @@ type Provisioner struct {
 	TenantMigrations fs.FS
 	// Hooks lets tests stop a run between two steps, as a crash would.
 	Hooks Hooks
+
+	mu        sync.Mutex
+	servers   map[string]*tenantdb.Server
+	warehouse *pgxpool.Pool
+}
+
+// Close closes the connections the provisioner keeps to servers and the warehouse (not
+// the catalog store, which the caller owns).
+func (p *Provisioner) Close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, s := range p.servers {
+		s.Close()
+	}
+	p.servers = nil
+	if p.warehouse != nil {
+		p.warehouse.Close()
+		p.warehouse = nil
+	}
+}
+
+// warehousePool returns a small pool on the registered warehouse, or
+// catalog.ErrNoWarehouse.
+func (p *Provisioner) warehousePool(ctx context.Context) (*pgxpool.Pool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.warehouse != nil {
+		return p.warehouse, nil
+	}
+	dsn, err := p.Store.WarehouseDSN(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := dbconn.Pool(ctx, dsn, 2)
+	if err != nil {
+		return nil, err
+	}
+	p.warehouse = pool
+	return pool, nil
 }
 
 // Hooks are called between provisioning steps; a non-nil error aborts the run there.
@@ -32,7 +77,8 @@ func New(store *catalog.Store, log hclog.Logger) *Provisioner {
 	return &Provisioner{Store: store, Log: log}
 }
 
-func (p *Provisioner) tenantFS() fs.FS {
+// TenantFS is the tenant schema in use (the embedded default unless overridden).
+func (p *Provisioner) TenantFS() fs.FS {
 	if p.TenantMigrations != nil {
 		return p.TenantMigrations
 	}

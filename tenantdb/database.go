@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -22,11 +23,11 @@ func sqlState(err error) string {
 
 // DatabaseExists reports whether a database exists on the server.
 func (s *Server) DatabaseExists(ctx context.Context, name string) (bool, error) {
-	conn, err := s.Connect(ctx, "postgres")
+	conn, release, err := s.admin(ctx)
 	if err != nil {
 		return false, err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer release()
 	var ok bool
 	err = conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&ok)
 	return ok, err
@@ -37,11 +38,11 @@ func (s *Server) DatabaseExists(ctx context.Context, name string) (bool, error) 
 // database that already exists is left as it is (CREATE DATABASE is atomic, so it is
 // whole). PUBLIC's default CONNECT and TEMP are revoked at once.
 func (s *Server) CreateDatabase(ctx context.Context, id, template string) error {
-	conn, err := s.Connect(ctx, "postgres")
+	conn, release, err := s.admin(ctx)
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer release()
 	src := "template0"
 	if template != "" {
 		src = template
@@ -130,7 +131,7 @@ func (s *Server) Harden(ctx context.Context, id string) error {
 	defer conn.Close(context.WithoutCancel(ctx))
 	var tmplOwner bool
 	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, TemplateOwnerRole).Scan(&tmplOwner); err != nil {
-		return err
+		return fmt.Errorf("harden %s: %w", Database(id), err)
 	}
 	stmts := []string{
 		"REVOKE ALL ON DATABASE " + db + " FROM PUBLIC",
@@ -149,42 +150,35 @@ func (s *Server) Harden(ctx context.Context, id string) error {
 		"ALTER DEFAULT PRIVILEGES FOR ROLE "+owner+" IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO "+app,
 		"ALTER DEFAULT PRIVILEGES FOR ROLE "+owner+" REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC",
 	)
-	tx, err := conn.Begin(ctx)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // a no-op after Commit
-	for _, stmt := range stmts {
-		if _, err := tx.Exec(ctx, stmt); err != nil {
-			return fmt.Errorf("harden %s: %s: %w", Database(id), stmt, err)
-		}
-	}
 	// goose's version table is the owner's business, not the application's.
-	for _, rel := range []struct{ kind, name string }{{"TABLE", "goose_db_version"}, {"SEQUENCE", "goose_db_version_id_seq"}} {
-		var exists bool
-		if err := tx.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, "public."+rel.name).Scan(&exists); err != nil {
-			return err
-		}
-		if exists {
-			if _, err := tx.Exec(ctx, "REVOKE ALL ON "+rel.kind+" "+ident("public", rel.name)+" FROM "+app); err != nil {
-				return fmt.Errorf("harden %s: protect %s: %w", Database(id), rel.name, err)
-			}
-		}
+	var goose []string
+	if err := conn.QueryRow(ctx, `SELECT coalesce(array_agg(c.relname::text), '{}') FROM pg_class c
+		WHERE c.relnamespace = 'public'::regnamespace AND c.relname IN ('goose_db_version', 'goose_db_version_id_seq')`).Scan(&goose); err != nil {
+		return fmt.Errorf("harden %s: %w", Database(id), err)
 	}
-	if _, err := tx.Exec(ctx, "RESET ROLE"); err != nil {
-		return err
+	for _, rel := range goose {
+		kind := "TABLE"
+		if strings.HasSuffix(rel, "_seq") {
+			kind = "SEQUENCE"
+		}
+		stmts = append(stmts, "REVOKE ALL ON "+kind+" "+ident("public", rel)+" FROM "+app)
 	}
-	return tx.Commit(ctx)
+	stmts = append(stmts, "RESET ROLE")
+	// One round trip; a multi-statement query runs in one implicit transaction.
+	if _, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll(); err != nil {
+		return fmt.Errorf("harden %s: %w", Database(id), err)
+	}
+	return nil
 }
 
 // RevokeAccess takes CONNECT away from the app role, forbids it to log in and ends its
 // sessions: the first phase of deleting a tenant.
 func (s *Server) RevokeAccess(ctx context.Context, id string) error {
-	conn, err := s.Connect(ctx, "postgres")
+	conn, release, err := s.admin(ctx)
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer release()
 	for _, stmt := range []string{
 		"REVOKE ALL ON DATABASE " + ident(Database(id)) + " FROM PUBLIC",
 		"REVOKE CONNECT ON DATABASE " + ident(Database(id)) + " FROM " + ident(AppRole(id)),
@@ -204,11 +198,11 @@ func (s *Server) DropDatabase(ctx context.Context, id string) error {
 }
 
 func (s *Server) dropDatabase(ctx context.Context, name string) error {
-	conn, err := s.Connect(ctx, "postgres")
+	conn, release, err := s.admin(ctx)
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer release()
 	stmt := "DROP DATABASE IF EXISTS " + ident(name)
 	if s.VersionNum >= 130000 {
 		stmt += " WITH (FORCE)"

@@ -3,6 +3,8 @@ package tenantdb
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strings"
 )
 
 // Inventory is what a server holds in the tenant namespace (t_…) and its templates,
@@ -113,4 +115,122 @@ func (s *Server) Inventory(ctx context.Context) (Inventory, error) {
 		inv.Roles[r.Name] = r
 	}
 	return inv, rows.Err()
+}
+
+// Snapshot is a server's shared catalogs in full: every database and every role, not
+// only the tenant namespace. Every role on a server can read these catalogs (which is
+// why names and comments must not identify a customer), and the audit needs all of
+// them: other grantees, members of tenant roles, predefined roles, foreign names.
+type Snapshot struct {
+	// VersionNum is the server's server_version_num.
+	VersionNum int
+	// User is the role the snapshot was read as.
+	User string
+	// Databases and Roles hold every database and role on the server, by name.
+	Databases map[string]DBInfo
+	Roles     map[string]RoleInfo
+	// Queries is the number of queries the snapshot took: a constant, whatever the
+	// number of tenants.
+	Queries int
+}
+
+// Snapshot reads every database (owner, comment, actual ACL) and every role
+// (attributes, comment, direct memberships) on the server, with a fixed number of
+// queries on one connection.
+func (s *Server) Snapshot(ctx context.Context) (Snapshot, error) {
+	snap := Snapshot{Databases: map[string]DBInfo{}, Roles: map[string]RoleInfo{}}
+	conn, err := s.Connect(ctx, "postgres")
+	if err != nil {
+		return snap, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if err := conn.QueryRow(ctx, `SELECT current_setting('server_version_num')::int, current_user`).Scan(&snap.VersionNum, &snap.User); err != nil {
+		return snap, fmt.Errorf("read server version: %w", err)
+	}
+	rows, err := conn.Query(ctx, `
+		SELECT d.datname, pg_get_userbyid(d.datdba), d.datallowconn, d.datistemplate,
+		       coalesce(shobj_description(d.oid, 'pg_database'), ''),
+		       coalesce((SELECT array_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END
+		                                  || ':' || a.privilege_type ORDER BY 1)
+		                 FROM aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a), '{}')
+		FROM pg_database d`)
+	if err != nil {
+		return snap, fmt.Errorf("read databases: %w", err)
+	}
+	for rows.Next() {
+		var d DBInfo
+		var grants []string
+		if err := rows.Scan(&d.Name, &d.Owner, &d.AllowConn, &d.IsTemplate, &d.Comment, &grants); err != nil {
+			return snap, err
+		}
+		d.Grants = parseGrants(grants)
+		snap.Databases[d.Name] = d
+	}
+	if err := rows.Err(); err != nil {
+		return snap, fmt.Errorf("read databases: %w", err)
+	}
+	rows, err = conn.Query(ctx, `
+		SELECT r.rolname, r.rolcanlogin, r.rolsuper, r.rolcreatedb, r.rolcreaterole, r.rolreplication, r.rolbypassrls,
+		       r.rolconnlimit, coalesce(shobj_description(r.oid, 'pg_authid'), ''),
+		       coalesce((SELECT array_agg(g.rolname ORDER BY g.rolname) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+		                 WHERE m.member = r.oid), '{}')
+		FROM pg_roles r`)
+	if err != nil {
+		return snap, fmt.Errorf("read roles: %w", err)
+	}
+	for rows.Next() {
+		var r RoleInfo
+		if err := rows.Scan(&r.Name, &r.CanLogin, &r.Superuser, &r.CreateDB, &r.CreateRole, &r.Replication, &r.BypassRLS,
+			&r.ConnLimit, &r.Comment, &r.MemberOf); err != nil {
+			return snap, err
+		}
+		snap.Roles[r.Name] = r
+	}
+	if err := rows.Err(); err != nil {
+		return snap, fmt.Errorf("read roles: %w", err)
+	}
+	snap.Queries = 3
+	return snap, nil
+}
+
+// Inventory returns the tenant namespace of the snapshot: what [Server.Inventory] reads.
+func (snap Snapshot) Inventory() Inventory {
+	inv := Inventory{Databases: map[string]DBInfo{}, Roles: map[string]RoleInfo{}}
+	for name, d := range snap.Databases {
+		if LooksLikeTenant(name) || strings.HasPrefix(name, TemplatePrefix) {
+			inv.Databases[name] = d
+		}
+	}
+	for name, r := range snap.Roles {
+		if LooksLikeTenant(name) {
+			inv.Roles[name] = r
+		}
+	}
+	return inv
+}
+
+// Members returns, for every role, the roles that are direct members of it (the inverse
+// of RoleInfo.MemberOf).
+func (snap Snapshot) Members() map[string][]string {
+	out := map[string][]string{}
+	for name, r := range snap.Roles {
+		for _, g := range r.MemberOf {
+			out[g] = append(out[g], name)
+		}
+	}
+	for g := range out {
+		sort.Strings(out[g])
+	}
+	return out
+}
+
+// parseGrants splits "grantee:PRIVILEGE" entries (grantee names may hold colons).
+func parseGrants(grants []string) []Grant {
+	var out []Grant
+	for _, g := range grants {
+		if i := strings.LastIndexByte(g, ':'); i >= 0 {
+			out = append(out, Grant{Grantee: g[:i], Privilege: g[i+1:]})
+		}
+	}
+	return out
 }

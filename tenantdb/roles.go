@@ -3,6 +3,8 @@ package tenantdb
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -23,30 +25,50 @@ const safeAttrs = "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS
 // to create the database with the owner, run migrations as the owner (SET ROLE) and
 // terminate the app's sessions. Idempotent.
 func (s *Server) EnsureRoles(ctx context.Context, id, appPassword string, login bool) error {
-	conn, err := s.Connect(ctx, "postgres")
+	conn, release, err := s.admin(ctx)
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if err := s.ensureRole(ctx, conn, OwnerRole(id), "NOLOGIN INHERIT CONNECTION LIMIT 0"); err != nil {
-		return err
+	defer release()
+	owner, app := OwnerRole(id), AppRole(id)
+	var existing []string
+	if err := conn.QueryRow(ctx, `SELECT coalesce(array_agg(rolname::text), '{}') FROM pg_roles WHERE rolname = ANY($1)`,
+		[]string{owner, app}).Scan(&existing); err != nil {
+		return fmt.Errorf("look up roles of %s: %w", Database(id), err)
 	}
 	loginAttr := "LOGIN"
 	if !login {
 		loginAttr = "NOLOGIN"
 	}
-	if err := s.ensureRole(ctx, conn, AppRole(id), fmt.Sprintf("%s NOINHERIT CONNECTION LIMIT %d", loginAttr, AppConnectionLimit)); err != nil {
+	verifier, err := secret.ScramVerifier(appPassword)
+	if err != nil {
 		return err
 	}
-	if err := setPassword(ctx, conn, AppRole(id), appPassword); err != nil {
+	pw, err := literal(verifier)
+	if err != nil {
 		return err
 	}
-	for _, role := range []string{OwnerRole(id), AppRole(id)} {
-		if err := s.grantToAdmin(ctx, conn, role); err != nil {
-			return err
-		}
+	stmts := []string{
+		roleStmt(owner, "NOLOGIN INHERIT CONNECTION LIMIT 0", slices.Contains(existing, owner)),
+		roleStmt(app, fmt.Sprintf("%s NOINHERIT CONNECTION LIMIT %d", loginAttr, AppConnectionLimit), slices.Contains(existing, app)),
+		"ALTER ROLE " + ident(app) + " PASSWORD " + pw,
+		s.grantToAdminStmt(owner),
+		s.grantToAdminStmt(app),
+	}
+	// One round trip, one implicit transaction.
+	if _, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll(); err != nil {
+		return fmt.Errorf("create roles of %s: %w", Database(id), err)
 	}
 	return nil
+}
+
+// roleStmt creates a role with attrs plus [safeAttrs], or (exists) alters it to attrs
+// plus NOCREATEDB NOCREATEROLE; see ensureRole.
+func roleStmt(role, attrs string, exists bool) string {
+	if exists {
+		return "ALTER ROLE " + ident(role) + " " + attrs + " NOCREATEDB NOCREATEROLE"
+	}
+	return "CREATE ROLE " + ident(role) + " " + attrs + " " + safeAttrs
 }
 
 // ensureRole creates a role with attrs plus [safeAttrs], or alters an existing one to
@@ -64,13 +86,17 @@ func (s *Server) ensureRole(ctx context.Context, conn *pgx.Conn, role, attrs str
 	return nil
 }
 
-// grantToAdmin makes the admin role a member of role, with INHERIT and SET on 16+.
-func (s *Server) grantToAdmin(ctx context.Context, conn *pgx.Conn, role string) error {
+// grantToAdminStmt makes the admin role a member of role, with INHERIT and SET on 16+.
+func (s *Server) grantToAdminStmt(role string) string {
 	stmt := "GRANT " + ident(role) + " TO " + ident(s.AdminRole())
 	if s.VersionNum >= 160000 {
 		stmt += " WITH INHERIT TRUE, SET TRUE"
 	}
-	if _, err := conn.Exec(ctx, stmt); err != nil {
+	return stmt
+}
+
+func (s *Server) grantToAdmin(ctx context.Context, conn *pgx.Conn, role string) error {
+	if _, err := conn.Exec(ctx, s.grantToAdminStmt(role)); err != nil {
 		return fmt.Errorf("grant %s to the admin role: %w", role, err)
 	}
 	return nil
@@ -95,22 +121,22 @@ func setPassword(ctx context.Context, conn *pgx.Conn, role, password string) err
 
 // SetAppPassword replaces the app role's password; sessions already open stay open.
 func (s *Server) SetAppPassword(ctx context.Context, id, password string) error {
-	conn, err := s.Connect(ctx, "postgres")
+	conn, release, err := s.admin(ctx)
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer release()
 	return setPassword(ctx, conn, AppRole(id), password)
 }
 
 // SetAppLogin allows or forbids the app role to log in; forbidding also terminates its
 // open sessions.
 func (s *Server) SetAppLogin(ctx context.Context, id string, login bool) error {
-	conn, err := s.Connect(ctx, "postgres")
+	conn, release, err := s.admin(ctx)
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer release()
 	attr := "LOGIN"
 	if !login {
 		attr = "NOLOGIN"
@@ -135,11 +161,11 @@ func terminate(ctx context.Context, conn *pgx.Conn, role string) error {
 
 // DropRoles drops the tenant's roles if they exist. Their database must be gone first.
 func (s *Server) DropRoles(ctx context.Context, id string) error {
-	conn, err := s.Connect(ctx, "postgres")
+	conn, release, err := s.admin(ctx)
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer release()
 	for _, role := range []string{AppRole(id), OwnerRole(id)} {
 		if err := terminate(ctx, conn, role); err != nil {
 			return err

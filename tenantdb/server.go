@@ -22,8 +22,9 @@ type Server struct {
 	VersionNum    int
 	CloneStrategy string // file_copy or wal_log
 
-	dsn string
-	cfg *pgx.ConnConfig
+	dsn  string
+	cfg  *pgx.ConnConfig
+	pool *adminPool
 }
 
 // NewServer returns a Server for a registered server's admin DSN.
@@ -35,7 +36,7 @@ func NewServer(name, dsn string, versionNum int, cloneStrategy string) (*Server,
 	if cloneStrategy == "" {
 		cloneStrategy = "file_copy"
 	}
-	return &Server{Name: name, VersionNum: versionNum, CloneStrategy: cloneStrategy, dsn: dsn, cfg: cfg}, nil
+	return &Server{Name: name, VersionNum: versionNum, CloneStrategy: cloneStrategy, dsn: dsn, cfg: cfg, pool: &adminPool{}}, nil
 }
 
 // AdminRole is the role tenantctl uses on this server.

@@ -3,11 +3,11 @@ package tenantdb
 import (
 	"context"
 	"fmt"
-	"hash/fnv"
 	"io/fs"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tenantctl/tenantctl/internal/pglock"
 	"github.com/tenantctl/tenantctl/migrations"
 )
 
@@ -36,16 +36,23 @@ func (s *Server) EnsureTemplate(ctx context.Context, fsys fs.FS) (t Template, re
 	if err != nil {
 		return t, err
 	}
+	pooled, release, err := s.admin(ctx)
+	if err != nil {
+		return t, err
+	}
+	ready, _, err := templateState(ctx, pooled, t.Name)
+	release()
+	if err != nil || ready {
+		return t, err
+	}
+	// The build lock lives on a dedicated session: it ends with the session if we die.
 	conn, err := s.Connect(ctx, "postgres")
 	if err != nil {
 		return t, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	ready, exists, err := templateState(ctx, conn, t.Name)
-	if err != nil || ready {
-		return t, err
-	}
-	key := lockKey("template:" + t.Name)
+	var exists bool
+	key := pglock.Key("template:" + t.Name)
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, key); err != nil {
 		return t, fmt.Errorf("lock template build: %w", err)
 	}
@@ -120,11 +127,11 @@ func (s *Server) ensureTemplateOwner(ctx context.Context, conn *pgx.Conn) error 
 
 // DropTemplate drops a template database (missing is fine).
 func (s *Server) DropTemplate(ctx context.Context, name string) error {
-	conn, err := s.Connect(ctx, "postgres")
+	conn, release, err := s.admin(ctx)
 	if err != nil {
 		return err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer release()
 	if _, err := conn.Exec(ctx, "ALTER DATABASE "+ident(name)+" IS_TEMPLATE false"); err != nil && sqlState(err) != "3D000" {
 		return fmt.Errorf("unmark template %s: %w", name, err)
 	}
@@ -133,20 +140,14 @@ func (s *Server) DropTemplate(ctx context.Context, name string) error {
 
 // ListTemplates returns the names of the template databases on the server.
 func (s *Server) ListTemplates(ctx context.Context) ([]string, error) {
-	conn, err := s.Connect(ctx, "postgres")
+	conn, release, err := s.admin(ctx)
 	if err != nil {
 		return nil, err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
+	defer release()
 	rows, err := conn.Query(ctx, `SELECT datname FROM pg_database WHERE starts_with(datname, $1) ORDER BY 1`, TemplatePrefix)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
-}
-
-func lockKey(s string) int64 {
-	h := fnv.New64a()
-	h.Write([]byte(s))
-	return int64(h.Sum64())
 }

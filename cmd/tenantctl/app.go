@@ -236,7 +236,14 @@ func (a *app) store(ctx context.Context) (*catalog.Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return catalog.Open(ctx, a.catalogDSN(), box)
+	store, err := catalog.Open(ctx, a.catalogDSN(), box)
+	if err != nil {
+		return nil, err
+	}
+	if actor := a.getenv("TENANTCTL_ACTOR"); actor != "" {
+		store.Actor = actor
+	}
+	return store, nil
 }
 
 // provisioner opens the catalog and returns a provisioner over it; close the store.
@@ -252,7 +259,7 @@ func (a *app) provisioner(ctx context.Context) (*provisioner.Provisioner, func()
 	}
 	p := provisioner.New(store, a.log)
 	p.TenantMigrations = fsys
-	return p, store.Close, nil
+	return p, func() { p.Close(); store.Close() }, nil
 }
 
 // progress reports a fleet operation over total items on stderr.
@@ -306,4 +313,26 @@ func hostname() string {
 		return "unknown"
 	}
 	return h
+}
+
+// readDSN resolves a --dsn/--dsn-file pair: "-" reads the DSN from stdin and a file
+// holds it, so a password need not appear on the command line (and in ps output).
+func (a *app) readDSN(dsn, file string) (string, error) {
+	if file != "" && dsn != "" {
+		return "", validate.Errorf("give --dsn or --dsn-file, not both")
+	}
+	var raw []byte
+	var err error
+	switch {
+	case file != "":
+		raw, err = os.ReadFile(file)
+	case dsn == "-":
+		raw, err = io.ReadAll(io.LimitReader(a.in, 64<<10))
+	default:
+		return dsn, nil
+	}
+	if err != nil {
+		return "", validate.Errorf("read DSN: %v", err)
+	}
+	return strings.TrimSpace(string(raw)), nil
 }

@@ -1,9 +1,11 @@
 package main
 
 import (
+	"net"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
@@ -61,4 +63,77 @@ func TestComposeMatchesReadme(t *testing.T) {
 		require.Contains(t, string(readme), want)
 	}
 	require.Contains(t, string(adminInit), "tenantctl-admin-dev-password")
+}
+
+// TestComposeSchedulerService checks the two scheduler replicas of docker-compose.yml:
+// opt-in profile, loopback-only ports distinct per replica, distinct node names, a
+// catalog DSN that matches the control service, a health check through `scheduler
+// probe` on the image built by the Dockerfile, and a stop grace period longer than the
+// scheduler's shutdown timeout.
+func TestComposeSchedulerService(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("../../docker-compose.yml")
+	require.NoError(t, err)
+	type service struct {
+		Profiles        []string          `yaml:"profiles"`
+		Build           string            `yaml:"build"`
+		Image           string            `yaml:"image"`
+		Command         []string          `yaml:"command"`
+		Hostname        string            `yaml:"hostname"`
+		Environment     map[string]string `yaml:"environment"`
+		Ports           []string          `yaml:"ports"`
+		StopGracePeriod string            `yaml:"stop_grace_period"`
+		DependsOn       map[string]any    `yaml:"depends_on"`
+		Healthcheck     struct {
+			Test []string `yaml:"test"`
+		} `yaml:"healthcheck"`
+	}
+	var compose struct {
+		Services map[string]service `yaml:"services"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &compose))
+	for name, svc := range compose.Services {
+		for _, p := range svc.Ports {
+			require.True(t, strings.HasPrefix(p, "127.0.0.1:"), "service %s must publish on loopback only: %s", name, p)
+		}
+	}
+	dockerfile, err := os.ReadFile("../../Dockerfile")
+	require.NoError(t, err)
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	controlPW := compose.Services["control"].Environment["POSTGRES_PASSWORD"]
+
+	hostnames, hostPorts := map[string]bool{}, map[string]bool{}
+	for _, name := range []string{"scheduler", "scheduler-2"} {
+		svc, ok := compose.Services[name]
+		require.True(t, ok, "service %s", name)
+		require.Equal(t, []string{"scheduler"}, svc.Profiles, "%s is opt-in", name)
+		require.Equal(t, ".", svc.Build)
+		require.Equal(t, []string{"scheduler"}, svc.Command)
+		require.Contains(t, svc.DependsOn, "control")
+		hostnames[svc.Hostname] = true
+
+		env := svc.Environment
+		require.Equal(t, "postgres://postgres:"+controlPW+"@control:5432/catalog?sslmode=disable", env["TENANTCTL_CATALOG_DSN"])
+		require.Equal(t, "${TENANTCTL_SECRET_KEY:-}", env["TENANTCTL_SECRET_KEY"], "the key comes from the operator's environment, never the file")
+		_, listenPort, err := net.SplitHostPort(env["TENANTCTL_SCHEDULER_LISTEN"])
+		require.NoError(t, err)
+		require.Len(t, svc.Ports, 1)
+		parts := strings.Split(svc.Ports[0], ":")
+		require.Len(t, parts, 3)
+		require.Equal(t, listenPort, parts[2], "%s publishes the port it listens on", name)
+		hostPorts[parts[1]] = true
+		require.True(t, strings.Contains(string(readme), "127.0.0.1:"+parts[1]), "README must name %s's port %s", name, parts[1])
+
+		require.Equal(t, []string{"CMD", "/usr/local/bin/tenantctl", "scheduler", "probe"}, svc.Healthcheck.Test)
+		require.Contains(t, string(dockerfile), "/usr/local/bin/tenantctl")
+		grace, err := time.ParseDuration(svc.StopGracePeriod)
+		require.NoError(t, err)
+		shutdown, err := time.ParseDuration(env["TENANTCTL_SCHEDULER_SHUTDOWN_TIMEOUT"])
+		require.NoError(t, err)
+		require.Greater(t, grace, shutdown, "%s: Docker must not kill jobs the scheduler is still letting finish", name)
+	}
+	require.Len(t, hostnames, 2, "replicas need distinct node names")
+	require.Len(t, hostPorts, 2, "replicas need distinct host ports")
+	require.True(t, strings.Contains(string(readme), "docker compose --profile scheduler up"), "README must show how to start the schedulers")
 }

@@ -38,8 +38,13 @@ func newCLI(t *testing.T) *cli {
 
 func (c *cli) run(args ...string) (stdout, stderr string, code int) {
 	c.t.Helper()
+	return c.runStdin("", args...)
+}
+
+func (c *cli) runStdin(stdin string, args ...string) (stdout, stderr string, code int) {
+	c.t.Helper()
 	var out, errOut bytes.Buffer
-	code = run(context.Background(), args, strings.NewReader(""), &out, &errOut, func(k string) string { return c.env[k] })
+	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errOut, func(k string) string { return c.env[k] })
 	for _, s := range c.secrets {
 		require.NotContains(c.t, out.String(), s, "secret leaked on stdout of %v", args)
 		require.NotContains(c.t, errOut.String(), s, "secret leaked on stderr of %v", args)
@@ -106,6 +111,10 @@ func TestServerAddListDrainRemove(t *testing.T) {
 	list = decode[[]map[string]any](t, c.mustRun("server", "list", "-o", "json"))
 	require.Equal(t, true, list[0]["draining"])
 	c.mustRun("server", "undrain", "pg-a")
+	c.mustRun("server", "remove", "pg-b")
+	// The DSN can come from stdin, keeping the password off the command line.
+	_, errOut, code := c.runStdin(pgtest.Get(t).Servers[1].AdminDSN(t)+"\n", "server", "add", "pg-b", "--dsn", "-")
+	require.Equal(t, 0, code, errOut)
 	c.mustRun("server", "remove", "pg-b")
 	list = decode[[]map[string]any](t, c.mustRun("server", "list", "-o", "json"))
 	require.Len(t, list, 1)

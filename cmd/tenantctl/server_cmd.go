@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/provisioner"
 )
@@ -13,17 +14,23 @@ func (a *app) serverCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "server", Short: "Register and manage the PostgreSQL servers that hold tenant databases"}
 
 	var add provisioner.AddServerOptions
+	var dsnFile string
 	addCmd := &cobra.Command{
 		Use:   "add NAME --dsn DSN [--capacity N] [--label k=v]...",
 		Short: "Register a server (needs a role with CREATEDB and CREATEROLE; superuser is not required)",
 		Long: `Register a PostgreSQL server (14 or newer) that will hold tenant databases.
 
 The DSN's role needs LOGIN, CREATEDB and CREATEROLE; it does not need to be a superuser.
-tenantctl connects to verify that, then stores the DSN encrypted in the catalog.`,
+tenantctl connects to verify that, then stores the DSN encrypted in the catalog. Pass
+--dsn - (stdin) or --dsn-file to keep the password out of the process list.`,
 		Example: `  tenantctl server add pg-a --dsn 'postgres://tenantctl_admin:secret@10.0.0.5:5432/postgres' --capacity 500 --label zone=eu1`,
 		Args:    exactArgs(1, "a server NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			add.Name = args[0]
+			var err error
+			if add.DSN, err = a.readDSN(add.DSN, dsnFile); err != nil {
+				return err
+			}
 			if _, err := add.Validate(); err != nil {
 				return err
 			}
@@ -44,7 +51,8 @@ tenantctl connects to verify that, then stores the DSN encrypted in the catalog.
 			return nil
 		},
 	}
-	addCmd.Flags().StringVar(&add.DSN, "dsn", "", "admin connection string (required)")
+	addCmd.Flags().StringVar(&add.DSN, "dsn", "", "admin connection string (required; '-' reads it from stdin, keeping the password out of ps)")
+	addCmd.Flags().StringVar(&dsnFile, "dsn-file", "", "read the admin connection string from this file instead")
 	addCmd.Flags().IntVar(&add.Capacity, "capacity", 1000, "most tenants this server may hold")
 	addCmd.Flags().StringArrayVar(&add.Labels, "label", nil, "label k=v, repeatable; tenants created with matching --label land here")
 	addCmd.Flags().StringVar(&add.CloneStrategy, "clone-strategy", "file_copy", "how tenant databases are cloned from the template: file_copy or wal_log")
@@ -64,18 +72,7 @@ tenantctl connects to verify that, then stores the DSN encrypted in the catalog.
 			if err != nil {
 				return err
 			}
-			if a.jsonOutput() {
-				return a.printJSON(servers)
-			}
-			tw := a.table("NAME", "HOST", "TENANTS", "CAPACITY", "DRAINING", "LABELS", "TEMPLATE")
-			for _, s := range servers {
-				tmpl := "-"
-				if s.TemplateVersion != nil {
-					tmpl = fmt.Sprintf("v%d", *s.TemplateVersion)
-				}
-				row(tw, s.Name, fmt.Sprintf("%s:%d", s.Host, s.Port), s.Tenants, s.Capacity, s.Draining, validate.FormatLabels(s.Labels), tmpl)
-			}
-			return tw.Flush()
+			return a.printServers(servers)
 		},
 	})
 	for _, v := range []struct {
@@ -115,4 +112,19 @@ func (a *app) withStore(cmd *cobra.Command, fn func(p *provisioner.Provisioner) 
 	}
 	defer done()
 	return fn(p)
+}
+
+func (a *app) printServers(servers []catalog.Server) error {
+	if a.jsonOutput() {
+		return a.printJSON(servers)
+	}
+	tw := a.table("NAME", "HOST", "TENANTS", "CAPACITY", "DRAINING", "LABELS", "TEMPLATE")
+	for _, s := range servers {
+		tmpl := "-"
+		if s.TemplateVersion != nil {
+			tmpl = fmt.Sprintf("v%d", *s.TemplateVersion)
+		}
+		row(tw, s.Name, fmt.Sprintf("%s:%d", s.Host, s.Port), s.Tenants, s.Capacity, s.Draining, validate.FormatLabels(s.Labels), tmpl)
+	}
+	return tw.Flush()
 }

@@ -115,14 +115,7 @@ func (a *app) tenantListCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if a.jsonOutput() {
-				return a.printJSON(tenants)
-			}
-			tw := a.table("SLUG", "NAME", "DOMAIN", "STATE", "SERVER", "DATABASE", "VERSION")
-			for _, t := range tenants {
-				row(tw, t.Slug, t.Name, t.Domain, t.State, t.Server, t.Database, t.SchemaVersion)
-			}
-			return tw.Flush()
+			return a.printTenants(tenants)
 		},
 	}
 	cmd.Flags().StringVar(&state, "state", "", "only tenants in this state: provisioning, active, suspended, deleting, failed, purged")
@@ -326,4 +319,15 @@ func (a *app) tenantPurgeCmd() *cobra.Command {
 	cmd.Flags().BoolVar(&expired, "expired", false, "purge every tenant deleted longer ago than --retention")
 	cmd.Flags().DurationVar(&retention, "retention", provisioner.DefaultRetention, "how long deleted tenants are kept before --expired purges them")
 	return cmd
+}
+
+func (a *app) printTenants(tenants []catalog.Tenant) error {
+	if a.jsonOutput() {
+		return a.printJSON(tenants)
+	}
+	tw := a.table("SLUG", "NAME", "DOMAIN", "STATE", "SERVER", "DATABASE", "VERSION")
+	for _, t := range tenants {
+		row(tw, t.Slug, t.Name, t.Domain, t.State, t.Server, t.Database, t.SchemaVersion)
+	}
+	return tw.Flush()
 }

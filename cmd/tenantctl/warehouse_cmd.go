@@ -10,12 +10,16 @@ import (
 
 func (a *app) warehouseCmd() *cobra.Command {
 	cmd := &cobra.Command{Use: "warehouse", Short: "Register the MSP-only warehouse database"}
-	var dsn string
+	var dsn, dsnFile string
 	initCmd := &cobra.Command{
 		Use:   "init --dsn DSN",
 		Short: "Register and migrate the warehouse, and close it to PUBLIC (idempotent)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			dsn, err := a.readDSN(dsn, dsnFile)
+			if err != nil {
+				return err
+			}
 			return a.withStore(cmd, func(p *provisioner.Provisioner) error {
 				w, err := p.InitWarehouse(cmd.Context(), dsn)
 				if err != nil {
@@ -29,7 +33,8 @@ func (a *app) warehouseCmd() *cobra.Command {
 			})
 		},
 	}
-	initCmd.Flags().StringVar(&dsn, "dsn", "", "warehouse database connection string (required)")
+	initCmd.Flags().StringVar(&dsn, "dsn", "", "warehouse database connection string (required; '-' reads it from stdin)")
+	initCmd.Flags().StringVar(&dsnFile, "dsn-file", "", "read the warehouse connection string from this file instead")
 	cmd.AddCommand(initCmd)
 	return cmd
 }

@@ -1,0 +1,76 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/tenantdb"
+)
+
+// inspect checks what is inside the tenant database: extensions, foreign servers and
+// object ownership, with one query on one connection.
+func (a *auditor) inspect(ctx context.Context, t catalog.Tenant) {
+	s, ok := a.servers[t.Server]
+	if !ok || !s.reachable() {
+		return
+	}
+	dbName := tenantdb.Database(t.ID)
+	d, exists := s.snap.Databases[dbName]
+	if !exists {
+		return
+	}
+	if !d.AllowConn {
+		a.noteSync("database %s of tenant %s does not accept connections: its contents were not inspected", dbName, t.Slug)
+		return
+	}
+	a.col.evaluated(CheckDBExtensions, t.Slug)
+	a.col.evaluated(CheckDBObjectOwner, t.Slug)
+	if err := s.acquire(ctx); err != nil {
+		return
+	}
+	c, err := s.handle.InspectDatabase(ctx, t.ID)
+	s.release()
+	if err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		a.col.violation(CheckDBExtensions, High, t.Slug, t.Server, "database %s could not be inspected, so its contents are unproven: %v", dbName, err)
+		return
+	}
+	for _, ext := range c.Extensions {
+		if crossDatabaseExtensions[ext] {
+			a.col.violation(CheckDBExtensions, "", t.Slug, t.Server, "extension %s is installed in database %s", ext, dbName)
+		}
+	}
+	for _, w := range c.ForeignDataWrappers {
+		a.col.violation(CheckDBExtensions, "", t.Slug, t.Server, "foreign data wrapper %s exists in database %s", w, dbName)
+	}
+	for _, fs := range c.ForeignServers {
+		a.col.violation(CheckDBExtensions, "", t.Slug, t.Server, "foreign server %s exists in database %s", fs, dbName)
+	}
+	for _, um := range c.UserMappings {
+		a.col.violation(CheckDBExtensions, "", t.Slug, t.Server, "user mapping %s exists in database %s", um, dbName)
+	}
+	if c.ForeignOwnedCount > 0 {
+		more := ""
+		if c.ForeignOwnedCount > len(c.ForeignOwned) {
+			more = fmt.Sprintf(" (first %d shown)", len(c.ForeignOwned))
+		}
+		sev := Medium
+		for _, what := range c.ForeignOwned {
+			if i := strings.LastIndex(what, " owned by "); i >= 0 && tenantdb.LooksLikeTenant(what[i+len(" owned by "):]) {
+				sev = High
+			}
+		}
+		a.col.violation(CheckDBObjectOwner, sev, t.Slug, t.Server, "%d objects in database %s are not owned by %s: %s%s",
+			c.ForeignOwnedCount, dbName, tenantdb.OwnerRole(t.ID), strings.Join(c.ForeignOwned, "; "), more)
+	}
+}
+
+func (a *auditor) noteSync(format string, args ...any) {
+	a.col.mu.Lock()
+	defer a.col.mu.Unlock()
+	a.notef(format, args...)
+}

@@ -1,0 +1,340 @@
+package audit
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sort"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/tenantdb"
+)
+
+// server is one registered server as the audit sees it.
+type server struct {
+	cat    catalog.Server
+	handle *tenantdb.Server // read-only sessions
+	snap   tenantdb.Snapshot
+	// members inverts the snapshot's memberships: role -> its direct members.
+	members map[string][]string
+	err     error // not reachable
+	sem     chan struct{}
+	// tenants are the live catalog tenants placed on it.
+	tenants []catalog.Tenant
+}
+
+func (s *server) reachable() bool { return s.err == nil && s.handle != nil }
+
+// acquire takes one of the server's connection slots.
+func (s *server) acquire(ctx context.Context) error {
+	select {
+	case s.sem <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func (s *server) release() { <-s.sem }
+
+// auditor holds one run's state.
+type auditor struct {
+	o   Options
+	col *collector
+
+	all     []catalog.Tenant          // every catalog tenant, purged too
+	byID    map[string]catalog.Tenant // by id, every tenant
+	live    []catalog.Tenant          // not purged
+	audited []catalog.Tenant          // live and in scope
+	servers map[string]*server
+	names   []string // server names, sorted
+
+	// access holds the MSP access grants recorded in the catalog, by tenant id.
+	access map[string][]catalog.AccessGrant
+
+	warehouse *warehouseTarget
+	notes     []string
+	probes    ProbeSummary
+
+	phases    map[string]time.Duration
+	lastPhase time.Time
+	now       time.Time
+}
+
+// phase records how long the phase that just ended took.
+func (a *auditor) phase(name string) {
+	now := time.Now()
+	a.phases[name] = now.Sub(a.lastPhase)
+	a.lastPhase = now
+}
+
+// Run audits the fleet (or one tenant) and returns the report. It changes nothing on any
+// server; unless o.NoHistory, it records the run in the catalog's audit history, with
+// what changed since the previous run of the same scope. An error means the audit
+// could not run (no catalog, bad key, unknown tenant); violations are in the report
+// ([Report.Err] turns them into an error).
+func Run(ctx context.Context, o Options) (Report, error) {
+	if err := o.Validate(); err != nil {
+		return Report{}, err
+	}
+	a := &auditor{o: o, col: newCollector(), servers: map[string]*server{}, byID: map[string]catalog.Tenant{},
+		phases: map[string]time.Duration{}, lastPhase: time.Now(), now: time.Now()}
+	started := time.Now().UTC()
+	if err := a.load(ctx); err != nil {
+		return Report{}, err
+	}
+	a.phase("catalog")
+	a.snapshotServers(ctx)
+	if err := a.refreshTenants(ctx); err != nil {
+		return Report{}, err
+	}
+	a.phase("servers")
+	if err := ctx.Err(); err != nil {
+		return Report{}, err
+	}
+	for _, t := range a.audited {
+		a.checkTenantConfig(t)
+	}
+	a.checkUnreachableServers()
+	a.checkNames()
+	if a.o.Tenant == "" {
+		a.checkDrift()
+	} else {
+		a.notef("one-tenant audit: fleet-wide drift checks (orphan databases and roles) were not run")
+	}
+	if err := a.checkWarehouse(ctx); err != nil {
+		return Report{}, err
+	}
+	a.phase("checks")
+	if err := a.forTenants(ctx, a.o.NoProbes, a.inspect); err != nil {
+		return Report{}, err
+	}
+	a.phase("databases")
+	plan := a.planProbes()
+	if err := a.forTenants(ctx, !a.o.NoProbes, func(ctx context.Context, t catalog.Tenant) {
+		if p, ok := plan[t.ID]; ok {
+			a.runProbes(ctx, t, p)
+		}
+	}); err != nil {
+		return Report{}, err
+	}
+	a.phase("probes")
+	r := a.report(started, time.Now().UTC())
+	r.Phases = a.phases
+	if o.NoHistory {
+		if _, err := r.seal(); err != nil {
+			return r, err
+		}
+		return r, nil
+	}
+	if err := record(ctx, o.Store, &r, o.Node); err != nil {
+		return r, fmt.Errorf("record audit run: %w", err)
+	}
+	return r, nil
+}
+
+func (a *auditor) notef(format string, args ...any) {
+	a.notes = append(a.notes, fmt.Sprintf(format, args...))
+}
+
+// load reads tenants and servers from the catalog and opens read-only handles on the
+// servers.
+func (a *auditor) load(ctx context.Context) error {
+	st := a.o.Store
+	if _, err := st.Box(ctx); err != nil {
+		return err
+	}
+	if a.o.Tenant != "" {
+		if _, err := st.GetTenant(ctx, a.o.Tenant); err != nil {
+			return err
+		}
+	}
+	all, err := st.ListTenants(ctx, catalog.TenantFilter{States: []string{
+		catalog.StateProvisioning, catalog.StateActive, catalog.StateSuspended, catalog.StateDeleting,
+		catalog.StatePurged, catalog.StateFailed,
+	}})
+	if err != nil {
+		return fmt.Errorf("list tenants: %w", err)
+	}
+	a.all = all
+	for _, t := range all {
+		a.byID[t.ID] = t
+		if !t.Live() {
+			continue
+		}
+		a.live = append(a.live, t)
+		if a.o.Tenant == "" || t.Slug == a.o.Tenant {
+			a.audited = append(a.audited, t)
+		}
+	}
+	// A purged tenant's id may appear twice only by a bug; the live one wins.
+	for _, t := range a.live {
+		a.byID[t.ID] = t
+	}
+	grants, err := st.ListAccessGrants(ctx, "", "")
+	if err != nil {
+		return fmt.Errorf("list access grants: %w", err)
+	}
+	a.access = map[string][]catalog.AccessGrant{}
+	for _, g := range grants {
+		a.access[g.TenantID] = append(a.access[g.TenantID], g)
+	}
+	servers, err := st.ListServers(ctx)
+	if err != nil {
+		return fmt.Errorf("list servers: %w", err)
+	}
+	for _, cs := range servers {
+		s := &server{cat: cs, sem: make(chan struct{}, a.o.PerServer)}
+		dsn, err := st.ServerDSN(ctx, cs.Name)
+		if err != nil {
+			return fmt.Errorf("server %q: %w", cs.Name, err)
+		}
+		h, err := tenantdb.NewServer(cs.Name, dsn, cs.VersionNum, cs.CloneStrategy)
+		if err != nil {
+			s.err = err
+		} else {
+			s.handle = h.ReadOnly(a.o.ConnectTimeout)
+		}
+		a.servers[cs.Name] = s
+		a.names = append(a.names, cs.Name)
+	}
+	sort.Strings(a.names)
+	for _, t := range a.live {
+		if s, ok := a.servers[t.Server]; ok {
+			s.tenants = append(s.tenants, t)
+		}
+	}
+	return nil
+}
+
+// refreshTenants reads the catalog's tenants again after the servers were read: a tenant
+// created meanwhile has a database the first read did not know, which is not an orphan.
+func (a *auditor) refreshTenants(ctx context.Context) error {
+	now, err := a.o.Store.ListTenants(ctx, catalog.TenantFilter{})
+	if err != nil {
+		return fmt.Errorf("list tenants: %w", err)
+	}
+	for _, t := range now {
+		if _, known := a.byID[t.ID]; !known {
+			a.byID[t.ID] = t
+		}
+	}
+	return nil
+}
+
+// snapshotServers reads every server's shared catalogs, a few servers at a time.
+func (a *auditor) snapshotServers(ctx context.Context) {
+	g := errgroup.Group{}
+	g.SetLimit(a.o.Concurrency)
+	for _, name := range a.names {
+		s := a.servers[name]
+		if s.err != nil {
+			continue
+		}
+		g.Go(func() error {
+			if err := s.acquire(ctx); err != nil {
+				s.err = err
+				return nil
+			}
+			defer s.release()
+			snap, err := s.handle.Snapshot(ctx)
+			if err != nil {
+				s.err = err
+				a.o.Log.Warn("server unreachable", "server", name, "error", err)
+				return nil
+			}
+			s.snap, s.members = snap, snap.Members()
+			return nil
+		})
+	}
+	_ = g.Wait()
+}
+
+// forTenants runs fn for every audited tenant, Concurrency at a time, and reports
+// progress when done is set.
+func (a *auditor) forTenants(ctx context.Context, done bool, fn func(ctx context.Context, t catalog.Tenant)) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(a.o.Concurrency)
+	for _, t := range a.audited {
+		g.Go(func() error {
+			fn(gctx, t)
+			if done && a.o.Progress != nil {
+				a.o.Progress.Done(t.Slug, nil)
+			}
+			return gctx.Err()
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return err
+	}
+	return ctx.Err()
+}
+
+// report assembles the run's report.
+func (a *auditor) report(started, finished time.Time) Report {
+	c := a.col
+	r := Report{
+		Tenants:    len(a.audited),
+		Violations: slices.Clone(c.violations),
+		StartedAt:  started.Truncate(time.Millisecond),
+		FinishedAt: finished.Truncate(time.Millisecond),
+		Scope:      Scope{Tenant: a.o.Tenant, Probes: !a.o.NoProbes, Warehouse: a.warehouse != nil, Servers: len(a.names)},
+		Probes:     a.probes,
+		Notes:      slices.Clone(a.notes),
+		Summary:    []CheckSummary{},
+		Results:    []TenantResult{},
+		Servers:    []ServerResult{},
+	}
+	if r.Violations == nil {
+		r.Violations = []Violation{}
+	}
+	slices.SortFunc(r.Violations, compareViolations)
+	r.Violations = slices.CompactFunc(r.Violations, func(x, y Violation) bool { return compareViolations(x, y) == 0 })
+	r.Passed = len(r.Violations) == 0
+	byCheck := map[string]int{}
+	byTenant := map[string]int{}
+	for _, v := range r.Violations {
+		byCheck[v.Check]++
+		if v.Tenant != "" {
+			byTenant[v.Tenant]++
+		}
+	}
+	for _, ci := range Checks {
+		n := c.evals[ci.ID]
+		r.Checks += n
+		if n == 0 && byCheck[ci.ID] == 0 {
+			continue
+		}
+		r.Summary = append(r.Summary, CheckSummary{Check: ci.ID, Severity: ci.Severity, Evaluated: n, Violations: byCheck[ci.ID], Description: ci.Description})
+	}
+	for _, t := range a.audited {
+		r.Results = append(r.Results, TenantResult{
+			Tenant: t.Slug, ID: t.ID, Server: t.Server, State: t.State,
+			Checks: c.tenant[t.Slug], Violations: byTenant[t.Slug], Probes: c.probes[t.Slug], Passed: byTenant[t.Slug] == 0,
+		})
+	}
+	for _, name := range a.names {
+		s := a.servers[name]
+		sr := ServerResult{Name: name, Reachable: s.reachable(), Tenants: len(s.tenants), Superusers: []string{}}
+		if s.reachable() {
+			sr.Databases, sr.Roles, sr.Queries = len(s.snap.Databases), len(s.snap.Roles), s.snap.Queries
+			for _, role := range s.snap.Roles {
+				if role.Superuser {
+					sr.Superusers = append(sr.Superusers, role.Name)
+				}
+			}
+			sort.Strings(sr.Superusers)
+		} else if s.err != nil {
+			sr.Error = s.err.Error()
+		}
+		r.Servers = append(r.Servers, sr)
+	}
+	sort.Strings(r.Notes)
+	if r.Notes == nil {
+		r.Notes = []string{}
+	}
+	return r
+}

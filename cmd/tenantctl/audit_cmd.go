@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tenantctl/tenantctl/audit"
+	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/validate"
+)
+
+func init() {
+	extraCommands = append(extraCommands, func(a *app) *cobra.Command { return a.auditCmd() })
+}
+
+func (a *app) auditCmd() *cobra.Command {
+	var o audit.Options
+	var out string
+	cmd := &cobra.Command{
+		Use:   "audit [--tenant SLUG] [-o text|json|markdown] [--out FILE] [--no-probes]",
+		Short: "Prove tenant isolation: configuration checks, live cross-tenant probes, drift",
+		Long: `Audit that no customer can reach another customer's data or learn who the other
+customers are, from the servers' actual state:
+
+  - every tenant database exists on the server the catalog names, is owned by the
+    tenant's owner role (and so are its objects), holds nothing for PUBLIC, and can be
+    reached only by the tenant's own roles, the server's admin role and granted MSP
+    access (directly or through role membership);
+  - tenant roles have no dangerous attribute and no membership in other tenants' roles
+    or in predefined roles that read across databases;
+  - no dblink, postgres_fdw, file_fdw, foreign server or user mapping in a tenant database;
+  - no database or role name or comment on any server reveals a customer;
+  - no tenant role can connect to the warehouse, and PUBLIC holds nothing on it;
+  - no orphan t_... databases or roles, no tenant roles missing;
+  - live probes (unless --no-probes): each active tenant's own credentials log in to its
+    own database and are refused by its server neighbours (up to --probe-neighbours), a
+    sample of databases on other servers and the warehouse.
+
+The audit only reads (every session it opens is read-only); 'tenantctl reconcile'
+fixes drift. Each run is recorded in the catalog with the SHA-256 of its JSON report
+(see 'tenantctl audit history') and says what changed since the previous run.
+
+Exit status: 0 every check passed, 1 violations were found (or the audit could not
+run), 2 bad usage.`,
+		Example: `  tenantctl audit
+  tenantctl audit -o markdown --out audit-2026-q2.md
+  tenantctl audit --tenant acme -o json --no-probes`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return a.runAudit(cmd.Context(), o, out)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Tenant, "tenant", "", "audit only this tenant (fleet-wide drift checks are skipped)")
+	f.BoolVar(&o.NoProbes, "no-probes", false, "skip the live login probes")
+	f.StringVar(&out, "out", "", "write the report to FILE instead of stdout (the verdict still goes to stderr)")
+	f.IntVar(&o.Concurrency, "concurrency", audit.DefaultConcurrency, "connections open at once across the fleet")
+	f.IntVar(&o.PerServer, "per-server", audit.DefaultPerServer, "connections open at once on one server")
+	f.IntVar(&o.ProbeNeighbours, "probe-neighbours", audit.DefaultProbeNeighbours, "same-server tenant databases each tenant is probed against (-1: all)")
+	f.IntVar(&o.ProbeSample, "probe-sample", audit.DefaultProbeSample, "tenant databases on other servers each tenant is probed against (0: none)")
+	f.DurationVar(&o.ConnectTimeout, "connect-timeout", audit.DefaultConnectTimeout, "give up on a connection attempt after this long")
+	cmd.AddCommand(a.auditHistoryCmd())
+	return cmd
+}
+
+func (a *app) runAudit(ctx context.Context, o audit.Options, out string) error {
+	if o.Tenant != "" {
+		if err := validate.Slug(o.Tenant); err != nil {
+			return err
+		}
+	}
+	if o.Concurrency < 1 || o.PerServer < 1 {
+		return validate.Errorf("--concurrency and --per-server must be at least 1")
+	}
+	if o.ConnectTimeout <= 0 {
+		return validate.Errorf("--connect-timeout must be positive")
+	}
+	if o.ProbeNeighbours == 0 || o.ProbeNeighbours < -1 {
+		return validate.Errorf("--probe-neighbours must be at least 1, or -1 for all of them")
+	}
+	if o.ProbeSample <= 0 {
+		o.ProbeSample = -1 // none (0 means the default in audit.Options)
+	}
+	store, err := a.store(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	total := 1
+	if o.Tenant != "" {
+		if _, err := store.GetTenant(ctx, o.Tenant); err != nil {
+			return err
+		}
+	} else {
+		tenants, err := store.ListTenants(ctx, catalog.TenantFilter{})
+		if err != nil {
+			return err
+		}
+		total = len(tenants)
+	}
+	o.Store, o.Node, o.Log = store, hostname(), a.log
+	rep := a.progress(total, "audit")
+	o.Progress = rep
+	var report audit.Report
+	ran := false
+	_, err = store.RunJob(ctx, "audit", hostname(), func(ctx context.Context) (map[string]int64, error) {
+		r, err := audit.Run(ctx, o)
+		if err != nil {
+			return nil, err
+		}
+		report, ran = r, true
+		return r.Counts(), r.Err()
+	})
+	rep.Close()
+	if !ran {
+		return err
+	}
+	if err != nil && !errors.Is(err, audit.ErrViolations) {
+		return err
+	}
+	format := a.flags.output
+	var buf bytes.Buffer
+	if err := audit.Render(&buf, report, format); err != nil {
+		return err
+	}
+	if out != "" {
+		if err := os.WriteFile(out, buf.Bytes(), 0o640); err != nil {
+			return fmt.Errorf("write report: %w", err)
+		}
+		fmt.Fprintf(a.err, "Isolation audit %s; report written to %s (run #%d)\n", verdictLine(report), out, report.RunID)
+	} else if _, err := a.out.Write(buf.Bytes()); err != nil {
+		return err
+	}
+	if !report.Passed {
+		return errSilent
+	}
+	return nil
+}
+
+func verdictLine(r audit.Report) string {
+	if r.Passed {
+		return fmt.Sprintf("PASSED (%d tenants, %d checks)", r.Tenants, r.Checks)
+	}
+	return fmt.Sprintf("FAILED: %d violations (%d tenants, %d checks)", len(r.Violations), r.Tenants, r.Checks)
+}
+
+func (a *app) auditHistoryCmd() *cobra.Command {
+	var limit int
+	cmd := &cobra.Command{
+		Use:   "history [--limit N]",
+		Short: "List past audit runs with their result, changes and report hash",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			store, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			runs, err := audit.History(cmd.Context(), store, limit)
+			if err != nil {
+				return err
+			}
+			if a.jsonOutput() {
+				return a.printJSON(runs)
+			}
+			tw := a.table("ID", "STARTED", "DURATION", "SCOPE", "PROBES", "RESULT", "TENANTS", "CHECKS", "VIOLATIONS", "CHANGES", "REPORT SHA-256", "NODE")
+			for _, h := range runs {
+				result := "passed"
+				if !h.Passed {
+					result = "FAILED"
+				}
+				scope := "fleet"
+				if h.Scope != "" {
+					scope = h.Scope
+				}
+				changes := "-"
+				if h.PreviousRun > 0 {
+					changes = fmt.Sprintf("+%d -%d", h.New, h.Resolved)
+				}
+				probes := "on"
+				if !h.Probes {
+					probes = "off"
+				}
+				row(tw, h.ID, h.StartedAt.Local().Format(time.DateTime), h.FinishedAt.Sub(h.StartedAt).Round(time.Millisecond), scope, probes,
+					result, h.Tenants, h.Checks, h.Violations, changes, h.ReportSHA256[:16]+"…", h.Node)
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 20, "most runs to show, newest first")
+	return cmd
+}

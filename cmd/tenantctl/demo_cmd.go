@@ -1,0 +1,154 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tenantctl/tenantctl/audit"
+	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/config"
+	"github.com/tenantctl/tenantctl/demo"
+	"github.com/tenantctl/tenantctl/devenv"
+	"github.com/tenantctl/tenantctl/migrations"
+	"github.com/tenantctl/tenantctl/provisioner"
+	"github.com/tenantctl/tenantctl/rollout"
+)
+
+func init() {
+	extraCommands = append(extraCommands, func(a *app) *cobra.Command { return a.demoCmd() })
+}
+
+func (a *app) demoCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "demo",
+		Short: "Build a small working fleet end to end (starts the local environment when no catalog is configured)",
+		Long: `Build a small working fleet end to end: when no catalog is configured, start the local
+environment (as 'tenantctl dev up' does); create three demo customer tenants spread over
+the servers; fill each with a little service-desk data through its own credentials; and
+print the fleet. Running it again does nothing new.`,
+		Args:        noArgs,
+		Annotations: map[string]string{annotCreatesConfig: "true"},
+		GroupID:     "local",
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if a.catalogDSN() == "" {
+				fmt.Fprintln(a.out, "==> no catalog configured: starting the local environment (tenantctl dev up)")
+				// The clusters live beside the config file (.tenantctl/dev by default).
+				dir := filepath.Join(filepath.Dir(a.flags.config), "dev")
+				if _, err := devenv.Up(ctx, devenv.Options{Dir: dir, Servers: 2, ConfigPath: a.flags.config, Log: a.log}); err != nil {
+					return err
+				}
+				f, err := config.Load(a.flags.config, true)
+				if err != nil {
+					return err
+				}
+				a.file = f
+			}
+			p, done, err := a.provisioner(ctx)
+			if err != nil {
+				return err
+			}
+			defer done()
+			fmt.Fprintln(a.out, "==> creating demo customers and seeding them through their own credentials")
+			res, err := demo.Run(ctx, p)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(a.out, "    created: %v  seeded: %v\n", res.Created, res.Seeded)
+			if err := a.demoMigrate(ctx, p); err != nil {
+				return err
+			}
+			servers, err := p.Store.ListServers(ctx)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.out, "==> servers")
+			if err := a.printServers(servers); err != nil {
+				return err
+			}
+			tenants, err := p.Store.ListTenants(ctx, catalog.TenantFilter{})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(a.out, "==> tenants")
+			if err := a.printTenants(tenants); err != nil {
+				return err
+			}
+			return a.demoAudit(ctx, p)
+		},
+	}
+}
+
+// demoMigrate rolls out the demo's operator migration to the fleet, the way an MSP
+// ships a schema change: an operator migrations directory recorded in the config, then
+// a fleet run in waves.
+func (a *app) demoMigrate(ctx context.Context, p *provisioner.Provisioner) error {
+	dir := a.setting(a.root, "tenant-migrations", a.flags.tenantMigrations, "TENANTCTL_TENANT_MIGRATIONS", a.file.TenantMigrations, "")
+	if dir == "" {
+		dir = filepath.Join(filepath.Dir(a.flags.config), "tenant-migrations")
+		if err := demo.WriteMigrations(dir); err != nil {
+			return err
+		}
+		abs, err := filepath.Abs(dir)
+		if err != nil {
+			return err
+		}
+		f, err := config.Load(a.flags.config, false)
+		if err != nil {
+			return err
+		}
+		f.TenantMigrations = abs
+		if err := config.Write(a.flags.config, f); err != nil {
+			return err
+		}
+		a.file.TenantMigrations = abs
+		dir = abs
+		fmt.Fprintf(a.out, "==> rolling out a schema change: operator migrations in %s (recorded in %s)\n", dir, a.flags.config)
+	} else {
+		fmt.Fprintf(a.out, "==> applying pending migrations from %s\n", dir)
+	}
+	fsys, err := migrations.Dir(dir)
+	if err != nil {
+		return err
+	}
+	p.TenantMigrations = fsys
+	var res rollout.Result
+	_, err = p.Store.RunJob(ctx, "migrate", hostname(), func(ctx context.Context) (map[string]int64, error) {
+		var err error
+		res, err = rollout.Run(ctx, rollout.Options{Store: p.Store, Migrations: fsys, Log: a.log})
+		return res.Counts(), err
+	})
+	if err != nil {
+		return err
+	}
+	c := res.Counts()
+	fmt.Fprintf(a.out, "    %d tenant(s) migrated, %d already current, %d failed\n", c["migrated"], c["current"], c["failed"])
+	return nil
+}
+
+// demoAudit ends the demo with the isolation audit, live probes included.
+func (a *app) demoAudit(ctx context.Context, p *provisioner.Provisioner) error {
+	fmt.Fprintln(a.out, "==> isolation audit (configuration checks and live cross-tenant login probes)")
+	var r audit.Report
+	_, err := p.Store.RunJob(ctx, "audit", hostname(), func(ctx context.Context) (map[string]int64, error) {
+		var err error
+		if r, err = audit.Run(ctx, audit.Options{Store: p.Store, Node: hostname(), Log: a.log}); err != nil {
+			return nil, err
+		}
+		return r.Counts(), r.Err()
+	})
+	if r.Tenants == 0 && err != nil {
+		return err
+	}
+	if werr := audit.WriteText(a.out, r); werr != nil {
+		return werr
+	}
+	if err != nil {
+		return errSilent
+	}
+	fmt.Fprintln(a.out, "==> done: try 'tenantctl tenant show acme', 'tenantctl audit -o markdown', 'tenantctl jobs'")
+	return nil
+}

@@ -1,0 +1,226 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/internal/pgtest"
+)
+
+// fleetCLI is a CLI with two registered servers and a warehouse.
+func fleetCLI(t *testing.T) *cli {
+	t.Helper()
+	c := newCLI(t)
+	c.addServer("pg-a", 0)
+	c.addServer("pg-b", 1)
+	env := pgtest.Get(t)
+	c.mustRun("warehouse", "init", "--dsn", env.Control.SuperDSN(env.Control.NewDatabase(t, "warehouse")))
+	t.Cleanup(func() {
+		tenants := decode[[]map[string]any](t, c.mustRun("tenant", "list", "-o", "json"))
+		for _, tn := range tenants {
+			slug := tn["slug"].(string)
+			c.run("tenant", "delete", slug, "--confirm", slug, "--purge")
+		}
+	})
+	return c
+}
+
+// databases counts t_* databases on both servers.
+func databases(t *testing.T) int {
+	t.Helper()
+	n := 0
+	for _, s := range pgtest.Get(t).Servers {
+		var k int
+		require.NoError(t, s.Conn(t, "postgres").QueryRow(context.Background(), `SELECT count(*) FROM pg_database WHERE datname LIKE 't\_%'`).Scan(&k))
+		n += k
+	}
+	return n
+}
+
+func TestTenantCommands(t *testing.T) {
+	t.Parallel()
+	c := fleetCLI(t)
+	c.env["TENANTCTL_ACTOR"] = "alice@msp"
+	slug := "acme-" + pgtest.RandomSuffix()[:4]
+	created := decode[map[string]any](t, c.mustRun("tenant", "create", slug, "--name", "Acme Corp", "--domain", strings.ToUpper(slug)+".Example",
+		"--contact-email", "it@"+slug+".example", "--label", "zone=zpg-b", "-o", "json"))
+	for _, f := range []string{"slug", "id", "name", "domain", "database", "server", "state", "schema_version"} {
+		require.Contains(t, created, f)
+	}
+	require.Equal(t, slug+".example", created["domain"], "domains are normalised to lowercase")
+	require.Equal(t, "pg-b", created["server"])
+	require.Equal(t, "active", created["state"])
+	require.Equal(t, "t_"+created["id"].(string), created["database"])
+
+	dsn := strings.TrimSpace(c.mustRun("tenant", "dsn", slug))
+	c.secrets = append(c.secrets, passwordOf(dsn))
+	conn, err := pgx.Connect(context.Background(), dsn)
+	require.NoError(t, err, "tenant dsn works")
+	_, err = conn.Exec(context.Background(), `INSERT INTO users (email, full_name) VALUES ($1, 'IT')`, "it@"+slug+".example")
+	require.NoError(t, err)
+	conn.Close(context.Background())
+
+	show := decode[map[string]any](t, c.mustRun("tenant", "show", slug, "-o", "json"))
+	stats := show["stats"].(map[string]any)
+	require.Equal(t, map[string]any{"users": float64(1), "systems": float64(0), "incidents": float64(0)}, stats["rows"])
+	require.Greater(t, stats["size_bytes"].(float64), float64(1<<20))
+	text := c.mustRun("tenant", "show", slug)
+	require.Contains(t, text, "rows in users")
+
+	list := decode[[]map[string]any](t, c.mustRun("tenant", "list", "-o", "json"))
+	require.Len(t, list, 1)
+	require.NotContains(t, list[0], "stats")
+	require.Len(t, decode[[]map[string]any](t, c.mustRun("tenant", "list", "--state", "suspended", "-o", "json")), 0)
+
+	c.mustRun("tenant", "suspend", slug)
+	require.Len(t, decode[[]map[string]any](t, c.mustRun("tenant", "list", "--state", "suspended", "-o", "json")), 1)
+	c.mustRun("tenant", "resume", slug)
+	c.mustRun("tenant", "rotate-credentials", slug)
+	newDSN := strings.TrimSpace(c.mustRun("tenant", "dsn", slug))
+	c.secrets = append(c.secrets, passwordOf(newDSN))
+	require.NotEqual(t, dsn, newDSN)
+
+	events := decode[[]map[string]any](t, c.mustRun("events", "--tenant", slug, "-o", "json"))
+	require.Equal(t, "tenant.rotate-credentials", events[0]["action"])
+	require.Equal(t, "alice@msp", events[0]["actor"])
+
+	c.expect(2, []string{"pass --confirm " + slug}, "tenant", "delete", slug)
+	c.expect(2, []string{"pass --confirm " + slug}, "tenant", "delete", slug, "--confirm", "other")
+	c.mustRun("tenant", "delete", slug, "--confirm", slug)
+	c.expect(2, []string{"is deleting"}, "tenant", "suspend", slug)
+	c.expect(2, []string{"use either"}, "tenant", "purge")
+	out := c.mustRun("tenant", "purge", "--expired", "--retention", "0s")
+	require.Contains(t, out, "tenant "+slug+" purged")
+	require.Len(t, decode[[]map[string]any](t, c.mustRun("tenant", "list", "-o", "json")), 0)
+	require.Len(t, decode[[]map[string]any](t, c.mustRun("tenant", "list", "--state", "purged", "-o", "json")), 1)
+}
+
+// TestTenantCreateBadInput is not parallel: it counts databases on the shared servers.
+func TestTenantCreateBadInput(t *testing.T) {
+	c := fleetCLI(t)
+	slug := "taken-" + pgtest.RandomSuffix()[:4]
+	c.mustRun("tenant", "create", slug, "--name", "Taken", "--domain", slug+".example")
+	before := databases(t)
+	listBefore := c.mustRun("tenant", "list", "-o", "json")
+	for _, tc := range []struct {
+		want string
+		args []string
+	}{
+		{"invalid slug", []string{"tenant", "create", "No_Caps", "--name", "x", "--domain", "x.example"}},
+		{"invalid slug", []string{"tenant", "create", "ab", "--name", "x", "--domain", "x.example"}},
+		{"display name", []string{"tenant", "create", "okay-slug", "--name", strings.Repeat("n", 201), "--domain", "x.example"}},
+		{"display name", []string{"tenant", "create", "okay-slug", "--domain", "x.example"}},
+		{"invalid domain", []string{"tenant", "create", "okay-slug", "--name", "x", "--domain", "has space.example"}},
+		{"invalid domain", []string{"tenant", "create", "okay-slug", "--name", "x", "--domain", "quo'te.example"}},
+		{"invalid domain", []string{"tenant", "create", "okay-slug", "--name", "x", "--domain", "a..example"}},
+		{"invalid domain", []string{"tenant", "create", "okay-slug", "--name", "x", "--domain", strings.Repeat("l", 64) + ".example"}},
+		{"not under the tenant's domain", []string{"tenant", "create", "okay-slug", "--name", "x", "--domain", "x.example", "--contact-email", "a@evil.example"}},
+		{"already taken", []string{"tenant", "create", slug, "--name", "Other", "--domain", "other.example"}},
+		{"email domain " + slug + ".example is already used", []string{"tenant", "create", "okay-slug", "--name", "x", "--domain", strings.ToUpper(slug) + ".example"}},
+		{"server not found", []string{"tenant", "create", "okay-slug", "--name", "x", "--domain", "x.example", "--server", "nope"}},
+		{"invalid label", []string{"tenant", "create", "okay-slug", "--name", "x", "--domain", "x.example", "--label", "bad"}},
+		{"tenant not found", []string{"tenant", "show", "missing"}},
+		{"tenant not found", []string{"tenant", "dsn", "missing"}},
+	} {
+		c.expect(2, []string{tc.want}, tc.args...)
+	}
+	require.Equal(t, before, databases(t), "bad input created no database")
+	require.Equal(t, listBefore, c.mustRun("tenant", "list", "-o", "json"), "bad input changed no tenant")
+}
+
+// TestKilledCreateConverges kills `tenantctl tenant create` with SIGKILL right after
+// each provisioning step, then finishes the tenant by rerunning the command or with
+// reconcile.
+func TestKilledCreateConverges(t *testing.T) {
+	t.Parallel()
+	c := fleetCLI(t)
+	bin := buildBinary(t)
+	for i, step := range []string{"credentials", "roles", "database", "hardened"} {
+		slug := "killed-" + pgtest.RandomSuffix()[:4]
+		cmd := exec.Command(bin, "tenant", "create", slug, "--name", "Killed", "--domain", slug+".example")
+		cmd.Env = append(os.Environ(), "TENANTCTL_CONFIG=", "TENANTCTL_CRASH_AFTER_STEP="+step,
+			"TENANTCTL_CATALOG_DSN="+c.env["TENANTCTL_CATALOG_DSN"], "TENANTCTL_SECRET_KEY="+c.env["TENANTCTL_SECRET_KEY"])
+		out, err := cmd.CombinedOutput()
+		var exitErr *exec.ExitError
+		require.True(t, errors.As(err, &exitErr), "the process must die: %v\n%s", err, out)
+		require.Equal(t, "signal: killed", exitErr.String())
+
+		show := decode[map[string]any](t, c.mustRun("tenant", "show", slug, "-o", "json"))
+		require.Equal(t, "provisioning", show["state"])
+		if i%2 == 0 {
+			c.mustRun("tenant", "create", slug, "--name", "Killed", "--domain", slug+".example")
+		} else {
+			c.mustRun("reconcile")
+		}
+		show = decode[map[string]any](t, c.mustRun("tenant", "show", slug, "-o", "json"))
+		require.Equal(t, "active", show["state"], "converged after a kill at %s", step)
+		dsn := strings.TrimSpace(c.mustRun("tenant", "dsn", slug))
+		conn, err := pgx.Connect(context.Background(), dsn)
+		require.NoError(t, err)
+		conn.Close(context.Background())
+	}
+	plan := decode[[]map[string]any](t, c.mustRun("reconcile", "--dry-run", "-o", "json"))
+	for _, a := range plan {
+		require.NotEqual(t, "finish-provisioning", a["kind"], "nothing left half-made")
+	}
+}
+
+func TestConcurrentCLICreates(t *testing.T) {
+	t.Parallel()
+	c := fleetCLI(t)
+	slug := "dup-" + pgtest.RandomSuffix()[:4]
+	var wg sync.WaitGroup
+	codes := make([]int, 3)
+	errs := make([]string, 3)
+	for i := range codes {
+		wg.Go(func() {
+			_, errs[i], codes[i] = c.run("tenant", "create", slug, "--name", "Dup", "--domain", slug+".example")
+		})
+	}
+	wg.Wait()
+	ok := 0
+	for i, code := range codes {
+		if code == 0 {
+			ok++
+			continue
+		}
+		require.NotEqual(t, 0, code)
+		require.True(t, strings.Contains(errs[i], "already") || strings.Contains(errs[i], "another tenantctl process"), errs[i])
+	}
+	require.GreaterOrEqual(t, ok, 1)
+	require.Len(t, decode[[]map[string]any](t, c.mustRun("tenant", "list", "-o", "json")), 1)
+}
+
+var (
+	binOnce sync.Once
+	binPath string
+	binErr  error
+)
+
+// buildBinary builds tenantctl once per test binary.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tenantctl-bin-")
+		if err != nil {
+			binErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "tenantctl")
+		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
+		if err != nil {
+			binErr = errors.New(string(out))
+		}
+	})
+	require.NoError(t, binErr)
+	return binPath
+}

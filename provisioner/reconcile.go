@@ -1,0 +1,244 @@
+package provisioner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/secret"
+	"github.com/tenantctl/tenantctl/tenantdb"
+)
+
+// Reconcile action kinds.
+const (
+	ActFinishProvisioning = "finish-provisioning"
+	ActFinishPurge        = "finish-purge"
+	ActFinishRotation     = "finish-rotation"
+	ActReharden           = "reharden"
+	ActFixLogin           = "fix-login"
+	ActMissingDatabase    = "missing-database"
+	ActMissingRole        = "missing-role"
+	ActUnfixable          = "needs-superuser"
+	ActOrphanDatabase     = "orphan-database"
+	ActOrphanRole         = "orphan-role"
+	ActServerUnreachable  = "server-unreachable"
+	ActExpiredAccess      = "expired-access"
+)
+
+// Action is one thing reconcile found, and whether it fixed it. Report-only kinds
+// (orphans, missing databases, attributes only a superuser can change) are never applied.
+type Action struct {
+	Kind    string `json:"kind"`
+	Tenant  string `json:"tenant,omitempty"`
+	Server  string `json:"server,omitempty"`
+	Detail  string `json:"detail"`
+	Applied bool   `json:"applied"`
+	Error   string `json:"error,omitempty"`
+}
+
+// ReconcileOptions tune [Provisioner.Reconcile].
+type ReconcileOptions struct {
+	// DryRun reports the plan and changes nothing.
+	DryRun bool
+}
+
+// Reconcile brings the servers in line with the catalog: it finishes interrupted
+// provisioning, purges and credential rotations, re-applies hardening and login state
+// where they drifted, and reports — never drops — databases and roles named like
+// tenants that the catalog does not know. It carries on past failures; the error
+// joins them.
+func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Action, error) {
+	tenants, err := p.Store.ListTenants(ctx, catalog.TenantFilter{})
+	if err != nil {
+		return nil, err
+	}
+	var actions []Action
+	var errs []error
+	do := func(a Action, fix func() error) {
+		if !o.DryRun && fix != nil {
+			if err := fix(); err != nil {
+				a.Error = secret.Scrub(err.Error())
+				errs = append(errs, fmt.Errorf("%s %s: %w", a.Kind, a.Tenant, err))
+			} else {
+				a.Applied = true
+			}
+		}
+		actions = append(actions, a)
+	}
+
+	// Interrupted lifecycle operations.
+	for _, t := range tenants {
+		switch {
+		case t.State == catalog.StateProvisioning || t.State == catalog.StateFailed:
+			do(Action{Kind: ActFinishProvisioning, Tenant: t.Slug, Server: t.Server,
+				Detail: fmt.Sprintf("state %s after step %q", t.State, t.Step)}, func() error {
+				_, err := p.finishCreate(ctx, t.ID, false)
+				return err
+			})
+		case t.State == catalog.StateDeleting && t.Step == StepPurging:
+			do(Action{Kind: ActFinishPurge, Tenant: t.Slug, Server: t.Server, Detail: "purge was interrupted"},
+				func() error { return p.purgeID(ctx, t.ID) })
+		}
+		if t.State == catalog.StateActive || t.State == catalog.StateSuspended {
+			if pending, err := p.Store.HasCredential(ctx, t.ID, "app_pending"); err != nil {
+				errs = append(errs, err)
+			} else if pending {
+				do(Action{Kind: ActFinishRotation, Tenant: t.Slug, Server: t.Server, Detail: "credential rotation was interrupted"},
+					func() error { return p.finishRotation(ctx, t) })
+			}
+		}
+	}
+
+	// Expired MSP access grants.
+	grants, err := p.Store.ListAccessGrants(ctx, "", "")
+	if err != nil {
+		return actions, errors.Join(append(errs, err)...)
+	}
+	accessRoles := map[string]bool{}
+	for _, g := range grants {
+		accessRoles[g.Role] = true
+	}
+	bySlug := map[string]catalog.Tenant{}
+	for _, t := range tenants {
+		bySlug[t.Slug] = t
+	}
+	for _, g := range expiredGrants(grants, time.Now()) {
+		do(Action{Kind: ActExpiredAccess, Tenant: g.Slug, Detail: fmt.Sprintf("access of %s expired at %s", g.Login, g.ExpiresAt.UTC().Format(time.RFC3339))},
+			func() error { return p.revokeGrants(ctx, bySlug[g.Slug], []catalog.AccessGrant{g}) })
+	}
+
+	// Drift and orphans, one inventory per server.
+	servers, err := p.Store.ListServers(ctx)
+	if err != nil {
+		return actions, errors.Join(append(errs, err)...)
+	}
+	for _, s := range servers {
+		srv, err := p.Server(ctx, s.Name)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		inv, err := srv.Inventory(ctx)
+		if err != nil {
+			actions = append(actions, Action{Kind: ActServerUnreachable, Server: s.Name, Detail: secret.Scrub(err.Error())})
+			errs = append(errs, fmt.Errorf("server %s: %w", s.Name, err))
+			continue
+		}
+		known := map[string]catalog.Tenant{}
+		for _, t := range tenants {
+			if t.Server == s.Name {
+				known[t.ID] = t
+			}
+		}
+		for _, t := range tenants {
+			if t.Server != s.Name || (t.State != catalog.StateActive && t.State != catalog.StateSuspended) {
+				continue
+			}
+			p.driftActions(ctx, srv, t, inv, accessRoles, do)
+		}
+		for _, name := range sortedKeys(inv.Databases) {
+			if strings.HasPrefix(name, tenantdb.TemplatePrefix) {
+				continue
+			}
+			if id, ok := tenantdb.ParseName(name); !ok || known[id].ID == "" {
+				do(Action{Kind: ActOrphanDatabase, Server: s.Name, Detail: fmt.Sprintf("database %s is named like a tenant but the catalog has no tenant for it on this server; left untouched", name)}, nil)
+			}
+		}
+		for _, name := range sortedKeys(inv.Roles) {
+			if id, ok := tenantdb.ParseName(name); !ok || known[id].ID == "" {
+				do(Action{Kind: ActOrphanRole, Server: s.Name, Detail: fmt.Sprintf("role %s is named like a tenant but the catalog has no tenant for it on this server; left untouched", name)}, nil)
+			}
+		}
+	}
+	return actions, errors.Join(errs...)
+}
+
+// driftActions compares one live tenant with the server's inventory.
+func (p *Provisioner) driftActions(ctx context.Context, srv *tenantdb.Server, t catalog.Tenant, inv tenantdb.Inventory,
+	accessRoles map[string]bool, do func(Action, func() error)) {
+	db, ok := inv.Databases[tenantdb.Database(t.ID)]
+	if !ok {
+		do(Action{Kind: ActMissingDatabase, Tenant: t.Slug, Server: srv.Name,
+			Detail: fmt.Sprintf("database %s is missing: restore it from backup; reconcile does not recreate a database holding customer data", tenantdb.Database(t.ID))}, nil)
+		return
+	}
+	owner, app := tenantdb.OwnerRole(t.ID), tenantdb.AppRole(t.ID)
+	for _, role := range []string{owner, app} {
+		if _, ok := inv.Roles[role]; !ok {
+			do(Action{Kind: ActMissingRole, Tenant: t.Slug, Server: srv.Name, Detail: "role " + role + " is missing; recreating it"},
+				func() error { return p.restoreRoles(ctx, srv, t) })
+			return
+		}
+	}
+	var reasons []string
+	if pub := db.PublicPrivileges(); len(pub) > 0 {
+		reasons = append(reasons, "PUBLIC holds "+strings.Join(pub, ", "))
+	}
+	if db.Owner != owner {
+		reasons = append(reasons, "database owner is "+db.Owner)
+	}
+	var strangers []string
+	for _, g := range db.Grants {
+		expected := g.Grantee == owner || g.Grantee == app || g.Grantee == srv.AdminRole() ||
+			(accessRoles[g.Grantee] && tenantdb.IsAccessRole(g.Grantee, t.ID))
+		if g.Grantee != "PUBLIC" && !expected && !slices.Contains(strangers, g.Grantee) {
+			strangers = append(strangers, g.Grantee)
+		}
+	}
+	if len(strangers) > 0 {
+		reasons = append(reasons, "unexpected grantees "+strings.Join(strangers, ", "))
+	}
+	for _, role := range []string{owner, app} {
+		r := inv.Roles[role]
+		if r.CreateDB || r.CreateRole {
+			reasons = append(reasons, role+" has CREATEDB or CREATEROLE")
+		}
+		if r.Superuser || r.Replication || r.BypassRLS {
+			do(Action{Kind: ActUnfixable, Tenant: t.Slug, Server: srv.Name,
+				Detail: role + " has SUPERUSER, REPLICATION or BYPASSRLS: a superuser must run ALTER ROLE " + role + " NOSUPERUSER NOREPLICATION NOBYPASSRLS"}, nil)
+		}
+	}
+	if len(reasons) > 0 {
+		do(Action{Kind: ActReharden, Tenant: t.Slug, Server: srv.Name, Detail: strings.Join(reasons, "; ")}, func() error {
+			if err := srv.RevokeDatabaseGrants(ctx, t.ID, append([]string{"PUBLIC"}, strangers...)); err != nil {
+				return err
+			}
+			if db.Owner != owner {
+				return fmt.Errorf("database owner is %s: fix with ALTER DATABASE %s OWNER TO %s", db.Owner, db.Name, owner)
+			}
+			return p.restoreRoles(ctx, srv, t)
+		})
+	}
+	if wantLogin := t.State == catalog.StateActive; inv.Roles[app].CanLogin != wantLogin {
+		do(Action{Kind: ActFixLogin, Tenant: t.Slug, Server: srv.Name,
+			Detail: fmt.Sprintf("app role LOGIN is %v but the tenant is %s", inv.Roles[app].CanLogin, t.State)},
+			func() error { return srv.SetAppLogin(ctx, t.ID, wantLogin) })
+	}
+}
+
+// restoreRoles re-creates or resets the tenant's roles (with the stored password and the
+// login its state calls for) and re-applies hardening.
+func (p *Provisioner) restoreRoles(ctx context.Context, srv *tenantdb.Server, t catalog.Tenant) error {
+	pw, err := p.Store.Credential(ctx, t.ID, "app")
+	if err != nil {
+		return err
+	}
+	if err := srv.EnsureRoles(ctx, t.ID, pw, t.State == catalog.StateActive); err != nil {
+		return err
+	}
+	return srv.Harden(ctx, t.ID)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,163 @@
+package rollout
+
+import (
+	"fmt"
+	"io/fs"
+	"math"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/progress"
+	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/migrations"
+	"github.com/tenantctl/tenantctl/tenantdb"
+)
+
+// Defaults of [Options]; the CLI's flags use the same.
+const (
+	// DefaultConcurrency bounds the tenants migrated at once across the fleet.
+	DefaultConcurrency = 8
+	// DefaultPerServer bounds the tenants migrated at once on one server, however many
+	// it holds: DDL on many databases of one server at once competes for its disks and
+	// checkpoints.
+	DefaultPerServer = 3
+	// DefaultCanary is the size of the first wave.
+	DefaultCanary = 3
+	// DefaultMaxFailures stops new work after this many failures.
+	DefaultMaxFailures = 5
+	// DefaultLockTimeout bounds the wait for a table lock inside a tenant database, so
+	// a customer's long transaction fails that tenant instead of stalling the fleet.
+	DefaultLockTimeout = 5 * time.Second
+	// DefaultStatementTimeout bounds every migration statement.
+	DefaultStatementTimeout = 60 * time.Second
+	// DefaultLockWait bounds the wait for goose's session advisory lock on a tenant
+	// database (held by another migration of the same database).
+	DefaultLockWait = 10 * time.Second
+)
+
+// Options describe a fleet migration run.
+type Options struct {
+	// Store is the open catalog (required; opened with the secret key, which unseals the
+	// servers' admin DSNs).
+	Store *catalog.Store
+	// Migrations is the tenant migration set; nil means the embedded default schema.
+	Migrations fs.FS
+	// Tenant, when set, migrates only the tenant with this slug (no waves, and its
+	// database is always read, whatever the catalog says).
+	Tenant string
+	// Concurrency bounds tenants migrated at once (0: DefaultConcurrency).
+	Concurrency int
+	// PerServer bounds tenants migrated at once on one server (0: DefaultPerServer).
+	PerServer int
+	// Canary is the size of the first wave, whose failure stops the run before the rest
+	// starts (0: DefaultCanary; negative: no canary wave).
+	Canary int
+	// MaxFailures stops starting new tenants after this many failures (0:
+	// DefaultMaxFailures; negative: never stop).
+	MaxFailures int
+	// DryRun returns the plan and changes nothing.
+	DryRun bool
+	// Verify visits every tenant database, even those the catalog records as current
+	// (by default those are trusted, which makes a no-op run cost no connection per
+	// tenant).
+	Verify bool
+	// AllowChanged accepts migration files that changed or disappeared after they were
+	// applied, recording their current content as the reference; without it such a set
+	// is refused with a [ChangedError].
+	AllowChanged bool
+	// LockTimeout, StatementTimeout and LockWait bound each tenant's migration (0: the
+	// Default… values).
+	LockTimeout, StatementTimeout, LockWait time.Duration
+	// Progress, when set, is called once the plan is known with the number of tenants to
+	// visit; the reporter it returns is told about each one and closed at the end.
+	Progress func(total int) progress.Reporter
+	// Log receives a line per wave and template; nil discards.
+	Log hclog.Logger
+}
+
+// Validate checks the options and fills in defaults; it touches nothing.
+func (o *Options) Validate() error {
+	if o.Store == nil {
+		return fmt.Errorf("rollout: no catalog store given")
+	}
+	if o.Tenant != "" {
+		if err := validate.Slug(o.Tenant); err != nil {
+			return err
+		}
+	}
+	if o.Concurrency < 0 {
+		return validate.Errorf("invalid --concurrency %d: it must be at least 1", o.Concurrency)
+	}
+	if o.PerServer < 0 {
+		return validate.Errorf("invalid --per-server %d: it must be at least 1", o.PerServer)
+	}
+	if o.Concurrency == 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.PerServer == 0 {
+		o.PerServer = DefaultPerServer
+	}
+	if o.Canary == 0 {
+		o.Canary = DefaultCanary
+	}
+	if o.MaxFailures == 0 {
+		o.MaxFailures = DefaultMaxFailures
+	}
+	if err := o.timeouts(); err != nil {
+		return err
+	}
+	if o.Migrations == nil {
+		o.Migrations = migrations.Tenant()
+	}
+	if o.Log == nil {
+		o.Log = hclog.NewNullLogger()
+	}
+	return nil
+}
+
+func (o *Options) timeouts() error {
+	for _, d := range []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"--lock-timeout", &o.LockTimeout, DefaultLockTimeout},
+		{"--statement-timeout", &o.StatementTimeout, DefaultStatementTimeout},
+		{"--lock-wait", &o.LockWait, DefaultLockWait},
+	} {
+		if *d.v < 0 || (*d.v > 0 && *d.v < time.Millisecond) {
+			return validate.Errorf("invalid %s %s: use a positive duration such as 5s", d.name, *d.v)
+		}
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	return nil
+}
+
+// migrateOptions turns the timeouts into settings for the tenant's migration session.
+func migrateOptions(lock, stmt, wait time.Duration) tenantdb.MigrateOptions {
+	return tenantdb.MigrateOptions{
+		LockTimeout:      fmt.Sprintf("%dms", lock.Milliseconds()),
+		StatementTimeout: fmt.Sprintf("%dms", stmt.Milliseconds()),
+		// goose retries its advisory lock once a second.
+		LockWaitSeconds: uint64(math.Max(1, math.Ceil(wait.Seconds()))),
+	}
+}
+
+func (o *Options) progress(total int) progress.Reporter {
+	if o.Progress == nil {
+		return nopReporter{}
+	}
+	if r := o.Progress(total); r != nil {
+		return r
+	}
+	return nopReporter{}
+}
+
+type nopReporter struct{}
+
+func (nopReporter) Done(string, error, ...any) {}
+func (nopReporter) Close()                     {}

@@ -1,0 +1,186 @@
+package rollout
+
+import (
+	"context"
+	"fmt"
+	"io/fs"
+	"slices"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/secret"
+)
+
+// StatusOptions describe a [Status] report.
+type StatusOptions struct {
+	Store *catalog.Store
+	// Migrations is the tenant migration set; nil means the embedded default.
+	Migrations fs.FS
+	// Tenant, when set, reports only this tenant.
+	Tenant string
+	// Concurrency and PerServer bound the databases read at once (0: defaults).
+	Concurrency, PerServer int
+	Log                    hclog.Logger
+}
+
+// TenantStatus is one tenant's migration state.
+type TenantStatus struct {
+	Slug   string `json:"slug"`
+	Server string `json:"server"`
+	State  string `json:"state"`
+	// Version is the highest version in the tenant's goose table (the catalog's record
+	// when the database could not be read).
+	Version int64 `json:"version"`
+	Latest  int64 `json:"latest"`
+	// Pending counts the versions of the set not applied to the tenant.
+	Pending int `json:"pending"`
+	// LastError is the error of the tenant's last failed migration ("" when none).
+	LastError     string     `json:"last_error"`
+	FailedVersion *int64     `json:"failed_version,omitempty"`
+	FailedAt      *time.Time `json:"failed_at,omitempty"`
+	// ReadError is why the database's version could not be read.
+	ReadError string `json:"read_error,omitempty"`
+}
+
+// Condition summarises a tenant: "failed" (its last migration failed), "behind",
+// "ahead" (newer than the set), or "current".
+func (t TenantStatus) Condition() string {
+	switch {
+	case t.LastError != "":
+		return "failed"
+	case t.Pending > 0:
+		return "behind"
+	case t.Version > t.Latest:
+		return "ahead"
+	}
+	return "current"
+}
+
+// StatusReport is the fleet's migration state.
+type StatusReport struct {
+	Latest  int64          `json:"latest"`
+	Hash    string         `json:"hash"`
+	Tenants []TenantStatus `json:"tenants"`
+	Current int            `json:"current"`
+	Behind  int            `json:"behind"`
+	Failed  int            `json:"failed"`
+	Ahead   int            `json:"ahead"`
+	// Unreadable counts the databases whose version could not be read.
+	Unreadable int `json:"unreadable"`
+	// Changed lists migration files changed after they were applied (a run would refuse
+	// them).
+	Changed []Change `json:"changed,omitempty"`
+}
+
+// Status reads every active and suspended tenant's version from its own goose table
+// (concurrency bounded overall and per server, one short connection per tenant), and
+// corrects the catalog's recorded version where it differs. Failed migrations stay
+// reported until the tenant migrates successfully.
+func Status(ctx context.Context, o StatusOptions) (StatusReport, error) {
+	var rep StatusReport
+	if o.Store == nil {
+		return rep, fmt.Errorf("rollout: no catalog store given")
+	}
+	if o.Tenant != "" {
+		if err := validate.Slug(o.Tenant); err != nil {
+			return rep, err
+		}
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.PerServer <= 0 {
+		o.PerServer = DefaultPerServer
+	}
+	if o.Log == nil {
+		o.Log = hclog.NewNullLogger()
+	}
+	set, err := LoadSet(o.Migrations)
+	if err != nil {
+		return rep, err
+	}
+	rep.Latest, rep.Hash = set.Latest, set.Hash
+	rec, err := loadRecorded(ctx, o.Store)
+	if err != nil {
+		return rep, err
+	}
+	rep.Changed = compare(set, rec)
+	tenants, err := o.Store.ListTenants(ctx, catalog.TenantFilter{States: migratable, Slug: o.Tenant})
+	if err != nil {
+		return rep, fmt.Errorf("list tenants: %w", err)
+	}
+	if o.Tenant != "" && len(tenants) == 0 {
+		t, err := o.Store.GetTenant(ctx, o.Tenant)
+		if err != nil {
+			return rep, err
+		}
+		return rep, validate.Errorf("tenant %q is %s: only active and suspended tenants are migrated", t.Slug, t.State)
+	}
+	byID := map[string]catalog.Tenant{}
+	steps := make([]Step, len(tenants))
+	for i, t := range tenants {
+		byID[t.ID] = t
+		steps[i] = Step{Slug: t.Slug, ID: t.ID, Server: t.Server, State: t.State, From: t.SchemaVersion}
+	}
+	srvs := newServers(o.Store)
+	defer srvs.close()
+	type read struct {
+		applied []int64
+		err     error
+	}
+	got := map[string]read{}
+	skipped := dispatch(ctx, steps, limits{total: o.Concurrency, perServer: o.PerServer},
+		func(ctx context.Context, st Step) read {
+			srv, err := srvs.get(ctx, st.Server)
+			if err != nil {
+				return read{err: err}
+			}
+			v, err := srv.AppliedVersions(ctx, st.ID)
+			return read{applied: v, err: err}
+		},
+		func(st Step, r read) bool { got[st.ID] = r; return false })
+	if len(skipped) > 0 {
+		return rep, ctx.Err()
+	}
+	for _, t := range tenants {
+		ts := TenantStatus{Slug: t.Slug, Server: t.Server, State: t.State, Version: t.SchemaVersion, Latest: set.Latest,
+			LastError: t.MigrationError, FailedVersion: t.MigrationFailedVersion, FailedAt: t.MigrationFailedAt}
+		r := got[t.ID]
+		if r.err != nil {
+			ts.ReadError = secret.Scrub(r.err.Error())
+			ts.Pending = len(set.After(t.SchemaVersion))
+			rep.Unreadable++
+		} else {
+			ts.Version = 0
+			if len(r.applied) > 0 {
+				ts.Version = slices.Max(r.applied)
+			}
+			ts.Pending = set.Missing(r.applied)
+			if ts.Version != t.SchemaVersion {
+				v := ts.Version
+				if err := o.Store.UpdateTenant(ctx, t.ID, catalog.TenantUpdate{SchemaVersion: &v}); err != nil {
+					return rep, fmt.Errorf("correct the recorded version of tenant %q: %w", t.Slug, err)
+				}
+				o.Log.Info("catalog version corrected from the tenant database", "tenant", t.Slug, "recorded", t.SchemaVersion, "actual", v)
+			}
+		}
+		switch ts.Condition() {
+		case "failed":
+			rep.Failed++
+		case "behind":
+			rep.Behind++
+		case "ahead":
+			rep.Ahead++
+		default:
+			rep.Current++
+		}
+		rep.Tenants = append(rep.Tenants, ts)
+	}
+	if rep.Tenants == nil {
+		rep.Tenants = []TenantStatus{}
+	}
+	return rep, nil
+}

@@ -1,0 +1,130 @@
+package tenantdb
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tenantctl/tenantctl/secret"
+)
+
+// AccessPrefix starts the names of MSP access roles. They never start with t_ (the
+// tenant namespace) and never name a customer: msp_<login>_<tenant id>.
+const AccessPrefix = "msp_"
+
+// AccessRole names the role through which an MSP login reaches one tenant.
+func AccessRole(login, id string) string {
+	return AccessPrefix + strings.NewReplacer(".", "_", "-", "_").Replace(login) + "_" + id
+}
+
+// IsAccessRole reports whether role is an MSP access role for tenant id.
+func IsAccessRole(role, id string) bool {
+	return strings.HasPrefix(role, AccessPrefix) && strings.HasSuffix(role, "_"+id)
+}
+
+// GrantAccess creates (or resets) an MSP access role for tenant id: LOGIN with the given
+// password (sent as a verifier), VALID UNTIL expires when set, a small connection limit,
+// CONNECT on the tenant database, USAGE on schema public, and SELECT (read) or DML
+// (write) on every table and sequence, now and for tables the owner creates later.
+func (s *Server) GrantAccess(ctx context.Context, id, role, level, password string, expires *time.Time) error {
+	verifier, err := secret.ScramVerifier(password)
+	if err != nil {
+		return err
+	}
+	pw, err := literal(verifier)
+	if err != nil {
+		return err
+	}
+	until := "'infinity'"
+	if expires != nil {
+		if until, err = literal(expires.UTC().Format(time.RFC3339)); err != nil {
+			return err
+		}
+	}
+	conn, release, err := s.admin(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, role).Scan(&exists); err != nil {
+		return err
+	}
+	stmts := []string{
+		roleStmt(role, "LOGIN NOINHERIT CONNECTION LIMIT 5", exists),
+		"ALTER ROLE " + ident(role) + " PASSWORD " + pw + " VALID UNTIL " + until,
+		s.grantToAdminStmt(role),
+		"GRANT CONNECT ON DATABASE " + ident(Database(id)) + " TO " + ident(role),
+	}
+	if _, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll(); err != nil {
+		return fmt.Errorf("create access role: %w", err)
+	}
+	tables := "SELECT"
+	seqs := "SELECT"
+	if level == "write" {
+		tables, seqs = "SELECT, INSERT, UPDATE, DELETE", "USAGE, SELECT, UPDATE"
+	}
+	owner, r := ident(OwnerRole(id)), ident(role)
+	tconn, err := s.Connect(ctx, Database(id))
+	if err != nil {
+		return err
+	}
+	defer tconn.Close(context.WithoutCancel(ctx))
+	in := []string{
+		"SET ROLE " + owner,
+		"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM " + r,
+		"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM " + r,
+		"ALTER DEFAULT PRIVILEGES FOR ROLE " + owner + " IN SCHEMA public REVOKE ALL ON TABLES FROM " + r,
+		"ALTER DEFAULT PRIVILEGES FOR ROLE " + owner + " IN SCHEMA public REVOKE ALL ON SEQUENCES FROM " + r,
+		"GRANT USAGE ON SCHEMA public TO " + r,
+		"GRANT " + tables + " ON ALL TABLES IN SCHEMA public TO " + r,
+		"GRANT " + seqs + " ON ALL SEQUENCES IN SCHEMA public TO " + r,
+		"ALTER DEFAULT PRIVILEGES FOR ROLE " + owner + " IN SCHEMA public GRANT " + tables + " ON TABLES TO " + r,
+		"ALTER DEFAULT PRIVILEGES FOR ROLE " + owner + " IN SCHEMA public GRANT " + seqs + " ON SEQUENCES TO " + r,
+		"RESET ROLE",
+	}
+	if _, err := tconn.PgConn().Exec(ctx, strings.Join(in, ";\n")).ReadAll(); err != nil {
+		return fmt.Errorf("grant access in %s: %w", Database(id), err)
+	}
+	return nil
+}
+
+// RevokeAccessRole ends an access role's sessions, removes its privileges in the tenant
+// database and drops it. A missing role or database is fine.
+func (s *Server) RevokeAccessRole(ctx context.Context, id, role string) error {
+	conn, release, err := s.admin(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, role).Scan(&exists); err != nil || !exists {
+		return err
+	}
+	if err := terminate(ctx, conn, role); err != nil {
+		return err
+	}
+	if ok, err := s.DatabaseExists(ctx, Database(id)); err != nil {
+		return err
+	} else if ok {
+		tconn, err := s.Connect(ctx, Database(id))
+		if err != nil {
+			return err
+		}
+		// DROP OWNED removes the role's privileges (and default privileges) here; it
+		// owns nothing.
+		_, err = tconn.Exec(ctx, "DROP OWNED BY "+ident(role))
+		tconn.Close(context.WithoutCancel(ctx))
+		if err != nil {
+			return fmt.Errorf("remove privileges of %s: %w", role, err)
+		}
+		if _, err := conn.Exec(ctx, "REVOKE ALL ON DATABASE "+ident(Database(id))+" FROM "+ident(role)); err != nil {
+			return err
+		}
+	}
+	if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+ident(role)); err != nil {
+		return fmt.Errorf("drop role %s: %w", role, err)
+	}
+	return nil
+}

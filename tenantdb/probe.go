@@ -1,0 +1,196 @@
+package tenantdb
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tenantctl/tenantctl/secret"
+)
+
+// ReadOnly returns a handle on the same server whose sessions cannot write
+// (default_transaction_read_only) and give up connecting after connectTimeout: what
+// the audit inspects servers with, so an audit cannot change what it inspects.
+func (s *Server) ReadOnly(connectTimeout time.Duration) *Server {
+	c := s.cfg.Copy()
+	readOnly(c, connectTimeout)
+	return &Server{Name: s.Name, VersionNum: s.VersionNum, CloneStrategy: s.CloneStrategy, dsn: s.dsn, cfg: c, pool: &adminPool{}}
+}
+
+func readOnly(c *pgx.ConnConfig, connectTimeout time.Duration) {
+	c.RuntimeParams["default_transaction_read_only"] = "on"
+	c.RuntimeParams["application_name"] = "tenantctl-audit"
+	if connectTimeout > 0 {
+		c.ConnectTimeout = connectTimeout
+	}
+}
+
+// Contents is what one tenant database holds that matters for isolation.
+type Contents struct {
+	// Extensions installed in the database (plpgsql included).
+	Extensions []string
+	// ForeignDataWrappers, ForeignServers and UserMappings ("server:user") reach
+	// outside the database.
+	ForeignDataWrappers []string
+	ForeignServers      []string
+	UserMappings        []string
+	// ForeignOwned lists (at most [MaxForeignOwned]) objects in the database's own
+	// schemas that the tenant's owner role does not own, as "kind name owned by role";
+	// ForeignOwnedCount counts all of them.
+	ForeignOwned      []string
+	ForeignOwnedCount int
+}
+
+// MaxForeignOwned bounds the objects [Server.InspectDatabase] lists by name.
+const MaxForeignOwned = 20
+
+// inspectQuery reads, in one round trip, everything [Contents] holds. Objects that
+// belong to an extension are the extension's business and skipped; schema public may
+// belong to pg_database_owner (PostgreSQL 15+) or, as left by initdb, the bootstrap
+// superuser.
+const inspectQuery = `
+WITH me AS (
+    SELECT coalesce((SELECT oid FROM pg_roles WHERE rolname = $1), 0) AS owner,
+           coalesce((SELECT oid FROM pg_roles WHERE rolname = 'pg_database_owner'), 0) AS dbowner,
+           (SELECT array_agg(oid) FROM pg_namespace
+            WHERE nspname IN ('pg_catalog', 'information_schema', 'pg_toast') OR nspname ~ '^pg_(toast_)?temp_') AS sys
+), objs AS (
+    SELECT 'schema' AS kind, n.nspname::text AS name, n.nspowner AS owner, 'pg_namespace'::regclass AS cls, n.oid
+    FROM pg_namespace n, me
+    WHERE n.nspowner <> me.owner AND n.oid <> ALL (me.sys)
+      AND NOT (n.nspname = 'public' AND n.nspowner IN (10, me.dbowner))
+  UNION ALL
+    SELECT CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'table' WHEN 'v' THEN 'view' WHEN 'm' THEN 'materialized view'
+                          WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' ELSE 'relation' END,
+           c.relnamespace::regnamespace || '.' || c.relname, c.relowner, 'pg_class'::regclass, c.oid
+    FROM pg_class c, me
+    WHERE c.relowner <> me.owner AND c.relnamespace <> ALL (me.sys) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+  UNION ALL
+    SELECT 'function', p.pronamespace::regnamespace || '.' || p.proname, p.proowner, 'pg_proc'::regclass, p.oid
+    FROM pg_proc p, me
+    WHERE p.proowner <> me.owner AND p.pronamespace <> ALL (me.sys)
+  UNION ALL
+    SELECT 'type', t.typnamespace::regnamespace || '.' || t.typname, t.typowner, 'pg_type'::regclass, t.oid
+    FROM pg_type t, me
+    WHERE t.typowner <> me.owner AND t.typnamespace <> ALL (me.sys)
+      AND (t.typrelid = 0 OR t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
+      AND NOT EXISTS (SELECT 1 FROM pg_type e WHERE e.typarray = t.oid)
+), foreign_owned AS (
+    SELECT o.kind || ' ' || o.name || ' owned by ' || pg_get_userbyid(o.owner) AS what
+    FROM objs o
+    WHERE NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = o.cls AND d.objid = o.oid AND d.deptype = 'e')
+)
+SELECT
+    coalesce((SELECT array_agg(extname ORDER BY extname) FROM pg_extension), '{}'),
+    coalesce((SELECT array_agg(fdwname ORDER BY fdwname) FROM pg_foreign_data_wrapper), '{}'),
+    coalesce((SELECT array_agg(srvname ORDER BY srvname) FROM pg_foreign_server), '{}'),
+    coalesce((SELECT array_agg(srvname || ':' || usename ORDER BY 1) FROM pg_user_mappings), '{}'),
+    coalesce((SELECT array_agg(what) FROM (SELECT what FROM foreign_owned ORDER BY what LIMIT $2) f), '{}'),
+    (SELECT count(*) FROM foreign_owned)::int`
+
+// InspectDatabase reads, with one query on one connection, what the tenant database
+// holds that could reach outside it (extensions, foreign data wrappers, foreign
+// servers, user mappings) and which of its objects the tenant's owner role does not
+// own. It changes nothing.
+func (s *Server) InspectDatabase(ctx context.Context, id string) (Contents, error) {
+	var c Contents
+	conn, err := s.Connect(ctx, Database(id))
+	if err != nil {
+		return c, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	err = conn.QueryRow(ctx, inspectQuery, OwnerRole(id), MaxForeignOwned).
+		Scan(&c.Extensions, &c.ForeignDataWrappers, &c.ForeignServers, &c.UserMappings, &c.ForeignOwned, &c.ForeignOwnedCount)
+	if err != nil {
+		return c, fmt.Errorf("inspect %s: %w", Database(id), err)
+	}
+	return c, nil
+}
+
+// ProbeOutcome is how a login attempt ended.
+type ProbeOutcome int
+
+const (
+	// ProbeConnected means the login succeeded and a query ran.
+	ProbeConnected ProbeOutcome = iota
+	// ProbeRefused means the server refused: no CONNECT privilege (42501), bad
+	// password or unknown role (28P01), login not allowed or no pg_hba entry (28000),
+	// no such database (3D000), or the database accepts no connections (55000).
+	ProbeRefused
+	// ProbeInconclusive means the attempt proved nothing: the server could not be
+	// reached, timed out, or had no connection slot left.
+	ProbeInconclusive
+)
+
+func (o ProbeOutcome) String() string {
+	switch o {
+	case ProbeConnected:
+		return "connected"
+	case ProbeRefused:
+		return "refused"
+	default:
+		return "inconclusive"
+	}
+}
+
+// ProbeResult is the outcome of one login attempt.
+type ProbeResult struct {
+	Outcome ProbeOutcome
+	// SQLState is the server's error code when it answered with one.
+	SQLState string
+	// Message describes the refusal or failure, scrubbed of secrets ("" on success).
+	Message string
+}
+
+// refusals are the SQLSTATEs by which a server refuses a login.
+var refusals = map[string]bool{
+	"42501": true, // insufficient_privilege: permission denied for database
+	"28P01": true, // invalid_password (also an unknown role)
+	"28000": true, // invalid_authorization_specification: NOLOGIN, pg_hba reject
+	"3D000": true, // invalid_catalog_name: no such database
+	"55000": true, // object_not_in_prerequisite_state: database not accepting connections
+}
+
+// Probe tries to log in to database db as user with password, with the server,
+// port and TLS settings of base, gives up after timeout, and runs one read-only query
+// when it gets in. It never changes anything.
+func Probe(ctx context.Context, base *pgx.ConnConfig, user, password, db string, timeout time.Duration) ProbeResult {
+	secret.Register(password)
+	c := base.Copy()
+	c.User, c.Password, c.Database = user, password, db
+	readOnly(c, timeout)
+	c.RuntimeParams["application_name"] = "tenantctl-audit-probe"
+	c.OnNotice, c.OnNotification = nil, nil
+	conn, err := pgx.ConnectConfig(ctx, c)
+	if err != nil {
+		return classify(err)
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var who string
+	if err := conn.QueryRow(ctx, `SELECT current_user`).Scan(&who); err != nil {
+		// Logged in, but could not even run a query: still a login.
+		return ProbeResult{Outcome: ProbeConnected, SQLState: sqlState(err), Message: secret.Scrub(err.Error())}
+	}
+	return ProbeResult{Outcome: ProbeConnected}
+}
+
+// Probe tries to log in to database db on this server as user with password.
+func (s *Server) Probe(ctx context.Context, user, password, db string, timeout time.Duration) ProbeResult {
+	return Probe(ctx, s.cfg, user, password, db, timeout)
+}
+
+func classify(err error) ProbeResult {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		out := ProbeResult{Outcome: ProbeInconclusive, SQLState: pgErr.Code, Message: secret.Scrub(pgErr.Message)}
+		if refusals[pgErr.Code] {
+			out.Outcome = ProbeRefused
+		}
+		return out
+	}
+	return ProbeResult{Outcome: ProbeInconclusive, Message: secret.Scrub(err.Error())}
+}
