@@ -1,8 +1,21 @@
 // Package rollup copies rows from every tenant database into the MSP-only warehouse,
-// incrementally and exactly once: for each tenant, the rows changed since its last run
-// are streamed with COPY into a staging table and upserted, and the tenant's watermark
-// advances in the same warehouse transaction as the rows.
+// incrementally and exactly once.
 //
-// It reads tenant databases and writes the warehouse; it never changes a tenant
-// database or the catalog's tenants.
+// For each tenant, [Run] reads the spec's tables from one REPEATABLE READ snapshot of
+// the tenant database. The snapshot's pg_snapshot_xmin is the tenant's new watermark:
+// rows whose xmin is at or above the previous watermark are streamed with binary COPY
+// into a staging table and upserted (a table's first copy streams straight into the
+// warehouse table), deleted rows are found by comparing counts and then keys, and the
+// rows and the new watermarks commit in one warehouse transaction. A transaction still
+// open while a run reads the tenant has an id at or above the watermark, so the next run
+// reads its rows; a crash at any point leaves the old rows with the old watermark.
+//
+// Files: spec.go (the YAML spec), options.go, run.go (the fleet: targets, bounded
+// concurrency, outcomes), tenant.go (one tenant: snapshot, plan, copy, commit),
+// schema.go (source columns and warehouse types), copy.go (the COPY pipe), status.go,
+// errors.go.
+//
+// It reads tenant databases and writes the warehouse (through package warehouse for
+// its schema). It never changes a tenant database or the catalog, and it does not
+// record job runs: the CLI command or the scheduler wraps [Run] in one.
 package rollup

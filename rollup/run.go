@@ -144,6 +144,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 
 	r := &runner{o: o, pool: pool, prov: provisioner.New(o.Store, o.Log), servers: map[string]*serverSlot{}}
+	defer r.prov.Close()
 	for _, t := range targets {
 		if r.servers[t.Server] == nil {
 			r.servers[t.Server] = &serverSlot{sem: make(chan struct{}, o.PerServer)}
