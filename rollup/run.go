@@ -254,7 +254,7 @@ func (r *runner) tenant(ctx context.Context, t catalog.Tenant) (res TenantResult
 		return res
 	}
 	if err != nil {
-		res.Err = fmt.Errorf("tenant %s: %w", t.Slug, err)
+		res.Err = err // PartialError and the per-tenant output name the tenant
 		res.Status, res.RowsCopied, res.RowsDeleted, res.Tables = StatusFailed, 0, 0, nil
 		if rerr := r.recordFailure(ctx, t, err); rerr != nil {
 			r.o.Log.Warn("could not record the rollup failure in the warehouse", "tenant", t.Slug, "error", rerr)

@@ -1,0 +1,92 @@
+package warehouse_test
+
+import (
+	"context"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/internal/dbconn"
+	"github.com/tenantctl/tenantctl/internal/pgtest"
+	"github.com/tenantctl/tenantctl/warehouse"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, 0)) }
+
+func TestTablesWatermarksAndPurgeLock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := pgtest.Get(t)
+	dsn := env.Control.SuperDSN(env.Control.NewDatabase(t, "warehouse"))
+	_, err := warehouse.Init(ctx, dsn)
+	require.NoError(t, err)
+	conn, err := dbconn.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	current, err := warehouse.Current(ctx, conn)
+	require.NoError(t, err)
+	require.True(t, current)
+
+	want := warehouse.Table{Name: "orders", Key: []string{"region", "id"}, Columns: []warehouse.Column{
+		{Name: "region", Type: "text"}, {Name: "id", Type: "bigint"}, {Name: "amount", Type: "numeric"},
+	}}
+	got, err := warehouse.EnsureTable(ctx, conn, want)
+	require.NoError(t, err)
+	require.True(t, got.HasTenantID)
+	require.True(t, got.SameKey([]string{"region", "id"}))
+	require.Equal(t, want.Columns, got.Columns)
+	require.NotZero(t, got.OID)
+
+	// A second caller with one more column adds it and changes nothing else.
+	want.Columns = append(want.Columns, warehouse.Column{Name: "tags", Type: "text[]"})
+	again, err := warehouse.EnsureTable(ctx, conn, want)
+	require.NoError(t, err)
+	require.Equal(t, got.OID, again.OID)
+	require.Equal(t, want.Columns, again.Columns)
+	_, err = warehouse.EnsureTable(ctx, conn, warehouse.Table{Name: "bad", Key: []string{"id"},
+		Columns: []warehouse.Column{{Name: "id", Type: "int); DROP TABLE orders; --"}}})
+	require.ErrorContains(t, err, "refusing unexpected type name")
+
+	var collation string
+	require.NoError(t, conn.QueryRow(ctx, `SELECT coalesce(c.collname, '') FROM pg_attribute a
+		LEFT JOIN pg_collation c ON c.oid = a.attcollation WHERE a.attrelid = 'orders'::regclass AND a.attname = 'tenant_id'`).Scan(&collation))
+	require.Equal(t, "C", collation)
+
+	// Watermarks round-trip; a failure keeps the watermark.
+	xmin, count := int64(1234), int64(2)
+	require.NoError(t, warehouse.SaveWatermark(ctx, conn, warehouse.Watermark{TenantID: "aaaaaaaaaa", Table: "orders",
+		Xmin: &xmin, Source: "1/2", Signature: "s", Mode: "full", RowsCopied: 2, RowCount: &count}))
+	require.NoError(t, warehouse.RecordFailure(ctx, conn, "aaaaaaaaaa", []string{"orders", "other"}, "boom"))
+	marks, err := warehouse.Watermarks(ctx, conn, "aaaaaaaaaa")
+	require.NoError(t, err)
+	require.Equal(t, int64(1234), *marks["aaaaaaaaaa"]["orders"].Xmin)
+	require.Equal(t, "boom", marks["aaaaaaaaaa"]["orders"].LastError)
+	require.NotNil(t, marks["aaaaaaaaaa"]["orders"].LastRun)
+	require.Nil(t, marks["aaaaaaaaaa"]["other"].Xmin)
+
+	// Purge waits for a rollup holding the tenant's lock, then removes everything.
+	_, err = conn.Exec(ctx, `INSERT INTO orders (tenant_id, region, id) VALUES ('aaaaaaaaaa', 'eu', 1), ('bbbbbbbbbb', 'eu', 1)`)
+	require.NoError(t, err)
+	unlock, err := warehouse.LockTenant(ctx, conn, "aaaaaaaaaa")
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() {
+		_, err := warehouse.PurgeTenant(ctx, dsn, "aaaaaaaaaa")
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("purge did not wait for the tenant's lock: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	require.NoError(t, unlock())
+	require.NoError(t, <-done)
+	counts, err := warehouse.RowCounts(ctx, conn, []string{"orders", "missing"})
+	require.NoError(t, err)
+	require.Equal(t, map[string]map[string]int64{"orders": {"bbbbbbbbbb": 1}}, counts)
+	marks, err = warehouse.Watermarks(ctx, conn, "")
+	require.NoError(t, err)
+	require.Empty(t, marks)
+}
