@@ -8,6 +8,8 @@ import (
 	"io"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tenantctl/tenantctl/internal/dbconn"
 )
 
 // pipeBuffer is the write buffer between the two COPY streams. The server sends one
@@ -25,10 +27,14 @@ var errReaderGone = errors.New("warehouse side of the copy stopped")
 // closed by pgconn.
 func pipe(ctx context.Context, src, dst *pgconn.PgConn, copyTo, copyFrom string) (int64, error) {
 	pr, pw := io.Pipe()
+	// Cancelled when the destination gives up, so a source waiting on its server stops
+	// too instead of holding the run until ctx ends.
+	srcCtx, cancelSrc := context.WithCancel(ctx)
+	defer cancelSrc()
 	srcDone := make(chan error, 1)
 	go func() {
 		bw := bufio.NewWriterSize(pw, pipeBuffer)
-		_, err := src.CopyTo(ctx, bw, copyTo)
+		_, err := src.CopyTo(srcCtx, bw, copyTo)
 		if err == nil {
 			err = bw.Flush()
 		}
@@ -38,9 +44,18 @@ func pipe(ctx context.Context, src, dst *pgconn.PgConn, copyTo, copyFrom string)
 	}()
 	tag, dstErr := dst.CopyFrom(ctx, pr, copyFrom)
 	pr.CloseWithError(errReaderGone) // unblocks the writer when the destination gave up early
+	if dstErr != nil {
+		cancelSrc()
+	}
 	srcErr := <-srcDone
+	// The source's error is a consequence of the destination's when the destination
+	// stopped reading or this function cancelled the source (pgconn reports that as
+	// context.Canceled, or as the server's 57014 when the cancel request won the race).
+	cancelledHere := dstErr != nil && ctx.Err() == nil &&
+		(errors.Is(srcErr, context.Canceled) || dbconn.SQLState(srcErr) == "57014")
+	stoppedByDst := errors.Is(srcErr, errReaderGone) || cancelledHere
 	switch {
-	case srcErr != nil && !errors.Is(srcErr, errReaderGone):
+	case srcErr != nil && !stoppedByDst:
 		// The source failed first; the destination only saw its stream end.
 		return 0, fmt.Errorf("read from tenant: %w", srcErr)
 	case dstErr != nil:
