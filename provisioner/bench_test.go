@@ -76,14 +76,25 @@ func BenchmarkTenantCreate(b *testing.B) {
 		}
 		b.StartTimer()
 
+		steps := map[string]time.Duration{}
 		create := func(slow bool) time.Duration {
+			last := time.Now()
+			bundle.p.Hooks.AfterStep = func(step string) error {
+				if !slow {
+					steps[step] += time.Since(last)
+				}
+				last = time.Now()
+				return nil
+			}
 			start := time.Now()
 			for i := 0; i < n; i++ {
 				slug := fmt.Sprintf("bench-%v-%d-%s", slow, i, tenantdb.NewID()[:4])
+				last = time.Now()
 				_, err := bundle.p.Create(ctx, provisioner.CreateOptions{Slug: slug, Name: slug, Domain: slug + ".example", Server: "pg-a", SlowPath: slow})
 				require.NoError(b, err)
 			}
 			d := time.Since(start)
+			bundle.p.Hooks.AfterStep = nil
 			b.StopTimer()
 			bundle.purgeAll(t)
 			b.StartTimer()
@@ -95,6 +106,9 @@ func BenchmarkTenantCreate(b *testing.B) {
 		b.ReportMetric(per(rawMigrate), "raw_create_migrate_ms")
 		b.ReportMetric(per(fast), "fast_ms")
 		b.ReportMetric(per(slow), "slow_ms")
+		for step, d := range steps {
+			b.ReportMetric(per(d), "fast_step_"+step+"_ms")
+		}
 		b.ReportMetric(float64(fast)/float64(rawClone), "fast/raw_clone")
 		b.ReportMetric(float64(fast)/float64(rawMigrate), "fast/raw_create_migrate")
 	}
