@@ -69,8 +69,9 @@ func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog
 		err  error
 	}
 	srcReady := make(chan connected, 1)
+	id := t.ID // t is refreshed from the catalog below
 	go func() {
-		conn, err := connectSource(ctx, srv, t.ID)
+		conn, err := connectSource(ctx, srv, id)
 		srcReady <- connected{conn, err}
 	}()
 	var src *pgx.Conn
