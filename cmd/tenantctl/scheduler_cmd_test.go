@@ -86,7 +86,9 @@ func TestSchedulerCommandStopsOnSignal(t *testing.T) {
 		}
 		require.Equal(t, "inproc", j["node"])
 		if j["job"] == "rollup" && j["status"] == "failed" {
-			require.Equal(t, "rollup job: not available in this build", j["error"])
+			// This catalog has no warehouse: the rollup fails, is recorded, and the
+			// scheduler carries on with the other jobs.
+			require.Contains(t, j["error"], "no warehouse registered")
 		}
 	}
 	require.Contains(t, c.mustRun("jobs"), "inproc")
