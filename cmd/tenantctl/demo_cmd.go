@@ -15,6 +15,7 @@ import (
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/rollout"
+	"github.com/tenantctl/tenantctl/rollup"
 )
 
 func init() {
@@ -59,6 +60,9 @@ print the fleet. Running it again does nothing new.`,
 			}
 			fmt.Fprintf(a.out, "    created: %v  seeded: %v\n", res.Created, res.Seeded)
 			if err := a.demoMigrate(ctx, p); err != nil {
+				return err
+			}
+			if err := a.demoRollup(ctx, p); err != nil {
 				return err
 			}
 			servers, err := p.Store.ListServers(ctx)
@@ -151,4 +155,39 @@ func (a *app) demoAudit(ctx context.Context, p *provisioner.Provisioner) error {
 	}
 	fmt.Fprintln(a.out, "==> done: try 'tenantctl tenant show acme', 'tenantctl audit -o markdown', 'tenantctl jobs'")
 	return nil
+}
+
+// demoRollup copies every tenant's rows into the warehouse and prints a cross-tenant
+// summary from it: the MSP's one place to see all customers.
+func (a *app) demoRollup(ctx context.Context, p *provisioner.Provisioner) error {
+	spec, err := rollup.LoadSpec(a.rollupSpecPath())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(a.out, "==> rolling every tenant's rows up into the MSP-only warehouse")
+	var res rollup.Result
+	_, err = p.Store.RunJob(ctx, "rollup", hostname(), func(ctx context.Context) (map[string]int64, error) {
+		var err error
+		res, err = rollup.Run(ctx, rollup.Options{Store: p.Store, Spec: spec, Log: a.log})
+		return res.Counts(), err
+	})
+	if err != nil {
+		return err
+	}
+	c := res.Counts()
+	fmt.Fprintf(a.out, "    %d tenant(s), %d row(s) copied, %d deleted\n", c["tenants"], c["rows_copied"], c["rows_deleted"])
+	dsn, err := p.Store.WarehouseDSN(ctx)
+	if err != nil {
+		return err
+	}
+	rows, err := demo.Summary(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(a.out, "==> cross-tenant summary, from the warehouse")
+	tw := a.table("CUSTOMER", "NAME", "USERS", "SYSTEMS", "OPEN INCIDENTS", "P1 OPEN")
+	for _, r := range rows {
+		row(tw, r.Slug, r.Name, r.Users, r.Systems, r.OpenIncidents, r.Priority1)
+	}
+	return tw.Flush()
 }
