@@ -58,63 +58,14 @@ func (d DBInfo) PublicPrivileges() []string {
 	return out
 }
 
-// Inventory reads the server's tenant databases, template databases and tenant roles.
+// Inventory reads the server's tenant databases, template databases and tenant roles:
+// the tenant namespace of a [Server.Snapshot].
 func (s *Server) Inventory(ctx context.Context) (Inventory, error) {
-	inv := Inventory{Databases: map[string]DBInfo{}, Roles: map[string]RoleInfo{}}
-	conn, err := s.Connect(ctx, "postgres")
+	snap, err := s.Snapshot(ctx)
 	if err != nil {
-		return inv, err
+		return Inventory{}, err
 	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	rows, err := conn.Query(ctx, `
-		SELECT d.datname, pg_get_userbyid(d.datdba), d.datallowconn, d.datistemplate,
-		       coalesce(shobj_description(d.oid, 'pg_database'), ''),
-		       coalesce((SELECT array_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END
-		                                  || ':' || a.privilege_type ORDER BY 1)
-		                 FROM aclexplode(coalesce(d.datacl, acldefault('d', d.datdba))) a), '{}')
-		FROM pg_database d
-		WHERE starts_with(d.datname, $1) OR starts_with(d.datname, $2)`, Prefix, TemplatePrefix)
-	if err != nil {
-		return inv, fmt.Errorf("read databases: %w", err)
-	}
-	for rows.Next() {
-		var d DBInfo
-		var grants []string
-		if err := rows.Scan(&d.Name, &d.Owner, &d.AllowConn, &d.IsTemplate, &d.Comment, &grants); err != nil {
-			return inv, err
-		}
-		for _, g := range grants {
-			for i := len(g) - 1; i >= 0; i-- {
-				if g[i] == ':' {
-					d.Grants = append(d.Grants, Grant{Grantee: g[:i], Privilege: g[i+1:]})
-					break
-				}
-			}
-		}
-		inv.Databases[d.Name] = d
-	}
-	if err := rows.Err(); err != nil {
-		return inv, err
-	}
-	rows, err = conn.Query(ctx, `
-		SELECT r.rolname, r.rolcanlogin, r.rolsuper, r.rolcreatedb, r.rolcreaterole, r.rolreplication, r.rolbypassrls,
-		       r.rolconnlimit, coalesce(shobj_description(r.oid, 'pg_authid'), ''),
-		       coalesce((SELECT array_agg(g.rolname ORDER BY g.rolname) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
-		                 WHERE m.member = r.oid), '{}')
-		FROM pg_roles r
-		WHERE starts_with(r.rolname, $1)`, Prefix)
-	if err != nil {
-		return inv, fmt.Errorf("read roles: %w", err)
-	}
-	for rows.Next() {
-		var r RoleInfo
-		if err := rows.Scan(&r.Name, &r.CanLogin, &r.Superuser, &r.CreateDB, &r.CreateRole, &r.Replication, &r.BypassRLS,
-			&r.ConnLimit, &r.Comment, &r.MemberOf); err != nil {
-			return inv, err
-		}
-		inv.Roles[r.Name] = r
-	}
-	return inv, rows.Err()
+	return snap.Inventory(), nil
 }
 
 // Snapshot is a server's shared catalogs in full: every database and every role, not
