@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -97,7 +99,7 @@ func (s *Server) EnsureTemplate(ctx context.Context, fsys fs.FS) (t Template, re
 		"ALTER DATABASE " + name + " IS_TEMPLATE true",
 		"ALTER DATABASE " + name + " ALLOW_CONNECTIONS false", // the ready mark: last
 	} {
-		if _, err := conn.Exec(ctx, stmt); err != nil {
+		if err := execRetryingConcurrentUpdate(ctx, conn, stmt); err != nil {
 			return t, fmt.Errorf("finish template %s: %w", t.Name, err)
 		}
 	}
@@ -150,4 +152,23 @@ func (s *Server) ListTemplates(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// execRetryingConcurrentUpdate runs an idempotent catalog statement, retrying a few
+// times when PostgreSQL reports "tuple concurrently updated" (XX000): ALTER DATABASE and
+// GRANT take no lock against other sessions updating the same shared catalog rows, so
+// concurrent provisioning on one server can collide there.
+func execRetryingConcurrentUpdate(ctx context.Context, conn *pgx.Conn, stmt string) error {
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		if _, err = conn.Exec(ctx, stmt); err == nil || sqlState(err) != "XX000" || !strings.Contains(err.Error(), "concurrently updated") {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt+1) * 20 * time.Millisecond):
+		}
+	}
+	return err
 }
