@@ -42,7 +42,7 @@ func (a *auditor) checkDrift() {
 		for _, role := range roles {
 			a.col.evaluated(CheckOrphanRole, "")
 			id, ok := tenantdb.ParseName(role)
-			isRole := ok && (role == tenantdb.OwnerRole(id) || role == tenantdb.AppRole(id))
+			isRole := ok && (role == tenantdb.OwnerRole(id) || role == tenantdb.AppRole(id) || role == tenantdb.GroupRole(id))
 			if isRole && known(id) {
 				continue
 			}

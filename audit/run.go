@@ -59,6 +59,9 @@ type auditor struct {
 	notes     []string
 	probes    ProbeSummary
 
+	// hostile holds what the checks against a careless or hostile admin read.
+	hostile *hostile
+
 	phases    map[string]time.Duration
 	lastPhase time.Time
 	now       time.Time
@@ -88,6 +91,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}
 	a.phase("catalog")
 	a.snapshotServers(ctx)
+	a.scanServers(ctx)
 	if err := a.refreshTenants(ctx); err != nil {
 		return Report{}, err
 	}
@@ -97,7 +101,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}
 	for _, t := range a.audited {
 		a.checkTenantConfig(t)
+		a.checkTenantHostile(t)
 	}
+	a.checkFleetHostile()
 	a.checkUnreachableServers()
 	a.checkNames()
 	if a.o.Tenant == "" {

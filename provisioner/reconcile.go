@@ -141,6 +141,9 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 			}
 			p.driftActions(ctx, srv, t, inv, accessRoles, do)
 		}
+		if err := p.reconcilePrivileges(ctx, srv, s.Name, tenants, grants, do); err != nil {
+			errs = append(errs, fmt.Errorf("server %s: %w", s.Name, err))
+		}
 		for _, name := range sortedKeys(inv.Databases) {
 			if strings.HasPrefix(name, tenantdb.TemplatePrefix) {
 				continue
