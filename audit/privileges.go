@@ -10,11 +10,12 @@ import (
 )
 
 // expectedFor is what tenantctl grants inside tenant t's database: the app role's DML
-// and the unexpired MSP access grants the catalog records.
+// and the MSP access grants the catalog records (an expired one is db.connect_roles'
+// finding, and reconcile revokes it whole).
 func (a *auditor) expectedFor(t catalog.Tenant) tenantdb.Expected {
 	access := map[string]string{}
 	for _, g := range a.access[t.ID] {
-		if !tenantdb.IsAccessRole(g.Role, t.ID) || (g.ExpiresAt != nil && a.now.After(*g.ExpiresAt)) {
+		if !tenantdb.IsAccessRole(g.Role, t.ID) {
 			continue
 		}
 		access[g.Role] = g.Level

@@ -27,6 +27,7 @@ import (
 	"github.com/tenantctl/tenantctl/localpg"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/secret"
+	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
 // AdminRole is the least-privilege role created on every dev tenant server.
@@ -86,9 +87,20 @@ func Up(ctx context.Context, o Options) (*Env, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	for i, name := range names {
 		g.Go(func() error {
-			c, err := localpg.Init(gctx, localpg.Options{Dir: filepath.Join(dir, name)})
+			opts := localpg.Options{Dir: filepath.Join(dir, name)}
+			if name != "control" {
+				// Tenant servers run confined: the lines `tenantctl server hba` prints.
+				opts.HBA = tenantdb.HBALines(AdminRole, "")
+			}
+			c, err := localpg.Init(gctx, opts)
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
+			}
+			if opts.HBA != "" {
+				// A cluster made by an older `dev up` gets them too (read at its next start).
+				if err := c.WriteHBA(opts.HBA); err != nil {
+					return fmt.Errorf("%s: %w", name, err)
+				}
 			}
 			if err := c.Start(gctx); err != nil {
 				return fmt.Errorf("%s: %w", name, err)

@@ -70,6 +70,9 @@ func (s *Server) EnsureConfinement(ctx context.Context, id string, accessRoles .
 	return nil
 }
 
+// HBAMethods are the authentication methods [HBALines] accepts for the admin role.
+var HBAMethods = []string{"scram-sha-256", "md5", "password", "cert", "gss", "sspi", "ldap", "radius", "pam"}
+
 var plainRole = regexp.MustCompile(`^[a-z_][a-z0-9_]*$`)
 
 // hbaRole writes a role name as pg_hba.conf reads it (double-quoted unless plain).
