@@ -19,9 +19,9 @@ type querier interface {
 // one entry of the default privileges (Kind "default:table", "default:sequence", …).
 type Privilege struct {
 	Kind string
-	// Object is the object's name as PostgreSQL quotes it (schema-qualified when not
-	// on the search path; functions with their argument types); "" for default
-	// privileges.
+	// Object is the object's name, schema-qualified and quoted by PostgreSQL
+	// (quote_ident; functions with their argument types): never subject to the
+	// session's search_path; "" for default privileges.
 	Object string
 	// Schema and Name of a table or sequence, unquoted (to recognise goose's table).
 	Schema, Name string
@@ -57,13 +57,17 @@ WITH sys AS (
            n.nspowner AS owner, n.nspacl AS acl, 'pg_namespace'::regclass AS cls, n.oid, false AS secdef
     FROM pg_namespace n, sys WHERE n.oid <> ALL (sys.oids)
   UNION ALL
-    SELECT CASE WHEN c.relkind = 'S' THEN 'sequence' ELSE 'table' END, c.oid::regclass::text, c.relnamespace::regnamespace::text, c.relname::text,
+    SELECT CASE WHEN c.relkind = 'S' THEN 'sequence' ELSE 'table' END, quote_ident(n.nspname) || '.' || quote_ident(c.relname), n.nspname::text, c.relname::text,
            c.relowner, c.relacl, 'pg_class'::regclass, c.oid, false
-    FROM pg_class c, sys WHERE c.relnamespace <> ALL (sys.oids) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, sys
+    WHERE c.relnamespace <> ALL (sys.oids) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
   UNION ALL
-    SELECT 'function', p.oid::regprocedure::text, p.pronamespace::regnamespace::text, p.proname::text,
+    SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
+           quote_ident(n.nspname) || '.' || quote_ident(p.proname) || '(' || pg_get_function_identity_arguments(p.oid) || ')',
+           n.nspname::text, p.proname::text,
            p.proowner, coalesce(p.proacl, acldefault('f', p.proowner)), 'pg_proc'::regclass, p.oid, p.prosecdef
-    FROM pg_proc p, sys WHERE p.pronamespace <> ALL (sys.oids)
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace, sys
+    WHERE p.pronamespace <> ALL (sys.oids) AND p.prokind IN ('f', 'p', 'w')
 )
 SELECT o.kind, o.obj, o.sch, o.name, CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x.grantee) END,
        x.privilege_type, o.secdef, '', ''
@@ -93,12 +97,13 @@ SELECT coalesce(array_agg(what ORDER BY what), '{}') FROM (
   UNION ALL
     SELECT 'event trigger ' || quote_ident(evtname) FROM pg_event_trigger
   UNION ALL
-    SELECT 'rule ' || quote_ident(r.rulename) || ' on ' || r.ev_class::regclass::text
-    FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class, sys
+    SELECT 'rule ' || quote_ident(r.rulename) || ' on ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname)
+    FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace, sys
     WHERE r.rulename <> '_RETURN' AND c.relnamespace <> ALL (sys.oids)
   UNION ALL
-    SELECT 'SECURITY DEFINER function ' || p.oid::regprocedure::text || ' (runs as ' || pg_get_userbyid(p.proowner) || ')'
-    FROM pg_proc p, sys
+    SELECT 'SECURITY DEFINER function ' || quote_ident(n.nspname) || '.' || quote_ident(p.proname)
+           || '(' || pg_get_function_identity_arguments(p.oid) || ') (runs as ' || pg_get_userbyid(p.proowner) || ')'
+    FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace, sys
     WHERE p.prosecdef AND p.pronamespace <> ALL (sys.oids)
       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
 ) o`
@@ -190,7 +195,7 @@ func (e Expected) Allows(p Privilege) bool {
 		case isAccess:
 			return in(readTable)
 		}
-	case "function":
+	case "function", "procedure":
 		// Running a function with the caller's rights gives nothing the caller does
 		// not have; one that runs with its owner's rights gives the owner's.
 		return !p.SecurityDefiner && p.Privilege == "EXECUTE" && (p.Grantee == "PUBLIC" || p.Grantee == e.App || isAccess)
@@ -224,7 +229,7 @@ func revokeStmt(p Privilege) (string, error) {
 		grantee = ident(p.Grantee)
 	}
 	switch p.Kind {
-	case "schema", "table", "sequence", "function":
+	case "schema", "table", "sequence", "function", "procedure":
 		// Object names come quoted by PostgreSQL itself (regclass, regprocedure,
 		// quote_ident), so they are used as they are.
 		return fmt.Sprintf("REVOKE %s ON %s %s FROM %s CASCADE", p.Privilege, strings.ToUpper(p.Kind), p.Object, grantee), nil
