@@ -80,7 +80,8 @@ func (p *Provisioner) reconcilePrivileges(ctx context.Context, srv *tenantdb.Ser
 			reasons = append(reasons, "database closed to connections or marked as a template")
 		}
 		for _, g := range d.Grants {
-			if g.Grantee != exp.Owner && (g.Privilege == "CREATE" || g.Privilege == "TEMPORARY") {
+			// PUBLIC's are the reharden action's.
+			if g.Grantee != exp.Owner && g.Grantee != "PUBLIC" && (g.Privilege == "CREATE" || g.Privilege == "TEMPORARY") {
 				fixes.Revoke[g.Grantee] = append(fixes.Revoke[g.Grantee], g.Privilege)
 				reasons = append(reasons, g.Grantee+" holds "+g.Privilege+" on the database")
 			}
