@@ -68,9 +68,3 @@ func (a *auditor) inspect(ctx context.Context, t catalog.Tenant) {
 			c.ForeignOwnedCount, dbName, tenantdb.OwnerRole(t.ID), strings.Join(c.ForeignOwned, "; "), more)
 	}
 }
-
-func (a *auditor) noteSync(format string, args ...any) {
-	a.col.mu.Lock()
-	defer a.col.mu.Unlock()
-	a.notef(format, args...)
-}

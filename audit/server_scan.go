@@ -314,8 +314,8 @@ func (a *auditor) checkSettings(s *server, settings []tenantdb.RoleSetting) {
 	}
 }
 
-// settingsFor returns the settings scan of a tenant's server bound to the tenant's
-// database or roles, for the tenant's evaluation count.
+// countSettings counts the tenant's settings check (the findings come from the
+// server scan, which reads every setting of the server at once).
 func (a *auditor) countSettings(t catalog.Tenant) {
 	a.col.evaluated(CheckDBSettings, t.Slug)
 }
