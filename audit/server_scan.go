@@ -168,11 +168,10 @@ func (a *auditor) checkServerScans() {
 func (a *auditor) checkBridges(s *server, b tenantdb.Bridges) {
 	name := s.cat.Name
 	a.col.evaluated(CheckServerBridges, "")
+	// A foreign server's dbname names the tenant it reaches (on this server or another:
+	// tenant database names are unique across the fleet).
 	exposed := func(fs tenantdb.ForeignServer) string {
-		if t, ok := a.tenantDatabaseOn(s, fs.Option("dbname")); ok && (fs.Option("host") == "" || fs.Option("host") == s.handle.Host() || fs.Option("host") == "localhost" || fs.Option("host") == "127.0.0.1") {
-			return t.Slug
-		}
-		if id, ok := tenantdb.ParseName(fs.Option("dbname")); ok {
+		if id, ok := tenantdb.ParseName(fs.Option("dbname")); ok && fs.Option("dbname") == tenantdb.Database(id) {
 			if t, ok := a.byID[id]; ok && t.Live() {
 				return t.Slug
 			}
