@@ -214,7 +214,15 @@ func TestPrivilegesInsideTenantDatabases(t *testing.T) {
 		"ALTER DEFAULT PRIVILEGES FOR ROLE "+tenantdb.OwnerRole(alpha.ID)+" IN SCHEMA public GRANT SELECT ON TABLES TO PUBLIC",
 		"SET ROLE "+tenantdb.OwnerRole(alpha.ID)+"; CREATE FUNCTION public.audit_test_definer() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1'; RESET ROLE",
 		"CREATE PUBLICATION audit_test_pub FOR ALL TABLES",
-		"CREATE RULE audit_test_rule AS ON INSERT TO public.systems DO ALSO NOTIFY audit_test")
+		"CREATE RULE audit_test_rule AS ON INSERT TO public.systems DO ALSO NOTIFY audit_test",
+		"CREATE FUNCTION public.audit_test_evt() RETURNS event_trigger LANGUAGE plpgsql AS 'BEGIN END'",
+		"CREATE EVENT TRIGGER audit_test_evt ON ddl_command_start EXECUTE FUNCTION public.audit_test_evt()",
+		"CREATE SUBSCRIPTION audit_test_sub CONNECTION 'host=127.0.0.1 dbname=postgres' PUBLICATION p WITH (connect = false)")
+	t.Cleanup(func() {
+		a.Exec(t, alpha.Database, "DO $$ BEGIN IF EXISTS (SELECT FROM pg_subscription WHERE subname = 'audit_test_sub') THEN "+
+			"ALTER SUBSCRIPTION audit_test_sub SET (slot_name = NONE); END IF; END $$", "DROP SUBSCRIPTION IF EXISTS audit_test_sub",
+			"DROP EVENT TRIGGER IF EXISTS audit_test_evt")
+	})
 	a.Exec(t, "postgres",
 		"GRANT CREATE, TEMPORARY ON DATABASE "+alpha.Database+" TO "+alphaApp,
 		"ALTER DATABASE "+alpha.Database+" SET search_path = 'audit_test, public'",
@@ -239,6 +247,8 @@ func TestPrivilegesInsideTenantDatabases(t *testing.T) {
 	requireViolation(t, r, audit.CheckDBObjects, "alpha", "SECURITY DEFINER function public.audit_test_definer()")
 	requireViolation(t, r, audit.CheckDBObjects, "alpha", "publication audit_test_pub")
 	requireViolation(t, r, audit.CheckDBObjects, "alpha", "rule audit_test_rule")
+	requireViolation(t, r, audit.CheckDBObjects, "alpha", "event trigger audit_test_evt")
+	requireViolation(t, r, audit.CheckDBObjects, "alpha", "subscription audit_test_sub")
 	requireViolation(t, r, audit.CheckDBSettings, "alpha", "database "+alpha.Database, "search_path")
 	requireViolation(t, r, audit.CheckDBSettings, "alpha", "role "+alphaApp, "statement_timeout")
 	requireViolation(t, r, audit.CheckDBInspectable, "beta", "accepts no connections")
@@ -249,10 +259,13 @@ func TestPrivilegesInsideTenantDatabases(t *testing.T) {
 	require.NoError(t, err, "%+v", actions)
 	r = f.audit(noProbes)
 	// Objects are reported, never dropped, by reconcile.
-	requireOnly(t, r, audit.CheckDBObjects)
+	requireOnly(t, r, audit.CheckDBObjects, audit.CheckDBObjectOwner)
 	requireViolation(t, r, audit.CheckDBObjects, "alpha", "publication audit_test_pub")
+	requireViolation(t, r, audit.CheckDBObjects, "alpha", "event trigger audit_test_evt")
 
-	a.Exec(t, alpha.Database, "DROP PUBLICATION audit_test_pub", "DROP RULE audit_test_rule ON public.systems", "DROP FUNCTION public.audit_test_definer()")
+	a.Exec(t, alpha.Database, "DROP PUBLICATION audit_test_pub", "DROP RULE audit_test_rule ON public.systems", "DROP FUNCTION public.audit_test_definer()",
+		"DROP EVENT TRIGGER audit_test_evt", "DROP FUNCTION public.audit_test_evt()",
+		"ALTER SUBSCRIPTION audit_test_sub SET (slot_name = NONE)", "DROP SUBSCRIPTION audit_test_sub")
 	require.NoError(t, f.prov.Resume(ctx, "beta"))
 	requireClean(t, f.audit())
 }
