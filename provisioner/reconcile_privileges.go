@@ -2,6 +2,7 @@ package provisioner
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sort"
 	"strings"
@@ -16,6 +17,7 @@ import (
 const (
 	ActConfine          = "confine"
 	ActRepairPrivileges = "repair-privileges"
+	ActRebuildTemplate  = "rebuild-template"
 )
 
 // reconcilePrivileges repairs, for every active and suspended tenant on one server,
@@ -34,6 +36,19 @@ func (p *Provisioner) reconcilePrivileges(ctx context.Context, srv *tenantdb.Ser
 	scan, err := srv.ScanServer(ctx)
 	if err != nil {
 		return err
+	}
+	// A template holding what another role owns or was granted would hand it to every
+	// tenant cloned from it. Templates hold no customer data and are rebuilt on the
+	// next tenant create, so dropping one is safe.
+	tainted := map[string][]string{}
+	for _, f := range scan.Footprints {
+		if strings.HasPrefix(f.Database, tenantdb.TemplatePrefix) && f.Role != tenantdb.TemplateOwnerRole && f.Role != srv.AdminRole() {
+			tainted[f.Database] = append(tainted[f.Database], f.Role)
+		}
+	}
+	for _, name := range sortedKeys(tainted) {
+		do(Action{Kind: ActRebuildTemplate, Server: server, Detail: fmt.Sprintf("template %s holds objects or privileges of %s: dropping it; the next tenant create rebuilds it",
+			name, strings.Join(tainted[name], ", "))}, func() error { return srv.DropTemplate(ctx, name) })
 	}
 	now := time.Now()
 	for _, t := range tenants {
