@@ -68,7 +68,7 @@ var Checks = []CheckInfo{
 	{CheckDBConnectRoles, Critical, "tenant", "only the tenant's own roles, the server's registered admin role and unexpired MSP access granted through tenantctl can connect, directly or through role membership"},
 	{CheckDBExtensions, Critical, "tenant", "no cross-database extension (dblink, postgres_fdw, file_fdw), foreign data wrapper, foreign server or user mapping in the tenant database"},
 	{CheckRoleAttributes, High, "role", "tenant roles have no SUPERUSER, CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS, the owner cannot log in, connections are limited, and a suspended or deleted tenant's app role cannot log in"},
-	{CheckRoleMembership, Critical, "role", "tenant roles are members of no other tenant's roles and of no predefined role that reads across databases or the server (pg_read_all_data, pg_monitor, ...)"},
+	{CheckRoleMembership, Critical, "role", "tenant roles are members of no other tenant's roles and of no predefined role that reads across databases or the server (pg_read_all_data, pg_monitor, ...); the app role's confinement groups are role.confinement's business"},
 	{CheckNamesOpaque, High, "tenant and server", "no database name, role name, or database or role comment on any server contains the tenant's slug, display name or email domain"},
 	{CheckWarehouseReachable, High, "fleet", "the registered warehouse can be reached and inspected"},
 	{CheckWarehouseACL, Critical, "fleet", "PUBLIC holds no privilege on the warehouse database"},
