@@ -90,7 +90,7 @@ var Checks = []CheckInfo{
 	{CheckRoleConfinement, High, "role", "every tenant and MSP access login is a member of its tenant's group role (named like the database) and of tenantctl_logins, the two memberships the pg_hba.conf lines of 'tenantctl server hba' confine logins with; the group roles give no privilege"},
 	{CheckTemplatePrivileges, High, "database", "the template databases new tenants are cloned from hold no objects owned by, and no privileges granted to, roles other than the template owner: whatever is there is copied into every new tenant"},
 	{CheckWarehouseObjects, Critical, "fleet", "PUBLIC and tenant roles hold no privilege on the warehouse's schemas, tables and sequences"},
-	{CheckProbeSharedDatabases, High, "tenant", "live: the tenant's app credentials are refused by the server's shared databases postgres and template1 (the 'tenantctl server hba' lines are installed); a sample of tenants per server is tried"},
+	{CheckProbeSharedDatabases, High, "tenant", "live: the tenant's app credentials are refused by the server's shared databases (the 'tenantctl server hba' lines are installed): every probed tenant tries postgres, two per server template1 too"},
 }
 
 func checkInfo(id string) CheckInfo {

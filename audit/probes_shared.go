@@ -9,19 +9,15 @@ import (
 	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
-// SharedProbesPerServer is how many tenants per server are tried against the server's
-// shared databases. The pg_hba.conf lines are static and name no tenant, so a couple of
-// logins prove whether a server has them; that every login is a member of the groups
-// the lines match is read from the catalogs for every tenant (role.confinement).
+// SharedProbesPerServer is how many tenants per server also try template1; every probed
+// tenant tries postgres. The pg_hba.conf lines are static and name no tenant, but a
+// line someone added for one role before them would let only that role through, and
+// pg_hba.conf is readable by superusers only: a login per tenant is the evidence.
 const SharedProbesPerServer = 2
 
-// sharedDatabases are the databases every server has and grants CONNECT on to PUBLIC
-// by default: where a bridge to any tenant can be built, and what the pg_hba.conf lines
-// close to tenant logins.
-var sharedDatabases = []string{"postgres", "template1"}
-
-// planSharedProbes picks, on every server, up to SharedProbesPerServer of the tenants
-// planned for probes (in an order fixed by the seed) to try the shared databases too.
+// planSharedProbes has every tenant planned for probes try the server's postgres
+// database too, and up to SharedProbesPerServer of them per server (in an order fixed
+// by the seed) template1 as well.
 func (a *auditor) planSharedProbes(plan map[string]probePlan) {
 	byServer := map[string][]catalog.Tenant{}
 	for _, t := range a.audited {
@@ -34,21 +30,28 @@ func (a *auditor) planSharedProbes(plan map[string]probePlan) {
 		h.Write([]byte(id))
 		return h.Sum64() ^ a.o.Seed
 	}
-	for _, list := range byServer {
+	for name, list := range byServer {
+		s := a.servers[name]
+		if s == nil || !s.reachable() {
+			continue
+		}
 		sort.Slice(list, func(i, j int) bool { return key(list[i].ID) < key(list[j].ID) })
-		for _, t := range list[:min(len(list), SharedProbesPerServer)] {
+		for i, t := range list {
 			p := plan[t.ID]
 			for _, db := range sharedDatabases {
-				if s := a.servers[t.Server]; s.reachable() {
-					if _, exists := s.snap.Databases[db]; exists {
-						p.shared = append(p.shared, db)
-					}
+				if _, exists := s.snap.Databases[db]; exists && (db == "postgres" || i < SharedProbesPerServer) {
+					p.shared = append(p.shared, db)
 				}
 			}
 			plan[t.ID] = p
 		}
 	}
 }
+
+// sharedDatabases are the databases every server has and grants CONNECT on to PUBLIC
+// by default: where a bridge to any tenant can be built, and what the pg_hba.conf lines
+// close to tenant logins.
+var sharedDatabases = []string{"postgres", "template1"}
 
 // runSharedProbes logs in with the tenant's credentials to the server's shared
 // databases: each login that works means the server's pg_hba.conf does not confine
