@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/fleet"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/secret"
@@ -73,9 +74,9 @@ func Down(ctx context.Context, o DownOptions) (Outcome, error) {
 	}
 	out = Outcome{Slug: t.Slug, ID: t.ID, Server: t.Server, Wave: WaveSingle, From: t.SchemaVersion, To: t.SchemaVersion, Applied: []int64{}}
 	start := time.Now()
-	srvs := newServers(o.Store)
-	defer srvs.close()
-	srv, err := srvs.get(ctx, t.Server)
+	srvs := fleet.NewServers(o.Store)
+	defer srvs.Close()
+	srv, err := srvs.Get(ctx, t.Server)
 	if err != nil {
 		return out, err
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/tenantctl/tenantctl/catalog"
-	"github.com/tenantctl/tenantctl/internal/progress"
+	"github.com/tenantctl/tenantctl/internal/fleet"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/tenantdb"
@@ -72,7 +72,7 @@ type Options struct {
 	LockTimeout, StatementTimeout, LockWait time.Duration
 	// Progress, when set, is called once the plan is known with the number of tenants to
 	// visit; the reporter it returns is told about each one and closed at the end.
-	Progress func(total int) progress.Reporter
+	Progress fleet.Progress
 	// Log receives a line per wave and template; nil discards.
 	Log hclog.Logger
 }
@@ -146,18 +146,3 @@ func migrateOptions(lock, stmt, wait time.Duration) tenantdb.MigrateOptions {
 		LockWaitSeconds: uint64(math.Max(1, math.Ceil(wait.Seconds()))),
 	}
 }
-
-func (o *Options) progress(total int) progress.Reporter {
-	if o.Progress == nil {
-		return nopReporter{}
-	}
-	if r := o.Progress(total); r != nil {
-		return r
-	}
-	return nopReporter{}
-}
-
-type nopReporter struct{}
-
-func (nopReporter) Done(string, error, ...any) {}
-func (nopReporter) Close()                     {}

@@ -155,3 +155,6 @@ func interleave(steps []Step) []Step {
 	}
 	return out
 }
+
+// stepServer is the server a step runs on, for [fleet.Dispatch].
+func stepServer(st Step) string { return st.Server }

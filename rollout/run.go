@@ -13,6 +13,7 @@ import (
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
+	"github.com/tenantctl/tenantctl/internal/fleet"
 	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/secret"
@@ -122,17 +123,17 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 	}
 
-	r := &runner{o: &o, set: set, servers: newServers(o.Store),
+	r := &runner{o: &o, set: set, servers: fleet.NewServers(o.Store),
 		mopts: migrateOptions(o.LockTimeout, o.StatementTimeout, o.LockWait)}
-	defer r.servers.close()
+	defer r.servers.Close()
 	r.startRecorder(ctx)
-	rep := o.progress(len(plan.Canary) + len(plan.Rest))
+	rep := o.Progress.Start(len(plan.Canary) + len(plan.Rest))
 	waveStart := time.Now()
-	lim := limits{total: o.Concurrency, perServer: o.PerServer}
+	lim := fleet.Limits{Total: o.Concurrency, PerServer: o.PerServer}
 	var stop error
 	if len(plan.Canary) > 0 {
 		o.Log.Info("canary wave", "tenants", len(plan.Canary), "latest", set.Latest)
-		skipped := dispatch(ctx, plan.Canary, lim, r.migrate, r.collect(&res, rep, 1))
+		skipped := fleet.Dispatch(ctx, plan.Canary, stepServer, lim, r.migrate, r.collect(&res, rep, 1))
 		res.Skipped = append(res.Skipped, skipped...)
 		if len(res.Failed) > 0 {
 			stop = ErrCanaryFailed
@@ -145,7 +146,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			limit = -1
 		}
 		failedBefore := len(res.Failed)
-		skipped := dispatch(ctx, plan.Rest, lim, r.migrate, r.collect(&res, rep, limit))
+		skipped := fleet.Dispatch(ctx, plan.Rest, stepServer, lim, r.migrate, r.collect(&res, rep, limit))
 		res.Skipped = append(res.Skipped, skipped...)
 		if len(skipped) > 0 && limit > 0 && len(res.Failed)-failedBefore >= limit {
 			stop = ErrMaxFailures
@@ -195,7 +196,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 func partialError(res Result, stop error) *PartialError {
 	pe := &PartialError{Failed: map[string]error{}, Reason: stop}
 	for _, o := range res.Migrated {
-		pe.Applied = append(pe.Applied, o.Slug)
+		pe.Succeeded = append(pe.Succeeded, o.Slug)
 	}
 	for _, o := range res.Failed {
 		pe.Failed[o.Slug] = o.Err
@@ -209,7 +210,7 @@ func partialError(res Result, stop error) *PartialError {
 type runner struct {
 	o       *Options
 	set     Set
-	servers *servers
+	servers *fleet.Servers
 	mopts   tenantdb.MigrateOptions
 	rec     *recorder
 }
@@ -306,7 +307,7 @@ func (r *runner) collect(res *Result, rep progress.Reporter, stopAfter int) func
 func (r *runner) migrate(ctx context.Context, st Step) Outcome {
 	start := time.Now()
 	out := Outcome{Slug: st.Slug, ID: st.ID, Server: st.Server, Wave: st.Wave, From: st.From, To: st.From, Applied: []int64{}}
-	srv, err := r.servers.get(ctx, st.Server)
+	srv, err := r.servers.Get(ctx, st.Server)
 	if err == nil {
 		err = r.apply(ctx, srv, st, &out)
 	}

@@ -11,7 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tenantctl/tenantctl/audit"
-	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/internal/validate"
 )
 
@@ -92,21 +92,13 @@ func (a *app) runAudit(ctx context.Context, o audit.Options, out string) error {
 		return err
 	}
 	defer store.Close()
-	total := 1
 	if o.Tenant != "" {
 		if _, err := store.GetTenant(ctx, o.Tenant); err != nil {
 			return err
 		}
-	} else {
-		tenants, err := store.ListTenants(ctx, catalog.TenantFilter{})
-		if err != nil {
-			return err
-		}
-		total = len(tenants)
 	}
 	o.Store, o.Node, o.Log = store, hostname(), a.log
-	rep := a.progress(total, "audit")
-	o.Progress = rep
+	o.Progress = func(total int) progress.Reporter { return a.progress(total, "audit") }
 	var report audit.Report
 	ran := false
 	_, err = store.RunJob(ctx, "audit", hostname(), func(ctx context.Context) (map[string]int64, error) {
@@ -117,7 +109,6 @@ func (a *app) runAudit(ctx context.Context, o audit.Options, out string) error {
 		report, ran = r, true
 		return r.Counts(), r.Err()
 	})
-	rep.Close()
 	if !ran {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/rollup"
 )
@@ -70,8 +71,8 @@ schema). The run is recorded as a job ('tenantctl jobs').`,
 			if err != nil {
 				return err
 			}
-			rep := a.progress(len(targets), "rollup")
-			o.Store, o.Spec, o.Targets, o.Log, o.Progress = store, spec, targets, a.log, rep
+			o.Store, o.Spec, o.Targets, o.Log = store, spec, targets, a.log
+			o.Progress = func(total int) progress.Reporter { return a.progress(total, "rollup") }
 			o.Hooks = rollupCrashHook(a.getenv)
 			var res rollup.Result
 			_, runErr := store.RunJob(ctx, "rollup", hostname(), func(ctx context.Context) (map[string]int64, error) {
@@ -79,7 +80,6 @@ schema). The run is recorded as a job ('tenantctl jobs').`,
 				res, err = rollup.Run(ctx, o)
 				return res.Counts(), err
 			})
-			rep.Close()
 			var partial *rollup.PartialError
 			if runErr != nil && !errors.As(runErr, &partial) {
 				return runErr
