@@ -45,7 +45,7 @@ func Down(ctx context.Context, o DownOptions) (Outcome, error) {
 		return out, err
 	}
 	if o.To != nil && *o.To < 0 {
-		return out, validate.Errorf("invalid --to %d: use a version of 0 or more", *o.To)
+		return out, validate.Field("to", *o.To, "use a version of 0 or more")
 	}
 	opts := Options{Store: o.Store, Migrations: o.Migrations, LockTimeout: o.LockTimeout, StatementTimeout: o.StatementTimeout,
 		LockWait: o.LockWait, Log: o.Log}
@@ -94,7 +94,7 @@ func Down(ctx context.Context, o DownOptions) (Outcome, error) {
 	case current == 0:
 		return out, validate.Errorf("tenant %q has no migration applied: nothing to roll back", t.Slug)
 	case o.To != nil && *o.To >= current:
-		return out, validate.Errorf("tenant %q is at version %d: --to must name a lower version", t.Slug, current)
+		return out, fmt.Errorf("tenant %q is at version %d: %w", t.Slug, current, &validate.FieldError{Field: "to", Reason: "must name a lower version"})
 	}
 	var downErr error
 	if o.To != nil {

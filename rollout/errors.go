@@ -24,7 +24,7 @@ var ErrBusy = errors.New("another fleet migration is running against this catalo
 
 // ErrFleetDown is returned by [Down] when no tenant is named: rolling back the whole
 // fleet at once is refused.
-var ErrFleetDown = validate.Errorf("migrate down works on one tenant at a time: name it with --tenant SLUG (rolling back the whole fleet is refused)")
+var ErrFleetDown = validate.Errorf("migrate down works on one tenant at a time: name the tenant (rolling back the whole fleet is refused)")
 
 // PartialError is returned by [Run] when some tenants failed or were not started.
 // Tenants in Succeeded reached the latest version; Reason is [ErrCanaryFailed],
@@ -71,10 +71,14 @@ type ChangedError struct {
 	Changes []Change
 }
 
-func (e *ChangedError) Error() string {
+func (e *ChangedError) Error() string { return e.Render("set AllowChanged") }
+
+// Render is the message with accept saying how the operator accepts the files as they
+// are (the CLI names its flag).
+func (e *ChangedError) Render(accept string) string {
 	parts := make([]string, len(e.Changes))
 	fix := "restore the applied files and put the change in a new migration with a higher version, " +
-		"or pass --allow-changed to accept the files as they are now"
+		"or " + accept + " to accept the files as they are now"
 	for i, c := range e.Changes {
 		parts[i] = c.String()
 		if c.Kind == ChangeOutOfOrder {

@@ -88,10 +88,10 @@ func (o *Options) Validate() error {
 		}
 	}
 	if o.Concurrency < 0 {
-		return validate.Errorf("invalid --concurrency %d: it must be at least 1", o.Concurrency)
+		return validate.Field("concurrency", o.Concurrency, "it must be at least 1")
 	}
 	if o.PerServer < 0 {
-		return validate.Errorf("invalid --per-server %d: it must be at least 1", o.PerServer)
+		return validate.Field("per-server", o.PerServer, "it must be at least 1")
 	}
 	if o.Concurrency == 0 {
 		o.Concurrency = DefaultConcurrency
@@ -123,12 +123,12 @@ func (o *Options) timeouts() error {
 		v    *time.Duration
 		def  time.Duration
 	}{
-		{"--lock-timeout", &o.LockTimeout, DefaultLockTimeout},
-		{"--statement-timeout", &o.StatementTimeout, DefaultStatementTimeout},
-		{"--lock-wait", &o.LockWait, DefaultLockWait},
+		{"lock-timeout", &o.LockTimeout, DefaultLockTimeout},
+		{"statement-timeout", &o.StatementTimeout, DefaultStatementTimeout},
+		{"lock-wait", &o.LockWait, DefaultLockWait},
 	} {
 		if *d.v < 0 || (*d.v > 0 && *d.v < time.Millisecond) {
-			return validate.Errorf("invalid %s %s: use a positive duration such as 5s", d.name, *d.v)
+			return validate.Field(d.name, *d.v, "use a positive duration such as 5s")
 		}
 		if *d.v == 0 {
 			*d.v = d.def

@@ -91,7 +91,7 @@ func planFleet(ctx context.Context, o *Options, s Set) (Plan, []catalog.Tenant, 
 	}
 	if len(ahead) > 0 {
 		return plan, nil, validate.Errorf("tenants %s are newer than the newest migration (version %d) in the set: "+
-			"is --tenant-migrations pointing at the right directory?", strings.Join(ahead, ", "), s.Latest)
+			"are the tenant migrations the right directory?", strings.Join(ahead, ", "), s.Latest)
 	}
 	if o.Tenant != "" {
 		for i := range todo {

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/internal/fleet"
@@ -266,6 +266,14 @@ func applyRecordErrors(res *Result, errs map[string]error) {
 	if len(errs) == 0 {
 		return
 	}
+	// The tenants that failed on their own: add the failure to record it.
+	for i, o := range res.Failed {
+		if err, bad := errs[o.ID]; bad {
+			res.Failed[i].Err = errors.Join(o.Err, fmt.Errorf("recording the failure in the catalog failed: %w", err))
+			res.Failed[i].Error = secret.Scrub(res.Failed[i].Err.Error())
+		}
+	}
+	// The tenants migrated whose success was not recorded fail now.
 	var ok []Outcome
 	for _, o := range res.Migrated {
 		if err, bad := errs[o.ID]; bad {
@@ -277,12 +285,6 @@ func applyRecordErrors(res *Result, errs map[string]error) {
 		ok = append(ok, o)
 	}
 	res.Migrated = ok
-	for i, o := range res.Failed {
-		if err, bad := errs[o.ID]; bad && !strings.Contains(o.Error, "recording it in the catalog") {
-			res.Failed[i].Err = errors.Join(o.Err, fmt.Errorf("recording the failure in the catalog failed: %w", err))
-			res.Failed[i].Error = secret.Scrub(res.Failed[i].Err.Error())
-		}
-	}
 }
 
 // collect returns the dispatch callback that files each outcome in res, reports it, and
@@ -374,12 +376,12 @@ func (r *runner) explain(ctx context.Context, err error) error {
 	switch {
 	case ctx.Err() != nil:
 		return err
-	case dbconn.SQLState(err) == "55P03":
+	case dbconn.HasCode(err, pgerrcode.LockNotAvailable):
 		return fmt.Errorf("%w (a transaction in the tenant database held a conflicting lock for longer than the lock timeout of %s; "+
 			"rerun when it has finished)", err, r.o.LockTimeout)
-	case dbconn.SQLState(err) == "57014":
+	case dbconn.HasCode(err, pgerrcode.QueryCanceled):
 		return fmt.Errorf("%w (a statement ran longer than the statement timeout of %s)", err, r.o.StatementTimeout)
-	case strings.Contains(err.Error(), "failed to acquire lock"): // goose's session locker gave up
+	case migrations.LockNotAcquired(err):
 		return fmt.Errorf("%w (another migration of this tenant database held goose's lock for more than %s)", err, r.o.LockWait)
 	}
 	return err

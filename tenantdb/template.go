@@ -4,11 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/jackc/pgerrcode"
+	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/internal/pglock"
 	"github.com/tenantctl/tenantctl/migrations"
 )
@@ -134,7 +135,7 @@ func (s *Server) DropTemplate(ctx context.Context, name string) error {
 		return err
 	}
 	defer release()
-	if _, err := conn.Exec(ctx, "ALTER DATABASE "+ident(name)+" IS_TEMPLATE false"); err != nil && sqlState(err) != "3D000" {
+	if _, err := conn.Exec(ctx, "ALTER DATABASE "+ident(name)+" IS_TEMPLATE false"); err != nil && !dbconn.HasCode(err, pgerrcode.InvalidCatalogName) {
 		return fmt.Errorf("unmark template %s: %w", name, err)
 	}
 	return s.dropDatabase(ctx, name)
@@ -161,7 +162,7 @@ func (s *Server) ListTemplates(ctx context.Context) ([]string, error) {
 func execRetryingConcurrentUpdate(ctx context.Context, conn *pgx.Conn, stmt string) error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		if _, err = conn.Exec(ctx, stmt); err == nil || sqlState(err) != "XX000" || !strings.Contains(err.Error(), "concurrently updated") {
+		if _, err = conn.Exec(ctx, stmt); !dbconn.ConcurrentlyUpdated(err) {
 			return err
 		}
 		select {

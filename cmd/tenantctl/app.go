@@ -80,7 +80,7 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 		code = ce.code
 	}
 	if !errors.Is(err, errSilent) {
-		fmt.Fprintf(a.err, "Error: %s\n", secret.Scrub(err.Error()))
+		fmt.Fprintf(a.err, "Error: %s\n", secret.Scrub(describeError(err)))
 	}
 	if !a.ran {
 		fmt.Fprintf(a.err, "Run '%s --help' for usage.\n", root.Name())
