@@ -57,19 +57,32 @@ type Result struct {
 	TenantsElapsed time.Duration `json:"tenants_elapsed_ns"`
 }
 
-// Counts are the figures recorded with the run's job: tenants migrated (at least one
-// version applied), failed, skipped (not started), and current (nothing to do).
-func (r Result) Counts() map[string]int64 {
-	c := map[string]int64{"migrated": 0, "failed": int64(len(r.Failed)), "skipped": int64(len(r.Skipped)), "current": int64(r.Plan.Current)}
+// Totals are a run's figures: tenants migrated (at least one version applied), failed,
+// skipped (not started), and current (nothing to do).
+type Totals struct {
+	Migrated, Failed, Skipped, Current int64
+}
+
+// Totals counts the run's tenants.
+func (r Result) Totals() Totals {
+	t := Totals{Failed: int64(len(r.Failed)), Skipped: int64(len(r.Skipped)), Current: int64(r.Plan.Current)}
 	for _, o := range r.Migrated {
 		if len(o.Applied) > 0 {
-			c["migrated"]++
+			t.Migrated++
 		} else {
-			c["current"]++
+			t.Current++
 		}
 	}
-	return c
+	return t
 }
+
+// Map is the form recorded with the job run in the catalog.
+func (t Totals) Map() map[string]int64 {
+	return map[string]int64{"migrated": t.Migrated, "failed": t.Failed, "skipped": t.Skipped, "current": t.Current}
+}
+
+// Counts are the figures recorded with the run's job ([Result.Totals] as a map).
+func (r Result) Counts() map[string]int64 { return r.Totals().Map() }
 
 // Run applies pending tenant migrations: to the one tenant named in o.Tenant, or to every
 // active and suspended tenant in waves — the canary wave first (any failure there stops

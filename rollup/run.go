@@ -62,17 +62,38 @@ type TableResult struct {
 	HeldBack int64 `json:"held_back"`
 }
 
-// Counts are the figures recorded with the job run.
-func (r Result) Counts() map[string]int64 {
-	c := map[string]int64{"tenants": int64(len(r.Tenants)), "tenants_ok": 0, "tenants_failed": 0,
-		"tenants_skipped": 0, "rows_copied": 0, "rows_deleted": 0}
-	for _, t := range r.Tenants {
-		c["tenants_"+t.Status]++
-		c["rows_copied"] += t.RowsCopied
-		c["rows_deleted"] += t.RowsDeleted
-	}
-	return c
+// Totals are a run's figures: tenants by outcome and rows copied and deleted.
+type Totals struct {
+	Tenants, OK, Failed, Skipped int64
+	RowsCopied, RowsDeleted      int64
 }
+
+// Totals counts the run's tenants and rows.
+func (r Result) Totals() Totals {
+	t := Totals{Tenants: int64(len(r.Tenants))}
+	for _, tr := range r.Tenants {
+		switch tr.Status {
+		case StatusOK:
+			t.OK++
+		case StatusFailed:
+			t.Failed++
+		case StatusSkipped:
+			t.Skipped++
+		}
+		t.RowsCopied += tr.RowsCopied
+		t.RowsDeleted += tr.RowsDeleted
+	}
+	return t
+}
+
+// Map is the form recorded with the job run in the catalog.
+func (t Totals) Map() map[string]int64 {
+	return map[string]int64{"tenants": t.Tenants, "tenants_ok": t.OK, "tenants_failed": t.Failed,
+		"tenants_skipped": t.Skipped, "rows_copied": t.RowsCopied, "rows_deleted": t.RowsDeleted}
+}
+
+// Counts are the figures recorded with the job run ([Result.Totals] as a map).
+func (r Result) Counts() map[string]int64 { return r.Totals().Map() }
 
 // Failed returns the tenants that failed.
 func (r Result) Failed() []TenantResult {

@@ -13,11 +13,8 @@ import (
 	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/jobs"
 )
-
-func init() {
-	extraCommands = append(extraCommands, func(a *app) *cobra.Command { return a.auditCmd() })
-}
 
 func (a *app) auditCmd() *cobra.Command {
 	var o audit.Options
@@ -99,19 +96,7 @@ func (a *app) runAudit(ctx context.Context, o audit.Options, out string) error {
 	}
 	o.Store, o.Node, o.Log = store, hostname(), a.log
 	o.Progress = func(total int) progress.Reporter { return a.progress(total, "audit") }
-	var report audit.Report
-	ran := false
-	_, err = store.RunJob(ctx, "audit", hostname(), func(ctx context.Context) (map[string]int64, error) {
-		r, err := audit.Run(ctx, o)
-		if err != nil {
-			return nil, err
-		}
-		report, ran = r, true
-		return r.Counts(), r.Err()
-	})
-	if !ran {
-		return err
-	}
+	report, err := jobs.Audit.Run(ctx, store, hostname(), o)
 	if err != nil && !errors.Is(err, audit.ErrViolations) {
 		return err
 	}

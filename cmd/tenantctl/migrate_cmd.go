@@ -11,12 +11,9 @@ import (
 
 	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/rollout"
 )
-
-func init() {
-	extraCommands = append(extraCommands, func(a *app) *cobra.Command { return a.migrateCmd() })
-}
 
 func (a *app) migrateCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -185,12 +182,7 @@ func (a *app) migrateUp(ctx context.Context, o rollout.Options) error {
 		return nil
 	}
 	o.Progress = func(total int) progress.Reporter { return a.progress(total, "migrate") }
-	var res rollout.Result
-	_, err = store.RunJob(ctx, "migrate", hostname(), func(ctx context.Context) (map[string]int64, error) {
-		var err error
-		res, err = rollout.Run(ctx, o)
-		return res.Counts(), err
-	})
+	res, err := jobs.Migrate.Run(ctx, store, hostname(), o)
 	if err != nil && len(res.Migrated)+len(res.Failed)+len(res.Skipped) == 0 {
 		return err // refused (changed files, another run, bad input): no tenant was touched
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -10,12 +9,9 @@ import (
 
 	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/rollup"
 )
-
-func init() {
-	extraCommands = append(extraCommands, func(a *app) *cobra.Command { return a.rollupCmd() })
-}
 
 func (a *app) rollupCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -74,12 +70,7 @@ schema). The run is recorded as a job ('tenantctl jobs').`,
 			o.Store, o.Spec, o.Targets, o.Log = store, spec, targets, a.log
 			o.Progress = func(total int) progress.Reporter { return a.progress(total, "rollup") }
 			o.Hooks = rollupCrashHook(a.getenv)
-			var res rollup.Result
-			_, runErr := store.RunJob(ctx, "rollup", hostname(), func(ctx context.Context) (map[string]int64, error) {
-				var err error
-				res, err = rollup.Run(ctx, o)
-				return res.Counts(), err
-			})
+			res, runErr := jobs.Rollup.Run(ctx, store, hostname(), o)
 			var partial *rollup.PartialError
 			if runErr != nil && !errors.As(runErr, &partial) {
 				return runErr
@@ -112,9 +103,9 @@ func (a *app) printRollup(res rollup.Result) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	t := res.Totals()
 	fmt.Fprintf(a.out, "rollup: %d tenants, %d ok, %d failed, %d skipped; %d rows copied, %d deleted\n",
-		counts["tenants"], counts["tenants_ok"], counts["tenants_failed"], counts["tenants_skipped"],
-		counts["rows_copied"], counts["rows_deleted"])
+		t.Tenants, t.OK, t.Failed, t.Skipped, t.RowsCopied, t.RowsDeleted)
 	return nil
 }
 

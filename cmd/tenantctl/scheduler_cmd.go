@@ -12,23 +12,15 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/provisioner"
-	"github.com/tenantctl/tenantctl/rollout"
 	"github.com/tenantctl/tenantctl/rollup"
 	"github.com/tenantctl/tenantctl/scheduler"
 	"github.com/tenantctl/tenantctl/secret"
 )
-
-func init() {
-	extraCommands = append(extraCommands, func(a *app) *cobra.Command { return a.schedulerCmd() })
-}
-
-// schedulerJobNames are the scheduled jobs, in the order they are listed and logged.
-var schedulerJobNames = []string{"migrate", "rollup", "audit", "reconcile", "purge"}
 
 // schedulerSetting is one scheduler setting: its flag, environment variable, key in the
 // config file's `scheduler:` map, and default.
@@ -155,7 +147,7 @@ func (a *app) schedulerConfig(cmd *cobra.Command, values map[string]*string) (sc
 		cfg.node = hostname()
 	}
 	var errs []error
-	for _, job := range schedulerJobNames {
+	for _, job := range jobs.Names {
 		spec := a.schedulerValue(cmd, values, job+"-schedule")
 		if _, err := scheduler.ParseSchedule(spec); err != nil {
 			errs = append(errs, fmt.Errorf("--%s-schedule: %w", job, err))
@@ -199,16 +191,17 @@ func (a *app) runScheduler(ctx context.Context, cfg schedulerConfig) error {
 	p.TenantMigrations = fsys
 	defer p.Close()
 
-	fns := a.schedulerJobs(p, cfg)
-	var jobs []scheduler.Job
-	for _, name := range schedulerJobNames {
-		jobs = append(jobs, scheduler.Job{Name: name, Schedule: cfg.schedules[name], Run: fns[name]})
+	bodies := jobs.Bodies(jobs.Env{Provisioner: p, Node: cfg.node, Log: a.log,
+		RollupSpec: func() (rollup.Spec, error) { return rollup.LoadSpec(a.rollupSpecPath()) }, PurgeRetention: cfg.purgeRetention})
+	var scheduled []scheduler.Job
+	for _, name := range jobs.Names {
+		scheduled = append(scheduled, scheduler.Job{Name: name, Schedule: cfg.schedules[name], Run: bodies[name]})
 	}
 	s, err := scheduler.New(scheduler.Options{
 		CatalogDSN:          a.catalogDSN(),
 		Store:               store,
 		Node:                cfg.node,
-		Jobs:                jobs,
+		Jobs:                scheduled,
 		Listen:              cfg.listen,
 		Log:                 a.log.Named("scheduler"),
 		JobTimeout:          cfg.jobTimeout,
@@ -220,40 +213,6 @@ func (a *app) runScheduler(ctx context.Context, cfg schedulerConfig) error {
 		return err
 	}
 	return s.Run(ctx)
-}
-
-// schedulerJobs builds the scheduled jobs' bodies. The scheduler records each run
-// (catalog.Store.RunJob), so these bodies must not record runs themselves.
-func (a *app) schedulerJobs(p *provisioner.Provisioner, cfg schedulerConfig) map[string]catalog.JobFunc {
-	return map[string]catalog.JobFunc{
-		"migrate": func(ctx context.Context) (map[string]int64, error) {
-			res, err := rollout.Run(ctx, rollout.Options{Store: p.Store, Migrations: p.TenantFS(), Log: a.log.Named("migrate")})
-			return res.Counts(), err
-		},
-		"rollup": func(ctx context.Context) (map[string]int64, error) {
-			spec, err := rollup.LoadSpec(a.rollupSpecPath())
-			if err != nil {
-				return nil, err
-			}
-			res, err := rollup.Run(ctx, rollup.Options{Store: p.Store, Spec: spec, Log: a.log.Named("rollup")})
-			return res.Counts(), err
-		},
-		"audit": func(ctx context.Context) (map[string]int64, error) {
-			r, err := audit.Run(ctx, audit.Options{Store: p.Store, Node: cfg.node, Log: a.log.Named("audit")})
-			if err != nil {
-				return nil, err
-			}
-			return r.Counts(), r.Err()
-		},
-		"reconcile": func(ctx context.Context) (map[string]int64, error) {
-			actions, err := p.Reconcile(ctx, provisioner.ReconcileOptions{})
-			return reconcileCounts(actions), err
-		},
-		"purge": func(ctx context.Context) (map[string]int64, error) {
-			purged, err := p.PurgeExpired(ctx, cfg.purgeRetention)
-			return map[string]int64{"purged": int64(len(purged))}, err
-		},
-	}
 }
 
 // catalogRetryEvery is how often the scheduler retries an unreachable catalog at start.
