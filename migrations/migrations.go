@@ -159,7 +159,7 @@ func Up(ctx context.Context, connConfig *pgx.ConnConfig, fsys fs.FS, opts Option
 		return 0, err
 	}
 	defer p.Close()
-	if _, err := p.Provider.Up(ctx); err != nil {
+	if _, err := p.Up(ctx); err != nil {
 		return 0, describe(err)
 	}
 	return p.GetDBVersion(ctx)

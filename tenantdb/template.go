@@ -2,6 +2,7 @@ package tenantdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"time"
@@ -112,7 +113,7 @@ func (s *Server) EnsureTemplate(ctx context.Context, fsys fs.FS) (t Template, re
 func templateState(ctx context.Context, conn *pgx.Conn, name string) (ready, exists bool, err error) {
 	var allow, isTemplate bool
 	err = conn.QueryRow(ctx, `SELECT datallowconn, datistemplate FROM pg_database WHERE datname = $1`, name).Scan(&allow, &isTemplate)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return false, false, nil
 	}
 	if err != nil {
