@@ -7,6 +7,7 @@ import (
 )
 
 func TestWavesSpreadCanariesAndRunFailedLast(t *testing.T) {
+	t.Parallel()
 	todo := []Step{
 		{Slug: "a1", Server: "a"}, {Slug: "a2", Server: "a"}, {Slug: "a3", Server: "a", LastError: "x"},
 		{Slug: "b1", Server: "b"}, {Slug: "b2", Server: "b"},

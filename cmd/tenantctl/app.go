@@ -135,7 +135,7 @@ Exit status: 0 success, 1 the operation failed (or the audit found violations),
 	// Every command is registered here and only here; a new command adds its line.
 	for _, c := range []*cobra.Command{
 		a.catalogCmd(), a.serverCmd(), a.warehouseCmd(), a.tenantCmd(), a.eventsCmd(), a.jobsCmd(),
-		a.accessCmd(), a.auditCmd(), a.migrateCmd(), a.reconcileCmd(), a.rollupCmd(), a.schedulerCmd(),
+		a.accessCmd(), a.auditCmd(nil), a.migrateCmd(), a.reconcileCmd(), a.rollupCmd(), a.schedulerCmd(),
 		a.demoCmd(),
 	} {
 		if c.GroupID == "" {

@@ -16,7 +16,12 @@ import (
 	"github.com/tenantctl/tenantctl/jobs"
 )
 
-func (a *app) auditCmd() *cobra.Command {
+// auditCmd is `audit`; runF, when not nil, replaces the run (tests check the flags →
+// options layer with it, without a catalog).
+func (a *app) auditCmd(runF func(ctx context.Context, o audit.Options, out string) error) *cobra.Command {
+	if runF == nil {
+		runF = a.runAudit
+	}
 	var o audit.Options
 	var out string
 	cmd := &cobra.Command{
@@ -50,7 +55,7 @@ run), 2 bad usage.`,
   tenantctl audit --tenant acme -o json --no-probes`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runAudit(cmd.Context(), o, out)
+			return runF(cmd.Context(), o, out)
 		},
 	}
 	f := cmd.Flags()

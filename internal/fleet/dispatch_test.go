@@ -11,6 +11,7 @@ import (
 )
 
 func TestDispatchBoundsConcurrencyOverallAndPerServer(t *testing.T) {
+	t.Parallel()
 	var steps []step
 	for i := 0; i < 30; i++ {
 		steps = append(steps, step{ID: fmt.Sprint(i), Server: []string{"a", "a", "a", "b", "c"}[i%5]})
@@ -45,6 +46,7 @@ func TestDispatchBoundsConcurrencyOverallAndPerServer(t *testing.T) {
 }
 
 func TestDispatchStopsNewWork(t *testing.T) {
+	t.Parallel()
 	var steps []step
 	for i := 0; i < 10; i++ {
 		steps = append(steps, step{ID: fmt.Sprint(i), Server: "a"})
