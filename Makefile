@@ -21,12 +21,11 @@ GOLANGCI_LINT_VERSION := 2.15.0
 GOLANGCI_LINT := $(shell $(GO) env GOPATH)/bin/golangci-lint
 
 .PHONY: lint
-lint: $(GOLANGCI_LINT) ## golangci-lint with .golangci.yml (gofmt, govet, staticcheck, errcheck, revive, ...)
+lint: lint-tools ## golangci-lint with .golangci.yml (gofmt, govet, staticcheck, errcheck, revive, ...)
 	$(GOLANGCI_LINT) run ./...
 
-# Installs the pinned golangci-lint when it is missing or another version.
-.PHONY: $(GOLANGCI_LINT)
-$(GOLANGCI_LINT):
+.PHONY: lint-tools
+lint-tools: ## Install the pinned golangci-lint with go install when it is missing or another version
 	@if [ "$$($(GOLANGCI_LINT) version --short 2>/dev/null)" != "$(GOLANGCI_LINT_VERSION)" ]; then \
 		echo "installing golangci-lint v$(GOLANGCI_LINT_VERSION)"; \
 		GOFLAGS= $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v$(GOLANGCI_LINT_VERSION); \
