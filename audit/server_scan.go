@@ -7,9 +7,8 @@ import (
 	"strings"
 	"sync"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/fleet"
 	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
@@ -32,27 +31,77 @@ type hostile struct {
 	scans map[string]*serverScan // by server name
 }
 
-// scanServers reads every reachable server's shared dependencies and the bridges of
+// scanServers reads every reachable server's shared dependencies, then the bridges of
 // every database that is not a live tenant's database (those are inspected with the
-// tenant), Concurrency servers at a time and one connection per server at a time.
+// tenant), within the audit's connection limits (one connection per database).
 func (a *auditor) scanServers(ctx context.Context) {
 	a.hostile = &hostile{scans: map[string]*serverScan{}}
-	g := errgroup.Group{}
-	g.SetLimit(a.o.Concurrency)
+	var names []string
 	for _, name := range a.names {
-		s := a.servers[name]
-		if !s.reachable() {
+		if a.servers[name].reachable() {
+			names = append(names, name)
+			a.hostile.scans[name] = &serverScan{}
+		}
+	}
+	notStarted := fleet.Dispatch(ctx, names, func(name string) string { return name }, a.limits(),
+		func(ctx context.Context, name string) struct{} {
+			sc := a.hostile.scans[name]
+			sc.scan, sc.err = a.servers[name].handle.ScanServer(ctx)
+			if sc.err == nil {
+				sc.bridges = append(sc.bridges, sc.scan.Bridges)
+			}
+			return struct{}{}
+		},
+		func(string, struct{}) bool { return false })
+	for _, name := range notStarted {
+		a.hostile.scans[name].err = ctx.Err()
+	}
+
+	type target struct{ server, db string }
+	var targets []target
+	for _, name := range names {
+		s, sc := a.servers[name], a.hostile.scans[name]
+		if sc.err != nil {
 			continue
 		}
-		g.Go(func() error {
-			sc := a.scanServer(ctx, s)
-			a.hostile.mu.Lock()
-			a.hostile.scans[name] = sc
-			a.hostile.mu.Unlock()
-			return nil
-		})
+		dbs := make([]string, 0, len(s.snap.Databases))
+		for db := range s.snap.Databases {
+			dbs = append(dbs, db)
+		}
+		sort.Strings(dbs)
+		for _, db := range dbs {
+			if _, isTenant := a.tenantDatabaseOn(s, db); isTenant || db == "postgres" {
+				continue
+			}
+			if !s.snap.Databases[db].AllowConn {
+				if db != "template0" && !strings.HasPrefix(db, tenantdb.TemplatePrefix) {
+					sc.unreadable = append(sc.unreadable, db)
+				}
+				continue
+			}
+			targets = append(targets, target{name, db})
+		}
 	}
-	_ = g.Wait()
+	fleet.Dispatch(ctx, targets, func(t target) string { return t.server }, a.limits(),
+		func(ctx context.Context, t target) struct{} {
+			b, err := a.servers[t.server].handle.InspectBridges(ctx, t.db)
+			a.hostile.mu.Lock()
+			defer a.hostile.mu.Unlock()
+			sc := a.hostile.scans[t.server]
+			switch {
+			case err == nil:
+				sc.bridges = append(sc.bridges, b)
+			case ctx.Err() == nil:
+				sc.unreadable = append(sc.unreadable, t.db+" ("+err.Error()+")")
+			}
+			return struct{}{}
+		},
+		func(target, struct{}) bool { return false })
+	for _, name := range names {
+		sc := a.hostile.scans[name]
+		sort.Slice(sc.bridges, func(i, j int) bool { return sc.bridges[i].Database < sc.bridges[j].Database })
+		sort.Strings(sc.unreadable)
+	}
 }
 
 // tenantDatabaseOn returns the live catalog tenant whose database db is on server s.
@@ -66,52 +115,6 @@ func (a *auditor) tenantDatabaseOn(s *server, db string) (catalog.Tenant, bool) 
 		return catalog.Tenant{}, false
 	}
 	return t, true
-}
-
-func (a *auditor) scanServer(ctx context.Context, s *server) *serverScan {
-	sc := &serverScan{}
-	if err := s.acquire(ctx); err != nil {
-		sc.err = err
-		return sc
-	}
-	sc.scan, sc.err = s.handle.ScanServer(ctx)
-	s.release()
-	if sc.err != nil {
-		return sc
-	}
-	sc.bridges = append(sc.bridges, sc.scan.Bridges)
-	names := make([]string, 0, len(s.snap.Databases))
-	for name := range s.snap.Databases {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
-		d := s.snap.Databases[name]
-		if _, isTenant := a.tenantDatabaseOn(s, name); isTenant || name == "postgres" {
-			continue
-		}
-		if !d.AllowConn {
-			if name != "template0" && !strings.HasPrefix(name, tenantdb.TemplatePrefix) {
-				sc.unreadable = append(sc.unreadable, name)
-			}
-			continue
-		}
-		if err := s.acquire(ctx); err != nil {
-			return sc
-		}
-		b, err := s.handle.InspectBridges(ctx, name)
-		s.release()
-		if err != nil {
-			if ctx.Err() != nil {
-				return sc
-			}
-			b.Database = name
-			sc.unreadable = append(sc.unreadable, name+" ("+err.Error()+")")
-			continue
-		}
-		sc.bridges = append(sc.bridges, b)
-	}
-	return sc
 }
 
 // inScope reports whether a finding about tenant slug ("" for the fleet) belongs in

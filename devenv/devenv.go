@@ -24,11 +24,11 @@ import (
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/config"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
+	"github.com/tenantctl/tenantctl/internal/pghba"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/localpg"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/secret"
-	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
 // AdminRole is the least-privilege role created on every dev tenant server.
@@ -91,7 +91,7 @@ func Up(ctx context.Context, o Options) (*Env, error) {
 			opts := localpg.Options{Dir: filepath.Join(dir, name)}
 			if name != "control" {
 				// Tenant servers run confined: the lines `tenantctl server hba` prints.
-				opts.HBA = tenantdb.HBALines(AdminRole, "")
+				opts.HBA = pghba.Lines(AdminRole, "")
 			}
 			c, err := localpg.Init(gctx, opts)
 			if err != nil {

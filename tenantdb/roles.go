@@ -180,7 +180,7 @@ func (s *Server) DropRoles(ctx context.Context, id string) error {
 			return err
 		}
 		if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+ident(role)); err != nil {
-			if sqlState(err) == "2BP01" { // dependent_objects_still_exist: in another database
+			if dbconn.HasCode(err, pgerrcode.DependentObjectsStillExist) { // in another database
 				return roleInUse(ctx, conn, role, err)
 			}
 			return fmt.Errorf("drop role %s: %w", role, err)

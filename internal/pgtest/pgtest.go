@@ -23,9 +23,9 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tenantctl/tenantctl/internal/dbconn"
+	"github.com/tenantctl/tenantctl/internal/pghba"
 	"github.com/tenantctl/tenantctl/localpg"
 	"github.com/tenantctl/tenantctl/secret"
-	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
 // AdminRole is the least-privilege admin role created on every test server.
@@ -117,7 +117,7 @@ func start(ctx context.Context, n int) (*Env, error) {
 			opts := localpg.Options{Dir: filepath.Join(base, name), Fast: true, Settings: map[string]string{"log_statement": "'ddl'"}}
 			if name != "control" {
 				// Tenant servers run confined, as the README tells operators to run theirs.
-				opts.HBA = tenantdb.HBALines(AdminRole, "")
+				opts.HBA = pghba.Lines(AdminRole, "")
 			}
 			c, err := localpg.Init(ctx, opts)
 			if err == nil {
@@ -280,7 +280,7 @@ func Contains(s string, needles ...string) string {
 
 // SetHBA replaces the lines placed first in the server's pg_hba.conf ("" removes them)
 // and reloads the configuration. Tests that change them must restore them
-// (tenantdb.HBALines(AdminRole, "")): the clusters are shared by the test binary.
+// (pghba.Lines(AdminRole, "")): the clusters are shared by the test binary.
 func (s *Server) SetHBA(t testing.TB, lines string) {
 	t.Helper()
 	if s.Cluster == nil {
