@@ -98,13 +98,19 @@ func Up(ctx context.Context, o Options) (*Env, error) {
 				return fmt.Errorf("%s: %w", name, err)
 			}
 			if opts.HBA != "" {
-				// A cluster made by an older `dev up` gets them too (read at its next start).
+				// A cluster made by an older `dev up` gets them too.
 				if err := c.WriteHBA(opts.HBA); err != nil {
 					return fmt.Errorf("%s: %w", name, err)
 				}
 			}
 			if err := c.Start(gctx); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
+			}
+			if opts.HBA != "" {
+				// A cluster that was already running reads the lines now.
+				if err := c.Reload(gctx); err != nil {
+					return fmt.Errorf("%s: %w", name, err)
+				}
 			}
 			o.Log.Info("cluster running", "name", name, "port", c.Port)
 			clusters[i] = c

@@ -1,6 +1,8 @@
 package localpg
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -33,4 +35,16 @@ func (c *Cluster) WriteHBA(lines string) error {
 	}
 	// Rewriting the file in place keeps its owner (the server's OS user when run as root).
 	return os.WriteFile(path, []byte(out), 0o600)
+}
+
+// Reload makes a running server read its configuration files again (pg_hba.conf
+// included); a stopped one reads them when it starts.
+func (c *Cluster) Reload(ctx context.Context) error {
+	if st := c.Status(ctx); !st.Running {
+		return nil
+	}
+	if _, err := c.run(ctx, "pg_ctl", "-D", c.DataDir(), "reload"); err != nil {
+		return fmt.Errorf("reload PostgreSQL in %s: %w", c.Dir, err)
+	}
+	return nil
 }
