@@ -29,6 +29,7 @@ func (a *app) tenantCmd() *cobra.Command {
 				return p.Resume(cmd.Context(), slug)
 			}),
 		a.tenantDeleteCmd(), a.tenantPurgeCmd())
+	cmd.AddCommand(a.tenantMoveCmd()) // data mobility: move_cmd.go
 	return cmd
 }
 

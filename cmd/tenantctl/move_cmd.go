@@ -1,0 +1,123 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/mover"
+)
+
+// mover opens the catalog and returns a mover over it, with the crash hook of crash
+// tests; call done when finished.
+func (a *app) mover(cmd *cobra.Command) (*mover.Mover, func(), error) {
+	p, done, err := a.provisioner(cmd.Context())
+	if err != nil {
+		return nil, nil, err
+	}
+	m := mover.New(p, a.log)
+	m.Hooks = mover.Hooks{AfterStep: crashHook(a.getenv).AfterStep}
+	return m, done, nil
+}
+
+func (a *app) tenantMoveCmd() *cobra.Command {
+	var o mover.MoveOptions
+	var keep string
+	var rollback bool
+	cmd := &cobra.Command{
+		Use:   "move SLUG --to SERVER [--method dump|logical] [--keep-source DURATION] [--dry-run]",
+		Short: "Move a tenant's database to another server, verified, with the app's password unchanged",
+		Long: `Move a tenant's database to another registered server.
+
+Method dump (the default; works with the least-privilege admin role): the application's
+role loses LOGIN and its sessions end; pg_dump on the source is piped into pg_restore on
+the target, into a database created and hardened like a new tenant's, with the same role
+names and the same password (only the host and port of the app's DSN change); every
+table is compared (row count and checksum) between source and target; the catalog
+switches to the target; the application may log in again. The source copy stays,
+NOLOGIN for the tenant, for --keep-source (default 24h) and is dropped by
+'tenantctl reconcile' after that (--keep-source 0 drops it at once).
+
+Method logical (initial copy and catch-up by logical replication) needs PostgreSQL 16+
+with pg_create_subscription, or a superuser admin, on both servers; it is refused
+otherwise.
+
+A move can be killed at any instant: run the same command again to finish it, or
+'tenantctl reconcile' (or 'tenant move SLUG --rollback') to roll it back to the source.
+The next rollup copies a moved tenant in full. pg_dump and pg_restore come from
+TENANTCTL_PG_BINDIR, PATH, 'pg_config --bindir' or /usr/lib/postgresql/*/bin.`,
+		Example: `  tenantctl tenant move acme --to pg-b --dry-run
+  tenantctl tenant move acme --to pg-b
+  tenantctl tenant move acme --to pg-b --keep-source 0`,
+		Args: exactArgs(1, "a tenant SLUG"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Slug = args[0]
+			if cmd.Flags().Changed("keep-source") {
+				d, err := time.ParseDuration(keep)
+				if err != nil {
+					return validate.Errorf("invalid --keep-source %q: give a duration such as 24h, 30m or 0", keep)
+				}
+				o.KeepSource = &d
+			}
+			if rollback {
+				m, done, err := a.mover(cmd)
+				if err != nil {
+					return err
+				}
+				defer done()
+				if err := m.RollBack(cmd.Context(), o.Slug); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.out, "move of tenant %s rolled back\n", o.Slug)
+				return nil
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			m, done, err := a.mover(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			res, err := m.Move(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			if a.jsonOutput() {
+				return a.printJSON(res)
+			}
+			if o.DryRun {
+				fmt.Fprintf(a.out, "would move tenant %s from %s to %s by %s (%s now; %s)\n", res.Slug, res.From, res.To, res.Method,
+					humanBytes(res.SizeBytes), res.Status)
+				return nil
+			}
+			fmt.Fprintf(a.out, "tenant %s moved from %s to %s: %d tables, %d rows verified, %s streamed, downtime %s, total %s\n",
+				res.Slug, res.From, res.To, res.Tables, res.Rows, humanBytes(res.Bytes), res.Downtime.Round(time.Millisecond), res.Duration.Round(time.Millisecond))
+			if res.KeepSourceUntil != nil && res.Status == "switched" {
+				fmt.Fprintf(a.out, "the copy on %s is kept (NOLOGIN) until %s; `tenantctl reconcile` drops it after that\n", res.From, res.KeepSourceUntil.UTC().Format(time.RFC3339))
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.To, "to", "", "target server (required)")
+	f.StringVar(&o.Method, "method", "dump", "dump or logical")
+	f.StringVar(&keep, "keep-source", "24h", "how long the source copy is kept (NOLOGIN) before reconcile drops it; 0 drops it at once")
+	f.BoolVar(&o.DryRun, "dry-run", false, "print the plan and change nothing")
+	f.BoolVar(&rollback, "rollback", false, "roll back the tenant's interrupted move instead")
+	return cmd
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+	case n >= 1<<10:
+		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+	}
+	return fmt.Sprintf("%d B", n)
+}

@@ -1,0 +1,283 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/internal/pgtest"
+)
+
+// serviceDeskColumns are the columns of the embedded tenant schema's tables, which the
+// warehouse holds too.
+var serviceDeskColumns = map[string]string{
+	"users":     "id, email, full_name, role, created_at",
+	"systems":   "id, name, kind, serial, owner_id, status, created_at",
+	"incidents": "id, title, status, priority, reporter_id, system_id, opened_at, resolved_at",
+}
+
+// tableSums returns count and checksum of each service desk table, read through conn
+// (filtered to one tenant when tenantID is set, for the warehouse).
+func tableSums(t *testing.T, conn *pgx.Conn, tenantID string) map[string]string {
+	t.Helper()
+	ctx := context.Background()
+	_, err := conn.Exec(ctx, "SET timezone = 'UTC'")
+	require.NoError(t, err)
+	out := map[string]string{}
+	for table, cols := range serviceDeskColumns {
+		where := ""
+		if tenantID != "" {
+			where = " WHERE tenant_id = '" + tenantID + "'"
+		}
+		var n int64
+		var sum string
+		require.NoError(t, conn.QueryRow(ctx, `SELECT count(*), coalesce(sum(hashtextextended(ROW(`+cols+`)::text, 0)::numeric), 0)::text FROM `+table+where).Scan(&n, &sum))
+		out[table] = fmt.Sprintf("%d rows, checksum %s", n, sum)
+	}
+	return out
+}
+
+// fill inserts n users, n systems and 3n incidents through the app's DSN.
+func fill(t *testing.T, dsn string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	for _, q := range []string{
+		`INSERT INTO users (email, full_name, role) SELECT 'u' || g || '-' || md5(random()::text) || '@x.example', 'User ' || g, 'member' FROM generate_series(1, $1::int) g`,
+		`INSERT INTO systems (name, kind, serial, status) SELECT 'sys ' || g, 'server', md5(g::text), 'in_service' FROM generate_series(1, $1::int) g`,
+		`INSERT INTO incidents (title, priority, reporter_id, resolved_at)
+			SELECT 'incident ' || g || repeat('x', g % 200), 1 + g % 4, (SELECT min(id) FROM users), CASE WHEN g % 3 = 0 THEN now() END
+			FROM generate_series(1, 3 * $1::int) g`,
+	} {
+		_, err = conn.Exec(ctx, q, n)
+		require.NoError(t, err)
+	}
+}
+
+type tenantRef struct {
+	slug, id, dsn string
+}
+
+func createTenant(t *testing.T, c *cli, server string) tenantRef {
+	t.Helper()
+	slug := "mv-" + pgtest.RandomSuffix()[:6]
+	created := decode[map[string]any](t, c.mustRun("tenant", "create", slug, "--name", "Move "+slug, "--domain", slug+".example", "--server", server, "-o", "json"))
+	dsn := dsnOf(c, slug)
+	c.secrets = append(c.secrets, passwordOf(dsn))
+	return tenantRef{slug: slug, id: created["id"].(string), dsn: dsn}
+}
+
+// dsnOf prints the tenant's app DSN: the one command whose output holds its password.
+func dsnOf(c *cli, slug string) string {
+	c.t.Helper()
+	saved := c.secrets
+	c.secrets = nil
+	defer func() { c.secrets = saved }()
+	return strings.TrimSpace(c.mustRun("tenant", "dsn", slug))
+}
+
+// serverIndex maps the CLI's server names to the test environment's servers.
+var serverIndex = map[string]int{"pg-a": 0, "pg-b": 1}
+
+// sumsOn reads the tenant's table sums on a server, as the superuser.
+func sumsOn(t *testing.T, server, id string) map[string]string {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), pgtest.Get(t).Servers[serverIndex[server]].SuperDSN("t_"+id))
+	require.NoError(t, err)
+	// Closed at once: an open session would hold the database when a move drops it.
+	defer conn.Close(context.Background())
+	return tableSums(t, conn, "")
+}
+
+// appLogin reports whether the tenant's app role can log in on a server, and whether
+// its database exists there.
+func appLogin(t *testing.T, server, id string) (login, dbExists bool) {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), pgtest.Get(t).Servers[serverIndex[server]].SuperDSN("postgres"))
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	require.NoError(t, conn.QueryRow(context.Background(), `SELECT coalesce((SELECT rolcanlogin FROM pg_roles WHERE rolname = $1), false),
+		EXISTS (SELECT 1 FROM pg_database WHERE datname = $2)`, "t_"+id+"_app", "t_"+id).Scan(&login, &dbExists))
+	return login, dbExists
+}
+
+func TestTenantMove(t *testing.T) {
+	t.Parallel()
+	c := fleetCLI(t)
+	ctx := context.Background()
+	tn := createTenant(t, c, "pg-a")
+	fill(t, tn.dsn, 500)
+	c.mustRun("rollup", "run")
+	before := sumsOn(t, "pg-a", tn.id)
+
+	// Bad input changes nothing.
+	c.expect(2, []string{"already on that server"}, "tenant", "move", tn.slug, "--to", "pg-a")
+	c.expect(2, []string{"server not found"}, "tenant", "move", tn.slug, "--to", "pg-z")
+	c.expect(2, []string{"invalid --keep-source"}, "tenant", "move", tn.slug, "--to", "pg-b", "--keep-source", "soon")
+	c.expect(2, []string{"invalid method"}, "tenant", "move", tn.slug, "--to", "pg-b", "--method", "rsync")
+	c.expect(2, []string{"requires PostgreSQL 16+ with pg_create_subscription or a superuser admin"}, "tenant", "move", tn.slug, "--to", "pg-b", "--method", "logical")
+	c.expect(2, []string{"tenant not found"}, "tenant", "move", "nobody-here", "--to", "pg-b")
+	plan := decode[map[string]any](t, c.mustRun("tenant", "move", tn.slug, "--to", "pg-b", "--dry-run", "-o", "json"))
+	require.Equal(t, "planned", plan["status"])
+	require.Greater(t, plan["size_bytes"].(float64), float64(1<<20))
+	show := decode[map[string]any](t, c.mustRun("tenant", "show", tn.slug, "-o", "json"))
+	require.Equal(t, "pg-a", show["server"], "a dry run moves nothing")
+
+	// An open session of the app is ended by the move.
+	appConn, err := pgx.Connect(ctx, tn.dsn)
+	require.NoError(t, err)
+	defer appConn.Close(ctx)
+
+	res := decode[map[string]any](t, c.mustRun("tenant", "move", tn.slug, "--to", "pg-b", "--keep-source", "2s", "-o", "json"))
+	require.Equal(t, "switched", res["status"])
+	require.Greater(t, res["downtime_ns"].(float64), float64(0))
+	require.GreaterOrEqual(t, res["tables"].(float64), float64(4), "users, systems, incidents, goose_db_version (and their sequences) verified")
+	_, err = appConn.Exec(ctx, "SELECT 1")
+	require.Error(t, err, "the app's session on the source was ended")
+
+	show = decode[map[string]any](t, c.mustRun("tenant", "show", tn.slug, "-o", "json"))
+	require.Equal(t, "pg-b", show["server"])
+	require.Equal(t, "active", show["state"])
+	require.Equal(t, before, sumsOn(t, "pg-b", tn.id), "rows and checksums identical after the move")
+
+	// The app's DSN: same user, password and database; only host and port changed.
+	newDSN := dsnOf(c, tn.slug)
+	oldU, _ := url.Parse(tn.dsn)
+	newU, _ := url.Parse(newDSN)
+	require.Equal(t, oldU.User.String(), newU.User.String())
+	require.Equal(t, oldU.Path, newU.Path)
+	require.NotEqual(t, oldU.Host, newU.Host)
+	conn, err := pgx.Connect(ctx, newDSN)
+	require.NoError(t, err, "the app's DSN works after the move")
+	_, err = conn.Exec(ctx, `INSERT INTO users (email, full_name) VALUES ('after@`+tn.slug+`.example', 'After')`)
+	require.NoError(t, err, "the app can write on the target")
+	_, err = conn.Exec(ctx, `DELETE FROM incidents WHERE id IN (SELECT id FROM incidents ORDER BY id LIMIT 10)`)
+	require.NoError(t, err)
+	conn.Close(ctx)
+	_, err = pgx.Connect(ctx, tn.dsn)
+	require.Error(t, err, "the app cannot log in to the source copy")
+	login, exists := appLogin(t, "pg-a", tn.id)
+	require.False(t, login)
+	require.True(t, exists, "the source copy is kept for --keep-source")
+
+	// The warehouse resynchronises: the rollup after the move equals the sources.
+	c.mustRun("rollup", "run")
+	env := pgtest.Get(t)
+	var whDB string
+	cat := env.Control.Conn(t, strings.TrimPrefix(mustPath(t, c.env["TENANTCTL_CATALOG_DSN"]), "/"))
+	require.NoError(t, cat.QueryRow(ctx, `SELECT database FROM warehouse`).Scan(&whDB))
+	require.Equal(t, sumsOn(t, "pg-b", tn.id), tableSums(t, env.Control.Conn(t, whDB), tn.id), "warehouse equals the source after a move")
+
+	events := decode[[]map[string]any](t, c.mustRun("events", "--tenant", tn.slug, "-o", "json"))
+	var actions []string
+	for _, e := range events {
+		actions = append(actions, e["action"].(string))
+	}
+	require.Contains(t, actions, "tenant.move.start")
+	require.Contains(t, actions, "tenant.move.switched")
+	require.Contains(t, actions, "tenant.move.resumed")
+
+	// Reconcile drops the source copy once its retention ends.
+	time.Sleep(2 * time.Second)
+	c.mustRun("reconcile")
+	login, exists = appLogin(t, "pg-a", tn.id)
+	require.False(t, exists, "reconcile dropped the expired source copy")
+	require.False(t, login)
+	c.mustRun("audit", "--no-probes")
+}
+
+func mustPath(t *testing.T, dsn string) string {
+	u, err := url.Parse(dsn)
+	require.NoError(t, err)
+	return u.Path
+}
+
+// TestKilledMoveConverges kills `tenantctl tenant move` (SIGKILL, a real subprocess)
+// right after each step and at random instants, then reruns the move or reconcile: the
+// tenant ends on exactly one server, writable there only, with every row.
+func TestKilledMoveConverges(t *testing.T) {
+	t.Parallel()
+	c := fleetCLI(t)
+	bin := buildBinary(t)
+	tn := createTenant(t, c, "pg-a")
+	fill(t, tn.dsn, 3000)
+	want := sumsOn(t, "pg-a", tn.id)
+	where := "pg-a"
+	other := map[string]string{"pg-a": "pg-b", "pg-b": "pg-a"}
+
+	kill := func(env []string, delay time.Duration, to string) {
+		cmd := exec.Command(bin, "tenant", "move", tn.slug, "--to", to, "--keep-source", "0")
+		cmd.Env = append(os.Environ(), append(env, "TENANTCTL_CONFIG=",
+			"TENANTCTL_CATALOG_DSN="+c.env["TENANTCTL_CATALOG_DSN"], "TENANTCTL_SECRET_KEY="+c.env["TENANTCTL_SECRET_KEY"])...)
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		require.NoError(t, cmd.Start())
+		if delay > 0 {
+			time.Sleep(delay)
+			_ = cmd.Process.Signal(syscall.SIGKILL)
+		}
+		err := cmd.Wait()
+		var exitErr *exec.ExitError
+		if errors.As(err, &exitErr) {
+			require.Equal(t, "signal: killed", exitErr.String(), out.String())
+		}
+	}
+	check := func(label string) {
+		t.Helper()
+		show := decode[map[string]any](t, c.mustRun("tenant", "show", tn.slug, "-o", "json"))
+		require.Equal(t, "active", show["state"], label)
+		where = show["server"].(string)
+		login, exists := appLogin(t, where, tn.id)
+		require.True(t, login && exists, "%s: the app can log in where the catalog says", label)
+		login, _ = appLogin(t, other[where], tn.id)
+		require.False(t, login, "%s: never writable in two places", label)
+		require.Equal(t, want, sumsOn(t, where, tn.id), "%s: every row is there", label)
+		conn, err := pgx.Connect(context.Background(), dsnOf(c, tn.slug))
+		require.NoError(t, err, label)
+		conn.Close(context.Background())
+		plan := decode[[]map[string]any](t, c.mustRun("reconcile", "--dry-run", "-o", "json"))
+		for _, a := range plan {
+			require.NotContains(t, []string{"roll-back-move", "finish-move"}, a["kind"], "%s: nothing left half-moved", label)
+		}
+	}
+	i := 0
+	for _, step := range []string{"planned", "suspended", "target-roles", "copying", "copied", "hardened", "verified", "switched", "resumed"} {
+		to := other[where]
+		kill([]string{"TENANTCTL_CRASH_AFTER_STEP=" + step}, 0, to)
+		if i%2 == 0 {
+			c.mustRun("tenant", "move", tn.slug, "--to", to, "--keep-source", "0")
+		} else {
+			c.mustRun("reconcile")
+		}
+		i++
+		check("killed after " + step)
+	}
+	for range 8 {
+		to := other[where]
+		delay := time.Duration(50+rand.IntN(1500)) * time.Millisecond
+		kill(nil, delay, to)
+		if i%2 == 0 {
+			_, errOut, code := c.run("tenant", "move", tn.slug, "--to", to, "--keep-source", "0")
+			// A kill after the move finished leaves nothing to resume: the tenant is on
+			// the target already.
+			require.True(t, code == 0 || strings.Contains(errOut, "already on that server"), errOut)
+		} else {
+			c.mustRun("reconcile")
+		}
+		i++
+		check(fmt.Sprintf("killed after %s", delay))
+	}
+}

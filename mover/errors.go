@@ -1,0 +1,49 @@
+package mover
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrNoClient is returned when pg_dump or pg_restore cannot be found.
+var ErrNoClient = errors.New("PostgreSQL client programs not found: install the PostgreSQL client package " +
+	"(Debian/Ubuntu: apt-get install postgresql-client), or set TENANTCTL_PG_BINDIR to the directory holding pg_dump and pg_restore")
+
+// ErrVerify is returned by [Mover.Move] when the target's rows differ from the source's.
+var ErrVerify = errors.New("the copy differs from the source")
+
+// ErrLogicalUnsupported is returned by [Mover.Move] with method logical where the servers
+// do not allow it.
+var ErrLogicalUnsupported = errors.New("method logical requires PostgreSQL 16+ with pg_create_subscription or a superuser admin on both servers")
+
+// ErrNotDump is returned by [Mover.Import] for a file that is not a pg_dump archive.
+var ErrNotDump = errors.New("not a pg_dump custom-format archive")
+
+// ErrForbiddenContent is returned by [Mover.Import] for a dump carrying objects the audit
+// forbids in a tenant database.
+var ErrForbiddenContent = errors.New("the dump carries objects a tenant database may not hold")
+
+// ErrNoVersion is returned by [Mover.Import] when the dump has no goose version table.
+var ErrNoVersion = errors.New("the dump has no goose_db_version table, so its schema version is unknown")
+
+// ErrSameServer is returned by [Mover.Move] when the target is the tenant's server.
+var ErrSameServer = errors.New("the tenant is already on that server")
+
+// PartialError is returned by [Mover.Evacuate] when some tenants could not be moved.
+type PartialError struct {
+	Moved  []string
+	Failed map[string]error
+}
+
+func (e *PartialError) Error() string {
+	return fmt.Sprintf("%d tenants moved, %d failed", len(e.Moved), len(e.Failed))
+}
+
+// Unwrap returns the per-tenant errors.
+func (e *PartialError) Unwrap() []error {
+	out := make([]error, 0, len(e.Failed))
+	for _, err := range e.Failed {
+		out = append(out, err)
+	}
+	return out
+}
