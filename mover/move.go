@@ -7,6 +7,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/provisioner"
@@ -126,6 +129,18 @@ func (m *Mover) Move(ctx context.Context, o MoveOptions) (Result, error) {
 		return Result{}, validate.Invalid(fmt.Errorf("tenant %q is %s: %w (a move needs an active or suspended tenant)", o.Slug, t.State, provisioner.ErrWrongState))
 	}
 	if t.Server == o.To {
+		// Rerunning a move that switched but was interrupted after: finish it.
+		done, err := m.store().ListMoves(ctx, catalog.MoveFilter{TenantID: t.ID, Statuses: []string{catalog.MoveSwitched}})
+		if err != nil {
+			return Result{}, err
+		}
+		if n := len(done); n > 0 && done[n-1].Target == o.To && !o.DryRun {
+			mv := done[n-1]
+			if err := m.settleLocked(ctx, mv.ID); err != nil {
+				return Result{}, err
+			}
+			return m.result(ctx, t, mv.ID, start)
+		}
 		return Result{}, validate.Invalid(fmt.Errorf("tenant %q is on %s: %w", o.Slug, o.To, ErrSameServer))
 	}
 	if _, err := m.P.Place(ctx, o.To, nil); err != nil {
@@ -206,10 +221,18 @@ func (m *Mover) drive(ctx context.Context, t catalog.Tenant, mv catalog.Move, st
 	if err != nil {
 		return res, fmt.Errorf("move tenant %q to %s: %w", t.Slug, mv.Target, err)
 	}
-	final, err := m.store().GetMove(ctx, mv.ID)
+	r, err := m.result(ctx, t, mv.ID, start)
+	r.Tables, r.Rows = res.Tables, res.Rows
+	return r, err
+}
+
+// result reads a move's outcome from the catalog.
+func (m *Mover) result(ctx context.Context, t catalog.Tenant, moveID int64, start time.Time) (Result, error) {
+	final, err := m.store().GetMove(ctx, moveID)
 	if err != nil {
-		return res, err
+		return Result{}, err
 	}
+	res := Result{Slug: t.Slug, ID: t.ID, From: final.Source, To: final.Target, Method: final.Method}
 	res.Status = final.Status
 	res.KeepSourceUntil = final.KeepSourceUntil
 	res.Resumed = final.ResumedAt != nil
@@ -359,10 +382,7 @@ func (m *Mover) dropSource(ctx context.Context, mv catalog.Move) error {
 	if err != nil {
 		return err
 	}
-	if err := src.DropDatabase(ctx, mv.TenantID); err != nil {
-		return err
-	}
-	if err := src.DropRoles(ctx, mv.TenantID); err != nil {
+	if err := dropCopy(ctx, src, mv.TenantID); err != nil {
 		return err
 	}
 	m.Log.Info("source copy dropped", "tenant", mv.Slug, "server", mv.Source)
@@ -398,10 +418,7 @@ func (m *Mover) rollback(ctx context.Context, mv catalog.Move, reason string) er
 		if err != nil {
 			return err
 		}
-		if err := dst.DropDatabase(ctx, mv.TenantID); err != nil {
-			return err
-		}
-		if err := dst.DropRoles(ctx, mv.TenantID); err != nil {
+		if err := dropCopy(ctx, dst, mv.TenantID); err != nil {
 			return err
 		}
 	} else if !errors.Is(err, catalog.ErrServerNotFound) {
@@ -440,4 +457,25 @@ func (m *Mover) RollBack(ctx context.Context, slug string) error {
 	return m.rollback(ctx, open[0], "rolled back by the operator")
 }
 
-var _ = tenantdb.Database
+// dropCopy drops one server's copy of a tenant: its database, then its roles. A
+// killed tenantctl leaves its last statement running on the server (a CREATE DATABASE
+// completes after its client is gone), so a database that appears after the drop, and
+// holds the roles, is dropped again for a few seconds before giving up.
+func dropCopy(ctx context.Context, srv *tenantdb.Server, id string) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := srv.DropDatabase(ctx, id)
+		if err == nil {
+			err = srv.DropRoles(ctx, id)
+		}
+		var pgErr *pgconn.PgError
+		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != pgerrcode.DependentObjectsStillExist || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

@@ -85,7 +85,12 @@ func (m *Mover) settle(ctx context.Context, mv catalog.Move) error {
 		return err
 	}
 	defer unlock()
-	cur, err := m.store().GetMove(ctx, mv.ID)
+	return m.settleLocked(ctx, mv.ID)
+}
+
+// settleLocked is settle with the tenant's lock held.
+func (m *Mover) settleLocked(ctx context.Context, moveID int64) error {
+	cur, err := m.store().GetMove(ctx, moveID)
 	if err != nil {
 		return err
 	}
