@@ -190,6 +190,12 @@ func TestTenantMove(t *testing.T) {
 	require.Contains(t, actions, "tenant.move.switched")
 	require.Contains(t, actions, "tenant.move.resumed")
 
+	// The audit knows the kept copy; reconcile reports it as no orphan.
+	c.mustRun("audit", "--no-probes")
+	for _, a := range decode[[]map[string]any](t, c.mustRun("reconcile", "--dry-run", "-o", "json")) {
+		require.NotContains(t, []string{"orphan-database", "orphan-role"}, a["kind"], "the kept copy is no orphan")
+	}
+
 	// Reconcile drops the source copy once its retention ends.
 	time.Sleep(2 * time.Second)
 	c.mustRun("reconcile")
