@@ -273,3 +273,9 @@ func (s *Store) InsertImportingTenant(ctx context.Context, t Tenant, details map
 		return s.AppendEvent(ctx, tx, Event{Action: "tenant.import.start", TenantID: t.ID, Slug: t.Slug, Details: d})
 	})
 }
+
+// UpdateJobCounts records a running job's progress, so `jobs` shows how far it got.
+func (s *Store) UpdateJobCounts(ctx context.Context, id int64, counts map[string]int64) error {
+	_, err := s.pool.Exec(ctx, `UPDATE job_runs SET counts = $2 WHERE id = $1 AND status = 'running'`, id, counts)
+	return err
+}

@@ -287,3 +287,54 @@ func TestKilledMoveConverges(t *testing.T) {
 		check(fmt.Sprintf("killed after %s", delay))
 	}
 }
+
+// TestServerEvacuate empties a server of 20 tenants, resuming after the first run is
+// killed, and then removes it.
+func TestServerEvacuate(t *testing.T) {
+	t.Parallel()
+	c := fleetCLI(t)
+	bin := buildBinary(t)
+	var tenants []tenantRef
+	want := map[string]map[string]string{}
+	for range 20 {
+		tn := createTenant(t, c, "pg-a")
+		fill(t, tn.dsn, 50)
+		tenants = append(tenants, tn)
+		want[tn.slug] = sumsOn(t, "pg-a", tn.id)
+	}
+	plan := decode[map[string]any](t, c.mustRun("server", "evacuate", "pg-a", "--dry-run", "-o", "json"))
+	require.Len(t, plan["tenants"], 20)
+	for _, p := range plan["tenants"].([]any) {
+		require.Equal(t, "pg-b", p.(map[string]any)["to"])
+		require.Equal(t, "planned", p.(map[string]any)["status"])
+	}
+	servers := decode[[]map[string]any](t, c.mustRun("server", "list", "-o", "json"))
+	require.Equal(t, false, servers[0]["draining"], "a dry run changes nothing")
+
+	// The first run is killed part-way; the second finishes the job.
+	cmd := exec.Command(bin, "server", "evacuate", "pg-a", "--keep-source", "0", "--concurrency", "3")
+	cmd.Env = append(os.Environ(), "TENANTCTL_CONFIG=", "TENANTCTL_CATALOG_DSN="+c.env["TENANTCTL_CATALOG_DSN"], "TENANTCTL_SECRET_KEY="+c.env["TENANTCTL_SECRET_KEY"])
+	require.NoError(t, cmd.Start())
+	time.Sleep(3 * time.Second)
+	_ = cmd.Process.Signal(syscall.SIGKILL)
+	_ = cmd.Wait()
+
+	start := time.Now()
+	res := decode[map[string]any](t, c.mustRun("server", "evacuate", "pg-a", "--keep-source", "0", "--concurrency", "3", "-o", "json"))
+	t.Logf("evacuation of the rest took %s", time.Since(start))
+	require.Equal(t, true, res["empty"])
+	require.Equal(t, float64(0), res["failed"])
+	for _, tn := range tenants {
+		show := decode[map[string]any](t, c.mustRun("tenant", "show", tn.slug, "-o", "json"))
+		require.Equal(t, "pg-b", show["server"], tn.slug)
+		require.Equal(t, "active", show["state"], tn.slug)
+		require.Equal(t, want[tn.slug], sumsOn(t, "pg-b", tn.id), tn.slug)
+		_, exists := appLogin(t, "pg-a", tn.id)
+		require.False(t, exists, "source copy dropped (--keep-source 0)")
+	}
+	jobs := decode[[]map[string]any](t, c.mustRun("jobs", "-o", "json"))
+	require.Equal(t, "evacuate", jobs[0]["job"])
+	require.Equal(t, "succeeded", jobs[0]["status"])
+	c.mustRun("server", "remove", "pg-a")
+	c.mustRun("audit", "--no-probes")
+}
