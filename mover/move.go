@@ -278,10 +278,7 @@ func (m *Mover) steps(ctx context.Context, t catalog.Tenant, mv catalog.Move, re
 		case StepCopying:
 			// Only a marker: the copy below starts from an empty database every time.
 		case StepCopied:
-			if err := dst.DropDatabase(ctx, t.ID); err != nil {
-				return err
-			}
-			if err := dst.CreateDatabase(ctx, t.ID, ""); err != nil {
+			if err := recreateDatabase(ctx, dst, t.ID); err != nil {
 				return err
 			}
 			n, err := pipeDumpRestore(ctx, src, dst, t.ID)
@@ -455,6 +452,29 @@ func (m *Mover) RollBack(ctx context.Context, slug string) error {
 		return validate.Errorf("tenant %q has no move in progress", slug)
 	}
 	return m.rollback(ctx, open[0], "rolled back by the operator")
+}
+
+// recreateDatabase gives the target an empty tenant database, dropping what an
+// interrupted run left. That run's CREATE DATABASE may still be running on the server
+// (a statement outlives its killed client); the two then collide on pg_database's
+// unique name, and the drop is tried again once it is done.
+func recreateDatabase(ctx context.Context, srv *tenantdb.Server, id string) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := srv.DropDatabase(ctx, id)
+		if err == nil {
+			err = srv.CreateDatabase(ctx, id, "")
+		}
+		var pgErr *pgconn.PgError
+		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != pgerrcode.UniqueViolation || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 // dropCopy drops one server's copy of a tenant: its database, then its roles. A
