@@ -181,11 +181,15 @@ func pipeDumpRestore(ctx context.Context, src, dst *tenantdb.Server, id string) 
 	return cw.n, ctx.Err()
 }
 
-// runClient runs a client program to completion and returns its stdout.
+// runClient runs a client program to completion and returns its stdout (unless the
+// caller set cmd.Stdout).
 func runClient(cmd *exec.Cmd) ([]byte, error) {
 	var out bytes.Buffer
 	var errOut stderrTail
-	cmd.Stdout, cmd.Stderr = &out, &errOut
+	if cmd.Stdout == nil {
+		cmd.Stdout = &out
+	}
+	cmd.Stderr = &errOut
 	if err := cmd.Run(); err != nil {
 		var exitErr *exec.ExitError
 		if errors.As(err, &exitErr) {

@@ -8,8 +8,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/mover"
+	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/secret"
 )
 
@@ -230,5 +232,51 @@ as job "evacuate", with its progress.`,
 	f.IntVar(&o.Concurrency, "concurrency", 2, "moves running at once")
 	f.StringVar(&keep, "keep-source", "24h", "how long each source copy is kept (NOLOGIN); 0 drops it at once")
 	f.BoolVar(&o.DryRun, "dry-run", false, "print the plan and change nothing")
+	return cmd
+}
+
+// importTenant is `tenant create --from-dump`.
+func (a *app) importTenant(cmd *cobra.Command, p *provisioner.Provisioner, o provisioner.CreateOptions, file string) (catalog.Tenant, error) {
+	m := mover.New(p, a.log)
+	m.Hooks = mover.Hooks{AfterStep: crashHook(a.getenv).AfterStep}
+	return m.Import(cmd.Context(), mover.ImportOptions{CreateOptions: o, File: file})
+}
+
+func (a *app) tenantExportCmd() *cobra.Command {
+	var o mover.ExportOptions
+	cmd := &cobra.Command{
+		Use:   "export SLUG --out FILE",
+		Short: "Write a tenant's data as a pg_dump archive (for a customer leaving)",
+		Long: `Write the tenant's database as a pg_dump custom-format archive: its schema and rows,
+read from one consistent snapshot, without owners or grants (no MSP role appears in
+it), restorable with pg_restore --no-owner into any PostgreSQL of the same or a newer
+major version, or into a new tenant with 'tenant create --from-dump'. The file is
+created readable by its owner only and must not exist yet. The export is recorded in
+the event log with the archive's size and SHA-256. Purged tenants have nothing left to
+export and are refused.`,
+		Example: `  tenantctl tenant export acme --out acme-2026-11-30.dump`,
+		Args:    exactArgs(1, "a tenant SLUG"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Slug = args[0]
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			m, done, err := a.mover(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			res, err := m.Export(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			if a.jsonOutput() {
+				return a.printJSON(res)
+			}
+			fmt.Fprintf(a.out, "tenant %s exported to %s: %s, sha256 %s (%s)\n", res.Slug, res.File, humanBytes(res.Bytes), res.SHA256, res.Duration.Round(time.Millisecond))
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&o.Out, "out", "", "archive file to write (required; must not exist)")
 	return cmd
 }

@@ -338,3 +338,88 @@ func TestServerEvacuate(t *testing.T) {
 	c.mustRun("server", "remove", "pg-a")
 	c.mustRun("audit", "--no-probes")
 }
+
+// TestExportImportRoundTrip exports a customer and imports the archive as a new tenant
+// on the other server; bad archives are refused with nothing created.
+func TestExportImportRoundTrip(t *testing.T) {
+	t.Parallel()
+	c := fleetCLI(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	tn := createTenant(t, c, "pg-a")
+	fill(t, tn.dsn, 300)
+	want := sumsOn(t, "pg-a", tn.id)
+
+	out := dir + "/customer.dump"
+	res := decode[map[string]any](t, c.mustRun("tenant", "export", tn.slug, "--out", out, "-o", "json"))
+	fi, err := os.Stat(out)
+	require.NoError(t, err)
+	require.Equal(t, int64(res["bytes"].(float64)), fi.Size())
+	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "the archive is readable by its owner only")
+	c.expect(2, []string{"already exists"}, "tenant", "export", tn.slug, "--out", out)
+	events := decode[[]map[string]any](t, c.mustRun("events", "--tenant", tn.slug, "-o", "json"))
+	require.Equal(t, "tenant.export", events[0]["action"])
+	require.Equal(t, res["sha256"], events[0]["details"].(map[string]any)["sha256"])
+	// No MSP role in the archive: neither owners nor grants.
+	list, err := exec.Command("/usr/lib/postgresql/15/bin/pg_restore", "--file=-", out).Output()
+	require.NoError(t, err)
+	script := string(list)
+	require.False(t, strings.Contains(script, pgtest.AdminRole), "the archive names no MSP role")
+	require.False(t, strings.Contains(script, "GRANT ") || strings.Contains(script, "REVOKE "), "the archive holds no grants")
+	for _, line := range strings.Split(script, "\n") {
+		if strings.Contains(line, "OWNER TO") {
+			require.True(t, strings.HasSuffix(line, "OWNER TO t_"+tn.id+"_owner;"), "owners are the tenant's own role only: %s", line)
+		}
+	}
+
+	// Import it as a new customer on the other server.
+	slug := "imp-" + pgtest.RandomSuffix()[:6]
+	created := decode[map[string]any](t, c.mustRun("tenant", "create", slug, "--name", "Imported", "--domain", slug+".example",
+		"--server", "pg-b", "--from-dump", out, "-o", "json"))
+	require.Equal(t, "active", created["state"])
+	require.Equal(t, float64(1), created["schema_version"])
+	id := created["id"].(string)
+	require.Equal(t, want, sumsOn(t, "pg-b", id), "export then import round-trips the customer's rows")
+	dsn := dsnOf(c, slug)
+	c.secrets = append(c.secrets, passwordOf(dsn))
+	conn, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err)
+	_, err = conn.Exec(ctx, `INSERT INTO users (email, full_name) VALUES ('new@`+slug+`.example', 'New')`)
+	require.NoError(t, err, "the imported tenant's app can write")
+	conn.Close(ctx)
+	var owners []string
+	super := pgtest.Get(t).Servers[1].Conn(t, "t_"+id)
+	require.NoError(t, super.QueryRow(ctx, `SELECT array_agg(DISTINCT pg_get_userbyid(relowner)) FROM pg_class
+		WHERE relnamespace = 'public'::regnamespace`).Scan(&owners))
+	require.Equal(t, []string{"t_" + id + "_owner"}, owners, "every restored object belongs to the tenant's owner")
+	super.Close(ctx)
+
+	// Refused, with nothing created: not a dump, forbidden content, no goose table.
+	before := c.mustRun("tenant", "list", "--state", "purged", "-o", "json")
+	beforeDBs := databases(t)
+	text := dir + "/plain.sql"
+	require.NoError(t, os.WriteFile(text, []byte("-- a plain script\nCREATE ROLE evil SUPERUSER;\n"), 0o600))
+	c.expect(2, []string{"not a pg_dump custom-format archive", "plain SQL"}, "tenant", "create", "bad-one", "--name", "Bad", "--domain", "bad-one.example", "--from-dump", text)
+	env := pgtest.Get(t)
+	evil := env.Servers[0].NewDatabase(t, "evil")
+	env.Servers[0].Exec(t, evil, "CREATE EXTENSION dblink", "CREATE TABLE goose_db_version (id serial, version_id bigint, is_applied boolean, tstamp timestamp)")
+	evilDump := dir + "/evil.dump"
+	dumpCmd := exec.Command("/usr/lib/postgresql/15/bin/pg_dump", "--format=custom", "--file="+evilDump, env.Servers[0].SuperDSN(evil))
+	outb, err := dumpCmd.CombinedOutput()
+	require.NoError(t, err, string(outb))
+	c.expect(2, []string{"carries objects a tenant database may not hold", "extension dblink"}, "tenant", "create", "bad-two", "--name", "Bad", "--domain", "bad-two.example", "--from-dump", evilDump)
+	bare := env.Servers[0].NewDatabase(t, "bare")
+	env.Servers[0].Exec(t, bare, "CREATE TABLE things (id int PRIMARY KEY)")
+	bareDump := dir + "/bare.dump"
+	outb, err = exec.Command("/usr/lib/postgresql/15/bin/pg_dump", "--format=custom", "--file="+bareDump, env.Servers[0].SuperDSN(bare)).CombinedOutput()
+	require.NoError(t, err, string(outb))
+	c.expect(2, []string{"no goose_db_version table", "Baseline"}, "tenant", "create", "bad-three", "--name", "Bad", "--domain", "bad-three.example", "--from-dump", bareDump)
+	require.Equal(t, beforeDBs, databases(t), "no database created for a refused dump")
+	require.Equal(t, before, c.mustRun("tenant", "list", "--state", "purged", "-o", "json"))
+	c.expect(2, []string{"tenant not found"}, "tenant", "show", "bad-two")
+
+	// A purged tenant has nothing to export.
+	c.mustRun("tenant", "delete", tn.slug, "--confirm", tn.slug, "--purge")
+	c.expect(2, []string{"was purged"}, "tenant", "export", tn.slug, "--out", dir+"/gone.dump")
+	c.mustRun("audit", "--no-probes")
+}
