@@ -56,7 +56,7 @@ that has no goose version table is refused (exit 2) and nothing is created.
 Interrupted, run it again to restart the restore; 'tenantctl reconcile' undoes it.`,
 		Example: `  tenantctl tenant create acme --name "Acme Corp" --domain acme.example --label zone=eu1
   tenantctl tenant create acme --name "Acme Corp" --domain acme.example --from-dump acme.dump`,
-		Args:    exactArgs(1, "a tenant SLUG"),
+		Args: exactArgs(1, "a tenant SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Slug = args[0]
 			if _, err := o.Validate(); err != nil {
