@@ -58,8 +58,12 @@ func isWrapper(p string) bool {
 	return string(head) == "#!"
 }
 
+// debianGlob is where Debian and Ubuntu install PostgreSQL programs, one directory per
+// major version.
+var debianGlob = "/usr/lib/postgresql/*/bin"
+
 func debianBinDirs() []string {
-	matches, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	matches, _ := filepath.Glob(debianGlob)
 	major := func(p string) int {
 		n, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
 		return n
