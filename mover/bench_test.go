@@ -41,7 +41,8 @@ func fleet(tb testing.TB) *mover.Mover {
 		_, err := p.AddServer(ctx, provisioner.AddServerOptions{Name: name, DSN: env.Servers[i].AdminDSN(tb), Capacity: 100})
 		require.NoError(tb, err)
 	}
-	return mover.New(p, hclog.NewNullLogger())
+	// Step timings at debug level, for reading where a move spends its time.
+	return mover.New(p, hclog.New(&hclog.LoggerOptions{Name: "bench", Level: hclog.Debug, Output: os.Stderr}))
 }
 
 // BenchmarkMoveDump moves one tenant of TENANTCTL_BENCH_MOVE_MB megabytes (default 100)

@@ -256,6 +256,7 @@ func (m *Mover) steps(ctx context.Context, t catalog.Tenant, mv catalog.Move, re
 		return err
 	}
 	for _, step := range moveSteps[stepIndex(mv.Step)+1:] {
+		stepStart := time.Now()
 		u := catalog.MoveUpdate{Step: &step}
 		switch step {
 		case StepSuspended:
@@ -327,6 +328,7 @@ func (m *Mover) steps(ctx context.Context, t catalog.Tenant, mv catalog.Move, re
 		if u.Bytes != nil {
 			mv.Bytes = u.Bytes
 		}
+		m.Log.Debug("move step done", "tenant", t.Slug, "step", step, "elapsed", time.Since(stepStart).Round(time.Millisecond))
 		if step == StepResumed {
 			cur, err := m.store().GetMove(ctx, mv.ID)
 			if err != nil {

@@ -423,3 +423,39 @@ func TestExportImportRoundTrip(t *testing.T) {
 	c.expect(2, []string{"was purged"}, "tenant", "export", tn.slug, "--out", dir+"/gone.dump")
 	c.mustRun("audit", "--no-probes")
 }
+
+// TestKilledImportConverges kills an import after each step: rerunning it finishes the
+// import, and reconcile undoes it (nothing left on the server).
+func TestKilledImportConverges(t *testing.T) {
+	t.Parallel()
+	c := fleetCLI(t)
+	bin := buildBinary(t)
+	tn := createTenant(t, c, "pg-a")
+	fill(t, tn.dsn, 100)
+	want := sumsOn(t, "pg-a", tn.id)
+	dump := t.TempDir() + "/customer.dump"
+	c.mustRun("tenant", "export", tn.slug, "--out", dump)
+	for i, step := range []string{"import-roles", "import-restored", "import-hardened", "import-migrated"} {
+		slug := fmt.Sprintf("imp%d-%s", i, pgtest.RandomSuffix()[:4])
+		args := []string{"tenant", "create", slug, "--name", "Imported", "--domain", slug + ".example", "--server", "pg-b", "--from-dump", dump}
+		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "TENANTCTL_CONFIG=", "TENANTCTL_CRASH_AFTER_STEP="+step,
+			"TENANTCTL_CATALOG_DSN="+c.env["TENANTCTL_CATALOG_DSN"], "TENANTCTL_SECRET_KEY="+c.env["TENANTCTL_SECRET_KEY"])
+		out, err := cmd.CombinedOutput()
+		var exitErr *exec.ExitError
+		require.True(t, errors.As(err, &exitErr), "the process must die: %v\n%s", err, out)
+		show := decode[map[string]any](t, c.mustRun("tenant", "show", slug, "-o", "json"))
+		require.Equal(t, "importing", show["state"])
+		id := show["id"].(string)
+		if i%2 == 0 {
+			created := decode[map[string]any](t, c.mustRun(append(args, "-o", "json")...))
+			require.Equal(t, "active", created["state"], "rerun finished the import killed after %s", step)
+			require.Equal(t, want, sumsOn(t, "pg-b", id))
+		} else {
+			c.mustRun("reconcile")
+			c.expect(2, []string{"tenant not found"}, "tenant", "show", slug)
+			login, exists := appLogin(t, "pg-b", id)
+			require.False(t, login || exists, "reconcile undid the import killed after %s", step)
+		}
+	}
+}
