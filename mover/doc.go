@@ -13,10 +13,11 @@
 // application can write (the target's app role stays NOLOGIN), and after it the source's
 // app role stays NOLOGIN: the customer is never writable in two places.
 //
-// Files: mover.go (the Mover, options, hooks), move.go (the state machine),
-// rollback.go, verify.go, pgclient.go (finding and running pg_dump/pg_restore),
-// evacuate.go, export.go, import.go, logical.go (the capability check), reconcile.go,
-// errors.go.
+// Files: mover.go (the Mover, steps, hooks, the tenant lock), move.go (the state
+// machine, its rollback and the dropping of copies), verify.go (per-table counts and
+// checksums), pgclient.go (finding and running pg_dump/pg_restore), evacuate.go,
+// export.go, import.go (archive checks and the import), logical.go (the capability
+// check), reconcile.go, errors.go.
 //
 // It drives servers through package tenantdb and the catalog through package catalog,
 // and reuses the provisioner's server handles and placement. It knows nothing of CLI

@@ -43,7 +43,7 @@ func (o *EvacuateOptions) Validate() error {
 			return err
 		}
 		if s == o.Server {
-			return validate.Errorf("--to %s is the server being evacuated", s)
+			return validate.Errorf("target %s is the server being evacuated", s)
 		}
 	}
 	if o.Concurrency == 0 {
@@ -259,7 +259,7 @@ func (p *planner) pick(t catalog.Tenant) (string, error) {
 			continue
 		}
 		if s.Draining && len(p.allowed) == 0 {
-			continue // an explicit --to may name a draining server; placement never does
+			continue // explicit targets may include a draining server; placement never picks one
 		}
 		if !labelsMatch(s.Labels, t.Labels) {
 			continue

@@ -53,12 +53,12 @@ func (m *Mover) checkLogical(ctx context.Context, src, dst *tenantdb.Server) err
 			return err
 		}
 		if !c.Allowed() {
-			return validate.Invalid(fmt.Errorf("server %s (PostgreSQL %d, admin %s, superuser %v, pg_create_subscription %v): %w; use --method dump",
+			return validate.Invalid(fmt.Errorf("server %s (PostgreSQL %d, admin %s, superuser %v, pg_create_subscription %v): %w; use method dump",
 				s.Name, c.VersionNum/10000, s.AdminRole(), c.Superuser, c.CreateSubscription, ErrLogicalUnsupported))
 		}
 		if s == src && !c.WalLevelLogical {
-			return validate.Errorf("server %s has wal_level other than logical: method logical needs wal_level = logical on the source; use --method dump", s.Name)
+			return validate.Errorf("server %s has wal_level other than logical: method logical needs wal_level = logical on the source; use method dump", s.Name)
 		}
 	}
-	return validate.Errorf("method logical is allowed by these servers but not implemented in this tenantctl yet; use --method dump")
+	return validate.Errorf("method logical is allowed by these servers but not implemented in this tenantctl yet; use method dump")
 }

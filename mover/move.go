@@ -116,7 +116,7 @@ func (m *Mover) Move(ctx context.Context, o MoveOptions) (Result, error) {
 	if len(open) > 0 {
 		mv := open[0]
 		if mv.Target != o.To {
-			return Result{}, validate.Errorf("tenant %q has an interrupted move to %s: rerun with --to %s to finish it, or run `tenantctl reconcile` to roll it back",
+			return Result{}, validate.Errorf("tenant %q has an interrupted move to %s: move it to %s again to finish it, or roll it back (tenantctl reconcile)",
 				o.Slug, mv.Target, mv.Target)
 		}
 		if o.DryRun {
