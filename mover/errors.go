@@ -1,9 +1,6 @@
 package mover
 
-import (
-	"errors"
-	"fmt"
-)
+import "errors"
 
 // ErrNoClient is returned when pg_dump or pg_restore cannot be found.
 var ErrNoClient = errors.New("PostgreSQL client programs not found: install the PostgreSQL client package " +
@@ -28,22 +25,3 @@ var ErrNoVersion = errors.New("the dump has no goose_db_version table, so its sc
 
 // ErrSameServer is returned by [Mover.Move] when the target is the tenant's server.
 var ErrSameServer = errors.New("the tenant is already on that server")
-
-// PartialError is returned by [Mover.Evacuate] when some tenants could not be moved.
-type PartialError struct {
-	Moved  []string
-	Failed map[string]error
-}
-
-func (e *PartialError) Error() string {
-	return fmt.Sprintf("%d tenants moved, %d failed", len(e.Moved), len(e.Failed))
-}
-
-// Unwrap returns the per-tenant errors.
-func (e *PartialError) Unwrap() []error {
-	out := make([]error, 0, len(e.Failed))
-	for _, err := range e.Failed {
-		out = append(out, err)
-	}
-	return out
-}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/fleet"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/secret"
@@ -28,8 +29,7 @@ type EvacuateOptions struct {
 	// KeepSource is passed to each move.
 	KeepSource *time.Duration
 	DryRun     bool
-	// Progress, when set, is called after each tenant's move (from several goroutines,
-	// one at a time).
+	// Progress, when set, is called after each tenant's move, on the calling goroutine.
 	Progress func(Outcome)
 }
 
@@ -88,7 +88,7 @@ type EvacuateResult struct {
 // target that placement picks (labels, free capacity) among opts.To or every server
 // not draining. An interrupted move is finished towards its recorded target. One
 // tenant's failure never stops the others; a rerun picks up whatever is still on the
-// server. The error is a [*PartialError] when some tenants could not be moved.
+// server. The error is a [*fleet.PartialError] when some tenants could not be moved.
 func (m *Mover) Evacuate(ctx context.Context, o EvacuateOptions) (EvacuateResult, error) {
 	start := time.Now()
 	res := EvacuateResult{Server: o.Server, Tenants: []Outcome{}}
@@ -166,59 +166,49 @@ func (m *Mover) Evacuate(ctx context.Context, o EvacuateOptions) (EvacuateResult
 		return m.finishEvacuate(ctx, res, start, nil)
 	}
 
-	var mu sync.Mutex
-	perTarget := map[string]chan struct{}{}
-	for name := range byName {
-		perTarget[name] = make(chan struct{}, o.PerTarget)
-	}
-	sem := make(chan struct{}, o.Concurrency)
-	var wg sync.WaitGroup
-	outcomes := make([]Outcome, len(jobs))
-	for i, j := range jobs {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			outcomes[i] = Outcome{Slug: j.t.Slug, From: o.Server, To: j.to, Status: "skipped", Error: "cancelled"}
-			continue
-		}
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			perTarget[j.to] <- struct{}{}
-			defer func() { <-perTarget[j.to] }()
+	// Moves fan out like every fleet operation: round-robin over the targets, bounded
+	// overall and per target server (where the restores write).
+	var outcomes []Outcome
+	notStarted := fleet.Dispatch(ctx, jobs, func(j job) string { return j.to },
+		fleet.Limits{Total: o.Concurrency, PerServer: o.PerTarget},
+		func(ctx context.Context, j job) Outcome {
 			r, err := m.Move(ctx, MoveOptions{Slug: j.t.Slug, To: j.to, KeepSource: o.KeepSource})
 			out := Outcome{Slug: j.t.Slug, From: o.Server, To: j.to, Status: "moved", Bytes: r.Bytes, Downtime: r.Downtime, Duration: r.Duration}
 			if err != nil {
 				out.Status, out.Error = "failed", secret.Scrub(err.Error())
 				pl.release(j.to)
 			}
-			outcomes[i] = out
+			return out
+		},
+		func(_ job, out Outcome) bool {
+			outcomes = append(outcomes, out)
 			if o.Progress != nil {
-				mu.Lock()
 				o.Progress(out)
-				mu.Unlock()
 			}
-		}()
+			return false
+		})
+	for _, j := range notStarted {
+		outcomes = append(outcomes, Outcome{Slug: j.t.Slug, From: o.Server, To: j.to, Status: "skipped", Error: "not started: the run was cancelled"})
 	}
-	wg.Wait()
 	res.Tenants = append(res.Tenants, outcomes...)
 	return m.finishEvacuate(ctx, res, start, nil)
 }
 
 func (m *Mover) finishEvacuate(ctx context.Context, res EvacuateResult, start time.Time, _ error) (EvacuateResult, error) {
 	sort.Slice(res.Tenants, func(i, j int) bool { return res.Tenants[i].Slug < res.Tenants[j].Slug })
-	pe := &PartialError{Failed: map[string]error{}}
+	pe := &fleet.PartialError{}
 	for _, t := range res.Tenants {
 		switch t.Status {
 		case "moved":
 			res.Moved++
-			pe.Moved = append(pe.Moved, t.Slug)
-		case "failed", "skipped":
+			pe.Succeeded = append(pe.Succeeded, t.Slug)
+		case "failed":
 			res.Failed++
-			pe.Failed[t.Slug] = errors.New(t.Error)
+			pe.Fail(t.Slug, errors.New(t.Error))
+		case "skipped":
+			res.Failed++
+			pe.Skipped = append(pe.Skipped, t.Slug)
+			pe.Reason = ctx.Err()
 		}
 	}
 	left, err := m.store().ListTenants(ctx, catalog.TenantFilter{Server: res.Server})
@@ -227,10 +217,7 @@ func (m *Mover) finishEvacuate(ctx context.Context, res EvacuateResult, start ti
 	}
 	res.Empty = len(left) == 0
 	res.Duration = time.Since(start)
-	if len(pe.Failed) > 0 {
-		return res, pe
-	}
-	return res, nil
+	return res, pe.Err()
 }
 
 // planner picks targets for an evacuation, keeping count of the places it handed out.

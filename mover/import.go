@@ -92,7 +92,7 @@ func InspectDump(ctx context.Context, file string) (DumpInfo, error) {
 	}
 	out, err := runClient(exec.CommandContext(ctx, bin, "--list", file))
 	if err != nil {
-		return info, validate.Invalid(fmt.Errorf("%s: %w: %v", file, ErrNotDump, err))
+		return info, validate.Invalid(fmt.Errorf("%s: %w: %w", file, ErrNotDump, err))
 	}
 	hasGoose := false
 	var forbidden []string
@@ -208,7 +208,7 @@ func gooseVersion(sql []byte) (int64, error) {
 // same arguments starts the restore again; reconcile undoes it. A restore that fails is
 // undone (the tenant is purged with a tombstone event).
 func (m *Mover) Import(ctx context.Context, o ImportOptions) (catalog.Tenant, error) {
-	labels, err := o.CreateOptions.Validate()
+	labels, err := o.Validate()
 	if err != nil {
 		return catalog.Tenant{}, err
 	}

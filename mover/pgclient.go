@@ -27,8 +27,8 @@ func FindClient(name string) (string, error) {
 		candidates = append(candidates, dir)
 	}
 	if p, err := exec.LookPath(name); err == nil {
-		if real, err := filepath.EvalSymlinks(p); err == nil {
-			p = real
+		if resolved, err := filepath.EvalSymlinks(p); err == nil {
+			p = resolved
 		}
 		candidates = append(candidates, filepath.Dir(p))
 	}
@@ -176,9 +176,9 @@ func pipeDumpRestore(ctx context.Context, src, dst *tenantdb.Server, id string) 
 	rerr := restore.Wait()
 	switch {
 	case derr != nil:
-		return cw.n, fmt.Errorf("pg_dump of %s on %s: %v: %s", db, src.Name, derr, dumpErr.String())
+		return cw.n, fmt.Errorf("pg_dump of %s on %s: %w: %s", db, src.Name, derr, dumpErr.String())
 	case rerr != nil:
-		return cw.n, fmt.Errorf("pg_restore of %s on %s: %v: %s", db, dst.Name, rerr, restoreErr.String())
+		return cw.n, fmt.Errorf("pg_restore of %s on %s: %w: %s", db, dst.Name, rerr, restoreErr.String())
 	case copyErr != nil:
 		return cw.n, fmt.Errorf("pipe pg_dump into pg_restore: %w", copyErr)
 	}
@@ -197,7 +197,7 @@ func runClient(cmd *exec.Cmd) ([]byte, error) {
 	if err := cmd.Run(); err != nil {
 		var exitErr *exec.ExitError
 		if errors.As(err, &exitErr) {
-			return out.Bytes(), fmt.Errorf("%s: %v: %s", filepath.Base(cmd.Path), err, errOut.String())
+			return out.Bytes(), fmt.Errorf("%s: %w: %s", filepath.Base(cmd.Path), err, errOut.String())
 		}
 		return out.Bytes(), fmt.Errorf("%s: %w", filepath.Base(cmd.Path), err)
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/fleet"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/mover"
 	"github.com/tenantctl/tenantctl/provisioner"
@@ -178,6 +179,8 @@ as job "evacuate", with its progress.`,
 					return err
 				}
 				counts := map[string]int64{}
+				// Progress lands in the job's counts as tenants finish: `jobs` shows how far
+				// an evacuation got while it runs.
 				o.Progress = func(out mover.Outcome) {
 					counts[out.Status]++
 					counts["done"]++
@@ -194,7 +197,7 @@ as job "evacuate", with its progress.`,
 					runErr = errors.Join(runErr, err)
 				}
 			}
-			var pe *mover.PartialError
+			var pe *fleet.PartialError
 			if runErr != nil && !errors.As(runErr, &pe) {
 				return runErr
 			}
