@@ -25,3 +25,14 @@ var ErrNoVersion = errors.New("the dump has no goose_db_version table, so its sc
 
 // ErrSameServer is returned by [Mover.Move] when the target is the tenant's server.
 var ErrSameServer = errors.New("the tenant is already on that server")
+
+// InterruptedMoveError is returned by [Mover.Move] when the tenant has an interrupted
+// move to another target than the one asked for.
+type InterruptedMoveError struct {
+	Slug, Target, Step string
+}
+
+func (e *InterruptedMoveError) Error() string {
+	return "tenant \"" + e.Slug + "\" has an interrupted move to " + e.Target + " (after step " + e.Step +
+		"): move it to " + e.Target + " again to finish it, or roll it back"
+}

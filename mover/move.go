@@ -116,8 +116,7 @@ func (m *Mover) Move(ctx context.Context, o MoveOptions) (Result, error) {
 	if len(open) > 0 {
 		mv := open[0]
 		if mv.Target != o.To {
-			return Result{}, validate.Errorf("tenant %q has an interrupted move to %s: move it to %s again to finish it, or roll it back (tenantctl reconcile)",
-				o.Slug, mv.Target, mv.Target)
+			return Result{}, validate.Invalid(&InterruptedMoveError{Slug: o.Slug, Target: mv.Target, Step: mv.Step})
 		}
 		if o.DryRun {
 			return Result{Slug: t.Slug, ID: t.ID, From: mv.Source, To: mv.Target, Method: mv.Method, Status: "resume at " + nextStep(mv.Step)}, nil

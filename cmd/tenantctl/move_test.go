@@ -298,7 +298,7 @@ func TestKilledMoveConverges(t *testing.T) {
 	kill([]string{"TENANTCTL_CRASH_AFTER_STEP=hardened"}, 0, to)
 	show := decode[map[string]any](t, c.mustRun("tenant", "show", tn.slug, "-o", "json"))
 	require.Equal(t, "moving", show["state"])
-	c.expect(2, []string{"interrupted move to " + to}, "tenant", "move", tn.slug, "--to", where)
+	c.expect(2, []string{"interrupted move to " + to, "--rollback"}, "tenant", "move", tn.slug, "--to", where)
 	c.mustRun("tenant", "move", tn.slug, "--rollback")
 	check("rolled back by the operator")
 	require.Equal(t, other[to], where, "the rollback leaves the tenant on its source")
