@@ -210,6 +210,22 @@ func TestTenantMove(t *testing.T) {
 	require.False(t, login)
 	auditClean(t, c, tn.id)
 	c.mustRun("audit", "--tenant", tn.slug)
+
+	// A suspended tenant moves and stays suspended; resuming it works on the target.
+	sus := createTenant(t, c, "pg-a")
+	fill(t, sus.dsn, 20)
+	c.mustRun("tenant", "suspend", sus.slug)
+	c.mustRun("tenant", "move", sus.slug, "--to", "pg-b", "--keep-source", "0")
+	show = decode[map[string]any](t, c.mustRun("tenant", "show", sus.slug, "-o", "json"))
+	require.Equal(t, "suspended", show["state"])
+	require.Equal(t, "pg-b", show["server"])
+	login, exists = appLogin(t, "pg-b", sus.id)
+	require.True(t, exists)
+	require.False(t, login, "a suspended tenant stays unable to log in after its move")
+	c.mustRun("tenant", "resume", sus.slug)
+	conn, err = pgx.Connect(ctx, dsnOf(c, sus.slug))
+	require.NoError(t, err, "resumed on the target")
+	conn.Close(ctx)
 }
 
 // auditClean runs the fleet-wide audit and checks that no violation concerns these
