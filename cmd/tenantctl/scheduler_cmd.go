@@ -14,9 +14,11 @@ import (
 
 	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/provisioner"
+	"github.com/tenantctl/tenantctl/report"
 	"github.com/tenantctl/tenantctl/rollout"
 	"github.com/tenantctl/tenantctl/rollup"
 	"github.com/tenantctl/tenantctl/scheduler"
@@ -28,7 +30,7 @@ func init() {
 }
 
 // schedulerJobNames are the scheduled jobs, in the order they are listed and logged.
-var schedulerJobNames = []string{"migrate", "rollup", "audit", "reconcile", "purge"}
+var schedulerJobNames = []string{"migrate", "rollup", "audit", "reconcile", "purge", "report"}
 
 // schedulerSetting is one scheduler setting: its flag, environment variable, key in the
 // config file's `scheduler:` map, and default.
@@ -47,6 +49,9 @@ var schedulerSettings = []schedulerSetting{
 	{"audit-schedule", "TENANTCTL_AUDIT_SCHEDULE", "audit_schedule", "30 1 * * *", "when to audit isolation"},
 	{"reconcile-schedule", "TENANTCTL_RECONCILE_SCHEDULE", "reconcile_schedule", "@every 5m", "when to reconcile the catalog with the servers"},
 	{"purge-schedule", "TENANTCTL_PURGE_SCHEDULE", "purge_schedule", "0 3 * * *", "when to purge tenants deleted longer ago than --purge-retention"},
+	{"report-schedule", "TENANTCTL_REPORT_SCHEDULE", "report_schedule", "off", "when to write every customer's report into --report-dir (off unless set)"},
+	{"report-dir", "TENANTCTL_REPORT_DIR", "report_dir", "", "directory (a file share) the report job writes one file per customer into"},
+	{"report-format", "TENANTCTL_REPORT_FORMAT", "report_format", "html", "format of delivered reports: md, html, csv or json"},
 	{"purge-retention", "TENANTCTL_PURGE_RETENTION", "purge_retention", fmt.Sprintf("%dh", int(provisioner.DefaultRetention.Hours())), "how long deleted tenants are kept before the purge job destroys them"},
 	{"job-retention", "TENANTCTL_JOB_RETENTION", "job_retention", "720h", "how long job history is kept (0 keeps it forever)"},
 	{"job-timeout", "TENANTCTL_JOB_TIMEOUT", "job_timeout", "6h", "longest a job run may take before it is cancelled (0: no limit)"},
@@ -55,7 +60,7 @@ var schedulerSettings = []schedulerSetting{
 
 // schedulerConfig is the scheduler's resolved settings.
 type schedulerConfig struct {
-	listen, node                                            string
+	listen, node, reportDir, reportFormat                   string
 	schedules                                               map[string]string
 	purgeRetention, jobRetention, jobTimeout, shutdownAfter time.Duration
 }
@@ -162,6 +167,14 @@ func (a *app) schedulerConfig(cmd *cobra.Command, values map[string]*string) (sc
 		}
 		cfg.schedules[job] = spec
 	}
+	cfg.reportDir = a.schedulerValue(cmd, values, "report-dir")
+	cfg.reportFormat = a.schedulerValue(cmd, values, "report-format")
+	if !scheduler.Disabled(cfg.schedules["report"]) && cfg.reportDir == "" {
+		errs = append(errs, validate.Errorf("--report-schedule needs --report-dir: the directory the reports are delivered to"))
+	}
+	if err := report.CheckFormat(cfg.reportFormat); err != nil {
+		errs = append(errs, err)
+	}
 	for flag, dst := range map[string]*time.Duration{
 		"purge-retention": &cfg.purgeRetention, "job-retention": &cfg.jobRetention,
 		"job-timeout": &cfg.jobTimeout, "shutdown-timeout": &cfg.shutdownAfter,
@@ -252,6 +265,23 @@ func (a *app) schedulerJobs(p *provisioner.Provisioner, cfg schedulerConfig) map
 		"purge": func(ctx context.Context) (map[string]int64, error) {
 			purged, err := p.PurgeExpired(ctx, cfg.purgeRetention)
 			return map[string]int64{"purged": int64(len(purged))}, err
+		},
+		"report": func(ctx context.Context) (map[string]int64, error) {
+			spec, err := report.LoadSpec(a.getenv("TENANTCTL_REPORT_SPEC"))
+			if err != nil {
+				return nil, err
+			}
+			dsn, err := p.Store.WarehouseDSN(ctx)
+			if err != nil {
+				return nil, err
+			}
+			wh, err := dbconn.Pool(ctx, dsn, 2)
+			if err != nil {
+				return nil, err
+			}
+			defer wh.Close()
+			n, err := deliverReports(ctx, p.Store, wh, spec, cfg.reportDir, cfg.reportFormat)
+			return map[string]int64{"reports": int64(n)}, err
 		},
 	}
 }
