@@ -78,6 +78,9 @@ func (a *API) listTenants(w http.ResponseWriter, r *http.Request, _ catalog.Oper
 	if s.Limit, err = intParam(r, "limit", 50); err != nil {
 		return err
 	}
+	if s.Limit < 1 {
+		return fieldError("limit", validate.Errorf("invalid limit %d: use 1-%d", s.Limit, catalog.MaxPage))
+	}
 	if s.Offset, err = intParam(r, "offset", 0); err != nil {
 		return err
 	}

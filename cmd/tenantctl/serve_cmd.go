@@ -104,4 +104,3 @@ func durationSetting(v, flag string) (time.Duration, error) {
 	}
 	return d, nil
 }
-
