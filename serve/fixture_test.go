@@ -234,3 +234,9 @@ func httpServer(t *testing.T, h http.Handler) *httptest.Server {
 	t.Cleanup(s.Close)
 	return s
 }
+
+func httptestTLS(t *testing.T, h http.Handler) *httptest.Server {
+	s := httptest.NewTLSServer(h)
+	t.Cleanup(s.Close)
+	return s
+}
