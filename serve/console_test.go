@@ -213,4 +213,3 @@ func TestConsoleSecureCookieUnderTLS(t *testing.T) {
 	}
 	t.Fatal("no session cookie")
 }
-

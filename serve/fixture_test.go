@@ -22,6 +22,7 @@ import (
 	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/internal/pgtest"
 	"github.com/tenantctl/tenantctl/provisioner"
+	"github.com/tenantctl/tenantctl/rollout"
 	"github.com/tenantctl/tenantctl/rollup"
 	"github.com/tenantctl/tenantctl/secret"
 	"github.com/tenantctl/tenantctl/serve"
@@ -96,14 +97,26 @@ func newFleet(t *testing.T) (*fleet, error) {
 	if err := ageIncidents(ctx, p); err != nil {
 		return nil, err
 	}
-	if _, err := rollup.Run(ctx, rollup.Options{Store: store, Spec: rollup.DefaultSpec()}); err != nil {
+	// The jobs run as the scheduler runs them, so the overview and the jobs page have
+	// real runs to show.
+	if _, err := store.RunJob(ctx, "migrate", "sched-1", func(ctx context.Context) (map[string]int64, error) {
+		res, err := rollout.Run(ctx, rollout.Options{Store: store})
+		return res.Counts(), err
+	}); err != nil {
 		return nil, err
 	}
-	if _, err := audit.Run(ctx, audit.Options{Store: store, NoProbes: true, Node: "test"}); err != nil {
+	if _, err := store.RunJob(ctx, "rollup", "sched-1", func(ctx context.Context) (map[string]int64, error) {
+		res, err := rollup.Run(ctx, rollup.Options{Store: store, Spec: rollup.DefaultSpec()})
+		return res.Counts(), err
+	}); err != nil {
 		return nil, err
 	}
-	if _, err := store.RunJob(ctx, "rollup", "test", func(context.Context) (map[string]int64, error) {
-		return map[string]int64{"tenants": 3}, nil
+	if _, err := store.RunJob(ctx, "audit", "sched-1", func(ctx context.Context) (map[string]int64, error) {
+		r, err := audit.Run(ctx, audit.Options{Store: store, NoProbes: true, Node: "sched-1"})
+		if err != nil {
+			return nil, err
+		}
+		return r.Counts(), r.Err()
 	}); err != nil {
 		return nil, err
 	}

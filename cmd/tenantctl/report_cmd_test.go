@@ -104,6 +104,8 @@ func TestServeCommand(t *testing.T) {
 	require.NoError(t, err)
 	resp.Body.Close()
 	require.Equal(t, "/login?next=%2F", resp.Request.URL.RequestURI(), "the console sends a stranger to the login form")
+	probe := c.mustRun("serve", "probe", "--listen", addr)
+	require.Contains(t, probe, "200 OK")
 	cancel()
 	select {
 	case code := <-done:

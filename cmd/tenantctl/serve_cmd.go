@@ -1,6 +1,11 @@
 package main
 
 import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+	"net/http"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -94,6 +99,54 @@ or behind a TLS-terminating proxy whenever the address is not loopback.`,
 	f.StringVar(&reportSpec, "report-spec", "", "per-customer report spec YAML (env TENANTCTL_REPORT_SPEC; default: embedded)")
 	f.StringVar(&wait, "wait", api.DefaultWait.String(), "how long an API request waits for a long operation (create, purge) before answering 202 with a job (env TENANTCTL_SERVE_WAIT)")
 	f.StringVar(&ttl, "session-ttl", console.DefaultSessionTTL.String(), "how long a console login lasts (env TENANTCTL_SESSION_TTL)")
+	cmd.AddCommand(a.serveProbeCmd())
+	return cmd
+}
+
+// serveProbeCmd checks a running serve's /healthz: the health check of containers
+// whose image has no curl.
+func (a *app) serveProbeCmd() *cobra.Command {
+	var listen string
+	var insecure bool
+	cmd := &cobra.Command{
+		Use:   "probe [--listen ADDR] [--tls]",
+		Short: "Check a running 'tenantctl serve': exit 0 when its /healthz answers 200",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			addr := a.setting(cmd, "listen", listen, "TENANTCTL_SERVE_LISTEN", "", serve.DefaultListen)
+			host, port, err := net.SplitHostPort(addr)
+			if err != nil {
+				return validate.Errorf("invalid --listen %q: use HOST:PORT", addr)
+			}
+			if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+				host = "127.0.0.1" // a wildcard listener answers on loopback
+			}
+			scheme, client := "http", http.DefaultClient
+			if insecure || a.getenv("TENANTCTL_TLS_CERT") != "" {
+				// The probe checks liveness on loopback, not the certificate's name.
+				scheme = "https"
+				client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // loopback liveness probe
+			}
+			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Second)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, scheme+"://"+net.JoinHostPort(host, port)+"/healthz", nil)
+			if err != nil {
+				return err
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				return fmt.Errorf("probe serve: %w", err)
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("probe serve: /healthz answered %s", resp.Status)
+			}
+			fmt.Fprintf(a.out, "/healthz: %s\n", resp.Status)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&listen, "listen", serve.DefaultListen, "address serve listens on (env TENANTCTL_SERVE_LISTEN)")
+	cmd.Flags().BoolVar(&insecure, "tls", false, "serve runs with TLS (implied when TENANTCTL_TLS_CERT is set)")
 	return cmd
 }
 
