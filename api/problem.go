@@ -28,8 +28,9 @@ type Problem struct {
 
 func (p *Problem) Error() string { return p.Detail }
 
-// problemType is the base of the problem type URIs this API uses.
-const problemType = "https://github.com/tenantctl/tenantctl/blob/main/README.md#problem-"
+// problemType is the base of the problem type URIs this API uses (a URN: it names the
+// kind of problem, it is not a page to fetch).
+const problemType = "urn:tenantctl:problem:"
 
 func newProblem(status int, kind, detail string) *Problem {
 	return &Problem{Type: problemType + kind, Title: http.StatusText(status), Status: status, Detail: detail}

@@ -293,7 +293,13 @@ type IdempotentResponse struct {
 // ClaimIdempotencyKey records that login starts a request (hash) under key. It returns
 // claimed true when this call owns the key, or the stored response of the earlier one.
 func (s *Store) ClaimIdempotencyKey(ctx context.Context, login, key, requestHash string) (claimed bool, prev IdempotentResponse, err error) {
-	tag, err := s.pool.Exec(ctx, `INSERT INTO idempotency_keys (login, key, request_sha256) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
+	// A claim left unfinished for ten minutes belongs to a process that died (no request
+	// waits that long): the same request may take it over and finish what it started —
+	// creates are resumable — instead of being told "still running" for a day.
+	tag, err := s.pool.Exec(ctx, `INSERT INTO idempotency_keys (login, key, request_sha256) VALUES ($1, $2, $3)
+		ON CONFLICT (login, key) DO UPDATE SET created_at = now()
+		WHERE idempotency_keys.status IS NULL AND idempotency_keys.request_sha256 = EXCLUDED.request_sha256
+		  AND idempotency_keys.created_at < now() - interval '10 minutes'`,
 		login, key, requestHash)
 	if dbconn.SQLState(err) == pgerrcode.CheckViolation {
 		return false, prev, validate.Errorf("invalid Idempotency-Key: use 1-200 characters")
