@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -62,6 +61,31 @@ func TestReportCommand(t *testing.T) {
 	c.expect(2, []string{"give --tenant SLUG"}, "report")
 	c.expect(2, []string{"tenant not found"}, "report", "--tenant", "nobody")
 	c.expect(2, []string{"--report-schedule needs --report-dir"}, "scheduler", "--report-schedule", "@hourly")
+
+	// The scheduler's report job delivers the same files to a directory.
+	share := filepath.Join(dir, "weekly")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"scheduler", "--listen", "-", "--node", "reports",
+			"--report-schedule", "@every 1s", "--report-dir", share, "--report-format", "md",
+			"--migrate-schedule", "off", "--rollup-schedule", "off", "--audit-schedule", "off",
+			"--reconcile-schedule", "off", "--purge-schedule", "off"},
+			strings.NewReader(""), io.Discard, io.Discard, func(k string) string { return c.env[k] })
+	}()
+	require.Eventually(t, func() bool {
+		for _, j := range decode[[]map[string]any](t, c.mustRun("jobs", "-o", "json")) {
+			if j["job"] == "report" && j["status"] == "succeeded" {
+				return true
+			}
+		}
+		return false
+	}, 20*time.Second, 200*time.Millisecond)
+	cancel()
+	require.Equal(t, 0, <-done)
+	raw, err = os.ReadFile(filepath.Join(share, "globex-report.md"))
+	require.NoError(t, err)
+	require.Contains(t, string(raw), "globex printer on fire")
 	c.expect(2, []string{"invalid report format"}, "scheduler", "--report-schedule", "@hourly", "--report-dir", dir, "--report-format", "pdf")
 }
 
@@ -74,10 +98,7 @@ func TestServeCommand(t *testing.T) {
 	c.expect(2, []string{"both --tls-cert and --tls-key"}, "serve", "--tls-cert", "x.pem")
 	c.expect(2, []string{"invalid --wait"}, "serve", "--wait", "soon")
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := ln.Addr().String()
-	require.NoError(t, ln.Close())
+	addr := freeAddr(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	var stderr strings.Builder
