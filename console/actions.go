@@ -1,8 +1,10 @@
 package console
 
 import (
+	"encoding/base64"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/secret"
@@ -17,10 +19,35 @@ func (c *Console) done(w http.ResponseWriter, r *http.Request, slug, notice stri
 		if status >= 500 {
 			c.o.Log.Error("console action failed", "path", r.URL.Path, "error", secret.Scrub(err.Error()))
 		}
-		http.Redirect(w, r, to+"?error="+url.QueryEscape(msg), http.StatusSeeOther)
-		return
+		c.flash(w, "error", msg)
+	} else {
+		c.flash(w, "notice", notice)
 	}
-	http.Redirect(w, r, to+"?notice="+url.QueryEscape(notice), http.StatusSeeOther)
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// flash leaves a message for the next page in a short-lived cookie. Not in the URL: a
+// link anyone can craft must not be able to put words on a console page.
+func (c *Console) flash(w http.ResponseWriter, kind, msg string) {
+	if len(msg) > 1000 {
+		msg = msg[:1000] + "…"
+	}
+	http.SetCookie(w, c.cookie(flashCookie, kind+":"+base64.RawURLEncoding.EncodeToString([]byte(secret.Scrub(msg))), 60))
+}
+
+// takeFlash reads and clears the flash message.
+func (c *Console) takeFlash(w http.ResponseWriter, r *http.Request) (kind, msg string) {
+	ck, err := r.Cookie(flashCookie)
+	if err != nil {
+		return "", ""
+	}
+	http.SetCookie(w, c.cookie(flashCookie, "", -1))
+	kind, enc, _ := strings.Cut(ck.Value, ":")
+	raw, err := base64.RawURLEncoding.DecodeString(enc)
+	if err != nil {
+		return "", ""
+	}
+	return kind, string(raw)
 }
 
 func (c *Console) suspend(w http.ResponseWriter, r *http.Request, s *session) {
@@ -41,7 +68,8 @@ func (c *Console) delete(w http.ResponseWriter, r *http.Request, s *session) {
 		c.done(w, r, slug, "", err)
 		return
 	}
-	http.Redirect(w, r, "/customers?notice="+url.QueryEscape(slug+" deleted: access revoked; its data is purged after the retention period"), http.StatusSeeOther)
+	c.flash(w, "notice", slug+" deleted: access revoked; its data is purged after the retention period")
+	http.Redirect(w, r, "/customers", http.StatusSeeOther)
 }
 
 func (c *Console) grant(w http.ResponseWriter, r *http.Request, s *session) {

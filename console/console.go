@@ -33,6 +33,7 @@ const (
 	DefaultFailureWindow  = 15 * time.Minute
 	sessionCookie         = "tenantctl_session"
 	loginCSRFCookie       = "tenantctl_login_csrf"
+	flashCookie           = "tenantctl_flash"
 	customersPerPage      = 25
 )
 
@@ -297,11 +298,10 @@ func (c *Console) render(w http.ResponseWriter, r *http.Request, status int, nam
 	if s != nil {
 		p.CSRF = s.CSRF
 	}
-	if p.Notice == "" {
-		p.Notice = r.URL.Query().Get("notice")
-	}
-	if p.Error == "" {
-		p.Error = r.URL.Query().Get("error")
+	if kind, msg := c.takeFlash(w, r); kind == "notice" && p.Notice == "" {
+		p.Notice = msg
+	} else if kind == "error" && p.Error == "" {
+		p.Error = msg
 	}
 	// Whatever reaches a page is scrubbed of registered secrets, errors above all.
 	p.Notice, p.Error = secret.Scrub(p.Notice), secret.Scrub(p.Error)

@@ -311,7 +311,7 @@ func TestAPITenantLifecycle(t *testing.T) {
 	pw, err := f.store.Credential(ctx, created.ID, "app")
 	require.NoError(t, err)
 	require.Contains(t, decode[map[string]string](t, raw)["dsn"], pw)
-	f.secrets = append(f.secrets, pw)
+	f.addSecret(pw)
 
 	// Purge before delete is a wrong state; delete, then purge.
 	resp, _ = f.call(t, "admin", "POST", "/api/v1/tenants/apitest/purge", nil)
@@ -338,7 +338,7 @@ func TestAPILongOperationAnswers202(t *testing.T) {
 	s, err := serve.New(serve.Options{Provisioner: f.prov, RollupSpec: rollup.DefaultSpec(), Node: "test", Wait: time.Millisecond})
 	require.NoError(t, err)
 	defer s.Close()
-	slow := &fleet{store: f.store, srv: s, tokens: f.tokens, secrets: f.secrets}
+	slow := &fleet{store: f.store, srv: s, tokens: f.tokens, secrets: f.secretList()}
 	slow.http = httpServer(t, s)
 	resp, raw := slow.call(t, "operator", "POST", "/api/v1/tenants", map[string]any{"slug": "slowpoke", "name": "Slowpoke", "domain": "slowpoke.example"})
 	require.Equal(t, 202, resp.StatusCode, string(raw))
@@ -367,7 +367,7 @@ func TestAPIOperatorsAndServers(t *testing.T) {
 	require.NotContains(t, string(raw), "token")
 	tok, err := f.store.AddOperator(context.Background(), "short-lived", "viewer")
 	require.NoError(t, err)
-	f.secrets = append(f.secrets, tok)
+	f.addSecret(tok)
 	resp, _ := f.call(t, "admin", "DELETE", "/api/v1/operators/short-lived", nil)
 	require.Equal(t, 204, resp.StatusCode)
 	_, err = f.store.Authenticate(context.Background(), tok)

@@ -158,7 +158,7 @@ func TestConsoleLoginRateLimitAndExpiry(t *testing.T) {
 	ctx := context.Background()
 	tok, err := f.store.AddOperator(ctx, "ratelimited", "viewer")
 	require.NoError(t, err)
-	f.secrets = append(f.secrets, tok)
+	f.addSecret(tok)
 	c := newConsoleClient(t, f, f.http.URL, nil)
 	for range 5 {
 		resp := c.login("ratelimited", "tctl_wrong")
@@ -187,7 +187,7 @@ func TestConsoleLoginRateLimitAndExpiry(t *testing.T) {
 	// A revoked operator's sessions end at once.
 	tok2, err := f.store.AddOperator(ctx, "leaver", "operator")
 	require.NoError(t, err)
-	f.secrets = append(f.secrets, tok2)
+	f.addSecret(tok2)
 	c = newConsoleClient(t, f, f.http.URL, nil)
 	require.Equal(t, http.StatusSeeOther, c.login("leaver", tok2).StatusCode)
 	require.NoError(t, f.store.RevokeOperator(ctx, "leaver"))

@@ -39,7 +39,9 @@ type fleet struct {
 	srv    *serve.Server
 	http   *httptest.Server
 	tokens map[string]string // by role
-	// secrets must never appear in a response (but the DSN route's).
+	// secrets must never appear in a response (but the DSN route's); tests running in
+	// parallel add theirs under mu.
+	mu      sync.Mutex
 	secrets []string
 	whDSN   string
 }
@@ -214,9 +216,21 @@ func (f *fleet) call(t *testing.T, role, method, path string, body any, hdr ...s
 	return resp, raw
 }
 
+func (f *fleet) addSecret(s string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.secrets = append(f.secrets, s)
+}
+
+func (f *fleet) secretList() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.secrets...)
+}
+
 func (f *fleet) noSecret(t *testing.T, where, body string) {
 	t.Helper()
-	if s := pgtest.Contains(body, f.secrets...); s != "" {
+	if s := pgtest.Contains(body, f.secretList()...); s != "" {
 		t.Fatalf("a secret leaked in %s", where)
 	}
 }
