@@ -22,3 +22,20 @@ func GetRun(ctx context.Context, st *catalog.Store, id int64) (HistoryRun, error
 	}
 	return h, nil
 }
+
+// RunChanges returns what changed between a recorded run and the run before it of the
+// same scope (nil when there was none).
+func RunChanges(ctx context.Context, st *catalog.Store, id int64) (*Changes, error) {
+	var c Changes
+	var prev *int64
+	err := st.Pool().QueryRow(ctx, `SELECT (changes->>'previous_run')::bigint, coalesce(changes->'new', '[]'), coalesce(changes->'resolved', '[]')
+		FROM audit_runs WHERE id = $1`, id).Scan(&prev, &c.New, &c.Resolved)
+	if err != nil {
+		return nil, fmt.Errorf("audit run %d: %w", id, ErrRunNotFound)
+	}
+	if prev == nil {
+		return nil, nil
+	}
+	c.PreviousRun = *prev
+	return &c, nil
+}

@@ -180,6 +180,7 @@ func (c *Console) tenant(r *http.Request) (catalog.Tenant, error) {
 type auditData struct {
 	Latest     *audit.HistoryRun
 	Violations []audit.Violation
+	Changes    *audit.Changes
 	History    []audit.HistoryRun
 }
 
@@ -193,6 +194,10 @@ func (c *Console) audit(w http.ResponseWriter, r *http.Request, s *session) {
 	if len(hist) > 0 {
 		d.Latest = &hist[0]
 		if d.Violations, err = audit.RunViolations(r.Context(), c.store, hist[0].ID); err != nil {
+			c.fail(w, r, s, err)
+			return
+		}
+		if d.Changes, err = audit.RunChanges(r.Context(), c.store, hist[0].ID); err != nil {
 			c.fail(w, r, s, err)
 			return
 		}

@@ -267,3 +267,23 @@ func httptestTLS(t *testing.T, h http.Handler) *httptest.Server {
 	t.Cleanup(s.Close)
 	return s
 }
+
+// drift grants CONNECT on a tenant's database to PUBLIC behind tenantctl's back and runs
+// an audit, which finds it; the function it returns undoes the drift and audits again.
+func (f *fleet) drift(t *testing.T, slug string) (undo func()) {
+	t.Helper()
+	ctx := context.Background()
+	tn, err := f.store.GetTenant(ctx, slug)
+	require.NoError(t, err)
+	srv := pgtest.Get(t).Servers[map[string]int{"pg-a": 0, "pg-b": 1}[tn.Server]]
+	auditNow := func() {
+		_, err := audit.Run(ctx, audit.Options{Store: f.store, NoProbes: true, Node: "test"})
+		require.NoError(t, err)
+	}
+	srv.Exec(t, "postgres", "GRANT CONNECT ON DATABASE "+tn.Database+" TO PUBLIC")
+	auditNow()
+	return func() {
+		srv.Exec(t, "postgres", "REVOKE CONNECT ON DATABASE "+tn.Database+" FROM PUBLIC")
+		auditNow()
+	}
+}
