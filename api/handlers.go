@@ -13,6 +13,7 @@ import (
 	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/report"
 	"github.com/tenantctl/tenantctl/rollout"
@@ -319,13 +320,8 @@ func (a *API) migrate(w http.ResponseWriter, r *http.Request, _ catalog.Operator
 		return err
 	}
 	st, b, _ := a.longOp(r, "migrate", func(ctx context.Context) result {
-		var res rollout.Result
-		_, err := a.store.RunJob(ctx, "migrate", a.o.Node, func(ctx context.Context) (map[string]int64, error) {
-			var err error
-			res, err = rollout.Run(ctx, rollout.Options{Store: a.store, Migrations: a.o.View.Prov.TenantFS(), Tenant: t.Slug})
-			return res.Counts(), err
-		})
-		return result{status: http.StatusOK, body: map[string]any{"counts": res.Counts(), "migrated": res.Migrated, "failed": res.Failed}, err: err}
+		res, err := jobs.Migrate.Run(ctx, a.store, a.o.Node, rollout.Options{Store: a.store, Migrations: a.o.View.Prov.TenantFS(), Tenant: t.Slug})
+		return result{status: http.StatusOK, body: map[string]any{"counts": res.Totals().Map(), "migrated": res.Migrated, "failed": res.Failed}, err: err}
 	})
 	writeRaw(w, st, b)
 	return nil
@@ -337,12 +333,7 @@ func (a *API) rollupTenant(w http.ResponseWriter, r *http.Request, _ catalog.Ope
 		return err
 	}
 	st, b, _ := a.longOp(r, "rollup", func(ctx context.Context) result {
-		var res rollup.Result
-		_, err := a.store.RunJob(ctx, "rollup", a.o.Node, func(ctx context.Context) (map[string]int64, error) {
-			var err error
-			res, err = rollup.Run(ctx, rollup.Options{Store: a.store, Spec: a.o.RollupSpec, Tenant: t.Slug})
-			return res.Counts(), err
-		})
+		res, err := jobs.Rollup.Run(ctx, a.store, a.o.Node, rollup.Options{Store: a.store, Spec: a.o.RollupSpec, Tenant: t.Slug})
 		return result{status: http.StatusOK, body: res, err: err}
 	})
 	writeRaw(w, st, b)

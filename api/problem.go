@@ -64,7 +64,17 @@ func toProblem(err error) *Problem {
 	case errors.Is(err, catalog.ErrNoWarehouse):
 		return newProblem(http.StatusConflict, "no-warehouse", err.Error())
 	case errors.Is(err, validate.ErrInvalid):
-		return newProblem(http.StatusBadRequest, "invalid-input", secret.Scrub(err.Error()))
+		p := newProblem(http.StatusBadRequest, "invalid-input", secret.Scrub(err.Error()))
+		// Libraries name the option that was wrong; the API's fields are the same words.
+		var fe *validate.FieldError
+		var me *validate.MissingError
+		switch {
+		case errors.As(err, &fe):
+			p.Field = strings.ReplaceAll(fe.Field, "-", "_")
+		case errors.As(err, &me):
+			p.Field = strings.ReplaceAll(me.Field, "-", "_")
+		}
+		return p
 	}
 	return newProblem(http.StatusInternalServerError, "internal", secret.Scrub(err.Error()))
 }

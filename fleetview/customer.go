@@ -99,7 +99,7 @@ func (v *View) Customer(ctx context.Context, slug string) (Detail, error) {
 	return d, nil
 }
 
-// Report builds the customer's report from the warehouse (an error when none is
+// CustomerReport builds the customer's report from the warehouse (an error when none is
 // registered).
 func (v *View) CustomerReport(ctx context.Context, t catalog.Tenant) (report.Report, error) {
 	wh, err := v.Warehouse(ctx)

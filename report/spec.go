@@ -174,11 +174,11 @@ func stripLiterals(sql string) (string, error) {
 				i++
 				continue
 			}
-			close := strings.Index(sql[i+len(tag):], tag)
-			if close < 0 {
+			body := strings.Index(sql[i+len(tag):], tag)
+			if body < 0 {
 				return "", fmt.Errorf("unterminated dollar-quoted string")
 			}
-			i += len(tag) + close + len(tag)
+			i += len(tag) + body + len(tag)
 			b.WriteString(" '' ")
 		default:
 			b.WriteByte(c)
@@ -194,7 +194,7 @@ func validTag(tag string) bool {
 	inner := tag[1 : len(tag)-1]
 	for i := 0; i < len(inner); i++ {
 		c := inner[i]
-		if !(isTagStart(c) || i > 0 && c >= '0' && c <= '9') {
+		if !isTagStart(c) && (i == 0 || c < '0' || c > '9') {
 			return false
 		}
 	}

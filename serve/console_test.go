@@ -36,7 +36,7 @@ func newConsoleClient(t *testing.T, f *fleet, base string, tlsConfig *tls.Config
 
 var csrfRE = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
 
-func (c *consoleClient) do(method, path string, form url.Values, hdr ...string) (*http.Response, string) {
+func (c *consoleClient) do(method, path string, form url.Values, hdr ...string) (reply, string) {
 	c.t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -59,10 +59,10 @@ func (c *consoleClient) do(method, path string, form url.Values, hdr ...string) 
 	if m := csrfRE.FindStringSubmatch(string(raw)); m != nil {
 		c.csrf = m[1]
 	}
-	return resp, string(raw)
+	return reply{StatusCode: resp.StatusCode, Header: resp.Header}, string(raw)
 }
 
-func (c *consoleClient) login(login, token string) *http.Response {
+func (c *consoleClient) login(login, token string) reply {
 	c.t.Helper()
 	c.do("GET", "/login", nil)
 	resp, _ := c.do("POST", "/login", url.Values{"csrf": {c.csrf}, "login": {login}, "token": {token}, "next": {"/"}})
@@ -101,24 +101,24 @@ func TestConsoleRefusesCrossSiteAndForgedPosts(t *testing.T) {
 		return tn.State
 	}
 	good := url.Values{"csrf": {c.csrf}}
-	for name, try := range map[string]func() *http.Response{
-		"another site's origin": func() *http.Response {
+	for name, try := range map[string]func() reply{
+		"another site's origin": func() reply {
 			r, _ := c.do("POST", "/customers/globex/suspend", good, "Origin", "http://evil.example")
 			return r
 		},
-		"a cross-site fetch": func() *http.Response {
+		"a cross-site fetch": func() reply {
 			r, _ := c.do("POST", "/customers/globex/suspend", good, "Sec-Fetch-Site", "cross-site")
 			return r
 		},
-		"an opaque origin": func() *http.Response {
+		"an opaque origin": func() reply {
 			r, _ := c.do("POST", "/customers/globex/suspend", good, "Origin", "null")
 			return r
 		},
-		"no CSRF token": func() *http.Response {
+		"no CSRF token": func() reply {
 			r, _ := c.do("POST", "/customers/globex/suspend", url.Values{})
 			return r
 		},
-		"a wrong CSRF token": func() *http.Response {
+		"a wrong CSRF token": func() reply {
 			r, _ := c.do("POST", "/customers/globex/suspend", url.Values{"csrf": {"forged"}})
 			return r
 		},

@@ -183,8 +183,17 @@ func passwordOf(dsn string) string {
 	return pw
 }
 
+// reply is what a test reads of an answer (its body was read and closed).
+type reply struct {
+	StatusCode int
+	Header     http.Header
+}
+
+// Cookies are the cookies the answer set.
+func (r reply) Cookies() []*http.Cookie { return (&http.Response{Header: r.Header}).Cookies() }
+
 // call makes an API request as role ("" for none) and checks no secret is in the answer.
-func (f *fleet) call(t *testing.T, role, method, path string, body any, hdr ...string) (*http.Response, []byte) {
+func (f *fleet) call(t *testing.T, role, method, path string, body any, hdr ...string) (reply, []byte) {
 	t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -213,7 +222,7 @@ func (f *fleet) call(t *testing.T, role, method, path string, body any, hdr ...s
 	if !strings.HasSuffix(path, "/dsn") {
 		f.noSecret(t, method+" "+path, string(raw))
 	}
-	return resp, raw
+	return reply{StatusCode: resp.StatusCode, Header: resp.Header}, raw
 }
 
 func (f *fleet) addSecret(s string) {

@@ -9,10 +9,6 @@ import (
 	"github.com/tenantctl/tenantctl/catalog"
 )
 
-func init() {
-	extraCommands = append(extraCommands, func(a *app) *cobra.Command { return a.operatorCmd() })
-}
-
 func (a *app) operatorCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "operator",

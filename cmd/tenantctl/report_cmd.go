@@ -1,22 +1,16 @@
 package main
 
 import (
-	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/report"
 )
-
-func init() {
-	extraCommands = append(extraCommands, func(a *app) *cobra.Command { return a.reportCmd() })
-}
 
 func (a *app) reportCmd() *cobra.Command {
 	var slug, format, out, outDir, specPath string
@@ -69,6 +63,12 @@ schedule (--report-schedule, --report-dir).`,
 			}
 			defer store.Close()
 			ctx := cmd.Context()
+			if all {
+				// The same job the scheduler runs, recorded in the job history.
+				n, err := jobs.Report.Run(ctx, store, hostname(), jobs.ReportOptions{Store: store, Spec: spec, Dir: outDir, Format: format})
+				fmt.Fprintf(a.out, "%d report(s) written to %s\n", n, outDir)
+				return err
+			}
 			dsn, err := store.WarehouseDSN(ctx)
 			if err != nil {
 				return err
@@ -78,11 +78,6 @@ schedule (--report-schedule, --report-dir).`,
 				return err
 			}
 			defer wh.Close()
-			if all {
-				n, err := deliverReports(ctx, store, wh, spec, outDir, format)
-				fmt.Fprintf(a.out, "%d report(s) written to %s\n", n, outDir)
-				return err
-			}
 			t, err := store.GetTenant(ctx, slug)
 			if err != nil {
 				return err
@@ -113,24 +108,4 @@ schedule (--report-schedule, --report-dir).`,
 
 func reportTenant(t catalog.Tenant) report.Tenant {
 	return report.Tenant{ID: t.ID, Slug: t.Slug, Name: t.Name, Domain: t.Domain}
-}
-
-// deliverReports writes every active or suspended customer's report into dir: the CLI's
-// --all and the scheduler's report job.
-func deliverReports(ctx context.Context, store *catalog.Store, wh report.Beginner, spec *report.Spec, dir, format string) (int, error) {
-	if abs, err := filepath.Abs(dir); err == nil {
-		dir = abs
-	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return 0, validate.Errorf("--out-dir: %v", err)
-	}
-	tenants, err := store.ListTenants(ctx, catalog.TenantFilter{States: []string{catalog.StateActive, catalog.StateSuspended}})
-	if err != nil {
-		return 0, err
-	}
-	rts := make([]report.Tenant, len(tenants))
-	for i, t := range tenants {
-		rts[i] = reportTenant(t)
-	}
-	return report.Deliver(ctx, wh, spec, rts, dir, format)
 }

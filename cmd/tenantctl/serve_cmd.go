@@ -18,10 +18,6 @@ import (
 	"github.com/tenantctl/tenantctl/serve"
 )
 
-func init() {
-	extraCommands = append(extraCommands, func(a *app) *cobra.Command { return a.serveCmd() })
-}
-
 // reportSpecPath is the report spec: --report-spec, TENANTCTL_REPORT_SPEC, or the
 // embedded default ("").
 func (a *app) reportSpec(cmd *cobra.Command, flag string) (*report.Spec, error) {
@@ -57,11 +53,11 @@ or behind a TLS-terminating proxy whenever the address is not loopback.`,
 			if err := serve.CheckTLS(cert, key); err != nil {
 				return err
 			}
-			waitD, err := durationSetting(a.setting(cmd, "wait", wait, "TENANTCTL_SERVE_WAIT", "", api.DefaultWait.String()), "wait")
+			waitD, err := serveDuration(a.setting(cmd, "wait", wait, "TENANTCTL_SERVE_WAIT", "", api.DefaultWait.String()), "wait")
 			if err != nil {
 				return err
 			}
-			ttlD, err := durationSetting(a.setting(cmd, "session-ttl", ttl, "TENANTCTL_SESSION_TTL", "", console.DefaultSessionTTL.String()), "session-ttl")
+			ttlD, err := serveDuration(a.setting(cmd, "session-ttl", ttl, "TENANTCTL_SESSION_TTL", "", console.DefaultSessionTTL.String()), "session-ttl")
 			if err != nil {
 				return err
 			}
@@ -150,7 +146,7 @@ func (a *app) serveProbeCmd() *cobra.Command {
 	return cmd
 }
 
-func durationSetting(v, flag string) (time.Duration, error) {
+func serveDuration(v, flag string) (time.Duration, error) {
 	d, err := time.ParseDuration(v)
 	if err != nil || d <= 0 {
 		return 0, validate.Errorf("invalid --%s %q: use a positive duration such as 30s or 8h", flag, v)
