@@ -46,6 +46,9 @@ func TestReportCommand(t *testing.T) {
 
 	all := filepath.Join(dir, "share")
 	require.Contains(t, c.mustRun("report", "--all", "--out-dir", all, "--format", "html"), "2 report(s) written")
+	ran := decode[[]map[string]any](t, c.mustRun("jobs", "-o", "json"))
+	require.Equal(t, "report", ran[0]["job"], "report --all is a recorded job run")
+	require.Equal(t, map[string]any{"reports": float64(2)}, ran[0]["counts"])
 	for _, slug := range []string{"acme", "globex"} {
 		raw, err := os.ReadFile(filepath.Join(all, slug+"-report.html"))
 		require.NoError(t, err)
@@ -75,7 +78,7 @@ func TestReportCommand(t *testing.T) {
 	}()
 	require.Eventually(t, func() bool {
 		for _, j := range decode[[]map[string]any](t, c.mustRun("jobs", "-o", "json")) {
-			if j["job"] == "report" && j["status"] == "succeeded" {
+			if j["job"] == "report" && j["node"] == "reports" && j["status"] == "succeeded" {
 				return true
 			}
 		}
