@@ -44,6 +44,9 @@ type auditor struct {
 
 	// access holds the MSP access grants recorded in the catalog, by tenant id.
 	access map[string][]catalog.AccessGrant
+	// moveCopies are copies of tenant databases the catalog expects because of a move
+	// (its target while it runs, the source kept after it), by server then tenant id.
+	moveCopies map[string]map[string]bool
 
 	warehouse *warehouseTarget
 	notes     []string
@@ -178,6 +181,9 @@ func (a *auditor) load(ctx context.Context) error {
 	a.access = map[string][]catalog.AccessGrant{}
 	for _, g := range grants {
 		a.access[g.TenantID] = append(a.access[g.TenantID], g)
+	}
+	if a.moveCopies, err = st.MoveCopies(ctx); err != nil {
+		return err
 	}
 	servers, err := st.ListServers(ctx)
 	if err != nil {

@@ -58,6 +58,7 @@ tenantctl connects to verify that, then stores the DSN encrypted in the catalog.
 	addCmd.Flags().StringVar(&add.CloneStrategy, "clone-strategy", "file_copy", "how tenant databases are cloned from the template: file_copy or wal_log")
 	cmd.AddCommand(addCmd)
 	cmd.AddCommand(a.serverHBACmd())
+	cmd.AddCommand(a.serverEvacuateCmd()) // data mobility: move_cmd.go
 
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list",
