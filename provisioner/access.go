@@ -93,7 +93,12 @@ func (p *Provisioner) GrantAccess(ctx context.Context, o GrantOptions) (catalog.
 		if err := p.Store.PutAccessGrant(ctx, g, pw); err != nil {
 			return err
 		}
-		return srv.GrantAccess(ctx, t.ID, g.Role, g.Level, pw, expires)
+		fpGrantRecorded.Hit()
+		if err := srv.GrantAccess(ctx, t.ID, g.Role, g.Level, pw, expires); err != nil {
+			return err
+		}
+		fpGrantServer.Hit()
+		return nil
 	})
 	return g, err
 }
@@ -128,6 +133,7 @@ func (p *Provisioner) revokeGrants(ctx context.Context, t catalog.Tenant, grants
 			errs = append(errs, err)
 			continue
 		}
+		fpRevokeServer.Hit()
 		errs = append(errs, p.Store.DeleteAccessGrant(ctx, g))
 	}
 	return errors.Join(errs...)

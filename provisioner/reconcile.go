@@ -67,6 +67,7 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 			} else {
 				a.Applied = true
 			}
+			fpReconcileAction.Hit()
 		}
 		actions = append(actions, a)
 	}

@@ -239,7 +239,9 @@ func (r *runner) startRecorder(ctx context.Context) {
 	for range min(r.o.Concurrency, 4) {
 		rec.wg.Go(func() {
 			for req := range rec.ch {
-				if err := r.record(ctx, req.st, req.out); err != nil {
+				err := r.record(ctx, req.st, req.out)
+				fpTenantRecorded.Hit()
+				if err != nil {
 					rec.mu.Lock()
 					rec.errs[req.st.ID] = err
 					rec.mu.Unlock()
@@ -320,6 +322,9 @@ func (r *runner) migrate(ctx context.Context, st Step) Outcome {
 		}
 	}
 	out.Duration = time.Since(start)
+	if err == nil {
+		fpTenantMigrated.Hit()
+	}
 	r.rec.enqueue(st, out)
 	return out
 }

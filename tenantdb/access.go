@@ -60,6 +60,7 @@ func (s *Server) GrantAccess(ctx context.Context, id, role, level, password stri
 	if _, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll(); err != nil {
 		return fmt.Errorf("create access role: %w", err)
 	}
+	fpAccessRole.Hit()
 	tables := "SELECT"
 	seqs := "SELECT"
 	if level == "write" {
@@ -119,6 +120,7 @@ func (s *Server) RevokeAccessRole(ctx context.Context, id, role string) error {
 		if err != nil {
 			return fmt.Errorf("remove privileges of %s: %w", role, err)
 		}
+		fpAccessDropOwned.Hit()
 		if _, err := conn.Exec(ctx, "REVOKE ALL ON DATABASE "+ident(Database(id))+" FROM "+ident(role)); err != nil {
 			return err
 		}

@@ -63,6 +63,7 @@ func (s *Server) EnsureTemplate(ctx context.Context, fsys fs.FS) (t Template, re
 			retErr = err
 		}
 	}()
+	fpTemplateLocked.Hit()
 	// Someone may have finished it while we waited for the lock.
 	if ready, exists, err = templateState(ctx, conn, t.Name); err != nil || ready {
 		return t, err
@@ -82,6 +83,7 @@ func (s *Server) EnsureTemplate(ctx context.Context, fsys fs.FS) (t Template, re
 	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+" OWNER "+ident(TemplateOwnerRole)+" TEMPLATE template0"); err != nil {
 		return t, fmt.Errorf("create template %s: %w", t.Name, err)
 	}
+	fpTemplateCreated.Hit()
 	p, err := s.provider(ctx, t.Name, TemplateOwnerRole, fsys, MigrateOptions{})
 	if err != nil {
 		return t, err
@@ -93,6 +95,7 @@ func (s *Server) EnsureTemplate(ctx context.Context, fsys fs.FS) (t Template, re
 	if err := p.Close(); err != nil {
 		return t, err
 	}
+	fpTemplateMigrated.Hit()
 	for _, stmt := range []string{
 		"ALTER DATABASE " + name + " OWNER TO " + ident(s.AdminRole()),
 		"REVOKE ALL ON DATABASE " + name + " FROM PUBLIC",
@@ -102,6 +105,7 @@ func (s *Server) EnsureTemplate(ctx context.Context, fsys fs.FS) (t Template, re
 		if err := execRetryingConcurrentUpdate(ctx, conn, stmt); err != nil {
 			return t, fmt.Errorf("finish template %s: %w", t.Name, err)
 		}
+		fpTemplateFinishing.Hit()
 	}
 	t.Built = true
 	return t, nil
@@ -137,6 +141,7 @@ func (s *Server) DropTemplate(ctx context.Context, name string) error {
 	if _, err := conn.Exec(ctx, "ALTER DATABASE "+ident(name)+" IS_TEMPLATE false"); err != nil && sqlState(err) != "3D000" {
 		return fmt.Errorf("unmark template %s: %w", name, err)
 	}
+	fpTemplateDropped.Hit()
 	return s.dropDatabase(ctx, name)
 }
 
