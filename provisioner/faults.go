@@ -30,8 +30,8 @@ var (
 	fpPurgeCredentials = fault.Register("purge.after-credentials", "credentials erased, tenant not yet purged")
 
 	fpGrantRecorded = fault.Register("access.grant.after-record", "grant recorded in the catalog, no role on the server")
-	fpGrantServer   = fault.Register("access.grant.after-server", "access role complete on the server, event not written")
-	fpRevokeServer  = fault.Register("access.revoke.after-server", "access role dropped on the server, grant still in the catalog")
+	fpGrantServer   = fault.Register("access.grant.after-server", "access role complete on the server, command not yet returned")
+	fpRevokeRecord  = fault.Register("access.revoke.after-record", "grant removed from the catalog, role still on the server")
 
 	fpReconcileAction = fault.Register("reconcile.after-action", "one reconcile fix applied (use :N for the Nth)")
 )

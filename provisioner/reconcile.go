@@ -28,6 +28,9 @@ const (
 	ActOrphanRole         = "orphan-role"
 	ActServerUnreachable  = "server-unreachable"
 	ActExpiredAccess      = "expired-access"
+	ActFinishAccess       = "finish-access"
+	ActOrphanAccess       = "orphan-access"
+	ActHalfBuiltTemplate  = "half-built-template"
 )
 
 // Action is one thing reconcile found, and whether it fixed it. Report-only kinds
@@ -124,7 +127,8 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 			errs = append(errs, err)
 			continue
 		}
-		inv, err := srv.Inventory(ctx)
+		snap, err := srv.Snapshot(ctx)
+		inv := snap.Inventory()
 		if err != nil {
 			actions = append(actions, Action{Kind: ActServerUnreachable, Server: s.Name, Detail: secret.Scrub(err.Error())})
 			errs = append(errs, fmt.Errorf("server %s: %w", s.Name, err))
@@ -142,8 +146,14 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 			}
 			p.driftActions(ctx, srv, t, inv, accessRoles, do)
 		}
+		p.accessActions(ctx, srv, snap, known, grants, do)
 		for _, name := range sortedKeys(inv.Databases) {
 			if strings.HasPrefix(name, tenantdb.TemplatePrefix) {
+				if !tenantdb.TemplateReady(inv.Databases[name]) {
+					do(Action{Kind: ActHalfBuiltTemplate, Server: s.Name,
+						Detail: fmt.Sprintf("template %s was left half-built by an interrupted build; dropping it unless a build is running", name)},
+						func() error { _, err := srv.DropHalfBuiltTemplate(ctx, name); return err })
+				}
 				continue
 			}
 			if id, ok := tenantdb.ParseName(name); !ok || known[id].ID == "" {
@@ -219,6 +229,49 @@ func (p *Provisioner) driftActions(ctx context.Context, srv *tenantdb.Server, t 
 		do(Action{Kind: ActFixLogin, Tenant: t.Slug, Server: srv.Name,
 			Detail: fmt.Sprintf("app role LOGIN is %v but the tenant is %s", inv.Roles[app].CanLogin, t.State)},
 			func() error { return srv.SetAppLogin(ctx, t.ID, wantLogin) })
+	}
+}
+
+// accessActions finishes access grants the catalog records but the server does not hold
+// finished (a grant interrupted after it was recorded), and drops access roles of this
+// catalog's tenants that the catalog no longer records (a revoke interrupted after the
+// catalog forgot it). Roles of tenants the catalog does not know are left alone.
+func (p *Provisioner) accessActions(ctx context.Context, srv *tenantdb.Server, snap tenantdb.Snapshot,
+	known map[string]catalog.Tenant, grants []catalog.AccessGrant, do func(Action, func() error)) {
+	recorded := map[string]bool{}
+	now := time.Now()
+	for _, g := range grants {
+		t, ok := known[g.TenantID]
+		if !ok {
+			continue
+		}
+		recorded[g.Role] = true
+		if g.ExpiresAt != nil && now.After(*g.ExpiresAt) {
+			continue // revoked above
+		}
+		if ready, _ := tenantdb.AccessRoleReady(snap, g.Role); !ready {
+			do(Action{Kind: ActFinishAccess, Tenant: t.Slug, Server: srv.Name,
+				Detail: fmt.Sprintf("access of %s was interrupted before it was finished; finishing it", g.Login)}, func() error {
+				pw, err := p.Store.AccessPassword(ctx, t.ID, g.Login)
+				if err != nil {
+					return err
+				}
+				return srv.GrantAccess(ctx, t.ID, g.Role, g.Level, pw, g.ExpiresAt)
+			})
+		}
+	}
+	for _, name := range sortedKeys(snap.Roles) {
+		if !strings.HasPrefix(name, tenantdb.AccessPrefix) || recorded[name] {
+			continue
+		}
+		for id, t := range known {
+			if tenantdb.IsAccessRole(name, id) {
+				do(Action{Kind: ActOrphanAccess, Tenant: t.Slug, Server: srv.Name,
+					Detail: fmt.Sprintf("access role %s is not in the catalog (a revoke was interrupted); dropping it", name)},
+					func() error { return srv.RevokeAccessRole(ctx, id, name) })
+				break
+			}
+		}
 	}
 }
 

@@ -177,3 +177,43 @@ func execRetryingConcurrentUpdate(ctx context.Context, conn *pgx.Conn, stmt stri
 	}
 	return err
 }
+
+// TemplateReady reports whether a database found on the server is a finished template:
+// marked IS_TEMPLATE with ALLOW_CONNECTIONS false, the last step of a build.
+func TemplateReady(d DBInfo) bool { return d.IsTemplate && !d.AllowConn }
+
+// DropHalfBuiltTemplate drops a template database whose build was interrupted (a
+// process killed while building it). It takes the template's build lock first, without
+// waiting: a template some process is building right now is left alone (dropped is
+// false), and so is one that turns out finished.
+func (s *Server) DropHalfBuiltTemplate(ctx context.Context, name string) (dropped bool, retErr error) {
+	if !strings.HasPrefix(name, TemplatePrefix) {
+		return false, fmt.Errorf("%s is not a tenantctl template", name)
+	}
+	conn, err := s.Connect(ctx, "postgres")
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var got bool
+	key := pglock.Key("template:" + name)
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&got); err != nil {
+		return false, fmt.Errorf("lock template build: %w", err)
+	}
+	if !got {
+		return false, nil
+	}
+	defer func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key); err != nil && retErr == nil {
+			retErr = err
+		}
+	}()
+	ready, exists, err := templateState(ctx, conn, name)
+	if err != nil || ready || !exists {
+		return false, err
+	}
+	if err := s.DropTemplate(ctx, name); err != nil {
+		return false, err
+	}
+	return true, nil
+}
