@@ -204,6 +204,11 @@ func (p *Provisioner) driftActions(ctx context.Context, srv *tenantdb.Server, t 
 	if len(strangers) > 0 {
 		reasons = append(reasons, "unexpected grantees "+strings.Join(strangers, ", "))
 	}
+	// A delete interrupted after it took CONNECT away leaves a live tenant whose
+	// application cannot connect.
+	if !slices.ContainsFunc(db.Grants, func(g tenantdb.Grant) bool { return g.Grantee == app && g.Privilege == "CONNECT" }) {
+		reasons = append(reasons, "the app role lacks CONNECT")
+	}
 	for _, role := range []string{owner, app} {
 		r := inv.Roles[role]
 		if r.CreateDB || r.CreateRole {

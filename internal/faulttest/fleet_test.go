@@ -25,7 +25,9 @@ import (
 	"github.com/tenantctl/tenantctl/migrations"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, 2)) }
+// Four tenant servers: tests that run at once use disjoint pairs, since each checks that
+// its servers hold nothing its catalog does not know.
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, 4)) }
 
 var (
 	binOnce sync.Once
@@ -62,6 +64,7 @@ type fleet struct {
 	migrations             string // the tenant migrations directory (tests add files to it)
 	warehouse              string // superuser DSN of the warehouse database
 	catalogDB, warehouseDB string
+	control                *pgtest.Server
 	servers                []*pgtest.Server
 	secrets                []string
 	nextMig                int
@@ -70,11 +73,13 @@ type fleet struct {
 
 func newFleet(t testing.TB, servers ...*pgtest.Server) *fleet {
 	t.Helper()
-	env := pgtest.Get(t)
-	if len(servers) == 0 {
-		servers = env.Servers
-	}
-	f := &fleet{t: t, bin: binary(t), servers: servers, nextMig: 100}
+	return newFleetOn(t, pgtest.Get(t).Control, servers...)
+}
+
+// newFleetOn makes a fleet whose catalog and warehouse live on control.
+func newFleetOn(t testing.TB, control *pgtest.Server, servers ...*pgtest.Server) *fleet {
+	t.Helper()
+	f := &fleet{t: t, bin: binary(t), servers: servers, control: control, nextMig: 100}
 	f.migrations = t.TempDir()
 	// The embedded tenant schema, in a directory the tests can add migrations to.
 	src := migrations.Tenant()
@@ -87,12 +92,12 @@ func newFleet(t testing.TB, servers ...*pgtest.Server) *fleet {
 			require.NoError(t, os.WriteFile(filepath.Join(f.migrations, e.Name()), b, 0o644))
 		}
 	}
-	catalogDB := env.Control.NewDatabase(t, "catalog")
-	f.catalogDB, f.warehouseDB = catalogDB, env.Control.NewDatabase(t, "warehouse")
-	f.warehouse = env.Control.SuperDSN(f.warehouseDB)
+	catalogDB := control.NewDatabase(t, "catalog")
+	f.catalogDB, f.warehouseDB = catalogDB, control.NewDatabase(t, "warehouse")
+	f.warehouse = control.SuperDSN(f.warehouseDB)
 	f.env = append(os.Environ(),
 		"TENANTCTL_CONFIG=",
-		"TENANTCTL_CATALOG_DSN="+env.Control.SuperDSN(catalogDB),
+		"TENANTCTL_CATALOG_DSN="+control.SuperDSN(catalogDB),
 		"TENANTCTL_SECRET_KEY="+pgtest.Key(),
 		"TENANTCTL_TENANT_MIGRATIONS="+f.migrations,
 		"TENANTCTL_ACTOR=faulttest",
@@ -112,6 +117,9 @@ func passwordOf(dsn string) string {
 	colon := strings.LastIndex(dsn[:at], ":")
 	return dsn[colon+1 : at]
 }
+
+// slowCommand is logged, to see where a fault test spends its time.
+const slowCommand = 2 * time.Second
 
 // result of one run of the binary.
 type result struct {
@@ -139,7 +147,11 @@ func (f *fleet) runEnv(stdin string, extraEnv []string, args ...string) result {
 	c := f.cmd(ctx, stdin, extraEnv, args...)
 	var out, errOut bytes.Buffer
 	c.Stdout, c.Stderr = &out, &errOut
+	start := time.Now()
 	err := c.Run()
+	if d := time.Since(start); d > slowCommand {
+		f.t.Logf("slow: tenantctl %v took %s", args, d.Round(time.Millisecond))
+	}
 	r := result{stdout: out.String(), stderr: errOut.String()}
 	var exitErr *exec.ExitError
 	switch {
@@ -200,7 +212,7 @@ func (f *fleet) waitServerSessionsGone() {
 	f.t.Helper()
 	ctx := context.Background()
 	deadline := time.Now().Add(30 * time.Second)
-	for i, s := range append([]*pgtest.Server{pgtest.Get(f.t).Control}, f.servers...) {
+	for i, s := range append([]*pgtest.Server{f.control}, f.servers...) {
 		conn, err := pgx.Connect(ctx, s.SuperDSN("postgres"))
 		require.NoError(f.t, err)
 		dbs := []string{} // every database of a tenant server
@@ -298,3 +310,31 @@ func (f *fleet) serverConn(i int, db string) *pgx.Conn {
 }
 
 func (f *fleet) serverIndex(name string) int { return int(name[len(name)-1] - 'a') }
+
+// lockedBuffer is a bytes.Buffer safe for a process's output goroutines and a reader.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// purge deletes and purges every live tenant whose slug starts with prefix.
+func (f *fleet) purge(prefix string) {
+	f.t.Helper()
+	for _, tn := range f.tenants() {
+		if strings.HasPrefix(tn.Slug, prefix) && tn.State != "purged" {
+			f.must("tenant", "delete", tn.Slug, "--confirm", tn.Slug, "--purge")
+		}
+	}
+}
