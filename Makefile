@@ -17,6 +17,18 @@ build: ## Build bin/tenantctl
 test: ## Run every test with -race against real PostgreSQL (private clusters, or TENANTCTL_TEST_DSN)
 	$(GO) test -race -count=1 -timeout 30m ./...
 
+FUZZTIME ?= 30s
+FUZZ_TARGETS := ./internal/validate:FuzzSlug ./internal/validate:FuzzDomain ./internal/validate:FuzzContactEmail \
+	./internal/validate:FuzzLabels ./internal/validate:FuzzDisplayName ./internal/validate:FuzzIdentifier \
+	./provisioner:FuzzGrantOptions ./internal/dbconn:FuzzParseConfig ./rollup:FuzzParseSpec ./tenantdb:FuzzQuote
+
+.PHONY: test-long
+test-long: ## Long fault suite: 300 random SIGKILLs (FAULTTEST_LONG=1), then every fuzz target for FUZZTIME (30s) each
+	FAULTTEST_LONG=1 $(GO) test -race -count=1 -timeout 120m ./internal/faulttest/
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$fn in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done
+
 .PHONY: lint
 lint: ## gofmt check and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
