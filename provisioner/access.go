@@ -45,8 +45,8 @@ func (o *GrantOptions) Validate(now time.Time) (*time.Time, error) {
 	default:
 		return nil, validate.Errorf("invalid --level %q: use read or write", o.Level)
 	}
-	if len(o.Reason) > 500 {
-		return nil, validate.Errorf("--reason is limited to 500 characters")
+	if err := validate.FreeText("reason", o.Reason, 500); err != nil {
+		return nil, err
 	}
 	switch o.Expires {
 	case "never":

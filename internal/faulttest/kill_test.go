@@ -251,6 +251,7 @@ func TestEveryKillPoint(t *testing.T) {
 			f.assertConverged(fmt.Sprintf("%s killed at %s, then %s", c.name, p, how), false, slug)
 			f.purge(slug) // keep the fleet small: checks stay cheap however many points there are
 		}
+		f.assertAudit(c.name + ": after every kill point") // the audit is slow: once per case
 	}
 	f.assertConverged("after every kill", true)
 	t.Logf("%d kill points covered by %d kills in %s", len(claimed), kills, time.Since(start).Round(time.Second))

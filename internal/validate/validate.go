@@ -61,11 +61,29 @@ func DisplayName(s string) error {
 	if strings.TrimSpace(s) == "" || n > 200 {
 		return Errorf("invalid display name: it must be 1-200 characters, got %d", n)
 	}
-	if !utf8.ValidString(s) || strings.IndexFunc(s, unicode.IsControl) >= 0 {
-		return Errorf("invalid display name: it must not contain control characters")
+	if !utf8.ValidString(s) || strings.IndexFunc(s, unprintable) >= 0 {
+		return Errorf("invalid display name: it must not contain control or invisible formatting characters")
 	}
 	return nil
 }
+
+// FreeText checks free text given by an operator (a reason, a note): at most max
+// characters of valid UTF-8, without control characters (newlines and escape sequences
+// would forge log lines and repaint terminals) or invisible formatting characters
+// (bidirectional overrides make text read differently from what it is).
+func FreeText(what, s string, max int) error {
+	if n := utf8.RuneCountInString(s); n > max {
+		return Errorf("invalid %s: it is limited to %d characters, got %d", what, max, n)
+	}
+	if !utf8.ValidString(s) || strings.IndexFunc(s, unprintable) >= 0 {
+		return Errorf("invalid %s: it must not contain control or invisible formatting characters", what)
+	}
+	return nil
+}
+
+// unprintable reports control characters and format characters (Cf: bidirectional
+// overrides, zero-width spaces and joiners).
+func unprintable(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
 
 // Domain normalises (lowercases, drops one trailing dot) and checks an email domain: a
 // DNS name of at least two labels, each 1–63 characters of a-z, 0-9 and '-', not
