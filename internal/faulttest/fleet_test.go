@@ -25,9 +25,9 @@ import (
 	"github.com/tenantctl/tenantctl/migrations"
 )
 
-// Six tenant servers: tests that run at once use disjoint pairs, since each checks that
+// Eight tenant servers: tests that run at once use disjoint pairs, since each checks that
 // its servers hold nothing its catalog does not know.
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, 6)) }
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, 8)) }
 
 var (
 	binOnce sync.Once

@@ -143,8 +143,8 @@ func (f *fleet) randomCommand(rng *rand.Rand, i int) []string {
 			}
 			return []string{"migrate", "up"}
 		case 10:
-			if len(live) > 0 {
-				f.fill(pick(live), 1+rng.IntN(3))
+			if len(active) > 0 {
+				f.fill(pick(active), 1+rng.IntN(3))
 			}
 			return []string{"rollup", "run"}
 		case 11:
