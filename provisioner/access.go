@@ -114,6 +114,13 @@ func (p *Provisioner) RevokeAccess(ctx context.Context, login, slug string) erro
 	if err != nil {
 		return err
 	}
+	// Under the tenant's lock, like a grant: reconcile finishing an interrupted grant
+	// must not recreate a role this revoke is dropping.
+	unlock, err := p.lockTenant(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	grants, err := p.Store.ListAccessGrants(ctx, slug, login)
 	if err != nil {
 		return err

@@ -31,6 +31,7 @@ const (
 	ActFinishAccess       = "finish-access"
 	ActOrphanAccess       = "orphan-access"
 	ActHalfBuiltTemplate  = "half-built-template"
+	ActAbandonedJob       = "abandoned-job"
 )
 
 // Action is one thing reconcile found, and whether it fixed it. Report-only kinds
@@ -98,6 +99,16 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 		}
 	}
 
+	// Job runs whose process died: recorded as running forever otherwise.
+	if ids, err := p.Store.CloseAbandonedJobs(ctx, true); err != nil {
+		errs = append(errs, err)
+	} else {
+		for _, id := range ids {
+			do(Action{Kind: ActAbandonedJob, Detail: fmt.Sprintf("job run %d is recorded as running but its process is gone; marking it failed", id)},
+				func() error { _, err := p.Store.CloseAbandonedJob(ctx, id); return err })
+		}
+	}
+
 	// Expired MSP access grants.
 	grants, err := p.Store.ListAccessGrants(ctx, "", "")
 	if err != nil {
@@ -113,7 +124,7 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 	}
 	for _, g := range expiredGrants(grants, time.Now()) {
 		do(Action{Kind: ActExpiredAccess, Tenant: g.Slug, Detail: fmt.Sprintf("access of %s expired at %s", g.Login, g.ExpiresAt.UTC().Format(time.RFC3339))},
-			func() error { return p.revokeGrants(ctx, bySlug[g.Slug], []catalog.AccessGrant{g}) })
+			p.lockedFix(ctx, bySlug[g.Slug], func() error { return p.revokeGrants(ctx, bySlug[g.Slug], []catalog.AccessGrant{g}) }))
 	}
 
 	// Drift and orphans, one inventory per server.
@@ -169,9 +180,40 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 	return actions, errors.Join(errs...)
 }
 
+// lockedFix runs a reconcile fix for tenant t under the tenant's lock, and only if the
+// tenant is still in the state reconcile saw: a tenant deleted, purged, suspended or
+// resumed by another process since reconcile read the catalog is left for the next run
+// (acting on the stale state would reopen a deleted tenant or recreate a purged one's
+// roles). Another process holding the lock makes the fix fail with ErrBusy.
+func (p *Provisioner) lockedFix(ctx context.Context, t catalog.Tenant, fix func() error) func() error {
+	return func() error {
+		unlock, err := p.lockTenant(ctx, t.ID)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		cur, err := p.Store.GetTenantByID(ctx, t.ID)
+		if err != nil {
+			return err
+		}
+		if cur.State != t.State || cur.Server != t.Server {
+			p.Log.Info("tenant changed while reconcile ran; leaving it to the next run", "tenant", t.Slug, "was", t.State, "now", cur.State)
+			return nil
+		}
+		return fix()
+	}
+}
+
 // driftActions compares one live tenant with the server's inventory.
 func (p *Provisioner) driftActions(ctx context.Context, srv *tenantdb.Server, t catalog.Tenant, inv tenantdb.Inventory,
 	accessRoles map[string]bool, do func(Action, func() error)) {
+	unlocked := do
+	do = func(a Action, fix func() error) {
+		if fix != nil {
+			fix = p.lockedFix(ctx, t, fix)
+		}
+		unlocked(a, fix)
+	}
 	db, ok := inv.Databases[tenantdb.Database(t.ID)]
 	if !ok {
 		do(Action{Kind: ActMissingDatabase, Tenant: t.Slug, Server: srv.Name,
@@ -256,13 +298,16 @@ func (p *Provisioner) accessActions(ctx context.Context, srv *tenantdb.Server, s
 		}
 		if ready, _ := tenantdb.AccessRoleReady(snap, g.Role); !ready {
 			do(Action{Kind: ActFinishAccess, Tenant: t.Slug, Server: srv.Name,
-				Detail: fmt.Sprintf("access of %s was interrupted before it was finished; finishing it", g.Login)}, func() error {
+				Detail: fmt.Sprintf("access of %s was interrupted before it was finished; finishing it", g.Login)}, p.lockedFix(ctx, t, func() error {
 				pw, err := p.Store.AccessPassword(ctx, t.ID, g.Login)
+				if errors.Is(err, catalog.ErrNoGrant) {
+					return nil // revoked meanwhile
+				}
 				if err != nil {
 					return err
 				}
 				return srv.GrantAccess(ctx, t.ID, g.Role, g.Level, pw, g.ExpiresAt)
-			})
+			}))
 		}
 	}
 	for _, name := range sortedKeys(snap.Roles) {
@@ -273,7 +318,17 @@ func (p *Provisioner) accessActions(ctx context.Context, srv *tenantdb.Server, s
 			if tenantdb.IsAccessRole(name, id) {
 				do(Action{Kind: ActOrphanAccess, Tenant: t.Slug, Server: srv.Name,
 					Detail: fmt.Sprintf("access role %s is not in the catalog (a revoke was interrupted); dropping it", name)},
-					func() error { return srv.RevokeAccessRole(ctx, id, name) })
+					p.lockedFix(ctx, t, func() error {
+						// A grant recorded since reconcile read the catalog is not an orphan.
+						grants, err := p.Store.ListAccessGrants(ctx, t.Slug, "")
+						if err != nil {
+							return err
+						}
+						if slices.ContainsFunc(grants, func(g catalog.AccessGrant) bool { return g.Role == name }) {
+							return nil
+						}
+						return srv.RevokeAccessRole(ctx, id, name)
+					}))
 				break
 			}
 		}

@@ -32,6 +32,15 @@ func (f *fleet) assertConverged(what string, full bool, focus ...string) {
 	plan := decode[[]map[string]any](f.t, f.must("reconcile", "--dry-run", "-o", "json"))
 	require.Empty(f.t, plan, "%s: reconcile must have nothing left to do", what)
 
+	jobs := decode[[]struct {
+		ID     int64  `json:"id"`
+		Job    string `json:"job"`
+		Status string `json:"status"`
+	}](f.t, f.must("jobs", "--limit", "100000", "-o", "json"))
+	for _, j := range jobs {
+		require.NotEqual(f.t, "running", j.Status, "%s: job run %d (%s) left recorded as running", what, j.ID, j.Job)
+	}
+
 	ts := f.tenants()
 	live := map[string]map[string]bool{} // server -> expected t_* names
 	for _, tn := range ts {
