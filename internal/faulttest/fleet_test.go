@@ -64,7 +64,7 @@ type fleet struct {
 	migrations             string // the tenant migrations directory (tests add files to it)
 	warehouse              string // superuser DSN of the warehouse database
 	catalogDB, warehouseDB string
-	control                *pgtest.Server
+	control, whServer      *pgtest.Server
 	servers                []*pgtest.Server
 	secrets                []string
 	nextMig                int
@@ -79,7 +79,13 @@ func newFleet(t testing.TB, servers ...*pgtest.Server) *fleet {
 // newFleetOn makes a fleet whose catalog and warehouse live on control.
 func newFleetOn(t testing.TB, control *pgtest.Server, servers ...*pgtest.Server) *fleet {
 	t.Helper()
-	f := &fleet{t: t, bin: binary(t), servers: servers, control: control, nextMig: 100}
+	return newFleetWith(t, control, control, servers...)
+}
+
+// newFleetWith makes a fleet whose catalog lives on control and warehouse on wh.
+func newFleetWith(t testing.TB, control, wh *pgtest.Server, servers ...*pgtest.Server) *fleet {
+	t.Helper()
+	f := &fleet{t: t, bin: binary(t), servers: servers, control: control, whServer: wh, nextMig: 100}
 	f.migrations = t.TempDir()
 	// The embedded tenant schema, in a directory the tests can add migrations to.
 	src := migrations.Tenant()
@@ -93,8 +99,8 @@ func newFleetOn(t testing.TB, control *pgtest.Server, servers ...*pgtest.Server)
 		}
 	}
 	catalogDB := control.NewDatabase(t, "catalog")
-	f.catalogDB, f.warehouseDB = catalogDB, control.NewDatabase(t, "warehouse")
-	f.warehouse = control.SuperDSN(f.warehouseDB)
+	f.catalogDB, f.warehouseDB = catalogDB, wh.NewDatabase(t, "warehouse")
+	f.warehouse = wh.SuperDSN(f.warehouseDB)
 	f.env = append(os.Environ(),
 		"TENANTCTL_CONFIG=",
 		"TENANTCTL_CATALOG_DSN="+control.SuperDSN(catalogDB),
@@ -219,6 +225,7 @@ func (f *fleet) waitServerSessionsGone() {
 		if i == 0 {
 			dbs = []string{f.catalogDB, f.warehouseDB} // only this fleet's on the shared control
 		}
+
 		for {
 			var n int
 			require.NoError(f.t, conn.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE application_name = 'tenantctl'
