@@ -43,7 +43,7 @@ func (o *GrantOptions) Validate(now time.Time) (*time.Time, error) {
 		o.Level = "read"
 	case "read", "write":
 	default:
-		return nil, validate.Errorf("invalid --level %q: use read or write", o.Level)
+		return nil, validate.Field("level", fmt.Sprintf("%q", o.Level), "use read or write")
 	}
 	if err := validate.FreeText("reason", o.Reason, 500); err != nil {
 		return nil, err
@@ -57,17 +57,17 @@ func (o *GrantOptions) Validate(now time.Time) (*time.Time, error) {
 	}
 	if d, err := time.ParseDuration(o.Expires); err == nil {
 		if d <= 0 {
-			return nil, validate.Errorf("invalid --expires %q: the duration must be positive", o.Expires)
+			return nil, validate.Field("expires", fmt.Sprintf("%q", o.Expires), "the duration must be positive")
 		}
 		t := now.Add(d)
 		return &t, nil
 	}
 	t, err := time.Parse(time.RFC3339, o.Expires)
 	if err != nil {
-		return nil, validate.Errorf("invalid --expires %q: use a duration (8h), an RFC 3339 time or never", o.Expires)
+		return nil, validate.Field("expires", fmt.Sprintf("%q", o.Expires), "use a duration (8h), an RFC 3339 time or never")
 	}
 	if !t.After(now) {
-		return nil, validate.Errorf("invalid --expires %q: it is in the past", o.Expires)
+		return nil, validate.Field("expires", fmt.Sprintf("%q", o.Expires), "it is in the past")
 	}
 	return &t, nil
 }

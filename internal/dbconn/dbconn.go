@@ -7,7 +7,6 @@ package dbconn
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"time"
@@ -122,12 +121,3 @@ func (s scrubbed) Error() string { return secret.Scrub(s.err.Error()) }
 func (s scrubbed) Unwrap() error { return s.err }
 
 func scrubErr(err error) string { return secret.Scrub(err.Error()) }
-
-// SQLState returns the SQLSTATE of a PostgreSQL error, or "".
-func SQLState(err error) string {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return pgErr.Code
-	}
-	return ""
-}

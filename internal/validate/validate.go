@@ -71,12 +71,13 @@ func DisplayName(s string) error {
 // characters of valid UTF-8, without control characters (newlines and escape sequences
 // would forge log lines and repaint terminals) or invisible formatting characters
 // (bidirectional overrides make text read differently from what it is).
-func FreeText(what, s string, max int) error {
+// The error is a *FieldError for the option field.
+func FreeText(field, s string, max int) error {
 	if n := utf8.RuneCountInString(s); n > max {
-		return Errorf("invalid %s: it is limited to %d characters, got %d", what, max, n)
+		return &FieldError{Field: field, Reason: fmt.Sprintf("is limited to %d characters", max)}
 	}
 	if !utf8.ValidString(s) || strings.IndexFunc(s, unprintable) >= 0 {
-		return Errorf("invalid %s: it must not contain control or invisible formatting characters", what)
+		return &FieldError{Field: field, Reason: "must not contain control or invisible formatting characters"}
 	}
 	return nil
 }
