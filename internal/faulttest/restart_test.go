@@ -136,4 +136,3 @@ func tenantID(f *fleet, slug any) string {
 	f.t.Fatalf("no tenant %v", slug)
 	return ""
 }
-
