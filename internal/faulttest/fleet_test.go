@@ -48,7 +48,7 @@ func binary(t testing.TB) string {
 		pkg := filepath.Join(filepath.Dir(file), "..", "..", "cmd", "tenantctl")
 		binPath = filepath.Join(dir, "tenantctl")
 		if out, err := exec.Command("go", "build", "-o", binPath, pkg).CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build: %v\n%s", err, out)
+			binErr = fmt.Errorf("go build: %w\n%s", err, out)
 		}
 	})
 	require.NoError(t, binErr)

@@ -2,6 +2,7 @@ package faulttest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -173,7 +174,8 @@ func (f *fleet) runKilledAfter(delay time.Duration, args ...string) result {
 		err = <-done
 	}
 	r := result{stdout: out.String(), stderr: errOut.String()}
-	if exitErr, ok := err.(*exec.ExitError); ok {
+	var exitErr *exec.ExitError
+	if errors.As(err, &exitErr) {
 		r.code = exitErr.ExitCode()
 		r.killed = exitErr.String() == "signal: killed"
 	} else if err != nil {

@@ -14,7 +14,8 @@ import (
 
 func plainASCII(s, extra string) bool {
 	for _, r := range s {
-		if r > unicode.MaxASCII || !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || strings.ContainsRune(extra, r)) {
+		lower, digit := r >= 'a' && r <= 'z', r >= '0' && r <= '9'
+		if r > unicode.MaxASCII || !lower && !digit && !strings.ContainsRune(extra, r) {
 			return false
 		}
 	}

@@ -67,14 +67,14 @@ func DisplayName(s string) error {
 	return nil
 }
 
-// FreeText checks free text given by an operator (a reason, a note): at most max
+// FreeText checks free text given by an operator (a reason, a note): at most limit
 // characters of valid UTF-8, without control characters (newlines and escape sequences
 // would forge log lines and repaint terminals) or invisible formatting characters
 // (bidirectional overrides make text read differently from what it is).
 // The error is a *FieldError for the option field.
-func FreeText(field, s string, max int) error {
-	if n := utf8.RuneCountInString(s); n > max {
-		return &FieldError{Field: field, Reason: fmt.Sprintf("is limited to %d characters", max)}
+func FreeText(field, s string, limit int) error {
+	if n := utf8.RuneCountInString(s); n > limit {
+		return &FieldError{Field: field, Reason: fmt.Sprintf("is limited to %d characters", limit)}
 	}
 	if !utf8.ValidString(s) || strings.IndexFunc(s, unprintable) >= 0 {
 		return &FieldError{Field: field, Reason: "must not contain control or invisible formatting characters"}
