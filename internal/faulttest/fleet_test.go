@@ -341,7 +341,21 @@ func (f *fleet) purge(prefix string) {
 	f.t.Helper()
 	for _, tn := range f.tenants() {
 		if strings.HasPrefix(tn.Slug, prefix) && tn.State != "purged" {
-			f.must("tenant", "delete", tn.Slug, "--confirm", tn.Slug, "--purge")
+			args := []string{"tenant", "delete", tn.Slug, "--confirm", tn.Slug, "--purge"}
+			if r := f.run(args...); r.code != 0 {
+				f.t.Fatalf("tenantctl %v\n%s\nsessions on its server: %s", args, r, f.sessions(f.serverIndex(tn.Server)))
+			}
 		}
 	}
+}
+
+// sessions describes the sessions on server i, for failure messages.
+func (f *fleet) sessions(i int) string {
+	ctx := context.Background()
+	conn := f.serverConn(i, "postgres")
+	defer conn.Close(ctx)
+	var out string
+	_ = conn.QueryRow(ctx, `SELECT coalesce(string_agg(format('%s@%s app=%s state=%s backend=%s query=%s', usename, datname,
+		application_name, state, backend_type, left(query, 80)), E'\n'), '') FROM pg_stat_activity WHERE pid <> pg_backend_pid()`).Scan(&out)
+	return out
 }
