@@ -282,7 +282,8 @@ func (p *Provisioner) driftActions(ctx context.Context, srv *tenantdb.Server, t 
 // accessActions finishes access grants the catalog records but the server does not hold
 // finished (a grant interrupted after it was recorded), and drops access roles of this
 // catalog's tenants that the catalog no longer records (a revoke interrupted after the
-// catalog forgot it). Roles of tenants the catalog does not know are left alone.
+// catalog forgot it). Roles of tenants the catalog does not know, and roles tenantctl
+// did not make, are left alone.
 func (p *Provisioner) accessActions(ctx context.Context, srv *tenantdb.Server, snap tenantdb.Snapshot,
 	known map[string]catalog.Tenant, grants []catalog.AccessGrant, do func(Action, func() error)) {
 	recorded := map[string]bool{}
@@ -310,8 +311,14 @@ func (p *Provisioner) accessActions(ctx context.Context, srv *tenantdb.Server, s
 			}))
 		}
 	}
+	madeByUs := map[string]bool{} // GrantAccess makes the admin a member of every access role
+	for _, r := range snap.Roles[srv.AdminRole()].MemberOf {
+		madeByUs[r] = true
+	}
 	for _, name := range sortedKeys(snap.Roles) {
-		if !strings.HasPrefix(name, tenantdb.AccessPrefix) || recorded[name] {
+		// A role named like an access role that tenantctl did not make is not ours to
+		// drop (hardening still takes its CONNECT away; the audit reports it).
+		if !strings.HasPrefix(name, tenantdb.AccessPrefix) || recorded[name] || !madeByUs[name] {
 			continue
 		}
 		for id, t := range known {
