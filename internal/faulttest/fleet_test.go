@@ -25,9 +25,9 @@ import (
 	"github.com/tenantctl/tenantctl/migrations"
 )
 
-// Eight tenant servers: tests that run at once use disjoint pairs, since each checks that
+// Ten tenant servers: tests that run at once use disjoint pairs, since each checks that
 // its servers hold nothing its catalog does not know.
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, 8)) }
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, 10)) }
 
 var (
 	binOnce sync.Once

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -228,32 +229,39 @@ func TestEveryKillPoint(t *testing.T) {
 	sort.Strings(missing)
 	require.Empty(t, missing, "every registered kill point must be reached by a case")
 
-	f := newFleet(t, pgtest.Get(t).Servers[0:2]...)
-	f.createTenant("first-co")
-	f.createTenant("second-co")
-	kills := 0
-	start := time.Now()
+	// Two fleets on disjoint server pairs take the cases in turns, at once.
 	only := os.Getenv("FAULTTEST_CASE") // while debugging: run one case
-	for _, c := range cases {
-		if only != "" && c.name != only {
-			continue
+	var kills atomic.Int64
+	start := time.Now()
+	t.Run("fleets", func(t *testing.T) {
+		for g := 0; g < 2; g++ {
+			t.Run(fmt.Sprintf("fleet-%d", g), func(t *testing.T) {
+				t.Parallel()
+				f := newFleet(t, pgtest.Get(t).Servers[[]int{0, 8}[g]:[]int{0, 8}[g]+2]...)
+				f.createTenant("first-co")
+				f.createTenant("second-co")
+				for ci, c := range cases {
+					if ci%2 != g || only != "" && c.name != only {
+						continue
+					}
+					for i, p := range c.points {
+						slug := fmt.Sprintf("k%d-%s", kills.Add(1), pgtest.RandomSuffix()[:4])
+						args := c.setup(f, slug)
+						f.killAt(p, args...)
+						how := "reconcile"
+						if c.rerun != nil && i%2 == 0 {
+							c.rerun(f, slug, args)
+							how = "rerun"
+						}
+						f.assertConverged(fmt.Sprintf("%s killed at %s, then %s", c.name, p, how), false, slug)
+						f.purge(slug) // keep the fleet small: checks stay cheap however many points there are
+					}
+					f.assertAudit(c.name + ": after every kill point") // the audit is slow: once per case
+				}
+				f.assertConverged("after every kill", true)
+				require.True(t, slices.ContainsFunc(f.tenants(), func(tn tenant) bool { return tn.State == "active" }))
+			})
 		}
-		for i, p := range c.points {
-			slug := fmt.Sprintf("k%d-%s", kills, pgtest.RandomSuffix()[:4])
-			args := c.setup(f, slug)
-			f.killAt(p, args...)
-			kills++
-			how := "reconcile"
-			if c.rerun != nil && i%2 == 0 {
-				c.rerun(f, slug, args)
-				how = "rerun"
-			}
-			f.assertConverged(fmt.Sprintf("%s killed at %s, then %s", c.name, p, how), false, slug)
-			f.purge(slug) // keep the fleet small: checks stay cheap however many points there are
-		}
-		f.assertAudit(c.name + ": after every kill point") // the audit is slow: once per case
-	}
-	f.assertConverged("after every kill", true)
-	t.Logf("%d kill points covered by %d kills in %s", len(claimed), kills, time.Since(start).Round(time.Second))
-	require.True(t, slices.ContainsFunc(f.tenants(), func(tn tenant) bool { return tn.State == "active" }))
+	})
+	t.Logf("%d kill points covered by %d kills in %s", len(claimed), kills.Load(), time.Since(start).Round(time.Second))
 }
