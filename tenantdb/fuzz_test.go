@@ -3,14 +3,17 @@ package tenantdb
 import (
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzQuote: a quoted literal or identifier always reads back as exactly the input, so
-// no input can end the quoted token early; literals refuse backslashes and NUL.
+// no input can end the quoted token early; literals refuse backslashes, NUL and invalid
+// UTF-8 (which would read back as U+FFFD: testdata/fuzz/FuzzQuote/afa8d480113ac2e5,
+// found by this target).
 func FuzzQuote(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		if lit, err := literal(s); err == nil {
-			if strings.ContainsAny(s, "\\\x00") {
+			if strings.ContainsAny(s, "\\\x00") || !utf8.ValidString(s) {
 				t.Fatalf("literal accepted %q", s)
 			}
 			if len(lit) < 2 || lit[0] != '\'' || lit[len(lit)-1] != '\'' {
@@ -23,7 +26,7 @@ func FuzzQuote(f *testing.F) {
 			if strings.ReplaceAll(inner, "''", "'") != s {
 				t.Fatalf("literal %q does not read back as %q", lit, s)
 			}
-		} else if !strings.ContainsAny(s, "\\\x00") {
+		} else if !strings.ContainsAny(s, "\\\x00") && utf8.ValidString(s) {
 			t.Fatalf("literal refused %q: %v", s, err)
 		}
 		id := ident(s)
