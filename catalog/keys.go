@@ -133,7 +133,6 @@ func (s *Store) KeyID(ctx context.Context) (string, error) {
 
 // RotateKeyResult is what [Store.RotateKey] did.
 type RotateKeyResult struct {
-	From, To string `json:"-"`
 	// FromKeyID and ToKeyID are the ids of the old and the new key.
 	FromKeyID string `json:"from_key_id"`
 	ToKeyID   string `json:"to_key_id"`
@@ -204,7 +203,13 @@ func (s *Store) RotateKey(ctx context.Context, from, to *secret.Box, hooks Rotat
 				return err
 			}
 		}
-		return nil
+		resealed := map[string]any{}
+		for k, v := range res.Resealed {
+			resealed[k] = v
+		}
+		return s.AppendEvent(ctx, tx, Event{Action: "secret.rotate_key", Details: map[string]any{
+			"from_key_id": res.FromKeyID, "to_key_id": res.ToKeyID, "resealed": resealed,
+		}})
 	})
 	if err != nil {
 		return res, err

@@ -47,11 +47,15 @@ type app struct {
 
 	// global flags as given on the command line
 	flags struct {
-		catalog, secretKeyFile, tenantMigrations, rollupSpec, config string
-		logLevel, logFormat, output                                  string
+		catalog, secretKeyFile, tenantMigrations, rollupSpec, config, context string
+		logLevel, logFormat, output                                           string
 	}
 	file config.File
-	log  hclog.Logger
+	// configRead is the config file that was read ("" when none was found).
+	configRead string
+	// rawFile is the config file as read, before its context was selected.
+	rawFile config.File
+	log     hclog.Logger
 	// ran is set once a command's own code starts: errors before it are usage errors.
 	ran  bool
 	root *cobra.Command
@@ -111,7 +115,9 @@ migrated; rolls every tenant's rows up into one MSP-only warehouse; and audits t
 customer can reach another's data.
 
 Configuration comes from flags, then TENANTCTL_* environment variables, then the config
-file (default ./.tenantctl/config.yaml, written by 'tenantctl dev up').
+file: --config, else .tenantctl/config.yaml in this directory or the nearest parent (written
+by 'tenantctl dev up'), else $XDG_CONFIG_HOME/tenantctl/config.yaml. A config file may hold
+named contexts (one catalog each): see 'tenantctl config get-contexts'.
 
 Exit status: 0 success, 1 the operation failed (or the audit found violations),
 2 bad usage or invalid input (nothing was changed).`,
@@ -126,7 +132,8 @@ Exit status: 0 success, 1 the operation failed (or the audit found violations),
 	pf.StringVar(&a.flags.secretKeyFile, "secret-key-file", "", "file holding the base64 32-byte key that encrypts credentials (env TENANTCTL_SECRET_KEY_FILE; or TENANTCTL_SECRET_KEY inline)")
 	pf.StringVar(&a.flags.tenantMigrations, "tenant-migrations", "", "directory of goose SQL migrations for tenant databases (env TENANTCTL_TENANT_MIGRATIONS; default: embedded)")
 	pf.StringVar(&a.flags.rollupSpec, "rollup-spec", "", "rollup spec YAML file (env TENANTCTL_ROLLUP_SPEC; default: embedded)")
-	pf.StringVar(&a.flags.config, "config", "", "config file (env TENANTCTL_CONFIG; default ./.tenantctl/config.yaml if present)")
+	pf.StringVar(&a.flags.config, "config", "", "config file (env TENANTCTL_CONFIG; default: .tenantctl/config.yaml here or in a parent directory, else ~/.config/tenantctl/config.yaml)")
+	pf.StringVar(&a.flags.context, "context", "", "named context of the config file to use (env TENANTCTL_CONTEXT; default: its current_context)")
 	pf.StringVar(&a.flags.logLevel, "log-level", "", "log level: trace, debug, info, warn, error (env TENANTCTL_LOG_LEVEL; default info)")
 	pf.StringVar(&a.flags.logFormat, "log-format", "", "log format: text or json (env TENANTCTL_LOG_FORMAT; default text)")
 	pf.StringVarP(&a.flags.output, "output", "o", "text", "output format: text or json")
@@ -163,18 +170,11 @@ var extraCommands []func(a *app) *cobra.Command
 
 // setup resolves global settings and the logger before any command runs.
 func (a *app) setup(cmd *cobra.Command, _ []string) error {
-	cfgPath := config.Resolve(cmd.Flags().Changed("config"), a.flags.config, a.getenv("TENANTCTL_CONFIG"), "", "")
-	explicit := cfgPath != ""
-	if !explicit {
-		cfgPath = config.DefaultPath
-	}
-	// Commands that write the config file may be pointed at one that does not exist yet.
-	f, err := config.Load(cfgPath, explicit && cmd.Annotations[annotCreatesConfig] == "")
+	f, err := a.loadConfig(cmd)
 	if err != nil {
 		return err
 	}
 	a.file = f
-	a.flags.config = cfgPath
 	level := a.setting(cmd, "log-level", a.flags.logLevel, "TENANTCTL_LOG_LEVEL", f.LogLevel, "info")
 	format := a.setting(cmd, "log-format", a.flags.logFormat, "TENANTCTL_LOG_FORMAT", f.LogFormat, "text")
 	if hclog.LevelFromString(level) == hclog.NoLevel {
@@ -201,21 +201,6 @@ func (a *app) setting(cmd *cobra.Command, flag, flagValue, env, fileValue, def s
 
 func (a *app) catalogDSN() string {
 	return a.setting(a.root, "catalog", a.flags.catalog, "TENANTCTL_CATALOG_DSN", a.file.Catalog, "")
-}
-
-// box loads the secret key, or returns nil when none is configured (commands that need
-// it then fail with secret.ErrNoKey).
-func (a *app) box() (*secret.Box, error) {
-	file := a.setting(a.root, "secret-key-file", a.flags.secretKeyFile, "TENANTCTL_SECRET_KEY_FILE", a.file.SecretKeyFile, "")
-	inline := a.getenv("TENANTCTL_SECRET_KEY")
-	if file == "" && inline == "" {
-		return nil, nil
-	}
-	box, err := secret.LoadKey(file, inline)
-	if err != nil {
-		return nil, validate.Invalid(err)
-	}
-	return box, nil
 }
 
 func (a *app) tenantMigrations() (fs.FS, error) {

@@ -30,7 +30,7 @@ func newCLI(t *testing.T) *cli {
 	c := &cli{t: t, env: map[string]string{
 		"TENANTCTL_CATALOG_DSN": env.Control.SuperDSN(db),
 		"TENANTCTL_SECRET_KEY":  pgtest.Key(),
-		"TENANTCTL_CONFIG":      "",
+		"TENANTCTL_CONFIG":      os.DevNull, // hermetic: no config file from the working directory, its parents or $HOME
 	}}
 	c.mustRun("catalog", "init")
 	return c

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/internal/pgtest"
+	"github.com/tenantctl/tenantctl/secret"
+)
+
+func writeKey(t *testing.T, dir, name, key string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	require.NoError(t, os.WriteFile(p, []byte(key+"\n"), 0o600))
+	return p
+}
+
+// TestKeyPrecedenceAndCheck: the key follows flag > environment > config file like every
+// setting, and a key that is not the catalog's is refused with exit 2 by every command,
+// even one that decrypts nothing.
+func TestKeyPrecedenceAndCheck(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.addServer("pg-a", 0)
+	good := c.env["TENANTCTL_SECRET_KEY"]
+	dir := t.TempDir()
+	wrongFile := writeKey(t, dir, "wrong.key", secret.GenerateKey())
+	goodFile := writeKey(t, dir, "good.key", good)
+	cfg := filepath.Join(dir, "config.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte("secret_key_file: wrong.key\n"), 0o600))
+	c.env["TENANTCTL_CONFIG"] = cfg
+
+	// The environment's inline key beats the config file's key file.
+	c.mustRun("server", "list")
+	c.mustRun("tenant", "list")
+
+	// Without the environment, the file's (wrong) key is refused, by every command.
+	delete(c.env, "TENANTCTL_SECRET_KEY")
+	for _, args := range [][]string{{"catalog", "status"}, {"server", "list"}, {"tenant", "list"}, {"jobs"}, {"events"}} {
+		c.expect(2, []string{"is not this catalog's key"}, args...)
+	}
+	// The flag beats the file; TENANTCTL_SECRET_KEY_FILE beats it too.
+	c.mustRun("server", "list", "--secret-key-file", goodFile)
+	c.env["TENANTCTL_SECRET_KEY_FILE"] = goodFile
+	c.mustRun("catalog", "status")
+	c.expect(2, []string{"is not this catalog's key"}, "catalog", "status", "--secret-key-file", wrongFile)
+
+	// A key that is not a key at all is refused before anything runs.
+	delete(c.env, "TENANTCTL_SECRET_KEY_FILE")
+	c.env["TENANTCTL_SECRET_KEY"] = "notakey"
+	for _, args := range [][]string{{"catalog", "status"}, {"server", "list"}, {"jobs"}} {
+		c.expect(2, []string{"secret key"}, args...)
+	}
+	c.env["TENANTCTL_SECRET_KEY_FILE"] = goodFile
+	c.env["TENANTCTL_SECRET_KEY"] = good
+	c.expect(2, []string{"keep one"}, "server", "list")
+}
+
+func TestConfigContexts(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.addServer("pg-a", 0)
+	dsn, key := c.env["TENANTCTL_CATALOG_DSN"], c.env["TENANTCTL_SECRET_KEY"]
+	dir := t.TempDir()
+	writeKey(t, dir, "fleet.key", key)
+	cfg := filepath.Join(dir, "config.yaml")
+	require.NoError(t, os.WriteFile(cfg, []byte(`# two fleets
+secret_key_file: fleet.key
+contexts:
+  real:
+    catalog: `+dsn+`
+  nowhere:
+    catalog: postgres://u:pw-nowhere-12345@127.0.0.1:1/catalog?connect_timeout=2
+`), 0o600))
+	c.env = map[string]string{"TENANTCTL_CONFIG": cfg}
+	c.secrets = append(c.secrets, "pw-nowhere-12345")
+
+	c.expect(1, []string{"no current context"}, "config", "current-context")
+	out := c.mustRun("config", "get-contexts")
+	require.Contains(t, out, "CURRENT")
+	require.Contains(t, out, "nowhere")
+	require.NotContains(t, out, "*")
+
+	// --context picks one for a command; with no context there is no catalog.
+	c.expect(2, []string{"no catalog configured"}, "server", "list")
+	require.Contains(t, c.mustRun("server", "list", "--context", "real"), "pg-a")
+	c.expect(2, []string{`unknown context "prod"`, "use one of: nowhere, real"}, "server", "list", "--context", "prod")
+
+	c.mustRun("config", "use-context", "real")
+	require.Equal(t, "real\n", c.mustRun("config", "current-context"))
+	require.Contains(t, c.mustRun("server", "list"), "pg-a", "the current context is used by default")
+	require.Contains(t, c.mustRun("config", "get-contexts"), "*  ")
+	c.env["TENANTCTL_CONTEXT"] = "nowhere"
+	c.expect(1, []string{"127.0.0.1:1"}, "server", "list")
+	require.Equal(t, "nowhere\n", c.mustRun("config", "current-context"), "TENANTCTL_CONTEXT overrides the file")
+	delete(c.env, "TENANTCTL_CONTEXT")
+	c.expect(2, []string{`unknown context "gone"`}, "config", "use-context", "gone")
+	b, err := os.ReadFile(cfg)
+	require.NoError(t, err)
+	require.Contains(t, string(b), "# two fleets", "use-context keeps the file as written")
+	require.Contains(t, string(b), "current_context: real")
+}
+
+// TestRotateKeyKilled kills `tenantctl secret rotate-key` mid-way and right after it
+// committed; a rerun converges and every credential still works under the new key.
+func TestRotateKeyKilled(t *testing.T) {
+	t.Parallel()
+	c := fleetCLI(t)
+	slug := "rot-" + pgtest.RandomSuffix()[:4]
+	c.mustRun("tenant", "create", slug, "--name", "Rotated", "--domain", slug+".example")
+	c.mustRun("access", "grant", "alice", "--tenant", slug, "--reason", "rotation test")
+	old := c.env["TENANTCTL_SECRET_KEY"]
+	dir := t.TempDir()
+	oldFile := writeKey(t, dir, "old.key", old)
+	bin := buildBinary(t)
+
+	connect := func(dsn string) {
+		t.Helper()
+		conn, err := pgx.Connect(context.Background(), dsn)
+		require.NoError(t, err)
+		conn.Close(context.Background())
+	}
+	key := old
+	for i, crashAt := range []string{"3", "commit"} {
+		next := secret.GenerateKey()
+		nextFile := writeKey(t, dir, "next"+string(rune('0'+i))+".key", next)
+		cmd := exec.Command(bin, "secret", "rotate-key", "--new-key-file", nextFile)
+		cmd.Env = append(os.Environ(), "TENANTCTL_CONFIG="+os.DevNull, "TENANTCTL_CRASH_AFTER_RESEAL="+crashAt,
+			"TENANTCTL_CATALOG_DSN="+c.env["TENANTCTL_CATALOG_DSN"], "TENANTCTL_SECRET_KEY="+key)
+		out, err := cmd.CombinedOutput()
+		var exitErr *exec.ExitError
+		require.True(t, errors.As(err, &exitErr), "the process must die: %v\n%s", err, out)
+		require.Equal(t, "signal: killed", exitErr.String())
+
+		if crashAt == "commit" {
+			// Committed: the old key is refused, and a rerun with it says it is done.
+			c.expect(2, []string{"is not this catalog's key"}, "tenant", "list")
+			out := c.mustRun("secret", "rotate-key", "--new-key-file", nextFile)
+			require.Contains(t, out, "already uses the new key")
+		} else {
+			// Killed mid-way: nothing changed; the old key still opens everything.
+			connect(strings.TrimSpace(c.mustRun("tenant", "dsn", slug)))
+			out := c.mustRun("secret", "rotate-key", "--new-key-file", nextFile)
+			require.Contains(t, out, "re-sealed")
+			require.Contains(t, out, "credentials.secret_sealed 1", "the app password")
+		}
+		c.expect(2, []string{"is not this catalog's key"}, "tenant", "dsn", slug)
+		c.env["TENANTCTL_SECRET_KEY"] = next
+		key = next
+		connect(strings.TrimSpace(c.mustRun("tenant", "dsn", slug)))
+		connect(strings.TrimSpace(c.mustRun("access", "dsn", "alice", "--tenant", slug)))
+		ids := c.mustRun("secret", "key-id")
+		require.Equal(t, 2, strings.Count(ids, keyIDOf(t, next)), ids)
+	}
+	// The fleet still works end to end under the last key: servers' DSNs open.
+	slug2 := "rot2-" + pgtest.RandomSuffix()[:4]
+	c.mustRun("tenant", "create", slug2, "--name", "After", "--domain", slug2+".example")
+	c.expect(2, []string{"is not this catalog's key"}, "server", "list", "--secret-key-file", oldFile)
+	require.Contains(t, c.mustRun("events", "--limit", "50"), "secret.rotate_key")
+}
+
+func keyIDOf(t *testing.T, key string) string {
+	t.Helper()
+	b, err := secret.LoadKey("", key)
+	require.NoError(t, err)
+	return b.KeyID()
+}
