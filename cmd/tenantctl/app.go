@@ -19,6 +19,7 @@ import (
 	"github.com/tenantctl/tenantctl/config"
 	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/internal/validate"
+	buildversion "github.com/tenantctl/tenantctl/internal/version"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/secret"
@@ -31,8 +32,9 @@ const (
 	exitUsage   = 2
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version is this binary's version: stamped by make build and the Dockerfile, recorded
+// by go install …@vX.Y.Z, or the checkout's VCS revision (package internal/version).
+var version = buildversion.String()
 
 // app holds what every command needs: its streams, the environment and the resolved
 // global settings. Commands never touch os.Stdout or os.Getenv directly, so tests run
