@@ -2,6 +2,8 @@ package scheduler
 
 import (
 	"context"
+	"sort"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -131,4 +133,27 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(serverCapacityDesc, prometheus.GaugeValue, float64(capacity), name)
 		ch <- prometheus.MustNewConstMetric(serverDrainingDesc, prometheus.GaugeValue, d, name)
 	}
+}
+
+// MetricNames returns the name of every metric a scheduler exports (without the
+// _bucket/_sum/_count series of histograms), for checks of dashboards and alert rules.
+func MetricNames() []string {
+	m := newMetrics(nil, "node", 0, nil)
+	ch := make(chan *prometheus.Desc, 256)
+	go func() {
+		m.reg.Describe(ch)
+		close(ch)
+	}()
+	var names []string
+	for d := range ch {
+		// Desc has no accessor for its name; its String form starts with it.
+		s := d.String()
+		if _, rest, ok := strings.Cut(s, `fqName: "`); ok {
+			if name, _, ok := strings.Cut(rest, `"`); ok {
+				names = append(names, name)
+			}
+		}
+	}
+	sort.Strings(names)
+	return names
 }
