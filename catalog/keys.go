@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
@@ -310,3 +311,148 @@ func staleKeyError(err error, box *secret.Box) error {
 	return fmt.Errorf("%w: the catalog's key was rotated while this process used key id %s; restart it with the new key",
 		secret.ErrWrongKey, box.KeyID())
 }
+
+// ResetKeyOptions are what [Store.ResetKey] needs to adopt a new key after the old one
+// was lost: the secrets it cannot open any more, given again.
+type ResetKeyOptions struct {
+	// ServerDSNs holds the admin DSN of every registered server, by name.
+	ServerDSNs map[string]string
+	// WarehouseDSN is required when a warehouse is registered.
+	WarehouseDSN string
+}
+
+// ResetKeyResult is what [Store.ResetKey] did.
+type ResetKeyResult struct {
+	KeyID string `json:"key_id"`
+	// Servers were re-sealed with their DSNs; Warehouse too when registered.
+	Servers   int  `json:"servers"`
+	Warehouse bool `json:"warehouse"`
+	// CredentialsErased and GrantsErased count the sealed passwords that were dropped:
+	// tenants need `tenant rotate-credentials`, access grants a new `access grant`.
+	CredentialsErased int `json:"credentials_erased"`
+	GrantsErased      int `json:"access_grants_erased"`
+	// TenantsNeedingCredentials are the slugs of live tenants whose password must be
+	// reissued.
+	TenantsNeedingCredentials []string `json:"tenants_needing_credentials"`
+}
+
+// ErrMissingSecrets is returned by [Store.ResetKey] when a server or the warehouse has no
+// DSN in the options; nothing was changed.
+var ErrMissingSecrets = errors.New("every registered server and the warehouse need their DSN")
+
+// ResetKey makes to the catalog's key when the old key is lost: in one transaction it
+// replaces the key check, re-seals every server's and the warehouse's DSN from o, and
+// erases the tenant and access passwords nobody can open any more (they are reissued
+// with `tenant rotate-credentials` and `access grant`). It refuses when to opens the
+// catalog already (use nothing: all is well) or when a DSN is missing.
+func (s *Store) ResetKey(ctx context.Context, to *secret.Box, o ResetKeyOptions) (ResetKeyResult, error) {
+	res := ResetKeyResult{KeyID: to.KeyID(), TenantsNeedingCredentials: []string{}}
+	err := s.InTx(ctx, func(tx pgx.Tx) error {
+		tables := []string{"meta"}
+		for _, c := range SealedColumns {
+			tables = append(tables, pgx.Identifier{c.Table}.Sanitize())
+		}
+		if _, err := tx.Exec(ctx, "LOCK TABLE "+strings.Join(tables, ", ")+" IN SHARE ROW EXCLUSIVE MODE"); err != nil {
+			return fmt.Errorf("lock sealed tables: %w", err)
+		}
+		if err := checkKey(ctx, tx, to, false); err == nil {
+			return ErrKeyStillValid
+		}
+		var names []string
+		rows, err := tx.Query(ctx, `SELECT name FROM servers ORDER BY name`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var n string
+			if err := rows.Scan(&n); err != nil {
+				rows.Close()
+				return err
+			}
+			names = append(names, n)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		var missing []string
+		for _, n := range names {
+			if o.ServerDSNs[n] == "" {
+				missing = append(missing, "server "+n)
+			}
+		}
+		for n := range o.ServerDSNs {
+			if !slices.Contains(names, n) {
+				return fmt.Errorf("server %q: %w", n, ErrServerNotFound)
+			}
+		}
+		var haveWarehouse bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM warehouse)`).Scan(&haveWarehouse); err != nil {
+			return err
+		}
+		if haveWarehouse && o.WarehouseDSN == "" {
+			missing = append(missing, "the warehouse")
+		}
+		if len(missing) > 0 {
+			return fmt.Errorf("%w: missing %s", ErrMissingSecrets, strings.Join(missing, ", "))
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM meta WHERE key IN ('key_check', 'key_id')`); err != nil {
+			return err
+		}
+		if err := checkKey(ctx, tx, to, true); err != nil {
+			return err
+		}
+		for _, n := range names {
+			if _, err := tx.Exec(ctx, `UPDATE servers SET dsn_sealed = $2, updated_at = now() WHERE name = $1`,
+				n, to.SealString(o.ServerDSNs[n], serverLabel(n))); err != nil {
+				return fmt.Errorf("re-seal server %q: %w", n, err)
+			}
+			res.Servers++
+		}
+		if haveWarehouse {
+			if _, err := tx.Exec(ctx, `UPDATE warehouse SET dsn_sealed = $1`, to.SealString(o.WarehouseDSN, warehouseLabel)); err != nil {
+				return fmt.Errorf("re-seal warehouse: %w", err)
+			}
+			res.Warehouse = true
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM credentials`)
+		if err != nil {
+			return err
+		}
+		res.CredentialsErased = int(tag.RowsAffected())
+		tag, err = tx.Exec(ctx, `DELETE FROM access_grants`)
+		if err != nil {
+			return err
+		}
+		res.GrantsErased = int(tag.RowsAffected())
+		rows, err = tx.Query(ctx, `SELECT slug FROM tenants WHERE state IN ('active', 'suspended') ORDER BY slug`)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var slug string
+			if err := rows.Scan(&slug); err != nil {
+				rows.Close()
+				return err
+			}
+			res.TenantsNeedingCredentials = append(res.TenantsNeedingCredentials, slug)
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return s.AppendEvent(ctx, tx, Event{Action: "secret.reset_key", Details: map[string]any{
+			"key_id": res.KeyID, "servers": res.Servers, "credentials_erased": res.CredentialsErased,
+			"access_grants_erased": res.GrantsErased,
+		}})
+	})
+	if err != nil {
+		return res, err
+	}
+	s.keyMu.Lock()
+	s.box, s.keyValid = to, false
+	s.keyMu.Unlock()
+	return res, nil
+}
+
+// ErrKeyStillValid is returned by [Store.ResetKey] when the key given already opens the
+// catalog: there is nothing to reset.
+var ErrKeyStillValid = errors.New("this key already opens the catalog: nothing to reset (to change keys, use rotate-key)")

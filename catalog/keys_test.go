@@ -307,3 +307,47 @@ func TestRotateKeyHelper(t *testing.T) {
 	})
 	require.NoError(t, err)
 }
+
+// TestResetLostKey: with the key lost, an operator adopts a new one by giving the
+// servers' and the warehouse's DSNs again; tenant and access passwords are erased.
+func TestResetLostKey(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	want := fill(t, b.store)
+	lost, err := catalog.Open(ctx, b.dsn, nil) // the key is gone: open without one
+	require.NoError(t, err)
+	defer lost.Close()
+	next := newKey(t)
+
+	_, err = lost.ResetKey(ctx, b.box, catalog.ResetKeyOptions{})
+	require.ErrorIs(t, err, catalog.ErrKeyStillValid, "a key that opens the catalog is not lost")
+	_, err = lost.ResetKey(ctx, next, catalog.ResetKeyOptions{ServerDSNs: map[string]string{"pg-a": want["server/pg-a"]}})
+	require.ErrorIs(t, err, catalog.ErrMissingSecrets)
+	require.ErrorContains(t, err, "server pg-b, the warehouse")
+	_, err = catalog.Open(ctx, b.dsn, next)
+	require.ErrorIs(t, err, secret.ErrWrongKey, "a refused reset changed nothing")
+
+	res, err := lost.ResetKey(ctx, next, catalog.ResetKeyOptions{
+		ServerDSNs:   map[string]string{"pg-a": want["server/pg-a"], "pg-b": want["server/pg-b"]},
+		WarehouseDSN: want["warehouse"],
+	})
+	require.NoError(t, err)
+	require.Equal(t, 2, res.Servers)
+	require.Equal(t, 6, res.CredentialsErased)
+	require.Equal(t, 1, res.GrantsErased)
+	s, err := catalog.Open(ctx, b.dsn, next)
+	require.NoError(t, err)
+	defer s.Close()
+	got, err := s.ServerDSN(ctx, "pg-b")
+	require.NoError(t, err)
+	require.Equal(t, want["server/pg-b"], got)
+	got, err = s.WarehouseDSN(ctx)
+	require.NoError(t, err)
+	require.Equal(t, want["warehouse"], got)
+	_, err = s.Credential(ctx, "abcdefghaa", "app")
+	require.ErrorIs(t, err, catalog.ErrNoCredential)
+	require.NoError(t, s.SetCredential(ctx, "abcdefghaa", "app", "reissued-password"), "new passwords are sealed under the new key")
+	_, err = catalog.Open(ctx, b.dsn, b.box)
+	require.ErrorIs(t, err, secret.ErrWrongKey)
+}

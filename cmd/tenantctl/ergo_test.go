@@ -173,3 +173,43 @@ func keyIDOf(t *testing.T, key string) string {
 	require.NoError(t, err)
 	return b.KeyID()
 }
+
+// TestResetLostKey: the documented recovery from a lost key ends with a working fleet.
+func TestResetLostKey(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	env := pgtest.Get(t)
+	dir := t.TempDir()
+	dsnA := c.addServer("pg-a", 0)
+	whDSN := env.Control.SuperDSN(env.Control.NewDatabase(t, "warehouse"))
+	c.secrets = append(c.secrets, passwordOf(whDSN))
+	c.mustRun("warehouse", "init", "--dsn", whDSN)
+	slug := "lost-" + pgtest.RandomSuffix()[:4]
+	c.mustRun("tenant", "create", slug, "--name", "Lost", "--domain", slug+".example")
+	t.Cleanup(func() { c.run("tenant", "delete", slug, "--confirm", slug, "--purge") })
+
+	newKey := secret.GenerateKey()
+	newFile := writeKey(t, dir, "new.key", newKey)
+	aFile := filepath.Join(dir, "pg-a.dsn")
+	require.NoError(t, os.WriteFile(aFile, []byte(dsnA+"\n"), 0o600))
+	whFile := filepath.Join(dir, "warehouse.dsn")
+	require.NoError(t, os.WriteFile(whFile, []byte(whDSN+"\n"), 0o600))
+
+	c.expect(2, []string{"--old-key-lost"}, "secret", "reset-key", "--new-key-file", newFile)
+	c.expect(2, []string{"missing the warehouse"}, "secret", "reset-key", "--new-key-file", newFile, "--old-key-lost",
+		"--server-dsn-file", "pg-a="+aFile)
+	delete(c.env, "TENANTCTL_SECRET_KEY") // lost
+	out := c.mustRun("secret", "reset-key", "--new-key-file", newFile, "--old-key-lost",
+		"--server-dsn-file", "pg-a="+aFile, "--warehouse-dsn-file", whFile)
+	require.Contains(t, out, "tenantctl tenant rotate-credentials "+slug)
+	c.env["TENANTCTL_SECRET_KEY_FILE"] = newFile
+	c.expect(1, []string{"no credential stored"}, "tenant", "dsn", slug)
+	c.mustRun("tenant", "rotate-credentials", slug)
+	dsn := strings.TrimSpace(c.mustRun("tenant", "dsn", slug))
+	conn, err := pgx.Connect(context.Background(), dsn)
+	require.NoError(t, err, "the reissued password works")
+	conn.Close(context.Background())
+	c.mustRun("rollup", "run")
+	c.expect(2, []string{"already opens the catalog"}, "secret", "reset-key", "--new-key-file", newFile, "--old-key-lost",
+		"--server-dsn-file", "pg-a="+aFile, "--warehouse-dsn-file", whFile)
+}

@@ -97,6 +97,86 @@ catalog backups taken before the rotation: they need it.`,
 	rotate.Flags().StringVar(&newKeyFile, "new-key-file", "", "file holding the new base64 32-byte key (generate: head -c 32 /dev/urandom | base64)")
 	cmd.AddCommand(rotate)
 
+	var resetKeyFile, warehouseDSNFile string
+	var serverDSNFiles []string
+	var lost bool
+	reset := &cobra.Command{
+		Use:   "reset-key --new-key-file FILE --old-key-lost --server-dsn-file NAME=FILE... [--warehouse-dsn-file FILE]",
+		Short: "Adopt a new key after the old one was lost: re-enter server and warehouse DSNs, erase passwords",
+		Long: `Recover from a lost key. Nothing sealed under it can be opened again, so in one catalog
+transaction this command makes the new key the catalog's, re-seals every server's admin
+DSN and the warehouse DSN given again in files, and erases the tenant and MSP access
+passwords (they are reissued: 'tenant rotate-credentials SLUG' for each tenant listed,
+'access grant' again for staff). Tenants, servers, history and all customer data are
+untouched. It refuses when the configured key still opens the catalog (use rotate-key).`,
+		Example: `  head -c 32 /dev/urandom | base64 > new.key && chmod 600 new.key
+  tenantctl secret reset-key --new-key-file new.key --old-key-lost \
+    --server-dsn-file pg-a=pg-a.dsn --server-dsn-file pg-b=pg-b.dsn --warehouse-dsn-file warehouse.dsn`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if !lost {
+				return validate.Errorf("reset-key erases every tenant and access password: pass --old-key-lost to confirm the old key is gone (otherwise use rotate-key)")
+			}
+			if resetKeyFile == "" {
+				return validate.Errorf("--new-key-file is required")
+			}
+			to, err := secret.LoadKey(resetKeyFile, "")
+			if err != nil {
+				return validate.Invalid(err)
+			}
+			o := catalog.ResetKeyOptions{ServerDSNs: map[string]string{}}
+			for _, kv := range serverDSNFiles {
+				name, file, ok := strings.Cut(kv, "=")
+				if !ok || name == "" || file == "" {
+					return validate.Errorf("invalid --server-dsn-file %q: use NAME=FILE", kv)
+				}
+				if o.ServerDSNs[name], err = a.readDSN("", file); err != nil {
+					return err
+				}
+				secret.RegisterDSN(o.ServerDSNs[name])
+			}
+			if warehouseDSNFile != "" {
+				if o.WarehouseDSN, err = a.readDSN("", warehouseDSNFile); err != nil {
+					return err
+				}
+				secret.RegisterDSN(o.WarehouseDSN)
+			}
+			store, err := catalog.Open(ctx, a.catalogDSN(), nil)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			if actor := a.getenv("TENANTCTL_ACTOR"); actor != "" {
+				store.Actor = actor
+			}
+			res, err := store.ResetKey(ctx, to, o)
+			if errors.Is(err, catalog.ErrKeyStillValid) || errors.Is(err, catalog.ErrMissingSecrets) || errors.Is(err, catalog.ErrServerNotFound) {
+				return validate.Invalid(err)
+			}
+			if err != nil {
+				return err
+			}
+			if a.jsonOutput() {
+				return a.printJSON(res)
+			}
+			fmt.Fprintf(a.out, "the catalog now uses key %s: %d server DSN(s) re-sealed, warehouse %v; %d tenant password(s) and %d access grant(s) erased\n",
+				res.KeyID, res.Servers, res.Warehouse, res.CredentialsErased, res.GrantsErased)
+			if len(res.TenantsNeedingCredentials) > 0 {
+				fmt.Fprintf(a.out, "next: configure %s as the key, then reissue each tenant's password and hand its application the new DSN:\n", resetKeyFile)
+				for _, slug := range res.TenantsNeedingCredentials {
+					fmt.Fprintf(a.out, "  tenantctl tenant rotate-credentials %s\n", slug)
+				}
+			}
+			return nil
+		},
+	}
+	reset.Flags().StringVar(&resetKeyFile, "new-key-file", "", "file holding the new base64 32-byte key")
+	reset.Flags().BoolVar(&lost, "old-key-lost", false, "confirm that the old key is lost and every sealed password may be erased")
+	reset.Flags().StringArrayVar(&serverDSNFiles, "server-dsn-file", nil, "NAME=FILE: the admin DSN of a registered server, in a file (every server needs one)")
+	reset.Flags().StringVar(&warehouseDSNFile, "warehouse-dsn-file", "", "file holding the warehouse DSN (needed when a warehouse is registered)")
+	cmd.AddCommand(reset)
+
 	var keyFile string
 	keyID := &cobra.Command{
 		Use:   "key-id",
