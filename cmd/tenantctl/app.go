@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -30,6 +29,8 @@ const (
 	exitOK      = 0
 	exitFailure = 1
 	exitUsage   = 2
+	// exitViolations: the audit ran and found violations (1 is an audit that could not run).
+	exitViolations = 3
 )
 
 // version is this binary's version: stamped by make build and the Dockerfile, recorded
@@ -51,6 +52,7 @@ type app struct {
 	flags struct {
 		catalog, secretKeyFile, tenantMigrations, rollupSpec, config, context string
 		logLevel, logFormat, output                                           string
+		noHeaders                                                             bool
 	}
 	file config.File
 	// configRead is the config file that was read ("" when none was found).
@@ -121,8 +123,9 @@ file: --config, else .tenantctl/config.yaml in this directory or the nearest par
 by 'tenantctl dev up'), else $XDG_CONFIG_HOME/tenantctl/config.yaml. A config file may hold
 named contexts (one catalog each): see 'tenantctl config get-contexts'.
 
-Exit status: 0 success, 1 the operation failed (or the audit found violations),
-2 bad usage or invalid input (nothing was changed).`,
+Exit status: 0 success; 1 the operation failed (an audit that could not run too);
+2 bad usage or invalid input, including an unknown command (nothing was changed);
+3 the audit found violations.`,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		Version:           version,
@@ -138,7 +141,8 @@ Exit status: 0 success, 1 the operation failed (or the audit found violations),
 	pf.StringVar(&a.flags.context, "context", "", "named context of the config file to use (env TENANTCTL_CONTEXT; default: its current_context)")
 	pf.StringVar(&a.flags.logLevel, "log-level", "", "log level: trace, debug, info, warn, error (env TENANTCTL_LOG_LEVEL; default info)")
 	pf.StringVar(&a.flags.logFormat, "log-format", "", "log format: text or json (env TENANTCTL_LOG_FORMAT; default text)")
-	pf.StringVarP(&a.flags.output, "output", "o", "text", "output format: text or json")
+	pf.StringVarP(&a.flags.output, "output", "o", "text", "output format: text, json or yaml (markdown too where a command says so)")
+	pf.BoolVar(&a.flags.noHeaders, "no-headers", false, "omit the header line of text tables")
 
 	root.AddGroup(&cobra.Group{ID: "fleet", Title: "Fleet commands:"}, &cobra.Group{ID: "local", Title: "Local environment:"})
 	for _, c := range []*cobra.Command{
@@ -159,6 +163,7 @@ Exit status: 0 success, 1 the operation failed (or the audit found violations),
 		root.AddCommand(cmd)
 	}
 	root.AddCommand(a.versionCmd())
+	finishTree(root)
 	a.root = root
 	return root
 }
@@ -188,10 +193,8 @@ func (a *app) setup(cmd *cobra.Command, _ []string) error {
 	a.log = hclog.New(&hclog.LoggerOptions{
 		Name: "tenantctl", Level: hclog.LevelFromString(level), Output: a.err, JSONFormat: format == "json",
 	})
-	switch a.flags.output {
-	case "text", "json", "markdown":
-	default:
-		return validate.Errorf("invalid --output %q: use text or json", a.flags.output)
+	if err := checkOutput(cmd, a.flags.output); err != nil {
+		return err
 	}
 	a.ran = true
 	return nil
@@ -254,18 +257,18 @@ func (a *app) progress(total int, label string) progress.Reporter {
 	return progress.New(a.err, a.terminal, total, label, a.log)
 }
 
-func (a *app) jsonOutput() bool { return a.flags.output == "json" }
+// jsonOutput reports whether -o asks for structured output (json or yaml).
+func (a *app) jsonOutput() bool { return a.structured() }
 
-func (a *app) printJSON(v any) error {
-	enc := json.NewEncoder(a.out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
+// printJSON prints v as -o asks: JSON, or YAML with the same fields.
+func (a *app) printJSON(v any) error { return a.printStructured(v) }
 
 // table writes aligned columns to stdout.
 func (a *app) table(header ...string) *tabwriter.Writer {
 	tw := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	if !a.flags.noHeaders {
+		fmt.Fprintln(tw, strings.Join(header, "\t"))
+	}
 	return tw
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/tenantctl/tenantctl/internal/pgtest"
 	"github.com/tenantctl/tenantctl/secret"
@@ -212,4 +213,43 @@ func TestResetLostKey(t *testing.T) {
 	c.mustRun("rollup", "run")
 	c.expect(2, []string{"already opens the catalog"}, "secret", "reset-key", "--new-key-file", newFile, "--old-key-lost",
 		"--server-dsn-file", "pg-a="+aFile, "--warehouse-dsn-file", whFile)
+}
+
+func TestUsageErrorsAndOutputs(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.addServer("pg-a", 0)
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"completion", "tcsh"}, []string{`unknown command "tcsh"`, "bash, fish, powershell or zsh"}},
+		{[]string{"tenant", "bogus"}, []string{`unknown command "bogus" for "tenantctl tenant"`}},
+		{[]string{"server", "lst"}, []string{`unknown command "lst" for "tenantctl server"`, "list"}},
+		{[]string{"bogus"}, []string{`unknown command "bogus"`}},
+		{[]string{"server", "list", "-o", "markdown"}, []string{`invalid --output "markdown"`, "text, json or yaml"}},
+		{[]string{"server", "list", "-o", "csv"}, []string{"text, json or yaml"}},
+	} {
+		out, _, _ := c.run(tc.args...)
+		c.expect(2, tc.want, tc.args...)
+		require.Empty(t, out, "%v prints no help on stdout", tc.args)
+	}
+	help := c.mustRun("tenant")
+	require.Contains(t, help, "Available Commands", "a group with no argument still shows its help")
+
+	y := c.mustRun("server", "list", "-o", "yaml")
+	var servers []map[string]any
+	require.NoError(t, yaml.Unmarshal([]byte(y), &servers), y)
+	require.Len(t, servers, 1)
+	require.Equal(t, "pg-a", servers[0]["name"])
+	js := decode[[]map[string]any](t, c.mustRun("server", "list", "-o", "json"))
+	for k := range js[0] {
+		require.Contains(t, servers[0], k, "yaml has the json fields")
+	}
+	text := c.mustRun("server", "list")
+	require.Contains(t, text, "NAME")
+	noHeaders := c.mustRun("server", "list", "--no-headers")
+	require.NotContains(t, noHeaders, "NAME")
+	require.Contains(t, noHeaders, "pg-a")
+	require.Equal(t, strings.Count(text, "\n")-1, strings.Count(noHeaders, "\n"))
 }
