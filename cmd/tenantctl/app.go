@@ -163,7 +163,7 @@ Exit status: 0 success; 1 the operation failed (an audit that could not run too)
 		root.AddCommand(cmd)
 	}
 	root.AddCommand(a.versionCmd())
-	finishTree(root)
+	a.finishTree(root)
 	a.root = root
 	return root
 }
@@ -197,7 +197,7 @@ func (a *app) setup(cmd *cobra.Command, _ []string) error {
 		return err
 	}
 	a.ran = true
-	return nil
+	return a.checkNames(cmd)
 }
 
 func (a *app) setting(cmd *cobra.Command, flag, flagValue, env, fileValue, def string) string {

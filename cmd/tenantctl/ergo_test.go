@@ -253,3 +253,98 @@ func TestUsageErrorsAndOutputs(t *testing.T) {
 	require.Contains(t, noHeaders, "pg-a")
 	require.Equal(t, strings.Count(text, "\n")-1, strings.Count(noHeaders, "\n"))
 }
+
+// complete runs shell completion the way the shells do (the hidden __complete command)
+// and returns the candidates.
+func (c *cli) complete(args ...string) []string {
+	c.t.Helper()
+	out := c.mustRun(append([]string{"__complete"}, args...)...)
+	var got []string
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		if line != "" && !strings.HasPrefix(line, ":") {
+			got = append(got, strings.SplitN(line, "\t", 2)[0])
+		}
+	}
+	return got
+}
+
+func TestCompletionAndNames(t *testing.T) {
+	t.Parallel()
+	c := fleetCLI(t)
+	sfx := pgtest.RandomSuffix()[:4]
+	acme, bravo := "acme-"+sfx, "bravo-"+sfx
+	c.mustRun("tenant", "create", acme, "--name", "Acme", "--domain", acme+".example")
+	c.mustRun("tenant", "create", bravo, "--name", "Bravo", "--domain", bravo+".example")
+	c.mustRun("tenant", "suspend", bravo)
+	c.mustRun("access", "grant", "alice", "--tenant", acme, "--reason", "completion test")
+
+	require.Equal(t, []string{acme, bravo}, c.complete("tenant", "show", ""))
+	require.Equal(t, []string{acme}, c.complete("tenant", "show", "ac"))
+	require.Equal(t, []string{bravo}, c.complete("tenant", "resume", ""), "resume offers suspended tenants")
+	require.Equal(t, []string{acme}, c.complete("tenant", "suspend", ""), "suspend offers active tenants")
+	require.Empty(t, c.complete("tenant", "show", acme, ""), "one slug only")
+	require.Equal(t, []string{acme, bravo}, c.complete("events", "--tenant", ""))
+	require.Equal(t, []string{"pg-a", "pg-b"}, c.complete("server", "drain", ""))
+	require.Equal(t, []string{"pg-a", "pg-b"}, c.complete("tenant", "list", "--server", ""))
+	require.Equal(t, []string{"alice"}, c.complete("access", "revoke", ""))
+	require.Contains(t, c.complete("tenant", "list", "--state", ""), "deleting")
+	require.Equal(t, []string{"text", "json", "yaml", "markdown"}, c.complete("audit", "-o", ""))
+	require.Equal(t, []string{"text", "json", "yaml"}, c.complete("tenant", "list", "-o", ""))
+
+	// Names that name nothing are bad input, not empty tables.
+	c.expect(2, []string{`invalid --state "bogus"`, "provisioning, active, suspended, deleting, failed or purged"}, "tenant", "list", "--state", "bogus")
+	c.expect(2, []string{"--tenant nope-" + sfx, "tenant not found"}, "events", "--tenant", "nope-"+sfx)
+	c.expect(2, []string{"tenant not found"}, "migrate", "status", "--tenant", "nope-"+sfx)
+	c.expect(2, []string{"tenant not found"}, "rollup", "status", "--tenant", "nope-"+sfx)
+	c.expect(2, []string{"tenant not found"}, "access", "list", "--tenant", "nope-"+sfx)
+	c.expect(2, []string{"--server pg-z", "server not found"}, "tenant", "list", "--server", "pg-z")
+	c.expect(2, []string{"invalid slug"}, "events", "--tenant", "Not A Slug")
+	require.Len(t, decode[[]map[string]any](t, c.mustRun("tenant", "list", "--state", "suspended", "-o", "json")), 1)
+
+	// A purged tenant's history stays reachable.
+	c.mustRun("access", "revoke", "alice", "--tenant", acme)
+	c.mustRun("tenant", "delete", bravo, "--confirm", bravo, "--purge")
+	require.Contains(t, c.mustRun("events", "--tenant", bravo), "tenant.purge")
+}
+
+func TestDryRuns(t *testing.T) {
+	t.Parallel()
+	c := fleetCLI(t)
+	sfx := pgtest.RandomSuffix()[:4]
+	keep, gone := "keep-"+sfx, "gone-"+sfx
+	c.mustRun("tenant", "create", keep, "--name", "Keep", "--domain", keep+".example")
+	c.mustRun("tenant", "create", gone, "--name", "Gone", "--domain", gone+".example")
+	before := databases(t)
+	snapshot := func() string { return c.mustRun("tenant", "list", "--state", "deleting", "-o", "json") + c.mustRun("tenant", "list", "-o", "json") }
+
+	s0 := snapshot()
+	out := c.mustRun("tenant", "delete", keep, "--confirm", keep, "--dry-run")
+	require.Contains(t, out, "would be deleted")
+	require.Contains(t, out, "nothing was changed")
+	out = c.mustRun("tenant", "delete", keep, "--confirm", keep, "--purge", "--dry-run")
+	require.Contains(t, out, "drop database t_")
+	require.Equal(t, s0, snapshot(), "dry runs change nothing")
+	c.expect(2, []string{"--confirm"}, "tenant", "delete", keep, "--dry-run")
+
+	down := decode[map[string]any](t, c.mustRun("migrate", "down", "--tenant", keep, "--dry-run", "-o", "json"))
+	require.Equal(t, float64(1), down["from"])
+	require.Equal(t, float64(0), down["to"])
+	require.Len(t, down["roll_back"], 1)
+	require.Equal(t, float64(1), decode[map[string]any](t, c.mustRun("tenant", "show", keep, "-o", "json"))["schema_version"])
+
+	c.mustRun("tenant", "delete", gone, "--confirm", gone)
+	c.expect(2, []string{"is active", "delete it first"}, "tenant", "purge", keep, "--confirm", keep, "--dry-run")
+	out = c.mustRun("tenant", "purge", gone, "--confirm", gone, "--dry-run")
+	require.Contains(t, out, "tenant "+gone)
+	plans := decode[[]map[string]any](t, c.mustRun("tenant", "purge", "--expired", "--retention", "0s", "--dry-run", "-o", "json"))
+	require.Len(t, plans, 1)
+	require.Equal(t, gone, plans[0]["slug"])
+	require.Contains(t, c.mustRun("tenant", "purge", "--expired", "--dry-run"), "no tenant would be purged", "not yet past the default retention")
+	require.Equal(t, before, databases(t), "no database dropped by a dry run")
+
+	// Not on a terminal, --expired needs --yes.
+	c.expect(2, []string{"pass --yes", gone}, "tenant", "purge", "--expired", "--retention", "0s")
+	require.Equal(t, before, databases(t))
+	c.mustRun("tenant", "purge", "--expired", "--retention", "0s", "--yes")
+	require.Equal(t, before-1, databases(t))
+}

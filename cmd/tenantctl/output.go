@@ -118,17 +118,19 @@ func blockStyle(n *yaml.Node) {
 	}
 }
 
-// finishTree gives every command group a behaviour for arguments it does not know: an
+// finishTree installs completions (wireNames) and gives every command group a behaviour for arguments it does not know: an
 // unknown subcommand is bad usage (exit 2) naming the real ones, instead of cobra's
 // default of printing the parent's help and exiting 0. With no argument a group still
 // prints its help.
-func finishTree(root *cobra.Command) {
+func (a *app) finishTree(root *cobra.Command) {
 	root.InitDefaultCompletionCmd()
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		for _, sub := range c.Commands() {
 			walk(sub)
 		}
+		a.wireNames(c)
+		addExample(c)
 		if c == root || !c.HasSubCommands() || c.Run != nil || c.RunE != nil {
 			return
 		}

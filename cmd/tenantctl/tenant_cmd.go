@@ -237,6 +237,7 @@ func (a *app) tenantSimpleCmd(use, short string, fn func(p *provisioner.Provisio
 
 func (a *app) tenantDeleteCmd() *cobra.Command {
 	var o provisioner.DeleteOptions
+	var dryRun bool
 	cmd := &cobra.Command{
 		Use:   "delete SLUG --confirm SLUG [--purge]",
 		Short: "Revoke all access to a tenant and mark it deleting (purged after the retention period)",
@@ -254,6 +255,13 @@ purge after the retention period, 7 days by default). --purge destroys it at onc
 				return err
 			}
 			defer done()
+			if dryRun {
+				pl, err := p.PlanDelete(cmd.Context(), o)
+				if err != nil {
+					return err
+				}
+				return a.printPlans("deleted", []provisioner.Plan{pl})
+			}
 			if err := p.Delete(cmd.Context(), o); err != nil {
 				return err
 			}
@@ -267,15 +275,16 @@ purge after the retention period, 7 days by default). --purge destroys it at onc
 	}
 	cmd.Flags().StringVar(&o.Confirm, "confirm", "", "the tenant's slug again, to confirm")
 	cmd.Flags().BoolVar(&o.Purge, "purge", false, "purge at once: drop the database, roles, warehouse rows and credentials")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show what would be done and change nothing")
 	return cmd
 }
 
 func (a *app) tenantPurgeCmd() *cobra.Command {
 	var confirm string
-	var expired bool
+	var expired, dryRun, yes bool
 	var retention time.Duration
 	cmd := &cobra.Command{
-		Use:   "purge [--expired | SLUG --confirm SLUG]",
+		Use:   "purge [--expired [--yes] | SLUG --confirm SLUG] [--dry-run]",
 		Short: "Destroy deleted tenants: database, roles, warehouse rows and credentials",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if expired && len(args) == 0 {
@@ -298,6 +307,33 @@ func (a *app) tenantPurgeCmd() *cobra.Command {
 				return err
 			}
 			defer done()
+			if dryRun {
+				var plans []provisioner.Plan
+				if expired {
+					plans, err = p.PlanPurgeExpired(cmd.Context(), retention)
+				} else {
+					var pl provisioner.Plan
+					pl, err = p.PlanPurge(cmd.Context(), args[0], confirm)
+					plans = []provisioner.Plan{pl}
+				}
+				if err != nil {
+					return err
+				}
+				return a.printPlans("purged", plans)
+			}
+			if expired {
+				due, err := p.ExpiredTenants(cmd.Context(), retention)
+				if err != nil {
+					return err
+				}
+				slugs := make([]string, len(due))
+				for i, t := range due {
+					slugs[i] = t.Slug
+				}
+				if err := a.confirmPurge(slugs, yes); err != nil {
+					return err
+				}
+			}
 			if !expired {
 				if err := p.Purge(cmd.Context(), args[0], confirm); err != nil {
 					return err
@@ -318,6 +354,8 @@ func (a *app) tenantPurgeCmd() *cobra.Command {
 	cmd.Flags().StringVar(&confirm, "confirm", "", "the tenant's slug again, to confirm")
 	cmd.Flags().BoolVar(&expired, "expired", false, "purge every tenant deleted longer ago than --retention")
 	cmd.Flags().DurationVar(&retention, "retention", provisioner.DefaultRetention, "how long deleted tenants are kept before --expired purges them")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show what would be purged and change nothing")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "purge --expired without asking (required when stdin is not a terminal)")
 	return cmd
 }
 
