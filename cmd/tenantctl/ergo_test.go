@@ -315,7 +315,9 @@ func TestDryRuns(t *testing.T) {
 	c.mustRun("tenant", "create", keep, "--name", "Keep", "--domain", keep+".example")
 	c.mustRun("tenant", "create", gone, "--name", "Gone", "--domain", gone+".example")
 	before := databases(t)
-	snapshot := func() string { return c.mustRun("tenant", "list", "--state", "deleting", "-o", "json") + c.mustRun("tenant", "list", "-o", "json") }
+	snapshot := func() string {
+		return c.mustRun("tenant", "list", "--state", "deleting", "-o", "json") + c.mustRun("tenant", "list", "-o", "json")
+	}
 
 	s0 := snapshot()
 	out := c.mustRun("tenant", "delete", keep, "--confirm", keep, "--dry-run")
