@@ -1,11 +1,14 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 )
 
@@ -70,6 +73,14 @@ func TestDemo(t *testing.T) {
 
 	st := decode[[]map[string]any](t, c.mustRun("dev", "status", "-o", "json"))
 	require.Len(t, st, 3)
+	require.Contains(t, c.mustRun("dev", "status"), "tenantctl warehouse dsn", "dev status says how to reach the warehouse")
+	wh := strings.TrimSpace(c.mustRun("warehouse", "dsn"))
+	conn, err := pgx.Connect(context.Background(), wh)
+	require.NoError(t, err, "the warehouse is one command away")
+	var n int
+	require.NoError(t, conn.QueryRow(context.Background(), `SELECT count(*) FROM tenantctl.tenants`).Scan(&n))
+	require.Equal(t, 3, n)
+	conn.Close(context.Background())
 	down := c.mustRun("dev", "down", "--purge")
 	purged = true
 	for _, p := range []string{dataDir, filepath.Join(project, ".tenantctl", "dev"), cfg, filepath.Join(project, ".tenantctl", "tenant-migrations")} {

@@ -63,6 +63,7 @@ register the servers and the warehouse, generate the secret key (mode 0600) and 
 				fmt.Fprintf(a.out, "  %-8s 127.0.0.1:%d\n", name, env.Servers[name].Port)
 			}
 			fmt.Fprintf(a.out, "config written to %s; try: tenantctl server list\n", a.flags.config)
+			fmt.Fprintln(a.out, "the warehouse: psql \"$(tenantctl warehouse dsn)\"")
 			return nil
 		},
 	}
@@ -98,7 +99,7 @@ register the servers and the warehouse, generate the secret key (mode 0600) and 
 
 	status := &cobra.Command{
 		Use:   "status",
-		Short: "Show which local clusters run",
+		Short: "Show which local clusters run, and how to reach the warehouse",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := devenv.Status(cmd.Context(), a.devDir(cmd, dir))
@@ -112,7 +113,14 @@ register the servers and the warehouse, generate the secret key (mode 0600) and 
 			for _, s := range st {
 				row(tw, s.Name, s.Port, s.Running, s.PID, s.Dir)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if !a.flags.noHeaders {
+				fmt.Fprintln(a.out, "\ncatalog and warehouse databases are on the control cluster; connect with:\n"+
+					"  psql \"$(tenantctl warehouse dsn)\"     # the MSP-only warehouse (prints a password)")
+			}
+			return nil
 		},
 	}
 	status.Flags().StringVar(&dir, "dir", devenv.DefaultDir, "directory of the clusters' data")
