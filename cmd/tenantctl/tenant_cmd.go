@@ -44,7 +44,8 @@ tenant schema (cloned from the server's pre-migrated template).
 
 The email domain is unique across the catalog and can never change. If the command is
 interrupted, run it again with the same arguments (or 'tenantctl reconcile') to finish.`,
-		Example: `  tenantctl tenant create acme --name "Acme Corp" --domain acme.example --label zone=eu1`,
+		Example: `  tenantctl tenant create acme --name "Acme Corp" --domain acme.example
+  tenantctl tenant create globex --name "Globex" --domain globex.example --label zone=eu1   # only on a server labelled zone=eu1`,
 		Args:    exactArgs(1, "a tenant SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Slug = args[0]
@@ -74,7 +75,7 @@ interrupted, run it again with the same arguments (or 'tenantctl reconcile') to 
 	f.StringVar(&o.Name, "name", "", "display name (required, 1-200 characters)")
 	f.StringVar(&o.Domain, "domain", "", "the customer's email domain (required, unique, immutable)")
 	f.StringVar(&o.Server, "server", "", "server to place the tenant on (default: the non-draining server with the most free capacity)")
-	f.StringArrayVar(&o.Labels, "label", nil, "label k=v the server must carry, repeatable")
+	f.StringArrayVar(&o.Labels, "label", nil, "placement filter k=v: only a server labelled k=v (server add --label) may hold the tenant; repeatable, all must match; recorded with the tenant as its placement requirement, not as free-form metadata")
 	f.StringVar(&o.ContactEmail, "contact-email", "", "contact address, under the tenant's domain")
 	f.BoolVar(&o.SlowPath, "no-template", false, "create the database empty and run every migration instead of cloning the template")
 	return cmd
