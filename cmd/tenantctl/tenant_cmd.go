@@ -46,7 +46,7 @@ The email domain is unique across the catalog and can never change. If the comma
 interrupted, run it again with the same arguments (or 'tenantctl reconcile') to finish.`,
 		Example: `  tenantctl tenant create acme --name "Acme Corp" --domain acme.example
   tenantctl tenant create globex --name "Globex" --domain globex.example --label zone=eu1   # only on a server labelled zone=eu1`,
-		Args:    exactArgs(1, "a tenant SLUG"),
+		Args: exactArgs(1, "a tenant SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Slug = args[0]
 			if _, err := o.Validate(); err != nil {
