@@ -57,6 +57,8 @@ type app struct {
 	file config.File
 	// configRead is the config file that was read ("" when none was found).
 	configRead string
+	// configSource says how configRead was found: "explicit", "project" or "user".
+	configSource string
 	// rawFile is the config file as read, before its context was selected.
 	rawFile config.File
 	log     hclog.Logger

@@ -33,7 +33,8 @@ func (a *app) demoCmd() *cobra.Command {
   1. when no catalog is configured (or --dir/--servers is given), start the local
      environment as 'tenantctl dev up' does: a control cluster (catalog, warehouse) and
      --servers tenant servers under --dir (default .tenantctl/dev beside the config
-     file), and write the config file;
+     file), and write the config file. A catalog configured only in the per-user config
+     file (~/.config/tenantctl) is never used: it may be production;
   2. create three customer tenants (acme, globex, initech) spread over the servers, and
      fill each with a little service-desk data through its own credentials;
   3. roll out a schema change to the fleet: operator migrations written to
@@ -51,6 +52,12 @@ Running it again changes nothing. 'tenantctl dev down --purge' removes all of it
 		GroupID:     "local",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			// The demo creates customers: it never uses a catalog found only in the
+			// per-user config file (that may be production); it starts its own instead.
+			userCatalog := a.configSource == "user" && a.flags.catalog == "" && a.getenv("TENANTCTL_CATALOG_DSN") == ""
+			if userCatalog {
+				a.file = config.File{}
+			}
 			if a.catalogDSN() == "" || cmd.Flags().Changed("dir") || cmd.Flags().Changed("servers") {
 				fmt.Fprintln(a.out, "==> starting the local environment (tenantctl dev up)")
 				// The clusters live beside the config file (.tenantctl/dev by default).

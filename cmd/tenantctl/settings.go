@@ -26,7 +26,7 @@ func (a *app) loadConfig(cmd *cobra.Command) (config.File, error) {
 		found = config.Discover(wd, a.getenv)
 	}
 	a.flags.config = found.Project
-	a.configRead = found.Path
+	a.configRead, a.configSource = found.Path, found.Source
 	if found.Path == "" {
 		if name := a.contextName(cmd); name != "" {
 			return config.File{}, validate.Errorf("context %q requested but no config file was found (looked for %s here and in parent directories, and %s)",
