@@ -293,11 +293,11 @@ func TestCompletionAndNames(t *testing.T) {
 
 	// Names that name nothing are bad input, not empty tables.
 	c.expect(2, []string{`invalid --state "bogus"`, "provisioning, active, suspended, deleting, failed or purged"}, "tenant", "list", "--state", "bogus")
-	c.expect(2, []string{"--tenant nope-" + sfx, "tenant not found"}, "events", "--tenant", "nope-"+sfx)
+	c.expect(2, []string{`tenant "nope-` + sfx + `"`, "tenant not found"}, "events", "--tenant", "nope-"+sfx)
 	c.expect(2, []string{"tenant not found"}, "migrate", "status", "--tenant", "nope-"+sfx)
 	c.expect(2, []string{"tenant not found"}, "rollup", "status", "--tenant", "nope-"+sfx)
 	c.expect(2, []string{"tenant not found"}, "access", "list", "--tenant", "nope-"+sfx)
-	c.expect(2, []string{"--server pg-z", "server not found"}, "tenant", "list", "--server", "pg-z")
+	c.expect(2, []string{`server "pg-z"`, "server not found"}, "tenant", "list", "--server", "pg-z")
 	c.expect(2, []string{"invalid slug"}, "events", "--tenant", "Not A Slug")
 	require.Len(t, decode[[]map[string]any](t, c.mustRun("tenant", "list", "--state", "suspended", "-o", "json")), 1)
 

@@ -172,7 +172,7 @@ func TestMissingCatalogAndKey(t *testing.T) {
 	c.env["TENANTCTL_SECRET_KEY"] = key
 	c.mustRun("server", "add", "pg-a", "--dsn", dsn)
 	c.env["TENANTCTL_SECRET_KEY"] = pgtest.Key()
-	c.expect(2, []string{"secret key is not the one"}, "server", "add", "pg-b", "--dsn", dsn)
+	c.expect(2, []string{"is not this catalog's key"}, "server", "add", "pg-b", "--dsn", dsn)
 	c.env["TENANTCTL_SECRET_KEY"] = "bm90IGEga2V5"
 	c.expect(2, []string{"32 bytes"}, "server", "list")
 }
@@ -183,7 +183,7 @@ func TestUsageErrors(t *testing.T) {
 	c.expect(2, []string{"unknown command"}, "frobnicate")
 	c.expect(2, []string{"unknown flag"}, "server", "list", "--bogus")
 	c.expect(2, []string{"expects a server NAME"}, "server", "drain")
-	c.expect(2, []string{"invalid --output"}, "version", "-o", "yaml")
+	c.expect(2, []string{"invalid --output", "use text, json or yaml"}, "version", "-o", "csv")
 	c.expect(2, []string{"invalid --log-format"}, "version", "--log-format", "xml")
 	out := c.mustRun("version")
 	require.Contains(t, out, "tenantctl")

@@ -209,12 +209,12 @@ func (a *app) checkNames(cmd *cobra.Command) error {
 	if tenant != "" {
 		ts, err := store.ListTenants(ctx, catalog.TenantFilter{Slug: tenant, States: tenantStates})
 		if err == nil && len(ts) == 0 {
-			return validate.Invalid(fmt.Errorf("--tenant %s: %w", tenant, catalog.ErrTenantNotFound))
+			return validate.Invalid(fmt.Errorf("--tenant: tenant %q: %w", tenant, catalog.ErrTenantNotFound))
 		}
 	}
 	if server != "" {
 		if _, err := store.GetServer(ctx, server); errors.Is(err, catalog.ErrServerNotFound) {
-			return validate.Invalid(fmt.Errorf("--server %s: %w", server, catalog.ErrServerNotFound))
+			return validate.Invalid(fmt.Errorf("--server: server %q: %w", server, catalog.ErrServerNotFound))
 		}
 	}
 	return nil

@@ -98,7 +98,7 @@ func TestTenantCommands(t *testing.T) {
 	c.mustRun("tenant", "delete", slug, "--confirm", slug)
 	c.expect(2, []string{"is deleting"}, "tenant", "suspend", slug)
 	c.expect(2, []string{"use either"}, "tenant", "purge")
-	out := c.mustRun("tenant", "purge", "--expired", "--retention", "0s")
+	out := c.mustRun("tenant", "purge", "--expired", "--retention", "0s", "--yes")
 	require.Contains(t, out, "tenant "+slug+" purged")
 	require.Len(t, decode[[]map[string]any](t, c.mustRun("tenant", "list", "-o", "json")), 0)
 	require.Len(t, decode[[]map[string]any](t, c.mustRun("tenant", "list", "--state", "purged", "-o", "json")), 1)
