@@ -8,8 +8,9 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/jackc/pgerrcode"
+	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/internal/validate"
 )
 
@@ -76,12 +77,11 @@ func (s *Store) InsertTenant(ctx context.Context, t Tenant) error {
 			INSERT INTO tenants (id, slug, name, domain, contact_email, labels, state, server)
 			VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, 'provisioning', $7)`,
 			t.ID, t.Slug, t.Name, t.Domain, t.ContactEmail, t.Labels, t.Server)
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-			switch {
-			case strings.Contains(pgErr.ConstraintName, "domain"):
+		if dbconn.HasCode(err, pgerrcode.UniqueViolation) {
+			switch c := dbconn.Constraint(err); {
+			case strings.Contains(c, "domain"):
 				return validate.Invalid(fmt.Errorf("email domain %s is already used by another tenant: %w", t.Domain, ErrTenantExists))
-			case strings.Contains(pgErr.ConstraintName, "slug"):
+			case strings.Contains(c, "slug"):
 				return validate.Invalid(fmt.Errorf("slug %q is already taken: %w", t.Slug, ErrTenantExists))
 			}
 		}

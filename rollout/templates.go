@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/fleet"
 	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
@@ -29,7 +30,7 @@ type TemplateOutcome struct {
 // version the fleet is at. Servers are handled concurrently (bounded like tenants).
 // Servers the catalog already records with this set's template are skipped unless
 // Verify.
-func rebuildTemplates(ctx context.Context, o *Options, srvs *servers, set Set) ([]TemplateOutcome, error) {
+func rebuildTemplates(ctx context.Context, o *Options, srvs *fleet.Servers, set Set) ([]TemplateOutcome, error) {
 	list, err := o.Store.ListServers(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list servers: %w", err)
@@ -56,7 +57,7 @@ func rebuildTemplates(ctx context.Context, o *Options, srvs *servers, set Set) (
 		g.Go(func() error {
 			out := &outs[i]
 			out.Server = info.Name
-			srv, err := srvs.get(gctx, info.Name)
+			srv, err := srvs.Get(gctx, info.Name)
 			if err != nil {
 				errs[i] = err
 				return nil

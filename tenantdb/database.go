@@ -2,24 +2,16 @@ package tenantdb
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/migrations"
 )
-
-func sqlState(err error) string {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return pgErr.Code
-	}
-	return ""
-}
 
 // DatabaseExists reports whether a database exists on the server.
 func (s *Server) DatabaseExists(ctx context.Context, name string) (bool, error) {
@@ -55,7 +47,7 @@ func (s *Server) CreateDatabase(ctx context.Context, id, template string) error 
 		}
 		stmt += " STRATEGY " + strategy
 	}
-	if _, err := conn.Exec(ctx, stmt); err != nil && sqlState(err) != "42P04" { // duplicate_database
+	if _, err := conn.Exec(ctx, stmt); err != nil && !dbconn.HasCode(err, pgerrcode.DuplicateDatabase) {
 		return fmt.Errorf("create database %s: %w", Database(id), err)
 	}
 	if _, err := conn.Exec(ctx, "REVOKE ALL ON DATABASE "+ident(Database(id))+" FROM PUBLIC"); err != nil {
@@ -95,21 +87,29 @@ func (s *Server) MigrationProvider(ctx context.Context, id string, fsys fs.FS, o
 
 func (s *Server) provider(ctx context.Context, db, role string, fsys fs.FS, o MigrateOptions) (*migrations.Provider, error) {
 	setup := []string{"SET ROLE " + ident(role)}
-	if o.LockTimeout != "" {
-		setup = append(setup, "SET lock_timeout = "+quoteSetting(o.LockTimeout))
-	}
-	if o.StatementTimeout != "" {
-		setup = append(setup, "SET statement_timeout = "+quoteSetting(o.StatementTimeout))
+	for _, set := range []struct{ name, value string }{
+		{"lock_timeout", o.LockTimeout}, {"statement_timeout", o.StatementTimeout},
+	} {
+		if set.value == "" {
+			continue
+		}
+		lit, err := quoteSetting(set.name, set.value)
+		if err != nil {
+			return nil, err
+		}
+		setup = append(setup, "SET "+set.name+" = "+lit)
 	}
 	return migrations.NewProvider(ctx, s.ConnConfig(db), fsys, migrations.Options{SessionSetup: setup, LockTimeoutSeconds: o.LockWaitSeconds})
 }
 
-func quoteSetting(v string) string {
+// quoteSetting quotes the value of the session setting name, or refuses it.
+func quoteSetting(name, v string) (string, error) {
 	lit, err := literal(v)
 	if err != nil {
-		return "'0'"
+		// Never fall back to a default: '0' would turn the timeout off.
+		return "", fmt.Errorf("%s: %w", name, err)
 	}
-	return lit
+	return lit, nil
 }
 
 // Harden applies the tenant's access rules; it is idempotent and is re-run by reconcile
@@ -184,7 +184,7 @@ func (s *Server) RevokeAccess(ctx context.Context, id string) error {
 		"REVOKE CONNECT ON DATABASE " + ident(Database(id)) + " FROM " + ident(AppRole(id)),
 		"ALTER ROLE " + ident(AppRole(id)) + " NOLOGIN",
 	} {
-		if _, err := conn.Exec(ctx, stmt); err != nil && sqlState(err) != "3D000" && sqlState(err) != "42704" {
+		if _, err := conn.Exec(ctx, stmt); err != nil && !dbconn.HasCode(err, pgerrcode.InvalidCatalogName, pgerrcode.UndefinedObject) {
 			return fmt.Errorf("revoke access to %s: %w", Database(id), err)
 		}
 	}
