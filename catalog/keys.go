@@ -106,7 +106,7 @@ func (e *WrongKeyError) Error() string {
 	if e.Want != "" {
 		msg += fmt.Sprintf(" (id %s)", e.Want)
 	}
-	return msg + ": use the key file the catalog was initialised or last rotated with (`tenantctl secret key-id` prints a key's id)"
+	return msg + ": use the key the catalog was initialised or last rotated with"
 }
 
 // Is makes a WrongKeyError match secret.ErrWrongKey.
@@ -455,4 +455,4 @@ func (s *Store) ResetKey(ctx context.Context, to *secret.Box, o ResetKeyOptions)
 
 // ErrKeyStillValid is returned by [Store.ResetKey] when the key given already opens the
 // catalog: there is nothing to reset.
-var ErrKeyStillValid = errors.New("this key already opens the catalog: nothing to reset (to change keys, use rotate-key)")
+var ErrKeyStillValid = errors.New("this key already opens the catalog: nothing to reset")

@@ -29,8 +29,8 @@ var deletable = []string{catalog.StateActive, catalog.StateSuspended, catalog.St
 
 // PlanDelete returns what [Provisioner.Delete] would do with o.
 func (p *Provisioner) PlanDelete(ctx context.Context, o DeleteOptions) (Plan, error) {
-	if o.Confirm != o.Slug {
-		return Plan{}, validate.Errorf("refusing to delete %q: pass --confirm %s to confirm", o.Slug, o.Slug)
+	if err := Confirm("delete", o.Slug, o.Confirm); err != nil {
+		return Plan{}, err
 	}
 	t, err := p.Store.GetTenant(ctx, o.Slug)
 	if err != nil {
@@ -63,8 +63,8 @@ func (p *Provisioner) PlanDelete(ctx context.Context, o DeleteOptions) (Plan, er
 
 // PlanPurge returns what [Provisioner.Purge] would do.
 func (p *Provisioner) PlanPurge(ctx context.Context, slug, confirm string) (Plan, error) {
-	if confirm != slug {
-		return Plan{}, validate.Errorf("refusing to purge %q: pass --confirm %s to confirm", slug, slug)
+	if err := Confirm("purge", slug, confirm); err != nil {
+		return Plan{}, err
 	}
 	t, err := p.Store.GetTenant(ctx, slug)
 	if err != nil {

@@ -37,7 +37,7 @@ func PlanDown(ctx context.Context, o DownOptions) (DownPlan, error) {
 		return pl, err
 	}
 	if o.To != nil && *o.To < 0 {
-		return pl, validate.Errorf("invalid --to %d: use a version of 0 or more", *o.To)
+		return pl, validate.Field("to", *o.To, "use a version of 0 or more")
 	}
 	set, err := LoadSet(o.Migrations)
 	if err != nil {
@@ -56,7 +56,7 @@ func PlanDown(ctx context.Context, o DownOptions) (DownPlan, error) {
 	case current == 0:
 		return pl, validate.Errorf("tenant %q has no migration applied: nothing to roll back", t.Slug)
 	case o.To != nil && *o.To >= current:
-		return pl, validate.Errorf("tenant %q is at version %d: --to must name a lower version", t.Slug, current)
+		return pl, fmt.Errorf("tenant %q is at version %d: %w", t.Slug, current, &validate.FieldError{Field: "to", Reason: "must name a lower version"})
 	}
 	var applied []File
 	for _, f := range set.Files {

@@ -10,10 +10,6 @@ import (
 	"github.com/tenantctl/tenantctl/secret"
 )
 
-func init() {
-	extraCommands = append(extraCommands, func(a *app) *cobra.Command { return a.configCmd() })
-}
-
 func (a *app) configCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "config",

@@ -15,10 +15,6 @@ import (
 	"github.com/tenantctl/tenantctl/secret"
 )
 
-func init() {
-	extraCommands = append(extraCommands, func(a *app) *cobra.Command { return a.secretCmd() })
-}
-
 func (a *app) secretCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "secret",
