@@ -61,7 +61,7 @@ func Load(path string, explicit bool) (File, error) {
 		return f, validate.Errorf("config file %s: %v", path, err)
 	}
 	base := filepath.Dir(path)
-	f.Settings.absolute(base)
+	f.absolute(base)
 	for name, c := range f.Contexts {
 		c.absolute(base)
 		f.Contexts[name] = c
