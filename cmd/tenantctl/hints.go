@@ -6,6 +6,7 @@ import (
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/mover"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/rollout"
 )
@@ -64,6 +65,11 @@ func describeError(err error) string {
 	}
 	if errors.Is(err, catalog.ErrKeyStillValid) {
 		replace(catalog.ErrKeyStillValid.Error(), catalog.ErrKeyStillValid.Error()+" (to change keys, use `tenantctl secret rotate-key`)")
+	}
+	var ime *mover.InterruptedMoveError
+	if errors.As(err, &ime) {
+		replace(ime.Error(), "tenant \""+ime.Slug+"\" has an interrupted move to "+ime.Target+": rerun with --to "+ime.Target+
+			" to finish it, or roll it back with `tenantctl tenant move "+ime.Slug+" --rollback` (or `tenantctl reconcile`)")
 	}
 	for _, h := range sentinelHints {
 		if errors.Is(err, h.err) {

@@ -59,6 +59,8 @@ tenantctl connects to verify that, then stores the DSN encrypted in the catalog.
 	addCmd.Flags().StringArrayVar(&add.Labels, "label", nil, "label k=v, repeatable; tenants created with matching --label land here")
 	addCmd.Flags().StringVar(&add.CloneStrategy, "clone-strategy", "file_copy", "how tenant databases are cloned from the template: file_copy or wal_log")
 	cmd.AddCommand(addCmd)
+	cmd.AddCommand(a.serverHBACmd())
+	cmd.AddCommand(a.serverEvacuateCmd()) // data mobility: move_cmd.go
 
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list",

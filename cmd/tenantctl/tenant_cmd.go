@@ -30,13 +30,15 @@ func (a *app) tenantCmd() *cobra.Command {
 				return p.Resume(cmd.Context(), slug)
 			}),
 		a.tenantDeleteCmd(), a.tenantPurgeCmd())
+	cmd.AddCommand(a.tenantMoveCmd(), a.tenantExportCmd()) // data mobility: move_cmd.go
 	return cmd
 }
 
 func (a *app) tenantCreateCmd() *cobra.Command {
 	var o provisioner.CreateOptions
+	var fromDump string
 	cmd := &cobra.Command{
-		Use:   "create SLUG --name NAME --domain DOMAIN [--server NAME] [--label k=v]... [--contact-email E]",
+		Use:   "create SLUG --name NAME --domain DOMAIN [--server NAME] [--label k=v]... [--contact-email E] [--from-dump FILE]",
 		Short: "Provision a customer tenant: its own database and roles, hardened, at the latest schema",
 		Long: `Provision a customer tenant on one of the registered servers: a database t_<id> owned
 by the NOLOGIN role t_<id>_owner, an application role t_<id>_app (LOGIN, DML only) with
@@ -44,9 +46,18 @@ a random password kept encrypted in the catalog, nothing for PUBLIC, at the late
 tenant schema (cloned from the server's pre-migrated template).
 
 The email domain is unique across the catalog and can never change. If the command is
-interrupted, run it again with the same arguments (or 'tenantctl reconcile') to finish.`,
+interrupted, run it again with the same arguments (or 'tenantctl reconcile') to finish.
+
+--from-dump FILE restores the database from a customer's existing pg_dump archive
+(pg_dump --format=custom) instead: objects owned by the tenant's owner role, hardened
+like every tenant, its schema version read from the dump's goose_db_version table, then
+migrated to the latest. A file that is not such an archive, that carries extensions or
+objects the audit forbids (dblink, postgres_fdw, foreign servers, subscriptions...), or
+that has no goose version table is refused (exit 2) and nothing is created.
+Interrupted, run it again to restart the restore; 'tenantctl reconcile' undoes it.`,
 		Example: `  tenantctl tenant create acme --name "Acme Corp" --domain acme.example
-  tenantctl tenant create globex --name "Globex" --domain globex.example --label zone=eu1   # only on a server labelled zone=eu1`,
+  tenantctl tenant create globex --name "Globex" --domain globex.example --label zone=eu1   # only on a server labelled zone=eu1
+  tenantctl tenant create initech --name "Initech" --domain initech.example --from-dump initech.dump`,
 		Args: exactArgs(1, "a tenant SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Slug = args[0]
@@ -60,7 +71,12 @@ interrupted, run it again with the same arguments (or 'tenantctl reconcile') to 
 			defer done()
 			p.Hooks = crashHook(a.getenv)
 			start := time.Now()
-			t, err := p.Create(cmd.Context(), o)
+			var t catalog.Tenant
+			if fromDump != "" {
+				t, err = a.importTenant(cmd, p, o, fromDump) // move_cmd.go
+			} else {
+				t, err = p.Create(cmd.Context(), o)
+			}
 			if err != nil {
 				return err
 			}
@@ -78,6 +94,7 @@ interrupted, run it again with the same arguments (or 'tenantctl reconcile') to 
 	f.StringVar(&o.Server, "server", "", "server to place the tenant on (default: the non-draining server with the most free capacity)")
 	f.StringArrayVar(&o.Labels, "label", nil, "placement filter k=v: only a server labelled k=v (server add --label) may hold the tenant; repeatable, all must match; recorded with the tenant as its placement requirement, not as free-form metadata")
 	f.StringVar(&o.ContactEmail, "contact-email", "", "contact address, under the tenant's domain")
+	f.StringVar(&fromDump, "from-dump", "", "restore the database from this pg_dump custom-format archive of the customer's existing database instead of the template")
 	f.BoolVar(&o.SlowPath, "no-template", false, "create the database empty and run every migration instead of cloning the template")
 	return cmd
 }
