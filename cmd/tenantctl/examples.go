@@ -21,6 +21,8 @@ var examples = map[string]string{
 	"tenantctl jobs":                   "  tenantctl jobs\n  tenantctl jobs --limit 50 -o yaml",
 	"tenantctl migrate down":           "  tenantctl migrate down --tenant acme --dry-run\n  tenantctl migrate down --tenant acme --to 1",
 	"tenantctl migrate status":         "  tenantctl migrate status\n  tenantctl migrate status --tenant acme -o json",
+	"tenantctl operator revoke":        "  tenantctl operator revoke alice     # her token and console sessions stop working at once",
+	"tenantctl serve probe":            "  tenantctl serve probe\n  tenantctl serve probe --listen 127.0.0.1:8443 --tls",
 	"tenantctl reconcile":              "  tenantctl reconcile --dry-run\n  tenantctl reconcile",
 	"tenantctl rollup status":          "  tenantctl rollup status\n  tenantctl rollup status --tenant acme -o json",
 	"tenantctl scheduler": "  tenantctl scheduler\n  tenantctl scheduler --listen 0.0.0.0:9477 --rollup-schedule '@every 30m' --audit-schedule 'CRON_TZ=Europe/Paris 0 6 * * *'\n" +

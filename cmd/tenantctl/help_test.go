@@ -45,7 +45,9 @@ func TestHelpExamples(t *testing.T) {
 		hasFlags := false
 		c.LocalNonPersistentFlags().VisitAll(func(*pflag.Flag) { hasFlags = true })
 		if hasFlags || strings.Contains(c.Use, " ") {
-			require.NotEmpty(t, c.Example, "%s takes arguments but --help shows no example", c.CommandPath())
+			if c.Example == "" {
+				t.Errorf("%s takes arguments but --help shows no example", c.CommandPath())
+			}
 		}
 		require.NotRegexp(t, passwordInExample, c.Example, "%s: a password on the command line shows in ps", c.CommandPath())
 		for _, line := range exampleInvocations(c.Example) {

@@ -57,6 +57,8 @@ func (a *app) wireNames(c *cobra.Command) {
 				c.ValidArgsFunction = a.completeFirst(a.serverNames)
 			case words[1] == "LOGIN" && c.Parent() != nil && c.Parent().Name() == "access":
 				c.ValidArgsFunction = a.completeFirst(a.logins)
+			case words[1] == "LOGIN" && c.Parent() != nil && c.Parent().Name() == "operator" && c.Name() != "add":
+				c.ValidArgsFunction = a.completeFirst(a.operatorLogins)
 			}
 		}
 	}
@@ -172,6 +174,25 @@ func (a *app) logins(ctx context.Context) ([]string, error) {
 		}
 	}
 	slices.Sort(out)
+	return out, nil
+}
+
+func (a *app) operatorLogins(ctx context.Context) ([]string, error) {
+	store, err := a.store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer store.Close()
+	ops, err := store.ListOperators(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, o := range ops {
+		if o.Active() {
+			out = append(out, o.Login)
+		}
+	}
 	return out, nil
 }
 
