@@ -200,3 +200,16 @@ func TestDocsAgreeWithHelp(t *testing.T) {
 		}
 	}
 }
+// TestReadmeIsAFrontPage: the README stays short and links every guide.
+func TestReadmeIsAFrontPage(t *testing.T) {
+	t.Parallel()
+	docs := docFiles(t)
+	readme := docs["README.md"]
+	require.Less(t, strings.Count(readme, "\n"), 250, "README.md is a front page; put details in docs/")
+	for name := range docs {
+		// Guides are lower-case; upper-case files (STYLE-ADDITIONS.md) are notes for contributors.
+		if name != "README.md" && name == strings.ToLower(name) && !strings.Contains(readme, "(docs/"+name) {
+			t.Errorf("README.md does not link the guide docs/%s", name)
+		}
+	}
+}
