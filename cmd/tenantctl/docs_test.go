@@ -200,6 +200,7 @@ func TestDocsAgreeWithHelp(t *testing.T) {
 		}
 	}
 }
+
 // TestReadmeIsAFrontPage: the README stays short and links every guide.
 func TestReadmeIsAFrontPage(t *testing.T) {
 	t.Parallel()
