@@ -229,6 +229,13 @@ func (a *app) checkNames(cmd *cobra.Command) error {
 	defer store.Close()
 	if tenant != "" {
 		ts, err := store.ListTenants(ctx, catalog.TenantFilter{Slug: tenant, States: tenantStates})
+		if err == nil && len(ts) == 0 && cmd.Name() == "events" {
+			// The event log also records what was refused before any tenant existed
+			// (a failed import): a slug it names is known to `events`.
+			if evs, err := store.ListEvents(ctx, tenant, 1); err == nil && len(evs) > 0 {
+				ts = append(ts, catalog.Tenant{Slug: tenant})
+			}
+		}
 		if err == nil && len(ts) == 0 {
 			return validate.Invalid(fmt.Errorf("--tenant: tenant %q: %w", tenant, catalog.ErrTenantNotFound))
 		}
