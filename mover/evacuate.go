@@ -191,6 +191,21 @@ func (m *Mover) Evacuate(ctx context.Context, o EvacuateOptions) (EvacuateResult
 		outcomes = append(outcomes, Outcome{Slug: j.t.Slug, From: o.Server, To: j.to, Status: "skipped", Error: "not started: the run was cancelled"})
 	}
 	res.Tenants = append(res.Tenants, outcomes...)
+	// A move killed after its switch is no longer on this server's list, but it may
+	// not have resumed its tenant or dropped its expired source copy yet: finish those
+	// here too, so a rerun converges without waiting for reconcile.
+	switched, err := st.ListMoves(ctx, catalog.MoveFilter{Source: o.Server, Statuses: []string{catalog.MoveSwitched}})
+	if err != nil {
+		return res, err
+	}
+	for _, mv := range switched {
+		expired := mv.KeepSourceUntil != nil && !time.Now().Before(*mv.KeepSourceUntil)
+		if mv.ResumedAt == nil || expired {
+			if err := m.settle(ctx, mv); err != nil {
+				m.Log.Warn("could not finish an earlier move off the server; reconcile retries it", "tenant", mv.Slug, "error", secret.Scrub(err.Error()))
+			}
+		}
+	}
 	return m.finishEvacuate(ctx, res, start, nil)
 }
 
