@@ -141,7 +141,7 @@ func (a *app) runAudit(ctx context.Context, o audit.Options, out string) error {
 		return err
 	}
 	if !report.Passed {
-		return &codeError{code: exitViolations, err: errSilent}
+		return &codeError{code: auditExitCode(report), err: errSilent}
 	}
 	return nil
 }
@@ -198,4 +198,15 @@ func (a *app) auditHistoryCmd() *cobra.Command {
 	}
 	cmd.Flags().IntVar(&limit, "limit", 20, "most runs to show, newest first")
 	return cmd
+}
+
+// auditExitCode is 3 when the audit proved a violation, and 1 when all it found is that
+// it could not reach a server: it could not run there, so it has no verdict to give.
+func auditExitCode(r audit.Report) int {
+	for _, v := range r.Violations {
+		if v.Check != audit.CheckServerReachable {
+			return exitViolations
+		}
+	}
+	return exitFailure
 }
