@@ -200,13 +200,14 @@ func (a *app) auditHistoryCmd() *cobra.Command {
 	return cmd
 }
 
-// auditExitCode is 3 when the audit proved a violation, and 1 when all it found is that
-// it could not reach a server: it could not run there, so it has no verdict to give.
+// auditExitCode is 1 when the audit could not reach a server (it could not run there,
+// so its verdict is incomplete; every finding is still reported), else 3: violations
+// proved.
 func auditExitCode(r audit.Report) int {
 	for _, v := range r.Violations {
-		if v.Check != audit.CheckServerReachable {
-			return exitViolations
+		if v.Check == audit.CheckServerReachable {
+			return exitFailure
 		}
 	}
-	return exitFailure
+	return exitViolations
 }
