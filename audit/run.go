@@ -52,6 +52,9 @@ type auditor struct {
 	servers map[string]*server
 	names   []string // server names, sorted
 
+	// spares are the warm pools' spare databases, by server and id (audit/spares.go).
+	spares map[string]map[string]catalog.Spare
+
 	// access holds the MSP access grants recorded in the catalog, by tenant id.
 	access map[string][]catalog.AccessGrant
 
@@ -100,6 +103,10 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}
 	a.checkUnreachableServers()
 	a.checkNames()
+	if err := a.loadSpares(ctx); err != nil {
+		return Report{}, err
+	}
+	a.checkSpares(ctx)
 	if a.o.Tenant == "" {
 		a.checkDrift()
 	} else {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -76,21 +77,26 @@ func (s *Store) InsertTenant(ctx context.Context, t Tenant) error {
 			INSERT INTO tenants (id, slug, name, domain, contact_email, labels, state, server)
 			VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, 'provisioning', $7)`,
 			t.ID, t.Slug, t.Name, t.Domain, t.ContactEmail, t.Labels, t.Server)
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == "23505" {
-			switch {
-			case strings.Contains(pgErr.ConstraintName, "domain"):
-				return validate.Invalid(fmt.Errorf("email domain %s is already used by another tenant: %w", t.Domain, ErrTenantExists))
-			case strings.Contains(pgErr.ConstraintName, "slug"):
-				return validate.Invalid(fmt.Errorf("slug %q is already taken: %w", t.Slug, ErrTenantExists))
-			}
-		}
 		if err != nil {
-			return fmt.Errorf("record tenant %q: %w", t.Slug, err)
+			return tenantInsertError(t, err)
 		}
 		return s.AppendEvent(ctx, tx, Event{Action: "tenant.create", TenantID: t.ID, Slug: t.Slug,
 			Details: map[string]any{"server": t.Server, "database": DatabaseName(t.ID)}})
 	})
+}
+
+// tenantInsertError names the slug or domain a failed tenant insert collided with.
+func tenantInsertError(t Tenant, err error) error {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == pgerrcode.UniqueViolation {
+		switch {
+		case strings.Contains(pgErr.ConstraintName, "domain"):
+			return validate.Invalid(fmt.Errorf("email domain %s is already used by another tenant: %w", t.Domain, ErrTenantExists))
+		case strings.Contains(pgErr.ConstraintName, "slug"):
+			return validate.Invalid(fmt.Errorf("slug %q is already taken: %w", t.Slug, ErrTenantExists))
+		}
+	}
+	return fmt.Errorf("record tenant %q: %w", t.Slug, err)
 }
 
 // GetTenant returns the live (not purged) tenant with this slug.

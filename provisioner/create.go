@@ -89,6 +89,12 @@ func (p *Provisioner) Create(ctx context.Context, o CreateOptions) (catalog.Tena
 	if err != nil {
 		return catalog.Tenant{}, err
 	}
+	if !o.SlowPath {
+		t, err := p.createFromSpare(ctx, srv, o, labels)
+		if !errors.Is(err, catalog.ErrNoSpare) {
+			return t, err
+		}
+	}
 	t := catalog.Tenant{
 		ID: tenantdb.NewID(), Slug: o.Slug, Name: o.Name, Domain: o.Domain,
 		ContactEmail: o.ContactEmail, Labels: labels, Server: srv.Name,
@@ -147,6 +153,17 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 	srv, err := p.Server(ctx, t.Server)
 	if err != nil {
 		return err
+	}
+	if t.Step == StepClaimed {
+		// Made from a spare: only the app role's password and LOGIN are missing.
+		pw, err := p.Store.Credential(ctx, t.ID, "app")
+		if err != nil {
+			return err
+		}
+		if err := srv.ActivateApp(ctx, t.ID, pw); err != nil {
+			return err
+		}
+		t.Step = StepHardened
 	}
 	start := 0
 	for i, s := range createSteps {

@@ -28,7 +28,7 @@ func init() {
 }
 
 // schedulerJobNames are the scheduled jobs, in the order they are listed and logged.
-var schedulerJobNames = []string{"migrate", "rollup", "audit", "reconcile", "purge"}
+var schedulerJobNames = []string{"migrate", "rollup", "audit", "reconcile", "purge", "pool"}
 
 // schedulerSetting is one scheduler setting: its flag, environment variable, key in the
 // config file's `scheduler:` map, and default.
@@ -47,6 +47,7 @@ var schedulerSettings = []schedulerSetting{
 	{"audit-schedule", "TENANTCTL_AUDIT_SCHEDULE", "audit_schedule", "30 1 * * *", "when to audit isolation"},
 	{"reconcile-schedule", "TENANTCTL_RECONCILE_SCHEDULE", "reconcile_schedule", "@every 5m", "when to reconcile the catalog with the servers"},
 	{"purge-schedule", "TENANTCTL_PURGE_SCHEDULE", "purge_schedule", "0 3 * * *", "when to purge tenants deleted longer ago than --purge-retention"},
+	{"pool-schedule", "TENANTCTL_POOL_SCHEDULE", "pool_schedule", "@every 1m", "when to refill the servers' warm pools of spare databases"},
 	{"purge-retention", "TENANTCTL_PURGE_RETENTION", "purge_retention", fmt.Sprintf("%dh", int(provisioner.DefaultRetention.Hours())), "how long deleted tenants are kept before the purge job destroys them"},
 	{"job-retention", "TENANTCTL_JOB_RETENTION", "job_retention", "720h", "how long job history is kept (0 keeps it forever)"},
 	{"job-timeout", "TENANTCTL_JOB_TIMEOUT", "job_timeout", "6h", "longest a job run may take before it is cancelled (0: no limit)"},
@@ -248,6 +249,16 @@ func (a *app) schedulerJobs(p *provisioner.Provisioner, cfg schedulerConfig) map
 		"reconcile": func(ctx context.Context) (map[string]int64, error) {
 			actions, err := p.Reconcile(ctx, provisioner.ReconcileOptions{})
 			return reconcileCounts(actions), err
+		},
+		"pool": func(ctx context.Context) (map[string]int64, error) {
+			results, err := p.RefillPool(ctx, "", false)
+			counts := map[string]int64{}
+			for _, r := range results {
+				counts["built"] += int64(r.Built + r.Finished)
+				counts["dropped"] += int64(r.Dropped)
+				counts["ready"] += int64(r.Ready)
+			}
+			return counts, err
 		},
 		"purge": func(ctx context.Context) (map[string]int64, error) {
 			purged, err := p.PurgeExpired(ctx, cfg.purgeRetention)
