@@ -46,6 +46,12 @@ func (a *auditor) checkSpares(ctx context.Context) {
 	if a.o.Tenant != "" {
 		return
 	}
+	unknownPassword := false
+	defer func() {
+		if unknownPassword {
+			a.notef("spare databases: whether a spare's app role has a password was not checked (only a superuser may read pg_authid); LOGIN and rows were")
+		}
+	}()
 	for _, name := range a.names {
 		s := a.servers[name]
 		if !s.reachable() {
@@ -82,7 +88,9 @@ func (a *auditor) checkSpares(ctx context.Context) {
 			if appOK {
 				if st, err := s.handle.InspectSpare(ctx, id); err != nil {
 					problems = append(problems, "could not be inspected: "+err.Error())
-				} else if st.AppPassword != nil && *st.AppPassword {
+				} else if st.AppPassword == nil {
+					unknownPassword = true
+				} else if *st.AppPassword {
 					problems = append(problems, "its app role has a password")
 				}
 			}

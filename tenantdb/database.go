@@ -55,7 +55,11 @@ func (s *Server) CreateDatabase(ctx context.Context, id, template string) error 
 		}
 		stmt += " STRATEGY " + strategy
 	}
-	if _, err := conn.Exec(ctx, stmt); err != nil && sqlState(err) != "42P04" { // duplicate_database
+	// A killed run's session may still be cloning the same database: wait for it.
+	if err := retryUnique(ctx, func() error {
+		_, err := conn.Exec(ctx, stmt)
+		return err
+	}); err != nil && sqlState(err) != "42P04" { // duplicate_database
 		return fmt.Errorf("create database %s: %w", Database(id), err)
 	}
 	if _, err := conn.Exec(ctx, "REVOKE ALL ON DATABASE "+ident(Database(id))+" FROM PUBLIC"); err != nil {

@@ -25,6 +25,11 @@ const safeAttrs = "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS
 // to create the database with the owner, run migrations as the owner (SET ROLE) and
 // terminate the app's sessions. Idempotent.
 func (s *Server) EnsureRoles(ctx context.Context, id, appPassword string, login bool) error {
+	// A killed run's session may still be creating the same roles: wait for it.
+	return retryUnique(ctx, func() error { return s.ensureRoles(ctx, id, appPassword, login) })
+}
+
+func (s *Server) ensureRoles(ctx context.Context, id, appPassword string, login bool) error {
 	conn, release, err := s.admin(ctx)
 	if err != nil {
 		return err

@@ -5,15 +5,14 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
+
+	"github.com/jackc/pgerrcode"
 
 	"github.com/tenantctl/tenantctl/secret"
 )
 
-// EnsureSpareRoles creates the roles of a spare database of the warm pool: the owner
-// (NOLOGIN, as for any tenant) and the app role NOLOGIN and without a password, so the
-// spare cannot be reached by anyone until a tenant claims it. Existing roles are brought
-// back to exactly that. Idempotent; one round trip.
-func (s *Server) EnsureSpareRoles(ctx context.Context, id string) error {
+func (s *Server) ensureSpareRoles(ctx context.Context, id string) error {
 	conn, release, err := s.admin(ctx)
 	if err != nil {
 		return err
@@ -35,6 +34,14 @@ func (s *Server) EnsureSpareRoles(ctx context.Context, id string) error {
 		return fmt.Errorf("create roles of spare %s: %w", Database(id), err)
 	}
 	return nil
+}
+
+// EnsureSpareRoles creates the roles of a spare database of the warm pool: the owner
+// (NOLOGIN, as for any tenant) and the app role NOLOGIN and without a password, so the
+// spare cannot be reached by anyone until a tenant claims it. Existing roles are brought
+// back to exactly that. Idempotent; one round trip.
+func (s *Server) EnsureSpareRoles(ctx context.Context, id string) error {
+	return retryUnique(ctx, func() error { return s.ensureSpareRoles(ctx, id) })
 }
 
 // ActivateApp gives a claimed spare's app role its password (a SCRAM verifier computed
@@ -158,4 +165,24 @@ func (s *Server) HasRows(ctx context.Context, db string) ([]string, error) {
 	}
 	rows.Close()
 	return full, rows.Err()
+}
+
+// retryUnique runs fn again while it fails with a unique violation on a shared catalog
+// (pg_database, pg_authid): a session of a killed tenantctl process may still be
+// creating the same database or role on the server (a backend finishes its statement
+// before it notices its client is gone), and the rerun must wait for it rather than
+// fail. After that session commits, fn's own "already exists" handling applies.
+func retryUnique(ctx context.Context, fn func() error) error {
+	var err error
+	for attempt := 0; attempt < 50; attempt++ {
+		if err = fn(); err == nil || sqlState(err) != pgerrcode.UniqueViolation {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return err
 }
