@@ -34,6 +34,10 @@ func (a *app) tenantCmd() *cobra.Command {
 
 func (a *app) tenantCreateCmd() *cobra.Command {
 	var o provisioner.CreateOptions
+	var batch struct {
+		file        string
+		concurrency int
+	}
 	cmd := &cobra.Command{
 		Use:   "create SLUG --name NAME --domain DOMAIN [--server NAME] [--label k=v]... [--contact-email E]",
 		Short: "Provision a customer tenant: its own database and roles, hardened, at the latest schema",
@@ -43,10 +47,30 @@ a random password kept encrypted in the catalog, nothing for PUBLIC, at the late
 tenant schema (cloned from the server's pre-migrated template).
 
 The email domain is unique across the catalog and can never change. If the command is
-interrupted, run it again with the same arguments (or 'tenantctl reconcile') to finish.`,
-		Example: `  tenantctl tenant create acme --name "Acme Corp" --domain acme.example --label zone=eu1`,
-		Args:    exactArgs(1, "a tenant SLUG"),
+interrupted, run it again with the same arguments (or 'tenantctl reconcile') to finish.
+
+When the server keeps a warm pool ('server set NAME --spares N'), the tenant is made
+from a spare database, ready before the command ran: one catalog transaction and one
+ALTER ROLE. Without a spare it is cloned from the template as before.
+
+--from-file creates many tenants from a CSV file, one per line:
+  slug,name,domain[,server,labels,contact]
+with an optional header line naming those columns and labels as k=v pairs separated by
+';'. Rows run --concurrency at a time; each row's result is printed. A row that fails
+fails alone (the others are created) and the command exits 1 naming the failed lines;
+a file that is not such a CSV is refused as a whole (exit 2, nothing created).`,
+		Example: `  tenantctl tenant create acme --name "Acme Corp" --domain acme.example --label zone=eu1
+  tenantctl tenant create --from-file tenants.csv --concurrency 4`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if batch.file != "" {
+				return noArgs(cmd, args)
+			}
+			return exactArgs(1, "a tenant SLUG (or --from-file FILE)")(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if batch.file != "" {
+				return a.createBatch(cmd, o, batch.file, batch.concurrency)
+			}
 			o.Slug = args[0]
 			if _, err := o.Validate(); err != nil {
 				return err
@@ -76,6 +100,8 @@ interrupted, run it again with the same arguments (or 'tenantctl reconcile') to 
 	f.StringVar(&o.Server, "server", "", "server to place the tenant on (default: the non-draining server with the most free capacity)")
 	f.StringArrayVar(&o.Labels, "label", nil, "label k=v the server must carry, repeatable")
 	f.StringVar(&o.ContactEmail, "contact-email", "", "contact address, under the tenant's domain")
+	f.StringVar(&batch.file, "from-file", "", "create every tenant listed in this CSV file (slug,name,domain[,server,labels,contact]; '-' for stdin)")
+	f.IntVar(&batch.concurrency, "concurrency", 4, "with --from-file: tenants created at once")
 	f.BoolVar(&o.SlowPath, "no-template", false, "create the database empty and run every migration instead of cloning the template")
 	return cmd
 }
