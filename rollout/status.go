@@ -27,7 +27,7 @@ type StatusOptions struct {
 	// catalog where it differs). Without it the report comes from the catalog alone:
 	// one query, however many tenants.
 	Verify bool
-	Log                    hclog.Logger
+	Log    hclog.Logger
 }
 
 // TenantStatus is one tenant's migration state.
