@@ -137,11 +137,7 @@ func (a *app) tenantListCmd() *cobra.Command {
 				return err
 			}
 			defer store.Close()
-			tenants, err := store.ListTenants(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			return a.printTenants(tenants)
+			return a.streamTenants(cmd.Context(), store, f)
 		},
 	}
 	cmd.Flags().StringVar(&state, "state", "", "only tenants in this state: provisioning, active, suspended, deleting, failed, purged")
