@@ -241,7 +241,7 @@ func (h *harness) rollup(ctx context.Context, r *report) error {
 	if err != nil {
 		return err
 	}
-	rawM := r.add(measurement{Section: "rollup", Name: "binary COPY pipe, psql | psql (raw)", Ops: rows, TotalMS: ms(t.d), RowsPerSec: float64(rows) / t.d.Seconds()})
+	rawM := r.add(measurement{Section: "rollup", Name: "binary COPY pipe, psql → psql (raw)", Ops: rows, TotalMS: ms(t.d), RowsPerSec: float64(rows) / t.d.Seconds()})
 	h.logf("raw pipe: %.0f rows/s", rawM.RowsPerSec)
 	roll := func(name string, n int, args ...string) (measurement, error) {
 		s := h.sampleConns(ctx)
