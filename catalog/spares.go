@@ -169,3 +169,23 @@ func (s *Store) ClaimSpare(ctx context.Context, c SpareClaim) (Tenant, error) {
 	})
 	return t, err
 }
+
+// FinishClaim marks a tenant made from a spare active at step, with a tenant.active
+// event, in one statement, and returns the tenant.
+func (s *Store) FinishClaim(ctx context.Context, id, step string, details map[string]any) (Tenant, error) {
+	t, err := scanTenant(s.pool.QueryRow(ctx, `WITH u AS (
+			UPDATE tenants SET state = 'active', step = $2, last_error = NULL, updated_at = now()
+			WHERE id = $1 RETURNING *
+		), e AS (
+			INSERT INTO events (actor, action, tenant_id, slug, details)
+			SELECT $3, 'tenant.active', id, slug, $4 FROM u
+		)
+		SELECT `+tenantColumns+` FROM u`, id, step, s.Actor, details))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, fmt.Errorf("tenant id %q: %w", id, ErrTenantNotFound)
+	}
+	if err != nil {
+		return t, fmt.Errorf("activate tenant %s: %w", id, err)
+	}
+	return t, nil
+}

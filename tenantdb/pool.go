@@ -50,3 +50,14 @@ func (s *Server) Close() {
 	}
 	s.pool = &adminPool{}
 }
+
+// Warm opens one admin connection ahead of need (and keeps it in the pool), so a caller
+// can overlap the login with other work.
+func (s *Server) Warm(ctx context.Context) error {
+	_, release, err := s.admin(ctx)
+	if err != nil {
+		return err
+	}
+	release()
+	return nil
+}
