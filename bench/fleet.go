@@ -243,6 +243,9 @@ func (h *harness) rollup(ctx context.Context, r *report) error {
 	}
 	rawM := r.add(measurement{Section: "rollup", Name: "binary COPY pipe, psql → psql (raw)", Ops: rows, TotalMS: ms(t.d), RowsPerSec: float64(rows) / t.d.Seconds()})
 	h.logf("raw pipe: %.0f rows/s", rawM.RowsPerSec)
+	if err := h.layouts(ctx, r, src, dst, rows); err != nil {
+		return err
+	}
 	roll := func(name string, n int, args ...string) (measurement, error) {
 		s := h.sampleConns(ctx)
 		t, err := h.run(ctx, "rollup run", append([]string{"rollup", "run"}, args...)...)
@@ -384,4 +387,55 @@ func sum(ds []time.Duration) time.Duration {
 		t += d
 	}
 	return t
+}
+
+// layouts times the same raw binary pipe (tenant_id prepended) into three warehouse
+// layouts: one shared table keyed (tenant_id, id); the same hash-partitioned by
+// tenant_id; a fresh table per load with its key index built after the copy. Each is
+// loaded twice: a first tenant into an empty table, then a second tenant whose id sorts
+// before the first's (the case that splits index pages in the middle).
+func (h *harness) layouts(ctx context.Context, r *report, src, dst string, rows int) error {
+	cols := `tenant_id text NOT NULL, id bigint NOT NULL, title text, status text, priority smallint, reporter_id bigint,
+		system_id bigint, opened_at timestamptz, resolved_at timestamptz, bench_note text`
+	setup := []string{
+		`DROP TABLE IF EXISTS bench_shared, bench_hashed, bench_fresh_a, bench_fresh_b`,
+		`CREATE TABLE bench_shared (` + cols + `, PRIMARY KEY (tenant_id, id))`,
+		`CREATE TABLE bench_hashed (` + cols + `, PRIMARY KEY (tenant_id, id)) PARTITION BY HASH (tenant_id)`,
+	}
+	for i := range 8 {
+		setup = append(setup, fmt.Sprintf(`CREATE TABLE bench_hashed_%d PARTITION OF bench_hashed FOR VALUES WITH (MODULUS 8, REMAINDER %d)`, i, i))
+	}
+	setup = append(setup, `CREATE TABLE bench_fresh_a (`+cols+`)`, `CREATE TABLE bench_fresh_b (`+cols+`)`)
+	if err := superExec(ctx, h.control, "warehouse", setup...); err != nil {
+		return err
+	}
+	pipe := func(tenant, table, after string) (time.Duration, error) {
+		script := fmt.Sprintf(`%s -X -q -c "COPY (SELECT '%s'::text, * FROM incidents) TO STDOUT (FORMAT binary)" '%s' | %s -X -q -c "COPY %s FROM STDIN (FORMAT binary)" '%s'`,
+			PSQL, tenant, src, PSQL, table, dst)
+		if after != "" {
+			script += fmt.Sprintf(` && %s -X -q -c "%s" '%s'`, PSQL, after, dst)
+		}
+		t, err := h.shell(ctx, "psql COPY pipe (raw)", script)
+		return t.d, err
+	}
+	for _, l := range []struct{ name, first, second, afterA, afterB string }{
+		{"shared table, key (tenant_id, id)", "bench_shared", "bench_shared", "", ""},
+		{"hash partitions by tenant (8), key (tenant_id, id)", "bench_hashed", "bench_hashed", "", ""},
+		{"fresh table per load, key index built after", "bench_fresh_a", "bench_fresh_b",
+			"ALTER TABLE bench_fresh_a ADD PRIMARY KEY (tenant_id, id)", "ALTER TABLE bench_fresh_b ADD PRIMARY KEY (tenant_id, id)"},
+	} {
+		for i, load := range []struct{ tenant, table, after string }{{"mmmmmmmmmm", l.first, l.afterA}, {"aaaaaaaaaa", l.second, l.afterB}} {
+			d, err := pipe(load.tenant, load.table, load.after)
+			if err != nil {
+				return err
+			}
+			which := "first tenant, empty table"
+			if i == 1 {
+				which = "second tenant, id sorting first"
+			}
+			m := r.add(measurement{Section: "warehouse layout", Name: l.name + ": " + which, Ops: rows, TotalMS: ms(d), RowsPerSec: float64(rows) / d.Seconds()})
+			h.logf("%s: %.0f rows/s", m.Name, m.RowsPerSec)
+		}
+	}
+	return superExec(ctx, h.control, "warehouse", `DROP TABLE bench_shared, bench_hashed, bench_fresh_a, bench_fresh_b`)
 }
