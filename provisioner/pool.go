@@ -35,6 +35,13 @@ const (
 // nothing, when the server has no spare for the current migration set. The claiming
 // command never refills the pool: reconcile and the scheduler do.
 func (p *Provisioner) createFromSpare(ctx context.Context, srv catalog.Server, o CreateOptions, labels map[string]string) (catalog.Tenant, error) {
+	// Log in to the server while the catalog claims the spare (or, without one, while
+	// the slow path records the tenant): the login costs as much as the rest of a claim.
+	h, err := p.Server(ctx, srv.Name)
+	if err != nil {
+		return catalog.Tenant{}, err
+	}
+	h.Warm(ctx)
 	if srv.SparesReady == 0 {
 		return catalog.Tenant{}, catalog.ErrNoSpare
 	}
@@ -42,14 +49,6 @@ func (p *Provisioner) createFromSpare(ctx context.Context, srv catalog.Server, o
 	if err != nil {
 		return catalog.Tenant{}, err
 	}
-	// Log in to the server while the catalog claims the spare: the login costs as much
-	// as the rest of the claim. (Without a spare, the slow path uses the connection.)
-	h, err := p.Server(ctx, srv.Name)
-	if err != nil {
-		return catalog.Tenant{}, err
-	}
-	warm := make(chan error, 1)
-	go func() { warm <- h.Warm(ctx) }()
 	password := secret.NewPassword()
 	t, err := p.Store.ClaimSpare(ctx, catalog.SpareClaim{
 		Tenant: catalog.Tenant{Slug: o.Slug, Name: o.Name, Domain: o.Domain, ContactEmail: o.ContactEmail,
@@ -57,15 +56,11 @@ func (p *Provisioner) createFromSpare(ctx context.Context, srv catalog.Server, o
 		Step: StepClaimed, TemplateHash: hash, Password: password,
 	})
 	if err != nil {
-		<-warm
 		return t, err
 	}
 	p.Log.Info("provisioning tenant from a spare", "tenant", t.Slug, "id", t.ID, "server", srv.Name)
 	if err := p.afterStep(StepClaimed); err != nil {
 		return t, err
-	}
-	if err := <-warm; err != nil {
-		return t, p.createFailed(ctx, t, StepClaimed, err)
 	}
 	active, err := p.activateClaimed(ctx, h, t, password)
 	if err != nil {
