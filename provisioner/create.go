@@ -242,7 +242,7 @@ func (p *Provisioner) createDatabase(ctx context.Context, srv *tenantdb.Server, 
 					return 0, err
 				}
 			}
-			if err := srv.CreateDatabase(ctx, t.ID, tmpl.Name); err != nil {
+			if tmpl, err = p.cloneTemplate(ctx, srv, t.ID, tmpl); err != nil {
 				return 0, err
 			}
 			return tmpl.Version, nil

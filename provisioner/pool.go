@@ -6,7 +6,10 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/jackc/pgerrcode"
+
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/internal/pglock"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/secret"
@@ -336,7 +339,7 @@ func (p *Provisioner) buildSpare(ctx context.Context, h *tenantdb.Server, sp cat
 	if err := p.afterStep(SpareStepRoles); err != nil {
 		return err
 	}
-	if err := h.CreateDatabase(ctx, sp.ID, tmpl.Name); err != nil {
+	if _, err := p.cloneTemplate(ctx, h, sp.ID, tmpl); err != nil {
 		return err
 	}
 	if err := p.afterStep(SpareStepDatabase); err != nil {
@@ -454,4 +457,24 @@ func (p *Provisioner) RemoveServer(ctx context.Context, name string) error {
 		return err
 	}
 	return p.Store.RemoveServer(ctx, name)
+}
+
+// cloneTemplate clones tmpl into the database of id. A template dropped between
+// EnsureTemplate and the clone (a migration run replacing it) is not a failure: the
+// template of the set is ensured again and the clone retried, so a tenant created while
+// templates change never fails for it.
+func (p *Provisioner) cloneTemplate(ctx context.Context, h *tenantdb.Server, id string, tmpl tenantdb.Template) (tenantdb.Template, error) {
+	for attempt := 0; ; attempt++ {
+		if p.Hooks.BeforeClone != nil {
+			p.Hooks.BeforeClone(tmpl.Name)
+		}
+		err := h.CreateDatabase(ctx, id, tmpl.Name)
+		if err == nil || attempt == 2 || dbconn.SQLState(err) != pgerrcode.InvalidCatalogName {
+			return tmpl, err
+		}
+		p.Log.Info("template gone before the clone; ensuring it again", "server", h.Name, "template", tmpl.Name)
+		if tmpl, err = p.ensureTemplate(ctx, h); err != nil {
+			return tmpl, err
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -294,4 +295,50 @@ func TestKilledRefillAndClaimConverge(t *testing.T) {
 		require.NoError(t, err)
 		conn.Close(ctx)
 	}
+}
+
+// TestCreateWhileTemplatesChange: a template dropped between the moment a creator found
+// it ready and its clone (a migration run replacing it) does not make the create fail;
+// nor do templates dropped and rebuilt under creators at random.
+func TestCreateWhileTemplatesChange(t *testing.T) {
+	t.Parallel()
+	b := poolSetup(t)
+	ctx := context.Background()
+	srv, err := b.p.Server(ctx, "pg-b")
+	require.NoError(t, err)
+	tmpl, err := srv.EnsureTemplate(ctx, b.p.TenantMigrations)
+	require.NoError(t, err)
+	dropped := 0
+	b.p.Hooks.BeforeClone = func(name string) {
+		if dropped == 0 {
+			dropped++
+			require.NoError(t, srv.DropTemplate(ctx, name))
+		}
+	}
+	slug := "tmplgone-" + pgtest.RandomSuffix()[:4]
+	tn, err := b.p.Create(ctx, provisioner.CreateOptions{Slug: slug, Name: "T", Domain: slug + ".example", Server: "pg-b"})
+	require.NoError(t, err, "the clone is retried after the template is ensured again")
+	require.Equal(t, 1, dropped)
+	require.Equal(t, int64(1), tn.SchemaVersion)
+	b.p.Hooks.BeforeClone = nil
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(30 * time.Millisecond):
+			}
+			_ = srv.DropTemplate(ctx, tmpl.Name)
+		}
+	})
+	for i := range 4 {
+		slug := fmt.Sprintf("tmplchg-%d-%s", i, pgtest.RandomSuffix()[:4])
+		_, err := b.p.Create(ctx, provisioner.CreateOptions{Slug: slug, Name: "T", Domain: slug + ".example", Server: "pg-b"})
+		require.NoError(t, err, "create %d while the template is dropped under it", i)
+	}
+	close(stop)
+	wg.Wait()
 }

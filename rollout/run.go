@@ -77,8 +77,9 @@ func (r Result) Counts() map[string]int64 {
 // advisory lock with lock_timeout and statement_timeout set; its outcome (version, or
 // error, failed version and time) is recorded in the catalog as it finishes (off the
 // tenants' critical path, and always before Run returns), so a rerun picks up exactly
-// what is left. When the whole fleet is current at the end, every
-// server's template database is rebuilt for the set and superseded templates dropped.
+// what is left. Once the canary wave passed, every server's template database is
+// rebuilt for the set and superseded templates dropped in the background, while the
+// rest of the fleet migrates; the run reports them when the whole fleet is current.
 //
 // A run with failed or skipped tenants returns its Result with a [*PartialError]. A
 // migration set whose applied files changed is refused with a [*ChangedError] before
@@ -138,6 +139,10 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			stop = ErrCanaryFailed
 		}
 	}
+	var templates *templateWork
+	if stop == nil && ctx.Err() == nil && o.Tenant == "" {
+		templates = startTemplates(ctx, &o, r.servers, set)
+	}
 	if stop == nil && ctx.Err() == nil && len(plan.Rest) > 0 {
 		o.Log.Info("migrating", "tenants", len(plan.Rest), "latest", set.Latest)
 		limit := o.MaxFailures
@@ -154,6 +159,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		res.Skipped = append(res.Skipped, plan.Rest...)
 	}
 	applyRecordErrors(&res, r.rec.finish())
+	templates.wait()
 	rep.Close()
 	res.TenantsElapsed = time.Since(waveStart)
 	if stop == nil && ctx.Err() != nil && len(res.Skipped) > 0 {
@@ -182,7 +188,8 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	if o.Tenant == "" {
 		var err error
-		res.Templates, err = rebuildTemplates(ctx, &o, r.servers, set)
+		res.Templates, err = rebuildTemplates(ctx, &o, r.servers, set) // cheap once built: record, retry what failed
+		res.Templates = templates.merge(res.Templates)
 		if err != nil {
 			res.Elapsed = time.Since(start)
 			return res, fmt.Errorf("every tenant is current, but %w (the next tenant create builds the template itself)", err)
