@@ -189,3 +189,17 @@ func (s *Store) FinishClaim(ctx context.Context, id, step string, details map[st
 	}
 	return t, nil
 }
+
+// WarmConn opens one more catalog connection in the background (it stays in the pool),
+// for a caller about to hold one connection (an advisory lock) while it queries on
+// another: the second login then overlaps other work instead of adding to it.
+func (s *Store) WarmConn(ctx context.Context) {
+	if s.pool.Stat().TotalConns() >= 2 {
+		return
+	}
+	go func() {
+		if c, err := s.pool.Acquire(ctx); err == nil {
+			c.Release()
+		}
+	}()
+}

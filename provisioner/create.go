@@ -95,6 +95,8 @@ func (p *Provisioner) Create(ctx context.Context, o CreateOptions) (catalog.Tena
 			return t, err
 		}
 	}
+	// The tenant's lock will hold one catalog connection while the steps use another.
+	p.Store.WarmConn(ctx)
 	t := catalog.Tenant{
 		ID: tenantdb.NewID(), Slug: o.Slug, Name: o.Name, Domain: o.Domain,
 		ContactEmail: o.ContactEmail, Labels: labels, Server: srv.Name,
