@@ -98,22 +98,18 @@ func (s *Server) MigrationProvider(ctx context.Context, id string, fsys fs.FS, o
 }
 
 func (s *Server) provider(ctx context.Context, db, role string, fsys fs.FS, o MigrateOptions) (*migrations.Provider, error) {
-	setup := []string{"SET ROLE " + ident(role)}
+	// The role and the timeouts travel in the startup packet: no SET round trips per
+	// tenant, and a value the server refuses fails the connection (never a silent
+	// default).
+	cfg := s.ConnConfig(db)
+	cfg.RuntimeParams["role"] = role
 	if o.LockTimeout != "" {
-		setup = append(setup, "SET lock_timeout = "+quoteSetting(o.LockTimeout))
+		cfg.RuntimeParams["lock_timeout"] = o.LockTimeout
 	}
 	if o.StatementTimeout != "" {
-		setup = append(setup, "SET statement_timeout = "+quoteSetting(o.StatementTimeout))
+		cfg.RuntimeParams["statement_timeout"] = o.StatementTimeout
 	}
-	return migrations.NewProvider(ctx, s.ConnConfig(db), fsys, migrations.Options{SessionSetup: setup, LockTimeoutSeconds: o.LockWaitSeconds})
-}
-
-func quoteSetting(v string) string {
-	lit, err := literal(v)
-	if err != nil {
-		return "'0'"
-	}
-	return lit
+	return migrations.NewProvider(ctx, cfg, fsys, migrations.Options{LockTimeoutSeconds: o.LockWaitSeconds})
 }
 
 // Harden applies the tenant's access rules; it is idempotent and is re-run by reconcile
