@@ -17,10 +17,19 @@ build: ## Build bin/tenantctl
 test: ## Run every test with -race against real PostgreSQL (private clusters, or TENANTCTL_TEST_DSN)
 	$(GO) test -race -count=1 -timeout 30m ./...
 
+GOLANGCI_LINT_VERSION := 2.15.0
+GOLANGCI_LINT := $(shell $(GO) env GOPATH)/bin/golangci-lint
+
 .PHONY: lint
-lint: ## gofmt check and go vet
-	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
-	$(GO) vet ./...
+lint: lint-tools ## golangci-lint with .golangci.yml (gofmt, govet, staticcheck, errcheck, revive, ...)
+	$(GOLANGCI_LINT) run ./...
+
+.PHONY: lint-tools
+lint-tools: ## Install the pinned golangci-lint with go install when it is missing or another version
+	@if [ "$$($(GOLANGCI_LINT) version --short 2>/dev/null)" != "$(GOLANGCI_LINT_VERSION)" ]; then \
+		echo "installing golangci-lint v$(GOLANGCI_LINT_VERSION)"; \
+		GOFLAGS= $(GO) install github.com/golangci/golangci-lint/v2/cmd/golangci-lint@v$(GOLANGCI_LINT_VERSION); \
+	fi
 
 .PHONY: bench
 bench: ## Benchmark against raw baselines on private clusters; writes bench/results/<date>.md and .json (BENCH_TENANTS=1000 for fleet scale)

@@ -27,11 +27,7 @@ func (a *auditor) inspect(ctx context.Context, t catalog.Tenant) {
 	}
 	a.col.evaluated(CheckDBExtensions, t.Slug)
 	a.col.evaluated(CheckDBObjectOwner, t.Slug)
-	if err := s.acquire(ctx); err != nil {
-		return
-	}
 	c, err := s.handle.InspectDatabase(ctx, t.ID)
-	s.release()
 	if err != nil {
 		if ctx.Err() != nil {
 			return

@@ -6,7 +6,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/tenantctl/tenantctl/catalog"
-	"github.com/tenantctl/tenantctl/internal/progress"
+	"github.com/tenantctl/tenantctl/internal/fleet"
 	"github.com/tenantctl/tenantctl/internal/validate"
 )
 
@@ -47,8 +47,9 @@ type Options struct {
 	NoHistory bool
 	// Node names the machine the run is recorded for (default: "unknown").
 	Node string
-	// Progress is told about each tenant audited (nil: nothing reported).
-	Progress progress.Reporter
+	// Progress is started with the number of tenants audited and told about each one
+	// (nil: nothing reported).
+	Progress fleet.Progress
 	// Log receives debug lines (nil: discarded).
 	Log hclog.Logger
 }

@@ -7,9 +7,9 @@ import (
 	"sort"
 	"time"
 
-	"golang.org/x/sync/errgroup"
-
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/fleet"
+	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
@@ -21,24 +21,14 @@ type server struct {
 	// members inverts the snapshot's memberships: role -> its direct members.
 	members map[string][]string
 	err     error // not reachable
-	sem     chan struct{}
+	// sem bounds the login probes open on the server at once (probes of tenants of
+	// every server land here).
+	sem chan struct{}
 	// tenants are the live catalog tenants placed on it.
 	tenants []catalog.Tenant
 }
 
 func (s *server) reachable() bool { return s.err == nil && s.handle != nil }
-
-// acquire takes one of the server's connection slots.
-func (s *server) acquire(ctx context.Context) error {
-	select {
-	case s.sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
-func (s *server) release() { <-s.sem }
 
 // auditor holds one run's state.
 type auditor struct {
@@ -86,6 +76,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	a := &auditor{o: o, col: newCollector(), servers: map[string]*server{}, byID: map[string]catalog.Tenant{},
 		phases: map[string]time.Duration{}, lastPhase: time.Now(), now: time.Now()}
 	started := time.Now().UTC()
+	defer a.close()
 	if err := a.load(ctx); err != nil {
 		return Report{}, err
 	}
@@ -193,13 +184,11 @@ func (a *auditor) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list servers: %w", err)
 	}
+	handles := fleet.NewServers(st)
+	defer handles.Close() // the audit uses read-only copies of the handles
 	for _, cs := range servers {
 		s := &server{cat: cs, sem: make(chan struct{}, a.o.PerServer)}
-		dsn, err := st.ServerDSN(ctx, cs.Name)
-		if err != nil {
-			return fmt.Errorf("server %q: %w", cs.Name, err)
-		}
-		h, err := tenantdb.NewServer(cs.Name, dsn, cs.VersionNum, cs.CloneStrategy)
+		h, err := handles.Open(ctx, cs)
 		if err != nil {
 			s.err = err
 		} else {
@@ -232,51 +221,63 @@ func (a *auditor) refreshTenants(ctx context.Context) error {
 	return nil
 }
 
+// close closes the read-only handles' connections.
+func (a *auditor) close() {
+	for _, s := range a.servers {
+		if s.handle != nil {
+			s.handle.Close()
+		}
+	}
+}
+
+// limits are the audit's bounds on connections: Concurrency overall, PerServer on one
+// server.
+func (a *auditor) limits() fleet.Limits {
+	return fleet.Limits{Total: a.o.Concurrency, PerServer: a.o.PerServer}
+}
+
 // snapshotServers reads every server's shared catalogs, a few servers at a time.
 func (a *auditor) snapshotServers(ctx context.Context) {
-	g := errgroup.Group{}
-	g.SetLimit(a.o.Concurrency)
+	var names []string
 	for _, name := range a.names {
-		s := a.servers[name]
-		if s.err != nil {
-			continue
+		if a.servers[name].err == nil {
+			names = append(names, name)
 		}
-		g.Go(func() error {
-			if err := s.acquire(ctx); err != nil {
-				s.err = err
-				return nil
-			}
-			defer s.release()
+	}
+	notStarted := fleet.Dispatch(ctx, names, func(name string) string { return name }, a.limits(),
+		func(ctx context.Context, name string) struct{} {
+			s := a.servers[name]
 			snap, err := s.handle.Snapshot(ctx)
 			if err != nil {
 				s.err = err
 				a.o.Log.Warn("server unreachable", "server", name, "error", err)
-				return nil
+				return struct{}{}
 			}
 			s.snap, s.members = snap, snap.Members()
-			return nil
-		})
+			return struct{}{}
+		},
+		func(string, struct{}) bool { return false })
+	for _, name := range notStarted {
+		a.servers[name].err = ctx.Err()
 	}
-	_ = g.Wait()
 }
 
-// forTenants runs fn for every audited tenant, Concurrency at a time, and reports
-// progress when done is set.
-func (a *auditor) forTenants(ctx context.Context, done bool, fn func(ctx context.Context, t catalog.Tenant)) error {
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(a.o.Concurrency)
-	for _, t := range a.audited {
-		g.Go(func() error {
-			fn(gctx, t)
-			if done && a.o.Progress != nil {
-				a.o.Progress.Done(t.Slug, nil)
+// forTenants runs fn for every audited tenant, Concurrency at a time and PerServer at a
+// time on one server, and reports progress when report is set.
+func (a *auditor) forTenants(ctx context.Context, report bool, fn func(ctx context.Context, t catalog.Tenant)) error {
+	var rep progress.Reporter
+	if report {
+		rep = a.o.Progress.Start(len(a.audited))
+		defer rep.Close()
+	}
+	fleet.Dispatch(ctx, a.audited, func(t catalog.Tenant) string { return t.Server }, a.limits(),
+		func(ctx context.Context, t catalog.Tenant) struct{} { fn(ctx, t); return struct{}{} },
+		func(t catalog.Tenant, _ struct{}) bool {
+			if rep != nil {
+				rep.Done(t.Slug, nil)
 			}
-			return gctx.Err()
+			return false
 		})
-	}
-	if err := g.Wait(); err != nil {
-		return err
-	}
 	return ctx.Err()
 }
 

@@ -11,8 +11,7 @@ import (
 var ErrNotInitialized = validate.Errorf("the catalog database has no tenantctl schema: run `tenantctl catalog init` first")
 
 // ErrNoCatalog is returned when no catalog DSN is configured.
-var ErrNoCatalog = validate.Errorf("no catalog configured: set --catalog or TENANTCTL_CATALOG_DSN, " +
-	"or run `tenantctl dev up` to start a local one")
+var ErrNoCatalog = validate.Errorf("no catalog configured")
 
 // ErrServerExists is returned by [Store.AddServer] for a name already registered.
 var ErrServerExists = errors.New("server already registered")
@@ -24,7 +23,7 @@ var ErrServerNotFound = errors.New("server not found")
 var ErrServerInUse = errors.New("server still holds tenants")
 
 // ErrNoWarehouse is returned by [Store.WarehouseDSN] when no warehouse is registered.
-var ErrNoWarehouse = errors.New("no warehouse registered: run `tenantctl warehouse init --dsn DSN`")
+var ErrNoWarehouse = errors.New("no warehouse registered")
 
 // ErrTenantNotFound is returned when a slug names no live tenant.
 var ErrTenantNotFound = errors.New("tenant not found")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/internal/validate"
 )
@@ -58,7 +59,7 @@ func (s *Store) AddServer(ctx context.Context, srv Server, dsn string) error {
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 			srv.Name, box.SealString(dsn, serverLabel(srv.Name)), srv.Host, srv.Port, srv.AdminRole, srv.VersionNum,
 			srv.Capacity, srv.Labels, srv.CloneStrategy, srv.Spares)
-		if dbconn.SQLState(err) == "23505" {
+		if dbconn.HasCode(err, pgerrcode.UniqueViolation) {
 			return validate.Invalid(fmt.Errorf("server %q: %w", srv.Name, ErrServerExists))
 		}
 		if err != nil {

@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"io/fs"
 
 	"github.com/tenantctl/tenantctl/migrations"
 )
@@ -21,7 +20,7 @@ type Status struct {
 func (s *Store) Status(ctx context.Context) (Status, error) {
 	st := Status{Tenants: map[string]int{}}
 	var err error
-	if st.LatestVersion, err = migrations.Latest(migrations.Catalog().(fs.FS)); err != nil {
+	if st.LatestVersion, err = migrations.Latest(migrations.Catalog()); err != nil {
 		return st, err
 	}
 	if err := s.pool.QueryRow(ctx, `SELECT coalesce(max(version_id), 0) FROM goose_db_version WHERE is_applied`).Scan(&st.SchemaVersion); err != nil {

@@ -9,8 +9,8 @@ import (
 
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/internal/validate"
 )
 
@@ -87,12 +87,11 @@ func (s *Store) InsertTenant(ctx context.Context, t Tenant) error {
 
 // tenantInsertError names the slug or domain a failed tenant insert collided with.
 func tenantInsertError(t Tenant, err error) error {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == pgerrcode.UniqueViolation {
-		switch {
-		case strings.Contains(pgErr.ConstraintName, "domain"):
+	if dbconn.HasCode(err, pgerrcode.UniqueViolation) {
+		switch c := dbconn.Constraint(err); {
+		case strings.Contains(c, "domain"):
 			return validate.Invalid(fmt.Errorf("email domain %s is already used by another tenant: %w", t.Domain, ErrTenantExists))
-		case strings.Contains(pgErr.ConstraintName, "slug"):
+		case strings.Contains(c, "slug"):
 			return validate.Invalid(fmt.Errorf("slug %q is already taken: %w", t.Slug, ErrTenantExists))
 		}
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/config"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
@@ -68,7 +69,7 @@ func ServerName(i int) string {
 // Up starts (or resumes) the environment; running it twice is harmless.
 func Up(ctx context.Context, o Options) (*Env, error) {
 	if o.Servers < 1 || o.Servers > 26 {
-		return nil, validate.Errorf("invalid --servers %d: use 1 to 26", o.Servers)
+		return nil, validate.Field("servers", o.Servers, "use 1 to 26")
 	}
 	if o.Log == nil {
 		o.Log = hclog.NewNullLogger()
@@ -246,7 +247,7 @@ func createDatabase(ctx context.Context, dsn, name string) error {
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	_, err = conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
-	if dbconn.SQLState(err) == "42P04" { // duplicate_database
+	if dbconn.HasCode(err, pgerrcode.DuplicateDatabase) {
 		return nil
 	}
 	return err

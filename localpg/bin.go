@@ -21,8 +21,8 @@ func FindBinDir() (string, error) {
 		candidates = append(candidates, dir)
 	}
 	if p, err := exec.LookPath("initdb"); err == nil {
-		if real, err := filepath.EvalSymlinks(p); err == nil {
-			p = real
+		if resolved, err := filepath.EvalSymlinks(p); err == nil {
+			p = resolved
 		}
 		candidates = append(candidates, filepath.Dir(p))
 	}

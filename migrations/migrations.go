@@ -159,7 +159,7 @@ func Up(ctx context.Context, connConfig *pgx.ConnConfig, fsys fs.FS, opts Option
 		return 0, err
 	}
 	defer p.Close()
-	if _, err := p.Provider.Up(ctx); err != nil {
+	if _, err := p.Up(ctx); err != nil {
 		return 0, describe(err)
 	}
 	return p.GetDBVersion(ctx)
@@ -197,3 +197,14 @@ func (t trimmed) Unwrap() error { return t.err }
 
 // Describe turns goose's partial error into one line naming the failed migration.
 func Describe(err error) error { return describe(err) }
+
+// gooseLockFailure is goose's message when its session locker gives up waiting for the
+// migration lock (pressly/goose/v3/lock; pinned by a test).
+const gooseLockFailure = "failed to acquire lock"
+
+// LockNotAcquired reports whether err says goose gave up waiting for its migration lock
+// on the database: another migration of the same database held it. goose returns no
+// sentinel for this, so its message is read here and nowhere else.
+func LockNotAcquired(err error) bool {
+	return err != nil && strings.Contains(err.Error(), gooseLockFailure)
+}

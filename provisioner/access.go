@@ -43,10 +43,10 @@ func (o *GrantOptions) Validate(now time.Time) (*time.Time, error) {
 		o.Level = "read"
 	case "read", "write":
 	default:
-		return nil, validate.Errorf("invalid --level %q: use read or write", o.Level)
+		return nil, validate.Field("level", fmt.Sprintf("%q", o.Level), "use read or write")
 	}
 	if len(o.Reason) > 500 {
-		return nil, validate.Errorf("--reason is limited to 500 characters")
+		return nil, &validate.FieldError{Field: "reason", Reason: "is limited to 500 characters"}
 	}
 	switch o.Expires {
 	case "never":
@@ -57,17 +57,17 @@ func (o *GrantOptions) Validate(now time.Time) (*time.Time, error) {
 	}
 	if d, err := time.ParseDuration(o.Expires); err == nil {
 		if d <= 0 {
-			return nil, validate.Errorf("invalid --expires %q: the duration must be positive", o.Expires)
+			return nil, validate.Field("expires", fmt.Sprintf("%q", o.Expires), "the duration must be positive")
 		}
 		t := now.Add(d)
 		return &t, nil
 	}
 	t, err := time.Parse(time.RFC3339, o.Expires)
 	if err != nil {
-		return nil, validate.Errorf("invalid --expires %q: use a duration (8h), an RFC 3339 time or never", o.Expires)
+		return nil, validate.Field("expires", fmt.Sprintf("%q", o.Expires), "use a duration (8h), an RFC 3339 time or never")
 	}
 	if !t.After(now) {
-		return nil, validate.Errorf("invalid --expires %q: it is in the past", o.Expires)
+		return nil, validate.Field("expires", fmt.Sprintf("%q", o.Expires), "it is in the past")
 	}
 	return &t, nil
 }

@@ -118,8 +118,8 @@ type DeleteOptions struct {
 // Delete revokes every access to the tenant's database, ends its sessions and marks it
 // deleting; the data stays until it is purged.
 func (p *Provisioner) Delete(ctx context.Context, o DeleteOptions) error {
-	if o.Confirm != o.Slug {
-		return validate.Errorf("refusing to delete %q: pass --confirm %s to confirm", o.Slug, o.Slug)
+	if err := Confirm("delete", o.Slug, o.Confirm); err != nil {
+		return err
 	}
 	states := []string{catalog.StateActive, catalog.StateSuspended, catalog.StateFailed, catalog.StateProvisioning, catalog.StateDeleting}
 	var id string
@@ -155,16 +155,15 @@ func (p *Provisioner) Delete(ctx context.Context, o DeleteOptions) error {
 // Purge destroys a deleted tenant now: its database, roles, warehouse rows and
 // credentials. Only a tombstone event remains.
 func (p *Provisioner) Purge(ctx context.Context, slug, confirm string) error {
-	if confirm != slug {
-		return validate.Errorf("refusing to purge %q: pass --confirm %s to confirm", slug, slug)
+	if err := Confirm("purge", slug, confirm); err != nil {
+		return err
 	}
 	t, err := p.Store.GetTenant(ctx, slug)
 	if err != nil {
 		return err
 	}
 	if t.State != catalog.StateDeleting {
-		return validate.Invalid(fmt.Errorf("tenant %q is %s: %w: delete it first (tenantctl tenant delete %s --confirm %s)",
-			slug, t.State, ErrWrongState, slug, slug))
+		return validate.Invalid(fmt.Errorf("tenant %q is %s: %w: delete it first", slug, t.State, ErrWrongState))
 	}
 	return p.purgeID(ctx, t.ID)
 }

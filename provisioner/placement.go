@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/fleet"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/tenantdb"
 )
@@ -62,29 +63,18 @@ func matches(have, want map[string]string) bool {
 }
 
 // Server returns a tenantdb handle on a registered server. Handles are cached for the
-// provisioner's lifetime so their admin connections are shared; [Provisioner.Close]
-// closes them.
+// provisioner's lifetime (in the same [fleet.Servers] cache every fleet operation uses)
+// so their admin connections are shared; [Provisioner.Close] closes them.
 func (p *Provisioner) Server(ctx context.Context, name string) (*tenantdb.Server, error) {
+	return p.fleet().Get(ctx, name)
+}
+
+// fleet returns the provisioner's server-handle cache, creating it on first use.
+func (p *Provisioner) fleet() *fleet.Servers {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if srv, ok := p.servers[name]; ok {
-		return srv, nil
-	}
-	rec, err := p.Store.GetServer(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	dsn, err := p.Store.ServerDSN(ctx, name)
-	if err != nil {
-		return nil, err
-	}
-	srv, err := tenantdb.NewServer(rec.Name, dsn, rec.VersionNum, rec.CloneStrategy)
-	if err != nil {
-		return nil, err
-	}
 	if p.servers == nil {
-		p.servers = map[string]*tenantdb.Server{}
+		p.servers = fleet.NewServers(p.Store)
 	}
-	p.servers[name] = srv
-	return srv, nil
+	return p.servers
 }

@@ -11,8 +11,8 @@ import (
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
+	"github.com/tenantctl/tenantctl/internal/fleet"
 	"github.com/tenantctl/tenantctl/migrations"
-	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
 // Provisioner drives the lifecycle of servers, the warehouse and tenants.
@@ -25,7 +25,7 @@ type Provisioner struct {
 	Hooks Hooks
 
 	mu        sync.Mutex
-	servers   map[string]*tenantdb.Server
+	servers   *fleet.Servers
 	warehouse *pgxpool.Pool
 }
 
@@ -34,10 +34,10 @@ type Provisioner struct {
 func (p *Provisioner) Close() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	for _, s := range p.servers {
-		s.Close()
+	if p.servers != nil {
+		p.servers.Close()
+		p.servers = nil
 	}
-	p.servers = nil
 	if p.warehouse != nil {
 		p.warehouse.Close()
 		p.warehouse = nil

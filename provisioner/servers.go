@@ -30,7 +30,7 @@ func (o AddServerOptions) Validate() (map[string]string, error) {
 		return nil, err
 	}
 	if o.DSN == "" {
-		return nil, validate.Errorf("--dsn is required: the admin connection string of a role with CREATEDB and CREATEROLE")
+		return nil, &validate.MissingError{Field: "dsn", What: "the admin connection string of a role with CREATEDB and CREATEROLE"}
 	}
 	if _, err := dbconn.ParseConfig(o.DSN); err != nil {
 		return nil, err
@@ -80,7 +80,7 @@ func (p *Provisioner) AddServer(ctx context.Context, o AddServerOptions) (catalo
 // InitWarehouse migrates the warehouse at dsn, closes it to PUBLIC and registers it.
 func (p *Provisioner) InitWarehouse(ctx context.Context, dsn string) (catalog.Warehouse, error) {
 	if dsn == "" {
-		return catalog.Warehouse{}, validate.Errorf("--dsn is required: the warehouse database's connection string")
+		return catalog.Warehouse{}, &validate.MissingError{Field: "dsn", What: "the warehouse database's connection string"}
 	}
 	cfg, err := dbconn.ParseConfig(dsn)
 	if err != nil {

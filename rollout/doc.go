@@ -5,8 +5,12 @@
 // server's template database once the fleet is current. It also reports every tenant's
 // version ([Status]) and rolls a single tenant back ([Down]).
 //
-// It must not print (it reports through a progress.Reporter and returns results), record
-// job runs (the CLI or the scheduler wraps a run in catalog.Store.RunJob, so a run is
-// recorded exactly once), or touch tenants that are not active or suspended. Work inside
-// one tenant database goes through package tenantdb.
+// The fan-out (server handles, round-robin dispatch under the overall and per-server
+// limits, progress, the partial error) is internal/fleet's; this package keeps the
+// per-tenant work.
+//
+// It must not print (it reports through a fleet.Progress and returns results), record
+// job runs (package jobs wraps a run in catalog.Store.RunJob for the CLI, the demo and
+// the scheduler, so a run is recorded exactly once), or touch tenants that are not
+// active or suspended. Work inside one tenant database goes through package tenantdb.
 package rollout

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/fleet"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/secret"
@@ -44,7 +45,7 @@ func Down(ctx context.Context, o DownOptions) (Outcome, error) {
 		return out, err
 	}
 	if o.To != nil && *o.To < 0 {
-		return out, validate.Errorf("invalid --to %d: use a version of 0 or more", *o.To)
+		return out, validate.Field("to", *o.To, "use a version of 0 or more")
 	}
 	opts := Options{Store: o.Store, Migrations: o.Migrations, LockTimeout: o.LockTimeout, StatementTimeout: o.StatementTimeout,
 		LockWait: o.LockWait, Log: o.Log}
@@ -73,9 +74,9 @@ func Down(ctx context.Context, o DownOptions) (Outcome, error) {
 	}
 	out = Outcome{Slug: t.Slug, ID: t.ID, Server: t.Server, Wave: WaveSingle, From: t.SchemaVersion, To: t.SchemaVersion, Applied: []int64{}}
 	start := time.Now()
-	srvs := newServers(o.Store)
-	defer srvs.close()
-	srv, err := srvs.get(ctx, t.Server)
+	srvs := fleet.NewServers(o.Store)
+	defer srvs.Close()
+	srv, err := srvs.Get(ctx, t.Server)
 	if err != nil {
 		return out, err
 	}
@@ -93,7 +94,7 @@ func Down(ctx context.Context, o DownOptions) (Outcome, error) {
 	case current == 0:
 		return out, validate.Errorf("tenant %q has no migration applied: nothing to roll back", t.Slug)
 	case o.To != nil && *o.To >= current:
-		return out, validate.Errorf("tenant %q is at version %d: --to must name a lower version", t.Slug, current)
+		return out, fmt.Errorf("tenant %q is at version %d: %w", t.Slug, current, &validate.FieldError{Field: "to", Reason: "must name a lower version"})
 	}
 	var downErr error
 	if o.To != nil {

@@ -3,10 +3,10 @@ package rollout
 import (
 	"errors"
 	"fmt"
-	"sort"
 	"strings"
 	"time"
 
+	"github.com/tenantctl/tenantctl/internal/fleet"
 	"github.com/tenantctl/tenantctl/internal/validate"
 )
 
@@ -24,49 +24,14 @@ var ErrBusy = errors.New("another fleet migration is running against this catalo
 
 // ErrFleetDown is returned by [Down] when no tenant is named: rolling back the whole
 // fleet at once is refused.
-var ErrFleetDown = validate.Errorf("migrate down works on one tenant at a time: name it with --tenant SLUG (rolling back the whole fleet is refused)")
+var ErrFleetDown = validate.Errorf("migrate down works on one tenant at a time: name the tenant (rolling back the whole fleet is refused)")
 
-// PartialError is returned by [Run] when some tenants failed or were not started. Tenants
-// in Applied reached the latest version; every tenant's outcome is also recorded in the
-// catalog, so a rerun picks up exactly what is left.
-type PartialError struct {
-	// Applied are the slugs of the tenants migrated successfully in this run.
-	Applied []string
-	// Failed maps each failed tenant's slug to its error.
-	Failed map[string]error
-	// Skipped are the slugs of the tenants not started because the run stopped early.
-	Skipped []string
-	// Reason is why the run stopped early: [ErrCanaryFailed], [ErrMaxFailures], a context
-	// error, or nil when every planned tenant was tried.
-	Reason error
-}
-
-func (e *PartialError) Error() string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "%d tenant(s) failed", len(e.Failed))
-	if len(e.Failed) > 0 {
-		slugs := make([]string, 0, len(e.Failed))
-		for s := range e.Failed {
-			slugs = append(slugs, s)
-		}
-		sort.Strings(slugs)
-		parts := make([]string, len(slugs))
-		for i, s := range slugs {
-			parts[i] = s + ": " + e.Failed[s].Error()
-		}
-		fmt.Fprintf(&b, " (%s)", strings.Join(parts, "; "))
-	}
-	if len(e.Skipped) > 0 {
-		fmt.Fprintf(&b, ", %d not started", len(e.Skipped))
-	}
-	if e.Reason != nil {
-		fmt.Fprintf(&b, ": %v", e.Reason)
-	}
-	return b.String()
-}
-
-// Unwrap returns the reason the run stopped early, if any.
-func (e *PartialError) Unwrap() error { return e.Reason }
+// PartialError is returned by [Run] when some tenants failed or were not started.
+// Tenants in Succeeded reached the latest version; Reason is [ErrCanaryFailed],
+// [ErrMaxFailures], a context error, or nil when every planned tenant was tried. Every
+// tenant's outcome is also recorded in the catalog, so a rerun picks up exactly what is
+// left.
+type PartialError = fleet.PartialError
 
 // Change kinds reported by [ChangedError].
 const (
@@ -106,10 +71,14 @@ type ChangedError struct {
 	Changes []Change
 }
 
-func (e *ChangedError) Error() string {
+func (e *ChangedError) Error() string { return e.Render("set AllowChanged") }
+
+// Render is the message with accept saying how the operator accepts the files as they
+// are (the CLI names its flag).
+func (e *ChangedError) Render(accept string) string {
 	parts := make([]string, len(e.Changes))
 	fix := "restore the applied files and put the change in a new migration with a higher version, " +
-		"or pass --allow-changed to accept the files as they are now"
+		"or " + accept + " to accept the files as they are now"
 	for i, c := range e.Changes {
 		parts[i] = c.String()
 		if c.Kind == ChangeOutOfOrder {

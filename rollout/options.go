@@ -9,7 +9,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/tenantctl/tenantctl/catalog"
-	"github.com/tenantctl/tenantctl/internal/progress"
+	"github.com/tenantctl/tenantctl/internal/fleet"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/tenantdb"
@@ -72,7 +72,7 @@ type Options struct {
 	LockTimeout, StatementTimeout, LockWait time.Duration
 	// Progress, when set, is called once the plan is known with the number of tenants to
 	// visit; the reporter it returns is told about each one and closed at the end.
-	Progress func(total int) progress.Reporter
+	Progress fleet.Progress
 	// Log receives a line per wave and template; nil discards.
 	Log hclog.Logger
 }
@@ -88,10 +88,10 @@ func (o *Options) Validate() error {
 		}
 	}
 	if o.Concurrency < 0 {
-		return validate.Errorf("invalid --concurrency %d: it must be at least 1", o.Concurrency)
+		return validate.Field("concurrency", o.Concurrency, "it must be at least 1")
 	}
 	if o.PerServer < 0 {
-		return validate.Errorf("invalid --per-server %d: it must be at least 1", o.PerServer)
+		return validate.Field("per-server", o.PerServer, "it must be at least 1")
 	}
 	if o.Concurrency == 0 {
 		o.Concurrency = DefaultConcurrency
@@ -123,12 +123,12 @@ func (o *Options) timeouts() error {
 		v    *time.Duration
 		def  time.Duration
 	}{
-		{"--lock-timeout", &o.LockTimeout, DefaultLockTimeout},
-		{"--statement-timeout", &o.StatementTimeout, DefaultStatementTimeout},
-		{"--lock-wait", &o.LockWait, DefaultLockWait},
+		{"lock-timeout", &o.LockTimeout, DefaultLockTimeout},
+		{"statement-timeout", &o.StatementTimeout, DefaultStatementTimeout},
+		{"lock-wait", &o.LockWait, DefaultLockWait},
 	} {
 		if *d.v < 0 || (*d.v > 0 && *d.v < time.Millisecond) {
-			return validate.Errorf("invalid %s %s: use a positive duration such as 5s", d.name, *d.v)
+			return validate.Field(d.name, *d.v, "use a positive duration such as 5s")
 		}
 		if *d.v == 0 {
 			*d.v = d.def
@@ -146,18 +146,3 @@ func migrateOptions(lock, stmt, wait time.Duration) tenantdb.MigrateOptions {
 		LockWaitSeconds: uint64(math.Max(1, math.Ceil(wait.Seconds()))),
 	}
 }
-
-func (o *Options) progress(total int) progress.Reporter {
-	if o.Progress == nil {
-		return nopReporter{}
-	}
-	if r := o.Progress(total); r != nil {
-		return r
-	}
-	return nopReporter{}
-}
-
-type nopReporter struct{}
-
-func (nopReporter) Done(string, error, ...any) {}
-func (nopReporter) Close()                     {}

@@ -91,7 +91,7 @@ func planFleet(ctx context.Context, o *Options, s Set) (Plan, []catalog.Tenant, 
 	}
 	if len(ahead) > 0 {
 		return plan, nil, validate.Errorf("tenants %s are newer than the newest migration (version %d) in the set: "+
-			"is --tenant-migrations pointing at the right directory?", strings.Join(ahead, ", "), s.Latest)
+			"are the tenant migrations the right directory?", strings.Join(ahead, ", "), s.Latest)
 	}
 	if o.Tenant != "" {
 		for i := range todo {
@@ -155,3 +155,6 @@ func interleave(steps []Step) []Step {
 	}
 	return out
 }
+
+// stepServer is the server a step runs on, for [fleet.Dispatch].
+func stepServer(st Step) string { return st.Server }

@@ -1,6 +1,10 @@
 package rollout
 
-import "context"
+import (
+	"context"
+
+	"github.com/tenantctl/tenantctl/internal/fleet"
+)
 
 // templateWork is the template rebuild of a run, started in the background as soon as
 // the set is known to migrate (the canary wave passed, or there is none), so building
@@ -15,7 +19,7 @@ type templateWork struct {
 	err  error
 }
 
-func startTemplates(ctx context.Context, o *Options, srvs *servers, set Set) *templateWork {
+func startTemplates(ctx context.Context, o *Options, srvs *fleet.Servers, set Set) *templateWork {
 	w := &templateWork{done: make(chan struct{})}
 	go func() {
 		defer close(w.done)

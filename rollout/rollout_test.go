@@ -178,7 +178,7 @@ func TestRolloutSabotagedTenantFailsAloneAndRerunConverges(t *testing.T) {
 	require.Len(t, pe.Failed, 1)
 	require.Contains(t, pe.Failed[bad.Slug].Error(), `relation "assets" already exists`)
 	require.Contains(t, pe.Failed[bad.Slug].Error(), "00002_assets.sql")
-	require.ElementsMatch(t, []string{tenants[0].Slug, tenants[2].Slug, tenants[3].Slug}, pe.Applied)
+	require.ElementsMatch(t, []string{tenants[0].Slug, tenants[2].Slug, tenants[3].Slug}, pe.Succeeded)
 	require.Empty(t, res.Skipped)
 	require.Empty(t, res.Templates, "templates are rebuilt only once the whole fleet is current")
 	require.Equal(t, map[string]int64{"migrated": 3, "failed": 1, "skipped": 0, "current": 0}, res.Counts())

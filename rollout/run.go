@@ -5,14 +5,15 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/pressly/goose/v3"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
+	"github.com/tenantctl/tenantctl/internal/fleet"
 	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/secret"
@@ -56,19 +57,32 @@ type Result struct {
 	TenantsElapsed time.Duration `json:"tenants_elapsed_ns"`
 }
 
-// Counts are the figures recorded with the run's job: tenants migrated (at least one
-// version applied), failed, skipped (not started), and current (nothing to do).
-func (r Result) Counts() map[string]int64 {
-	c := map[string]int64{"migrated": 0, "failed": int64(len(r.Failed)), "skipped": int64(len(r.Skipped)), "current": int64(r.Plan.Current)}
+// Totals are a run's figures: tenants migrated (at least one version applied), failed,
+// skipped (not started), and current (nothing to do).
+type Totals struct {
+	Migrated, Failed, Skipped, Current int64
+}
+
+// Totals counts the run's tenants.
+func (r Result) Totals() Totals {
+	t := Totals{Failed: int64(len(r.Failed)), Skipped: int64(len(r.Skipped)), Current: int64(r.Plan.Current)}
 	for _, o := range r.Migrated {
 		if len(o.Applied) > 0 {
-			c["migrated"]++
+			t.Migrated++
 		} else {
-			c["current"]++
+			t.Current++
 		}
 	}
-	return c
+	return t
 }
+
+// Map is the form recorded with the job run in the catalog.
+func (t Totals) Map() map[string]int64 {
+	return map[string]int64{"migrated": t.Migrated, "failed": t.Failed, "skipped": t.Skipped, "current": t.Current}
+}
+
+// Counts are the figures recorded with the run's job ([Result.Totals] as a map).
+func (r Result) Counts() map[string]int64 { return r.Totals().Map() }
 
 // Run applies pending tenant migrations: to the one tenant named in o.Tenant, or to every
 // active and suspended tenant in waves — the canary wave first (any failure there stops
@@ -123,17 +137,17 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 	}
 
-	r := &runner{o: &o, set: set, servers: newServers(o.Store),
+	r := &runner{o: &o, set: set, servers: fleet.NewServers(o.Store),
 		mopts: migrateOptions(o.LockTimeout, o.StatementTimeout, o.LockWait)}
-	defer r.servers.close()
+	defer r.servers.Close()
 	r.startRecorder(ctx)
-	rep := o.progress(len(plan.Canary) + len(plan.Rest))
+	rep := o.Progress.Start(len(plan.Canary) + len(plan.Rest))
 	waveStart := time.Now()
-	lim := limits{total: o.Concurrency, perServer: o.PerServer}
+	lim := fleet.Limits{Total: o.Concurrency, PerServer: o.PerServer}
 	var stop error
 	if len(plan.Canary) > 0 {
 		o.Log.Info("canary wave", "tenants", len(plan.Canary), "latest", set.Latest)
-		skipped := dispatch(ctx, plan.Canary, lim, r.migrate, r.collect(&res, rep, 1))
+		skipped := fleet.Dispatch(ctx, plan.Canary, stepServer, lim, r.migrate, r.collect(&res, rep, 1))
 		res.Skipped = append(res.Skipped, skipped...)
 		if len(res.Failed) > 0 {
 			stop = ErrCanaryFailed
@@ -150,7 +164,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			limit = -1
 		}
 		failedBefore := len(res.Failed)
-		skipped := dispatch(ctx, plan.Rest, lim, r.migrate, r.collect(&res, rep, limit))
+		skipped := fleet.Dispatch(ctx, plan.Rest, stepServer, lim, r.migrate, r.collect(&res, rep, limit))
 		res.Skipped = append(res.Skipped, skipped...)
 		if len(skipped) > 0 && limit > 0 && len(res.Failed)-failedBefore >= limit {
 			stop = ErrMaxFailures
@@ -202,7 +216,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 func partialError(res Result, stop error) *PartialError {
 	pe := &PartialError{Failed: map[string]error{}, Reason: stop}
 	for _, o := range res.Migrated {
-		pe.Applied = append(pe.Applied, o.Slug)
+		pe.Succeeded = append(pe.Succeeded, o.Slug)
 	}
 	for _, o := range res.Failed {
 		pe.Failed[o.Slug] = o.Err
@@ -216,7 +230,7 @@ func partialError(res Result, stop error) *PartialError {
 type runner struct {
 	o       *Options
 	set     Set
-	servers *servers
+	servers *fleet.Servers
 	mopts   tenantdb.MigrateOptions
 	rec     *recorder
 }
@@ -272,6 +286,14 @@ func applyRecordErrors(res *Result, errs map[string]error) {
 	if len(errs) == 0 {
 		return
 	}
+	// The tenants that failed on their own: add the failure to record it.
+	for i, o := range res.Failed {
+		if err, bad := errs[o.ID]; bad {
+			res.Failed[i].Err = errors.Join(o.Err, fmt.Errorf("recording the failure in the catalog failed: %w", err))
+			res.Failed[i].Error = secret.Scrub(res.Failed[i].Err.Error())
+		}
+	}
+	// The tenants migrated whose success was not recorded fail now.
 	var ok []Outcome
 	for _, o := range res.Migrated {
 		if err, bad := errs[o.ID]; bad {
@@ -283,12 +305,6 @@ func applyRecordErrors(res *Result, errs map[string]error) {
 		ok = append(ok, o)
 	}
 	res.Migrated = ok
-	for i, o := range res.Failed {
-		if err, bad := errs[o.ID]; bad && !strings.Contains(o.Error, "recording it in the catalog") {
-			res.Failed[i].Err = errors.Join(o.Err, fmt.Errorf("recording the failure in the catalog failed: %w", err))
-			res.Failed[i].Error = secret.Scrub(res.Failed[i].Err.Error())
-		}
-	}
 }
 
 // collect returns the dispatch callback that files each outcome in res, reports it, and
@@ -313,7 +329,7 @@ func (r *runner) collect(res *Result, rep progress.Reporter, stopAfter int) func
 func (r *runner) migrate(ctx context.Context, st Step) Outcome {
 	start := time.Now()
 	out := Outcome{Slug: st.Slug, ID: st.ID, Server: st.Server, Wave: st.Wave, From: st.From, To: st.From, Applied: []int64{}}
-	srv, err := r.servers.get(ctx, st.Server)
+	srv, err := r.servers.Get(ctx, st.Server)
 	if err == nil {
 		err = r.apply(ctx, srv, st, &out)
 	}
@@ -380,12 +396,12 @@ func (r *runner) explain(ctx context.Context, err error) error {
 	switch {
 	case ctx.Err() != nil:
 		return err
-	case dbconn.SQLState(err) == "55P03":
+	case dbconn.HasCode(err, pgerrcode.LockNotAvailable):
 		return fmt.Errorf("%w (a transaction in the tenant database held a conflicting lock for longer than the lock timeout of %s; "+
 			"rerun when it has finished)", err, r.o.LockTimeout)
-	case dbconn.SQLState(err) == "57014":
+	case dbconn.HasCode(err, pgerrcode.QueryCanceled):
 		return fmt.Errorf("%w (a statement ran longer than the statement timeout of %s)", err, r.o.StatementTimeout)
-	case strings.Contains(err.Error(), "failed to acquire lock"): // goose's session locker gave up
+	case migrations.LockNotAcquired(err):
 		return fmt.Errorf("%w (another migration of this tenant database held goose's lock for more than %s)", err, r.o.LockWait)
 	}
 	return err

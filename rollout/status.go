@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/fleet"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/secret"
 )
@@ -131,8 +132,8 @@ func Status(ctx context.Context, o StatusOptions) (StatusReport, error) {
 		byID[t.ID] = t
 		steps[i] = Step{Slug: t.Slug, ID: t.ID, Server: t.Server, State: t.State, From: t.SchemaVersion}
 	}
-	srvs := newServers(o.Store)
-	defer srvs.close()
+	srvs := fleet.NewServers(o.Store)
+	defer srvs.Close()
 	type read struct {
 		applied []int64
 		err     error
@@ -141,9 +142,9 @@ func Status(ctx context.Context, o StatusOptions) (StatusReport, error) {
 	if !o.Verify {
 		steps = nil // the catalog's record is the report
 	}
-	skipped := dispatch(ctx, steps, limits{total: o.Concurrency, perServer: o.PerServer},
+	skipped := fleet.Dispatch(ctx, steps, stepServer, fleet.Limits{Total: o.Concurrency, PerServer: o.PerServer},
 		func(ctx context.Context, st Step) read {
-			srv, err := srvs.get(ctx, st.Server)
+			srv, err := srvs.Get(ctx, st.Server)
 			if err != nil {
 				return read{err: err}
 			}

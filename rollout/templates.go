@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/fleet"
 	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
@@ -29,13 +30,13 @@ type TemplateOutcome struct {
 // version the fleet is at. Servers are handled concurrently (bounded like tenants).
 // Servers the catalog already records with this set's template are skipped unless
 // Verify.
-func rebuildTemplates(ctx context.Context, o *Options, srvs *servers, set Set) ([]TemplateOutcome, error) {
+func rebuildTemplates(ctx context.Context, o *Options, srvs *fleet.Servers, set Set) ([]TemplateOutcome, error) {
 	return templatesFor(ctx, o, srvs, set, true)
 }
 
 // templatesFor is rebuildTemplates; record false builds and drops without recording the
 // template in the catalog (the background rebuild of a run not yet known to succeed).
-func templatesFor(ctx context.Context, o *Options, srvs *servers, set Set, record bool) ([]TemplateOutcome, error) {
+func templatesFor(ctx context.Context, o *Options, srvs *fleet.Servers, set Set, record bool) ([]TemplateOutcome, error) {
 	list, err := o.Store.ListServers(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list servers: %w", err)
@@ -62,7 +63,7 @@ func templatesFor(ctx context.Context, o *Options, srvs *servers, set Set, recor
 		g.Go(func() error {
 			out := &outs[i]
 			out.Server = info.Name
-			srv, err := srvs.get(gctx, info.Name)
+			srv, err := srvs.Get(gctx, info.Name)
 			if err != nil {
 				errs[i] = err
 				return nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
 )
 
@@ -52,7 +53,7 @@ func pipe(ctx context.Context, src, dst *pgconn.PgConn, copyTo, copyFrom string)
 	// stopped reading or this function cancelled the source (pgconn reports that as
 	// context.Canceled, or as the server's 57014 when the cancel request won the race).
 	cancelledHere := dstErr != nil && ctx.Err() == nil &&
-		(errors.Is(srcErr, context.Canceled) || dbconn.SQLState(srcErr) == "57014")
+		(errors.Is(srcErr, context.Canceled) || dbconn.HasCode(srcErr, pgerrcode.QueryCanceled))
 	stoppedByDst := errors.Is(srcErr, errReaderGone) || cancelledHere
 	switch {
 	case srcErr != nil && !stoppedByDst:

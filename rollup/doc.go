@@ -10,12 +10,13 @@
 // open while a run reads the tenant has an id at or above the watermark, so the next run
 // reads its rows; a crash at any point leaves the old rows with the old watermark.
 //
-// Files: spec.go (the YAML spec), options.go, run.go (the fleet: targets, bounded
-// concurrency, outcomes), tenant.go (one tenant: snapshot, plan, copy, commit),
+// Files: spec.go (the YAML spec), options.go, run.go (the fleet: targets and outcomes;
+// the fan-out itself is internal/fleet's), tenant.go (one tenant: snapshot, plan, copy, commit),
 // schema.go (source columns and warehouse types), copy.go (the COPY pipe), status.go,
 // errors.go.
 //
 // It reads tenant databases and writes the warehouse (through package warehouse for
 // its schema). It never changes a tenant database or the catalog, and it does not
-// record job runs: the CLI command or the scheduler wraps [Run] in one.
+// record job runs: package jobs wraps [Run] in one for the CLI, the demo and the
+// scheduler.
 package rollup

@@ -3,8 +3,7 @@ package rollup
 import (
 	"errors"
 	"fmt"
-	"sort"
-	"strings"
+	"github.com/tenantctl/tenantctl/internal/fleet"
 )
 
 // ErrNotRollable is returned by [Targets] and [Run] for a tenant named with
@@ -24,33 +23,6 @@ func schemaErrorf(format string, args ...any) error {
 
 // PartialError is returned by [Run] when some tenants failed: which succeeded, which
 // failed and why. Every tenant that succeeded is fully rolled up; every tenant that
-// failed kept its previous warehouse rows and watermark.
-type PartialError struct {
-	// Succeeded lists the slugs of the tenants rolled up.
-	Succeeded []string
-	// Failed maps the slug of each failed tenant to its error.
-	Failed map[string]error
-}
-
-func (e *PartialError) Error() string {
-	slugs := make([]string, 0, len(e.Failed))
-	for s := range e.Failed {
-		slugs = append(slugs, s)
-	}
-	sort.Strings(slugs)
-	parts := make([]string, 0, len(slugs))
-	for _, s := range slugs {
-		parts = append(parts, s+": "+e.Failed[s].Error())
-	}
-	return fmt.Sprintf("rollup failed for %d of %d tenants: %s",
-		len(e.Failed), len(e.Failed)+len(e.Succeeded), strings.Join(parts, "; "))
-}
-
-// Unwrap returns the tenants' errors, so errors.Is finds, say, [ErrSchema] in any.
-func (e *PartialError) Unwrap() []error {
-	out := make([]error, 0, len(e.Failed))
-	for _, err := range e.Failed {
-		out = append(out, err)
-	}
-	return out
-}
+// failed kept its previous warehouse rows and watermark. errors.Is finds, say,
+// [ErrSchema] in any tenant's error.
+type PartialError = fleet.PartialError

@@ -4,7 +4,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/tenantctl/tenantctl/catalog"
-	"github.com/tenantctl/tenantctl/internal/progress"
+	"github.com/tenantctl/tenantctl/internal/fleet"
 	"github.com/tenantctl/tenantctl/internal/validate"
 )
 
@@ -33,8 +33,9 @@ type Options struct {
 	PerServer int
 	// Log receives a line per table copied (debug) and warnings; nil discards them.
 	Log hclog.Logger
-	// Progress is told about each finished tenant; nil reports nothing.
-	Progress progress.Reporter
+	// Progress is started with the number of tenants and told about each finished one;
+	// nil reports nothing.
+	Progress fleet.Progress
 	// Hooks let tests stop a run at chosen points, as a crash would.
 	Hooks Hooks
 }

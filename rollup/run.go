@@ -4,18 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
-	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
+	"github.com/tenantctl/tenantctl/internal/fleet"
 	"github.com/tenantctl/tenantctl/internal/validate"
-	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/secret"
-	"github.com/tenantctl/tenantctl/tenantdb"
 	"github.com/tenantctl/tenantctl/warehouse"
 )
 
@@ -65,17 +62,38 @@ type TableResult struct {
 	HeldBack int64 `json:"held_back"`
 }
 
-// Counts are the figures recorded with the job run.
-func (r Result) Counts() map[string]int64 {
-	c := map[string]int64{"tenants": int64(len(r.Tenants)), "tenants_ok": 0, "tenants_failed": 0,
-		"tenants_skipped": 0, "rows_copied": 0, "rows_deleted": 0}
-	for _, t := range r.Tenants {
-		c["tenants_"+t.Status]++
-		c["rows_copied"] += t.RowsCopied
-		c["rows_deleted"] += t.RowsDeleted
-	}
-	return c
+// Totals are a run's figures: tenants by outcome and rows copied and deleted.
+type Totals struct {
+	Tenants, OK, Failed, Skipped int64
+	RowsCopied, RowsDeleted      int64
 }
+
+// Totals counts the run's tenants and rows.
+func (r Result) Totals() Totals {
+	t := Totals{Tenants: int64(len(r.Tenants))}
+	for _, tr := range r.Tenants {
+		switch tr.Status {
+		case StatusOK:
+			t.OK++
+		case StatusFailed:
+			t.Failed++
+		case StatusSkipped:
+			t.Skipped++
+		}
+		t.RowsCopied += tr.RowsCopied
+		t.RowsDeleted += tr.RowsDeleted
+	}
+	return t
+}
+
+// Map is the form recorded with the job run in the catalog.
+func (t Totals) Map() map[string]int64 {
+	return map[string]int64{"tenants": t.Tenants, "tenants_ok": t.OK, "tenants_failed": t.Failed,
+		"tenants_skipped": t.Skipped, "rows_copied": t.RowsCopied, "rows_deleted": t.RowsDeleted}
+}
+
+// Counts are the figures recorded with the job run ([Result.Totals] as a map).
+func (r Result) Counts() map[string]int64 { return r.Totals().Map() }
 
 // Failed returns the tenants that failed.
 func (r Result) Failed() []TenantResult {
@@ -143,38 +161,35 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 	}
 
-	r := &runner{o: o, pool: pool, prov: provisioner.New(o.Store, o.Log), servers: map[string]*serverSlot{}}
-	defer r.prov.Close()
-	for _, t := range targets {
-		if r.servers[t.Server] == nil {
-			r.servers[t.Server] = &serverSlot{sem: make(chan struct{}, o.PerServer)}
-		}
+	r := &runner{o: o, pool: pool, servers: fleet.NewServers(o.Store)}
+	defer r.servers.Close()
+	idx := make([]int, len(targets))
+	for i := range idx {
+		idx[i] = i
 	}
 	results := make([]TenantResult, len(targets))
-	workers := make(chan struct{}, o.Concurrency)
-	var wg sync.WaitGroup
-	for _, i := range interleave(targets) {
-		t := targets[i]
-		select {
-		case workers <- struct{}{}:
-		case <-ctx.Done():
-			results[i] = TenantResult{Slug: t.Slug, ID: t.ID, Server: t.Server, Status: StatusFailed, Err: ctx.Err()}
-			continue
-		}
-		wg.Go(func() {
-			defer func() { <-workers }()
-			results[i] = r.tenant(ctx, t)
+	rep := o.Progress.Start(len(targets))
+	notStarted := fleet.Dispatch(ctx, idx, func(i int) string { return targets[i].Server },
+		fleet.Limits{Total: o.Concurrency, PerServer: o.PerServer},
+		func(ctx context.Context, i int) TenantResult { return r.tenant(ctx, targets[i]) },
+		func(i int, res TenantResult) bool {
+			results[i] = res
+			rep.Done(res.Slug, res.Err, "rows_copied", res.RowsCopied, "rows_deleted", res.RowsDeleted)
+			return false
 		})
+	rep.Close()
+	for _, i := range notStarted {
+		t := targets[i]
+		results[i] = TenantResult{Slug: t.Slug, ID: t.ID, Server: t.Server, Status: StatusFailed, Err: ctx.Err()}
 	}
-	wg.Wait()
 
 	res := Result{Tenants: results}
-	pe := &PartialError{Failed: map[string]error{}}
+	pe := &PartialError{}
 	for i := range res.Tenants {
 		t := &res.Tenants[i]
 		if t.Err != nil {
 			t.Status, t.Error = StatusFailed, t.Err.Error()
-			pe.Failed[t.Slug] = t.Err
+			pe.Fail(t.Slug, t.Err)
 		} else if t.Status == StatusOK {
 			pe.Succeeded = append(pe.Succeeded, t.Slug)
 		}
@@ -185,56 +200,10 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	return res, nil
 }
 
-// interleave orders the tenants round-robin over their servers, so the workers waiting
-// for one busy server's slots do not hold up tenants of idle servers.
-func interleave(ts []catalog.Tenant) []int {
-	byServer := map[string][]int{}
-	var servers []string
-	for i, t := range ts {
-		if byServer[t.Server] == nil {
-			servers = append(servers, t.Server)
-		}
-		byServer[t.Server] = append(byServer[t.Server], i)
-	}
-	sort.Strings(servers)
-	out := make([]int, 0, len(ts))
-	for len(out) < len(ts) {
-		for _, s := range servers {
-			if q := byServer[s]; len(q) > 0 {
-				out = append(out, q[0])
-				byServer[s] = q[1:]
-			}
-		}
-	}
-	return out
-}
-
 type runner struct {
-	o    Options
-	pool *pgxpool.Pool
-	prov *provisioner.Provisioner
-
-	mu      sync.Mutex
-	servers map[string]*serverSlot
-}
-
-// serverSlot bounds the tenants copied at once from one server and caches its handle.
-type serverSlot struct {
-	sem  chan struct{}
-	once sync.Once
-	srv  *tenantdb.Server
-	err  error
-}
-
-func (r *runner) slot(ctx context.Context, name string) (*serverSlot, error) {
-	r.mu.Lock()
-	s := r.servers[name]
-	r.mu.Unlock()
-	if s == nil {
-		return nil, fmt.Errorf("server %q: %w", name, catalog.ErrServerNotFound)
-	}
-	s.once.Do(func() { s.srv, s.err = r.prov.Server(ctx, name) })
-	return s, s.err
+	o       Options
+	pool    *pgxpool.Pool
+	servers *fleet.Servers
 }
 
 // tenant rolls up one tenant and records its failure, if any, in the warehouse.
@@ -244,11 +213,8 @@ func (r *runner) tenant(ctx context.Context, t catalog.Tenant) (res TenantResult
 	defer func() {
 		res.Duration = time.Since(start)
 		res.DurationMS = res.Duration.Milliseconds()
-		if r.o.Progress != nil {
-			r.o.Progress.Done(t.Slug, res.Err, "rows_copied", res.RowsCopied, "rows_deleted", res.RowsDeleted)
-		}
 	}()
-	err := r.withServer(ctx, t, func(srv *tenantdb.Server) error { return r.copyTenant(ctx, srv, t, &res) })
+	err := r.copyOn(ctx, t, &res)
 	if errors.Is(err, errSkip) {
 		res.Status = StatusSkipped
 		return res
@@ -266,22 +232,16 @@ func (r *runner) tenant(ctx context.Context, t catalog.Tenant) (res TenantResult
 // errSkip ends a tenant's run without error: it was deleted while the run went on.
 var errSkip = errors.New("skipped")
 
-// withServer runs fn holding one of the server's slots.
-func (r *runner) withServer(ctx context.Context, t catalog.Tenant, fn func(*tenantdb.Server) error) error {
+// copyOn copies the tenant from its server (the dispatcher holds the server's slot).
+func (r *runner) copyOn(ctx context.Context, t catalog.Tenant, res *TenantResult) error {
 	if t.Server == "" {
 		return fmt.Errorf("the tenant has no server")
 	}
-	s, err := r.slot(ctx, t.Server)
+	srv, err := r.servers.Get(ctx, t.Server)
 	if err != nil {
 		return err
 	}
-	select {
-	case s.sem <- struct{}{}:
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-	defer func() { <-s.sem }()
-	return fn(s.srv)
+	return r.copyTenant(ctx, srv, t, res)
 }
 
 // recordFailure writes the error on the tenant's watermarks, keeping the watermarks

@@ -93,7 +93,7 @@ func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog
 	defer func() {
 		// After a failure the connection may be mid-protocol: close it (dropping its
 		// advisory lock and temporary tables with it) rather than pass it on.
-		if broken || (retErr != nil && retErr != errSkip) {
+		if broken || (retErr != nil && !errors.Is(retErr, errSkip)) {
 			wc.Conn().Close(context.WithoutCancel(ctx))
 		}
 		wc.Release()

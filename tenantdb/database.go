@@ -2,24 +2,16 @@ package tenantdb
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/migrations"
 )
-
-func sqlState(err error) string {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return pgErr.Code
-	}
-	return ""
-}
 
 // DatabaseExists reports whether a database exists on the server.
 func (s *Server) DatabaseExists(ctx context.Context, name string) (bool, error) {
@@ -59,7 +51,7 @@ func (s *Server) CreateDatabase(ctx context.Context, id, template string) error 
 	if err := retryUnique(ctx, func() error {
 		_, err := conn.Exec(ctx, stmt)
 		return err
-	}); err != nil && sqlState(err) != "42P04" { // duplicate_database
+	}); err != nil && !dbconn.HasCode(err, pgerrcode.DuplicateDatabase) {
 		return fmt.Errorf("create database %s: %w", Database(id), err)
 	}
 	if _, err := conn.Exec(ctx, "REVOKE ALL ON DATABASE "+ident(Database(id))+" FROM PUBLIC"); err != nil {
@@ -101,15 +93,32 @@ func (s *Server) provider(ctx context.Context, db, role string, fsys fs.FS, o Mi
 	// The role and the timeouts travel in the startup packet: no SET round trips per
 	// tenant, and a value the server refuses fails the connection (never a silent
 	// default).
-	cfg := s.ConnConfig(db)
-	cfg.RuntimeParams["role"] = role
-	if o.LockTimeout != "" {
-		cfg.RuntimeParams["lock_timeout"] = o.LockTimeout
-	}
-	if o.StatementTimeout != "" {
-		cfg.RuntimeParams["statement_timeout"] = o.StatementTimeout
+	cfg, err := s.migrationConfig(db, role, o)
+	if err != nil {
+		return nil, err
 	}
 	return migrations.NewProvider(ctx, cfg, fsys, migrations.Options{LockTimeoutSeconds: o.LockWaitSeconds})
+}
+
+// migrationConfig is the connection config of a migration session: role and timeouts
+// as startup parameters. A value tenantctl would not quote is refused here, before any
+// connection; one the server does not accept fails the connection. Neither falls back
+// to a default ('0' would turn the timeout off).
+func (s *Server) migrationConfig(db, role string, o MigrateOptions) (*pgx.ConnConfig, error) {
+	cfg := s.ConnConfig(db)
+	cfg.RuntimeParams["role"] = role
+	for _, set := range []struct{ name, value string }{
+		{"lock_timeout", o.LockTimeout}, {"statement_timeout", o.StatementTimeout},
+	} {
+		if set.value == "" {
+			continue
+		}
+		if _, err := literal(set.value); err != nil {
+			return nil, fmt.Errorf("%s: %w", set.name, err)
+		}
+		cfg.RuntimeParams[set.name] = set.value
+	}
+	return cfg, nil
 }
 
 // Harden applies the tenant's access rules; it is idempotent and is re-run by reconcile
@@ -184,7 +193,7 @@ func (s *Server) RevokeAccess(ctx context.Context, id string) error {
 		"REVOKE CONNECT ON DATABASE " + ident(Database(id)) + " FROM " + ident(AppRole(id)),
 		"ALTER ROLE " + ident(AppRole(id)) + " NOLOGIN",
 	} {
-		if _, err := conn.Exec(ctx, stmt); err != nil && sqlState(err) != "3D000" && sqlState(err) != "42704" {
+		if _, err := conn.Exec(ctx, stmt); err != nil && !dbconn.HasCode(err, pgerrcode.InvalidCatalogName, pgerrcode.UndefinedObject) {
 			return fmt.Errorf("revoke access to %s: %w", Database(id), err)
 		}
 	}

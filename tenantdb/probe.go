@@ -9,6 +9,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/jackc/pgerrcode"
+	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/secret"
 )
 
@@ -148,11 +150,11 @@ type ProbeResult struct {
 
 // refusals are the SQLSTATEs by which a server refuses a login.
 var refusals = map[string]bool{
-	"42501": true, // insufficient_privilege: permission denied for database
-	"28P01": true, // invalid_password (also an unknown role)
-	"28000": true, // invalid_authorization_specification: NOLOGIN, pg_hba reject
-	"3D000": true, // invalid_catalog_name: no such database
-	"55000": true, // object_not_in_prerequisite_state: database not accepting connections
+	pgerrcode.InsufficientPrivilege:             true, // permission denied for database
+	pgerrcode.InvalidPassword:                   true, // also an unknown role
+	pgerrcode.InvalidAuthorizationSpecification: true, // NOLOGIN, pg_hba reject
+	pgerrcode.InvalidCatalogName:                true, // no such database
+	pgerrcode.ObjectNotInPrerequisiteState:      true, // database not accepting connections
 }
 
 // Probe tries to log in to database db as user with password, with the server,
@@ -173,7 +175,7 @@ func Probe(ctx context.Context, base *pgx.ConnConfig, user, password, db string,
 	var who string
 	if err := conn.QueryRow(ctx, `SELECT current_user`).Scan(&who); err != nil {
 		// Logged in, but could not even run a query: still a login.
-		return ProbeResult{Outcome: ProbeConnected, SQLState: sqlState(err), Message: secret.Scrub(err.Error())}
+		return ProbeResult{Outcome: ProbeConnected, SQLState: dbconn.SQLState(err), Message: secret.Scrub(err.Error())}
 	}
 	return ProbeResult{Outcome: ProbeConnected}
 }

@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/jackc/pgerrcode"
+	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/secret"
 )
 
@@ -82,7 +84,7 @@ func roleStmt(role, attrs string, exists bool) string {
 // superuser and is reported by the audit.)
 func (s *Server) ensureRole(ctx context.Context, conn *pgx.Conn, role, attrs string) error {
 	_, err := conn.Exec(ctx, "CREATE ROLE "+ident(role)+" "+attrs+" "+safeAttrs)
-	if err != nil && sqlState(err) == "42710" { // duplicate_object: a rerun
+	if dbconn.HasCode(err, pgerrcode.DuplicateObject) { // a rerun
 		_, err = conn.Exec(ctx, "ALTER ROLE "+ident(role)+" "+attrs+" NOCREATEDB NOCREATEROLE")
 	}
 	if err != nil {

@@ -138,7 +138,7 @@ func ident(parts ...string) string { return pgx.Identifier(parts).Sanitize() }
 func literal(s string) (string, error) {
 	for _, r := range s {
 		if r == '\\' || r == 0 {
-			return "", fmt.Errorf("refusing to quote a literal with a backslash or NUL")
+			return "", ErrUnquotable
 		}
 	}
 	out := []rune{'\''}
@@ -150,3 +150,7 @@ func literal(s string) (string, error) {
 	}
 	return string(append(out, '\'')), nil
 }
+
+// ErrUnquotable is returned for a value tenantctl will not put into SQL as a literal
+// (it holds a backslash or a NUL byte). It is invalid input: nothing was changed.
+var ErrUnquotable = validate.Errorf("refusing to quote a literal with a backslash or NUL")

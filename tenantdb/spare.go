@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgerrcode"
 
+	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/secret"
 )
 
@@ -175,7 +176,7 @@ func (s *Server) HasRows(ctx context.Context, db string) ([]string, error) {
 func retryUnique(ctx context.Context, fn func() error) error {
 	var err error
 	for attempt := 0; attempt < 50; attempt++ {
-		if err = fn(); err == nil || sqlState(err) != pgerrcode.UniqueViolation {
+		if err = fn(); err == nil || !dbconn.HasCode(err, pgerrcode.UniqueViolation) {
 			return err
 		}
 		select {

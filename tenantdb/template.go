@@ -2,13 +2,15 @@ package tenantdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/jackc/pgerrcode"
+	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/internal/pglock"
 	"github.com/tenantctl/tenantctl/migrations"
 )
@@ -111,7 +113,7 @@ func (s *Server) EnsureTemplate(ctx context.Context, fsys fs.FS) (t Template, re
 func templateState(ctx context.Context, conn *pgx.Conn, name string) (ready, exists bool, err error) {
 	var allow, isTemplate bool
 	err = conn.QueryRow(ctx, `SELECT datallowconn, datistemplate FROM pg_database WHERE datname = $1`, name).Scan(&allow, &isTemplate)
-	if err == pgx.ErrNoRows {
+	if errors.Is(err, pgx.ErrNoRows) {
 		return false, false, nil
 	}
 	if err != nil {
@@ -134,7 +136,7 @@ func (s *Server) DropTemplate(ctx context.Context, name string) error {
 		return err
 	}
 	defer release()
-	if _, err := conn.Exec(ctx, "ALTER DATABASE "+ident(name)+" IS_TEMPLATE false"); err != nil && sqlState(err) != "3D000" {
+	if _, err := conn.Exec(ctx, "ALTER DATABASE "+ident(name)+" IS_TEMPLATE false"); err != nil && !dbconn.HasCode(err, pgerrcode.InvalidCatalogName) {
 		return fmt.Errorf("unmark template %s: %w", name, err)
 	}
 	return s.dropDatabase(ctx, name)
@@ -161,7 +163,7 @@ func (s *Server) ListTemplates(ctx context.Context) ([]string, error) {
 func execRetryingConcurrentUpdate(ctx context.Context, conn *pgx.Conn, stmt string) error {
 	var err error
 	for attempt := 0; attempt < 5; attempt++ {
-		if _, err = conn.Exec(ctx, stmt); err == nil || sqlState(err) != "XX000" || !strings.Contains(err.Error(), "concurrently updated") {
+		if _, err = conn.Exec(ctx, stmt); !dbconn.ConcurrentlyUpdated(err) {
 			return err
 		}
 		select {

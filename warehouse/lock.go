@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
 )
 
@@ -23,7 +24,7 @@ const (
 // ctx is cancelled); closing the connection releases the lock too.
 func LockTenant(ctx context.Context, conn *pgx.Conn, tenantID string) (unlock func() error, err error) {
 	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+tenantLockClass+`, hashtext($1))`, tenantID); err != nil {
-		if dbconn.SQLState(err) == "55P03" { // lock_not_available: lock_timeout passed
+		if dbconn.HasCode(err, pgerrcode.LockNotAvailable) { // lock_timeout passed
 			return nil, fmt.Errorf("another rollup or purge of tenant %s is still writing to the warehouse: %w", tenantID, err)
 		}
 		return nil, fmt.Errorf("lock tenant %s in the warehouse: %w", tenantID, err)

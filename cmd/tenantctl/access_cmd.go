@@ -9,10 +9,6 @@ import (
 	"github.com/tenantctl/tenantctl/provisioner"
 )
 
-func init() {
-	extraCommands = append(extraCommands, func(a *app) *cobra.Command { return a.accessCmd() })
-}
-
 func (a *app) accessCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "access",

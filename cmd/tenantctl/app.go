@@ -80,7 +80,7 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 		code = ce.code
 	}
 	if !errors.Is(err, errSilent) {
-		fmt.Fprintf(a.err, "Error: %s\n", secret.Scrub(err.Error()))
+		fmt.Fprintf(a.err, "Error: %s\n", secret.Scrub(describeError(err)))
 	}
 	if !a.ran {
 		fmt.Fprintf(a.err, "Run '%s --help' for usage.\n", root.Name())
@@ -132,22 +132,20 @@ Exit status: 0 success, 1 the operation failed (or the audit found violations),
 	pf.StringVarP(&a.flags.output, "output", "o", "text", "output format: text or json")
 
 	root.AddGroup(&cobra.Group{ID: "fleet", Title: "Fleet commands:"}, &cobra.Group{ID: "local", Title: "Local environment:"})
+	// Every command is registered here and only here; a new command adds its line.
 	for _, c := range []*cobra.Command{
 		a.catalogCmd(), a.serverCmd(), a.warehouseCmd(), a.tenantCmd(), a.eventsCmd(), a.jobsCmd(),
+		a.accessCmd(), a.auditCmd(nil), a.migrateCmd(), a.reconcileCmd(), a.rollupCmd(), a.schedulerCmd(),
+		a.demoCmd(),
 	} {
-		c.GroupID = "fleet"
+		if c.GroupID == "" {
+			c.GroupID = "fleet"
+		}
 		root.AddCommand(c)
 	}
 	for _, c := range []*cobra.Command{a.devCmd()} {
 		c.GroupID = "local"
 		root.AddCommand(c)
-	}
-	for _, c := range extraCommands {
-		cmd := c(a)
-		if cmd.GroupID == "" {
-			cmd.GroupID = "fleet"
-		}
-		root.AddCommand(cmd)
 	}
 	root.AddCommand(a.versionCmd())
 	a.root = root
@@ -156,10 +154,6 @@ Exit status: 0 success, 1 the operation failed (or the audit found violations),
 
 // annotCreatesConfig marks commands that write the config file.
 const annotCreatesConfig = "creates-config"
-
-// extraCommands lets each command file register itself; keeps rootCmd free of merge
-// conflicts as commands are added.
-var extraCommands []func(a *app) *cobra.Command
 
 // setup resolves global settings and the logger before any command runs.
 func (a *app) setup(cmd *cobra.Command, _ []string) error {

@@ -11,15 +11,17 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tenantctl/tenantctl/audit"
-	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/jobs"
 )
 
-func init() {
-	extraCommands = append(extraCommands, func(a *app) *cobra.Command { return a.auditCmd() })
-}
-
-func (a *app) auditCmd() *cobra.Command {
+// auditCmd is `audit`; runF, when not nil, replaces the run (tests check the flags →
+// options layer with it, without a catalog).
+func (a *app) auditCmd(runF func(ctx context.Context, o audit.Options, out string) error) *cobra.Command {
+	if runF == nil {
+		runF = a.runAudit
+	}
 	var o audit.Options
 	var out string
 	cmd := &cobra.Command{
@@ -53,7 +55,7 @@ run), 2 bad usage.`,
   tenantctl audit --tenant acme -o json --no-probes`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return a.runAudit(cmd.Context(), o, out)
+			return runF(cmd.Context(), o, out)
 		},
 	}
 	f := cmd.Flags()
@@ -92,35 +94,14 @@ func (a *app) runAudit(ctx context.Context, o audit.Options, out string) error {
 		return err
 	}
 	defer store.Close()
-	total := 1
 	if o.Tenant != "" {
 		if _, err := store.GetTenant(ctx, o.Tenant); err != nil {
 			return err
 		}
-	} else {
-		tenants, err := store.ListTenants(ctx, catalog.TenantFilter{})
-		if err != nil {
-			return err
-		}
-		total = len(tenants)
 	}
 	o.Store, o.Node, o.Log = store, hostname(), a.log
-	rep := a.progress(total, "audit")
-	o.Progress = rep
-	var report audit.Report
-	ran := false
-	_, err = store.RunJob(ctx, "audit", hostname(), func(ctx context.Context) (map[string]int64, error) {
-		r, err := audit.Run(ctx, o)
-		if err != nil {
-			return nil, err
-		}
-		report, ran = r, true
-		return r.Counts(), r.Err()
-	})
-	rep.Close()
-	if !ran {
-		return err
-	}
+	o.Progress = func(total int) progress.Reporter { return a.progress(total, "audit") }
+	report, err := jobs.Audit.Run(ctx, store, hostname(), o)
 	if err != nil && !errors.Is(err, audit.ErrViolations) {
 		return err
 	}

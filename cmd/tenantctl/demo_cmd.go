@@ -12,15 +12,12 @@ import (
 	"github.com/tenantctl/tenantctl/config"
 	"github.com/tenantctl/tenantctl/demo"
 	"github.com/tenantctl/tenantctl/devenv"
+	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/rollout"
 	"github.com/tenantctl/tenantctl/rollup"
 )
-
-func init() {
-	extraCommands = append(extraCommands, func(a *app) *cobra.Command { return a.demoCmd() })
-}
 
 func (a *app) demoCmd() *cobra.Command {
 	return &cobra.Command{
@@ -119,31 +116,19 @@ func (a *app) demoMigrate(ctx context.Context, p *provisioner.Provisioner) error
 		return err
 	}
 	p.TenantMigrations = fsys
-	var res rollout.Result
-	_, err = p.Store.RunJob(ctx, "migrate", hostname(), func(ctx context.Context) (map[string]int64, error) {
-		var err error
-		res, err = rollout.Run(ctx, rollout.Options{Store: p.Store, Migrations: fsys, Log: a.log})
-		return res.Counts(), err
-	})
+	res, err := jobs.Migrate.Run(ctx, p.Store, hostname(), rollout.Options{Store: p.Store, Migrations: fsys, Log: a.log})
 	if err != nil {
 		return err
 	}
-	c := res.Counts()
-	fmt.Fprintf(a.out, "    %d tenant(s) migrated, %d already current, %d failed\n", c["migrated"], c["current"], c["failed"])
+	t := res.Totals()
+	fmt.Fprintf(a.out, "    %d tenant(s) migrated, %d already current, %d failed\n", t.Migrated, t.Current, t.Failed)
 	return nil
 }
 
 // demoAudit ends the demo with the isolation audit, live probes included.
 func (a *app) demoAudit(ctx context.Context, p *provisioner.Provisioner) error {
 	fmt.Fprintln(a.out, "==> isolation audit (configuration checks and live cross-tenant login probes)")
-	var r audit.Report
-	_, err := p.Store.RunJob(ctx, "audit", hostname(), func(ctx context.Context) (map[string]int64, error) {
-		var err error
-		if r, err = audit.Run(ctx, audit.Options{Store: p.Store, Node: hostname(), Log: a.log}); err != nil {
-			return nil, err
-		}
-		return r.Counts(), r.Err()
-	})
+	r, err := jobs.Audit.Run(ctx, p.Store, hostname(), audit.Options{Store: p.Store, Node: hostname(), Log: a.log})
 	if r.Tenants == 0 && err != nil {
 		return err
 	}
@@ -165,17 +150,12 @@ func (a *app) demoRollup(ctx context.Context, p *provisioner.Provisioner) error 
 		return err
 	}
 	fmt.Fprintln(a.out, "==> rolling every tenant's rows up into the MSP-only warehouse")
-	var res rollup.Result
-	_, err = p.Store.RunJob(ctx, "rollup", hostname(), func(ctx context.Context) (map[string]int64, error) {
-		var err error
-		res, err = rollup.Run(ctx, rollup.Options{Store: p.Store, Spec: spec, Log: a.log})
-		return res.Counts(), err
-	})
+	res, err := jobs.Rollup.Run(ctx, p.Store, hostname(), rollup.Options{Store: p.Store, Spec: spec, Log: a.log})
 	if err != nil {
 		return err
 	}
-	c := res.Counts()
-	fmt.Fprintf(a.out, "    %d tenant(s), %d row(s) copied, %d deleted\n", c["tenants"], c["rows_copied"], c["rows_deleted"])
+	t := res.Totals()
+	fmt.Fprintf(a.out, "    %d tenant(s), %d row(s) copied, %d deleted\n", t.Tenants, t.RowsCopied, t.RowsDeleted)
 	dsn, err := p.Store.WarehouseDSN(ctx)
 	if err != nil {
 		return err

@@ -11,12 +11,9 @@ import (
 
 	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/rollout"
 )
-
-func init() {
-	extraCommands = append(extraCommands, func(a *app) *cobra.Command { return a.migrateCmd() })
-}
 
 func (a *app) migrateCmd() *cobra.Command {
 	cmd := &cobra.Command{
@@ -28,7 +25,7 @@ is pending to every active and suspended tenant — a canary wave first, then th
 with concurrency bounded overall and per server; one tenant's failure never blocks
 another, every outcome is recorded in the catalog, and a rerun picks up what is left.`,
 	}
-	cmd.AddCommand(a.migrateStatusCmd(), a.migrateUpCmd(), a.migrateDownCmd())
+	cmd.AddCommand(a.migrateStatusCmd(), a.migrateUpCmd(nil), a.migrateDownCmd())
 	return cmd
 }
 
@@ -110,7 +107,12 @@ func (m *migrateFlags) register(cmd *cobra.Command) {
 	f.BoolVar(&m.allowChanged, "allow-changed", false, "accept migration files changed or removed after they were applied, as they are now")
 }
 
-func (a *app) migrateUpCmd() *cobra.Command {
+// migrateUpCmd is `migrate up`; runF, when not nil, replaces the run (tests check the
+// flags → options layer with it, without a catalog).
+func (a *app) migrateUpCmd(runF func(context.Context, rollout.Options) error) *cobra.Command {
+	if runF == nil {
+		runF = a.migrateUp
+	}
 	var o rollout.Options
 	var m migrateFlags
 	cmd := &cobra.Command{
@@ -152,7 +154,7 @@ A migration file changed after it was applied is refused (exit 2) unless
 				o.MaxFailures = -1
 			}
 			o.LockTimeout, o.StatementTimeout, o.LockWait, o.AllowChanged = m.lockTimeout, m.statementTimeout, m.lockWait, m.allowChanged
-			return a.migrateUp(cmd.Context(), o)
+			return runF(cmd.Context(), o)
 		},
 	}
 	f := cmd.Flags()
@@ -190,12 +192,7 @@ func (a *app) migrateUp(ctx context.Context, o rollout.Options) error {
 		return nil
 	}
 	o.Progress = func(total int) progress.Reporter { return a.progress(total, "migrate") }
-	var res rollout.Result
-	_, err = store.RunJob(ctx, "migrate", hostname(), func(ctx context.Context) (map[string]int64, error) {
-		var err error
-		res, err = rollout.Run(ctx, o)
-		return res.Counts(), err
-	})
+	res, err := jobs.Migrate.Run(ctx, store, hostname(), o)
 	if err != nil && len(res.Migrated)+len(res.Failed)+len(res.Skipped) == 0 {
 		return err // refused (changed files, another run, bad input): no tenant was touched
 	}

@@ -1,17 +1,13 @@
 package main
 
 import (
-	"context"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/provisioner"
 )
-
-func init() {
-	extraCommands = append(extraCommands, func(a *app) *cobra.Command { return a.reconcileCmd() })
-}
 
 func (a *app) reconcileCmd() *cobra.Command {
 	var o provisioner.ReconcileOptions
@@ -32,12 +28,7 @@ func (a *app) reconcileCmd() *cobra.Command {
 				return err
 			}
 			defer done()
-			var actions []provisioner.Action
-			_, runErr := p.Store.RunJob(cmd.Context(), "reconcile", hostname(), func(ctx context.Context) (map[string]int64, error) {
-				var err error
-				actions, err = p.Reconcile(ctx, o)
-				return reconcileCounts(actions), err
-			})
+			actions, runErr := jobs.Reconcile.Run(cmd.Context(), p.Store, hostname(), jobs.ReconcileOptions{Provisioner: p, ReconcileOptions: o})
 			if a.jsonOutput() {
 				if actions == nil {
 					actions = []provisioner.Action{}
@@ -72,19 +63,4 @@ func (a *app) reconcileCmd() *cobra.Command {
 	}
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "print the plan and change nothing")
 	return cmd
-}
-
-func reconcileCounts(actions []provisioner.Action) map[string]int64 {
-	c := map[string]int64{"actions": int64(len(actions))}
-	for _, a := range actions {
-		switch {
-		case a.Error != "":
-			c["failed"]++
-		case a.Applied:
-			c["fixed"]++
-		default:
-			c["reported"]++
-		}
-	}
-	return c
 }

@@ -8,20 +8,18 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/rollup"
 )
-
-func init() {
-	extraCommands = append(extraCommands, func(a *app) *cobra.Command { return a.rollupCmd() })
-}
 
 func (a *app) rollupCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "rollup",
 		Short: "Copy every tenant's rows into the MSP-only warehouse, incrementally and exactly once",
 	}
-	cmd.AddCommand(a.rollupRunCmd(), a.rollupStatusCmd())
+	cmd.AddCommand(a.rollupRunCmd(nil), a.rollupStatusCmd())
 	return cmd
 }
 
@@ -31,7 +29,12 @@ type rollupRunOutput struct {
 	Counts  map[string]int64      `json:"counts"`
 }
 
-func (a *app) rollupRunCmd() *cobra.Command {
+// rollupRunCmd is `rollup run`; runF, when not nil, replaces the run (tests check the
+// flags → options layer with it, without a catalog).
+func (a *app) rollupRunCmd(runF func(context.Context, rollup.Options) error) *cobra.Command {
+	if runF == nil {
+		runF = a.rollupRun
+	}
 	var o rollup.Options
 	cmd := &cobra.Command{
 		Use:   "run [--tenant SLUG] [--concurrency N] [--per-server N]",
@@ -50,47 +53,10 @@ schema). The run is recorded as a job ('tenantctl jobs').`,
   tenantctl rollup run --concurrency 8 --per-server 2 --rollup-spec rollup.yaml`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx := cmd.Context()
-			spec, err := rollup.LoadSpec(a.rollupSpecPath())
-			if err != nil {
-				return err
-			}
 			if o.Concurrency < 1 || o.PerServer < 1 {
 				return validate.Errorf("--concurrency and --per-server must be at least 1")
 			}
-			store, err := a.store(ctx)
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			if _, err := store.WarehouseDSN(ctx); err != nil {
-				return err
-			}
-			targets, err := rollup.Targets(ctx, store, o.Tenant)
-			if err != nil {
-				return err
-			}
-			rep := a.progress(len(targets), "rollup")
-			o.Store, o.Spec, o.Targets, o.Log, o.Progress = store, spec, targets, a.log, rep
-			o.Hooks = rollupCrashHook(a.getenv)
-			var res rollup.Result
-			_, runErr := store.RunJob(ctx, "rollup", hostname(), func(ctx context.Context) (map[string]int64, error) {
-				var err error
-				res, err = rollup.Run(ctx, o)
-				return res.Counts(), err
-			})
-			rep.Close()
-			var partial *rollup.PartialError
-			if runErr != nil && !errors.As(runErr, &partial) {
-				return runErr
-			}
-			if err := a.printRollup(res); err != nil {
-				return err
-			}
-			if partial != nil {
-				return errSilent
-			}
-			return nil
+			return runF(cmd.Context(), o)
 		},
 	}
 	f := cmd.Flags()
@@ -98,6 +64,41 @@ schema). The run is recorded as a job ('tenantctl jobs').`,
 	f.IntVar(&o.Concurrency, "concurrency", rollup.DefaultConcurrency, "tenants copied at once (also the warehouse connections used)")
 	f.IntVar(&o.PerServer, "per-server", rollup.DefaultPerServer, "tenants copied at once from one tenant server")
 	return cmd
+}
+
+// rollupRun runs the rollup job with the options the flags gave.
+func (a *app) rollupRun(ctx context.Context, o rollup.Options) error {
+	spec, err := rollup.LoadSpec(a.rollupSpecPath())
+	if err != nil {
+		return err
+	}
+	store, err := a.store(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if _, err := store.WarehouseDSN(ctx); err != nil {
+		return err
+	}
+	targets, err := rollup.Targets(ctx, store, o.Tenant)
+	if err != nil {
+		return err
+	}
+	o.Store, o.Spec, o.Targets, o.Log = store, spec, targets, a.log
+	o.Progress = func(total int) progress.Reporter { return a.progress(total, "rollup") }
+	o.Hooks = rollupCrashHook(a.getenv)
+	res, runErr := jobs.Rollup.Run(ctx, store, hostname(), o)
+	var partial *rollup.PartialError
+	if runErr != nil && !errors.As(runErr, &partial) {
+		return runErr
+	}
+	if err := a.printRollup(res); err != nil {
+		return err
+	}
+	if partial != nil {
+		return errSilent
+	}
+	return nil
 }
 
 func (a *app) printRollup(res rollup.Result) error {
@@ -112,9 +113,9 @@ func (a *app) printRollup(res rollup.Result) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	t := res.Totals()
 	fmt.Fprintf(a.out, "rollup: %d tenants, %d ok, %d failed, %d skipped; %d rows copied, %d deleted\n",
-		counts["tenants"], counts["tenants_ok"], counts["tenants_failed"], counts["tenants_skipped"],
-		counts["rows_copied"], counts["rows_deleted"])
+		t.Tenants, t.OK, t.Failed, t.Skipped, t.RowsCopied, t.RowsDeleted)
 	return nil
 }
 

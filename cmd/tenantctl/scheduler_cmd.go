@@ -12,57 +12,83 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/config"
 	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/provisioner"
-	"github.com/tenantctl/tenantctl/rollout"
 	"github.com/tenantctl/tenantctl/rollup"
 	"github.com/tenantctl/tenantctl/scheduler"
 	"github.com/tenantctl/tenantctl/secret"
 )
 
-func init() {
-	extraCommands = append(extraCommands, func(a *app) *cobra.Command { return a.schedulerCmd() })
-}
-
-// schedulerJobNames are the scheduled jobs, in the order they are listed and logged.
-var schedulerJobNames = []string{"migrate", "rollup", "audit", "reconcile", "purge", "pool"}
-
 // schedulerSetting is one scheduler setting: its flag, environment variable, key in the
-// config file's `scheduler:` map, and default.
+// config file's `scheduler:` map, default, and where its checked value goes in
+// config.Scheduler.
 type schedulerSetting struct {
 	flag, env, key, def, help string
+	apply                     func(cfg *config.Scheduler, v string) error
 }
+
+// scheduleSetting is the setting of job's schedule.
+func scheduleSetting(job, def, help string) schedulerSetting {
+	return schedulerSetting{job + "-schedule", "TENANTCTL_" + strings.ToUpper(job) + "_SCHEDULE", job + "_schedule", def, help,
+		func(cfg *config.Scheduler, v string) error {
+			if _, err := scheduler.ParseSchedule(v); err != nil {
+				return fmt.Errorf("--%s-schedule: %w", job, err)
+			}
+			cfg.Schedules[job] = v
+			return nil
+		}}
+}
+
+// durationSetting is a duration setting ("0" is allowed and means none).
+func durationSetting(flag, env, def, help string, dst func(*config.Scheduler) *time.Duration) schedulerSetting {
+	return schedulerSetting{flag, env, strings.ReplaceAll(flag, "-", "_"), def, help,
+		func(cfg *config.Scheduler, v string) error {
+			d, err := time.ParseDuration(v)
+			if v == "0" {
+				d, err = 0, nil
+			}
+			if err != nil || d < 0 {
+				return validate.Errorf("invalid --%s %q: use a duration such as 30s, 15m or 720h", flag, v)
+			}
+			*dst(cfg) = d
+			return nil
+		}}
+}
+
+// listenSetting is the index of --listen in schedulerSettings (`scheduler probe` reads it
+// alone).
+const listenSetting = 0
 
 // schedulerSettings lists every scheduler setting. Schedules default to what an MSP
 // customarily runs: warehouse refresh hourly, audit and purge daily (at different
 // hours, so a purge never runs under an audit), reconcile every few minutes.
 var schedulerSettings = []schedulerSetting{
-	{"listen", "TENANTCTL_SCHEDULER_LISTEN", "listen", scheduler.DefaultListen, "address of /healthz, /readyz and /metrics (loopback by default; \"-\" for none)"},
-	{"node", "TENANTCTL_SCHEDULER_NODE", "node", "", "this replica's name in job history (default: the host name)"},
-	{"migrate-schedule", "TENANTCTL_MIGRATE_SCHEDULE", "migrate_schedule", "*/15 * * * *", "when to apply pending tenant migrations to the fleet"},
-	{"rollup-schedule", "TENANTCTL_ROLLUP_SCHEDULE", "rollup_schedule", "@hourly", "when to copy tenant rows into the warehouse"},
-	{"audit-schedule", "TENANTCTL_AUDIT_SCHEDULE", "audit_schedule", "30 1 * * *", "when to audit isolation"},
-	{"reconcile-schedule", "TENANTCTL_RECONCILE_SCHEDULE", "reconcile_schedule", "@every 5m", "when to reconcile the catalog with the servers"},
-	{"purge-schedule", "TENANTCTL_PURGE_SCHEDULE", "purge_schedule", "0 3 * * *", "when to purge tenants deleted longer ago than --purge-retention"},
-	{"pool-schedule", "TENANTCTL_POOL_SCHEDULE", "pool_schedule", "@every 1m", "when to refill the servers' warm pools of spare databases"},
-	{"purge-retention", "TENANTCTL_PURGE_RETENTION", "purge_retention", fmt.Sprintf("%dh", int(provisioner.DefaultRetention.Hours())), "how long deleted tenants are kept before the purge job destroys them"},
-	{"job-retention", "TENANTCTL_JOB_RETENTION", "job_retention", "720h", "how long job history is kept (0 keeps it forever)"},
-	{"job-timeout", "TENANTCTL_JOB_TIMEOUT", "job_timeout", "6h", "longest a job run may take before it is cancelled (0: no limit)"},
-	{"shutdown-timeout", "TENANTCTL_SCHEDULER_SHUTDOWN_TIMEOUT", "shutdown_timeout", scheduler.DefaultShutdownTimeout.String(), "how long SIGTERM lets running jobs finish before cancelling them"},
-}
-
-// schedulerConfig is the scheduler's resolved settings.
-type schedulerConfig struct {
-	listen, node                                            string
-	schedules                                               map[string]string
-	purgeRetention, jobRetention, jobTimeout, shutdownAfter time.Duration
+	{"listen", "TENANTCTL_SCHEDULER_LISTEN", "listen", scheduler.DefaultListen, "address of /healthz, /readyz and /metrics (loopback by default; \"-\" for none)",
+		func(cfg *config.Scheduler, v string) error { cfg.Listen = v; return nil }},
+	{"node", "TENANTCTL_SCHEDULER_NODE", "node", "", "this replica's name in job history (default: the host name)",
+		func(cfg *config.Scheduler, v string) error { cfg.Node = v; return nil }},
+	scheduleSetting(jobs.Migrate.Name, "*/15 * * * *", "when to apply pending tenant migrations to the fleet"),
+	scheduleSetting(jobs.Rollup.Name, "@hourly", "when to copy tenant rows into the warehouse"),
+	scheduleSetting(jobs.Audit.Name, "30 1 * * *", "when to audit isolation"),
+	scheduleSetting(jobs.Reconcile.Name, "@every 5m", "when to reconcile the catalog with the servers"),
+	scheduleSetting(jobs.Purge.Name, "0 3 * * *", "when to purge tenants deleted longer ago than --purge-retention"),
+	scheduleSetting(jobs.Pool.Name, "@every 1m", "when to refill the servers' warm pools of spare databases"),
+	durationSetting("purge-retention", "TENANTCTL_PURGE_RETENTION", fmt.Sprintf("%dh", int(provisioner.DefaultRetention.Hours())),
+		"how long deleted tenants are kept before the purge job destroys them", func(c *config.Scheduler) *time.Duration { return &c.PurgeRetention }),
+	durationSetting("job-retention", "TENANTCTL_JOB_RETENTION", "720h",
+		"how long job history is kept (0 keeps it forever)", func(c *config.Scheduler) *time.Duration { return &c.JobRetention }),
+	durationSetting("job-timeout", "TENANTCTL_JOB_TIMEOUT", "6h",
+		"longest a job run may take before it is cancelled (0: no limit)", func(c *config.Scheduler) *time.Duration { return &c.JobTimeout }),
+	durationSetting("shutdown-timeout", "TENANTCTL_SCHEDULER_SHUTDOWN_TIMEOUT", scheduler.DefaultShutdownTimeout.String(),
+		"how long SIGTERM lets running jobs finish before cancelling them", func(c *config.Scheduler) *time.Duration { return &c.ShutdownTimeout }),
 }
 
 func (a *app) schedulerCmd() *cobra.Command {
-	values := map[string]*string{}
+	values := make([]string, len(schedulerSettings)) // as given on the command line, by setting
 	cmd := &cobra.Command{
 		Use:   "scheduler [--listen ADDR] [--migrate-schedule CRON] [--rollup-schedule CRON] [--audit-schedule CRON] [--reconcile-schedule CRON] [--purge-schedule CRON]",
 		Short: "Run migrate, rollup, audit, reconcile and purge on cron schedules (a long-running service)",
@@ -93,14 +119,12 @@ answers), GET /metrics (Prometheus; tenantctl_scheduler_leader is 1 on the leade
 			return a.runScheduler(cmd.Context(), cfg)
 		},
 	}
-	for _, s := range schedulerSettings {
-		v := new(string)
-		values[s.flag] = v
+	for i, s := range schedulerSettings {
 		fs := cmd.Flags()
 		if s.flag == "listen" {
 			fs = cmd.PersistentFlags() // `scheduler probe` checks the same address
 		}
-		fs.StringVar(v, s.flag, s.def, s.help+" (env "+s.env+")")
+		fs.StringVar(&values[i], s.flag, s.def, s.help+" (env "+s.env+")")
 	}
 	cmd.AddCommand(a.schedulerProbeCmd(values))
 	return cmd
@@ -114,19 +138,15 @@ func schedulerSettingsHelp() string {
 	return b.String()
 }
 
-// schedulerValue resolves one setting: flag, environment, config file, default.
-func (a *app) schedulerValue(cmd *cobra.Command, values map[string]*string, flag string) string {
-	for _, s := range schedulerSettings {
-		if s.flag == flag {
-			return strings.TrimSpace(a.setting(cmd, flag, *values[flag], s.env, a.file.Scheduler[s.key], s.def))
-		}
-	}
-	panic("unknown scheduler setting " + flag)
+// schedulerValue resolves setting i: flag, environment, config file, default.
+func (a *app) schedulerValue(cmd *cobra.Command, values []string, i int) string {
+	s := schedulerSettings[i]
+	return strings.TrimSpace(a.setting(cmd, s.flag, values[i], s.env, a.file.Scheduler[s.key], s.def))
 }
 
 // schedulerConfig resolves and checks every setting; any error is invalid input (exit 2)
 // and is reported before the catalog is contacted.
-func (a *app) schedulerConfig(cmd *cobra.Command, values map[string]*string) (schedulerConfig, error) {
+func (a *app) schedulerConfig(cmd *cobra.Command, values []string) (config.Scheduler, error) {
 	known := map[string]bool{}
 	for _, s := range schedulerSettings {
 		known[s.key] = true
@@ -143,46 +163,26 @@ func (a *app) schedulerConfig(cmd *cobra.Command, values map[string]*string) (sc
 		for _, s := range schedulerSettings {
 			keys = append(keys, s.key)
 		}
-		return schedulerConfig{}, validate.Errorf("config file %s: unknown scheduler setting(s) %s (known: %s)",
+		return config.Scheduler{}, validate.Errorf("config file %s: unknown scheduler setting(s) %s (known: %s)",
 			a.flags.config, strings.Join(unknown, ", "), strings.Join(keys, ", "))
 	}
 
-	cfg := schedulerConfig{
-		listen:    a.schedulerValue(cmd, values, "listen"),
-		node:      a.schedulerValue(cmd, values, "node"),
-		schedules: map[string]string{},
-	}
-	if cfg.node == "" {
-		cfg.node = hostname()
-	}
+	cfg := config.Scheduler{Schedules: map[string]string{}}
 	var errs []error
-	for _, job := range schedulerJobNames {
-		spec := a.schedulerValue(cmd, values, job+"-schedule")
-		if _, err := scheduler.ParseSchedule(spec); err != nil {
-			errs = append(errs, fmt.Errorf("--%s-schedule: %w", job, err))
+	for i, set := range schedulerSettings {
+		if err := set.apply(&cfg, a.schedulerValue(cmd, values, i)); err != nil {
+			errs = append(errs, err)
 		}
-		cfg.schedules[job] = spec
 	}
-	for flag, dst := range map[string]*time.Duration{
-		"purge-retention": &cfg.purgeRetention, "job-retention": &cfg.jobRetention,
-		"job-timeout": &cfg.jobTimeout, "shutdown-timeout": &cfg.shutdownAfter,
-	} {
-		v := a.schedulerValue(cmd, values, flag)
-		d, err := time.ParseDuration(v)
-		if v == "0" {
-			d, err = 0, nil
-		}
-		if err != nil || d < 0 {
-			errs = append(errs, validate.Errorf("invalid --%s %q: use a duration such as 30s, 15m or 720h", flag, v))
-		}
-		*dst = d
+	if cfg.Node == "" {
+		cfg.Node = hostname()
 	}
 	return cfg, errors.Join(errs...)
 }
 
 // runScheduler waits for the catalog, builds the jobs and runs the scheduler until ctx
 // is cancelled (SIGTERM/SIGINT), then exits 0.
-func (a *app) runScheduler(ctx context.Context, cfg schedulerConfig) error {
+func (a *app) runScheduler(ctx context.Context, cfg config.Scheduler) error {
 	fsys, err := a.tenantMigrations()
 	if err != nil {
 		return err
@@ -200,71 +200,28 @@ func (a *app) runScheduler(ctx context.Context, cfg schedulerConfig) error {
 	p.TenantMigrations = fsys
 	defer p.Close()
 
-	fns := a.schedulerJobs(p, cfg)
-	var jobs []scheduler.Job
-	for _, name := range schedulerJobNames {
-		jobs = append(jobs, scheduler.Job{Name: name, Schedule: cfg.schedules[name], Run: fns[name]})
+	bodies := jobs.Bodies(jobs.Env{Provisioner: p, Node: cfg.Node, Log: a.log,
+		RollupSpec: func() (rollup.Spec, error) { return rollup.LoadSpec(a.rollupSpecPath()) }, PurgeRetention: cfg.PurgeRetention})
+	var scheduled []scheduler.Job
+	for _, name := range jobs.Names {
+		scheduled = append(scheduled, scheduler.Job{Name: name, Schedule: cfg.Schedules[name], Run: bodies[name]})
 	}
 	s, err := scheduler.New(scheduler.Options{
 		CatalogDSN:          a.catalogDSN(),
 		Store:               store,
-		Node:                cfg.node,
-		Jobs:                jobs,
-		Listen:              cfg.listen,
+		Node:                cfg.Node,
+		Jobs:                scheduled,
+		Listen:              cfg.Listen,
 		Log:                 a.log.Named("scheduler"),
-		JobTimeout:          cfg.jobTimeout,
-		ShutdownTimeout:     cfg.shutdownAfter,
-		JobRetention:        cfg.jobRetention,
+		JobTimeout:          cfg.JobTimeout,
+		ShutdownTimeout:     cfg.ShutdownTimeout,
+		JobRetention:        cfg.JobRetention,
 		LatestTenantVersion: latest,
 	})
 	if err != nil {
 		return err
 	}
 	return s.Run(ctx)
-}
-
-// schedulerJobs builds the scheduled jobs' bodies. The scheduler records each run
-// (catalog.Store.RunJob), so these bodies must not record runs themselves.
-func (a *app) schedulerJobs(p *provisioner.Provisioner, cfg schedulerConfig) map[string]catalog.JobFunc {
-	return map[string]catalog.JobFunc{
-		"migrate": func(ctx context.Context) (map[string]int64, error) {
-			res, err := rollout.Run(ctx, rollout.Options{Store: p.Store, Migrations: p.TenantFS(), Log: a.log.Named("migrate")})
-			return res.Counts(), err
-		},
-		"rollup": func(ctx context.Context) (map[string]int64, error) {
-			spec, err := rollup.LoadSpec(a.rollupSpecPath())
-			if err != nil {
-				return nil, err
-			}
-			res, err := rollup.Run(ctx, rollup.Options{Store: p.Store, Spec: spec, Log: a.log.Named("rollup")})
-			return res.Counts(), err
-		},
-		"audit": func(ctx context.Context) (map[string]int64, error) {
-			r, err := audit.Run(ctx, audit.Options{Store: p.Store, Node: cfg.node, Log: a.log.Named("audit")})
-			if err != nil {
-				return nil, err
-			}
-			return r.Counts(), r.Err()
-		},
-		"reconcile": func(ctx context.Context) (map[string]int64, error) {
-			actions, err := p.Reconcile(ctx, provisioner.ReconcileOptions{})
-			return reconcileCounts(actions), err
-		},
-		"pool": func(ctx context.Context) (map[string]int64, error) {
-			results, err := p.RefillPool(ctx, "", false)
-			counts := map[string]int64{}
-			for _, r := range results {
-				counts["built"] += int64(r.Built + r.Finished)
-				counts["dropped"] += int64(r.Dropped)
-				counts["ready"] += int64(r.Ready)
-			}
-			return counts, err
-		},
-		"purge": func(ctx context.Context) (map[string]int64, error) {
-			purged, err := p.PurgeExpired(ctx, cfg.purgeRetention)
-			return map[string]int64{"purged": int64(len(purged))}, err
-		},
-	}
 }
 
 // catalogRetryEvery is how often the scheduler retries an unreachable catalog at start.
@@ -301,14 +258,14 @@ func (a *app) waitForCatalog(ctx context.Context) (*catalog.Store, error) {
 
 // schedulerProbeCmd checks a running scheduler's endpoint: a health check for
 // containers whose image has no curl.
-func (a *app) schedulerProbeCmd(values map[string]*string) *cobra.Command {
+func (a *app) schedulerProbeCmd(values []string) *cobra.Command {
 	var ready bool
 	cmd := &cobra.Command{
 		Use:   "probe [--ready] [--listen ADDR]",
 		Short: "Check a running scheduler's /healthz (or /readyz): exit 0 when it answers 200",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			addr := a.schedulerValue(cmd, values, "listen")
+			addr := a.schedulerValue(cmd, values, listenSetting)
 			host, port, err := net.SplitHostPort(addr)
 			if err != nil {
 				return validate.Errorf("invalid --listen %q: use HOST:PORT", addr)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -268,8 +269,8 @@ purge after the retention period, 7 days by default). --purge destroys it at onc
 		Args: exactArgs(1, "a tenant SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Slug = args[0]
-			if o.Confirm != o.Slug {
-				return validate.Errorf("refusing to delete %q: pass --confirm %s to confirm", o.Slug, o.Slug)
+			if err := provisioner.Confirm("delete", o.Slug, o.Confirm); err != nil {
+				return err
 			}
 			p, done, err := a.provisioner(cmd.Context())
 			if err != nil {
@@ -309,8 +310,10 @@ func (a *app) tenantPurgeCmd() *cobra.Command {
 			return validate.Errorf("use either 'tenant purge --expired' or 'tenant purge SLUG --confirm SLUG'")
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !expired && confirm != args[0] {
-				return validate.Errorf("refusing to purge %q: pass --confirm %s to confirm", args[0], args[0])
+			if !expired {
+				if err := provisioner.Confirm("purge", args[0], confirm); err != nil {
+					return err
+				}
 			}
 			if retention < 0 {
 				return validate.Errorf("invalid --retention %s", retention)
@@ -322,6 +325,9 @@ func (a *app) tenantPurgeCmd() *cobra.Command {
 			defer done()
 			if !expired {
 				if err := p.Purge(cmd.Context(), args[0], confirm); err != nil {
+					if errors.Is(err, provisioner.ErrWrongState) {
+						return fmt.Errorf("%w (tenantctl tenant delete %s --confirm %s)", err, args[0], args[0])
+					}
 					return err
 				}
 				fmt.Fprintf(a.out, "tenant %s purged\n", args[0])

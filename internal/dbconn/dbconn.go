@@ -7,13 +7,11 @@ package dbconn
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/internal/validate"
@@ -104,12 +102,3 @@ func (s scrubbed) Error() string { return secret.Scrub(s.err.Error()) }
 func (s scrubbed) Unwrap() error { return s.err }
 
 func scrubErr(err error) string { return secret.Scrub(err.Error()) }
-
-// SQLState returns the SQLSTATE of a PostgreSQL error, or "".
-func SQLState(err error) string {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return pgErr.Code
-	}
-	return ""
-}

@@ -89,3 +89,19 @@ func TestInvalidWrapping(t *testing.T) {
 	require.ErrorIs(t, fmt.Errorf("ctx: %w", Errorf("x")), ErrInvalid)
 	require.Nil(t, Invalid(nil))
 }
+
+func TestFieldAndMissingErrorsAreInvalidInputAndRenderTheOptionName(t *testing.T) {
+	t.Parallel()
+	err := error(fmt.Errorf("migrate: %w", Field("per-server", -1, "it must be at least %d", 1)))
+	require.ErrorIs(t, err, ErrInvalid)
+	var fe *FieldError
+	require.ErrorAs(t, err, &fe)
+	require.Equal(t, "per-server", fe.Field)
+	require.Equal(t, "migrate: invalid per-server -1: it must be at least 1", err.Error())
+	require.Equal(t, "invalid --per-server -1: it must be at least 1", fe.Render("--per-server"))
+	require.Equal(t, "--to must name a lower version", (&FieldError{Field: "to", Reason: "must name a lower version"}).Render("--to"))
+
+	var missing error = &MissingError{Field: "dsn", What: "the warehouse's connection string"}
+	require.ErrorIs(t, missing, ErrInvalid)
+	require.Equal(t, "dsn is required: the warehouse's connection string", missing.Error())
+}

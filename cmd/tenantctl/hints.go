@@ -1,0 +1,67 @@
+package main
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/provisioner"
+	"github.com/tenantctl/tenantctl/rollout"
+)
+
+// The libraries speak in typed errors and option names; the flags live here, so this is
+// the one place that says which flag or command fixes an error. describeError renders an
+// error for the terminal with those hints; the error itself (recorded in job runs and
+// events) keeps the library's words.
+
+// flagOf maps a library option name (validate.FieldError.Field) to the flag that sets it,
+// where the two differ.
+var flagOf = map[string]string{}
+
+func flagName(field string) string {
+	if f, ok := flagOf[field]; ok {
+		return f
+	}
+	return "--" + field
+}
+
+// sentinelHints replace a library sentinel's words with the CLI's.
+var sentinelHints = []struct {
+	err  error
+	text string
+}{
+	{catalog.ErrNoCatalog, "no catalog configured: set --catalog or TENANTCTL_CATALOG_DSN, or run `tenantctl dev up` to start a local one"},
+	{catalog.ErrNoWarehouse, "no warehouse registered: run `tenantctl warehouse init --dsn DSN`"},
+	{rollout.ErrFleetDown, "migrate down works on one tenant at a time: name it with --tenant SLUG (rolling back the whole fleet is refused)"},
+}
+
+// describeError is err's message with the library's words for options, confirmations
+// and missing setup replaced by the flags and commands that fix them. It finds what to
+// replace by type (errors.As / errors.Is), never by reading the message.
+func describeError(err error) string {
+	msg := err.Error()
+	replace := func(lib, cli string) { msg = strings.Replace(msg, lib, cli, 1) }
+	var fe *validate.FieldError
+	if errors.As(err, &fe) {
+		replace(fe.Error(), fe.Render(flagName(fe.Field)))
+	}
+	var me *validate.MissingError
+	if errors.As(err, &me) {
+		replace(me.Error(), me.Render(flagName(me.Field)))
+	}
+	var ce *provisioner.ConfirmError
+	if errors.As(err, &ce) {
+		replace(ce.Error(), "refusing to "+ce.Action+" \""+ce.Slug+"\": pass --confirm "+ce.Slug+" to confirm")
+	}
+	var che *rollout.ChangedError
+	if errors.As(err, &che) {
+		replace(che.Error(), che.Render("pass --allow-changed"))
+	}
+	for _, h := range sentinelHints {
+		if errors.Is(err, h.err) {
+			replace(h.err.Error(), h.text)
+		}
+	}
+	return msg
+}

@@ -1,0 +1,91 @@
+package tenantdb
+
+import (
+	"context"
+	"os"
+	"testing"
+	"testing/fstest"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/internal/pgtest"
+	"github.com/tenantctl/tenantctl/internal/validate"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, 1)) }
+
+func testServer(t *testing.T) *Server {
+	t.Helper()
+	env := pgtest.Get(t)
+	srv, err := NewServer("pg-test", env.Servers[0].AdminDSN(t), 0, "")
+	require.NoError(t, err)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// A timeout that cannot be quoted must stop the migration before it starts: falling
+// back to '0' would run it with the timeout turned off.
+func TestUnquotableTimeoutIsRefusedNotDisabled(t *testing.T) {
+	t.Parallel()
+	srv := testServer(t)
+	for name, o := range map[string]MigrateOptions{
+		"lock_timeout":      {LockTimeout: `5s\`, StatementTimeout: "1min"},
+		"statement_timeout": {LockTimeout: "5s", StatementTimeout: "1min\x00"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			p, err := srv.MigrationProvider(context.Background(), "00000000-0000-0000-0000-000000000000", fstest.MapFS{}, o)
+			require.Nil(t, p, "no provider, so no migration runs")
+			require.ErrorIs(t, err, ErrUnquotable)
+			require.ErrorIs(t, err, validate.ErrInvalid, "bad input: exit status 2")
+			require.ErrorContains(t, err, name)
+		})
+	}
+}
+
+// Settings reach the server as given (or the connection fails), and quoted literals
+// read back unchanged.
+func TestQuotedSettingsAndLiteralsReachTheServerUnchanged(t *testing.T) {
+	t.Parallel()
+	srv := testServer(t)
+	ctx := context.Background()
+	conn, err := srv.Connect(ctx, "postgres")
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+
+	// Migration sessions get their role and timeouts in the startup packet.
+	cfg, err := srv.migrationConfig("postgres", srv.AdminRole(), MigrateOptions{LockTimeout: "250ms", StatementTimeout: "90s"})
+	require.NoError(t, err)
+	mconn, err := pgx.ConnectConfig(ctx, cfg)
+	require.NoError(t, err)
+	var lock, stmt, role string
+	require.NoError(t, mconn.QueryRow(ctx, "SELECT current_setting('lock_timeout'), current_setting('statement_timeout'), current_user").Scan(&lock, &stmt, &role))
+	mconn.Close(ctx)
+	require.Equal(t, []string{"250ms", "90s", srv.AdminRole()}, []string{lock, stmt, role}, "set, not turned off")
+	// A value the server refuses fails the connection: never a silent default.
+	bad, err := srv.migrationConfig("postgres", srv.AdminRole(), MigrateOptions{LockTimeout: "5 parsecs"})
+	require.NoError(t, err)
+	_, err = pgx.ConnectConfig(ctx, bad)
+	require.Error(t, err)
+
+	for _, v := range []string{"", "plain", "it's", "''; DROP TABLE x; --", "ünïcödé", "$$dollar$$"} {
+		lit, err := literal(v)
+		require.NoError(t, err)
+		var got string
+		require.NoError(t, conn.QueryRow(ctx, "SELECT "+lit+"::text").Scan(&got))
+		require.Equal(t, v, got)
+	}
+}
+
+func TestDatabaseExists(t *testing.T) {
+	t.Parallel()
+	srv := testServer(t)
+	ctx := context.Background()
+	ok, err := srv.DatabaseExists(ctx, "postgres")
+	require.NoError(t, err)
+	require.True(t, ok)
+	ok, err = srv.DatabaseExists(ctx, "tenantctl_no_such_"+pgtest.RandomSuffix())
+	require.NoError(t, err)
+	require.False(t, ok)
+}
