@@ -100,6 +100,10 @@ func newHarness(ctx context.Context, sz sizes) (*harness, error) {
 		return nil, err
 	}
 	h.template = srv.TemplateDB
+	// Room for BENCH_TENANTS tenants, the creates and the catalog section's pool.
+	if err := superExec(ctx, h.control, "catalog", `UPDATE servers SET capacity = 100000 WHERE name = 'pg-a'`); err != nil {
+		return nil, err
+	}
 	ok = true
 	return h, nil
 }
