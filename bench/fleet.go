@@ -325,9 +325,9 @@ func (h *harness) catalogReads(ctx context.Context, r *report) error {
 	if err != nil {
 		return err
 	}
-	var real []struct{ Slug string }
-	if err := json.Unmarshal(list.out, &real); err != nil || len(real) == 0 {
-		return fmt.Errorf("no real tenant to show: %v", err)
+	var mine []struct{ Slug string }
+	if err := json.Unmarshal(list.out, &mine); err != nil || len(mine) == 0 {
+		return fmt.Errorf("no real tenant to show: %w", err)
 	}
 	const reps = 5
 	cmds := []struct {
@@ -336,7 +336,7 @@ func (h *harness) catalogReads(ctx context.Context, r *report) error {
 	}{
 		{"tenant list -o json", func() []string { return []string{"tenant", "list", "-o", "json"} }},
 		{"tenant list", func() []string { return []string{"tenant", "list"} }},
-		{"tenant show (catalog + live stats)", func() []string { return []string{"tenant", "show", real[0].Slug, "-o", "json"} }},
+		{"tenant show (catalog + live stats)", func() []string { return []string{"tenant", "show", mine[0].Slug, "-o", "json"} }},
 		{"migrate status -o json", func() []string { return []string{"migrate", "status", "-o", "json"} }},
 		{"catalog status", func() []string { return []string{"catalog", "status", "-o", "json"} }},
 		{"server list", func() []string { return []string{"server", "list", "-o", "json"} }},

@@ -66,7 +66,7 @@ func newHarness(ctx context.Context, sz sizes) (*harness, error) {
 	h.tenantctl = filepath.Join(dir, "tenantctl")
 	h.logf("building tenantctl")
 	if out, err := exec.CommandContext(ctx, "go", "build", "-o", h.tenantctl, "./cmd/tenantctl").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("build tenantctl: %v\n%s", err, out)
+		return nil, fmt.Errorf("build tenantctl: %w\n%s", err, out)
 	}
 	h.logf("building the goose CLI from the module cache")
 	if h.goose, err = buildGoose(ctx, dir); err != nil {
@@ -135,7 +135,7 @@ func buildGoose(ctx context.Context, dir string) (string, error) {
 	cmd.Dir = mod
 	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
 	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build goose CLI: %v\n%s", err, out)
+		return "", fmt.Errorf("build goose CLI: %w\n%s", err, out)
 	}
 	return bin, nil
 }

@@ -49,7 +49,6 @@ type report struct {
 	PeakRSS      map[string]int64  `json:"peak_rss_kib_by_command"`
 	Errors       []string          `json:"errors,omitempty"`
 	Notes        []string          `json:"notes,omitempty"`
-	extra        map[string]string `json:"-"`
 }
 
 func (r *report) add(m measurement) measurement {
@@ -58,34 +57,33 @@ func (r *report) add(m measurement) measurement {
 }
 
 // compare records ours/raw (times: lower is better) against a maximum ratio.
-func (r *report) compare(name string, ours, raw measurement, field func(measurement) float64, max float64, target string) {
+func (r *report) compare(name string, ours, raw measurement, field func(measurement) float64, limit float64, target string) {
 	o, b := field(ours), field(raw)
 	c := comparison{Name: name, Ours: ours.Name, Raw: raw.Name, Unit: "time ratio", Target: target}
 	if b > 0 {
 		c.Ratio = o / b
-		c.Met = c.Ratio <= max
+		c.Met = c.Ratio <= limit
 	}
 	r.Comparisons = append(r.Comparisons, c)
 }
 
 // compareThroughput records ours/raw throughput (higher is better) against a minimum.
-func (r *report) compareThroughput(name string, ours, raw measurement, min float64, target string) {
+func (r *report) compareThroughput(name string, ours, raw measurement, limit float64, target string) {
 	c := comparison{Name: name, Ours: ours.Name, Raw: raw.Name, Unit: "throughput ratio", Target: target}
 	if raw.RowsPerSec > 0 {
 		c.Ratio = ours.RowsPerSec / raw.RowsPerSec
-		c.Met = c.Ratio >= min
+		c.Met = c.Ratio >= limit
 	}
 	r.Comparisons = append(r.Comparisons, c)
 }
 
 // absolute records a target with no baseline (e.g. < 100 ms).
-func (r *report) absolute(name string, m measurement, value float64, max float64, target string) {
-	r.Comparisons = append(r.Comparisons, comparison{Name: name, Ours: m.Name, Raw: "-", Ratio: value, Unit: "ms", Target: target, Met: value <= max})
+func (r *report) absolute(name string, m measurement, value float64, limit float64, target string) {
+	r.Comparisons = append(r.Comparisons, comparison{Name: name, Ours: m.Name, Raw: "-", Ratio: value, Unit: "ms", Target: target, Met: value <= limit})
 }
 
 func p50(m measurement) float64   { return m.P50MS }
 func total(m measurement) float64 { return m.TotalMS }
-func perOp(m measurement) float64 { return m.PerOpMS }
 
 func (r *report) write(dir string) (md, js string, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"sync"
 
@@ -24,7 +23,7 @@ func (a *app) createBatch(cmd *cobra.Command, o provisioner.CreateOptions, file 
 	if concurrency < 1 || concurrency > 64 {
 		return validate.Errorf("invalid --concurrency %d: use 1 to 64", concurrency)
 	}
-	var r io.Reader = a.in
+	r := a.in
 	if file != "-" {
 		f, err := os.Open(file)
 		if err != nil {

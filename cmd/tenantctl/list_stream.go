@@ -32,11 +32,12 @@ func (a *app) streamTenants(ctx context.Context, store *catalog.Store, f catalog
 		if err != nil {
 			return err
 		}
+		sep := ",\n  "
 		if first {
-			first = false
-			w.WriteString("\n  ")
-		} else {
-			w.WriteString(",\n  ")
+			first, sep = false, "\n  "
+		}
+		if _, err := w.WriteString(sep); err != nil {
+			return err
 		}
 		_, err = w.Write(b)
 		return err
@@ -44,9 +45,12 @@ func (a *app) streamTenants(ctx context.Context, store *catalog.Store, f catalog
 	if err != nil {
 		return err
 	}
+	end := "]\n"
 	if !first {
-		w.WriteString("\n")
+		end = "\n]\n"
 	}
-	w.WriteString("]\n")
+	if _, err := w.WriteString(end); err != nil {
+		return err
+	}
 	return w.Flush()
 }
