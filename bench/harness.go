@@ -189,7 +189,7 @@ func (h *harness) exec(ctx context.Context, name string, env []string, stdin, bi
 		h.mu.Unlock()
 	}
 	if err != nil {
-		return t, fmt.Errorf("%s %s: %v\nstderr: %s", filepath.Base(bin), strings.Join(args, " "), err, tail(errOut.String()))
+		return t, fmt.Errorf("%s %s: %w\nstderr: %s", filepath.Base(bin), strings.Join(args, " "), err, tail(errOut.String()))
 	}
 	return t, nil
 }

@@ -39,16 +39,16 @@ type comparison struct {
 }
 
 type report struct {
-	Sizes        sizes             `json:"sizes"`
-	Started      time.Time         `json:"started"`
-	Finished     time.Time         `json:"finished"`
-	Machine      machineInfo       `json:"machine"`
-	MachineAfter machineInfo       `json:"machine_after"`
-	Comparisons  []comparison      `json:"comparisons"`
-	Measurements []measurement     `json:"measurements"`
-	PeakRSS      map[string]int64  `json:"peak_rss_kib_by_command"`
-	Errors       []string          `json:"errors,omitempty"`
-	Notes        []string          `json:"notes,omitempty"`
+	Sizes        sizes            `json:"sizes"`
+	Started      time.Time        `json:"started"`
+	Finished     time.Time        `json:"finished"`
+	Machine      machineInfo      `json:"machine"`
+	MachineAfter machineInfo      `json:"machine_after"`
+	Comparisons  []comparison     `json:"comparisons"`
+	Measurements []measurement    `json:"measurements"`
+	PeakRSS      map[string]int64 `json:"peak_rss_kib_by_command"`
+	Errors       []string         `json:"errors,omitempty"`
+	Notes        []string         `json:"notes,omitempty"`
 }
 
 func (r *report) add(m measurement) measurement {
