@@ -81,6 +81,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		return Report{}, err
 	}
 	a.phase("catalog")
+	if err := a.loadSpares(ctx); err != nil { // before the servers too: a spare dropped meanwhile is no orphan
+		return Report{}, err
+	}
 	a.snapshotServers(ctx)
 	if err := a.refreshTenants(ctx); err != nil {
 		return Report{}, err

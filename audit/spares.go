@@ -19,18 +19,32 @@ func init() {
 }
 
 // loadSpares reads the warm pools from the catalog: their databases and roles are
-// known to the drift checks, not orphans.
+// known to the drift checks, not orphans. It runs before the servers are read and again
+// after (a spare made meanwhile was recorded before its database; one dropped meanwhile
+// was known before): what either read knew is known, the later read's state wins.
 func (a *auditor) loadSpares(ctx context.Context) error {
 	spares, err := a.o.Store.ListSpares(ctx, "")
 	if err != nil {
 		return fmt.Errorf("list spares: %w", err)
 	}
-	a.spares = map[string]map[string]catalog.Spare{}
+	if a.spares == nil {
+		a.spares = map[string]map[string]catalog.Spare{}
+	}
+	seen := map[string]bool{}
 	for _, sp := range spares {
 		if a.spares[sp.Server] == nil {
 			a.spares[sp.Server] = map[string]catalog.Spare{}
 		}
 		a.spares[sp.Server][sp.ID] = sp
+		seen[sp.ID] = true
+	}
+	for _, byID := range a.spares {
+		for id, sp := range byID {
+			if !seen[id] {
+				sp.State = catalog.SpareDropping // gone (claimed or dropped): known, not checked
+				byID[id] = sp
+			}
+		}
 	}
 	return nil
 }
