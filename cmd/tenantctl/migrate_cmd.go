@@ -130,8 +130,10 @@ each on its own connection, as the tenant's owner role, under goose's advisory l
 with lock_timeout and statement_timeout set, so a customer's long transaction fails
 that tenant cleanly instead of stalling the fleet. Every tenant's outcome is recorded
 in the catalog; rerun to pick up what is left. Tenants the catalog records as current
-are not visited (--verify visits them all). When the whole fleet is current, every
-server's template database is rebuilt for the new set, so new tenants start current.
+are not visited (--verify visits them all). Once the canary wave passed, every
+server's template database is rebuilt for the new set (and superseded ones dropped) in
+the background while the rest of the fleet migrates, so new tenants start current; the
+catalog records the new template when the whole fleet is current.
 
 A migration file changed after it was applied is refused (exit 2) unless
 --allow-changed. Exit status 1 when any tenant failed or was not started.`,
