@@ -411,18 +411,12 @@ func (r *runner) explain(ctx context.Context, err error) error {
 // do and no previous error needs no write.
 func (r *runner) record(ctx context.Context, st Step, out Outcome) error {
 	if out.Err != nil {
-		if err := r.o.Store.RecordMigration(ctx, st.ID, out.To, out.FailedVersion, out.Error); err != nil {
-			return err
-		}
-		return r.o.Store.AppendEvent(ctx, nil, catalog.Event{Action: "tenant.migrate.failed", TenantID: st.ID, Slug: st.Slug,
+		return r.o.Store.RecordMigrationEvent(ctx, st.ID, out.To, out.FailedVersion, out.Error, catalog.Event{Action: "tenant.migrate.failed", Slug: st.Slug,
 			Details: map[string]any{"server": st.Server, "from": st.From, "to": out.To, "failed_version": out.FailedVersion, "error": out.Error}})
 	}
 	if len(out.Applied) == 0 && out.To == st.From && st.LastError == "" {
 		return nil
 	}
-	if err := r.o.Store.RecordMigration(ctx, st.ID, out.To, 0, ""); err != nil {
-		return err
-	}
-	return r.o.Store.AppendEvent(ctx, nil, catalog.Event{Action: "tenant.migrate", TenantID: st.ID, Slug: st.Slug,
+	return r.o.Store.RecordMigrationEvent(ctx, st.ID, out.To, 0, "", catalog.Event{Action: "tenant.migrate", Slug: st.Slug,
 		Details: map[string]any{"server": st.Server, "from": st.From, "to": out.To, "applied": out.Applied}})
 }
