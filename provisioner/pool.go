@@ -73,14 +73,12 @@ func (p *Provisioner) createFromSpare(ctx context.Context, srv catalog.Server, o
 }
 
 // activateClaimed turns a claimed spare into an active tenant: the app role's password
-// and LOGIN, then the catalog record (with the warehouse's tenant dimension updated
-// meanwhile, on its own connection).
+// and LOGIN, then the catalog record.
 func (p *Provisioner) activateClaimed(ctx context.Context, h *tenantdb.Server, t catalog.Tenant, password string) (catalog.Tenant, error) {
-	var wg sync.WaitGroup
-	wg.Go(func() { p.syncWarehouse(ctx, t, catalog.StateActive) })
-	err := h.ActivateApp(ctx, t.ID, password)
-	wg.Wait()
-	if err != nil {
+	// No warehouse login here: the tenant has no rows to roll up yet, and the first
+	// rollup that copies any records it in the warehouse's tenant dimension (every run
+	// refreshes it). Under load a login is the dearest thing a claim could do.
+	if err := h.ActivateApp(ctx, t.ID, password); err != nil {
 		return t, err
 	}
 	return p.Store.FinishClaim(ctx, t.ID, StepWarehouse, map[string]any{
