@@ -235,11 +235,14 @@ func (h *harness) rollup(ctx context.Context, r *report) error {
 	}
 	src := h.server.DSN(big.Database)
 	dst := h.control.DSN("warehouse")
-	pipe := fmt.Sprintf(`%s -X -q -c "COPY (SELECT * FROM incidents) TO STDOUT (FORMAT binary)" '%s' | %s -X -q -c "COPY bench_raw_incidents FROM STDIN (FORMAT binary)" '%s'`,
+	pipe := fmt.Sprintf(`%s -X -q -v ON_ERROR_STOP=1 -c "COPY (SELECT * FROM incidents) TO STDOUT (FORMAT binary)" '%s' | %s -X -q -v ON_ERROR_STOP=1 -c "COPY bench_raw_incidents FROM STDIN (FORMAT binary)" '%s'`,
 		PSQL, src, PSQL, dst)
 	t, err := h.shell(ctx, "psql COPY pipe (raw)", pipe)
 	if err != nil {
 		return err
+	}
+	if n, err := superQuery[int64](ctx, h.control, "warehouse", `SELECT count(*) FROM bench_raw_incidents`); err != nil || n != int64(rows) {
+		return fmt.Errorf("the raw pipe copied %d rows of %d: %v", n, rows, err)
 	}
 	rawM := r.add(measurement{Section: "rollup", Name: "binary COPY pipe, psql → psql (raw)", Ops: rows, TotalMS: ms(t.d), RowsPerSec: float64(rows) / t.d.Seconds()})
 	h.logf("raw pipe: %.0f rows/s", rawM.RowsPerSec)
@@ -428,6 +431,9 @@ func (h *harness) layouts(ctx context.Context, r *report, src, dst string, rows 
 			d, err := pipe(load.tenant, load.table, load.after)
 			if err != nil {
 				return err
+			}
+			if n, err := superQuery[int64](ctx, h.control, "warehouse", `SELECT count(*) FROM `+load.table+` WHERE tenant_id = $1`, load.tenant); err != nil || n != int64(rows) {
+				return fmt.Errorf("the raw pipe into %s copied %d rows of %d: %v", load.table, n, rows, err)
 			}
 			which := "first tenant, empty table"
 			if i == 1 {

@@ -189,14 +189,16 @@ func (h *harness) exec(ctx context.Context, name string, env []string, stdin, bi
 		h.mu.Unlock()
 	}
 	if err != nil {
-		return t, fmt.Errorf("%s %s: %w\nstderr: %s", filepath.Base(bin), strings.Join(args, " "), err, tail(errOut.String()))
+		// The bench's throwaway clusters' passwords are in DSNs on command lines.
+		return t, fmt.Errorf("%s %s: %w\nstderr: %s", filepath.Base(bin), secret.Scrub(strings.Join(args, " ")), err, secret.Scrub(tail(errOut.String())))
 	}
 	return t, nil
 }
 
 // shell runs a shell pipeline (the baselines an operator would script).
 func (h *harness) shell(ctx context.Context, name, script string, env ...string) (timed, error) {
-	return h.exec(ctx, name, append(os.Environ(), env...), "", "/bin/sh", "-c", script)
+	// bash with pipefail: a failing side of a pipe fails the baseline.
+	return h.exec(ctx, name, append(os.Environ(), env...), "", "/bin/bash", "-o", "pipefail", "-c", script)
 }
 
 func tail(s string) string {
