@@ -242,7 +242,7 @@ func (h *harness) rollup(ctx context.Context, r *report) error {
 		return err
 	}
 	if n, err := superQuery[int64](ctx, h.control, "warehouse", `SELECT count(*) FROM bench_raw_incidents`); err != nil || n != int64(rows) {
-		return fmt.Errorf("the raw pipe copied %d rows of %d: %v", n, rows, err)
+		return fmt.Errorf("the raw pipe copied %d rows of %d: %w", n, rows, err)
 	}
 	rawM := r.add(measurement{Section: "rollup", Name: "binary COPY pipe, psql → psql (raw)", Ops: rows, TotalMS: ms(t.d), RowsPerSec: float64(rows) / t.d.Seconds()})
 	h.logf("raw pipe: %.0f rows/s", rawM.RowsPerSec)
@@ -433,7 +433,7 @@ func (h *harness) layouts(ctx context.Context, r *report, src, dst string, rows 
 				return err
 			}
 			if n, err := superQuery[int64](ctx, h.control, "warehouse", `SELECT count(*) FROM `+load.table+` WHERE tenant_id = $1`, load.tenant); err != nil || n != int64(rows) {
-				return fmt.Errorf("the raw pipe into %s copied %d rows of %d: %v", load.table, n, rows, err)
+				return fmt.Errorf("the raw pipe into %s copied %d rows of %d: %w", load.table, n, rows, err)
 			}
 			which := "first tenant, empty table"
 			if i == 1 {
