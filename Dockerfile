@@ -16,7 +16,8 @@ RUN CGO_ENABLED=0 go build -trimpath -tags timetzdata \
 FROM gcr.io/distroless/static-debian12:nonroot
 COPY --from=build /out/tenantctl /usr/local/bin/tenantctl
 USER nonroot:nonroot
-# The scheduler's /healthz, /readyz and /metrics (TENANTCTL_SCHEDULER_LISTEN).
-EXPOSE 9187
+# The scheduler's /healthz, /readyz and /metrics (TENANTCTL_SCHEDULER_LISTEN), and
+# tenantctl serve's console and API (TENANTCTL_SERVE_LISTEN).
+EXPOSE 9187 8080
 ENTRYPOINT ["/usr/local/bin/tenantctl"]
 CMD ["scheduler"]

@@ -90,6 +90,27 @@ func wipe(t testing.TB, env *pgtest.Env) {
 	}
 }
 
+// unconfine removes the pg_hba.conf lines that confine tenant logins from both tenant
+// servers, so that probes can show what privileges alone let through; the returned
+// function (also run at cleanup) puts them back.
+func (f *fleet) unconfine(t *testing.T) func() {
+	t.Helper()
+	for _, s := range f.env.Servers {
+		s.SetHBA(t, "")
+	}
+	restored := false
+	restore := func() {
+		if !restored {
+			restored = true
+			for _, s := range f.env.Servers {
+				s.SetHBA(t, tenantdb.HBALines(pgtest.AdminRole, ""))
+			}
+		}
+	}
+	t.Cleanup(restore)
+	return restore
+}
+
 func query(t testing.TB, conn *pgx.Conn, sql string, args ...any) []string {
 	t.Helper()
 	rows, err := conn.Query(context.Background(), sql, args...)
@@ -231,9 +252,16 @@ func TestSabotageDetected(t *testing.T) {
 		r := f.audit()
 		v := requireViolation(t, r, audit.CheckDBPublicACL, "alpha", "PUBLIC holds CONNECT", alpha.Database)
 		require.Equal(t, audit.Critical, v.Severity)
-		// beta's credentials now open alpha's database: the live probe proves it.
+		// The server's pg_hba.conf still keeps beta out of alpha's database.
+		requireOnly(t, r, audit.CheckDBPublicACL)
+
+		// Without the lines, beta's credentials open alpha's database: the live probe proves it.
+		restore := f.unconfine(t)
+		r = f.audit()
 		requireViolation(t, r, audit.CheckProbeCross, "alpha", "tenant beta", "logged in to database "+alpha.Database)
-		requireOnly(t, r, audit.CheckDBPublicACL, audit.CheckProbeCross)
+		requireViolation(t, r, audit.CheckProbeSharedDatabases, "alpha", "logged in to database postgres on server pg-a", "tenantctl server hba pg-a")
+		requireOnly(t, r, audit.CheckDBPublicACL, audit.CheckProbeCross, audit.CheckProbeSharedDatabases)
+		restore()
 		f.exec("alpha", "postgres", "REVOKE ALL ON DATABASE "+alpha.Database+" FROM PUBLIC")
 		requireClean(t, f.audit())
 	})
@@ -562,7 +590,9 @@ func TestAuditPassesAfterReconcile(t *testing.T) {
 	_, err = f.store.Pool().Exec(ctx, `UPDATE access_grants SET expires_at = now() - interval '1 hour' WHERE login = 'bob'`)
 	require.NoError(t, err)
 
+	restore := f.unconfine(t)
 	r := f.audit()
+	restore()
 	requireViolation(t, r, audit.CheckDBPublicACL, "alpha", "CONNECT")
 	requireViolation(t, r, audit.CheckProbeCross, "alpha", "tenant beta")
 	requireViolation(t, r, audit.CheckDBConnectRoles, "beta", tenantdb.AppRole(alpha.ID), "tenant alpha", "holds CONNECT")

@@ -31,6 +31,20 @@ const (
 	CheckProbeOwn              = "probe.own_database"
 	CheckProbeCross            = "probe.cross_tenant"
 	CheckProbeWarehouse        = "probe.warehouse"
+
+	// Checks against a careless or hostile server administrator.
+	CheckServerBridges        = "server.bridges"
+	CheckServerTenantObjects  = "server.tenant_objects"
+	CheckDBInspectable        = "db.inspectable"
+	CheckDBPrivileges         = "db.privileges"
+	CheckDBObjects            = "db.objects"
+	CheckDBSettings           = "db.settings"
+	CheckRoleAccess           = "role.access"
+	CheckRoleAdmin            = "role.admin"
+	CheckRoleConfinement      = "role.confinement"
+	CheckTemplatePrivileges   = "template.privileges"
+	CheckWarehouseObjects     = "warehouse.objects"
+	CheckProbeSharedDatabases = "probe.shared_database"
 )
 
 // CheckInfo documents one check.
@@ -54,7 +68,7 @@ var Checks = []CheckInfo{
 	{CheckDBConnectRoles, Critical, "tenant", "only the tenant's own roles, the server's registered admin role and unexpired MSP access granted through tenantctl can connect, directly or through role membership"},
 	{CheckDBExtensions, Critical, "tenant", "no cross-database extension (dblink, postgres_fdw, file_fdw), foreign data wrapper, foreign server or user mapping in the tenant database"},
 	{CheckRoleAttributes, High, "role", "tenant roles have no SUPERUSER, CREATEDB, CREATEROLE, REPLICATION or BYPASSRLS, the owner cannot log in, connections are limited, and a suspended or deleted tenant's app role cannot log in"},
-	{CheckRoleMembership, Critical, "role", "tenant roles are members of no other tenant's roles and of no predefined role that reads across databases or the server (pg_read_all_data, pg_monitor, ...)"},
+	{CheckRoleMembership, Critical, "role", "tenant roles are members of no other tenant's roles and of no predefined role that reads across databases or the server (pg_read_all_data, pg_monitor, ...); the app role's confinement groups are role.confinement's business"},
 	{CheckNamesOpaque, High, "tenant and server", "no database name, role name, or database or role comment on any server contains the tenant's slug, display name or email domain"},
 	{CheckWarehouseReachable, High, "fleet", "the registered warehouse can be reached and inspected"},
 	{CheckWarehouseACL, Critical, "fleet", "PUBLIC holds no privilege on the warehouse database"},
@@ -65,6 +79,18 @@ var Checks = []CheckInfo{
 	{CheckProbeOwn, High, "tenant", "live: the tenant's app credentials log in to its own database"},
 	{CheckProbeCross, Critical, "attempt", "live: the tenant's app credentials are refused by other tenants' databases (all same-server neighbours up to a limit, plus a sample on other servers)"},
 	{CheckProbeWarehouse, Critical, "tenant", "live: the tenant's app credentials are refused by the warehouse"},
+	{CheckServerBridges, Critical, "database", "no database on a server (postgres, template1, copies, anything tenantctl did not create) holds a cross-database extension, foreign data wrapper, foreign server, user mapping or subscription: any login that can connect there could reach a tenant through it"},
+	{CheckServerTenantObjects, Critical, "role and database", "a tenant's roles own nothing and hold no privilege in any database but the tenant's own, and no other tenant's role does in it (read from pg_shdepend across every database, connectable or not): copies of a tenant's database are found by what they hold, not by their name"},
+	{CheckDBInspectable, Critical, "tenant", "the tenant database accepts connections and is not a template, so its contents can be audited and nobody can clone it"},
+	{CheckDBPrivileges, Critical, "tenant", "inside the tenant database nobody holds more than tenantctl grants: on schemas, tables, sequences, functions, default privileges and the database itself (CREATE, TEMPORARY)"},
+	{CheckDBObjects, High, "tenant", "the tenant database holds no publication, subscription, event trigger, rule (other than views') or SECURITY DEFINER function"},
+	{CheckDBSettings, Medium, "tenant", "no configuration setting is bound to the tenant database or to the tenant's roles (ALTER DATABASE/ROLE … SET)"},
+	{CheckRoleAccess, Critical, "role", "MSP access roles (msp_…) have no dangerous attribute, are members of nothing that reaches further than their one tenant, expire at the server no later than in the catalog, and are recorded in the catalog"},
+	{CheckRoleAdmin, Critical, "server", "the registered admin role is no member of a predefined role that reads or writes across databases or the server's files, and has no REPLICATION"},
+	{CheckRoleConfinement, High, "role", "every tenant and MSP access login is a member of its tenant's group role (named like the database) and of tenantctl_logins, the two memberships the pg_hba.conf lines of 'tenantctl server hba' confine logins with; the group roles give no privilege"},
+	{CheckTemplatePrivileges, High, "database", "the template databases new tenants are cloned from hold no objects owned by, and no privileges granted to, roles other than the template owner: whatever is there is copied into every new tenant"},
+	{CheckWarehouseObjects, Critical, "fleet", "PUBLIC and tenant roles hold no privilege on the warehouse's schemas, tables and sequences"},
+	{CheckProbeSharedDatabases, High, "tenant", "live: the tenant's app credentials are refused by the server's shared databases (the 'tenantctl server hba' lines are installed): every probed tenant tries postgres, two per server template1 too"},
 }
 
 func checkInfo(id string) CheckInfo {

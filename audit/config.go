@@ -231,6 +231,9 @@ func (a *auditor) checkRoleMembership(t catalog.Tenant, s *server, r tenantdb.Ro
 	}
 	sort.Strings(groups)
 	for _, g := range groups {
+		if confinementGroup(t, r, g) {
+			continue // role.confinement's business
+		}
 		path := ""
 		if via[g] != "" {
 			path = " (through " + via[g] + ")"
@@ -269,4 +272,10 @@ func (a *auditor) checkUnreachableServers() {
 			a.col.violation(CheckServerReachable, High, "", name, "server %s cannot be inspected: %v", name, s.err)
 		}
 	}
+}
+
+// confinementGroup reports whether g is one of the two groups the tenant's app role
+// belongs to for pg_hba.conf's sake: its own group role and tenantctl_logins.
+func confinementGroup(t catalog.Tenant, r tenantdb.RoleInfo, g string) bool {
+	return r.Name == tenantdb.AppRole(t.ID) && (g == tenantdb.GroupRole(t.ID) || g == tenantdb.LoginsRole)
 }

@@ -17,7 +17,7 @@ func (a *auditor) checkDrift() {
 		inv := s.snap.Inventory()
 		known := func(id string) bool {
 			t, ok := a.byID[id]
-			return ok && t.Live() && t.Server == name || a.isSpare(name, id)
+			return ok && t.Live() && (t.Server == name || a.moveCopies[name][id]) || a.isSpare(name, id)
 		}
 		dbs := make([]string, 0, len(inv.Databases))
 		for db := range inv.Databases {
@@ -42,7 +42,7 @@ func (a *auditor) checkDrift() {
 		for _, role := range roles {
 			a.col.evaluated(CheckOrphanRole, "")
 			id, ok := tenantdb.ParseName(role)
-			isRole := ok && (role == tenantdb.OwnerRole(id) || role == tenantdb.AppRole(id))
+			isRole := ok && (role == tenantdb.OwnerRole(id) || role == tenantdb.AppRole(id) || role == tenantdb.GroupRole(id))
 			if isRole && known(id) {
 				continue
 			}

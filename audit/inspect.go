@@ -22,8 +22,7 @@ func (a *auditor) inspect(ctx context.Context, t catalog.Tenant) {
 		return
 	}
 	if !d.AllowConn {
-		a.noteSync("database %s of tenant %s does not accept connections: its contents were not inspected", dbName, t.Slug)
-		return
+		return // db.inspectable reports it
 	}
 	a.col.evaluated(CheckDBExtensions, t.Slug)
 	a.col.evaluated(CheckDBObjectOwner, t.Slug)
@@ -35,6 +34,7 @@ func (a *auditor) inspect(ctx context.Context, t catalog.Tenant) {
 		a.col.violation(CheckDBExtensions, High, t.Slug, t.Server, "database %s could not be inspected, so its contents are unproven: %v", dbName, err)
 		return
 	}
+	a.checkPrivileges(t, c)
 	for _, ext := range c.Extensions {
 		if crossDatabaseExtensions[ext] {
 			a.col.violation(CheckDBExtensions, "", t.Slug, t.Server, "extension %s is installed in database %s", ext, dbName)
@@ -63,10 +63,4 @@ func (a *auditor) inspect(ctx context.Context, t catalog.Tenant) {
 		a.col.violation(CheckDBObjectOwner, sev, t.Slug, t.Server, "%d objects in database %s are not owned by %s: %s%s",
 			c.ForeignOwnedCount, dbName, tenantdb.OwnerRole(t.ID), strings.Join(c.ForeignOwned, "; "), more)
 	}
-}
-
-func (a *auditor) noteSync(format string, args ...any) {
-	a.col.mu.Lock()
-	defer a.col.mu.Unlock()
-	a.notef(format, args...)
 }

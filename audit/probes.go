@@ -20,6 +20,8 @@ type probeTarget struct {
 // probePlan is what one tenant's credentials are tried against.
 type probePlan struct {
 	targets []probeTarget
+	// shared are the server's shared databases (postgres, template1) to try too.
+	shared []string
 }
 
 // planProbes chooses, for every active audited tenant, the databases to try: its own,
@@ -90,6 +92,7 @@ func (a *auditor) planProbes() map[string]probePlan {
 		plan[t.ID] = probePlan{targets: targets}
 		a.probes.Tenants++
 	}
+	a.planSharedProbes(plan)
 	if notActive > 0 {
 		a.notef("%d tenants that are not active (suspended, deleting, provisioning or failed) cannot log in by design: their credentials were not probed", notActive)
 	}
@@ -144,6 +147,7 @@ func (a *auditor) runProbes(ctx context.Context, t catalog.Tenant, p probePlan) 
 	} else {
 		a.col.violation(CheckProbeOwn, "", t.Slug, t.Server, "the app role %s has no database to log in to: %s does not exist on %s", user, own, t.Server)
 	}
+	a.runSharedProbes(ctx, t, s, user, pw, p.shared)
 	for _, tg := range p.targets {
 		db := tenantdb.Database(tg.victim.ID)
 		a.col.evaluated(CheckProbeCross, t.Slug)

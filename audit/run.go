@@ -47,10 +47,16 @@ type auditor struct {
 
 	// access holds the MSP access grants recorded in the catalog, by tenant id.
 	access map[string][]catalog.AccessGrant
+	// moveCopies are copies of tenant databases the catalog expects because of a move
+	// (its target while it runs, the source kept after it), by server then tenant id.
+	moveCopies map[string]map[string]bool
 
 	warehouse *warehouseTarget
 	notes     []string
 	probes    ProbeSummary
+
+	// hostile holds what the checks against a careless or hostile admin read.
+	hostile *hostile
 
 	phases    map[string]time.Duration
 	lastPhase time.Time
@@ -85,6 +91,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		return Report{}, err
 	}
 	a.snapshotServers(ctx)
+	a.scanServers(ctx)
 	if err := a.refreshTenants(ctx); err != nil {
 		return Report{}, err
 	}
@@ -94,7 +101,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}
 	for _, t := range a.audited {
 		a.checkTenantConfig(t)
+		a.checkTenantHostile(t)
 	}
+	a.checkFleetHostile()
 	a.checkUnreachableServers()
 	a.checkNames()
 	if err := a.loadSpares(ctx); err != nil {
@@ -182,6 +191,9 @@ func (a *auditor) load(ctx context.Context) error {
 	a.access = map[string][]catalog.AccessGrant{}
 	for _, g := range grants {
 		a.access[g.TenantID] = append(a.access[g.TenantID], g)
+	}
+	if a.moveCopies, err = st.MoveCopies(ctx); err != nil {
+		return err
 	}
 	servers, err := st.ListServers(ctx)
 	if err != nil {

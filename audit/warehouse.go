@@ -79,6 +79,7 @@ func (a *auditor) checkWarehouse(ctx context.Context) error {
 		return nil
 	}
 	a.warehouse = &warehouseTarget{cfg: cfg, db: db, sem: make(chan struct{}, a.o.PerServer)}
+	a.checkWarehouseObjects(ctx, conn, db)
 
 	a.col.evaluated(CheckWarehouseACL, "")
 	if len(public) > 0 {

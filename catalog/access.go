@@ -40,7 +40,7 @@ func (s *Store) PutAccessGrant(ctx context.Context, g AccessGrant, password stri
 			ON CONFLICT (tenant_id, login) DO UPDATE SET level = EXCLUDED.level, reason = EXCLUDED.reason,
 				expires_at = EXCLUDED.expires_at, secret_sealed = EXCLUDED.secret_sealed, granted_by = EXCLUDED.granted_by,
 				granted_at = now()`,
-			g.TenantID, g.Login, g.Role, g.Level, g.Reason, g.ExpiresAt, box.SealString(password, accessLabel(g.TenantID, g.Login)), s.Actor)
+			g.TenantID, g.Login, g.Role, g.Level, g.Reason, g.ExpiresAt, box.SealString(password, accessLabel(g.TenantID, g.Login)), s.actor(ctx))
 		if err != nil {
 			return fmt.Errorf("record access grant: %w", err)
 		}

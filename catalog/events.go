@@ -33,7 +33,7 @@ func (s *Store) AppendEvent(ctx context.Context, q DBTX, e Event) error {
 	}
 	actor := e.Actor
 	if actor == "" {
-		actor = s.Actor
+		actor = s.actor(ctx)
 	}
 	_, err = q.Exec(ctx, `INSERT INTO events (actor, action, tenant_id, slug, details) VALUES ($1, $2, NULLIF($3, ''), NULLIF($4, ''), $5)`,
 		actor, e.Action, e.TenantID, e.Slug, details)

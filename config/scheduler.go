@@ -19,4 +19,6 @@ type Scheduler struct {
 	JobTimeout time.Duration
 	// ShutdownTimeout is how long SIGTERM lets running jobs finish.
 	ShutdownTimeout time.Duration
+	// ReportDir is where the report job writes one file per customer, in ReportFormat.
+	ReportDir, ReportFormat string
 }

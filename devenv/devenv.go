@@ -24,6 +24,7 @@ import (
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/config"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
+	"github.com/tenantctl/tenantctl/internal/pghba"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/localpg"
 	"github.com/tenantctl/tenantctl/provisioner"
@@ -91,12 +92,29 @@ func Up(ctx context.Context, o Options) (*Env, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	for i, name := range names {
 		g.Go(func() error {
-			c, err := localpg.Init(gctx, localpg.Options{Dir: filepath.Join(dir, name)})
+			opts := localpg.Options{Dir: filepath.Join(dir, name)}
+			if name != "control" {
+				// Tenant servers run confined: the lines `tenantctl server hba` prints.
+				opts.HBA = pghba.Lines(AdminRole, "")
+			}
+			c, err := localpg.Init(gctx, opts)
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
+			if opts.HBA != "" {
+				// A cluster made by an older `dev up` gets them too.
+				if err := c.WriteHBA(opts.HBA); err != nil {
+					return fmt.Errorf("%s: %w", name, err)
+				}
+			}
 			if err := c.Start(gctx); err != nil {
 				return fmt.Errorf("%s: %w", name, err)
+			}
+			if opts.HBA != "" {
+				// A cluster that was already running reads the lines now.
+				if err := c.Reload(gctx); err != nil {
+					return fmt.Errorf("%s: %w", name, err)
+				}
 			}
 			o.Log.Info("cluster running", "name", name, "port", c.Port)
 			clusters[i] = c

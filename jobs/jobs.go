@@ -10,6 +10,7 @@ import (
 	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/provisioner"
+	"github.com/tenantctl/tenantctl/report"
 	"github.com/tenantctl/tenantctl/rollout"
 	"github.com/tenantctl/tenantctl/rollup"
 )
@@ -146,7 +147,7 @@ var Purge = Def[PurgeOptions, []string]{
 }
 
 // Names are the jobs in the order they are listed, scheduled and logged.
-var Names = []string{Migrate.Name, Rollup.Name, Audit.Name, Reconcile.Name, Purge.Name, Pool.Name}
+var Names = []string{Migrate.Name, Rollup.Name, Audit.Name, Reconcile.Name, Purge.Name, Report.Name, Pool.Name}
 
 // Env is what the scheduled runs of the jobs share.
 type Env struct {
@@ -158,6 +159,10 @@ type Env struct {
 	RollupSpec func() (rollup.Spec, error)
 	// PurgeRetention is how long deleted tenants are kept before the purge job.
 	PurgeRetention time.Duration
+	// ReportSpec loads the per-customer report spec at each run; ReportDir and
+	// ReportFormat are where and how the report job writes.
+	ReportSpec              func() (*report.Spec, error)
+	ReportDir, ReportFormat string
 }
 
 // Bodies returns every job's body by name, for a runner that records the runs itself.
@@ -183,6 +188,16 @@ func Bodies(env Env) map[string]catalog.JobFunc {
 		}),
 		Purge.Name: Purge.Body(func() (PurgeOptions, error) {
 			return PurgeOptions{Provisioner: p, Retention: env.PurgeRetention}, nil
+		}),
+		Report.Name: Report.Body(func() (ReportOptions, error) {
+			o := ReportOptions{Store: p.Store, Dir: env.ReportDir, Format: env.ReportFormat}
+			var err error
+			if env.ReportSpec != nil {
+				o.Spec, err = env.ReportSpec()
+			} else {
+				o.Spec = report.DefaultSpec()
+			}
+			return o, err
 		}),
 		Pool.Name: Pool.Body(func() (PoolOptions, error) {
 			return PoolOptions{Provisioner: p}, nil

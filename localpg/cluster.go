@@ -34,6 +34,8 @@ type Options struct {
 	Fast bool
 	// Settings are extra postgresql.conf settings.
 	Settings map[string]string
+	// HBA are pg_hba.conf lines placed before initdb's (see [Cluster.WriteHBA]).
+	HBA string
 }
 
 // Cluster is one private PostgreSQL cluster made by this package.
@@ -111,6 +113,11 @@ func Init(ctx context.Context, opts Options) (*Cluster, error) {
 	}
 	if err := c.writeConf(data, opts); err != nil {
 		return nil, err
+	}
+	if opts.HBA != "" {
+		if err := c.WriteHBA(opts.HBA); err != nil {
+			return nil, err
+		}
 	}
 	if err := c.saveState(); err != nil {
 		return nil, err

@@ -48,6 +48,9 @@ func (o *GrantOptions) Validate(now time.Time) (*time.Time, error) {
 	if len(o.Reason) > 500 {
 		return nil, &validate.FieldError{Field: "reason", Reason: "is limited to 500 characters"}
 	}
+	if err := validate.PlainText("--reason", o.Reason); err != nil {
+		return nil, err
+	}
 	switch o.Expires {
 	case "never":
 		return nil, nil
@@ -87,6 +90,17 @@ func (p *Provisioner) GrantAccess(ctx context.Context, o GrantOptions) (catalog.
 		}
 		g = catalog.AccessGrant{TenantID: t.ID, Slug: t.Slug, Login: o.Login, Role: tenantdb.AccessRole(o.Login, t.ID),
 			Level: o.Level, Reason: o.Reason, ExpiresAt: expires}
+		// Logins differing only in '.', '-' and '_' map to one role name.
+		existing, err := p.Store.ListAccessGrants(ctx, t.Slug, "")
+		if err != nil {
+			return err
+		}
+		for _, e := range existing {
+			if e.Login != o.Login && e.Role == g.Role {
+				return validate.Errorf("login %q would share the role %s with login %q on tenant %s: logins that differ only in '.', '-' and '_' cannot both have access; use another login",
+					o.Login, g.Role, e.Login, t.Slug)
+			}
+		}
 		pw := secret.NewPassword()
 		// Record first: a crash after the server changed leaves a grant that revoke or
 		// reconcile can still find and remove.

@@ -54,12 +54,11 @@ type ReconcileOptions struct {
 // tenants that the catalog does not know. It carries on past failures; the error
 // joins them.
 func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Action, error) {
+	actions, errs := p.runReconcilers(ctx, o.DryRun)
 	tenants, err := p.Store.ListTenants(ctx, catalog.TenantFilter{})
 	if err != nil {
-		return nil, err
+		return actions, errors.Join(append(errs, err)...)
 	}
-	var actions []Action
-	var errs []error
 	do := func(a Action, fix func() error) {
 		if !o.DryRun && fix != nil {
 			if err := fix(); err != nil {
@@ -118,6 +117,12 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 	if err != nil {
 		return actions, errors.Join(append(errs, err)...)
 	}
+	// Copies of moved tenants (a move's target, a source kept after one) are the
+	// mover's business, not orphans.
+	moveCopies, err := p.Store.MoveCopies(ctx)
+	if err != nil {
+		return actions, errors.Join(append(errs, err)...)
+	}
 	spares, err := p.SpareIDs(ctx)
 	if err != nil {
 		return actions, errors.Join(append(errs, err)...)
@@ -149,16 +154,19 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 			}
 			p.driftActions(ctx, srv, t, inv, accessRoles, do)
 		}
+		if err := p.reconcilePrivileges(ctx, srv, s.Name, tenants, grants, do); err != nil {
+			errs = append(errs, fmt.Errorf("server %s: %w", s.Name, err))
+		}
 		for _, name := range sortedKeys(inv.Databases) {
 			if strings.HasPrefix(name, tenantdb.TemplatePrefix) {
 				continue
 			}
-			if id, ok := tenantdb.ParseName(name); !ok || known[id].ID == "" {
+			if id, ok := tenantdb.ParseName(name); !ok || (known[id].ID == "" && !moveCopies[s.Name][id]) {
 				do(Action{Kind: ActOrphanDatabase, Server: s.Name, Detail: fmt.Sprintf("database %s is named like a tenant but the catalog has no tenant for it on this server; left untouched", name)}, nil)
 			}
 		}
 		for _, name := range sortedKeys(inv.Roles) {
-			if id, ok := tenantdb.ParseName(name); !ok || known[id].ID == "" {
+			if id, ok := tenantdb.ParseName(name); !ok || (known[id].ID == "" && !moveCopies[s.Name][id]) {
 				do(Action{Kind: ActOrphanRole, Server: s.Name, Detail: fmt.Sprintf("role %s is named like a tenant but the catalog has no tenant for it on this server; left untouched", name)}, nil)
 			}
 		}

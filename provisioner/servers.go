@@ -66,6 +66,21 @@ func (p *Provisioner) AddServer(ctx context.Context, o AddServerOptions) (catalo
 	if err != nil {
 		return catalog.Server{}, fmt.Errorf("server %q: %w", o.Name, err)
 	}
+	// The same server under two names would hold twice the tenants its capacity says,
+	// and be audited twice as two servers.
+	servers, err := p.Store.ListServers(ctx)
+	if err != nil {
+		return catalog.Server{}, err
+	}
+	for _, s := range servers {
+		if s.Host == info.Host && s.Port == info.Port {
+			return catalog.Server{}, validate.Errorf("server %s:%d is already registered as %q", info.Host, info.Port, s.Name)
+		}
+	}
+	if info.Superuser {
+		p.Log.Warn("the admin role is a superuser: least privilege is not in force on this server; register it with a role that has only LOGIN CREATEDB CREATEROLE",
+			"server", o.Name, "role", info.Role)
+	}
 	srv := catalog.Server{
 		Name: o.Name, Host: info.Host, Port: info.Port, AdminRole: info.Role, VersionNum: info.VersionNum,
 		Capacity: o.Capacity, Labels: labels, CloneStrategy: o.CloneStrategy, Spares: o.Spares,

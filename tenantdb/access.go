@@ -47,8 +47,12 @@ func (s *Server) GrantAccess(ctx context.Context, id, role, level, password stri
 		return err
 	}
 	defer release()
-	var exists bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, role).Scan(&exists); err != nil {
+	if err := ensureLoginsRole(ctx, conn); err != nil {
+		return err
+	}
+	var exists, groupExists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1), EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $2)`,
+		role, GroupRole(id)).Scan(&exists, &groupExists); err != nil {
 		return err
 	}
 	stmts := []string{
@@ -57,6 +61,7 @@ func (s *Server) GrantAccess(ctx context.Context, id, role, level, password stri
 		s.grantToAdminStmt(role),
 		"GRANT CONNECT ON DATABASE " + ident(Database(id)) + " TO " + ident(role),
 	}
+	stmts = append(stmts, confineStmts(id, groupExists, role)...)
 	if _, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll(); err != nil {
 		return fmt.Errorf("create access role: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+	"time"
 )
 
 // Inventory is what a server holds in the tenant namespace (t_…) and its templates,
@@ -42,7 +43,9 @@ type RoleInfo struct {
 	Replication bool
 	BypassRLS   bool
 	ConnLimit   int
-	Comment     string
+	// ValidUntil is when the role's password expires (nil: never).
+	ValidUntil *time.Time
+	Comment    string
 	// MemberOf lists the roles this role is a member of.
 	MemberOf []string
 }
@@ -122,7 +125,7 @@ func (s *Server) Snapshot(ctx context.Context) (Snapshot, error) {
 	}
 	rows, err = conn.Query(ctx, `
 		SELECT r.rolname, r.rolcanlogin, r.rolsuper, r.rolcreatedb, r.rolcreaterole, r.rolreplication, r.rolbypassrls,
-		       r.rolconnlimit, coalesce(shobj_description(r.oid, 'pg_authid'), ''),
+		       r.rolconnlimit, nullif(r.rolvaliduntil, 'infinity'), coalesce(shobj_description(r.oid, 'pg_authid'), ''),
 		       coalesce((SELECT array_agg(g.rolname ORDER BY g.rolname) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
 		                 WHERE m.member = r.oid), '{}')
 		FROM pg_roles r`)
@@ -132,7 +135,7 @@ func (s *Server) Snapshot(ctx context.Context) (Snapshot, error) {
 	for rows.Next() {
 		var r RoleInfo
 		if err := rows.Scan(&r.Name, &r.CanLogin, &r.Superuser, &r.CreateDB, &r.CreateRole, &r.Replication, &r.BypassRLS,
-			&r.ConnLimit, &r.Comment, &r.MemberOf); err != nil {
+			&r.ConnLimit, &r.ValidUntil, &r.Comment, &r.MemberOf); err != nil {
 			return snap, err
 		}
 		snap.Roles[r.Name] = r

@@ -45,6 +45,11 @@ type Contents struct {
 	// ForeignOwnedCount counts all of them.
 	ForeignOwned      []string
 	ForeignOwnedCount int
+	// Privileges are the access-list entries of the database's objects held by roles
+	// other than their owners, and its default privileges (see [Expected]).
+	Privileges []Privilege
+	// Objects are publications, event triggers, rules and SECURITY DEFINER functions.
+	Objects []string
 }
 
 // MaxForeignOwned bounds the objects [Server.InspectDatabase] lists by name.
@@ -94,10 +99,11 @@ SELECT
     coalesce((SELECT array_agg(what) FROM (SELECT what FROM foreign_owned ORDER BY what LIMIT $2) f), '{}'),
     (SELECT count(*) FROM foreign_owned)::int`
 
-// InspectDatabase reads, with one query on one connection, what the tenant database
+// InspectDatabase reads, with three queries on one connection, what the tenant database
 // holds that could reach outside it (extensions, foreign data wrappers, foreign
-// servers, user mappings) and which of its objects the tenant's owner role does not
-// own. It changes nothing.
+// servers, user mappings, publications, event triggers, rules, SECURITY DEFINER
+// functions), which of its objects the tenant's owner role does not own, and who holds
+// which privilege on them. It changes nothing.
 func (s *Server) InspectDatabase(ctx context.Context, id string) (Contents, error) {
 	var c Contents
 	conn, err := s.Connect(ctx, Database(id))
@@ -109,6 +115,12 @@ func (s *Server) InspectDatabase(ctx context.Context, id string) (Contents, erro
 		Scan(&c.Extensions, &c.ForeignDataWrappers, &c.ForeignServers, &c.UserMappings, &c.ForeignOwned, &c.ForeignOwnedCount)
 	if err != nil {
 		return c, fmt.Errorf("inspect %s: %w", Database(id), err)
+	}
+	if c.Privileges, err = readPrivileges(ctx, conn); err != nil {
+		return c, fmt.Errorf("inspect privileges in %s: %w", Database(id), err)
+	}
+	if err := conn.QueryRow(ctx, objectsQuery).Scan(&c.Objects); err != nil {
+		return c, fmt.Errorf("inspect objects in %s: %w", Database(id), err)
 	}
 	return c, nil
 }

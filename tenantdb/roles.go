@@ -25,7 +25,9 @@ const safeAttrs = "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS
 // given password sent as a SCRAM verifier), or brings existing ones back to those
 // attributes and that password. The admin role is made a member of both: it needs that
 // to create the database with the owner, run migrations as the owner (SET ROLE) and
-// terminate the app's sessions. Idempotent.
+// terminate the app's sessions. The app role is made a member of the tenant's group
+// role and of [LoginsRole], which the pg_hba.conf lines of [HBALines] confine logins
+// with. Idempotent.
 func (s *Server) EnsureRoles(ctx context.Context, id, appPassword string, login bool) error {
 	// A killed run's session may still be creating the same roles: wait for it.
 	return retryUnique(ctx, func() error { return s.ensureRoles(ctx, id, appPassword, login) })
@@ -38,9 +40,12 @@ func (s *Server) ensureRoles(ctx context.Context, id, appPassword string, login 
 	}
 	defer release()
 	owner, app := OwnerRole(id), AppRole(id)
+	if err := ensureLoginsRole(ctx, conn); err != nil {
+		return err
+	}
 	var existing []string
 	if err := conn.QueryRow(ctx, `SELECT coalesce(array_agg(rolname::text), '{}') FROM pg_roles WHERE rolname = ANY($1)`,
-		[]string{owner, app}).Scan(&existing); err != nil {
+		[]string{owner, app, GroupRole(id)}).Scan(&existing); err != nil {
 		return fmt.Errorf("look up roles of %s: %w", Database(id), err)
 	}
 	loginAttr := "LOGIN"
@@ -62,6 +67,8 @@ func (s *Server) ensureRoles(ctx context.Context, id, appPassword string, login 
 		s.grantToAdminStmt(owner),
 		s.grantToAdminStmt(app),
 	}
+	// The group role named like the database, for pg_hba.conf's samerole.
+	stmts = append(stmts, confineStmts(id, slices.Contains(existing, GroupRole(id)), app)...)
 	// One round trip, one implicit transaction.
 	if _, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll(); err != nil {
 		return fmt.Errorf("create roles of %s: %w", Database(id), err)
@@ -173,11 +180,14 @@ func (s *Server) DropRoles(ctx context.Context, id string) error {
 		return err
 	}
 	defer release()
-	for _, role := range []string{AppRole(id), OwnerRole(id)} {
+	for _, role := range []string{AppRole(id), OwnerRole(id), GroupRole(id)} {
 		if err := terminate(ctx, conn, role); err != nil {
 			return err
 		}
 		if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+ident(role)); err != nil {
+			if dbconn.HasCode(err, pgerrcode.DependentObjectsStillExist) { // in another database
+				return roleInUse(ctx, conn, role, err)
+			}
 			return fmt.Errorf("drop role %s: %w", role, err)
 		}
 	}

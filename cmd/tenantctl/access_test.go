@@ -33,6 +33,8 @@ func TestAccessGrantRevoke(t *testing.T) {
 	c.expect(2, []string{"invalid --level"}, "access", "grant", "alice", "--tenant", slug, "--level", "admin")
 	c.expect(2, []string{"invalid --expires"}, "access", "grant", "alice", "--tenant", slug, "--expires", "yesterday")
 	c.expect(2, []string{"in the past"}, "access", "grant", "alice", "--tenant", slug, "--expires", "2001-01-01T00:00:00Z")
+	c.expect(2, []string{"invalid --reason", "escape"}, "access", "grant", "alice", "--tenant", slug, "--reason", "INC-1\x1b]8;;http://evil\x07")
+	c.expect(2, []string{"invalid --reason", "bidirectional"}, "access", "grant", "alice", "--tenant", slug, "--reason", "INC-\u20661")
 
 	g := decode[map[string]any](t, c.mustRun("access", "grant", "alice", "--tenant", slug, "--expires", "2h", "--reason", "INC-1", "-o", "json"))
 	require.Equal(t, "read", g["level"])
@@ -54,7 +56,10 @@ func TestAccessGrantRevoke(t *testing.T) {
 	otherDB := decode[map[string]any](t, c.mustRun("tenant", "show", other, "-o", "json"))["database"].(string)
 	cfg.Database = otherDB
 	_, err = pgx.ConnectConfig(ctx, cfg)
-	require.Equal(t, "42501", dbconn.SQLState(err))
+	// The test servers run with the lines of `server hba`: pg_hba.conf refuses before
+	// the missing CONNECT privilege would.
+	require.Equal(t, "28000", dbconn.SQLState(err), "%v", err)
+	require.Contains(t, err.Error(), "pg_hba.conf")
 
 	// Reconcile treats granted access as expected, not as drift.
 	for _, a := range decode[[]map[string]any](t, c.mustRun("reconcile", "--dry-run", "-o", "json")) {
@@ -62,6 +67,10 @@ func TestAccessGrantRevoke(t *testing.T) {
 	}
 	grants := decode[[]map[string]any](t, c.mustRun("access", "list", "--tenant", slug, "-o", "json"))
 	require.Len(t, grants, 1)
+	// A login whose role name would be alice's is refused, not a raw SQL error.
+	c.mustRun("access", "grant", "al.ice", "--tenant", slug)
+	c.expect(2, []string{"would share the role", "al.ice"}, "access", "grant", "al-ice", "--tenant", slug)
+	c.mustRun("access", "revoke", "al.ice", "--tenant", slug)
 
 	c.mustRun("access", "grant", "alice", "--tenant", slug, "--level", "write")
 	rw, err := pgx.Connect(ctx, strings.TrimSpace(c.mustRun("access", "dsn", "alice", "--tenant", slug)))

@@ -136,7 +136,7 @@ Exit status: 0 success, 1 the operation failed (or the audit found violations),
 	for _, c := range []*cobra.Command{
 		a.catalogCmd(), a.serverCmd(), a.warehouseCmd(), a.tenantCmd(), a.eventsCmd(), a.jobsCmd(),
 		a.accessCmd(), a.auditCmd(nil), a.migrateCmd(), a.reconcileCmd(), a.rollupCmd(), a.schedulerCmd(),
-		a.demoCmd(),
+		a.demoCmd(), a.serveCmd(), a.operatorCmd(), a.reportCmd(),
 	} {
 		if c.GroupID == "" {
 			c.GroupID = "fleet"

@@ -40,9 +40,20 @@ customers are, from the servers' actual state:
   - no database or role name or comment on any server reveals a customer;
   - no tenant role can connect to the warehouse, and PUBLIC holds nothing on it;
   - no orphan t_... databases or roles, no tenant roles missing;
+  - every database on every server (postgres, template1, copies, anything tenantctl did
+    not create) holds no bridge, and no tenant's roles own or hold anything outside
+    their own database (pg_shdepend: copies are found by what they hold, not by name);
+  - inside tenant databases nobody holds more than tenantctl grants (tables, sequences,
+    functions, schemas, default privileges, the database), and there is no
+    publication, subscription, event trigger, rule, SECURITY DEFINER function or
+    setting; the database accepts connections and is no template; templates and the
+    warehouse's schemas and tables hold nothing for others;
+  - MSP access roles and the admin role reach no further than they should, and every
+    login belongs to the groups the 'tenantctl server hba' lines confine it with;
   - live probes (unless --no-probes): each active tenant's own credentials log in to its
     own database and are refused by its server neighbours (up to --probe-neighbours), a
-    sample of databases on other servers and the warehouse.
+    sample of databases on other servers, the server's postgres (and, for two tenants
+    per server, template1) and the warehouse.
 
 The audit only reads (every session it opens is read-only); 'tenantctl reconcile'
 fixes drift. Each run is recorded in the catalog with the SHA-256 of its JSON report

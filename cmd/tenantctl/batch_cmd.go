@@ -15,7 +15,7 @@ import (
 // createBatch runs `tenant create --from-file`. Flags given for one tenant (--name,
 // --domain, ...) make no sense for a file and are refused.
 func (a *app) createBatch(cmd *cobra.Command, o provisioner.CreateOptions, file string, concurrency int) error {
-	for _, f := range []string{"name", "domain", "server", "label", "contact-email"} {
+	for _, f := range []string{"name", "domain", "server", "label", "contact-email", "from-dump"} {
 		if cmd.Flags().Changed(f) {
 			return validate.Errorf("--%s applies to one tenant; with --from-file put it in the file's columns", f)
 		}

@@ -137,3 +137,46 @@ func TestComposeSchedulerService(t *testing.T) {
 	require.Len(t, hostPorts, 2, "replicas need distinct host ports")
 	require.True(t, strings.Contains(string(readme), "docker compose --profile scheduler up"), "README must show how to start the schedulers")
 }
+
+// TestComposeServeService checks the console/API service of docker-compose.yml:
+// opt-in, loopback-only, the catalog of the control service, the key from the
+// operator's environment, a health check through `serve probe`, and a README that says
+// how to start it.
+func TestComposeServeService(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile("../../docker-compose.yml")
+	require.NoError(t, err)
+	var compose struct {
+		Services map[string]struct {
+			Profiles    []string          `yaml:"profiles"`
+			Build       string            `yaml:"build"`
+			Command     []string          `yaml:"command"`
+			Environment map[string]string `yaml:"environment"`
+			Ports       []string          `yaml:"ports"`
+			DependsOn   map[string]any    `yaml:"depends_on"`
+			Healthcheck struct {
+				Test []string `yaml:"test"`
+			} `yaml:"healthcheck"`
+		} `yaml:"services"`
+	}
+	require.NoError(t, yaml.Unmarshal(raw, &compose))
+	svc, ok := compose.Services["serve"]
+	require.True(t, ok, "docker-compose.yml needs a serve service")
+	require.Equal(t, []string{"serve"}, svc.Profiles)
+	require.Equal(t, ".", svc.Build)
+	require.Equal(t, []string{"serve"}, svc.Command)
+	require.Contains(t, svc.DependsOn, "control")
+	controlPW := compose.Services["control"].Environment["POSTGRES_PASSWORD"]
+	require.Equal(t, "postgres://postgres:"+controlPW+"@control:5432/catalog?sslmode=disable", svc.Environment["TENANTCTL_CATALOG_DSN"])
+	require.Equal(t, "${TENANTCTL_SECRET_KEY:-}", svc.Environment["TENANTCTL_SECRET_KEY"])
+	_, listenPort, err := net.SplitHostPort(svc.Environment["TENANTCTL_SERVE_LISTEN"])
+	require.NoError(t, err)
+	require.Len(t, svc.Ports, 1)
+	parts := strings.Split(svc.Ports[0], ":")
+	require.Equal(t, []string{"127.0.0.1", parts[1], listenPort}, parts)
+	require.Equal(t, []string{"CMD", "/usr/local/bin/tenantctl", "serve", "probe"}, svc.Healthcheck.Test)
+	readme, err := os.ReadFile("../../README.md")
+	require.NoError(t, err)
+	require.Contains(t, string(readme), "docker compose --profile serve up")
+	require.Contains(t, string(readme), "http://127.0.0.1:"+parts[1])
+}

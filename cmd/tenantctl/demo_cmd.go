@@ -139,6 +139,7 @@ func (a *app) demoAudit(ctx context.Context, p *provisioner.Provisioner) error {
 		return errSilent
 	}
 	fmt.Fprintln(a.out, "==> done: try 'tenantctl tenant show acme', 'tenantctl audit -o markdown', 'tenantctl jobs'")
+	fmt.Fprintln(a.out, "==> console: 'tenantctl operator add me --role admin' prints a token; then 'tenantctl serve' and open http://127.0.0.1:8080 (log in as me with the token)")
 	return nil
 }
 

@@ -27,6 +27,7 @@ func TestDemo(t *testing.T) {
 	require.Contains(t, out, "Isolation audit PASSED")
 	require.Contains(t, out, "26 row(s) copied", "the demo rolls every seeded row up")
 	require.Contains(t, out, "cross-tenant summary, from the warehouse")
+	require.Contains(t, out, "'tenantctl serve' and open http://127.0.0.1:8080", "the demo ends by saying how to open the console")
 	require.Regexp(t, `initech\s+Initech LLC\s+4\s+3\s+2\s+1`, out, "the summary counts each customer's own rows")
 
 	tenants := decode[[]map[string]any](t, c.mustRun("tenant", "list", "-o", "json"))

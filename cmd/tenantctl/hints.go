@@ -6,6 +6,7 @@ import (
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/mover"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/rollout"
 )
@@ -57,6 +58,11 @@ func describeError(err error) string {
 	var che *rollout.ChangedError
 	if errors.As(err, &che) {
 		replace(che.Error(), che.Render("pass --allow-changed"))
+	}
+	var ime *mover.InterruptedMoveError
+	if errors.As(err, &ime) {
+		replace(ime.Error(), "tenant \""+ime.Slug+"\" has an interrupted move to "+ime.Target+": rerun with --to "+ime.Target+
+			" to finish it, or roll it back with `tenantctl tenant move "+ime.Slug+" --rollback` (or `tenantctl reconcile`)")
 	}
 	for _, h := range sentinelHints {
 		if errors.Is(err, h.err) {

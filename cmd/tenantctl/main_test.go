@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantctl/tenantctl/internal/pgtest"
+	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, 2)) }
@@ -155,7 +156,35 @@ func TestServerAddBadInput(t *testing.T) {
 	c.secrets = append(c.secrets, "weak-password-123")
 	c.expect(2, []string{"lacks CREATEDB or CREATEROLE", "ALTER ROLE"}, "server", "add", "pg-x", "--dsn", weak)
 
+	// The same server under another name.
+	c.expect(2, []string{"already registered as \"pg-a\""}, "server", "add", "pg-z", "--dsn", good)
+
 	require.Equal(t, before, c.mustRun("server", "list", "-o", "json"), "bad input changes nothing")
+
+	// A superuser DSN works, with a warning.
+	super := env.Servers[1].SuperDSN("postgres")
+	c.secrets = append(c.secrets, passwordOf(super))
+	_, errOut, code := c.run("server", "add", "pg-super", "--dsn", super)
+	require.Equal(t, 0, code, errOut)
+	require.Contains(t, errOut, "least privilege is not in force")
+}
+
+func TestServerHBA(t *testing.T) {
+	t.Parallel()
+	c := newCLI(t)
+	c.addServer("pg-a", 0)
+	out := c.mustRun("server", "hba", "pg-a")
+	words := strings.Join(strings.Fields(out), " ")
+	for _, want := range []string{"host all " + pgtest.AdminRole + " all scram-sha-256", "host samerole +tenantctl_logins all scram-sha-256",
+		"host all +tenantctl_logins all reject", "FIRST"} {
+		require.Contains(t, words, want)
+	}
+	// The admin's lines come before the ones that reject: the first matching line wins.
+	require.Less(t, strings.Index(words, pgtest.AdminRole), strings.Index(words, "reject"))
+	require.Equal(t, out, tenantdb.HBALines(pgtest.AdminRole, ""), "the lines the test servers run with")
+	require.Contains(t, strings.Join(strings.Fields(c.mustRun("server", "hba", "pg-a", "--admin-method", "cert")), " "), pgtest.AdminRole+" all cert")
+	c.expect(2, []string{"invalid --admin-method"}, "server", "hba", "pg-a", "--admin-method", "trust\nhost all all all trust")
+	c.expect(2, []string{"server not found"}, "server", "hba", "nope")
 }
 
 func TestMissingCatalogAndKey(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/provisioner"
+	"github.com/tenantctl/tenantctl/report"
 	"github.com/tenantctl/tenantctl/rollup"
 	"github.com/tenantctl/tenantctl/scheduler"
 	"github.com/tenantctl/tenantctl/secret"
@@ -77,6 +78,11 @@ var schedulerSettings = []schedulerSetting{
 	scheduleSetting(jobs.Reconcile.Name, "@every 5m", "when to reconcile the catalog with the servers"),
 	scheduleSetting(jobs.Purge.Name, "0 3 * * *", "when to purge tenants deleted longer ago than --purge-retention"),
 	scheduleSetting(jobs.Pool.Name, "@every 1m", "when to refill the servers' warm pools of spare databases"),
+	scheduleSetting(jobs.Report.Name, "off", "when to write every customer's report into --report-dir (off unless set)"),
+	{"report-dir", "TENANTCTL_REPORT_DIR", "report_dir", "", "directory (a file share) the report job writes one file per customer into",
+		func(cfg *config.Scheduler, v string) error { cfg.ReportDir = v; return nil }},
+	{"report-format", "TENANTCTL_REPORT_FORMAT", "report_format", "html", "format of delivered reports: md, html, csv or json",
+		func(cfg *config.Scheduler, v string) error { cfg.ReportFormat = v; return report.CheckFormat(v) }},
 	durationSetting("purge-retention", "TENANTCTL_PURGE_RETENTION", fmt.Sprintf("%dh", int(provisioner.DefaultRetention.Hours())),
 		"how long deleted tenants are kept before the purge job destroys them", func(c *config.Scheduler) *time.Duration { return &c.PurgeRetention }),
 	durationSetting("job-retention", "TENANTCTL_JOB_RETENTION", "720h",
@@ -177,6 +183,9 @@ func (a *app) schedulerConfig(cmd *cobra.Command, values []string) (config.Sched
 	if cfg.Node == "" {
 		cfg.Node = hostname()
 	}
+	if !scheduler.Disabled(cfg.Schedules[jobs.Report.Name]) && cfg.ReportDir == "" {
+		errs = append(errs, validate.Errorf("--report-schedule needs --report-dir: the directory the reports are delivered to"))
+	}
 	return cfg, errors.Join(errs...)
 }
 
@@ -201,7 +210,9 @@ func (a *app) runScheduler(ctx context.Context, cfg config.Scheduler) error {
 	defer p.Close()
 
 	bodies := jobs.Bodies(jobs.Env{Provisioner: p, Node: cfg.Node, Log: a.log,
-		RollupSpec: func() (rollup.Spec, error) { return rollup.LoadSpec(a.rollupSpecPath()) }, PurgeRetention: cfg.PurgeRetention})
+		RollupSpec: func() (rollup.Spec, error) { return rollup.LoadSpec(a.rollupSpecPath()) }, PurgeRetention: cfg.PurgeRetention,
+		ReportSpec: func() (*report.Spec, error) { return report.LoadSpec(a.getenv("TENANTCTL_REPORT_SPEC")) },
+		ReportDir:  cfg.ReportDir, ReportFormat: cfg.ReportFormat})
 	var scheduled []scheduler.Job
 	for _, name := range jobs.Names {
 		scheduled = append(scheduled, scheduler.Job{Name: name, Schedule: cfg.Schedules[name], Run: bodies[name]})

@@ -58,6 +58,8 @@ tenantctl connects to verify that, then stores the DSN encrypted in the catalog.
 	addCmd.Flags().IntVar(&add.Spares, "spares", 0, "spare databases to keep ready for instant tenant creation (warm pool; filled by reconcile and the scheduler)")
 	addCmd.Flags().StringVar(&add.CloneStrategy, "clone-strategy", "file_copy", "how tenant databases are cloned from the template: file_copy or wal_log")
 	cmd.AddCommand(addCmd, a.serverSetCmd(), a.serverRefillCmd())
+	cmd.AddCommand(a.serverHBACmd())
+	cmd.AddCommand(a.serverEvacuateCmd()) // data mobility: move_cmd.go
 
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list",

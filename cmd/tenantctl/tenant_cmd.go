@@ -30,6 +30,7 @@ func (a *app) tenantCmd() *cobra.Command {
 				return p.Resume(cmd.Context(), slug)
 			}),
 		a.tenantDeleteCmd(), a.tenantPurgeCmd())
+	cmd.AddCommand(a.tenantMoveCmd(), a.tenantExportCmd()) // data mobility: move_cmd.go
 	return cmd
 }
 
@@ -39,8 +40,9 @@ func (a *app) tenantCreateCmd() *cobra.Command {
 		file        string
 		concurrency int
 	}
+	var fromDump string
 	cmd := &cobra.Command{
-		Use:   "create SLUG --name NAME --domain DOMAIN [--server NAME] [--label k=v]... [--contact-email E]",
+		Use:   "create SLUG --name NAME --domain DOMAIN [--server NAME] [--label k=v]... [--contact-email E] [--from-dump FILE]",
 		Short: "Provision a customer tenant: its own database and roles, hardened, at the latest schema",
 		Long: `Provision a customer tenant on one of the registered servers: a database t_<id> owned
 by the NOLOGIN role t_<id>_owner, an application role t_<id>_app (LOGIN, DML only) with
@@ -59,8 +61,17 @@ ALTER ROLE. Without a spare it is cloned from the template as before.
 with an optional header line naming those columns and labels as k=v pairs separated by
 ';'. Rows run --concurrency at a time; each row's result is printed. A row that fails
 fails alone (the others are created) and the command exits 1 naming the failed lines;
-a file that is not such a CSV is refused as a whole (exit 2, nothing created).`,
+a file that is not such a CSV is refused as a whole (exit 2, nothing created).
+
+--from-dump FILE restores the database from a customer's existing pg_dump archive
+(pg_dump --format=custom) instead: objects owned by the tenant's owner role, hardened
+like every tenant, its schema version read from the dump's goose_db_version table, then
+migrated to the latest. A file that is not such an archive, that carries extensions or
+objects the audit forbids (dblink, postgres_fdw, foreign servers, subscriptions...), or
+that has no goose version table is refused (exit 2) and nothing is created.
+Interrupted, run it again to restart the restore; 'tenantctl reconcile' undoes it.`,
 		Example: `  tenantctl tenant create acme --name "Acme Corp" --domain acme.example --label zone=eu1
+  tenantctl tenant create acme --name "Acme Corp" --domain acme.example --from-dump acme.dump
   tenantctl tenant create --from-file tenants.csv --concurrency 4`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if batch.file != "" {
@@ -83,7 +94,12 @@ a file that is not such a CSV is refused as a whole (exit 2, nothing created).`,
 			defer done()
 			p.Hooks = crashHook(a.getenv)
 			start := time.Now()
-			t, err := p.Create(cmd.Context(), o)
+			var t catalog.Tenant
+			if fromDump != "" {
+				t, err = a.importTenant(cmd, p, o, fromDump) // move_cmd.go
+			} else {
+				t, err = p.Create(cmd.Context(), o)
+			}
 			if err != nil {
 				return err
 			}
@@ -103,6 +119,7 @@ a file that is not such a CSV is refused as a whole (exit 2, nothing created).`,
 	f.StringVar(&o.ContactEmail, "contact-email", "", "contact address, under the tenant's domain")
 	f.StringVar(&batch.file, "from-file", "", "create every tenant listed in this CSV file (slug,name,domain[,server,labels,contact]; '-' for stdin)")
 	f.IntVar(&batch.concurrency, "concurrency", 4, "with --from-file: tenants created at once")
+	f.StringVar(&fromDump, "from-dump", "", "restore the database from this pg_dump custom-format archive of the customer's existing database instead of the template")
 	f.BoolVar(&o.SlowPath, "no-template", false, "create the database empty and run every migration instead of cloning the template")
 	return cmd
 }

@@ -119,6 +119,8 @@ func TestTenantCreateBadInput(t *testing.T) {
 		{"invalid slug", []string{"tenant", "create", "ab", "--name", "x", "--domain", "x.example"}},
 		{"display name", []string{"tenant", "create", "okay-slug", "--name", strings.Repeat("n", 201), "--domain", "x.example"}},
 		{"display name", []string{"tenant", "create", "okay-slug", "--domain", "x.example"}},
+		{"terminal escape sequences", []string{"tenant", "create", "okay-slug", "--name", "Acme \x1b[2J\x1b[31mOK", "--domain", "x.example"}},
+		{"bidirectional text controls", []string{"tenant", "create", "okay-slug", "--name", "Acme \u202egnp.exe", "--domain", "x.example"}},
 		{"invalid domain", []string{"tenant", "create", "okay-slug", "--name", "x", "--domain", "has space.example"}},
 		{"invalid domain", []string{"tenant", "create", "okay-slug", "--name", "x", "--domain", "quo'te.example"}},
 		{"invalid domain", []string{"tenant", "create", "okay-slug", "--name", "x", "--domain", "a..example"}},

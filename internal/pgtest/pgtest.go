@@ -23,6 +23,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tenantctl/tenantctl/internal/dbconn"
+	"github.com/tenantctl/tenantctl/internal/pghba"
 	"github.com/tenantctl/tenantctl/localpg"
 	"github.com/tenantctl/tenantctl/secret"
 )
@@ -113,8 +114,12 @@ func start(ctx context.Context, n int) (*Env, error) {
 	var wg sync.WaitGroup
 	for i, name := range names {
 		wg.Go(func() {
-			c, err := localpg.Init(ctx, localpg.Options{Dir: filepath.Join(base, name), Fast: true,
-				Settings: map[string]string{"log_statement": "'ddl'"}})
+			opts := localpg.Options{Dir: filepath.Join(base, name), Fast: true, Settings: map[string]string{"log_statement": "'ddl'"}}
+			if name != "control" {
+				// Tenant servers run confined, as the README tells operators to run theirs.
+				opts.HBA = pghba.Lines(AdminRole, "")
+			}
+			c, err := localpg.Init(ctx, opts)
 			if err == nil {
 				err = c.StopWhenProcessExits(os.Getpid(), true)
 			}
@@ -271,4 +276,20 @@ func Contains(s string, needles ...string) string {
 		}
 	}
 	return ""
+}
+
+// SetHBA replaces the lines placed first in the server's pg_hba.conf ("" removes them)
+// and reloads the configuration. Tests that change them must restore them
+// (pghba.Lines(AdminRole, "")): the clusters are shared by the test binary.
+func (s *Server) SetHBA(t testing.TB, lines string) {
+	t.Helper()
+	if s.Cluster == nil {
+		t.Fatalf("pgtest: %s is an external server: its pg_hba.conf cannot be changed", s.Name)
+	}
+	if err := s.Cluster.WriteHBA(lines); err != nil {
+		t.Fatalf("pgtest: write pg_hba.conf of %s: %v", s.Name, err)
+	}
+	s.Exec(t, "postgres", "SELECT pg_reload_conf()")
+	// The postmaster rereads the file on the signal pg_reload_conf sends: give it a moment.
+	time.Sleep(300 * time.Millisecond)
 }

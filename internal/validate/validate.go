@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"unicode"
 	"unicode/utf8"
 )
 
@@ -55,16 +54,13 @@ func Slug(s string) error {
 	return nil
 }
 
-// DisplayName checks a tenant's display name: 1–200 characters, no control characters.
+// DisplayName checks a tenant's display name: 1–200 characters of [PlainText].
 func DisplayName(s string) error {
 	n := utf8.RuneCountInString(s)
 	if strings.TrimSpace(s) == "" || n > 200 {
 		return Errorf("invalid display name: it must be 1-200 characters, got %d", n)
 	}
-	if !utf8.ValidString(s) || strings.IndexFunc(s, unicode.IsControl) >= 0 {
-		return Errorf("invalid display name: it must not contain control characters")
-	}
-	return nil
+	return PlainText("display name", s)
 }
 
 // Domain normalises (lowercases, drops one trailing dot) and checks an email domain: a

@@ -1,0 +1,650 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tenantctl/tenantctl/audit"
+	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/jobs"
+	"github.com/tenantctl/tenantctl/provisioner"
+	"github.com/tenantctl/tenantctl/report"
+	"github.com/tenantctl/tenantctl/rollout"
+	"github.com/tenantctl/tenantctl/rollup"
+)
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+func (a *API) openapi(w http.ResponseWriter, _ *http.Request, _ catalog.Operator) error {
+	w.Header().Set("Content-Type", "application/json")
+	_, err := w.Write(openAPI)
+	return err
+}
+
+func (a *API) me(w http.ResponseWriter, _ *http.Request, op catalog.Operator) error {
+	return writeJSON(w, http.StatusOK, map[string]string{"login": op.Login, "role": op.Role})
+}
+
+func (a *API) overview(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	o, err := a.o.View.Overview(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, o)
+}
+
+// intParam reads an integer query parameter.
+func intParam(r *http.Request, name string, def int) (int, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, fieldError(name, validate.Errorf("invalid %s %q: use a whole number", name, v))
+	}
+	return n, nil
+}
+
+func boolParam(r *http.Request, name string) (bool, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		return false, fieldError(name, validate.Errorf("invalid %s %q: use true or false", name, v))
+	}
+	return b, nil
+}
+
+func (a *API) listTenants(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	q := r.URL.Query()
+	s := catalog.TenantSearch{Query: q.Get("q"), State: q.Get("state"), Server: q.Get("server"), Sort: q.Get("sort")}
+	switch q.Get("order") {
+	case "", "asc":
+	case "desc":
+		s.Desc = true
+	default:
+		return fieldError("order", validate.Errorf("invalid order %q: use asc or desc", q.Get("order")))
+	}
+	var err error
+	if s.Limit, err = intParam(r, "limit", 50); err != nil {
+		return err
+	}
+	if s.Limit < 1 {
+		return fieldError("limit", validate.Errorf("invalid limit %d: use 1-%d", s.Limit, catalog.MaxPage))
+	}
+	if s.Offset, err = intParam(r, "offset", 0); err != nil {
+		return err
+	}
+	figures, err := boolParam(r, "figures")
+	if err != nil {
+		return err
+	}
+	if err := s.Validate(); err != nil {
+		return fieldError(searchField(s), err)
+	}
+	page, err := a.o.View.Customers(r.Context(), s, figures)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"tenants": page.Customers, "total": page.Total, "limit": s.Limit, "offset": s.Offset})
+}
+
+// searchField names the parameter a search's validation refused, by checking them one
+// at a time with the same rules.
+func searchField(s catalog.TenantSearch) string {
+	for _, f := range []struct {
+		name string
+		set  func(*catalog.TenantSearch)
+	}{
+		{"sort", func(c *catalog.TenantSearch) { c.Sort = s.Sort }},
+		{"state", func(c *catalog.TenantSearch) { c.State = s.State }},
+		{"server", func(c *catalog.TenantSearch) { c.Server = s.Server }},
+		{"q", func(c *catalog.TenantSearch) { c.Query = s.Query }},
+		{"limit", func(c *catalog.TenantSearch) { c.Limit = s.Limit }},
+		{"offset", func(c *catalog.TenantSearch) { c.Offset = s.Offset }},
+	} {
+		c := catalog.TenantSearch{}
+		f.set(&c)
+		if c.Validate() != nil {
+			return f.name
+		}
+	}
+	return ""
+}
+
+// CreateTenantRequest is the body of POST /tenants.
+type CreateTenantRequest struct {
+	Slug         string            `json:"slug"`
+	Name         string            `json:"name"`
+	Domain       string            `json:"domain"`
+	Server       string            `json:"server,omitempty"`
+	Labels       map[string]string `json:"labels,omitempty"`
+	ContactEmail string            `json:"contact_email,omitempty"`
+}
+
+func (req CreateTenantRequest) options() provisioner.CreateOptions {
+	o := provisioner.CreateOptions{Slug: req.Slug, Name: req.Name, Domain: req.Domain, Server: req.Server, ContactEmail: req.ContactEmail}
+	for k, v := range req.Labels {
+		o.Labels = append(o.Labels, k+"="+v)
+	}
+	sort.Strings(o.Labels)
+	return o
+}
+
+// validateCreate runs the CLI's validation, one field at a time so the problem can name
+// the field that failed.
+func validateCreate(req CreateTenantRequest) error {
+	o := req.options()
+	steps := []struct {
+		field string
+		set   func(c *provisioner.CreateOptions)
+	}{
+		{"slug", func(c *provisioner.CreateOptions) { c.Slug = o.Slug }},
+		{"name", func(c *provisioner.CreateOptions) { c.Name = o.Name }},
+		{"domain", func(c *provisioner.CreateOptions) { c.Domain = o.Domain }},
+		{"contact_email", func(c *provisioner.CreateOptions) { c.ContactEmail = o.ContactEmail }},
+		{"server", func(c *provisioner.CreateOptions) { c.Server = o.Server }},
+		{"labels", func(c *provisioner.CreateOptions) { c.Labels = o.Labels }},
+	}
+	c := provisioner.CreateOptions{Slug: "valid-slug", Name: "valid", Domain: "valid.example"}
+	for _, s := range steps {
+		s.set(&c)
+		probe := c
+		if _, err := probe.Validate(); err != nil {
+			return fieldError(s.field, err)
+		}
+	}
+	return nil
+}
+
+func (a *API) createTenant(w http.ResponseWriter, r *http.Request, op catalog.Operator) error {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	if err != nil {
+		return newProblem(http.StatusRequestEntityTooLarge, "too-large", "the body is limited to 1 MiB")
+	}
+	key := r.Header.Get("Idempotency-Key")
+	hash := requestHash(r.Method, r.URL.Path, body)
+	if key != "" {
+		claimed, prev, err := a.store.ClaimIdempotencyKey(r.Context(), op.Login, key, hash)
+		if err != nil {
+			return fieldError("Idempotency-Key", err)
+		}
+		if !claimed {
+			switch {
+			case prev.Request != hash:
+				return newProblem(http.StatusUnprocessableEntity, "idempotency-key-reused", "this Idempotency-Key was used for a different request")
+			case !prev.Done:
+				return newProblem(http.StatusConflict, "idempotency-key-in-use", "a request with this Idempotency-Key is still running; retry later")
+			}
+			w.Header().Set("Idempotent-Replayed", "true")
+			writeRaw(w, prev.Status, prev.Body)
+			return nil
+		}
+	}
+	status, out, slug := a.doCreate(r, body)
+	if key != "" {
+		// A server error is not an answer worth replaying: the key is released for a retry.
+		if err := a.store.FinishIdempotencyKey(context.WithoutCancel(r.Context()), op.Login, key, status, out, status < 500); err != nil {
+			a.o.Log.Error("record idempotency key", "error", err)
+		}
+	}
+	if status == http.StatusCreated || status == http.StatusAccepted {
+		w.Header().Set("Location", "/api/v1/tenants/"+slug)
+	}
+	writeRaw(w, status, out)
+	return nil
+}
+
+func (a *API) doCreate(r *http.Request, body []byte) (int, []byte, string) {
+	var req CreateTenantRequest
+	r2 := r.Clone(r.Context())
+	r2.Body = io.NopCloser(strings.NewReader(string(body)))
+	if err := decodeJSON(r2, &req); err != nil {
+		st, b := result{err: err}.encode(r)
+		return st, b, ""
+	}
+	if err := validateCreate(req); err != nil {
+		st, b := result{err: err}.encode(r)
+		return st, b, ""
+	}
+	st, b, _ := a.longOp(r, "tenant.create", func(ctx context.Context) result {
+		t, err := a.o.View.Prov.Create(ctx, req.options())
+		if err != nil {
+			return result{err: err}
+		}
+		return result{status: http.StatusCreated, body: t}
+	})
+	return st, b, req.Slug
+}
+
+// tenant loads a live tenant by the path's slug (404 when there is none).
+func (a *API) tenant(r *http.Request) (catalog.Tenant, error) {
+	slug := r.PathValue("slug")
+	if err := validate.Slug(slug); err != nil {
+		return catalog.Tenant{}, fieldError("slug", err)
+	}
+	return a.store.GetTenant(r.Context(), slug)
+}
+
+func (a *API) getTenant(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	if _, err := a.tenant(r); err != nil {
+		return err
+	}
+	d, err := a.o.View.Customer(r.Context(), r.PathValue("slug"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, d)
+}
+
+func (a *API) stateAnswer(w http.ResponseWriter, r *http.Request, id string) error {
+	t, err := a.store.GetTenantByID(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, t)
+}
+
+func (a *API) suspend(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	t, err := a.tenant(r)
+	if err != nil {
+		return err
+	}
+	if err := a.o.View.Prov.Suspend(r.Context(), t.Slug); err != nil {
+		return err
+	}
+	return a.stateAnswer(w, r, t.ID)
+}
+
+func (a *API) resume(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	t, err := a.tenant(r)
+	if err != nil {
+		return err
+	}
+	if err := a.o.View.Prov.Resume(r.Context(), t.Slug); err != nil {
+		return err
+	}
+	return a.stateAnswer(w, r, t.ID)
+}
+
+func (a *API) deleteTenant(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	t, err := a.tenant(r)
+	if err != nil {
+		return err
+	}
+	purge, err := boolParam(r, "purge")
+	if err != nil {
+		return err
+	}
+	// The URL names the tenant; that is the confirmation the CLI's --confirm asks for.
+	st, b, _ := a.longOp(r, "tenant.delete", func(ctx context.Context) result {
+		if err := a.o.View.Prov.Delete(ctx, provisioner.DeleteOptions{Slug: t.Slug, Confirm: t.Slug, Purge: purge}); err != nil {
+			return result{err: err}
+		}
+		after, err := a.store.GetTenantByID(ctx, t.ID)
+		return result{status: http.StatusOK, body: after, err: err}
+	})
+	writeRaw(w, st, b)
+	return nil
+}
+
+func (a *API) purge(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	t, err := a.tenant(r)
+	if err != nil {
+		return err
+	}
+	st, b, _ := a.longOp(r, "purge", func(ctx context.Context) result {
+		if err := a.o.View.Prov.Purge(ctx, t.Slug, t.Slug); err != nil {
+			return result{err: err}
+		}
+		after, err := a.store.GetTenantByID(ctx, t.ID)
+		return result{status: http.StatusOK, body: after, err: err}
+	})
+	writeRaw(w, st, b)
+	return nil
+}
+
+func (a *API) migrate(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	t, err := a.tenant(r)
+	if err != nil {
+		return err
+	}
+	st, b, _ := a.longOp(r, "migrate", func(ctx context.Context) result {
+		res, err := jobs.Migrate.Run(ctx, a.store, a.o.Node, rollout.Options{Store: a.store, Migrations: a.o.View.Prov.TenantFS(), Tenant: t.Slug})
+		return result{status: http.StatusOK, body: map[string]any{"counts": res.Totals().Map(), "migrated": res.Migrated, "failed": res.Failed}, err: err}
+	})
+	writeRaw(w, st, b)
+	return nil
+}
+
+func (a *API) rollupTenant(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	t, err := a.tenant(r)
+	if err != nil {
+		return err
+	}
+	st, b, _ := a.longOp(r, "rollup", func(ctx context.Context) result {
+		res, err := jobs.Rollup.Run(ctx, a.store, a.o.Node, rollup.Options{Store: a.store, Spec: a.o.RollupSpec, Tenant: t.Slug})
+		return result{status: http.StatusOK, body: res, err: err}
+	})
+	writeRaw(w, st, b)
+	return nil
+}
+
+func (a *API) dsn(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	t, err := a.tenant(r)
+	if err != nil {
+		return err
+	}
+	dsn, err := a.o.View.Prov.AppDSN(r.Context(), t.Slug)
+	if err != nil {
+		return err
+	}
+	// Reading a secret over the network leaves a trace of who did it.
+	if err := a.store.AppendEvent(r.Context(), nil, catalog.Event{Action: "tenant.dsn.read", TenantID: t.ID, Slug: t.Slug}); err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]string{"slug": t.Slug, "dsn": dsn})
+}
+
+func (a *API) events(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	t, err := a.tenant(r)
+	if err != nil {
+		return err
+	}
+	limit, err := intParam(r, "limit", 50)
+	if err != nil {
+		return err
+	}
+	if limit < 1 || limit > 1000 {
+		return fieldError("limit", validate.Errorf("invalid limit %d: use 1-1000", limit))
+	}
+	events, err := a.store.ListEvents(r.Context(), t.Slug, limit)
+	if err != nil {
+		return err
+	}
+	if events == nil {
+		events = []catalog.Event{}
+	}
+	return writeJSON(w, http.StatusOK, events)
+}
+
+func (a *API) listAccess(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	t, err := a.tenant(r)
+	if err != nil {
+		return err
+	}
+	grants, err := a.store.ListAccessGrants(r.Context(), t.Slug, "")
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, grants)
+}
+
+// GrantRequest is the body of POST /tenants/{slug}/access.
+type GrantRequest struct {
+	Login   string `json:"login"`
+	Level   string `json:"level,omitempty"`
+	Expires string `json:"expires,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// ValidateGrant runs the CLI's validation of a grant one field at a time, so the error
+// names the field.
+func ValidateGrant(slug string, req GrantRequest) error {
+	c := provisioner.GrantOptions{Slug: slug}
+	for _, s := range []struct {
+		field string
+		set   func()
+	}{
+		{"login", func() { c.Login = req.Login }},
+		{"level", func() { c.Level = req.Level }},
+		{"reason", func() { c.Reason = req.Reason }},
+		{"expires", func() { c.Expires = req.Expires }},
+	} {
+		s.set()
+		probe := c
+		if probe.Login == "" {
+			probe.Login = "x"
+		}
+		if _, err := probe.Validate(time.Now()); err != nil {
+			return fieldError(s.field, err)
+		}
+	}
+	return nil
+}
+
+func (a *API) grantAccess(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	t, err := a.tenant(r)
+	if err != nil {
+		return err
+	}
+	var req GrantRequest
+	if err := decodeJSON(r, &req); err != nil {
+		return err
+	}
+	if err := ValidateGrant(t.Slug, req); err != nil {
+		return err
+	}
+	g, err := a.o.View.Prov.GrantAccess(r.Context(), provisioner.GrantOptions{Login: req.Login, Slug: t.Slug, Level: req.Level, Expires: req.Expires, Reason: req.Reason})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, g)
+}
+
+func (a *API) revokeAccess(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	t, err := a.tenant(r)
+	if err != nil {
+		return err
+	}
+	if err := a.o.View.Prov.RevokeAccess(r.Context(), r.PathValue("login"), t.Slug); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) report(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	t, err := a.tenant(r)
+	if err != nil {
+		return err
+	}
+	format := r.URL.Query().Get("format")
+	if format == "" {
+		format = "json"
+	}
+	if err := report.CheckFormat(format); err != nil {
+		return fieldError("format", err)
+	}
+	rep, err := a.o.View.CustomerReport(r.Context(), t)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", report.ContentType(format))
+	if format == "html" {
+		w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	}
+	return report.Render(w, rep, format)
+}
+
+func (a *API) listServers(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	servers, err := a.store.ListServers(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, servers)
+}
+
+func (a *API) drain(on bool) handler {
+	return func(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+		name := r.PathValue("name")
+		if err := validate.ServerName(name); err != nil {
+			return fieldError("name", err)
+		}
+		if err := a.store.SetDraining(r.Context(), name, on); err != nil {
+			return err
+		}
+		srv, err := a.store.GetServer(r.Context(), name)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, srv)
+	}
+}
+
+func (a *API) removeServer(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	name := r.PathValue("name")
+	if err := validate.ServerName(name); err != nil {
+		return fieldError("name", err)
+	}
+	if err := a.store.RemoveServer(r.Context(), name); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (a *API) listJobs(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	limit, err := intParam(r, "limit", 50)
+	if err != nil {
+		return err
+	}
+	if limit < 1 || limit > 1000 {
+		return fieldError("limit", validate.Errorf("invalid limit %d: use 1-1000", limit))
+	}
+	jobs, err := a.store.ListJobs(r.Context(), limit)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, jobs)
+}
+
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id < 1 {
+		return 0, fieldError("id", validate.Errorf("invalid id %q: use a positive whole number", r.PathValue("id")))
+	}
+	return id, nil
+}
+
+func (a *API) getJob(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	j, err := a.store.GetJob(r.Context(), id)
+	if err != nil {
+		return fmt.Errorf("job run %d: %w", id, err)
+	}
+	return writeJSON(w, http.StatusOK, j)
+}
+
+func (a *API) auditRuns(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	limit, err := intParam(r, "limit", 20)
+	if err != nil {
+		return err
+	}
+	if limit < 1 || limit > 1000 {
+		return fieldError("limit", validate.Errorf("invalid limit %d: use 1-1000", limit))
+	}
+	runs, err := audit.History(r.Context(), a.store, limit)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, runs)
+}
+
+// AuditRunReport is one recorded audit run with its findings.
+type AuditRunReport struct {
+	audit.HistoryRun
+	Findings []audit.Violation `json:"violations_found"`
+}
+
+func (a *API) auditRun(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	id, err := pathID(r)
+	if err != nil {
+		return err
+	}
+	format := r.URL.Query().Get("format")
+	if format != "" && format != "json" && format != "markdown" {
+		return fieldError("format", validate.Errorf("invalid format %q: use json or markdown", format))
+	}
+	run, err := audit.GetRun(r.Context(), a.store, id)
+	if err != nil {
+		return err
+	}
+	vs, err := audit.RunViolations(r.Context(), a.store, id)
+	if err != nil {
+		return err
+	}
+	if vs == nil {
+		vs = []audit.Violation{}
+	}
+	if format != "markdown" {
+		return writeJSON(w, http.StatusOK, AuditRunReport{HistoryRun: run, Findings: vs})
+	}
+	w.Header().Set("Content-Type", "text/markdown; charset=utf-8")
+	_, err = io.WriteString(w, AuditMarkdown(run, vs))
+	return err
+}
+
+// AuditMarkdown renders a recorded audit run (what the history keeps: the verdict, the
+// findings, the report's hash) as Markdown.
+func AuditMarkdown(run audit.HistoryRun, vs []audit.Violation) string {
+	var b strings.Builder
+	verdict := "**PASSED** — no violations"
+	if !run.Passed {
+		verdict = fmt.Sprintf("**FAILED** — %d violations", run.Violations)
+	}
+	scope := "the whole fleet"
+	if run.Scope != "" {
+		scope = "tenant `" + run.Scope + "`"
+	}
+	fmt.Fprintf(&b, "# Tenant isolation audit, run #%d\n\n| | |\n|---|---|\n", run.ID)
+	fmt.Fprintf(&b, "| Result | %s |\n| Date | %s (UTC) |\n| Scope | %s, %d tenants |\n| Live probes | %v |\n| Check evaluations | %d |\n| Node, actor | %s, %s |\n| SHA-256 of the JSON report | `%s` |\n",
+		verdict, run.StartedAt.UTC().Format("2006-01-02 15:04:05"), scope, run.Tenants, run.Probes, run.Checks, run.Node, run.Actor, run.ReportSHA256)
+	if run.PreviousRun > 0 {
+		fmt.Fprintf(&b, "| Since run #%d | %d new, %d resolved |\n", run.PreviousRun, run.New, run.Resolved)
+	}
+	b.WriteString("\n## Violations\n\n")
+	if len(vs) == 0 {
+		b.WriteString("None.\n")
+		return b.String()
+	}
+	b.WriteString("| Severity | Check | Tenant | Server | Detail |\n|---|---|---|---|---|\n")
+	cell := func(s string) string { return strings.NewReplacer("|", "\\|", "\n", " ").Replace(s) }
+	for _, v := range vs {
+		fmt.Fprintf(&b, "| %s | `%s` | %s | %s | %s |\n", v.Severity, v.Check, cell(v.Tenant), cell(v.Server), cell(v.Detail))
+	}
+	return b.String()
+}
+
+func (a *API) listOperators(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	ops, err := a.store.ListOperators(r.Context())
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, ops)
+}
+
+func (a *API) revokeOperator(w http.ResponseWriter, r *http.Request, op catalog.Operator) error {
+	login := r.PathValue("login")
+	if login == op.Login {
+		return newProblem(http.StatusConflict, "conflict", "an operator cannot revoke itself; ask another admin, or use tenantctl operator revoke")
+	}
+	if err := a.store.RevokeOperator(r.Context(), login); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}

@@ -1,0 +1,26 @@
+package main
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/tenantdb"
+)
+
+// TestComposeServersAreConfined checks that the tenant servers of docker-compose.yml
+// install the lines `tenantctl server hba` prints for their admin role.
+func TestComposeServersAreConfined(t *testing.T) {
+	t.Parallel()
+	script, err := os.ReadFile("../../deploy/compose/server-hba.sh")
+	require.NoError(t, err)
+	require.Contains(t, string(script), tenantdb.HBALines("tenantctl_admin", ""))
+	init, err := os.ReadFile("../../deploy/compose/server-init.sql")
+	require.NoError(t, err)
+	require.Contains(t, string(init), "ROLE tenantctl_admin")
+	compose, err := os.ReadFile("../../docker-compose.yml")
+	require.NoError(t, err)
+	require.Equal(t, 2, strings.Count(string(compose), "./deploy/compose/server-hba.sh:/docker-entrypoint-initdb.d/20-hba.sh:ro"))
+}

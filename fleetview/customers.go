@@ -1,0 +1,154 @@
+package fleetview
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tenantctl/tenantctl/catalog"
+)
+
+// Customer is one row of the customer list.
+type Customer struct {
+	catalog.Tenant
+	// Warehouse figures; nil when unknown (no warehouse, not rolled up yet).
+	Users         *int64     `json:"users"`
+	Systems       *int64     `json:"systems"`
+	OpenIncidents *int64     `json:"open_incidents"`
+	LastRollup    *time.Time `json:"last_rollup"`
+	// SizeBytes is the database's size, read live from its server (nil when unknown).
+	SizeBytes *int64 `json:"size_bytes"`
+}
+
+// CustomerPage is one page of the customer list.
+type CustomerPage struct {
+	Customers []Customer           `json:"tenants"`
+	Total     int                  `json:"total"`
+	Search    catalog.TenantSearch `json:"-"`
+}
+
+// Customers returns a page of customers. With figures, it adds the warehouse counts
+// (one query per table for the whole page) and database sizes (one query per server).
+func (v *View) Customers(ctx context.Context, q catalog.TenantSearch, figures bool) (CustomerPage, error) {
+	tenants, total, err := v.Store.SearchTenants(ctx, q)
+	if err != nil {
+		return CustomerPage{}, err
+	}
+	_ = q.Validate() // defaults, as the store applied them
+	page := CustomerPage{Total: total, Search: q, Customers: make([]Customer, len(tenants))}
+	for i, t := range tenants {
+		page.Customers[i] = Customer{Tenant: t}
+	}
+	if !figures || len(tenants) == 0 {
+		return page, nil
+	}
+	if err := v.addWarehouseFigures(ctx, page.Customers); err != nil {
+		v.Log.Warn("warehouse figures unavailable", "error", err)
+	}
+	v.addSizes(ctx, page.Customers)
+	return page, nil
+}
+
+// addWarehouseFigures fills users, systems, open incidents and the last rollup.
+func (v *View) addWarehouseFigures(ctx context.Context, cs []Customer) error {
+	wh, err := v.Warehouse(ctx)
+	if err != nil || wh == nil {
+		return err
+	}
+	ids := make([]string, len(cs))
+	byID := map[string]*Customer{}
+	for i := range cs {
+		ids[i] = cs[i].ID
+		byID[cs[i].ID] = &cs[i]
+	}
+	counts := []struct {
+		table, filter string
+		dst           func(c *Customer, n int64)
+	}{
+		{"users", "", func(c *Customer, n int64) { c.Users = &n }},
+		{"systems", "", func(c *Customer, n int64) { c.Systems = &n }},
+		{"incidents", " AND status IN ('open', 'in_progress')", func(c *Customer, n int64) { c.OpenIncidents = &n }},
+	}
+	for _, k := range counts {
+		if ok, err := tableExists(ctx, wh, "public."+k.table); err != nil || !ok {
+			if err != nil {
+				return err
+			}
+			continue
+		}
+		// Tenants with no rows count 0 once the table exists.
+		for _, c := range byID {
+			k.dst(c, 0)
+		}
+		rows, err := wh.Query(ctx, fmt.Sprintf(`SELECT tenant_id, count(*) FROM public.%s WHERE tenant_id = ANY($1)%s GROUP BY tenant_id`, k.table, k.filter), ids)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			var id string
+			var n int64
+			if err := rows.Scan(&id, &n); err != nil {
+				rows.Close()
+				return err
+			}
+			k.dst(byID[id], n)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+	}
+	rows, err := wh.Query(ctx, `SELECT tenant_id, max(last_run) FROM tenantctl.watermarks WHERE tenant_id = ANY($1) GROUP BY tenant_id`, ids)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var at *time.Time
+		if err := rows.Scan(&id, &at); err != nil {
+			return err
+		}
+		byID[id].LastRollup = at
+	}
+	return rows.Err()
+}
+
+func tableExists(ctx context.Context, wh *pgxpool.Pool, name string) (bool, error) {
+	var ok bool
+	err := wh.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, name).Scan(&ok)
+	return ok, err
+}
+
+// addSizes fills database sizes, one query per server of the page; a server that does
+// not answer leaves its tenants' sizes unknown.
+func (v *View) addSizes(ctx context.Context, cs []Customer) {
+	byServer := map[string][]string{}
+	for _, c := range cs {
+		if c.Server != "" && c.State != catalog.StatePurged {
+			byServer[c.Server] = append(byServer[c.Server], c.ID)
+		}
+	}
+	sizes := map[string]int64{}
+	for name, ids := range byServer {
+		srv, err := v.Prov.Server(ctx, name)
+		if err == nil {
+			var got map[string]int64
+			if got, err = srv.DatabaseSizes(ctx, ids); err == nil {
+				for id, n := range got {
+					sizes[id] = n
+				}
+			}
+		}
+		if err != nil {
+			v.Log.Warn("database sizes unavailable", "server", name, "error", err)
+		}
+	}
+	for i := range cs {
+		if n, ok := sizes[cs[i].ID]; ok {
+			cs[i].SizeBytes = &n
+		}
+	}
+}

@@ -1,0 +1,502 @@
+package mover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/provisioner"
+	"github.com/tenantctl/tenantctl/secret"
+	"github.com/tenantctl/tenantctl/tenantdb"
+	"github.com/tenantctl/tenantctl/warehouse"
+)
+
+// MoveOptions describe a move.
+type MoveOptions struct {
+	Slug string
+	// To is the target server.
+	To string
+	// Method is dump (default) or logical.
+	Method string
+	// KeepSource is how long the source copy stays (NOLOGIN) after the switch; nil
+	// means [DefaultKeepSource], 0 drops it at once.
+	KeepSource *time.Duration
+	// DryRun reports the plan and changes nothing.
+	DryRun bool
+}
+
+// Validate checks the options without touching anything.
+func (o *MoveOptions) Validate() error {
+	if err := validate.Slug(o.Slug); err != nil {
+		return err
+	}
+	if o.To == "" {
+		return validate.Errorf("a target server is required")
+	}
+	if err := validate.ServerName(o.To); err != nil {
+		return err
+	}
+	switch o.Method {
+	case "":
+		o.Method = MethodDump
+	case MethodDump, MethodLogical:
+	default:
+		return validate.Errorf("invalid method %q: use dump or logical", o.Method)
+	}
+	if o.KeepSource != nil && *o.KeepSource < 0 {
+		return validate.Errorf("invalid source retention %s: it must not be negative", *o.KeepSource)
+	}
+	return nil
+}
+
+func (o MoveOptions) keep() time.Duration {
+	if o.KeepSource == nil {
+		return DefaultKeepSource
+	}
+	return *o.KeepSource
+}
+
+// Result is the outcome of one move.
+type Result struct {
+	Slug   string `json:"slug"`
+	ID     string `json:"id"`
+	From   string `json:"from"`
+	To     string `json:"to"`
+	Method string `json:"method"`
+	// Status is the move's status in the catalog (switched, done, rolled-back), or
+	// "planned" for a dry run.
+	Status string `json:"status"`
+	// SizeBytes is the source database's size (dry run) and Bytes the archive streamed.
+	SizeBytes int64 `json:"size_bytes,omitempty"`
+	Bytes     int64 `json:"bytes,omitempty"`
+	Tables    int   `json:"tables,omitempty"`
+	Rows      int64 `json:"rows,omitempty"`
+	// Downtime is how long the application could not write: from suspension to resume.
+	Downtime        time.Duration `json:"downtime_ns,omitempty"`
+	Duration        time.Duration `json:"duration_ns"`
+	KeepSourceUntil *time.Time    `json:"keep_source_until,omitempty"`
+	Resumed         bool          `json:"resumed,omitempty"`
+}
+
+var moveSteps = []string{StepPlanned, StepSuspended, StepTargetRoles, StepCopying, StepCopied, StepHardened, StepVerified, StepSwitched, StepResumed}
+
+func stepIndex(step string) int { return slices.Index(moveSteps, step) }
+
+// Move copies a tenant's database to another server and switches the catalog to it.
+// A move interrupted earlier (by a crash or a kill) is finished, whatever --to says as
+// long as it names the same target.
+func (m *Mover) Move(ctx context.Context, o MoveOptions) (Result, error) {
+	start := time.Now()
+	if err := o.Validate(); err != nil {
+		return Result{}, err
+	}
+	t, err := m.store().GetTenant(ctx, o.Slug)
+	if err != nil {
+		return Result{}, err
+	}
+	unlock, err := m.lockTenant(ctx, t.ID)
+	if err != nil {
+		return Result{}, err
+	}
+	defer unlock()
+	if t, err = m.store().GetTenantByID(ctx, t.ID); err != nil {
+		return Result{}, err
+	}
+	open, err := m.store().ListMoves(ctx, catalog.MoveFilter{TenantID: t.ID, Statuses: []string{catalog.MoveMoving}})
+	if err != nil {
+		return Result{}, err
+	}
+	if len(open) > 0 {
+		mv := open[0]
+		if mv.Target != o.To {
+			return Result{}, validate.Invalid(&InterruptedMoveError{Slug: o.Slug, Target: mv.Target, Step: mv.Step})
+		}
+		if o.DryRun {
+			return Result{Slug: t.Slug, ID: t.ID, From: mv.Source, To: mv.Target, Method: mv.Method, Status: "resume at " + nextStep(mv.Step)}, nil
+		}
+		m.Log.Info("resuming interrupted move", "tenant", t.Slug, "to", mv.Target, "step", mv.Step)
+		return m.drive(ctx, t, mv, start)
+	}
+	if t.State != catalog.StateActive && t.State != catalog.StateSuspended {
+		return Result{}, validate.Invalid(fmt.Errorf("tenant %q is %s: %w (a move needs an active or suspended tenant)", o.Slug, t.State, provisioner.ErrWrongState))
+	}
+	if t.Server == o.To {
+		// Rerunning a move that switched but was interrupted after: finish it.
+		done, err := m.store().ListMoves(ctx, catalog.MoveFilter{TenantID: t.ID, Statuses: []string{catalog.MoveSwitched}})
+		if err != nil {
+			return Result{}, err
+		}
+		if n := len(done); n > 0 && done[n-1].Target == o.To && !o.DryRun {
+			mv := done[n-1]
+			if err := m.settleLocked(ctx, mv.ID); err != nil {
+				return Result{}, err
+			}
+			return m.result(ctx, t, mv.ID, start)
+		}
+		return Result{}, validate.Invalid(fmt.Errorf("tenant %q is on %s: %w", o.Slug, o.To, ErrSameServer))
+	}
+	if _, err := m.P.Place(ctx, o.To, nil); err != nil {
+		return Result{}, err
+	}
+	if grants, err := m.store().ListAccessGrants(ctx, t.Slug, ""); err != nil {
+		return Result{}, err
+	} else if len(grants) > 0 {
+		return Result{}, validate.Errorf("tenant %q has %d MSP access grants, whose roles live on its current server: revoke them first (tenantctl access revoke LOGIN --tenant %s)",
+			o.Slug, len(grants), o.Slug)
+	}
+	src, err := m.P.Server(ctx, t.Server)
+	if err != nil {
+		return Result{}, err
+	}
+	dst, err := m.P.Server(ctx, o.To)
+	if err != nil {
+		return Result{}, err
+	}
+	if o.Method == MethodLogical {
+		if err := m.checkLogical(ctx, src, dst); err != nil {
+			return Result{}, err
+		}
+	}
+	if _, err := FindClient("pg_dump"); err != nil {
+		return Result{}, err
+	}
+	if _, err := FindClient("pg_restore"); err != nil {
+		return Result{}, err
+	}
+	if o.DryRun {
+		st, err := src.Stats(ctx, t.ID, nil)
+		if err != nil {
+			return Result{}, err
+		}
+		return Result{Slug: t.Slug, ID: t.ID, From: t.Server, To: o.To, Method: o.Method, Status: "planned", SizeBytes: st.SizeBytes}, nil
+	}
+	// A copy of this tenant kept on the target by an earlier move is obsolete now, and
+	// its database would take the name the new copy needs.
+	if err := m.dropKeptCopies(ctx, t.ID, o.To); err != nil {
+		return Result{}, err
+	}
+	mv, err := m.store().StartMove(ctx, catalog.Move{TenantID: t.ID, Slug: t.Slug, Method: o.Method, Source: t.Server, Target: o.To, KeepSource: o.keep()})
+	if err != nil {
+		return Result{}, err
+	}
+	m.Log.Info("moving tenant", "tenant", t.Slug, "from", mv.Source, "to", mv.Target, "method", mv.Method)
+	if err := m.afterStep(StepPlanned); err != nil {
+		return Result{}, err
+	}
+	return m.drive(ctx, t, mv, start)
+}
+
+func nextStep(done string) string {
+	if i := stepIndex(done); i >= 0 && i+1 < len(moveSteps) {
+		return moveSteps[i+1]
+	}
+	return done
+}
+
+// drive runs the move's remaining steps. Before the switch, a failure (not a crash or
+// a cancellation) rolls the move back; after it, the error is returned and a rerun or
+// reconcile finishes the move.
+func (m *Mover) drive(ctx context.Context, t catalog.Tenant, mv catalog.Move, start time.Time) (Result, error) {
+	res := Result{Slug: t.Slug, ID: t.ID, From: mv.Source, To: mv.Target, Method: mv.Method}
+	err := m.steps(ctx, t, mv, &res)
+	if err != nil && !errors.Is(err, errCrash) && ctx.Err() == nil {
+		cur, gerr := m.store().GetMove(ctx, mv.ID)
+		if gerr == nil && cur.Status == catalog.MoveMoving {
+			msg := secret.Scrub(err.Error())
+			m.Log.Warn("move failed; rolling back to the source", "tenant", t.Slug, "error", msg)
+			if rerr := m.rollback(ctx, cur, msg); rerr != nil {
+				return res, fmt.Errorf("move tenant %q: %w; rolling back also failed: %w (run `tenantctl reconcile`)", t.Slug, err, rerr)
+			}
+			return res, fmt.Errorf("move tenant %q to %s: %w (rolled back: the tenant stays on %s)", t.Slug, mv.Target, err, mv.Source)
+		}
+	}
+	if err != nil {
+		return res, fmt.Errorf("move tenant %q to %s: %w", t.Slug, mv.Target, err)
+	}
+	r, err := m.result(ctx, t, mv.ID, start)
+	r.Tables, r.Rows = res.Tables, res.Rows
+	return r, err
+}
+
+// result reads a move's outcome from the catalog.
+func (m *Mover) result(ctx context.Context, t catalog.Tenant, moveID int64, start time.Time) (Result, error) {
+	final, err := m.store().GetMove(ctx, moveID)
+	if err != nil {
+		return Result{}, err
+	}
+	res := Result{Slug: t.Slug, ID: t.ID, From: final.Source, To: final.Target, Method: final.Method}
+	res.Status = final.Status
+	res.KeepSourceUntil = final.KeepSourceUntil
+	res.Resumed = final.ResumedAt != nil
+	if final.SuspendedAt != nil && final.ResumedAt != nil {
+		res.Downtime = final.ResumedAt.Sub(*final.SuspendedAt)
+	}
+	if final.Bytes != nil {
+		res.Bytes = *final.Bytes
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+func (m *Mover) steps(ctx context.Context, t catalog.Tenant, mv catalog.Move, res *Result) error {
+	src, err := m.P.Server(ctx, mv.Source)
+	if err != nil {
+		return err
+	}
+	dst, err := m.P.Server(ctx, mv.Target)
+	if err != nil {
+		return err
+	}
+	for _, step := range moveSteps[stepIndex(mv.Step)+1:] {
+		stepStart := time.Now()
+		u := catalog.MoveUpdate{Step: &step}
+		switch step {
+		case StepSuspended:
+			// The app role loses LOGIN and its sessions end: from here on nobody writes
+			// the source.
+			if err := src.SetAppLogin(ctx, t.ID, false); err != nil {
+				return err
+			}
+			u.Suspended = true
+		case StepTargetRoles:
+			pw, err := m.store().Credential(ctx, t.ID, "app")
+			if err != nil {
+				return err
+			}
+			// The same role names and password as on the source (a SCRAM verifier of the
+			// stored password), NOLOGIN until the switch.
+			if err := dst.EnsureRoles(ctx, t.ID, pw, false); err != nil {
+				return err
+			}
+		case StepCopying:
+			// Only a marker: the copy below starts from an empty database every time.
+		case StepCopied:
+			if err := recreateDatabase(ctx, dst, t.ID); err != nil {
+				return err
+			}
+			n, err := pipeDumpRestore(ctx, src, dst, t.ID)
+			if err != nil {
+				return err
+			}
+			u.Bytes = &n
+		case StepHardened:
+			if err := dst.Harden(ctx, t.ID); err != nil {
+				return err
+			}
+		case StepVerified:
+			v, err := verify(ctx, src, dst, t.ID)
+			if err != nil {
+				return err
+			}
+			res.Tables, res.Rows = len(v.Tables), v.Rows
+		case StepSwitched:
+			details := map[string]any{}
+			if mv.Bytes != nil {
+				details["bytes"] = *mv.Bytes
+			}
+			if err := m.store().SwitchMove(ctx, mv, details); err != nil {
+				return err
+			}
+			m.resyncWarehouse(ctx, t, mv)
+			if err := m.afterStep(step); err != nil {
+				return err
+			}
+			continue // SwitchMove recorded the step
+		case StepResumed:
+			if mv.PriorState == catalog.StateActive {
+				if err := dst.SetAppLogin(ctx, t.ID, true); err != nil {
+					return err
+				}
+			}
+			// The source copy stays, but nobody may reach it as the tenant any more.
+			if err := src.RevokeAccess(ctx, t.ID); err != nil {
+				return err
+			}
+			u.Resumed = true
+		}
+		if err := m.store().UpdateMove(ctx, mv.ID, u); err != nil {
+			return err
+		}
+		if u.Bytes != nil {
+			mv.Bytes = u.Bytes
+		}
+		m.Log.Debug("move step done", "tenant", t.Slug, "step", step, "elapsed", time.Since(stepStart).Round(time.Millisecond))
+		if step == StepResumed {
+			cur, err := m.store().GetMove(ctx, mv.ID)
+			if err != nil {
+				return err
+			}
+			d := map[string]any{"move": mv.ID, "server": mv.Target}
+			if cur.SuspendedAt != nil && cur.ResumedAt != nil {
+				d["downtime_ms"] = cur.ResumedAt.Sub(*cur.SuspendedAt).Milliseconds()
+			}
+			if err := m.store().AppendEvent(ctx, nil, catalog.Event{Action: "tenant.move.resumed", TenantID: t.ID, Slug: t.Slug, Details: d}); err != nil {
+				return err
+			}
+		}
+		if err := m.afterStep(step); err != nil {
+			return err
+		}
+	}
+	cur, err := m.store().GetMove(ctx, mv.ID)
+	if err != nil {
+		return err
+	}
+	if cur.Status == catalog.MoveSwitched && cur.KeepSourceUntil != nil && !time.Now().Before(*cur.KeepSourceUntil) {
+		return m.dropSource(ctx, cur)
+	}
+	return nil
+}
+
+// resyncWarehouse makes the tenant's next rollup a full copy. Failing here is not
+// fatal: the rollup also sees that its watermarks belong to another database.
+func (m *Mover) resyncWarehouse(ctx context.Context, t catalog.Tenant, mv catalog.Move) {
+	dsn, err := m.store().WarehouseDSN(ctx)
+	if errors.Is(err, catalog.ErrNoWarehouse) {
+		return
+	}
+	if err == nil {
+		err = warehouse.ResyncTenant(ctx, dsn, warehouse.Tenant{ID: t.ID, Slug: t.Slug, Name: t.Name, Domain: t.Domain, Server: mv.Target, State: mv.PriorState})
+	}
+	if err != nil {
+		m.Log.Warn("could not reset the tenant's warehouse watermarks; the next rollup still copies it in full", "tenant", t.Slug, "error", secret.Scrub(err.Error()))
+	}
+}
+
+// dropSource drops the source copy of a switched move and marks the move done.
+func (m *Mover) dropSource(ctx context.Context, mv catalog.Move) error {
+	if _, err := m.store().GetServer(ctx, mv.Source); errors.Is(err, catalog.ErrServerNotFound) {
+		m.Log.Warn("the source server was removed; its copy of the tenant is gone with it", "tenant", mv.Slug, "server", mv.Source)
+		return m.store().FinishMove(ctx, mv)
+	}
+	src, err := m.P.Server(ctx, mv.Source)
+	if err != nil {
+		return err
+	}
+	if err := dropCopy(ctx, src, mv.TenantID); err != nil {
+		return err
+	}
+	m.Log.Info("source copy dropped", "tenant", mv.Slug, "server", mv.Source)
+	return m.store().FinishMove(ctx, mv)
+}
+
+// dropKeptCopies drops copies of the tenant kept on server by earlier moves.
+func (m *Mover) dropKeptCopies(ctx context.Context, id, server string) error {
+	kept, err := m.store().ListMoves(ctx, catalog.MoveFilter{TenantID: id, Statuses: []string{catalog.MoveSwitched}})
+	if err != nil {
+		return err
+	}
+	for _, mv := range kept {
+		if mv.Source == server {
+			if err := m.dropSource(ctx, mv); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// rollback undoes a move that did not switch: the target copy and roles are dropped,
+// the source's app role gets its login back (when the tenant was active), and the
+// tenant its prior state.
+func (m *Mover) rollback(ctx context.Context, mv catalog.Move, reason string) error {
+	ctx = context.WithoutCancel(ctx)
+	if mv.Status != catalog.MoveMoving {
+		return nil
+	}
+	if _, err := m.store().GetServer(ctx, mv.Target); err == nil {
+		dst, err := m.P.Server(ctx, mv.Target)
+		if err != nil {
+			return err
+		}
+		if err := dropCopy(ctx, dst, mv.TenantID); err != nil {
+			return err
+		}
+	} else if !errors.Is(err, catalog.ErrServerNotFound) {
+		return err
+	}
+	if mv.PriorState == catalog.StateActive && stepIndex(mv.Step) >= stepIndex(StepPlanned) {
+		src, err := m.P.Server(ctx, mv.Source)
+		if err != nil {
+			return err
+		}
+		if err := src.SetAppLogin(ctx, mv.TenantID, true); err != nil {
+			return err
+		}
+	}
+	return m.store().RollBackMove(ctx, mv, reason)
+}
+
+// RollBack rolls back the tenant's interrupted move, if it has one that did not switch.
+func (m *Mover) RollBack(ctx context.Context, slug string) error {
+	t, err := m.store().GetTenant(ctx, slug)
+	if err != nil {
+		return err
+	}
+	unlock, err := m.lockTenant(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	open, err := m.store().ListMoves(ctx, catalog.MoveFilter{TenantID: t.ID, Statuses: []string{catalog.MoveMoving}})
+	if err != nil {
+		return err
+	}
+	if len(open) == 0 {
+		return validate.Errorf("tenant %q has no move in progress", slug)
+	}
+	return m.rollback(ctx, open[0], "rolled back by the operator")
+}
+
+// recreateDatabase gives the target an empty tenant database, dropping what an
+// interrupted run left. That run's CREATE DATABASE may still be running on the server
+// (a statement outlives its killed client); the two then collide on pg_database's
+// unique name, and the drop is tried again once it is done.
+func recreateDatabase(ctx context.Context, srv *tenantdb.Server, id string) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := srv.DropDatabase(ctx, id)
+		if err == nil {
+			err = srv.CreateDatabase(ctx, id, "")
+		}
+		var pgErr *pgconn.PgError
+		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != pgerrcode.UniqueViolation || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// dropCopy drops one server's copy of a tenant: its database, then its roles. A
+// killed tenantctl leaves its last statement running on the server (a CREATE DATABASE
+// completes after its client is gone), so a database that appears after the drop, and
+// holds the roles, is dropped again for a few seconds before giving up.
+func dropCopy(ctx context.Context, srv *tenantdb.Server, id string) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		err := srv.DropDatabase(ctx, id)
+		if err == nil {
+			err = srv.DropRoles(ctx, id)
+		}
+		var pgErr *pgconn.PgError
+		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != pgerrcode.DependentObjectsStillExist || time.Now().After(deadline) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

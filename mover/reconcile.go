@@ -1,0 +1,111 @@
+package mover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/provisioner"
+	"github.com/tenantctl/tenantctl/secret"
+)
+
+// Reconcile action kinds added by this package.
+const (
+	ActRollBackMove   = "roll-back-move"
+	ActFinishMove     = "finish-move"
+	ActDropSource     = "drop-moved-source"
+	ActRollBackImport = "roll-back-import"
+	ActMoveBusy       = "move-in-progress"
+)
+
+func init() {
+	provisioner.RegisterReconciler(func(ctx context.Context, p *provisioner.Provisioner, dryRun bool) ([]provisioner.Action, error) {
+		return New(p, p.Log).Reconcile(ctx, dryRun)
+	})
+}
+
+// Reconcile settles interrupted moves and imports: a move that did not switch is rolled
+// back to its source (the customer gets its database back at once); a switched move is
+// finished (the target resumed); a source copy whose retention ended is dropped; an
+// interrupted import is undone (rerunning the import starts it again). A move another
+// process is driving right now is only reported.
+func (m *Mover) Reconcile(ctx context.Context, dryRun bool) ([]provisioner.Action, error) {
+	moves, err := m.store().ListMoves(ctx, catalog.MoveFilter{Statuses: []string{catalog.MoveMoving, catalog.MoveSwitched}})
+	if err != nil {
+		return nil, err
+	}
+	var actions []provisioner.Action
+	var errs []error
+	do := func(a provisioner.Action, fix func() error) {
+		if !dryRun && fix != nil {
+			if err := fix(); err != nil {
+				if errors.Is(err, provisioner.ErrBusy) {
+					a.Kind, a.Detail = ActMoveBusy, "another tenantctl process is driving this tenant right now; left alone"
+				} else {
+					a.Error = secret.Scrub(err.Error())
+					errs = append(errs, fmt.Errorf("%s %s: %w", a.Kind, a.Tenant, err))
+				}
+			} else {
+				a.Applied = true
+			}
+		}
+		actions = append(actions, a)
+	}
+	for _, mv := range moves {
+		switch {
+		case mv.Status == catalog.MoveMoving:
+			do(provisioner.Action{Kind: ActRollBackMove, Tenant: mv.Slug, Server: mv.Target,
+				Detail: fmt.Sprintf("move to %s was interrupted after step %s: rolling back to %s", mv.Target, mv.Step, mv.Source)},
+				func() error { return m.settle(ctx, mv) })
+		case mv.ResumedAt == nil:
+			do(provisioner.Action{Kind: ActFinishMove, Tenant: mv.Slug, Server: mv.Target,
+				Detail: fmt.Sprintf("move to %s switched but was interrupted before the tenant resumed: finishing it", mv.Target)},
+				func() error { return m.settle(ctx, mv) })
+		case mv.KeepSourceUntil != nil && !time.Now().Before(*mv.KeepSourceUntil):
+			do(provisioner.Action{Kind: ActDropSource, Tenant: mv.Slug, Server: mv.Source,
+				Detail: fmt.Sprintf("the copy kept on %s after the move to %s expired at %s: dropping it", mv.Source, mv.Target, mv.KeepSourceUntil.UTC().Format(time.RFC3339))},
+				func() error { return m.settle(ctx, mv) })
+		}
+	}
+	ia, ierr := m.reconcileImports(ctx, dryRun)
+	actions = append(actions, ia...)
+	if ierr != nil {
+		errs = append(errs, ierr)
+	}
+	return actions, errors.Join(errs...)
+}
+
+// settle takes the tenant's lock and rolls back, finishes or cleans up one move, as it
+// stands once the lock is held.
+func (m *Mover) settle(ctx context.Context, mv catalog.Move) error {
+	unlock, err := m.lockTenant(ctx, mv.TenantID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	return m.settleLocked(ctx, mv.ID)
+}
+
+// settleLocked is settle with the tenant's lock held.
+func (m *Mover) settleLocked(ctx context.Context, moveID int64) error {
+	cur, err := m.store().GetMove(ctx, moveID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case cur.Status == catalog.MoveMoving:
+		return m.rollback(ctx, cur, "interrupted; rolled back by reconcile")
+	case cur.Status == catalog.MoveSwitched && cur.ResumedAt == nil:
+		t, err := m.store().GetTenantByID(ctx, cur.TenantID)
+		if err != nil {
+			return err
+		}
+		_, err = m.drive(ctx, t, cur, time.Now())
+		return err
+	case cur.Status == catalog.MoveSwitched && cur.KeepSourceUntil != nil && !time.Now().Before(*cur.KeepSourceUntil):
+		return m.dropSource(ctx, cur)
+	}
+	return nil
+}

@@ -1,0 +1,81 @@
+package tenantdb
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tenantctl/tenantctl/internal/dbconn"
+	"github.com/tenantctl/tenantctl/internal/pghba"
+)
+
+// LoginsRole is the group role every tenant and MSP access login is a member of: the
+// "+tenantctl_logins" of the pg_hba.conf lines [HBALines] prints. NOLOGIN, and it is
+// granted nothing.
+const LoginsRole = pghba.LoginsRole
+
+// GroupRole is the tenant's group role, named exactly like its database so that
+// pg_hba.conf's "samerole" keyword lets the group's members open that database and no
+// other. NOLOGIN, granted nothing: membership in it gives no privilege.
+func GroupRole(id string) string { return Database(id) }
+
+// ensureLoginsRole creates [LoginsRole] when missing. Two provisioners may race to
+// create it: the loser's duplicate is fine.
+func ensureLoginsRole(ctx context.Context, conn *pgx.Conn) error {
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, LoginsRole).Scan(&exists); err != nil || exists {
+		return err
+	}
+	_, err := conn.Exec(ctx, "CREATE ROLE "+ident(LoginsRole)+" NOLOGIN NOINHERIT "+safeAttrs)
+	if dbconn.HasCode(err, pgerrcode.DuplicateObject, pgerrcode.UniqueViolation) { // a concurrent create
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("create role %s: %w", LoginsRole, err)
+	}
+	return nil
+}
+
+// confineStmts returns the statements that make login a member of the tenant's group
+// role (created when missing) and of [LoginsRole]; ensureLoginsRole must have run.
+func confineStmts(id string, groupExists bool, logins ...string) []string {
+	group := GroupRole(id)
+	stmts := []string{roleStmt(group, "NOLOGIN NOINHERIT CONNECTION LIMIT 0", groupExists)}
+	for _, l := range logins {
+		stmts = append(stmts, "GRANT "+ident(group)+" TO "+ident(l), "GRANT "+ident(LoginsRole)+" TO "+ident(l))
+	}
+	return stmts
+}
+
+// EnsureConfinement gives an existing tenant its group role and makes its app role (and
+// the given MSP access roles) members of it and of [LoginsRole]: what provisioning does
+// for new tenants, done by reconcile for tenants created before. Idempotent.
+func (s *Server) EnsureConfinement(ctx context.Context, id string, accessRoles ...string) error {
+	conn, release, err := s.admin(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := ensureLoginsRole(ctx, conn); err != nil {
+		return err
+	}
+	var groupExists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, GroupRole(id)).Scan(&groupExists); err != nil {
+		return err
+	}
+	stmts := confineStmts(id, groupExists, append([]string{AppRole(id)}, accessRoles...)...)
+	if _, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll(); err != nil {
+		return fmt.Errorf("confine the logins of %s: %w", Database(id), err)
+	}
+	return nil
+}
+
+// HBAMethods are the authentication methods [HBALines] accepts for the admin role.
+var HBAMethods = pghba.Methods
+
+// HBALines returns the pg_hba.conf lines that confine every tenant and MSP access login
+// to its own database (see [pghba.Lines]).
+func HBALines(adminRole, method string) string { return pghba.Lines(adminRole, method) }
