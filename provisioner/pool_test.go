@@ -14,6 +14,7 @@ import (
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/pgtest"
 	"github.com/tenantctl/tenantctl/provisioner"
+	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
 // ownMigrations returns a copy of the embedded tenant schema with a unique comment, so
@@ -124,6 +125,10 @@ func TestWarmPoolClaimRefillAndReplace(t *testing.T) {
 	require.True(t, spareIDs[tn.ID], "the tenant is made from a spare")
 	require.Equal(t, int64(1), tn.SchemaVersion)
 	require.Equal(t, provisioner.StepWarehouse, tn.Step)
+	var confined bool
+	require.NoError(t, b.env.Servers[0].Conn(t, "postgres").QueryRow(ctx, `SELECT pg_has_role($1, $2, 'MEMBER') AND pg_has_role($1, $3, 'MEMBER')`,
+		tenantdb.AppRole(tn.ID), tenantdb.GroupRole(tn.ID), tenantdb.LoginsRole).Scan(&confined))
+	require.True(t, confined, "a tenant made from a spare is confined by pg_hba.conf like any other")
 	conn, err := b.appConnect(t, tn, tn.Database)
 	require.NoError(t, err, "the claimed tenant's app logs in")
 	_, err = conn.Exec(ctx, `INSERT INTO systems (name, kind) VALUES ('db1', 'server')`)

@@ -20,9 +20,12 @@ func (s *Server) ensureSpareRoles(ctx context.Context, id string) error {
 	}
 	defer release()
 	owner, app := OwnerRole(id), AppRole(id)
+	if err := ensureLoginsRole(ctx, conn); err != nil {
+		return err
+	}
 	var existing []string
 	if err := conn.QueryRow(ctx, `SELECT coalesce(array_agg(rolname::text), '{}') FROM pg_roles WHERE rolname = ANY($1)`,
-		[]string{owner, app}).Scan(&existing); err != nil {
+		[]string{owner, app, GroupRole(id)}).Scan(&existing); err != nil {
 		return fmt.Errorf("look up roles of %s: %w", Database(id), err)
 	}
 	stmts := []string{
@@ -31,6 +34,9 @@ func (s *Server) ensureSpareRoles(ctx context.Context, id string) error {
 		s.grantToAdminStmt(owner),
 		s.grantToAdminStmt(app),
 	}
+	// Confined like any tenant's (group role for pg_hba.conf's samerole), so the claim
+	// only has to give the app role its password and LOGIN.
+	stmts = append(stmts, confineStmts(id, slices.Contains(existing, GroupRole(id)), app)...)
 	if _, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll(); err != nil {
 		return fmt.Errorf("create roles of spare %s: %w", Database(id), err)
 	}
@@ -38,9 +44,10 @@ func (s *Server) ensureSpareRoles(ctx context.Context, id string) error {
 }
 
 // EnsureSpareRoles creates the roles of a spare database of the warm pool: the owner
-// (NOLOGIN, as for any tenant) and the app role NOLOGIN and without a password, so the
-// spare cannot be reached by anyone until a tenant claims it. Existing roles are brought
-// back to exactly that. Idempotent; one round trip.
+// (NOLOGIN, as for any tenant), the app role NOLOGIN and without a password, so the
+// spare cannot be reached by anyone until a tenant claims it, and the group role and
+// memberships that confine tenant logins. Existing roles are brought back to exactly
+// that. Idempotent; one round trip.
 func (s *Server) EnsureSpareRoles(ctx context.Context, id string) error {
 	return retryUnique(ctx, func() error { return s.ensureSpareRoles(ctx, id) })
 }
