@@ -20,6 +20,18 @@ test: ## Run every test with -race against real PostgreSQL (private clusters, or
 GOLANGCI_LINT_VERSION := 2.15.0
 GOLANGCI_LINT := $(shell $(GO) env GOPATH)/bin/golangci-lint
 
+FUZZTIME ?= 30s
+FUZZ_TARGETS := ./internal/validate:FuzzSlug ./internal/validate:FuzzDomain ./internal/validate:FuzzContactEmail \
+	./internal/validate:FuzzLabels ./internal/validate:FuzzDisplayName ./internal/validate:FuzzIdentifier \
+	./provisioner:FuzzGrantOptions ./internal/dbconn:FuzzParseConfig ./rollup:FuzzParseSpec ./tenantdb:FuzzQuote
+
+.PHONY: test-long
+test-long: ## Long fault suite: 300 random SIGKILLs (FAULTTEST_LONG=1), then every fuzz target for FUZZTIME (30s) each
+	FAULTTEST_LONG=1 $(GO) test -race -count=1 -timeout 120m ./internal/faulttest/
+	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
+		echo "fuzz $$fn in $$pkg for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done
+
 .PHONY: lint
 lint: lint-tools ## golangci-lint with .golangci.yml (gofmt, govet, staticcheck, errcheck, revive, ...)
 	$(GOLANGCI_LINT) run ./...

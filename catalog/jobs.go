@@ -96,6 +96,14 @@ func (s *Store) RunJob(ctx context.Context, job, node string, fn JobFunc) (map[s
 	if err != nil {
 		return nil, err
 	}
+	// Held while the run goes: if the process dies, the lock goes with it and
+	// CloseAbandonedJobs can tell.
+	unlock, err := s.lockJobRun(ctx, id)
+	if err != nil {
+		_ = s.FinishJob(context.WithoutCancel(ctx), id, JobFailed, secret.Scrub(err.Error()), nil)
+		return nil, err
+	}
+	defer unlock()
 	counts, runErr := fn(ctx)
 	status, errText := JobSucceeded, ""
 	switch {

@@ -104,6 +104,7 @@ func (p *Provisioner) Create(ctx context.Context, o CreateOptions) (catalog.Tena
 	if err := p.Store.InsertTenant(ctx, t); err != nil {
 		return catalog.Tenant{}, err
 	}
+	fpCreateInserted.Hit()
 	p.Log.Info("provisioning tenant", "tenant", t.Slug, "id", t.ID, "server", srv.Name)
 	return p.finishCreate(ctx, t.ID, o.SlowPath)
 }
@@ -183,6 +184,7 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 				if err := p.Store.SetCredential(ctx, t.ID, "app", secret.NewPassword()); err != nil {
 					return err
 				}
+				fpCredentialStored.Hit()
 			}
 		case StepRoles:
 			pw, err := p.Store.Credential(ctx, t.ID, "app")
@@ -203,6 +205,7 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 		case StepWarehouse:
 			p.syncWarehouse(ctx, t, catalog.StateActive)
 		}
+		fpStepDone[step].Hit()
 		u := catalog.TenantUpdate{Step: &step}
 		if step == StepDatabase {
 			u.SchemaVersion = &version
@@ -215,6 +218,7 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 		if err := p.Store.UpdateTenant(ctx, t.ID, u); err != nil {
 			return err
 		}
+		fpStepRecorded[step].Hit()
 		if err := p.afterStep(step); err != nil {
 			return err
 		}
@@ -247,11 +251,20 @@ func (p *Provisioner) createDatabase(ctx context.Context, srv *tenantdb.Server, 
 			if tmpl, err = p.cloneTemplate(ctx, srv, t.ID, tmpl); err != nil {
 				return 0, err
 			}
+			if err := srv.AdoptObjects(ctx, t.ID); err != nil {
+				return 0, err
+			}
 			return tmpl.Version, nil
 		}
 		p.Log.Warn("template unavailable; creating from scratch", "server", srv.Name, "error", err)
 	}
 	if err := srv.CreateDatabase(ctx, t.ID, ""); err != nil {
+		return 0, err
+	}
+	// A database left by an interrupted attempt may be a clone whose objects still
+	// belong to the template owner; the owner can read goose's table only once it owns
+	// it, so hand them over before migrating.
+	if err := srv.AdoptObjects(ctx, t.ID); err != nil {
 		return 0, err
 	}
 	return srv.Migrate(ctx, t.ID, fsys, tenantdb.MigrateOptions{})

@@ -47,11 +47,13 @@ func (p *Provisioner) Suspend(ctx context.Context, slug string) error {
 		if err := srv.SetAppLogin(ctx, t.ID, false); err != nil {
 			return err
 		}
+		fpSuspendServer.Hit()
 		state := catalog.StateSuspended
 		if err := p.Store.UpdateTenant(ctx, t.ID, catalog.TenantUpdate{State: &state,
 			Event: &catalog.Event{Action: "tenant.suspend", Slug: t.Slug}}); err != nil {
 			return err
 		}
+		fpSuspendCatalog.Hit()
 		p.syncWarehouse(ctx, t, state)
 		return nil
 	})
@@ -67,11 +69,13 @@ func (p *Provisioner) Resume(ctx context.Context, slug string) error {
 		if err := srv.SetAppLogin(ctx, t.ID, true); err != nil {
 			return err
 		}
+		fpResumeServer.Hit()
 		state := catalog.StateActive
 		if err := p.Store.UpdateTenant(ctx, t.ID, catalog.TenantUpdate{State: &state,
 			Event: &catalog.Event{Action: "tenant.resume", Slug: t.Slug}}); err != nil {
 			return err
 		}
+		fpResumeCatalog.Hit()
 		p.syncWarehouse(ctx, t, state)
 		return nil
 	})
@@ -85,6 +89,7 @@ func (p *Provisioner) RotateCredentials(ctx context.Context, slug string) error 
 		if err := p.Store.SetCredential(ctx, t.ID, "app_pending", secret.NewPassword()); err != nil {
 			return err
 		}
+		fpRotatePending.Hit()
 		return p.finishRotation(ctx, t)
 	})
 }
@@ -101,9 +106,11 @@ func (p *Provisioner) finishRotation(ctx context.Context, t catalog.Tenant) erro
 	if err := srv.SetAppPassword(ctx, t.ID, pw); err != nil {
 		return err
 	}
+	fpRotateServer.Hit()
 	if err := p.Store.PromoteCredential(ctx, t.ID, "app"); err != nil {
 		return err
 	}
+	fpRotatePromoted.Hit()
 	return p.Store.AppendEvent(ctx, nil, catalog.Event{Action: "tenant.rotate-credentials", TenantID: t.ID, Slug: t.Slug})
 }
 
@@ -135,14 +142,17 @@ func (p *Provisioner) Delete(ctx context.Context, o DeleteOptions) error {
 		if err := p.revokeAllGrants(ctx, t); err != nil {
 			return err
 		}
+		fpDeleteGrants.Hit()
 		if err := srv.RevokeAccess(ctx, t.ID); err != nil {
 			return err
 		}
+		fpDeleteServer.Hit()
 		state, now := catalog.StateDeleting, time.Now()
 		if err := p.Store.UpdateTenant(ctx, t.ID, catalog.TenantUpdate{State: &state, DeletedAt: &now,
 			Event: &catalog.Event{Action: "tenant.delete", Slug: t.Slug}}); err != nil {
 			return err
 		}
+		fpDeleteCatalog.Hit()
 		p.syncWarehouse(ctx, t, state)
 		return nil
 	})
@@ -207,6 +217,7 @@ func (p *Provisioner) purgeID(ctx context.Context, id string) error {
 	if err := p.Store.UpdateTenant(ctx, id, catalog.TenantUpdate{Step: &step}); err != nil {
 		return err
 	}
+	fpPurgeMarked.Hit()
 	if err := p.afterStep(StepPurging); err != nil {
 		return err
 	}
@@ -222,20 +233,24 @@ func (p *Provisioner) purgeID(ctx context.Context, id string) error {
 		if err := srv.DropDatabase(ctx, t.ID); err != nil {
 			return err
 		}
+		fpPurgeDatabase.Hit()
 		if err := srv.DropRoles(ctx, t.ID); err != nil {
 			return err
 		}
+		fpPurgeRoles.Hit()
 	}
 	if dsn, err := p.Store.WarehouseDSN(ctx); err == nil {
 		if whRows, err = warehouse.PurgeTenant(ctx, dsn, t.ID); err != nil {
 			return err
 		}
+		fpPurgeWarehouse.Hit()
 	} else if !errors.Is(err, catalog.ErrNoWarehouse) {
 		return err
 	}
 	if err := p.Store.DeleteCredentials(ctx, t.ID); err != nil {
 		return err
 	}
+	fpPurgeCredentials.Hit()
 	state, now, none := catalog.StatePurged, time.Now(), ""
 	if err := p.Store.UpdateTenant(ctx, t.ID, catalog.TenantUpdate{State: &state, Step: &none, PurgedAt: &now, ClearContact: true,
 		Event: &catalog.Event{Action: "tenant.purge", Slug: t.Slug, Details: map[string]any{

@@ -29,6 +29,10 @@ const (
 	ActServerUnreachable  = "server-unreachable"
 	ActExpiredAccess      = "expired-access"
 	ActRefillPool         = "refill-pool"
+	ActFinishAccess       = "finish-access"
+	ActOrphanAccess       = "orphan-access"
+	ActHalfBuiltTemplate  = "half-built-template"
+	ActAbandonedJob       = "abandoned-job"
 )
 
 // Action is one thing reconcile found, and whether it fixed it. Report-only kinds
@@ -67,6 +71,7 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 			} else {
 				a.Applied = true
 			}
+			fpReconcileAction.Hit()
 		}
 		actions = append(actions, a)
 	}
@@ -94,6 +99,16 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 		}
 	}
 
+	// Job runs whose process died: recorded as running forever otherwise.
+	if ids, err := p.Store.CloseAbandonedJobs(ctx, true); err != nil {
+		errs = append(errs, err)
+	} else {
+		for _, id := range ids {
+			do(Action{Kind: ActAbandonedJob, Detail: fmt.Sprintf("job run %d is recorded as running but its process is gone; marking it failed", id)},
+				func() error { _, err := p.Store.CloseAbandonedJob(ctx, id); return err })
+		}
+	}
+
 	// Expired MSP access grants.
 	grants, err := p.Store.ListAccessGrants(ctx, "", "")
 	if err != nil {
@@ -109,7 +124,7 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 	}
 	for _, g := range expiredGrants(grants, time.Now()) {
 		do(Action{Kind: ActExpiredAccess, Tenant: g.Slug, Detail: fmt.Sprintf("access of %s expired at %s", g.Login, g.ExpiresAt.UTC().Format(time.RFC3339))},
-			func() error { return p.revokeGrants(ctx, bySlug[g.Slug], []catalog.AccessGrant{g}) })
+			p.lockedFix(ctx, bySlug[g.Slug], func() error { return p.revokeGrants(ctx, bySlug[g.Slug], []catalog.AccessGrant{g}) }))
 	}
 
 	// Drift and orphans, one inventory per server.
@@ -133,7 +148,8 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 			errs = append(errs, err)
 			continue
 		}
-		inv, err := srv.Inventory(ctx)
+		snap, err := srv.Snapshot(ctx)
+		inv := snap.Inventory()
 		if err != nil {
 			actions = append(actions, Action{Kind: ActServerUnreachable, Server: s.Name, Detail: secret.Scrub(err.Error())})
 			errs = append(errs, fmt.Errorf("server %s: %w", s.Name, err))
@@ -157,8 +173,14 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 		if err := p.reconcilePrivileges(ctx, srv, s.Name, tenants, grants, do); err != nil {
 			errs = append(errs, fmt.Errorf("server %s: %w", s.Name, err))
 		}
+		p.accessActions(ctx, srv, snap, known, grants, do)
 		for _, name := range sortedKeys(inv.Databases) {
 			if strings.HasPrefix(name, tenantdb.TemplatePrefix) {
+				if !tenantdb.TemplateReady(inv.Databases[name]) {
+					do(Action{Kind: ActHalfBuiltTemplate, Server: s.Name,
+						Detail: fmt.Sprintf("template %s was left half-built by an interrupted build; dropping it unless a build is running", name)},
+						func() error { _, err := srv.DropHalfBuiltTemplate(ctx, name); return err })
+				}
 				continue
 			}
 			if id, ok := tenantdb.ParseName(name); !ok || (known[id].ID == "" && !moveCopies[s.Name][id]) {
@@ -193,9 +215,40 @@ func (p *Provisioner) reconcilePool(ctx context.Context, dryRun bool, errs *[]er
 	return out
 }
 
+// lockedFix runs a reconcile fix for tenant t under the tenant's lock, and only if the
+// tenant is still in the state reconcile saw: a tenant deleted, purged, suspended or
+// resumed by another process since reconcile read the catalog is left for the next run
+// (acting on the stale state would reopen a deleted tenant or recreate a purged one's
+// roles). Another process holding the lock makes the fix fail with ErrBusy.
+func (p *Provisioner) lockedFix(ctx context.Context, t catalog.Tenant, fix func() error) func() error {
+	return func() error {
+		unlock, err := p.lockTenant(ctx, t.ID)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+		cur, err := p.Store.GetTenantByID(ctx, t.ID)
+		if err != nil {
+			return err
+		}
+		if cur.State != t.State || cur.Server != t.Server {
+			p.Log.Info("tenant changed while reconcile ran; leaving it to the next run", "tenant", t.Slug, "was", t.State, "now", cur.State)
+			return nil
+		}
+		return fix()
+	}
+}
+
 // driftActions compares one live tenant with the server's inventory.
 func (p *Provisioner) driftActions(ctx context.Context, srv *tenantdb.Server, t catalog.Tenant, inv tenantdb.Inventory,
 	accessRoles map[string]bool, do func(Action, func() error)) {
+	unlocked := do
+	do = func(a Action, fix func() error) {
+		if fix != nil {
+			fix = p.lockedFix(ctx, t, fix)
+		}
+		unlocked(a, fix)
+	}
 	db, ok := inv.Databases[tenantdb.Database(t.ID)]
 	if !ok {
 		do(Action{Kind: ActMissingDatabase, Tenant: t.Slug, Server: srv.Name,
@@ -228,6 +281,11 @@ func (p *Provisioner) driftActions(ctx context.Context, srv *tenantdb.Server, t 
 	if len(strangers) > 0 {
 		reasons = append(reasons, "unexpected grantees "+strings.Join(strangers, ", "))
 	}
+	// A delete interrupted after it took CONNECT away leaves a live tenant whose
+	// application cannot connect.
+	if !slices.ContainsFunc(db.Grants, func(g tenantdb.Grant) bool { return g.Grantee == app && g.Privilege == "CONNECT" }) {
+		reasons = append(reasons, "the app role lacks CONNECT")
+	}
 	for _, role := range []string{owner, app} {
 		r := inv.Roles[role]
 		if r.CreateDB || r.CreateRole {
@@ -253,6 +311,69 @@ func (p *Provisioner) driftActions(ctx context.Context, srv *tenantdb.Server, t 
 		do(Action{Kind: ActFixLogin, Tenant: t.Slug, Server: srv.Name,
 			Detail: fmt.Sprintf("app role LOGIN is %v but the tenant is %s", inv.Roles[app].CanLogin, t.State)},
 			func() error { return srv.SetAppLogin(ctx, t.ID, wantLogin) })
+	}
+}
+
+// accessActions finishes access grants the catalog records but the server does not hold
+// finished (a grant interrupted after it was recorded), and drops access roles of this
+// catalog's tenants that the catalog no longer records (a revoke interrupted after the
+// catalog forgot it). Roles of tenants the catalog does not know, and roles tenantctl
+// did not make, are left alone.
+func (p *Provisioner) accessActions(ctx context.Context, srv *tenantdb.Server, snap tenantdb.Snapshot,
+	known map[string]catalog.Tenant, grants []catalog.AccessGrant, do func(Action, func() error)) {
+	recorded := map[string]bool{}
+	now := time.Now()
+	for _, g := range grants {
+		t, ok := known[g.TenantID]
+		if !ok {
+			continue
+		}
+		recorded[g.Role] = true
+		if g.ExpiresAt != nil && now.After(*g.ExpiresAt) {
+			continue // revoked above
+		}
+		if ready, _ := tenantdb.AccessRoleReady(snap, g.Role); !ready {
+			do(Action{Kind: ActFinishAccess, Tenant: t.Slug, Server: srv.Name,
+				Detail: fmt.Sprintf("access of %s was interrupted before it was finished; finishing it", g.Login)}, p.lockedFix(ctx, t, func() error {
+				pw, err := p.Store.AccessPassword(ctx, t.ID, g.Login)
+				if errors.Is(err, catalog.ErrNoGrant) {
+					return nil // revoked meanwhile
+				}
+				if err != nil {
+					return err
+				}
+				return srv.GrantAccess(ctx, t.ID, g.Role, g.Level, pw, g.ExpiresAt)
+			}))
+		}
+	}
+	madeByUs := map[string]bool{} // GrantAccess makes the admin a member of every access role
+	for _, r := range snap.Roles[srv.AdminRole()].MemberOf {
+		madeByUs[r] = true
+	}
+	for _, name := range sortedKeys(snap.Roles) {
+		// A role named like an access role that tenantctl did not make is not ours to
+		// drop (hardening still takes its CONNECT away; the audit reports it).
+		if !strings.HasPrefix(name, tenantdb.AccessPrefix) || recorded[name] || !madeByUs[name] {
+			continue
+		}
+		for id, t := range known {
+			if tenantdb.IsAccessRole(name, id) {
+				do(Action{Kind: ActOrphanAccess, Tenant: t.Slug, Server: srv.Name,
+					Detail: fmt.Sprintf("access role %s is not in the catalog (a revoke was interrupted); dropping it", name)},
+					p.lockedFix(ctx, t, func() error {
+						// A grant recorded since reconcile read the catalog is not an orphan.
+						grants, err := p.Store.ListAccessGrants(ctx, t.Slug, "")
+						if err != nil {
+							return err
+						}
+						if slices.ContainsFunc(grants, func(g catalog.AccessGrant) bool { return g.Role == name }) {
+							return nil
+						}
+						return srv.RevokeAccessRole(ctx, id, name)
+					}))
+				break
+			}
+		}
 	}
 }
 

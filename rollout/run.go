@@ -33,10 +33,13 @@ type Outcome struct {
 	// Applied are the versions applied in this run.
 	Applied []int64 `json:"applied"`
 	// FailedVersion is the version that failed (0 when the tenant succeeded).
-	FailedVersion int64         `json:"failed_version,omitempty"`
-	Error         string        `json:"error,omitempty"`
-	Err           error         `json:"-"`
-	Duration      time.Duration `json:"duration_ns"`
+	FailedVersion int64  `json:"failed_version,omitempty"`
+	Error         string `json:"error,omitempty"`
+	Err           error  `json:"-"`
+	// Gone is true when the tenant was deleted or purged while it migrated; it is
+	// neither a failure nor recorded.
+	Gone     bool          `json:"gone,omitempty"`
+	Duration time.Duration `json:"duration_ns"`
 }
 
 // Result is the outcome of a run.
@@ -260,7 +263,9 @@ func (r *runner) startRecorder(ctx context.Context) {
 	for range min(r.o.Concurrency, 4) {
 		rec.wg.Go(func() {
 			for req := range rec.ch {
-				if err := r.record(ctx, req.st, req.out); err != nil {
+				err := r.record(ctx, req.st, req.out)
+				fpTenantRecorded.Hit()
+				if err != nil {
 					rec.mu.Lock()
 					rec.errs[req.st.ID] = err
 					rec.mu.Unlock()
@@ -333,6 +338,16 @@ func (r *runner) migrate(ctx context.Context, st Step) Outcome {
 	if err == nil {
 		err = r.apply(ctx, srv, st, &out)
 	}
+	if err != nil && ctx.Err() == nil {
+		// A tenant deleted or purged while it migrated (a purge's DROP DATABASE ... WITH
+		// (FORCE) ends the migration's session) is no failure of the run: it is simply
+		// no longer part of the fleet.
+		if cur, gerr := r.o.Store.GetTenantByID(ctx, st.ID); gerr == nil &&
+			cur.State != catalog.StateActive && cur.State != catalog.StateSuspended {
+			r.o.Log.Info("tenant left out: it was deleted during the run", "tenant", st.Slug, "state", cur.State)
+			err, out.Gone = nil, true
+		}
+	}
 	if err != nil {
 		out.Err = r.explain(ctx, err)
 		out.Error = secret.Scrub(out.Err.Error())
@@ -343,6 +358,9 @@ func (r *runner) migrate(ctx context.Context, st Step) Outcome {
 		}
 	}
 	out.Duration = time.Since(start)
+	if err == nil {
+		fpTenantMigrated.Hit()
+	}
 	r.rec.enqueue(st, out)
 	return out
 }
@@ -410,6 +428,9 @@ func (r *runner) explain(ctx context.Context, err error) error {
 // record writes the tenant's outcome to the catalog. A tenant visited with nothing to
 // do and no previous error needs no write.
 func (r *runner) record(ctx context.Context, st Step, out Outcome) error {
+	if out.Gone {
+		return nil
+	}
 	if out.Err != nil {
 		return r.o.Store.RecordMigrationEvent(ctx, st.ID, out.To, out.FailedVersion, out.Error, catalog.Event{Action: "tenant.migrate.failed", Slug: st.Slug,
 			Details: map[string]any{"server": st.Server, "from": st.From, "to": out.To, "failed_version": out.FailedVersion, "error": out.Error}})

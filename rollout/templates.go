@@ -74,12 +74,7 @@ func templatesFor(ctx context.Context, o *Options, srvs *fleet.Servers, set Set,
 				errs[i] = fmt.Errorf("rebuilding the template on server %s failed: %w", info.Name, err)
 				return nil
 			}
-			if record && (t.Built || info.TemplateDB != t.Name || info.TemplateHash != t.Hash || info.TemplateVersion == nil || *info.TemplateVersion != t.Version) {
-				if err := o.Store.SetTemplate(gctx, info.Name, t.Name, t.Hash, t.Version); err != nil {
-					errs[i] = fmt.Errorf("record the template of server %s: %w", info.Name, err)
-					return nil
-				}
-			}
+			fpTemplateBuilt.Hit()
 			if t.Built {
 				o.Log.Info("template rebuilt", "server", info.Name, "template", t.Name, "version", t.Version)
 			}
@@ -96,9 +91,19 @@ func templatesFor(ctx context.Context, o *Options, srvs *fleet.Servers, set Set,
 					errs[i] = fmt.Errorf("drop superseded template %s on server %s: %w", name, info.Name, err)
 					return nil
 				}
+				fpTemplateDrop.Hit()
 				out.Dropped = append(out.Dropped, name)
 				o.Log.Info("superseded template dropped", "server", info.Name, "template", name)
 			}
+			// Recorded last: until then the catalog does not match the set, so a run
+			// interrupted above visits this server again and drops what it left.
+			if record && (t.Built || info.TemplateDB != t.Name || info.TemplateHash != t.Hash || info.TemplateVersion == nil || *info.TemplateVersion != t.Version) {
+				if err := o.Store.SetTemplate(gctx, info.Name, t.Name, t.Hash, t.Version); err != nil {
+					errs[i] = fmt.Errorf("record the template of server %s: %w", info.Name, err)
+					return nil
+				}
+			}
+			fpTemplateSet.Hit()
 			return nil
 		})
 	}

@@ -215,6 +215,15 @@ func (r *runner) tenant(ctx context.Context, t catalog.Tenant) (res TenantResult
 		res.DurationMS = res.Duration.Milliseconds()
 	}()
 	err := r.copyOn(ctx, t, &res)
+	if err != nil && !errors.Is(err, errSkip) && ctx.Err() == nil {
+		// A tenant deleted or purged while it was being copied (a purge's DROP DATABASE
+		// ... WITH (FORCE) ends the copy's session) is skipped, not failed: nothing of it
+		// was committed, and there is nothing left to roll up.
+		if cur, gerr := r.o.Store.GetTenantByID(ctx, t.ID); gerr == nil && !rollable(cur.State) {
+			r.o.Log.Info("tenant skipped: it was deleted during the run", "tenant", t.Slug, "state", cur.State)
+			err = errSkip
+		}
+	}
 	if errors.Is(err, errSkip) {
 		res.Status = StatusSkipped
 		return res

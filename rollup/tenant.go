@@ -185,6 +185,7 @@ func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog
 		}); err != nil {
 			return err
 		}
+		fpTableCopied.Hit()
 		if h := r.o.Hooks.AfterTable; h != nil {
 			if err := h(t.ID, p.table.Relname()); err != nil {
 				return err
@@ -196,6 +197,7 @@ func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog
 	}); err != nil {
 		return err
 	}
+	fpBeforeCommit.Hit()
 	if h := r.o.Hooks.BeforeCommit; h != nil {
 		if err := h(t.ID); err != nil {
 			return err
@@ -204,6 +206,7 @@ func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog
 	if err := wtx.Commit(ctx); err != nil {
 		return fmt.Errorf("commit to warehouse: %w", err)
 	}
+	fpTenantCommit.Hit()
 	// The snapshot's transaction is read-only: closing the connection ends it.
 	return nil
 }

@@ -27,6 +27,10 @@ func IsAccessRole(role, id string) bool {
 // password (sent as a verifier), VALID UNTIL expires when set, a small connection limit,
 // CONNECT on the tenant database, USAGE on schema public, and SELECT (read) or DML
 // (write) on every table and sequence, now and for tables the owner creates later.
+//
+// The role is created NOLOGIN and given LOGIN only as the very last statement, so a
+// role that cannot log in is an unfinished grant (see [AccessRoleReady]); running
+// GrantAccess again finishes it.
 func (s *Server) GrantAccess(ctx context.Context, id, role, level, password string, expires *time.Time) error {
 	verifier, err := secret.ScramVerifier(password)
 	if err != nil {
@@ -56,8 +60,7 @@ func (s *Server) GrantAccess(ctx context.Context, id, role, level, password stri
 		return err
 	}
 	stmts := []string{
-		roleStmt(role, "LOGIN NOINHERIT CONNECTION LIMIT 5", exists),
-		"ALTER ROLE " + ident(role) + " PASSWORD " + pw + " VALID UNTIL " + until,
+		roleStmt(role, "NOLOGIN NOINHERIT CONNECTION LIMIT 5", exists),
 		s.grantToAdminStmt(role),
 		"GRANT CONNECT ON DATABASE " + ident(Database(id)) + " TO " + ident(role),
 	}
@@ -65,6 +68,7 @@ func (s *Server) GrantAccess(ctx context.Context, id, role, level, password stri
 	if _, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll(); err != nil {
 		return fmt.Errorf("create access role: %w", err)
 	}
+	fpAccessRole.Hit()
 	tables := "SELECT"
 	seqs := "SELECT"
 	if level == "write" {
@@ -92,7 +96,18 @@ func (s *Server) GrantAccess(ctx context.Context, id, role, level, password stri
 	if _, err := tconn.PgConn().Exec(ctx, strings.Join(in, ";\n")).ReadAll(); err != nil {
 		return fmt.Errorf("grant access in %s: %w", Database(id), err)
 	}
+	// The ready mark: last.
+	if _, err := conn.Exec(ctx, "ALTER ROLE "+ident(role)+" LOGIN PASSWORD "+pw+" VALID UNTIL "+until); err != nil {
+		return fmt.Errorf("enable access role: %w", err)
+	}
 	return nil
+}
+
+// AccessRoleReady reports whether an access role is finished (GrantAccess made it
+// LOGIN as its last step) and whether it exists at all.
+func AccessRoleReady(snap Snapshot, role string) (ready, exists bool) {
+	r, ok := snap.Roles[role]
+	return ok && r.CanLogin, ok
 }
 
 // RevokeAccessRole ends an access role's sessions, removes its privileges in the tenant
@@ -124,6 +139,7 @@ func (s *Server) RevokeAccessRole(ctx context.Context, id, role string) error {
 		if err != nil {
 			return fmt.Errorf("remove privileges of %s: %w", role, err)
 		}
+		fpAccessDropOwned.Hit()
 		if _, err := conn.Exec(ctx, "REVOKE ALL ON DATABASE "+ident(Database(id))+" FROM "+ident(role)); err != nil {
 			return err
 		}

@@ -54,8 +54,42 @@ func (s *Server) CreateDatabase(ctx context.Context, id, template string) error 
 	}); err != nil && !dbconn.HasCode(err, pgerrcode.DuplicateDatabase) {
 		return fmt.Errorf("create database %s: %w", Database(id), err)
 	}
+	fpDatabaseCreated.Hit()
 	if _, err := conn.Exec(ctx, "REVOKE ALL ON DATABASE "+ident(Database(id))+" FROM PUBLIC"); err != nil {
 		return fmt.Errorf("revoke PUBLIC on %s: %w", Database(id), err)
+	}
+	fpDatabaseRevoked.Hit()
+	return nil
+}
+
+// AdoptObjects hands every object in the tenant database still owned by the template
+// owner (a clone of the template) to the tenant's owner role. It must run before
+// anything reads the database as the owner: goose's version table comes from the
+// template, and the owner cannot read it until it owns it. Idempotent, and a no-op for
+// a database created from template0.
+func (s *Server) AdoptObjects(ctx context.Context, id string) error {
+	conn, err := s.Connect(ctx, Database(id))
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if err := adoptObjects(ctx, conn, id); err != nil {
+		return err
+	}
+	fpDatabaseAdopted.Hit()
+	return nil
+}
+
+func adoptObjects(ctx context.Context, conn *pgx.Conn, id string) error {
+	var tmplOwner bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, TemplateOwnerRole).Scan(&tmplOwner); err != nil {
+		return fmt.Errorf("adopt objects in %s: %w", Database(id), err)
+	}
+	if !tmplOwner {
+		return nil
+	}
+	if _, err := conn.Exec(ctx, "REASSIGN OWNED BY "+ident(TemplateOwnerRole)+" TO "+ident(OwnerRole(id))); err != nil {
+		return fmt.Errorf("adopt objects in %s: %w", Database(id), err)
 	}
 	return nil
 }
@@ -138,16 +172,12 @@ func (s *Server) Harden(ctx context.Context, id string) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	var tmplOwner bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, TemplateOwnerRole).Scan(&tmplOwner); err != nil {
-		return fmt.Errorf("harden %s: %w", Database(id), err)
+	if err := adoptObjects(ctx, conn, id); err != nil {
+		return err
 	}
 	stmts := []string{
 		"REVOKE ALL ON DATABASE " + db + " FROM PUBLIC",
 		"GRANT CONNECT ON DATABASE " + db + " TO " + app,
-	}
-	if tmplOwner {
-		stmts = append(stmts, "REASSIGN OWNED BY "+ident(TemplateOwnerRole)+" TO "+owner)
 	}
 	stmts = append(stmts,
 		"SET ROLE "+owner,
@@ -196,6 +226,7 @@ func (s *Server) RevokeAccess(ctx context.Context, id string) error {
 		if _, err := conn.Exec(ctx, stmt); err != nil && !dbconn.HasCode(err, pgerrcode.InvalidCatalogName, pgerrcode.UndefinedObject) {
 			return fmt.Errorf("revoke access to %s: %w", Database(id), err)
 		}
+		fpRevokeAccess.Hit()
 	}
 	return terminate(ctx, conn, AppRole(id))
 }

@@ -158,6 +158,7 @@ func (s *Server) SetAppLogin(ctx context.Context, id string, login bool) error {
 	if _, err := conn.Exec(ctx, "ALTER ROLE "+ident(AppRole(id))+" "+attr); err != nil {
 		return fmt.Errorf("alter role %s %s: %w", AppRole(id), attr, err)
 	}
+	fpLoginAltered.Hit()
 	if !login {
 		return terminate(ctx, conn, AppRole(id))
 	}
@@ -190,6 +191,7 @@ func (s *Server) DropRoles(ctx context.Context, id string) error {
 			}
 			return fmt.Errorf("drop role %s: %w", role, err)
 		}
+		fpRoleDropped.Hit()
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"strconv"
+	"unicode/utf8"
 
 	"github.com/jackc/pgx/v5"
 
@@ -136,6 +137,10 @@ func ident(parts ...string) string { return pgx.Identifier(parts).Sanitize() }
 // parameters (passwords as SCRAM verifiers). Standard-conforming strings are on in every
 // supported server, so doubling quotes is enough; backslashes are rejected outright.
 func literal(s string) (string, error) {
+	// Invalid UTF-8 would come out as U+FFFD: a different value than was asked for.
+	if !utf8.ValidString(s) {
+		return "", ErrUnquotable
+	}
 	for _, r := range s {
 		if r == '\\' || r == 0 {
 			return "", ErrUnquotable

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -65,6 +66,7 @@ func (s *Server) EnsureTemplate(ctx context.Context, fsys fs.FS) (t Template, re
 			retErr = err
 		}
 	}()
+	fpTemplateLocked.Hit()
 	// Someone may have finished it while we waited for the lock.
 	if ready, exists, err = templateState(ctx, conn, t.Name); err != nil || ready {
 		return t, err
@@ -89,6 +91,7 @@ func (s *Server) EnsureTemplate(ctx context.Context, fsys fs.FS) (t Template, re
 	if err := s.execIn(ctx, t.Name, "GRANT CREATE ON SCHEMA public TO "+ident(TemplateOwnerRole)); err != nil {
 		return t, fmt.Errorf("prepare template %s: %w", t.Name, err)
 	}
+	fpTemplateCreated.Hit()
 	p, err := s.provider(ctx, t.Name, TemplateOwnerRole, fsys, MigrateOptions{})
 	if err != nil {
 		return t, err
@@ -103,6 +106,7 @@ func (s *Server) EnsureTemplate(ctx context.Context, fsys fs.FS) (t Template, re
 	if err := s.execIn(ctx, t.Name, "REVOKE CREATE ON SCHEMA public FROM "+ident(TemplateOwnerRole)); err != nil {
 		return t, fmt.Errorf("finish template %s: %w", t.Name, err)
 	}
+	fpTemplateMigrated.Hit()
 	for _, stmt := range []string{
 		"ALTER DATABASE " + name + " OWNER TO " + ident(s.AdminRole()),
 		"REVOKE ALL ON DATABASE " + name + " FROM PUBLIC",
@@ -112,6 +116,7 @@ func (s *Server) EnsureTemplate(ctx context.Context, fsys fs.FS) (t Template, re
 		if err := execRetryingConcurrentUpdate(ctx, conn, stmt); err != nil {
 			return t, fmt.Errorf("finish template %s: %w", t.Name, err)
 		}
+		fpTemplateFinishing.Hit()
 	}
 	t.Built = true
 	return t, nil
@@ -147,6 +152,7 @@ func (s *Server) DropTemplate(ctx context.Context, name string) error {
 	if _, err := conn.Exec(ctx, "ALTER DATABASE "+ident(name)+" IS_TEMPLATE false"); err != nil && !dbconn.HasCode(err, pgerrcode.InvalidCatalogName) {
 		return fmt.Errorf("unmark template %s: %w", name, err)
 	}
+	fpTemplateDropped.Hit()
 	return s.dropDatabase(ctx, name)
 }
 
@@ -192,4 +198,44 @@ func (s *Server) execIn(ctx context.Context, db, stmt string) error {
 	defer conn.Close(context.WithoutCancel(ctx))
 	_, err = conn.Exec(ctx, stmt)
 	return err
+}
+
+// TemplateReady reports whether a database found on the server is a finished template:
+// marked IS_TEMPLATE with ALLOW_CONNECTIONS false, the last step of a build.
+func TemplateReady(d DBInfo) bool { return d.IsTemplate && !d.AllowConn }
+
+// DropHalfBuiltTemplate drops a template database whose build was interrupted (a
+// process killed while building it). It takes the template's build lock first, without
+// waiting: a template some process is building right now is left alone (dropped is
+// false), and so is one that turns out finished.
+func (s *Server) DropHalfBuiltTemplate(ctx context.Context, name string) (dropped bool, retErr error) {
+	if !strings.HasPrefix(name, TemplatePrefix) {
+		return false, fmt.Errorf("%s is not a tenantctl template", name)
+	}
+	conn, err := s.Connect(ctx, "postgres")
+	if err != nil {
+		return false, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	var got bool
+	key := pglock.Key("template:" + name)
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&got); err != nil {
+		return false, fmt.Errorf("lock template build: %w", err)
+	}
+	if !got {
+		return false, nil
+	}
+	defer func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key); err != nil && retErr == nil {
+			retErr = err
+		}
+	}()
+	ready, exists, err := templateState(ctx, conn, name)
+	if err != nil || ready || !exists {
+		return false, err
+	}
+	if err := s.DropTemplate(ctx, name); err != nil {
+		return false, err
+	}
+	return true, nil
 }

@@ -182,6 +182,10 @@ func (a *app) migrateUp(ctx context.Context, o rollout.Options) error {
 	}
 	defer store.Close()
 	o.Store, o.Migrations, o.Log = store, fsys, a.log
+	// Bad input is refused before a job run is recorded: it changes nothing.
+	if err := o.Validate(); err != nil {
+		return err
+	}
 	if o.DryRun {
 		res, err := rollout.Run(ctx, o)
 		if err != nil {

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+
+	"github.com/tenantctl/tenantctl/internal/validate"
 )
 
 func (a *app) versionCmd() *cobra.Command {
@@ -31,6 +33,11 @@ func (a *app) eventsCmd() *cobra.Command {
 		Short: "Show the append-only event log: who changed what, when",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if slug != "" {
+				if err := validate.Slug(slug); err != nil {
+					return err
+				}
+			}
 			store, err := a.store(cmd.Context())
 			if err != nil {
 				return err

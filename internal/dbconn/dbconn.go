@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/internal/validate"
@@ -36,9 +37,26 @@ func ParseConfig(dsn string) (*pgx.ConnConfig, error) {
 	}
 	applyDefaults(cfg.RuntimeParams)
 	if cfg.ConnectTimeout == 0 {
-		cfg.ConnectTimeout = 10 * time.Second
+		cfg.ConnectTimeout = DefaultConnectTimeout
 	}
+	keepAlive(&cfg.Config)
 	return cfg, nil
+}
+
+// DefaultConnectTimeout bounds opening a connection (TCP connect, TLS and the startup
+// handshake together) unless the DSN sets connect_timeout. A server that accepts the TCP
+// connection but never answers (a frozen host) fails here instead of hanging.
+const DefaultConnectTimeout = 10 * time.Second
+
+// KeepAlive is how TCP keepalives probe an idle connection: the first probe after 15 s
+// of silence, then every 5 s, and the connection is dropped after 3 unanswered probes,
+// so a server host that vanished (powered off, partitioned) is noticed within about
+// 30 s even while a statement waits for its answer.
+var KeepAlive = net.KeepAliveConfig{Enable: true, Idle: 15 * time.Second, Interval: 5 * time.Second, Count: 3}
+
+func keepAlive(cfg *pgconn.Config) {
+	d := &net.Dialer{KeepAliveConfig: KeepAlive}
+	cfg.DialFunc = d.DialContext
 }
 
 // Connect opens one connection.
@@ -63,8 +81,9 @@ func Pool(ctx context.Context, dsn string, maxConns int32) (*pgxpool.Pool, error
 	}
 	applyDefaults(cfg.ConnConfig.RuntimeParams)
 	if cfg.ConnConfig.ConnectTimeout == 0 {
-		cfg.ConnConfig.ConnectTimeout = 10 * time.Second
+		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
 	}
+	keepAlive(&cfg.ConnConfig.Config)
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
 	}

@@ -1,6 +1,7 @@
 package validate
 
 import (
+	"fmt"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -22,14 +23,36 @@ func isBidiControl(r rune) bool {
 // bidirectional overrides, so that it shows as it is stored in terminals, logs and
 // reports. what names the field in the error.
 func PlainText(what, s string) error {
-	if !utf8.ValidString(s) {
-		return Errorf("invalid %s: it is not valid UTF-8", what)
-	}
-	if i := strings.IndexFunc(s, unicode.IsControl); i >= 0 {
-		return Errorf("invalid %s: it must not contain control characters or terminal escape sequences (found %U)", what, []rune(s[i:])[0])
-	}
-	if i := strings.IndexFunc(s, isBidiControl); i >= 0 {
-		return Errorf("invalid %s: it must not contain bidirectional text controls (found %U)", what, []rune(s[i:])[0])
+	if p := plainTextProblem(s); p != "" {
+		return Errorf("invalid %s: it %s", what, p)
 	}
 	return nil
+}
+
+// FreeText checks free text given by an operator for an option field (a reason, a
+// note): at most limit characters and [PlainText]'s rules. The error is a *FieldError
+// for the field, so the CLI names its flag and the API its field.
+func FreeText(field, s string, limit int) error {
+	if n := utf8.RuneCountInString(s); n > limit {
+		return &FieldError{Field: field, Reason: fmt.Sprintf("is limited to %d characters", limit)}
+	}
+	if p := plainTextProblem(s); p != "" {
+		return &FieldError{Field: field, Reason: p}
+	}
+	return nil
+}
+
+// plainTextProblem says what breaks [PlainText]'s rules in s, or "" when nothing does.
+// Other format characters (zero-width joiners) stay allowed: emoji sequences use them.
+func plainTextProblem(s string) string {
+	if !utf8.ValidString(s) {
+		return "is not valid UTF-8"
+	}
+	if i := strings.IndexFunc(s, unicode.IsControl); i >= 0 {
+		return fmt.Sprintf("must not contain control characters or terminal escape sequences (found %U)", []rune(s[i:])[0])
+	}
+	if i := strings.IndexFunc(s, isBidiControl); i >= 0 {
+		return fmt.Sprintf("must not contain bidirectional text controls (found %U)", []rune(s[i:])[0])
+	}
+	return ""
 }

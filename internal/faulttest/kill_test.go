@@ -1,0 +1,267 @@
+package faulttest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"slices"
+	"sort"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/internal/fault"
+	"github.com/tenantctl/tenantctl/internal/pgtest"
+
+	// Every package that registers kill points, so fault.Points lists what the binary
+	// holds. A package that adds points must be added here; TestEveryKillPoint fails
+	// on a registered point no case reaches.
+	_ "github.com/tenantctl/tenantctl/provisioner"
+	_ "github.com/tenantctl/tenantctl/rollout"
+	_ "github.com/tenantctl/tenantctl/rollup"
+	_ "github.com/tenantctl/tenantctl/tenantdb"
+)
+
+var t0 = context.Background()
+
+// killCase is one command killed at each of its points; after each kill, rerun (when
+// set) and reconcile must converge.
+type killCase struct {
+	name string
+	// points the command must reach ("name" or "name:N" for the Nth hit).
+	points []string
+	// setup prepares the fleet and returns the command to kill.
+	setup func(f *fleet, slug string) []string
+	// rerun runs after the kill (nil: reconcile alone must finish the work). Cases
+	// with a rerun alternate: even points rerun, odd points leave it to reconcile.
+	rerun func(f *fleet, slug string, args []string)
+}
+
+var createPoints = []string{
+	"provision.after-insert", "provision.credentials.after-store",
+	"provision.credentials.before-record", "provision.credentials.after-record",
+	"provision.roles.before-record", "provision.roles.after-record",
+	"tenantdb.database.after-create", "tenantdb.database.after-revoke-public", "tenantdb.database.after-adopt",
+	"provision.database.before-record", "provision.database.after-record",
+	"provision.hardened.before-record", "provision.hardened.after-record",
+	"provision.warehouse.before-record", "provision.warehouse.after-record",
+}
+
+func createArgs(slug string, extra ...string) []string {
+	return append([]string{"tenant", "create", slug, "--name", "Tenant " + slug, "--domain", slug + ".example"}, extra...)
+}
+
+func rerunSame(f *fleet, _ string, args []string) { f.must(args...) }
+
+// rerunCreate reruns a killed create: it finishes the tenant, or, when the kill came
+// after the tenant was already active, says the slug is taken (exit 2, nothing changed).
+func rerunCreate(f *fleet, slug string, args []string) {
+	f.t.Helper()
+	r := f.run(args...)
+	if r.code == 2 && strings.Contains(r.stderr, "already taken") && f.tenant(slug).State == "active" {
+		return
+	}
+	require.Equal(f.t, 0, r.code, "tenantctl %v\n%s", args, r)
+}
+
+func killCases() []killCase {
+	return []killCase{
+		{
+			name: "create", points: createPoints,
+			setup: func(f *fleet, slug string) []string { return createArgs(slug) },
+			rerun: rerunCreate,
+		},
+		{
+			name: "create --no-template",
+			points: []string{"tenantdb.database.after-create", "tenantdb.database.after-revoke-public", "tenantdb.database.after-adopt",
+				"provision.database.before-record"},
+			setup: func(f *fleet, slug string) []string { return createArgs(slug, "--no-template") },
+			rerun: rerunCreate,
+		},
+		{
+			// A new migration set: create builds the server's template first.
+			name: "create with a template build",
+			points: []string{"tenantdb.template.after-lock", "tenantdb.template.after-create", "tenantdb.template.after-migrate",
+				"tenantdb.template.after-finish-statement:1", "tenantdb.template.after-finish-statement:2",
+				"tenantdb.template.after-finish-statement:3", "tenantdb.template.after-finish-statement:4"},
+			setup: func(f *fleet, slug string) []string {
+				f.addMigration()
+				return createArgs(slug, "--server", "pg-a")
+			},
+			rerun: func(f *fleet, slug string, args []string) {
+				rerunCreate(f, slug, args)
+				f.must("migrate", "up") // bring the older tenants to the new set too
+			},
+		},
+		{
+			name: "migrate up",
+			points: []string{"rollout.tenant.after-migrate", "rollout.tenant.after-migrate:2", "rollout.tenant.after-record",
+				"rollout.template.after-ensure", "rollout.template.after-record", "rollout.template.after-drop",
+				"tenantdb.template.after-lock", "tenantdb.template.after-create", "tenantdb.template.after-migrate",
+				"tenantdb.template.after-finish-statement:4", "tenantdb.template.after-unmark"},
+			setup: func(f *fleet, slug string) []string {
+				f.addMigration()
+				return []string{"migrate", "up"}
+			},
+			rerun: rerunSame,
+		},
+		{
+			name:   "rotate-credentials",
+			points: []string{"rotate.after-pending", "rotate.after-server", "rotate.after-promote"},
+			setup: func(f *fleet, slug string) []string {
+				f.createTenant(slug)
+				return []string{"tenant", "rotate-credentials", slug}
+			},
+			rerun: rerunSame,
+		},
+		{
+			name:   "suspend",
+			points: []string{"tenantdb.login.after-alter", "suspend.after-server", "suspend.after-catalog"},
+			setup: func(f *fleet, slug string) []string {
+				f.createTenant(slug)
+				return []string{"tenant", "suspend", slug}
+			},
+			rerun: rerunSame,
+		},
+		{
+			name:   "resume",
+			points: []string{"tenantdb.login.after-alter", "resume.after-server", "resume.after-catalog"},
+			setup: func(f *fleet, slug string) []string {
+				f.createTenant(slug)
+				f.must("tenant", "suspend", slug)
+				return []string{"tenant", "resume", slug}
+			},
+			rerun: rerunSame,
+		},
+		{
+			name:   "access grant",
+			points: []string{"access.grant.after-record", "tenantdb.access.after-role", "access.grant.after-server"},
+			setup: func(f *fleet, slug string) []string {
+				f.createTenant(slug)
+				return []string{"access", "grant", "alice", "--tenant", slug, "--level", "write", "--reason", "INC-1"}
+			},
+			rerun: rerunSame,
+		},
+		{
+			name:   "access revoke",
+			points: []string{"access.revoke.after-record", "tenantdb.access.after-drop-owned"},
+			setup: func(f *fleet, slug string) []string {
+				f.createTenant(slug)
+				f.must("access", "grant", "bob", "--tenant", slug, "--reason", "INC-2")
+				return []string{"access", "revoke", "bob", "--tenant", slug}
+			},
+			rerun: rerunSame,
+		},
+		{
+			name: "delete",
+			points: []string{"access.revoke.after-record", "tenantdb.access.after-drop-owned", "delete.after-grants",
+				"tenantdb.revoke-access.after-statement:1", "tenantdb.revoke-access.after-statement:2", "tenantdb.revoke-access.after-statement:3",
+				"delete.after-server", "delete.after-catalog"},
+			setup: func(f *fleet, slug string) []string {
+				f.createTenant(slug)
+				f.must("access", "grant", "carol", "--tenant", slug, "--reason", "INC-3")
+				return []string{"tenant", "delete", slug, "--confirm", slug}
+			},
+			rerun: rerunSame,
+		},
+		{
+			name: "purge",
+			points: []string{"purge.after-mark", "purge.after-drop-database", "tenantdb.roles.after-drop:1", "tenantdb.roles.after-drop:2",
+				"purge.after-drop-roles", "purge.after-warehouse", "purge.after-credentials"},
+			setup: func(f *fleet, slug string) []string {
+				f.createTenant(slug)
+				f.must("rollup", "run", "--tenant", slug)
+				f.must("tenant", "delete", slug, "--confirm", slug)
+				return []string{"tenant", "purge", slug, "--confirm", slug}
+			},
+			rerun: rerunSame,
+		},
+		{
+			name:   "reconcile",
+			points: []string{"reconcile.after-action", "reconcile.after-action:2"},
+			setup: func(f *fleet, slug string) []string {
+				a, b := f.createTenant(slug), f.createTenant(slug+"-b")
+				for _, tn := range []tenant{a, b} {
+					c := f.serverConn(f.serverIndex(tn.Server), "postgres")
+					_, err := c.Exec(t0, "GRANT CONNECT, TEMP ON DATABASE t_"+tn.ID+" TO PUBLIC")
+					c.Close(t0)
+					require.NoError(f.t, err)
+				}
+				return []string{"reconcile"}
+			},
+		},
+		{
+			name:   "rollup run",
+			points: []string{"rollup.after-table", "rollup.after-table:2", "rollup.before-commit", "rollup.after-commit", "rollup.after-commit:2"},
+			setup: func(f *fleet, slug string) []string {
+				f.createTenant(slug)
+				f.createTenant(slug + "-b")
+				return []string{"rollup", "run"}
+			},
+			rerun: rerunSame,
+		},
+	}
+}
+
+// TestEveryKillPoint kills the real binary at every registered kill point (SIGKILL from
+// inside, exactly there) and checks that a rerun of the same command, or reconcile,
+// converges: see assertConverged.
+func TestEveryKillPoint(t *testing.T) {
+	t.Parallel()
+	cases := killCases()
+	claimed := map[string]bool{}
+	for _, c := range cases {
+		for _, p := range c.points {
+			name, _, _ := strings.Cut(p, ":")
+			require.NotNil(t, fault.Lookup(name), "case %q names an unknown point %s", c.name, p)
+			claimed[name] = true
+		}
+	}
+	var missing []string
+	for _, p := range fault.Points() {
+		if !claimed[p.Name()] {
+			missing = append(missing, p.Name())
+		}
+	}
+	sort.Strings(missing)
+	require.Empty(t, missing, "every registered kill point must be reached by a case")
+
+	// Two fleets on disjoint server pairs take the cases in turns, at once.
+	only := os.Getenv("FAULTTEST_CASE") // while debugging: run one case
+	var kills atomic.Int64
+	start := time.Now()
+	t.Run("fleets", func(t *testing.T) {
+		for g := 0; g < 2; g++ {
+			t.Run(fmt.Sprintf("fleet-%d", g), func(t *testing.T) {
+				t.Parallel()
+				f := newFleet(t, pgtest.Get(t).Servers[[]int{0, 8}[g]:[]int{0, 8}[g]+2]...)
+				f.createTenant("first-co")
+				f.createTenant("second-co")
+				for ci, c := range cases {
+					if ci%2 != g || only != "" && c.name != only {
+						continue
+					}
+					for i, p := range c.points {
+						slug := fmt.Sprintf("k%d-%s", kills.Add(1), pgtest.RandomSuffix()[:4])
+						args := c.setup(f, slug)
+						f.killAt(p, args...)
+						how := "reconcile"
+						if c.rerun != nil && i%2 == 0 {
+							c.rerun(f, slug, args)
+							how = "rerun"
+						}
+						f.assertConverged(fmt.Sprintf("%s killed at %s, then %s", c.name, p, how), false, slug)
+						f.purge(slug) // keep the fleet small: checks stay cheap however many points there are
+					}
+					f.assertAudit(c.name + ": after every kill point") // the audit is slow: once per case
+				}
+				f.assertConverged("after every kill", true)
+				require.True(t, slices.ContainsFunc(f.tenants(), func(tn tenant) bool { return tn.State == "active" }))
+			})
+		}
+	})
+	t.Logf("%d kill points covered by %d kills in %s", len(claimed), kills.Load(), time.Since(start).Round(time.Second))
+}

@@ -1,0 +1,99 @@
+package pgtest
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/tenantctl/tenantctl/localpg"
+)
+
+// Dedicated starts a private cluster for one test: one the test may stop, restart or
+// freeze (SIGSTOP) without disturbing any other test. It is removed when the test ends
+// (and, like every pgtest cluster, when the test binary exits however it exits).
+func Dedicated(t testing.TB, name string, settings map[string]string) *Server {
+	t.Helper()
+	if env != nil && env.External {
+		t.Fatalf("pgtest: %s needs a private cluster; it cannot run against TENANTCTL_TEST_DSN", t.Name())
+	}
+	dir, err := os.MkdirTemp("", "tenantctl-dedicated-")
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := localpg.Init(ctx, localpg.Options{Dir: filepath.Join(dir, name), Fast: true, Settings: settings})
+	if err == nil {
+		err = c.StopWhenProcessExits(os.Getpid(), true)
+	}
+	if err == nil {
+		err = c.Start(ctx)
+	}
+	if err != nil {
+		t.Fatalf("pgtest: start dedicated cluster %s: %v", name, err)
+	}
+	s := &Server{Name: name, Cluster: c}
+	s.super, _ = url.Parse(c.DSN("postgres"))
+	t.Cleanup(func() {
+		s.Thaw(t)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		_ = c.Remove(ctx)
+		_ = os.RemoveAll(dir)
+	})
+	return s
+}
+
+// Freeze stops every process of the cluster with SIGSTOP: the kernel still accepts TCP
+// connections on its port, but nothing ever answers, like a hung or partitioned host.
+func (s *Server) Freeze(t testing.TB) { t.Helper(); s.signalAll(t, syscall.SIGSTOP) }
+
+// Thaw resumes a frozen cluster (SIGCONT); thawing a running one does nothing.
+func (s *Server) Thaw(t testing.TB) { t.Helper(); s.signalAll(t, syscall.SIGCONT) }
+
+// signalAll signals the postmaster's process group: the postmaster and its children.
+func (s *Server) signalAll(t testing.TB, sig syscall.Signal) {
+	t.Helper()
+	if s.Cluster == nil {
+		t.Fatalf("pgtest: %s is not a private cluster", s.Name)
+	}
+	st := s.Cluster.Status(context.Background())
+	if !st.Running {
+		return
+	}
+	pgid, err := syscall.Getpgid(st.PID)
+	if err != nil {
+		t.Fatalf("pgtest: process group of %s: %v", s.Name, err)
+	}
+	// pg_ctl starts the postmaster in its own process group (setsid), shared by its
+	// children; signal the whole group so backends freeze too.
+	if pgid == syscall.Getpgrp() || pgid <= 1 {
+		t.Fatalf("pgtest: %s shares the test's process group; refusing to signal it", s.Name)
+	}
+	if err := syscall.Kill(-pgid, sig); err != nil {
+		t.Fatalf("pgtest: signal %s: %v", s.Name, err)
+	}
+}
+
+// Stop stops a private cluster (fast shutdown).
+func (s *Server) Stop(t testing.TB) {
+	t.Helper()
+	if err := s.Cluster.Stop(context.Background()); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+}
+
+// Start starts a stopped private cluster again.
+func (s *Server) Start(t testing.TB) {
+	t.Helper()
+	if err := s.Cluster.Start(context.Background()); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+}

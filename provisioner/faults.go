@@ -1,0 +1,44 @@
+package provisioner
+
+import "github.com/tenantctl/tenantctl/internal/fault"
+
+// Kill points between the statements that change the catalog or a server (see package
+// fault); points inside one server call live in tenantdb.
+var (
+	fpCreateInserted   = fault.Register("provision.after-insert", "tenant row inserted (state provisioning), no step done")
+	fpCredentialStored = fault.Register("provision.credentials.after-store", "app password stored, step not recorded")
+	fpStepDone         = map[string]*fault.Point{}
+	fpStepRecorded     = map[string]*fault.Point{}
+
+	fpRotatePending  = fault.Register("rotate.after-pending", "new password stored as pending, server unchanged")
+	fpRotateServer   = fault.Register("rotate.after-server", "server has the new password, catalog still pending")
+	fpRotatePromoted = fault.Register("rotate.after-promote", "new password promoted, event not yet written")
+
+	fpSuspendServer  = fault.Register("suspend.after-server", "app role NOLOGIN, catalog still active")
+	fpSuspendCatalog = fault.Register("suspend.after-catalog", "catalog suspended, warehouse dimension not updated")
+	fpResumeServer   = fault.Register("resume.after-server", "app role LOGIN, catalog still suspended")
+	fpResumeCatalog  = fault.Register("resume.after-catalog", "catalog active, warehouse dimension not updated")
+
+	fpDeleteGrants  = fault.Register("delete.after-grants", "MSP grants revoked, tenant still open")
+	fpDeleteServer  = fault.Register("delete.after-server", "tenant closed on its server, catalog not yet deleting")
+	fpDeleteCatalog = fault.Register("delete.after-catalog", "catalog deleting, warehouse dimension and --purge not done")
+
+	fpPurgeMarked      = fault.Register("purge.after-mark", "purge recorded as started, nothing dropped")
+	fpPurgeDatabase    = fault.Register("purge.after-drop-database", "tenant database dropped, roles remain")
+	fpPurgeRoles       = fault.Register("purge.after-drop-roles", "database and roles dropped, warehouse rows remain")
+	fpPurgeWarehouse   = fault.Register("purge.after-warehouse", "warehouse rows deleted, credentials remain")
+	fpPurgeCredentials = fault.Register("purge.after-credentials", "credentials erased, tenant not yet purged")
+
+	fpGrantRecorded = fault.Register("access.grant.after-record", "grant recorded in the catalog, no role on the server")
+	fpGrantServer   = fault.Register("access.grant.after-server", "access role complete on the server, command not yet returned")
+	fpRevokeRecord  = fault.Register("access.revoke.after-record", "grant removed from the catalog, role still on the server")
+
+	fpReconcileAction = fault.Register("reconcile.after-action", "one reconcile fix applied (use :N for the Nth)")
+)
+
+func init() {
+	for _, s := range createSteps {
+		fpStepDone[s] = fault.Register("provision."+s+".before-record", "step "+s+" done on the server, not recorded")
+		fpStepRecorded[s] = fault.Register("provision."+s+".after-record", "step "+s+" recorded, next step not started")
+	}
+}
