@@ -236,8 +236,11 @@ func createSubscription(ctx context.Context, src, dst *tenantdb.Server, mv catal
 		}
 	}
 	name := pgx.Identifier{replName(mv.ID)}.Sanitize()
+	// synchronous_commit on: the subscription confirms a change to the source as soon as
+	// it applied it (not once the target's WAL writer flushed it), which is what the
+	// cut-over waits for.
 	stmt := "CREATE SUBSCRIPTION " + name + " CONNECTION " + quoteLiteral(src.AdminConnInfo(tenantdb.Database(mv.TenantID))) +
-		" PUBLICATION " + name + " WITH (copy_data = true, create_slot = true, slot_name = " + quoteLiteral(replName(mv.ID)) + ")"
+		" PUBLICATION " + name + " WITH (copy_data = true, create_slot = true, synchronous_commit = 'on', slot_name = " + quoteLiteral(replName(mv.ID)) + ")"
 	if err := execSimple(ctx, conn, stmt); err != nil {
 		// The error names neither the statement nor the connection string.
 		return fmt.Errorf("create subscription on %s to %s: %w", dst.Name, src.Name, err)
@@ -478,7 +481,8 @@ func dropSlotsAndPublication(ctx context.Context, src *tenantdb.Server, db, name
 		if time.Now().After(deadline) {
 			return fmt.Errorf("%d replication slots of %s on %s are still in use", remaining, db, src.Name)
 		}
-		time.Sleep(200 * time.Millisecond)
+		// A terminated walsender lets go of its slot within milliseconds.
+		time.Sleep(20 * time.Millisecond)
 	}
 	if err := execSimple(ctx, conn, "DROP PUBLICATION IF EXISTS "+pgx.Identifier{name}.Sanitize()); err != nil {
 		return fmt.Errorf("drop publication %s on %s: %w", name, src.Name, err)

@@ -87,8 +87,6 @@ type Result struct {
 
 var moveSteps = []string{StepPlanned, StepSuspended, StepTargetRoles, StepCopying, StepCopied, StepHardened, StepVerified, StepSwitched, StepResumed}
 
-func stepIndex(step string) int { return slices.Index(moveSteps, step) }
-
 // stepsOf returns the steps of a move by method.
 func stepsOf(method string) []string {
 	if method == MethodLogical {

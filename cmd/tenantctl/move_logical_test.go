@@ -182,4 +182,18 @@ func TestTenantMoveLogical(t *testing.T) {
 	crash("caught-up", "lg-b")
 	c.mustRun("tenant", "move", tn.slug, "--rollback")
 	settled("killed after catch-up, rolled back", "lg-a")
+
+	// The same tenant moved by dump, for the downtime figure.
+	res = decode[map[string]any](t, c.mustRun("tenant", "move", tn.slug, "--to", "lg-b", "-o", "json"))
+	t.Logf("dump move of the same tenant: downtime %s of %s total", time.Duration(res["downtime_ns"].(float64)), time.Duration(res["duration_ns"].(float64)))
+
+	// The subscriptions' connection strings held the admin's password; the servers,
+	// which log DDL, never wrote it.
+	for name, s := range servers {
+		log := s.ServerLog(t)
+		require.Contains(t, log, "CREATE DATABASE", "%s logs DDL", name)
+		for _, secret := range c.secrets {
+			require.NotContains(t, log, secret, "%s's server log", name)
+		}
+	}
 }
