@@ -10,7 +10,7 @@ COPY . .
 ARG VERSION=dev
 # timetzdata: CRON_TZ= schedules need zone data whatever the base image holds.
 RUN CGO_ENABLED=0 go build -trimpath -tags timetzdata \
-      -ldflags "-s -w -X main.version=${VERSION}" -o /out/tenantctl ./cmd/tenantctl
+      -ldflags "-s -w -X github.com/tenantctl/tenantctl/internal/version.stamped=${VERSION}" -o /out/tenantctl ./cmd/tenantctl
 
 # No shell, no package manager; runs as an unprivileged user.
 FROM gcr.io/distroless/static-debian12:nonroot
@@ -18,6 +18,6 @@ COPY --from=build /out/tenantctl /usr/local/bin/tenantctl
 USER nonroot:nonroot
 # The scheduler's /healthz, /readyz and /metrics (TENANTCTL_SCHEDULER_LISTEN), and
 # tenantctl serve's console and API (TENANTCTL_SERVE_LISTEN).
-EXPOSE 9187 8080
+EXPOSE 9477 8080
 ENTRYPOINT ["/usr/local/bin/tenantctl"]
 CMD ["scheduler"]

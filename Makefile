@@ -1,7 +1,7 @@
 # tenantctl — run `make help` for the targets.
 GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X main.version=$(VERSION)
+LDFLAGS := -X github.com/tenantctl/tenantctl/internal/version.stamped=$(VERSION)
 
 .DEFAULT_GOAL := help
 

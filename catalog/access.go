@@ -42,7 +42,7 @@ func (s *Store) PutAccessGrant(ctx context.Context, g AccessGrant, password stri
 				granted_at = now()`,
 			g.TenantID, g.Login, g.Role, g.Level, g.Reason, g.ExpiresAt, box.SealString(password, accessLabel(g.TenantID, g.Login)), s.actor(ctx))
 		if err != nil {
-			return fmt.Errorf("record access grant: %w", err)
+			return fmt.Errorf("record access grant: %w", staleKeyError(err, box))
 		}
 		details := map[string]any{"login": g.Login, "role": g.Role, "level": g.Level, "reason": g.Reason}
 		if g.ExpiresAt != nil {

@@ -71,7 +71,16 @@ func Open(ctx context.Context, dsn string, box *secret.Box) (*Store, error) {
 		pool.Close()
 		return nil, ErrNotInitialized
 	}
-	return &Store{pool: pool, box: box, Actor: DefaultActor()}, nil
+	s := &Store{pool: pool, box: box, Actor: DefaultActor()}
+	if box != nil {
+		// A key that is not the catalog's is refused by every command given one, even
+		// one that never decrypts: finding out only later, mid-operation, is worse.
+		if _, err := s.Box(ctx); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
+	return s, nil
 }
 
 // Close closes the store's connections.
@@ -80,33 +89,6 @@ func (s *Store) Close() { s.pool.Close() }
 // Pool exposes the catalog's pool, for packages that keep their own tables in the
 // catalog (job runs, leader locks).
 func (s *Store) Pool() *pgxpool.Pool { return s.pool }
-
-// Box returns the key that seals credentials, after checking once that it is the key the
-// catalog was first used with. The first caller with a key records a check value.
-func (s *Store) Box(ctx context.Context) (*secret.Box, error) {
-	if s.box == nil {
-		return nil, secret.ErrNoKey
-	}
-	s.keyMu.Lock()
-	defer s.keyMu.Unlock()
-	if s.keyValid {
-		return s.box, nil
-	}
-	const label, probe = "meta/key_check", "tenantctl key check"
-	if _, err := s.pool.Exec(ctx, `INSERT INTO meta (key, value) VALUES ('key_check', $1) ON CONFLICT (key) DO NOTHING`,
-		s.box.SealString(probe, label)); err != nil {
-		return nil, fmt.Errorf("record key check: %w", err)
-	}
-	var sealed []byte
-	if err := s.pool.QueryRow(ctx, `SELECT value FROM meta WHERE key = 'key_check'`).Scan(&sealed); err != nil {
-		return nil, fmt.Errorf("read key check: %w", err)
-	}
-	if got, err := s.box.Open(sealed, label); err != nil || string(got) != probe {
-		return nil, secret.ErrWrongKey
-	}
-	s.keyValid = true
-	return s.box, nil
-}
 
 // InTx runs fn in a transaction, committing when it returns nil.
 func (s *Store) InTx(ctx context.Context, fn func(tx pgx.Tx) error) (retErr error) {

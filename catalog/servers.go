@@ -59,7 +59,7 @@ func (s *Store) AddServer(ctx context.Context, srv Server, dsn string) error {
 			return validate.Invalid(fmt.Errorf("server %q: %w", srv.Name, ErrServerExists))
 		}
 		if err != nil {
-			return fmt.Errorf("register server %q: %w", srv.Name, err)
+			return fmt.Errorf("register server %q: %w", srv.Name, staleKeyError(err, box))
 		}
 		return s.AppendEvent(ctx, tx, Event{Action: "server.add", Details: map[string]any{
 			"server": srv.Name, "host": srv.Host, "port": srv.Port, "admin_role": srv.AdminRole,

@@ -220,7 +220,7 @@ func (s *Store) SetCredential(ctx context.Context, tenantID, role, password stri
 		ON CONFLICT (tenant_id, role) DO UPDATE SET secret_sealed = EXCLUDED.secret_sealed, rotated_at = now()`,
 		tenantID, role, box.SealString(password, credentialLabel(tenantID, role)))
 	if err != nil {
-		return fmt.Errorf("store credential: %w", err)
+		return fmt.Errorf("store credential: %w", staleKeyError(err, box))
 	}
 	return nil
 }
@@ -260,7 +260,7 @@ func (s *Store) PromoteCredential(ctx context.Context, tenantID, role string) er
 		if _, err := tx.Exec(ctx, `INSERT INTO credentials (tenant_id, role, secret_sealed) VALUES ($1, $2, $3)
 			ON CONFLICT (tenant_id, role) DO UPDATE SET secret_sealed = EXCLUDED.secret_sealed, rotated_at = now()`,
 			tenantID, role, box.SealString(pending, credentialLabel(tenantID, role))); err != nil {
-			return err
+			return staleKeyError(err, box)
 		}
 		_, err := tx.Exec(ctx, `DELETE FROM credentials WHERE tenant_id = $1 AND role = $2`, tenantID, role+"_pending")
 		return err

@@ -32,7 +32,7 @@ func (s *Store) RegisterWarehouse(ctx context.Context, w Warehouse, dsn string) 
 				port = EXCLUDED.port, database = EXCLUDED.database, registered_at = now()`,
 			box.SealString(dsn, warehouseLabel), w.Host, w.Port, w.Database)
 		if err != nil {
-			return fmt.Errorf("register warehouse: %w", err)
+			return fmt.Errorf("register warehouse: %w", staleKeyError(err, box))
 		}
 		return s.AppendEvent(ctx, tx, Event{Action: "warehouse.register", Details: map[string]any{
 			"host": w.Host, "port": w.Port, "database": w.Database,

@@ -47,7 +47,15 @@ type Options struct {
 
 // Env is a running local environment.
 type Env struct {
-	Dir        string
+	// Dir is the directory asked for (--dir): it holds the secret key, and the clusters
+	// unless they had to move to DataDir.
+	Dir string
+	// DataDir holds the clusters: Dir, or a directory under /var/tmp when the postgres
+	// OS user cannot reach Dir (see Moved).
+	DataDir string
+	// Moved names the directory that kept the postgres OS user out of Dir, when the
+	// clusters went to DataDir instead; "" otherwise.
+	Moved      string
 	ConfigPath string
 	CatalogDSN string
 	KeyFile    string
@@ -79,6 +87,9 @@ func Up(ctx context.Context, o Options) (*Env, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, err
 	}
+	if env.DataDir, env.Moved, err = placeData(dir); err != nil {
+		return nil, err
+	}
 	// Start every cluster concurrently: initdb dominates the time of a first `dev up`.
 	names := []string{"control"}
 	for i := 0; i < o.Servers; i++ {
@@ -88,7 +99,7 @@ func Up(ctx context.Context, o Options) (*Env, error) {
 	g, gctx := errgroup.WithContext(ctx)
 	for i, name := range names {
 		g.Go(func() error {
-			opts := localpg.Options{Dir: filepath.Join(dir, name)}
+			opts := localpg.Options{Dir: filepath.Join(env.DataDir, name)}
 			if name != "control" {
 				// Tenant servers run confined: the lines `tenantctl server hba` prints.
 				opts.HBA = pghba.Lines(AdminRole, "")
@@ -183,9 +194,10 @@ func Up(ctx context.Context, o Options) (*Env, error) {
 	return env, nil
 }
 
-// Status reports the clusters in dir.
+// Status reports the clusters of the environment asked for at dir.
 func Status(ctx context.Context, dir string) ([]NamedStatus, error) {
-	entries, err := os.ReadDir(dir)
+	data := DataDir(dir)
+	entries, err := os.ReadDir(data)
 	if err != nil {
 		return nil, validate.Errorf("no dev environment in %s: run `tenantctl dev up`", dir)
 	}
@@ -194,7 +206,7 @@ func Status(ctx context.Context, dir string) ([]NamedStatus, error) {
 		if !e.IsDir() {
 			continue
 		}
-		c, err := localpg.Open(filepath.Join(dir, e.Name()))
+		c, err := localpg.Open(filepath.Join(data, e.Name()))
 		if err != nil {
 			continue
 		}
@@ -210,16 +222,19 @@ type NamedStatus struct {
 	localpg.Status
 }
 
-// Down stops every cluster in dir; purge also deletes their data and the config file
-// that points at them.
-func Down(ctx context.Context, dir, configPath string, purge bool) error {
+// Down stops every cluster of the environment asked for at dir. purge also deletes
+// what `dev up` and `demo` created: the clusters' data (wherever it went), dir with the
+// secret key, the config file that points at dir, and the operator migrations the demo
+// wrote beside it. It returns the paths it removed.
+func Down(ctx context.Context, dir, configPath string, purge bool) (removed []string, err error) {
 	st, err := Status(ctx, dir)
 	if err != nil {
-		return err
+		return nil, err
 	}
+	data := DataDir(dir)
 	var errs []error
 	for _, s := range st {
-		c, err := localpg.Open(filepath.Join(dir, s.Name))
+		c, err := localpg.Open(filepath.Join(data, s.Name))
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -231,17 +246,91 @@ func Down(ctx context.Context, dir, configPath string, purge bool) error {
 		}
 	}
 	if err := errors.Join(errs...); err != nil || !purge {
-		return err
+		return nil, err
 	}
-	if err := os.RemoveAll(dir); err != nil {
-		return err
+	remove := func(p string) error {
+		if _, err := os.Lstat(p); err != nil {
+			return nil
+		}
+		if err := os.RemoveAll(p); err != nil {
+			return err
+		}
+		removed = append(removed, p)
+		return nil
 	}
-	if configPath != "" {
-		if f, err := config.Load(configPath, false); err == nil && sameDir(f.DevDir, dir) {
-			return os.Remove(configPath)
+	if data != dir {
+		if err := remove(data); err != nil {
+			return removed, err
 		}
 	}
-	return nil
+	if err := remove(dir); err != nil {
+		return removed, err
+	}
+	if configPath != "" {
+		if f, err := config.Load(configPath, false); err == nil && (sameDir(f.DevDir, dir) || sameDir(f.DevDir, data)) {
+			if f.TenantMigrations != "" && sameDir(f.TenantMigrations, filepath.Join(filepath.Dir(configPath), DemoMigrationsDir)) {
+				if err := remove(f.TenantMigrations); err != nil {
+					return removed, err
+				}
+			}
+			if err := remove(configPath); err != nil {
+				return removed, err
+			}
+			// The .tenantctl directory itself, when nothing else is left in it.
+			if os.Remove(filepath.Dir(configPath)) == nil {
+				removed = append(removed, filepath.Dir(configPath))
+			}
+		}
+	}
+	return removed, nil
+}
+
+// DemoMigrationsDir is where, beside the config file, `tenantctl demo` writes its
+// operator migrations.
+const DemoMigrationsDir = "tenant-migrations"
+
+// dataDirFile, in the directory asked for, names the directory the clusters went to
+// when they could not live there.
+const dataDirFile = "data-dir"
+
+// DataDir returns where the clusters of the environment asked for at dir live: dir
+// itself, or the directory recorded there by an earlier `dev up` that had to move them.
+func DataDir(dir string) string {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return dir
+	}
+	if b, err := os.ReadFile(filepath.Join(abs, dataDirFile)); err == nil {
+		if p := strings.TrimSpace(string(b)); filepath.IsAbs(p) {
+			return p
+		}
+	}
+	return abs
+}
+
+// placeData decides where the clusters asked for at dir go: dir, unless the postgres OS
+// user (we run as root) cannot reach it — then a directory under /var/tmp, recorded in
+// dir so later commands find it. moved names the directory that was in the way.
+func placeData(dir string) (data, moved string, err error) {
+	if data := DataDir(dir); data != dir {
+		blocker, _ := localpg.Unreachable(filepath.Join(dir, "control"))
+		return data, blocker, nil
+	}
+	blocker, err := localpg.Unreachable(filepath.Join(dir, "control"))
+	if err != nil || blocker == "" {
+		return dir, "", err
+	}
+	if data, err = localpg.SharedDir(dir); err != nil {
+		return "", "", err
+	}
+	// Searchable by the postgres OS user, who owns each cluster's own directory in it.
+	if err := os.MkdirAll(data, 0o711); err != nil {
+		return "", "", err
+	}
+	if err := os.WriteFile(filepath.Join(dir, dataDirFile), []byte(data+"\n"), 0o600); err != nil {
+		return "", "", err
+	}
+	return data, blocker, nil
 }
 
 func sameDir(a, b string) bool {

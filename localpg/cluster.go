@@ -334,18 +334,27 @@ func serverCredential() (*syscall.Credential, error) {
 
 // checkReachable makes sure the postgres OS user can reach dir through its parents.
 func checkReachable(dir string, uid int) error {
+	if blocker := blockingParent(dir, uid); blocker != "" {
+		return &UnreachableError{Dir: dir, Blocker: blocker}
+	}
+	return nil
+}
+
+// blockingParent returns the first parent of dir that a user uid cannot search, or "".
+// It looks at the "other" permission bits only: the server's user is not root and
+// (we assume) in none of the owner's groups.
+func blockingParent(dir string, uid int) string {
 	for p := filepath.Dir(dir); ; p = filepath.Dir(p) {
 		fi, err := os.Stat(p)
 		if err != nil {
-			return err
+			return ""
 		}
 		st, ok := fi.Sys().(*syscall.Stat_t)
 		if ok && int(st.Uid) != uid && fi.Mode().Perm()&0o001 == 0 {
-			return fmt.Errorf("the postgres OS user cannot reach %s: %s is not searchable by other users; "+
-				"choose a directory elsewhere (e.g. --dir /var/tmp/tenantctl) or run chmod o+x %s", dir, p, p)
+			return p
 		}
 		if p == filepath.Dir(p) {
-			return nil
+			return ""
 		}
 	}
 }

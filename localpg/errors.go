@@ -1,6 +1,9 @@
 package localpg
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+)
 
 // ErrNoBinaries is returned by [FindBinDir] and [Init] when no PostgreSQL server binaries
 // (initdb, pg_ctl, postgres) can be found on this machine.
@@ -11,3 +14,15 @@ var ErrNoBinaries = errors.New("no PostgreSQL server binaries found (initdb, pg_
 // ErrNotInitialized is returned by [Open] when the directory holds no cluster made by
 // this package.
 var ErrNotInitialized = errors.New("no local cluster in this directory")
+
+// UnreachableError is returned by [Init] when, running as root, the cluster directory
+// lies below a directory the postgres OS user cannot search (a home directory with mode
+// 0700, typically). [SharedDir] gives a directory it can reach.
+type UnreachableError struct {
+	Dir, Blocker string
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("the postgres OS user cannot reach %s: %s is not searchable by other users; "+
+		"choose a directory elsewhere (e.g. --dir /var/tmp/tenantctl) or run chmod o+x %s", e.Dir, e.Blocker, e.Blocker)
+}

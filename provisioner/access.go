@@ -48,9 +48,6 @@ func (o *GrantOptions) Validate(now time.Time) (*time.Time, error) {
 	if err := validate.FreeText("reason", o.Reason, 500); err != nil {
 		return nil, err
 	}
-	if err := validate.PlainText("--reason", o.Reason); err != nil {
-		return nil, err
-	}
 	switch o.Expires {
 	case "never":
 		return nil, nil

@@ -24,17 +24,14 @@ const fleetQueryTimeout = 3 * time.Second
 // metrics are one scheduler's Prometheus metrics, in a registry of its own so several
 // schedulers (tests, embedding programs) never clash on the global one.
 type metrics struct {
-	reg         *prometheus.Registry
-	leader      prometheus.Gauge
-	runs        *prometheus.CounterVec
-	duration    *prometheus.HistogramVec
-	running     *prometheus.GaugeVec
-	skips       *prometheus.CounterVec
-	lastSuccess *prometheus.GaugeVec
-	lastCounts  *prometheus.GaugeVec
-	rowsCopied  prometheus.Counter
-	violations  prometheus.Gauge
-	pruned      prometheus.Counter
+	reg        *prometheus.Registry
+	leader     prometheus.Gauge
+	runs       *prometheus.CounterVec
+	duration   *prometheus.HistogramVec
+	running    *prometheus.GaugeVec
+	skips      *prometheus.CounterVec
+	rowsCopied prometheus.Counter
+	pruned     prometheus.Counter
 }
 
 func newMetrics(store *catalog.Store, node string, latest int64, jobs []string) *metrics {
@@ -61,21 +58,9 @@ func newMetrics(store *catalog.Store, node string, latest int64, jobs []string) 
 			Name: "tenantctl_scheduler_overlap_skips_total",
 			Help: "Ticks skipped because the job's previous run was still in progress.",
 		}, []string{"job"}),
-		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "tenantctl_scheduler_job_last_success_timestamp_seconds",
-			Help: "Unix time at which the job last finished successfully on this replica.",
-		}, []string{"job"}),
-		lastCounts: prometheus.NewGaugeVec(prometheus.GaugeOpts{
-			Name: "tenantctl_scheduler_job_last_count",
-			Help: "Counts reported by the job's last run on this replica, by key (tenants migrated, rows copied, violations…).",
-		}, []string{"job", "key"}),
 		rowsCopied: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tenantctl_rollup_rows_copied_total",
-			Help: "Rows copied into the warehouse by scheduled rollup runs on this replica.",
-		}),
-		violations: prometheus.NewGauge(prometheus.GaugeOpts{
-			Name: "tenantctl_audit_violations",
-			Help: "Violations found by the last scheduled audit run on this replica.",
+			Help: "Rows copied into the warehouse by rollup runs this replica scheduled (sum over replicas; tenantctl_job_last_count has every run's).",
 		}),
 		pruned: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "tenantctl_scheduler_job_history_pruned_total",
@@ -87,9 +72,9 @@ func newMetrics(store *catalog.Store, node string, latest int64, jobs []string) 
 		Help: "Always 1; labels name this replica.",
 	}, []string{"node"})
 	info.WithLabelValues(node).Set(1)
-	m.reg.MustRegister(m.leader, m.runs, m.duration, m.running, m.skips, m.lastSuccess, m.lastCounts,
-		m.rowsCopied, m.violations, m.pruned, info,
-		&fleetCollector{store: store, latest: latest},
+	m.reg.MustRegister(m.leader, m.runs, m.duration, m.running, m.skips,
+		m.rowsCopied, m.pruned, info, buildInfo(),
+		&fleetCollector{store: store, latest: latest}, &jobCollector{store: store}, &serverCollector{store: store},
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Series exist from the start, so rate() and absent() work before the first run.
 	for _, j := range jobs {
@@ -102,23 +87,13 @@ func newMetrics(store *catalog.Store, node string, latest int64, jobs []string) 
 	return m
 }
 
-// observe records a finished run.
+// observe records a finished run in this replica's counters. What the last run of each
+// job did, whoever ran it, comes from the catalog at scrape time (jobCollector).
 func (m *metrics) observe(job, status string, elapsed time.Duration, counts map[string]int64) {
 	m.runs.WithLabelValues(job, status).Inc()
 	m.duration.WithLabelValues(job, status).Observe(elapsed.Seconds())
-	if status == catalog.JobSucceeded {
-		m.lastSuccess.WithLabelValues(job).SetToCurrentTime()
-	}
-	// Counts of failed runs count too: a rollup that failed on one tenant still copied
-	// the others' rows, and an audit that found violations may report them as a failure.
-	for k, v := range counts {
-		m.lastCounts.WithLabelValues(job, k).Set(float64(v))
-	}
 	if n, ok := counts[CountRowsCopied]; ok && n > 0 {
 		m.rowsCopied.Add(float64(n))
-	}
-	if n, ok := counts[CountViolations]; ok {
-		m.violations.Set(float64(n))
 	}
 }
 

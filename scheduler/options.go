@@ -19,8 +19,9 @@ import (
 // Defaults for zero [Options] fields.
 const (
 	// DefaultListen keeps the endpoints on loopback: metrics reveal fleet sizes, and
-	// exposing them is a decision the operator makes explicitly.
-	DefaultListen          = "127.0.0.1:9187"
+	// exposing them is a decision the operator makes explicitly. Port 9477, not 9187:
+	// that one is postgres_exporter's, often running on the same hosts.
+	DefaultListen          = "127.0.0.1:9477"
 	DefaultRetryInterval   = time.Second
 	DefaultPingInterval    = time.Second
 	DefaultPingTimeout     = 3 * time.Second

@@ -361,19 +361,44 @@ func TestEndpointsAndMetrics(t *testing.T) {
 	require.Eventually(t, func() bool {
 		return metricOf(t, a, `tenantctl_scheduler_job_runs_total{job="rollup",status="succeeded"}`) >= 2
 	}, 10*time.Second, 100*time.Millisecond)
+	// A job run from the CLI on an operator's laptop counts like a scheduled one.
+	_, err = b.store.RunJob(context.Background(), "migrate", "laptop", func(context.Context) (map[string]int64, error) {
+		return map[string]int64{"migrated": 3}, nil
+	})
+	require.NoError(t, err)
+	_, err = b.store.Pool().Exec(context.Background(), `
+		INSERT INTO servers (name, dsn_sealed, host, port, admin_role, version_num, capacity, draining) VALUES
+		  ('pg-a', '\x00', 'h', 5432, 'admin', 150000, 50, false), ('pg-b', '\x00', 'h', 5432, 'admin', 150000, 10, true);
+		UPDATE tenants SET server = 'pg-a' WHERE slug IN ('acme', 'globex');`)
+	require.NoError(t, err)
+
 	_, body = scrape(t, a, "/metrics")
 	require.Equal(t, 1.0, metric(t, body, "tenantctl_scheduler_leader"))
 	require.GreaterOrEqual(t, metric(t, body, "tenantctl_rollup_rows_copied_total"), 14.0)
-	require.Equal(t, 2.0, metric(t, body, "tenantctl_audit_violations"))
-	require.Equal(t, 2.0, metric(t, body, `tenantctl_scheduler_job_last_count{job="rollup",key="tenants"}`))
 	require.Equal(t, 0.0, metric(t, body, `tenantctl_scheduler_job_runs_total{job="audit",status="failed"}`))
 	require.GreaterOrEqual(t, metric(t, body, `tenantctl_scheduler_job_duration_seconds_count{job="audit",status="succeeded"}`), 1.0)
-	require.Greater(t, metric(t, body, `tenantctl_scheduler_job_last_success_timestamp_seconds{job="rollup"}`), 0.0)
 	require.Equal(t, 1.0, metric(t, body, `tenantctl_scheduler_info{node="node-a"}`))
+	require.Regexp(t, `tenantctl_build_info\{goversion="go[^"]+",version="[^"]+"\} 1`, body)
 
 	_, body = scrape(t, standby, "/metrics")
 	require.Equal(t, 0.0, metric(t, body, "tenantctl_scheduler_leader"))
 	require.Equal(t, 0.0, metric(t, body, `tenantctl_scheduler_job_runs_total{job="rollup",status="succeeded"}`))
+	// What the jobs did comes from the catalog's job history: the standby reports the
+	// leader's runs and the CLI's.
+	_, leaderBody := scrape(t, a, "/metrics")
+	for _, name := range []string{"tenantctl_audit_violations", `tenantctl_scheduler_job_last_count{job="rollup",key="tenants"}`,
+		`tenantctl_scheduler_job_last_count{job="migrate",key="migrated"}`, `tenantctl_scheduler_job_last_success_timestamp_seconds{job="migrate"}`} {
+		require.Equal(t, metric(t, leaderBody, name), metric(t, body, name), name)
+	}
+	require.Equal(t, 2.0, metric(t, body, "tenantctl_audit_violations"))
+	require.Equal(t, 2.0, metric(t, body, `tenantctl_scheduler_job_last_count{job="rollup",key="tenants"}`))
+	require.Equal(t, 3.0, metric(t, body, `tenantctl_scheduler_job_last_count{job="migrate",key="migrated"}`))
+	require.Greater(t, metric(t, body, `tenantctl_scheduler_job_last_success_timestamp_seconds{job="rollup"}`), 0.0)
+	require.Greater(t, metric(t, body, `tenantctl_job_last_finished_timestamp_seconds{job="migrate",status="succeeded"}`), 0.0)
+	require.Equal(t, 2.0, metric(t, body, `tenantctl_server_tenants{server="pg-a"}`))
+	require.Equal(t, 50.0, metric(t, body, `tenantctl_server_capacity{server="pg-a"}`))
+	require.Equal(t, 1.0, metric(t, body, `tenantctl_server_draining{server="pg-b"}`))
+	require.Equal(t, 0.0, metric(t, body, `tenantctl_server_tenants{server="pg-b"}`))
 	// Fleet gauges come from the catalog, the same on every replica.
 	require.Equal(t, 1.0, metric(t, body, "tenantctl_scheduler_catalog_up"))
 	require.Equal(t, 2.0, metric(t, body, `tenantctl_tenants{state="active"}`))

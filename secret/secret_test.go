@@ -98,3 +98,44 @@ func TestScrub(t *testing.T) {
 	Register("short")
 	require.Equal(t, "short", Scrub("short"), "short values are not registered")
 }
+
+func TestKeyIDs(t *testing.T) {
+	t.Parallel()
+	key, err := ParseKey(GenerateKey())
+	require.NoError(t, err)
+	a, err := NewBox(key)
+	require.NoError(t, err)
+	again, err := NewBox(key)
+	require.NoError(t, err)
+	require.Len(t, a.KeyID(), 2*KeyIDSize)
+	require.Equal(t, a.KeyID(), again.KeyID(), "a key's id depends on the key alone")
+	other := newBox(t)
+	require.NotEqual(t, a.KeyID(), other.KeyID())
+
+	sealed := a.SealString("some secret value", "l")
+	id, ok := SealedKeyID(sealed)
+	require.True(t, ok)
+	require.Equal(t, a.KeyID(), id, "a sealed value names its key")
+	got, err := again.OpenString(sealed, "l")
+	require.NoError(t, err)
+	require.Equal(t, "some secret value", got)
+
+	_, err = other.Open(sealed, "l")
+	require.ErrorIs(t, err, ErrWrongKey)
+	var mismatch *KeyMismatchError
+	require.ErrorAs(t, err, &mismatch)
+	require.Equal(t, a.KeyID(), mismatch.SealedWith)
+	require.Equal(t, other.KeyID(), mismatch.Key)
+	require.NotContains(t, err.Error(), GenerateKey()[:4]+"x", "sanity")
+
+	// A value sealed before key ids existed (nonce, ciphertext) still opens.
+	nonce := make([]byte, a.aead.NonceSize())
+	legacy := a.aead.Seal(append([]byte{}, nonce...), nonce, []byte("old"), []byte("l"))
+	_, ok = SealedKeyID(legacy)
+	require.False(t, ok)
+	out, err := a.Open(legacy, "l")
+	require.NoError(t, err)
+	require.Equal(t, "old", string(out))
+	_, err = other.Open(legacy, "l")
+	require.ErrorIs(t, err, ErrWrongKey)
+}

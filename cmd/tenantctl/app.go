@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -19,6 +18,7 @@ import (
 	"github.com/tenantctl/tenantctl/config"
 	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/internal/validate"
+	buildversion "github.com/tenantctl/tenantctl/internal/version"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/secret"
@@ -29,10 +29,13 @@ const (
 	exitOK      = 0
 	exitFailure = 1
 	exitUsage   = 2
+	// exitViolations: the audit ran and found violations (1 is an audit that could not run).
+	exitViolations = 3
 )
 
-// version is set at build time with -ldflags "-X main.version=…".
-var version = "dev"
+// version is this binary's version: stamped by make build and the Dockerfile, recorded
+// by go install …@vX.Y.Z, or the checkout's VCS revision (package internal/version).
+var version = buildversion.String()
 
 // app holds what every command needs: its streams, the environment and the resolved
 // global settings. Commands never touch os.Stdout or os.Getenv directly, so tests run
@@ -47,11 +50,18 @@ type app struct {
 
 	// global flags as given on the command line
 	flags struct {
-		catalog, secretKeyFile, tenantMigrations, rollupSpec, config string
-		logLevel, logFormat, output                                  string
+		catalog, secretKeyFile, tenantMigrations, rollupSpec, config, context string
+		logLevel, logFormat, output                                           string
+		noHeaders                                                             bool
 	}
 	file config.File
-	log  hclog.Logger
+	// configRead is the config file that was read ("" when none was found).
+	configRead string
+	// configSource says how configRead was found: "explicit", "project" or "user".
+	configSource string
+	// rawFile is the config file as read, before its context was selected.
+	rawFile config.File
+	log     hclog.Logger
 	// ran is set once a command's own code starts: errors before it are usage errors.
 	ran  bool
 	root *cobra.Command
@@ -111,10 +121,13 @@ migrated; rolls every tenant's rows up into one MSP-only warehouse; and audits t
 customer can reach another's data.
 
 Configuration comes from flags, then TENANTCTL_* environment variables, then the config
-file (default ./.tenantctl/config.yaml, written by 'tenantctl dev up').
+file: --config, else .tenantctl/config.yaml in this directory or the nearest parent (written
+by 'tenantctl dev up'), else $XDG_CONFIG_HOME/tenantctl/config.yaml. A config file may hold
+named contexts (one catalog each): see 'tenantctl config get-contexts'.
 
-Exit status: 0 success, 1 the operation failed (or the audit found violations),
-2 bad usage or invalid input (nothing was changed).`,
+Exit status: 0 success; 1 the operation failed (an audit that could not run too);
+2 bad usage or invalid input, including an unknown command (nothing was changed);
+3 the audit found violations.`,
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		Version:           version,
@@ -126,17 +139,19 @@ Exit status: 0 success, 1 the operation failed (or the audit found violations),
 	pf.StringVar(&a.flags.secretKeyFile, "secret-key-file", "", "file holding the base64 32-byte key that encrypts credentials (env TENANTCTL_SECRET_KEY_FILE; or TENANTCTL_SECRET_KEY inline)")
 	pf.StringVar(&a.flags.tenantMigrations, "tenant-migrations", "", "directory of goose SQL migrations for tenant databases (env TENANTCTL_TENANT_MIGRATIONS; default: embedded)")
 	pf.StringVar(&a.flags.rollupSpec, "rollup-spec", "", "rollup spec YAML file (env TENANTCTL_ROLLUP_SPEC; default: embedded)")
-	pf.StringVar(&a.flags.config, "config", "", "config file (env TENANTCTL_CONFIG; default ./.tenantctl/config.yaml if present)")
+	pf.StringVar(&a.flags.config, "config", "", "config file (env TENANTCTL_CONFIG; default: .tenantctl/config.yaml here or in a parent directory, else ~/.config/tenantctl/config.yaml)")
+	pf.StringVar(&a.flags.context, "context", "", "named context of the config file to use (env TENANTCTL_CONTEXT; default: its current_context)")
 	pf.StringVar(&a.flags.logLevel, "log-level", "", "log level: trace, debug, info, warn, error (env TENANTCTL_LOG_LEVEL; default info)")
 	pf.StringVar(&a.flags.logFormat, "log-format", "", "log format: text or json (env TENANTCTL_LOG_FORMAT; default text)")
-	pf.StringVarP(&a.flags.output, "output", "o", "text", "output format: text or json")
+	pf.StringVarP(&a.flags.output, "output", "o", "text", "output format: text, json or yaml (markdown too where a command says so)")
+	pf.BoolVar(&a.flags.noHeaders, "no-headers", false, "omit the header line of text tables")
 
 	root.AddGroup(&cobra.Group{ID: "fleet", Title: "Fleet commands:"}, &cobra.Group{ID: "local", Title: "Local environment:"})
 	// Every command is registered here and only here; a new command adds its line.
 	for _, c := range []*cobra.Command{
 		a.catalogCmd(), a.serverCmd(), a.warehouseCmd(), a.tenantCmd(), a.eventsCmd(), a.jobsCmd(),
 		a.accessCmd(), a.auditCmd(nil), a.migrateCmd(), a.reconcileCmd(), a.rollupCmd(), a.schedulerCmd(),
-		a.demoCmd(), a.serveCmd(), a.operatorCmd(), a.reportCmd(),
+		a.demoCmd(), a.serveCmd(), a.operatorCmd(), a.reportCmd(), a.secretCmd(), a.configCmd(),
 	} {
 		if c.GroupID == "" {
 			c.GroupID = "fleet"
@@ -148,6 +163,7 @@ Exit status: 0 success, 1 the operation failed (or the audit found violations),
 		root.AddCommand(c)
 	}
 	root.AddCommand(a.versionCmd())
+	a.finishTree(root)
 	a.root = root
 	return root
 }
@@ -157,18 +173,11 @@ const annotCreatesConfig = "creates-config"
 
 // setup resolves global settings and the logger before any command runs.
 func (a *app) setup(cmd *cobra.Command, _ []string) error {
-	cfgPath := config.Resolve(cmd.Flags().Changed("config"), a.flags.config, a.getenv("TENANTCTL_CONFIG"), "", "")
-	explicit := cfgPath != ""
-	if !explicit {
-		cfgPath = config.DefaultPath
-	}
-	// Commands that write the config file may be pointed at one that does not exist yet.
-	f, err := config.Load(cfgPath, explicit && cmd.Annotations[annotCreatesConfig] == "")
+	f, err := a.loadConfig(cmd)
 	if err != nil {
 		return err
 	}
 	a.file = f
-	a.flags.config = cfgPath
 	level := a.setting(cmd, "log-level", a.flags.logLevel, "TENANTCTL_LOG_LEVEL", f.LogLevel, "info")
 	format := a.setting(cmd, "log-format", a.flags.logFormat, "TENANTCTL_LOG_FORMAT", f.LogFormat, "text")
 	if hclog.LevelFromString(level) == hclog.NoLevel {
@@ -180,13 +189,11 @@ func (a *app) setup(cmd *cobra.Command, _ []string) error {
 	a.log = hclog.New(&hclog.LoggerOptions{
 		Name: "tenantctl", Level: hclog.LevelFromString(level), Output: a.err, JSONFormat: format == "json",
 	})
-	switch a.flags.output {
-	case "text", "json", "markdown":
-	default:
-		return validate.Errorf("invalid --output %q: use text or json", a.flags.output)
+	if err := checkOutput(cmd, a.flags.output); err != nil {
+		return err
 	}
 	a.ran = true
-	return nil
+	return a.checkNames(cmd)
 }
 
 func (a *app) setting(cmd *cobra.Command, flag, flagValue, env, fileValue, def string) string {
@@ -195,21 +202,6 @@ func (a *app) setting(cmd *cobra.Command, flag, flagValue, env, fileValue, def s
 
 func (a *app) catalogDSN() string {
 	return a.setting(a.root, "catalog", a.flags.catalog, "TENANTCTL_CATALOG_DSN", a.file.Catalog, "")
-}
-
-// box loads the secret key, or returns nil when none is configured (commands that need
-// it then fail with secret.ErrNoKey).
-func (a *app) box() (*secret.Box, error) {
-	file := a.setting(a.root, "secret-key-file", a.flags.secretKeyFile, "TENANTCTL_SECRET_KEY_FILE", a.file.SecretKeyFile, "")
-	inline := a.getenv("TENANTCTL_SECRET_KEY")
-	if file == "" && inline == "" {
-		return nil, nil
-	}
-	box, err := secret.LoadKey(file, inline)
-	if err != nil {
-		return nil, validate.Invalid(err)
-	}
-	return box, nil
 }
 
 func (a *app) tenantMigrations() (fs.FS, error) {
@@ -261,18 +253,18 @@ func (a *app) progress(total int, label string) progress.Reporter {
 	return progress.New(a.err, a.terminal, total, label, a.log)
 }
 
-func (a *app) jsonOutput() bool { return a.flags.output == "json" }
+// jsonOutput reports whether -o asks for structured output (json or yaml).
+func (a *app) jsonOutput() bool { return a.structured() }
 
-func (a *app) printJSON(v any) error {
-	enc := json.NewEncoder(a.out)
-	enc.SetIndent("", "  ")
-	return enc.Encode(v)
-}
+// printJSON prints v as -o asks: JSON, or YAML with the same fields.
+func (a *app) printJSON(v any) error { return a.printStructured(v) }
 
 // table writes aligned columns to stdout.
 func (a *app) table(header ...string) *tabwriter.Writer {
 	tw := tabwriter.NewWriter(a.out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	if !a.flags.noHeaders {
+		fmt.Fprintln(tw, strings.Join(header, "\t"))
+	}
 	return tw
 }
 

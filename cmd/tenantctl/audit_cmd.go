@@ -25,7 +25,7 @@ func (a *app) auditCmd(runF func(ctx context.Context, o audit.Options, out strin
 	var o audit.Options
 	var out string
 	cmd := &cobra.Command{
-		Use:   "audit [--tenant SLUG] [-o text|json|markdown] [--out FILE] [--no-probes]",
+		Use:   "audit [--tenant SLUG] [-o text|json|yaml|markdown] [--out FILE] [--no-probes]",
 		Short: "Prove tenant isolation: configuration checks, live cross-tenant probes, drift",
 		Long: `Audit that no customer can reach another customer's data or learn who the other
 customers are, from the servers' actual state:
@@ -59,12 +59,15 @@ The audit only reads (every session it opens is read-only); 'tenantctl reconcile
 fixes drift. Each run is recorded in the catalog with the SHA-256 of its JSON report
 (see 'tenantctl audit history') and says what changed since the previous run.
 
-Exit status: 0 every check passed, 1 violations were found (or the audit could not
-run), 2 bad usage.`,
+Output (-o): text, json, yaml or markdown (the report to file as evidence).
+
+Exit status: 0 every check passed; 3 violations were found; 1 the audit could not run
+(a server or the catalog unreachable…); 2 bad usage.`,
 		Example: `  tenantctl audit
   tenantctl audit -o markdown --out audit-2026-q2.md
   tenantctl audit --tenant acme -o json --no-probes`,
-		Args: noArgs,
+		Args:        noArgs,
+		Annotations: map[string]string{annotOutputs: outputMarkdown},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runF(cmd.Context(), o, out)
 		},
@@ -118,7 +121,15 @@ func (a *app) runAudit(ctx context.Context, o audit.Options, out string) error {
 	}
 	format := a.flags.output
 	var buf bytes.Buffer
-	if err := audit.Render(&buf, report, format); err != nil {
+	if format == outputYAML {
+		var js bytes.Buffer
+		if err := audit.Render(&js, report, outputJSON); err != nil {
+			return err
+		}
+		if err := jsonToYAML(&buf, js.Bytes()); err != nil {
+			return err
+		}
+	} else if err := audit.Render(&buf, report, format); err != nil {
 		return err
 	}
 	if out != "" {
@@ -130,7 +141,7 @@ func (a *app) runAudit(ctx context.Context, o audit.Options, out string) error {
 		return err
 	}
 	if !report.Passed {
-		return errSilent
+		return &codeError{code: auditExitCode(report), err: errSilent}
 	}
 	return nil
 }
@@ -187,4 +198,16 @@ func (a *app) auditHistoryCmd() *cobra.Command {
 	}
 	cmd.Flags().IntVar(&limit, "limit", 20, "most runs to show, newest first")
 	return cmd
+}
+
+// auditExitCode is 1 when the audit could not reach a server (it could not run there,
+// so its verdict is incomplete; every finding is still reported), else 3: violations
+// proved.
+func auditExitCode(r audit.Report) int {
+	for _, v := range r.Violations {
+		if v.Check == audit.CheckServerReachable {
+			return exitFailure
+		}
+	}
+	return exitViolations
 }

@@ -46,10 +46,10 @@ func TestAuditCommand(t *testing.T) {
 	require.Equal(t, []any{}, rep["violations"])
 	require.Contains(t, c.mustRun("audit", "--tenant", acme), "Isolation audit PASSED")
 
-	// PUBLIC gets CONNECT on acme's database: exit 1, named with the tenant, no "Error:".
+	// PUBLIC gets CONNECT on acme's database: exit 3 (violations), named with the tenant, no "Error:".
 	env.Servers[0].Exec(t, "postgres", "GRANT CONNECT ON DATABASE "+dbAcme+" TO PUBLIC")
 	stdout, stderr, code := c.run("audit", "--tenant", acme, "-o", "json")
-	require.Equal(t, 1, code, stderr)
+	require.Equal(t, 3, code, stderr)
 	require.NotContains(t, stderr, "Error:")
 	rep = decode[map[string]any](t, stdout)
 	require.Equal(t, false, rep["passed"])
@@ -62,7 +62,7 @@ func TestAuditCommand(t *testing.T) {
 	require.Contains(t, v["detail"], "PUBLIC holds CONNECT on database "+dbAcme)
 
 	text, _, code := c.run("audit", "--tenant", acme)
-	require.Equal(t, 1, code)
+	require.Equal(t, 3, code)
 	require.Contains(t, text, "Isolation audit FAILED: 1 violations (1 critical)")
 	require.Contains(t, text, "db.public_acl")
 	require.Contains(t, text, "No change since run #")
@@ -71,7 +71,7 @@ func TestAuditCommand(t *testing.T) {
 	dir := t.TempDir()
 	md := filepath.Join(dir, "audit.md")
 	stdout, stderr, code = c.run("audit", "--tenant", acme, "-o", "markdown", "--out", md)
-	require.Equal(t, 1, code)
+	require.Equal(t, 3, code)
 	require.Empty(t, stdout)
 	require.Contains(t, stderr, "FAILED: 1 violations")
 	report, err := os.ReadFile(md)
@@ -84,7 +84,7 @@ func TestAuditCommand(t *testing.T) {
 	// JSON to a file: its SHA-256 is the one the history records.
 	js := filepath.Join(dir, "audit.json")
 	_, _, code = c.run("audit", "--tenant", acme, "-o", "json", "--out", js, "--no-probes")
-	require.Equal(t, 1, code)
+	require.Equal(t, 3, code)
 	b, err := os.ReadFile(js)
 	require.NoError(t, err)
 	sum := sha256.Sum256(b)
@@ -114,7 +114,7 @@ func TestAuditCommand(t *testing.T) {
 
 	// The whole fleet of this catalog: both tenants probed; none of ours fails.
 	stdout, _, code = c.run("audit", "-o", "json")
-	require.Contains(t, []int{0, 1}, code)
+	require.Contains(t, []int{0, 3}, code)
 	rep = decode[map[string]any](t, stdout)
 	require.Equal(t, float64(2), rep["tenants"])
 	for _, v := range rep["violations"].([]any) {
@@ -125,7 +125,7 @@ func TestAuditCommand(t *testing.T) {
 	c.expect(2, []string{"invalid slug"}, "audit", "--tenant", "Not A Slug")
 	c.expect(2, []string{"tenant not found"}, "audit", "--tenant", "nobody-"+sfx)
 	c.expect(2, []string{"takes no arguments"}, "audit", "extra")
-	c.expect(2, []string{"invalid --output"}, "audit", "-o", "yaml")
+	c.expect(2, []string{`invalid --output "csv"`, "use text, json, yaml or markdown"}, "audit", "-o", "csv")
 	c.expect(2, []string{"--probe-neighbours"}, "audit", "--probe-neighbours", "0")
 	require.Len(t, decode[[]map[string]any](t, c.mustRun("audit", "history", "-o", "json")), 8)
 }

@@ -19,7 +19,9 @@ func (a *app) catalogCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if box, err := a.box(); err == nil && box != nil {
+			if box, err := a.box(); err != nil {
+				return err
+			} else if box != nil {
 				store, err := catalog.Open(cmd.Context(), a.catalogDSN(), box)
 				if err != nil {
 					return err
@@ -38,7 +40,9 @@ func (a *app) catalogCmd() *cobra.Command {
 		Short: "Show the catalog's schema version, servers, tenants by state and warehouse",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := catalog.Open(cmd.Context(), a.catalogDSN(), nil)
+			// Through a.store: a configured key that is not the catalog's is refused here
+			// too, though status decrypts nothing.
+			store, err := a.store(cmd.Context())
 			if err != nil {
 				return err
 			}

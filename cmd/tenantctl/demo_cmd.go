@@ -20,25 +20,55 @@ import (
 )
 
 func (a *app) demoCmd() *cobra.Command {
-	return &cobra.Command{
-		Use:   "demo",
+	var dir string
+	var servers int
+	cmd := &cobra.Command{
+		Use:   "demo [--dir DIR] [--servers N]",
 		Short: "Build a small working fleet end to end (starts the local environment when no catalog is configured)",
-		Long: `Build a small working fleet end to end: when no catalog is configured, start the local
-environment (as 'tenantctl dev up' does); create three demo customer tenants spread over
-the servers; fill each with a little service-desk data through its own credentials; and
-print the fleet. Running it again does nothing new.`,
+		Long: `Build a small working fleet end to end, in these steps:
+
+  1. when no catalog is configured (or --dir/--servers is given), start the local
+     environment as 'tenantctl dev up' does: a control cluster (catalog, warehouse) and
+     --servers tenant servers under --dir (default .tenantctl/dev beside the config
+     file), and write the config file. A catalog configured only in the per-user config
+     file (~/.config/tenantctl) is never used: it may be production;
+  2. create three customer tenants (acme, globex, initech) spread over the servers, and
+     fill each with a little service-desk data through its own credentials;
+  3. roll out a schema change to the fleet: operator migrations written to
+     .tenantctl/tenant-migrations (recorded in the config), applied in waves;
+  4. roll every tenant's rows up into the MSP-only warehouse and print a cross-tenant
+     summary from it;
+  5. list the servers and tenants;
+  6. run the isolation audit with live cross-tenant login probes.
+
+Running it again changes nothing. 'tenantctl dev down --purge' removes all of it.`,
+		Example: `  tenantctl demo
+  tenantctl demo --dir /var/tmp/tenantctl --servers 3`,
 		Args:        noArgs,
 		Annotations: map[string]string{annotCreatesConfig: "true"},
 		GroupID:     "local",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			if a.catalogDSN() == "" {
-				fmt.Fprintln(a.out, "==> no catalog configured: starting the local environment (tenantctl dev up)")
+			// The demo creates customers: it never uses a catalog found only in the
+			// per-user config file (that may be production); it starts its own instead.
+			userCatalog := a.configSource == "user" && a.flags.catalog == "" && a.getenv("TENANTCTL_CATALOG_DSN") == ""
+			if userCatalog {
+				a.file = config.File{}
+			}
+			if a.catalogDSN() == "" || cmd.Flags().Changed("dir") || cmd.Flags().Changed("servers") {
+				fmt.Fprintln(a.out, "==> starting the local environment (tenantctl dev up)")
 				// The clusters live beside the config file (.tenantctl/dev by default).
-				dir := filepath.Join(filepath.Dir(a.flags.config), "dev")
-				if _, err := devenv.Up(ctx, devenv.Options{Dir: dir, Servers: 2, ConfigPath: a.flags.config, Log: a.log}); err != nil {
+				d := filepath.Join(filepath.Dir(a.flags.config), "dev")
+				if cmd.Flags().Changed("dir") {
+					d = dir
+				} else if a.file.DevDir != "" {
+					d = a.file.DevDir
+				}
+				env, err := devenv.Up(ctx, devenv.Options{Dir: d, Servers: servers, ConfigPath: a.flags.config, Log: a.log})
+				if err != nil {
 					return err
 				}
+				a.printDataMoved(env)
 				f, err := config.Load(a.flags.config, true)
 				if err != nil {
 					return err
@@ -81,6 +111,9 @@ print the fleet. Running it again does nothing new.`,
 			return a.demoAudit(ctx, p)
 		},
 	}
+	cmd.Flags().StringVar(&dir, "dir", "", "directory for the local clusters (default .tenantctl/dev beside the config file)")
+	cmd.Flags().IntVar(&servers, "servers", 2, "number of tenant servers of the local environment")
+	return cmd
 }
 
 // demoMigrate rolls out the demo's operator migration to the fleet, the way an MSP
@@ -89,7 +122,7 @@ print the fleet. Running it again does nothing new.`,
 func (a *app) demoMigrate(ctx context.Context, p *provisioner.Provisioner) error {
 	dir := a.setting(a.root, "tenant-migrations", a.flags.tenantMigrations, "TENANTCTL_TENANT_MIGRATIONS", a.file.TenantMigrations, "")
 	if dir == "" {
-		dir = filepath.Join(filepath.Dir(a.flags.config), "tenant-migrations")
+		dir = filepath.Join(filepath.Dir(a.flags.config), devenv.DemoMigrationsDir)
 		if err := demo.WriteMigrations(dir); err != nil {
 			return err
 		}

@@ -1,27 +1,53 @@
 package main
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 )
 
-// TestDemo runs the README's first command end to end on its own clusters: a fresh
-// machine with no catalog configured gets a working, migrated, audited fleet, and a
-// second run changes nothing.
+// TestDemo runs the README's first command end to end on its own clusters, the way a
+// newcomer does: from a project cloned into a home directory with mode 0700 (as root,
+// like /root in a container). A fresh machine with no catalog configured gets a
+// working, migrated, audited fleet; a second run changes nothing; dev down --purge
+// removes everything the demo created and says so.
 func TestDemo(t *testing.T) {
 	t.Parallel()
-	base, err := os.MkdirTemp("", "tenantctl-demo-test-")
+	home, err := os.MkdirTemp("", "tenantctl-demo-home-")
 	require.NoError(t, err)
-	require.NoError(t, os.Chmod(base, 0o755))
-	t.Cleanup(func() { os.RemoveAll(base) })
-	cfg := filepath.Join(base, ".tenantctl", "config.yaml")
+	require.NoError(t, os.Chmod(home, 0o700))
+	t.Cleanup(func() { os.RemoveAll(home) })
+	project := filepath.Join(home, "newcomer")
+	require.NoError(t, os.Mkdir(project, 0o755))
+	cfg := filepath.Join(project, ".tenantctl", "config.yaml")
 	c := &cli{t: t, env: map[string]string{"TENANTCTL_CONFIG": cfg}}
-	t.Cleanup(func() { c.run("dev", "down", "--purge") })
+	purged := false
+	t.Cleanup(func() {
+		if !purged {
+			c.run("dev", "down", "--purge")
+		}
+	})
 
 	out := c.mustRun("demo")
+	var dataDir string
+	if os.Geteuid() == 0 {
+		// The postgres OS user cannot enter the home directory: the clusters go to
+		// /var/tmp, and the demo says so in one line.
+		m := regexp.MustCompile(`(?m)^note: cluster data is in (/var/tmp/tenantctl-0/dev-[0-9a-f]{8}) \(` + regexp.QuoteMeta(home) + ` is not searchable by the postgres OS user\)`).FindStringSubmatch(out)
+		require.NotNil(t, m, out)
+		dataDir = m[1]
+		require.DirExists(t, filepath.Join(dataDir, "control", "data"))
+		require.FileExists(t, filepath.Join(project, ".tenantctl", "dev", "secret.key"), "the key stays in the project")
+	} else {
+		require.NotContains(t, out, "note: cluster data is in", "a normal user's server can read its own home")
+		dataDir = filepath.Join(project, ".tenantctl", "dev")
+	}
 	require.Contains(t, out, "created: [acme globex initech]")
 	require.Contains(t, out, "3 tenant(s) migrated")
 	require.Contains(t, out, "Isolation audit PASSED")
@@ -45,4 +71,28 @@ func TestDemo(t *testing.T) {
 	again := c.mustRun("demo")
 	require.Contains(t, again, "created: []  seeded: []")
 	require.Contains(t, again, "0 tenant(s) migrated, 3 already current")
+
+	st := decode[[]map[string]any](t, c.mustRun("dev", "status", "-o", "json"))
+	require.Len(t, st, 3)
+	require.Contains(t, c.mustRun("dev", "status"), "tenantctl warehouse dsn", "dev status says how to reach the warehouse")
+	wh := strings.TrimSpace(c.mustRun("warehouse", "dsn"))
+	conn, err := pgx.Connect(context.Background(), wh)
+	require.NoError(t, err, "the warehouse is one command away")
+	var n int
+	require.NoError(t, conn.QueryRow(context.Background(), `SELECT count(*) FROM tenantctl.tenants`).Scan(&n))
+	require.Equal(t, 3, n)
+	conn.Close(context.Background())
+	down := c.mustRun("dev", "down", "--purge")
+	purged = true
+	for _, p := range []string{dataDir, filepath.Join(project, ".tenantctl", "dev"), cfg, filepath.Join(project, ".tenantctl", "tenant-migrations")} {
+		require.Contains(t, down, "  "+p+"\n", "dev down --purge says what it removed")
+		require.NoFileExists(t, p)
+		require.NoDirExists(t, p)
+	}
+	require.NoDirExists(t, filepath.Join(project, ".tenantctl"), "nothing is left behind")
+
+	help := c.mustRun("demo", "--help")
+	for _, step := range []string{"dev up", "three customer tenants", "schema change", "warehouse", "isolation audit", "--dir", "--servers"} {
+		require.Contains(t, help, step)
+	}
 }

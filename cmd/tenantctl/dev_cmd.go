@@ -19,6 +19,17 @@ func (a *app) devDir(cmd *cobra.Command, flag string) string {
 	return devenv.DefaultDir
 }
 
+// printDataMoved says, in one line, that the clusters could not live where asked.
+func (a *app) printDataMoved(env *devenv.Env) {
+	if env.DataDir != env.Dir {
+		why := "recorded in " + env.Dir
+		if env.Moved != "" {
+			why = env.Moved + " is not searchable by the postgres OS user"
+		}
+		fmt.Fprintf(a.out, "note: cluster data is in %s (%s); the secret key stays in %s\n", env.DataDir, why, env.Dir)
+	}
+}
+
 func (a *app) devCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "dev",
@@ -44,13 +55,15 @@ register the servers and the warehouse, generate the secret key (mode 0600) and 
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "dev environment up in %s (%s)\n", env.Dir, time.Since(start).Round(time.Millisecond))
+			a.printDataMoved(env)
+			fmt.Fprintf(a.out, "dev environment up in %s (%s)\n", env.DataDir, time.Since(start).Round(time.Millisecond))
 			fmt.Fprintf(a.out, "  control  127.0.0.1:%d  databases catalog, warehouse\n", env.Control.Port)
 			for i := 0; i < len(env.Servers); i++ {
 				name := devenv.ServerName(i)
 				fmt.Fprintf(a.out, "  %-8s 127.0.0.1:%d\n", name, env.Servers[name].Port)
 			}
 			fmt.Fprintf(a.out, "config written to %s; try: tenantctl server list\n", a.flags.config)
+			fmt.Fprintln(a.out, "the warehouse: psql \"$(tenantctl warehouse dsn)\"")
 			return nil
 		},
 	}
@@ -61,24 +74,32 @@ register the servers and the warehouse, generate the secret key (mode 0600) and 
 	var purge bool
 	down := &cobra.Command{
 		Use:   "down [--purge]",
-		Short: "Stop the local clusters (--purge also deletes their data and the config file)",
+		Short: "Stop the local clusters (--purge deletes everything dev up and demo created, and lists it)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			d := a.devDir(cmd, dir)
-			if err := devenv.Down(cmd.Context(), d, a.flags.config, purge); err != nil {
+			removed, err := devenv.Down(cmd.Context(), d, a.flags.config, purge)
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "dev environment in %s stopped\n", d)
+			if !purge {
+				fmt.Fprintf(a.out, "dev environment in %s stopped (data kept; 'dev down --purge' deletes it)\n", devenv.DataDir(d))
+				return nil
+			}
+			fmt.Fprintf(a.out, "dev environment stopped and deleted; removed:\n")
+			for _, p := range removed {
+				fmt.Fprintf(a.out, "  %s\n", p)
+			}
 			return nil
 		},
 	}
 	down.Flags().StringVar(&dir, "dir", devenv.DefaultDir, "directory of the clusters' data")
-	down.Flags().BoolVar(&purge, "purge", false, "delete the clusters' data and the config file")
+	down.Flags().BoolVar(&purge, "purge", false, "also delete the clusters' data, the secret key, the config file and the demo's migrations")
 	cmd.AddCommand(down)
 
 	status := &cobra.Command{
 		Use:   "status",
-		Short: "Show which local clusters run",
+		Short: "Show which local clusters run, and how to reach the warehouse",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := devenv.Status(cmd.Context(), a.devDir(cmd, dir))
@@ -92,7 +113,14 @@ register the servers and the warehouse, generate the secret key (mode 0600) and 
 			for _, s := range st {
 				row(tw, s.Name, s.Port, s.Running, s.PID, s.Dir)
 			}
-			return tw.Flush()
+			if err := tw.Flush(); err != nil {
+				return err
+			}
+			if !a.flags.noHeaders {
+				fmt.Fprintln(a.out, "\ncatalog and warehouse databases are on the control cluster; connect with:\n"+
+					"  psql \"$(tenantctl warehouse dsn)\"     # the MSP-only warehouse (prints a password)")
+			}
+			return nil
 		},
 	}
 	status.Flags().StringVar(&dir, "dir", devenv.DefaultDir, "directory of the clusters' data")

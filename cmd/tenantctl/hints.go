@@ -59,6 +59,13 @@ func describeError(err error) string {
 	if errors.As(err, &che) {
 		replace(che.Error(), che.Render("pass --allow-changed"))
 	}
+	var wk *catalog.WrongKeyError
+	if errors.As(err, &wk) {
+		replace(wk.Error(), wk.Error()+" (`tenantctl secret key-id --key-file F` prints the id of a key file)")
+	}
+	if errors.Is(err, catalog.ErrKeyStillValid) {
+		replace(catalog.ErrKeyStillValid.Error(), catalog.ErrKeyStillValid.Error()+" (to change keys, use `tenantctl secret rotate-key`)")
+	}
 	var ime *mover.InterruptedMoveError
 	if errors.As(err, &ime) {
 		replace(ime.Error(), "tenant \""+ime.Slug+"\" has an interrupted move to "+ime.Target+": rerun with --to "+ime.Target+

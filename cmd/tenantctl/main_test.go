@@ -31,7 +31,7 @@ func newCLI(t *testing.T) *cli {
 	c := &cli{t: t, env: map[string]string{
 		"TENANTCTL_CATALOG_DSN": env.Control.SuperDSN(db),
 		"TENANTCTL_SECRET_KEY":  pgtest.Key(),
-		"TENANTCTL_CONFIG":      "",
+		"TENANTCTL_CONFIG":      os.DevNull, // hermetic: no config file from the working directory, its parents or $HOME
 	}}
 	c.mustRun("catalog", "init")
 	return c
@@ -201,7 +201,7 @@ func TestMissingCatalogAndKey(t *testing.T) {
 	c.env["TENANTCTL_SECRET_KEY"] = key
 	c.mustRun("server", "add", "pg-a", "--dsn", dsn)
 	c.env["TENANTCTL_SECRET_KEY"] = pgtest.Key()
-	c.expect(2, []string{"secret key is not the one"}, "server", "add", "pg-b", "--dsn", dsn)
+	c.expect(2, []string{"is not this catalog's key"}, "server", "add", "pg-b", "--dsn", dsn)
 	c.env["TENANTCTL_SECRET_KEY"] = "bm90IGEga2V5"
 	c.expect(2, []string{"32 bytes"}, "server", "list")
 }
@@ -212,7 +212,7 @@ func TestUsageErrors(t *testing.T) {
 	c.expect(2, []string{"unknown command"}, "frobnicate")
 	c.expect(2, []string{"unknown flag"}, "server", "list", "--bogus")
 	c.expect(2, []string{"expects a server NAME"}, "server", "drain")
-	c.expect(2, []string{"invalid --output"}, "version", "-o", "yaml")
+	c.expect(2, []string{"invalid --output", "use text, json or yaml"}, "version", "-o", "csv")
 	c.expect(2, []string{"invalid --log-format"}, "version", "--log-format", "xml")
 	out := c.mustRun("version")
 	require.Contains(t, out, "tenantctl")

@@ -280,8 +280,9 @@ func (a *app) migrateDownCmd() *cobra.Command {
 	var o rollout.DownOptions
 	var m migrateFlags
 	var to int64
+	var dryRun bool
 	cmd := &cobra.Command{
-		Use:   "down --tenant SLUG [--to VERSION]",
+		Use:   "down --tenant SLUG [--to VERSION] [--dry-run]",
 		Short: "Roll one tenant back by one version, or to --to VERSION (never the whole fleet)",
 		Args:  noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -303,6 +304,13 @@ func (a *app) migrateDownCmd() *cobra.Command {
 			}
 			defer store.Close()
 			o.Store, o.Migrations, o.Log = store, fsys, a.log
+			if dryRun {
+				pl, err := rollout.PlanDown(ctx, o)
+				if err != nil {
+					return err
+				}
+				return a.printDownPlan(pl)
+			}
 			out, err := rollout.Down(ctx, o)
 			if err != nil {
 				return err
@@ -316,6 +324,7 @@ func (a *app) migrateDownCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&o.Tenant, "tenant", "", "the tenant to roll back (required)")
 	cmd.Flags().Int64Var(&to, "to", 0, "roll back to this version (default: undo the newest applied version only)")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show which migrations would be rolled back and change nothing")
 	m.register(cmd)
 	return cmd
 }

@@ -191,7 +191,7 @@ func startScheduler(t *testing.T, bin string, c *cli, node string) *schedulerPro
 	p.cmd.Env = append(os.Environ(),
 		"TENANTCTL_CATALOG_DSN="+c.env["TENANTCTL_CATALOG_DSN"],
 		"TENANTCTL_SECRET_KEY="+c.env["TENANTCTL_SECRET_KEY"],
-		"TENANTCTL_CONFIG=")
+		"TENANTCTL_CONFIG="+os.DevNull)
 	p.cmd.Stdout = io.Discard
 	p.cmd.Stderr = p.stderr
 	require.NoError(t, p.cmd.Start())

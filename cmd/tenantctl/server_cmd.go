@@ -23,8 +23,10 @@ func (a *app) serverCmd() *cobra.Command {
 The DSN's role needs LOGIN, CREATEDB and CREATEROLE; it does not need to be a superuser.
 tenantctl connects to verify that, then stores the DSN encrypted in the catalog. Pass
 --dsn - (stdin) or --dsn-file to keep the password out of the process list.`,
-		Example: `  tenantctl server add pg-a --dsn 'postgres://tenantctl_admin:secret@10.0.0.5:5432/postgres' --capacity 500 --label zone=eu1`,
-		Args:    exactArgs(1, "a server NAME"),
+		Example: `  # the DSN (with its password) from a file or stdin, never on the command line
+  tenantctl server add pg-a --dsn-file /etc/tenantctl/pg-a.dsn --capacity 500 --label zone=eu1
+  vault kv get -field=dsn secret/pg-b | tenantctl server add pg-b --dsn -`,
+		Args: exactArgs(1, "a server NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			add.Name = args[0]
 			var err error

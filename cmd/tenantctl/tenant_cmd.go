@@ -55,8 +55,9 @@ migrated to the latest. A file that is not such an archive, that carries extensi
 objects the audit forbids (dblink, postgres_fdw, foreign servers, subscriptions...), or
 that has no goose version table is refused (exit 2) and nothing is created.
 Interrupted, run it again to restart the restore; 'tenantctl reconcile' undoes it.`,
-		Example: `  tenantctl tenant create acme --name "Acme Corp" --domain acme.example --label zone=eu1
-  tenantctl tenant create acme --name "Acme Corp" --domain acme.example --from-dump acme.dump`,
+		Example: `  tenantctl tenant create acme --name "Acme Corp" --domain acme.example
+  tenantctl tenant create globex --name "Globex" --domain globex.example --label zone=eu1   # only on a server labelled zone=eu1
+  tenantctl tenant create initech --name "Initech" --domain initech.example --from-dump initech.dump`,
 		Args: exactArgs(1, "a tenant SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Slug = args[0]
@@ -91,7 +92,7 @@ Interrupted, run it again to restart the restore; 'tenantctl reconcile' undoes i
 	f.StringVar(&o.Name, "name", "", "display name (required, 1-200 characters)")
 	f.StringVar(&o.Domain, "domain", "", "the customer's email domain (required, unique, immutable)")
 	f.StringVar(&o.Server, "server", "", "server to place the tenant on (default: the non-draining server with the most free capacity)")
-	f.StringArrayVar(&o.Labels, "label", nil, "label k=v the server must carry, repeatable")
+	f.StringArrayVar(&o.Labels, "label", nil, "placement filter k=v: only a server labelled k=v (server add --label) may hold the tenant; repeatable, all must match; recorded with the tenant as its placement requirement, not as free-form metadata")
 	f.StringVar(&o.ContactEmail, "contact-email", "", "contact address, under the tenant's domain")
 	f.StringVar(&fromDump, "from-dump", "", "restore the database from this pg_dump custom-format archive of the customer's existing database instead of the template")
 	f.BoolVar(&o.SlowPath, "no-template", false, "create the database empty and run every migration instead of cloning the template")
@@ -255,6 +256,7 @@ func (a *app) tenantSimpleCmd(use, short string, fn func(p *provisioner.Provisio
 
 func (a *app) tenantDeleteCmd() *cobra.Command {
 	var o provisioner.DeleteOptions
+	var dryRun bool
 	cmd := &cobra.Command{
 		Use:   "delete SLUG --confirm SLUG [--purge]",
 		Short: "Revoke all access to a tenant and mark it deleting (purged after the retention period)",
@@ -272,6 +274,13 @@ purge after the retention period, 7 days by default). --purge destroys it at onc
 				return err
 			}
 			defer done()
+			if dryRun {
+				pl, err := p.PlanDelete(cmd.Context(), o)
+				if err != nil {
+					return err
+				}
+				return a.printPlans("deleted", []provisioner.Plan{pl})
+			}
 			if err := p.Delete(cmd.Context(), o); err != nil {
 				return err
 			}
@@ -285,15 +294,16 @@ purge after the retention period, 7 days by default). --purge destroys it at onc
 	}
 	cmd.Flags().StringVar(&o.Confirm, "confirm", "", "the tenant's slug again, to confirm")
 	cmd.Flags().BoolVar(&o.Purge, "purge", false, "purge at once: drop the database, roles, warehouse rows and credentials")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show what would be done and change nothing")
 	return cmd
 }
 
 func (a *app) tenantPurgeCmd() *cobra.Command {
 	var confirm string
-	var expired bool
+	var expired, dryRun, yes bool
 	var retention time.Duration
 	cmd := &cobra.Command{
-		Use:   "purge [--expired | SLUG --confirm SLUG]",
+		Use:   "purge [--expired [--yes] | SLUG --confirm SLUG] [--dry-run]",
 		Short: "Destroy deleted tenants: database, roles, warehouse rows and credentials",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if expired && len(args) == 0 {
@@ -318,6 +328,33 @@ func (a *app) tenantPurgeCmd() *cobra.Command {
 				return err
 			}
 			defer done()
+			if dryRun {
+				var plans []provisioner.Plan
+				if expired {
+					plans, err = p.PlanPurgeExpired(cmd.Context(), retention)
+				} else {
+					var pl provisioner.Plan
+					pl, err = p.PlanPurge(cmd.Context(), args[0], confirm)
+					plans = []provisioner.Plan{pl}
+				}
+				if err != nil {
+					return err
+				}
+				return a.printPlans("purged", plans)
+			}
+			if expired {
+				due, err := p.ExpiredTenants(cmd.Context(), retention)
+				if err != nil {
+					return err
+				}
+				slugs := make([]string, len(due))
+				for i, t := range due {
+					slugs[i] = t.Slug
+				}
+				if err := a.confirmPurge(slugs, yes); err != nil {
+					return err
+				}
+			}
 			if !expired {
 				if err := p.Purge(cmd.Context(), args[0], confirm); err != nil {
 					if errors.Is(err, provisioner.ErrWrongState) {
@@ -341,6 +378,8 @@ func (a *app) tenantPurgeCmd() *cobra.Command {
 	cmd.Flags().StringVar(&confirm, "confirm", "", "the tenant's slug again, to confirm")
 	cmd.Flags().BoolVar(&expired, "expired", false, "purge every tenant deleted longer ago than --retention")
 	cmd.Flags().DurationVar(&retention, "retention", provisioner.DefaultRetention, "how long deleted tenants are kept before --expired purges them")
+	cmd.Flags().BoolVar(&dryRun, "dry-run", false, "show what would be purged and change nothing")
+	cmd.Flags().BoolVarP(&yes, "yes", "y", false, "purge --expired without asking (required when stdin is not a terminal)")
 	return cmd
 }
 

@@ -98,7 +98,7 @@ func TestTenantCommands(t *testing.T) {
 	c.mustRun("tenant", "delete", slug, "--confirm", slug)
 	c.expect(2, []string{"is deleting"}, "tenant", "suspend", slug)
 	c.expect(2, []string{"use either"}, "tenant", "purge")
-	out := c.mustRun("tenant", "purge", "--expired", "--retention", "0s")
+	out := c.mustRun("tenant", "purge", "--expired", "--retention", "0s", "--yes")
 	require.Contains(t, out, "tenant "+slug+" purged")
 	require.Len(t, decode[[]map[string]any](t, c.mustRun("tenant", "list", "-o", "json")), 0)
 	require.Len(t, decode[[]map[string]any](t, c.mustRun("tenant", "list", "--state", "purged", "-o", "json")), 1)
@@ -149,7 +149,7 @@ func TestKilledCreateConverges(t *testing.T) {
 	for i, step := range []string{"credentials", "roles", "database", "hardened"} {
 		slug := "killed-" + pgtest.RandomSuffix()[:4]
 		cmd := exec.Command(bin, "tenant", "create", slug, "--name", "Killed", "--domain", slug+".example")
-		cmd.Env = append(os.Environ(), "TENANTCTL_CONFIG=", "TENANTCTL_CRASH_AFTER_STEP="+step,
+		cmd.Env = append(os.Environ(), "TENANTCTL_CONFIG="+os.DevNull, "TENANTCTL_CRASH_AFTER_STEP="+step,
 			"TENANTCTL_CATALOG_DSN="+c.env["TENANTCTL_CATALOG_DSN"], "TENANTCTL_SECRET_KEY="+c.env["TENANTCTL_SECRET_KEY"])
 		out, err := cmd.CombinedOutput()
 		var exitErr *exec.ExitError

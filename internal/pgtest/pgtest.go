@@ -119,12 +119,30 @@ func start(ctx context.Context, n int) (*Env, error) {
 				// Tenant servers run confined, as the README tells operators to run theirs.
 				opts.HBA = pghba.Lines(AdminRole, "")
 			}
-			c, err := localpg.Init(ctx, opts)
-			if err == nil {
-				err = c.StopWhenProcessExits(os.Getpid(), true)
-			}
-			if err == nil {
-				err = c.Start(ctx)
+			// Several test binaries start clusters at once: a free port picked here can
+			// be taken by another binary's server before this one binds it. A cluster
+			// that fails to start is removed and made again, on a new port.
+			var c *localpg.Cluster
+			var err error
+			for attempt := 1; attempt <= 3; attempt++ {
+				opts.Dir = filepath.Join(base, fmt.Sprintf("%s-%d", name, attempt))
+				if c, err = localpg.Init(ctx, opts); err == nil {
+					err = c.StopWhenProcessExits(os.Getpid(), true)
+				}
+				if err == nil {
+					if err = c.Start(ctx); err == nil {
+						break
+					}
+					if log, rerr := os.ReadFile(c.LogFile()); rerr == nil {
+						err = fmt.Errorf("%w\n%s", err, tail(string(log), 600))
+					}
+				}
+				if c != nil {
+					_ = c.Remove(ctx)
+				}
+				if ctx.Err() != nil {
+					break
+				}
 			}
 			if err != nil {
 				errs[i] = fmt.Errorf("%s: %w", name, err)
@@ -292,4 +310,12 @@ func (s *Server) SetHBA(t testing.TB, lines string) {
 	s.Exec(t, "postgres", "SELECT pg_reload_conf()")
 	// The postmaster rereads the file on the signal pg_reload_conf sends: give it a moment.
 	time.Sleep(300 * time.Millisecond)
+}
+
+// tail is the end of s, at most n bytes.
+func tail(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return "…" + s[len(s)-n:]
 }

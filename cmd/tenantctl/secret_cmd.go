@@ -1,0 +1,249 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/secret"
+)
+
+func (a *app) secretCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "secret",
+		Short: "Manage the key that seals credentials in the catalog",
+	}
+	var newKeyFile string
+	rotate := &cobra.Command{
+		Use:   "rotate-key --new-key-file FILE",
+		Short: "Re-seal every credential in the catalog with a new key, in one transaction",
+		Long: `Re-seal every sealed value in the catalog (server and warehouse DSNs, tenant and
+access passwords, the key check) from the configured key to the key in --new-key-file,
+in one catalog transaction. Killed at any instant, the catalog is left wholly under one
+key; run the same command again to finish (it says so when the rotation had already
+committed).
+
+Afterwards point secret_key_file (or TENANTCTL_SECRET_KEY[_FILE]) at the new key and
+restart every long-running tenantctl process (scheduler, serve): the catalog refuses the
+old key from the moment the rotation commits. Keep the old key as long as you keep
+catalog backups taken before the rotation: they need it.`,
+		Example: `  head -c 32 /dev/urandom | base64 > new.key && chmod 600 new.key
+  tenantctl secret rotate-key --new-key-file new.key
+  mv new.key /etc/tenantctl/secret.key   # where secret_key_file points; keep the old one with old backups`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if newKeyFile == "" {
+				return validate.Errorf("--new-key-file is required")
+			}
+			to, err := secret.LoadKey(newKeyFile, "")
+			if err != nil {
+				return validate.Invalid(err)
+			}
+			from, err := a.box()
+			if err != nil {
+				return err
+			}
+			if from == nil {
+				return secret.ErrNoKey
+			}
+			// Opened without a key: after a rotation that committed, the configured key
+			// is no longer the catalog's, and a rerun must still be able to say so.
+			store, err := catalog.Open(ctx, a.catalogDSN(), nil)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			if actor := a.getenv("TENANTCTL_ACTOR"); actor != "" {
+				store.Actor = actor
+			}
+			res, err := store.RotateKey(ctx, from, to, rotateCrashHooks(a.getenv))
+			if errors.Is(err, catalog.ErrSameKey) {
+				return validate.Invalid(err)
+			}
+			if err != nil {
+				return err
+			}
+			if a.jsonOutput() {
+				return a.printJSON(res)
+			}
+			if res.AlreadyRotated {
+				fmt.Fprintf(a.out, "the catalog already uses the new key (id %s); nothing to do\n", res.ToKeyID)
+			} else {
+				tables := make([]string, 0, len(res.Resealed))
+				total := 0
+				for k, n := range res.Resealed {
+					tables = append(tables, fmt.Sprintf("%s %d", k, n))
+					total += n
+				}
+				sort.Strings(tables)
+				fmt.Fprintf(a.out, "re-sealed %d value(s) from key %s to key %s (%s)\n", total, res.FromKeyID, res.ToKeyID, strings.Join(tables, ", "))
+			}
+			fmt.Fprintf(a.out, "next: make %s the configured key (secret_key_file, TENANTCTL_SECRET_KEY_FILE or the Kubernetes Secret) and restart every scheduler and console\n", newKeyFile)
+			return nil
+		},
+	}
+	rotate.Flags().StringVar(&newKeyFile, "new-key-file", "", "file holding the new base64 32-byte key (generate: head -c 32 /dev/urandom | base64)")
+	cmd.AddCommand(rotate)
+
+	var resetKeyFile, warehouseDSNFile string
+	var serverDSNFiles []string
+	var lost bool
+	reset := &cobra.Command{
+		Use:   "reset-key --new-key-file FILE --old-key-lost --server-dsn-file NAME=FILE... [--warehouse-dsn-file FILE]",
+		Short: "Adopt a new key after the old one was lost: re-enter server and warehouse DSNs, erase passwords",
+		Long: `Recover from a lost key. Nothing sealed under it can be opened again, so in one catalog
+transaction this command makes the new key the catalog's, re-seals every server's admin
+DSN and the warehouse DSN given again in files, and erases the tenant and MSP access
+passwords (they are reissued: 'tenant rotate-credentials SLUG' for each tenant listed,
+'access grant' again for staff). Tenants, servers, history and all customer data are
+untouched. It refuses when the configured key still opens the catalog (use rotate-key).`,
+		Example: `  head -c 32 /dev/urandom | base64 > new.key && chmod 600 new.key
+  tenantctl secret reset-key --new-key-file new.key --old-key-lost \
+    --server-dsn-file pg-a=pg-a.dsn --server-dsn-file pg-b=pg-b.dsn --warehouse-dsn-file warehouse.dsn`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			if !lost {
+				return validate.Errorf("reset-key erases every tenant and access password: pass --old-key-lost to confirm the old key is gone (otherwise use rotate-key)")
+			}
+			if resetKeyFile == "" {
+				return validate.Errorf("--new-key-file is required")
+			}
+			to, err := secret.LoadKey(resetKeyFile, "")
+			if err != nil {
+				return validate.Invalid(err)
+			}
+			o := catalog.ResetKeyOptions{ServerDSNs: map[string]string{}}
+			for _, kv := range serverDSNFiles {
+				name, file, ok := strings.Cut(kv, "=")
+				if !ok || name == "" || file == "" {
+					return validate.Errorf("invalid --server-dsn-file %q: use NAME=FILE", kv)
+				}
+				if o.ServerDSNs[name], err = a.readDSN("", file); err != nil {
+					return err
+				}
+				secret.RegisterDSN(o.ServerDSNs[name])
+			}
+			if warehouseDSNFile != "" {
+				if o.WarehouseDSN, err = a.readDSN("", warehouseDSNFile); err != nil {
+					return err
+				}
+				secret.RegisterDSN(o.WarehouseDSN)
+			}
+			store, err := catalog.Open(ctx, a.catalogDSN(), nil)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			if actor := a.getenv("TENANTCTL_ACTOR"); actor != "" {
+				store.Actor = actor
+			}
+			res, err := store.ResetKey(ctx, to, o)
+			if errors.Is(err, catalog.ErrKeyStillValid) || errors.Is(err, catalog.ErrMissingSecrets) || errors.Is(err, catalog.ErrServerNotFound) {
+				return validate.Invalid(err)
+			}
+			if err != nil {
+				return err
+			}
+			if a.jsonOutput() {
+				return a.printJSON(res)
+			}
+			fmt.Fprintf(a.out, "the catalog now uses key %s: %d server DSN(s) re-sealed, warehouse %v; %d tenant password(s) and %d access grant(s) erased\n",
+				res.KeyID, res.Servers, res.Warehouse, res.CredentialsErased, res.GrantsErased)
+			if len(res.TenantsNeedingCredentials) > 0 {
+				fmt.Fprintf(a.out, "next: configure %s as the key, then reissue each tenant's password and hand its application the new DSN:\n", resetKeyFile)
+				for _, slug := range res.TenantsNeedingCredentials {
+					fmt.Fprintf(a.out, "  tenantctl tenant rotate-credentials %s\n", slug)
+				}
+			}
+			return nil
+		},
+	}
+	reset.Flags().StringVar(&resetKeyFile, "new-key-file", "", "file holding the new base64 32-byte key")
+	reset.Flags().BoolVar(&lost, "old-key-lost", false, "confirm that the old key is lost and every sealed password may be erased")
+	reset.Flags().StringArrayVar(&serverDSNFiles, "server-dsn-file", nil, "NAME=FILE: the admin DSN of a registered server, in a file (every server needs one)")
+	reset.Flags().StringVar(&warehouseDSNFile, "warehouse-dsn-file", "", "file holding the warehouse DSN (needed when a warehouse is registered)")
+	cmd.AddCommand(reset)
+
+	var keyFile string
+	keyID := &cobra.Command{
+		Use:   "key-id",
+		Short: "Print the id of the configured key (or --key-file) and of the catalog's key",
+		Long: `Print the id of a key — 16 hex digits derived from the key, safe to show — so you can
+tell which key file a catalog (or a backup of it) needs. With a catalog configured, also
+print the id of the key the catalog uses.`,
+		Example: "  tenantctl secret key-id\n  tenantctl secret key-id --key-file /backup/2026-01/secret.key",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			var box *secret.Box
+			var err error
+			if keyFile != "" {
+				if box, err = secret.LoadKey(keyFile, ""); err != nil {
+					return validate.Invalid(err)
+				}
+			} else if box, err = a.box(); err != nil {
+				return err
+			}
+			out := map[string]string{}
+			if box != nil {
+				out["key_id"] = box.KeyID()
+			}
+			if a.catalogDSN() != "" {
+				store, err := catalog.Open(cmd.Context(), a.catalogDSN(), nil)
+				if err != nil {
+					return err
+				}
+				defer store.Close()
+				if out["catalog_key_id"], err = store.KeyID(cmd.Context()); err != nil {
+					return err
+				}
+			}
+			if box == nil && out["catalog_key_id"] == "" {
+				return secret.ErrNoKey
+			}
+			if a.jsonOutput() {
+				return a.printJSON(out)
+			}
+			if id, ok := out["key_id"]; ok {
+				fmt.Fprintf(a.out, "key:     %s\n", id)
+			}
+			if id, ok := out["catalog_key_id"]; ok {
+				if id == "" {
+					id = "(not recorded: the catalog predates key ids or no key was used with it yet)"
+				}
+				fmt.Fprintf(a.out, "catalog: %s\n", id)
+			}
+			return nil
+		},
+	}
+	keyID.Flags().StringVar(&keyFile, "key-file", "", "key file to identify instead of the configured key")
+	cmd.AddCommand(keyID)
+	return cmd
+}
+
+// rotateCrashHooks implements TENANTCTL_CRASH_AFTER_RESEAL=N|commit, a fault-injection
+// hook for crash tests: the process kills itself after re-sealing N values, or right
+// after the rotation committed.
+func rotateCrashHooks(getenv func(string) string) catalog.RotateKeyHooks {
+	at := getenv("TENANTCTL_CRASH_AFTER_RESEAL")
+	if at == "" {
+		return catalog.RotateKeyHooks{}
+	}
+	if at == "commit" {
+		return catalog.RotateKeyHooks{AfterCommit: killSelf}
+	}
+	n, _ := strconv.Atoi(at)
+	return catalog.RotateKeyHooks{AfterReseal: func(i int) {
+		if i == n {
+			killSelf()
+		}
+	}}
+}

@@ -1,0 +1,159 @@
+package scheduler
+
+import (
+	"context"
+	"sort"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/version"
+)
+
+// Metrics that state a fact about the fleet or its jobs are read from the catalog at
+// scrape time, not kept in a replica's memory: every replica, leader or standby, reports
+// the same truth, a replica that stops leading does not keep reporting stale values, and
+// job runs started from the CLI (or the demo) count like scheduled ones.
+
+var (
+	jobLastSuccessDesc = prometheus.NewDesc("tenantctl_scheduler_job_last_success_timestamp_seconds",
+		"Unix time at which the job last finished successfully, on any node or from the CLI (catalog job history).", []string{"job"}, nil)
+	jobLastFinishedDesc = prometheus.NewDesc("tenantctl_job_last_finished_timestamp_seconds",
+		"Unix time at which the job's last finished run ended, with its status (catalog job history).", []string{"job", "status"}, nil)
+	jobLastCountDesc = prometheus.NewDesc("tenantctl_scheduler_job_last_count",
+		"Counts reported by the job's last finished run, on any node or from the CLI, by key (tenants migrated, rows copied, violations…).", []string{"job", "key"}, nil)
+	jobRunningDesc = prometheus.NewDesc("tenantctl_jobs_running",
+		"Job runs recorded as running in the catalog, on any node or from the CLI.", []string{"job"}, nil)
+	violationsDesc = prometheus.NewDesc("tenantctl_audit_violations",
+		"Violations found by the last finished audit run, on any node or from the CLI.", nil, nil)
+	serverTenantsDesc = prometheus.NewDesc("tenantctl_server_tenants",
+		"Tenants placed on the server that are not purged.", []string{"server"}, nil)
+	serverCapacityDesc = prometheus.NewDesc("tenantctl_server_capacity",
+		"The server's registered capacity in tenants.", []string{"server"}, nil)
+	serverDrainingDesc = prometheus.NewDesc("tenantctl_server_draining",
+		"1 while the server is draining (takes no new tenants).", []string{"server"}, nil)
+)
+
+func buildInfo() prometheus.Collector {
+	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "tenantctl_build_info",
+		Help: "Always 1; labels say which tenantctl build this replica runs.",
+	}, []string{"version", "goversion"})
+	g.WithLabelValues(version.String(), version.Go()).Set(1)
+	return g
+}
+
+// jobCollector reads the last run of each job from the catalog's job history.
+type jobCollector struct{ store *catalog.Store }
+
+func (c *jobCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- jobLastSuccessDesc
+	ch <- jobLastFinishedDesc
+	ch <- jobLastCountDesc
+	ch <- jobRunningDesc
+	ch <- violationsDesc
+}
+
+func (c *jobCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), fleetQueryTimeout)
+	defer cancel()
+	// One pass over the job history (kept short by pruning): the last finished run of
+	// each job, its last success, and the runs still open.
+	rows, err := c.store.Pool().Query(ctx, `
+		WITH last AS (
+			SELECT DISTINCT ON (job) job, status, finished_at, counts
+			FROM job_runs WHERE finished_at IS NOT NULL ORDER BY job, finished_at DESC, id DESC)
+		SELECT j.job, l.status, extract(epoch FROM l.finished_at)::float8, l.counts,
+		       extract(epoch FROM (SELECT max(finished_at) FROM job_runs s WHERE s.job = j.job AND s.status = 'succeeded'))::float8,
+		       (SELECT count(*) FROM job_runs r WHERE r.job = j.job AND r.status = 'running')
+		FROM (SELECT DISTINCT job FROM job_runs) j LEFT JOIN last l ON l.job = j.job`)
+	if err != nil {
+		return // tenantctl_scheduler_catalog_up says the catalog did not answer
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var job string
+		var status *string
+		var finished, success *float64
+		var counts map[string]int64
+		var running int64
+		if err := rows.Scan(&job, &status, &finished, &counts, &success, &running); err != nil {
+			return
+		}
+		ch <- prometheus.MustNewConstMetric(jobRunningDesc, prometheus.GaugeValue, float64(running), job)
+		if success != nil {
+			ch <- prometheus.MustNewConstMetric(jobLastSuccessDesc, prometheus.GaugeValue, *success, job)
+		}
+		if status == nil {
+			continue
+		}
+		ch <- prometheus.MustNewConstMetric(jobLastFinishedDesc, prometheus.GaugeValue, *finished, job, *status)
+		for k, v := range counts {
+			ch <- prometheus.MustNewConstMetric(jobLastCountDesc, prometheus.GaugeValue, float64(v), job, k)
+		}
+		if n, ok := counts[CountViolations]; ok && job == "audit" {
+			ch <- prometheus.MustNewConstMetric(violationsDesc, prometheus.GaugeValue, float64(n))
+		}
+	}
+}
+
+// serverCollector reports each server's placement numbers from the catalog.
+type serverCollector struct{ store *catalog.Store }
+
+func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- serverTenantsDesc
+	ch <- serverCapacityDesc
+	ch <- serverDrainingDesc
+}
+
+func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), fleetQueryTimeout)
+	defer cancel()
+	rows, err := c.store.Pool().Query(ctx, `
+		SELECT s.name, s.capacity, s.draining,
+		       (SELECT count(*) FROM tenants t WHERE t.server = s.name AND t.state <> 'purged')
+		FROM servers s`)
+	if err != nil {
+		return
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		var capacity, tenants int64
+		var draining bool
+		if err := rows.Scan(&name, &capacity, &draining, &tenants); err != nil {
+			return
+		}
+		d := 0.0
+		if draining {
+			d = 1
+		}
+		ch <- prometheus.MustNewConstMetric(serverTenantsDesc, prometheus.GaugeValue, float64(tenants), name)
+		ch <- prometheus.MustNewConstMetric(serverCapacityDesc, prometheus.GaugeValue, float64(capacity), name)
+		ch <- prometheus.MustNewConstMetric(serverDrainingDesc, prometheus.GaugeValue, d, name)
+	}
+}
+
+// MetricNames returns the name of every metric a scheduler exports (without the
+// _bucket/_sum/_count series of histograms), for checks of dashboards and alert rules.
+func MetricNames() []string {
+	m := newMetrics(nil, "node", 0, nil)
+	ch := make(chan *prometheus.Desc, 256)
+	go func() {
+		m.reg.Describe(ch)
+		close(ch)
+	}()
+	var names []string
+	for d := range ch {
+		// Desc has no accessor for its name; its String form starts with it.
+		s := d.String()
+		if _, rest, ok := strings.Cut(s, `fqName: "`); ok {
+			if name, _, ok := strings.Cut(rest, `"`); ok {
+				names = append(names, name)
+			}
+		}
+	}
+	sort.Strings(names)
+	return names
+}
