@@ -44,7 +44,11 @@ lint-tools: ## Install the pinned golangci-lint with go install when it is missi
 	fi
 
 .PHONY: bench
-bench: ## Run the benchmarks (each against its raw PostgreSQL baseline in the same run)
+bench: ## Benchmark against raw baselines on private clusters; writes bench/results/<date>.md and .json (BENCH_TENANTS=1000 for fleet scale)
+	$(GO) run ./bench
+
+.PHONY: bench-go
+bench-go: ## Run the Go micro-benchmarks of each package (each against its raw baseline)
 	$(GO) test -run '^$$' -bench . -benchmem -benchtime 1x -timeout 60m ./...
 
 .PHONY: clean

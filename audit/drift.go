@@ -17,7 +17,7 @@ func (a *auditor) checkDrift() {
 		inv := s.snap.Inventory()
 		known := func(id string) bool {
 			t, ok := a.byID[id]
-			return ok && t.Live() && (t.Server == name || a.moveCopies[name][id])
+			return ok && t.Live() && (t.Server == name || a.moveCopies[name][id]) || a.isSpare(name, id)
 		}
 		dbs := make([]string, 0, len(inv.Databases))
 		for db := range inv.Databases {

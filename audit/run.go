@@ -42,6 +42,9 @@ type auditor struct {
 	servers map[string]*server
 	names   []string // server names, sorted
 
+	// spares are the warm pools' spare databases, by server and id (audit/spares.go).
+	spares map[string]map[string]catalog.Spare
+
 	// access holds the MSP access grants recorded in the catalog, by tenant id.
 	access map[string][]catalog.AccessGrant
 	// moveCopies are copies of tenant databases the catalog expects because of a move
@@ -84,6 +87,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		return Report{}, err
 	}
 	a.phase("catalog")
+	if err := a.loadSpares(ctx); err != nil { // before the servers too: a spare dropped meanwhile is no orphan
+		return Report{}, err
+	}
 	a.snapshotServers(ctx)
 	a.scanServers(ctx)
 	if err := a.refreshTenants(ctx); err != nil {
@@ -100,6 +106,10 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	a.checkFleetHostile()
 	a.checkUnreachableServers()
 	a.checkNames()
+	if err := a.loadSpares(ctx); err != nil {
+		return Report{}, err
+	}
+	a.checkSpares(ctx)
 	if a.o.Tenant == "" {
 		a.checkDrift()
 	} else {

@@ -29,7 +29,11 @@ type Server struct {
 	TemplateDB      string            `json:"template_db,omitempty"`
 	TemplateHash    string            `json:"template_hash,omitempty"`
 	TemplateVersion *int64            `json:"template_version"`
-	CreatedAt       time.Time         `json:"created_at"`
+	// Spares is how many spare databases the server keeps ready (the warm pool);
+	// SparesReady how many are ready now. Spares count against capacity.
+	Spares      int       `json:"spares"`
+	SparesReady int       `json:"spares_ready"`
+	CreatedAt   time.Time `json:"created_at"`
 }
 
 // Free is the number of tenants the server can still take.
@@ -51,10 +55,10 @@ func (s *Store) AddServer(ctx context.Context, srv Server, dsn string) error {
 	}
 	return s.InTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `
-			INSERT INTO servers (name, dsn_sealed, host, port, admin_role, version_num, capacity, labels, clone_strategy)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			INSERT INTO servers (name, dsn_sealed, host, port, admin_role, version_num, capacity, labels, clone_strategy, spares)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 			srv.Name, box.SealString(dsn, serverLabel(srv.Name)), srv.Host, srv.Port, srv.AdminRole, srv.VersionNum,
-			srv.Capacity, srv.Labels, srv.CloneStrategy)
+			srv.Capacity, srv.Labels, srv.CloneStrategy, srv.Spares)
 		if dbconn.HasCode(err, pgerrcode.UniqueViolation) {
 			return validate.Invalid(fmt.Errorf("server %q: %w", srv.Name, ErrServerExists))
 		}
@@ -63,7 +67,7 @@ func (s *Store) AddServer(ctx context.Context, srv Server, dsn string) error {
 		}
 		return s.AppendEvent(ctx, tx, Event{Action: "server.add", Details: map[string]any{
 			"server": srv.Name, "host": srv.Host, "port": srv.Port, "admin_role": srv.AdminRole,
-			"capacity": srv.Capacity, "labels": srv.Labels,
+			"capacity": srv.Capacity, "labels": srv.Labels, "spares": srv.Spares,
 		}})
 	})
 }
@@ -71,12 +75,14 @@ func (s *Store) AddServer(ctx context.Context, srv Server, dsn string) error {
 const serverColumns = `s.name, s.host, s.port, s.admin_role, s.version_num, s.capacity,
 	(SELECT count(*) FROM tenants t WHERE t.server = s.name AND t.state <> 'purged')::int,
 	s.draining, s.labels, s.clone_strategy, coalesce(s.template_db, ''), coalesce(s.template_hash, ''),
-	s.template_version, s.created_at`
+	s.template_version, s.spares,
+	(SELECT count(*) FROM spares p WHERE p.server = s.name AND p.state = 'ready')::int, s.created_at`
 
 func scanServer(row pgx.Row) (Server, error) {
 	var srv Server
 	err := row.Scan(&srv.Name, &srv.Host, &srv.Port, &srv.AdminRole, &srv.VersionNum, &srv.Capacity, &srv.Tenants,
-		&srv.Draining, &srv.Labels, &srv.CloneStrategy, &srv.TemplateDB, &srv.TemplateHash, &srv.TemplateVersion, &srv.CreatedAt)
+		&srv.Draining, &srv.Labels, &srv.CloneStrategy, &srv.TemplateDB, &srv.TemplateHash, &srv.TemplateVersion,
+		&srv.Spares, &srv.SparesReady, &srv.CreatedAt)
 	return srv, err
 }
 

@@ -7,9 +7,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/jackc/pgerrcode"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/internal/validate"
 )
@@ -77,20 +77,25 @@ func (s *Store) InsertTenant(ctx context.Context, t Tenant) error {
 			INSERT INTO tenants (id, slug, name, domain, contact_email, labels, state, server)
 			VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, 'provisioning', $7)`,
 			t.ID, t.Slug, t.Name, t.Domain, t.ContactEmail, t.Labels, t.Server)
-		if dbconn.HasCode(err, pgerrcode.UniqueViolation) {
-			switch c := dbconn.Constraint(err); {
-			case strings.Contains(c, "domain"):
-				return validate.Invalid(fmt.Errorf("email domain %s is already used by another tenant: %w", t.Domain, ErrTenantExists))
-			case strings.Contains(c, "slug"):
-				return validate.Invalid(fmt.Errorf("slug %q is already taken: %w", t.Slug, ErrTenantExists))
-			}
-		}
 		if err != nil {
-			return fmt.Errorf("record tenant %q: %w", t.Slug, err)
+			return tenantInsertError(t, err)
 		}
 		return s.AppendEvent(ctx, tx, Event{Action: "tenant.create", TenantID: t.ID, Slug: t.Slug,
 			Details: map[string]any{"server": t.Server, "database": DatabaseName(t.ID)}})
 	})
+}
+
+// tenantInsertError names the slug or domain a failed tenant insert collided with.
+func tenantInsertError(t Tenant, err error) error {
+	if dbconn.HasCode(err, pgerrcode.UniqueViolation) {
+		switch c := dbconn.Constraint(err); {
+		case strings.Contains(c, "domain"):
+			return validate.Invalid(fmt.Errorf("email domain %s is already used by another tenant: %w", t.Domain, ErrTenantExists))
+		case strings.Contains(c, "slug"):
+			return validate.Invalid(fmt.Errorf("slug %q is already taken: %w", t.Slug, ErrTenantExists))
+		}
+	}
+	return fmt.Errorf("record tenant %q: %w", t.Slug, err)
 }
 
 // GetTenant returns the live (not purged) tenant with this slug.
@@ -121,24 +126,50 @@ type TenantFilter struct {
 
 // ListTenants returns tenants by slug.
 func (s *Store) ListTenants(ctx context.Context, f TenantFilter) ([]Tenant, error) {
-	rows, err := s.pool.Query(ctx, `SELECT `+tenantColumns+` FROM tenants
-		WHERE (coalesce(cardinality($1::text[]), 0) = 0 AND state <> 'purged' OR state = ANY($1))
-		  AND ($2 = '' OR server = $2)
-		  AND ($3 = '' OR slug = $3)
-		ORDER BY slug, created_at`, f.States, f.Server, f.Slug)
+	out := []Tenant{}
+	err := s.EachTenant(ctx, f, func(t Tenant) error {
+		out = append(out, t)
+		return nil
+	})
+	return out, err
+}
+
+// EachTenant calls fn for every tenant matching f, by slug, as rows arrive (nothing is
+// held in memory). The query names only the filters in use, so the planner walks the
+// live-slug index in order instead of sorting the whole table.
+func (s *Store) EachTenant(ctx context.Context, f TenantFilter, fn func(Tenant) error) error {
+	var where []string
+	var args []any
+	if len(f.States) == 0 {
+		where = append(where, "state <> 'purged'")
+	} else {
+		args = append(args, f.States)
+		where = append(where, fmt.Sprintf("state = ANY($%d)", len(args)))
+	}
+	if f.Server != "" {
+		args = append(args, f.Server)
+		where = append(where, fmt.Sprintf("server = $%d", len(args)))
+	}
+	if f.Slug != "" {
+		args = append(args, f.Slug)
+		where = append(where, fmt.Sprintf("slug = $%d", len(args)))
+	}
+	rows, err := s.pool.Query(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE `+strings.Join(where, " AND ")+`
+		ORDER BY slug, created_at`, args...)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
-	out := []Tenant{}
 	for rows.Next() {
 		t, err := scanTenant(rows)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		out = append(out, t)
+		if err := fn(t); err != nil {
+			return err
+		}
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // TenantUpdate is a change to a tenant row; nil fields are left alone.

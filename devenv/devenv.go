@@ -63,6 +63,10 @@ type Env struct {
 	Servers    map[string]*localpg.Cluster
 }
 
+// DevSpares is the warm pool each dev server keeps: a couple of spare databases so the
+// first tenants are created from the pool.
+const DevSpares = 2
+
 // ServerName returns the name of the i-th dev server: pg-a, pg-b, …
 func ServerName(i int) string {
 	if i < 26 {
@@ -170,7 +174,7 @@ func Up(ctx context.Context, o Options) (*Env, error) {
 			return nil, fmt.Errorf("%s: %w", name, err)
 		}
 		if _, err := prov.AddServer(ctx, provisioner.AddServerOptions{Name: name, DSN: dsn, Capacity: 1000,
-			Labels: []string{"env=dev"}}); err != nil {
+			Labels: []string{"env=dev"}, Spares: DevSpares}); err != nil {
 			return nil, err
 		}
 	}
@@ -179,6 +183,10 @@ func Up(ctx context.Context, o Options) (*Env, error) {
 			return nil, err
 		}
 	} else if err != nil {
+		return nil, err
+	}
+	// Fill the warm pools now, so the first tenant create does not wait for a clone.
+	if _, err := prov.RefillPool(ctx, "", false); err != nil {
 		return nil, err
 	}
 	if o.ConfigPath != "" {

@@ -147,7 +147,7 @@ var Purge = Def[PurgeOptions, []string]{
 }
 
 // Names are the jobs in the order they are listed, scheduled and logged.
-var Names = []string{Migrate.Name, Rollup.Name, Audit.Name, Reconcile.Name, Purge.Name, Report.Name}
+var Names = []string{Migrate.Name, Rollup.Name, Audit.Name, Reconcile.Name, Purge.Name, Report.Name, Pool.Name}
 
 // Env is what the scheduled runs of the jobs share.
 type Env struct {
@@ -198,6 +198,9 @@ func Bodies(env Env) map[string]catalog.JobFunc {
 				o.Spec = report.DefaultSpec()
 			}
 			return o, err
+		}),
+		Pool.Name: Pool.Body(func() (PoolOptions, error) {
+			return PoolOptions{Provisioner: p}, nil
 		}),
 	}
 }

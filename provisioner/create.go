@@ -89,6 +89,14 @@ func (p *Provisioner) Create(ctx context.Context, o CreateOptions) (catalog.Tena
 	if err != nil {
 		return catalog.Tenant{}, err
 	}
+	if !o.SlowPath {
+		t, err := p.createFromSpare(ctx, srv, o, labels)
+		if !errors.Is(err, catalog.ErrNoSpare) {
+			return t, err
+		}
+	}
+	// The tenant's lock will hold one catalog connection while the steps use another.
+	p.Store.WarmConn(ctx)
 	t := catalog.Tenant{
 		ID: tenantdb.NewID(), Slug: o.Slug, Name: o.Name, Domain: o.Domain,
 		ContactEmail: o.ContactEmail, Labels: labels, Server: srv.Name,
@@ -148,6 +156,17 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 	srv, err := p.Server(ctx, t.Server)
 	if err != nil {
 		return err
+	}
+	if t.Step == StepClaimed {
+		// Made from a spare: only the app role's password and LOGIN are missing.
+		pw, err := p.Store.Credential(ctx, t.ID, "app")
+		if err != nil {
+			return err
+		}
+		if err := srv.ActivateApp(ctx, t.ID, pw); err != nil {
+			return err
+		}
+		t.Step = StepHardened
 	}
 	start := 0
 	for i, s := range createSteps {
@@ -229,7 +248,7 @@ func (p *Provisioner) createDatabase(ctx context.Context, srv *tenantdb.Server, 
 					return 0, err
 				}
 			}
-			if err := srv.CreateDatabase(ctx, t.ID, tmpl.Name); err != nil {
+			if tmpl, err = p.cloneTemplate(ctx, srv, t.ID, tmpl); err != nil {
 				return 0, err
 			}
 			if err := srv.AdoptObjects(ctx, t.ID); err != nil {

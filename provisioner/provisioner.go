@@ -67,6 +67,8 @@ func (p *Provisioner) warehousePool(ctx context.Context) (*pgxpool.Pool, error) 
 // Hooks are called between provisioning steps; a non-nil error aborts the run there.
 type Hooks struct {
 	AfterStep func(step string) error
+	// BeforeClone is called before each clone of a template (tests drop it there).
+	BeforeClone func(template string)
 }
 
 // New returns a Provisioner over an open catalog.

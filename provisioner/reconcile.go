@@ -28,6 +28,7 @@ const (
 	ActOrphanRole         = "orphan-role"
 	ActServerUnreachable  = "server-unreachable"
 	ActExpiredAccess      = "expired-access"
+	ActRefillPool         = "refill-pool"
 	ActFinishAccess       = "finish-access"
 	ActOrphanAccess       = "orphan-access"
 	ActHalfBuiltTemplate  = "half-built-template"
@@ -137,6 +138,10 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 	if err != nil {
 		return actions, errors.Join(append(errs, err)...)
 	}
+	spares, err := p.SpareIDs(ctx)
+	if err != nil {
+		return actions, errors.Join(append(errs, err)...)
+	}
 	for _, s := range servers {
 		srv, err := p.Server(ctx, s.Name)
 		if err != nil {
@@ -155,6 +160,9 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 			if t.Server == s.Name {
 				known[t.ID] = t
 			}
+		}
+		for id := range spares[s.Name] {
+			known[id] = catalog.Tenant{ID: id} // a spare of the warm pool, not an orphan
 		}
 		for _, t := range tenants {
 			if t.Server != s.Name || (t.State != catalog.StateActive && t.State != catalog.StateSuspended) {
@@ -185,7 +193,26 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 			}
 		}
 	}
+	actions = append(actions, p.reconcilePool(ctx, o.DryRun, &errs)...)
 	return actions, errors.Join(errs...)
+}
+
+// reconcilePool refills the warm pools (finishing or undoing what killed refills left)
+// and reports what it did per server.
+func (p *Provisioner) reconcilePool(ctx context.Context, dryRun bool, errs *[]error) []Action {
+	results, err := p.RefillPool(ctx, "", dryRun)
+	if err != nil {
+		*errs = append(*errs, err)
+	}
+	var out []Action
+	for _, r := range results {
+		if !r.Changed() && r.Error == "" {
+			continue
+		}
+		out = append(out, Action{Kind: ActRefillPool, Server: r.Server, Applied: !dryRun && r.Error == "", Error: r.Error,
+			Detail: fmt.Sprintf("warm pool: target %d, built %d, finished %d, dropped %d", r.Target, r.Built, r.Finished, r.Dropped)})
+	}
+	return out
 }
 
 // lockedFix runs a reconcile fix for tenant t under the tenant's lock, and only if the

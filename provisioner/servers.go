@@ -20,6 +20,8 @@ type AddServerOptions struct {
 	// CloneStrategy is how tenant databases are cloned from the template: file_copy
 	// (default) or wal_log.
 	CloneStrategy string
+	// Spares is how many spare databases the server keeps ready (warm pool; default 0).
+	Spares int
 }
 
 // Validate checks the options without touching any server.
@@ -35,6 +37,9 @@ func (o AddServerOptions) Validate() (map[string]string, error) {
 	}
 	if o.Capacity < 1 {
 		return nil, validate.Errorf("invalid capacity %d: it must be at least 1", o.Capacity)
+	}
+	if o.Spares < 0 {
+		return nil, validate.Errorf("invalid --spares %d: it must be 0 or more", o.Spares)
 	}
 	switch o.CloneStrategy {
 	case "", "file_copy", "wal_log":
@@ -78,7 +83,7 @@ func (p *Provisioner) AddServer(ctx context.Context, o AddServerOptions) (catalo
 	}
 	srv := catalog.Server{
 		Name: o.Name, Host: info.Host, Port: info.Port, AdminRole: info.Role, VersionNum: info.VersionNum,
-		Capacity: o.Capacity, Labels: labels, CloneStrategy: o.CloneStrategy,
+		Capacity: o.Capacity, Labels: labels, CloneStrategy: o.CloneStrategy, Spares: o.Spares,
 	}
 	if err := p.Store.AddServer(ctx, srv, o.DSN); err != nil {
 		return catalog.Server{}, err

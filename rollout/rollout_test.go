@@ -554,7 +554,12 @@ func TestStatusCorrectsTheCatalog(t *testing.T) {
 	wrong := int64(1)
 	require.NoError(t, b.store.UpdateTenant(ctx, tenants[0].ID, catalog.TenantUpdate{SchemaVersion: &wrong}))
 
+	// By default the report is the catalog's record: no database is opened.
 	st, err := rollout.Status(ctx, rollout.StatusOptions{Store: b.store, Migrations: os.DirFS(dir)})
+	require.NoError(t, err)
+	require.Equal(t, 2, st.Behind, "the catalog's record, unverified")
+
+	st, err = rollout.Status(ctx, rollout.StatusOptions{Store: b.store, Migrations: os.DirFS(dir), Verify: true})
 	require.NoError(t, err)
 	require.Equal(t, int64(2), st.Latest)
 	require.Equal(t, 1, st.Current)
@@ -574,7 +579,7 @@ func TestStatusCorrectsTheCatalog(t *testing.T) {
 	t.Cleanup(func() {
 		b.server(tenants[1]).Exec(t, "postgres", "ALTER DATABASE "+pgx.Identifier{tenants[1].Database}.Sanitize()+" ALLOW_CONNECTIONS true")
 	})
-	st, err = rollout.Status(ctx, rollout.StatusOptions{Store: b.store, Migrations: os.DirFS(dir)})
+	st, err = rollout.Status(ctx, rollout.StatusOptions{Store: b.store, Migrations: os.DirFS(dir), Verify: true})
 	require.NoError(t, err)
 	require.Equal(t, 1, st.Unreadable)
 

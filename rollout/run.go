@@ -94,8 +94,9 @@ func (r Result) Counts() map[string]int64 { return r.Totals().Map() }
 // advisory lock with lock_timeout and statement_timeout set; its outcome (version, or
 // error, failed version and time) is recorded in the catalog as it finishes (off the
 // tenants' critical path, and always before Run returns), so a rerun picks up exactly
-// what is left. When the whole fleet is current at the end, every
-// server's template database is rebuilt for the set and superseded templates dropped.
+// what is left. Once the canary wave passed, every server's template database is
+// rebuilt for the set and superseded templates dropped in the background, while the
+// rest of the fleet migrates; the run reports them when the whole fleet is current.
 //
 // A run with failed or skipped tenants returns its Result with a [*PartialError]. A
 // migration set whose applied files changed is refused with a [*ChangedError] before
@@ -155,6 +156,10 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			stop = ErrCanaryFailed
 		}
 	}
+	var templates *templateWork
+	if stop == nil && ctx.Err() == nil && o.Tenant == "" {
+		templates = startTemplates(ctx, &o, r.servers, set)
+	}
 	if stop == nil && ctx.Err() == nil && len(plan.Rest) > 0 {
 		o.Log.Info("migrating", "tenants", len(plan.Rest), "latest", set.Latest)
 		limit := o.MaxFailures
@@ -171,6 +176,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		res.Skipped = append(res.Skipped, plan.Rest...)
 	}
 	applyRecordErrors(&res, r.rec.finish())
+	templates.wait()
 	rep.Close()
 	res.TenantsElapsed = time.Since(waveStart)
 	if stop == nil && ctx.Err() != nil && len(res.Skipped) > 0 {
@@ -199,7 +205,8 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	}
 	if o.Tenant == "" {
 		var err error
-		res.Templates, err = rebuildTemplates(ctx, &o, r.servers, set)
+		res.Templates, err = rebuildTemplates(ctx, &o, r.servers, set) // cheap once built: record, retry what failed
+		res.Templates = templates.merge(res.Templates)
 		if err != nil {
 			res.Elapsed = time.Since(start)
 			return res, fmt.Errorf("every tenant is current, but %w (the next tenant create builds the template itself)", err)
@@ -425,18 +432,12 @@ func (r *runner) record(ctx context.Context, st Step, out Outcome) error {
 		return nil
 	}
 	if out.Err != nil {
-		if err := r.o.Store.RecordMigration(ctx, st.ID, out.To, out.FailedVersion, out.Error); err != nil {
-			return err
-		}
-		return r.o.Store.AppendEvent(ctx, nil, catalog.Event{Action: "tenant.migrate.failed", TenantID: st.ID, Slug: st.Slug,
+		return r.o.Store.RecordMigrationEvent(ctx, st.ID, out.To, out.FailedVersion, out.Error, catalog.Event{Action: "tenant.migrate.failed", Slug: st.Slug,
 			Details: map[string]any{"server": st.Server, "from": st.From, "to": out.To, "failed_version": out.FailedVersion, "error": out.Error}})
 	}
 	if len(out.Applied) == 0 && out.To == st.From && st.LastError == "" {
 		return nil
 	}
-	if err := r.o.Store.RecordMigration(ctx, st.ID, out.To, 0, ""); err != nil {
-		return err
-	}
-	return r.o.Store.AppendEvent(ctx, nil, catalog.Event{Action: "tenant.migrate", TenantID: st.ID, Slug: st.Slug,
+	return r.o.Store.RecordMigrationEvent(ctx, st.ID, out.To, 0, "", catalog.Event{Action: "tenant.migrate", Slug: st.Slug,
 		Details: map[string]any{"server": st.Server, "from": st.From, "to": out.To, "applied": out.Applied}})
 }

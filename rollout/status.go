@@ -24,7 +24,11 @@ type StatusOptions struct {
 	Tenant string
 	// Concurrency and PerServer bound the databases read at once (0: defaults).
 	Concurrency, PerServer int
-	Log                    hclog.Logger
+	// Verify reads every tenant database's own version table (and corrects the
+	// catalog where it differs). Without it the report comes from the catalog alone:
+	// one query, however many tenants.
+	Verify bool
+	Log    hclog.Logger
 }
 
 // TenantStatus is one tenant's migration state.
@@ -76,9 +80,11 @@ type StatusReport struct {
 	Changed []Change `json:"changed,omitempty"`
 }
 
-// Status reads every active and suspended tenant's version from its own goose table
-// (concurrency bounded overall and per server, one short connection per tenant), and
-// corrects the catalog's recorded version where it differs. Failed migrations stay
+// Status reports every active and suspended tenant's migration state from the catalog,
+// which records each tenant's version as migrations run. With o.Verify it reads each
+// version from the tenant's own goose table instead (concurrency bounded overall and per
+// server, one short connection per tenant), and corrects the catalog's recorded version
+// where it differs. Failed migrations stay
 // reported until the tenant migrates successfully.
 func Status(ctx context.Context, o StatusOptions) (StatusReport, error) {
 	var rep StatusReport
@@ -133,6 +139,9 @@ func Status(ctx context.Context, o StatusOptions) (StatusReport, error) {
 		err     error
 	}
 	got := map[string]read{}
+	if !o.Verify {
+		steps = nil // the catalog's record is the report
+	}
 	skipped := fleet.Dispatch(ctx, steps, stepServer, fleet.Limits{Total: o.Concurrency, PerServer: o.PerServer},
 		func(ctx context.Context, st Step) read {
 			srv, err := srvs.Get(ctx, st.Server)
@@ -150,7 +159,9 @@ func Status(ctx context.Context, o StatusOptions) (StatusReport, error) {
 		ts := TenantStatus{Slug: t.Slug, Server: t.Server, State: t.State, Version: t.SchemaVersion, Latest: set.Latest,
 			LastError: t.MigrationError, FailedVersion: t.MigrationFailedVersion, FailedAt: t.MigrationFailedAt}
 		r := got[t.ID]
-		if r.err != nil {
+		if !o.Verify {
+			ts.Pending = len(set.After(t.SchemaVersion))
+		} else if r.err != nil {
 			ts.ReadError = secret.Scrub(r.err.Error())
 			ts.Pending = len(set.After(t.SchemaVersion))
 			rep.Unreadable++

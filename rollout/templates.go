@@ -31,6 +31,12 @@ type TemplateOutcome struct {
 // Servers the catalog already records with this set's template are skipped unless
 // Verify.
 func rebuildTemplates(ctx context.Context, o *Options, srvs *fleet.Servers, set Set) ([]TemplateOutcome, error) {
+	return templatesFor(ctx, o, srvs, set, true)
+}
+
+// templatesFor is rebuildTemplates; record false builds and drops without recording the
+// template in the catalog (the background rebuild of a run not yet known to succeed).
+func templatesFor(ctx context.Context, o *Options, srvs *fleet.Servers, set Set, record bool) ([]TemplateOutcome, error) {
 	list, err := o.Store.ListServers(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("list servers: %w", err)
@@ -91,7 +97,7 @@ func rebuildTemplates(ctx context.Context, o *Options, srvs *fleet.Servers, set 
 			}
 			// Recorded last: until then the catalog does not match the set, so a run
 			// interrupted above visits this server again and drops what it left.
-			if t.Built || info.TemplateDB != t.Name || info.TemplateHash != t.Hash || info.TemplateVersion == nil || *info.TemplateVersion != t.Version {
+			if record && (t.Built || info.TemplateDB != t.Name || info.TemplateHash != t.Hash || info.TemplateVersion == nil || *info.TemplateVersion != t.Version) {
 				if err := o.Store.SetTemplate(gctx, info.Name, t.Name, t.Hash, t.Version); err != nil {
 					errs[i] = fmt.Errorf("record the template of server %s: %w", info.Name, err)
 					return nil

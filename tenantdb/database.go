@@ -47,7 +47,11 @@ func (s *Server) CreateDatabase(ctx context.Context, id, template string) error 
 		}
 		stmt += " STRATEGY " + strategy
 	}
-	if _, err := conn.Exec(ctx, stmt); err != nil && !dbconn.HasCode(err, pgerrcode.DuplicateDatabase) {
+	// A killed run's session may still be cloning the same database: wait for it.
+	if err := retryUnique(ctx, func() error {
+		_, err := conn.Exec(ctx, stmt)
+		return err
+	}); err != nil && !dbconn.HasCode(err, pgerrcode.DuplicateDatabase) {
 		return fmt.Errorf("create database %s: %w", Database(id), err)
 	}
 	fpDatabaseCreated.Hit()
@@ -120,30 +124,35 @@ func (s *Server) MigrationProvider(ctx context.Context, id string, fsys fs.FS, o
 }
 
 func (s *Server) provider(ctx context.Context, db, role string, fsys fs.FS, o MigrateOptions) (*migrations.Provider, error) {
-	setup := []string{"SET ROLE " + ident(role)}
+	// The role and the timeouts travel in the startup packet: no SET round trips per
+	// tenant, and a value the server refuses fails the connection (never a silent
+	// default).
+	cfg, err := s.migrationConfig(db, role, o)
+	if err != nil {
+		return nil, err
+	}
+	return migrations.NewProvider(ctx, cfg, fsys, migrations.Options{LockTimeoutSeconds: o.LockWaitSeconds})
+}
+
+// migrationConfig is the connection config of a migration session: role and timeouts
+// as startup parameters. A value tenantctl would not quote is refused here, before any
+// connection; one the server does not accept fails the connection. Neither falls back
+// to a default ('0' would turn the timeout off).
+func (s *Server) migrationConfig(db, role string, o MigrateOptions) (*pgx.ConnConfig, error) {
+	cfg := s.ConnConfig(db)
+	cfg.RuntimeParams["role"] = role
 	for _, set := range []struct{ name, value string }{
 		{"lock_timeout", o.LockTimeout}, {"statement_timeout", o.StatementTimeout},
 	} {
 		if set.value == "" {
 			continue
 		}
-		lit, err := quoteSetting(set.name, set.value)
-		if err != nil {
-			return nil, err
+		if _, err := literal(set.value); err != nil {
+			return nil, fmt.Errorf("%s: %w", set.name, err)
 		}
-		setup = append(setup, "SET "+set.name+" = "+lit)
+		cfg.RuntimeParams[set.name] = set.value
 	}
-	return migrations.NewProvider(ctx, s.ConnConfig(db), fsys, migrations.Options{SessionSetup: setup, LockTimeoutSeconds: o.LockWaitSeconds})
-}
-
-// quoteSetting quotes the value of the session setting name, or refuses it.
-func quoteSetting(name, v string) (string, error) {
-	lit, err := literal(v)
-	if err != nil {
-		// Never fall back to a default: '0' would turn the timeout off.
-		return "", fmt.Errorf("%s: %w", name, err)
-	}
-	return lit, nil
+	return cfg, nil
 }
 
 // Harden applies the tenant's access rules; it is idempotent and is re-run by reconcile

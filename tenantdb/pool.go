@@ -17,10 +17,29 @@ type adminPool struct {
 	once sync.Once
 	pool *pgxpool.Pool
 	err  error
+
+	mu sync.Mutex
+	// warming is closed when the connection [Server.Warm] opens is in the pool.
+	warming chan struct{}
 }
 
-// admin acquires an admin connection to the maintenance database "postgres".
+// admin acquires an admin connection to the maintenance database "postgres". A login
+// started by [Server.Warm] is waited for rather than duplicated.
 func (s *Server) admin(ctx context.Context) (*pgx.Conn, func(), error) {
+	s.pool.mu.Lock()
+	warming := s.pool.warming
+	s.pool.mu.Unlock()
+	if warming != nil {
+		select {
+		case <-warming:
+		case <-ctx.Done():
+			return nil, nil, ctx.Err()
+		}
+	}
+	return s.acquire(ctx)
+}
+
+func (s *Server) acquire(ctx context.Context) (*pgx.Conn, func(), error) {
 	s.pool.once.Do(func() {
 		cfg, err := pgxpool.ParseConfig("")
 		if err != nil {
@@ -45,8 +64,33 @@ func (s *Server) admin(ctx context.Context) (*pgx.Conn, func(), error) {
 // Close closes the server's pooled admin connections. The Server stays usable: the
 // next call opens new ones.
 func (s *Server) Close() {
+	s.pool.mu.Lock()
+	warming := s.pool.warming
+	s.pool.mu.Unlock()
+	if warming != nil {
+		<-warming // the warming login uses the pool being closed
+	}
 	if s.pool.pool != nil {
 		s.pool.pool.Close()
 	}
 	s.pool = &adminPool{}
+}
+
+// Warm starts opening one admin connection in the background (it stays in the pool), so
+// the login overlaps the caller's other work; the first admin statement waits for it
+// instead of logging in a second time. Warming twice is harmless.
+func (s *Server) Warm(ctx context.Context) {
+	s.pool.mu.Lock()
+	defer s.pool.mu.Unlock()
+	if s.pool.warming != nil {
+		return
+	}
+	done := make(chan struct{})
+	s.pool.warming = done
+	go func() {
+		defer close(done)
+		if _, release, err := s.acquire(ctx); err == nil {
+			release()
+		}
+	}()
 }

@@ -29,6 +29,11 @@ const safeAttrs = "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS
 // role and of [LoginsRole], which the pg_hba.conf lines of [HBALines] confine logins
 // with. Idempotent.
 func (s *Server) EnsureRoles(ctx context.Context, id, appPassword string, login bool) error {
+	// A killed run's session may still be creating the same roles: wait for it.
+	return retryUnique(ctx, func() error { return s.ensureRoles(ctx, id, appPassword, login) })
+}
+
+func (s *Server) ensureRoles(ctx context.Context, id, appPassword string, login bool) error {
 	conn, release, err := s.admin(ctx)
 	if err != nil {
 		return err

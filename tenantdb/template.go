@@ -80,11 +80,16 @@ func (s *Server) EnsureTemplate(ctx context.Context, fsys fs.FS) (t Template, re
 		return t, err
 	}
 	name := ident(t.Name)
-	// Owned by the template owner while building so migrations (run as it) can create in
-	// schema public; handed to the admin before it is marked ready, so REASSIGN OWNED in
-	// a clone never touches the template database itself.
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+" OWNER "+ident(TemplateOwnerRole)+" TEMPLATE template0"); err != nil {
+	// Owned by the admin from the start, never by the template owner: REASSIGN OWNED BY
+	// the template owner in a clone (hardening a new tenant) also reassigns the
+	// *databases* that role owns, so a template owned by it while being built would be
+	// handed to whichever tenant is created meanwhile. The template owner gets CREATE on
+	// schema public for the build instead, taken back before the ready mark.
+	if _, err := conn.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE template0"); err != nil {
 		return t, fmt.Errorf("create template %s: %w", t.Name, err)
+	}
+	if err := s.execIn(ctx, t.Name, "GRANT CREATE ON SCHEMA public TO "+ident(TemplateOwnerRole)); err != nil {
+		return t, fmt.Errorf("prepare template %s: %w", t.Name, err)
 	}
 	fpTemplateCreated.Hit()
 	p, err := s.provider(ctx, t.Name, TemplateOwnerRole, fsys, MigrateOptions{})
@@ -97,6 +102,9 @@ func (s *Server) EnsureTemplate(ctx context.Context, fsys fs.FS) (t Template, re
 	}
 	if err := p.Close(); err != nil {
 		return t, err
+	}
+	if err := s.execIn(ctx, t.Name, "REVOKE CREATE ON SCHEMA public FROM "+ident(TemplateOwnerRole)); err != nil {
+		return t, fmt.Errorf("finish template %s: %w", t.Name, err)
 	}
 	fpTemplateMigrated.Hit()
 	for _, stmt := range []string{
@@ -178,6 +186,17 @@ func execRetryingConcurrentUpdate(ctx context.Context, conn *pgx.Conn, stmt stri
 		case <-time.After(time.Duration(attempt+1) * 20 * time.Millisecond):
 		}
 	}
+	return err
+}
+
+// execIn runs one statement as the admin in database db, on a connection of its own.
+func (s *Server) execIn(ctx context.Context, db, stmt string) error {
+	conn, err := s.Connect(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	_, err = conn.Exec(ctx, stmt)
 	return err
 }
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantctl/tenantctl/internal/pgtest"
@@ -43,8 +44,8 @@ func TestUnquotableTimeoutIsRefusedNotDisabled(t *testing.T) {
 	}
 }
 
-// The quoted value is what PostgreSQL reads back, for settings and for literals with
-// quotes in them.
+// Settings reach the server as given (or the connection fails), and quoted literals
+// read back unchanged.
 func TestQuotedSettingsAndLiteralsReachTheServerUnchanged(t *testing.T) {
 	t.Parallel()
 	srv := testServer(t)
@@ -53,18 +54,20 @@ func TestQuotedSettingsAndLiteralsReachTheServerUnchanged(t *testing.T) {
 	require.NoError(t, err)
 	defer conn.Close(ctx)
 
-	for _, set := range []struct{ name, value, shown string }{
-		{"lock_timeout", "250ms", "250ms"},
-		{"statement_timeout", "90s", "90s"},
-	} {
-		lit, err := quoteSetting(set.name, set.value)
-		require.NoError(t, err)
-		_, err = conn.Exec(ctx, "SET "+set.name+" = "+lit)
-		require.NoError(t, err)
-		var shown string
-		require.NoError(t, conn.QueryRow(ctx, "SHOW "+set.name).Scan(&shown))
-		require.Equal(t, set.shown, shown, "%s is set, not turned off", set.name)
-	}
+	// Migration sessions get their role and timeouts in the startup packet.
+	cfg, err := srv.migrationConfig("postgres", srv.AdminRole(), MigrateOptions{LockTimeout: "250ms", StatementTimeout: "90s"})
+	require.NoError(t, err)
+	mconn, err := pgx.ConnectConfig(ctx, cfg)
+	require.NoError(t, err)
+	var lock, stmt, role string
+	require.NoError(t, mconn.QueryRow(ctx, "SELECT current_setting('lock_timeout'), current_setting('statement_timeout'), current_user").Scan(&lock, &stmt, &role))
+	mconn.Close(ctx)
+	require.Equal(t, []string{"250ms", "90s", srv.AdminRole()}, []string{lock, stmt, role}, "set, not turned off")
+	// A value the server refuses fails the connection: never a silent default.
+	bad, err := srv.migrationConfig("postgres", srv.AdminRole(), MigrateOptions{LockTimeout: "5 parsecs"})
+	require.NoError(t, err)
+	_, err = pgx.ConnectConfig(ctx, bad)
+	require.Error(t, err)
 
 	for _, v := range []string{"", "plain", "it's", "''; DROP TABLE x; --", "ünïcödé", "$$dollar$$"} {
 		lit, err := literal(v)

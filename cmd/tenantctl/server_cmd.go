@@ -57,8 +57,9 @@ tenantctl connects to verify that, then stores the DSN encrypted in the catalog.
 	addCmd.Flags().StringVar(&dsnFile, "dsn-file", "", "read the admin connection string from this file instead")
 	addCmd.Flags().IntVar(&add.Capacity, "capacity", 1000, "most tenants this server may hold")
 	addCmd.Flags().StringArrayVar(&add.Labels, "label", nil, "label k=v, repeatable; tenants created with matching --label land here")
+	addCmd.Flags().IntVar(&add.Spares, "spares", 0, "spare databases to keep ready for instant tenant creation (warm pool; filled by reconcile and the scheduler)")
 	addCmd.Flags().StringVar(&add.CloneStrategy, "clone-strategy", "file_copy", "how tenant databases are cloned from the template: file_copy or wal_log")
-	cmd.AddCommand(addCmd)
+	cmd.AddCommand(addCmd, a.serverSetCmd(), a.serverRefillCmd())
 	cmd.AddCommand(a.serverHBACmd())
 	cmd.AddCommand(a.serverEvacuateCmd()) // data mobility: move_cmd.go
 
@@ -89,8 +90,8 @@ tenantctl connects to verify that, then stores the DSN encrypted in the catalog.
 		{"undrain", "Place new tenants on a drained server again", func(cmd *cobra.Command, name string) error {
 			return a.withStore(cmd, func(p *provisioner.Provisioner) error { return p.Store.SetDraining(cmd.Context(), name, false) })
 		}},
-		{"remove", "Unregister a server that holds no tenants", func(cmd *cobra.Command, name string) error {
-			return a.withStore(cmd, func(p *provisioner.Provisioner) error { return p.Store.RemoveServer(cmd.Context(), name) })
+		{"remove", "Unregister a server that holds no tenants (its spare databases are dropped)", func(cmd *cobra.Command, name string) error {
+			return a.withStore(cmd, func(p *provisioner.Provisioner) error { return p.RemoveServer(cmd.Context(), name) })
 		}},
 	} {
 		cmd.AddCommand(&cobra.Command{
@@ -122,13 +123,13 @@ func (a *app) printServers(servers []catalog.Server) error {
 	if a.jsonOutput() {
 		return a.printJSON(servers)
 	}
-	tw := a.table("NAME", "HOST", "TENANTS", "CAPACITY", "DRAINING", "LABELS", "TEMPLATE")
+	tw := a.table("NAME", "HOST", "TENANTS", "SPARES", "CAPACITY", "DRAINING", "LABELS", "TEMPLATE")
 	for _, s := range servers {
 		tmpl := "-"
 		if s.TemplateVersion != nil {
 			tmpl = fmt.Sprintf("v%d", *s.TemplateVersion)
 		}
-		row(tw, s.Name, fmt.Sprintf("%s:%d", s.Host, s.Port), s.Tenants, s.Capacity, s.Draining, validate.FormatLabels(s.Labels), tmpl)
+		row(tw, s.Name, fmt.Sprintf("%s:%d", s.Host, s.Port), s.Tenants, fmt.Sprintf("%d/%d", s.SparesReady, s.Spares), s.Capacity, s.Draining, validate.FormatLabels(s.Labels), tmpl)
 	}
 	return tw.Flush()
 }

@@ -36,6 +36,10 @@ func (a *app) tenantCmd() *cobra.Command {
 
 func (a *app) tenantCreateCmd() *cobra.Command {
 	var o provisioner.CreateOptions
+	var batch struct {
+		file        string
+		concurrency int
+	}
 	var fromDump string
 	cmd := &cobra.Command{
 		Use:   "create SLUG --name NAME --domain DOMAIN [--server NAME] [--label k=v]... [--contact-email E] [--from-dump FILE]",
@@ -48,6 +52,17 @@ tenant schema (cloned from the server's pre-migrated template).
 The email domain is unique across the catalog and can never change. If the command is
 interrupted, run it again with the same arguments (or 'tenantctl reconcile') to finish.
 
+When the server keeps a warm pool ('server set NAME --spares N'), the tenant is made
+from a spare database, ready before the command ran: one catalog transaction and one
+ALTER ROLE. Without a spare it is cloned from the template as before.
+
+--from-file creates many tenants from a CSV file, one per line:
+  slug,name,domain[,server,labels,contact]
+with an optional header line naming those columns and labels as k=v pairs separated by
+';'. Rows run --concurrency at a time; each row's result is printed. A row that fails
+fails alone (the others are created) and the command exits 1 naming the failed lines;
+a file that is not such a CSV is refused as a whole (exit 2, nothing created).
+
 --from-dump FILE restores the database from a customer's existing pg_dump archive
 (pg_dump --format=custom) instead: objects owned by the tenant's owner role, hardened
 like every tenant, its schema version read from the dump's goose_db_version table, then
@@ -57,9 +72,18 @@ that has no goose version table is refused (exit 2) and nothing is created.
 Interrupted, run it again to restart the restore; 'tenantctl reconcile' undoes it.`,
 		Example: `  tenantctl tenant create acme --name "Acme Corp" --domain acme.example
   tenantctl tenant create globex --name "Globex" --domain globex.example --label zone=eu1   # only on a server labelled zone=eu1
-  tenantctl tenant create initech --name "Initech" --domain initech.example --from-dump initech.dump`,
-		Args: exactArgs(1, "a tenant SLUG"),
+  tenantctl tenant create initech --name "Initech" --domain initech.example --from-dump initech.dump
+  tenantctl tenant create --from-file tenants.csv --concurrency 4`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if batch.file != "" {
+				return noArgs(cmd, args)
+			}
+			return exactArgs(1, "a tenant SLUG (or --from-file FILE)")(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if batch.file != "" {
+				return a.createBatch(cmd, o, batch.file, batch.concurrency)
+			}
 			o.Slug = args[0]
 			if _, err := o.Validate(); err != nil {
 				return err
@@ -94,6 +118,8 @@ Interrupted, run it again to restart the restore; 'tenantctl reconcile' undoes i
 	f.StringVar(&o.Server, "server", "", "server to place the tenant on (default: the non-draining server with the most free capacity)")
 	f.StringArrayVar(&o.Labels, "label", nil, "placement filter k=v: only a server labelled k=v (server add --label) may hold the tenant; repeatable, all must match; recorded with the tenant as its placement requirement, not as free-form metadata")
 	f.StringVar(&o.ContactEmail, "contact-email", "", "contact address, under the tenant's domain")
+	f.StringVar(&batch.file, "from-file", "", "create every tenant listed in this CSV file (slug,name,domain[,server,labels,contact]; '-' for stdin)")
+	f.IntVar(&batch.concurrency, "concurrency", 4, "with --from-file: tenants created at once")
 	f.StringVar(&fromDump, "from-dump", "", "restore the database from this pg_dump custom-format archive of the customer's existing database instead of the template")
 	f.BoolVar(&o.SlowPath, "no-template", false, "create the database empty and run every migration instead of cloning the template")
 	return cmd
@@ -130,11 +156,7 @@ func (a *app) tenantListCmd() *cobra.Command {
 				return err
 			}
 			defer store.Close()
-			tenants, err := store.ListTenants(cmd.Context(), f)
-			if err != nil {
-				return err
-			}
-			return a.printTenants(tenants)
+			return a.streamTenants(cmd.Context(), store, f)
 		},
 	}
 	cmd.Flags().StringVar(&state, "state", "", "only tenants in this state: provisioning, active, suspended, deleting, failed, purged")

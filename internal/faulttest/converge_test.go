@@ -52,8 +52,12 @@ func (f *fleet) assertConverged(what string, full bool, focus ...string) {
 		if live[tn.Server] == nil {
 			live[tn.Server] = map[string]bool{}
 		}
+		// The database, and the roles: owner, app and the group role named like the
+		// database that pg_hba.conf's samerole confines logins with.
 		db := "t_" + tn.ID
-		live[tn.Server][db], live[tn.Server][db+"_owner"], live[tn.Server][db+"_app"] = true, true, true
+		for _, n := range []string{"database " + db, "role " + db, "role " + db + "_owner", "role " + db + "_app"} {
+			live[tn.Server][n] = true
+		}
 	}
 	grants := decode[[]struct {
 		Tenant string `json:"tenant"`
@@ -74,8 +78,8 @@ func (f *fleet) assertConverged(what string, full bool, focus ...string) {
 		defer conn.Close(ctx)
 		var have []string
 		require.NoError(f.t, conn.QueryRow(ctx, `SELECT coalesce(array_agg(n ORDER BY n), '{}') FROM (
-			SELECT datname::text AS n FROM pg_database WHERE datname LIKE 't\_%'
-			UNION ALL SELECT rolname::text FROM pg_roles WHERE rolname LIKE 't\_%') x`).Scan(&have))
+			SELECT 'database ' || datname AS n FROM pg_database WHERE datname LIKE 't\_%'
+			UNION ALL SELECT 'role ' || rolname FROM pg_roles WHERE rolname LIKE 't\_%') x`).Scan(&have))
 		want := make([]string, 0, len(live[name]))
 		for n := range live[name] {
 			want = append(want, n)

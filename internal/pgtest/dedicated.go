@@ -5,10 +5,12 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/tenantctl/tenantctl/internal/pghba"
 	"github.com/tenantctl/tenantctl/localpg"
 )
 
@@ -29,7 +31,12 @@ func Dedicated(t testing.TB, name string, settings map[string]string) *Server {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	c, err := localpg.Init(ctx, localpg.Options{Dir: filepath.Join(dir, name), Fast: true, Settings: settings})
+	opts := localpg.Options{Dir: filepath.Join(dir, name), Fast: true, Settings: settings}
+	if !strings.HasPrefix(name, "control") {
+		// Tenant servers run confined, like the shared ones (see start).
+		opts.HBA = pghba.Lines(AdminRole, "")
+	}
+	c, err := localpg.Init(ctx, opts)
 	if err == nil {
 		err = c.StopWhenProcessExits(os.Getpid(), true)
 	}

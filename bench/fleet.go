@@ -1,0 +1,447 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+)
+
+const benchMigration = `-- +goose Up
+ALTER TABLE incidents ADD COLUMN bench_note text;
+-- +goose Down
+ALTER TABLE incidents DROP COLUMN bench_note;
+`
+
+// fleetTenants returns the fleet's tenant databases, creating tenants up to n with a
+// batch file (not timed).
+func (h *harness) fleetTenants(ctx context.Context, n int) ([]string, error) {
+	list, err := h.run(ctx, "tenant list", "tenant", "list", "-o", "json")
+	if err != nil {
+		return nil, err
+	}
+	var tenants []struct{ Slug, Database string }
+	if err := json.Unmarshal(list.out, &tenants); err != nil {
+		return nil, err
+	}
+	if missing := n - len(tenants); missing > 0 {
+		var b strings.Builder
+		for range missing {
+			s := slug("f")
+			fmt.Fprintf(&b, "%s,Fleet %s,%s.example,pg-a\n", s, s, s)
+		}
+		file := filepath.Join(h.dir, "fleet.csv")
+		if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+			return nil, err
+		}
+		h.logf("creating %d tenants for the fleet sections", missing)
+		if _, err := h.run(ctx, "tenant create --from-file", "tenant", "create", "--from-file", file, "--concurrency", "4"); err != nil {
+			return nil, err
+		}
+		return h.fleetTenants(ctx, n)
+	}
+	dbs := make([]string, len(tenants))
+	for i, t := range tenants {
+		dbs[i] = t.Database
+	}
+	return dbs, nil
+}
+
+func (h *harness) dsnFor(db string) string {
+	u, _ := url.Parse(h.adminDSN)
+	u.Path = "/" + db
+	return u.String()
+}
+
+// migration: one small migration over the fleet, tenantctl against the goose CLI in an
+// xargs -P4 loop over as many clones of the same template; then both again with nothing
+// to do.
+func (h *harness) migration(ctx context.Context, r *report) error {
+	dbs, err := h.fleetTenants(ctx, r.Sizes.Tenants)
+	if err != nil {
+		return err
+	}
+	k := len(dbs)
+	dir := filepath.Join(h.dir, "migrations")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	first, err := os.ReadFile("migrations/tenant/00001_service_desk.sql")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "00001_service_desk.sql"), first, 0o644); err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, "00002_bench.sql"), []byte(benchMigration), 0o644); err != nil {
+		return err
+	}
+	// The raw side: k clones of the same template, migrated by goose as the admin role.
+	admin, err := pgx.Connect(ctx, h.adminDSN)
+	if err != nil {
+		return err
+	}
+	var raw []string
+	for i := range k {
+		name := fmt.Sprintf("bench_mig_%d", i)
+		if _, err := admin.Exec(ctx, "CREATE DATABASE "+name+" TEMPLATE "+h.template+" STRATEGY FILE_COPY"); err != nil {
+			admin.Close(ctx)
+			return err
+		}
+		raw = append(raw, h.dsnFor(name))
+	}
+	admin.Close(ctx)
+	list := filepath.Join(h.dir, "raw-dsns.txt")
+	if err := os.WriteFile(list, []byte(strings.Join(raw, "\n")+"\n"), 0o600); err != nil {
+		return err
+	}
+	goose := fmt.Sprintf("xargs -P4 -I{} %s -dir %s postgres {} up < %s > /dev/null", h.goose, dir, list)
+
+	run := func(name, kind string, fn func() (timed, error)) (measurement, error) {
+		s := h.sampleConns(ctx)
+		t, err := fn()
+		peak := s.Stop()
+		m := measurement{Section: "fleet migration", Name: name, Ops: k, Conc: 4, TotalMS: ms(t.d), PerOpMS: ms(t.d) / float64(k), PeakConns: peak, Note: kind}
+		h.logf("%s: %.0f ms (%.1f ms per tenant)", name, m.TotalMS, m.PerOpMS)
+		return r.add(m), err
+	}
+	gooseUp, err := run("goose CLI, xargs -P4 (raw)", "", func() (timed, error) { return h.shell(ctx, "goose (raw)", goose) })
+	if err != nil {
+		return err
+	}
+	h.env = append(h.env, "TENANTCTL_TENANT_MIGRATIONS="+dir)
+	ours, err := run("migrate up --concurrency 4 --per-server 4", "", func() (timed, error) {
+		return h.run(ctx, "migrate up", "migrate", "up", "--concurrency", "4", "--per-server", "4")
+	})
+	if err != nil {
+		return err
+	}
+	gooseNoop, err := run("goose CLI, xargs -P4, nothing to do (raw)", "", func() (timed, error) { return h.shell(ctx, "goose (raw)", goose) })
+	if err != nil {
+		return err
+	}
+	noop, err := run("migrate up, nothing to do", "", func() (timed, error) {
+		return h.run(ctx, "migrate up", "migrate", "up", "--concurrency", "4", "--per-server", "4")
+	})
+	if err != nil {
+		return err
+	}
+	r.compare("migrate up, one migration over the fleet", ours, gooseUp, total, 1.0, "≤ 1.0× goose -P4")
+	r.compare("migrate up with nothing pending", noop, gooseNoop, total, 1.0, "(no target; for scale)")
+	r.absolute("migrate up no-op, per tenant", noop, noop.PerOpMS, 5, "< 5 ms per tenant")
+	return nil
+}
+
+// audit: the isolation audit with and without login probes, against one psql
+// connection and one catalog query per database, 4 at once.
+func (h *harness) audit(ctx context.Context, r *report) error {
+	dbs, err := h.fleetTenants(ctx, r.Sizes.Tenants)
+	if err != nil {
+		return err
+	}
+	k := len(dbs)
+	var lines []string
+	for _, db := range dbs {
+		lines = append(lines, h.dsnFor(db))
+	}
+	list := filepath.Join(h.dir, "audit-dsns.txt")
+	if err := os.WriteFile(list, []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+		return err
+	}
+	query := `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace LEFT JOIN pg_extension e ON false WHERE n.nspname NOT LIKE 'pg_%'`
+	raw := fmt.Sprintf("xargs -P4 -I{} %s -X -q -At -c \"%s\" {} < %s > /dev/null", PSQL, query, list)
+	run := func(name string, fn func() (timed, error)) (measurement, error) {
+		s := h.sampleConns(ctx)
+		t, err := fn()
+		peak := s.Stop()
+		m := measurement{Section: "audit", Name: name, Ops: k, Conc: 4, TotalMS: ms(t.d), PerOpMS: ms(t.d) / float64(k), PeakConns: peak, PeakRSSKiB: t.rssKiB}
+		h.logf("%s: %.0f ms", name, m.TotalMS)
+		return r.add(m), err
+	}
+	rawM, err := run("psql per database, xargs -P4 (raw)", func() (timed, error) { return h.shell(ctx, "psql (raw audit)", raw) })
+	if err != nil {
+		return err
+	}
+	auditRun := func(args ...string) func() (timed, error) {
+		return func() (timed, error) {
+			t, err := h.run(ctx, "audit", append([]string{"audit", "-o", "json", "--out", filepath.Join(h.dir, "audit.json")}, args...)...)
+			if err != nil && strings.Contains(err.Error(), "exit status") && !strings.Contains(err.Error(), "exit status 2") {
+				// violations (exit 1 or 3) still time the audit; they are reported below
+				r.Notes = append(r.Notes, "audit reported violations: "+firstLine(err.Error()))
+				return t, nil
+			}
+			return t, err
+		}
+	}
+	noProbes, err := run("audit --no-probes", auditRun("--no-probes", "--concurrency", "4", "--per-server", "4"))
+	if err != nil {
+		return err
+	}
+	withProbes, err := run("audit (with login probes)", auditRun("--concurrency", "4", "--per-server", "4"))
+	if err != nil {
+		return err
+	}
+	r.compare("audit without probes", noProbes, rawM, total, 1.2, "≤ 1.2× psql per database")
+	r.compare("audit with probes (for scale)", withProbes, rawM, total, 1e9, "(probes log in as each tenant: no raw equivalent)")
+	if k >= 1000 {
+		r.absolute("audit without probes, 1,000 tenants", noProbes, noProbes.TotalMS, 30000, "< 30 s")
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// rollup: first copy of one big tenant, 1% changed, nothing changed, then the whole
+// fleet of small tenants; the first copy against a binary COPY pipe between two psql.
+func (h *harness) rollup(ctx context.Context, r *report) error {
+	dbs, err := h.fleetTenants(ctx, r.Sizes.Tenants)
+	if err != nil {
+		return err
+	}
+	list, err := h.run(ctx, "tenant list", "tenant", "list", "-o", "json")
+	if err != nil {
+		return err
+	}
+	var tenants []struct{ Slug, Database string }
+	if err := json.Unmarshal(list.out, &tenants); err != nil {
+		return err
+	}
+	big := tenants[0]
+	rows := r.Sizes.Rows
+	h.logf("loading %d rows into %s", rows, big.Database)
+	if err := superExec(ctx, h.server, big.Database, fmt.Sprintf(`INSERT INTO incidents (title, status, priority, opened_at)
+		SELECT 'incident number ' || g, (ARRAY['open','in_progress','resolved','closed'])[1 + g %% 4], 1 + g %% 4, now() - g * interval '1 minute'
+		FROM generate_series(1, %d) g`, rows), "VACUUM ANALYZE incidents"); err != nil {
+		return err
+	}
+	// The raw pipe: binary COPY out of the tenant database into an identical table in
+	// the warehouse database, through two real psql processes.
+	if err := superExec(ctx, h.control, "warehouse", `DROP TABLE IF EXISTS bench_raw_incidents`,
+		`CREATE TABLE bench_raw_incidents (id bigint, title text, status text, priority smallint, reporter_id bigint,
+			system_id bigint, opened_at timestamptz, resolved_at timestamptz, bench_note text)`); err != nil {
+		return err
+	}
+	src := h.server.DSN(big.Database)
+	dst := h.control.DSN("warehouse")
+	pipe := fmt.Sprintf(`%s -X -q -v ON_ERROR_STOP=1 -c "COPY (SELECT * FROM incidents) TO STDOUT (FORMAT binary)" '%s' | %s -X -q -v ON_ERROR_STOP=1 -c "COPY bench_raw_incidents FROM STDIN (FORMAT binary)" '%s'`,
+		PSQL, src, PSQL, dst)
+	t, err := h.shell(ctx, "psql COPY pipe (raw)", pipe)
+	if err != nil {
+		return err
+	}
+	if n, err := superQuery[int64](ctx, h.control, "warehouse", `SELECT count(*) FROM bench_raw_incidents`); err != nil || n != int64(rows) {
+		return fmt.Errorf("the raw pipe copied %d rows of %d: %w", n, rows, err)
+	}
+	rawM := r.add(measurement{Section: "rollup", Name: "binary COPY pipe, psql → psql (raw)", Ops: rows, TotalMS: ms(t.d), RowsPerSec: float64(rows) / t.d.Seconds()})
+	h.logf("raw pipe: %.0f rows/s", rawM.RowsPerSec)
+	if err := h.layouts(ctx, r, src, dst, rows); err != nil {
+		return err
+	}
+	roll := func(name string, n int, args ...string) (measurement, error) {
+		s := h.sampleConns(ctx)
+		t, err := h.run(ctx, "rollup run", append([]string{"rollup", "run"}, args...)...)
+		peak := s.Stop()
+		m := measurement{Section: "rollup", Name: name, Ops: n, TotalMS: ms(t.d), PeakConns: peak, PeakRSSKiB: t.rssKiB}
+		if n > 0 {
+			m.RowsPerSec = float64(n) / t.d.Seconds()
+		}
+		h.logf("%s: %.0f ms", name, m.TotalMS)
+		return r.add(m), err
+	}
+	first, err := roll("rollup run, first copy of one tenant", rows, "--tenant", big.Slug)
+	if err != nil {
+		return err
+	}
+	r.compareThroughput("rollup first full copy", first, rawM, 0.85, "≥ 0.85× binary COPY pipe")
+	if err := superExec(ctx, h.server, big.Database, `UPDATE incidents SET status = 'closed' WHERE id % 100 = 0`); err != nil {
+		return err
+	}
+	changed, err := roll("rollup run, 1% of rows changed", 0, "--tenant", big.Slug)
+	if err != nil {
+		return err
+	}
+	changed.Note = fmt.Sprintf("%d rows changed", rows/100)
+	if _, err := roll("rollup run, nothing changed", 0, "--tenant", big.Slug); err != nil {
+		return err
+	}
+	// Small tenants: a few rows each.
+	for _, db := range dbs {
+		if db == big.Database {
+			continue
+		}
+		if err := superExec(ctx, h.server, db, `INSERT INTO users (email, full_name) SELECT 'u' || g || '@example.com', 'User ' || g FROM generate_series(1, 5) g`,
+			`INSERT INTO incidents (title) SELECT 'small ' || g FROM generate_series(1, 20) g`); err != nil {
+			return err
+		}
+	}
+	fleet, err := roll(fmt.Sprintf("rollup run, whole fleet (%d tenants, small)", len(dbs)), 0)
+	if err != nil {
+		return err
+	}
+	fleet.PerOpMS = fleet.TotalMS / float64(len(dbs))
+	r.Measurements[len(r.Measurements)-1].PerOpMS = fleet.PerOpMS
+	again, err := roll(fmt.Sprintf("rollup run, whole fleet, nothing changed (%d tenants)", len(dbs)), 0)
+	if err != nil {
+		return err
+	}
+	r.Measurements[len(r.Measurements)-1].PerOpMS = again.TotalMS / float64(len(dbs))
+	return nil
+}
+
+// catalogReads: the read commands with the catalog holding BENCH_CATALOG_ROWS tenants,
+// against the real psql listing the same table.
+func (h *harness) catalogReads(ctx context.Context, r *report) error {
+	n := r.Sizes.CatalogRows
+	have, err := superQuery[int64](ctx, h.control, "catalog", `SELECT count(*) FROM tenants`)
+	if err != nil {
+		return err
+	}
+	if missing := int64(n) - have; missing > 0 {
+		h.logf("adding %d catalog rows", missing)
+		// On a registered but draining server, so placement and fleet jobs leave them be.
+		if err := superExec(ctx, h.control, "catalog",
+			`INSERT INTO servers (name, dsn_sealed, host, port, admin_role, version_num, capacity, draining)
+			 VALUES ('bench-paper', '\x00', '192.0.2.1', 5432, 'nobody', 150000, 1000000, true) ON CONFLICT DO NOTHING`,
+			fmt.Sprintf(`INSERT INTO tenants (id, slug, name, domain, state, step, server, schema_version)
+			 SELECT substr(translate(md5('bench' || g), '0189', 'wxyz'), 1, 10), 'paper-' || g, 'Paper ' || g, 'paper' || g || '.example',
+			        'active', 'warehouse', 'bench-paper', 2
+			 FROM generate_series(1, %d) g`, missing), "ANALYZE tenants"); err != nil {
+			return err
+		}
+	}
+	if err := h.setSpares(ctx, 2); err != nil {
+		return err
+	}
+	list, err := h.run(ctx, "tenant list", "tenant", "list", "--server", "pg-a", "-o", "json")
+	if err != nil {
+		return err
+	}
+	var mine []struct{ Slug string }
+	if err := json.Unmarshal(list.out, &mine); err != nil || len(mine) == 0 {
+		return fmt.Errorf("no real tenant to show: %w", err)
+	}
+	const reps = 5
+	cmds := []struct {
+		name string
+		args func() []string
+	}{
+		{"tenant list -o json", func() []string { return []string{"tenant", "list", "-o", "json"} }},
+		{"tenant list", func() []string { return []string{"tenant", "list"} }},
+		{"tenant show (catalog + live stats)", func() []string { return []string{"tenant", "show", mine[0].Slug, "-o", "json"} }},
+		{"migrate status -o json", func() []string { return []string{"migrate", "status", "-o", "json"} }},
+		{"catalog status", func() []string { return []string{"catalog", "status", "-o", "json"} }},
+		{"server list", func() []string { return []string{"server", "list", "-o", "json"} }},
+		{"tenant create, pool hit (placement included)", func() []string {
+			s := slug("cat")
+			return []string{"tenant", "create", s, "--name", "Catalog " + s, "--domain", s + ".example"}
+		}},
+	}
+	u, _ := url.Parse(h.control.DSN("catalog"))
+	pw, _ := u.User.Password()
+	rawEnv := append(os.Environ(), "PGPASSWORD="+pw)
+	rawArgs := []string{"-X", "-q", "-At", "-h", u.Hostname(), "-p", u.Port(), "-U", u.User.Username(), "-d", "catalog",
+		"-c", "SELECT * FROM tenants WHERE state <> 'purged' ORDER BY slug"}
+	durs, _, err := ops(ctx, reps, 1, func(int) (time.Duration, error) {
+		t, err := h.exec(ctx, "psql (raw list)", rawEnv, "", PSQL, rawArgs...)
+		return t.d, err
+	})
+	if err != nil {
+		return err
+	}
+	rawM := r.add(measurement{Section: "catalog reads", Name: fmt.Sprintf("psql, every tenant row (raw; %d rows)", n), Ops: reps,
+		P50MS: ms(percentile(durs, 0.5)), P95MS: ms(percentile(durs, 0.95)), TotalMS: ms(sum(durs))})
+	for _, c := range cmds {
+		if c.name == "tenant create, pool hit (placement included)" {
+			if err := h.setSpares(ctx, reps+1); err != nil {
+				return err
+			}
+		}
+		durs, _, err := ops(ctx, reps, 1, func(int) (time.Duration, error) {
+			t, err := h.run(ctx, strings.Fields(c.name)[0]+" "+strings.Fields(c.name)[1], c.args()...)
+			return t.d, err
+		})
+		if err != nil {
+			return err
+		}
+		m := r.add(measurement{Section: "catalog reads", Name: c.name, Ops: reps, P50MS: ms(percentile(durs, 0.5)),
+			P95MS: ms(percentile(durs, 0.95)), TotalMS: ms(sum(durs)), Note: strconv.Itoa(n) + " catalog rows"})
+		h.logf("%s: p50 %.0f ms", c.name, m.P50MS)
+		r.absolute(c.name+" at "+strconv.Itoa(n)+" tenants, p50", m, m.P50MS, 100, "< 100 ms")
+		r.compare(c.name+" vs psql listing every row", m, rawM, p50, 1e9, "(for scale)")
+	}
+	return nil
+}
+
+func sum(ds []time.Duration) time.Duration {
+	var t time.Duration
+	for _, d := range ds {
+		t += d
+	}
+	return t
+}
+
+// layouts times the same raw binary pipe (tenant_id prepended) into three warehouse
+// layouts: one shared table keyed (tenant_id, id); the same hash-partitioned by
+// tenant_id; a fresh table per load with its key index built after the copy. Each is
+// loaded twice: a first tenant into an empty table, then a second tenant whose id sorts
+// before the first's (the case that splits index pages in the middle).
+func (h *harness) layouts(ctx context.Context, r *report, src, dst string, rows int) error {
+	cols := `tenant_id text NOT NULL, id bigint NOT NULL, title text, status text, priority smallint, reporter_id bigint,
+		system_id bigint, opened_at timestamptz, resolved_at timestamptz, bench_note text`
+	setup := []string{
+		`DROP TABLE IF EXISTS bench_shared, bench_hashed, bench_fresh_a, bench_fresh_b`,
+		`CREATE TABLE bench_shared (` + cols + `, PRIMARY KEY (tenant_id, id))`,
+		`CREATE TABLE bench_hashed (` + cols + `, PRIMARY KEY (tenant_id, id)) PARTITION BY HASH (tenant_id)`,
+	}
+	for i := range 8 {
+		setup = append(setup, fmt.Sprintf(`CREATE TABLE bench_hashed_%d PARTITION OF bench_hashed FOR VALUES WITH (MODULUS 8, REMAINDER %d)`, i, i))
+	}
+	setup = append(setup, `CREATE TABLE bench_fresh_a (`+cols+`)`, `CREATE TABLE bench_fresh_b (`+cols+`)`)
+	if err := superExec(ctx, h.control, "warehouse", setup...); err != nil {
+		return err
+	}
+	pipe := func(tenant, table, after string) (time.Duration, error) {
+		script := fmt.Sprintf(`%s -X -q -c "COPY (SELECT '%s'::text, * FROM incidents) TO STDOUT (FORMAT binary)" '%s' | %s -X -q -c "COPY %s FROM STDIN (FORMAT binary)" '%s'`,
+			PSQL, tenant, src, PSQL, table, dst)
+		if after != "" {
+			script += fmt.Sprintf(` && %s -X -q -c "%s" '%s'`, PSQL, after, dst)
+		}
+		t, err := h.shell(ctx, "psql COPY pipe (raw)", script)
+		return t.d, err
+	}
+	for _, l := range []struct{ name, first, second, afterA, afterB string }{
+		{"shared table, key (tenant_id, id)", "bench_shared", "bench_shared", "", ""},
+		{"hash partitions by tenant (8), key (tenant_id, id)", "bench_hashed", "bench_hashed", "", ""},
+		{"fresh table per load, key index built after", "bench_fresh_a", "bench_fresh_b",
+			"ALTER TABLE bench_fresh_a ADD PRIMARY KEY (tenant_id, id)", "ALTER TABLE bench_fresh_b ADD PRIMARY KEY (tenant_id, id)"},
+	} {
+		for i, load := range []struct{ tenant, table, after string }{{"mmmmmmmmmm", l.first, l.afterA}, {"aaaaaaaaaa", l.second, l.afterB}} {
+			d, err := pipe(load.tenant, load.table, load.after)
+			if err != nil {
+				return err
+			}
+			if n, err := superQuery[int64](ctx, h.control, "warehouse", `SELECT count(*) FROM `+load.table+` WHERE tenant_id = $1`, load.tenant); err != nil || n != int64(rows) {
+				return fmt.Errorf("the raw pipe into %s copied %d rows of %d: %w", load.table, n, rows, err)
+			}
+			which := "first tenant, empty table"
+			if i == 1 {
+				which = "second tenant, id sorting first"
+			}
+			m := r.add(measurement{Section: "warehouse layout", Name: l.name + ": " + which, Ops: rows, TotalMS: ms(d), RowsPerSec: float64(rows) / d.Seconds()})
+			h.logf("%s: %.0f rows/s", m.Name, m.RowsPerSec)
+		}
+	}
+	return superExec(ctx, h.control, "warehouse", `DROP TABLE bench_shared, bench_hashed, bench_fresh_a, bench_fresh_b`)
+}

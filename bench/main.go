@@ -1,0 +1,101 @@
+// Command bench measures tenantctl against what an operator would script instead, pair
+// by pair in one run on clusters it starts itself: the real psql, the goose CLI in an
+// `xargs -P4` loop, a binary COPY pipe between two psql processes. It writes
+// bench/results/<date>.md and .json, ratios first.
+//
+// Run it with `make bench`. Sizes: BENCH_TENANTS (fleet size for migration, audit and
+// rollup; default 24), BENCH_CREATES (tenant creates per provisioning mode; default 8),
+// BENCH_ROWS (rows of the first rollup copy; default 200000), BENCH_CATALOG_ROWS
+// (tenant rows for the catalog reads; default 10000), BENCH_OUT (results directory;
+// default bench/results).
+//
+// It is a benchmark, not a test: nothing here runs under `go test` or `make test`.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+type sizes struct {
+	Tenants     int `json:"tenants"`
+	Creates     int `json:"creates"`
+	Rows        int `json:"rows"`
+	CatalogRows int `json:"catalog_rows"`
+}
+
+func envInt(name string, def int) int {
+	if v := os.Getenv(name); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			return n
+		}
+		fmt.Fprintf(os.Stderr, "bench: ignoring %s=%q (want a positive integer)\n", name, v)
+	}
+	return def
+}
+
+func main() {
+	sz := sizes{
+		Tenants:     envInt("BENCH_TENANTS", 24),
+		Creates:     envInt("BENCH_CREATES", 8),
+		Rows:        envInt("BENCH_ROWS", 200000),
+		CatalogRows: envInt("BENCH_CATALOG_ROWS", 10000),
+	}
+	out := os.Getenv("BENCH_OUT")
+	if out == "" {
+		out = filepath.Join("bench", "results")
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, sz, out); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, sz sizes, outDir string) (retErr error) {
+	started := time.Now()
+	h, err := newHarness(ctx, sz)
+	if err != nil {
+		return err
+	}
+	defer func() { h.close() }()
+	rep := &report{Sizes: sz, Started: started.UTC(), Machine: machine()}
+	for _, s := range []struct {
+		name string
+		fn   func(context.Context, *report) error
+	}{
+		{"provisioning", h.provisioning},
+		{"fleet migration", h.migration},
+		{"audit", h.audit},
+		{"rollup", h.rollup},
+		{"catalog reads", h.catalogReads},
+	} {
+		h.logf("== %s", s.name)
+		if err := s.fn(ctx, rep); err != nil {
+			rep.Errors = append(rep.Errors, fmt.Sprintf("%s: %v", s.name, err))
+			h.logf("section %s failed: %v", s.name, err)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	rep.Finished = time.Now().UTC()
+	rep.MachineAfter = machine()
+	rep.PeakRSS = h.rss
+	md, js, err := rep.write(outDir)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("bench: wrote %s and %s (%s)\n", md, js, time.Since(started).Round(time.Second))
+	if len(rep.Errors) > 0 {
+		return fmt.Errorf("%d section(s) failed: %v", len(rep.Errors), rep.Errors)
+	}
+	return nil
+}

@@ -1,0 +1,205 @@
+package catalog
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tenantctl/tenantctl/internal/validate"
+)
+
+// Spare states.
+const (
+	SpareBuilding = "building"
+	SpareReady    = "ready"
+	SpareDropping = "dropping"
+)
+
+// Spare is one database of a server's warm pool: cloned from the server's template and
+// hardened, with its owner and app roles (NOLOGIN, no password), waiting to be claimed
+// by a new tenant. Its id becomes the tenant's id.
+type Spare struct {
+	ID            string     `json:"id"`
+	Server        string     `json:"server"`
+	State         string     `json:"state"`
+	TemplateHash  string     `json:"template_hash"`
+	SchemaVersion int64      `json:"schema_version"`
+	CreatedAt     time.Time  `json:"created_at"`
+	ReadyAt       *time.Time `json:"ready_at,omitempty"`
+}
+
+// ErrNoSpare is returned by [Store.ClaimSpare] when the server has no ready spare for
+// the migration set.
+var ErrNoSpare = errors.New("no spare database ready")
+
+// SetSpares sets how many spare databases a server keeps ready.
+func (s *Store) SetSpares(ctx context.Context, server string, n int) error {
+	if n < 0 {
+		return validate.Errorf("invalid spares %d: it must be 0 or more", n)
+	}
+	return s.InTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE servers SET spares = $2, updated_at = now() WHERE name = $1`, server, n)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return validate.Invalid(fmt.Errorf("server %q: %w", server, ErrServerNotFound))
+		}
+		return s.AppendEvent(ctx, tx, Event{Action: "server.set", Details: map[string]any{"server": server, "spares": n}})
+	})
+}
+
+// ListSpares returns the spares of one server (every server when server is ""), oldest
+// first.
+func (s *Store) ListSpares(ctx context.Context, server string) ([]Spare, error) {
+	rows, err := s.pool.Query(ctx, `SELECT id, server, state, template_hash, schema_version, created_at, ready_at
+		FROM spares WHERE ($1 = '' OR server = $1) ORDER BY server, created_at, id`, server)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(row pgx.CollectableRow) (Spare, error) {
+		var sp Spare
+		err := row.Scan(&sp.ID, &sp.Server, &sp.State, &sp.TemplateHash, &sp.SchemaVersion, &sp.CreatedAt, &sp.ReadyAt)
+		return sp, err
+	})
+}
+
+// InsertSpare records a spare about to be built (state building), before anything is
+// made on the server: a refill killed half-way leaves this row to finish or undo, never
+// an unknown database.
+func (s *Store) InsertSpare(ctx context.Context, sp Spare) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO spares (id, server, state, template_hash, schema_version)
+		VALUES ($1, $2, 'building', $3, $4)`, sp.ID, sp.Server, sp.TemplateHash, sp.SchemaVersion)
+	if err != nil {
+		return fmt.Errorf("record spare %s: %w", sp.ID, err)
+	}
+	return nil
+}
+
+// MarkSpareReady makes a built spare claimable.
+func (s *Store) MarkSpareReady(ctx context.Context, id string) error {
+	_, err := s.pool.Exec(ctx, `UPDATE spares SET state = 'ready', ready_at = now() WHERE id = $1 AND state = 'building'`, id)
+	if err != nil {
+		return fmt.Errorf("mark spare %s ready: %w", id, err)
+	}
+	return nil
+}
+
+// RetireSpare moves a spare in state from to dropping, so no creator can claim it while
+// it is removed. It reports false when the spare was claimed (or changed) meanwhile.
+func (s *Store) RetireSpare(ctx context.Context, id, from string) (bool, error) {
+	tag, err := s.pool.Exec(ctx, `UPDATE spares SET state = 'dropping' WHERE id = $1 AND state = $2`, id, from)
+	if err != nil {
+		return false, fmt.Errorf("retire spare %s: %w", id, err)
+	}
+	return tag.RowsAffected() == 1, nil
+}
+
+// DeleteSpare forgets a spare whose database and roles are gone.
+func (s *Store) DeleteSpare(ctx context.Context, id string) error {
+	_, err := s.pool.Exec(ctx, `DELETE FROM spares WHERE id = $1 AND state <> 'ready'`, id)
+	if err != nil {
+		return fmt.Errorf("forget spare %s: %w", id, err)
+	}
+	return nil
+}
+
+// SpareClaim is what [Store.ClaimSpare] turns into a tenant.
+type SpareClaim struct {
+	// Tenant is recorded with the spare's id and schema version, in state provisioning
+	// at step Step.
+	Tenant Tenant
+	Step   string
+	// TemplateHash is the migration set the spare must have been cloned for.
+	TemplateHash string
+	// Password is the app role's new password, stored sealed in the same transaction.
+	Password string
+}
+
+// ClaimSpare takes the oldest ready spare of the tenant's server built for the
+// migration set, and in the same transaction records the tenant under the spare's id
+// with its sealed app password and a tenant.create event. Concurrent claimers never get
+// the same spare and never wait for one another (FOR UPDATE SKIP LOCKED). It returns
+// [ErrNoSpare] when none is ready; a slug or domain already taken gives
+// [ErrTenantExists] and leaves the spare in the pool.
+func (s *Store) ClaimSpare(ctx context.Context, c SpareClaim) (Tenant, error) {
+	box, err := s.Box(ctx)
+	if err != nil {
+		return Tenant{}, err
+	}
+	t := c.Tenant
+	if t.Labels == nil {
+		t.Labels = map[string]string{}
+	}
+	err = s.InTx(ctx, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `SELECT id, schema_version FROM spares
+			WHERE server = $1 AND template_hash = $2 AND state = 'ready'
+			ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED`, t.Server, c.TemplateHash).Scan(&t.ID, &t.SchemaVersion)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return ErrNoSpare
+		}
+		if err != nil {
+			return fmt.Errorf("claim a spare on %s: %w", t.Server, err)
+		}
+		t.Database, t.State, t.Step = DatabaseName(t.ID), StateProvisioning, c.Step
+		details := map[string]any{"server": t.Server, "database": t.Database, "spare": true}
+		b := &pgx.Batch{}
+		b.Queue(`DELETE FROM spares WHERE id = $1`, t.ID)
+		b.Queue(`INSERT INTO tenants (id, slug, name, domain, contact_email, labels, state, step, server, schema_version)
+			VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, 'provisioning', $7, $8, $9)`,
+			t.ID, t.Slug, t.Name, t.Domain, t.ContactEmail, t.Labels, c.Step, t.Server, t.SchemaVersion)
+		b.Queue(`INSERT INTO credentials (tenant_id, role, secret_sealed) VALUES ($1, 'app', $2)`,
+			t.ID, box.SealString(c.Password, credentialLabel(t.ID, "app")))
+		b.Queue(`INSERT INTO events (actor, action, tenant_id, slug, details) VALUES ($1, 'tenant.create', $2, $3, $4)`,
+			s.Actor, t.ID, t.Slug, details)
+		br := tx.SendBatch(ctx, b)
+		for i := 0; i < b.Len(); i++ {
+			if _, err := br.Exec(); err != nil {
+				_ = br.Close()
+				if i == 1 {
+					return tenantInsertError(t, err)
+				}
+				return fmt.Errorf("claim spare %s: %w", t.ID, err)
+			}
+		}
+		return br.Close()
+	})
+	return t, err
+}
+
+// FinishClaim marks a tenant made from a spare active at step, with a tenant.active
+// event, in one statement, and returns the tenant.
+func (s *Store) FinishClaim(ctx context.Context, id, step string, details map[string]any) (Tenant, error) {
+	t, err := scanTenant(s.pool.QueryRow(ctx, `WITH u AS (
+			UPDATE tenants SET state = 'active', step = $2, last_error = NULL, updated_at = now()
+			WHERE id = $1 RETURNING *
+		), e AS (
+			INSERT INTO events (actor, action, tenant_id, slug, details)
+			SELECT $3, 'tenant.active', id, slug, $4 FROM u
+		)
+		SELECT `+tenantColumns+` FROM u`, id, step, s.Actor, details))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, fmt.Errorf("tenant id %q: %w", id, ErrTenantNotFound)
+	}
+	if err != nil {
+		return t, fmt.Errorf("activate tenant %s: %w", id, err)
+	}
+	return t, nil
+}
+
+// WarmConn opens one more catalog connection in the background (it stays in the pool),
+// for a caller about to hold one connection (an advisory lock) while it queries on
+// another: the second login then overlaps other work instead of adding to it.
+func (s *Store) WarmConn(ctx context.Context) {
+	if s.pool.Stat().TotalConns() >= 2 {
+		return
+	}
+	go func() {
+		if c, err := s.pool.Acquire(ctx); err == nil {
+			c.Release()
+		}
+	}()
+}

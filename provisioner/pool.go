@@ -1,0 +1,478 @@
+package provisioner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+
+	"github.com/jackc/pgerrcode"
+
+	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/dbconn"
+	"github.com/tenantctl/tenantctl/internal/pglock"
+	"github.com/tenantctl/tenantctl/migrations"
+	"github.com/tenantctl/tenantctl/secret"
+	"github.com/tenantctl/tenantctl/tenantdb"
+)
+
+// StepClaimed is the step a tenant made from a spare is recorded at when the claim
+// commits: its database and roles exist and are hardened; the app role still needs its
+// password and LOGIN. A rerun or reconcile finishes from there.
+const StepClaimed = "claimed"
+
+// Steps of building a spare, passed to [Hooks.AfterStep] so crash tests can stop there.
+const (
+	SpareStepRecorded = "spare.recorded"
+	SpareStepRoles    = "spare.roles"
+	SpareStepDatabase = "spare.database"
+	SpareStepHardened = "spare.hardened"
+	SpareStepRetired  = "spare.retired"
+	SpareStepDropped  = "spare.dropped"
+)
+
+// createFromSpare is the fast path of [Provisioner.Create]: claim a ready spare of the
+// placed server in one catalog transaction (the tenant recorded under the spare's id,
+// its sealed password with it), give the app role its password and LOGIN in one
+// statement, mark the tenant active. It returns catalog.ErrNoSpare, having changed
+// nothing, when the server has no spare for the current migration set. The claiming
+// command never refills the pool: reconcile and the scheduler do.
+func (p *Provisioner) createFromSpare(ctx context.Context, srv catalog.Server, o CreateOptions, labels map[string]string) (catalog.Tenant, error) {
+	// Log in to the server while the catalog claims the spare (or, without one, while
+	// the slow path records the tenant): the login costs as much as the rest of a claim.
+	h, err := p.Server(ctx, srv.Name)
+	if err != nil {
+		return catalog.Tenant{}, err
+	}
+	h.Warm(ctx)
+	if srv.SparesReady == 0 {
+		return catalog.Tenant{}, catalog.ErrNoSpare
+	}
+	hash, err := migrations.Hash(p.TenantFS())
+	if err != nil {
+		return catalog.Tenant{}, err
+	}
+	password := secret.NewPassword()
+	t, err := p.Store.ClaimSpare(ctx, catalog.SpareClaim{
+		Tenant: catalog.Tenant{Slug: o.Slug, Name: o.Name, Domain: o.Domain, ContactEmail: o.ContactEmail,
+			Labels: labels, Server: srv.Name},
+		Step: StepClaimed, TemplateHash: hash, Password: password,
+	})
+	if err != nil {
+		return t, err
+	}
+	p.Log.Info("provisioning tenant from a spare", "tenant", t.Slug, "id", t.ID, "server", srv.Name)
+	if err := p.afterStep(StepClaimed); err != nil {
+		return t, err
+	}
+	active, err := p.activateClaimed(ctx, h, t, password)
+	if err != nil {
+		return t, p.createFailed(ctx, t, StepClaimed, err)
+	}
+	return active, nil
+}
+
+// activateClaimed turns a claimed spare into an active tenant: the app role's password
+// and LOGIN, then the catalog record.
+func (p *Provisioner) activateClaimed(ctx context.Context, h *tenantdb.Server, t catalog.Tenant, password string) (catalog.Tenant, error) {
+	// No warehouse login here: the tenant has no rows to roll up yet, and the first
+	// rollup that copies any records it in the warehouse's tenant dimension (every run
+	// refreshes it). Under load a login is the dearest thing a claim could do.
+	if err := h.ActivateApp(ctx, t.ID, password); err != nil {
+		return t, err
+	}
+	return p.Store.FinishClaim(ctx, t.ID, StepWarehouse, map[string]any{
+		"server": t.Server, "schema_version": t.SchemaVersion, "spare": true})
+}
+
+// createFailed records a failed provisioning step the way finishCreate does.
+func (p *Provisioner) createFailed(ctx context.Context, t catalog.Tenant, step string, err error) error {
+	if errors.Is(err, errInjected) || ctx.Err() != nil {
+		return err
+	}
+	msg := secret.Scrub(err.Error())
+	failed := catalog.StateFailed
+	if uerr := p.Store.UpdateTenant(context.WithoutCancel(ctx), t.ID, catalog.TenantUpdate{State: &failed, LastError: &msg,
+		Event: &catalog.Event{Action: "tenant.create.failed", Slug: t.Slug, Details: map[string]any{"step": step, "error": msg}}}); uerr != nil {
+		err = errors.Join(err, uerr)
+	}
+	return fmt.Errorf("provision tenant %q: %w (rerun the same create, or `tenantctl reconcile`, to retry)", t.Slug, err)
+}
+
+// PoolResult is what [Provisioner.RefillPool] did on one server.
+type PoolResult struct {
+	Server string `json:"server"`
+	// Target is the number of spares the server should hold: its setting, within its
+	// free capacity, 0 while draining.
+	Target int `json:"target"`
+	// Ready is the number of ready spares after the run.
+	Ready int `json:"ready"`
+	// Built counts new spares; Finished spares a killed run had left half-built;
+	// Dropped spares removed (superseded template, above target, or half-dropped).
+	Built    int    `json:"built"`
+	Finished int    `json:"finished"`
+	Dropped  int    `json:"dropped"`
+	Skipped  string `json:"skipped,omitempty"`
+	Error    string `json:"error,omitempty"`
+}
+
+// Changed reports whether the run changed anything on the server.
+func (r PoolResult) Changed() bool { return r.Built+r.Finished+r.Dropped > 0 }
+
+// RefillPool brings the warm pool of every server (or of the one named) to its target:
+// it finishes or undoes what a killed refill left behind, replaces spares cloned from a
+// superseded template, drops spares above the target and builds the missing ones. One
+// refill runs per server at a time (a catalog advisory lock; a busy server is skipped).
+// Servers are refilled concurrently. dryRun reports the plan without changing anything.
+func (p *Provisioner) RefillPool(ctx context.Context, server string, dryRun bool) ([]PoolResult, error) {
+	servers, err := p.Store.ListServers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	hash, err := migrations.Hash(p.TenantFS())
+	if err != nil {
+		return nil, err
+	}
+	version, err := migrations.Latest(p.TenantFS())
+	if err != nil {
+		return nil, err
+	}
+	var out []PoolResult
+	var mu sync.Mutex
+	var errs []error
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 4)
+	for _, s := range servers {
+		if server != "" && s.Name != server {
+			continue
+		}
+		wg.Go(func() {
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			r, err := p.refillServer(ctx, s, hash, version, dryRun)
+			if err != nil {
+				r.Error = secret.Scrub(err.Error())
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			out = append(out, r)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("refill pool of %s: %w", s.Name, err))
+			}
+		})
+	}
+	wg.Wait()
+	sortResults(out)
+	return out, errors.Join(errs...)
+}
+
+func sortResults(rs []PoolResult) {
+	for i := 1; i < len(rs); i++ {
+		for j := i; j > 0 && rs[j].Server < rs[j-1].Server; j-- {
+			rs[j], rs[j-1] = rs[j-1], rs[j]
+		}
+	}
+}
+
+// poolTarget is how many spares a server should hold.
+func poolTarget(s catalog.Server) int {
+	if s.Draining {
+		return 0
+	}
+	return max(0, min(s.Spares, s.Free()))
+}
+
+func (p *Provisioner) refillServer(ctx context.Context, s catalog.Server, hash string, version int64, dryRun bool) (PoolResult, error) {
+	r := PoolResult{Server: s.Name, Target: poolTarget(s)}
+	spares, err := p.Store.ListSpares(ctx, s.Name)
+	if err != nil {
+		return r, err
+	}
+	var current, stale, dropping, building []catalog.Spare
+	for _, sp := range spares {
+		switch {
+		case sp.State == catalog.SpareDropping:
+			dropping = append(dropping, sp)
+		case sp.State == catalog.SpareBuilding && sp.TemplateHash == hash:
+			building = append(building, sp)
+		case sp.TemplateHash != hash || sp.State == catalog.SpareBuilding:
+			stale = append(stale, sp)
+		default:
+			current = append(current, sp)
+		}
+	}
+	extra := max(0, len(current)+len(building)-r.Target)
+	if dryRun {
+		r.Ready = len(current)
+		r.Dropped = len(dropping) + len(stale) + extra
+		r.Finished = len(building)
+		r.Built = max(0, r.Target-len(current)-len(building))
+		return r, nil
+	}
+	if len(spares) == 0 && r.Target == 0 {
+		return r, nil
+	}
+	unlock, err := pglock.TryAcquire(ctx, p.Store.Pool(), "pool:"+s.Name)
+	if errors.Is(err, pglock.ErrHeld) {
+		r.Skipped = "another refill of this server is running"
+		r.Ready = len(current)
+		return r, nil
+	}
+	if err != nil {
+		return r, err
+	}
+	defer unlock()
+	// Under the lock, re-read: what we saw may have been another refill's work.
+	if spares, err = p.Store.ListSpares(ctx, s.Name); err != nil {
+		return r, err
+	}
+	current, stale, dropping, building = nil, nil, nil, nil
+	for _, sp := range spares {
+		switch {
+		case sp.State == catalog.SpareDropping:
+			dropping = append(dropping, sp)
+		case sp.State == catalog.SpareBuilding && sp.TemplateHash == hash:
+			building = append(building, sp)
+		case sp.TemplateHash != hash || sp.State == catalog.SpareBuilding:
+			stale = append(stale, sp)
+		default:
+			current = append(current, sp)
+		}
+	}
+	h, err := p.Server(ctx, s.Name)
+	if err != nil {
+		return r, err
+	}
+	for _, sp := range dropping {
+		if err := p.dropSpare(ctx, h, sp); err != nil {
+			return r, err
+		}
+		r.Dropped++
+	}
+	for _, sp := range stale {
+		if ok, err := p.Store.RetireSpare(ctx, sp.ID, sp.State); err != nil {
+			return r, err
+		} else if !ok {
+			continue // claimed meanwhile
+		}
+		if err := p.dropSpare(ctx, h, sp); err != nil {
+			return r, err
+		}
+		r.Dropped++
+	}
+	// Too many (the target went down): drop the newest ready ones first.
+	for len(current)+len(building) > r.Target && len(current) > 0 {
+		sp := current[len(current)-1]
+		current = current[:len(current)-1]
+		if ok, err := p.Store.RetireSpare(ctx, sp.ID, catalog.SpareReady); err != nil {
+			return r, err
+		} else if !ok {
+			continue
+		}
+		if err := p.dropSpare(ctx, h, sp); err != nil {
+			return r, err
+		}
+		r.Dropped++
+	}
+	ready := len(current)
+	for _, sp := range building {
+		if ready >= r.Target {
+			if ok, err := p.Store.RetireSpare(ctx, sp.ID, catalog.SpareBuilding); err != nil {
+				return r, err
+			} else if ok {
+				if err := p.dropSpare(ctx, h, sp); err != nil {
+					return r, err
+				}
+				r.Dropped++
+			}
+			continue
+		}
+		if err := p.buildSpare(ctx, h, sp, true); err != nil {
+			return r, err
+		}
+		r.Finished++
+		ready++
+	}
+	for ready < r.Target {
+		if err := ctx.Err(); err != nil {
+			return r, err
+		}
+		sp := catalog.Spare{ID: tenantdb.NewID(), Server: s.Name, TemplateHash: hash, SchemaVersion: version}
+		if err := p.buildSpare(ctx, h, sp, false); err != nil {
+			r.Ready = ready
+			return r, err
+		}
+		r.Built++
+		ready++
+	}
+	r.Ready = ready
+	if r.Changed() {
+		p.Log.Info("warm pool refilled", "server", s.Name, "ready", r.Ready, "built", r.Built, "finished", r.Finished, "dropped", r.Dropped)
+	}
+	return r, nil
+}
+
+// buildSpare makes one spare: recorded first (unless resuming), then roles, the clone
+// of the server's template, hardening, and the ready mark last. Every step is
+// idempotent, so a spare left half-built by a kill is finished by running it again.
+func (p *Provisioner) buildSpare(ctx context.Context, h *tenantdb.Server, sp catalog.Spare, resume bool) error {
+	if !resume {
+		if err := p.Store.InsertSpare(ctx, sp); err != nil {
+			return err
+		}
+		if err := p.afterStep(SpareStepRecorded); err != nil {
+			return err
+		}
+	}
+	tmpl, err := p.ensureTemplate(ctx, h)
+	if err != nil {
+		return err
+	}
+	if tmpl.Hash != sp.TemplateHash {
+		return fmt.Errorf("spare %s: the template on %s is for another migration set", sp.ID, h.Name)
+	}
+	if err := h.EnsureSpareRoles(ctx, sp.ID); err != nil {
+		return err
+	}
+	if err := p.afterStep(SpareStepRoles); err != nil {
+		return err
+	}
+	if _, err := p.cloneTemplate(ctx, h, sp.ID, tmpl); err != nil {
+		return err
+	}
+	if err := p.afterStep(SpareStepDatabase); err != nil {
+		return err
+	}
+	if err := h.Harden(ctx, sp.ID); err != nil {
+		return err
+	}
+	if err := p.afterStep(SpareStepHardened); err != nil {
+		return err
+	}
+	return p.Store.MarkSpareReady(ctx, sp.ID)
+}
+
+// dropSpare removes a spare already retired (state dropping, or building under the
+// pool lock): database, roles, then the catalog row. Idempotent.
+func (p *Provisioner) dropSpare(ctx context.Context, h *tenantdb.Server, sp catalog.Spare) error {
+	if err := p.afterStep(SpareStepRetired); err != nil {
+		return err
+	}
+	if err := h.DropDatabase(ctx, sp.ID); err != nil {
+		return err
+	}
+	if err := h.DropRoles(ctx, sp.ID); err != nil {
+		return err
+	}
+	if err := p.afterStep(SpareStepDropped); err != nil {
+		return err
+	}
+	return p.Store.DeleteSpare(ctx, sp.ID)
+}
+
+// ensureTemplate returns the server's template for the current migration set, building
+// it when missing, and keeps the catalog's record of it current.
+func (p *Provisioner) ensureTemplate(ctx context.Context, h *tenantdb.Server) (tenantdb.Template, error) {
+	tmpl, err := h.EnsureTemplate(ctx, p.TenantFS())
+	if err != nil {
+		return tmpl, err
+	}
+	if tmpl.Built {
+		p.Log.Info("template built", "server", h.Name, "template", tmpl.Name, "version", tmpl.Version)
+	}
+	rec, err := p.Store.GetServer(ctx, h.Name)
+	if err != nil {
+		return tmpl, err
+	}
+	if rec.TemplateHash != tmpl.Hash {
+		if err := p.Store.SetTemplate(ctx, h.Name, tmpl.Name, tmpl.Hash, tmpl.Version); err != nil {
+			return tmpl, err
+		}
+	}
+	return tmpl, nil
+}
+
+// EmptyPool drops every spare of a server (before it is removed). Spares being claimed
+// right now are left to their claimers.
+func (p *Provisioner) EmptyPool(ctx context.Context, server string) error {
+	spares, err := p.Store.ListSpares(ctx, server)
+	if err != nil || len(spares) == 0 {
+		return err
+	}
+	unlock, err := pglock.TryAcquire(ctx, p.Store.Pool(), "pool:"+server)
+	if errors.Is(err, pglock.ErrHeld) {
+		return ErrBusy
+	}
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	h, err := p.Server(ctx, server)
+	if err != nil {
+		return err
+	}
+	for _, sp := range spares {
+		if sp.State != catalog.SpareDropping {
+			if ok, err := p.Store.RetireSpare(ctx, sp.ID, sp.State); err != nil {
+				return err
+			} else if !ok {
+				continue
+			}
+		}
+		if err := p.dropSpare(ctx, h, sp); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SpareIDs returns the ids of every spare in the catalog by server, for reconcile and
+// the audit: a spare's database and roles are not orphans.
+func (p *Provisioner) SpareIDs(ctx context.Context) (map[string]map[string]bool, error) {
+	spares, err := p.Store.ListSpares(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]map[string]bool{}
+	for _, sp := range spares {
+		if out[sp.Server] == nil {
+			out[sp.Server] = map[string]bool{}
+		}
+		out[sp.Server][sp.ID] = true
+	}
+	return out, nil
+}
+
+// RemoveServer unregisters an empty server, dropping its spare databases first.
+func (p *Provisioner) RemoveServer(ctx context.Context, name string) error {
+	if _, err := p.Store.GetServer(ctx, name); err != nil {
+		return err
+	}
+	if err := p.Store.SetSpares(ctx, name, 0); err != nil {
+		return err
+	}
+	if err := p.EmptyPool(ctx, name); err != nil {
+		return err
+	}
+	return p.Store.RemoveServer(ctx, name)
+}
+
+// cloneTemplate clones tmpl into the database of id. A template dropped between
+// EnsureTemplate and the clone (a migration run replacing it) is not a failure: the
+// template of the set is ensured again and the clone retried, so a tenant created while
+// templates change never fails for it.
+func (p *Provisioner) cloneTemplate(ctx context.Context, h *tenantdb.Server, id string, tmpl tenantdb.Template) (tenantdb.Template, error) {
+	for attempt := 0; ; attempt++ {
+		if p.Hooks.BeforeClone != nil {
+			p.Hooks.BeforeClone(tmpl.Name)
+		}
+		err := h.CreateDatabase(ctx, id, tmpl.Name)
+		if err == nil || attempt == 2 || dbconn.SQLState(err) != pgerrcode.InvalidCatalogName {
+			return tmpl, err
+		}
+		p.Log.Info("template gone before the clone; ensuring it again", "server", h.Name, "template", tmpl.Name)
+		if tmpl, err = p.ensureTemplate(ctx, h); err != nil {
+			return tmpl, err
+		}
+	}
+}

@@ -1,0 +1,196 @@
+package tenantdb
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgerrcode"
+
+	"github.com/tenantctl/tenantctl/internal/dbconn"
+	"github.com/tenantctl/tenantctl/secret"
+)
+
+func (s *Server) ensureSpareRoles(ctx context.Context, id string) error {
+	conn, release, err := s.admin(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	owner, app := OwnerRole(id), AppRole(id)
+	if err := ensureLoginsRole(ctx, conn); err != nil {
+		return err
+	}
+	var existing []string
+	if err := conn.QueryRow(ctx, `SELECT coalesce(array_agg(rolname::text), '{}') FROM pg_roles WHERE rolname = ANY($1)`,
+		[]string{owner, app, GroupRole(id)}).Scan(&existing); err != nil {
+		return fmt.Errorf("look up roles of %s: %w", Database(id), err)
+	}
+	stmts := []string{
+		roleStmt(owner, "NOLOGIN INHERIT CONNECTION LIMIT 0", slices.Contains(existing, owner)),
+		roleStmt(app, fmt.Sprintf("NOLOGIN NOINHERIT CONNECTION LIMIT %d PASSWORD NULL", AppConnectionLimit), slices.Contains(existing, app)),
+		s.grantToAdminStmt(owner),
+		s.grantToAdminStmt(app),
+	}
+	// Confined like any tenant's (group role for pg_hba.conf's samerole), so the claim
+	// only has to give the app role its password and LOGIN.
+	stmts = append(stmts, confineStmts(id, slices.Contains(existing, GroupRole(id)), app)...)
+	if _, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll(); err != nil {
+		return fmt.Errorf("create roles of spare %s: %w", Database(id), err)
+	}
+	return nil
+}
+
+// EnsureSpareRoles creates the roles of a spare database of the warm pool: the owner
+// (NOLOGIN, as for any tenant), the app role NOLOGIN and without a password, so the
+// spare cannot be reached by anyone until a tenant claims it, and the group role and
+// memberships that confine tenant logins. Existing roles are brought back to exactly
+// that. Idempotent; one round trip.
+func (s *Server) EnsureSpareRoles(ctx context.Context, id string) error {
+	return retryUnique(ctx, func() error { return s.ensureSpareRoles(ctx, id) })
+}
+
+// ActivateApp gives a claimed spare's app role its password (a SCRAM verifier computed
+// here) and LOGIN, in one statement: the only server change a claim makes.
+func (s *Server) ActivateApp(ctx context.Context, id, password string) error {
+	verifier, err := secret.ScramVerifier(password)
+	if err != nil {
+		return err
+	}
+	lit, err := literal(verifier)
+	if err != nil {
+		return err
+	}
+	conn, release, err := s.admin(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if _, err := conn.Exec(ctx, "ALTER ROLE "+ident(AppRole(id))+" LOGIN PASSWORD "+lit); err != nil {
+		return fmt.Errorf("activate %s: %w", AppRole(id), err)
+	}
+	return nil
+}
+
+// SpareState is what the server holds of one spare: whether its database and roles
+// exist, whether the app role can log in, and (when the admin may read pg_authid, i.e.
+// is a superuser) whether it has a password.
+type SpareState struct {
+	Database, Owner, App bool
+	AppLogin             bool
+	// AppPassword is nil when the admin cannot tell (pg_authid is superuser-only).
+	AppPassword *bool
+}
+
+// InspectSpare reads the server-level state of a spare.
+func (s *Server) InspectSpare(ctx context.Context, id string) (SpareState, error) {
+	var st SpareState
+	conn, release, err := s.admin(ctx)
+	if err != nil {
+		return st, err
+	}
+	defer release()
+	err = conn.QueryRow(ctx, `SELECT
+			EXISTS (SELECT 1 FROM pg_database WHERE datname = $1),
+			EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $2),
+			EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $3),
+			coalesce((SELECT rolcanlogin FROM pg_roles WHERE rolname = $3), false)`,
+		Database(id), OwnerRole(id), AppRole(id)).Scan(&st.Database, &st.Owner, &st.App, &st.AppLogin)
+	if err != nil {
+		return st, fmt.Errorf("inspect spare %s: %w", Database(id), err)
+	}
+	var super bool
+	if err := conn.QueryRow(ctx, `SELECT rolsuper FROM pg_roles WHERE rolname = current_user`).Scan(&super); err != nil {
+		return st, err
+	}
+	if super {
+		var has bool
+		if err := conn.QueryRow(ctx, `SELECT coalesce((SELECT rolpassword IS NOT NULL FROM pg_authid WHERE rolname = $1), false)`,
+			AppRole(id)).Scan(&has); err != nil {
+			return st, err
+		}
+		st.AppPassword = &has
+	}
+	return st, nil
+}
+
+// HasRows reports the user tables of a database that hold at least one row (goose's
+// version table aside), in one query on one admin connection to it: a spare must be
+// empty.
+func (s *Server) HasRows(ctx context.Context, db string) ([]string, error) {
+	conn, err := s.Connect(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	rows, err := conn.Query(ctx, `SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c
+		JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+		  AND n.nspname NOT LIKE 'pg\_%' AND c.relname <> 'goose_db_version'
+		ORDER BY 1`)
+	if err != nil {
+		return nil, err
+	}
+	var tables []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		tables = append(tables, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(tables) == 0 {
+		return nil, nil
+	}
+	parts := make([]string, len(tables))
+	for i, t := range tables {
+		lit, err := literal(t)
+		if err != nil {
+			return nil, err
+		}
+		// Names come from format('%I.%I'): already quoted identifiers.
+		parts[i] = "SELECT " + lit + " WHERE EXISTS (SELECT 1 FROM " + t + ")"
+	}
+	rows, err = conn.Query(ctx, strings.Join(parts, " UNION ALL "))
+	if err != nil {
+		return nil, fmt.Errorf("look for rows in %s: %w", db, err)
+	}
+	var full []string
+	for rows.Next() {
+		var t string
+		if err := rows.Scan(&t); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		full = append(full, t)
+	}
+	rows.Close()
+	return full, rows.Err()
+}
+
+// retryUnique runs fn again while it fails with a unique violation on a shared catalog
+// (pg_database, pg_authid): a session of a killed tenantctl process may still be
+// creating the same database or role on the server (a backend finishes its statement
+// before it notices its client is gone), and the rerun must wait for it rather than
+// fail. After that session commits, fn's own "already exists" handling applies.
+func retryUnique(ctx context.Context, fn func() error) error {
+	var err error
+	for attempt := 0; attempt < 50; attempt++ {
+		if err = fn(); err == nil || !dbconn.HasCode(err, pgerrcode.UniqueViolation) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+	return err
+}
