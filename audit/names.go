@@ -135,7 +135,9 @@ func generatedName(name string) bool {
 	if id, ok := tenantdb.ParseName(name); ok {
 		return name == tenantdb.Database(id) || name == tenantdb.OwnerRole(id) || name == tenantdb.AppRole(id)
 	}
-	return strings.HasPrefix(name, tenantdb.TemplatePrefix) || name == tenantdb.TemplateOwnerRole
+	// tenantctl's own fixed roles: a customer called "Tenant …" or "Logins" is not
+	// revealed by them.
+	return strings.HasPrefix(name, tenantdb.TemplatePrefix) || name == tenantdb.TemplateOwnerRole || name == tenantdb.LoginsRole
 }
 
 func quoteName(s string) string { return fmt.Sprintf("%q", s) }

@@ -33,6 +33,10 @@ var (
 		"The server's registered capacity in tenants.", []string{"server"}, nil)
 	serverDrainingDesc = prometheus.NewDesc("tenantctl_server_draining",
 		"1 while the server is draining (takes no new tenants).", []string{"server"}, nil)
+	serverSparesDesc = prometheus.NewDesc("tenantctl_server_spares",
+		"Spare databases ready in the server's warm pool.", []string{"server"}, nil)
+	serverSparesTargetDesc = prometheus.NewDesc("tenantctl_server_spares_target",
+		"Spare databases the server's warm pool is meant to keep ready.", []string{"server"}, nil)
 )
 
 func buildInfo() prometheus.Collector {
@@ -105,6 +109,8 @@ func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- serverTenantsDesc
 	ch <- serverCapacityDesc
 	ch <- serverDrainingDesc
+	ch <- serverSparesDesc
+	ch <- serverSparesTargetDesc
 }
 
 func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
@@ -112,7 +118,8 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	defer cancel()
 	rows, err := c.store.Pool().Query(ctx, `
 		SELECT s.name, s.capacity, s.draining,
-		       (SELECT count(*) FROM tenants t WHERE t.server = s.name AND t.state <> 'purged')
+		       (SELECT count(*) FROM tenants t WHERE t.server = s.name AND t.state <> 'purged'),
+		       (SELECT count(*) FROM spares sp WHERE sp.server = s.name AND sp.state = 'ready'), s.spares
 		FROM servers s`)
 	if err != nil {
 		return
@@ -120,9 +127,9 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	defer rows.Close()
 	for rows.Next() {
 		var name string
-		var capacity, tenants int64
+		var capacity, tenants, spares, sparesTarget int64
 		var draining bool
-		if err := rows.Scan(&name, &capacity, &draining, &tenants); err != nil {
+		if err := rows.Scan(&name, &capacity, &draining, &tenants, &spares, &sparesTarget); err != nil {
 			return
 		}
 		d := 0.0
@@ -132,6 +139,8 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(serverTenantsDesc, prometheus.GaugeValue, float64(tenants), name)
 		ch <- prometheus.MustNewConstMetric(serverCapacityDesc, prometheus.GaugeValue, float64(capacity), name)
 		ch <- prometheus.MustNewConstMetric(serverDrainingDesc, prometheus.GaugeValue, d, name)
+		ch <- prometheus.MustNewConstMetric(serverSparesDesc, prometheus.GaugeValue, float64(spares), name)
+		ch <- prometheus.MustNewConstMetric(serverSparesTargetDesc, prometheus.GaugeValue, float64(sparesTarget), name)
 	}
 }
 

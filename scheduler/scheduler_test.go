@@ -399,6 +399,8 @@ func TestEndpointsAndMetrics(t *testing.T) {
 	require.Equal(t, 50.0, metric(t, body, `tenantctl_server_capacity{server="pg-a"}`))
 	require.Equal(t, 1.0, metric(t, body, `tenantctl_server_draining{server="pg-b"}`))
 	require.Equal(t, 0.0, metric(t, body, `tenantctl_server_tenants{server="pg-b"}`))
+	require.Equal(t, 0.0, metric(t, body, `tenantctl_server_spares_target{server="pg-a"}`))
+	require.Equal(t, 0.0, metric(t, body, `tenantctl_server_spares{server="pg-a"}`))
 	// Fleet gauges come from the catalog, the same on every replica.
 	require.Equal(t, 1.0, metric(t, body, "tenantctl_scheduler_catalog_up"))
 	require.Equal(t, 2.0, metric(t, body, `tenantctl_tenants{state="active"}`))

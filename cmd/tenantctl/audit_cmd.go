@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -62,7 +63,7 @@ fixes drift. Each run is recorded in the catalog with the SHA-256 of its JSON re
 Output (-o): text, json, yaml or markdown (the report to file as evidence).
 
 Exit status: 0 every check passed; 3 violations were found; 1 the audit could not run
-(a server or the catalog unreachable…); 2 bad usage.`,
+(a server or the catalog unreachable, or only probes that proved nothing…); 2 bad usage.`,
 		Example: `  tenantctl audit
   tenantctl audit -o markdown --out audit-2026-q2.md
   tenantctl audit --tenant acme -o json --no-probes`,
@@ -200,14 +201,22 @@ func (a *app) auditHistoryCmd() *cobra.Command {
 	return cmd
 }
 
-// auditExitCode is 1 when the audit could not reach a server (it could not run there,
-// so its verdict is incomplete; every finding is still reported), else 3: violations
-// proved.
+// auditExitCode is 1 when the audit could not reach a server, or when all it has are
+// probes that proved nothing (a server stopped answering mid-run): its verdict is
+// incomplete, though every finding is still reported. Else 3: violations proved.
 func auditExitCode(r audit.Report) int {
+	proven := false
 	for _, v := range r.Violations {
 		if v.Check == audit.CheckServerReachable {
 			return exitFailure
 		}
+		// Inconclusive probes are the only medium-severity probe findings.
+		if !(strings.HasPrefix(v.Check, "probe.") && v.Severity == audit.Medium) {
+			proven = true
+		}
+	}
+	if !proven && r.Probes.Inconclusive > 0 {
+		return exitFailure
 	}
 	return exitViolations
 }
