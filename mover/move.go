@@ -87,7 +87,13 @@ type Result struct {
 
 var moveSteps = []string{StepPlanned, StepSuspended, StepTargetRoles, StepCopying, StepCopied, StepHardened, StepVerified, StepSwitched, StepResumed}
 
-func stepIndex(step string) int { return slices.Index(moveSteps, step) }
+// stepsOf returns the steps of a move by method.
+func stepsOf(method string) []string {
+	if method == MethodLogical {
+		return logicalSteps
+	}
+	return moveSteps
+}
 
 // Move copies a tenant's database to another server and switches the catalog to it.
 // A move interrupted earlier (by a crash or a kill) is finished, whatever --to says as
@@ -119,7 +125,7 @@ func (m *Mover) Move(ctx context.Context, o MoveOptions) (Result, error) {
 			return Result{}, validate.Invalid(&InterruptedMoveError{Slug: o.Slug, Target: mv.Target, Step: mv.Step})
 		}
 		if o.DryRun {
-			return Result{Slug: t.Slug, ID: t.ID, From: mv.Source, To: mv.Target, Method: mv.Method, Status: "resume at " + nextStep(mv.Step)}, nil
+			return Result{Slug: t.Slug, ID: t.ID, From: mv.Source, To: mv.Target, Method: mv.Method, Status: "resume at " + nextStep(mv.Method, mv.Step)}, nil
 		}
 		m.Log.Info("resuming interrupted move", "tenant", t.Slug, "to", mv.Target, "step", mv.Step)
 		return m.drive(ctx, t, mv, start)
@@ -160,7 +166,7 @@ func (m *Mover) Move(ctx context.Context, o MoveOptions) (Result, error) {
 		return Result{}, err
 	}
 	if o.Method == MethodLogical {
-		if err := m.checkLogical(ctx, src, dst); err != nil {
+		if err := m.checkLogical(ctx, src, dst, t.ID); err != nil {
 			return Result{}, err
 		}
 	}
@@ -193,9 +199,10 @@ func (m *Mover) Move(ctx context.Context, o MoveOptions) (Result, error) {
 	return m.drive(ctx, t, mv, start)
 }
 
-func nextStep(done string) string {
-	if i := stepIndex(done); i >= 0 && i+1 < len(moveSteps) {
-		return moveSteps[i+1]
+func nextStep(method, done string) string {
+	steps := stepsOf(method)
+	if i := slices.Index(steps, done); i >= 0 && i+1 < len(steps) {
+		return steps[i+1]
 	}
 	return done
 }
@@ -254,7 +261,8 @@ func (m *Mover) steps(ctx context.Context, t catalog.Tenant, mv catalog.Move, re
 	if err != nil {
 		return err
 	}
-	for _, step := range moveSteps[stepIndex(mv.Step)+1:] {
+	steps := stepsOf(mv.Method)
+	for _, step := range steps[slices.Index(steps, mv.Step)+1:] {
 		stepStart := time.Now()
 		u := catalog.MoveUpdate{Step: &step}
 		switch step {
@@ -288,6 +296,10 @@ func (m *Mover) steps(ctx context.Context, t catalog.Tenant, mv catalog.Move, re
 			u.Bytes = &n
 		case StepHardened:
 			if err := dst.Harden(ctx, t.ID); err != nil {
+				return err
+			}
+		case StepSubscribed, StepSynced, StepCaughtUp, StepDetached:
+			if err := m.logicalStep(ctx, step, src, dst, mv); err != nil {
 				return err
 			}
 		case StepVerified:
@@ -411,6 +423,14 @@ func (m *Mover) rollback(ctx context.Context, mv catalog.Move, reason string) er
 	if mv.Status != catalog.MoveMoving {
 		return nil
 	}
+	if mv.Method == MethodLogical {
+		// The subscription, its slots and the publication go first: a slot left on the
+		// source would keep its WAL for ever, and the target database cannot be dropped
+		// while a subscription lives in it.
+		if err := m.dropReplication(ctx, mv); err != nil {
+			return err
+		}
+	}
 	if _, err := m.store().GetServer(ctx, mv.Target); err == nil {
 		dst, err := m.P.Server(ctx, mv.Target)
 		if err != nil {
@@ -422,7 +442,7 @@ func (m *Mover) rollback(ctx context.Context, mv catalog.Move, reason string) er
 	} else if !errors.Is(err, catalog.ErrServerNotFound) {
 		return err
 	}
-	if mv.PriorState == catalog.StateActive && stepIndex(mv.Step) >= stepIndex(StepPlanned) {
+	if mv.PriorState == catalog.StateActive && slices.Index(stepsOf(mv.Method), mv.Step) >= 0 {
 		src, err := m.P.Server(ctx, mv.Source)
 		if err != nil {
 			return err

@@ -119,8 +119,9 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 
 // pipeDumpRestore runs pg_dump on the source database piped into pg_restore on the
 // target database (no temporary file) and returns the archive's size. Both run as the
-// tenant's owner role (--role), which the admin is a member of.
-func pipeDumpRestore(ctx context.Context, src, dst *tenantdb.Server, id string) (int64, error) {
+// tenant's owner role (--role), which the admin is a member of. dumpArgs are added to
+// pg_dump's (--schema-only for method logical).
+func pipeDumpRestore(ctx context.Context, src, dst *tenantdb.Server, id string, dumpArgs ...string) (int64, error) {
 	dumpBin, err := FindClient("pg_dump")
 	if err != nil {
 		return 0, err
@@ -132,7 +133,7 @@ func pipeDumpRestore(ctx context.Context, src, dst *tenantdb.Server, id string) 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	db, owner := tenantdb.Database(id), tenantdb.OwnerRole(id)
-	dump := clientCmd(ctx, dumpBin, src, db, "--format=custom", "--compress=0", "--no-owner", "--role="+owner)
+	dump := clientCmd(ctx, dumpBin, src, db, append([]string{"--format=custom", "--compress=0", "--no-owner", "--role=" + owner}, dumpArgs...)...)
 	restore := clientCmd(ctx, restoreBin, dst, db, "--no-owner", "--role="+owner, "--exit-on-error", "--dbname="+db)
 	var dumpErr, restoreErr stderrTail
 	dump.Stderr, restore.Stderr = &dumpErr, &restoreErr

@@ -46,9 +46,15 @@ switches to the target; the application may log in again. The source copy stays,
 NOLOGIN for the tenant, for --keep-source (default 24h) and is dropped by
 'tenantctl reconcile' after that (--keep-source 0 drops it at once).
 
-Method logical (initial copy and catch-up by logical replication) needs PostgreSQL 16+
-with pg_create_subscription, or a superuser admin, on both servers; it is refused
-otherwise.
+Method logical keeps the tenant writable during the copy: its schema is copied and
+hardened as above, a publication on the source and a subscription on the target copy
+the data and stream the changes; once synchronised, the tenant is suspended only for
+the cut-over (wait until the target applied everything, copy the sequences' values,
+verify, drop the subscription, its slots and the publication, switch, resume). It needs
+a superuser admin, or PostgreSQL 16+ with pg_create_subscription granted to the admin,
+on both servers, wal_level = logical on the source, and a primary key on every table;
+it is refused otherwise (use method dump). The output gives the downtime (suspend to
+resume) apart from the total.
 
 A move can be killed at any instant: run the same command again to finish it, or
 'tenantctl reconcile' (or 'tenant move SLUG --rollback') to roll it back to the source.
@@ -56,7 +62,8 @@ The next rollup copies a moved tenant in full. pg_dump and pg_restore come from
 TENANTCTL_PG_BINDIR, PATH, 'pg_config --bindir' or /usr/lib/postgresql/*/bin.`,
 		Example: `  tenantctl tenant move acme --to pg-b --dry-run
   tenantctl tenant move acme --to pg-b
-  tenantctl tenant move acme --to pg-b --keep-source 0`,
+  tenantctl tenant move acme --to pg-b --keep-source 0
+  tenantctl tenant move acme --to pg-b --method logical -o json`,
 		Args: exactArgs(1, "a tenant SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Slug = args[0]
