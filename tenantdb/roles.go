@@ -29,11 +29,32 @@ const safeAttrs = "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS
 // role and of [LoginsRole], which the pg_hba.conf lines of [HBALines] confine logins
 // with. Idempotent.
 func (s *Server) EnsureRoles(ctx context.Context, id, appPassword string, login bool) error {
+	loginAttr := "LOGIN"
+	if !login {
+		loginAttr = "NOLOGIN"
+	}
+	verifier, err := secret.ScramVerifier(appPassword)
+	if err != nil {
+		return err
+	}
+	pw, err := literal(verifier)
+	if err != nil {
+		return err
+	}
+	appAttrs := fmt.Sprintf("%s NOINHERIT CONNECTION LIMIT %d", loginAttr, AppConnectionLimit)
+	setPassword := "ALTER ROLE " + ident(AppRole(id)) + " PASSWORD " + pw
 	// A killed run's session may still be creating the same roles: wait for it.
-	return retryUnique(ctx, func() error { return s.ensureRoles(ctx, id, appPassword, login) })
+	return retryUnique(ctx, func() error {
+		return s.ensureRoles(ctx, id, "create roles of "+Database(id), appAttrs, setPassword)
+	})
 }
 
-func (s *Server) ensureRoles(ctx context.Context, id, appPassword string, login bool) error {
+// ensureRoles makes (or brings back) the tenant's owner role, its app role with
+// appAttrs, the admin's membership of both and the app role's confinement
+// memberships, plus the extra statements after the roles: one round trip, one implicit
+// transaction. Tenants and spares differ only in appAttrs and extra. what names the
+// work in the error.
+func (s *Server) ensureRoles(ctx context.Context, id, what, appAttrs string, extra ...string) error {
 	conn, release, err := s.admin(ctx)
 	if err != nil {
 		return err
@@ -48,30 +69,16 @@ func (s *Server) ensureRoles(ctx context.Context, id, appPassword string, login 
 		[]string{owner, app, GroupRole(id)}).Scan(&existing); err != nil {
 		return fmt.Errorf("look up roles of %s: %w", Database(id), err)
 	}
-	loginAttr := "LOGIN"
-	if !login {
-		loginAttr = "NOLOGIN"
-	}
-	verifier, err := secret.ScramVerifier(appPassword)
-	if err != nil {
-		return err
-	}
-	pw, err := literal(verifier)
-	if err != nil {
-		return err
-	}
 	stmts := []string{
 		roleStmt(owner, "NOLOGIN INHERIT CONNECTION LIMIT 0", slices.Contains(existing, owner)),
-		roleStmt(app, fmt.Sprintf("%s NOINHERIT CONNECTION LIMIT %d", loginAttr, AppConnectionLimit), slices.Contains(existing, app)),
-		"ALTER ROLE " + ident(app) + " PASSWORD " + pw,
-		s.grantToAdminStmt(owner),
-		s.grantToAdminStmt(app),
+		roleStmt(app, appAttrs, slices.Contains(existing, app)),
 	}
+	stmts = append(stmts, extra...)
+	stmts = append(stmts, s.grantToAdminStmt(owner), s.grantToAdminStmt(app))
 	// The group role named like the database, for pg_hba.conf's samerole.
 	stmts = append(stmts, confineStmts(id, slices.Contains(existing, GroupRole(id)), app)...)
-	// One round trip, one implicit transaction.
 	if _, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll(); err != nil {
-		return fmt.Errorf("create roles of %s: %w", Database(id), err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package tenantdb
 import (
 	"context"
 	"fmt"
-	"slices"
 	"strings"
 	"time"
 
@@ -13,34 +12,12 @@ import (
 	"github.com/tenantctl/tenantctl/secret"
 )
 
+// ensureSpareRoles makes a spare's roles like a tenant's, confined like any tenant's,
+// but with the app role NOLOGIN and without a password: the claim only has to give it
+// both.
 func (s *Server) ensureSpareRoles(ctx context.Context, id string) error {
-	conn, release, err := s.admin(ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
-	owner, app := OwnerRole(id), AppRole(id)
-	if err := ensureLoginsRole(ctx, conn); err != nil {
-		return err
-	}
-	var existing []string
-	if err := conn.QueryRow(ctx, `SELECT coalesce(array_agg(rolname::text), '{}') FROM pg_roles WHERE rolname = ANY($1)`,
-		[]string{owner, app, GroupRole(id)}).Scan(&existing); err != nil {
-		return fmt.Errorf("look up roles of %s: %w", Database(id), err)
-	}
-	stmts := []string{
-		roleStmt(owner, "NOLOGIN INHERIT CONNECTION LIMIT 0", slices.Contains(existing, owner)),
-		roleStmt(app, fmt.Sprintf("NOLOGIN NOINHERIT CONNECTION LIMIT %d PASSWORD NULL", AppConnectionLimit), slices.Contains(existing, app)),
-		s.grantToAdminStmt(owner),
-		s.grantToAdminStmt(app),
-	}
-	// Confined like any tenant's (group role for pg_hba.conf's samerole), so the claim
-	// only has to give the app role its password and LOGIN.
-	stmts = append(stmts, confineStmts(id, slices.Contains(existing, GroupRole(id)), app)...)
-	if _, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll(); err != nil {
-		return fmt.Errorf("create roles of spare %s: %w", Database(id), err)
-	}
-	return nil
+	return s.ensureRoles(ctx, id, "create roles of spare "+Database(id),
+		fmt.Sprintf("NOLOGIN NOINHERIT CONNECTION LIMIT %d PASSWORD NULL", AppConnectionLimit))
 }
 
 // EnsureSpareRoles creates the roles of a spare database of the warm pool: the owner
