@@ -1,12 +1,6 @@
 package main
 
-import (
-	"os"
-	"syscall"
-)
+import "github.com/tenantctl/tenantctl/internal/fault"
 
 // killSelf ends the process as abruptly as kill -9 would, for crash tests.
-func killSelf() {
-	_ = syscall.Kill(os.Getpid(), syscall.SIGKILL)
-	select {}
-}
+func killSelf() { fault.Kill() }

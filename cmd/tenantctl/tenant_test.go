@@ -154,7 +154,7 @@ func TestKilledCreateConverges(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		var exitErr *exec.ExitError
 		require.True(t, errors.As(err, &exitErr), "the process must die: %v\n%s", err, out)
-		require.Equal(t, "signal: killed", exitErr.String())
+		require.Equal(t, "signal: killed", exitErr.String(), "killed after step %s; output:\n%s", step, out)
 
 		show := decode[map[string]any](t, c.mustRun("tenant", "show", slug, "-o", "json"))
 		require.Equal(t, "provisioning", show["state"])
