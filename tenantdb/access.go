@@ -122,6 +122,11 @@ func (s *Server) RevokeAccessRole(ctx context.Context, id, role string) error {
 	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, role).Scan(&exists); err != nil || !exists {
 		return err
 	}
+	// No new session from here on: one opened after the terminate would outlive the
+	// role (see terminate).
+	if _, err := conn.Exec(ctx, "ALTER ROLE "+ident(role)+" NOLOGIN"); err != nil {
+		return fmt.Errorf("disable role %s: %w", role, err)
+	}
 	if err := terminate(ctx, conn, role); err != nil {
 		return err
 	}

@@ -247,7 +247,7 @@ func (s *Server) dropDatabase(ctx context.Context, name string) error {
 	if s.VersionNum >= 130000 {
 		stmt += " WITH (FORCE)"
 	}
-	if _, err := conn.Exec(ctx, stmt); err != nil {
+	if err := untilSignalled(ctx, func() error { _, err := conn.Exec(ctx, stmt); return err }); err != nil {
 		return fmt.Errorf("drop database %s: %w", name, err)
 	}
 	return nil

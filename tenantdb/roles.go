@@ -172,15 +172,6 @@ func (s *Server) SetAppLogin(ctx context.Context, id string, login bool) error {
 	return nil
 }
 
-// terminate ends every session of role.
-func terminate(ctx context.Context, conn *pgx.Conn, role string) error {
-	_, err := conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()`, role)
-	if err != nil {
-		return fmt.Errorf("terminate sessions of %s: %w", role, err)
-	}
-	return nil
-}
-
 // DropRoles drops the tenant's roles if they exist. Their database must be gone first.
 func (s *Server) DropRoles(ctx context.Context, id string) error {
 	conn, release, err := s.admin(ctx)
