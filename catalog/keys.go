@@ -195,6 +195,7 @@ func (s *Store) RotateKey(ctx context.Context, from, to *secret.Box, hooks Rotat
 		for _, c := range SealedColumns {
 			k, err := reseal(ctx, tx, c, from, to, func() {
 				n++
+				fpRotateResealed.Hit()
 				if hooks.AfterReseal != nil {
 					hooks.AfterReseal(n)
 				}
@@ -208,9 +209,13 @@ func (s *Store) RotateKey(ctx context.Context, from, to *secret.Box, hooks Rotat
 		for k, v := range res.Resealed {
 			resealed[k] = v
 		}
-		return s.AppendEvent(ctx, tx, Event{Action: "secret.rotate_key", Details: map[string]any{
+		if err := s.AppendEvent(ctx, tx, Event{Action: "secret.rotate_key", Details: map[string]any{
 			"from_key_id": res.FromKeyID, "to_key_id": res.ToKeyID, "resealed": resealed,
-		}})
+		}}); err != nil {
+			return err
+		}
+		fpRotateBeforeCommit.Hit()
+		return nil
 	})
 	if err != nil {
 		return res, err
@@ -219,6 +224,7 @@ func (s *Store) RotateKey(ctx context.Context, from, to *secret.Box, hooks Rotat
 		clear(res.Resealed)
 		return res, nil
 	}
+	fpRotateCommitted.Hit()
 	if hooks.AfterCommit != nil {
 		hooks.AfterCommit()
 	}

@@ -117,6 +117,7 @@ func (m *Mover) Evacuate(ctx context.Context, o EvacuateOptions) (EvacuateResult
 		if err := st.SetDraining(ctx, o.Server, true); err != nil {
 			return res, err
 		}
+		fpEvacuateDraining.Hit()
 	}
 	tenants, err := st.ListTenants(ctx, catalog.TenantFilter{Server: o.Server})
 	if err != nil {
@@ -181,6 +182,9 @@ func (m *Mover) Evacuate(ctx context.Context, o EvacuateOptions) (EvacuateResult
 			return out
 		},
 		func(_ job, out Outcome) bool {
+			if out.Status == "moved" {
+				fpEvacuateMoved.Hit()
+			}
 			outcomes = append(outcomes, out)
 			if o.Progress != nil {
 				o.Progress(out)

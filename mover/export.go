@@ -122,6 +122,7 @@ func (m *Mover) Export(ctx context.Context, o ExportOptions) (ExportResult, erro
 		return ExportResult{}, err
 	}
 	done = true
+	fpExportWritten.Hit()
 	res := ExportResult{Slug: t.Slug, ID: t.ID, File: o.Out, Bytes: cw.n, SHA256: hex.EncodeToString(h.Sum(nil)), Duration: time.Since(start)}
 	if err := m.store().AppendEvent(ctx, nil, catalog.Event{Action: "tenant.export", TenantID: t.ID, Slug: t.Slug, Details: map[string]any{
 		"server": t.Server, "database": tenantdb.Database(t.ID), "file": filepath.Base(o.Out), "bytes": res.Bytes, "sha256": res.SHA256,

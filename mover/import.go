@@ -250,6 +250,7 @@ func (m *Mover) Import(ctx context.Context, o ImportOptions) (catalog.Tenant, er
 		}); err != nil {
 			return catalog.Tenant{}, err
 		}
+		fpImportInserted.Hit()
 	default:
 		return catalog.Tenant{}, err
 	}
@@ -267,7 +268,7 @@ func (m *Mover) Import(ctx context.Context, o ImportOptions) (catalog.Tenant, er
 	}
 	version, err := m.restore(ctx, t, o.File)
 	if err != nil {
-		if errors.Is(err, errCrash) || ctx.Err() != nil {
+		if ctx.Err() != nil {
 			return t, err
 		}
 		msg := secret.Scrub(err.Error())
@@ -310,7 +311,8 @@ func (m *Mover) restore(ctx context.Context, t catalog.Tenant, file string) (int
 		if err := m.store().UpdateTenant(ctx, t.ID, catalog.TenantUpdate{Step: &step}); err != nil {
 			return err
 		}
-		return m.afterStep(step)
+		fpImportStep[step].Hit()
+		return nil
 	}
 	if ok, err := m.store().HasCredential(ctx, t.ID, "app"); err != nil {
 		return 0, err
@@ -318,6 +320,7 @@ func (m *Mover) restore(ctx context.Context, t catalog.Tenant, file string) (int
 		if err := m.store().SetCredential(ctx, t.ID, "app", secret.NewPassword()); err != nil {
 			return 0, err
 		}
+		fpImportCredentials.Hit()
 	}
 	pw, err := m.store().Credential(ctx, t.ID, "app")
 	if err != nil {
@@ -332,6 +335,7 @@ func (m *Mover) restore(ctx context.Context, t catalog.Tenant, file string) (int
 	if err := recreateDatabase(ctx, srv, t.ID); err != nil {
 		return 0, err
 	}
+	fpImportDatabase.Hit()
 	bin, err := FindClient("pg_restore")
 	if err != nil {
 		return 0, err
@@ -354,6 +358,7 @@ func (m *Mover) restore(ctx context.Context, t catalog.Tenant, file string) (int
 	if err != nil {
 		return version, fmt.Errorf("migrate the restored database to the latest schema: %w", err)
 	}
+	fpImportMigrated.Hit()
 	// Migrations may have created tables: harden again so the app gets DML on them.
 	if err := srv.Harden(ctx, t.ID); err != nil {
 		return 0, err
@@ -364,6 +369,7 @@ func (m *Mover) restore(ctx context.Context, t catalog.Tenant, file string) (int
 	if err := srv.SetAppLogin(ctx, t.ID, true); err != nil {
 		return 0, err
 	}
+	fpImportLogin.Hit()
 	return version, nil
 }
 
@@ -382,6 +388,7 @@ func (m *Mover) undoImport(ctx context.Context, t catalog.Tenant, reason string)
 	} else if !errors.Is(err, catalog.ErrServerNotFound) {
 		return err
 	}
+	fpImportUndone.Hit()
 	if err := m.store().DeleteCredentials(ctx, t.ID); err != nil {
 		return err
 	}

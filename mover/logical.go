@@ -142,6 +142,7 @@ func (m *Mover) logicalStep(ctx context.Context, step string, src, dst *tenantdb
 		if err := createPublication(ctx, src, mv); err != nil {
 			return err
 		}
+		fpMovePublished.Hit()
 		return createSubscription(ctx, src, dst, mv)
 	case StepSynced:
 		return waitSynced(ctx, dst, mv, m)
@@ -385,6 +386,7 @@ func (m *Mover) dropReplication(ctx context.Context, mv catalog.Move) error {
 		if err := dropSubscription(ctx, dst, db, name); err != nil {
 			return err
 		}
+		fpMoveUnsubscribed.Hit()
 	} else if !errors.Is(err, catalog.ErrServerNotFound) {
 		return err
 	}

@@ -193,9 +193,7 @@ func (m *Mover) Move(ctx context.Context, o MoveOptions) (Result, error) {
 		return Result{}, err
 	}
 	m.Log.Info("moving tenant", "tenant", t.Slug, "from", mv.Source, "to", mv.Target, "method", mv.Method)
-	if err := m.afterStep(StepPlanned); err != nil {
-		return Result{}, err
-	}
+	fpMoveStepRecorded[StepPlanned].Hit()
 	return m.drive(ctx, t, mv, start)
 }
 
@@ -213,7 +211,7 @@ func nextStep(method, done string) string {
 func (m *Mover) drive(ctx context.Context, t catalog.Tenant, mv catalog.Move, start time.Time) (Result, error) {
 	res := Result{Slug: t.Slug, ID: t.ID, From: mv.Source, To: mv.Target, Method: mv.Method}
 	err := m.steps(ctx, t, mv, &res)
-	if err != nil && !errors.Is(err, errCrash) && ctx.Err() == nil {
+	if err != nil && ctx.Err() == nil {
 		cur, gerr := m.store().GetMove(ctx, mv.ID)
 		if gerr == nil && cur.Status == catalog.MoveMoving {
 			msg := secret.Scrub(err.Error())
@@ -317,15 +315,14 @@ func (m *Mover) steps(ctx context.Context, t catalog.Tenant, mv catalog.Move, re
 				return err
 			}
 			m.resyncWarehouse(ctx, t, mv)
-			if err := m.afterStep(step); err != nil {
-				return err
-			}
+			fpMoveStepRecorded[step].Hit()
 			continue // SwitchMove recorded the step
 		case StepResumed:
 			if mv.PriorState == catalog.StateActive {
 				if err := dst.SetAppLogin(ctx, t.ID, true); err != nil {
 					return err
 				}
+				fpMoveResumeLogin.Hit()
 			}
 			// The source copy stays, but nobody may reach it as the tenant any more.
 			if err := src.RevokeAccess(ctx, t.ID); err != nil {
@@ -333,6 +330,7 @@ func (m *Mover) steps(ctx context.Context, t catalog.Tenant, mv catalog.Move, re
 			}
 			u.Resumed = true
 		}
+		hit(fpMoveStepDone[step])
 		if err := m.store().UpdateMove(ctx, mv.ID, u); err != nil {
 			return err
 		}
@@ -353,9 +351,7 @@ func (m *Mover) steps(ctx context.Context, t catalog.Tenant, mv catalog.Move, re
 				return err
 			}
 		}
-		if err := m.afterStep(step); err != nil {
-			return err
-		}
+		fpMoveStepRecorded[step].Hit()
 	}
 	cur, err := m.store().GetMove(ctx, mv.ID)
 	if err != nil {
@@ -395,6 +391,7 @@ func (m *Mover) dropSource(ctx context.Context, mv catalog.Move) error {
 	if err := dropCopy(ctx, src, mv.TenantID); err != nil {
 		return err
 	}
+	fpMoveSourceDrop.Hit()
 	m.Log.Info("source copy dropped", "tenant", mv.Slug, "server", mv.Source)
 	return m.store().FinishMove(ctx, mv)
 }
@@ -442,6 +439,7 @@ func (m *Mover) rollback(ctx context.Context, mv catalog.Move, reason string) er
 	} else if !errors.Is(err, catalog.ErrServerNotFound) {
 		return err
 	}
+	fpRollbackTarget.Hit()
 	if mv.PriorState == catalog.StateActive && slices.Index(stepsOf(mv.Method), mv.Step) >= 0 {
 		src, err := m.P.Server(ctx, mv.Source)
 		if err != nil {
@@ -451,6 +449,7 @@ func (m *Mover) rollback(ctx context.Context, mv catalog.Move, reason string) er
 			return err
 		}
 	}
+	fpRollbackSource.Hit()
 	return m.store().RollBackMove(ctx, mv, reason)
 }
 

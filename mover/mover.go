@@ -3,7 +3,6 @@ package mover
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -40,14 +39,6 @@ const (
 type Mover struct {
 	P   *provisioner.Provisioner
 	Log hclog.Logger
-	// Hooks lets tests stop a move between two steps, as a crash would.
-	Hooks Hooks
-}
-
-// Hooks are called between steps; a non-nil error aborts the run there, like a crash
-// (nothing rolled back).
-type Hooks struct {
-	AfterStep func(step string) error
 }
 
 // New returns a Mover over a provisioner.
@@ -59,18 +50,6 @@ func New(p *provisioner.Provisioner, log hclog.Logger) *Mover {
 }
 
 func (m *Mover) store() *catalog.Store { return m.P.Store }
-
-func (m *Mover) afterStep(step string) error {
-	if m.Hooks.AfterStep != nil {
-		if err := m.Hooks.AfterStep(step); err != nil {
-			return fmt.Errorf("%w after step %s: %w", errCrash, step, err)
-		}
-	}
-	return nil
-}
-
-// errCrash marks a failure injected by a hook: it must look like a crash.
-var errCrash = errors.New("simulated crash")
 
 // lockTenant takes the tenant's advisory lock, the one the provisioner takes, so a move
 // never runs beside another lifecycle operation or another move of the same tenant.

@@ -49,6 +49,7 @@ func (m *Mover) Reconcile(ctx context.Context, dryRun bool) ([]provisioner.Actio
 				}
 			} else {
 				a.Applied = true
+				fpMoveSettled.Hit()
 			}
 		}
 		actions = append(actions, a)

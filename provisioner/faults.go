@@ -34,6 +34,17 @@ var (
 	fpRevokeRecord  = fault.Register("access.revoke.after-record", "grant removed from the catalog, role still on the server")
 
 	fpReconcileAction = fault.Register("reconcile.after-action", "one reconcile fix applied (use :N for the Nth)")
+
+	// The warm pool (pool.go): a claim, and a refill building or dropping spares.
+	fpClaimed           = fault.Register("pool.claim.after-claim", "spare claimed: tenant recorded at step claimed, app role still NOLOGIN without a password")
+	fpClaimActivated    = fault.Register("pool.claim.after-activate", "claimed tenant's app role has its password and LOGIN, tenant not yet active")
+	fpSpareRecorded     = fault.Register("pool.spare.after-record", "spare recorded as building, nothing on the server (use :N)")
+	fpSpareRoles        = fault.Register("pool.spare.after-roles", "spare's roles made, no database (use :N)")
+	fpSpareDatabase     = fault.Register("pool.spare.after-database", "spare database cloned from the template, not hardened (use :N)")
+	fpSpareHardened     = fault.Register("pool.spare.after-harden", "spare hardened, not yet marked ready (use :N)")
+	fpSpareRetired      = fault.Register("pool.drop.after-retire", "spare marked dropping, its database and roles remain (use :N)")
+	fpSpareDbDropped    = fault.Register("pool.drop.after-database", "spare database dropped, its roles remain (use :N)")
+	fpSpareRolesDropped = fault.Register("pool.drop.after-roles", "spare database and roles dropped, catalog row remains (use :N)")
 )
 
 func init() {

@@ -62,6 +62,7 @@ func (p *Provisioner) createFromSpare(ctx context.Context, srv catalog.Server, o
 		return t, err
 	}
 	p.Log.Info("provisioning tenant from a spare", "tenant", t.Slug, "id", t.ID, "server", srv.Name)
+	fpClaimed.Hit()
 	if err := p.afterStep(StepClaimed); err != nil {
 		return t, err
 	}
@@ -81,6 +82,7 @@ func (p *Provisioner) activateClaimed(ctx context.Context, h *tenantdb.Server, t
 	if err := h.ActivateApp(ctx, t.ID, password); err != nil {
 		return t, err
 	}
+	fpClaimActivated.Hit()
 	return p.Store.FinishClaim(ctx, t.ID, StepWarehouse, map[string]any{
 		"server": t.Server, "schema_version": t.SchemaVersion, "spare": true})
 }
@@ -320,6 +322,7 @@ func (p *Provisioner) buildSpare(ctx context.Context, h *tenantdb.Server, sp cat
 		if err := p.Store.InsertSpare(ctx, sp); err != nil {
 			return err
 		}
+		fpSpareRecorded.Hit()
 		if err := p.afterStep(SpareStepRecorded); err != nil {
 			return err
 		}
@@ -334,18 +337,21 @@ func (p *Provisioner) buildSpare(ctx context.Context, h *tenantdb.Server, sp cat
 	if err := h.EnsureSpareRoles(ctx, sp.ID); err != nil {
 		return err
 	}
+	fpSpareRoles.Hit()
 	if err := p.afterStep(SpareStepRoles); err != nil {
 		return err
 	}
 	if _, err := p.cloneTemplate(ctx, h, sp.ID, tmpl); err != nil {
 		return err
 	}
+	fpSpareDatabase.Hit()
 	if err := p.afterStep(SpareStepDatabase); err != nil {
 		return err
 	}
 	if err := h.Harden(ctx, sp.ID); err != nil {
 		return err
 	}
+	fpSpareHardened.Hit()
 	if err := p.afterStep(SpareStepHardened); err != nil {
 		return err
 	}
@@ -355,15 +361,18 @@ func (p *Provisioner) buildSpare(ctx context.Context, h *tenantdb.Server, sp cat
 // dropSpare removes a spare already retired (state dropping, or building under the
 // pool lock): database, roles, then the catalog row. Idempotent.
 func (p *Provisioner) dropSpare(ctx context.Context, h *tenantdb.Server, sp catalog.Spare) error {
+	fpSpareRetired.Hit()
 	if err := p.afterStep(SpareStepRetired); err != nil {
 		return err
 	}
 	if err := h.DropDatabase(ctx, sp.ID); err != nil {
 		return err
 	}
+	fpSpareDbDropped.Hit()
 	if err := h.DropRoles(ctx, sp.ID); err != nil {
 		return err
 	}
+	fpSpareRolesDropped.Hit()
 	if err := p.afterStep(SpareStepDropped); err != nil {
 		return err
 	}

@@ -130,18 +130,18 @@ func TestRotateKeyKilled(t *testing.T) {
 		conn.Close(context.Background())
 	}
 	key := old
-	for i, crashAt := range []string{"3", "commit"} {
+	for i, crashAt := range []string{"secret.rotate.after-reseal:3", "secret.rotate.after-commit"} {
 		next := secret.GenerateKey()
 		nextFile := writeKey(t, dir, "next"+string(rune('0'+i))+".key", next)
 		cmd := exec.Command(bin, "secret", "rotate-key", "--new-key-file", nextFile)
-		cmd.Env = append(os.Environ(), "TENANTCTL_CONFIG="+os.DevNull, "TENANTCTL_CRASH_AFTER_RESEAL="+crashAt,
+		cmd.Env = append(os.Environ(), "TENANTCTL_CONFIG="+os.DevNull, "TENANTCTL_FAULT="+crashAt,
 			"TENANTCTL_CATALOG_DSN="+c.env["TENANTCTL_CATALOG_DSN"], "TENANTCTL_SECRET_KEY="+key)
 		out, err := cmd.CombinedOutput()
 		var exitErr *exec.ExitError
 		require.True(t, errors.As(err, &exitErr), "the process must die: %v\n%s", err, out)
 		require.Equal(t, "signal: killed", exitErr.String())
 
-		if crashAt == "commit" {
+		if crashAt == "secret.rotate.after-commit" {
 			// Committed: the old key is refused, and a rerun with it says it is done.
 			c.expect(2, []string{"is not this catalog's key"}, "tenant", "list")
 			out := c.mustRun("secret", "rotate-key", "--new-key-file", nextFile)

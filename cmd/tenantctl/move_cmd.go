@@ -16,16 +16,13 @@ import (
 	"github.com/tenantctl/tenantctl/secret"
 )
 
-// mover opens the catalog and returns a mover over it, with the crash hook of crash
-// tests; call done when finished.
+// mover opens the catalog and returns a mover over it; call done when finished.
 func (a *app) mover(cmd *cobra.Command) (*mover.Mover, func(), error) {
 	p, done, err := a.provisioner(cmd.Context())
 	if err != nil {
 		return nil, nil, err
 	}
-	m := mover.New(p, a.log)
-	m.Hooks = mover.Hooks{AfterStep: crashHook(a.getenv).AfterStep}
-	return m, done, nil
+	return mover.New(p, a.log), done, nil
 }
 
 func (a *app) tenantMoveCmd() *cobra.Command {
@@ -247,9 +244,7 @@ as job "evacuate", with its progress.`,
 
 // importTenant is `tenant create --from-dump`.
 func (a *app) importTenant(cmd *cobra.Command, p *provisioner.Provisioner, o provisioner.CreateOptions, file string) (catalog.Tenant, error) {
-	m := mover.New(p, a.log)
-	m.Hooks = mover.Hooks{AfterStep: crashHook(a.getenv).AfterStep}
-	return m.Import(cmd.Context(), mover.ImportOptions{CreateOptions: o, File: file})
+	return mover.New(p, a.log).Import(cmd.Context(), mover.ImportOptions{CreateOptions: o, File: file})
 }
 
 func (a *app) tenantExportCmd() *cobra.Command {

@@ -161,7 +161,7 @@ func TestTenantMoveLogical(t *testing.T) {
 	crash := func(step, to string) {
 		t.Helper()
 		cmd := exec.Command(bin, "tenant", "move", tn.slug, "--to", to, "--method", "logical", "--keep-source", "0")
-		cmd.Env = append(os.Environ(), "TENANTCTL_CRASH_AFTER_STEP="+step, "TENANTCTL_CONFIG=",
+		cmd.Env = append(os.Environ(), "TENANTCTL_FAULT=move."+step+".after-record", "TENANTCTL_CONFIG=",
 			"TENANTCTL_CATALOG_DSN="+c.env["TENANTCTL_CATALOG_DSN"], "TENANTCTL_SECRET_KEY="+c.env["TENANTCTL_SECRET_KEY"])
 		out, err := cmd.CombinedOutput()
 		var exitErr *exec.ExitError

@@ -300,7 +300,7 @@ func TestKilledMoveConverges(t *testing.T) {
 	i := 0
 	for _, step := range []string{"planned", "suspended", "target-roles", "copying", "copied", "hardened", "verified", "switched", "resumed"} {
 		to := other[where]
-		kill([]string{"TENANTCTL_CRASH_AFTER_STEP=" + step}, 0, to)
+		kill([]string{"TENANTCTL_FAULT=move." + step + ".after-record"}, 0, to)
 		if i%2 == 0 {
 			c.mustRun("tenant", "move", tn.slug, "--to", to, "--keep-source", "0")
 		} else {
@@ -311,7 +311,7 @@ func TestKilledMoveConverges(t *testing.T) {
 	}
 	// An interrupted move rolled back by the operator.
 	to := other[where]
-	kill([]string{"TENANTCTL_CRASH_AFTER_STEP=hardened"}, 0, to)
+	kill([]string{"TENANTCTL_FAULT=move.hardened.after-record"}, 0, to)
 	show := decode[map[string]any](t, c.mustRun("tenant", "show", tn.slug, "-o", "json"))
 	require.Equal(t, "moving", show["state"])
 	c.expect(2, []string{"interrupted move to " + to, "--rollback"}, "tenant", "move", tn.slug, "--to", where)
@@ -498,7 +498,7 @@ func TestKilledImportConverges(t *testing.T) {
 		slug := fmt.Sprintf("imp%d-%s", i, pgtest.RandomSuffix()[:4])
 		args := []string{"tenant", "create", slug, "--name", "Imported", "--domain", slug + ".example", "--server", "pg-b", "--from-dump", dump}
 		cmd := exec.Command(bin, args...)
-		cmd.Env = append(os.Environ(), "TENANTCTL_CONFIG=", "TENANTCTL_CRASH_AFTER_STEP="+step,
+		cmd.Env = append(os.Environ(), "TENANTCTL_CONFIG=", "TENANTCTL_FAULT=import."+step+".after-record",
 			"TENANTCTL_CATALOG_DSN="+c.env["TENANTCTL_CATALOG_DSN"], "TENANTCTL_SECRET_KEY="+c.env["TENANTCTL_SECRET_KEY"])
 		out, err := cmd.CombinedOutput()
 		var exitErr *exec.ExitError

@@ -70,7 +70,6 @@ the same.`,
 				return err
 			}
 			defer done()
-			p.Hooks = crashHook(a.getenv)
 			if name != "" {
 				if _, err := p.Store.GetServer(cmd.Context(), name); err != nil {
 					return err

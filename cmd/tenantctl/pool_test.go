@@ -60,7 +60,7 @@ func TestPoolCommandsAndKills(t *testing.T) {
 	require.Contains(t, c.mustRun("server", "list"), "0/2", "server list shows ready/target spares")
 
 	// Killed right after a spare's database was cloned.
-	out, err := c.subprocess(bin, []string{"TENANTCTL_CRASH_AFTER_STEP=spare.database"}, "server", "refill").CombinedOutput()
+	out, err := c.subprocess(bin, []string{"TENANTCTL_FAULT=pool.spare.after-database"}, "server", "refill").CombinedOutput()
 	require.Error(t, err, "%s", out)
 	require.Contains(t, err.Error(), "killed")
 	require.Equal(t, 0, c.serverRow("pg-a").SparesReady)
@@ -88,7 +88,7 @@ func TestPoolCommandsAndKills(t *testing.T) {
 	// Killed right after the claim committed: the rerun finishes the tenant.
 	slug := "claimed-" + pgtest.RandomSuffix()[:4]
 	args := []string{"tenant", "create", slug, "--name", "Claimed", "--domain", slug + ".example", "--server", "pg-a"}
-	_, err = c.subprocess(bin, []string{"TENANTCTL_CRASH_AFTER_STEP=claimed"}, args...).CombinedOutput()
+	_, err = c.subprocess(bin, []string{"TENANTCTL_FAULT=pool.claim.after-claim"}, args...).CombinedOutput()
 	require.Error(t, err)
 	show := decode[map[string]any](t, c.mustRun("tenant", "show", slug, "-o", "json"))
 	require.Equal(t, "provisioning", show["state"])

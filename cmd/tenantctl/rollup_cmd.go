@@ -86,7 +86,6 @@ func (a *app) rollupRun(ctx context.Context, o rollup.Options) error {
 	}
 	o.Store, o.Spec, o.Targets, o.Log = store, spec, targets, a.log
 	o.Progress = func(total int) progress.Reporter { return a.progress(total, "rollup") }
-	o.Hooks = rollupCrashHook(a.getenv)
 	res, runErr := jobs.Rollup.Run(ctx, store, hostname(), o)
 	var partial *rollup.PartialError
 	if runErr != nil && !errors.As(runErr, &partial) {
@@ -117,20 +116,6 @@ func (a *app) printRollup(res rollup.Result) error {
 	fmt.Fprintf(a.out, "rollup: %d tenants, %d ok, %d failed, %d skipped; %d rows copied, %d deleted\n",
 		t.Tenants, t.OK, t.Failed, t.Skipped, t.RowsCopied, t.RowsDeleted)
 	return nil
-}
-
-// rollupCrashHook implements TENANTCTL_CRASH_ROLLUP, a fault-injection hook for crash
-// tests: after-table kills the process (as kill -9 would) once the first table's rows
-// are written in the warehouse transaction; before-commit kills it right before the
-// first tenant's warehouse transaction commits.
-func rollupCrashHook(getenv func(string) string) rollup.Hooks {
-	switch getenv("TENANTCTL_CRASH_ROLLUP") {
-	case "after-table":
-		return rollup.Hooks{AfterTable: func(string, string) error { killSelf(); return nil }}
-	case "before-commit":
-		return rollup.Hooks{BeforeCommit: func(string) error { killSelf(); return nil }}
-	}
-	return rollup.Hooks{}
 }
 
 func (a *app) rollupStatusCmd() *cobra.Command {

@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -64,7 +63,7 @@ catalog backups taken before the rotation: they need it.`,
 			if actor := a.getenv("TENANTCTL_ACTOR"); actor != "" {
 				store.Actor = actor
 			}
-			res, err := store.RotateKey(ctx, from, to, rotateCrashHooks(a.getenv))
+			res, err := store.RotateKey(ctx, from, to, catalog.RotateKeyHooks{})
 			if errors.Is(err, catalog.ErrSameKey) {
 				return validate.Invalid(err)
 			}
@@ -227,23 +226,4 @@ print the id of the key the catalog uses.`,
 	keyID.Flags().StringVar(&keyFile, "key-file", "", "key file to identify instead of the configured key")
 	cmd.AddCommand(keyID)
 	return cmd
-}
-
-// rotateCrashHooks implements TENANTCTL_CRASH_AFTER_RESEAL=N|commit, a fault-injection
-// hook for crash tests: the process kills itself after re-sealing N values, or right
-// after the rotation committed.
-func rotateCrashHooks(getenv func(string) string) catalog.RotateKeyHooks {
-	at := getenv("TENANTCTL_CRASH_AFTER_RESEAL")
-	if at == "" {
-		return catalog.RotateKeyHooks{}
-	}
-	if at == "commit" {
-		return catalog.RotateKeyHooks{AfterCommit: killSelf}
-	}
-	n, _ := strconv.Atoi(at)
-	return catalog.RotateKeyHooks{AfterReseal: func(i int) {
-		if i == n {
-			killSelf()
-		}
-	}}
 }

@@ -93,7 +93,6 @@ Interrupted, run it again to restart the restore; 'tenantctl reconcile' undoes i
 				return err
 			}
 			defer done()
-			p.Hooks = crashHook(a.getenv)
 			start := time.Now()
 			var t catalog.Tenant
 			if fromDump != "" {
@@ -123,21 +122,6 @@ Interrupted, run it again to restart the restore; 'tenantctl reconcile' undoes i
 	f.StringVar(&fromDump, "from-dump", "", "restore the database from this pg_dump custom-format archive of the customer's existing database instead of the template")
 	f.BoolVar(&o.SlowPath, "no-template", false, "create the database empty and run every migration instead of cloning the template")
 	return cmd
-}
-
-// crashHook implements TENANTCTL_CRASH_AFTER_STEP, a fault-injection hook for crash
-// tests: the process kills itself with SIGKILL right after the named step is recorded.
-func crashHook(getenv func(string) string) provisioner.Hooks {
-	step := getenv("TENANTCTL_CRASH_AFTER_STEP")
-	if step == "" {
-		return provisioner.Hooks{}
-	}
-	return provisioner.Hooks{AfterStep: func(s string) error {
-		if s == step {
-			killSelf()
-		}
-		return nil
-	}}
 }
 
 func (a *app) tenantListCmd() *cobra.Command {

@@ -149,7 +149,7 @@ func TestKilledCreateConverges(t *testing.T) {
 	for i, step := range []string{"credentials", "roles", "database", "hardened"} {
 		slug := "killed-" + pgtest.RandomSuffix()[:4]
 		cmd := exec.Command(bin, "tenant", "create", slug, "--name", "Killed", "--domain", slug+".example")
-		cmd.Env = append(os.Environ(), "TENANTCTL_CONFIG="+os.DevNull, "TENANTCTL_CRASH_AFTER_STEP="+step,
+		cmd.Env = append(os.Environ(), "TENANTCTL_CONFIG="+os.DevNull, "TENANTCTL_FAULT=provision."+step+".after-record",
 			"TENANTCTL_CATALOG_DSN="+c.env["TENANTCTL_CATALOG_DSN"], "TENANTCTL_SECRET_KEY="+c.env["TENANTCTL_SECRET_KEY"])
 		out, err := cmd.CombinedOutput()
 		var exitErr *exec.ExitError

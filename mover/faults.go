@@ -1,0 +1,65 @@
+package mover
+
+import "github.com/tenantctl/tenantctl/internal/fault"
+
+// Kill points between the statements of a move, an evacuation, an import and an export
+// that change a server or the catalog (see package fault).
+var (
+	// move.<step>.before-record: the step's server work done, the step not recorded;
+	// move.<step>.after-record: the step recorded, the next not started. Registered in
+	// init for every step of both methods (before-record only where the step changes a
+	// server).
+	fpMoveStepDone     = map[string]*fault.Point{}
+	fpMoveStepRecorded = map[string]*fault.Point{}
+
+	fpMoveResumeLogin  = fault.Register("move.resumed.after-login", "moved tenant's app role may log in on the target, the source copy not yet closed")
+	fpMoveSourceDrop   = fault.Register("move.source.after-drop", "source copy of a switched move dropped, move not yet done")
+	fpMovePublished    = fault.Register("move.subscribed.after-publication", "logical: target schema restored and source publishing, no subscription yet")
+	fpMoveUnsubscribed = fault.Register("move.replication.after-drop-subscription", "logical: subscription dropped on the target, slots and publication remain on the source")
+	fpRollbackTarget   = fault.Register("move.rollback.after-target", "rollback: target copy dropped, source login not restored, move still open")
+	fpRollbackSource   = fault.Register("move.rollback.after-source", "rollback: source login restored, move still open in the catalog")
+	fpMoveSettled      = fault.Register("move.reconcile.after-settle", "reconcile settled one interrupted move (use :N)")
+
+	fpEvacuateDraining = fault.Register("evacuate.after-drain", "server marked draining, no tenant moved")
+	fpEvacuateMoved    = fault.Register("evacuate.after-move", "one tenant of an evacuation moved, others not (use :N)")
+
+	fpImportInserted    = fault.Register("import.after-insert", "imported tenant recorded (state importing), nothing on the server")
+	fpImportCredentials = fault.Register("import.after-credentials", "imported tenant's app password stored, no role")
+	fpImportStep        = map[string]*fault.Point{}
+	fpImportDatabase    = fault.Register("import.after-create-database", "empty database made for the restore, nothing restored")
+	fpImportMigrated    = fault.Register("import.after-migrate", "restored database migrated, not hardened again")
+	fpImportLogin       = fault.Register("import.after-login", "imported tenant's app role may log in, tenant still importing")
+	fpImportUndone      = fault.Register("import.undo.after-drop", "failed or interrupted import's database and roles dropped, tenant not yet purged")
+
+	fpExportWritten = fault.Register("export.after-file", "export archive renamed into place, export event not written")
+)
+
+// serverSteps are the move steps that change a server before they are recorded.
+var serverSteps = map[string]bool{
+	StepSuspended: true, StepTargetRoles: true, StepCopied: true, StepHardened: true, StepResumed: true,
+	StepSubscribed: true, StepCaughtUp: true, StepDetached: true,
+}
+
+func init() {
+	for _, steps := range [][]string{moveSteps, logicalSteps} {
+		for _, s := range steps {
+			if fpMoveStepRecorded[s] != nil {
+				continue
+			}
+			fpMoveStepRecorded[s] = fault.Register("move."+s+".after-record", "move step "+s+" recorded, next step not started (use :N)")
+			if serverSteps[s] {
+				fpMoveStepDone[s] = fault.Register("move."+s+".before-record", "move step "+s+" done on the servers, not recorded (use :N)")
+			}
+		}
+	}
+	for _, s := range []string{StepImportRoles, StepImportRestored, StepImportHardened, StepImportMigrated} {
+		fpImportStep[s] = fault.Register("import."+s+".after-record", "import step "+s+" recorded, next step not started")
+	}
+}
+
+// hit hits p if there is one (steps without a before-record point have none).
+func hit(p *fault.Point) {
+	if p != nil {
+		p.Hit()
+	}
+}
