@@ -383,10 +383,11 @@ func (m *Mover) dropReplication(ctx context.Context, mv catalog.Move) error {
 		if err != nil {
 			return err
 		}
-		if err := dropSubscription(ctx, dst, db, name); err != nil {
+		if dropped, err := dropSubscription(ctx, dst, db, name); err != nil {
 			return err
+		} else if dropped {
+			fpMoveUnsubscribed.Hit()
 		}
-		fpMoveUnsubscribed.Hit()
 	} else if !errors.Is(err, catalog.ErrServerNotFound) {
 		return err
 	}
@@ -404,24 +405,26 @@ func (m *Mover) dropReplication(ctx context.Context, mv catalog.Move) error {
 	return nil
 }
 
-func dropSubscription(ctx context.Context, dst *tenantdb.Server, db, name string) error {
+// dropSubscription drops the move's subscription, if there is one, and reports whether
+// there was.
+func dropSubscription(ctx context.Context, dst *tenantdb.Server, db, name string) (bool, error) {
 	if ok, err := dst.DatabaseExists(ctx, db); err != nil || !ok {
-		return err
+		return false, err
 	}
 	conn, err := dst.Connect(ctx, db)
 	if err != nil {
 		if dbconnHas(err, pgerrcode.InvalidCatalogName) {
-			return nil
+			return false, nil
 		}
-		return err
+		return false, err
 	}
 	defer conn.Close(ctx)
 	var exists bool
 	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_subscription WHERE subname = $1 AND subdbid = (SELECT oid FROM pg_database WHERE datname = current_database()))`, name).Scan(&exists); err != nil {
-		return err
+		return false, err
 	}
 	if !exists {
-		return nil
+		return false, nil
 	}
 	id := pgx.Identifier{name}.Sanitize()
 	for _, stmt := range []string{
@@ -430,10 +433,10 @@ func dropSubscription(ctx context.Context, dst *tenantdb.Server, db, name string
 		"DROP SUBSCRIPTION IF EXISTS " + id,
 	} {
 		if err := execSimple(ctx, conn, stmt); err != nil && !dbconnHas(err, pgerrcode.UndefinedObject) {
-			return fmt.Errorf("drop subscription %s on %s: %w", name, dst.Name, err)
+			return false, fmt.Errorf("drop subscription %s on %s: %w", name, dst.Name, err)
 		}
 	}
-	return nil
+	return true, nil
 }
 
 func dropSlotsAndPublication(ctx context.Context, src *tenantdb.Server, db, name string) error {

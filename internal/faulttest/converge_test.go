@@ -16,8 +16,10 @@ var rollupTables = []string{"users", "systems", "incidents"}
 
 // assertConverged checks everything a user relies on after a fault and a rerun or
 // reconcile: reconcile ends clean and has nothing left to do; no tenant is in a
-// transitional state; servers hold exactly the live tenants' databases and roles and
-// the catalog's MSP access roles, and only finished templates; a rollup run leaves the
+// transitional state, no move is left open, no spare is half-built or half-dropped and
+// the pools are full; servers hold exactly the live tenants' and the spares' databases
+// and roles and the catalog's MSP access roles, only finished templates, and no
+// replication slot, subscription or publication; a rollup run leaves the
 // warehouse equal to the sources (count and checksum per tenant and table) and holds
 // no purged tenant's rows; every active tenant's credentials work and a suspended
 // tenant's do not; the isolation audit passes.
@@ -57,6 +59,17 @@ func (f *fleet) assertConverged(what string, full bool, focus ...string) {
 		db := "t_" + tn.ID
 		for _, n := range []string{"database " + db, "role " + db, "role " + db + "_owner", "role " + db + "_app"} {
 			live[tn.Server][n] = true
+		}
+	}
+	// Spares of the warm pool: their databases and roles are expected like a tenant's.
+	for server, ids := range f.assertPoolAndMoves(what) {
+		if live[server] == nil {
+			live[server] = map[string]bool{}
+		}
+		for _, id := range ids {
+			for _, n := range []string{"database t_" + id, "role t_" + id, "role t_" + id + "_owner", "role t_" + id + "_app"} {
+				live[server][n] = true
+			}
 		}
 	}
 	grants := decode[[]struct {
@@ -100,6 +113,7 @@ func (f *fleet) assertConverged(what string, full bool, focus ...string) {
 		require.NoError(f.t, conn.QueryRow(ctx, `SELECT coalesce(array_agg(datname::text), '{}') FROM pg_database
 			WHERE datname LIKE 'tenantctl\_tmpl\_%' AND (datallowconn OR NOT datistemplate)`).Scan(&halfBuilt))
 		require.Empty(f.t, halfBuilt, "%s: server %s has half-built templates", what, name)
+		f.assertNoReplication(what, i, conn)
 	}
 
 	r = f.run("rollup", "run")

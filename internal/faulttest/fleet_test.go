@@ -69,6 +69,19 @@ type fleet struct {
 	secrets                []string
 	nextMig                int
 	mu                     sync.Mutex
+
+	// superuser: the servers are registered with their superuser's DSN (method logical
+	// needs one on PostgreSQL 15), and the convergence check also looks for replication
+	// left behind.
+	superuser bool
+	// data holds, by tenant id, the checksums of its rows when a command that copies
+	// them (move, evacuate) was last started: see assertDataIntact.
+	data map[string]map[string]string
+	// dump is an export of a tenant for the import cases, with its checksums.
+	dump     string
+	dumpData map[string]string
+	// exported is the archive of the export case's last run.
+	exported string
 }
 
 func newFleet(t testing.TB, servers ...*pgtest.Server) *fleet {
@@ -85,7 +98,15 @@ func newFleetOn(t testing.TB, control *pgtest.Server, servers ...*pgtest.Server)
 // newFleetWith makes a fleet whose catalog lives on control and warehouse on wh.
 func newFleetWith(t testing.TB, control, wh *pgtest.Server, servers ...*pgtest.Server) *fleet {
 	t.Helper()
-	f := &fleet{t: t, bin: binary(t), servers: servers, control: control, whServer: wh, nextMig: 100}
+	return newFleetAs(t, false, control, wh, servers...)
+}
+
+// newFleetAs makes a fleet whose catalog lives on control and warehouse on wh, with its
+// servers registered through their superuser when superuser is set.
+func newFleetAs(t testing.TB, superuser bool, control, wh *pgtest.Server, servers ...*pgtest.Server) *fleet {
+	t.Helper()
+	f := &fleet{t: t, bin: binary(t), servers: servers, control: control, whServer: wh, nextMig: 100, superuser: superuser,
+		data: map[string]map[string]string{}}
 	f.migrations = t.TempDir()
 	// The embedded tenant schema, in a directory the tests can add migrations to.
 	src := migrations.Tenant()
@@ -111,6 +132,9 @@ func newFleetWith(t testing.TB, control, wh *pgtest.Server, servers ...*pgtest.S
 	f.must("catalog", "init")
 	for i, s := range servers {
 		dsn := s.AdminDSN(t)
+		if superuser {
+			dsn = s.SuperDSN("postgres")
+		}
 		f.secrets = append(f.secrets, passwordOf(dsn))
 		f.mustStdin(dsn+"\n", "server", "add", fmt.Sprintf("pg-%c", 'a'+i), "--dsn", "-", "--capacity", "500")
 	}

@@ -19,6 +19,8 @@ import (
 	// Every package that registers kill points, so fault.Points lists what the binary
 	// holds. A package that adds points must be added here; TestEveryKillPoint fails
 	// on a registered point no case reaches.
+	_ "github.com/tenantctl/tenantctl/catalog"
+	_ "github.com/tenantctl/tenantctl/mover"
 	_ "github.com/tenantctl/tenantctl/provisioner"
 	_ "github.com/tenantctl/tenantctl/rollout"
 	_ "github.com/tenantctl/tenantctl/rollup"
@@ -38,6 +40,22 @@ type killCase struct {
 	// rerun runs after the kill (nil: reconcile alone must finish the work). Cases
 	// with a rerun alternate: even points rerun, odd points leave it to reconcile.
 	rerun func(f *fleet, slug string, args []string)
+	// always reruns after every kill (reconcile alone cannot finish the work).
+	always bool
+	// shared: every point of the case works on one tenant, slug, which the first setup
+	// makes; purged after the case. Otherwise each point gets a new tenant.
+	shared bool
+	// check runs after the convergence check of each kill, for what only this case can
+	// tell (nil: nothing more).
+	check func(f *fleet, slug string)
+	// teardown runs after the case's last kill (nil: nothing).
+	teardown func(f *fleet)
+	// group: cases of one group run on one fleet, in order (default: the case alone).
+	// Groups are spread over the plain fleets by their number of kills.
+	group string
+	// fleet is the kind of fleet the case needs: "" for a plain one, "logical" for the
+	// one whose servers allow logical replication.
+	fleet string
 }
 
 var createPoints = []string{
@@ -68,6 +86,10 @@ func rerunCreate(f *fleet, slug string, args []string) {
 }
 
 func killCases() []killCase {
+	return append(baseCases(), moreCases()...)
+}
+
+func baseCases() []killCase {
 	return []killCase{
 		{
 			name: "create", points: createPoints,
@@ -229,32 +251,56 @@ func TestEveryKillPoint(t *testing.T) {
 	sort.Strings(missing)
 	require.Empty(t, missing, "every registered kill point must be reached by a case")
 
-	// Two fleets on disjoint server pairs take the cases in turns, at once.
-	only := os.Getenv("FAULTTEST_CASE") // while debugging: run one case
+	// Plain fleets on disjoint server pairs, and one whose servers allow logical
+	// replication, take the cases at once; a fleet runs its groups of cases in order.
+	only := os.Getenv("FAULTTEST_CASE") // while debugging: run one case (or group)
+	plan := planFleets(cases, only)
 	var kills atomic.Int64
 	start := time.Now()
 	t.Run("fleets", func(t *testing.T) {
-		for g := 0; g < 2; g++ {
-			t.Run(fmt.Sprintf("fleet-%d", g), func(t *testing.T) {
+		for g, fc := range plan {
+			if len(fc.cases) == 0 {
+				continue
+			}
+			t.Run(fc.name, func(t *testing.T) {
 				t.Parallel()
-				f := newFleet(t, pgtest.Get(t).Servers[[]int{0, 8}[g]:[]int{0, 8}[g]+2]...)
+				var f *fleet
+				if fc.kind == "logical" {
+					f = newLogicalFleet(t)
+				} else {
+					f = newFleet(t, pgtest.Get(t).Servers[[]int{0, 8}[g]:[]int{0, 8}[g]+2]...)
+				}
 				f.createTenant("first-co")
 				f.createTenant("second-co")
-				for ci, c := range cases {
-					if ci%2 != g || only != "" && c.name != only {
-						continue
-					}
+				for _, c := range fc.cases {
+					caseSlug := fmt.Sprintf("k%d-%s", kills.Load()+1, pgtest.RandomSuffix()[:4])
 					for i, p := range c.points {
-						slug := fmt.Sprintf("k%d-%s", kills.Add(1), pgtest.RandomSuffix()[:4])
+						slug := caseSlug
+						n := kills.Add(1)
+						if !c.shared {
+							slug = fmt.Sprintf("k%d-%s", n, pgtest.RandomSuffix()[:4])
+						}
 						args := c.setup(f, slug)
 						f.killAt(p, args...)
 						how := "reconcile"
-						if c.rerun != nil && i%2 == 0 {
+						if c.rerun != nil && (c.always || i%2 == 0) {
 							c.rerun(f, slug, args)
 							how = "rerun"
 						}
-						f.assertConverged(fmt.Sprintf("%s killed at %s, then %s", c.name, p, how), false, slug)
-						f.purge(slug) // keep the fleet small: checks stay cheap however many points there are
+						what := fmt.Sprintf("%s killed at %s, then %s", c.name, p, how)
+						f.assertConverged(what, false, slug)
+						if c.check != nil {
+							c.check(f, slug)
+						}
+						if !c.shared {
+							f.purge(slug) // keep the fleet small: checks stay cheap however many points there are
+						}
+					}
+					if c.shared {
+						f.purge(caseSlug)
+					}
+					if c.teardown != nil {
+						c.teardown(f)
 					}
 					f.assertAudit(c.name + ": after every kill point") // the audit is slow: once per case
 				}
@@ -264,4 +310,60 @@ func TestEveryKillPoint(t *testing.T) {
 		}
 	})
 	t.Logf("%d kill points covered by %d kills in %s", len(claimed), kills.Load(), time.Since(start).Round(time.Second))
+}
+
+// fleetCases is the work of one fleet of TestEveryKillPoint.
+type fleetCases struct {
+	name, kind string
+	cases      []killCase
+	kills      int
+}
+
+// planFleets spreads the cases over two plain fleets and a logical one: whole groups,
+// each to the plain fleet with the fewest kills so far (largest groups first), in the
+// order the cases are listed within a fleet.
+func planFleets(cases []killCase, only string) []*fleetCases {
+	plan := []*fleetCases{{name: "fleet-0"}, {name: "fleet-1"}, {name: "fleet-logical", kind: "logical"}}
+	type group struct {
+		name, kind string
+		cases      []killCase
+		kills      int
+	}
+	var groups []*group
+	byName := map[string]*group{}
+	for _, c := range cases {
+		if only != "" && c.name != only && c.group != only {
+			continue
+		}
+		name := c.group
+		if name == "" {
+			name = c.name
+		}
+		g := byName[name]
+		if g == nil {
+			g = &group{name: name, kind: c.fleet}
+			byName[name] = g
+			groups = append(groups, g)
+		}
+		g.cases = append(g.cases, c)
+		g.kills += len(c.points)
+	}
+	sorted := slices.Clone(groups)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].kills > sorted[j].kills })
+	assigned := map[*group]*fleetCases{}
+	for _, g := range sorted {
+		to := plan[2]
+		if g.kind == "" {
+			to = plan[0]
+			if plan[1].kills < plan[0].kills {
+				to = plan[1]
+			}
+		}
+		assigned[g] = to
+		to.kills += g.kills
+	}
+	for _, g := range groups { // listed order within a fleet
+		assigned[g].cases = append(assigned[g].cases, g.cases...)
+	}
+	return plan
 }
