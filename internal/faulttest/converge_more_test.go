@@ -66,7 +66,7 @@ func (f *fleet) assertNoReplication(what string, i int, conn *pgx.Conn) {
 	require.NoError(f.t, conn.QueryRow(ctx, `SELECT coalesce(array_agg(n), '{}') FROM (
 		SELECT 'slot ' || slot_name AS n FROM pg_replication_slots UNION ALL SELECT 'subscription ' || subname FROM pg_subscription) x`).Scan(&left))
 	require.Empty(f.t, left, "%s: replication left on server %d", what, i)
-	if !f.superuser {
+	if !f.logical {
 		return
 	}
 	var dbs []string

@@ -70,10 +70,9 @@ type fleet struct {
 	nextMig                int
 	mu                     sync.Mutex
 
-	// superuser: the servers are registered with their superuser's DSN (method logical
-	// needs one on PostgreSQL 15), and the convergence check also looks for replication
-	// left behind.
-	superuser bool
+	// logical: the fleet moves tenants by logical replication; the convergence check
+	// also looks for publications left in tenant databases.
+	logical bool
 	// data holds, by tenant id, the checksums of its rows when a command that copies
 	// them (move, evacuate) was last started: see assertDataIntact.
 	data map[string]map[string]string
@@ -101,11 +100,11 @@ func newFleetWith(t testing.TB, control, wh *pgtest.Server, servers ...*pgtest.S
 	return newFleetAs(t, false, control, wh, servers...)
 }
 
-// newFleetAs makes a fleet whose catalog lives on control and warehouse on wh, with its
-// servers registered through their superuser when superuser is set.
-func newFleetAs(t testing.TB, superuser bool, control, wh *pgtest.Server, servers ...*pgtest.Server) *fleet {
+// newFleetAs makes a fleet whose catalog lives on control and warehouse on wh; logical
+// marks a fleet that moves tenants by logical replication.
+func newFleetAs(t testing.TB, logical bool, control, wh *pgtest.Server, servers ...*pgtest.Server) *fleet {
 	t.Helper()
-	f := &fleet{t: t, bin: binary(t), servers: servers, control: control, whServer: wh, nextMig: 100, superuser: superuser,
+	f := &fleet{t: t, bin: binary(t), servers: servers, control: control, whServer: wh, nextMig: 100, logical: logical,
 		data: map[string]map[string]string{}}
 	f.migrations = t.TempDir()
 	// The embedded tenant schema, in a directory the tests can add migrations to.
@@ -132,9 +131,6 @@ func newFleetAs(t testing.TB, superuser bool, control, wh *pgtest.Server, server
 	f.must("catalog", "init")
 	for i, s := range servers {
 		dsn := s.AdminDSN(t)
-		if superuser {
-			dsn = s.SuperDSN("postgres")
-		}
 		f.secrets = append(f.secrets, passwordOf(dsn))
 		f.mustStdin(dsn+"\n", "server", "add", fmt.Sprintf("pg-%c", 'a'+i), "--dsn", "-", "--capacity", "500")
 	}

@@ -99,7 +99,7 @@ func moreCases() []killCase {
 			// Evacuate the server holding most tenants, at once to the other.
 			name:   "evacuate",
 			points: []string{"evacuate.after-drain", "evacuate.after-move:1"},
-			setup: func(f *fleet, _ string) []string {
+			setup: func(f *fleet, slug string) []string {
 				for _, s := range []string{"pg-a", "pg-b"} {
 					f.must("server", "undrain", s)
 				}
@@ -113,7 +113,7 @@ func moreCases() []killCase {
 				if on["pg-b"] > on["pg-a"] {
 					from = "pg-b"
 				}
-				require.GreaterOrEqual(f.t, on[from], 2, "two tenants to evacuate")
+				f.createTenant(slug, "--server", from) // at least two tenants to move
 				f.rememberData()
 				return []string{"server", "evacuate", from, "--keep-source", "0"}
 			},
@@ -221,13 +221,21 @@ func (f *fleet) moveArgs(slug, method string) []string {
 	return []string{"tenant", "move", slug, "--method", method, "--to", to, "--keep-source", "0"}
 }
 
-// newLogicalFleet is a fleet on two private clusters with wal_level = logical,
-// registered through their superuser (method logical needs one on PostgreSQL 15).
+// newLogicalFleet is a fleet on two private clusters with wal_level = logical, whose
+// admin role is a superuser (method logical needs one on PostgreSQL 15; the audit
+// notes it).
 func newLogicalFleet(t testing.TB) *fleet {
 	t.Helper()
-	settings := map[string]string{"wal_level": "logical", "max_replication_slots": "16", "max_wal_senders": "16", "log_statement": "'ddl'"}
-	a, b := pgtest.Dedicated(t, "logical-kill-a", settings), pgtest.Dedicated(t, "logical-kill-b", settings)
-	return newFleetAs(t, true, pgtest.Get(t).Control, pgtest.Get(t).Control, a, b)
+	// Replication workers that stop (a subscription dropped, a table copied) start again
+	// after wal_retrieve_retry_interval, 5 s by default: every kill would wait for it.
+	settings := map[string]string{"wal_level": "logical", "max_replication_slots": "16", "max_wal_senders": "16", "log_statement": "'ddl'",
+		"wal_retrieve_retry_interval": "'100ms'"}
+	servers := []*pgtest.Server{pgtest.Dedicated(t, "logical-kill-a", settings), pgtest.Dedicated(t, "logical-kill-b", settings)}
+	for _, s := range servers {
+		s.AdminDSN(t) // makes the role
+		s.Exec(t, "postgres", "ALTER ROLE "+pgx.Identifier{pgtest.AdminRole}.Sanitize()+" SUPERUSER")
+	}
+	return newFleetAs(t, true, pgtest.Get(t).Control, pgtest.Get(t).Control, servers...)
 }
 
 type serverInfo struct {
