@@ -59,6 +59,10 @@ func (p *Provisioner) reconcilePrivileges(ctx context.Context, srv *tenantdb.Ser
 		if !ok {
 			continue // missing-database is reported by driftActions
 		}
+		// Every fix runs under the tenant's lock, and only if the tenant is still as
+		// read: one deleted or purged meanwhile has no database to repair, and its roles
+		// must not be made again.
+		do := func(a Action, fix func() error) { do(a, p.lockedFix(ctx, t, fix)) }
 		access := map[string]string{}
 		var accessRoles []string
 		for _, g := range grants {
