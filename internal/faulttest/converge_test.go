@@ -31,8 +31,13 @@ func (f *fleet) assertConverged(what string, full bool, focus ...string) {
 	f.t.Helper()
 	r := f.run("reconcile", "-o", "json")
 	require.Equal(f.t, 0, r.code, "%s: reconcile must succeed\n%s", what, r)
-	plan := decode[[]map[string]any](f.t, f.must("reconcile", "--dry-run", "-o", "json"))
-	require.Empty(f.t, plan, "%s: reconcile must have nothing left to do", what)
+	// A reconcile that found nothing at all (nothing fixed, nothing reported) leaves a
+	// state a dry run would find nothing in either: only after one that did something is
+	// the dry run worth its second pass over every server.
+	if done := decode[[]map[string]any](f.t, r.stdout); len(done) > 0 {
+		plan := decode[[]map[string]any](f.t, f.must("reconcile", "--dry-run", "-o", "json"))
+		require.Empty(f.t, plan, "%s: reconcile must have nothing left to do", what)
+	}
 
 	jobs := decode[[]struct {
 		ID     int64  `json:"id"`
