@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -27,7 +28,20 @@ import (
 
 // Ten tenant servers: tests that run at once use disjoint pairs, since each checks that
 // its servers hold nothing its catalog does not know.
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, 10)) }
+//
+// These tests spend most of their time waiting (for subprocesses, servers, timeouts of
+// a frozen server), not computing: unless -parallel is given, four run at once rather
+// than GOMAXPROCS (two on a small machine, which left a test that waits out timeouts
+// holding one of the two slots for minutes).
+func TestMain(m *testing.M) {
+	flag.Parse()
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set && runtime.GOMAXPROCS(0) < 4 {
+		_ = flag.Set("test.parallel", "4")
+	}
+	os.Exit(pgtest.Main(m, 10))
+}
 
 var (
 	binOnce sync.Once
