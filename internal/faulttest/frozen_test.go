@@ -53,14 +53,22 @@ func TestServerFrozenMidStatement(t *testing.T) {
 
 	super := f.serverConn(1, "postgres")
 	defer super.Close(context.Background())
-	var port int
-	require.NoError(t, super.QueryRow(context.Background(), "SELECT inet_server_port()").Scan(&port))
+	setSleep := func(on bool) {
+		stmt := "ALTER ROLE ALL RESET tenantctl_test.sleep"
+		if on {
+			stmt = "ALTER ROLE ALL SET tenantctl_test.sleep = 'on'"
+		}
+		_, err := super.Exec(context.Background(), stmt)
+		require.NoError(t, err)
+	}
 
-	// migrate up: a migration that sleeps 60 s on the frozen server only.
+	// migrate up: a migration that sleeps a minute on the frozen server only (new
+	// sessions there see the setting).
 	f.nextMig++
-	body := fmt.Sprintf("-- +goose Up\nSELECT pg_sleep(CASE WHEN inet_server_port() = %d THEN 60 ELSE 0 END);\nCREATE TABLE fault_%d (id bigint PRIMARY KEY);\n\n-- +goose Down\nDROP TABLE fault_%d;\n",
-		port, f.nextMig, f.nextMig)
+	body := fmt.Sprintf("-- +goose Up\nSELECT pg_sleep(CASE WHEN current_setting('tenantctl_test.sleep', true) = 'on' THEN 60 ELSE 0 END);\n"+
+		"CREATE TABLE fault_%d (id bigint PRIMARY KEY);\n\n-- +goose Down\nDROP TABLE fault_%d;\n", f.nextMig, f.nextMig)
 	require.NoError(t, os.WriteFile(filepath.Join(f.migrations, fmt.Sprintf("%05d_frozen.sql", f.nextMig)), []byte(body), 0o644))
+	setSleep(true)
 	f.frozenMidStatement(victim, super, "pg_sleep", "state = 'active' AND query LIKE '%pg_sleep%'",
 		"migrate", "up", "--canary", "0", "--max-failures", "0")
 	for _, tn := range f.tenants() {
@@ -68,9 +76,7 @@ func TestServerFrozenMidStatement(t *testing.T) {
 			require.Equal(t, int64(f.nextMig), tn.SchemaVersion, "healthy tenant %s migrated while pg-b was frozen", tn.Slug)
 		}
 	}
-	// The migration sleeps no more: recover, then converge.
-	require.NoError(t, os.WriteFile(filepath.Join(f.migrations, fmt.Sprintf("%05d_frozen.sql", f.nextMig)),
-		[]byte(fmt.Sprintf("-- +goose Up\nCREATE TABLE fault_%d (id bigint PRIMARY KEY);\n\n-- +goose Down\nDROP TABLE fault_%d;\n", f.nextMig, f.nextMig)), 0o644))
+	setSleep(false)
 	f.recoverFrom("after migrate up met a server frozen mid-statement")
 
 	// rollup run: a victim tenant's table is locked, so the rollup's COPY waits on the
