@@ -1,0 +1,69 @@
+package dbconn
+
+import (
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestPGDuration(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]time.Duration{
+		"300000": 5 * time.Minute, "0": 0, "60s": time.Minute, "60000ms": time.Minute, "5min": 5 * time.Minute,
+		"1.5 h": 90 * time.Minute, "1d": 24 * time.Hour, "500us": 500 * time.Microsecond, " 2s ": 2 * time.Second,
+	} {
+		got, ok := pgDuration(in)
+		require.True(t, ok, in)
+		require.Equal(t, want, got, in)
+	}
+	for _, in := range []string{"", "soon", "5 parsecs", "-1", "1e3"} {
+		_, ok := pgDuration(in)
+		require.False(t, ok, in)
+	}
+}
+
+func TestMentionsStatementTimeout(t *testing.T) {
+	t.Parallel()
+	for sql, want := range map[string]bool{
+		"SET LOCAL statement_timeout = 0":                    true,
+		"set Statement_Timeout to '1h'":                      true,
+		"SELECT set_config('statement_timeout', '0', false)": true,
+		"SELECT 1":             false,
+		"SET lock_timeout = 0": false,
+		"statement_timeou":     false,
+	} {
+		require.Equal(t, want, mentionsStatementTimeout(sql), sql)
+	}
+}
+
+// BenchmarkSocket is what watching adds to each socket read and write (a timer reset
+// and stop, two atomic stores), against the bare socket, through an in-memory pipe.
+func BenchmarkSocket(b *testing.B) {
+	for _, watched := range []bool{false, true} {
+		name := "plain"
+		if watched {
+			name = "watched"
+		}
+		b.Run(name, func(b *testing.B) {
+			client, server := net.Pipe()
+			var c net.Conn = client
+			if watched {
+				c = newWatched(client, DefaultWatch, "pipe", targetFor("pipe", "bench"))
+			}
+			defer c.Close()
+			go func() { _, _ = io.Copy(server, server) }()
+			buf := make([]byte, 64)
+			for b.Loop() {
+				if _, err := c.Write(buf); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.ReadFull(c, buf); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
