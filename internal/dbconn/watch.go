@@ -85,10 +85,13 @@ func watchFrom(params map[string]string) (Watch, error) {
 }
 
 // serverName is how errors name the server: host:port as the DSN has it, or the address
-// actually dialled when the DSN lists several hosts.
+// actually dialled when the DSN lists several hosts (sslmode=prefer's fallbacks are the
+// same host).
 func serverName(cfg *pgconn.Config, addr string) string {
-	if len(cfg.Fallbacks) > 0 {
-		return addr
+	for _, fb := range cfg.Fallbacks {
+		if fb.Host != cfg.Host || fb.Port != cfg.Port {
+			return addr
+		}
 	}
 	return net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port)))
 }

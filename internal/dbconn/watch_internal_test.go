@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 )
 
@@ -36,6 +37,20 @@ func TestMentionsStatementTimeout(t *testing.T) {
 		"statement_timeou":     false,
 	} {
 		require.Equal(t, want, mentionsStatementTimeout(sql), sql)
+	}
+}
+
+func TestServerName(t *testing.T) {
+	t.Parallel()
+	for dsn, want := range map[string]string{
+		"postgres://u@db1.example:6432/db?sslmode=prefer":  "db1.example:6432",
+		"postgres://u@db1.example/db?sslmode=disable":      "db1.example:5432",
+		"postgres://u@db1.example,db2.example:7/db":        "10.0.0.9:7",
+		"host=/var/run/postgresql port=5433 sslmode=allow": "/var/run/postgresql:5433",
+	} {
+		cfg, err := pgconn.ParseConfig(dsn)
+		require.NoError(t, err)
+		require.Equal(t, want, serverName(cfg, "10.0.0.9:7"), dsn)
 	}
 }
 
