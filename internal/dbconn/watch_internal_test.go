@@ -1,6 +1,7 @@
 package dbconn
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"testing"
@@ -51,6 +52,16 @@ func TestServerName(t *testing.T) {
 		cfg, err := pgconn.ParseConfig(dsn)
 		require.NoError(t, err)
 		require.Equal(t, want, serverName(cfg, "10.0.0.9:7"), dsn)
+	}
+}
+
+// Callers that tell "no answer" from "refused" (the audit) count a frozen server as no
+// answer, however pgconn wraps the error.
+func TestGivingUpIsNoAnswer(t *testing.T) {
+	t.Parallel()
+	for _, err := range []error{&SilentServerError{Server: "h:5432"}, &StatementDeadlineError{Server: "h:5432"}} {
+		require.True(t, NoAnswer(err))
+		require.True(t, NoAnswer(fmt.Errorf("inspect: %w", err)))
 	}
 }
 
