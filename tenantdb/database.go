@@ -259,35 +259,6 @@ type Stats struct {
 	Rows      map[string]int64 `json:"rows"`
 }
 
-// Stats counts the rows of each table (names may be schema-qualified; tables missing
-// from the database are left out) and measures the database's size.
-func (s *Server) Stats(ctx context.Context, id string, tables []string) (Stats, error) {
-	st := Stats{Rows: map[string]int64{}}
-	conn, err := s.Connect(ctx, Database(id))
-	if err != nil {
-		return st, err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if err := conn.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&st.SizeBytes); err != nil {
-		return st, err
-	}
-	for _, t := range tables {
-		var exists bool
-		if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, qualify(t)).Scan(&exists); err != nil {
-			return st, err
-		}
-		if !exists {
-			continue
-		}
-		var n int64
-		if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+identQualified(t)).Scan(&n); err != nil {
-			return st, fmt.Errorf("count rows of %s: %w", t, err)
-		}
-		st.Rows[t] = n
-	}
-	return st, nil
-}
-
 func splitQualified(name string) (schema, table string) {
 	for i := 0; i < len(name); i++ {
 		if name[i] == '.' {
