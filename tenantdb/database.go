@@ -82,7 +82,7 @@ func (s *Server) AdoptObjects(ctx context.Context, id string) error {
 
 func adoptObjects(ctx context.Context, conn *pgx.Conn, id string) error {
 	var tmplOwner bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, TemplateOwnerRole).Scan(&tmplOwner); err != nil {
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, pgx.QueryExecModeExec, TemplateOwnerRole).Scan(&tmplOwner); err != nil {
 		return fmt.Errorf("adopt objects in %s: %w", Database(id), err)
 	}
 	if !tmplOwner {
@@ -166,7 +166,6 @@ func (s *Server) migrationConfig(db, role string, o MigrateOptions) (*pgx.ConnCo
 //     version table;
 //   - functions the owner creates are not executable by PUBLIC.
 func (s *Server) Harden(ctx context.Context, id string) error {
-	db, owner, app := ident(Database(id)), ident(OwnerRole(id)), ident(AppRole(id))
 	conn, err := s.Connect(ctx, Database(id))
 	if err != nil {
 		return err
@@ -175,6 +174,13 @@ func (s *Server) Harden(ctx context.Context, id string) error {
 	if err := adoptObjects(ctx, conn, id); err != nil {
 		return err
 	}
+	return harden(ctx, conn, id)
+}
+
+// harden applies the access rules of [Server.Harden] on a connection to the tenant
+// database whose objects the owner already owns.
+func harden(ctx context.Context, conn *pgx.Conn, id string) error {
+	db, owner, app := ident(Database(id)), ident(OwnerRole(id)), ident(AppRole(id))
 	stmts := []string{
 		"REVOKE ALL ON DATABASE " + db + " FROM PUBLIC",
 		"GRANT CONNECT ON DATABASE " + db + " TO " + app,
@@ -192,7 +198,8 @@ func (s *Server) Harden(ctx context.Context, id string) error {
 	// goose's version table is the owner's business, not the application's.
 	var goose []string
 	if err := conn.QueryRow(ctx, `SELECT coalesce(array_agg(c.relname::text), '{}') FROM pg_class c
-		WHERE c.relnamespace = 'public'::regnamespace AND c.relname IN ('goose_db_version', 'goose_db_version_id_seq')`).Scan(&goose); err != nil {
+		WHERE c.relnamespace = 'public'::regnamespace AND c.relname IN ('goose_db_version', 'goose_db_version_id_seq')`,
+		pgx.QueryExecModeSimpleProtocol).Scan(&goose); err != nil {
 		return fmt.Errorf("harden %s: %w", Database(id), err)
 	}
 	for _, rel := range goose {

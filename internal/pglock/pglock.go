@@ -31,6 +31,12 @@ func TryAcquire(ctx context.Context, pool *pgxpool.Pool, name string) (unlock fu
 	if err != nil {
 		return nil, fmt.Errorf("take lock %q: %w", name, err)
 	}
+	return TryAcquireOn(ctx, conn, name)
+}
+
+// TryAcquireOn is [TryAcquire] on a connection the caller acquired (one opened ahead of
+// time, say): the connection is the lock's until unlock, and is released on failure.
+func TryAcquireOn(ctx context.Context, conn *pgxpool.Conn, name string) (unlock func(), err error) {
 	key := Key(name)
 	var ok bool
 	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&ok); err != nil {
