@@ -3,39 +3,46 @@ package catalog
 import (
 	"context"
 
-	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tenantctl/tenantctl/internal/dbconn"
 )
 
-// ConnAhead is a catalog connection being opened in the background for a later use
-// that holds it (a tenant lock), so its login overlaps other work. Take it once, or
-// Close it to hand it back unused.
+// ConnAhead is a catalog connection of its own (outside the store's pool) being opened
+// in the background for a later use that holds it for a while (a tenant lock), so its
+// login overlaps other work. Take it once, or Close it unused.
 type ConnAhead struct {
 	done chan struct{}
-	conn *pgxpool.Conn
+	conn *pgx.Conn
 	err  error
 	took bool
 }
 
-// AcquireAhead starts acquiring a catalog connection (a new login when none is idle).
-// Unlike a warm-up that returns the connection to the pool, the connection is kept for
-// the caller: a concurrent acquire cannot miss it and open a third one.
-func (s *Store) AcquireAhead(ctx context.Context) *ConnAhead {
+// ConnectAhead starts opening a catalog connection outside the pool. Being outside,
+// it is always a new login that nothing else can take meanwhile: the statements that
+// run while it connects use the pool's connection, and the work that follows finds
+// that connection free.
+func (s *Store) ConnectAhead(ctx context.Context) *ConnAhead {
 	c := &ConnAhead{done: make(chan struct{})}
+	cfg := s.pool.Config().ConnConfig.Copy()
 	go func() {
 		defer close(c.done)
-		c.conn, c.err = s.pool.Acquire(ctx)
+		c.conn, c.err = pgx.ConnectConfig(ctx, cfg)
+		if c.err != nil {
+			c.err = dbconn.ConnectError(cfg.Host, cfg.Port, cfg.Database, c.err)
+		}
 	}()
 	return c
 }
 
-// Take waits for the connection; the caller releases it.
-func (c *ConnAhead) Take() (*pgxpool.Conn, error) {
+// Take waits for the connection; the caller closes it.
+func (c *ConnAhead) Take() (*pgx.Conn, error) {
 	<-c.done
 	c.took = true
 	return c.conn, c.err
 }
 
-// Close releases the connection if it was never taken.
+// Close closes the connection if it was never taken.
 func (c *ConnAhead) Close() {
 	if c == nil {
 		return
@@ -43,6 +50,6 @@ func (c *ConnAhead) Close() {
 	<-c.done
 	if !c.took && c.conn != nil {
 		c.took = true
-		c.conn.Release()
+		_ = c.conn.Close(context.Background())
 	}
 }

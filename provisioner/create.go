@@ -97,7 +97,7 @@ func (p *Provisioner) Create(ctx context.Context, o CreateOptions) (catalog.Tena
 	}
 	// The tenant's lock will hold one catalog connection while the steps use another:
 	// its login overlaps the insert.
-	ahead := p.Store.AcquireAhead(ctx)
+	ahead := p.Store.ConnectAhead(ctx)
 	defer ahead.Close()
 	t := catalog.Tenant{
 		ID: tenantdb.NewID(), Slug: o.Slug, Name: o.Name, Domain: o.Domain,

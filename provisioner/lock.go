@@ -31,7 +31,7 @@ func (p *Provisioner) lockTenantOn(ctx context.Context, ahead *catalog.ConnAhead
 	if err != nil {
 		return nil, err
 	}
-	unlock, err = pglock.AcquireOn(ctx, conn, "tenant:"+id, LockWait)
+	unlock, err = pglock.AcquireConn(ctx, conn, "tenant:"+id, LockWait)
 	if errors.Is(err, pglock.ErrHeld) {
 		return nil, ErrBusy
 	}

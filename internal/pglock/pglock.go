@@ -63,14 +63,24 @@ func Acquire(ctx context.Context, pool *pgxpool.Pool, name string, wait time.Dur
 // free lock costs one round trip: the wait, a transaction with its own lock_timeout,
 // is entered only when the lock is held.
 func AcquireOn(ctx context.Context, conn *pgxpool.Conn, name string, wait time.Duration) (unlock func(), err error) {
+	return acquire(ctx, conn.Conn(), conn.Release, name, wait)
+}
+
+// AcquireConn is [AcquireOn] on a connection of its own (not a pool's), which unlock
+// or a failure closes.
+func AcquireConn(ctx context.Context, conn *pgx.Conn, name string, wait time.Duration) (unlock func(), err error) {
+	return acquire(ctx, conn, func() { _ = conn.Close(context.WithoutCancel(ctx)) }, name, wait)
+}
+
+func acquire(ctx context.Context, conn *pgx.Conn, release func(), name string, wait time.Duration) (unlock func(), err error) {
 	key := Key(name)
 	var ok bool
 	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&ok); err != nil {
-		conn.Release()
+		release()
 		return nil, fmt.Errorf("take lock %q: %w", name, err)
 	}
 	if !ok && wait <= 0 {
-		conn.Release()
+		release()
 		return nil, ErrHeld
 	}
 	if !ok {
@@ -86,8 +96,8 @@ func AcquireOn(ctx context.Context, conn *pgxpool.Conn, name string, wait time.D
 	if err != nil {
 		// Whether or not the lock was taken before the failure, the session ends with
 		// the connection.
-		_ = conn.Conn().Close(context.WithoutCancel(ctx))
-		conn.Release()
+		_ = conn.Close(context.WithoutCancel(ctx))
+		release()
 		if dbconn.HasCode(err, pgerrcode.LockNotAvailable) {
 			return nil, ErrHeld
 		}
@@ -95,8 +105,9 @@ func AcquireOn(ctx context.Context, conn *pgxpool.Conn, name string, wait time.D
 	}
 	return func() {
 		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key); err != nil {
-			_ = conn.Conn().Close(context.WithoutCancel(ctx))
+			// Never hand a connection that may still hold the lock back to a pool.
+			_ = conn.Close(context.WithoutCancel(ctx))
 		}
-		conn.Release()
+		release()
 	}, nil
 }
