@@ -187,21 +187,24 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 	}
 	version := t.SchemaVersion
 	hardened := false // the clone path hardens on the connection that adopts
+	appPW := ""       // the app role's password once the credentials step read or stored it
 	for _, step := range createSteps[start:] {
 		switch step {
 		case StepCredentials:
-			if ok, err := p.Store.HasCredential(ctx, t.ID, "app"); err != nil {
-				return err
-			} else if !ok {
-				if err := p.Store.SetCredential(ctx, t.ID, "app", secret.NewPassword()); err != nil {
-					return err
-				}
-				fpCredentialStored.Hit()
-			}
-		case StepRoles:
-			pw, err := p.Store.Credential(ctx, t.ID, "app")
+			pw, inserted, err := p.Store.EnsureCredential(ctx, t.ID, "app", secret.NewPassword())
 			if err != nil {
 				return err
+			}
+			if inserted {
+				fpCredentialStored.Hit()
+			}
+			appPW = pw
+		case StepRoles:
+			pw := appPW
+			if pw == "" {
+				if pw, err = p.Store.Credential(ctx, t.ID, "app"); err != nil {
+					return err
+				}
 			}
 			if err := srv.EnsureRoles(ctx, t.ID, pw, true); err != nil {
 				return err
