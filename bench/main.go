@@ -7,7 +7,8 @@
 // rollup; default 24), BENCH_CREATES (tenant creates per provisioning mode; default 8),
 // BENCH_ROWS (rows of the first rollup copy; default 200000), BENCH_CATALOG_ROWS
 // (tenant rows for the catalog reads; default 10000), BENCH_OUT (results directory;
-// default bench/results).
+// default bench/results), BENCH_SECTIONS (comma-separated section names to run, e.g.
+// "audit,catalog reads"; default all).
 //
 // It is a benchmark, not a test: nothing here runs under `go test` or `make test`.
 package main
@@ -19,6 +20,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -77,6 +79,9 @@ func run(ctx context.Context, sz sizes, outDir string) (retErr error) {
 		{"rollup", h.rollup},
 		{"catalog reads", h.catalogReads},
 	} {
+		if !wanted(s.name) {
+			continue
+		}
 		h.logf("== %s", s.name)
 		if err := s.fn(ctx, rep); err != nil {
 			rep.Errors = append(rep.Errors, fmt.Sprintf("%s: %v", s.name, err))
@@ -98,4 +103,19 @@ func run(ctx context.Context, sz sizes, outDir string) (retErr error) {
 		return fmt.Errorf("%d section(s) failed: %v", len(rep.Errors), rep.Errors)
 	}
 	return nil
+}
+
+// wanted reports whether BENCH_SECTIONS (comma-separated; empty: every section) names
+// the section. The fleet sections create the fleet they need whichever run first.
+func wanted(section string) bool {
+	list := os.Getenv("BENCH_SECTIONS")
+	if strings.TrimSpace(list) == "" {
+		return true
+	}
+	for _, s := range strings.Split(list, ",") {
+		if strings.EqualFold(strings.TrimSpace(s), section) {
+			return true
+		}
+	}
+	return false
 }
