@@ -22,6 +22,17 @@ func (a *app) streamTenants(ctx context.Context, store *catalog.Store, f catalog
 		}
 		return tw.Flush()
 	}
+	if a.flags.output == outputYAML {
+		// YAML is not streamed: the same fields as -o json, through printStructured.
+		tenants := []catalog.Tenant{}
+		if err := store.EachTenant(ctx, f, func(t catalog.Tenant) error {
+			tenants = append(tenants, t)
+			return nil
+		}); err != nil {
+			return err
+		}
+		return a.printStructured(tenants)
+	}
 	w := bufio.NewWriterSize(a.out, 64<<10)
 	first := true
 	if _, err := w.WriteString("["); err != nil {
