@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
@@ -253,15 +254,43 @@ func (s *Server) dropDatabase(ctx context.Context, name string) error {
 		return err
 	}
 	defer release()
-	stmt := "DROP DATABASE IF EXISTS " + ident(name)
-	if s.VersionNum >= 130000 {
-		stmt += " WITH (FORCE)"
+	plain := "DROP DATABASE IF EXISTS " + ident(name)
+	if s.VersionNum < 130000 {
+		if _, err := conn.Exec(ctx, plain); err != nil {
+			return fmt.Errorf("drop database %s: %w", name, err)
+		}
+		return nil
 	}
-	if _, err := conn.Exec(ctx, stmt); err != nil {
-		return fmt.Errorf("drop database %s: %w", name, err)
+	// WITH (FORCE) ends the sessions on the database, but only those of roles the admin
+	// may signal: an autovacuum worker busy in it makes the whole statement fail with
+	// 42501 for a least-privilege admin. A plain DROP DATABASE asks autovacuum workers to
+	// leave and waits for them, but fails (55006) while any other session remains. So:
+	// force first; refused, then plain; still in use, then again after a pause.
+	for attempt := 1; ; attempt++ {
+		if _, err = conn.Exec(ctx, plain+" WITH (FORCE)"); err == nil {
+			return nil
+		}
+		if !dbconn.HasCode(err, pgerrcode.InsufficientPrivilege) {
+			break
+		}
+		if _, err = conn.Exec(ctx, plain); err == nil {
+			return nil
+		}
+		if !dbconn.HasCode(err, pgerrcode.ObjectInUse) || attempt == dropAttempts {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+		}
 	}
-	return nil
+	return fmt.Errorf("drop database %s: %w", name, err)
 }
+
+// dropAttempts bounds how often a database busy with sessions the admin may not end is
+// tried again (about 2 s in all, beside PostgreSQL's own 5 s wait for autovacuum).
+const dropAttempts = 4
 
 // Stats are live figures of a tenant database.
 type Stats struct {
