@@ -19,6 +19,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -28,6 +29,7 @@ type sizes struct {
 	Creates     int `json:"creates"`
 	Rows        int `json:"rows"`
 	CatalogRows int `json:"catalog_rows"`
+	Rounds      int `json:"rounds"`
 }
 
 func envInt(name string, def int) int {
@@ -40,12 +42,32 @@ func envInt(name string, def int) int {
 	return def
 }
 
+// wanted reports whether BENCH_SECTIONS (comma-separated first words of section names;
+// empty: all) selects the section.
+func wanted(section string) bool {
+	list := os.Getenv("BENCH_SECTIONS")
+	if list == "" {
+		return true
+	}
+	first, _, _ := strings.Cut(section, " ")
+	if first == "fleet" {
+		first = "migration"
+	}
+	for _, w := range strings.Split(list, ",") {
+		if strings.TrimSpace(w) == first {
+			return true
+		}
+	}
+	return false
+}
+
 func main() {
 	sz := sizes{
 		Tenants:     envInt("BENCH_TENANTS", 24),
 		Creates:     envInt("BENCH_CREATES", 8),
 		Rows:        envInt("BENCH_ROWS", 200000),
 		CatalogRows: envInt("BENCH_CATALOG_ROWS", 10000),
+		Rounds:      envInt("BENCH_ROUNDS", 3),
 	}
 	out := os.Getenv("BENCH_OUT")
 	if out == "" {
@@ -53,6 +75,14 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) == 3 && os.Args[1] == rawFleetArg {
+		conc, _ := strconv.Atoi(os.Args[2])
+		if err := rawFleetMain(ctx, max(conc, 1)); err != nil {
+			fmt.Fprintln(os.Stderr, "bench raw-fleet:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(ctx, sz, out); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -77,6 +107,9 @@ func run(ctx context.Context, sz sizes, outDir string) (retErr error) {
 		{"rollup", h.rollup},
 		{"catalog reads", h.catalogReads},
 	} {
+		if !wanted(s.name) {
+			continue
+		}
 		h.logf("== %s", s.name)
 		if err := s.fn(ctx, rep); err != nil {
 			rep.Errors = append(rep.Errors, fmt.Sprintf("%s: %v", s.name, err))
