@@ -1,7 +1,6 @@
 package rollup
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -82,36 +81,38 @@ SELECT ord, kind, attname, format_type(atttypid, NULL),
        NOT builtin
 FROM typed ORDER BY ord, attnum`
 
-// describeSource reads the spec's tables from a tenant database (one query). Tables
-// missing from it are missing from the map, keyed by spec index.
-func describeSource(ctx context.Context, q *pgx.Conn, spec Spec) (map[int]srcTable, error) {
+// queueDescribeSource queues the description of the spec's tables in a tenant
+// database (one query). Once the batch is sent, out holds the tables found, keyed by
+// spec index; tables missing from the database are missing from it.
+func queueDescribeSource(b *pgx.Batch, spec Spec, out map[int]srcTable) {
 	nsps := make([]string, len(spec.Tables))
 	rels := make([]string, len(spec.Tables))
 	for i, t := range spec.Tables {
 		nsps[i], rels[i] = t.Schema(), t.Relname()
 	}
-	rows, err := q.Query(ctx, describeSourceSQL, nsps, rels)
-	if err != nil {
-		return nil, fmt.Errorf("describe tenant tables: %w", err)
-	}
-	defer rows.Close()
-	out := map[int]srcTable{}
-	for rows.Next() {
-		var ord int
-		var kind string
-		var c srcColumn
-		if err := rows.Scan(&ord, &kind, &c.Name, &c.SourceType, &c.Type, &c.AsText); err != nil {
-			return nil, err
+	b.Queue(describeSourceSQL, nsps, rels).Fn = func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return fmt.Errorf("describe tenant tables: %w", err)
 		}
-		t := out[ord-1]
-		t.Kind = kind
-		t.Columns = append(t.Columns, c)
-		out[ord-1] = t
+		defer rows.Close()
+		for rows.Next() {
+			var ord int
+			var kind string
+			var c srcColumn
+			if err := rows.Scan(&ord, &kind, &c.Name, &c.SourceType, &c.Type, &c.AsText); err != nil {
+				return err
+			}
+			t := out[ord-1]
+			t.Kind = kind
+			t.Columns = append(t.Columns, c)
+			out[ord-1] = t
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("describe tenant tables: %w", err)
+		}
+		return nil
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("describe tenant tables: %w", err)
-	}
-	return out, nil
 }
 
 // checkSource checks one spec table against a tenant's table.

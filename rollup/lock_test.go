@@ -1,0 +1,53 @@
+package rollup_test
+
+import (
+	"context"
+	"net/url"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/rollup"
+	"github.com/tenantctl/tenantctl/warehouse"
+)
+
+// A tenant whose warehouse lock another session holds fails alone, with the lock named,
+// after lock_timeout; the warehouse connection it used goes back to the pool unusable
+// for nothing (the next tenant on the same single connection is copied), and a rerun
+// once the lock is free copies it exactly.
+func TestLockedTenantFailsAloneAndRerunCopiesIt(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOptions{tenants: 2})
+	ctx := context.Background()
+	// Register the warehouse with a short lock_timeout, so the locked tenant fails fast.
+	u, err := url.Parse(b.whDSN)
+	require.NoError(t, err)
+	q := u.Query()
+	q.Set("lock_timeout", "300")
+	u.RawQuery = q.Encode()
+	_, err = b.prov.InitWarehouse(ctx, u.String())
+	require.NoError(t, err)
+	for _, ten := range b.tenants {
+		seed(t, b.tenantConn(ten), 30)
+	}
+	b.mustRun(rollup.Options{})
+	locked, free := b.tenants[0], b.tenants[1]
+	mutate(t, b.tenantConn(locked), 5)
+	mutate(t, b.tenantConn(free), 5)
+
+	unlock, err := warehouse.LockTenant(ctx, b.wh, locked.ID)
+	require.NoError(t, err)
+	// One warehouse connection: the free tenant, after the locked one failed on it, gets
+	// a connection with no lock, no transaction and nothing half-read.
+	res, err := b.run(rollup.Options{Concurrency: 1, PerServer: 1, Targets: b.tenants})
+	require.Error(t, err)
+	lr := tenantResult(t, res, locked.Slug)
+	require.Equal(t, rollup.StatusFailed, lr.Status)
+	require.Contains(t, lr.Error, "another rollup or purge of tenant "+locked.ID+" is still writing")
+	require.Equal(t, rollup.StatusOK, tenantResult(t, res, free.Slug).Status)
+	b.requireEqual(defaultTables, free)
+
+	require.NoError(t, unlock())
+	b.mustRun(rollup.Options{})
+	b.requireEqual(defaultTables)
+}
