@@ -9,10 +9,11 @@ import (
 )
 
 // countingProxy forwards TCP connections to a PostgreSQL server and counts round trips:
-// each time a client sends after the server has answered (or sends first), that is one
-// more wait for the network. Pipelined statements sent together count once, and so does
-// a COPY however many rows it streams. A login counts its own round trips (startup and
-// the SCRAM exchange: three).
+// each time a client sends after the server said it was ready (ReadyForQuery) or asked
+// for the next authentication message, the client had waited for the network. Pipelined
+// statements sent together count once, and so does a COPY however many rows it streams;
+// the closing Terminate does not count (nothing waits for it). A login counts its own
+// round trips (startup and the SCRAM exchange: three).
 type countingProxy struct {
 	ln     net.Listener
 	target string
@@ -60,7 +61,7 @@ func (p *countingProxy) forward(client net.Conn) {
 	}
 	defer server.Close()
 	var mu sync.Mutex
-	answered := true // the client's first message starts a round trip
+	waiting := true // the client's startup message starts a round trip
 	var done sync.WaitGroup
 	done.Go(func() {
 		buf := make([]byte, 64<<10)
@@ -68,10 +69,10 @@ func (p *countingProxy) forward(client net.Conn) {
 			n, err := client.Read(buf)
 			if n > 0 {
 				mu.Lock()
-				if answered {
+				if waiting && buf[0] != 'X' {
 					p.trips.Add(1)
-					answered = false
 				}
+				waiting = false
 				mu.Unlock()
 				if _, werr := server.Write(buf[:n]); werr != nil {
 					break
@@ -83,13 +84,33 @@ func (p *countingProxy) forward(client net.Conn) {
 		}
 		_ = server.(*net.TCPConn).CloseWrite()
 	})
+	// The server's messages are a type byte and a length (which counts itself); the
+	// last complete one says whether the server now waits for the client.
+	var header []byte
+	var skip int
 	buf := make([]byte, 64<<10)
 	for {
 		n, err := server.Read(buf)
-		if n > 0 {
+		data := buf[:n]
+		for len(data) > 0 {
+			if skip > 0 {
+				k := min(skip, len(data))
+				skip, data = skip-k, data[k:]
+				continue
+			}
+			k := min(5-len(header), len(data))
+			header, data = append(header, data[:k]...), data[k:]
+			if len(header) < 5 {
+				continue
+			}
+			typ := header[0]
+			skip = int(header[1])<<24 | int(header[2])<<16 | int(header[3])<<8 | int(header[4]) - 4
+			header = header[:0]
 			mu.Lock()
-			answered = true
+			waiting = typ == 'Z' || typ == 'R'
 			mu.Unlock()
+		}
+		if n > 0 {
 			if _, werr := client.Write(buf[:n]); werr != nil {
 				break
 			}

@@ -192,7 +192,7 @@ func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog
 		res.RowsDeleted += tr.RowsDeleted
 		r.o.Log.Debug("table copied", "tenant", t.Slug, "table", tr.Table, "mode", tr.Mode, "reason", tr.Reason,
 			"rows_copied", tr.RowsCopied, "rows_deleted", tr.RowsDeleted)
-		warehouse.QueueSaveWatermark(&q.b, warehouse.Watermark{
+		warehouse.QueueSaveWatermark(&q.tail, warehouse.Watermark{
 			TenantID: t.ID, Table: p.table.Relname(), Xmin: &snap.Xmin, Source: snap.Source, Signature: p.sig,
 			Mode: tr.Mode, RowsCopied: tr.RowsCopied, RowsDeleted: tr.RowsDeleted, RowCount: &tr.rowCount,
 		})
@@ -215,6 +215,7 @@ func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog
 		return fmt.Errorf("the tenant moved from server %s to %s during the run: run again", t.Server, chk.cur.Server)
 	}
 	t = chk.cur
+	q.b.QueuedQueries = append(q.b.QueuedQueries, q.tail.QueuedQueries...)
 	warehouse.QueueUpsertTenant(&q.b, warehouse.Tenant{
 		ID: t.ID, Slug: t.Slug, Name: t.Name, Domain: t.Domain, Server: t.Server, State: t.State,
 	})
@@ -257,11 +258,13 @@ func (r *runner) relnames() []string {
 	return names
 }
 
-// queue holds warehouse statements until the next round trip: it is sent before
-// anything that needs the server's answer (a COPY, a count) and at the end.
+// queue holds warehouse statements until a round trip needs them sent: b goes before
+// the next statement that needs the server's answer (a COPY, a count), tail (the
+// watermarks) only with COMMIT.
 type queue struct {
 	conn *pgx.Conn
 	b    pgx.Batch
+	tail pgx.Batch
 }
 
 // flush sends the queued statements in one round trip and runs their callbacks.
