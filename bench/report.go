@@ -80,18 +80,12 @@ func (r *report) compareThroughput(name string, ours, raw measurement, limit flo
 	r.Comparisons = append(r.Comparisons, c)
 }
 
-// compareRounds records contenders measured in alternating rounds: every round's
-// measurements, the ratio of the best of each (the least disturbed by other load on the
+// compareRounds records contenders measured in alternating rounds (their measurements
+// are added by the caller): the ratio of the best of each (the least disturbed by other load on the
 // machine) against limit, and the range of the rounds' ratios. throughput compares
 // rows/s (higher is better, the ratio is ours/raw and must reach limit); otherwise
 // total time (the ratio must stay under limit).
 func (r *report) compareRounds(name string, ours, raw []measurement, limit float64, target string, throughput bool) {
-	for i := range ours {
-		if i < len(raw) {
-			r.add(raw[i])
-		}
-		r.add(ours[i])
-	}
 	if len(ours) == 0 || len(raw) == 0 {
 		return
 	}

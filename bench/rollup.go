@@ -111,6 +111,11 @@ func (h *harness) rollup(ctx context.Context, r *report) error {
 		h.logf("round %d: raw pipe %.0f rows/s, with key %.0f rows/s, rollup first copy %.0f rows/s", round+1,
 			raws[round].RowsPerSec, rawKeys[round].RowsPerSec, first.RowsPerSec)
 	}
+	for i := range firsts {
+		r.add(raws[i])
+		r.add(rawKeys[i])
+		r.add(firsts[i])
+	}
 	r.compareRounds("rollup first full copy", firsts, raws, 0.85, "≥ 0.85× binary COPY pipe", true)
 	r.compareRounds("rollup first full copy vs the pipe into a source-shaped table with its key", firsts, rawKeys, 0.85, "(for scale)", true)
 	if err := h.layouts(ctx, r, src, dst, cols, rows); err != nil {
@@ -222,6 +227,11 @@ func (h *harness) rollupFleet(ctx context.Context, r *report, dbs, slugs []strin
 		noops = append(noops, noop)
 		h.logf("round %d: raw %.1f ms per tenant, rollup first run %.1f, nothing changed %.1f", round+1, raws[round].PerOpMS, first.PerOpMS, noop.PerOpMS)
 	}
+	for i := range raws {
+		r.add(raws[i])
+		r.add(firsts[i])
+		r.add(noops[i])
+	}
 	r.compareRounds(fmt.Sprintf("rollup run over %d small tenants, first run", k), firsts, raws, 2, "≤ 2× one connection per tenant database", false)
 	r.compareRounds(fmt.Sprintf("rollup run over %d small tenants, nothing changed", k), noops, raws, 2, "≤ 2× one connection per tenant database", false)
 
@@ -241,6 +251,10 @@ func (h *harness) rollupFleet(ctx context.Context, r *report, dbs, slugs []strin
 			return err
 		}
 		oneRoll = append(oneRoll, measurement{Section: "rollup", Name: "rollup run --tenant, one small tenant, nothing changed", Ops: 1, TotalMS: ms(t.d), PerOpMS: ms(t.d), PeakRSSKiB: t.rssKiB})
+	}
+	for i := range oneRaw {
+		r.add(oneRaw[i])
+		r.add(oneRoll[i])
 	}
 	r.compareRounds("rollup run of one small tenant (a run's fixed cost)", oneRoll, oneRaw, 1e9, "(for scale)", false)
 
