@@ -492,16 +492,21 @@ func (h *harness) countStatements(ctx context.Context, fn func() error) (c state
 	return c, nil
 }
 
-// layouts times the same raw binary pipe (tenant_id prepended) into three warehouse
-// layouts: one shared table keyed (tenant_id, id); the same hash-partitioned by
-// tenant_id; a fresh table per load with its key index built after the copy. Each is
+// layouts times the same raw binary pipe (tenant_id prepended) into the warehouse
+// layouts: one shared table keyed (tenant_id, id), with tenant_id in collation C (as
+// tenantctl makes it) and in a linguistic one; the same hash-partitioned by tenant_id;
+// a fresh table per load with its key index built after the copy. Each is
 // loaded twice: a first tenant into an empty table, then a second tenant whose id sorts
 // before the first's (the case that splits index pages in the middle).
 func (h *harness) layouts(ctx context.Context, r *report, src, dst, srcCols string, rows int) error {
 	cols := `tenant_id text COLLATE "C" NOT NULL, ` + srcCols
+	// The same shared table with tenant_id compared under a linguistic collation (ICU's
+	// en-US), as a database created with a locale such as en_US.UTF-8 would by default.
+	icuCols := strings.Replace(cols, `COLLATE "C"`, `COLLATE "en-US-x-icu"`, 1)
 	setup := []string{
-		`DROP TABLE IF EXISTS bench_shared, bench_hashed, bench_fresh_a, bench_fresh_b`,
+		`DROP TABLE IF EXISTS bench_shared, bench_shared_icu, bench_hashed, bench_fresh_a, bench_fresh_b`,
 		`CREATE TABLE bench_shared (` + cols + `, PRIMARY KEY (tenant_id, id))`,
+		`CREATE TABLE bench_shared_icu (` + icuCols + `, PRIMARY KEY (tenant_id, id))`,
 		`CREATE TABLE bench_hashed (` + cols + `, PRIMARY KEY (tenant_id, id)) PARTITION BY HASH (tenant_id)`,
 	}
 	for i := range 8 {
@@ -522,6 +527,7 @@ func (h *harness) layouts(ctx context.Context, r *report, src, dst, srcCols stri
 	}
 	for _, l := range []struct{ name, first, second, afterA, afterB string }{
 		{"shared table, key (tenant_id, id)", "bench_shared", "bench_shared", "", ""},
+		{"shared table, key (tenant_id, id), tenant_id in collation en-US (ICU)", "bench_shared_icu", "bench_shared_icu", "", ""},
 		{"hash partitions by tenant (8), key (tenant_id, id)", "bench_hashed", "bench_hashed", "", ""},
 		{"fresh table per load, key index built after", "bench_fresh_a", "bench_fresh_b",
 			"ALTER TABLE bench_fresh_a ADD PRIMARY KEY (tenant_id, id)", "ALTER TABLE bench_fresh_b ADD PRIMARY KEY (tenant_id, id)"},
@@ -542,5 +548,5 @@ func (h *harness) layouts(ctx context.Context, r *report, src, dst, srcCols stri
 			h.logf("%s: %.0f rows/s", m.Name, m.RowsPerSec)
 		}
 	}
-	return superExec(ctx, h.control, "warehouse", `DROP TABLE bench_shared, bench_hashed, bench_fresh_a, bench_fresh_b`)
+	return superExec(ctx, h.control, "warehouse", `DROP TABLE bench_shared, bench_shared_icu, bench_hashed, bench_fresh_a, bench_fresh_b`)
 }
