@@ -54,8 +54,9 @@ type tablePlan struct {
 	// (nil: unknown, count it).
 	prevCount *int64
 	// srcCount and changed are, for an incremental copy, the tenant's rows and those
-	// written since prev (see countSource).
+	// written since prev (see countSource); counted says they were read.
 	srcCount, changed int64
+	counted           bool
 }
 
 // copyTenant copies one tenant: one snapshot of its database, one warehouse transaction
@@ -144,19 +145,19 @@ func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog
 	src = c.conn
 	// In REPEATABLE READ every statement of the transaction sees the snapshot its first
 	// one took: the rows, keys and counts read below and the watermark agree. BEGIN, the
-	// snapshot's figures and the tables' description travel in one round trip.
-	srcTables := map[int]srcTable{}
-	var snapRow [3]string
-	sb := &pgx.Batch{}
-	sb.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
-	sb.Queue(snapshotSQL).QueryRow(func(row pgx.Row) error { return row.Scan(&snapRow[0], &snapRow[1], &snapRow[2]) })
-	queueDescribeSource(sb, r.o.Spec, srcTables)
-	if err := src.SendBatch(ctx, sb).Close(); err != nil {
-		return fmt.Errorf("open tenant snapshot: %w", err)
+	// snapshot's figures, the tables' description and the counts of the tables copied
+	// incrementally last time travel in one round trip. Should a count fail (a table
+	// dropped or turned into a view since), the snapshot is taken again without them and
+	// the plan says what is wrong.
+	guess := guessCounts(r.o.Spec, marks)
+	snap, srcTables, counts, err := openSnapshot(ctx, src, r.o.Spec, guess)
+	if err != nil && len(guess) > 0 && ctx.Err() == nil && !src.IsClosed() {
+		if _, rerr := src.Exec(ctx, "ROLLBACK"); rerr == nil {
+			snap, srcTables, counts, err = openSnapshot(ctx, src, r.o.Spec, nil)
+		}
 	}
-	snap, err := parseSnapshot(snapRow)
 	if err != nil {
-		return err
+		return fmt.Errorf("open tenant snapshot: %w", err)
 	}
 	if lag := snap.Xmax - snap.Xmin; lag > heldBackNotice {
 		r.o.Log.Info("an open transaction on the tenant's server holds the watermark back; rows written after it started are read again next run",
@@ -165,6 +166,11 @@ func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog
 	plans, err := r.plan(ctx, w, srcTables, have, marks, snap)
 	if err != nil {
 		return err
+	}
+	for i, p := range plans {
+		if c, ok := counts[i]; ok && !p.full && c.prev == p.prev {
+			plans[i].srcCount, plans[i].changed, plans[i].counted = c.rows, c.changed, true
+		}
 	}
 	if err := countSource(ctx, src, plans); err != nil {
 		return err
@@ -277,6 +283,75 @@ func (q *queue) flush(ctx context.Context) error {
 	return q.conn.SendBatch(ctx, &b).Close()
 }
 
+// countGuess is a table (by spec index) to count in the snapshot's round trip, with the
+// watermark its changed rows are counted from.
+type countGuess struct {
+	idx  int
+	prev int64
+}
+
+// sourceCount is a table's row count and the rows written at or after prev.
+type sourceCount struct {
+	prev, rows, changed int64
+}
+
+// guessCounts lists the tables whose last copy was incremental from a watermark: most
+// likely copied incrementally again, from that watermark.
+func guessCounts(spec Spec, marks map[string]warehouse.Watermark) []countGuess {
+	var out []countGuess
+	for i, t := range spec.Tables {
+		if m, ok := marks[t.Relname()]; ok && t.Mode == ModeIncremental && m.Xmin != nil {
+			out = append(out, countGuess{idx: i, prev: *m.Xmin})
+		}
+	}
+	return out
+}
+
+// openSnapshot begins the tenant's REPEATABLE READ transaction and, in the same round
+// trip, reads the snapshot, describes the spec's tables and counts the guessed ones.
+func openSnapshot(ctx context.Context, src *pgx.Conn, spec Spec, guess []countGuess) (snapshot, map[int]srcTable, map[int]sourceCount, error) {
+	tables := map[int]srcTable{}
+	counts := map[int]sourceCount{}
+	var row [3]string
+	b := &pgx.Batch{}
+	b.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
+	b.Queue(snapshotSQL).QueryRow(func(r pgx.Row) error { return r.Scan(&row[0], &row[1], &row[2]) })
+	queueDescribeSource(b, spec, tables)
+	if len(guess) > 0 {
+		parts := make([]string, len(guess))
+		for i, g := range guess {
+			t := spec.Tables[g.idx]
+			parts[i] = countSQL(g.idx, pgx.Identifier{t.Schema(), t.Relname()}.Sanitize(), g.prev)
+		}
+		b.Queue(strings.Join(parts, " UNION ALL ")).Query(func(rows pgx.Rows) error {
+			for rows.Next() {
+				var i int
+				var c sourceCount
+				if err := rows.Scan(&i, &c.rows, &c.changed); err != nil {
+					return err
+				}
+				for _, g := range guess {
+					if g.idx == i {
+						c.prev = g.prev
+					}
+				}
+				counts[i] = c
+			}
+			return rows.Err()
+		})
+	}
+	if err := src.SendBatch(ctx, b).Close(); err != nil {
+		return snapshot{}, nil, nil, err
+	}
+	snap, err := parseSnapshot(row)
+	return snap, tables, counts, err
+}
+
+// countSQL counts a table's rows and those written at or after prev, as row idx.
+func countSQL(idx int, table string, prev int64) string {
+	return fmt.Sprintf("SELECT %d, count(*), count(*) FILTER (WHERE %s) FROM %s", idx, changedSince(prev), table)
+}
+
 // snapshotSQL reads the transaction snapshot's bounds and names the tenant database.
 const snapshotSQL = `SELECT pg_snapshot_xmin(s)::text, pg_snapshot_xmax(s)::text,
 		       (SELECT system_identifier FROM pg_control_system())::text || '/' ||
@@ -371,17 +446,16 @@ func (r *runner) plan(ctx context.Context, wconn *pgx.Conn, srcTables map[int]sr
 }
 
 // countSource counts, in one query on the tenant's snapshot, the rows of every table
-// copied incrementally and those of them written since the table's watermark: a table
-// with no changed row is not copied, and its count tells deletes apart. One scan per
-// table; no round trip per table.
+// copied incrementally and those of them written since the table's watermark, unless
+// openSnapshot counted them already: a table with no changed row is not copied, and its
+// count tells deletes apart. One scan per table; no round trip per table.
 func countSource(ctx context.Context, stx *pgx.Conn, plans []tablePlan) error {
 	var parts []string
 	for i, p := range plans {
-		if p.full {
+		if p.full || p.counted {
 			continue
 		}
-		src := pgx.Identifier{p.table.Schema(), p.table.Relname()}.Sanitize()
-		parts = append(parts, fmt.Sprintf("SELECT %d, count(*), count(*) FILTER (WHERE %s) FROM %s", i, changedSince(p.prev), src))
+		parts = append(parts, countSQL(i, pgx.Identifier{p.table.Schema(), p.table.Relname()}.Sanitize(), p.prev))
 	}
 	if len(parts) == 0 {
 		return nil
