@@ -31,6 +31,18 @@ type srcTable struct {
 	// v view, f foreign table.
 	Kind    string
 	Columns []srcColumn
+	// RLS is true when row-level security is enabled on the table.
+	RLS bool
+	// Readable is true when the connected role may SELECT from it.
+	Readable bool
+}
+
+// readableAsIs reports whether the relation gives the connected admin role (which
+// inherits the tenant owner's privileges) exactly the rows it gives the owner: a plain
+// or partitioned table it may read without row-level security. Views, materialized
+// views and foreign tables may depend on who reads them (current_user, user mappings).
+func (t srcTable) readableAsIs() bool {
+	return (t.Kind == "r" || t.Kind == "p") && !t.RLS && t.Readable
 }
 
 func (t srcTable) column(name string) (srcColumn, bool) {
@@ -55,7 +67,8 @@ const describeSourceSQL = `
 WITH RECURSIVE want AS (
 	SELECT * FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS w(nsp, rel, ord)
 ), cols AS (
-	SELECT w.ord, c.relkind::text AS kind, a.attnum, a.attname, a.atttypid
+	SELECT w.ord, c.relkind::text AS kind, a.attnum, a.attname, a.atttypid,
+	       c.relrowsecurity AS rls, has_table_privilege(c.oid, 'SELECT') AS readable
 	FROM want w
 	JOIN pg_namespace n ON n.nspname = w.nsp
 	JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = w.rel AND c.relkind IN ('r', 'p', 'm', 'v', 'f')
@@ -78,7 +91,7 @@ SELECT ord, kind, attname, format_type(atttypid, NULL),
             WHEN base_oid = 1560 THEN 'bit varying'
             WHEN base_oid = 1561 THEN 'bit varying[]'
             ELSE format_type(base_oid, NULL) END,
-       NOT builtin
+       NOT builtin, rls, readable
 FROM typed ORDER BY ord, attnum`
 
 // queueDescribeSource queues the description of the spec's tables in a tenant
@@ -99,12 +112,13 @@ func queueDescribeSource(b *pgx.Batch, spec Spec, out map[int]srcTable) {
 		for rows.Next() {
 			var ord int
 			var kind string
+			var rls, readable bool
 			var c srcColumn
-			if err := rows.Scan(&ord, &kind, &c.Name, &c.SourceType, &c.Type, &c.AsText); err != nil {
+			if err := rows.Scan(&ord, &kind, &c.Name, &c.SourceType, &c.Type, &c.AsText, &rls, &readable); err != nil {
 				return err
 			}
 			t := out[ord-1]
-			t.Kind = kind
+			t.Kind, t.RLS, t.Readable = kind, rls, readable
 			t.Columns = append(t.Columns, c)
 			out[ord-1] = t
 		}

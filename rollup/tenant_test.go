@@ -83,3 +83,35 @@ func TestTableGoneSinceLastRunIsNamed(t *testing.T) {
 	require.Contains(t, tenantResult(t, res, gone.Slug).Error, "use mode: full")
 	require.Equal(t, rollup.StatusOK, tenantResult(t, res, kept.Slug).Status)
 }
+
+// Tables are read as the admin role (which inherits the owner's privileges) unless
+// that could change what is read: a table with row-level security is read as its owner,
+// whom a policy does not filter, every run, incremental ones included; a table that
+// forces its policies on the owner fails the tenant rather than copying fewer rows.
+func TestRowLevelSecurityTablesAreReadAsTheOwner(t *testing.T) {
+	t.Parallel()
+	b := setup(t, setupOptions{tenants: 2})
+	spec, err := rollup.ParseSpec([]byte("tables:\n  - name: users\n    key: [id]\n  - name: public.extras\n    key: [code]\n"))
+	require.NoError(t, err)
+	secured := b.tenants[0]
+	for _, ten := range b.tenants {
+		seed(t, b.tenantConn(ten), 10)
+		b.asOwner(ten, `CREATE TABLE extras (code text PRIMARY KEY, amount numeric)`, `INSERT INTO extras VALUES ('x', 1), ('y', 2)`)
+	}
+	b.asOwner(secured, `ALTER TABLE extras ENABLE ROW LEVEL SECURITY`, `CREATE POLICY nobody ON extras USING (false)`)
+	b.mustRun(rollup.Options{Spec: spec})
+	b.requireEqual([]string{"users", "extras"})
+
+	exec(t, b.tenantConn(secured), `INSERT INTO extras VALUES ('z', 3)`, `UPDATE extras SET amount = 10 WHERE code = 'x'`, `DELETE FROM extras WHERE code = 'y'`)
+	res := b.mustRun(rollup.Options{Spec: spec})
+	require.Equal(t, rollup.ModeIncremental, tableResult(t, tenantResult(t, res, secured.Slug), "extras").Mode)
+	b.requireEqual([]string{"users", "extras"})
+	require.Equal(t, int64(2), b.whCount("extras", secured.ID))
+
+	b.asOwner(secured, `ALTER TABLE extras FORCE ROW LEVEL SECURITY`)
+	res, err = b.run(rollup.Options{Spec: spec})
+	require.Error(t, err)
+	require.Contains(t, tenantResult(t, res, secured.Slug).Error, "row-level security")
+	require.Equal(t, rollup.StatusOK, tenantResult(t, res, b.tenants[1].Slug).Status)
+	require.Equal(t, int64(2), b.whCount("extras", secured.ID), "nothing of the failed run was written")
+}
