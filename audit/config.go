@@ -11,8 +11,11 @@ import (
 )
 
 // expectsDatabase reports whether a tenant in state must have its database and roles.
+// A moving tenant's database is on the server the catalog names (the move's source)
+// until the switch; an importing tenant's is still being restored.
 func expectsDatabase(state string) bool {
-	return state == catalog.StateActive || state == catalog.StateSuspended || state == catalog.StateDeleting
+	return state == catalog.StateActive || state == catalog.StateSuspended || state == catalog.StateDeleting ||
+		state == catalog.StateMoving
 }
 
 // tenantOfName names the catalog tenant a tenant-named role or database belongs to,

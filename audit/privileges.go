@@ -92,6 +92,9 @@ func (a *auditor) checkPrivileges(t catalog.Tenant, c tenantdb.Contents) {
 	}
 	a.col.evaluated(CheckDBObjects, t.Slug)
 	for _, o := range c.Objects {
+		if a.movePublication(t, o) {
+			continue
+		}
 		a.col.violation(CheckDBObjects, "", t.Slug, t.Server, "%s exists in database %s", o, db)
 	}
 }

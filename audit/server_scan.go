@@ -284,6 +284,9 @@ func footprintWhat(f tenantdb.Footprint) string {
 // they pour other data in (db.objects); anywhere else they are bridges.
 func (a *auditor) checkSubscriptions(s *server, subs []tenantdb.Subscription) {
 	for _, sub := range subs {
+		if a.moveSubscription(s.cat.Name, sub) {
+			continue
+		}
 		if t, ok := a.tenantDatabaseOn(s, sub.Database); ok {
 			if a.inScope(t.Slug) {
 				a.col.violation(CheckDBObjects, "", t.Slug, s.cat.Name, "subscription %s (owned by %s) exists in database %s", sub.Name, sub.Owner, sub.Database)

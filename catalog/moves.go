@@ -31,6 +31,12 @@ const (
 	MoveRolledBack = "rolled-back"
 )
 
+// Move methods, as recorded in tenant_moves.method.
+const (
+	MoveMethodDump    = "dump"
+	MoveMethodLogical = "logical"
+)
+
 // ErrMoveInProgress is returned by [Store.StartMove] when the tenant already has a move
 // under way.
 var ErrMoveInProgress = errors.New("the tenant already has a move in progress")

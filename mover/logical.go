@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -119,7 +118,7 @@ func (m *Mover) checkLogical(ctx context.Context, src, dst *tenantdb.Server, id 
 }
 
 // replName names the publication, the subscription and its replication slot of a move.
-func replName(moveID int64) string { return "tenantctl_move_" + strconv.FormatInt(moveID, 10) }
+func replName(moveID int64) string { return tenantdb.MoveReplicationName(moveID) }
 
 // logicalStep runs one step of method logical.
 func (m *Mover) logicalStep(ctx context.Context, step string, src, dst *tenantdb.Server, mv catalog.Move) error {

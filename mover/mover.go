@@ -32,8 +32,8 @@ const (
 
 // Methods of moving a tenant.
 const (
-	MethodDump    = "dump"
-	MethodLogical = "logical"
+	MethodDump    = catalog.MoveMethodDump
+	MethodLogical = catalog.MoveMethodLogical
 )
 
 // Mover moves tenants between servers and in and out of the fleet.
@@ -75,7 +75,7 @@ var errCrash = errors.New("simulated crash")
 // lockTenant takes the tenant's advisory lock, the one the provisioner takes, so a move
 // never runs beside another lifecycle operation or another move of the same tenant.
 func (m *Mover) lockTenant(ctx context.Context, id string) (func(), error) {
-	unlock, err := pglock.TryAcquire(ctx, m.store().Pool(), "tenant:"+id)
+	unlock, err := pglock.Acquire(ctx, m.store().Pool(), "tenant:"+id, provisioner.LockWait)
 	if errors.Is(err, pglock.ErrHeld) {
 		return nil, provisioner.ErrBusy
 	}

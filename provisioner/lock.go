@@ -3,14 +3,21 @@ package provisioner
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/tenantctl/tenantctl/internal/pglock"
 )
 
+// LockWait is how long an operation on a tenant waits for another process to finish
+// with it before giving up with [ErrBusy]. It also covers a rerun started right after
+// a kill, while the server has not yet noticed the dead process's session.
+const LockWait = 5 * time.Second
+
 // lockTenant takes a session advisory lock on the catalog for one tenant, so two
-// processes never drive the same tenant at once; it returns ErrBusy when another holds it.
+// processes never drive the same tenant at once; it returns ErrBusy when another still
+// holds it after [LockWait].
 func (p *Provisioner) lockTenant(ctx context.Context, id string) (unlock func(), err error) {
-	unlock, err = pglock.TryAcquire(ctx, p.Store.Pool(), "tenant:"+id)
+	unlock, err = pglock.Acquire(ctx, p.Store.Pool(), "tenant:"+id, LockWait)
 	if errors.Is(err, pglock.ErrHeld) {
 		return nil, ErrBusy
 	}

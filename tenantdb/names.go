@@ -3,6 +3,7 @@ package tenantdb
 import (
 	"crypto/rand"
 	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -25,6 +26,13 @@ func OwnerRole(id string) string { return Prefix + id + "_owner" }
 
 // AppRole is the application's login role (DML only).
 func AppRole(id string) string { return Prefix + id + "_app" }
+
+// MoveReplicationName names the publication (in the source database), the subscription
+// (in the target copy) and the replication slot of a tenant move by logical
+// replication. The audit expects them while that move is open.
+func MoveReplicationName(moveID int64) string {
+	return "tenantctl_move_" + strconv.FormatInt(moveID, 10)
+}
 
 // TemplateName names the template database built from a migration set's hash.
 func TemplateName(hash string) string {

@@ -154,7 +154,10 @@ func TestKilledCreateConverges(t *testing.T) {
 		out, err := cmd.CombinedOutput()
 		var exitErr *exec.ExitError
 		require.True(t, errors.As(err, &exitErr), "the process must die: %v\n%s", err, out)
-		require.Equal(t, "signal: killed", exitErr.String(), "killed after step %s; output:\n%s", step, out)
+		if exitErr.String() != "signal: killed" {
+			events, _, _ := c.run("events", "--tenant", slug)
+			t.Fatalf("killed after step %s: %s; output:\n%s\nevents:\n%s", step, exitErr, out, events)
+		}
 
 		show := decode[map[string]any](t, c.mustRun("tenant", "show", slug, "-o", "json"))
 		require.Equal(t, "provisioning", show["state"])

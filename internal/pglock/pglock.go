@@ -10,8 +10,13 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"time"
 
+	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/tenantctl/tenantctl/internal/dbconn"
 )
 
 // ErrHeld is returned by [TryAcquire] when another session holds the lock.
@@ -44,6 +49,46 @@ func TryAcquire(ctx context.Context, pool *pgxpool.Pool, name string) (unlock fu
 	return func() {
 		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key); err != nil {
 			// Never hand a connection that may still hold the lock back to the pool.
+			_ = conn.Conn().Close(context.WithoutCancel(ctx))
+		}
+		conn.Release()
+	}, nil
+}
+
+// Acquire takes the named lock like [TryAcquire], but waits up to wait for another
+// session to release it before returning ErrHeld. A process killed a moment ago keeps
+// its session, and its locks, until its server notices the closed socket: a rerun
+// started right after the kill would otherwise be told the work is busy. The wait is
+// the server's lock_timeout, so it ends the moment the lock is free.
+func Acquire(ctx context.Context, pool *pgxpool.Pool, name string, wait time.Duration) (unlock func(), err error) {
+	if wait <= 0 {
+		return TryAcquire(ctx, pool, name)
+	}
+	conn, err := pool.Acquire(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("take lock %q: %w", name, err)
+	}
+	key := Key(name)
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		// A session lock taken inside a transaction outlives it.
+		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL lock_timeout = %d", max(1, wait.Milliseconds()))); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `SELECT pg_advisory_lock($1)`, key)
+		return err
+	})
+	if err != nil {
+		// Whether or not the lock was taken before the failure, the session ends with
+		// the connection.
+		_ = conn.Conn().Close(context.WithoutCancel(ctx))
+		conn.Release()
+		if dbconn.HasCode(err, pgerrcode.LockNotAvailable) {
+			return nil, ErrHeld
+		}
+		return nil, fmt.Errorf("take lock %q: %w", name, err)
+	}
+	return func() {
+		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key); err != nil {
 			_ = conn.Conn().Close(context.WithoutCancel(ctx))
 		}
 		conn.Release()
