@@ -3,6 +3,8 @@ package audit
 import (
 	"fmt"
 	"sync"
+
+	"github.com/tenantctl/tenantctl/internal/dbconn"
 )
 
 // collector gathers evaluations and violations from concurrent workers.
@@ -34,6 +36,19 @@ func (c *collector) violation(check, severity, tenant, server, format string, ar
 		severity = checkInfo(check).Severity
 	}
 	v := Violation{Check: check, Severity: severity, Tenant: tenant, Server: server, Detail: fmt.Sprintf(format, args...)}
+	c.mu.Lock()
+	c.violations = append(c.violations, v)
+	c.mu.Unlock()
+}
+
+// unproven records a check that could not be made because of err. When err means the
+// server did not answer at all, the finding is marked [Violation.Unanswered].
+func (c *collector) unproven(err error, check, severity, tenant, server, format string, args ...any) {
+	if severity == "" {
+		severity = checkInfo(check).Severity
+	}
+	v := Violation{Check: check, Severity: severity, Tenant: tenant, Server: server, Detail: fmt.Sprintf(format, args...),
+		Unanswered: dbconn.NoAnswer(err)}
 	c.mu.Lock()
 	c.violations = append(c.violations, v)
 	c.mu.Unlock()

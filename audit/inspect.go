@@ -31,7 +31,7 @@ func (a *auditor) inspect(ctx context.Context, t catalog.Tenant) {
 		if ctx.Err() != nil {
 			return
 		}
-		a.col.violation(CheckDBExtensions, High, t.Slug, t.Server, "database %s could not be inspected, so its contents are unproven: %v", dbName, err)
+		a.col.unproven(err, CheckDBExtensions, High, t.Slug, t.Server, "database %s could not be inspected, so its contents are unproven: %v", dbName, err)
 		return
 	}
 	a.checkPrivileges(t, c)

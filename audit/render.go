@@ -87,7 +87,7 @@ func WriteText(w io.Writer, r Report) error {
 		tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "SEVERITY\tCHECK\tTENANT\tDETAIL")
 		for _, v := range bySeverity(r.Violations) {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", v.Severity, v.Check, dash(v.Tenant), v.Detail)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s%s\n", v.Severity, v.Check, dash(v.Tenant), v.Detail, noAnswerNote(v))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -196,7 +196,7 @@ func WriteMarkdown(w io.Writer, r Report) error {
 		if v.Server != "" {
 			p(" — %s", v.Server)
 		}
-		p("  \n   Evidence: %s\n", mdText(v.Detail))
+		p("  \n   Evidence: %s%s\n", mdText(v.Detail), noAnswerNote(v))
 	}
 
 	if c := r.Changes; c != nil {
@@ -241,4 +241,12 @@ func mdCell(s string) string {
 // mdText keeps evidence from being read as Markdown markup.
 func mdText(s string) string {
 	return strings.NewReplacer("\n", " ", "*", `\*`, "`", "'", "<", "&lt;", ">", "&gt;", "|", `\|`).Replace(s)
+}
+
+// noAnswerNote marks a finding the server did not answer for: it proves nothing.
+func noAnswerNote(v Violation) string {
+	if v.Unanswered {
+		return " [no answer from the server: unproven, not a breach]"
+	}
+	return ""
 }

@@ -19,6 +19,10 @@ type Violation struct {
 	Detail string `json:"detail"`
 	// Server is where the evidence was found, when it was on one server.
 	Server string `json:"server,omitempty"`
+	// Unanswered marks a check that could not be made because the server did not answer
+	// (it stopped, froze or dropped the connection): the finding proves nothing either
+	// way, and makes the audit's verdict incomplete rather than failed.
+	Unanswered bool `json:"unanswered,omitempty"`
 }
 
 func (v Violation) key() string { return v.Check + "\x00" + v.Tenant + "\x00" + v.Detail }

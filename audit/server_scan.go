@@ -20,9 +20,23 @@ type serverScan struct {
 	scan    tenantdb.ServerScan
 	bridges []tenantdb.Bridges
 	err     error
-	// unreadable names databases that accept no connections and are neither
-	// template0 nor a tenantctl template.
-	unreadable []string
+	// unreadable are the databases that accept no connections (and are neither
+	// template0 nor a tenantctl template) or could not be entered.
+	unreadable []unreadable
+}
+
+// unreadable is a database the bridge scan could not enter, and why (nil: it accepts
+// no connections).
+type unreadable struct {
+	db  string
+	err error
+}
+
+func (u unreadable) name() string {
+	if u.err == nil {
+		return u.db
+	}
+	return u.db + " (" + u.err.Error() + ")"
 }
 
 // hostile holds the per-run state of the checks against a careless or hostile admin.
@@ -75,7 +89,7 @@ func (a *auditor) scanServers(ctx context.Context) {
 			}
 			if !s.snap.Databases[db].AllowConn {
 				if db != "template0" && !strings.HasPrefix(db, tenantdb.TemplatePrefix) {
-					sc.unreadable = append(sc.unreadable, db)
+					sc.unreadable = append(sc.unreadable, unreadable{db: db})
 				}
 				continue
 			}
@@ -92,7 +106,7 @@ func (a *auditor) scanServers(ctx context.Context) {
 			case err == nil:
 				sc.bridges = append(sc.bridges, b)
 			case ctx.Err() == nil:
-				sc.unreadable = append(sc.unreadable, t.db+" ("+err.Error()+")")
+				sc.unreadable = append(sc.unreadable, unreadable{db: t.db, err: err})
 			}
 			return struct{}{}
 		},
@@ -100,7 +114,7 @@ func (a *auditor) scanServers(ctx context.Context) {
 	for _, name := range names {
 		sc := a.hostile.scans[name]
 		sort.Slice(sc.bridges, func(i, j int) bool { return sc.bridges[i].Database < sc.bridges[j].Database })
-		sort.Strings(sc.unreadable)
+		sort.Slice(sc.unreadable, func(i, j int) bool { return sc.unreadable[i].db < sc.unreadable[j].db })
 	}
 }
 
@@ -147,16 +161,16 @@ func (a *auditor) checkServerScans() {
 		}
 		if sc.err != nil {
 			a.col.evaluated(CheckServerBridges, "")
-			a.col.violation(CheckServerBridges, High, "", name, "the databases of server %s could not be scanned, so bridges and copies there are unproven: %v", name, sc.err)
+			a.col.unproven(sc.err, CheckServerBridges, High, "", name, "the databases of server %s could not be scanned, so bridges and copies there are unproven: %v", name, sc.err)
 			continue
 		}
 		for _, b := range sc.bridges {
 			a.checkBridges(s, b)
 		}
-		for _, db := range sc.unreadable {
+		for _, u := range sc.unreadable {
 			a.col.evaluated(CheckServerBridges, "")
 			if a.inScope("") {
-				a.col.violation(CheckServerBridges, Medium, "", name, "database %s on server %s could not be inspected for bridges (it accepts no connections or refused the admin role); its shared dependencies were still read", db, name)
+				a.col.unproven(u.err, CheckServerBridges, Medium, "", name, "database %s on server %s could not be inspected for bridges (it accepts no connections or refused the admin role); its shared dependencies were still read", u.name(), name)
 			}
 		}
 		a.checkFootprints(s, sc.scan.Footprints)

@@ -94,7 +94,14 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 				errs = append(errs, err)
 			} else if pending {
 				do(Action{Kind: ActFinishRotation, Tenant: t.Slug, Server: t.Server, Detail: "credential rotation was interrupted"},
-					func() error { return p.finishRotation(ctx, t) })
+					p.lockedFix(ctx, t, func() error {
+						// The rotation may have been running, not interrupted, when this run
+						// read the catalog: it finished while this fix waited for the lock.
+						if pending, err := p.Store.HasCredential(ctx, t.ID, "app_pending"); err != nil || !pending {
+							return err
+						}
+						return p.finishRotation(ctx, t)
+					}))
 			}
 		}
 	}

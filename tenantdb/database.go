@@ -141,6 +141,9 @@ func (s *Server) provider(ctx context.Context, db, role string, fsys fs.FS, o Mi
 func (s *Server) migrationConfig(db, role string, o MigrateOptions) (*pgx.ConnConfig, error) {
 	cfg := s.ConnConfig(db)
 	cfg.RuntimeParams["role"] = role
+	// goose runs each of its statements once per connection: preparing and caching them
+	// would double its round trips (a prepare, then the execution).
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
 	for _, set := range []struct{ name, value string }{
 		{"lock_timeout", o.LockTimeout}, {"statement_timeout", o.StatementTimeout},
 	} {

@@ -202,20 +202,24 @@ func (a *app) auditHistoryCmd() *cobra.Command {
 }
 
 // auditExitCode is 1 when the audit could not reach a server, or when all it has are
-// probes that proved nothing (a server stopped answering mid-run): its verdict is
-// incomplete, though every finding is still reported. Else 3: violations proved.
+// findings that prove nothing — checks a server did not answer, probes that could not
+// log in or be refused (a server stopped answering mid-run): its verdict is incomplete,
+// though every finding is still reported. Else 3: violations proved.
 func auditExitCode(r audit.Report) int {
-	proven := false
+	proven, incomplete := false, r.Probes.Inconclusive > 0
 	for _, v := range r.Violations {
-		if v.Check == audit.CheckServerReachable {
+		switch {
+		case v.Check == audit.CheckServerReachable:
 			return exitFailure
-		}
-		// Inconclusive probes are the only medium-severity probe findings.
-		if !strings.HasPrefix(v.Check, "probe.") || v.Severity != audit.Medium {
+		case v.Unanswered:
+			incomplete = true
+		case strings.HasPrefix(v.Check, "probe.") && v.Severity == audit.Medium:
+			// Inconclusive probes are the only medium-severity probe findings.
+		default:
 			proven = true
 		}
 	}
-	if !proven && r.Probes.Inconclusive > 0 {
+	if !proven && incomplete {
 		return exitFailure
 	}
 	return exitViolations

@@ -1,7 +1,10 @@
 package dbconn
 
 import (
+	"context"
 	"errors"
+	"io"
+	"net"
 	"slices"
 	"strings"
 
@@ -45,4 +48,21 @@ const concurrentlyUpdated = "tuple concurrently updated"
 func ConcurrentlyUpdated(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == pgerrcode.InternalError && strings.Contains(pgErr.Message, concurrentlyUpdated)
+}
+
+// NoAnswer reports whether err means the server did not answer at all — a connection
+// refused or reset, a timeout, a deadline — as opposed to an answer that refused
+// (any PostgreSQL error, such as pg_hba.conf rejecting a login). A check that failed
+// for want of an answer proves nothing either way.
+func NoAnswer(err error) bool {
+	if err == nil {
+		return false
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return false
+	}
+	var netErr net.Error
+	return pgconn.Timeout(err) || errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) ||
+		errors.Is(err, net.ErrClosed) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)
 }

@@ -1,8 +1,12 @@
 package dbconn
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"syscall"
 	"testing"
 
 	"github.com/jackc/pgerrcode"
@@ -29,4 +33,14 @@ func TestConcurrentlyUpdatedPinsPostgresText(t *testing.T) {
 	require.False(t, ConcurrentlyUpdated(&pgconn.PgError{Code: "XX000", Message: "cache lookup failed"}))
 	require.False(t, ConcurrentlyUpdated(&pgconn.PgError{Code: pgerrcode.LockNotAvailable, Message: "tuple concurrently updated"}))
 	require.False(t, ConcurrentlyUpdated(nil))
+}
+
+func TestNoAnswer(t *testing.T) {
+	require.False(t, NoAnswer(nil))
+	require.False(t, NoAnswer(fmt.Errorf("connect: %w", &pgconn.PgError{Code: pgerrcode.InvalidAuthorizationSpecification})),
+		"pg_hba.conf refusing is an answer")
+	require.True(t, NoAnswer(fmt.Errorf("connect: %w", context.DeadlineExceeded)))
+	require.True(t, NoAnswer(fmt.Errorf("connect: %w", &net.OpError{Op: "dial", Err: syscall.ECONNREFUSED})))
+	require.True(t, NoAnswer(fmt.Errorf("read: %w", io.ErrUnexpectedEOF)))
+	require.False(t, NoAnswer(errors.New("some other failure")))
 }
