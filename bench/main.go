@@ -30,6 +30,7 @@ type sizes struct {
 	Creates     int `json:"creates"`
 	Rows        int `json:"rows"`
 	CatalogRows int `json:"catalog_rows"`
+	Rounds      int `json:"rounds"`
 }
 
 func envInt(name string, def int) int {
@@ -42,12 +43,35 @@ func envInt(name string, def int) int {
 	return def
 }
 
+// wanted reports whether BENCH_SECTIONS (comma-separated section names or their first
+// words: provisioning, migration, audit, rollup, catalog; empty: all) selects the
+// section. The fleet sections create the fleet they need whichever runs first.
+func wanted(section string) bool {
+	list := os.Getenv("BENCH_SECTIONS")
+	if list == "" {
+		return true
+	}
+	first, _, _ := strings.Cut(section, " ")
+	if first == "fleet" {
+		first = "migration"
+	}
+	for _, w := range strings.Split(list, ",") {
+		w = strings.TrimSpace(w)
+		// A section's first word ("catalog") or its whole name ("catalog reads").
+		if strings.EqualFold(w, first) || strings.EqualFold(w, section) {
+			return true
+		}
+	}
+	return false
+}
+
 func main() {
 	sz := sizes{
 		Tenants:     envInt("BENCH_TENANTS", 24),
 		Creates:     envInt("BENCH_CREATES", 8),
 		Rows:        envInt("BENCH_ROWS", 200000),
 		CatalogRows: envInt("BENCH_CATALOG_ROWS", 10000),
+		Rounds:      envInt("BENCH_ROUNDS", 3),
 	}
 	out := os.Getenv("BENCH_OUT")
 	if out == "" {
@@ -55,6 +79,14 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) == 3 && os.Args[1] == rawFleetArg {
+		conc, _ := strconv.Atoi(os.Args[2])
+		if err := rawFleetMain(ctx, max(conc, 1)); err != nil {
+			fmt.Fprintln(os.Stderr, "bench raw-fleet:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(ctx, sz, out); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -103,19 +135,4 @@ func run(ctx context.Context, sz sizes, outDir string) (retErr error) {
 		return fmt.Errorf("%d section(s) failed: %v", len(rep.Errors), rep.Errors)
 	}
 	return nil
-}
-
-// wanted reports whether BENCH_SECTIONS (comma-separated; empty: every section) names
-// the section. The fleet sections create the fleet they need whichever run first.
-func wanted(section string) bool {
-	list := os.Getenv("BENCH_SECTIONS")
-	if strings.TrimSpace(list) == "" {
-		return true
-	}
-	for _, s := range strings.Split(list, ",") {
-		if strings.EqualFold(strings.TrimSpace(s), section) {
-			return true
-		}
-	}
-	return false
 }
