@@ -137,6 +137,8 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	a.phase("probes")
 	r := a.report(started, time.Now().UTC())
 	r.Phases = a.phases
+	a.o.Log.Debug("audit phases", "catalog", a.phases["catalog"], "servers", a.phases["servers"], "checks", a.phases["checks"],
+		"databases", a.phases["databases"], "probes", a.phases["probes"])
 	if o.NoHistory {
 		if _, err := r.seal(); err != nil {
 			return r, err

@@ -203,107 +203,13 @@ func firstLine(s string) string {
 	return s
 }
 
-// rollup: first copy of one big tenant, 1% changed, nothing changed, then the whole
-// fleet of small tenants; the first copy against a binary COPY pipe between two psql.
-func (h *harness) rollup(ctx context.Context, r *report) error {
-	dbs, err := h.fleetTenants(ctx, r.Sizes.Tenants)
-	if err != nil {
-		return err
-	}
-	list, err := h.run(ctx, "tenant list", "tenant", "list", "-o", "json")
-	if err != nil {
-		return err
-	}
-	var tenants []struct{ Slug, Database string }
-	if err := json.Unmarshal(list.out, &tenants); err != nil {
-		return err
-	}
-	big := tenants[0]
-	rows := r.Sizes.Rows
-	h.logf("loading %d rows into %s", rows, big.Database)
-	if err := superExec(ctx, h.server, big.Database, fmt.Sprintf(`INSERT INTO incidents (title, status, priority, opened_at)
-		SELECT 'incident number ' || g, (ARRAY['open','in_progress','resolved','closed'])[1 + g %% 4], 1 + g %% 4, now() - g * interval '1 minute'
-		FROM generate_series(1, %d) g`, rows), "VACUUM ANALYZE incidents"); err != nil {
-		return err
-	}
-	// The raw pipe: binary COPY out of the tenant database into an identical table in
-	// the warehouse database, through two real psql processes.
-	if err := superExec(ctx, h.control, "warehouse", `DROP TABLE IF EXISTS bench_raw_incidents`,
-		`CREATE TABLE bench_raw_incidents (id bigint, title text, status text, priority smallint, reporter_id bigint,
-			system_id bigint, opened_at timestamptz, resolved_at timestamptz, bench_note text)`); err != nil {
-		return err
-	}
-	src := h.server.DSN(big.Database)
-	dst := h.control.DSN("warehouse")
-	pipe := fmt.Sprintf(`%s -X -q -v ON_ERROR_STOP=1 -c "COPY (SELECT * FROM incidents) TO STDOUT (FORMAT binary)" '%s' | %s -X -q -v ON_ERROR_STOP=1 -c "COPY bench_raw_incidents FROM STDIN (FORMAT binary)" '%s'`,
-		PSQL, src, PSQL, dst)
-	t, err := h.shell(ctx, "psql COPY pipe (raw)", pipe)
-	if err != nil {
-		return err
-	}
-	if n, err := superQuery[int64](ctx, h.control, "warehouse", `SELECT count(*) FROM bench_raw_incidents`); err != nil || n != int64(rows) {
-		return fmt.Errorf("the raw pipe copied %d rows of %d: %w", n, rows, err)
-	}
-	rawM := r.add(measurement{Section: "rollup", Name: "binary COPY pipe, psql → psql (raw)", Ops: rows, TotalMS: ms(t.d), RowsPerSec: float64(rows) / t.d.Seconds()})
-	h.logf("raw pipe: %.0f rows/s", rawM.RowsPerSec)
-	if err := h.layouts(ctx, r, src, dst, rows); err != nil {
-		return err
-	}
-	roll := func(name string, n int, args ...string) (measurement, error) {
-		s := h.sampleConns(ctx)
-		t, err := h.run(ctx, "rollup run", append([]string{"rollup", "run"}, args...)...)
-		peak := s.Stop()
-		m := measurement{Section: "rollup", Name: name, Ops: n, TotalMS: ms(t.d), PeakConns: peak, PeakRSSKiB: t.rssKiB}
-		if n > 0 {
-			m.RowsPerSec = float64(n) / t.d.Seconds()
-		}
-		h.logf("%s: %.0f ms", name, m.TotalMS)
-		return r.add(m), err
-	}
-	first, err := roll("rollup run, first copy of one tenant", rows, "--tenant", big.Slug)
-	if err != nil {
-		return err
-	}
-	r.compareThroughput("rollup first full copy", first, rawM, 0.85, "≥ 0.85× binary COPY pipe")
-	if err := superExec(ctx, h.server, big.Database, `UPDATE incidents SET status = 'closed' WHERE id % 100 = 0`); err != nil {
-		return err
-	}
-	changed, err := roll("rollup run, 1% of rows changed", 0, "--tenant", big.Slug)
-	if err != nil {
-		return err
-	}
-	changed.Note = fmt.Sprintf("%d rows changed", rows/100)
-	if _, err := roll("rollup run, nothing changed", 0, "--tenant", big.Slug); err != nil {
-		return err
-	}
-	// Small tenants: a few rows each.
-	for _, db := range dbs {
-		if db == big.Database {
-			continue
-		}
-		if err := superExec(ctx, h.server, db, `INSERT INTO users (email, full_name) SELECT 'u' || g || '@example.com', 'User ' || g FROM generate_series(1, 5) g`,
-			`INSERT INTO incidents (title) SELECT 'small ' || g FROM generate_series(1, 20) g`); err != nil {
-			return err
-		}
-	}
-	fleet, err := roll(fmt.Sprintf("rollup run, whole fleet (%d tenants, small)", len(dbs)), 0)
-	if err != nil {
-		return err
-	}
-	fleet.PerOpMS = fleet.TotalMS / float64(len(dbs))
-	r.Measurements[len(r.Measurements)-1].PerOpMS = fleet.PerOpMS
-	again, err := roll(fmt.Sprintf("rollup run, whole fleet, nothing changed (%d tenants)", len(dbs)), 0)
-	if err != nil {
-		return err
-	}
-	r.Measurements[len(r.Measurements)-1].PerOpMS = again.TotalMS / float64(len(dbs))
-	return nil
-}
-
 // catalogReads: the read commands with the catalog holding BENCH_CATALOG_ROWS tenants,
 // against the real psql listing the same table.
 func (h *harness) catalogReads(ctx context.Context, r *report) error {
 	n := r.Sizes.CatalogRows
+	if _, err := h.fleetTenants(ctx, 1); err != nil { // a real tenant to show (BENCH_SECTIONS may skip the others)
+		return err
+	}
 	have, err := superQuery[int64](ctx, h.control, "catalog", `SELECT count(*) FROM tenants`)
 	if err != nil {
 		return err
@@ -312,8 +218,10 @@ func (h *harness) catalogReads(ctx context.Context, r *report) error {
 		h.logf("adding %d catalog rows", missing)
 		// On a registered but draining server, so placement and fleet jobs leave them be.
 		if err := superExec(ctx, h.control, "catalog",
+			// The sealed DSN is pg-a's: the catalog refuses one not sealed with its key.
 			`INSERT INTO servers (name, dsn_sealed, host, port, admin_role, version_num, capacity, draining)
-			 VALUES ('bench-paper', '\x00', '192.0.2.1', 5432, 'nobody', 150000, 1000000, true) ON CONFLICT DO NOTHING`,
+			 SELECT 'bench-paper', dsn_sealed, '192.0.2.1', 5432, 'nobody', 150000, 1000000, true FROM servers WHERE name = 'pg-a'
+			 ON CONFLICT DO NOTHING`,
 			fmt.Sprintf(`INSERT INTO tenants (id, slug, name, domain, state, step, server, schema_version)
 			 SELECT substr(translate(md5('bench' || g), '0189', 'wxyz'), 1, 10), 'paper-' || g, 'Paper ' || g, 'paper' || g || '.example',
 			        'active', 'warehouse', 'bench-paper', 2
@@ -390,58 +298,4 @@ func sum(ds []time.Duration) time.Duration {
 		t += d
 	}
 	return t
-}
-
-// layouts times the same raw binary pipe (tenant_id prepended) into three warehouse
-// layouts: one shared table keyed (tenant_id, id); the same hash-partitioned by
-// tenant_id; a fresh table per load with its key index built after the copy. Each is
-// loaded twice: a first tenant into an empty table, then a second tenant whose id sorts
-// before the first's (the case that splits index pages in the middle).
-func (h *harness) layouts(ctx context.Context, r *report, src, dst string, rows int) error {
-	cols := `tenant_id text NOT NULL, id bigint NOT NULL, title text, status text, priority smallint, reporter_id bigint,
-		system_id bigint, opened_at timestamptz, resolved_at timestamptz, bench_note text`
-	setup := []string{
-		`DROP TABLE IF EXISTS bench_shared, bench_hashed, bench_fresh_a, bench_fresh_b`,
-		`CREATE TABLE bench_shared (` + cols + `, PRIMARY KEY (tenant_id, id))`,
-		`CREATE TABLE bench_hashed (` + cols + `, PRIMARY KEY (tenant_id, id)) PARTITION BY HASH (tenant_id)`,
-	}
-	for i := range 8 {
-		setup = append(setup, fmt.Sprintf(`CREATE TABLE bench_hashed_%d PARTITION OF bench_hashed FOR VALUES WITH (MODULUS 8, REMAINDER %d)`, i, i))
-	}
-	setup = append(setup, `CREATE TABLE bench_fresh_a (`+cols+`)`, `CREATE TABLE bench_fresh_b (`+cols+`)`)
-	if err := superExec(ctx, h.control, "warehouse", setup...); err != nil {
-		return err
-	}
-	pipe := func(tenant, table, after string) (time.Duration, error) {
-		script := fmt.Sprintf(`%s -X -q -c "COPY (SELECT '%s'::text, * FROM incidents) TO STDOUT (FORMAT binary)" '%s' | %s -X -q -c "COPY %s FROM STDIN (FORMAT binary)" '%s'`,
-			PSQL, tenant, src, PSQL, table, dst)
-		if after != "" {
-			script += fmt.Sprintf(` && %s -X -q -c "%s" '%s'`, PSQL, after, dst)
-		}
-		t, err := h.shell(ctx, "psql COPY pipe (raw)", script)
-		return t.d, err
-	}
-	for _, l := range []struct{ name, first, second, afterA, afterB string }{
-		{"shared table, key (tenant_id, id)", "bench_shared", "bench_shared", "", ""},
-		{"hash partitions by tenant (8), key (tenant_id, id)", "bench_hashed", "bench_hashed", "", ""},
-		{"fresh table per load, key index built after", "bench_fresh_a", "bench_fresh_b",
-			"ALTER TABLE bench_fresh_a ADD PRIMARY KEY (tenant_id, id)", "ALTER TABLE bench_fresh_b ADD PRIMARY KEY (tenant_id, id)"},
-	} {
-		for i, load := range []struct{ tenant, table, after string }{{"mmmmmmmmmm", l.first, l.afterA}, {"aaaaaaaaaa", l.second, l.afterB}} {
-			d, err := pipe(load.tenant, load.table, load.after)
-			if err != nil {
-				return err
-			}
-			if n, err := superQuery[int64](ctx, h.control, "warehouse", `SELECT count(*) FROM `+load.table+` WHERE tenant_id = $1`, load.tenant); err != nil || n != int64(rows) {
-				return fmt.Errorf("the raw pipe into %s copied %d rows of %d: %w", load.table, n, rows, err)
-			}
-			which := "first tenant, empty table"
-			if i == 1 {
-				which = "second tenant, id sorting first"
-			}
-			m := r.add(measurement{Section: "warehouse layout", Name: l.name + ": " + which, Ops: rows, TotalMS: ms(d), RowsPerSec: float64(rows) / d.Seconds()})
-			h.logf("%s: %.0f rows/s", m.Name, m.RowsPerSec)
-		}
-	}
-	return superExec(ctx, h.control, "warehouse", `DROP TABLE bench_shared, bench_hashed, bench_fresh_a, bench_fresh_b`)
 }

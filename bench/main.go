@@ -7,7 +7,8 @@
 // rollup; default 24), BENCH_CREATES (tenant creates per provisioning mode; default 8),
 // BENCH_ROWS (rows of the first rollup copy; default 200000), BENCH_CATALOG_ROWS
 // (tenant rows for the catalog reads; default 10000), BENCH_OUT (results directory;
-// default bench/results).
+// default bench/results), BENCH_SECTIONS (comma-separated section names to run, e.g.
+// "audit,catalog reads"; default all).
 //
 // It is a benchmark, not a test: nothing here runs under `go test` or `make test`.
 package main
@@ -19,6 +20,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -28,6 +30,7 @@ type sizes struct {
 	Creates     int `json:"creates"`
 	Rows        int `json:"rows"`
 	CatalogRows int `json:"catalog_rows"`
+	Rounds      int `json:"rounds"`
 }
 
 func envInt(name string, def int) int {
@@ -40,12 +43,35 @@ func envInt(name string, def int) int {
 	return def
 }
 
+// wanted reports whether BENCH_SECTIONS (comma-separated section names or their first
+// words: provisioning, migration, audit, rollup, catalog; empty: all) selects the
+// section. The fleet sections create the fleet they need whichever runs first.
+func wanted(section string) bool {
+	list := os.Getenv("BENCH_SECTIONS")
+	if list == "" {
+		return true
+	}
+	first, _, _ := strings.Cut(section, " ")
+	if first == "fleet" {
+		first = "migration"
+	}
+	for _, w := range strings.Split(list, ",") {
+		w = strings.TrimSpace(w)
+		// A section's first word ("catalog") or its whole name ("catalog reads").
+		if strings.EqualFold(w, first) || strings.EqualFold(w, section) {
+			return true
+		}
+	}
+	return false
+}
+
 func main() {
 	sz := sizes{
 		Tenants:     envInt("BENCH_TENANTS", 24),
 		Creates:     envInt("BENCH_CREATES", 8),
 		Rows:        envInt("BENCH_ROWS", 200000),
 		CatalogRows: envInt("BENCH_CATALOG_ROWS", 10000),
+		Rounds:      envInt("BENCH_ROUNDS", 3),
 	}
 	out := os.Getenv("BENCH_OUT")
 	if out == "" {
@@ -53,6 +79,14 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) == 3 && os.Args[1] == rawFleetArg {
+		conc, _ := strconv.Atoi(os.Args[2])
+		if err := rawFleetMain(ctx, max(conc, 1)); err != nil {
+			fmt.Fprintln(os.Stderr, "bench raw-fleet:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(ctx, sz, out); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -77,6 +111,9 @@ func run(ctx context.Context, sz sizes, outDir string) (retErr error) {
 		{"rollup", h.rollup},
 		{"catalog reads", h.catalogReads},
 	} {
+		if !wanted(s.name) {
+			continue
+		}
 		h.logf("== %s", s.name)
 		if err := s.fn(ctx, rep); err != nil {
 			rep.Errors = append(rep.Errors, fmt.Sprintf("%s: %v", s.name, err))

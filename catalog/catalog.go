@@ -62,6 +62,16 @@ func Open(ctx context.Context, dsn string, box *secret.Box) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open catalog: %w", err)
 	}
+	s := &Store{pool: pool, box: box, Actor: DefaultActor()}
+	done, keyOK, err := openCheck(ctx, pool, box)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	if done {
+		s.keyValid = keyOK
+		return s, nil
+	}
 	var ok bool
 	if err := pool.QueryRow(ctx, `SELECT to_regclass('public.tenants') IS NOT NULL AND to_regclass('public.meta') IS NOT NULL`).Scan(&ok); err != nil {
 		pool.Close()
@@ -71,7 +81,6 @@ func Open(ctx context.Context, dsn string, box *secret.Box) (*Store, error) {
 		pool.Close()
 		return nil, ErrNotInitialized
 	}
-	s := &Store{pool: pool, box: box, Actor: DefaultActor()}
 	if box != nil {
 		// A key that is not the catalog's is refused by every command given one, even
 		// one that never decrypts: finding out only later, mid-operation, is worse.

@@ -59,10 +59,14 @@ const tenantColumns = `id, slug, name, domain, coalesce(contact_email, ''), labe
 
 func scanTenant(row pgx.Row) (Tenant, error) {
 	var t Tenant
-	err := row.Scan(&t.ID, &t.Slug, &t.Name, &t.Domain, &t.ContactEmail, &t.Labels, &t.State, &t.Step, &t.Server,
+	var labels []byte
+	err := row.Scan(&t.ID, &t.Slug, &t.Name, &t.Domain, &t.ContactEmail, &labels, &t.State, &t.Step, &t.Server,
 		&t.SchemaVersion, &t.LastError, &t.MigrationError, &t.MigrationFailedVersion, &t.MigrationFailedAt,
 		&t.CreatedAt, &t.UpdatedAt, &t.DeletedAt, &t.PurgedAt)
 	t.Database = DatabaseName(t.ID)
+	if err == nil {
+		t.Labels, err = decodeLabels(labels)
+	}
 	return t, err
 }
 
@@ -138,23 +142,8 @@ func (s *Store) ListTenants(ctx context.Context, f TenantFilter) ([]Tenant, erro
 // held in memory). The query names only the filters in use, so the planner walks the
 // live-slug index in order instead of sorting the whole table.
 func (s *Store) EachTenant(ctx context.Context, f TenantFilter, fn func(Tenant) error) error {
-	var where []string
-	var args []any
-	if len(f.States) == 0 {
-		where = append(where, "state <> 'purged'")
-	} else {
-		args = append(args, f.States)
-		where = append(where, fmt.Sprintf("state = ANY($%d)", len(args)))
-	}
-	if f.Server != "" {
-		args = append(args, f.Server)
-		where = append(where, fmt.Sprintf("server = $%d", len(args)))
-	}
-	if f.Slug != "" {
-		args = append(args, f.Slug)
-		where = append(where, fmt.Sprintf("slug = $%d", len(args)))
-	}
-	rows, err := s.pool.Query(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE `+strings.Join(where, " AND ")+`
+	where, args := f.where()
+	rows, err := s.pool.Query(ctx, `SELECT `+tenantColumns+` FROM tenants WHERE `+where+`
 		ORDER BY slug, created_at`, args...)
 	if err != nil {
 		return err

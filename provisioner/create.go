@@ -95,8 +95,10 @@ func (p *Provisioner) Create(ctx context.Context, o CreateOptions) (catalog.Tena
 			return t, err
 		}
 	}
-	// The tenant's lock will hold one catalog connection while the steps use another.
-	p.Store.WarmConn(ctx)
+	// The tenant's lock will hold one catalog connection while the steps use another:
+	// its login overlaps the insert.
+	ahead := p.Store.ConnectAhead(ctx)
+	defer ahead.Close()
 	t := catalog.Tenant{
 		ID: tenantdb.NewID(), Slug: o.Slug, Name: o.Name, Domain: o.Domain,
 		ContactEmail: o.ContactEmail, Labels: labels, Server: srv.Name,
@@ -106,14 +108,23 @@ func (p *Provisioner) Create(ctx context.Context, o CreateOptions) (catalog.Tena
 	}
 	fpCreateInserted.Hit()
 	p.Log.Info("provisioning tenant", "tenant", t.Slug, "id", t.ID, "server", srv.Name)
-	return p.finishCreate(ctx, t.ID, o.SlowPath)
+	return p.finishCreateOn(ctx, t.ID, o.SlowPath, ahead)
 }
 
 // finishCreate runs every provisioning step not yet recorded as done. Each step is
 // idempotent, so a step interrupted after its effect but before its record runs again
 // harmlessly.
 func (p *Provisioner) finishCreate(ctx context.Context, id string, slow bool) (catalog.Tenant, error) {
-	unlock, err := p.lockTenant(ctx, id)
+	return p.finishCreateOn(ctx, id, slow, nil)
+}
+
+// finishCreateOn is finishCreate taking the tenant's lock on ahead when it is not nil.
+func (p *Provisioner) finishCreateOn(ctx context.Context, id string, slow bool, ahead *catalog.ConnAhead) (catalog.Tenant, error) {
+	lock := p.lockTenant
+	if ahead != nil {
+		lock = func(ctx context.Context, id string) (func(), error) { return p.lockTenantOn(ctx, ahead, id) }
+	}
+	unlock, err := lock(ctx, id)
 	if err != nil {
 		return catalog.Tenant{}, err
 	}
@@ -175,32 +186,38 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 		}
 	}
 	version := t.SchemaVersion
+	hardened := false // the clone path hardens on the connection that adopts
+	appPW := ""       // the app role's password once the credentials step read or stored it
 	for _, step := range createSteps[start:] {
 		switch step {
 		case StepCredentials:
-			if ok, err := p.Store.HasCredential(ctx, t.ID, "app"); err != nil {
-				return err
-			} else if !ok {
-				if err := p.Store.SetCredential(ctx, t.ID, "app", secret.NewPassword()); err != nil {
-					return err
-				}
-				fpCredentialStored.Hit()
-			}
-		case StepRoles:
-			pw, err := p.Store.Credential(ctx, t.ID, "app")
+			pw, inserted, err := p.Store.EnsureCredential(ctx, t.ID, "app", secret.NewPassword())
 			if err != nil {
 				return err
+			}
+			if inserted {
+				fpCredentialStored.Hit()
+			}
+			appPW = pw
+		case StepRoles:
+			pw := appPW
+			if pw == "" {
+				if pw, err = p.Store.Credential(ctx, t.ID, "app"); err != nil {
+					return err
+				}
 			}
 			if err := srv.EnsureRoles(ctx, t.ID, pw, true); err != nil {
 				return err
 			}
 		case StepDatabase:
-			if version, err = p.createDatabase(ctx, srv, t, slow); err != nil {
+			if version, hardened, err = p.createDatabase(ctx, srv, t, slow); err != nil {
 				return err
 			}
 		case StepHardened:
-			if err := srv.Harden(ctx, t.ID); err != nil {
-				return err
+			if !hardened {
+				if err := srv.Harden(ctx, t.ID); err != nil {
+					return err
+				}
 			}
 		case StepWarehouse:
 			p.syncWarehouse(ctx, t, catalog.StateActive)
@@ -228,12 +245,14 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 
 // createDatabase makes the tenant database at the latest schema: a clone of the
 // server's template (built on first use), or, on the slow path or when the template
-// cannot be had, an empty database migrated from scratch.
-func (p *Provisioner) createDatabase(ctx context.Context, srv *tenantdb.Server, t catalog.Tenant, slow bool) (int64, error) {
+// cannot be had, an empty database migrated from scratch. hardened reports that the
+// database's access rules were applied too (a fresh clone is adopted and hardened on
+// one connection).
+func (p *Provisioner) createDatabase(ctx context.Context, srv *tenantdb.Server, t catalog.Tenant, slow bool) (version int64, hardened bool, err error) {
 	fsys := p.TenantFS()
 	existed, err := srv.DatabaseExists(ctx, tenantdb.Database(t.ID))
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	if !slow && !existed {
 		tmpl, err := srv.EnsureTemplate(ctx, fsys)
@@ -242,32 +261,35 @@ func (p *Provisioner) createDatabase(ctx context.Context, srv *tenantdb.Server, 
 				p.Log.Info("template built", "server", srv.Name, "template", tmpl.Name, "version", tmpl.Version)
 			}
 			if rec, err := p.Store.GetServer(ctx, srv.Name); err != nil {
-				return 0, err
+				return 0, false, err
 			} else if rec.TemplateHash != tmpl.Hash {
 				if err := p.Store.SetTemplate(ctx, srv.Name, tmpl.Name, tmpl.Hash, tmpl.Version); err != nil {
-					return 0, err
+					return 0, false, err
 				}
 			}
+			// The warehouse step logs in to the warehouse: that login overlaps the clone.
+			p.warmWarehouse(ctx)
 			if tmpl, err = p.cloneTemplate(ctx, srv, t.ID, tmpl); err != nil {
-				return 0, err
+				return 0, false, err
 			}
-			if err := srv.AdoptObjects(ctx, t.ID); err != nil {
-				return 0, err
+			if err := srv.AdoptAndHarden(ctx, t.ID); err != nil {
+				return 0, false, err
 			}
-			return tmpl.Version, nil
+			return tmpl.Version, true, nil
 		}
 		p.Log.Warn("template unavailable; creating from scratch", "server", srv.Name, "error", err)
 	}
 	if err := srv.CreateDatabase(ctx, t.ID, ""); err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	// A database left by an interrupted attempt may be a clone whose objects still
 	// belong to the template owner; the owner can read goose's table only once it owns
 	// it, so hand them over before migrating.
 	if err := srv.AdoptObjects(ctx, t.ID); err != nil {
-		return 0, err
+		return 0, false, err
 	}
-	return srv.Migrate(ctx, t.ID, fsys, tenantdb.MigrateOptions{})
+	version, err = srv.Migrate(ctx, t.ID, fsys, tenantdb.MigrateOptions{})
+	return version, false, err
 }
 
 // syncWarehouse keeps the warehouse's tenant dimension current when a warehouse is

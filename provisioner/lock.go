@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/pglock"
 )
 
@@ -18,6 +19,19 @@ const LockWait = 5 * time.Second
 // holds it after [LockWait].
 func (p *Provisioner) lockTenant(ctx context.Context, id string) (unlock func(), err error) {
 	unlock, err = pglock.Acquire(ctx, p.Store.Pool(), "tenant:"+id, LockWait)
+	if errors.Is(err, pglock.ErrHeld) {
+		return nil, ErrBusy
+	}
+	return unlock, err
+}
+
+// lockTenantOn is lockTenant on a catalog connection opened ahead of time.
+func (p *Provisioner) lockTenantOn(ctx context.Context, ahead *catalog.ConnAhead, id string) (unlock func(), err error) {
+	conn, err := ahead.Take()
+	if err != nil {
+		return nil, err
+	}
+	unlock, err = pglock.AcquireConn(ctx, conn, "tenant:"+id, LockWait)
 	if errors.Is(err, pglock.ErrHeld) {
 		return nil, ErrBusy
 	}

@@ -26,7 +26,9 @@ type Provisioner struct {
 
 	mu        sync.Mutex
 	servers   *fleet.Servers
+	whMu      sync.Mutex // guards warehouse, held while it connects (p.mu is not)
 	warehouse *pgxpool.Pool
+	closed    bool // set by Close under whMu: a late background connect makes no pool
 }
 
 // Close closes the connections the provisioner keeps to servers and the warehouse (not
@@ -38,6 +40,9 @@ func (p *Provisioner) Close() {
 		p.servers.Close()
 		p.servers = nil
 	}
+	p.whMu.Lock()
+	defer p.whMu.Unlock()
+	p.closed = true
 	if p.warehouse != nil {
 		p.warehouse.Close()
 		p.warehouse = nil
@@ -47,10 +52,13 @@ func (p *Provisioner) Close() {
 // warehousePool returns a small pool on the registered warehouse, or
 // catalog.ErrNoWarehouse.
 func (p *Provisioner) warehousePool(ctx context.Context) (*pgxpool.Pool, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
+	p.whMu.Lock()
+	defer p.whMu.Unlock()
 	if p.warehouse != nil {
 		return p.warehouse, nil
+	}
+	if p.closed {
+		return nil, errClosed
 	}
 	dsn, err := p.Store.WarehouseDSN(ctx)
 	if err != nil {

@@ -115,6 +115,9 @@ func Status(ctx context.Context, o StatusOptions) (StatusReport, error) {
 		return rep, err
 	}
 	rep.Changed = compare(set, rec)
+	if !o.Verify {
+		return statusFromCatalog(ctx, o, set, rep)
+	}
 	tenants, err := o.Store.ListTenants(ctx, catalog.TenantFilter{States: migratable, Slug: o.Tenant})
 	if err != nil {
 		return rep, fmt.Errorf("list tenants: %w", err)
@@ -179,16 +182,7 @@ func Status(ctx context.Context, o StatusOptions) (StatusReport, error) {
 				o.Log.Info("catalog version corrected from the tenant database", "tenant", t.Slug, "recorded", t.SchemaVersion, "actual", v)
 			}
 		}
-		switch ts.Condition() {
-		case "failed":
-			rep.Failed++
-		case "behind":
-			rep.Behind++
-		case "ahead":
-			rep.Ahead++
-		default:
-			rep.Current++
-		}
+		rep.count(ts)
 		rep.Tenants = append(rep.Tenants, ts)
 	}
 	if rep.Tenants == nil {

@@ -9,6 +9,9 @@
 // rows and the new watermarks commit in one warehouse transaction. A transaction still
 // open while a run reads the tenant has an id at or above the watermark, so the next run
 // reads its rows; a crash at any point leaves the old rows with the old watermark.
+// Statements that need no answer before the next travel together in pipelined batches:
+// a tenant with nothing changed costs one login and one round trip on its database, and
+// two round trips on the warehouse.
 //
 // Files: spec.go (the YAML spec), options.go, run.go (the fleet: targets and outcomes;
 // the fan-out itself is internal/fleet's), tenant.go (one tenant: snapshot, plan, copy, commit),

@@ -1,7 +1,6 @@
 package rollup
 
 import (
-	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -32,6 +31,18 @@ type srcTable struct {
 	// v view, f foreign table.
 	Kind    string
 	Columns []srcColumn
+	// RLS is true when row-level security is enabled on the table.
+	RLS bool
+	// Readable is true when the connected role may SELECT from it.
+	Readable bool
+}
+
+// readableAsIs reports whether the relation gives the connected admin role (which
+// inherits the tenant owner's privileges) exactly the rows it gives the owner: a plain
+// or partitioned table it may read without row-level security. Views, materialized
+// views and foreign tables may depend on who reads them (current_user, user mappings).
+func (t srcTable) readableAsIs() bool {
+	return (t.Kind == "r" || t.Kind == "p") && !t.RLS && t.Readable
 }
 
 func (t srcTable) column(name string) (srcColumn, bool) {
@@ -56,7 +67,8 @@ const describeSourceSQL = `
 WITH RECURSIVE want AS (
 	SELECT * FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS w(nsp, rel, ord)
 ), cols AS (
-	SELECT w.ord, c.relkind::text AS kind, a.attnum, a.attname, a.atttypid
+	SELECT w.ord, c.relkind::text AS kind, a.attnum, a.attname, a.atttypid,
+	       c.relrowsecurity AS rls, has_table_privilege(c.oid, 'SELECT') AS readable
 	FROM want w
 	JOIN pg_namespace n ON n.nspname = w.nsp
 	JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = w.rel AND c.relkind IN ('r', 'p', 'm', 'v', 'f')
@@ -79,39 +91,42 @@ SELECT ord, kind, attname, format_type(atttypid, NULL),
             WHEN base_oid = 1560 THEN 'bit varying'
             WHEN base_oid = 1561 THEN 'bit varying[]'
             ELSE format_type(base_oid, NULL) END,
-       NOT builtin
+       NOT builtin, rls, readable
 FROM typed ORDER BY ord, attnum`
 
-// describeSource reads the spec's tables from a tenant database (one query). Tables
-// missing from it are missing from the map, keyed by spec index.
-func describeSource(ctx context.Context, q *pgx.Conn, spec Spec) (map[int]srcTable, error) {
+// queueDescribeSource queues the description of the spec's tables in a tenant
+// database (one query). Once the batch is sent, out holds the tables found, keyed by
+// spec index; tables missing from the database are missing from it.
+func queueDescribeSource(b *pgx.Batch, spec Spec, out map[int]srcTable) {
 	nsps := make([]string, len(spec.Tables))
 	rels := make([]string, len(spec.Tables))
 	for i, t := range spec.Tables {
 		nsps[i], rels[i] = t.Schema(), t.Relname()
 	}
-	rows, err := q.Query(ctx, describeSourceSQL, nsps, rels)
-	if err != nil {
-		return nil, fmt.Errorf("describe tenant tables: %w", err)
-	}
-	defer rows.Close()
-	out := map[int]srcTable{}
-	for rows.Next() {
-		var ord int
-		var kind string
-		var c srcColumn
-		if err := rows.Scan(&ord, &kind, &c.Name, &c.SourceType, &c.Type, &c.AsText); err != nil {
-			return nil, err
+	b.Queue(describeSourceSQL, nsps, rels).Fn = func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return fmt.Errorf("describe tenant tables: %w", err)
 		}
-		t := out[ord-1]
-		t.Kind = kind
-		t.Columns = append(t.Columns, c)
-		out[ord-1] = t
+		defer rows.Close()
+		for rows.Next() {
+			var ord int
+			var kind string
+			var rls, readable bool
+			var c srcColumn
+			if err := rows.Scan(&ord, &kind, &c.Name, &c.SourceType, &c.Type, &c.AsText, &rls, &readable); err != nil {
+				return err
+			}
+			t := out[ord-1]
+			t.Kind, t.RLS, t.Readable = kind, rls, readable
+			t.Columns = append(t.Columns, c)
+			out[ord-1] = t
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("describe tenant tables: %w", err)
+		}
+		return nil
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("describe tenant tables: %w", err)
-	}
-	return out, nil
 }
 
 // checkSource checks one spec table against a tenant's table.

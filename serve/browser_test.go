@@ -62,6 +62,28 @@ func (b *browser) do(steps ...chromedp.Action[chromedp.Void]) {
 	}
 }
 
+// navigates runs steps that make the browser load another page (a form posted, a link
+// followed) and returns once that page has replaced the current one and finished
+// loading. Waiting for a selector alone is not enough: the old page may match it, or a
+// query may land on the old page's nodes while they are being replaced ("No node with
+// given id", seen under load).
+func (b *browser) navigates(steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	b.do(chromedp.Evaluate[chromedp.Void](`window.__stale = true`))
+	b.do(steps...)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		loaded, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`!window.__stale && document.readyState === "complete"`))
+		if err == nil && loaded {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("browser: the next page did not load within 15s (last error: %v)", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (b *browser) text(sel string) string {
 	b.t.Helper()
 	s, err := chromedp.Run(b.ctx, chromedp.Text(chromedp.CSS(sel)))
@@ -93,9 +115,9 @@ func (b *browser) login(login string) {
 	b.do(chromedp.Navigate(b.base+"/login"),
 		chromedp.WaitVisible(chromedp.CSS("#login")),
 		chromedp.SendKeys(chromedp.CSS("#login"), login),
-		chromedp.SendKeys(chromedp.CSS("#token"), b.f.tokens[role]),
-		chromedp.Click(chromedp.CSS("#submit")),
-		chromedp.WaitVisible(chromedp.CSS("#whoami")))
+		chromedp.SendKeys(chromedp.CSS("#token"), b.f.tokens[role]))
+	b.navigates(chromedp.Click(chromedp.CSS("#submit")))
+	b.do(chromedp.WaitVisible(chromedp.CSS("#whoami")))
 	require.Equal(b.t, login+" ("+role+")", b.text("#whoami"))
 }
 
@@ -144,14 +166,16 @@ func TestConsoleInABrowser(t *testing.T) {
 	// Customers: search narrows the list.
 	b.do(chromedp.Navigate(b.base+"/customers"), chromedp.WaitVisible(chromedp.CSS(`tr[data-slug="acme"]`)))
 	b.shot("02-customers")
-	b.do(chromedp.SendKeys(chromedp.CSS("#q"), "initech"), chromedp.Click(chromedp.CSS("#search")),
-		chromedp.WaitNotPresent(chromedp.CSS(`tr[data-slug="acme"]`)))
+	b.do(chromedp.SendKeys(chromedp.CSS("#q"), "initech"))
+	b.navigates(chromedp.Click(chromedp.CSS("#search")))
+	b.do(chromedp.WaitNotPresent(chromedp.CSS(`tr[data-slug="acme"]`)))
 	require.Equal(t, "1–1 of 1 customers", b.text("#count"))
 	require.True(t, b.eval(`document.querySelectorAll("#customers tbody tr").length === 1`))
 	b.shot("03-customers-search")
 
 	// A customer: its counts are the warehouse's.
-	b.do(chromedp.Click(chromedp.CSS(`tr[data-slug="initech"] a`)), chromedp.WaitVisible(chromedp.CSS("#count-users")))
+	b.navigates(chromedp.Click(chromedp.CSS(`tr[data-slug="initech"] a`)))
+	b.do(chromedp.WaitVisible(chromedp.CSS("#count-users")))
 	require.Equal(t, fmt.Sprint(f.warehouseCount(t, "initech", "users", "")), b.text("#count-users"))
 	require.Equal(t, fmt.Sprint(f.warehouseCount(t, "initech", "systems", "")), b.text("#count-systems"))
 	require.Equal(t, fmt.Sprint(f.warehouseCount(t, "initech", "incidents", " AND status IN ('open', 'in_progress')")), b.text("#count-open"))
@@ -161,13 +185,14 @@ func TestConsoleInABrowser(t *testing.T) {
 	// Grant and revoke MSP access through the forms.
 	b.do(chromedp.SendKeys(chromedp.CSS("#grant-login"), "carol"),
 		chromedp.SendKeys(chromedp.CSS("#grant-expires"), "8h"),
-		chromedp.SendKeys(chromedp.CSS("#grant-reason"), "INC-4711 data fix"),
-		chromedp.Click(chromedp.CSS("#grant")),
-		chromedp.WaitVisible(chromedp.CSS(`tr[data-login="carol"]`)))
+		chromedp.SendKeys(chromedp.CSS("#grant-reason"), "INC-4711 data fix"))
+	b.navigates(chromedp.Click(chromedp.CSS("#grant")))
+	b.do(chromedp.WaitVisible(chromedp.CSS(`tr[data-login="carol"]`)))
 	require.Contains(t, b.text(".notice"), "access granted to carol")
 	require.Contains(t, b.text(`tr[data-login="carol"]`), "test-operator")
 	b.shot("05-customer-access-granted")
-	b.do(chromedp.Click(chromedp.CSS("#revoke-carol")), chromedp.WaitNotPresent(chromedp.CSS(`tr[data-login="carol"]`)))
+	b.navigates(chromedp.Click(chromedp.CSS("#revoke-carol")))
+	b.do(chromedp.WaitNotPresent(chromedp.CSS(`tr[data-login="carol"]`)))
 	require.Contains(t, b.text(".notice"), "access of carol revoked")
 	require.Contains(t, b.text("#events"), "access.revoke")
 
@@ -191,18 +216,20 @@ func TestConsoleInABrowser(t *testing.T) {
 	}
 
 	// Log out; log in as a viewer: no forms, and a forged one is refused.
-	b.do(chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)), chromedp.WaitVisible(chromedp.CSS("#token")))
+	b.navigates(chromedp.Click(chromedp.CSS(`form[action="/logout"] button`)))
+	b.do(chromedp.WaitVisible(chromedp.CSS("#token")))
 	b.login("test-viewer")
 	b.do(chromedp.Navigate(b.base+"/customers/initech"), chromedp.WaitVisible(chromedp.CSS("#count-users")))
 	require.True(t, b.eval(`document.querySelector("#grant-form") === null && document.querySelector("#suspend") === null`))
-	b.do(chromedp.Evaluate[chromedp.Void](`(() => {
+	b.navigates(chromedp.Evaluate[chromedp.Void](`(() => {
 		const f = document.createElement("form");
 		f.method = "post"; f.action = "/customers/initech/access";
 		for (const [k, v] of [["csrf", document.querySelector("input[name=csrf]").value], ["login", "mallory"]]) {
 			const i = document.createElement("input"); i.name = k; i.value = v; f.appendChild(i);
 		}
 		document.body.appendChild(f); f.submit();
-	})()`), chromedp.WaitVisible(chromedp.CSS(".error")))
+	})()`))
+	b.do(chromedp.WaitVisible(chromedp.CSS(".error")))
 	require.Contains(t, b.text(".error"), "has role viewer; this needs operator")
 	b.shot("09-viewer-refused")
 	grants, err := f.store.ListAccessGrants(ctx, "initech", "mallory")

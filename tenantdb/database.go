@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io/fs"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
@@ -82,7 +83,7 @@ func (s *Server) AdoptObjects(ctx context.Context, id string) error {
 
 func adoptObjects(ctx context.Context, conn *pgx.Conn, id string) error {
 	var tmplOwner bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, TemplateOwnerRole).Scan(&tmplOwner); err != nil {
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, pgx.QueryExecModeExec, TemplateOwnerRole).Scan(&tmplOwner); err != nil {
 		return fmt.Errorf("adopt objects in %s: %w", Database(id), err)
 	}
 	if !tmplOwner {
@@ -169,7 +170,6 @@ func (s *Server) migrationConfig(db, role string, o MigrateOptions) (*pgx.ConnCo
 //     version table;
 //   - functions the owner creates are not executable by PUBLIC.
 func (s *Server) Harden(ctx context.Context, id string) error {
-	db, owner, app := ident(Database(id)), ident(OwnerRole(id)), ident(AppRole(id))
 	conn, err := s.Connect(ctx, Database(id))
 	if err != nil {
 		return err
@@ -178,6 +178,13 @@ func (s *Server) Harden(ctx context.Context, id string) error {
 	if err := adoptObjects(ctx, conn, id); err != nil {
 		return err
 	}
+	return harden(ctx, conn, id)
+}
+
+// harden applies the access rules of [Server.Harden] on a connection to the tenant
+// database whose objects the owner already owns.
+func harden(ctx context.Context, conn *pgx.Conn, id string) error {
+	db, owner, app := ident(Database(id)), ident(OwnerRole(id)), ident(AppRole(id))
 	stmts := []string{
 		"REVOKE ALL ON DATABASE " + db + " FROM PUBLIC",
 		"GRANT CONNECT ON DATABASE " + db + " TO " + app,
@@ -195,7 +202,8 @@ func (s *Server) Harden(ctx context.Context, id string) error {
 	// goose's version table is the owner's business, not the application's.
 	var goose []string
 	if err := conn.QueryRow(ctx, `SELECT coalesce(array_agg(c.relname::text), '{}') FROM pg_class c
-		WHERE c.relnamespace = 'public'::regnamespace AND c.relname IN ('goose_db_version', 'goose_db_version_id_seq')`).Scan(&goose); err != nil {
+		WHERE c.relnamespace = 'public'::regnamespace AND c.relname IN ('goose_db_version', 'goose_db_version_id_seq')`,
+		pgx.QueryExecModeSimpleProtocol).Scan(&goose); err != nil {
 		return fmt.Errorf("harden %s: %w", Database(id), err)
 	}
 	for _, rel := range goose {
@@ -246,49 +254,48 @@ func (s *Server) dropDatabase(ctx context.Context, name string) error {
 		return err
 	}
 	defer release()
-	stmt := "DROP DATABASE IF EXISTS " + ident(name)
-	if s.VersionNum >= 130000 {
-		stmt += " WITH (FORCE)"
+	plain := "DROP DATABASE IF EXISTS " + ident(name)
+	if s.VersionNum < 130000 {
+		if _, err := conn.Exec(ctx, plain); err != nil {
+			return fmt.Errorf("drop database %s: %w", name, err)
+		}
+		return nil
 	}
-	if err := untilSignalled(ctx, func() error { _, err := conn.Exec(ctx, stmt); return err }); err != nil {
-		return fmt.Errorf("drop database %s: %w", name, err)
+	// WITH (FORCE) ends the sessions on the database, but only those of roles the admin
+	// may signal: an autovacuum worker busy in it makes the whole statement fail with
+	// 42501 for a least-privilege admin. A plain DROP DATABASE asks autovacuum workers to
+	// leave and waits for them, but fails (55006) while any other session remains. So:
+	// force first; refused, then plain; still in use, then again after a pause.
+	for attempt := 1; ; attempt++ {
+		if _, err = conn.Exec(ctx, plain+" WITH (FORCE)"); err == nil {
+			return nil
+		}
+		if !dbconn.HasCode(err, pgerrcode.InsufficientPrivilege) {
+			break
+		}
+		if _, err = conn.Exec(ctx, plain); err == nil {
+			return nil
+		}
+		if !dbconn.HasCode(err, pgerrcode.ObjectInUse) || attempt == dropAttempts {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt) * 200 * time.Millisecond):
+		}
 	}
-	return nil
+	return fmt.Errorf("drop database %s: %w", name, err)
 }
+
+// dropAttempts bounds how often a database busy with sessions the admin may not end is
+// tried again (about 2 s in all, beside PostgreSQL's own 5 s wait for autovacuum).
+const dropAttempts = 4
 
 // Stats are live figures of a tenant database.
 type Stats struct {
 	SizeBytes int64            `json:"size_bytes"`
 	Rows      map[string]int64 `json:"rows"`
-}
-
-// Stats counts the rows of each table (names may be schema-qualified; tables missing
-// from the database are left out) and measures the database's size.
-func (s *Server) Stats(ctx context.Context, id string, tables []string) (Stats, error) {
-	st := Stats{Rows: map[string]int64{}}
-	conn, err := s.Connect(ctx, Database(id))
-	if err != nil {
-		return st, err
-	}
-	defer conn.Close(context.WithoutCancel(ctx))
-	if err := conn.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&st.SizeBytes); err != nil {
-		return st, err
-	}
-	for _, t := range tables {
-		var exists bool
-		if err := conn.QueryRow(ctx, `SELECT to_regclass($1) IS NOT NULL`, qualify(t)).Scan(&exists); err != nil {
-			return st, err
-		}
-		if !exists {
-			continue
-		}
-		var n int64
-		if err := conn.QueryRow(ctx, "SELECT count(*) FROM "+identQualified(t)).Scan(&n); err != nil {
-			return st, fmt.Errorf("count rows of %s: %w", t, err)
-		}
-		st.Rows[t] = n
-	}
-	return st, nil
 }
 
 func splitQualified(name string) (schema, table string) {

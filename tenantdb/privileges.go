@@ -113,6 +113,10 @@ func readPrivileges(ctx context.Context, q querier) ([]Privilege, error) {
 	if err != nil {
 		return nil, err
 	}
+	return scanPrivileges(rows)
+}
+
+func scanPrivileges(rows pgx.Rows) ([]Privilege, error) {
 	defer rows.Close()
 	var out []Privilege
 	for rows.Next() {

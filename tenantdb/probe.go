@@ -99,30 +99,56 @@ SELECT
     coalesce((SELECT array_agg(what) FROM (SELECT what FROM foreign_owned ORDER BY what LIMIT $2) f), '{}'),
     (SELECT count(*) FROM foreign_owned)::int`
 
-// InspectDatabase reads, with three queries on one connection, what the tenant database
-// holds that could reach outside it (extensions, foreign data wrappers, foreign
-// servers, user mappings, publications, event triggers, rules, SECURITY DEFINER
-// functions), which of its objects the tenant's owner role does not own, and who holds
-// which privilege on them. It changes nothing.
+// InspectDatabase reads, with three queries sent together on one connection (one
+// round trip after the login: unnamed statements, nothing prepared), what the tenant
+// database holds that could reach outside it (extensions, foreign data wrappers,
+// foreign servers, user mappings, publications, event triggers, rules, SECURITY
+// DEFINER functions), which of its objects the tenant's owner role does not own, and
+// who holds which privilege on them. It changes nothing.
 func (s *Server) InspectDatabase(ctx context.Context, id string) (Contents, error) {
 	var c Contents
-	conn, err := s.Connect(ctx, Database(id))
+	conn, err := s.connectOnce(ctx, Database(id))
 	if err != nil {
 		return c, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	err = conn.QueryRow(ctx, inspectQuery, OwnerRole(id), MaxForeignOwned).
+	b := &pgx.Batch{}
+	b.Queue(inspectQuery, OwnerRole(id), MaxForeignOwned)
+	b.Queue(privilegesQuery)
+	b.Queue(objectsQuery)
+	br := conn.SendBatch(ctx, b)
+	defer br.Close()
+	err = br.QueryRow().
 		Scan(&c.Extensions, &c.ForeignDataWrappers, &c.ForeignServers, &c.UserMappings, &c.ForeignOwned, &c.ForeignOwnedCount)
 	if err != nil {
 		return c, fmt.Errorf("inspect %s: %w", Database(id), err)
 	}
-	if c.Privileges, err = readPrivileges(ctx, conn); err != nil {
+	rows, err := br.Query()
+	if err == nil {
+		c.Privileges, err = scanPrivileges(rows)
+	}
+	if err != nil {
 		return c, fmt.Errorf("inspect privileges in %s: %w", Database(id), err)
 	}
-	if err := conn.QueryRow(ctx, objectsQuery).Scan(&c.Objects); err != nil {
+	if err := br.QueryRow().Scan(&c.Objects); err != nil {
 		return c, fmt.Errorf("inspect objects in %s: %w", Database(id), err)
 	}
-	return c, nil
+	return c, br.Close()
+}
+
+// connectOnce opens a connection for a few statements sent once: each runs as an
+// unnamed statement in the extended protocol (parameter types inferred by the server),
+// so a statement, or a batch of them, costs one round trip instead of a prepare and
+// an execute, and no statement cache is kept.
+func (s *Server) connectOnce(ctx context.Context, db string) (*pgx.Conn, error) {
+	c := s.ConnConfig(db)
+	c.DefaultQueryExecMode = pgx.QueryExecModeExec
+	c.StatementCacheCapacity, c.DescriptionCacheCapacity = 0, 0
+	conn, err := pgx.ConnectConfig(ctx, c)
+	if err != nil {
+		return nil, dbconn.ConnectError(c.Host, c.Port, db, err)
+	}
+	return conn, nil
 }
 
 // ProbeOutcome is how a login attempt ended.

@@ -73,6 +73,9 @@ func (s *Server) DSNFor(user, password, db string) string {
 	q := url.Values{}
 	if err == nil && u.Scheme != "" {
 		q = u.Query()
+		for _, p := range dbconn.ClientParams { // tenantctl's own, not libpq's
+			q.Del(p)
+		}
 	} else {
 		q.Set("sslmode", "prefer")
 	}

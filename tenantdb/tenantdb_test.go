@@ -5,6 +5,7 @@ import (
 	"os"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
@@ -86,6 +87,31 @@ func TestDatabaseExists(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	ok, err = srv.DatabaseExists(ctx, "tenantctl_no_such_"+pgtest.RandomSuffix())
+	require.NoError(t, err)
+	require.False(t, ok)
+}
+
+// TestDropDatabaseOutlastsSessionsItCannotEnd: a least-privilege admin's DROP DATABASE
+// WITH (FORCE) is refused while a session it may not signal is in the database (an
+// autovacuum worker in production; a superuser's session here). The drop waits for
+// it to leave instead of failing the purge.
+func TestDropDatabaseOutlastsSessionsItCannotEnd(t *testing.T) {
+	t.Parallel()
+	srv := testServer(t)
+	srv.VersionNum = 150000 // WITH (FORCE), as the catalog records for these servers
+	ctx := context.Background()
+	env := pgtest.Get(t)
+	name := "tenantctl_drop_" + pgtest.RandomSuffix()
+	env.Servers[0].Exec(t, "postgres", "CREATE DATABASE "+name+" OWNER "+srv.AdminRole())
+	su := env.Servers[0].Conn(t, name)
+	go func() {
+		time.Sleep(400 * time.Millisecond)
+		su.Close(context.Background())
+	}()
+	start := time.Now()
+	require.NoError(t, srv.dropDatabase(ctx, name), "dropped once the session it could not end was gone")
+	require.Greater(t, time.Since(start), 300*time.Millisecond, "it had to wait")
+	ok, err := srv.DatabaseExists(ctx, name)
 	require.NoError(t, err)
 	require.False(t, ok)
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // terminateWait bounds how long terminate waits for the sessions it signalled to end.
-var terminateWait = 10 * time.Second
+const terminateWait = 10 * time.Second
 
 // terminate ends every session of role and waits until they are gone.
 //
@@ -21,7 +21,8 @@ var terminateWait = 10 * time.Second
 // least-privilege admin may only signal sessions of roles it is a member of: the next
 // DROP DATABASE … WITH (FORCE) on that database (or a terminate that meets the session)
 // then fails with "must be a member of the role whose process is being terminated"
-// (seen as a rare failure of a purge after an access revoke, and of a move). So every
+// (seen as a rare failure of a purge after an access revoke, and of a move; an
+// autovacuum worker in the database is the other cause, see dropDatabase). So every
 // caller that drops a role afterwards gets only a role without sessions. A session that
 // ends between the scan and the signal (its pid reused by another backend) fails the
 // same way: the scan simply runs again.
@@ -44,22 +45,6 @@ func terminate(ctx context.Context, conn *pgx.Conn, role string) error {
 			return fmt.Errorf("terminate sessions of %s: %w", role, err)
 		}
 		if err := sleepCtx(ctx, 10*time.Millisecond); err != nil {
-			return err
-		}
-	}
-}
-
-// untilSignalled runs fn (a DROP DATABASE … WITH (FORCE)) again for a few seconds while
-// it fails because a session it must end belongs to a role the admin cannot signal: a
-// session whose role was dropped while it was ending, which goes away by itself.
-func untilSignalled(ctx context.Context, fn func() error) error {
-	deadline := time.Now().Add(terminateWait)
-	for {
-		err := fn()
-		if err == nil || !dbconn.HasCode(err, pgerrcode.InsufficientPrivilege) || time.Now().After(deadline) {
-			return err
-		}
-		if err := sleepCtx(ctx, 20*time.Millisecond); err != nil {
 			return err
 		}
 	}

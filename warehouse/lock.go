@@ -23,16 +23,25 @@ const (
 // It waits at most the session's lock_timeout. Call unlock when done (it runs even when
 // ctx is cancelled); closing the connection releases the lock too.
 func LockTenant(ctx context.Context, conn *pgx.Conn, tenantID string) (unlock func() error, err error) {
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_lock(`+tenantLockClass+`, hashtext($1))`, tenantID); err != nil {
-		if dbconn.HasCode(err, pgerrcode.LockNotAvailable) { // lock_timeout passed
-			return nil, fmt.Errorf("another rollup or purge of tenant %s is still writing to the warehouse: %w", tenantID, err)
-		}
-		return nil, fmt.Errorf("lock tenant %s in the warehouse: %w", tenantID, err)
+	if _, err := conn.Exec(ctx, lockTenantSQL, tenantID); err != nil {
+		return nil, lockTenantError(tenantID, err)
 	}
 	return func() error {
-		_, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock(`+tenantLockClass+`, hashtext($1))`, tenantID)
+		_, err := conn.Exec(context.WithoutCancel(ctx), unlockTenantSQL, tenantID)
 		return err
 	}, nil
+}
+
+const (
+	lockTenantSQL   = `SELECT pg_advisory_lock(` + tenantLockClass + `, hashtext($1))`
+	unlockTenantSQL = `SELECT pg_advisory_unlock(` + tenantLockClass + `, hashtext($1))`
+)
+
+func lockTenantError(tenantID string, err error) error {
+	if dbconn.HasCode(err, pgerrcode.LockNotAvailable) { // lock_timeout passed
+		return fmt.Errorf("another rollup or purge of tenant %s is still writing to the warehouse: %w", tenantID, err)
+	}
+	return fmt.Errorf("lock tenant %s in the warehouse: %w", tenantID, err)
 }
 
 // LockTenantXact takes the same lock as [LockTenant] for the rest of transaction tx.

@@ -59,7 +59,14 @@ func (t Table) Column(name string) (Column, bool) {
 // DescribeTables returns those of names that exist in the warehouse's schema public.
 // One catalog query, whatever the number of tables.
 func DescribeTables(ctx context.Context, q Querier, names []string) (map[string]Table, error) {
-	rows, err := q.Query(ctx, `
+	rows, err := q.Query(ctx, describeTablesSQL, names)
+	if err != nil {
+		return nil, fmt.Errorf("describe warehouse tables: %w", err)
+	}
+	return scanTables(rows)
+}
+
+const describeTablesSQL = `
 		SELECT c.relname, c.oid, a.attname, format_type(a.atttypid, NULL),
 		       coalesce(array_position(k.conkey, a.attnum), 0) AS key_pos
 		FROM pg_class c
@@ -67,10 +74,10 @@ func DescribeTables(ctx context.Context, q Querier, names []string) (map[string]
 		JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 		LEFT JOIN pg_constraint k ON k.conrelid = c.oid AND k.contype = 'p'
 		WHERE c.relname = ANY($1) AND c.relkind IN ('r', 'p')
-		ORDER BY c.relname, a.attnum`, names)
-	if err != nil {
-		return nil, fmt.Errorf("describe warehouse tables: %w", err)
-	}
+		ORDER BY c.relname, a.attnum`
+
+// scanTables reads describeTablesSQL's rows and closes them.
+func scanTables(rows pgx.Rows) (map[string]Table, error) {
 	defer rows.Close()
 	out := map[string]Table{}
 	keys := map[string]map[int]string{}

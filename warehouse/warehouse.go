@@ -59,16 +59,16 @@ type Tenant struct {
 
 // UpsertTenant writes one row of the tenant dimension.
 func UpsertTenant(ctx context.Context, q DBTX, t Tenant) error {
-	_, err := q.Exec(ctx, `
-		INSERT INTO tenantctl.tenants (id, slug, name, domain, server, state) VALUES ($1, $2, $3, $4, $5, $6)
-		ON CONFLICT (id) DO UPDATE SET slug = EXCLUDED.slug, name = EXCLUDED.name, domain = EXCLUDED.domain,
-			server = EXCLUDED.server, state = EXCLUDED.state, updated_at = now()`,
-		t.ID, t.Slug, t.Name, t.Domain, t.Server, t.State)
-	if err != nil {
+	if _, err := q.Exec(ctx, upsertTenantSQL, t.ID, t.Slug, t.Name, t.Domain, t.Server, t.State); err != nil {
 		return fmt.Errorf("update warehouse tenant dimension: %w", err)
 	}
 	return nil
 }
+
+const upsertTenantSQL = `
+		INSERT INTO tenantctl.tenants (id, slug, name, domain, server, state) VALUES ($1, $2, $3, $4, $5, $6)
+		ON CONFLICT (id) DO UPDATE SET slug = EXCLUDED.slug, name = EXCLUDED.name, domain = EXCLUDED.domain,
+			server = EXCLUDED.server, state = EXCLUDED.state, updated_at = now()`
 
 // PurgeTenant deletes every row of a tenant from the warehouse: its rows in every
 // rolled-up table (every table in schema public with a tenant_id column), its

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantctl/tenantctl/internal/dbconn"
@@ -89,4 +90,60 @@ func TestTablesWatermarksAndPurgeLock(t *testing.T) {
 	marks, err = warehouse.Watermarks(ctx, conn, "")
 	require.NoError(t, err)
 	require.Empty(t, marks)
+}
+
+// The queued forms do in one round trip what the plain ones do: lock, read watermarks
+// and tables, write a watermark and a dimension row, unlock.
+func TestQueuedStatementsInOneBatch(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := pgtest.Get(t)
+	dsn := env.Control.SuperDSN(env.Control.NewDatabase(t, "warehouse"))
+	_, err := warehouse.Init(ctx, dsn)
+	require.NoError(t, err)
+	conn, err := dbconn.Connect(ctx, dsn)
+	require.NoError(t, err)
+	defer conn.Close(ctx)
+	_, err = warehouse.EnsureTable(ctx, conn, warehouse.Table{Name: "orders", Key: []string{"id"},
+		Columns: []warehouse.Column{{Name: "id", Type: "bigint"}}})
+	require.NoError(t, err)
+	xmin, count := int64(7), int64(3)
+	require.NoError(t, warehouse.SaveWatermark(ctx, conn, warehouse.Watermark{TenantID: "aaaaaaaaaa", Table: "orders",
+		Xmin: &xmin, Mode: "full", RowCount: &count}))
+
+	var marks map[string]warehouse.Watermark
+	var tables map[string]warehouse.Table
+	b := &pgx.Batch{}
+	warehouse.QueueLockTenant(b, "aaaaaaaaaa")
+	warehouse.QueueWatermarks(b, "aaaaaaaaaa", &marks)
+	warehouse.QueueDescribeTables(b, []string{"orders", "missing"}, &tables)
+	require.NoError(t, conn.SendBatch(ctx, b).Close())
+	require.Equal(t, int64(7), *marks["orders"].Xmin)
+	require.Len(t, tables, 1)
+	require.True(t, tables["orders"].SameKey([]string{"id"}))
+
+	// Another session cannot take the lock while this one holds it.
+	other, err := dbconn.Connect(ctx, dsn+"&lock_timeout=200")
+	require.NoError(t, err)
+	defer other.Close(ctx)
+	_, err = warehouse.LockTenant(ctx, other, "aaaaaaaaaa")
+	require.ErrorContains(t, err, "another rollup or purge of tenant aaaaaaaaaa is still writing")
+
+	xmin = 9
+	released := false
+	b = &pgx.Batch{}
+	warehouse.QueueSaveWatermark(b, warehouse.Watermark{TenantID: "aaaaaaaaaa", Table: "orders", Xmin: &xmin, Mode: "incremental", RowCount: &count})
+	warehouse.QueueUpsertTenant(b, warehouse.Tenant{ID: "aaaaaaaaaa", Slug: "acme", Name: "Acme", Domain: "acme.example", State: "active"})
+	warehouse.QueueUnlockTenant(b, "aaaaaaaaaa", &released)
+	require.NoError(t, conn.SendBatch(ctx, b).Close())
+	require.True(t, released)
+	got, err := warehouse.Watermarks(ctx, conn, "aaaaaaaaaa")
+	require.NoError(t, err)
+	require.Equal(t, int64(9), *got["aaaaaaaaaa"]["orders"].Xmin)
+	dim, err := warehouse.Tenants(ctx, conn)
+	require.NoError(t, err)
+	require.Equal(t, "acme", dim["aaaaaaaaaa"].Slug)
+	unlock, err := warehouse.LockTenant(ctx, other, "aaaaaaaaaa")
+	require.NoError(t, err, "the lock was released")
+	require.NoError(t, unlock())
 }

@@ -48,11 +48,18 @@ func scanWatermark(row pgx.Row) (Watermark, error) {
 // Watermarks returns one tenant's watermarks by table, or every tenant's when tenantID
 // is empty (keyed by tenant id, then table).
 func Watermarks(ctx context.Context, q Querier, tenantID string) (map[string]map[string]Watermark, error) {
-	rows, err := q.Query(ctx, `SELECT `+watermarkColumns+` FROM tenantctl.watermarks
-		WHERE $1 = '' OR tenant_id = $1 ORDER BY tenant_id, table_name`, tenantID)
+	rows, err := q.Query(ctx, watermarksSQL, tenantID)
 	if err != nil {
 		return nil, fmt.Errorf("read watermarks: %w", err)
 	}
+	return scanWatermarks(rows)
+}
+
+const watermarksSQL = `SELECT ` + watermarkColumns + ` FROM tenantctl.watermarks
+		WHERE $1 = '' OR tenant_id = $1 ORDER BY tenant_id, table_name`
+
+// scanWatermarks reads watermarksSQL's rows and closes them.
+func scanWatermarks(rows pgx.Rows) (map[string]map[string]Watermark, error) {
 	defer rows.Close()
 	out := map[string]map[string]Watermark{}
 	for rows.Next() {
@@ -75,7 +82,13 @@ func Watermarks(ctx context.Context, q Querier, tenantID string) (map[string]map
 // source and signature, the run's counts and time, and clears the last error. Call it in
 // the transaction that wrote the rows: that is what makes a rollup exactly-once.
 func SaveWatermark(ctx context.Context, q Querier, w Watermark) error {
-	_, err := q.Exec(ctx, `
+	if _, err := q.Exec(ctx, saveWatermarkSQL, saveWatermarkArgs(w)...); err != nil {
+		return fmt.Errorf("save watermark of %s: %w", w.Table, err)
+	}
+	return nil
+}
+
+const saveWatermarkSQL = `
 		INSERT INTO tenantctl.watermarks AS m (tenant_id, table_name, xmin_watermark, source, signature, last_mode,
 			rows_copied, rows_deleted, row_count, last_run, last_error, last_error_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now(), NULL, NULL)
@@ -83,12 +96,10 @@ func SaveWatermark(ctx context.Context, q Querier, w Watermark) error {
 			source = EXCLUDED.source, signature = EXCLUDED.signature, last_mode = EXCLUDED.last_mode,
 			rows_copied = EXCLUDED.rows_copied, rows_deleted = EXCLUDED.rows_deleted, row_count = EXCLUDED.row_count,
 			last_run = EXCLUDED.last_run,
-			last_error = NULL, last_error_at = NULL`,
-		w.TenantID, w.Table, w.Xmin, w.Source, w.Signature, w.Mode, w.RowsCopied, w.RowsDeleted, w.RowCount)
-	if err != nil {
-		return fmt.Errorf("save watermark of %s: %w", w.Table, err)
-	}
-	return nil
+			last_error = NULL, last_error_at = NULL`
+
+func saveWatermarkArgs(w Watermark) []any {
+	return []any{w.TenantID, w.Table, w.Xmin, w.Source, w.Signature, w.Mode, w.RowsCopied, w.RowsDeleted, w.RowCount}
 }
 
 // RecordFailure records a failed run of a tenant's tables, keeping their watermarks.

@@ -3,43 +3,51 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
+	"strconv"
 
 	"github.com/tenantctl/tenantctl/catalog"
 )
 
 // streamTenants prints the tenants matching f as the catalog returns them: JSON is
-// written row by row (memory stays flat at any fleet size); text goes through one
-// aligned table.
+// written row by row without reflection (memory stays flat at any fleet size); text
+// goes through one aligned table.
 func (a *app) streamTenants(ctx context.Context, store *catalog.Store, f catalog.TenantFilter) error {
 	if !a.jsonOutput() {
-		tw := a.table("SLUG", "NAME", "DOMAIN", "STATE", "SERVER", "DATABASE", "VERSION")
+		tw := a.alignedTable("SLUG", "NAME", "DOMAIN", "STATE", "SERVER", "DATABASE", "VERSION")
 		if err := store.EachTenant(ctx, f, func(t catalog.Tenant) error {
-			row(tw, t.Slug, t.Name, t.Domain, t.State, t.Server, t.Database, t.SchemaVersion)
+			tw.Row(t.Slug, t.Name, t.Domain, t.State, t.Server, t.Database, strconv.FormatInt(t.SchemaVersion, 10))
 			return nil
 		}); err != nil {
 			return err
 		}
 		return tw.Flush()
 	}
+	if a.flags.output == outputYAML {
+		// YAML is not streamed: the same fields as -o json, through printStructured.
+		tenants := []catalog.Tenant{}
+		if err := store.EachTenant(ctx, f, func(t catalog.Tenant) error {
+			tenants = append(tenants, t)
+			return nil
+		}); err != nil {
+			return err
+		}
+		return a.printStructured(tenants)
+	}
 	w := bufio.NewWriterSize(a.out, 64<<10)
 	first := true
 	if _, err := w.WriteString("["); err != nil {
 		return err
 	}
+	var b []byte
 	err := store.EachTenant(ctx, f, func(t catalog.Tenant) error {
-		b, err := json.Marshal(t)
-		if err != nil {
-			return err
-		}
-		sep := ",\n  "
+		b = b[:0]
 		if first {
-			first, sep = false, "\n  "
+			first, b = false, append(b, "\n  "...)
+		} else {
+			b = append(b, ",\n  "...)
 		}
-		if _, err := w.WriteString(sep); err != nil {
-			return err
-		}
-		_, err = w.Write(b)
+		b = t.AppendJSON(b)
+		_, err := w.Write(b)
 		return err
 	})
 	if err != nil {
@@ -50,6 +58,33 @@ func (a *app) streamTenants(ctx context.Context, store *catalog.Store, f catalog
 		end = "\n]\n"
 	}
 	if _, err := w.WriteString(end); err != nil {
+		return err
+	}
+	return w.Flush()
+}
+
+// printJSONRows prints n rows as one JSON array, one compact object per line, each
+// appended by add without reflection (the same shape streamTenants writes).
+func (a *app) printJSONRows(n int, add func(b []byte, i int) []byte) error {
+	w := bufio.NewWriterSize(a.out, 64<<10)
+	b := make([]byte, 0, 1024)
+	b = append(b, '[')
+	for i := range n {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, "\n  "...)
+		b = add(b, i)
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		b = b[:0]
+	}
+	if n > 0 {
+		b = append(b, '\n')
+	}
+	b = append(b, "]\n"...)
+	if _, err := w.Write(b); err != nil {
 		return err
 	}
 	return w.Flush()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -59,16 +60,20 @@ A failed tenant stays listed as failed until a migration succeeds.`,
 				return err
 			}
 			a.warnChanged(rep.Changed)
+			if a.flags.output == outputJSON {
+				return a.printJSONRows(len(rep.Tenants), func(b []byte, i int) []byte { return rep.Tenants[i].AppendJSON(b) })
+			}
 			if a.jsonOutput() {
 				return a.printJSON(rep.Tenants)
 			}
-			tw := a.table("SLUG", "SERVER", "STATE", "VERSION", "LATEST", "PENDING", "LAST ERROR")
+			tw := a.alignedTable("SLUG", "SERVER", "STATE", "VERSION", "LATEST", "PENDING", "LAST ERROR")
 			for _, t := range rep.Tenants {
 				msg := t.LastError
 				if t.ReadError != "" {
 					msg = "cannot read the database's version: " + t.ReadError
 				}
-				row(tw, t.Slug, t.Server, t.State, t.Version, t.Latest, t.Pending, dash(oneLine(msg)))
+				tw.Row(t.Slug, t.Server, t.State, strconv.FormatInt(t.Version, 10), strconv.FormatInt(t.Latest, 10),
+					strconv.Itoa(t.Pending), dash(oneLine(msg)))
 			}
 			if err := tw.Flush(); err != nil {
 				return err

@@ -22,10 +22,18 @@ func (a *app) serverCmd() *cobra.Command {
 
 The DSN's role needs LOGIN, CREATEDB and CREATEROLE; it does not need to be a superuser.
 tenantctl connects to verify that, then stores the DSN encrypted in the catalog. Pass
---dsn - (stdin) or --dsn-file to keep the password out of the process list.`,
+--dsn - (stdin) or --dsn-file to keep the password out of the process list.
+
+The DSN may also bound how long tenantctl waits on this server: connect_timeout (10 s),
+liveness_interval and liveness_timeout (10s, 5s: a statement waiting that long for a
+reply makes tenantctl check the server still answers, and gives up if it is silent),
+statement_grace (30s past statement_timeout). See docs/guarantees.md, Timeouts.`,
 		Example: `  # the DSN (with its password) from a file or stdin, never on the command line
   tenantctl server add pg-a --dsn-file /etc/tenantctl/pg-a.dsn --capacity 500 --label zone=eu1
-  vault kv get -field=dsn secret/pg-b | tenantctl server add pg-b --dsn -`,
+  vault kv get -field=dsn secret/pg-b | tenantctl server add pg-b --dsn -
+  # a server across a slow link, its DSN ending in ?liveness_timeout=15s: more
+  # patience before it counts as stopped
+  tenantctl server add pg-c --dsn-file /etc/tenantctl/pg-c.dsn`,
 		Args: exactArgs(1, "a server NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			add.Name = args[0]

@@ -12,6 +12,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/tenantctl/tenantctl/internal/pgtest"
 )
@@ -79,6 +80,12 @@ func TestTenantCommands(t *testing.T) {
 	list := decode[[]map[string]any](t, c.mustRun("tenant", "list", "-o", "json"))
 	require.Len(t, list, 1)
 	require.NotContains(t, list[0], "stats")
+	var ylist []map[string]any
+	y := c.mustRun("tenant", "list", "-o", "yaml")
+	require.NoError(t, yaml.Unmarshal([]byte(y), &ylist), "tenant list -o yaml is YAML:\n%s", y)
+	require.True(t, strings.HasPrefix(y, "- "), "a YAML sequence, not JSON (which YAML would parse too):\n%s", y)
+	require.Len(t, ylist, 1)
+	require.Equal(t, slug, ylist[0]["slug"])
 	require.Len(t, decode[[]map[string]any](t, c.mustRun("tenant", "list", "--state", "suspended", "-o", "json")), 0)
 
 	c.mustRun("tenant", "suspend", slug)

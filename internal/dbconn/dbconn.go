@@ -1,8 +1,3 @@
-// Package dbconn opens connections and pools the way every part of tenantctl should:
-// with application_name, statement_timeout and idle_in_transaction_session_timeout set
-// unless the DSN already sets them, and with errors scrubbed of secrets.
-//
-// It holds no state and knows nothing of catalogs or tenants.
 package dbconn
 
 import (
@@ -12,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/internal/validate"
@@ -35,12 +29,25 @@ func ParseConfig(dsn string) (*pgx.ConnConfig, error) {
 	if err != nil {
 		return nil, validate.Errorf("invalid connection string %q: %s", secret.RedactDSN(dsn), scrubErr(err))
 	}
+	if err := prepare(cfg, dsn); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+// prepare applies [Defaults], the connect timeout, keepalives and the [Watch] the DSN
+// asks for (its parameters are removed: they are not the server's).
+func prepare(cfg *pgx.ConnConfig, dsn string) error {
+	w, err := watchFrom(cfg.RuntimeParams)
+	if err != nil {
+		return validate.Errorf("invalid connection string %q: %s", secret.RedactDSN(dsn), err)
+	}
 	applyDefaults(cfg.RuntimeParams)
 	if cfg.ConnectTimeout == 0 {
 		cfg.ConnectTimeout = DefaultConnectTimeout
 	}
-	keepAlive(&cfg.Config)
-	return cfg, nil
+	w.install(cfg)
+	return nil
 }
 
 // DefaultConnectTimeout bounds opening a connection (TCP connect, TLS and the startup
@@ -53,11 +60,6 @@ const DefaultConnectTimeout = 10 * time.Second
 // so a server host that vanished (powered off, partitioned) is noticed within about
 // 30 s even while a statement waits for its answer.
 var KeepAlive = net.KeepAliveConfig{Enable: true, Idle: 15 * time.Second, Interval: 5 * time.Second, Count: 3}
-
-func keepAlive(cfg *pgconn.Config) {
-	d := &net.Dialer{KeepAliveConfig: KeepAlive}
-	cfg.DialFunc = d.DialContext
-}
 
 // Connect opens one connection.
 func Connect(ctx context.Context, dsn string) (*pgx.Conn, error) {
@@ -79,11 +81,9 @@ func Pool(ctx context.Context, dsn string, maxConns int32) (*pgxpool.Pool, error
 	if err != nil {
 		return nil, validate.Errorf("invalid connection string %q: %s", secret.RedactDSN(dsn), scrubErr(err))
 	}
-	applyDefaults(cfg.ConnConfig.RuntimeParams)
-	if cfg.ConnConfig.ConnectTimeout == 0 {
-		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+	if err := prepare(cfg.ConnConfig, dsn); err != nil {
+		return nil, err
 	}
-	keepAlive(&cfg.ConnConfig.Config)
 	if maxConns > 0 {
 		cfg.MaxConns = maxConns
 	}

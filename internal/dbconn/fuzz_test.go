@@ -30,6 +30,14 @@ func FuzzParseConfig(f *testing.F) {
 		if cfg.ConnectTimeout <= 0 {
 			t.Fatalf("no connect timeout for %q", dsn)
 		}
+		for _, k := range ClientParams {
+			if _, ok := cfg.RuntimeParams[k]; ok {
+				t.Fatalf("tenantctl's own parameter %s would be sent to the server for %q", k, dsn)
+			}
+		}
+		if cfg.DialFunc == nil || cfg.Tracer == nil {
+			t.Fatalf("connections of %q are not watched", dsn)
+		}
 		for k := range Defaults {
 			if _, ok := cfg.RuntimeParams[k]; !ok {
 				t.Fatalf("session default %s missing for %q", k, dsn)

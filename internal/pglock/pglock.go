@@ -36,23 +36,13 @@ func TryAcquire(ctx context.Context, pool *pgxpool.Pool, name string) (unlock fu
 	if err != nil {
 		return nil, fmt.Errorf("take lock %q: %w", name, err)
 	}
-	key := Key(name)
-	var ok bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&ok); err != nil {
-		conn.Release()
-		return nil, fmt.Errorf("take lock %q: %w", name, err)
-	}
-	if !ok {
-		conn.Release()
-		return nil, ErrHeld
-	}
-	return func() {
-		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key); err != nil {
-			// Never hand a connection that may still hold the lock back to the pool.
-			_ = conn.Conn().Close(context.WithoutCancel(ctx))
-		}
-		conn.Release()
-	}, nil
+	return TryAcquireOn(ctx, conn, name)
+}
+
+// TryAcquireOn is [TryAcquire] on a connection the caller acquired (one opened ahead of
+// time, say): the connection is the lock's until unlock, and is released on failure.
+func TryAcquireOn(ctx context.Context, conn *pgxpool.Conn, name string) (unlock func(), err error) {
+	return AcquireOn(ctx, conn, name, 0)
 }
 
 // Acquire takes the named lock like [TryAcquire], but waits up to wait for another
@@ -61,27 +51,53 @@ func TryAcquire(ctx context.Context, pool *pgxpool.Pool, name string) (unlock fu
 // started right after the kill would otherwise be told the work is busy. The wait is
 // the server's lock_timeout, so it ends the moment the lock is free.
 func Acquire(ctx context.Context, pool *pgxpool.Pool, name string, wait time.Duration) (unlock func(), err error) {
-	if wait <= 0 {
-		return TryAcquire(ctx, pool, name)
-	}
 	conn, err := pool.Acquire(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("take lock %q: %w", name, err)
 	}
+	return AcquireOn(ctx, conn, name, wait)
+}
+
+// AcquireOn is [Acquire] on a connection the caller acquired: the connection is the
+// lock's until unlock, and is released (closed if the lock may be held) on failure. A
+// free lock costs one round trip: the wait, a transaction with its own lock_timeout,
+// is entered only when the lock is held.
+func AcquireOn(ctx context.Context, conn *pgxpool.Conn, name string, wait time.Duration) (unlock func(), err error) {
+	return acquire(ctx, conn.Conn(), conn.Release, name, wait)
+}
+
+// AcquireConn is [AcquireOn] on a connection of its own (not a pool's), which unlock
+// or a failure closes.
+func AcquireConn(ctx context.Context, conn *pgx.Conn, name string, wait time.Duration) (unlock func(), err error) {
+	return acquire(ctx, conn, func() { _ = conn.Close(context.WithoutCancel(ctx)) }, name, wait)
+}
+
+func acquire(ctx context.Context, conn *pgx.Conn, release func(), name string, wait time.Duration) (unlock func(), err error) {
 	key := Key(name)
-	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		// A session lock taken inside a transaction outlives it.
-		if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL lock_timeout = %d", max(1, wait.Milliseconds()))); err != nil {
+	var ok bool
+	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, key).Scan(&ok); err != nil {
+		release()
+		return nil, fmt.Errorf("take lock %q: %w", name, err)
+	}
+	if !ok && wait <= 0 {
+		release()
+		return nil, ErrHeld
+	}
+	if !ok {
+		err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+			// A session lock taken inside a transaction outlives it.
+			if _, err := tx.Exec(ctx, fmt.Sprintf("SET LOCAL lock_timeout = %d", max(1, wait.Milliseconds()))); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, `SELECT pg_advisory_lock($1)`, key)
 			return err
-		}
-		_, err := tx.Exec(ctx, `SELECT pg_advisory_lock($1)`, key)
-		return err
-	})
+		})
+	}
 	if err != nil {
 		// Whether or not the lock was taken before the failure, the session ends with
 		// the connection.
-		_ = conn.Conn().Close(context.WithoutCancel(ctx))
-		conn.Release()
+		_ = conn.Close(context.WithoutCancel(ctx))
+		release()
 		if dbconn.HasCode(err, pgerrcode.LockNotAvailable) {
 			return nil, ErrHeld
 		}
@@ -89,8 +105,9 @@ func Acquire(ctx context.Context, pool *pgxpool.Pool, name string, wait time.Dur
 	}
 	return func() {
 		if _, err := conn.Exec(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, key); err != nil {
-			_ = conn.Conn().Close(context.WithoutCancel(ctx))
+			// Never hand a connection that may still hold the lock back to a pool.
+			_ = conn.Close(context.WithoutCancel(ctx))
 		}
-		conn.Release()
+		release()
 	}, nil
 }

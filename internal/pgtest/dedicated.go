@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -58,14 +59,15 @@ func Dedicated(t testing.TB, name string, settings map[string]string) *Server {
 	return s
 }
 
-// Freeze stops every process of the cluster with SIGSTOP: the kernel still accepts TCP
-// connections on its port, but nothing ever answers, like a hung or partitioned host.
+// Freeze stops every process of the cluster (the postmaster and each backend) with
+// SIGSTOP: the kernel still accepts TCP connections on its port and acknowledges what is
+// sent on open ones, but nothing ever answers, like a hung host.
 func (s *Server) Freeze(t testing.TB) { t.Helper(); s.signalAll(t, syscall.SIGSTOP) }
 
 // Thaw resumes a frozen cluster (SIGCONT); thawing a running one does nothing.
 func (s *Server) Thaw(t testing.TB) { t.Helper(); s.signalAll(t, syscall.SIGCONT) }
 
-// signalAll signals the postmaster's process group: the postmaster and its children.
+// signalAll signals the postmaster and every one of its children.
 func (s *Server) signalAll(t testing.TB, sig syscall.Signal) {
 	t.Helper()
 	if s.Cluster == nil {
@@ -87,6 +89,37 @@ func (s *Server) signalAll(t testing.TB, sig syscall.Signal) {
 	if err := syscall.Kill(-pgid, sig); err != nil {
 		t.Fatalf("pgtest: signal %s: %v", s.Name, err)
 	}
+	// Every backend and auxiliary process calls setsid() at start (InitPostmasterChild),
+	// so the postmaster's group holds only the postmaster: signal its children one by
+	// one. A stopped postmaster forks no new ones while they are listed.
+	for _, pid := range childrenOf(st.PID) {
+		_ = syscall.Kill(pid, sig) // one that just exited is fine
+	}
+}
+
+// childrenOf lists the processes whose parent is pid (Linux /proc).
+func childrenOf(pid int) []int {
+	var out []int
+	stats, _ := filepath.Glob("/proc/[0-9]*/stat")
+	for _, f := range stats {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces and parentheses.
+		rest := string(b)
+		if i := strings.LastIndexByte(rest, ')'); i >= 0 {
+			rest = rest[i+1:]
+		}
+		fields := strings.Fields(rest)
+		if len(fields) < 2 || fields[1] != strconv.Itoa(pid) {
+			continue
+		}
+		if child, err := strconv.Atoi(filepath.Base(filepath.Dir(f))); err == nil {
+			out = append(out, child)
+		}
+	}
+	return out
 }
 
 // Stop stops a private cluster (fast shutdown).

@@ -1,0 +1,55 @@
+package catalog
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/tenantctl/tenantctl/internal/dbconn"
+)
+
+// ConnAhead is a catalog connection of its own (outside the store's pool) being opened
+// in the background for a later use that holds it for a while (a tenant lock), so its
+// login overlaps other work. Take it once, or Close it unused.
+type ConnAhead struct {
+	done chan struct{}
+	conn *pgx.Conn
+	err  error
+	took bool
+}
+
+// ConnectAhead starts opening a catalog connection outside the pool. Being outside,
+// it is always a new login that nothing else can take meanwhile: the statements that
+// run while it connects use the pool's connection, and the work that follows finds
+// that connection free.
+func (s *Store) ConnectAhead(ctx context.Context) *ConnAhead {
+	c := &ConnAhead{done: make(chan struct{})}
+	cfg := s.pool.Config().ConnConfig.Copy()
+	go func() {
+		defer close(c.done)
+		c.conn, c.err = pgx.ConnectConfig(ctx, cfg)
+		if c.err != nil {
+			c.err = dbconn.ConnectError(cfg.Host, cfg.Port, cfg.Database, c.err)
+		}
+	}()
+	return c
+}
+
+// Take waits for the connection; the caller closes it.
+func (c *ConnAhead) Take() (*pgx.Conn, error) {
+	<-c.done
+	c.took = true
+	return c.conn, c.err
+}
+
+// Close closes the connection if it was never taken.
+func (c *ConnAhead) Close() {
+	if c == nil {
+		return
+	}
+	<-c.done
+	if !c.took && c.conn != nil {
+		c.took = true
+		_ = c.conn.Close(context.Background())
+	}
+}

@@ -1,0 +1,21 @@
+package tenantdb
+
+import "context"
+
+// AdoptAndHarden does what [Server.AdoptObjects] then [Server.Harden] do, on one
+// connection to the tenant database instead of two: a fresh clone's objects are handed
+// to the tenant's owner (the adopt kill point is reached between the two), then its
+// access rules are applied. `tenant create` without a spare calls it right after the
+// clone, so one login to the new database is left on its critical path.
+func (s *Server) AdoptAndHarden(ctx context.Context, id string) error {
+	conn, err := s.Connect(ctx, Database(id))
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	if err := adoptObjects(ctx, conn, id); err != nil {
+		return err
+	}
+	fpDatabaseAdopted.Hit()
+	return harden(ctx, conn, id)
+}
