@@ -50,17 +50,17 @@ func (t *alignedTable) Flush() error {
 	}
 	for _, r := range t.rows {
 		for i, c := range r {
-			w.WriteString(c)
+			_, _ = w.WriteString(c) // a bufio.Writer keeps its first error for Flush
 			if i == len(r)-1 {
 				break
 			}
 			for n := t.widths[i] + pad - utf8.RuneCountInString(c); n > 0; {
 				k := min(n, len(spaces))
-				w.Write(spaces[:k])
+				_, _ = w.Write(spaces[:k])
 				n -= k
 			}
 		}
-		w.WriteByte('\n')
+		_ = w.WriteByte('\n')
 	}
 	t.rows = nil
 	return w.Flush()

@@ -75,7 +75,7 @@ func BenchmarkSocket(b *testing.B) {
 		}
 		b.Run(name, func(b *testing.B) {
 			client, server := net.Pipe()
-			var c net.Conn = client
+			c := net.Conn(client)
 			if watched {
 				c = newWatched(client, DefaultWatch, "pipe", targetFor("pipe", "bench"))
 			}

@@ -67,9 +67,9 @@ func waitActive(t *testing.T, super *pgx.Conn, marker string) {
 }
 
 // frozenMidStatement runs run (a statement that takes 30 s on a live server), freezes the
-// server once the statement marked marker is running, and returns run's error and how
-// long after the freeze it came. The server is thawed before returning.
-func frozenMidStatement(t *testing.T, srv *pgtest.Server, super *pgx.Conn, marker string, run func(context.Context) error) (error, time.Duration) {
+// server once the statement marked marker is running, and returns how long after the
+// freeze run's error came, and the error. The server is thawed before returning.
+func frozenMidStatement(t *testing.T, srv *pgtest.Server, super *pgx.Conn, marker string, run func(context.Context) error) (time.Duration, error) {
 	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- run(context.Background()) }()
@@ -79,11 +79,11 @@ func frozenMidStatement(t *testing.T, srv *pgtest.Server, super *pgx.Conn, marke
 	frozen := time.Now()
 	select {
 	case err := <-done:
-		return err, time.Since(frozen)
+		return time.Since(frozen), err
 	case <-time.After(60 * time.Second):
 		srv.Thaw(t)
 		t.Fatalf("%s hung on a frozen server", marker)
-		return nil, 0
+		return 0, nil
 	}
 }
 
@@ -118,7 +118,7 @@ func TestFrozenServerEndsStatementsInFlight(t *testing.T) {
 		conn, err := dbconn.Connect(ctx, dsn)
 		require.NoError(t, err)
 		defer conn.Close(ctx)
-		err, took := frozenMidStatement(t, srv, super, "frozen-1", func(ctx context.Context) error {
+		took, err := frozenMidStatement(t, srv, super, "frozen-1", func(ctx context.Context) error {
 			_, err := conn.Exec(ctx, "SELECT pg_sleep(30) -- frozen-1")
 			return err
 		})
@@ -130,7 +130,7 @@ func TestFrozenServerEndsStatementsInFlight(t *testing.T) {
 		pool, err := dbconn.Pool(ctx, dsn, 2)
 		require.NoError(t, err)
 		defer pool.Close()
-		err, took := frozenMidStatement(t, srv, super, "frozen-2", func(ctx context.Context) error {
+		took, err := frozenMidStatement(t, srv, super, "frozen-2", func(ctx context.Context) error {
 			var n int
 			return pool.QueryRow(ctx, "SELECT 1 FROM pg_sleep(30) -- frozen-2").Scan(&n)
 		})
@@ -144,7 +144,7 @@ func TestFrozenServerEndsStatementsInFlight(t *testing.T) {
 		conn, err := dbconn.Connect(ctx, dsn)
 		require.NoError(t, err)
 		defer conn.Close(ctx)
-		err, took := frozenMidStatement(t, srv, super, "frozen-3", func(ctx context.Context) error {
+		took, err := frozenMidStatement(t, srv, super, "frozen-3", func(ctx context.Context) error {
 			_, err := conn.PgConn().CopyTo(ctx, io.Discard,
 				"COPY (SELECT g, pg_sleep(CASE WHEN g = 2 THEN 30 ELSE 0 END) FROM generate_series(1, 3) g) TO STDOUT -- frozen-3")
 			return err
@@ -159,7 +159,7 @@ func TestFrozenServerEndsStatementsInFlight(t *testing.T) {
 		p, err := migrations.NewProvider(ctx, cfg, fsys, migrations.Options{})
 		require.NoError(t, err)
 		defer p.Close()
-		err, took := frozenMidStatement(t, srv, super, "frozen-4", func(ctx context.Context) error {
+		took, err := frozenMidStatement(t, srv, super, "frozen-4", func(ctx context.Context) error {
 			_, err := p.Up(ctx)
 			return err
 		})
@@ -171,7 +171,7 @@ func TestFrozenServerEndsStatementsInFlight(t *testing.T) {
 		require.NoError(t, err)
 		db := stdlib.OpenDB(*cfg)
 		defer db.Close()
-		err, took := frozenMidStatement(t, srv, super, "frozen-5", func(ctx context.Context) error {
+		took, err := frozenMidStatement(t, srv, super, "frozen-5", func(ctx context.Context) error {
 			_, err := db.ExecContext(ctx, "SELECT pg_sleep(30) -- frozen-5")
 			return err
 		})
@@ -185,7 +185,7 @@ func TestFrozenServerEndsStatementsInFlight(t *testing.T) {
 			"statement_grace", "500ms", "statement_timeout", "2000"))
 		require.NoError(t, err)
 		defer conn.Close(ctx)
-		err, took := frozenMidStatement(t, srv, super, "frozen-6", func(ctx context.Context) error {
+		took, err := frozenMidStatement(t, srv, super, "frozen-6", func(ctx context.Context) error {
 			// Frozen before the server's own timeout (2 s) can fire.
 			_, err := conn.Exec(ctx, "SELECT pg_sleep(30) -- frozen-6")
 			return err
