@@ -80,7 +80,7 @@ func (h *harness) provisioning(ctx context.Context, r *report) error {
 	create := func(cmdName string, extra ...string) func(i int) (time.Duration, error) {
 		return func(i int) (time.Duration, error) {
 			s := slug("p")
-			args := append([]string{"tenant", "create", s, "--name", "Bench " + s, "--domain", s + ".example", "--server", "pg-a"}, extra...)
+			args := append([]string{"tenant", "create", s, "--name", "Provisioned " + s, "--domain", s + ".example", "--server", "pg-a"}, extra...)
 			t, err := h.run(ctx, cmdName, args...)
 			return t.d, err
 		}
