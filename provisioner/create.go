@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/pglock"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/secret"
 	"github.com/tenantctl/tenantctl/tenantdb"
@@ -63,52 +67,151 @@ func (o *CreateOptions) Validate() (map[string]string, error) {
 	return validate.Labels(o.Labels)
 }
 
+// CreateOutcome says how a [Provisioner.CreateWithOutcome] that succeeded came by its
+// tenant.
+type CreateOutcome int
+
+const (
+	// Created: this run provisioned the tenant.
+	Created CreateOutcome = iota
+	// Resumed: this run finished a provisioning that an earlier run left unfinished
+	// (it died, was cancelled or failed; none was still running).
+	Resumed
+	// CreatedByAnother: this run waited behind another live run creating the same
+	// tenant with the same spec, which finished it; this run changed nothing.
+	CreatedByAnother
+)
+
+// CreateWait is how long a create waits for another live run creating the same slug
+// to finish before giving up with [ErrBusy].
+const CreateWait = 60 * time.Second
+
 // Create provisions a tenant: records it, creates its roles and database on the chosen
 // server, migrates and hardens it, and marks it active. Running Create again for a
 // tenant whose provisioning was interrupted (same slug, name and domain) finishes it.
 func (p *Provisioner) Create(ctx context.Context, o CreateOptions) (catalog.Tenant, error) {
+	t, _, err := p.CreateWithOutcome(ctx, o)
+	return t, err
+}
+
+// CreateWithOutcome is [Provisioner.Create], saying how the tenant came to be.
+//
+// Every create of a slug holds the catalog lock "create:<slug>" from before it reads
+// the catalog until it returns, so concurrent creates of one slug run one at a time.
+// A create that had to wait for the lock knows a live run was working on the slug:
+// finding the tenant active with the same spec, it reports [CreatedByAnother] and
+// changes nothing; with a different spec it is refused (the slug is taken, exit 2).
+// A tenant still provisioning once the lock is ours was left by a run that is gone
+// (the lock ends with its session), and only then is it resumed.
+func (p *Provisioner) CreateWithOutcome(ctx context.Context, o CreateOptions) (catalog.Tenant, CreateOutcome, error) {
 	labels, err := o.Validate()
 	if err != nil {
-		return catalog.Tenant{}, err
+		return catalog.Tenant{}, Created, err
 	}
+	// The locks live on a catalog connection of their own: its login overlaps the key
+	// check, and the steps keep the pool's connection.
+	ahead := p.Store.ConnectAhead(ctx)
+	defer ahead.Close()
 	if _, err := p.Store.Box(ctx); err != nil {
-		return catalog.Tenant{}, err
+		return catalog.Tenant{}, Created, err
 	}
+	conn, err := ahead.Take()
+	if err != nil {
+		return catalog.Tenant{}, Created, err
+	}
+	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }() // ends every lock it holds
+	waited, err := p.lockSlug(ctx, conn, o.Slug)
+	if err != nil {
+		return catalog.Tenant{}, Created, err
+	}
+	fpCreateSlugLocked.Hit()
 	if existing, err := p.Store.GetTenant(ctx, o.Slug); err == nil {
-		resumable := existing.State == catalog.StateProvisioning || existing.State == catalog.StateFailed
-		if !resumable || existing.Domain != o.Domain || existing.Name != o.Name {
-			return existing, validate.Invalid(fmt.Errorf("slug %q is already taken (tenant %s, state %s): %w",
-				o.Slug, existing.ID, existing.State, catalog.ErrTenantExists))
-		}
-		p.Log.Info("resuming interrupted provisioning", "tenant", o.Slug, "step", existing.Step)
-		return p.finishCreate(ctx, existing.ID, o.SlowPath)
+		return p.createExisting(ctx, conn, existing, o, labels, waited)
 	} else if !errors.Is(err, catalog.ErrTenantNotFound) {
-		return catalog.Tenant{}, err
+		return catalog.Tenant{}, Created, err
 	}
 	srv, err := p.Place(ctx, o.Server, labels)
 	if err != nil {
-		return catalog.Tenant{}, err
+		return catalog.Tenant{}, Created, err
 	}
 	if !o.SlowPath {
 		t, err := p.createFromSpare(ctx, srv, o, labels)
 		if !errors.Is(err, catalog.ErrNoSpare) {
-			return t, err
+			return t, Created, err
 		}
 	}
-	// The tenant's lock will hold one catalog connection while the steps use another:
-	// its login overlaps the insert.
-	ahead := p.Store.ConnectAhead(ctx)
-	defer ahead.Close()
 	t := catalog.Tenant{
 		ID: tenantdb.NewID(), Slug: o.Slug, Name: o.Name, Domain: o.Domain,
 		ContactEmail: o.ContactEmail, Labels: labels, Server: srv.Name,
 	}
 	if err := p.Store.InsertTenant(ctx, t); err != nil {
-		return catalog.Tenant{}, err
+		return catalog.Tenant{}, Created, err
 	}
 	fpCreateInserted.Hit()
 	p.Log.Info("provisioning tenant", "tenant", t.Slug, "id", t.ID, "server", srv.Name)
-	return p.finishCreateOn(ctx, t.ID, o.SlowPath, ahead)
+	t, err = p.finishCreateOn(ctx, t.ID, o.SlowPath, conn)
+	return t, Created, err
+}
+
+// lockSlug takes the create lock of a slug on conn, waiting up to [CreateWait] for a
+// live run that holds it; waited reports that one did.
+func (p *Provisioner) lockSlug(ctx context.Context, conn *pgx.Conn, slug string) (waited bool, err error) {
+	_, err = pglock.AcquireShared(ctx, conn, "create:"+slug, 0)
+	if err == nil {
+		return false, nil
+	}
+	if !errors.Is(err, pglock.ErrHeld) {
+		return false, err
+	}
+	p.Log.Info("waiting for another run creating the same tenant", "tenant", slug)
+	if _, err = pglock.AcquireShared(ctx, conn, "create:"+slug, CreateWait); errors.Is(err, pglock.ErrHeld) {
+		return true, ErrBusy
+	}
+	return true, err
+}
+
+// createExisting is a create that found its slug taken, holding the slug's create lock.
+func (p *Provisioner) createExisting(ctx context.Context, conn *pgx.Conn, existing catalog.Tenant, o CreateOptions, labels map[string]string, waited bool) (catalog.Tenant, CreateOutcome, error) {
+	resumable := existing.State == catalog.StateProvisioning || existing.State == catalog.StateFailed
+	if !sameSpec(existing, o, labels) {
+		if waited {
+			return existing, Created, validate.Invalid(fmt.Errorf("another run created tenant %q meanwhile (tenant %s, state %s) with a different spec; slug %q is taken: %w",
+				o.Slug, existing.ID, existing.State, o.Slug, catalog.ErrTenantExists))
+		}
+		return existing, Created, validate.Invalid(fmt.Errorf("slug %q is already taken (tenant %s, state %s): %w",
+			o.Slug, existing.ID, existing.State, catalog.ErrTenantExists))
+	}
+	if waited && existing.State == catalog.StateActive {
+		p.Log.Info("another run created the tenant meanwhile", "tenant", o.Slug, "id", existing.ID)
+		return existing, CreatedByAnother, nil
+	}
+	if !resumable {
+		return existing, Created, validate.Invalid(fmt.Errorf("slug %q is already taken (tenant %s, state %s): %w",
+			o.Slug, existing.ID, existing.State, catalog.ErrTenantExists))
+	}
+	// The run that left it is gone: its locks ended with its session.
+	if existing.State == catalog.StateFailed {
+		p.Log.Info("retrying failed provisioning", "tenant", o.Slug, "step", existing.Step)
+	} else {
+		p.Log.Info("resuming interrupted provisioning", "tenant", o.Slug, "step", existing.Step)
+	}
+	t, err := p.finishCreateOn(ctx, existing.ID, o.SlowPath, conn)
+	return t, Resumed, err
+}
+
+// sameSpec reports whether a create's options describe the tenant as recorded. An
+// unnamed server or contact means any.
+func sameSpec(t catalog.Tenant, o CreateOptions, labels map[string]string) bool {
+	if t.Name != o.Name || t.Domain != o.Domain || (o.Server != "" && o.Server != t.Server) ||
+		(o.ContactEmail != "" && o.ContactEmail != t.ContactEmail) || len(labels) != len(t.Labels) {
+		return false
+	}
+	for k, v := range labels {
+		if w, ok := t.Labels[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }
 
 // finishCreate runs every provisioning step not yet recorded as done. Each step is
@@ -118,11 +221,12 @@ func (p *Provisioner) finishCreate(ctx context.Context, id string, slow bool) (c
 	return p.finishCreateOn(ctx, id, slow, nil)
 }
 
-// finishCreateOn is finishCreate taking the tenant's lock on ahead when it is not nil.
-func (p *Provisioner) finishCreateOn(ctx context.Context, id string, slow bool, ahead *catalog.ConnAhead) (catalog.Tenant, error) {
+// finishCreateOn is finishCreate taking the tenant's lock on conn (which the caller
+// closes) when it is not nil.
+func (p *Provisioner) finishCreateOn(ctx context.Context, id string, slow bool, conn *pgx.Conn) (catalog.Tenant, error) {
 	lock := p.lockTenant
-	if ahead != nil {
-		lock = func(ctx context.Context, id string) (func(), error) { return p.lockTenantOn(ctx, ahead, id) }
+	if conn != nil {
+		lock = func(ctx context.Context, id string) (func(), error) { return p.lockTenantShared(ctx, conn, id) }
 	}
 	unlock, err := lock(ctx, id)
 	if err != nil {

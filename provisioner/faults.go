@@ -5,6 +5,7 @@ import "github.com/tenantctl/tenantctl/internal/fault"
 // Kill points between the statements that change the catalog or a server (see package
 // fault); points inside one server call live in tenantdb.
 var (
+	fpCreateSlugLocked = fault.Register("provision.slug-locked", "the slug's create lock taken, catalog not yet read")
 	fpCreateInserted   = fault.Register("provision.after-insert", "tenant row inserted (state provisioning), no step done")
 	fpCredentialStored = fault.Register("provision.credentials.after-store", "app password stored, step not recorded")
 	fpStepDone         = map[string]*fault.Point{}

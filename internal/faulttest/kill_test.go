@@ -59,7 +59,7 @@ type killCase struct {
 }
 
 var createPoints = []string{
-	"provision.after-insert", "provision.credentials.after-store",
+	"provision.slug-locked", "provision.after-insert", "provision.credentials.after-store",
 	"provision.credentials.before-record", "provision.credentials.after-record",
 	"provision.roles.before-record", "provision.roles.after-record",
 	"tenantdb.database.after-create", "tenantdb.database.after-revoke-public", "tenantdb.database.after-adopt",
