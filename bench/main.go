@@ -125,6 +125,7 @@ func run(ctx context.Context, sz sizes, outDir string) (retErr error) {
 		{"audit", h.audit},
 		{"rollup", h.rollup},
 		{"catalog reads", h.catalogReads},
+		{"flatness", h.flatness},
 	} {
 		if h == nil || !wanted(s.name) {
 			continue

@@ -144,6 +144,8 @@ func roleCost(ctx context.Context, rep *report, logf func(string, ...any)) error
 		{name: "admin, no membership (catalog query)", user: admin, query: `SELECT count(*) FROM pg_database WHERE datname = 't_0'`},
 		{name: "owner logging in", user: "t_0_owner", query: q},
 		{name: "app logging in", user: "t_0_app", query: q},
+		{name: "admin, transient GRANT + SET LOCAL ROLE in one transaction", user: admin,
+			setup: `BEGIN; GRANT t_0_owner TO tenantctl_admin; SET LOCAL ROLE t_0_owner`, query: q},
 	}
 	password := func(user string) string {
 		if user == c.User {
@@ -195,6 +197,57 @@ func roleCost(ctx context.Context, rep *report, logf func(string, ...any)) error
 			}
 		}
 	}
+	// lifecycle times the server-level operations that need the owner's rights, each in a
+	// new admin session as a tenantctl process would: create (roles, database owned by
+	// the owner) and drop, 5 tenants per layout and size.
+	lifecycle := func(layout string, n int, legacy bool) error {
+		var creates, drops []time.Duration
+		for k := 0; k < 5; k++ {
+			id := fmt.Sprintf("x_%d_%d_%d", n, k, map[bool]int{true: 1, false: 0}[legacy])
+			owner, app := id+"_owner", id+"_app"
+			var create, drop []string
+			if legacy {
+				create = []string{"CREATE ROLE " + owner + " NOLOGIN", "CREATE ROLE " + app + " LOGIN",
+					"GRANT " + owner + ", " + app + " TO " + admin,
+					"CREATE DATABASE " + id + " OWNER " + owner + " TEMPLATE template0 STRATEGY FILE_COPY"}
+				drop = []string{"DROP DATABASE " + id, "DROP ROLE " + app, "DROP ROLE " + owner}
+			} else {
+				grant, revoke := "GRANT "+owner+" TO "+admin, "REVOKE "+owner+" FROM "+admin
+				create = []string{"CREATE ROLE " + owner + " LOGIN", "CREATE ROLE " + app + " LOGIN",
+					"CREATE DATABASE " + id + " TEMPLATE template0 STRATEGY FILE_COPY",
+					"BEGIN; " + grant + "; ALTER DATABASE " + id + " OWNER TO " + owner + "; " + revoke + "; COMMIT"}
+				drop = []string{"BEGIN; " + grant + "; ALTER DATABASE " + id + " OWNER TO " + admin + "; " + revoke + "; COMMIT",
+					"DROP DATABASE " + id, "DROP ROLE " + app, "DROP ROLE " + owner}
+			}
+			for _, op := range []struct {
+				stmts []string
+				into  *[]time.Duration
+			}{{create, &creates}, {drop, &drops}} {
+				start := time.Now()
+				conn, err := pgx.Connect(ctx, strings.Replace(dsn(admin, pw), "/t_0?", "/postgres?", 1))
+				if err != nil {
+					return err
+				}
+				for _, st := range op.stmts {
+					if _, err := conn.Exec(ctx, st); err != nil {
+						conn.Close(ctx)
+						return fmt.Errorf("%s: %w", st, err)
+					}
+				}
+				conn.Close(ctx)
+				*op.into = append(*op.into, time.Since(start))
+			}
+		}
+		for _, m := range []struct {
+			what string
+			d    []time.Duration
+		}{{"create roles + database owned by the owner", creates}, {"drop database + roles", drops}} {
+			rep.add(measurement{Section: "roles", Name: fmt.Sprintf("%s — admin session: %s, %d tenants", layout, m.what, n),
+				Ops: len(m.d), P50MS: ms(percentile(m.d, 0.5)), P95MS: ms(percentile(m.d, 0.95)), TotalMS: ms(sum(m.d))})
+			logf("roles %-12s %5d tenants admin session: %-42s p50 %6.1f ms", layout, n, m.what, ms(percentile(m.d, 0.5)))
+		}
+		return nil
+	}
 	for _, n := range roleSizes() {
 		logf("roles: %d tenant-like role sets", n)
 		if err := grow(n); err != nil {
@@ -209,6 +262,9 @@ func roleCost(ctx context.Context, rep *report, logf func(string, ...any)) error
 			return err
 		}
 		record("memberships", n, memberCases, got)
+		if err := lifecycle("memberships", n, true); err != nil {
+			return err
+		}
 		// The owner-login layout: no standing membership.
 		if err := superExec(ctx, c, "postgres", grantAll(admin, n, false)); err != nil {
 			return err
@@ -217,6 +273,9 @@ func roleCost(ctx context.Context, rep *report, logf func(string, ...any)) error
 			return err
 		}
 		record("owner login", n, flatCases, got)
+		if err := lifecycle("owner login", n, false); err != nil {
+			return err
+		}
 	}
 	return nil
 }
