@@ -108,31 +108,34 @@ func (p *Provisioner) CreateWithOutcome(ctx context.Context, o CreateOptions) (c
 	if err != nil {
 		return catalog.Tenant{}, Created, err
 	}
-	// The locks live on a catalog connection of their own: its login overlaps the key
-	// check, and the steps keep the pool's connection.
-	ahead := p.Store.ConnectAhead(ctx)
-	defer ahead.Close()
+	// The locks live on a catalog connection of their own, opened and locked in the
+	// background while the key check, the catalog read and placement run on the pool's
+	// connection; the lock is awaited only before the first catalog write.
+	lk := p.lockSlugAhead(ctx, o.Slug)
+	defer lk.close()
 	if _, err := p.Store.Box(ctx); err != nil {
 		return catalog.Tenant{}, Created, err
 	}
-	conn, err := ahead.Take()
-	if err != nil {
-		return catalog.Tenant{}, Created, err
-	}
-	defer func() { _ = conn.Close(context.WithoutCancel(ctx)) }() // ends every lock it holds
-	waited, err := p.lockSlug(ctx, conn, o.Slug)
-	if err != nil {
-		return catalog.Tenant{}, Created, err
-	}
-	fpCreateSlugLocked.Hit()
-	if existing, err := p.Store.GetTenant(ctx, o.Slug); err == nil {
-		return p.createExisting(ctx, conn, existing, o, labels, waited)
+	if _, err := p.Store.GetTenant(ctx, o.Slug); err == nil {
+		return p.createExisting(ctx, lk, o, labels)
 	} else if !errors.Is(err, catalog.ErrTenantNotFound) {
 		return catalog.Tenant{}, Created, err
 	}
 	srv, err := p.Place(ctx, o.Server, labels)
 	if err != nil {
 		return catalog.Tenant{}, Created, err
+	}
+	conn, waited, err := lk.wait()
+	if err != nil {
+		return catalog.Tenant{}, Created, err
+	}
+	if waited {
+		// A live run held the slug: it may have created the tenant meanwhile.
+		if _, err := p.Store.GetTenant(ctx, o.Slug); err == nil {
+			return p.createExisting(ctx, lk, o, labels)
+		} else if !errors.Is(err, catalog.ErrTenantNotFound) {
+			return catalog.Tenant{}, Created, err
+		}
 	}
 	if !o.SlowPath {
 		t, err := p.createFromSpare(ctx, srv, o, labels)
@@ -153,6 +156,48 @@ func (p *Provisioner) CreateWithOutcome(ctx context.Context, o CreateOptions) (c
 	return t, Created, err
 }
 
+// slugLock is the create lock of one slug being taken in the background on a catalog
+// connection of its own (which also takes the tenant's lock later).
+type slugLock struct {
+	done   chan struct{}
+	ahead  *catalog.ConnAhead
+	conn   *pgx.Conn
+	waited bool
+	err    error
+}
+
+// lockSlugAhead starts opening a catalog connection and taking the slug's create lock
+// on it, waiting up to [CreateWait] for a live run that holds it.
+func (p *Provisioner) lockSlugAhead(ctx context.Context, slug string) *slugLock {
+	l := &slugLock{done: make(chan struct{}), ahead: p.Store.ConnectAhead(ctx)}
+	go func() {
+		defer close(l.done)
+		if l.conn, l.err = l.ahead.Take(); l.err != nil {
+			return
+		}
+		l.waited, l.err = p.lockSlug(ctx, l.conn, slug)
+		if l.err == nil {
+			fpCreateSlugLocked.Hit()
+		}
+	}()
+	return l
+}
+
+// wait returns the connection holding the lock, and whether another run held it first.
+func (l *slugLock) wait() (*pgx.Conn, bool, error) {
+	<-l.done
+	return l.conn, l.waited, l.err
+}
+
+// close ends the connection, and every lock it holds.
+func (l *slugLock) close() {
+	<-l.done
+	l.ahead.Close()
+	if l.conn != nil {
+		_ = l.conn.Close(context.Background())
+	}
+}
+
 // lockSlug takes the create lock of a slug on conn, waiting up to [CreateWait] for a
 // live run that holds it; waited reports that one did.
 func (p *Provisioner) lockSlug(ctx context.Context, conn *pgx.Conn, slug string) (waited bool, err error) {
@@ -170,8 +215,20 @@ func (p *Provisioner) lockSlug(ctx context.Context, conn *pgx.Conn, slug string)
 	return true, err
 }
 
-// createExisting is a create that found its slug taken, holding the slug's create lock.
-func (p *Provisioner) createExisting(ctx context.Context, conn *pgx.Conn, existing catalog.Tenant, o CreateOptions, labels map[string]string, waited bool) (catalog.Tenant, CreateOutcome, error) {
+// createExisting is a create that found its slug taken. It waits for the slug's create
+// lock and reads the tenant again under it.
+func (p *Provisioner) createExisting(ctx context.Context, lk *slugLock, o CreateOptions, labels map[string]string) (catalog.Tenant, CreateOutcome, error) {
+	conn, waited, err := lk.wait()
+	if err != nil {
+		return catalog.Tenant{}, Created, err
+	}
+	existing, err := p.Store.GetTenant(ctx, o.Slug)
+	if errors.Is(err, catalog.ErrTenantNotFound) {
+		// Deleted and purged meanwhile: the slug is free again; create it afresh.
+		return catalog.Tenant{}, Created, fmt.Errorf("tenant %q was removed while this create waited; run it again: %w", o.Slug, ErrBusy)
+	} else if err != nil {
+		return catalog.Tenant{}, Created, err
+	}
 	resumable := existing.State == catalog.StateProvisioning || existing.State == catalog.StateFailed
 	if !sameSpec(existing, o, labels) {
 		if waited {
