@@ -104,7 +104,7 @@ func (h *harness) flatness(ctx context.Context, r *report) error {
 		}
 		for oi, op := range ops {
 			s := h.sampleConns(ctx)
-			t, err := h.run(ctx, strings.Join(op.args[:2], " "), op.args...)
+			t, err := h.run(ctx, op.args[0], op.args...)
 			peak := s.Stop()
 			if err != nil && op.args[0] == "audit" && strings.Contains(err.Error(), "exit status") && !strings.Contains(err.Error(), "exit status 2") {
 				r.Notes = append(r.Notes, "flatness audit reported violations: "+firstLine(err.Error()))
