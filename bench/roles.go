@@ -37,6 +37,9 @@ type roleCase struct {
 	user  string
 	setup string // run right after connecting (e.g. SET ROLE)
 	query string
+	// after runs on a second admin session, open beforehand, once the query is done
+	// (counted in the time).
+	after string
 }
 
 func roleSizes() []int {
@@ -146,6 +149,9 @@ func roleCost(ctx context.Context, rep *report, logf func(string, ...any)) error
 		{name: "app logging in", user: "t_0_app", query: q},
 		{name: "admin, transient GRANT + SET LOCAL ROLE in one transaction", user: admin,
 			setup: `BEGIN; GRANT t_0_owner TO tenantctl_admin; SET LOCAL ROLE t_0_owner`, query: q},
+		{name: "admin, committed GRANT + SET ROLE in one transaction, REVOKE from a second session", user: admin,
+			setup: `BEGIN; GRANT t_0_owner TO tenantctl_admin; SET ROLE t_0_owner; COMMIT`, query: q,
+			after: `REVOKE t_0_owner FROM tenantctl_admin`},
 	}
 	password := func(user string) string {
 		if user == c.User {
@@ -156,6 +162,11 @@ func roleCost(ctx context.Context, rep *report, logf func(string, ...any)) error
 	// measure runs the cases interleaved (one session of each in turn), so background
 	// load falls on all of them alike, and returns the median per case.
 	measure := func(cases []roleCase) (map[string][]time.Duration, error) {
+		side, err := pgx.Connect(ctx, strings.Replace(dsn(admin, pw), "/t_0?", "/postgres?", 1))
+		if err != nil {
+			return nil, err
+		}
+		defer side.Close(context.WithoutCancel(ctx))
 		got := map[string][]time.Duration{}
 		for s := 0; s < sessions+1; s++ {
 			for _, rc := range cases {
@@ -175,6 +186,11 @@ func roleCost(ctx context.Context, rep *report, logf func(string, ...any)) error
 				conn.Close(ctx)
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", rc.name, err)
+				}
+				if rc.after != "" {
+					if _, err := side.Exec(ctx, rc.after); err != nil {
+						return nil, fmt.Errorf("%s: %w", rc.name, err)
+					}
 				}
 				if s > 0 { // the first round warms the server's caches
 					got[rc.name] = append(got[rc.name], time.Since(start))
