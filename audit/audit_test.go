@@ -531,7 +531,9 @@ func TestOneTenantScopeAndHistory(t *testing.T) {
 	requireClean(t, r)
 	require.Equal(t, []audit.Violation{v}, r.Changes.Resolved)
 
-	_, err := audit.Run(ctx, audit.Options{Store: f.store, Tenant: "nobody"})
+	one := audit.Options{Store: f.store}
+	one.Tenant = "nobody"
+	_, err := audit.Run(ctx, one)
 	require.ErrorIs(t, err, catalog.ErrTenantNotFound)
 
 	// A run without probes compares only with runs without probes.

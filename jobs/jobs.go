@@ -9,6 +9,7 @@ import (
 
 	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/report"
 	"github.com/tenantctl/tenantctl/rollout"
@@ -174,14 +175,14 @@ func Bodies(env Env) map[string]catalog.JobFunc {
 	}
 	return map[string]catalog.JobFunc{
 		Migrate.Name: Migrate.Body(func() (rollout.Options, error) {
-			return rollout.Options{Store: p.Store, Migrations: p.TenantFS(), Log: log.Named(Migrate.Name)}, nil
+			return rollout.Options{Store: p.Store, Migrations: p.TenantFS(), Options: fleet.Options{Log: log.Named(Migrate.Name)}}, nil
 		}),
 		Rollup.Name: Rollup.Body(func() (rollup.Options, error) {
 			spec, err := env.RollupSpec()
-			return rollup.Options{Store: p.Store, Spec: spec, Log: log.Named(Rollup.Name)}, err
+			return rollup.Options{Store: p.Store, Spec: spec, Options: fleet.Options{Log: log.Named(Rollup.Name)}}, err
 		}),
 		Audit.Name: Audit.Body(func() (audit.Options, error) {
-			return audit.Options{Store: p.Store, Node: env.Node, Log: log.Named(Audit.Name)}, nil
+			return audit.Options{Store: p.Store, Node: env.Node, Options: fleet.Options{Log: log.Named(Audit.Name)}}, nil
 		}),
 		Reconcile.Name: Reconcile.Body(func() (ReconcileOptions, error) {
 			return ReconcileOptions{Provisioner: p}, nil

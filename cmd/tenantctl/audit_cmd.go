@@ -87,13 +87,9 @@ Exit status: 0 every check passed; 3 violations were found; 1 the audit could no
 }
 
 func (a *app) runAudit(ctx context.Context, o audit.Options, out string) error {
-	if o.Tenant != "" {
-		if err := validate.Slug(o.Tenant); err != nil {
-			return err
-		}
-	}
-	if o.Concurrency < 1 || o.PerServer < 1 {
-		return validate.Errorf("--concurrency and --per-server must be at least 1")
+	// The fleet knobs by the library's one rule (the flags carry its defaults).
+	if err := o.Options.Validate(); err != nil {
+		return err
 	}
 	if o.ConnectTimeout <= 0 {
 		return validate.Errorf("--connect-timeout must be positive")

@@ -149,8 +149,8 @@ A migration file changed after it was applied is refused (exit 2) unless
 			if o.Canary < 0 || o.MaxFailures < 0 {
 				return validate.Errorf("--canary and --max-failures must be 0 or more")
 			}
-			if o.Concurrency < 1 || o.PerServer < 1 {
-				return validate.Errorf("--concurrency and --per-server must be at least 1")
+			if err := o.Options.Validate(); err != nil {
+				return err
 			}
 			// 0 means "none" and "never stop" on the command line; the library keeps 0
 			// for its defaults.

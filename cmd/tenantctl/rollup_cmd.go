@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tenantctl/tenantctl/internal/progress"
-	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/rollup"
 )
@@ -53,8 +52,8 @@ schema). The run is recorded as a job ('tenantctl jobs').`,
   tenantctl rollup run --concurrency 8 --per-server 2 --rollup-spec rollup.yaml`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.Concurrency < 1 || o.PerServer < 1 {
-				return validate.Errorf("--concurrency and --per-server must be at least 1")
+			if err := o.Options.Validate(); err != nil {
+				return err
 			}
 			return runF(cmd.Context(), o)
 		},
