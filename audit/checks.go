@@ -91,6 +91,8 @@ var Checks = []CheckInfo{
 	{CheckTemplatePrivileges, High, "database", "the template databases new tenants are cloned from hold no objects owned by, and no privileges granted to, roles other than the template owner: whatever is there is copied into every new tenant"},
 	{CheckWarehouseObjects, Critical, "fleet", "PUBLIC and tenant roles hold no privilege on the warehouse's schemas, tables and sequences"},
 	{CheckProbeSharedDatabases, High, "tenant", "live: the tenant's app credentials are refused by the server's shared databases (the 'tenantctl server hba' lines are installed): every probed tenant tries postgres, two per server template1 too"},
+	{CheckSpare, High, "spare",
+		"every ready spare database of a server's warm pool exists, is owned by its owner role, has an app role that cannot log in and has no password (checked when the admin may read pg_authid), and holds no rows; spares are not orphans"},
 }
 
 func checkInfo(id string) CheckInfo {

@@ -10,6 +10,7 @@ import (
 	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/fleet"
+	"github.com/tenantctl/tenantctl/mover"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/report"
 	"github.com/tenantctl/tenantctl/rollout"
@@ -126,7 +127,11 @@ func (t ReconcileTotals) Map() map[string]int64 {
 var Reconcile = Def[ReconcileOptions, []provisioner.Action]{
 	Name: "reconcile",
 	run: func(ctx context.Context, o ReconcileOptions) ([]provisioner.Action, error) {
-		return o.Provisioner.Reconcile(ctx, o.ReconcileOptions)
+		ro := o.ReconcileOptions
+		// The mover's repairs (interrupted moves and imports) run first, so the tenants
+		// they settle are checked where they end up.
+		ro.Repairs = append([]provisioner.Repair{mover.New(o.Provisioner, o.Provisioner.Log).Reconcile}, ro.Repairs...)
+		return o.Provisioner.Reconcile(ctx, ro)
 	},
 	counts: func(actions []provisioner.Action, _ error) map[string]int64 { return CountActions(actions).Map() },
 }

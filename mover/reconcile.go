@@ -20,17 +20,12 @@ const (
 	ActMoveBusy       = "move-in-progress"
 )
 
-func init() {
-	provisioner.RegisterReconciler(func(ctx context.Context, p *provisioner.Provisioner, dryRun bool) ([]provisioner.Action, error) {
-		return New(p, p.Log).Reconcile(ctx, dryRun)
-	})
-}
-
 // Reconcile settles interrupted moves and imports: a move that did not switch is rolled
 // back to its source (the customer gets its database back at once); a switched move is
 // finished (the target resumed); a source copy whose retention ended is dropped; an
 // interrupted import is undone (rerunning the import starts it again). A move another
-// process is driving right now is only reported.
+// process is driving right now is only reported. It is a [provisioner.Repair]: the
+// reconcile job passes it in [provisioner.ReconcileOptions.Repairs].
 func (m *Mover) Reconcile(ctx context.Context, dryRun bool) ([]provisioner.Action, error) {
 	moves, err := m.store().ListMoves(ctx, catalog.MoveFilter{Statuses: []string{catalog.MoveMoving, catalog.MoveSwitched}})
 	if err != nil {

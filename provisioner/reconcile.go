@@ -52,6 +52,9 @@ type Action struct {
 type ReconcileOptions struct {
 	// DryRun reports the plan and changes nothing.
 	DryRun bool
+	// Repairs run first, in order: other packages' repairs of their interrupted work
+	// (the mover's moves and imports), injected by the caller.
+	Repairs []Repair
 	// Options are the fleet knobs: Concurrency bounds the servers inspected and
 	// repaired at once (default 4); Progress is started with the number of servers and
 	// told about each. Tenant must be empty (reconcile visits the whole fleet) and
@@ -79,7 +82,7 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	actions, errs := p.runReconcilers(ctx, o.DryRun)
+	actions, errs := runRepairs(ctx, o.Repairs, o.DryRun)
 	tenants, err := p.Store.ListTenants(ctx, catalog.TenantFilter{})
 	if err != nil {
 		return actions, errors.Join(append(errs, err)...)
