@@ -273,7 +273,7 @@ func (m *Mover) Import(ctx context.Context, o ImportOptions) (catalog.Tenant, er
 		}
 		msg := secret.Scrub(err.Error())
 		if uerr := m.undoImport(ctx, t, msg); uerr != nil {
-			return t, fmt.Errorf("import tenant %q: %w; undoing it also failed: %w (run `tenantctl reconcile`)", t.Slug, err, uerr)
+			return t, &provisioner.UnfinishedError{Err: fmt.Errorf("import tenant %q: %w; undoing it also failed: %w", t.Slug, err, uerr)}
 		}
 		return t, fmt.Errorf("import tenant %q: %w (undone: nothing was kept)", t.Slug, err)
 	}

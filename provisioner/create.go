@@ -146,7 +146,7 @@ func (p *Provisioner) finishCreateOn(ctx context.Context, id string, slow bool, 
 			Event: &catalog.Event{Action: "tenant.create.failed", Slug: t.Slug, Details: map[string]any{"step": nextStep(t.Step), "error": msg}}}); uerr != nil {
 			err = errors.Join(err, uerr)
 		}
-		return t, fmt.Errorf("provision tenant %q: %w (rerun the same create, or `tenantctl reconcile`, to retry)", t.Slug, err)
+		return t, &UnfinishedError{Err: fmt.Errorf("provision tenant %q: %w", t.Slug, err), Rerun: true}
 	}
 	return p.Store.GetTenantByID(ctx, id)
 }

@@ -98,7 +98,7 @@ func (p *Provisioner) createFailed(ctx context.Context, t catalog.Tenant, step s
 		Event: &catalog.Event{Action: "tenant.create.failed", Slug: t.Slug, Details: map[string]any{"step": step, "error": msg}}}); uerr != nil {
 		err = errors.Join(err, uerr)
 	}
-	return fmt.Errorf("provision tenant %q: %w (rerun the same create, or `tenantctl reconcile`, to retry)", t.Slug, err)
+	return &UnfinishedError{Err: fmt.Errorf("provision tenant %q: %w", t.Slug, err), Rerun: true}
 }
 
 // PoolResult is what [Provisioner.RefillPool] did on one server.
