@@ -26,7 +26,7 @@ FUZZ_TARGETS := ./internal/validate:FuzzSlug ./internal/validate:FuzzDomain ./in
 	./provisioner:FuzzGrantOptions ./internal/dbconn:FuzzParseConfig ./rollup:FuzzParseSpec ./tenantdb:FuzzQuote
 
 .PHONY: test-long
-test-long: ## Long fault suite: 300 random SIGKILLs (FAULTTEST_LONG=1), then every fuzz target for FUZZTIME (30s) each
+test-long: ## Long fault suite: every kill point and 300 random SIGKILLs (FAULTTEST_LONG=1), then every fuzz target for FUZZTIME (30s) each
 	FAULTTEST_LONG=1 $(GO) test -race -count=1 -timeout 120m ./internal/faulttest/
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$fn in $$pkg for $(FUZZTIME)"; \
