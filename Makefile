@@ -45,7 +45,7 @@ lint-tools: ## Install the pinned golangci-lint with go install when it is missi
 
 .PHONY: bench
 bench: ## Benchmark against raw baselines on private clusters; writes bench/results/<date>.md and .json (BENCH_TENANTS=1000 for fleet scale)
-	$(GO) run ./bench
+	$(GO) run ./cmd/bench
 
 .PHONY: bench-go
 bench-go: ## Run the Go micro-benchmarks of each package (each against its raw baseline)
