@@ -58,6 +58,9 @@ type killCase struct {
 	// fleet is the kind of fleet the case needs: "" for a plain one, "logical" for the
 	// one whose servers allow logical replication.
 	fleet string
+	// whole keeps every point of the case in `make test`'s sample: a later case of its
+	// group needs the state all its kills leave.
+	whole bool
 	// index, for a sampled case, is each point's position in the full list.
 	index []int
 }
@@ -79,7 +82,7 @@ func samplePoints(cases []killCase, rng *rand.Rand, n int) []killCase {
 	out := make([]killCase, len(cases))
 	for ci, c := range cases {
 		keep := rng.Perm(len(c.points))
-		if len(keep) > n {
+		if len(keep) > n && !c.whole {
 			keep = keep[:n]
 		}
 		sort.Ints(keep)
