@@ -203,7 +203,8 @@ func (a *app) auditHistoryCmd() *cobra.Command {
 
 // auditExitCode is 1 when the audit could not reach a server, or when all it has are
 // findings that prove nothing — checks a server did not answer, probes that could not
-// log in or be refused (a server stopped answering mid-run): its verdict is incomplete,
+// log in or be refused (a server stopped answering mid-run), rules the admin may not
+// read (server.hba "unverified"): its verdict is incomplete,
 // though every finding is still reported. Else 3: violations proved.
 func auditExitCode(r audit.Report) int {
 	proven, incomplete := false, r.Probes.Inconclusive > 0
@@ -211,7 +212,7 @@ func auditExitCode(r audit.Report) int {
 		switch {
 		case v.Check == audit.CheckServerReachable:
 			return exitFailure
-		case v.Unanswered:
+		case v.Unanswered, v.Unverified:
 			incomplete = true
 		case strings.HasPrefix(v.Check, "probe.") && v.Severity == audit.Medium:
 			// Inconclusive probes are the only medium-severity probe findings.
