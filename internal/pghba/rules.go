@@ -103,6 +103,20 @@ func GrantSQL(role string) string {
 	return "GRANT SELECT ON pg_catalog.pg_hba_file_rules TO " + r + "; GRANT EXECUTE ON FUNCTION pg_catalog.pg_hba_file_rules() TO " + r + ";"
 }
 
+// adminMethod is the method of the first local line for the admin role alone on every
+// database, when it is one [Lines] accepts ("" otherwise: scram-sha-256 is expected).
+func adminMethod(rules []Rule, adminRole string) string {
+	for _, r := range rules {
+		if r.Type == "local" && slices.Equal(r.Database, []string{"all"}) && slices.Equal(r.User, []string{adminRole}) {
+			if slices.Contains(Methods, r.Method) {
+				return r.Method
+			}
+			return ""
+		}
+	}
+	return ""
+}
+
 // Severities of [Finding]s (the audit's words).
 const (
 	Critical = "critical"
@@ -215,6 +229,9 @@ func matchesAny(r Rule, roles []string) string {
 //   - a line the server cannot read: the server keeps running the file it loaded
 //     before, so the effective rules are unverified.
 func Check(rules []Rule, o CheckOptions) Analysis {
+	if o.AdminMethod == "" {
+		o.AdminMethod = adminMethod(rules, o.AdminRole)
+	}
 	an := Analysis{Block: findBlock(rules, Expected(o.AdminRole, o.AdminMethod))}
 	want := len(Expected(o.AdminRole, o.AdminMethod))
 	if an.Block < 0 {
@@ -296,6 +313,9 @@ func Check(rules []Rule, o CheckOptions) Analysis {
 // Diff lists, for 'tenantctl server hba --check', how the server's rules differ from
 // the lines [Lines] prints: the printed lines it lacks and every finding of [Check].
 func Diff(rules []Rule, o CheckOptions) []string {
+	if o.AdminMethod == "" {
+		o.AdminMethod = adminMethod(rules, o.AdminRole)
+	}
 	an := Check(rules, o)
 	var out []string
 	if an.Block < 0 || an.Legacy {
