@@ -105,6 +105,20 @@ func (a *auditor) serverFinding(s *server, check, severity string, unverified bo
 	}
 }
 
+// serverInScope reports whether a finding about server s would be reported in this
+// run: always for a fleet audit, only on the tenant's server for a one-tenant audit.
+func (a *auditor) serverInScope(s *server) bool {
+	if a.inScope("") {
+		return true
+	}
+	for _, t := range s.tenants {
+		if a.inScope(t.Slug) {
+			return true
+		}
+	}
+	return false
+}
+
 // serverEvaluated counts one evaluation of check per server, on behalf of every
 // tenant on it in scope.
 func (a *auditor) serverEvaluated(s *server, check string) {
@@ -268,7 +282,7 @@ func (a *auditor) runServerProbes(ctx context.Context, plan map[string]probePlan
 	}
 	var names []string
 	for _, name := range a.names {
-		if a.servers[name].reachable() {
+		if s := a.servers[name]; s.reachable() && a.serverInScope(s) {
 			names = append(names, name)
 		}
 	}
