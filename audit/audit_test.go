@@ -260,7 +260,9 @@ func TestSabotageDetected(t *testing.T) {
 		r = f.audit()
 		requireViolation(t, r, audit.CheckProbeCross, "alpha", "tenant beta", "logged in to database "+alpha.Database)
 		requireViolation(t, r, audit.CheckProbeSharedDatabases, "alpha", "logged in to database postgres on server pg-a", "tenantctl server hba pg-a")
-		requireOnly(t, r, audit.CheckDBPublicACL, audit.CheckProbeCross, audit.CheckProbeSharedDatabases)
+		// The effective rules say so too, for every tenant of both servers.
+		requireViolation(t, r, audit.CheckServerHBA, "gamma", "are not in the server's pg_hba.conf")
+		requireOnly(t, r, audit.CheckDBPublicACL, audit.CheckProbeCross, audit.CheckProbeSharedDatabases, audit.CheckServerHBA)
 		restore()
 		f.exec("alpha", "postgres", "REVOKE ALL ON DATABASE "+alpha.Database+" FROM PUBLIC")
 		requireClean(t, f.audit())

@@ -92,7 +92,8 @@ func TestBridgeInSharedDatabase(t *testing.T) {
 	r = f.audit(noProbes)
 	requireViolation(t, r, audit.CheckServerBridges, "", "extension dblink", "database template1")
 	requireViolation(t, r, audit.CheckServerBridges, "alpha", "foreign server audit_test_reporting", "database audit_test_reports")
-	requireOnly(t, r, audit.CheckServerBridges)
+	requireViolation(t, r, audit.CheckServerDatabases, "", "database audit_test_reports", "--allow-database audit_test_reports")
+	requireOnly(t, r, audit.CheckServerBridges, audit.CheckServerDatabases)
 	srvA.Exec(t, "template1", "DROP EXTENSION dblink")
 	srvA.Exec(t, "postgres", "DROP DATABASE audit_test_reports WITH (FORCE)")
 	requireClean(t, f.audit())
@@ -113,7 +114,8 @@ func TestCopyOfTenantDatabase(t *testing.T) {
 	v := requireViolation(t, r, audit.CheckServerTenantObjects, "alpha", tenantdb.OwnerRole(alpha.ID), "owns", "database audit_test_innocuous", "copy")
 	require.Equal(t, audit.Critical, v.Severity)
 	requireViolation(t, r, audit.CheckServerTenantObjects, "alpha", tenantdb.AppRole(alpha.ID), "holds privileges", "audit_test_innocuous")
-	requireOnly(t, r, audit.CheckServerTenantObjects)
+	requireViolation(t, r, audit.CheckServerDatabases, "", "database audit_test_innocuous")
+	requireOnly(t, r, audit.CheckServerTenantObjects, audit.CheckServerDatabases)
 
 	// A neighbour's role granted something in alpha's database is found the same way.
 	srvA.Exec(t, alpha.Database, "GRANT SELECT ON public.users TO "+tenantdb.AppRole(f.tenants["beta"].ID))

@@ -60,6 +60,8 @@ type auditor struct {
 
 	// hostile holds what the checks against a careless or hostile admin read.
 	hostile *hostile
+	// auth holds what the authentication checks read (audit/auth.go).
+	auth *authState
 
 	phases    map[string]time.Duration
 	lastPhase time.Time
@@ -95,6 +97,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}
 	a.snapshotServers(ctx)
 	a.scanServers(ctx)
+	if err := a.readAuth(ctx); err != nil {
+		return Report{}, err
+	}
 	if err := a.refreshTenants(ctx); err != nil {
 		return Report{}, err
 	}
@@ -107,6 +112,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		a.checkTenantHostile(t)
 	}
 	a.checkFleetHostile()
+	a.checkHBA()
+	a.checkServerDatabases()
+	a.checkSharedRoles()
 	a.checkUnreachableServers()
 	a.checkNames()
 	if err := a.loadSpares(ctx); err != nil {
@@ -134,6 +142,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}); err != nil {
 		return Report{}, err
 	}
+	a.runServerProbes(ctx, plan)
 	a.phase("probes")
 	r := a.report(started, time.Now().UTC())
 	r.Phases = a.phases

@@ -217,6 +217,11 @@ func (s *Server) AdminDSN(t testing.TB) string {
 			verb = "ALTER"
 		}
 		_, s.adminErr = conn.Exec(ctx, fmt.Sprintf("%s ROLE %s LOGIN CREATEDB CREATEROLE PASSWORD '%s'", verb, AdminRole, verifier))
+		if s.adminErr == nil {
+			// The audit reads the server's effective pg_hba.conf rules: without this
+			// grant its verdict is incomplete, as the operations guide says.
+			_, s.adminErr = conn.Exec(ctx, pghba.GrantSQL(AdminRole))
+		}
 		u := *s.super
 		u.User = url.UserPassword(AdminRole, password)
 		u.Path = "/postgres"
