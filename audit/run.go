@@ -60,6 +60,8 @@ type auditor struct {
 
 	// hostile holds what the checks against a careless or hostile admin read.
 	hostile *hostile
+	// exposed holds the doors to a whole server found inside tenant databases.
+	exposed exposures
 
 	phases    map[string]time.Duration
 	lastPhase time.Time
@@ -125,6 +127,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if err := a.forTenants(ctx, a.o.NoProbes, a.inspect); err != nil {
 		return Report{}, err
 	}
+	a.checkExposures()
 	a.phase("databases")
 	plan := a.planProbes()
 	if err := a.forTenants(ctx, !a.o.NoProbes, func(ctx context.Context, t catalog.Tenant) {
@@ -363,6 +366,7 @@ func (a *auditor) report(started, finished time.Time) Report {
 		}
 		r.Servers = append(r.Servers, sr)
 	}
+	r.Notes = append(r.Notes, c.tenantNotes()...)
 	sort.Strings(r.Notes)
 	if r.Notes == nil {
 		r.Notes = []string{}
