@@ -125,6 +125,8 @@ func (a *auditor) checkTenantHostile(t catalog.Tenant) {
 // checkFleetHostile runs the server-wide checks against a careless or hostile admin.
 func (a *auditor) checkFleetHostile() {
 	a.checkServerScans()
+	a.checkSubscriptionTargets()
+	a.checkStorage()
 	a.checkAccessRoles()
 	a.checkAdminRoles()
 }
