@@ -47,13 +47,14 @@ const (
 	CheckProbeSharedDatabases = "probe.shared_database"
 
 	// In-database doors a superuser can open, and whom they expose.
-	CheckDBSystemObjects   = "db.system_objects"
-	CheckDBSystemACL       = "db.system_acl"
-	CheckDBNativeFunctions = "db.native_functions"
-	CheckDBBridgeTarget    = "db.bridge_target"
-	CheckDBReplicationSlot = "db.replication_slot"
-	CheckDBLargeObjects    = "db.large_objects"
-	CheckServerTablespaces = "server.tablespaces"
+	CheckDBSystemObjects     = "db.system_objects"
+	CheckDBSystemACL         = "db.system_acl"
+	CheckDBNativeFunctions   = "db.native_functions"
+	CheckDBBridgeTarget      = "db.bridge_target"
+	CheckDBReplicationSlot   = "db.replication_slot"
+	CheckDBLargeObjects      = "db.large_objects"
+	CheckServerTablespaces   = "server.tablespaces"
+	CheckTemplateConnectable = "template.closed"
 )
 
 // CheckInfo documents one check.
@@ -106,6 +107,7 @@ var Checks = []CheckInfo{
 	{CheckDBReplicationSlot, Critical, "tenant", "no logical replication slot is on the tenant database (it streams every change of the customer's rows to whoever consumes it), but the open logical move's own"},
 	{CheckDBLargeObjects, Critical, "tenant", "no large object in the tenant database grants anything to a role but its owner (PUBLIC or another role: it reads the object with lo_get)"},
 	{CheckServerTablespaces, High, "server and tenant", "no tablespace is owned by a tenant's role or lets PUBLIC or a tenant's role create in it; tablespace names and comments are held to names.opaque"},
+	{CheckTemplateConnectable, Critical, "database", "every finished template is closed (no ALLOW_CONNECTIONS, nothing granted to PUBLIC) and, when found open, still fingerprints as recorded when it was built; a closed template is verified by every clone, which is fingerprinted before it is handed out (a template that drifted is rebuilt, not cloned)"},
 	{CheckProbeSharedDatabases, High, "tenant", "live: the tenant's app credentials are refused by the server's shared databases (the 'tenantctl server hba' lines are installed): every probed tenant tries postgres, two per server template1 too"},
 }
 

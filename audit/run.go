@@ -115,6 +115,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		return Report{}, err
 	}
 	a.checkSpares(ctx)
+	a.checkTemplates(ctx)
 	if a.o.Tenant == "" {
 		a.checkDrift()
 	} else {
