@@ -9,7 +9,7 @@ import (
 	"strings"
 
 	"github.com/tenantctl/tenantctl/internal/dbconn"
-	"github.com/tenantctl/tenantctl/internal/fleet"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/pghba"
 	"github.com/tenantctl/tenantctl/secret"
 	"github.com/tenantctl/tenantctl/tenantdb"

@@ -62,6 +62,8 @@ type auditor struct {
 	hostile *hostile
 	// auth holds what the authentication checks read (audit/auth.go).
 	auth *authState
+	// exposed holds the doors to a whole server found inside tenant databases.
+	exposed exposures
 
 	phases    map[string]time.Duration
 	lastPhase time.Time
@@ -121,6 +123,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		return Report{}, err
 	}
 	a.checkSpares(ctx)
+	a.checkTemplates(ctx)
 	if a.o.Tenant == "" {
 		a.checkDrift()
 	} else {
@@ -133,6 +136,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if err := a.forTenants(ctx, a.o.NoProbes, a.inspect); err != nil {
 		return Report{}, err
 	}
+	a.checkExposures()
 	a.phase("databases")
 	plan := a.planProbes()
 	if err := a.forTenants(ctx, !a.o.NoProbes, func(ctx context.Context, t catalog.Tenant) {
@@ -372,6 +376,7 @@ func (a *auditor) report(started, finished time.Time) Report {
 		}
 		r.Servers = append(r.Servers, sr)
 	}
+	r.Notes = append(r.Notes, c.tenantNotes()...)
 	sort.Strings(r.Notes)
 	if r.Notes == nil {
 		r.Notes = []string{}

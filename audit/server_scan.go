@@ -218,6 +218,16 @@ func (a *auditor) checkBridges(s *server, b tenantdb.Bridges) {
 		}
 		report(slug, "foreign server %s in database %s on server %s points at %s (%s)", fs.Name, b.Database, name, target, strings.Join(fs.Options, ", "))
 	}
+	for _, v := range b.Views {
+		slug, where := "", "another database"
+		if v.DBName != "" {
+			where = "database " + v.DBName
+		}
+		if t, ok := a.bridgeTarget(v.DBName); ok {
+			slug, where = t.Slug, "the database of tenant "+t.Slug
+		}
+		report(slug, "view %s in database %s on server %s connects to %s through dblink", v.Name, b.Database, name, where)
+	}
 	for _, um := range b.UserMappings {
 		srv, user, _ := strings.Cut(um, ":")
 		slug := servers[srv]

@@ -255,18 +255,8 @@ func (p *Provisioner) createDatabase(ctx context.Context, srv *tenantdb.Server, 
 		return 0, false, err
 	}
 	if !slow && !existed {
-		tmpl, err := srv.EnsureTemplate(ctx, fsys)
+		tmpl, err := p.ensureTemplate(ctx, srv)
 		if err == nil {
-			if tmpl.Built {
-				p.Log.Info("template built", "server", srv.Name, "template", tmpl.Name, "version", tmpl.Version)
-			}
-			if rec, err := p.Store.GetServer(ctx, srv.Name); err != nil {
-				return 0, false, err
-			} else if rec.TemplateHash != tmpl.Hash {
-				if err := p.Store.SetTemplate(ctx, srv.Name, tmpl.Name, tmpl.Hash, tmpl.Version); err != nil {
-					return 0, false, err
-				}
-			}
 			// The warehouse step logs in to the warehouse: that login overlaps the clone.
 			p.warmWarehouse(ctx)
 			if tmpl, err = p.cloneTemplate(ctx, srv, t.ID, tmpl); err != nil {

@@ -50,6 +50,15 @@ type Contents struct {
 	Privileges []Privilege
 	// Objects are publications, event triggers, rules and SECURITY DEFINER functions.
 	Objects []string
+	// System is what the system schemas hold that initdb did not leave there, and the
+	// functions declared in a native language outside any extension.
+	System []SystemFinding
+	// Bridges are the database's extensions, foreign servers with their options, user
+	// mappings and dblink-style views: what reaches other databases, to name them.
+	Bridges Bridges
+	// LargeObjects are large objects shared beyond their owner (at most
+	// MaxLargeObjects+1).
+	LargeObjects []LargeObject
 }
 
 // MaxForeignOwned bounds the objects [Server.InspectDatabase] lists by name.
@@ -99,7 +108,7 @@ SELECT
     coalesce((SELECT array_agg(what) FROM (SELECT what FROM foreign_owned ORDER BY what LIMIT $2) f), '{}'),
     (SELECT count(*) FROM foreign_owned)::int`
 
-// InspectDatabase reads, with three queries sent together on one connection (one
+// InspectDatabase reads, with six queries sent together on one connection (one
 // round trip after the login: unnamed statements, nothing prepared), what the tenant
 // database holds that could reach outside it (extensions, foreign data wrappers,
 // foreign servers, user mappings, publications, event triggers, rules, SECURITY
@@ -116,6 +125,9 @@ func (s *Server) InspectDatabase(ctx context.Context, id string) (Contents, erro
 	b.Queue(inspectQuery, OwnerRole(id), MaxForeignOwned)
 	b.Queue(privilegesQuery)
 	b.Queue(objectsQuery)
+	b.Queue(systemQuery)
+	b.Queue(bridgesQuery)
+	b.Queue(largeObjectsQuery)
 	br := conn.SendBatch(ctx, b)
 	defer br.Close()
 	err = br.QueryRow().
@@ -132,6 +144,23 @@ func (s *Server) InspectDatabase(ctx context.Context, id string) (Contents, erro
 	}
 	if err := br.QueryRow().Scan(&c.Objects); err != nil {
 		return c, fmt.Errorf("inspect objects in %s: %w", Database(id), err)
+	}
+	rows, err = br.Query()
+	if err == nil {
+		c.System, err = scanSystem(rows)
+	}
+	if err != nil {
+		return c, fmt.Errorf("inspect system schemas in %s: %w", Database(id), err)
+	}
+	if c.Bridges, err = scanBridges(br.QueryRow()); err != nil {
+		return c, fmt.Errorf("inspect bridges in %s: %w", Database(id), err)
+	}
+	rows, err = br.Query()
+	if err == nil {
+		c.LargeObjects, err = scanLargeObjects(rows)
+	}
+	if err != nil {
+		return c, fmt.Errorf("inspect large objects in %s: %w", Database(id), err)
 	}
 	return c, br.Close()
 }

@@ -49,6 +49,20 @@ customers are, from the servers' actual state:
     publication, subscription, event trigger, rule, SECURITY DEFINER function or
     setting; the database accepts connections and is no template; templates and the
     warehouse's schemas and tables hold nothing for others;
+  - the system schemas of every tenant database hold nothing initdb did not make
+    (db.system_objects), keep initdb's access lists on system functions and catalogs
+    (db.system_acl: EXECUTE on pg_read_binary_file and the like), and no function is
+    declared in LANGUAGE internal or c outside an extension (db.native_functions);
+    each such door is also reported under every tenant of the server it exposes;
+  - a bridge (foreign server, user mapping, dblink view, subscription) is reported
+    where it lives and under the tenant it reaches (db.bridge_target); logical slots on
+    tenant databases (db.replication_slot), large objects shared beyond the tenant's
+    roles (db.large_objects) and tablespaces open to PUBLIC or tenant roles
+    (server.tablespaces; their names are held to names.opaque) are reported;
+  - finished templates are closed and, when found open, fingerprint as recorded when
+    they were built (template.closed); every clone is checked the same way before use;
+  - the app role alone may run the customer's functions; a SECURITY DEFINER function
+    owned by the tenant's own owner is a note, owned by anyone else a violation;
   - MSP access roles, the admin role and tenantctl's shared roles (tenantctl_logins,
     tenantctl_template_owner: role.shared) reach no further than they should, and every
     login belongs to the groups the 'tenantctl server hba' lines confine it with;
@@ -76,7 +90,8 @@ Exit status: 0 every check passed; 3 violations were found; 1 the audit could no
 not read…); 2 bad usage.`,
 		Example: `  tenantctl audit
   tenantctl audit -o markdown --out audit-2026-q2.md
-  tenantctl audit --tenant acme -o json --no-probes`,
+  tenantctl audit --tenant acme -o json --no-probes
+  tenantctl audit -o json | jq '.violations[] | select(.check == "db.bridge_target")'`,
 		Args:        noArgs,
 		Annotations: map[string]string{annotOutputs: outputMarkdown},
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -116,6 +116,9 @@ func start(ctx context.Context, n int) (*Env, error) {
 			if name != "control" {
 				// Tenant servers run confined, as the README tells operators to run theirs.
 				opts.HBA = pghba.Lines(AdminRole, "")
+				// Logical slots and subscriptions on tenant databases are among what the
+				// audit must find: tests make them, so the servers can.
+				opts.Settings["wal_level"] = "logical"
 			}
 			// Several test binaries start clusters at once: a free port picked here can
 			// be taken by another binary's server before this one binds it. A cluster
