@@ -273,7 +273,7 @@ WITH nsp AS (
 ), rel AS (
 	SELECT c.oid, c.relkind, quote_ident(n.nspname) || '.' || quote_ident(c.relname) AS name
 	FROM pg_class c JOIN nsp n ON n.oid = c.relnamespace
-	WHERE c.relname NOT IN ('goose_db_version', 'goose_db_version_id_seq')
+	WHERE c.relname NOT IN ('goose_db_version', 'goose_db_version_id_seq', 'goose_db_version_pkey')
 	  AND NOT EXISTS (SELECT FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
 )
 SELECT 'schema ' || quote_ident(nspname) FROM nsp

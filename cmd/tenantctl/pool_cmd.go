@@ -11,6 +11,7 @@ import (
 
 func (a *app) serverSetCmd() *cobra.Command {
 	var spares int
+	var reg serverSetFlags // server_set_cmd.go: --dsn-file, --dsn-stdin, --capacity, --label
 	cmd := &cobra.Command{
 		Use:   "set NAME --spares N",
 		Short: "Change a server's settings: how many spare databases its warm pool keeps ready",
@@ -26,8 +27,13 @@ the command that claims a spare.`,
   tenantctl server refill pg-a`,
 		Args: exactArgs(1, "a server NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if reg.changed(cmd) {
+				if err := reg.apply(cmd, a, args[0]); err != nil || !cmd.Flags().Changed("spares") {
+					return err
+				}
+			}
 			if !cmd.Flags().Changed("spares") {
-				return validate.Errorf("nothing to set: pass --spares N")
+				return validate.Errorf("nothing to set: pass --spares N, --dsn-file F, --dsn-stdin, --capacity N or --label k=v")
 			}
 			if spares < 0 {
 				return validate.Errorf("invalid --spares %d: it must be 0 or more", spares)
@@ -42,6 +48,7 @@ the command that claims a spare.`,
 		},
 	}
 	cmd.Flags().IntVar(&spares, "spares", 0, "spare databases to keep ready")
+	reg.register(cmd)
 	return cmd
 }
 
