@@ -196,4 +196,3 @@ func TestNoWarehouseLeavesFiguresUnknown(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, o.Warehouse)
 }
-

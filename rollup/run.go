@@ -60,6 +60,10 @@ type TableResult struct {
 	// tenant's server held the watermark back by: rows those transactions write are read
 	// again by the next run (correct, but more work).
 	HeldBack int64 `json:"held_back"`
+	// Skipped is true when the table was not copied this run (its warehouse rows and
+	// watermark are as the last run left them); Note says why.
+	Skipped bool   `json:"skipped,omitempty"`
+	Note    string `json:"note,omitempty"`
 }
 
 // Totals are a run's figures: tenants by outcome and rows copied and deleted.

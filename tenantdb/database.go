@@ -132,7 +132,7 @@ func (s *Server) provider(ctx context.Context, db, role string, fsys fs.FS, o Mi
 	if err != nil {
 		return nil, err
 	}
-	return migrations.NewProvider(ctx, cfg, fsys, migrations.Options{LockTimeoutSeconds: o.LockWaitSeconds})
+	return migrations.NewProvider(ctx, cfg, fsys, migrations.Options{LockTimeoutSeconds: o.LockWaitSeconds, TableName: migrations.TenantTable})
 }
 
 // migrationConfig is the connection config of a migration session: role and timeouts

@@ -89,6 +89,11 @@ WITH me AS (
     SELECT 'function', p.pronamespace::regnamespace || '.' || p.proname, p.proowner, 'pg_proc'::regclass, p.oid
     FROM pg_proc p, me
     WHERE p.proowner <> me.owner AND p.pronamespace <> ALL (me.sys)
+      -- The constructor functions of a range type (and of its multirange) are part of
+      -- the type: PostgreSQL 15 makes them the bootstrap superuser's whoever creates it.
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d JOIN pg_type rt ON rt.oid = d.refobjid
+                      WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.refclassid = 'pg_type'::regclass
+                        AND d.deptype = 'i' AND rt.typtype IN ('r', 'm') AND rt.typowner = me.owner)
   UNION ALL
     SELECT 'type', t.typnamespace::regnamespace || '.' || t.typname, t.typowner, 'pg_type'::regclass, t.oid
     FROM pg_type t, me

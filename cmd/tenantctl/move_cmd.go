@@ -243,8 +243,8 @@ as job "evacuate", with its progress.`,
 }
 
 // importTenant is `tenant create --from-dump`.
-func (a *app) importTenant(cmd *cobra.Command, p *provisioner.Provisioner, o provisioner.CreateOptions, file string) (catalog.Tenant, error) {
-	return mover.New(p, a.log).Import(cmd.Context(), mover.ImportOptions{CreateOptions: o, File: file})
+func (a *app) importTenant(cmd *cobra.Command, p *provisioner.Provisioner, o provisioner.CreateOptions, file string, baseline int64) (catalog.Tenant, error) {
+	return mover.New(p, a.log).Import(cmd.Context(), mover.ImportOptions{CreateOptions: o, File: file, Baseline: baseline})
 }
 
 func (a *app) tenantExportCmd() *cobra.Command {

@@ -12,8 +12,9 @@ import (
 func (a *app) serverSetCmd() *cobra.Command {
 	var spares int
 	var allow *allowDatabaseFlags
+	var reg serverSetFlags // server_set_cmd.go: --dsn-file, --dsn-stdin, --capacity, --label
 	cmd := &cobra.Command{
-		Use:   "set NAME [--spares N] [--allow-database DB]...",
+		Use:   "set NAME [--spares N] [--capacity N] [--label k=v] [--dsn-file F | --dsn-stdin] [--allow-database DB]...",
 		Short: "Change a server's settings: how many spare databases its warm pool keeps ready",
 		Long: `Change a registered server's settings.
 
@@ -36,19 +37,26 @@ reporting database): 'tenantctl audit' then stops reporting it as unknown
 		Args: exactArgs(1, "a server NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			allowing := allowDatabaseFlagsChanged(cmd)
-			if !cmd.Flags().Changed("spares") && !allowing {
-				return validate.Errorf("nothing to set: pass --spares N or --allow-database DB")
+			registering := reg.changed(cmd)
+			setSpares := cmd.Flags().Changed("spares")
+			if !setSpares && !allowing && !registering {
+				return validate.Errorf("nothing to set: pass --spares N, --dsn-file F, --dsn-stdin, --capacity N, --label k=v or --allow-database DB")
+			}
+			if setSpares && spares < 0 {
+				return validate.Errorf("invalid --spares %d: it must be 0 or more", spares)
+			}
+			if registering {
+				if err := reg.apply(cmd, a, args[0]); err != nil {
+					return err
+				}
 			}
 			if allowing {
 				if err := a.setAllowedDatabases(cmd, args[0], allow); err != nil {
 					return err
 				}
-				if !cmd.Flags().Changed("spares") {
-					return nil
-				}
 			}
-			if spares < 0 {
-				return validate.Errorf("invalid --spares %d: it must be 0 or more", spares)
+			if !setSpares {
+				return nil
 			}
 			return a.withStore(cmd, func(p *provisioner.Provisioner) error {
 				if err := p.Store.SetSpares(cmd.Context(), args[0], spares); err != nil {
@@ -61,6 +69,7 @@ reporting database): 'tenantctl audit' then stops reporting it as unknown
 	}
 	cmd.Flags().IntVar(&spares, "spares", 0, "spare databases to keep ready")
 	allow = addAllowDatabaseFlags(cmd)
+	reg.register(cmd)
 	return cmd
 }
 
