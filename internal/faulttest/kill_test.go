@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
@@ -252,6 +253,46 @@ func baseCases() []killCase {
 					require.NoError(f.t, err)
 				}
 				return []string{"reconcile"}
+			},
+		},
+		{
+			// A materialized view the spec refreshes before the snapshot (as the owner).
+			name:   "rollup run refreshing a materialized view",
+			points: []string{"rollup.after-refresh"},
+			setup: func(f *fleet, slug string) []string {
+				tn := f.createTenant(slug)
+				c := f.serverConn(f.serverIndex(tn.Server), "t_"+tn.ID)
+				_, err := c.Exec(t0, "SET ROLE t_"+tn.ID+"_owner; CREATE MATERIALIZED VIEW user_count AS SELECT 1 AS id, count(*) AS n FROM users WITH NO DATA")
+				c.Close(t0)
+				require.NoError(f.t, err)
+				spec := filepath.Join(f.t.TempDir(), "spec.yaml")
+				require.NoError(f.t, os.WriteFile(spec, []byte("tables:\n  - name: users\n    key: [id]\n  - name: user_count\n    key: [id]\n    refresh: true\n"), 0o600))
+				f.setEnv("TENANTCTL_ROLLUP_SPEC", spec)
+				return []string{"rollup", "run", "--tenant", slug}
+			},
+			rerun: func(f *fleet, slug string, args []string) {
+				f.must(args...)
+				f.setEnv("TENANTCTL_ROLLUP_SPEC", "") // the other tenants have no such view
+			},
+			always: true,
+		},
+		{
+			// Recording the version a tenant's schema matches: the scratch reference
+			// database is dropped by the rerun, goose's table written in one transaction.
+			name:   "migrate baseline",
+			points: []string{"tenantdb.baseline.after-reference", "tenantdb.baseline.after-record"},
+			setup: func(f *fleet, slug string) []string {
+				tn := f.createTenant(slug)
+				return []string{"migrate", "baseline", slug, "--version", fmt.Sprint(tn.SchemaVersion)}
+			},
+			rerun:  rerunSame,
+			always: true,
+			check: func(f *fleet, slug string) {
+				var left int
+				c := f.serverConn(f.serverIndex(f.tenant(slug).Server), "postgres")
+				defer c.Close(t0)
+				require.NoError(f.t, c.QueryRow(t0, `SELECT count(*) FROM pg_database WHERE datname LIKE 'tenantctl\_baseline\_%'`).Scan(&left))
+				require.Zero(f.t, left, "the rerun dropped the scratch database")
 			},
 		},
 		{
