@@ -145,6 +145,11 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 	if err != nil {
 		return actions, errors.Join(append(errs, err)...)
 	}
+	// The database an in-place restore keeps (renamed) is the mover's business too.
+	restoreCopies, err := p.Store.RestoreCopies(ctx)
+	if err != nil {
+		return actions, errors.Join(append(errs, err)...)
+	}
 	spares, err := p.SpareIDs(ctx)
 	if err != nil {
 		return actions, errors.Join(append(errs, err)...)
@@ -188,6 +193,9 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 						Detail: fmt.Sprintf("template %s was left half-built by an interrupted build; dropping it unless a build is running", name)},
 						func() error { _, err := srv.DropHalfBuiltTemplate(ctx, name); return err })
 				}
+				continue
+			}
+			if _, ok := restoreCopies[s.Name][name]; ok {
 				continue
 			}
 			if id, ok := tenantdb.ParseName(name); !ok || (known[id].ID == "" && !moveCopies[s.Name][id]) {
