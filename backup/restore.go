@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -42,6 +43,17 @@ func RestoreScratch(ctx context.Context, s Settings, live *tenantdb.Server, db s
 	if err := RemoveScratch(ctx, dir); err != nil {
 		return nil, err
 	}
+	// The parent must be searchable by the server's OS user, who owns dir itself.
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, err
+	}
+	if fi, err := os.Stat(filepath.Dir(dir)); err == nil && fi.Mode().Perm()&0o001 == 0 {
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && int(st.Uid) == os.Geteuid() {
+			if err := os.Chmod(filepath.Dir(dir), fi.Mode().Perm()|0o711); err != nil {
+				return nil, err
+			}
+		}
+	}
 	data := filepath.Join(dir, "data")
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, err
@@ -60,7 +72,7 @@ func RestoreScratch(ctx context.Context, s Settings, live *tenantdb.Server, db s
 	// loopback, may reach the scratch instance, whatever the restored roles could do.
 	hba := "host all " + pgx.Identifier{live.AdminRole()}.Sanitize() + " 127.0.0.1/32 scram-sha-256\n"
 	c, err := localpg.Adopt(ctx, dir, hba, map[string]string{
-		"archive_mode": "off", "archive_command": "''", "max_wal_senders": "0", "wal_level": "replica",
+		"archive_mode": "off", "archive_command": "''",
 	})
 	if err != nil {
 		return nil, err

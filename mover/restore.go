@@ -147,10 +147,13 @@ func (m *Mover) Restore(ctx context.Context, o RestoreOptions) (RestoreResult, e
 	}
 	res := RestoreResult{Slug: t.Slug, ID: t.ID, Server: t.Server, Time: o.Time, As: o.As}
 	if o.As == "" {
-		open, err := m.store().ListRestores(ctx, t.ID, catalog.RestoreRestoring)
+		open, err := m.store().ListRestores(ctx, t.ID, catalog.RestoreRestoring, catalog.RestoreSwitched)
 		if err != nil {
 			return res, err
 		}
+		// A restore that switched but was killed before the tenant resumed is finished
+		// like one that had not switched yet.
+		open = slices.DeleteFunc(open, func(r catalog.Restore) bool { return r.Status == catalog.RestoreSwitched && r.ResumedAt != nil })
 		if len(open) > 0 {
 			r := open[0]
 			if !r.TargetTime.Equal(o.Time) {
@@ -165,6 +168,9 @@ func (m *Mover) Restore(ctx context.Context, o RestoreOptions) (RestoreResult, e
 				return res, err
 			}
 			defer unlock()
+			if r, err = m.store().GetRestore(ctx, r.ID); err != nil {
+				return res, err
+			}
 			m.Log.Info("resuming interrupted restore", "tenant", t.Slug, "step", r.Step)
 			return m.driveRestore(ctx, r, start)
 		}
@@ -200,6 +206,17 @@ func (m *Mover) Restore(ctx context.Context, o RestoreOptions) (RestoreResult, e
 	if o.As != "" {
 		if _, err := m.store().GetTenant(ctx, o.As); err == nil {
 			return res, validate.Invalid(fmt.Errorf("slug %q is already taken: %w", o.As, catalog.ErrTenantExists))
+		}
+		// Domains are unique: the new customer's defaults to one under the source's.
+		if o.AsName == "" {
+			o.AsName = t.Name + " (restored " + o.Time.UTC().Format("2006-01-02 15:04") + ")"
+		}
+		if o.AsDomain == "" {
+			o.AsDomain = o.As + "." + t.Domain
+		}
+		co := provisioner.CreateOptions{Slug: o.As, Name: o.AsName, Domain: o.AsDomain, Server: t.Server}
+		if _, err := co.Validate(); err != nil {
+			return res, err
 		}
 	}
 	if o.DryRun {
@@ -547,12 +564,6 @@ func (m *Mover) restoreAsNew(ctx context.Context, t catalog.Tenant, s backup.Set
 	if _, err := runClient(clientCmd(ctx, bin, sc.Server, tenantdb.Database(t.ID), "--format=custom", "--no-owner", "--no-acl",
 		"--role="+tenantdb.OwnerRole(t.ID), "--file="+file)); err != nil {
 		return res, fmt.Errorf("dump the restored database: %w", err)
-	}
-	if o.AsName == "" {
-		o.AsName = t.Name + " (restored " + o.Time.UTC().Format("2006-01-02 15:04") + ")"
-	}
-	if o.AsDomain == "" {
-		o.AsDomain = t.Domain
 	}
 	nt, err := m.Import(ctx, ImportOptions{CreateOptions: provisioner.CreateOptions{Slug: o.As, Name: o.AsName, Domain: o.AsDomain, Server: t.Server}, File: file})
 	if err != nil {
