@@ -50,6 +50,9 @@ type auditor struct {
 	// moveCopies are copies of tenant databases the catalog expects because of a move
 	// (its target while it runs, the source kept after it), by server then tenant id.
 	moveCopies map[string]map[string]bool
+	// restoreCopies are databases an in-place restore keeps (renamed, no login reaches
+	// them), by server then database name (audit/moves.go).
+	restoreCopies map[string]map[string]string
 	// logicalMoves are the open moves by logical replication, by tenant id: their
 	// publication and subscription are expected (audit/moves.go).
 	logicalMoves map[string]catalog.Move
@@ -183,6 +186,7 @@ func (a *auditor) load(ctx context.Context) error {
 	all, err := st.ListTenants(ctx, catalog.TenantFilter{States: []string{
 		catalog.StateProvisioning, catalog.StateActive, catalog.StateSuspended, catalog.StateDeleting,
 		catalog.StatePurged, catalog.StateFailed, catalog.StateMoving, catalog.StateImporting,
+		catalog.StateRestoring,
 	}})
 	if err != nil {
 		return fmt.Errorf("list tenants: %w", err)
@@ -211,6 +215,9 @@ func (a *auditor) load(ctx context.Context) error {
 		a.access[g.TenantID] = append(a.access[g.TenantID], g)
 	}
 	if a.moveCopies, err = st.MoveCopies(ctx); err != nil {
+		return err
+	}
+	if a.restoreCopies, err = st.RestoreCopies(ctx); err != nil {
 		return err
 	}
 	if a.logicalMoves, err = openLogicalMoves(ctx, st); err != nil {

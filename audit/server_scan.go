@@ -280,6 +280,12 @@ func (a *auditor) checkFootprints(s *server, fps []tenantdb.Footprint) {
 				// runs, the source kept after it): the tenant's own roles belong there.
 				continue
 			}
+			if a.restoreCopies[name][f.Database] == roleTenant.ID && a.keptCopy(name, f.Database) {
+				// The database an in-place restore replaced, kept for its retention: the
+				// tenant's own objects, reachable by no login (no CONNECT, and no role is
+				// named like it for the confinement lines to admit).
+				continue
+			}
 			sev, why := High, "a bridge to the tenant or a leftover"
 			if f.Owns > 0 {
 				sev, why = Critical, "a copy of the tenant's data or a bridge to it; it also keeps the role from being dropped when the tenant is purged"

@@ -153,7 +153,7 @@ var Purge = Def[PurgeOptions, []string]{
 }
 
 // Names are the jobs in the order they are listed, scheduled and logged.
-var Names = []string{Migrate.Name, Rollup.Name, Audit.Name, Reconcile.Name, Purge.Name, Report.Name, Pool.Name}
+var Names = []string{Migrate.Name, Rollup.Name, Audit.Name, Reconcile.Name, Purge.Name, Report.Name, Pool.Name, Backup.Name}
 
 // Env is what the scheduled runs of the jobs share.
 type Env struct {
@@ -208,5 +208,6 @@ func Bodies(env Env) map[string]catalog.JobFunc {
 		Pool.Name: Pool.Body(func() (PoolOptions, error) {
 			return PoolOptions{Provisioner: p}, nil
 		}),
+		Backup.Name: Backup.Body(backupBody(Env{Provisioner: p, Log: log.Named(Backup.Name)})),
 	}
 }

@@ -18,6 +18,10 @@ const (
 	ActDropSource     = "drop-moved-source"
 	ActRollBackImport = "roll-back-import"
 	ActMoveBusy       = "move-in-progress"
+
+	ActRollBackRestore = "roll-back-restore"
+	ActFinishRestore   = "finish-restore"
+	ActDropKept        = "drop-restore-kept-copy"
 )
 
 // Reconcile settles interrupted moves and imports: a move that did not switch is rolled
@@ -64,6 +68,11 @@ func (m *Mover) Reconcile(ctx context.Context, dryRun bool) ([]provisioner.Actio
 				Detail: fmt.Sprintf("the copy kept on %s after the move to %s expired at %s: dropping it", mv.Source, mv.Target, mv.KeepSourceUntil.UTC().Format(time.RFC3339))},
 				func() error { return m.settle(ctx, mv) })
 		}
+	}
+	ra, rerr := m.reconcileRestores(ctx, dryRun)
+	actions = append(actions, ra...)
+	if rerr != nil {
+		errs = append(errs, rerr)
 	}
 	ia, ierr := m.reconcileImports(ctx, dryRun)
 	actions = append(actions, ia...)

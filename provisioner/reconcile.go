@@ -158,6 +158,11 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 	if err != nil {
 		return actions, errors.Join(append(errs, err)...)
 	}
+	// The database an in-place restore keeps (renamed) is the mover's business too.
+	restoreCopies, err := p.Store.RestoreCopies(ctx)
+	if err != nil {
+		return actions, errors.Join(append(errs, err)...)
+	}
 	spares, err := p.SpareIDs(ctx)
 	if err != nil {
 		return actions, errors.Join(append(errs, err)...)
@@ -165,7 +170,7 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 	// One inventory per server, the servers worked on Concurrency at a time; each
 	// server's actions are kept apart and joined in server order, so the report reads
 	// the same however the servers interleave.
-	in := reconcileInputs{tenants: tenants, grants: grants, accessRoles: accessRoles, spares: spares, moveCopies: moveCopies}
+	in := reconcileInputs{tenants: tenants, grants: grants, accessRoles: accessRoles, spares: spares, moveCopies: moveCopies, restoreCopies: restoreCopies}
 	outcomes := make([]serverOutcome, len(servers))
 	idx := make([]int, len(servers))
 	for i := range idx {
@@ -219,6 +224,8 @@ type reconcileInputs struct {
 	accessRoles map[string]bool
 	spares      map[string]map[string]bool
 	moveCopies  map[string]map[string]bool
+	// restoreCopies are the databases in-place restores keep (renamed), by server.
+	restoreCopies map[string]map[string]string
 }
 
 // serverOutcome is one server's part of a reconcile: its actions and errors.
@@ -270,6 +277,9 @@ func (p *Provisioner) reconcileServer(ctx context.Context, s catalog.Server, in 
 					Detail: fmt.Sprintf("template %s was left half-built by an interrupted build; dropping it unless a build is running", name)},
 					func() error { _, err := srv.DropHalfBuiltTemplate(ctx, name); return err })
 			}
+			continue
+		}
+		if _, ok := in.restoreCopies[s.Name][name]; ok {
 			continue
 		}
 		if id, ok := tenantdb.ParseName(name); !ok || (known[id].ID == "" && !moveCopies[s.Name][id]) {

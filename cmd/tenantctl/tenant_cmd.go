@@ -30,7 +30,7 @@ func (a *app) tenantCmd() *cobra.Command {
 				return p.Resume(cmd.Context(), slug)
 			}),
 		a.tenantDeleteCmd(), a.tenantPurgeCmd())
-	cmd.AddCommand(a.tenantMoveCmd(), a.tenantExportCmd()) // data mobility: move_cmd.go
+	cmd.AddCommand(a.tenantMoveCmd(), a.tenantExportCmd(), a.tenantRestoreCmd()) // data mobility: move_cmd.go
 	return cmd
 }
 
