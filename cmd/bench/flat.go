@@ -51,7 +51,7 @@ func (h *harness) benchMigrations() (string, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", err
 	}
-	first, err := os.ReadFile("migrations/tenant/00001_service_desk.sql")
+	first, err := os.ReadFile(filepath.Join(moduleRoot(context.Background()), "migrations", "tenant", "00001_service_desk.sql"))
 	if err != nil {
 		return "", err
 	}
