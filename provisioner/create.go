@@ -330,12 +330,16 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 		return err
 	}
 	if t.Step == StepClaimed {
-		// Made from a spare: only the app role's password and LOGIN are missing.
+		// Made from a spare: only the app and owner roles' passwords and LOGIN are
+		// missing. (A claim made before owner logins stored no owner password: sealed
+		// now.)
 		pw, err := p.Store.Credential(ctx, t.ID, "app")
 		if err != nil {
 			return err
 		}
-		if err := srv.ActivateApp(ctx, t.ID, pw); err != nil {
+		if err := p.WithOwnerPassword(ctx, t.ID, func(ownerPW string) error {
+			return srv.ActivateApp(ctx, t.ID, pw, ownerPW)
+		}); err != nil {
 			return err
 		}
 		t.Step = StepHardened
@@ -367,7 +371,9 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 					return err
 				}
 			}
-			if err := srv.EnsureRoles(ctx, t.ID, pw, true); err != nil {
+			if err := p.WithOwnerPassword(ctx, t.ID, func(ownerPW string) error {
+				return srv.EnsureRoles(ctx, t.ID, pw, ownerPW, true)
+			}); err != nil {
 				return err
 			}
 		case StepDatabase:
@@ -439,8 +445,44 @@ func (p *Provisioner) createDatabase(ctx context.Context, srv *tenantdb.Server, 
 	if err := srv.AdoptObjects(ctx, t.ID); err != nil {
 		return 0, false, err
 	}
-	version, err = srv.Migrate(ctx, t.ID, fsys, tenantdb.MigrateOptions{})
+	// The roles step gave the owner its login; a create begun before owner logins
+	// migrates as before (reconcile converts the tenant later).
+	ownerPW, err := p.Store.Credential(ctx, t.ID, catalog.OwnerCredential)
+	if err != nil && !errors.Is(err, catalog.ErrNoCredential) {
+		return 0, false, err
+	}
+	version, err = srv.Migrate(ctx, t.ID, fsys, tenantdb.MigrateOptions{OwnerPassword: ownerPW})
 	return version, false, err
+}
+
+// WithOwnerPassword runs apply with the tenant owner role's password, the one the
+// catalog holds. When it holds none (a tenant made before owner logins, or whose
+// credentials a lost key erased), a new one is sealed as pending first, apply gives it
+// to the server, and only then is it promoted: nothing reads an owner password the
+// server does not have yet, so a run killed in between leaves every migration and
+// rollup working as before, and the rerun (or reconcile) applies the same pending
+// password and promotes it.
+func (p *Provisioner) WithOwnerPassword(ctx context.Context, id string, apply func(password string) error) error {
+	pw, err := p.Store.Credential(ctx, id, catalog.OwnerCredential)
+	if err == nil {
+		return apply(pw)
+	}
+	if !errors.Is(err, catalog.ErrNoCredential) {
+		return err
+	}
+	pending := catalog.OwnerCredential + "_pending"
+	pw, inserted, err := p.Store.EnsureCredential(ctx, id, pending, secret.NewPassword())
+	if err != nil {
+		return err
+	}
+	if inserted {
+		fpOwnerCredentialStored.Hit()
+	}
+	if err := apply(pw); err != nil {
+		return err
+	}
+	fpOwnerLogin.Hit()
+	return p.Store.PromoteCredential(ctx, id, catalog.OwnerCredential)
 }
 
 // syncWarehouse keeps the warehouse's tenant dimension current when a warehouse is

@@ -101,10 +101,16 @@ type MigrateOptions struct {
 	LockTimeout, StatementTimeout string
 	// LockWaitSeconds bounds the wait for goose's session advisory lock.
 	LockWaitSeconds uint64
+	// OwnerPassword, when set, makes the migration session log in as the tenant's owner
+	// role with it (an owner login: the session costs what any login costs, however many
+	// tenants share the server). Without it the admin logs in and takes the owner role
+	// (SET ROLE), which on PostgreSQL 15 walks every membership the admin holds.
+	OwnerPassword string
 }
 
 // Migrate applies every pending migration in fsys to the tenant database as its owner
-// role (SET ROLE), so every object belongs to the owner, and returns the new version.
+// role (an owner login with o.OwnerPassword, else SET ROLE), so every object belongs to
+// the owner, and returns the new version.
 func (s *Server) Migrate(ctx context.Context, id string, fsys fs.FS, o MigrateOptions) (int64, error) {
 	p, err := s.MigrationProvider(ctx, id, fsys, o)
 	if err != nil {
@@ -135,13 +141,18 @@ func (s *Server) provider(ctx context.Context, db, role string, fsys fs.FS, o Mi
 	return migrations.NewProvider(ctx, cfg, fsys, migrations.Options{LockTimeoutSeconds: o.LockWaitSeconds, TableName: migrations.TenantTable})
 }
 
-// migrationConfig is the connection config of a migration session: role and timeouts
-// as startup parameters. A value tenantctl would not quote is refused here, before any
+// migrationConfig is the connection config of a migration session: the role logging in
+// with o.OwnerPassword, or the admin with role as a startup parameter; timeouts as
+// startup parameters. A value tenantctl would not quote is refused here, before any
 // connection; one the server does not accept fails the connection. Neither falls back
 // to a default ('0' would turn the timeout off).
 func (s *Server) migrationConfig(db, role string, o MigrateOptions) (*pgx.ConnConfig, error) {
 	cfg := s.ConnConfig(db)
-	cfg.RuntimeParams["role"] = role
+	if o.OwnerPassword != "" {
+		cfg.User, cfg.Password = role, o.OwnerPassword
+	} else {
+		cfg.RuntimeParams["role"] = role
+	}
 	// goose runs each of its statements once per connection: preparing and caching them
 	// would double its round trips (a prepare, then the execution).
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec

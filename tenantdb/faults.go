@@ -20,6 +20,5 @@ var (
 	fpRevokeAccess      = fault.Register("tenantdb.revoke-access.after-statement", "between the statements that close a deleted tenant (use :N)")
 	fpRoleDropped       = fault.Register("tenantdb.roles.after-drop", "one tenant role dropped (use :2 for the second)")
 	fpAccessRole        = fault.Register("tenantdb.access.after-role", "MSP access role created, no privileges in the tenant database yet")
-	fpTransientGranted  = fault.Register("tenantdb.membership.after-transient-grant", "the admin granted a tenant role inside a transaction, not yet revoked (use :N)")
 	fpAccessDropOwned   = fault.Register("tenantdb.access.after-drop-owned", "MSP access role's privileges removed, role not yet dropped")
 )

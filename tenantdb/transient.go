@@ -59,7 +59,6 @@ func (s *Server) withMembership(ctx context.Context, conn *pgx.Conn, roles []str
 			return fmt.Errorf("grant %s to the admin role for one transaction: %w", role, err)
 		}
 		granted = append(granted, role)
-		fpTransientGranted.Hit()
 	}
 	if err := fn(tx); err != nil {
 		return err
