@@ -72,12 +72,12 @@ func (o *CreateOptions) Validate() (map[string]string, error) {
 type CreateOutcome int
 
 const (
-	// Created: this run provisioned the tenant.
+	// Created means this run provisioned the tenant.
 	Created CreateOutcome = iota
-	// Resumed: this run finished a provisioning that an earlier run left unfinished
-	// (it died, was cancelled or failed; none was still running).
+	// Resumed means this run finished a provisioning that an earlier run left
+	// unfinished (it died, was cancelled or failed; none was still running).
 	Resumed
-	// CreatedByAnother: this run waited behind another live run creating the same
+	// CreatedByAnother means this run waited behind another live run creating the same
 	// tenant with the same spec, which finished it; this run changed nothing.
 	CreatedByAnother
 )
