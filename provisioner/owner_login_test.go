@@ -118,6 +118,26 @@ func TestReconcileConvertsOwnerLogins(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, pending, got)
 
+	// The admin holds CONNECT on the database in its own name (its sessions then need no
+	// walk over its memberships to be let in); a tenant hardened before it did gets it
+	// from reconcile.
+	adminConnect := func() bool {
+		t.Helper()
+		var ok bool
+		require.NoError(t, pgA.Conn(t, "postgres").QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database d, aclexplode(d.datacl) a
+			WHERE d.datname = $1 AND a.grantee = (SELECT oid FROM pg_roles WHERE rolname = $2) AND a.privilege_type = 'CONNECT')`,
+			tn.Database, srv.AdminRole()).Scan(&ok))
+		return ok
+	}
+	require.True(t, adminConnect(), "create grants the admin CONNECT in its own name")
+	pgA.Exec(t, "postgres", "REVOKE CONNECT ON DATABASE "+tn.Database+" FROM "+srv.AdminRole())
+	require.False(t, adminConnect())
+	done, err := b.p.Reconcile(ctx, provisioner.ReconcileOptions{})
+	require.NoError(t, err)
+	require.Equal(t, []string{provisioner.ActReharden}, actionKinds(done, tn.Slug, "-"))
+	require.True(t, adminConnect(), "reconcile gave it back")
+	confined(pending)
+
 	// The neighbour was never touched, and its own owner is confined the same way.
 	npw, err := b.store.Credential(ctx, neighbour.ID, catalog.OwnerCredential)
 	require.NoError(t, err)

@@ -390,6 +390,11 @@ func (p *Provisioner) driftActions(ctx context.Context, srv *tenantdb.Server, t 
 	if !slices.ContainsFunc(db.Grants, func(g tenantdb.Grant) bool { return g.Grantee == app && g.Privilege == "CONNECT" }) {
 		reasons = append(reasons, "the app role lacks CONNECT")
 	}
+	// A tenant hardened before the admin got CONNECT in its own name: every admin
+	// session on its database pays for all the admin's memberships until it has.
+	if !slices.ContainsFunc(db.Grants, func(g tenantdb.Grant) bool { return g.Grantee == srv.AdminRole() && g.Privilege == "CONNECT" }) {
+		reasons = append(reasons, "the admin role lacks CONNECT in its own name")
+	}
 	for _, role := range []string{owner, app} {
 		r := inv.Roles[role]
 		if r.CreateDB || r.CreateRole {

@@ -172,8 +172,8 @@ func (s *Server) migrationConfig(db, role string, o MigrateOptions) (*pgx.ConnCo
 
 // Harden applies the tenant's access rules; it is idempotent and is re-run by reconcile
 // to undo drift:
-//   - PUBLIC holds nothing on the database; only the app role gets CONNECT (the owner
-//     has it as owner);
+//   - PUBLIC holds nothing on the database; only the app role and the admin role get
+//     CONNECT (the owner has it as owner);
 //   - objects left owned by the template owner are handed to the tenant's owner;
 //   - schema public: nothing for PUBLIC, USAGE for the app role;
 //   - the app role gets DML on every table and sequence, now and (through default
@@ -191,16 +191,22 @@ func (s *Server) Harden(ctx context.Context, id string) error {
 	if err := adoptObjects(ctx, conn, id); err != nil {
 		return err
 	}
-	return harden(ctx, conn, id)
+	return harden(ctx, conn, id, s.AdminRole())
 }
 
 // harden applies the access rules of [Server.Harden] on a connection to the tenant
-// database whose objects the owner already owns.
-func harden(ctx context.Context, conn *pgx.Conn, id string) error {
+// database whose objects the owner already owns. admin, the server's admin role, gets
+// CONNECT on the database in its own name: it could connect through its membership in
+// the owner role anyway, but a right found in the database's own access list spares
+// every admin session the walk over all its memberships that PostgreSQL 15 makes to
+// find one through a role (catalog-only sessions — the audit's, reconcile's — then cost
+// what a superuser's cost however many tenants share the server; see
+// docs/performance.md, "Role design").
+func harden(ctx context.Context, conn *pgx.Conn, id, admin string) error {
 	db, owner, app := ident(Database(id)), ident(OwnerRole(id)), ident(AppRole(id))
 	stmts := []string{
 		"REVOKE ALL ON DATABASE " + db + " FROM PUBLIC",
-		"GRANT CONNECT ON DATABASE " + db + " TO " + app,
+		"GRANT CONNECT ON DATABASE " + db + " TO " + app + ", " + ident(admin),
 	}
 	stmts = append(stmts,
 		"SET ROLE "+owner,

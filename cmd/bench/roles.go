@@ -21,8 +21,9 @@ import (
 //
 // Each simulated tenant i has, like a real one, a NOLOGIN group t_<i>, an owner role and a
 // LOGIN app role, both members of the group; the app role is in tenantctl_logins. One
-// tenant database (t_0) holds a table owned by its owner. The server's pg_hba.conf has
-// the confinement lines. Two layouts are measured at every size:
+// tenant database (t_0) holds a table owned by its owner, closed to PUBLIC like a
+// tenant's; t_0a is the same with CONNECT granted to the admin in its own name. The
+// server's pg_hba.conf has the confinement lines. Two layouts are measured at every size:
 //   - memberships: the admin is a member of every owner and app role (2 per tenant), as
 //     fleets made before the owner-login design are;
 //   - owner login: the admin holds no membership in tenant roles; the owner logs in
@@ -35,6 +36,7 @@ import (
 type roleCase struct {
 	name  string
 	user  string
+	db    string // the database to connect to (default t_0)
 	setup string // run right after connecting (e.g. SET ROLE)
 	query string
 	// after runs on a second admin session, open beforehand, once the query is done
@@ -89,6 +91,12 @@ func roleCost(ctx context.Context, rep *report, logf func(string, ...any)) error
 	dsn := func(user, password string) string {
 		return fmt.Sprintf("postgres://%s:%s@127.0.0.1:%d/t_0?sslmode=disable", user, password, c.Port)
 	}
+	dsnTo := func(user, password, db string) string {
+		if db == "" {
+			return dsn(user, password)
+		}
+		return strings.Replace(dsn(user, password), "/t_0?", "/"+db+"?", 1)
+	}
 	if err := superExec(ctx, c, "postgres",
 		`CREATE ROLE tenantctl_admin LOGIN CREATEDB CREATEROLE PASSWORD '`+pw+`'`,
 		`CREATE ROLE tenantctl_logins NOLOGIN`); err != nil {
@@ -123,17 +131,25 @@ func roleCost(ctx context.Context, rep *report, logf func(string, ...any)) error
 	if err := superExec(ctx, c, "postgres",
 		`ALTER ROLE t_0_owner LOGIN PASSWORD '`+pw+`'`, `ALTER ROLE t_0_app PASSWORD '`+pw+`'`,
 		`GRANT tenantctl_logins TO t_0_owner`,
-		`CREATE DATABASE t_0 OWNER t_0_owner`); err != nil {
+		`CREATE DATABASE t_0 OWNER t_0_owner`,
+		// Closed to PUBLIC like a tenant's; t_0a is the same with a CONNECT grant of the
+		// admin's own, so that connecting finds the admin's right without a membership.
+		`REVOKE ALL ON DATABASE t_0 FROM PUBLIC`, `GRANT CONNECT ON DATABASE t_0 TO t_0_app`,
+		`CREATE DATABASE t_0a OWNER t_0_owner`,
+		`REVOKE ALL ON DATABASE t_0a FROM PUBLIC`, `GRANT CONNECT ON DATABASE t_0a TO t_0_app, `+admin); err != nil {
 		return err
 	}
-	if err := superExec(ctx, c, "t_0",
-		`SET ROLE t_0_owner`,
-		`CREATE TABLE items (id bigint PRIMARY KEY, v text)`,
-		`INSERT INTO items SELECT g, 'x' FROM generate_series(1, 100) g`,
-		`GRANT SELECT ON items TO t_0_app`); err != nil {
-		return err
+	for _, db := range []string{"t_0", "t_0a"} {
+		if err := superExec(ctx, c, db,
+			`SET ROLE t_0_owner`,
+			`CREATE TABLE items (id bigint PRIMARY KEY, v text)`,
+			`INSERT INTO items SELECT g, 'x' FROM generate_series(1, 100) g`,
+			`GRANT SELECT ON items TO t_0_app`); err != nil {
+			return err
+		}
 	}
 	const q = `SELECT count(*) FROM items`
+	const catalogQuery = `SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'`
 	super := roleCase{name: "superuser", user: c.User, query: q}
 	memberCases := []roleCase{
 		super,
@@ -141,15 +157,18 @@ func roleCost(ctx context.Context, rep *report, logf func(string, ...any)) error
 		{name: "admin, member + SET ROLE owner", user: admin, setup: `SET ROLE t_0_owner`, query: q},
 		{name: "owner logging in", user: "t_0_owner", query: q},
 		{name: "app logging in", user: "t_0_app", query: q},
+		// What the audit and reconcile do in a tenant database: catalog reads only.
+		{name: "admin, member, catalog query", user: admin, query: catalogQuery},
+		{name: "admin, member, catalog query, its own CONNECT on the database", user: admin, db: "t_0a", query: catalogQuery},
 	}
 	flatCases := []roleCase{
 		super,
-		{name: "admin, no membership (catalog query)", user: admin, query: `SELECT count(*) FROM pg_database WHERE datname = 't_0'`},
+		{name: "admin, no membership (catalog query)", user: admin, db: "t_0a", query: `SELECT count(*) FROM pg_database WHERE datname = 't_0'`},
 		{name: "owner logging in", user: "t_0_owner", query: q},
 		{name: "app logging in", user: "t_0_app", query: q},
-		{name: "admin, transient GRANT + SET LOCAL ROLE in one transaction", user: admin,
+		{name: "admin, transient GRANT + SET LOCAL ROLE in one transaction", user: admin, db: "t_0a",
 			setup: `BEGIN; GRANT t_0_owner TO tenantctl_admin; SET LOCAL ROLE t_0_owner`, query: q},
-		{name: "admin, committed GRANT + SET ROLE in one transaction, REVOKE from a second session", user: admin,
+		{name: "admin, committed GRANT + SET ROLE in one transaction, REVOKE from a second session", user: admin, db: "t_0a",
 			setup: `BEGIN; GRANT t_0_owner TO tenantctl_admin; SET ROLE t_0_owner; COMMIT`, query: q,
 			after: `REVOKE t_0_owner FROM tenantctl_admin`},
 	}
@@ -171,7 +190,7 @@ func roleCost(ctx context.Context, rep *report, logf func(string, ...any)) error
 		for s := 0; s < sessions+1; s++ {
 			for _, rc := range cases {
 				start := time.Now()
-				conn, err := pgx.Connect(ctx, dsn(rc.user, password(rc.user)))
+				conn, err := pgx.Connect(ctx, dsnTo(rc.user, password(rc.user), rc.db))
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", rc.name, err)
 				}
