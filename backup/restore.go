@@ -112,6 +112,34 @@ func RestoreScratch(ctx context.Context, s Settings, live *tenantdb.Server, db s
 	return sc, nil
 }
 
+// invalidPageLines are the log's reports of invalid pages ("page 4 of relation
+// base/16397/760179 is uninitialized", "… does not exist").
+func invalidPageLines(log string) []string {
+	var lines []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, " of relation ") && (strings.Contains(l, "uninitialized") || strings.Contains(l, "does not exist")) {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+// invalidPagesIn keeps the lines naming a relation of a database in oids or of the
+// shared catalogs.
+func invalidPagesIn(lines, oids []string) []string {
+	var bad []string
+	for _, l := range lines {
+		restored := strings.Contains(l, " global/")
+		for _, oid := range oids {
+			restored = restored || strings.Contains(l, " base/"+oid+"/")
+		}
+		if restored {
+			bad = append(bad, strings.TrimSpace(l))
+		}
+	}
+	return bad
+}
+
 // InvalidPagesError is returned when the recovery of a scratch instance reported
 // invalid pages in a database that was restored (the one asked for, the built-in ones,
 // or the shared catalogs): its copy cannot be trusted.
@@ -134,12 +162,7 @@ func checkInvalidPages(ctx context.Context, sc *Scratch, db string) error {
 	if err != nil {
 		return err
 	}
-	var lines []string
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.Contains(l, " of relation ") && (strings.Contains(l, "uninitialized") || strings.Contains(l, "does not exist")) {
-			lines = append(lines, l)
-		}
-	}
+	lines := invalidPageLines(string(b))
 	if len(lines) == 0 {
 		return nil
 	}
@@ -157,17 +180,7 @@ func checkInvalidPages(ctx context.Context, sc *Scratch, db string) error {
 	if err != nil {
 		return err
 	}
-	var bad []string
-	for _, l := range lines {
-		restored := strings.Contains(l, " global/")
-		for _, oid := range oids {
-			restored = restored || strings.Contains(l, " base/"+oid+"/")
-		}
-		if restored {
-			bad = append(bad, strings.TrimSpace(l))
-		}
-	}
-	if len(bad) > 0 {
+	if bad := invalidPagesIn(lines, oids); len(bad) > 0 {
 		if len(bad) > 5 {
 			bad = append(bad[:5], fmt.Sprintf("and %d more", len(bad)-5))
 		}
