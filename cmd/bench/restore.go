@@ -384,9 +384,11 @@ func waitArchived(ctx context.Context, conn *pgx.Conn, seg string, limit time.Du
 }
 
 // archiveLags commits n marker rows in db and returns, for each, the time from its
-// commit to its WAL segment being archived. Idle: one marker at a time, at a random
-// point of the archive_timeout cycle. Under load: a writer in loadDB fills about a
-// segment a second meanwhile.
+// commit to its WAL segment being archived. Idle: one marker at a time, each committed
+// 0-5 s after the previous one's segment was archived, that is just after a segment
+// switch: its segment waits for nearly all of archive_timeout, so the figures are close
+// to the idle worst case (archive_timeout plus one archive-push). Under load: a writer
+// in loadDB fills about a segment a second meanwhile.
 func (h *harness) archiveLags(ctx context.Context, db, loadDB string, n int, load bool) ([]time.Duration, error) {
 	conn, err := pgx.Connect(ctx, h.server.DSN(db))
 	if err != nil {
