@@ -35,7 +35,7 @@ func restoreCases() []killCase {
 			// In place, to a time after which the tenant's rows did not change: a rerun
 			// finishes the restore; reconcile rolls back one that had not switched and
 			// finishes one that had. Either way the tenant holds exactly its rows at T.
-			name: "tenant restore", shared: true, fleet: "backup",
+			name: "tenant restore", group: "restore", shared: true, fleet: "backup",
 			points: restorePoints,
 			setup:  func(f *fleet, slug string) []string { return f.restoreArgs(slug) },
 			rerun:  rerunSame,
@@ -44,7 +44,7 @@ func restoreCases() []killCase {
 		{
 			// Rolling back a restore killed with the restored copy made under the
 			// tenant's name and the current database under its kept one.
-			name: "tenant restore --rollback", shared: true, fleet: "backup",
+			name: "tenant restore --rollback", group: "restore", shared: true, fleet: "backup",
 			points: []string{"restore.rollback.after-drop", "restore.rollback.after-rename"},
 			setup: func(f *fleet, slug string) []string {
 				f.killAt("restore.copied.after-record", f.restoreArgs(slug)...)
@@ -110,6 +110,9 @@ func (f *fleet) restoreArgs(slug string) []string {
 		f.fill(slug, 5)
 		// A selective restore needs the database in the backup it starts from.
 		f.must("backup", "run", "--server", "pg-a", "--type", "incr")
+		// pgBackRest picks the backup to start from by its stop time, kept in whole
+		// seconds: T a second later is surely after this one's.
+		time.Sleep(1500 * time.Millisecond)
 		ctx := context.Background()
 		conn := f.serverConn(0, "postgres")
 		var now time.Time
