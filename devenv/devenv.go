@@ -21,6 +21,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/jackc/pgerrcode"
+	"github.com/tenantctl/tenantctl/backup"
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/config"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
@@ -42,7 +43,9 @@ type Options struct {
 	Dir        string
 	Servers    int
 	ConfigPath string
-	Log        hclog.Logger
+	// NoBackup leaves the tenant servers without pgBackRest even when it is installed.
+	NoBackup bool
+	Log      hclog.Logger
 }
 
 // Env is a running local environment.
@@ -61,6 +64,10 @@ type Env struct {
 	KeyFile    string
 	Control    *localpg.Cluster
 	Servers    map[string]*localpg.Cluster
+	// Backup names the tenant servers that archive their WAL to a local pgBackRest
+	// repository (stanza recorded and checked); NoBackup says why there are none.
+	Backup   []string
+	NoBackup string
 }
 
 // DevSpares is the warm pool each dev server keeps: a couple of spare databases so the
@@ -94,6 +101,15 @@ func Up(ctx context.Context, o Options) (*Env, error) {
 	if env.DataDir, env.Moved, err = placeData(dir); err != nil {
 		return nil, err
 	}
+	// Tenant servers archive their WAL to a local pgBackRest repository when pgbackrest
+	// is installed, so 'tenant restore --time' works on them.
+	withBackup := !o.NoBackup && backup.Installed()
+	switch {
+	case o.NoBackup:
+		env.NoBackup = "dev up ran with --no-backup: the dev servers have no backups"
+	case !withBackup:
+		env.NoBackup = NoPgBackRest
+	}
 	// Start every cluster concurrently: initdb dominates the time of a first `dev up`.
 	names := []string{"control"}
 	for i := 0; i < o.Servers; i++ {
@@ -107,6 +123,9 @@ func Up(ctx context.Context, o Options) (*Env, error) {
 			if name != "control" {
 				// Tenant servers run confined: the lines `tenantctl server hba` prints.
 				opts.HBA = pghba.Lines(AdminRole, "")
+				if withBackup {
+					opts.Settings = serverBackupSettings(backupSettings(env.DataDir, name))
+				}
 			}
 			c, err := localpg.Init(gctx, opts)
 			if err != nil {
@@ -177,6 +196,22 @@ func Up(ctx context.Context, o Options) (*Env, error) {
 			Labels: []string{"env=dev"}, Spares: DevSpares}); err != nil {
 			return nil, err
 		}
+	}
+	if withBackup {
+		bg, bctx := errgroup.WithContext(ctx)
+		for _, name := range names[1:] {
+			bg.Go(func() error {
+				if err := configureBackup(bctx, store, env.Servers[name], backupSettings(env.DataDir, name)); err != nil {
+					return fmt.Errorf("%s: backups with pgBackRest: %w (dev up --no-backup goes without)", name, err)
+				}
+				o.Log.Info("pgBackRest stanza checked", "server", name)
+				return nil
+			})
+		}
+		if err := bg.Wait(); err != nil {
+			return nil, err
+		}
+		env.Backup = names[1:]
 	}
 	if _, err := store.GetWarehouse(ctx); errors.Is(err, catalog.ErrNoWarehouse) {
 		if _, err := prov.InitWarehouse(ctx, env.Control.DSN("warehouse")); err != nil {

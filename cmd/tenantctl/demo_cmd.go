@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"reflect"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tenantctl/tenantctl/audit"
+	"github.com/tenantctl/tenantctl/backup"
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/config"
 	"github.com/tenantctl/tenantctl/demo"
@@ -15,6 +19,7 @@ import (
 	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/migrations"
+	"github.com/tenantctl/tenantctl/mover"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/rollout"
 	"github.com/tenantctl/tenantctl/rollup"
@@ -40,7 +45,12 @@ func (a *app) demoCmd() *cobra.Command {
   4. roll every tenant's rows up into the MSP-only warehouse and print a cross-tenant
      summary from it;
   5. list the servers and tenants;
-  6. run the isolation audit with live cross-tenant login probes.
+  6. run the isolation audit with live cross-tenant login probes;
+  7. restore one customer to a point in time, in place: back up its server with
+     pgBackRest, record the time, delete the customer's incidents, restore it to the
+     recorded time (its DSN unchanged), and show the rows back and a neighbour on the
+     same server untouched. Without pgbackrest installed (or with servers 'dev up
+     --no-backup' made) the demo says so and skips this step only.
 
 Running it again changes nothing. 'tenantctl dev down --purge' removes all of it.`,
 		Example: `  tenantctl demo
@@ -70,6 +80,9 @@ Running it again changes nothing. 'tenantctl dev down --purge' removes all of it
 					return err
 				}
 				a.printDataMoved(env)
+				if env.NoBackup != "" {
+					fmt.Fprintf(a.out, "note: %s\n", env.NoBackup)
+				}
 				f, err := config.Load(a.flags.config, true)
 				if err != nil {
 					return err
@@ -109,7 +122,15 @@ Running it again changes nothing. 'tenantctl dev down --purge' removes all of it
 			if err := a.printTenants(tenants); err != nil {
 				return err
 			}
-			return a.demoAudit(ctx, p)
+			if err := a.demoAudit(ctx, p); err != nil {
+				return err
+			}
+			if err := a.demoRestore(ctx, p); err != nil {
+				return err
+			}
+			fmt.Fprintln(a.out, "==> done: try 'tenantctl tenant show acme', 'tenantctl audit -o markdown', 'tenantctl jobs', 'tenantctl backup list'")
+			fmt.Fprintln(a.out, "==> console: 'tenantctl operator add me --role admin' prints a token; then 'tenantctl serve' and open http://127.0.0.1:8080 (log in as me with the token)")
+			return nil
 		},
 	}
 	cmd.Flags().StringVar(&dir, "dir", "", "directory for the local clusters (default .tenantctl/dev beside the config file)")
@@ -172,8 +193,117 @@ func (a *app) demoAudit(ctx context.Context, p *provisioner.Provisioner) error {
 	if err != nil {
 		return errSilent
 	}
-	fmt.Fprintln(a.out, "==> done: try 'tenantctl tenant show acme', 'tenantctl audit -o markdown', 'tenantctl jobs'")
-	fmt.Fprintln(a.out, "==> console: 'tenantctl operator add me --role admin' prints a token; then 'tenantctl serve' and open http://127.0.0.1:8080 (log in as me with the token)")
+	return nil
+}
+
+// demoRestore ends the demo with a point-in-time restore of one customer, in place:
+// a backup, the time recorded, the customer's incidents deleted, the customer restored
+// to that time under the same DSN, its rows back and a neighbour untouched. Without
+// pgBackRest it says so and skips only this.
+func (a *app) demoRestore(ctx context.Context, p *provisioner.Provisioner) error {
+	const slug = "acme"
+	fmt.Fprintf(a.out, "==> point-in-time restore of one customer (%s), in place\n", slug)
+	t, err := p.Store.GetTenant(ctx, slug)
+	if err != nil {
+		return err
+	}
+	if !backup.Installed() {
+		fmt.Fprintf(a.out, "    skipped: %s\n", devenv.NoPgBackRest)
+		return nil
+	}
+	settings, err := p.Store.GetBackupSettings(ctx, t.Server)
+	if errors.Is(err, catalog.ErrNoBackupSettings) {
+		fmt.Fprintf(a.out, "    skipped: server %s has no pgBackRest stanza (made by 'dev up --no-backup' or before pgbackrest was installed: run 'tenantctl dev up' again)\n", t.Server)
+		return nil
+	} else if err != nil {
+		return err
+	}
+	// The neighbour: another customer on the same server when there is one.
+	tenants, err := p.Store.ListTenants(ctx, catalog.TenantFilter{})
+	if err != nil {
+		return err
+	}
+	var nb *catalog.Tenant
+	for i := range tenants {
+		if x := &tenants[i]; x.Slug != slug && x.State == catalog.StateActive && (nb == nil || (x.Server == t.Server && nb.Server != t.Server)) {
+			nb = x
+		}
+	}
+	if nb == nil {
+		return fmt.Errorf("the demo has no neighbour of %s", slug)
+	}
+	dsn, err := p.AppDSN(ctx, slug)
+	if err != nil {
+		return err
+	}
+	nbDSN, err := p.AppDSN(ctx, nb.Slug)
+	if err != nil {
+		return err
+	}
+	res, err := jobs.Backup.Run(ctx, p.Store, hostname(), backup.RunOptions{Env: backup.Env{Store: p.Store, Server: p.Server, Log: a.log}, Server: t.Server})
+	if err != nil {
+		return err
+	}
+	for _, r := range res {
+		fmt.Fprintf(a.out, "    server %s backed up with pgBackRest: %s backup %s (%s)\n", r.Server, r.Type, r.Label, r.Duration.Round(time.Millisecond))
+	}
+	// pgBackRest keeps a backup's stop time in whole seconds: a restore time a second
+	// after it is safely after the backup.
+	time.Sleep(1100 * time.Millisecond)
+	before, err := demo.ReadState(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	nbBefore, err := demo.ReadState(ctx, nbDSN)
+	if err != nil {
+		return err
+	}
+	at := time.Now().UTC()
+	fmt.Fprintf(a.out, "    recorded the time %s; %s has %s\n", at.Format(time.RFC3339Nano), slug, before)
+	time.Sleep(100 * time.Millisecond)
+	n, err := demo.DeleteIncidents(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	after, err := demo.ReadState(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.out, "    oops: %d incident(s) of %s deleted; it has %s\n", n, slug, after)
+	// pgbackrest check has the server archive its current WAL segment and waits for it,
+	// so the deletion's time is inside the restorable window at once.
+	if err := backup.Check(ctx, settings); err != nil {
+		return err
+	}
+	keep := time.Duration(0)
+	m := mover.New(p, a.log)
+	rr, err := m.Restore(ctx, mover.RestoreOptions{Slug: slug, Time: at, KeepSource: &keep})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(a.out, "    tenant restore %s --time %s: %d tables, %d rows verified, downtime %s, total %s (same DSN)\n",
+		slug, at.Format(time.RFC3339Nano), rr.Tables, rr.Rows, rr.Downtime.Round(time.Millisecond), rr.Duration.Round(time.Millisecond))
+	restored, err := demo.ReadState(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	nbAfter, err := demo.ReadState(ctx, nbDSN)
+	if err != nil {
+		return err
+	}
+	if !reflect.DeepEqual(restored, before) {
+		return fmt.Errorf("the restored %s has %s, not the recorded %s", slug, restored, before)
+	}
+	fmt.Fprintf(a.out, "    %s has its rows back through its own DSN: %s (checksums equal to the recorded time's)\n", slug, restored)
+	if !reflect.DeepEqual(nbAfter, nbBefore) {
+		return fmt.Errorf("neighbour %s changed: %s, was %s", nb.Slug, nbAfter, nbBefore)
+	}
+	where := "on the same server " + t.Server
+	if nb.Server != t.Server {
+		where = "on server " + nb.Server
+	}
+	fmt.Fprintf(a.out, "    neighbour %s %s untouched: %s\n", nb.Slug, where, nbAfter)
+	fmt.Fprintln(a.out, "    the warehouse copies the restored customer again at its next rollup ('tenantctl rollup')")
 	return nil
 }
 

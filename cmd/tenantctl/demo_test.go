@@ -10,6 +10,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/backup"
 )
 
 // TestDemo runs the README's first command end to end on its own clusters, the way a
@@ -19,6 +21,8 @@ import (
 // removes everything the demo created and says so.
 func TestDemo(t *testing.T) {
 	t.Parallel()
+	_, perr := backup.Program()
+	require.NoError(t, perr, "the demo's restore step needs pgBackRest: apt-get install pgbackrest")
 	home, err := os.MkdirTemp("", "tenantctl-demo-home-")
 	require.NoError(t, err)
 	require.NoError(t, os.Chmod(home, 0o700))
@@ -55,6 +59,15 @@ func TestDemo(t *testing.T) {
 	require.Contains(t, out, "cross-tenant summary, from the warehouse")
 	require.Contains(t, out, "'tenantctl serve' and open http://127.0.0.1:8080", "the demo ends by saying how to open the console")
 	require.Regexp(t, `initech\s+Initech LLC\s+4\s+3\s+2\s+1`, out, "the summary counts each customer's own rows")
+	// The demo ends with a point-in-time restore of acme, in place, with pgBackRest.
+	require.Contains(t, out, "==> point-in-time restore of one customer (acme), in place")
+	require.Regexp(t, `server pg-[ab] backed up with pgBackRest: incr backup \S+F`, out, "the first backup of the server is a full one")
+	require.Contains(t, out, "oops: 4 incident(s) of acme deleted; it has incidents 0, systems 3, users 3")
+	require.Regexp(t, `tenant restore acme --time \S+: \d+ tables, \d+ rows verified, downtime`, out)
+	require.Contains(t, out, "acme has its rows back through its own DSN: incidents 4, systems 3, users 3")
+	require.Regexp(t, `neighbour (globex|initech) on (the same server|server) pg-[ab] untouched: incidents [234], systems [23], users [234]`, out)
+	require.NotContains(t, out, "skipped:")
+	require.Less(t, strings.Index(out, "Isolation audit PASSED"), strings.Index(out, "point-in-time restore"), "the demo ends with the restore")
 
 	tenants := decode[[]map[string]any](t, c.mustRun("tenant", "list", "-o", "json"))
 	require.Len(t, tenants, 3)
@@ -71,6 +84,10 @@ func TestDemo(t *testing.T) {
 	again := c.mustRun("demo")
 	require.Contains(t, again, "created: []  seeded: []")
 	require.Contains(t, again, "0 tenant(s) migrated, 3 already current")
+	require.Contains(t, again, "Isolation audit PASSED", "the restored customer (its replaced database dropped) passes the audit")
+	require.Contains(t, again, "acme has its rows back through its own DSN: incidents 4, systems 3, users 3", "the restore step runs again")
+	bl := decode[[]map[string]any](t, c.mustRun("backup", "list", "-o", "json"))
+	require.Len(t, bl, 2, "dev up gave both servers a pgBackRest stanza")
 
 	st := decode[[]map[string]any](t, c.mustRun("dev", "status", "-o", "json"))
 	require.Len(t, st, 3)

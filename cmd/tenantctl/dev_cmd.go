@@ -2,6 +2,8 @@ package main
 
 import (
 	"fmt"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -37,6 +39,7 @@ func (a *app) devCmd() *cobra.Command {
 	}
 	var dir string
 	var servers int
+	var noBackup bool
 	up := &cobra.Command{
 		Use:   "up [--servers N] [--dir DIR]",
 		Short: "Start a control cluster (catalog, warehouse) and N tenant servers, and write the config",
@@ -44,13 +47,21 @@ func (a *app) devCmd() *cobra.Command {
 a control cluster holding the catalog and warehouse databases, and N tenant servers, each
 with a least-privilege admin role (LOGIN CREATEDB CREATEROLE). Initialise the catalog,
 register the servers and the warehouse, generate the secret key (mode 0600) and write
-./.tenantctl/config.yaml so later commands need no flags. Running it again is harmless.`,
+./.tenantctl/config.yaml so later commands need no flags. Running it again is harmless.
+
+When pgbackrest is installed (Debian/Ubuntu: apt-get install pgbackrest), every tenant
+server archives its WAL to a local pgBackRest repository in the clusters' directory: the
+stanza is recorded ('backup configure') and checked ('backup setup --check'), so
+'backup run' and 'tenant restore --time' work at once. --no-backup goes without.`,
+		Example: `  tenantctl dev up
+  tenantctl dev up --servers 3 --dir /var/tmp/tenantctl
+  tenantctl dev up --no-backup     # no pgBackRest even when it is installed`,
 		Args:        noArgs,
 		Annotations: map[string]string{annotCreatesConfig: "true"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			start := time.Now()
 			env, err := devenv.Up(cmd.Context(), devenv.Options{
-				Dir: a.devDir(cmd, dir), Servers: servers, ConfigPath: a.flags.config, Log: a.log,
+				Dir: a.devDir(cmd, dir), Servers: servers, ConfigPath: a.flags.config, NoBackup: noBackup, Log: a.log,
 			})
 			if err != nil {
 				return err
@@ -62,6 +73,12 @@ register the servers and the warehouse, generate the secret key (mode 0600) and 
 				name := devenv.ServerName(i)
 				fmt.Fprintf(a.out, "  %-8s 127.0.0.1:%d\n", name, env.Servers[name].Port)
 			}
+			if len(env.Backup) > 0 {
+				fmt.Fprintf(a.out, "backups: %s archive WAL to a local pgBackRest repository in %s; try: tenantctl backup run\n",
+					strings.Join(env.Backup, ", "), filepath.Join(env.DataDir, devenv.BackupDir))
+			} else {
+				fmt.Fprintf(a.out, "backups: none (%s)\n", env.NoBackup)
+			}
 			fmt.Fprintf(a.out, "config written to %s; try: tenantctl server list\n", a.flags.config)
 			fmt.Fprintln(a.out, "the warehouse: psql \"$(tenantctl warehouse dsn)\"")
 			return nil
@@ -69,6 +86,7 @@ register the servers and the warehouse, generate the secret key (mode 0600) and 
 	}
 	up.Flags().StringVar(&dir, "dir", devenv.DefaultDir, "directory for the clusters' data")
 	up.Flags().IntVar(&servers, "servers", 2, "number of tenant servers")
+	up.Flags().BoolVar(&noBackup, "no-backup", false, "do not configure pgBackRest on the tenant servers even when it is installed")
 	cmd.AddCommand(up)
 
 	var purge bool

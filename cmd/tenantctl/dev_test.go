@@ -3,9 +3,13 @@ package main
 import (
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/backup"
+	"github.com/tenantctl/tenantctl/devenv"
 )
 
 // TestDevUpDown runs the local environment end to end: dev up writes a config that
@@ -22,8 +26,12 @@ func TestDevUpDown(t *testing.T) {
 	c := &cli{t: t, env: map[string]string{"TENANTCTL_CONFIG": cfg}}
 	t.Cleanup(func() { c.run("dev", "down", "--purge") })
 
-	out := c.mustRun("dev", "up", "--servers", "2", "--dir", dir)
+	_, err = backup.Program()
+	require.NoError(t, err, "dev up configures pgBackRest when it is installed: apt-get install pgbackrest")
+	out := c.mustRun("dev", "up", "--servers", "2", "--dir", dir, "--no-backup")
 	require.Contains(t, out, "pg-b")
+	require.Contains(t, out, "backups: none (dev up ran with --no-backup")
+	require.Equal(t, "[]", strings.TrimSpace(c.mustRun("backup", "list", "-o", "json")), "no stanza without pgBackRest")
 	fi, err := os.Stat(filepath.Join(dir, "secret.key"))
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o600), fi.Mode().Perm())
@@ -35,8 +43,19 @@ func TestDevUpDown(t *testing.T) {
 	require.Len(t, list, 2)
 	require.Equal(t, "tenantctl_admin", list[0]["admin_role"], "servers are registered with the least-privilege role")
 
-	c.mustRun("dev", "up") // harmless, picks the dir from the config
+	// Harmless, picks the dir from the config; and with pgBackRest installed it turns
+	// WAL archiving on in the servers the first run made without it (a restart).
+	out = c.mustRun("dev", "up")
 	require.Len(t, decode[[]map[string]any](t, c.mustRun("server", "list", "-o", "json")), 2)
+	require.Contains(t, out, "backups: pg-a, pg-b archive WAL to a local pgBackRest repository in ")
+	require.DirExists(t, filepath.Join(devenv.DataDir(dir), devenv.BackupDir, "repo-pg-a"))
+	c.mustRun("backup", "setup", "pg-b", "--check")
+	require.Contains(t, c.mustRun("backup", "run", "--server", "pg-a"), "server pg-a: incr backup ")
+	bl := decode[[]map[string]any](t, c.mustRun("backup", "list", "-o", "json"))
+	require.Len(t, bl, 2)
+	require.Equal(t, "pg-a", bl[0]["server"])
+	require.NotNil(t, bl[0]["window"], "pg-a has a restorable window after its first backup")
+	require.Equal(t, false, bl[0]["archiver"].(map[string]any)["failing"], "pg-a archives its WAL")
 
 	st := decode[[]map[string]any](t, c.mustRun("dev", "status", "-o", "json"))
 	require.Len(t, st, 3)
