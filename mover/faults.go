@@ -33,6 +33,9 @@ var (
 
 	fpExportWritten = fault.Register("export.after-file", "export archive renamed into place, export event not written")
 
+	fpLogicalRecorded = fault.Register("backup.logical.after-record", "logical backup of one tenant recorded, older files not yet removed (use :N)")
+	fpLogicalRemoved  = fault.Register("backup.logical.after-remove", "an expired logical backup file removed, not yet marked removed")
+
 	// restore.<step>.before-record / after-record: as for moves, for in-place restores.
 	fpRestoreStepDone        = map[string]*fault.Point{}
 	fpRestoreStepRecorded    = map[string]*fault.Point{}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tenantctl/tenantctl/backup"
+	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/mover"
@@ -141,15 +142,69 @@ a restart. With --check, create the stanza in the repository if it is missing an
 
 func (a *app) backupRunCmd() *cobra.Command {
 	var o backup.RunOptions
+	var logical bool
+	var lo mover.LogicalBackupOptions
+	var keep string
 	cmd := &cobra.Command{
-		Use:   "run [--server NAME] [--type full|diff|incr]",
-		Short: "Back up the servers now (a job in 'tenantctl jobs')",
+		Use:   "run [--server NAME] [--type full|diff|incr] | run --logical [--server NAME] --dir DIR [--keep 14d]",
+		Short: "Back up the servers now, or every customer as its own export (a job in 'tenantctl jobs')",
 		Long: `Back up every server with backup settings (or the one named) with pgBackRest. The run
-is recorded as job "backup"; one server's failure does not stop the others (exit 1).`,
+is recorded as job "backup"; one server's failure does not stop the others (exit 1).
+
+With --logical (for servers without WAL archiving): export every active customer (of
+the server named, or all) as 'tenant export' does, a pg_dump custom-format archive per
+customer, into DIR/<slug>/<slug>-<time>.dump. Each archive is written under a
+temporary name, synced and renamed, then recorded in the catalog with its tenant,
+server, path, size, SHA-256 and time ('backup list --logical'); a partial file is never
+recorded. Only once a customer's new archive is recorded are its archives older than
+--keep (default 14d) removed. The run is recorded as job "backup-logical"; one
+customer's failure does not stop the others (exit 1). 'tenant restore SLUG
+--from-export FILE --as NEW-SLUG' brings one back, its SHA-256 checked first.`,
 		Example: `  tenantctl backup run
-  tenantctl backup run --server pg-a --type full -o json`,
+  tenantctl backup run --server pg-a --type full -o json
+  tenantctl backup run --logical --dir /var/backups/tenantctl --keep 14d
+  tenantctl backup run --logical --server pg-b --dir /var/backups/tenantctl -o json`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if logical {
+				if cmd.Flags().Changed("type") {
+					return validate.Errorf("--type is for pgBackRest backups; --logical exports each customer")
+				}
+				var err error
+				if lo.Keep, err = mover.ParseKeep(keep); err != nil {
+					return err
+				}
+				lo.Server = o.Server
+				if err := lo.Validate(); err != nil {
+					return err
+				}
+				m, done, err := a.mover(cmd)
+				if err != nil {
+					return err
+				}
+				defer done()
+				res, err := jobs.LogicalBackup.Run(cmd.Context(), m.P.Store, hostname(), jobs.LogicalBackupOptions{Mover: m, LogicalBackupOptions: lo})
+				if a.jsonOutput() {
+					if perr := a.printJSON(res); perr != nil {
+						return perr
+					}
+					return err
+				}
+				for _, r := range res {
+					if r.Error != "" {
+						fmt.Fprintf(a.out, "tenant %s (server %s): logical backup FAILED: %s\n", r.Slug, r.Server, r.Error)
+						continue
+					}
+					fmt.Fprintf(a.out, "tenant %s (server %s): %s, %s, sha256 %s (%s)\n", r.Slug, r.Server, r.File, humanBytes(r.Bytes), r.SHA256, r.Duration.Round(time.Millisecond))
+					for _, f := range r.Removed {
+						fmt.Fprintf(a.out, "  removed %s (older than --keep)\n", f)
+					}
+				}
+				return err
+			}
+			if cmd.Flags().Changed("dir") || cmd.Flags().Changed("keep") {
+				return validate.Errorf("--dir and --keep go with --logical")
+			}
 			if err := o.Validate(); err != nil {
 				return err
 			}
@@ -178,13 +233,17 @@ is recorded as job "backup"; one server's failure does not stop the others (exit
 	}
 	cmd.Flags().StringVar(&o.Server, "server", "", "back up this server only")
 	cmd.Flags().StringVar(&o.Type, "type", "incr", "full, diff or incr")
+	cmd.Flags().BoolVar(&logical, "logical", false, "export every active customer into --dir instead of a pgBackRest backup")
+	cmd.Flags().StringVar(&lo.Dir, "dir", "", "with --logical: the backup directory (made when missing, mode 0700)")
+	cmd.Flags().StringVar(&keep, "keep", "14d", "with --logical: remove a customer's archives older than this once a new one is recorded (14d, 36h)")
 	return cmd
 }
 
 func (a *app) backupListCmd() *cobra.Command {
-	var server string
+	var server, tenant string
+	var logical, removed bool
 	cmd := &cobra.Command{
-		Use:   "list [--server NAME]",
+		Use:   "list [--server NAME] | list --logical [--server NAME] [--tenant SLUG] [--removed]",
 		Short: "Each server's backups, WAL archiving and restorable window",
 		Long: `Read each server's pgBackRest repository (every server with backup settings, or the
 one named), record its backups in the catalog, and print them with the server's WAL
@@ -192,11 +251,22 @@ archiving (pg_stat_archiver: archived and failed counts, FAILING when the last a
 failed) and its restorable window: from the end of the oldest backup to the newest
 archived WAL. 'tenant restore --time' accepts any time inside it. The scheduler's
 /metrics reports the same per server (tenantctl_backup_last_success_timestamp_seconds,
-tenantctl_wal_archiving_failing…).`,
+tenantctl_wal_archiving_failing…).
+
+With --logical: the customers' logical backups ('backup run --logical') as recorded in
+the catalog, oldest first: tenant, server, time, size, SHA-256 and path (--removed also
+lists the files the retention removed).`,
 		Example: `  tenantctl backup list
-  tenantctl backup list --server pg-a -o json`,
+  tenantctl backup list --server pg-a -o json
+  tenantctl backup list --logical --tenant acme`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if logical {
+				return a.backupListLogical(cmd.Context(), server, tenant, removed)
+			}
+			if cmd.Flags().Changed("tenant") || removed {
+				return validate.Errorf("--tenant and --removed go with --logical")
+			}
 			env, done, err := a.backupEnv(cmd.Context())
 			if err != nil {
 				return err
@@ -230,7 +300,48 @@ tenantctl_wal_archiving_failing…).`,
 		},
 	}
 	cmd.Flags().StringVar(&server, "server", "", "this server only")
+	cmd.Flags().BoolVar(&logical, "logical", false, "list the customers' logical backups instead")
+	cmd.Flags().StringVar(&tenant, "tenant", "", "with --logical: this tenant only")
+	cmd.Flags().BoolVar(&removed, "removed", false, "with --logical: also the files the retention removed")
 	return cmd
+}
+
+// backupListLogical prints the recorded logical backups.
+func (a *app) backupListLogical(ctx context.Context, server, slug string, removed bool) error {
+	store, err := a.store(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	f := catalog.LogicalBackupFilter{Server: server, Removed: removed}
+	if server != "" {
+		if err := validate.ServerName(server); err != nil {
+			return err
+		}
+	}
+	if slug != "" {
+		t, err := store.GetTenant(ctx, slug)
+		if err != nil {
+			return err
+		}
+		f.TenantID = t.ID
+	}
+	list, err := store.ListLogicalBackups(ctx, f)
+	if err != nil {
+		return err
+	}
+	if a.jsonOutput() {
+		return a.printJSON(list)
+	}
+	tw := a.table("TENANT", "SERVER", "TAKEN", "SIZE", "SHA256", "PATH")
+	for _, b := range list {
+		p := b.Path
+		if b.RemovedAt != nil {
+			p += " (removed " + b.RemovedAt.UTC().Format(time.RFC3339) + ")"
+		}
+		row(tw, b.Slug, b.Server, b.TakenAt.UTC().Format(time.RFC3339), humanBytes(b.SizeBytes), b.SHA256, p)
+	}
+	return tw.Flush()
 }
 
 // parseTime reads a restore time: RFC 3339 (2026-12-01T14:32:00Z, fractions allowed) or
@@ -246,10 +357,10 @@ func parseTime(s string) (time.Time, error) {
 
 func (a *app) tenantRestoreCmd() *cobra.Command {
 	var o mover.RestoreOptions
-	var at, keep string
+	var at, keep, fromExport string
 	var rollback bool
 	cmd := &cobra.Command{
-		Use:   "restore SLUG --time T [--as NEW-SLUG] [--keep-source D] [--dry-run] [--rollback]",
+		Use:   "restore SLUG --time T [--as NEW-SLUG] [--keep-source D] [--dry-run] [--rollback] | restore SLUG --from-export FILE --as NEW-SLUG",
 		Short: "Restore one tenant to a point in time from its server's backups, in place or as a new customer",
 		Long: `Restore one tenant's database as it was at --time from its server's pgBackRest backups
 and archived WAL, leaving every other customer on the server alone.
@@ -272,14 +383,52 @@ any instant, run the same command again to finish it, or 'tenantctl reconcile' (
 full at its next rollup.
 
 A time outside the server's restorable window ('backup list'), or before the tenant
-existed, is refused (exit 2) with the window named.`,
+existed, is refused (exit 2) with the window named.
+
+With --from-export FILE --as NEW-SLUG (servers without WAL archiving): bring one of the
+tenant's exports ('backup run --logical', or 'tenant export') in as a new customer,
+exactly like 'tenant create --from-dump'. When FILE is a recorded logical backup
+('backup list --logical') it must be the tenant's and match its recorded SHA-256 and
+size, or nothing happens (exit 2). Restoring an export in place (without --as) is not
+supported: it is refused (exit 2).`,
 		Example: `  tenantctl backup list --server pg-a
   tenantctl tenant restore acme --time 2026-12-01T14:32:00Z --dry-run
   tenantctl tenant restore acme --time 2026-12-01T14:32:00Z --as acme-restored
-  tenantctl tenant restore acme --time "2026-12-01 14:32" --keep-source 72h`,
+  tenantctl tenant restore acme --time "2026-12-01 14:32" --keep-source 72h
+  tenantctl backup list --logical --tenant acme
+  tenantctl tenant restore acme --from-export /var/backups/tenantctl/acme/acme-20261201T020000.000Z.dump --as acme-restored`,
 		Args: exactArgs(1, "a tenant SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Slug = args[0]
+			if fromExport != "" {
+				for _, f := range []string{"time", "rollback", "dry-run", "keep-source", "scratch-dir"} {
+					if cmd.Flags().Changed(f) {
+						return validate.Errorf("--%s does not go with --from-export", f)
+					}
+				}
+				if o.As == "" {
+					return validate.Errorf("restoring an export in place is not supported: give --as NEW-SLUG to bring %s in as a new customer (tenant restore %s --from-export FILE --as NEW-SLUG)", fromExport, o.Slug)
+				}
+				m, done, err := a.mover(cmd)
+				if err != nil {
+					return err
+				}
+				defer done()
+				res, err := m.RestoreFromExport(cmd.Context(), mover.FromExportOptions{Slug: o.Slug, File: fromExport, As: o.As, AsName: o.AsName, AsDomain: o.AsDomain})
+				if err != nil {
+					return err
+				}
+				if a.jsonOutput() {
+					return a.printJSON(res)
+				}
+				how := "not a recorded logical backup: no checksum to compare"
+				if res.Verified {
+					how = "SHA-256 matches the logical backup taken " + res.TakenAt.UTC().Format(time.RFC3339)
+				}
+				fmt.Fprintf(a.out, "tenant %s restored from %s as new tenant %s on %s at schema version %d (%s; %s)\n",
+					res.Slug, res.File, res.As, res.Server, res.SchemaVersion, how, res.Duration.Round(time.Millisecond))
+				return nil
+			}
 			if rollback {
 				m, done, err := a.mover(cmd)
 				if err != nil {
@@ -293,7 +442,7 @@ existed, is refused (exit 2) with the window named.`,
 				return nil
 			}
 			if at == "" {
-				return validate.Errorf("--time is required")
+				return validate.Errorf("--time is required (or --from-export FILE --as NEW-SLUG)")
 			}
 			var err error
 			if o.Time, err = parseTime(at); err != nil {
@@ -342,6 +491,7 @@ existed, is refused (exit 2) with the window named.`,
 	}
 	f := cmd.Flags()
 	f.StringVar(&at, "time", "", "the point in time to restore to (RFC 3339, or \"YYYY-MM-DD HH:MM[:SS]\" UTC)")
+	f.StringVar(&fromExport, "from-export", "", "restore from this export (a logical backup or 'tenant export' archive) instead of the server's backups; needs --as")
 	f.StringVar(&o.As, "as", "", "bring the restored database in as a new tenant with this slug instead of replacing the current one")
 	f.StringVar(&o.AsName, "as-name", "", "the new tenant's name (default: the source's, marked restored)")
 	f.StringVar(&o.AsDomain, "as-domain", "", "the new tenant's domain (default: NEW-SLUG.<the source's domain>)")
