@@ -41,7 +41,8 @@ type LogicalBackupOptions struct {
 
 // LogicalBackup exports every active tenant into the backup directory
 // ([mover.Mover.LogicalBackup]); counts: tenants backed up, failed, files removed by the
-// retention, bytes written.
+// retention, bytes written. It is run by 'backup run --logical' and recorded like every
+// job; the scheduler does not run it (it is not in [Names]).
 var LogicalBackup = Def[LogicalBackupOptions, []mover.LogicalBackupResult]{
 	Name: "backup-logical",
 	run: func(ctx context.Context, o LogicalBackupOptions) ([]mover.LogicalBackupResult, error) {
