@@ -48,7 +48,11 @@ func (s *Server) RenameDatabase(ctx context.Context, from, to string) error {
 		return nil
 	}
 	for attempt := 1; ; attempt++ {
-		if _, err = conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, from); err != nil {
+		// Client sessions only: an autovacuum worker has no role, and signalling it takes
+		// a superuser ("must be a superuser to terminate superuser process"); the rename
+		// itself cancels autovacuum workers in the database, and the loop retries.
+		if _, err = conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+			WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'`, from); err != nil {
 			return fmt.Errorf("end sessions on %s: %w", from, err)
 		}
 		_, err = conn.Exec(ctx, "ALTER DATABASE "+ident(from)+" RENAME TO "+ident(to))
