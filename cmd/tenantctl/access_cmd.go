@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	"github.com/tenantctl/tenantctl/provisioner"
 )
 
@@ -23,13 +24,13 @@ reconcile drops expired ones; deleting a tenant revokes them.`,
 		Use:     "grant LOGIN --tenant SLUG [--level read|write] [--expires DURATION|TIME|never] [--reason TEXT]",
 		Short:   "Grant a login access to a tenant",
 		Example: `  tenantctl access grant alice --tenant acme --level read --expires 8h --reason "INC-4711 data fix"`,
-		Args:    exactArgs(1, "a LOGIN"),
+		Args:    cmdutil.ExactArgs(1, "a LOGIN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			g.Login = args[0]
 			if _, err := g.Validate(time.Now()); err != nil {
 				return err
 			}
-			p, done, err := a.provisioner(cmd.Context())
+			p, done, err := a.Provisioner(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -38,14 +39,14 @@ reconcile drops expired ones; deleting a tenant revokes them.`,
 			if err != nil {
 				return err
 			}
-			if a.jsonOutput() {
-				return a.printJSON(out)
+			if a.JSONOutput() {
+				return a.PrintJSON(out)
 			}
 			exp := "never"
 			if out.ExpiresAt != nil {
 				exp = out.ExpiresAt.Local().Format(time.DateTime)
 			}
-			fmt.Fprintf(a.out, "%s has %s access to %s until %s (role %s); connect with: tenantctl access dsn %s --tenant %s\n",
+			fmt.Fprintf(a.IO.Out, "%s has %s access to %s until %s (role %s); connect with: tenantctl access dsn %s --tenant %s\n",
 				out.Login, out.Level, out.Slug, exp, out.Role, out.Login, out.Slug)
 			return nil
 		},
@@ -59,13 +60,13 @@ reconcile drops expired ones; deleting a tenant revokes them.`,
 	revoke := &cobra.Command{
 		Use:   "revoke LOGIN --tenant SLUG",
 		Short: "Revoke a login's access to a tenant (ends its sessions, drops its role)",
-		Args:  exactArgs(1, "a LOGIN"),
+		Args:  cmdutil.ExactArgs(1, "a LOGIN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withStore(cmd, func(p *provisioner.Provisioner) error {
 				if err := p.RevokeAccess(cmd.Context(), args[0], slug); err != nil {
 					return err
 				}
-				fmt.Fprintf(a.out, "access of %s to %s revoked\n", args[0], slug)
+				fmt.Fprintf(a.IO.Out, "access of %s to %s revoked\n", args[0], slug)
 				return nil
 			})
 		},
@@ -75,23 +76,23 @@ reconcile drops expired ones; deleting a tenant revokes them.`,
 	list := &cobra.Command{
 		Use:   "list [--tenant SLUG] [--login LOGIN]",
 		Short: "List access grants",
-		Args:  noArgs,
+		Args:  cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return a.withStore(cmd, func(p *provisioner.Provisioner) error {
 				grants, err := p.Store.ListAccessGrants(cmd.Context(), slug, login)
 				if err != nil {
 					return err
 				}
-				if a.jsonOutput() {
-					return a.printJSON(grants)
+				if a.JSONOutput() {
+					return a.PrintJSON(grants)
 				}
-				tw := a.table("TENANT", "LOGIN", "LEVEL", "EXPIRES", "ROLE", "GRANTED BY", "REASON")
+				tw := a.Table("TENANT", "LOGIN", "LEVEL", "EXPIRES", "ROLE", "GRANTED BY", "REASON")
 				for _, g := range grants {
 					exp := "never"
 					if g.ExpiresAt != nil {
 						exp = g.ExpiresAt.Local().Format(time.DateTime)
 					}
-					row(tw, g.Slug, g.Login, g.Level, exp, g.Role, g.GrantedBy, dash(g.Reason))
+					cmdutil.Row(tw, g.Slug, g.Login, g.Level, exp, g.Role, g.GrantedBy, cmdutil.Dash(g.Reason))
 				}
 				return tw.Flush()
 			})
@@ -103,14 +104,14 @@ reconcile drops expired ones; deleting a tenant revokes them.`,
 	dsn := &cobra.Command{
 		Use:   "dsn LOGIN --tenant SLUG",
 		Short: "Print the connection string of a login's access (contains its password)",
-		Args:  exactArgs(1, "a LOGIN"),
+		Args:  cmdutil.ExactArgs(1, "a LOGIN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return a.withStore(cmd, func(p *provisioner.Provisioner) error {
 				d, err := p.AccessDSN(cmd.Context(), args[0], slug)
 				if err != nil {
 					return err
 				}
-				fmt.Fprintln(a.out, d)
+				fmt.Fprintln(a.IO.Out, d)
 				return nil
 			})
 		},

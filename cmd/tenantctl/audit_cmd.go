@@ -12,6 +12,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tenantctl/tenantctl/audit"
+	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/jobs"
@@ -92,8 +93,8 @@ not read…); 2 bad usage.`,
   tenantctl audit -o markdown --out audit-2026-q2.md
   tenantctl audit --tenant acme -o json --no-probes
   tenantctl audit -o json | jq '.violations[] | select(.check == "db.bridge_target")'`,
-		Args:        noArgs,
-		Annotations: map[string]string{annotOutputs: outputMarkdown},
+		Args:        cmdutil.NoArgs,
+		Annotations: map[string]string{cmdutil.AnnotOutputs: cmdutil.OutputMarkdown},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			return runF(cmd.Context(), o, out)
 		},
@@ -125,7 +126,7 @@ func (a *app) runAudit(ctx context.Context, o audit.Options, out string) error {
 	if o.ProbeSample <= 0 {
 		o.ProbeSample = -1 // none (0 means the default in audit.Options)
 	}
-	store, err := a.store(ctx)
+	store, err := a.Store(ctx)
 	if err != nil {
 		return err
 	}
@@ -135,20 +136,20 @@ func (a *app) runAudit(ctx context.Context, o audit.Options, out string) error {
 			return err
 		}
 	}
-	o.Store, o.Node, o.Log = store, hostname(), a.log
-	o.Progress = func(total int) progress.Reporter { return a.progress(total, "audit") }
-	report, err := jobs.Audit.Run(ctx, store, hostname(), o)
+	o.Store, o.Node, o.Log = store, cmdutil.Hostname(), a.Log
+	o.Progress = func(total int) progress.Reporter { return a.Progress(total, "audit") }
+	report, err := jobs.Audit.Run(ctx, store, cmdutil.Hostname(), o)
 	if err != nil && !errors.Is(err, audit.ErrViolations) {
 		return err
 	}
-	format := a.flags.output
+	format := a.Flags.Output
 	var buf bytes.Buffer
-	if format == outputYAML {
+	if format == cmdutil.OutputYAML {
 		var js bytes.Buffer
-		if err := audit.Render(&js, report, outputJSON); err != nil {
+		if err := audit.Render(&js, report, cmdutil.OutputJSON); err != nil {
 			return err
 		}
-		if err := jsonToYAML(&buf, js.Bytes()); err != nil {
+		if err := cmdutil.JSONToYAML(&buf, js.Bytes()); err != nil {
 			return err
 		}
 	} else if err := audit.Render(&buf, report, format); err != nil {
@@ -158,12 +159,12 @@ func (a *app) runAudit(ctx context.Context, o audit.Options, out string) error {
 		if err := os.WriteFile(out, buf.Bytes(), 0o640); err != nil {
 			return fmt.Errorf("write report: %w", err)
 		}
-		fmt.Fprintf(a.err, "Isolation audit %s; report written to %s (run #%d)\n", verdictLine(report), out, report.RunID)
-	} else if _, err := a.out.Write(buf.Bytes()); err != nil {
+		fmt.Fprintf(a.IO.ErrOut, "Isolation audit %s; report written to %s (run #%d)\n", verdictLine(report), out, report.RunID)
+	} else if _, err := a.IO.Out.Write(buf.Bytes()); err != nil {
 		return err
 	}
 	if !report.Passed {
-		return &codeError{code: auditExitCode(report), err: errSilent}
+		return &cmdutil.CodeError{Code: auditExitCode(report), Err: cmdutil.ErrSilent}
 	}
 	return nil
 }
@@ -180,9 +181,9 @@ func (a *app) auditHistoryCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "history [--limit N]",
 		Short: "List past audit runs with their result, changes and report hash",
-		Args:  noArgs,
+		Args:  cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := a.store(cmd.Context())
+			store, err := a.Store(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -191,10 +192,10 @@ func (a *app) auditHistoryCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if a.jsonOutput() {
-				return a.printJSON(runs)
+			if a.JSONOutput() {
+				return a.PrintJSON(runs)
 			}
-			tw := a.table("ID", "STARTED", "DURATION", "SCOPE", "PROBES", "RESULT", "TENANTS", "CHECKS", "VIOLATIONS", "CHANGES", "REPORT SHA-256", "NODE")
+			tw := a.Table("ID", "STARTED", "DURATION", "SCOPE", "PROBES", "RESULT", "TENANTS", "CHECKS", "VIOLATIONS", "CHANGES", "REPORT SHA-256", "NODE")
 			for _, h := range runs {
 				result := "passed"
 				if !h.Passed {
@@ -212,7 +213,7 @@ func (a *app) auditHistoryCmd() *cobra.Command {
 				if !h.Probes {
 					probes = "off"
 				}
-				row(tw, h.ID, h.StartedAt.Local().Format(time.DateTime), h.FinishedAt.Sub(h.StartedAt).Round(time.Millisecond), scope, probes,
+				cmdutil.Row(tw, h.ID, h.StartedAt.Local().Format(time.DateTime), h.FinishedAt.Sub(h.StartedAt).Round(time.Millisecond), scope, probes,
 					result, h.Tenants, h.Checks, h.Violations, changes, h.ReportSHA256[:16]+"…", h.Node)
 			}
 			return tw.Flush()
@@ -232,7 +233,7 @@ func auditExitCode(r audit.Report) int {
 	for _, v := range r.Violations {
 		switch {
 		case v.Check == audit.CheckServerReachable:
-			return exitFailure
+			return cmdutil.ExitFailure
 		case v.Unanswered, v.Unverified:
 			incomplete = true
 		case strings.HasPrefix(v.Check, "probe.") && v.Severity == audit.Medium:
@@ -242,7 +243,7 @@ func auditExitCode(r audit.Report) int {
 		}
 	}
 	if !proven && incomplete {
-		return exitFailure
+		return cmdutil.ExitFailure
 	}
-	return exitViolations
+	return cmdutil.ExitViolations
 }

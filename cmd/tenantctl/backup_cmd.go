@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tenantctl/tenantctl/backup"
+	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/mover"
@@ -32,11 +33,11 @@ then 'backup run' (the scheduler runs it daily: --backup-schedule).`,
 }
 
 func (a *app) backupEnv(ctx context.Context) (backup.Env, func(), error) {
-	p, done, err := a.provisioner(ctx)
+	p, done, err := a.Provisioner(ctx)
 	if err != nil {
 		return backup.Env{}, nil, err
 	}
-	return backup.Env{Store: p.Store, Server: p.Server, Log: a.log}, done, nil
+	return backup.Env{Store: p.Store, Server: p.Server, Log: a.Log}, done, nil
 }
 
 func (a *app) backupConfigureCmd() *cobra.Command {
@@ -53,14 +54,14 @@ is recorded. --install writes the stanza's configuration file here (what a super
 does by hand; 'dev up' uses it).`,
 		Example: `  tenantctl backup configure pg-a --repo /var/lib/pgbackrest --pg-path /var/lib/postgresql/15/main
   tenantctl backup setup pg-a`,
-		Args: exactArgs(1, "a server NAME"),
+		Args: cmdutil.ExactArgs(1, "a server NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s.Server = args[0]
 			backup.Defaults(&s)
 			if err := backup.Validate(s); err != nil {
 				return err
 			}
-			store, err := a.store(cmd.Context())
+			store, err := a.Store(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -76,7 +77,7 @@ does by hand; 'dev up' uses it).`,
 					return err
 				}
 			}
-			fmt.Fprintf(a.out, "backup settings of server %s recorded (stanza %s, config %s)\n", s.Server, s.Stanza, s.ConfigPath)
+			fmt.Fprintf(a.IO.Out, "backup settings of server %s recorded (stanza %s, config %s)\n", s.Server, s.Stanza, s.ConfigPath)
 			return nil
 		},
 	}
@@ -105,9 +106,9 @@ a restart. With --check, create the stanza in the repository if it is missing an
 'pgbackrest check', which has the server archive a WAL segment and waits for it.`,
 		Example: `  tenantctl backup setup pg-a
   tenantctl backup setup pg-a --check`,
-		Args: exactArgs(1, "a server NAME"),
+		Args: cmdutil.ExactArgs(1, "a server NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := a.store(cmd.Context())
+			store, err := a.Store(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -120,10 +121,10 @@ a restart. With --check, create the stanza in the repository if it is missing an
 				if err := backup.Check(cmd.Context(), s); err != nil {
 					return err
 				}
-				fmt.Fprintf(a.out, "stanza %s of server %s: archiving and the repository work\n", s.Stanza, s.Server)
+				fmt.Fprintf(a.IO.Out, "stanza %s of server %s: archiving and the repository work\n", s.Stanza, s.Server)
 				return nil
 			}
-			fmt.Fprintf(a.out, "# %s\n%s\n# postgresql.conf of server %s\n%s", s.ConfigPath, backup.Conf(s), s.Server, backup.ServerSettingsText(s))
+			fmt.Fprintf(a.IO.Out, "# %s\n%s\n# postgresql.conf of server %s\n%s", s.ConfigPath, backup.Conf(s), s.Server, backup.ServerSettingsText(s))
 			return nil
 		},
 	}
@@ -140,7 +141,7 @@ func (a *app) backupRunCmd() *cobra.Command {
 is recorded as job "backup"; one server's failure does not stop the others (exit 1).`,
 		Example: `  tenantctl backup run
   tenantctl backup run --server pg-a --type full -o json`,
-		Args: noArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Validate(); err != nil {
 				return err
@@ -151,18 +152,18 @@ is recorded as job "backup"; one server's failure does not stop the others (exit
 			}
 			defer done()
 			o.Env = env
-			res, err := jobs.Backup.Run(cmd.Context(), env.Store, hostname(), o)
-			if a.jsonOutput() {
-				if perr := a.printJSON(res); perr != nil {
+			res, err := jobs.Backup.Run(cmd.Context(), env.Store, cmdutil.Hostname(), o)
+			if a.JSONOutput() {
+				if perr := a.PrintJSON(res); perr != nil {
 					return perr
 				}
 			} else {
 				for _, r := range res {
 					if r.Error != "" {
-						fmt.Fprintf(a.out, "server %s: %s backup FAILED: %s\n", r.Server, r.Type, r.Error)
+						fmt.Fprintf(a.IO.Out, "server %s: %s backup FAILED: %s\n", r.Server, r.Type, r.Error)
 						continue
 					}
-					fmt.Fprintf(a.out, "server %s: %s backup %s done in %s\n", r.Server, r.Type, r.Label, r.Duration.Round(time.Millisecond))
+					fmt.Fprintf(a.IO.Out, "server %s: %s backup %s done in %s\n", r.Server, r.Type, r.Label, r.Duration.Round(time.Millisecond))
 				}
 			}
 			return err
@@ -180,7 +181,7 @@ func (a *app) backupListCmd() *cobra.Command {
 		Short: "Each server's backups, WAL archiving and restorable window",
 		Example: `  tenantctl backup list
   tenantctl backup list --server pg-a -o json`,
-		Args: noArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			env, done, err := a.backupEnv(cmd.Context())
 			if err != nil {
@@ -188,27 +189,27 @@ func (a *app) backupListCmd() *cobra.Command {
 			}
 			defer done()
 			reports, err := backup.List(cmd.Context(), env, server)
-			if a.jsonOutput() {
-				if perr := a.printJSON(reports); perr != nil {
+			if a.JSONOutput() {
+				if perr := a.PrintJSON(reports); perr != nil {
 					return perr
 				}
 				return err
 			}
 			for _, r := range reports {
-				fmt.Fprintf(a.out, "server %s (stanza %s): %s\n", r.Server, r.Stanza, r.Status)
+				fmt.Fprintf(a.IO.Out, "server %s (stanza %s): %s\n", r.Server, r.Stanza, r.Status)
 				if r.Window != nil {
-					fmt.Fprintf(a.out, "  restorable from %s to %s\n", r.Window.From.UTC().Format(time.RFC3339), r.Window.To.UTC().Format(time.RFC3339))
+					fmt.Fprintf(a.IO.Out, "  restorable from %s to %s\n", r.Window.From.UTC().Format(time.RFC3339), r.Window.To.UTC().Format(time.RFC3339))
 				}
 				arch := fmt.Sprintf("  WAL archived: %d, failed: %d", r.Archiver.ArchivedCount, r.Archiver.FailedCount)
 				if r.Archiver.Failing {
 					arch += " (FAILING: last attempt failed)"
 				}
-				fmt.Fprintln(a.out, arch)
+				fmt.Fprintln(a.IO.Out, arch)
 				for _, b := range r.Backups {
-					fmt.Fprintf(a.out, "  %-5s %s  %s → %s  %s\n", b.Type, b.Label, b.Start.UTC().Format(time.RFC3339), b.Stop.UTC().Format(time.RFC3339), humanBytes(b.SizeBytes))
+					fmt.Fprintf(a.IO.Out, "  %-5s %s  %s → %s  %s\n", b.Type, b.Label, b.Start.UTC().Format(time.RFC3339), b.Stop.UTC().Format(time.RFC3339), humanBytes(b.SizeBytes))
 				}
 				if r.Error != "" {
-					fmt.Fprintf(a.out, "  error: %s\n", r.Error)
+					fmt.Fprintf(a.IO.Out, "  error: %s\n", r.Error)
 				}
 			}
 			return err
@@ -262,7 +263,7 @@ existed, is refused (exit 2) with the window named.`,
   tenantctl tenant restore acme --time 2026-12-01T14:32:00Z --dry-run
   tenantctl tenant restore acme --time 2026-12-01T14:32:00Z --as acme-restored
   tenantctl tenant restore acme --time "2026-12-01 14:32" --keep-source 72h`,
-		Args: exactArgs(1, "a tenant SLUG"),
+		Args: cmdutil.ExactArgs(1, "a tenant SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Slug = args[0]
 			if rollback {
@@ -274,7 +275,7 @@ existed, is refused (exit 2) with the window named.`,
 				if err := m.RollBackRestore(cmd.Context(), o.Slug); err != nil {
 					return err
 				}
-				fmt.Fprintf(a.out, "restore of tenant %s rolled back\n", o.Slug)
+				fmt.Fprintf(a.IO.Out, "restore of tenant %s rolled back\n", o.Slug)
 				return nil
 			}
 			if at == "" {
@@ -303,23 +304,23 @@ existed, is refused (exit 2) with the window named.`,
 			if err != nil {
 				return err
 			}
-			if a.jsonOutput() {
-				return a.printJSON(res)
+			if a.JSONOutput() {
+				return a.PrintJSON(res)
 			}
 			when := res.Time.UTC().Format(time.RFC3339Nano)
 			switch {
 			case o.DryRun && res.Window != nil:
-				fmt.Fprintf(a.out, "would restore tenant %s on %s to %s (restorable window %s to %s)\n", res.Slug, res.Server, when,
+				fmt.Fprintf(a.IO.Out, "would restore tenant %s on %s to %s (restorable window %s to %s)\n", res.Slug, res.Server, when,
 					res.Window.From.UTC().Format(time.RFC3339), res.Window.To.UTC().Format(time.RFC3339))
 			case o.DryRun:
-				fmt.Fprintf(a.out, "tenant %s has an interrupted restore to %s: %s\n", res.Slug, when, res.Status)
+				fmt.Fprintf(a.IO.Out, "tenant %s has an interrupted restore to %s: %s\n", res.Slug, when, res.Status)
 			case res.As != "":
-				fmt.Fprintf(a.out, "tenant %s restored to %s as new tenant %s: %d tables, %d rows (%s)\n", res.Slug, when, res.As, res.Tables, res.Rows, res.Duration.Round(time.Millisecond))
+				fmt.Fprintf(a.IO.Out, "tenant %s restored to %s as new tenant %s: %d tables, %d rows (%s)\n", res.Slug, when, res.As, res.Tables, res.Rows, res.Duration.Round(time.Millisecond))
 			default:
-				fmt.Fprintf(a.out, "tenant %s restored in place to %s: %d tables, %d rows verified, downtime %s, total %s\n",
+				fmt.Fprintf(a.IO.Out, "tenant %s restored in place to %s: %d tables, %d rows verified, downtime %s, total %s\n",
 					res.Slug, when, res.Tables, res.Rows, res.Downtime.Round(time.Millisecond), res.Duration.Round(time.Millisecond))
 				if res.KeepSourceUntil != nil && res.Status == "switched" {
-					fmt.Fprintf(a.out, "the replaced database is kept as %s until %s; `tenantctl reconcile` drops it after that\n", res.KeptDB, res.KeepSourceUntil.UTC().Format(time.RFC3339))
+					fmt.Fprintf(a.IO.Out, "the replaced database is kept as %s until %s; `tenantctl reconcile` drops it after that\n", res.KeptDB, res.KeepSourceUntil.UTC().Format(time.RFC3339))
 				}
 			}
 			return nil

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/provisioner"
 )
@@ -23,7 +24,7 @@ func (a *app) createBatch(cmd *cobra.Command, o provisioner.CreateOptions, file 
 	if concurrency < 1 || concurrency > 64 {
 		return validate.Errorf("invalid --concurrency %d: use 1 to 64", concurrency)
 	}
-	r := a.in
+	r := a.IO.In
 	if file != "-" {
 		f, err := os.Open(file)
 		if err != nil {
@@ -39,12 +40,12 @@ func (a *app) createBatch(cmd *cobra.Command, o provisioner.CreateOptions, file 
 	for i := range rows {
 		rows[i].Options.SlowPath = o.SlowPath
 	}
-	p, done, err := a.provisioner(cmd.Context())
+	p, done, err := a.Provisioner(cmd.Context())
 	if err != nil {
 		return err
 	}
 	defer done()
-	prog := a.progress(len(rows), "tenant create")
+	prog := a.Progress(len(rows), "tenant create")
 	var mu sync.Mutex
 	results, err := p.CreateBatch(cmd.Context(), rows, concurrency, func(r provisioner.BatchResult) {
 		mu.Lock()
@@ -60,23 +61,23 @@ func (a *app) createBatch(cmd *cobra.Command, o provisioner.CreateOptions, file 
 	if err != nil && !errors.As(err, &be) {
 		return err
 	}
-	if a.jsonOutput() {
-		if jerr := a.printJSON(results); jerr != nil {
+	if a.JSONOutput() {
+		if jerr := a.PrintJSON(results); jerr != nil {
 			return jerr
 		}
 	} else {
-		tw := a.table("LINE", "SLUG", "RESULT", "SERVER", "DATABASE")
+		tw := a.Table("LINE", "SLUG", "RESULT", "SERVER", "DATABASE")
 		for _, r := range results {
 			if r.OK {
-				row(tw, r.Line, r.Slug, "created", r.Tenant.Server, r.Tenant.Database)
+				cmdutil.Row(tw, r.Line, r.Slug, "created", r.Tenant.Server, r.Tenant.Database)
 			} else {
-				row(tw, r.Line, r.Slug, "FAILED: "+oneLine(r.Error), "-", "-")
+				cmdutil.Row(tw, r.Line, r.Slug, "FAILED: "+oneLine(r.Error), "-", "-")
 			}
 		}
 		if ferr := tw.Flush(); ferr != nil {
 			return ferr
 		}
-		fmt.Fprintf(a.out, "%d of %d tenants created\n", len(results)-failedCount(be), len(results))
+		fmt.Fprintf(a.IO.Out, "%d of %d tenants created\n", len(results)-failedCount(be), len(results))
 	}
 	if be != nil {
 		return be // exit 1, naming the failed lines

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 )
 
 func (a *app) catalogCmd() *cobra.Command {
@@ -13,16 +14,16 @@ func (a *app) catalogCmd() *cobra.Command {
 	cmd.AddCommand(&cobra.Command{
 		Use:   "init",
 		Short: "Create or upgrade the catalog schema (idempotent, safe to run concurrently)",
-		Args:  noArgs,
+		Args:  cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			v, err := catalog.Init(cmd.Context(), a.catalogDSN())
+			v, err := catalog.Init(cmd.Context(), a.CatalogDSN())
 			if err != nil {
 				return err
 			}
-			if box, err := a.box(); err != nil {
+			if box, err := a.Box(); err != nil {
 				return err
 			} else if box != nil {
-				store, err := catalog.Open(cmd.Context(), a.catalogDSN(), box)
+				store, err := catalog.Open(cmd.Context(), a.CatalogDSN(), box)
 				if err != nil {
 					return err
 				}
@@ -31,18 +32,18 @@ func (a *app) catalogCmd() *cobra.Command {
 					return err
 				}
 			}
-			fmt.Fprintf(a.out, "catalog schema at version %d\n", v)
+			fmt.Fprintf(a.IO.Out, "catalog schema at version %d\n", v)
 			return nil
 		},
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use:   "status",
 		Short: "Show the catalog's schema version, servers, tenants by state and warehouse",
-		Args:  noArgs,
+		Args:  cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			// Through a.store: a configured key that is not the catalog's is refused here
+			// Through a.Store: a configured key that is not the catalog's is refused here
 			// too, though status decrypts nothing.
-			store, err := a.store(cmd.Context())
+			store, err := a.Store(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -51,26 +52,26 @@ func (a *app) catalogCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if a.jsonOutput() {
-				return a.printJSON(st)
+			if a.JSONOutput() {
+				return a.PrintJSON(st)
 			}
-			fmt.Fprintf(a.out, "schema version: %d (latest %d)\n", st.SchemaVersion, st.LatestVersion)
-			fmt.Fprintf(a.out, "servers:        %d\n", st.Servers)
+			fmt.Fprintf(a.IO.Out, "schema version: %d (latest %d)\n", st.SchemaVersion, st.LatestVersion)
+			fmt.Fprintf(a.IO.Out, "servers:        %d\n", st.Servers)
 			total := 0
 			for _, n := range st.Tenants {
 				total += n
 			}
-			fmt.Fprintf(a.out, "tenants:        %d", total)
+			fmt.Fprintf(a.IO.Out, "tenants:        %d", total)
 			for _, s := range []string{"provisioning", "active", "suspended", "deleting", "failed", "purged"} {
 				if n := st.Tenants[s]; n > 0 {
-					fmt.Fprintf(a.out, "  %s=%d", s, n)
+					fmt.Fprintf(a.IO.Out, "  %s=%d", s, n)
 				}
 			}
-			fmt.Fprintln(a.out)
+			fmt.Fprintln(a.IO.Out)
 			if st.Warehouse != nil {
-				fmt.Fprintf(a.out, "warehouse:      %s:%d/%s\n", st.Warehouse.Host, st.Warehouse.Port, st.Warehouse.Database)
+				fmt.Fprintf(a.IO.Out, "warehouse:      %s:%d/%s\n", st.Warehouse.Host, st.Warehouse.Port, st.Warehouse.Database)
 			} else {
-				fmt.Fprintln(a.out, "warehouse:      not registered")
+				fmt.Fprintln(a.IO.Out, "warehouse:      not registered")
 			}
 			return nil
 		},

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tenantctl/tenantctl/config"
+	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/secret"
 )
@@ -30,14 +31,14 @@ The file is --config or TENANTCTL_CONFIG, else .tenantctl/config.yaml in the wor
 directory or the nearest parent, else $XDG_CONFIG_HOME/tenantctl/config.yaml
 (~/.config/tenantctl/config.yaml). --context NAME or TENANTCTL_CONTEXT picks a context for
 one command; 'config use-context' changes the default.`,
-		Annotations: map[string]string{annotConfigEditor: "true"},
+		Annotations: map[string]string{cmdutil.AnnotConfigEditor: "true"},
 	}
 	cmd.AddCommand(&cobra.Command{
 		Use:         "get-contexts",
 		Short:       "List the config file's contexts; * marks the current one",
 		Example:     "  tenantctl config get-contexts\n  tenantctl config get-contexts -o json",
-		Args:        noArgs,
-		Annotations: map[string]string{annotConfigEditor: "true"},
+		Args:        cmdutil.NoArgs,
+		Annotations: map[string]string{cmdutil.AnnotConfigEditor: "true"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			type ctxRow struct {
 				Name          string `json:"name"`
@@ -45,25 +46,25 @@ one command; 'config use-context' changes the default.`,
 				Catalog       string `json:"catalog"`
 				SecretKeyFile string `json:"secret_key_file,omitempty"`
 			}
-			current := a.contextName(cmd)
+			current := a.ContextName(cmd)
 			if current == "" {
-				current = a.rawFile.CurrentContext
+				current = a.RawFile.CurrentContext
 			}
 			rows := []ctxRow{}
-			for _, name := range a.rawFile.ContextNames() {
-				s, _ := a.rawFile.Select(name)
+			for _, name := range a.RawFile.ContextNames() {
+				s, _ := a.RawFile.Select(name)
 				rows = append(rows, ctxRow{Name: name, Current: name == current, Catalog: secret.RedactDSN(s.Catalog), SecretKeyFile: s.SecretKeyFile})
 			}
-			if a.jsonOutput() {
-				return a.printJSON(rows)
+			if a.JSONOutput() {
+				return a.PrintJSON(rows)
 			}
-			tw := a.table("CURRENT", "NAME", "CATALOG", "SECRET KEY FILE")
+			tw := a.Table("CURRENT", "NAME", "CATALOG", "SECRET KEY FILE")
 			for _, r := range rows {
 				mark := ""
 				if r.Current {
 					mark = "*"
 				}
-				row(tw, mark, r.Name, r.Catalog, r.SecretKeyFile)
+				cmdutil.Row(tw, mark, r.Name, r.Catalog, r.SecretKeyFile)
 			}
 			return tw.Flush()
 		},
@@ -72,37 +73,37 @@ one command; 'config use-context' changes the default.`,
 		Use:         "use-context NAME",
 		Short:       "Make NAME the config file's current context",
 		Example:     "  tenantctl config use-context prod",
-		Args:        exactArgs(1, "a context name"),
-		Annotations: map[string]string{annotConfigEditor: "true"},
+		Args:        cmdutil.ExactArgs(1, "a context name"),
+		Annotations: map[string]string{cmdutil.AnnotConfigEditor: "true"},
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-			return a.rawFile.ContextNames(), cobra.ShellCompDirectiveNoFileComp
+			return a.RawFile.ContextNames(), cobra.ShellCompDirectiveNoFileComp
 		},
 		RunE: func(_ *cobra.Command, args []string) error {
-			if a.configRead == "" {
+			if a.ConfigRead == "" {
 				return validate.Errorf("no config file found (looked for %s here and in parent directories, and %s)",
-					config.DefaultPath, config.UserPath(a.getenv))
+					config.DefaultPath, config.UserPath(a.Getenv))
 			}
-			if err := config.SetCurrentContext(a.configRead, args[0]); err != nil {
+			if err := config.SetCurrentContext(a.ConfigRead, args[0]); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "switched to context %q (in %s)\n", args[0], a.configRead)
+			fmt.Fprintf(a.IO.Out, "switched to context %q (in %s)\n", args[0], a.ConfigRead)
 			return nil
 		},
 	})
 	cmd.AddCommand(&cobra.Command{
 		Use:         "current-context",
 		Short:       "Print the context in use",
-		Args:        noArgs,
-		Annotations: map[string]string{annotConfigEditor: "true"},
+		Args:        cmdutil.NoArgs,
+		Annotations: map[string]string{cmdutil.AnnotConfigEditor: "true"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			name := a.contextName(cmd)
+			name := a.ContextName(cmd)
 			if name == "" {
-				name = a.rawFile.CurrentContext
+				name = a.RawFile.CurrentContext
 			}
 			if name == "" {
-				return fmt.Errorf("no current context is set (config file: %s)", orNone(a.configRead))
+				return fmt.Errorf("no current context is set (config file: %s)", orNone(a.ConfigRead))
 			}
-			fmt.Fprintln(a.out, name)
+			fmt.Fprintln(a.IO.Out, name)
 			return nil
 		},
 	})

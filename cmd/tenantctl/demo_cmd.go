@@ -13,6 +13,7 @@ import (
 	"github.com/tenantctl/tenantctl/demo"
 	"github.com/tenantctl/tenantctl/devenv"
 	"github.com/tenantctl/tenantctl/fleet"
+	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/provisioner"
@@ -45,48 +46,48 @@ func (a *app) demoCmd() *cobra.Command {
 Running it again changes nothing. 'tenantctl dev down --purge' removes all of it.`,
 		Example: `  tenantctl demo
   tenantctl demo --dir /var/tmp/tenantctl --servers 3`,
-		Args:        noArgs,
-		Annotations: map[string]string{annotCreatesConfig: "true"},
+		Args:        cmdutil.NoArgs,
+		Annotations: map[string]string{cmdutil.AnnotCreatesConfig: "true"},
 		GroupID:     "local",
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			// The demo creates customers: it never uses a catalog found only in the
 			// per-user config file (that may be production); it starts its own instead.
-			userCatalog := a.configSource == "user" && a.flags.catalog == "" && a.getenv("TENANTCTL_CATALOG_DSN") == ""
+			userCatalog := a.ConfigSource == "user" && a.Flags.Catalog == "" && a.Getenv("TENANTCTL_CATALOG_DSN") == ""
 			if userCatalog {
-				a.file = config.File{}
+				a.File = config.File{}
 			}
-			if a.catalogDSN() == "" || cmd.Flags().Changed("dir") || cmd.Flags().Changed("servers") {
-				fmt.Fprintln(a.out, "==> starting the local environment (tenantctl dev up)")
+			if a.CatalogDSN() == "" || cmd.Flags().Changed("dir") || cmd.Flags().Changed("servers") {
+				fmt.Fprintln(a.IO.Out, "==> starting the local environment (tenantctl dev up)")
 				// The clusters live beside the config file (.tenantctl/dev by default).
-				d := filepath.Join(filepath.Dir(a.flags.config), "dev")
+				d := filepath.Join(filepath.Dir(a.Flags.Config), "dev")
 				if cmd.Flags().Changed("dir") {
 					d = dir
-				} else if a.file.DevDir != "" {
-					d = a.file.DevDir
+				} else if a.File.DevDir != "" {
+					d = a.File.DevDir
 				}
-				env, err := devenv.Up(ctx, devenv.Options{Dir: d, Servers: servers, ConfigPath: a.flags.config, Log: a.log})
+				env, err := devenv.Up(ctx, devenv.Options{Dir: d, Servers: servers, ConfigPath: a.Flags.Config, Log: a.Log})
 				if err != nil {
 					return err
 				}
 				a.printDataMoved(env)
-				f, err := config.Load(a.flags.config, true)
+				f, err := config.Load(a.Flags.Config, true)
 				if err != nil {
 					return err
 				}
-				a.file = f
+				a.File = f
 			}
-			p, done, err := a.provisioner(ctx)
+			p, done, err := a.Provisioner(ctx)
 			if err != nil {
 				return err
 			}
 			defer done()
-			fmt.Fprintln(a.out, "==> creating demo customers and seeding them through their own credentials")
+			fmt.Fprintln(a.IO.Out, "==> creating demo customers and seeding them through their own credentials")
 			res, err := demo.Run(ctx, p)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "    created: %v  seeded: %v\n", res.Created, res.Seeded)
+			fmt.Fprintf(a.IO.Out, "    created: %v  seeded: %v\n", res.Created, res.Seeded)
 			if err := a.demoMigrate(ctx, p); err != nil {
 				return err
 			}
@@ -97,7 +98,7 @@ Running it again changes nothing. 'tenantctl dev down --purge' removes all of it
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(a.out, "==> servers")
+			fmt.Fprintln(a.IO.Out, "==> servers")
 			if err := a.printServers(servers); err != nil {
 				return err
 			}
@@ -105,7 +106,7 @@ Running it again changes nothing. 'tenantctl dev down --purge' removes all of it
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(a.out, "==> tenants")
+			fmt.Fprintln(a.IO.Out, "==> tenants")
 			if err := a.printTenants(tenants); err != nil {
 				return err
 			}
@@ -121,9 +122,9 @@ Running it again changes nothing. 'tenantctl dev down --purge' removes all of it
 // ships a schema change: an operator migrations directory recorded in the config, then
 // a fleet run in waves.
 func (a *app) demoMigrate(ctx context.Context, p *provisioner.Provisioner) error {
-	dir := a.setting(a.root, "tenant-migrations", a.flags.tenantMigrations, "TENANTCTL_TENANT_MIGRATIONS", a.file.TenantMigrations, "")
+	dir := a.Setting(a.Root, "tenant-migrations", a.Flags.TenantMigrations, "TENANTCTL_TENANT_MIGRATIONS", a.File.TenantMigrations, "")
 	if dir == "" {
-		dir = filepath.Join(filepath.Dir(a.flags.config), devenv.DemoMigrationsDir)
+		dir = filepath.Join(filepath.Dir(a.Flags.Config), devenv.DemoMigrationsDir)
 		if err := demo.WriteMigrations(dir); err != nil {
 			return err
 		}
@@ -131,66 +132,66 @@ func (a *app) demoMigrate(ctx context.Context, p *provisioner.Provisioner) error
 		if err != nil {
 			return err
 		}
-		f, err := config.Load(a.flags.config, false)
+		f, err := config.Load(a.Flags.Config, false)
 		if err != nil {
 			return err
 		}
 		f.TenantMigrations = abs
-		if err := config.Write(a.flags.config, f); err != nil {
+		if err := config.Write(a.Flags.Config, f); err != nil {
 			return err
 		}
-		a.file.TenantMigrations = abs
+		a.File.TenantMigrations = abs
 		dir = abs
-		fmt.Fprintf(a.out, "==> rolling out a schema change: operator migrations in %s (recorded in %s)\n", dir, a.flags.config)
+		fmt.Fprintf(a.IO.Out, "==> rolling out a schema change: operator migrations in %s (recorded in %s)\n", dir, a.Flags.Config)
 	} else {
-		fmt.Fprintf(a.out, "==> applying pending migrations from %s\n", dir)
+		fmt.Fprintf(a.IO.Out, "==> applying pending migrations from %s\n", dir)
 	}
 	fsys, err := migrations.Dir(dir)
 	if err != nil {
 		return err
 	}
 	p.TenantMigrations = fsys
-	res, err := jobs.Migrate.Run(ctx, p.Store, hostname(), rollout.Options{Store: p.Store, Migrations: fsys, Options: fleet.Options{Log: a.log}})
+	res, err := jobs.Migrate.Run(ctx, p.Store, cmdutil.Hostname(), rollout.Options{Store: p.Store, Migrations: fsys, Options: fleet.Options{Log: a.Log}})
 	if err != nil {
 		return err
 	}
 	t := res.Totals()
-	fmt.Fprintf(a.out, "    %d tenant(s) migrated, %d already current, %d failed\n", t.Migrated, t.Current, t.Failed)
+	fmt.Fprintf(a.IO.Out, "    %d tenant(s) migrated, %d already current, %d failed\n", t.Migrated, t.Current, t.Failed)
 	return nil
 }
 
 // demoAudit ends the demo with the isolation audit, live probes included.
 func (a *app) demoAudit(ctx context.Context, p *provisioner.Provisioner) error {
-	fmt.Fprintln(a.out, "==> isolation audit (configuration checks and live cross-tenant login probes)")
-	r, err := jobs.Audit.Run(ctx, p.Store, hostname(), audit.Options{Store: p.Store, Node: hostname(), Options: fleet.Options{Log: a.log}})
+	fmt.Fprintln(a.IO.Out, "==> isolation audit (configuration checks and live cross-tenant login probes)")
+	r, err := jobs.Audit.Run(ctx, p.Store, cmdutil.Hostname(), audit.Options{Store: p.Store, Node: cmdutil.Hostname(), Options: fleet.Options{Log: a.Log}})
 	if r.Tenants == 0 && err != nil {
 		return err
 	}
-	if werr := audit.WriteText(a.out, r); werr != nil {
+	if werr := audit.WriteText(a.IO.Out, r); werr != nil {
 		return werr
 	}
 	if err != nil {
-		return errSilent
+		return cmdutil.ErrSilent
 	}
-	fmt.Fprintln(a.out, "==> done: try 'tenantctl tenant show acme', 'tenantctl audit -o markdown', 'tenantctl jobs'")
-	fmt.Fprintln(a.out, "==> console: 'tenantctl operator add me --role admin' prints a token; then 'tenantctl serve' and open http://127.0.0.1:8080 (log in as me with the token)")
+	fmt.Fprintln(a.IO.Out, "==> done: try 'tenantctl tenant show acme', 'tenantctl audit -o markdown', 'tenantctl jobs'")
+	fmt.Fprintln(a.IO.Out, "==> console: 'tenantctl operator add me --role admin' prints a token; then 'tenantctl serve' and open http://127.0.0.1:8080 (log in as me with the token)")
 	return nil
 }
 
 // demoRollup copies every tenant's rows into the warehouse and prints a cross-tenant
 // summary from it: the MSP's one place to see all customers.
 func (a *app) demoRollup(ctx context.Context, p *provisioner.Provisioner) error {
-	spec, err := rollup.LoadSpec(a.rollupSpecPath())
+	spec, err := rollup.LoadSpec(a.RollupSpecPath())
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(a.out, "==> rolling every tenant's rows up into the MSP-only warehouse")
-	res, err := jobs.Rollup.Run(ctx, p.Store, hostname(), rollup.Options{Store: p.Store, Spec: spec, Options: fleet.Options{Log: a.log}})
+	fmt.Fprintln(a.IO.Out, "==> rolling every tenant's rows up into the MSP-only warehouse")
+	res, err := jobs.Rollup.Run(ctx, p.Store, cmdutil.Hostname(), rollup.Options{Store: p.Store, Spec: spec, Options: fleet.Options{Log: a.Log}})
 	if err != nil {
 		return err
 	}
 	t := res.Totals()
-	fmt.Fprintf(a.out, "    %d tenant(s), %d row(s) copied, %d deleted\n", t.Tenants, t.RowsCopied, t.RowsDeleted)
+	fmt.Fprintf(a.IO.Out, "    %d tenant(s), %d cmdutil.Row(s) copied, %d deleted\n", t.Tenants, t.RowsCopied, t.RowsDeleted)
 	dsn, err := p.Store.WarehouseDSN(ctx)
 	if err != nil {
 		return err
@@ -199,10 +200,10 @@ func (a *app) demoRollup(ctx context.Context, p *provisioner.Provisioner) error 
 	if err != nil {
 		return err
 	}
-	fmt.Fprintln(a.out, "==> cross-tenant summary, from the warehouse")
-	tw := a.table("CUSTOMER", "NAME", "USERS", "SYSTEMS", "OPEN INCIDENTS", "P1 OPEN")
+	fmt.Fprintln(a.IO.Out, "==> cross-tenant summary, from the warehouse")
+	tw := a.Table("CUSTOMER", "NAME", "USERS", "SYSTEMS", "OPEN INCIDENTS", "P1 OPEN")
 	for _, r := range rows {
-		row(tw, r.Slug, r.Name, r.Users, r.Systems, r.OpenIncidents, r.Priority1)
+		cmdutil.Row(tw, r.Slug, r.Name, r.Users, r.Systems, r.OpenIncidents, r.Priority1)
 	}
 	return tw.Flush()
 }

@@ -7,14 +7,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tenantctl/tenantctl/devenv"
+	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 )
 
 func (a *app) devDir(cmd *cobra.Command, flag string) string {
 	if cmd.Flags().Changed("dir") {
 		return flag
 	}
-	if a.file.DevDir != "" {
-		return a.file.DevDir
+	if a.File.DevDir != "" {
+		return a.File.DevDir
 	}
 	return devenv.DefaultDir
 }
@@ -26,7 +27,7 @@ func (a *app) printDataMoved(env *devenv.Env) {
 		if env.Moved != "" {
 			why = env.Moved + " is not searchable by the postgres OS user"
 		}
-		fmt.Fprintf(a.out, "note: cluster data is in %s (%s); the secret key stays in %s\n", env.DataDir, why, env.Dir)
+		fmt.Fprintf(a.IO.Out, "note: cluster data is in %s (%s); the secret key stays in %s\n", env.DataDir, why, env.Dir)
 	}
 }
 
@@ -45,25 +46,25 @@ a control cluster holding the catalog and warehouse databases, and N tenant serv
 with a least-privilege admin role (LOGIN CREATEDB CREATEROLE). Initialise the catalog,
 register the servers and the warehouse, generate the secret key (mode 0600) and write
 ./.tenantctl/config.yaml so later commands need no flags. Running it again is harmless.`,
-		Args:        noArgs,
-		Annotations: map[string]string{annotCreatesConfig: "true"},
+		Args:        cmdutil.NoArgs,
+		Annotations: map[string]string{cmdutil.AnnotCreatesConfig: "true"},
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			start := time.Now()
 			env, err := devenv.Up(cmd.Context(), devenv.Options{
-				Dir: a.devDir(cmd, dir), Servers: servers, ConfigPath: a.flags.config, Log: a.log,
+				Dir: a.devDir(cmd, dir), Servers: servers, ConfigPath: a.Flags.Config, Log: a.Log,
 			})
 			if err != nil {
 				return err
 			}
 			a.printDataMoved(env)
-			fmt.Fprintf(a.out, "dev environment up in %s (%s)\n", env.DataDir, time.Since(start).Round(time.Millisecond))
-			fmt.Fprintf(a.out, "  control  127.0.0.1:%d  databases catalog, warehouse\n", env.Control.Port)
+			fmt.Fprintf(a.IO.Out, "dev environment up in %s (%s)\n", env.DataDir, time.Since(start).Round(time.Millisecond))
+			fmt.Fprintf(a.IO.Out, "  control  127.0.0.1:%d  databases catalog, warehouse\n", env.Control.Port)
 			for i := 0; i < len(env.Servers); i++ {
 				name := devenv.ServerName(i)
-				fmt.Fprintf(a.out, "  %-8s 127.0.0.1:%d\n", name, env.Servers[name].Port)
+				fmt.Fprintf(a.IO.Out, "  %-8s 127.0.0.1:%d\n", name, env.Servers[name].Port)
 			}
-			fmt.Fprintf(a.out, "config written to %s; try: tenantctl server list\n", a.flags.config)
-			fmt.Fprintln(a.out, "the warehouse: psql \"$(tenantctl warehouse dsn)\"")
+			fmt.Fprintf(a.IO.Out, "config written to %s; try: tenantctl server list\n", a.Flags.Config)
+			fmt.Fprintln(a.IO.Out, "the warehouse: psql \"$(tenantctl warehouse dsn)\"")
 			return nil
 		},
 	}
@@ -75,20 +76,20 @@ register the servers and the warehouse, generate the secret key (mode 0600) and 
 	down := &cobra.Command{
 		Use:   "down [--purge]",
 		Short: "Stop the local clusters (--purge deletes everything dev up and demo created, and lists it)",
-		Args:  noArgs,
+		Args:  cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			d := a.devDir(cmd, dir)
-			removed, err := devenv.Down(cmd.Context(), d, a.flags.config, purge)
+			removed, err := devenv.Down(cmd.Context(), d, a.Flags.Config, purge)
 			if err != nil {
 				return err
 			}
 			if !purge {
-				fmt.Fprintf(a.out, "dev environment in %s stopped (data kept; 'dev down --purge' deletes it)\n", devenv.DataDir(d))
+				fmt.Fprintf(a.IO.Out, "dev environment in %s stopped (data kept; 'dev down --purge' deletes it)\n", devenv.DataDir(d))
 				return nil
 			}
-			fmt.Fprintf(a.out, "dev environment stopped and deleted; removed:\n")
+			fmt.Fprintf(a.IO.Out, "dev environment stopped and deleted; removed:\n")
 			for _, p := range removed {
-				fmt.Fprintf(a.out, "  %s\n", p)
+				fmt.Fprintf(a.IO.Out, "  %s\n", p)
 			}
 			return nil
 		},
@@ -100,24 +101,24 @@ register the servers and the warehouse, generate the secret key (mode 0600) and 
 	status := &cobra.Command{
 		Use:   "status",
 		Short: "Show which local clusters run, and how to reach the warehouse",
-		Args:  noArgs,
+		Args:  cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			st, err := devenv.Status(cmd.Context(), a.devDir(cmd, dir))
 			if err != nil {
 				return err
 			}
-			if a.jsonOutput() {
-				return a.printJSON(st)
+			if a.JSONOutput() {
+				return a.PrintJSON(st)
 			}
-			tw := a.table("CLUSTER", "PORT", "RUNNING", "PID", "DIR")
+			tw := a.Table("CLUSTER", "PORT", "RUNNING", "PID", "DIR")
 			for _, s := range st {
-				row(tw, s.Name, s.Port, s.Running, s.PID, s.Dir)
+				cmdutil.Row(tw, s.Name, s.Port, s.Running, s.PID, s.Dir)
 			}
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			if !a.flags.noHeaders {
-				fmt.Fprintln(a.out, "\ncatalog and warehouse databases are on the control cluster; connect with:\n"+
+			if !a.Flags.NoHeaders {
+				fmt.Fprintln(a.IO.Out, "\ncatalog and warehouse databases are on the control cluster; connect with:\n"+
 					"  psql \"$(tenantctl warehouse dsn)\"     # the MSP-only warehouse (prints a password)")
 			}
 			return nil

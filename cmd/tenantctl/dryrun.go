@@ -15,33 +15,33 @@ import (
 
 // printPlans shows what a delete or purge would do (--dry-run).
 func (a *app) printPlans(verb string, plans []provisioner.Plan) error {
-	if a.jsonOutput() {
-		return a.printJSON(plans)
+	if a.JSONOutput() {
+		return a.PrintJSON(plans)
 	}
 	if len(plans) == 0 {
-		fmt.Fprintf(a.out, "dry run: no tenant would be %s\n", verb)
+		fmt.Fprintf(a.IO.Out, "dry run: no tenant would be %s\n", verb)
 		return nil
 	}
 	for _, pl := range plans {
-		fmt.Fprintf(a.out, "dry run: tenant %s (%s on %s, %s) would be %s:\n", pl.Slug, pl.Database, pl.Server, pl.State, verb)
+		fmt.Fprintf(a.IO.Out, "dry run: tenant %s (%s on %s, %s) would be %s:\n", pl.Slug, pl.Database, pl.Server, pl.State, verb)
 		for _, act := range pl.Actions {
-			fmt.Fprintf(a.out, "  - %s\n", act)
+			fmt.Fprintf(a.IO.Out, "  - %s\n", act)
 		}
 	}
-	fmt.Fprintln(a.out, "nothing was changed")
+	fmt.Fprintln(a.IO.Out, "nothing was changed")
 	return nil
 }
 
 // printDownPlan shows what migrate down would roll back (--dry-run).
 func (a *app) printDownPlan(pl rollout.DownPlan) error {
-	if a.jsonOutput() {
-		return a.printJSON(pl)
+	if a.JSONOutput() {
+		return a.PrintJSON(pl)
 	}
-	fmt.Fprintf(a.out, "dry run: tenant %s (on %s) would go from version %d to %d, running the Down section of:\n", pl.Slug, pl.Server, pl.From, pl.To)
+	fmt.Fprintf(a.IO.Out, "dry run: tenant %s (on %s) would go from version %d to %d, running the Down section of:\n", pl.Slug, pl.Server, pl.From, pl.To)
 	for _, f := range pl.RollBack {
-		fmt.Fprintf(a.out, "  - %s\n", f.Name)
+		fmt.Fprintf(a.IO.Out, "  - %s\n", f.Name)
 	}
-	fmt.Fprintln(a.out, "nothing was changed (the version is the catalog's record; the run itself reads the database's)")
+	fmt.Fprintln(a.IO.Out, "nothing was changed (the version is the catalog's record; the run itself reads the database's)")
 	return nil
 }
 
@@ -51,13 +51,13 @@ func (a *app) confirmPurge(slugs []string, yes bool) error {
 	if yes || len(slugs) == 0 {
 		return nil
 	}
-	f, ok := a.in.(*os.File)
+	f, ok := a.IO.In.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return validate.Errorf("refusing to purge %d expired tenant(s) (%s) without confirmation: pass --yes (see them first with --dry-run)",
 			len(slugs), strings.Join(slugs, ", "))
 	}
-	fmt.Fprintf(a.err, "Purge %d expired tenant(s) for good — %s? [y/N] ", len(slugs), strings.Join(slugs, ", "))
-	answer, _ := bufio.NewReader(a.in).ReadString('\n')
+	fmt.Fprintf(a.IO.ErrOut, "Purge %d expired tenant(s) for good — %s? [y/N] ", len(slugs), strings.Join(slugs, ", "))
+	answer, _ := bufio.NewReader(a.IO.In).ReadString('\n')
 	if a := strings.ToLower(strings.TrimSpace(answer)); a != "y" && a != "yes" {
 		return validate.Errorf("purge not confirmed: nothing was changed")
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/fleet"
+	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/rollout"
@@ -127,6 +128,6 @@ func TestDescribeErrorAddsFlagHintsByType(t *testing.T) {
 		{rollout.ErrFleetDown, "migrate down works on one tenant at a time: name it with --tenant SLUG (rolling back the whole fleet is refused)"},
 		{errors.New("unrelated"), "unrelated"},
 	} {
-		require.Equal(t, c.want, describeError(c.err))
+		require.Equal(t, c.want, cmdutil.DescribeError(c.err))
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/jobs"
@@ -42,51 +43,51 @@ database (goose's table) instead and corrects the catalog's record where it diff
 A failed tenant stays listed as failed until a migration succeeds.`,
 		Example: `  tenantctl migrate status
   tenantctl migrate status --verify --concurrency 8 -o json`,
-		Args: noArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
-			fsys, err := a.tenantMigrations()
+			fsys, err := a.TenantMigrations()
 			if err != nil {
 				return err
 			}
-			store, err := a.store(ctx)
+			store, err := a.Store(ctx)
 			if err != nil {
 				return err
 			}
 			defer store.Close()
-			o.Store, o.Migrations, o.Log = store, fsys, a.log
+			o.Store, o.Migrations, o.Log = store, fsys, a.Log
 			rep, err := rollout.Status(ctx, o)
 			if err != nil {
 				return err
 			}
 			a.warnChanged(rep.Changed)
-			if a.flags.output == outputJSON {
-				return a.printJSONRows(len(rep.Tenants), func(b []byte, i int) []byte { return rep.Tenants[i].AppendJSON(b) })
+			if a.Flags.Output == cmdutil.OutputJSON {
+				return a.PrintJSONRows(len(rep.Tenants), func(b []byte, i int) []byte { return rep.Tenants[i].AppendJSON(b) })
 			}
-			if a.jsonOutput() {
-				return a.printJSON(rep.Tenants)
+			if a.JSONOutput() {
+				return a.PrintJSON(rep.Tenants)
 			}
-			tw := a.alignedTable("SLUG", "SERVER", "STATE", "VERSION", "LATEST", "PENDING", "LAST ERROR")
+			tw := a.AlignedTable("SLUG", "SERVER", "STATE", "VERSION", "LATEST", "PENDING", "LAST ERROR")
 			for _, t := range rep.Tenants {
 				msg := t.LastError
 				if t.ReadError != "" {
 					msg = "cannot read the database's version: " + t.ReadError
 				}
 				tw.Row(t.Slug, t.Server, t.State, strconv.FormatInt(t.Version, 10), strconv.FormatInt(t.Latest, 10),
-					strconv.Itoa(t.Pending), dash(oneLine(msg)))
+					strconv.Itoa(t.Pending), cmdutil.Dash(oneLine(msg)))
 			}
 			if err := tw.Flush(); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "%d tenants at latest version %d: %d current, %d behind, %d failed", len(rep.Tenants), rep.Latest,
+			fmt.Fprintf(a.IO.Out, "%d tenants at latest version %d: %d current, %d behind, %d failed", len(rep.Tenants), rep.Latest,
 				rep.Current, rep.Behind, rep.Failed)
 			if rep.Ahead > 0 {
-				fmt.Fprintf(a.out, ", %d ahead of the migration set", rep.Ahead)
+				fmt.Fprintf(a.IO.Out, ", %d ahead of the migration set", rep.Ahead)
 			}
 			if rep.Unreadable > 0 {
-				fmt.Fprintf(a.out, " (%d could not be read)", rep.Unreadable)
+				fmt.Fprintf(a.IO.Out, " (%d could not be read)", rep.Unreadable)
 			}
-			fmt.Fprintln(a.out)
+			fmt.Fprintln(a.IO.Out)
 			return nil
 		},
 	}
@@ -144,7 +145,7 @@ A migration file changed after it was applied is refused (exit 2) unless
 --allow-changed. Exit status 1 when any tenant failed or was not started.`,
 		Example: `  tenantctl --tenant-migrations ./migrations migrate up --dry-run
   tenantctl --tenant-migrations ./migrations migrate up --canary 5 --max-failures 10`,
-		Args: noArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Canary < 0 || o.MaxFailures < 0 {
 				return validate.Errorf("--canary and --max-failures must be 0 or more")
@@ -177,16 +178,16 @@ A migration file changed after it was applied is refused (exit 2) unless
 }
 
 func (a *app) migrateUp(ctx context.Context, o rollout.Options) error {
-	fsys, err := a.tenantMigrations()
+	fsys, err := a.TenantMigrations()
 	if err != nil {
 		return err
 	}
-	store, err := a.store(ctx)
+	store, err := a.Store(ctx)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	o.Store, o.Migrations, o.Log = store, fsys, a.log
+	o.Store, o.Migrations, o.Log = store, fsys, a.Log
 	// Bad input is refused before a job run is recorded: it changes nothing.
 	if err := o.Validate(); err != nil {
 		return err
@@ -196,19 +197,19 @@ func (a *app) migrateUp(ctx context.Context, o rollout.Options) error {
 		if err != nil {
 			return err
 		}
-		if a.jsonOutput() {
-			return a.printJSON(res.Plan)
+		if a.JSONOutput() {
+			return a.PrintJSON(res.Plan)
 		}
 		a.printPlan(res.Plan)
 		return nil
 	}
-	o.Progress = func(total int) progress.Reporter { return a.progress(total, "migrate") }
-	res, err := jobs.Migrate.Run(ctx, store, hostname(), o)
+	o.Progress = func(total int) progress.Reporter { return a.Progress(total, "migrate") }
+	res, err := jobs.Migrate.Run(ctx, store, cmdutil.Hostname(), o)
 	if err != nil && len(res.Migrated)+len(res.Failed)+len(res.Skipped) == 0 {
 		return err // refused (changed files, another run, bad input): no tenant was touched
 	}
-	if a.jsonOutput() {
-		if perr := a.printJSON(res); perr != nil {
+	if a.JSONOutput() {
+		if perr := a.PrintJSON(res); perr != nil {
 			return perr
 		}
 	} else {
@@ -216,31 +217,31 @@ func (a *app) migrateUp(ctx context.Context, o rollout.Options) error {
 	}
 	if err != nil {
 		a.printFailures(res, err)
-		return errSilent
+		return cmdutil.ErrSilent
 	}
 	return nil
 }
 
 func (a *app) printPlan(p rollout.Plan) {
 	steps := p.Steps()
-	fmt.Fprintf(a.out, "plan: %d tenant(s) to bring to version %d (%d canary, %d in the rest); %d already current\n",
+	fmt.Fprintf(a.IO.Out, "plan: %d tenant(s) to bring to version %d (%d canary, %d in the rest); %d already current\n",
 		len(steps), p.Latest, len(p.Canary), len(p.Rest), p.Current)
 	for _, c := range p.Changed {
-		fmt.Fprintf(a.out, "accepting changed migration: %s\n", c)
+		fmt.Fprintf(a.IO.Out, "accepting changed migration: %s\n", c)
 	}
 	if len(steps) == 0 {
 		return
 	}
-	tw := a.table("WAVE", "SLUG", "SERVER", "STATE", "FROM", "PENDING VERSIONS", "PREVIOUS ERROR")
+	tw := a.Table("WAVE", "SLUG", "SERVER", "STATE", "FROM", "PENDING VERSIONS", "PREVIOUS ERROR")
 	for _, s := range steps {
-		row(tw, s.Wave, s.Slug, s.Server, s.State, s.From, versions(s.Pending), dash(oneLine(s.LastError)))
+		cmdutil.Row(tw, s.Wave, s.Slug, s.Server, s.State, s.From, versions(s.Pending), cmdutil.Dash(oneLine(s.LastError)))
 	}
 	_ = tw.Flush()
 }
 
 func (a *app) printRun(res rollout.Result) {
 	c := res.Counts()
-	fmt.Fprintf(a.out, "migrated %d tenant(s) to version %d in %s: %d failed, %d not started, %d already current\n",
+	fmt.Fprintf(a.IO.Out, "migrated %d tenant(s) to version %d in %s: %d failed, %d not started, %d already current\n",
 		c["migrated"], res.Plan.Latest, res.Elapsed.Round(time.Millisecond), c["failed"], c["skipped"], c["current"])
 	for _, t := range res.Templates {
 		if t.Error != "" {
@@ -250,11 +251,11 @@ func (a *app) printRun(res rollout.Result) {
 		if t.Built {
 			what = "rebuilt"
 		}
-		fmt.Fprintf(a.out, "template on %s: %s at version %d (%s", t.Server, t.Template, t.Version, what)
+		fmt.Fprintf(a.IO.Out, "template on %s: %s at version %d (%s", t.Server, t.Template, t.Version, what)
 		if len(t.Dropped) > 0 {
-			fmt.Fprintf(a.out, "; dropped %d superseded", len(t.Dropped))
+			fmt.Fprintf(a.IO.Out, "; dropped %d superseded", len(t.Dropped))
 		}
-		fmt.Fprintln(a.out, ")")
+		fmt.Fprintln(a.IO.Out, ")")
 	}
 }
 
@@ -262,30 +263,30 @@ func (a *app) printRun(res rollout.Result) {
 // stderr.
 func (a *app) printFailures(res rollout.Result, err error) {
 	if len(res.Failed) == 0 && len(res.Skipped) == 0 {
-		fmt.Fprintf(a.err, "Error: %s\n", err)
+		fmt.Fprintf(a.IO.ErrOut, "Error: %s\n", err)
 		return
 	}
 	failed := append([]rollout.Outcome{}, res.Failed...)
 	sort.Slice(failed, func(i, j int) bool { return failed[i].Slug < failed[j].Slug })
-	fmt.Fprintf(a.err, "Error: %d tenant(s) failed", len(failed))
+	fmt.Fprintf(a.IO.ErrOut, "Error: %d tenant(s) failed", len(failed))
 	if len(res.Skipped) > 0 {
-		fmt.Fprintf(a.err, ", %d not started", len(res.Skipped))
+		fmt.Fprintf(a.IO.ErrOut, ", %d not started", len(res.Skipped))
 	}
 	if res.Stopped != "" {
-		fmt.Fprintf(a.err, " (%s)", res.Stopped)
+		fmt.Fprintf(a.IO.ErrOut, " (%s)", res.Stopped)
 	}
-	fmt.Fprintln(a.err, ":")
+	fmt.Fprintln(a.IO.ErrOut, ":")
 	for _, f := range failed {
-		fmt.Fprintf(a.err, "  %s (server %s, at version %d, failed at %d): %s\n", f.Slug, f.Server, f.To, f.FailedVersion, oneLine(f.Error))
+		fmt.Fprintf(a.IO.ErrOut, "  %s (server %s, at version %d, failed at %d): %s\n", f.Slug, f.Server, f.To, f.FailedVersion, oneLine(f.Error))
 	}
 	if len(res.Skipped) > 0 {
 		names := make([]string, len(res.Skipped))
 		for i, s := range res.Skipped {
 			names[i] = s.Slug
 		}
-		fmt.Fprintf(a.err, "  not started: %s\n", strings.Join(names, ", "))
+		fmt.Fprintf(a.IO.ErrOut, "  not started: %s\n", strings.Join(names, ", "))
 	}
-	fmt.Fprintln(a.err, "Fix the cause and run `tenantctl migrate up` again: it picks up exactly what is left.")
+	fmt.Fprintln(a.IO.ErrOut, "Fix the cause and run `tenantctl migrate up` again: it picks up exactly what is left.")
 }
 
 func (a *app) migrateDownCmd() *cobra.Command {
@@ -296,7 +297,7 @@ func (a *app) migrateDownCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "down --tenant SLUG [--to VERSION] [--dry-run]",
 		Short: "Roll one tenant back by one version, or to --to VERSION (never the whole fleet)",
-		Args:  noArgs,
+		Args:  cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Tenant == "" {
 				return rollout.ErrFleetDown
@@ -306,16 +307,16 @@ func (a *app) migrateDownCmd() *cobra.Command {
 			}
 			o.LockTimeout, o.StatementTimeout, o.LockWait, o.AllowChanged = m.lockTimeout, m.statementTimeout, m.lockWait, m.allowChanged
 			ctx := cmd.Context()
-			fsys, err := a.tenantMigrations()
+			fsys, err := a.TenantMigrations()
 			if err != nil {
 				return err
 			}
-			store, err := a.store(ctx)
+			store, err := a.Store(ctx)
 			if err != nil {
 				return err
 			}
 			defer store.Close()
-			o.Store, o.Migrations, o.Log = store, fsys, a.log
+			o.Store, o.Migrations, o.Log = store, fsys, a.Log
 			if dryRun {
 				pl, err := rollout.PlanDown(ctx, o)
 				if err != nil {
@@ -327,10 +328,10 @@ func (a *app) migrateDownCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if a.jsonOutput() {
-				return a.printJSON(out)
+			if a.JSONOutput() {
+				return a.PrintJSON(out)
 			}
-			fmt.Fprintf(a.out, "tenant %s rolled back from version %d to %d (versions %s undone)\n", out.Slug, out.From, out.To, versions(out.Applied))
+			fmt.Fprintf(a.IO.Out, "tenant %s rolled back from version %d to %d (versions %s undone)\n", out.Slug, out.From, out.To, versions(out.Applied))
 			return nil
 		},
 	}
@@ -343,7 +344,7 @@ func (a *app) migrateDownCmd() *cobra.Command {
 
 func (a *app) warnChanged(changes []rollout.Change) {
 	for _, c := range changes {
-		a.log.Warn("tenant migration differs from what the fleet was migrated with; `migrate up` will refuse it", "change", c.String())
+		a.Log.Warn("tenant migration differs from what the fleet was migrated with; `migrate up` will refuse it", "change", c.String())
 	}
 }
 
@@ -386,18 +387,18 @@ next 'migrate up' runs them again — only do that when the schema really lacks 
   tenantctl migrate baseline hooli --version 3
   tenantctl migrate baseline hooli --version 2     # baselined too high: back to 2, then 'migrate up' runs 3
   tenantctl tenant create hooli --name Hooli --domain hooli.example --from-dump hooli.dump --baseline 3   # both in one step`,
-		Args: exactArgs(1, "a tenant SLUG"),
+		Args: cmdutil.ExactArgs(1, "a tenant SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("version") {
 				return validate.Errorf("--version N is required: the tenant migration version the tenant's schema matches")
 			}
 			o.Tenant = args[0]
 			ctx := cmd.Context()
-			fsys, err := a.tenantMigrations()
+			fsys, err := a.TenantMigrations()
 			if err != nil {
 				return err
 			}
-			store, err := a.store(ctx)
+			store, err := a.Store(ctx)
 			if err != nil {
 				return err
 			}
@@ -407,14 +408,14 @@ next 'migrate up' runs them again — only do that when the schema really lacks 
 			if err != nil {
 				return err
 			}
-			if a.jsonOutput() {
-				return a.printJSON(out)
+			if a.JSONOutput() {
+				return a.PrintJSON(out)
 			}
 			verb := "baselined"
 			if o.DryRun {
 				verb = "would baseline (dry run)"
 			}
-			fmt.Fprintf(a.out, "tenant %s %s at version %d: %d objects checked; versions recorded: %s; versions removed: %s\n",
+			fmt.Fprintf(a.IO.Out, "tenant %s %s at version %d: %d objects checked; versions recorded: %s; versions removed: %s\n",
 				out.Slug, verb, out.Version, out.Checked, versions(out.Record), versions(out.Unrecord))
 			return nil
 		},

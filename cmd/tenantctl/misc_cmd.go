@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/validate"
 )
 
@@ -14,12 +15,12 @@ func (a *app) versionCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
-		Args:  noArgs,
+		Args:  cmdutil.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			if a.jsonOutput() {
-				return a.printJSON(map[string]string{"version": version, "go": runtime.Version()})
+			if a.JSONOutput() {
+				return a.PrintJSON(map[string]string{"version": version, "go": runtime.Version()})
 			}
-			fmt.Fprintf(a.out, "tenantctl %s (%s)\n", version, runtime.Version())
+			fmt.Fprintf(a.IO.Out, "tenantctl %s (%s)\n", version, runtime.Version())
 			return nil
 		},
 	}
@@ -31,14 +32,14 @@ func (a *app) eventsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "events [--tenant SLUG] [--limit N]",
 		Short: "Show the append-only event log: who changed what, when",
-		Args:  noArgs,
+		Args:  cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if slug != "" {
 				if err := validate.Slug(slug); err != nil {
 					return err
 				}
 			}
-			store, err := a.store(cmd.Context())
+			store, err := a.Store(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -47,12 +48,12 @@ func (a *app) eventsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if a.jsonOutput() {
-				return a.printJSON(events)
+			if a.JSONOutput() {
+				return a.PrintJSON(events)
 			}
-			tw := a.table("ID", "TIME", "ACTOR", "ACTION", "TENANT", "DETAILS")
+			tw := a.Table("ID", "TIME", "ACTOR", "ACTION", "TENANT", "DETAILS")
 			for _, e := range events {
-				row(tw, e.ID, e.At.Local().Format(time.DateTime), e.Actor, e.Action, dash(e.Slug), compactJSON(e.Details))
+				cmdutil.Row(tw, e.ID, e.At.Local().Format(time.DateTime), e.Actor, e.Action, cmdutil.Dash(e.Slug), cmdutil.CompactJSON(e.Details))
 			}
 			return tw.Flush()
 		},
@@ -67,9 +68,9 @@ func (a *app) jobsCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "jobs [--limit N]",
 		Short: "Show recent job runs (scheduler and CLI)",
-		Args:  noArgs,
+		Args:  cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := a.store(cmd.Context())
+			store, err := a.Store(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -78,16 +79,16 @@ func (a *app) jobsCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if a.jsonOutput() {
-				return a.printJSON(jobs)
+			if a.JSONOutput() {
+				return a.PrintJSON(jobs)
 			}
-			tw := a.table("ID", "JOB", "NODE", "STARTED", "DURATION", "STATUS", "COUNTS", "ERROR")
+			tw := a.Table("ID", "JOB", "NODE", "STARTED", "DURATION", "STATUS", "COUNTS", "ERROR")
 			for _, j := range jobs {
 				dur := "-"
 				if j.FinishedAt != nil {
 					dur = j.FinishedAt.Sub(j.StartedAt).Round(time.Millisecond).String()
 				}
-				row(tw, j.ID, j.Job, j.Node, j.StartedAt.Local().Format(time.DateTime), dur, j.Status, compactJSON(j.Counts), dash(j.Error))
+				cmdutil.Row(tw, j.ID, j.Job, j.Node, j.StartedAt.Local().Format(time.DateTime), dur, j.Status, cmdutil.CompactJSON(j.Counts), cmdutil.Dash(j.Error))
 			}
 			return tw.Flush()
 		},

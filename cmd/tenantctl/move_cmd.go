@@ -10,6 +10,7 @@ import (
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/fleet"
+	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/mover"
 	"github.com/tenantctl/tenantctl/provisioner"
@@ -18,11 +19,11 @@ import (
 
 // mover opens the catalog and returns a mover over it; call done when finished.
 func (a *app) mover(cmd *cobra.Command) (*mover.Mover, func(), error) {
-	p, done, err := a.provisioner(cmd.Context())
+	p, done, err := a.Provisioner(cmd.Context())
 	if err != nil {
 		return nil, nil, err
 	}
-	return mover.New(p, a.log), done, nil
+	return mover.New(p, a.Log), done, nil
 }
 
 func (a *app) tenantMoveCmd() *cobra.Command {
@@ -38,7 +39,7 @@ Method dump (the default; works with the least-privilege admin role): the applic
 role loses LOGIN and its sessions end; pg_dump on the source is piped into pg_restore on
 the target, into a database created and hardened like a new tenant's, with the same role
 names and the same password (only the host and port of the app's DSN change); every
-table is compared (row count and checksum) between source and target; the catalog
+table is compared (cmdutil.Row count and checksum) between source and target; the catalog
 switches to the target; the application may log in again. The source copy stays,
 NOLOGIN for the tenant, for --keep-source (default 24h) and is dropped by
 'tenantctl reconcile' after that (--keep-source 0 drops it at once).
@@ -61,7 +62,7 @@ TENANTCTL_PG_BINDIR, PATH, 'pg_config --bindir' or /usr/lib/postgresql/*/bin.`,
   tenantctl tenant move acme --to pg-b
   tenantctl tenant move acme --to pg-b --keep-source 0
   tenantctl tenant move acme --to pg-b --method logical -o json`,
-		Args: exactArgs(1, "a tenant SLUG"),
+		Args: cmdutil.ExactArgs(1, "a tenant SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Slug = args[0]
 			if cmd.Flags().Changed("keep-source") {
@@ -80,7 +81,7 @@ TENANTCTL_PG_BINDIR, PATH, 'pg_config --bindir' or /usr/lib/postgresql/*/bin.`,
 				if err := m.RollBack(cmd.Context(), o.Slug); err != nil {
 					return err
 				}
-				fmt.Fprintf(a.out, "move of tenant %s rolled back\n", o.Slug)
+				fmt.Fprintf(a.IO.Out, "move of tenant %s rolled back\n", o.Slug)
 				return nil
 			}
 			if err := o.Validate(); err != nil {
@@ -95,18 +96,18 @@ TENANTCTL_PG_BINDIR, PATH, 'pg_config --bindir' or /usr/lib/postgresql/*/bin.`,
 			if err != nil {
 				return err
 			}
-			if a.jsonOutput() {
-				return a.printJSON(res)
+			if a.JSONOutput() {
+				return a.PrintJSON(res)
 			}
 			if o.DryRun {
-				fmt.Fprintf(a.out, "would move tenant %s from %s to %s by %s (%s now; %s)\n", res.Slug, res.From, res.To, res.Method,
+				fmt.Fprintf(a.IO.Out, "would move tenant %s from %s to %s by %s (%s now; %s)\n", res.Slug, res.From, res.To, res.Method,
 					humanBytes(res.SizeBytes), res.Status)
 				return nil
 			}
-			fmt.Fprintf(a.out, "tenant %s moved from %s to %s: %d tables, %d rows verified, %s streamed, downtime %s, total %s\n",
+			fmt.Fprintf(a.IO.Out, "tenant %s moved from %s to %s: %d tables, %d rows verified, %s streamed, downtime %s, total %s\n",
 				res.Slug, res.From, res.To, res.Tables, res.Rows, humanBytes(res.Bytes), res.Downtime.Round(time.Millisecond), res.Duration.Round(time.Millisecond))
 			if res.KeepSourceUntil != nil && res.Status == "switched" {
-				fmt.Fprintf(a.out, "the copy on %s is kept (NOLOGIN) until %s; `tenantctl reconcile` drops it after that\n", res.From, res.KeepSourceUntil.UTC().Format(time.RFC3339))
+				fmt.Fprintf(a.IO.Out, "the copy on %s is kept (NOLOGIN) until %s; `tenantctl reconcile` drops it after that\n", res.From, res.KeepSourceUntil.UTC().Format(time.RFC3339))
 			}
 			return nil
 		},
@@ -149,7 +150,7 @@ as job "evacuate", with its progress.`,
 		Example: `  tenantctl server evacuate pg-old --dry-run
   tenantctl server evacuate pg-old --to pg-new1 --to pg-new2 --concurrency 4
   tenantctl server evacuate pg-old --keep-source 0 && tenantctl server remove pg-old`,
-		Args: exactArgs(1, "a server NAME"),
+		Args: cmdutil.ExactArgs(1, "a server NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Server = args[0]
 			if cmd.Flags().Changed("keep-source") {
@@ -178,7 +179,7 @@ as job "evacuate", with its progress.`,
 				_, runErr = run(cmd.Context())
 			} else {
 				st := m.P.Store
-				id, err := st.StartJob(cmd.Context(), "evacuate", hostname())
+				id, err := st.StartJob(cmd.Context(), "evacuate", cmdutil.Hostname())
 				if err != nil {
 					return err
 				}
@@ -189,7 +190,7 @@ as job "evacuate", with its progress.`,
 					counts[out.Status]++
 					counts["done"]++
 					_ = st.UpdateJobCounts(cmd.Context(), id, counts)
-					a.log.Info("tenant evacuated", "tenant", out.Slug, "to", out.To, "status", out.Status, "error", out.Error)
+					a.Log.Info("tenant evacuated", "tenant", out.Slug, "to", out.To, "status", out.Status, "error", out.Error)
 				}
 				var final map[string]int64
 				final, runErr = run(cmd.Context())
@@ -205,18 +206,18 @@ as job "evacuate", with its progress.`,
 			if runErr != nil && !errors.As(runErr, &pe) {
 				return runErr
 			}
-			if a.jsonOutput() {
-				if err := a.printJSON(res); err != nil {
+			if a.JSONOutput() {
+				if err := a.PrintJSON(res); err != nil {
 					return err
 				}
 			} else {
-				tw := a.table("TENANT", "FROM", "TO", "STATUS", "DOWNTIME", "DETAIL")
+				tw := a.Table("TENANT", "FROM", "TO", "STATUS", "DOWNTIME", "DETAIL")
 				for _, t := range res.Tenants {
 					dt := "-"
 					if t.Downtime > 0 {
 						dt = t.Downtime.Round(time.Millisecond).String()
 					}
-					row(tw, t.Slug, t.From, dash(t.To), t.Status, dt, dash(t.Error))
+					cmdutil.Row(tw, t.Slug, t.From, cmdutil.Dash(t.To), t.Status, dt, cmdutil.Dash(t.Error))
 				}
 				if err := tw.Flush(); err != nil {
 					return err
@@ -225,11 +226,11 @@ as job "evacuate", with its progress.`,
 				if o.DryRun {
 					verb = "planned"
 				}
-				fmt.Fprintf(a.out, "%d tenants %s, %d failed in %s; server %s is %s\n", len(res.Tenants)-res.Failed, verb, res.Failed,
+				fmt.Fprintf(a.IO.Out, "%d tenants %s, %d failed in %s; server %s is %s\n", len(res.Tenants)-res.Failed, verb, res.Failed,
 					res.Duration.Round(time.Millisecond), res.Server, map[bool]string{true: "empty", false: "not empty"}[res.Empty])
 			}
 			if pe != nil {
-				return &codeError{code: exitFailure, err: errSilent}
+				return &cmdutil.CodeError{Code: cmdutil.ExitFailure, Err: cmdutil.ErrSilent}
 			}
 			return nil
 		},
@@ -244,7 +245,7 @@ as job "evacuate", with its progress.`,
 
 // importTenant is `tenant create --from-dump`.
 func (a *app) importTenant(cmd *cobra.Command, p *provisioner.Provisioner, o provisioner.CreateOptions, file string, baseline int64) (catalog.Tenant, error) {
-	return mover.New(p, a.log).Import(cmd.Context(), mover.ImportOptions{CreateOptions: o, File: file, Baseline: baseline})
+	return mover.New(p, a.Log).Import(cmd.Context(), mover.ImportOptions{CreateOptions: o, File: file, Baseline: baseline})
 }
 
 func (a *app) tenantExportCmd() *cobra.Command {
@@ -260,7 +261,7 @@ created readable by its owner only and must not exist yet. The export is recorde
 the event log with the archive's size and SHA-256. Purged tenants have nothing left to
 export and are refused.`,
 		Example: `  tenantctl tenant export acme --out acme-2026-11-30.dump`,
-		Args:    exactArgs(1, "a tenant SLUG"),
+		Args:    cmdutil.ExactArgs(1, "a tenant SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Slug = args[0]
 			if err := o.Validate(); err != nil {
@@ -275,10 +276,10 @@ export and are refused.`,
 			if err != nil {
 				return err
 			}
-			if a.jsonOutput() {
-				return a.printJSON(res)
+			if a.JSONOutput() {
+				return a.PrintJSON(res)
 			}
-			fmt.Fprintf(a.out, "tenant %s exported to %s: %s, sha256 %s (%s)\n", res.Slug, res.File, humanBytes(res.Bytes), res.SHA256, res.Duration.Round(time.Millisecond))
+			fmt.Fprintf(a.IO.Out, "tenant %s exported to %s: %s, sha256 %s (%s)\n", res.Slug, res.File, humanBytes(res.Bytes), res.SHA256, res.Duration.Round(time.Millisecond))
 			return nil
 		},
 	}

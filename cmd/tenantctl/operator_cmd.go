@@ -7,6 +7,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 )
 
 func (a *app) operatorCmd() *cobra.Command {
@@ -27,12 +28,12 @@ SHA-256. Lost a token? Revoke the operator and add it again.`,
 		Use:     "add LOGIN --role viewer|operator|admin",
 		Short:   "Add an operator and print its token (once)",
 		Example: "  tenantctl operator add alice --role operator\n  tenantctl operator add ci-bot --role operator -o json   # {\"login\":…,\"role\":…,\"token\":…}",
-		Args:    exactArgs(1, "a LOGIN"),
+		Args:    cmdutil.ExactArgs(1, "a LOGIN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := catalog.ValidateOperator(args[0], role); err != nil {
 				return err
 			}
-			store, err := a.store(cmd.Context())
+			store, err := a.Store(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -41,10 +42,10 @@ SHA-256. Lost a token? Revoke the operator and add it again.`,
 			if err != nil {
 				return err
 			}
-			if a.jsonOutput() {
-				return a.printJSON(map[string]string{"login": args[0], "role": role, "token": token})
+			if a.JSONOutput() {
+				return a.PrintJSON(map[string]string{"login": args[0], "role": role, "token": token})
 			}
-			fmt.Fprintf(a.out, "operator %s added with role %s. Its token (shown only now; keep it secret):\n%s\n", args[0], role, token)
+			fmt.Fprintf(a.IO.Out, "operator %s added with role %s. Its token (shown only now; keep it secret):\n%s\n", args[0], role, token)
 			return nil
 		},
 	}
@@ -53,9 +54,9 @@ SHA-256. Lost a token? Revoke the operator and add it again.`,
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List operators (never their tokens)",
-		Args:  noArgs,
+		Args:  cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := a.store(cmd.Context())
+			store, err := a.Store(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -64,10 +65,10 @@ SHA-256. Lost a token? Revoke the operator and add it again.`,
 			if err != nil {
 				return err
 			}
-			if a.jsonOutput() {
-				return a.printJSON(ops)
+			if a.JSONOutput() {
+				return a.PrintJSON(ops)
 			}
-			tw := a.table("LOGIN", "ROLE", "STATE", "CREATED", "CREATED BY", "LAST SEEN")
+			tw := a.Table("LOGIN", "ROLE", "STATE", "CREATED", "CREATED BY", "LAST SEEN")
 			for _, o := range ops {
 				state, seen := "active", "-"
 				if o.RevokedAt != nil {
@@ -76,7 +77,7 @@ SHA-256. Lost a token? Revoke the operator and add it again.`,
 				if o.LastSeenAt != nil {
 					seen = o.LastSeenAt.Local().Format(time.DateTime)
 				}
-				row(tw, o.Login, o.Role, state, o.CreatedAt.Local().Format(time.DateTime), o.CreatedBy, seen)
+				cmdutil.Row(tw, o.Login, o.Role, state, o.CreatedAt.Local().Format(time.DateTime), o.CreatedBy, seen)
 			}
 			return tw.Flush()
 		},
@@ -84,9 +85,9 @@ SHA-256. Lost a token? Revoke the operator and add it again.`,
 	revoke := &cobra.Command{
 		Use:   "revoke LOGIN",
 		Short: "Revoke an operator: its token stops working and its console sessions end at once",
-		Args:  exactArgs(1, "a LOGIN"),
+		Args:  cmdutil.ExactArgs(1, "a LOGIN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			store, err := a.store(cmd.Context())
+			store, err := a.Store(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -94,7 +95,7 @@ SHA-256. Lost a token? Revoke the operator and add it again.`,
 			if err := store.RevokeOperator(cmd.Context(), args[0]); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "operator %s revoked\n", args[0])
+			fmt.Fprintf(a.IO.Out, "operator %s revoked\n", args[0])
 			return nil
 		},
 	}

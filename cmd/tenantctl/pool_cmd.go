@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/provisioner"
 )
@@ -34,7 +35,7 @@ reporting database): 'tenantctl audit' then stops reporting it as unknown
   tenantctl server refill pg-a
   tenantctl server set pg-a --allow-database reporting --allow-database pgbouncer
   tenantctl server set pg-a --disallow-database reporting`,
-		Args: exactArgs(1, "a server NAME"),
+		Args: cmdutil.ExactArgs(1, "a server NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			allowing := allowDatabaseFlagsChanged(cmd)
 			registering := reg.changed(cmd)
@@ -62,7 +63,7 @@ reporting database): 'tenantctl audit' then stops reporting it as unknown
 				if err := p.Store.SetSpares(cmd.Context(), args[0], spares); err != nil {
 					return err
 				}
-				fmt.Fprintf(a.out, "server %s: warm pool of %d spares (filled by reconcile, server refill and the scheduler)\n", args[0], spares)
+				fmt.Fprintf(a.IO.Out, "server %s: warm pool of %d spares (filled by reconcile, server refill and the scheduler)\n", args[0], spares)
 				return nil
 			})
 		},
@@ -93,7 +94,7 @@ the same.`,
 					return err
 				}
 			}
-			p, done, err := a.provisioner(cmd.Context())
+			p, done, err := a.Provisioner(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -104,19 +105,19 @@ the same.`,
 				}
 			}
 			results, err := p.RefillPool(cmd.Context(), name, dryRun)
-			if a.jsonOutput() {
-				if jerr := a.printJSON(results); jerr != nil {
+			if a.JSONOutput() {
+				if jerr := a.PrintJSON(results); jerr != nil {
 					return jerr
 				}
 				return err
 			}
-			tw := a.table("SERVER", "TARGET", "READY", "BUILT", "FINISHED", "DROPPED", "NOTE")
+			tw := a.Table("SERVER", "TARGET", "READY", "BUILT", "FINISHED", "DROPPED", "NOTE")
 			for _, r := range results {
 				note := r.Skipped
 				if r.Error != "" {
 					note = r.Error
 				}
-				row(tw, r.Server, r.Target, r.Ready, r.Built, r.Finished, r.Dropped, dash(note))
+				cmdutil.Row(tw, r.Server, r.Target, r.Ready, r.Built, r.Finished, r.Dropped, cmdutil.Dash(note))
 			}
 			if ferr := tw.Flush(); ferr != nil {
 				return ferr

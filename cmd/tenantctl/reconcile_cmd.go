@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/provisioner"
 )
@@ -21,26 +22,26 @@ func (a *app) reconcileCmd() *cobra.Command {
   - report, never drop, databases and roles named like tenants (t_…) that the catalog
     does not know, missing tenant databases, and attributes only a superuser can fix.
 --dry-run prints the plan and changes nothing. Exit status 1 when a fix failed.`,
-		Args: noArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			p, done, err := a.provisioner(cmd.Context())
+			p, done, err := a.Provisioner(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer done()
-			actions, runErr := jobs.Reconcile.Run(cmd.Context(), p.Store, hostname(), jobs.ReconcileOptions{Provisioner: p, ReconcileOptions: o})
-			if a.jsonOutput() {
+			actions, runErr := jobs.Reconcile.Run(cmd.Context(), p.Store, cmdutil.Hostname(), jobs.ReconcileOptions{Provisioner: p, ReconcileOptions: o})
+			if a.JSONOutput() {
 				if actions == nil {
 					actions = []provisioner.Action{}
 				}
-				if err := a.printJSON(actions); err != nil {
+				if err := a.PrintJSON(actions); err != nil {
 					return err
 				}
 			} else {
 				if len(actions) == 0 {
-					fmt.Fprintln(a.out, "nothing to do: servers agree with the catalog")
+					fmt.Fprintln(a.IO.Out, "nothing to do: servers agree with the catalog")
 				} else {
-					tw := a.table("ACTION", "TENANT", "SERVER", "STATUS", "DETAIL")
+					tw := a.Table("ACTION", "TENANT", "SERVER", "STATUS", "DETAIL")
 					for _, act := range actions {
 						status := "reported"
 						switch {
@@ -51,7 +52,7 @@ func (a *app) reconcileCmd() *cobra.Command {
 						case o.DryRun:
 							status = "planned"
 						}
-						row(tw, act.Kind, dash(act.Tenant), dash(act.Server), status, act.Detail)
+						cmdutil.Row(tw, act.Kind, cmdutil.Dash(act.Tenant), cmdutil.Dash(act.Server), status, act.Detail)
 					}
 					if err := tw.Flush(); err != nil {
 						return err

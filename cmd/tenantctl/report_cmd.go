@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/jobs"
@@ -33,7 +34,7 @@ schedule (--report-schedule, --report-dir).`,
 		Example: `  tenantctl report --tenant acme                       # Markdown on stdout
   tenantctl report --tenant acme --format html --out acme.html
   tenantctl report --all --out-dir /srv/reports --format csv`,
-		Args: noArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := report.CheckFormat(format); err != nil {
 				return err
@@ -57,7 +58,7 @@ schedule (--report-schedule, --report-dir).`,
 			if err != nil {
 				return err
 			}
-			store, err := a.store(cmd.Context())
+			store, err := a.Store(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -65,8 +66,8 @@ schedule (--report-schedule, --report-dir).`,
 			ctx := cmd.Context()
 			if all {
 				// The same job the scheduler runs, recorded in the job history.
-				n, err := jobs.Report.Run(ctx, store, hostname(), jobs.ReportOptions{Store: store, Spec: spec, Dir: outDir, Format: format})
-				fmt.Fprintf(a.out, "%d report(s) written to %s\n", n, outDir)
+				n, err := jobs.Report.Run(ctx, store, cmdutil.Hostname(), jobs.ReportOptions{Store: store, Spec: spec, Dir: outDir, Format: format})
+				fmt.Fprintf(a.IO.Out, "%d report(s) written to %s\n", n, outDir)
 				return err
 			}
 			dsn, err := store.WarehouseDSN(ctx)
@@ -87,12 +88,12 @@ schedule (--report-schedule, --report-dir).`,
 				return err
 			}
 			if out == "" || out == "-" {
-				return report.Render(a.out, r, format)
+				return report.Render(a.IO.Out, r, format)
 			}
 			if err := report.WriteFile(out, r, format); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "report for %s written to %s\n", slug, out)
+			fmt.Fprintf(a.IO.Out, "report for %s written to %s\n", slug, out)
 			return nil
 		},
 	}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/rollup"
@@ -51,7 +52,7 @@ schema). The run is recorded as a job ('tenantctl jobs').`,
 		Example: `  tenantctl rollup run
   tenantctl rollup run --tenant acme -o json
   tenantctl rollup run --concurrency 8 --per-server 2 --rollup-spec rollup.yaml`,
-		Args: noArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := o.Options.Validate(); err != nil {
 				return err
@@ -68,11 +69,11 @@ schema). The run is recorded as a job ('tenantctl jobs').`,
 
 // rollupRun runs the rollup job with the options the flags gave.
 func (a *app) rollupRun(ctx context.Context, o rollup.Options) error {
-	spec, err := rollup.LoadSpec(a.rollupSpecPath())
+	spec, err := rollup.LoadSpec(a.RollupSpecPath())
 	if err != nil {
 		return err
 	}
-	store, err := a.store(ctx)
+	store, err := a.Store(ctx)
 	if err != nil {
 		return err
 	}
@@ -84,9 +85,9 @@ func (a *app) rollupRun(ctx context.Context, o rollup.Options) error {
 	if err != nil {
 		return err
 	}
-	o.Store, o.Spec, o.Targets, o.Log = store, spec, targets, a.log
-	o.Progress = func(total int) progress.Reporter { return a.progress(total, "rollup") }
-	res, runErr := jobs.Rollup.Run(ctx, store, hostname(), o)
+	o.Store, o.Spec, o.Targets, o.Log = store, spec, targets, a.Log
+	o.Progress = func(total int) progress.Reporter { return a.Progress(total, "rollup") }
+	res, runErr := jobs.Rollup.Run(ctx, store, cmdutil.Hostname(), o)
 	var partial *rollup.PartialError
 	if runErr != nil && !errors.As(runErr, &partial) {
 		return runErr
@@ -95,25 +96,25 @@ func (a *app) rollupRun(ctx context.Context, o rollup.Options) error {
 		return err
 	}
 	if partial != nil {
-		return errSilent
+		return cmdutil.ErrSilent
 	}
 	return nil
 }
 
 func (a *app) printRollup(res rollup.Result) error {
 	counts := res.Counts()
-	if a.jsonOutput() {
-		return a.printJSON(rollupRunOutput{Tenants: res.Tenants, Counts: counts})
+	if a.JSONOutput() {
+		return a.PrintJSON(rollupRunOutput{Tenants: res.Tenants, Counts: counts})
 	}
-	tw := a.table("SLUG", "SERVER", "STATUS", "COPIED", "DELETED", "TIME", "ERROR")
+	tw := a.Table("SLUG", "SERVER", "STATUS", "COPIED", "DELETED", "TIME", "ERROR")
 	for _, t := range res.Tenants {
-		row(tw, t.Slug, t.Server, t.Status, t.RowsCopied, t.RowsDeleted, t.Duration.Round(time.Millisecond), dash(t.Error))
+		cmdutil.Row(tw, t.Slug, t.Server, t.Status, t.RowsCopied, t.RowsDeleted, t.Duration.Round(time.Millisecond), cmdutil.Dash(t.Error))
 	}
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	t := res.Totals()
-	fmt.Fprintf(a.out, "rollup: %d tenants, %d ok, %d failed, %d skipped; %d rows copied, %d deleted\n",
+	fmt.Fprintf(a.IO.Out, "rollup: %d tenants, %d ok, %d failed, %d skipped; %d rows copied, %d deleted\n",
 		t.Tenants, t.OK, t.Failed, t.Skipped, t.RowsCopied, t.RowsDeleted)
 	a.printTableNotes(res)
 	return nil
@@ -143,7 +144,7 @@ func (a *app) printTableNotes(res rollup.Result) {
 		if len(s) > 3 {
 			who = fmt.Sprintf("%s and %d more", strings.Join(s[:3], ", "), len(s)-3)
 		}
-		fmt.Fprintf(a.err, "note: table %s (%s): %s\n", k.table, who, k.note)
+		fmt.Fprintf(a.IO.ErrOut, "note: table %s (%s): %s\n", k.table, who, k.note)
 	}
 }
 
@@ -152,9 +153,9 @@ func (a *app) rollupStatusCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "status [--tenant SLUG]",
 		Short: "Show per tenant and table the rows in the warehouse, the last successful run and the last error",
-		Args:  noArgs,
+		Args:  cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := a.store(cmd.Context())
+			store, err := a.Store(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -174,20 +175,20 @@ func (a *app) rollupStatusCmd() *cobra.Command {
 					st = append(st, s)
 				}
 			}
-			if a.jsonOutput() {
-				return a.printJSON(st)
+			if a.JSONOutput() {
+				return a.PrintJSON(st)
 			}
 			if len(all) == 0 {
-				fmt.Fprintln(a.err, "nothing rolled up yet: run `tenantctl rollup run`")
+				fmt.Fprintln(a.IO.ErrOut, "nothing rolled up yet: run `tenantctl rollup run`")
 				return nil
 			}
-			tw := a.table("SLUG", "TABLE", "ROWS", "LAST RUN", "MODE", "LAST ERROR")
+			tw := a.Table("SLUG", "TABLE", "ROWS", "LAST RUN", "MODE", "LAST ERROR")
 			for _, s := range st {
 				last := "never"
 				if s.LastRun != nil {
 					last = s.LastRun.Local().Format(time.DateTime)
 				}
-				row(tw, s.Slug, s.Table, s.Rows, last, dash(s.Mode), dash(s.LastError))
+				cmdutil.Row(tw, s.Slug, s.Table, s.Rows, last, cmdutil.Dash(s.Mode), cmdutil.Dash(s.LastError))
 			}
 			return tw.Flush()
 		},

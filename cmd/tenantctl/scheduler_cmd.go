@@ -14,6 +14,7 @@ import (
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/config"
+	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/migrations"
@@ -117,7 +118,7 @@ On SIGTERM the scheduler stops starting jobs, lets running ones finish for up to
 
 Endpoints: GET /healthz (200 while running), GET /readyz (200 while the catalog
 answers), GET /metrics (Prometheus; tenantctl_scheduler_leader is 1 on the leader).`,
-		Args: noArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := a.schedulerConfig(cmd, values)
 			if err != nil {
@@ -148,7 +149,7 @@ func schedulerSettingsHelp() string {
 // schedulerValue resolves setting i: flag, environment, config file, default.
 func (a *app) schedulerValue(cmd *cobra.Command, values []string, i int) string {
 	s := schedulerSettings[i]
-	return strings.TrimSpace(a.setting(cmd, s.flag, values[i], s.env, a.file.Scheduler[s.key], s.def))
+	return strings.TrimSpace(a.Setting(cmd, s.flag, values[i], s.env, a.File.Scheduler[s.key], s.def))
 }
 
 // schedulerConfig resolves and checks every setting; any error is invalid input (exit 2)
@@ -159,7 +160,7 @@ func (a *app) schedulerConfig(cmd *cobra.Command, values []string) (config.Sched
 		known[s.key] = true
 	}
 	var unknown []string
-	for k := range a.file.Scheduler {
+	for k := range a.File.Scheduler {
 		if !known[k] {
 			unknown = append(unknown, k)
 		}
@@ -171,7 +172,7 @@ func (a *app) schedulerConfig(cmd *cobra.Command, values []string) (config.Sched
 			keys = append(keys, s.key)
 		}
 		return config.Scheduler{}, validate.Errorf("config file %s: unknown scheduler setting(s) %s (known: %s)",
-			a.flags.config, strings.Join(unknown, ", "), strings.Join(keys, ", "))
+			a.Flags.Config, strings.Join(unknown, ", "), strings.Join(keys, ", "))
 	}
 
 	cfg := config.Scheduler{Schedules: map[string]string{}}
@@ -182,7 +183,7 @@ func (a *app) schedulerConfig(cmd *cobra.Command, values []string) (config.Sched
 		}
 	}
 	if cfg.Node == "" {
-		cfg.Node = hostname()
+		cfg.Node = cmdutil.Hostname()
 	}
 	if !scheduler.Disabled(cfg.Schedules[jobs.Report.Name]) && cfg.ReportDir == "" {
 		errs = append(errs, validate.Errorf("--report-schedule needs --report-dir: the directory the reports are delivered to"))
@@ -193,7 +194,7 @@ func (a *app) schedulerConfig(cmd *cobra.Command, values []string) (config.Sched
 // runScheduler waits for the catalog, builds the jobs and runs the scheduler until ctx
 // is cancelled (SIGTERM/SIGINT), then exits 0.
 func (a *app) runScheduler(ctx context.Context, cfg config.Scheduler) error {
-	fsys, err := a.tenantMigrations()
+	fsys, err := a.TenantMigrations()
 	if err != nil {
 		return err
 	}
@@ -206,25 +207,25 @@ func (a *app) runScheduler(ctx context.Context, cfg config.Scheduler) error {
 		return err // nil store: stopped while waiting
 	}
 	defer store.Close()
-	p := provisioner.New(store, a.log)
+	p := provisioner.New(store, a.Log)
 	p.TenantMigrations = fsys
 	defer p.Close()
 
-	bodies := jobs.Bodies(jobs.Env{Provisioner: p, Node: cfg.Node, Log: a.log,
-		RollupSpec: func() (rollup.Spec, error) { return rollup.LoadSpec(a.rollupSpecPath()) }, PurgeRetention: cfg.PurgeRetention,
-		ReportSpec: func() (*report.Spec, error) { return report.LoadSpec(a.getenv("TENANTCTL_REPORT_SPEC")) },
+	bodies := jobs.Bodies(jobs.Env{Provisioner: p, Node: cfg.Node, Log: a.Log,
+		RollupSpec: func() (rollup.Spec, error) { return rollup.LoadSpec(a.RollupSpecPath()) }, PurgeRetention: cfg.PurgeRetention,
+		ReportSpec: func() (*report.Spec, error) { return report.LoadSpec(a.Getenv("TENANTCTL_REPORT_SPEC")) },
 		ReportDir:  cfg.ReportDir, ReportFormat: cfg.ReportFormat})
 	var scheduled []scheduler.Job
 	for _, name := range jobs.Names {
 		scheduled = append(scheduled, scheduler.Job{Name: name, Schedule: cfg.Schedules[name], Run: bodies[name]})
 	}
 	s, err := scheduler.New(scheduler.Options{
-		CatalogDSN:          a.catalogDSN(),
+		CatalogDSN:          a.CatalogDSN(),
 		Store:               store,
 		Node:                cfg.Node,
 		Jobs:                scheduled,
 		Listen:              cfg.Listen,
-		Log:                 a.log.Named("scheduler"),
+		Log:                 a.Log.Named("scheduler"),
 		JobTimeout:          cfg.JobTimeout,
 		ShutdownTimeout:     cfg.ShutdownTimeout,
 		JobRetention:        cfg.JobRetention,
@@ -246,7 +247,7 @@ const catalogRetryEvery = 2 * time.Second
 func (a *app) waitForCatalog(ctx context.Context) (*catalog.Store, error) {
 	var lastWarn time.Time
 	for {
-		store, err := a.store(ctx)
+		store, err := a.Store(ctx)
 		if err == nil {
 			return store, nil
 		}
@@ -257,7 +258,7 @@ func (a *app) waitForCatalog(ctx context.Context) (*catalog.Store, error) {
 			return nil, nil
 		}
 		if time.Since(lastWarn) > 30*time.Second {
-			a.log.Warn("cannot reach the catalog; retrying", "error", secret.Scrub(err.Error()), "every", catalogRetryEvery)
+			a.Log.Warn("cannot reach the catalog; retrying", "error", secret.Scrub(err.Error()), "every", catalogRetryEvery)
 			lastWarn = time.Now()
 		}
 		select {
@@ -275,7 +276,7 @@ func (a *app) schedulerProbeCmd(values []string) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "probe [--ready] [--listen ADDR]",
 		Short: "Check a running scheduler's /healthz (or /readyz): exit 0 when it answers 200",
-		Args:  noArgs,
+		Args:  cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			addr := a.schedulerValue(cmd, values, listenSetting)
 			host, port, err := net.SplitHostPort(addr)
@@ -303,7 +304,7 @@ func (a *app) schedulerProbeCmd(values []string) *cobra.Command {
 			if resp.StatusCode != http.StatusOK {
 				return fmt.Errorf("probe scheduler: %s answered %s", path, resp.Status)
 			}
-			fmt.Fprintf(a.out, "%s: %s\n", path, resp.Status)
+			fmt.Fprintf(a.IO.Out, "%s: %s\n", path, resp.Status)
 			return nil
 		},
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/secret"
 )
@@ -36,7 +37,7 @@ catalog backups taken before the rotation: they need it.`,
 		Example: `  head -c 32 /dev/urandom | base64 > new.key && chmod 600 new.key
   tenantctl secret rotate-key --new-key-file new.key
   mv new.key /etc/tenantctl/secret.key   # where secret_key_file points; keep the old one with old backups`,
-		Args: noArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if newKeyFile == "" {
@@ -46,7 +47,7 @@ catalog backups taken before the rotation: they need it.`,
 			if err != nil {
 				return validate.Invalid(err)
 			}
-			from, err := a.box()
+			from, err := a.Box()
 			if err != nil {
 				return err
 			}
@@ -55,12 +56,12 @@ catalog backups taken before the rotation: they need it.`,
 			}
 			// Opened without a key: after a rotation that committed, the configured key
 			// is no longer the catalog's, and a rerun must still be able to say so.
-			store, err := catalog.Open(ctx, a.catalogDSN(), nil)
+			store, err := catalog.Open(ctx, a.CatalogDSN(), nil)
 			if err != nil {
 				return err
 			}
 			defer store.Close()
-			if actor := a.getenv("TENANTCTL_ACTOR"); actor != "" {
+			if actor := a.Getenv("TENANTCTL_ACTOR"); actor != "" {
 				store.Actor = actor
 			}
 			res, err := store.RotateKey(ctx, from, to, catalog.RotateKeyHooks{})
@@ -70,11 +71,11 @@ catalog backups taken before the rotation: they need it.`,
 			if err != nil {
 				return err
 			}
-			if a.jsonOutput() {
-				return a.printJSON(res)
+			if a.JSONOutput() {
+				return a.PrintJSON(res)
 			}
 			if res.AlreadyRotated {
-				fmt.Fprintf(a.out, "the catalog already uses the new key (id %s); nothing to do\n", res.ToKeyID)
+				fmt.Fprintf(a.IO.Out, "the catalog already uses the new key (id %s); nothing to do\n", res.ToKeyID)
 			} else {
 				tables := make([]string, 0, len(res.Resealed))
 				total := 0
@@ -83,9 +84,9 @@ catalog backups taken before the rotation: they need it.`,
 					total += n
 				}
 				sort.Strings(tables)
-				fmt.Fprintf(a.out, "re-sealed %d value(s) from key %s to key %s (%s)\n", total, res.FromKeyID, res.ToKeyID, strings.Join(tables, ", "))
+				fmt.Fprintf(a.IO.Out, "re-sealed %d value(s) from key %s to key %s (%s)\n", total, res.FromKeyID, res.ToKeyID, strings.Join(tables, ", "))
 			}
-			fmt.Fprintf(a.out, "next: make %s the configured key (secret_key_file, TENANTCTL_SECRET_KEY_FILE or the Kubernetes Secret) and restart every scheduler and console\n", newKeyFile)
+			fmt.Fprintf(a.IO.Out, "next: make %s the configured key (secret_key_file, TENANTCTL_SECRET_KEY_FILE or the Kubernetes Secret) and restart every scheduler and console\n", newKeyFile)
 			return nil
 		},
 	}
@@ -107,7 +108,7 @@ untouched. It refuses when the configured key still opens the catalog (use rotat
 		Example: `  head -c 32 /dev/urandom | base64 > new.key && chmod 600 new.key
   tenantctl secret reset-key --new-key-file new.key --old-key-lost \
     --server-dsn-file pg-a=pg-a.dsn --server-dsn-file pg-b=pg-b.dsn --warehouse-dsn-file warehouse.dsn`,
-		Args: noArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
 			if !lost {
@@ -126,23 +127,23 @@ untouched. It refuses when the configured key still opens the catalog (use rotat
 				if !ok || name == "" || file == "" {
 					return validate.Errorf("invalid --server-dsn-file %q: use NAME=FILE", kv)
 				}
-				if o.ServerDSNs[name], err = a.readDSN("", file); err != nil {
+				if o.ServerDSNs[name], err = a.ReadDSN("", file); err != nil {
 					return err
 				}
 				secret.RegisterDSN(o.ServerDSNs[name])
 			}
 			if warehouseDSNFile != "" {
-				if o.WarehouseDSN, err = a.readDSN("", warehouseDSNFile); err != nil {
+				if o.WarehouseDSN, err = a.ReadDSN("", warehouseDSNFile); err != nil {
 					return err
 				}
 				secret.RegisterDSN(o.WarehouseDSN)
 			}
-			store, err := catalog.Open(ctx, a.catalogDSN(), nil)
+			store, err := catalog.Open(ctx, a.CatalogDSN(), nil)
 			if err != nil {
 				return err
 			}
 			defer store.Close()
-			if actor := a.getenv("TENANTCTL_ACTOR"); actor != "" {
+			if actor := a.Getenv("TENANTCTL_ACTOR"); actor != "" {
 				store.Actor = actor
 			}
 			res, err := store.ResetKey(ctx, to, o)
@@ -152,15 +153,15 @@ untouched. It refuses when the configured key still opens the catalog (use rotat
 			if err != nil {
 				return err
 			}
-			if a.jsonOutput() {
-				return a.printJSON(res)
+			if a.JSONOutput() {
+				return a.PrintJSON(res)
 			}
-			fmt.Fprintf(a.out, "the catalog now uses key %s: %d server DSN(s) re-sealed, warehouse %v; %d tenant password(s) and %d access grant(s) erased\n",
+			fmt.Fprintf(a.IO.Out, "the catalog now uses key %s: %d server DSN(s) re-sealed, warehouse %v; %d tenant password(s) and %d access grant(s) erased\n",
 				res.KeyID, res.Servers, res.Warehouse, res.CredentialsErased, res.GrantsErased)
 			if len(res.TenantsNeedingCredentials) > 0 {
-				fmt.Fprintf(a.out, "next: configure %s as the key, then reissue each tenant's password and hand its application the new DSN:\n", resetKeyFile)
+				fmt.Fprintf(a.IO.Out, "next: configure %s as the key, then reissue each tenant's password and hand its application the new DSN:\n", resetKeyFile)
 				for _, slug := range res.TenantsNeedingCredentials {
-					fmt.Fprintf(a.out, "  tenantctl tenant rotate-credentials %s\n", slug)
+					fmt.Fprintf(a.IO.Out, "  tenantctl tenant rotate-credentials %s\n", slug)
 				}
 			}
 			return nil
@@ -180,7 +181,7 @@ untouched. It refuses when the configured key still opens the catalog (use rotat
 tell which key file a catalog (or a backup of it) needs. With a catalog configured, also
 print the id of the key the catalog uses.`,
 		Example: "  tenantctl secret key-id\n  tenantctl secret key-id --key-file /backup/2026-01/secret.key",
-		Args:    noArgs,
+		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var box *secret.Box
 			var err error
@@ -188,15 +189,15 @@ print the id of the key the catalog uses.`,
 				if box, err = secret.LoadKey(keyFile, ""); err != nil {
 					return validate.Invalid(err)
 				}
-			} else if box, err = a.box(); err != nil {
+			} else if box, err = a.Box(); err != nil {
 				return err
 			}
 			out := map[string]string{}
 			if box != nil {
 				out["key_id"] = box.KeyID()
 			}
-			if a.catalogDSN() != "" {
-				store, err := catalog.Open(cmd.Context(), a.catalogDSN(), nil)
+			if a.CatalogDSN() != "" {
+				store, err := catalog.Open(cmd.Context(), a.CatalogDSN(), nil)
 				if err != nil {
 					return err
 				}
@@ -208,17 +209,17 @@ print the id of the key the catalog uses.`,
 			if box == nil && out["catalog_key_id"] == "" {
 				return secret.ErrNoKey
 			}
-			if a.jsonOutput() {
-				return a.printJSON(out)
+			if a.JSONOutput() {
+				return a.PrintJSON(out)
 			}
 			if id, ok := out["key_id"]; ok {
-				fmt.Fprintf(a.out, "key:     %s\n", id)
+				fmt.Fprintf(a.IO.Out, "key:     %s\n", id)
 			}
 			if id, ok := out["catalog_key_id"]; ok {
 				if id == "" {
 					id = "(not recorded: the catalog predates key ids or no key was used with it yet)"
 				}
-				fmt.Fprintf(a.out, "catalog: %s\n", id)
+				fmt.Fprintf(a.IO.Out, "catalog: %s\n", id)
 			}
 			return nil
 		},

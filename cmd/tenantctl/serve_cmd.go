@@ -12,6 +12,7 @@ import (
 
 	"github.com/tenantctl/tenantctl/api"
 	"github.com/tenantctl/tenantctl/console"
+	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/report"
 	"github.com/tenantctl/tenantctl/rollup"
@@ -21,7 +22,7 @@ import (
 // reportSpecPath is the report spec: --report-spec, TENANTCTL_REPORT_SPEC, or the
 // embedded default ("").
 func (a *app) reportSpec(cmd *cobra.Command, flag string) (*report.Spec, error) {
-	return report.LoadSpec(a.setting(cmd, "report-spec", flag, "TENANTCTL_REPORT_SPEC", "", ""))
+	return report.LoadSpec(a.Setting(cmd, "report-spec", flag, "TENANTCTL_REPORT_SPEC", "", ""))
 }
 
 func (a *app) serveCmd() *cobra.Command {
@@ -45,19 +46,19 @@ or behind a TLS-terminating proxy whenever the address is not loopback.`,
   tenantctl serve                                   # then open http://127.0.0.1:8080
   tenantctl serve --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem
   curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/api/v1/tenants`,
-		Args: noArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			listen = a.setting(cmd, "listen", listen, "TENANTCTL_SERVE_LISTEN", "", serve.DefaultListen)
-			cert = a.setting(cmd, "tls-cert", cert, "TENANTCTL_TLS_CERT", "", "")
-			key = a.setting(cmd, "tls-key", key, "TENANTCTL_TLS_KEY", "", "")
+			listen = a.Setting(cmd, "listen", listen, "TENANTCTL_SERVE_LISTEN", "", serve.DefaultListen)
+			cert = a.Setting(cmd, "tls-cert", cert, "TENANTCTL_TLS_CERT", "", "")
+			key = a.Setting(cmd, "tls-key", key, "TENANTCTL_TLS_KEY", "", "")
 			if err := serve.CheckTLS(cert, key); err != nil {
 				return err
 			}
-			waitD, err := serveDuration(a.setting(cmd, "wait", wait, "TENANTCTL_SERVE_WAIT", "", api.DefaultWait.String()), "wait")
+			waitD, err := serveDuration(a.Setting(cmd, "wait", wait, "TENANTCTL_SERVE_WAIT", "", api.DefaultWait.String()), "wait")
 			if err != nil {
 				return err
 			}
-			ttlD, err := serveDuration(a.setting(cmd, "session-ttl", ttl, "TENANTCTL_SESSION_TTL", "", console.DefaultSessionTTL.String()), "session-ttl")
+			ttlD, err := serveDuration(a.Setting(cmd, "session-ttl", ttl, "TENANTCTL_SESSION_TTL", "", console.DefaultSessionTTL.String()), "session-ttl")
 			if err != nil {
 				return err
 			}
@@ -65,17 +66,17 @@ or behind a TLS-terminating proxy whenever the address is not loopback.`,
 			if err != nil {
 				return err
 			}
-			rspec, err := rollup.LoadSpec(a.rollupSpecPath())
+			rspec, err := rollup.LoadSpec(a.RollupSpecPath())
 			if err != nil {
 				return err
 			}
-			p, done, err := a.provisioner(cmd.Context())
+			p, done, err := a.Provisioner(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer done()
 			s, err := serve.New(serve.Options{Provisioner: p, RollupSpec: rspec, ReportSpec: spec, Wait: waitD, SessionTTL: ttlD,
-				Secure: cert != "", Node: hostname(), Log: a.log.Named("serve")})
+				Secure: cert != "", Node: cmdutil.Hostname(), Log: a.Log.Named("serve")})
 			if err != nil {
 				return err
 			}
@@ -83,8 +84,8 @@ or behind a TLS-terminating proxy whenever the address is not loopback.`,
 			if cert != "" {
 				scheme = "https"
 			}
-			return serve.Run(cmd.Context(), s, listen, cert, key, a.log, func(addr string) {
-				a.log.Info("serving the console and the API", "url", scheme+"://"+addr+"/", "api", scheme+"://"+addr+"/api/v1/")
+			return serve.Run(cmd.Context(), s, listen, cert, key, a.Log, func(addr string) {
+				a.Log.Info("serving the console and the API", "url", scheme+"://"+addr+"/", "api", scheme+"://"+addr+"/api/v1/")
 			})
 		},
 	}
@@ -107,9 +108,9 @@ func (a *app) serveProbeCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "probe [--listen ADDR] [--tls]",
 		Short: "Check a running 'tenantctl serve': exit 0 when its /healthz answers 200",
-		Args:  noArgs,
+		Args:  cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			addr := a.setting(cmd, "listen", listen, "TENANTCTL_SERVE_LISTEN", "", serve.DefaultListen)
+			addr := a.Setting(cmd, "listen", listen, "TENANTCTL_SERVE_LISTEN", "", serve.DefaultListen)
 			host, port, err := net.SplitHostPort(addr)
 			if err != nil {
 				return validate.Errorf("invalid --listen %q: use HOST:PORT", addr)
@@ -118,7 +119,7 @@ func (a *app) serveProbeCmd() *cobra.Command {
 				host = "127.0.0.1" // a wildcard listener answers on loopback
 			}
 			scheme, client := "http", http.DefaultClient
-			if insecure || a.getenv("TENANTCTL_TLS_CERT") != "" {
+			if insecure || a.Getenv("TENANTCTL_TLS_CERT") != "" {
 				// The probe checks liveness on loopback, not the certificate's name.
 				scheme = "https"
 				client = &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // loopback liveness probe
@@ -137,7 +138,7 @@ func (a *app) serveProbeCmd() *cobra.Command {
 			if resp.StatusCode != http.StatusOK {
 				return fmt.Errorf("probe serve: /healthz answered %s", resp.Status)
 			}
-			fmt.Fprintf(a.out, "/healthz: %s\n", resp.Status)
+			fmt.Fprintf(a.IO.Out, "/healthz: %s\n", resp.Status)
 			return nil
 		},
 	}

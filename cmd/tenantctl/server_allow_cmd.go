@@ -41,13 +41,13 @@ func (a *app) setAllowedDatabases(cmd *cobra.Command, server string, f *allowDat
 			if err := p.Store.AllowDatabases(ctx, server, f.allow, true); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "server %s: declared %s (the audit still probes them with tenant credentials)\n", server, strings.Join(f.allow, ", "))
+			fmt.Fprintf(a.IO.Out, "server %s: declared %s (the audit still probes them with tenant credentials)\n", server, strings.Join(f.allow, ", "))
 		}
 		if len(f.disallow) > 0 {
 			if err := p.Store.AllowDatabases(ctx, server, f.disallow, false); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "server %s: no longer declared: %s\n", server, strings.Join(f.disallow, ", "))
+			fmt.Fprintf(a.IO.Out, "server %s: no longer declared: %s\n", server, strings.Join(f.disallow, ", "))
 		}
 		return nil
 	})

@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/provisioner"
 )
@@ -34,17 +35,17 @@ statement_grace (30s past statement_timeout). See docs/guarantees.md, Timeouts.`
   # a server across a slow link, its DSN ending in ?liveness_timeout=15s: more
   # patience before it counts as stopped
   tenantctl server add pg-c --dsn-file /etc/tenantctl/pg-c.dsn`,
-		Args: exactArgs(1, "a server NAME"),
+		Args: cmdutil.ExactArgs(1, "a server NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			add.Name = args[0]
 			var err error
-			if add.DSN, err = a.readDSN(add.DSN, dsnFile); err != nil {
+			if add.DSN, err = a.ReadDSN(add.DSN, dsnFile); err != nil {
 				return err
 			}
 			if _, err := add.Validate(); err != nil {
 				return err
 			}
-			p, done, err := a.provisioner(cmd.Context())
+			p, done, err := a.Provisioner(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -53,10 +54,10 @@ statement_grace (30s past statement_timeout). See docs/guarantees.md, Timeouts.`
 			if err != nil {
 				return err
 			}
-			if a.jsonOutput() {
-				return a.printJSON(srv)
+			if a.JSONOutput() {
+				return a.PrintJSON(srv)
 			}
-			fmt.Fprintf(a.out, "server %s registered (%s:%d, PostgreSQL %d, role %s, capacity %d)\n",
+			fmt.Fprintf(a.IO.Out, "server %s registered (%s:%d, PostgreSQL %d, role %s, capacity %d)\n",
 				srv.Name, srv.Host, srv.Port, srv.VersionNum/10000, srv.AdminRole, srv.Capacity)
 			return nil
 		},
@@ -74,9 +75,9 @@ statement_grace (30s past statement_timeout). See docs/guarantees.md, Timeouts.`
 	cmd.AddCommand(&cobra.Command{
 		Use:   "list",
 		Short: "List registered servers with their tenant counts",
-		Args:  noArgs,
+		Args:  cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := a.store(cmd.Context())
+			store, err := a.Store(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -105,12 +106,12 @@ statement_grace (30s past statement_timeout). See docs/guarantees.md, Timeouts.`
 		cmd.AddCommand(&cobra.Command{
 			Use:   v.use + " NAME",
 			Short: v.short,
-			Args:  exactArgs(1, "a server NAME"),
+			Args:  cmdutil.ExactArgs(1, "a server NAME"),
 			RunE: func(cmd *cobra.Command, args []string) error {
 				if err := v.fn(cmd, args[0]); err != nil {
 					return err
 				}
-				fmt.Fprintf(a.out, "server %s: %s done\n", args[0], v.use)
+				fmt.Fprintf(a.IO.Out, "server %s: %s done\n", args[0], v.use)
 				return nil
 			},
 		})
@@ -119,7 +120,7 @@ statement_grace (30s past statement_timeout). See docs/guarantees.md, Timeouts.`
 }
 
 func (a *app) withStore(cmd *cobra.Command, fn func(p *provisioner.Provisioner) error) error {
-	p, done, err := a.provisioner(cmd.Context())
+	p, done, err := a.Provisioner(cmd.Context())
 	if err != nil {
 		return err
 	}
@@ -128,16 +129,16 @@ func (a *app) withStore(cmd *cobra.Command, fn func(p *provisioner.Provisioner) 
 }
 
 func (a *app) printServers(servers []catalog.Server) error {
-	if a.jsonOutput() {
-		return a.printJSON(servers)
+	if a.JSONOutput() {
+		return a.PrintJSON(servers)
 	}
-	tw := a.table("NAME", "HOST", "TENANTS", "SPARES", "CAPACITY", "DRAINING", "LABELS", "TEMPLATE")
+	tw := a.Table("NAME", "HOST", "TENANTS", "SPARES", "CAPACITY", "DRAINING", "LABELS", "TEMPLATE")
 	for _, s := range servers {
 		tmpl := "-"
 		if s.TemplateVersion != nil {
 			tmpl = fmt.Sprintf("v%d", *s.TemplateVersion)
 		}
-		row(tw, s.Name, fmt.Sprintf("%s:%d", s.Host, s.Port), s.Tenants, fmt.Sprintf("%d/%d", s.SparesReady, s.Spares), s.Capacity, s.Draining, validate.FormatLabels(s.Labels), tmpl)
+		cmdutil.Row(tw, s.Name, fmt.Sprintf("%s:%d", s.Host, s.Port), s.Tenants, fmt.Sprintf("%d/%d", s.SparesReady, s.Spares), s.Capacity, s.Draining, validate.FormatLabels(s.Labels), tmpl)
 	}
 	return tw.Flush()
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/pghba"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/provisioner"
@@ -48,12 +49,12 @@ passwords and tenant credentials.`,
   # as the server's operator: put those lines at the top of pg_hba.conf, then
   psql -c 'SELECT pg_reload_conf()'
   tenantctl server hba pg-a --check`,
-		Args: exactArgs(1, "a server NAME"),
+		Args: cmdutil.ExactArgs(1, "a server NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !slices.Contains(tenantdb.HBAMethods, method) {
 				return validate.Errorf("invalid --admin-method %q: use one of %s", method, strings.Join(tenantdb.HBAMethods, ", "))
 			}
-			store, err := a.store(cmd.Context())
+			store, err := a.Store(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -69,7 +70,7 @@ passwords and tenant credentials.`,
 				}
 				return a.checkServerHBA(cmd, srv.Name, adminMethod)
 			}
-			fmt.Fprint(a.out, tenantdb.HBALines(srv.AdminRole, method))
+			fmt.Fprint(a.IO.Out, tenantdb.HBALines(srv.AdminRole, method))
 			return nil
 		},
 	}
@@ -119,20 +120,20 @@ func (a *app) checkServerHBA(cmd *cobra.Command, name, adminMethod string) error
 			out.Differences = []string{}
 		}
 		out.Same = len(out.Differences) == 0
-		if a.jsonOutput() {
-			if err := a.printJSON(out); err != nil {
+		if a.JSONOutput() {
+			if err := a.PrintJSON(out); err != nil {
 				return err
 			}
 		} else if out.Same {
-			fmt.Fprintf(a.out, "server %s: the effective pg_hba.conf rules hold the lines of 'tenantctl server hba %s' first, and nothing around them lets a login in without its password\n", name, name)
+			fmt.Fprintf(a.IO.Out, "server %s: the effective pg_hba.conf rules hold the lines of 'tenantctl server hba %s' first, and nothing around them lets a login in without its password\n", name, name)
 		} else {
-			fmt.Fprintf(a.out, "server %s: the effective pg_hba.conf rules differ from the lines of 'tenantctl server hba %s':\n", name, name)
+			fmt.Fprintf(a.IO.Out, "server %s: the effective pg_hba.conf rules differ from the lines of 'tenantctl server hba %s':\n", name, name)
 			for _, d := range out.Differences {
-				fmt.Fprintf(a.out, "  %s\n", d)
+				fmt.Fprintf(a.IO.Out, "  %s\n", d)
 			}
 		}
 		if !out.Same {
-			return &codeError{code: exitViolations, err: errSilent}
+			return &cmdutil.CodeError{Code: cmdutil.ExitViolations, Err: cmdutil.ErrSilent}
 		}
 		return nil
 	})

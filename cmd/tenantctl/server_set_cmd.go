@@ -91,7 +91,7 @@ func (f *serverSetFlags) apply(cmd *cobra.Command, a *app, name string) error {
 	if err := validate.ServerName(name); err != nil {
 		return err
 	}
-	dsn, err := readDSNSource(a.in, f.dsnFile, f.dsnStdin)
+	dsn, err := readDSNSource(a.IO.In, f.dsnFile, f.dsnStdin)
 	if err != nil {
 		return err
 	}
@@ -119,20 +119,20 @@ func (f *serverSetFlags) apply(cmd *cobra.Command, a *app, name string) error {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "server %s: admin DSN changed (%s:%d as %s, same server); the old DSN is forgotten\n", name, srv.Host, srv.Port, srv.AdminRole)
+			fmt.Fprintf(a.IO.Out, "server %s: admin DSN changed (%s:%d as %s, same server); the old DSN is forgotten\n", name, srv.Host, srv.Port, srv.AdminRole)
 		}
 		if cmd.Flags().Changed("capacity") {
 			if err := p.SetServerCapacity(ctx, name, f.capacity); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "server %s: capacity %d\n", name, f.capacity)
+			fmt.Fprintf(a.IO.Out, "server %s: capacity %d\n", name, f.capacity)
 		}
 		if len(f.labels) > 0 {
 			labels, err := p.SetServerLabels(ctx, name, set, remove)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "server %s: labels %s\n", name, validate.FormatLabels(labels))
+			fmt.Fprintf(a.IO.Out, "server %s: labels %s\n", name, validate.FormatLabels(labels))
 		}
 		return nil
 	})

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/rollup"
@@ -60,7 +61,7 @@ ALTER ROLE. Without a spare it is cloned from the template as before.
 --from-file creates many tenants from a CSV file, one per line:
   slug,name,domain[,server,labels,contact]
 with an optional header line naming those columns and labels as k=v pairs separated by
-';'. Rows run --concurrency at a time; each row's result is printed. A row that fails
+';'. Rows run --concurrency at a time; each cmdutil.Row's result is printed. A cmdutil.Row that fails
 fails alone (the others are created) and the command exits 1 naming the failed lines;
 a file that is not such a CSV is refused as a whole (exit 2, nothing created).
 
@@ -83,9 +84,9 @@ Interrupted, run it again to restart the restore; 'tenantctl reconcile' undoes i
   tenantctl tenant create --from-file tenants.csv --concurrency 4`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if batch.file != "" {
-				return noArgs(cmd, args)
+				return cmdutil.NoArgs(cmd, args)
 			}
-			return exactArgs(1, "a tenant SLUG (or --from-file FILE)")(cmd, args)
+			return cmdutil.ExactArgs(1, "a tenant SLUG (or --from-file FILE)")(cmd, args)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if batch.file != "" {
@@ -95,7 +96,7 @@ Interrupted, run it again to restart the restore; 'tenantctl reconcile' undoes i
 			if _, err := o.Validate(); err != nil {
 				return err
 			}
-			p, done, err := a.provisioner(cmd.Context())
+			p, done, err := a.Provisioner(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -112,10 +113,10 @@ Interrupted, run it again to restart the restore; 'tenantctl reconcile' undoes i
 			if err != nil {
 				return err
 			}
-			if a.jsonOutput() {
-				return a.printJSON(t)
+			if a.JSONOutput() {
+				return a.PrintJSON(t)
 			}
-			fmt.Fprintf(a.out, "tenant %s created on %s: database %s, schema version %d (%s)\n",
+			fmt.Fprintf(a.IO.Out, "tenant %s created on %s: database %s, schema version %d (%s)\n",
 				t.Slug, t.Server, t.Database, t.SchemaVersion, time.Since(start).Round(time.Millisecond))
 			return nil
 		},
@@ -140,17 +141,17 @@ func (a *app) tenantListCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list [--state S] [--server NAME]",
 		Short: "List tenants",
-		Args:  noArgs,
+		Args:  cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if state != "" {
 				f.States = []string{state}
 			}
-			store, err := a.store(cmd.Context())
+			store, err := a.Store(cmd.Context())
 			if err != nil {
 				return err
 			}
 			defer store.Close()
-			return a.streamTenants(cmd.Context(), store, f)
+			return a.StreamTenants(cmd.Context(), store, f)
 		},
 	}
 	cmd.Flags().StringVar(&state, "state", "", "only tenants in this state: provisioning, active, suspended, deleting, failed, purged")
@@ -167,13 +168,13 @@ func (a *app) tenantShowCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "show SLUG",
 		Short: "Show a tenant with live statistics (rows per rolled-up table, database size)",
-		Args:  exactArgs(1, "a tenant SLUG"),
+		Args:  cmdutil.ExactArgs(1, "a tenant SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			spec, err := rollup.LoadSpec(a.rollupSpecPath())
+			spec, err := rollup.LoadSpec(a.RollupSpecPath())
 			if err != nil {
 				return err
 			}
-			p, done, err := a.provisioner(cmd.Context())
+			p, done, err := a.Provisioner(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -188,41 +189,41 @@ func (a *app) tenantShowCmd() *cobra.Command {
 				st, err := p.Stats(cmd.Context(), t, spec.TableNames())
 				if err != nil {
 					statsErr = err
-					a.log.Warn("live statistics unavailable", "tenant", t.Slug, "error", err)
+					a.Log.Warn("live statistics unavailable", "tenant", t.Slug, "error", err)
 				} else {
 					out.Stats = &st
 				}
 			}
-			if a.jsonOutput() {
-				return a.printJSON(out)
+			if a.JSONOutput() {
+				return a.PrintJSON(out)
 			}
-			tw := a.table("FIELD", "VALUE")
-			row(tw, "slug", t.Slug)
-			row(tw, "id", t.ID)
-			row(tw, "name", t.Name)
-			row(tw, "domain", t.Domain)
-			row(tw, "state", t.State)
-			row(tw, "server", t.Server)
-			row(tw, "database", t.Database)
-			row(tw, "schema version", t.SchemaVersion)
-			row(tw, "labels", dash(validate.FormatLabels(t.Labels)))
-			row(tw, "contact", dash(t.ContactEmail))
-			row(tw, "created", t.CreatedAt.Local().Format(time.DateTime))
+			tw := a.Table("FIELD", "VALUE")
+			cmdutil.Row(tw, "slug", t.Slug)
+			cmdutil.Row(tw, "id", t.ID)
+			cmdutil.Row(tw, "name", t.Name)
+			cmdutil.Row(tw, "domain", t.Domain)
+			cmdutil.Row(tw, "state", t.State)
+			cmdutil.Row(tw, "server", t.Server)
+			cmdutil.Row(tw, "database", t.Database)
+			cmdutil.Row(tw, "schema version", t.SchemaVersion)
+			cmdutil.Row(tw, "labels", cmdutil.Dash(validate.FormatLabels(t.Labels)))
+			cmdutil.Row(tw, "contact", cmdutil.Dash(t.ContactEmail))
+			cmdutil.Row(tw, "created", t.CreatedAt.Local().Format(time.DateTime))
 			if t.LastError != "" {
-				row(tw, "last error", t.LastError)
+				cmdutil.Row(tw, "last error", t.LastError)
 			}
 			if t.MigrationError != "" {
-				row(tw, "migration error", t.MigrationError)
+				cmdutil.Row(tw, "migration error", t.MigrationError)
 			}
 			if out.Stats != nil {
-				row(tw, "database size", fmt.Sprintf("%d bytes", out.Stats.SizeBytes))
+				cmdutil.Row(tw, "database size", fmt.Sprintf("%d bytes", out.Stats.SizeBytes))
 				for _, name := range spec.TableNames() {
 					if n, ok := out.Stats.Rows[name]; ok {
-						row(tw, "rows in "+name, n)
+						cmdutil.Row(tw, "rows in "+name, n)
 					}
 				}
 			} else if statsErr != nil {
-				row(tw, "stats", "unavailable: "+statsErr.Error())
+				cmdutil.Row(tw, "stats", "unavailable: "+statsErr.Error())
 			}
 			return tw.Flush()
 		},
@@ -233,9 +234,9 @@ func (a *app) tenantDSNCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "dsn SLUG",
 		Short: "Print the tenant application's connection string (contains its password)",
-		Args:  exactArgs(1, "a tenant SLUG"),
+		Args:  cmdutil.ExactArgs(1, "a tenant SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, done, err := a.provisioner(cmd.Context())
+			p, done, err := a.Provisioner(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -244,7 +245,7 @@ func (a *app) tenantDSNCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(a.out, dsn)
+			fmt.Fprintln(a.IO.Out, dsn)
 			return nil
 		},
 	}
@@ -254,9 +255,9 @@ func (a *app) tenantSimpleCmd(use, short string, fn func(p *provisioner.Provisio
 	return &cobra.Command{
 		Use:   use + " SLUG",
 		Short: short,
-		Args:  exactArgs(1, "a tenant SLUG"),
+		Args:  cmdutil.ExactArgs(1, "a tenant SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, done, err := a.provisioner(cmd.Context())
+			p, done, err := a.Provisioner(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -264,7 +265,7 @@ func (a *app) tenantSimpleCmd(use, short string, fn func(p *provisioner.Provisio
 			if err := fn(p, cmd, args[0]); err != nil {
 				return err
 			}
-			fmt.Fprintf(a.out, "tenant %s: %s done\n", args[0], use)
+			fmt.Fprintf(a.IO.Out, "tenant %s: %s done\n", args[0], use)
 			return nil
 		},
 	}
@@ -279,13 +280,13 @@ func (a *app) tenantDeleteCmd() *cobra.Command {
 		Long: `Delete a tenant in two phases. This command revokes its application's access, ends its
 sessions and marks it deleting; its data stays until 'tenant purge' (or the scheduler's
 purge after the retention period, 7 days by default). --purge destroys it at once.`,
-		Args: exactArgs(1, "a tenant SLUG"),
+		Args: cmdutil.ExactArgs(1, "a tenant SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Slug = args[0]
 			if err := provisioner.Confirm("delete", o.Slug, o.Confirm); err != nil {
 				return err
 			}
-			p, done, err := a.provisioner(cmd.Context())
+			p, done, err := a.Provisioner(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -301,9 +302,9 @@ purge after the retention period, 7 days by default). --purge destroys it at onc
 				return err
 			}
 			if o.Purge {
-				fmt.Fprintf(a.out, "tenant %s deleted and purged\n", o.Slug)
+				fmt.Fprintf(a.IO.Out, "tenant %s deleted and purged\n", o.Slug)
 			} else {
-				fmt.Fprintf(a.out, "tenant %s deleted: access revoked; data is purged after the retention period (or: tenantctl tenant purge %s --confirm %s)\n", o.Slug, o.Slug, o.Slug)
+				fmt.Fprintf(a.IO.Out, "tenant %s deleted: access revoked; data is purged after the retention period (or: tenantctl tenant purge %s --confirm %s)\n", o.Slug, o.Slug, o.Slug)
 			}
 			return nil
 		},
@@ -339,7 +340,7 @@ func (a *app) tenantPurgeCmd() *cobra.Command {
 			if retention < 0 {
 				return validate.Errorf("invalid --retention %s", retention)
 			}
-			p, done, err := a.provisioner(cmd.Context())
+			p, done, err := a.Provisioner(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -378,15 +379,15 @@ func (a *app) tenantPurgeCmd() *cobra.Command {
 					}
 					return err
 				}
-				fmt.Fprintf(a.out, "tenant %s purged\n", args[0])
+				fmt.Fprintf(a.IO.Out, "tenant %s purged\n", args[0])
 				return nil
 			}
 			purged, err := p.PurgeExpired(cmd.Context(), retention)
 			for _, s := range purged {
-				fmt.Fprintf(a.out, "tenant %s purged\n", s)
+				fmt.Fprintf(a.IO.Out, "tenant %s purged\n", s)
 			}
 			if err == nil {
-				fmt.Fprintf(a.out, "%d expired tenants purged\n", len(purged))
+				fmt.Fprintf(a.IO.Out, "%d expired tenants purged\n", len(purged))
 			}
 			return err
 		},
@@ -400,12 +401,12 @@ func (a *app) tenantPurgeCmd() *cobra.Command {
 }
 
 func (a *app) printTenants(tenants []catalog.Tenant) error {
-	if a.jsonOutput() {
-		return a.printJSON(tenants)
+	if a.JSONOutput() {
+		return a.PrintJSON(tenants)
 	}
-	tw := a.table("SLUG", "NAME", "DOMAIN", "STATE", "SERVER", "DATABASE", "VERSION")
+	tw := a.Table("SLUG", "NAME", "DOMAIN", "STATE", "SERVER", "DATABASE", "VERSION")
 	for _, t := range tenants {
-		row(tw, t.Slug, t.Name, t.Domain, t.State, t.Server, t.Database, t.SchemaVersion)
+		cmdutil.Row(tw, t.Slug, t.Name, t.Domain, t.State, t.Server, t.Database, t.SchemaVersion)
 	}
 	return tw.Flush()
 }

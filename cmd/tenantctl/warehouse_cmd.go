@@ -5,6 +5,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/provisioner"
 )
@@ -15,9 +16,9 @@ func (a *app) warehouseCmd() *cobra.Command {
 	initCmd := &cobra.Command{
 		Use:   "init --dsn DSN",
 		Short: "Register and migrate the warehouse, and close it to PUBLIC (idempotent)",
-		Args:  noArgs,
+		Args:  cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dsn, err := a.readDSN(dsn, dsnFile)
+			dsn, err := a.ReadDSN(dsn, dsnFile)
 			if err != nil {
 				return err
 			}
@@ -26,10 +27,10 @@ func (a *app) warehouseCmd() *cobra.Command {
 				if err != nil {
 					return err
 				}
-				if a.jsonOutput() {
-					return a.printJSON(w)
+				if a.JSONOutput() {
+					return a.PrintJSON(w)
 				}
-				fmt.Fprintf(a.out, "warehouse %s:%d/%s registered\n", w.Host, w.Port, w.Database)
+				fmt.Fprintf(a.IO.Out, "warehouse %s:%d/%s registered\n", w.Host, w.Port, w.Database)
 				return nil
 			})
 		},
@@ -47,9 +48,9 @@ func (a *app) warehouseDSNCmd() *cobra.Command {
 		Long: `Print the DSN of the registered warehouse, to query it with psql or a BI tool. Like
 'tenant dsn' and 'access dsn' it prints a secret: keep it off shared screens and logs.`,
 		Example: `  psql "$(tenantctl warehouse dsn)" -c 'SELECT slug, state FROM tenantctl.tenants'`,
-		Args:    noArgs,
+		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := a.store(cmd.Context())
+			store, err := a.Store(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -58,10 +59,10 @@ func (a *app) warehouseDSNCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if a.jsonOutput() {
-				return a.printJSON(map[string]string{"dsn": dsn})
+			if a.JSONOutput() {
+				return a.PrintJSON(map[string]string{"dsn": dsn})
 			}
-			fmt.Fprintln(a.out, dsn)
+			fmt.Fprintln(a.IO.Out, dsn)
 			return nil
 		},
 	}
@@ -81,9 +82,9 @@ schema. Another database is refused (exit 2) and nothing changes. The old DSN is
 forgotten: the catalog keeps only the new one, sealed.`,
 		Example: `  tenantctl warehouse set --dsn-file /etc/tenantctl/warehouse.dsn
   printf '%s' "$WAREHOUSE_DSN" | tenantctl warehouse set --dsn-stdin`,
-		Args: noArgs,
+		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dsn, err := readDSNSource(a.in, dsnFile, dsnStdin)
+			dsn, err := readDSNSource(a.IO.In, dsnFile, dsnStdin)
 			if err != nil {
 				return err
 			}
@@ -95,10 +96,10 @@ forgotten: the catalog keeps only the new one, sealed.`,
 				if err != nil {
 					return err
 				}
-				if a.jsonOutput() {
-					return a.printJSON(w)
+				if a.JSONOutput() {
+					return a.PrintJSON(w)
 				}
-				fmt.Fprintf(a.out, "warehouse DSN changed (%s:%d/%s, same warehouse); the old DSN is forgotten\n", w.Host, w.Port, w.Database)
+				fmt.Fprintf(a.IO.Out, "warehouse DSN changed (%s:%d/%s, same warehouse); the old DSN is forgotten\n", w.Host, w.Port, w.Database)
 				return nil
 			})
 		},

@@ -1,4 +1,4 @@
-package main
+package cmdutil
 
 import (
 	"context"
@@ -20,13 +20,13 @@ import (
 // of enumerated flag values, and a refusal (exit 2) of a --tenant or --server that names
 // nothing, instead of an empty table.
 
-var tenantStates = []string{catalog.StateProvisioning, catalog.StateActive, catalog.StateSuspended,
+var TenantStates = []string{catalog.StateProvisioning, catalog.StateActive, catalog.StateSuspended,
 	catalog.StateDeleting, catalog.StateFailed, catalog.StatePurged}
 
 // enumFlags lists the flags with a fixed set of values, by command path and flag name
 // ("*" for every command).
 var enumFlags = map[string]map[string][]string{
-	"tenantctl tenant list":  {"state": tenantStates},
+	"tenantctl tenant list":  {"state": TenantStates},
 	"tenantctl access grant": {"level": {"read", "write"}},
 	"tenantctl server add":   {"clone-strategy": {"file_copy", "wal_log"}},
 	"*":                      {"log-level": {"trace", "debug", "info", "warn", "error"}, "log-format": {"text", "json"}},
@@ -44,7 +44,7 @@ var argStates = map[string][]string{
 const completionTimeout = 3 * time.Second
 
 // wireNames installs completions on every command of the tree. Called by finishTree.
-func (a *app) wireNames(c *cobra.Command) {
+func (f *Factory) WireNames(c *cobra.Command) {
 	path := c.CommandPath()
 	if c.ValidArgsFunction == nil {
 		words := strings.Fields(c.Use)
@@ -52,24 +52,24 @@ func (a *app) wireNames(c *cobra.Command) {
 			switch {
 			case words[1] == "SLUG" && c.Name() != "create":
 				states := argStates[path]
-				c.ValidArgsFunction = a.completeFirst(func(ctx context.Context) ([]string, error) { return a.slugs(ctx, states) })
+				c.ValidArgsFunction = f.completeFirst(func(ctx context.Context) ([]string, error) { return f.Slugs(ctx, states) })
 			case words[1] == "NAME" && c.Parent() != nil && c.Parent().Name() == "server" && c.Name() != "add":
-				c.ValidArgsFunction = a.completeFirst(a.serverNames)
+				c.ValidArgsFunction = f.completeFirst(f.ServerNames)
 			case words[1] == "LOGIN" && c.Parent() != nil && c.Parent().Name() == "access":
-				c.ValidArgsFunction = a.completeFirst(a.logins)
+				c.ValidArgsFunction = f.completeFirst(f.Logins)
 			case words[1] == "LOGIN" && c.Parent() != nil && c.Parent().Name() == "operator" && c.Name() != "add":
-				c.ValidArgsFunction = a.completeFirst(a.operatorLogins)
+				c.ValidArgsFunction = f.completeFirst(f.OperatorLogins)
 			}
 		}
 	}
 	flagComp := map[string]func(context.Context) ([]string, error){
-		"tenant": func(ctx context.Context) ([]string, error) { return a.slugs(ctx, nil) },
-		"server": a.serverNames,
-		"login":  a.logins,
+		"tenant": func(ctx context.Context) ([]string, error) { return f.Slugs(ctx, nil) },
+		"server": f.ServerNames,
+		"login":  f.Logins,
 	}
 	for name, fn := range flagComp {
 		if c.LocalFlags().Lookup(name) != nil {
-			_ = c.RegisterFlagCompletionFunc(name, a.completeAny(fn))
+			_ = c.RegisterFlagCompletionFunc(name, f.completeAny(fn))
 		}
 	}
 	for _, key := range []string{path, "*"} {
@@ -81,29 +81,29 @@ func (a *app) wireNames(c *cobra.Command) {
 	}
 	if !c.HasParent() {
 		_ = c.RegisterFlagCompletionFunc("output", func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-			return outputChoices(cmd), cobra.ShellCompDirectiveNoFileComp
+			return OutputChoices(cmd), cobra.ShellCompDirectiveNoFileComp
 		})
 		_ = c.RegisterFlagCompletionFunc("context", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-			return a.rawFile.ContextNames(), cobra.ShellCompDirectiveNoFileComp
+			return f.RawFile.ContextNames(), cobra.ShellCompDirectiveNoFileComp
 		})
 	}
 }
 
 // completeFirst completes the first positional argument only.
-func (a *app) completeFirst(fn func(context.Context) ([]string, error)) cobra.CompletionFunc {
+func (f *Factory) completeFirst(fn func(context.Context) ([]string, error)) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		if len(args) > 0 {
 			return nil, cobra.ShellCompDirectiveNoFileComp
 		}
-		return a.completeAny(fn)(cmd, args, toComplete)
+		return f.completeAny(fn)(cmd, args, toComplete)
 	}
 }
 
-func (a *app) completeAny(fn func(context.Context) ([]string, error)) cobra.CompletionFunc {
+func (f *Factory) completeAny(fn func(context.Context) ([]string, error)) cobra.CompletionFunc {
 	return func(cmd *cobra.Command, _ []string, toComplete string) ([]string, cobra.ShellCompDirective) {
 		// Completion runs without the root's PersistentPreRunE: load the settings here.
-		if a.log == nil {
-			if err := a.setup(cmd, nil); err != nil {
+		if f.Log == nil {
+			if err := f.Setup(cmd, nil); err != nil {
 				return nil, cobra.ShellCompDirectiveError | cobra.ShellCompDirectiveNoFileComp
 			}
 		}
@@ -123,8 +123,8 @@ func (a *app) completeAny(fn func(context.Context) ([]string, error)) cobra.Comp
 	}
 }
 
-func (a *app) slugs(ctx context.Context, states []string) ([]string, error) {
-	store, err := a.store(ctx)
+func (f *Factory) Slugs(ctx context.Context, states []string) ([]string, error) {
+	store, err := f.Store(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -140,8 +140,8 @@ func (a *app) slugs(ctx context.Context, states []string) ([]string, error) {
 	return out, nil
 }
 
-func (a *app) serverNames(ctx context.Context) ([]string, error) {
-	store, err := a.store(ctx)
+func (f *Factory) ServerNames(ctx context.Context) ([]string, error) {
+	store, err := f.Store(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -157,8 +157,8 @@ func (a *app) serverNames(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-func (a *app) logins(ctx context.Context) ([]string, error) {
-	store, err := a.store(ctx)
+func (f *Factory) Logins(ctx context.Context) ([]string, error) {
+	store, err := f.Store(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -177,8 +177,8 @@ func (a *app) logins(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-func (a *app) operatorLogins(ctx context.Context) ([]string, error) {
-	store, err := a.store(ctx)
+func (f *Factory) OperatorLogins(ctx context.Context) ([]string, error) {
+	store, err := f.Store(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -200,20 +200,20 @@ func (a *app) operatorLogins(ctx context.Context) ([]string, error) {
 // and a --tenant or --server given to a command must name a tenant (live or purged: the
 // event log keeps purged tenants' history) or server the catalog knows. Both are bad
 // input (exit 2), reported before anything runs.
-func (a *app) checkNames(cmd *cobra.Command) error {
+func (f *Factory) CheckNames(cmd *cobra.Command) error {
 	for _, key := range []string{cmd.CommandPath(), "*"} {
 		for flag, values := range enumFlags[key] {
 			f := cmd.Flags().Lookup(flag)
 			if f == nil || !f.Changed || key == "*" {
 				continue
 			}
-			if err := enumFlag(flag, f.Value.String(), false, values...); err != nil {
+			if err := EnumFlag(flag, f.Value.String(), false, values...); err != nil {
 				return err
 			}
 		}
 	}
-	tenant, server := changedFlag(cmd, "tenant"), changedFlag(cmd, "server")
-	if tenant == "" && server == "" || cmd.Annotations[annotNewName] != "" || a.catalogDSN() == "" {
+	tenant, server := ChangedFlag(cmd, "tenant"), ChangedFlag(cmd, "server")
+	if tenant == "" && server == "" || cmd.Annotations[AnnotNewName] != "" || f.CatalogDSN() == "" {
 		return nil
 	}
 	if tenant != "" {
@@ -222,13 +222,13 @@ func (a *app) checkNames(cmd *cobra.Command) error {
 		}
 	}
 	ctx := cmd.Context()
-	store, err := a.store(ctx)
+	store, err := f.Store(ctx)
 	if err != nil {
 		return nil // the command itself reports what is wrong with the catalog or key
 	}
 	defer store.Close()
 	if tenant != "" {
-		ts, err := store.ListTenants(ctx, catalog.TenantFilter{Slug: tenant, States: tenantStates})
+		ts, err := store.ListTenants(ctx, catalog.TenantFilter{Slug: tenant, States: TenantStates})
 		if err == nil && len(ts) == 0 && cmd.Name() == "events" {
 			// The event log also records what was refused before any tenant existed
 			// (a failed import): a slug it names is known to `events`.
@@ -248,11 +248,11 @@ func (a *app) checkNames(cmd *cobra.Command) error {
 	return nil
 }
 
-// annotNewName marks commands whose --tenant/--server may name something that does not
+// AnnotNewName marks commands whose --tenant/--server may name something that does not
 // exist yet.
-const annotNewName = "new-name"
+const AnnotNewName = "new-name"
 
-func changedFlag(cmd *cobra.Command, name string) string {
+func ChangedFlag(cmd *cobra.Command, name string) string {
 	f := cmd.Flags().Lookup(name)
 	if f == nil || !f.Changed {
 		return ""

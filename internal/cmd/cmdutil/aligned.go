@@ -1,4 +1,4 @@
-package main
+package cmdutil
 
 import (
 	"bufio"
@@ -6,26 +6,26 @@ import (
 	"unicode/utf8"
 )
 
-// alignedTable prints what a.table's tabwriter prints (columns padded by two spaces,
-// the last column unpadded) for tables of thousands of rows: it keeps each row's cells
+// AlignedTable prints what f.Table's tabwriter prints (columns padded by two spaces,
+// the last column unpadded) for tables of thousands of rows: it keeps each Row's cells
 // once, measures the columns, and writes through one buffer, several times faster
 // than text/tabwriter, which works cell by cell through fmt.
-type alignedTable struct {
+type AlignedTable struct {
 	w      io.Writer
 	rows   [][]string
 	widths []int
 }
 
-func (a *app) alignedTable(header ...string) *alignedTable {
-	t := &alignedTable{w: a.out, widths: make([]int, len(header))}
-	if !a.flags.noHeaders {
+func (f *Factory) AlignedTable(header ...string) *AlignedTable {
+	t := &AlignedTable{w: f.IO.Out, widths: make([]int, len(header))}
+	if !f.Flags.NoHeaders {
 		t.Row(header...)
 	}
 	return t
 }
 
-// Row adds a row; cells must not contain tabs or newlines (as with tabwriter).
-func (t *alignedTable) Row(cells ...string) {
+// Row adds a Row; cells must not contain tabs or newlines (as with tabwriter).
+func (t *AlignedTable) Row(cells ...string) {
 	for i, c := range cells {
 		if i == len(cells)-1 {
 			break // the last cell is not aligned
@@ -40,8 +40,8 @@ func (t *alignedTable) Row(cells ...string) {
 	t.rows = append(t.rows, cells)
 }
 
-// Flush writes every row.
-func (t *alignedTable) Flush() error {
+// Flush writes every Row.
+func (t *AlignedTable) Flush() error {
 	w := bufio.NewWriterSize(t.w, 64<<10)
 	const pad = 2
 	var spaces [256]byte

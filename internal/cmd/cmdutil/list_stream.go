@@ -1,4 +1,4 @@
-package main
+package cmdutil
 
 import (
 	"bufio"
@@ -9,12 +9,12 @@ import (
 )
 
 // streamTenants prints the tenants matching f as the catalog returns them: JSON is
-// written row by row without reflection (memory stays flat at any fleet size); text
+// written Row by Row without reflection (memory stays flat at any fleet size); text
 // goes through one aligned table.
-func (a *app) streamTenants(ctx context.Context, store *catalog.Store, f catalog.TenantFilter) error {
-	if !a.jsonOutput() {
-		tw := a.alignedTable("SLUG", "NAME", "DOMAIN", "STATE", "SERVER", "DATABASE", "VERSION")
-		if err := store.EachTenant(ctx, f, func(t catalog.Tenant) error {
+func (f *Factory) StreamTenants(ctx context.Context, store *catalog.Store, filter catalog.TenantFilter) error {
+	if !f.JSONOutput() {
+		tw := f.AlignedTable("SLUG", "NAME", "DOMAIN", "STATE", "SERVER", "DATABASE", "VERSION")
+		if err := store.EachTenant(ctx, filter, func(t catalog.Tenant) error {
 			tw.Row(t.Slug, t.Name, t.Domain, t.State, t.Server, t.Database, strconv.FormatInt(t.SchemaVersion, 10))
 			return nil
 		}); err != nil {
@@ -22,24 +22,24 @@ func (a *app) streamTenants(ctx context.Context, store *catalog.Store, f catalog
 		}
 		return tw.Flush()
 	}
-	if a.flags.output == outputYAML {
+	if f.Flags.Output == OutputYAML {
 		// YAML is not streamed: the same fields as -o json, through printStructured.
 		tenants := []catalog.Tenant{}
-		if err := store.EachTenant(ctx, f, func(t catalog.Tenant) error {
+		if err := store.EachTenant(ctx, filter, func(t catalog.Tenant) error {
 			tenants = append(tenants, t)
 			return nil
 		}); err != nil {
 			return err
 		}
-		return a.printStructured(tenants)
+		return f.PrintStructured(tenants)
 	}
-	w := bufio.NewWriterSize(a.out, 64<<10)
+	w := bufio.NewWriterSize(f.IO.Out, 64<<10)
 	first := true
 	if _, err := w.WriteString("["); err != nil {
 		return err
 	}
 	var b []byte
-	err := store.EachTenant(ctx, f, func(t catalog.Tenant) error {
+	err := store.EachTenant(ctx, filter, func(t catalog.Tenant) error {
 		b = b[:0]
 		if first {
 			first, b = false, append(b, "\n  "...)
@@ -65,8 +65,8 @@ func (a *app) streamTenants(ctx context.Context, store *catalog.Store, f catalog
 
 // printJSONRows prints n rows as one JSON array, one compact object per line, each
 // appended by add without reflection (the same shape streamTenants writes).
-func (a *app) printJSONRows(n int, add func(b []byte, i int) []byte) error {
-	w := bufio.NewWriterSize(a.out, 64<<10)
+func (f *Factory) PrintJSONRows(n int, add func(b []byte, i int) []byte) error {
+	w := bufio.NewWriterSize(f.IO.Out, 64<<10)
 	b := make([]byte, 0, 1024)
 	b = append(b, '[')
 	for i := range n {

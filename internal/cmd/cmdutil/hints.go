@@ -1,4 +1,4 @@
-package main
+package cmdutil
 
 import (
 	"errors"
@@ -15,7 +15,7 @@ import (
 )
 
 // The libraries speak in typed errors and option names; the flags live here, so this is
-// the one place that says which flag or command fixes an error. describeError renders an
+// the one place that says which flag or command fixes an error. DescribeError renders an
 // error for the terminal with those hints; the error itself (recorded in job runs and
 // events) keeps the library's words.
 
@@ -44,10 +44,10 @@ var sentinelHints = []struct {
 	{serve.ErrHalfTLS, "give both --tls-cert and --tls-key, or neither"},
 }
 
-// describeError is err's message with the library's words for options, confirmations
+// DescribeError is err's message with the library's words for options, confirmations
 // and missing setup replaced by the flags and commands that fix them. It finds what to
 // replace by type (errors.As / errors.Is), never by reading the message.
-func describeError(err error) string {
+func DescribeError(err error) string {
 	msg := err.Error()
 	replace := func(lib, cli string) { msg = strings.Replace(msg, lib, cli, 1) }
 	var fe *validate.FieldError

@@ -1,4 +1,4 @@
-package main
+package cmdutil
 
 import (
 	"bytes"
@@ -8,7 +8,7 @@ import (
 )
 
 // TestAlignedTableMatchesTabwriter: the fast table prints byte for byte what the
-// tabwriter behind a.table prints.
+// tabwriter behind f.Table prints.
 func TestAlignedTableMatchesTabwriter(t *testing.T) {
 	rows := [][]string{
 		{"SLUG", "NAME", "DOMAIN", "VERSION"},
@@ -20,9 +20,10 @@ func TestAlignedTableMatchesTabwriter(t *testing.T) {
 	for _, noHeaders := range []bool{false, true} {
 		var want, got bytes.Buffer
 		tw := tabwriter.NewWriter(&want, 0, 0, 2, ' ', 0)
-		a := &app{out: &got}
-		a.flags.noHeaders = noHeaders
-		at := a.alignedTable(rows[0]...)
+		f := NewTest()
+		f.IO.Out = &got
+		f.Flags.NoHeaders = noHeaders
+		at := f.AlignedTable(rows[0]...)
 		for i, r := range rows {
 			if i > 0 || !noHeaders {
 				tw.Write([]byte(strings.Join(r, "\t") + "\n"))

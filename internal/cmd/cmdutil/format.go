@@ -1,18 +1,18 @@
-package main
+package cmdutil
 
 import (
 	"encoding/json"
 	"strings"
 )
 
-func dash(s string) string {
+func Dash(s string) string {
 	if s == "" {
 		return "-"
 	}
 	return s
 }
 
-func compactJSON(v any) string {
+func CompactJSON(v any) string {
 	b, err := json.Marshal(v)
 	if err != nil || string(b) == "{}" || string(b) == "null" {
 		return "-"

@@ -1,4 +1,4 @@
-package main
+package cmdutil
 
 import (
 	"fmt"
@@ -50,7 +50,7 @@ func TestDescribeErrorNamesTheCommandThatFixes(t *testing.T) {
 			"/var/tmp/t is not a directory owned by you and writable only by you: remove it, or choose --dir"},
 	} {
 		require.Equal(t, c.lib, c.err.Error())
-		require.Equal(t, c.want, describeError(c.err))
+		require.Equal(t, c.want, DescribeError(c.err))
 	}
 	for _, err := range []error{&provisioner.DrainingError{}, &provisioner.NoServerFitsError{}, &mover.GrantsHeldError{}, serve.ErrHalfTLS} {
 		require.ErrorIs(t, err, validate.ErrInvalid, "%T is bad input: exit 2", err)

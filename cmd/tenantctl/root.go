@@ -1,0 +1,134 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
+	"github.com/tenantctl/tenantctl/internal/validate"
+	buildversion "github.com/tenantctl/tenantctl/internal/version"
+	"github.com/tenantctl/tenantctl/secret"
+)
+
+// version is this binary's version: stamped by make build and the Dockerfile, recorded
+// by go install …@vX.Y.Z, or the checkout's VCS revision (package internal/version).
+var version = buildversion.String()
+
+// app is the root command's view of the factory: the commands not yet moved to their
+// packages under internal/cmd are still its methods.
+type app struct {
+	*cmdutil.Factory
+}
+
+func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer, getenv func(string) string) int {
+	a := &app{cmdutil.New(in, out, errOut, getenv)}
+	root := a.rootCmd()
+	root.SetArgs(args)
+	root.SetIn(in)
+	root.SetOut(out)
+	root.SetErr(a.IO.ErrOut)
+	err := root.ExecuteContext(ctx)
+	if err == nil {
+		return cmdutil.ExitOK
+	}
+	code := a.ExitCode(err)
+	if !errors.Is(err, cmdutil.ErrSilent) {
+		fmt.Fprintf(a.IO.ErrOut, "Error: %s\n", secret.Scrub(cmdutil.DescribeError(err)))
+	}
+	if !a.Ran {
+		fmt.Fprintf(a.IO.ErrOut, "Run '%s --help' for usage.\n", root.Name())
+	}
+	return code
+}
+
+func (a *app) rootCmd() *cobra.Command {
+	root := &cobra.Command{
+		Use:   "tenantctl",
+		Short: "One physically separate PostgreSQL database per customer, managed as a fleet",
+		Long: `tenantctl gives every customer of a managed service provider its own PostgreSQL
+database, with its own roles, hardened so nobody else can reach it; keeps the fleet
+migrated; rolls every tenant's rows up into one MSP-only warehouse; and audits that no
+customer can reach another's data.
+
+Configuration comes from flags, then TENANTCTL_* environment variables, then the config
+file: --config, else .tenantctl/config.yaml in this directory or the nearest parent (written
+by 'tenantctl dev up'), else $XDG_CONFIG_HOME/tenantctl/config.yaml. A config file may hold
+named contexts (one catalog each): see 'tenantctl config get-contexts'.
+
+Exit status: 0 success; 1 the operation failed (an audit that could not run too);
+2 bad usage or invalid input, including an unknown command (nothing was changed);
+3 the audit found violations.`,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		Version:           version,
+		PersistentPreRunE: a.Setup,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return validate.Invalid(err) })
+	a.BindGlobalFlags(root.PersistentFlags())
+
+	root.AddGroup(&cobra.Group{ID: "fleet", Title: "Fleet commands:"}, &cobra.Group{ID: "local", Title: "Local environment:"})
+	// Every command is registered here and only here; a new command adds its line.
+	for _, c := range []*cobra.Command{
+		a.catalogCmd(), a.serverCmd(), a.warehouseCmd(), a.tenantCmd(), a.eventsCmd(), a.jobsCmd(),
+		a.accessCmd(), a.auditCmd(nil), a.migrateCmd(), a.reconcileCmd(), a.rollupCmd(), a.schedulerCmd(),
+		a.demoCmd(), a.serveCmd(), a.operatorCmd(), a.reportCmd(), a.secretCmd(), a.configCmd(), a.backupCmd(),
+	} {
+		if c.GroupID == "" {
+			c.GroupID = "fleet"
+		}
+		root.AddCommand(c)
+	}
+	for _, c := range []*cobra.Command{a.devCmd()} {
+		c.GroupID = "local"
+		root.AddCommand(c)
+	}
+	root.AddCommand(a.versionCmd())
+	a.finishTree(root)
+	a.Root = root
+	return root
+}
+
+// finishTree installs completions (WireNames) and gives every command group a behaviour for arguments it does not know: an
+// unknown subcommand is bad usage (exit 2) naming the real ones, instead of cobra's
+// default of printing the parent's help and exiting 0. With no argument a group still
+// prints its help.
+func (a *app) finishTree(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+		a.WireNames(c)
+		addExample(c)
+		if c == root || !c.HasSubCommands() || c.Run != nil || c.RunE != nil {
+			return
+		}
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			var names []string
+			for _, sub := range cmd.Commands() {
+				if sub.IsAvailableCommand() {
+					names = append(names, sub.Name())
+				}
+			}
+			return validate.Errorf("unknown command %q for %q: use %s", args[0], cmd.CommandPath(), cmdutil.OrList(names))
+		}
+	}
+	walk(root)
+}
+
+// The exit statuses, under the names the package's tests use.
+const (
+	exitOK         = cmdutil.ExitOK
+	exitFailure    = cmdutil.ExitFailure
+	exitUsage      = cmdutil.ExitUsage
+	exitViolations = cmdutil.ExitViolations
+)
