@@ -18,7 +18,6 @@ import (
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/rollout"
-	"github.com/tenantctl/tenantctl/rollup"
 )
 
 // The flags → options layer, checked without PostgreSQL: each command is built with a
@@ -79,19 +78,6 @@ func TestMigrateUpFlagsBecomeOptions(t *testing.T) {
 			require.ErrorIs(t, execute(t, cmd, args...), validate.ErrInvalid)
 		})
 	}
-}
-
-func TestRollupRunFlagsBecomeOptions(t *testing.T) {
-	t.Parallel()
-	var got *rollup.Options
-	cmd := (&app{}).rollupRunCmd(func(_ context.Context, o rollup.Options) error { got = &o; return nil })
-	require.NoError(t, execute(t, cmd, "--tenant", "acme", "--concurrency", "6", "--per-server", "1"))
-	require.Equal(t, rollup.Options{Options: fleet.Options{Tenant: "acme", Concurrency: 6, PerServer: 1}}, *got)
-
-	got = nil
-	cmd = (&app{}).rollupRunCmd(func(_ context.Context, o rollup.Options) error { got = &o; return nil })
-	require.ErrorIs(t, execute(t, cmd, "--per-server", "0"), validate.ErrInvalid)
-	require.Nil(t, got, "a refused flag does not reach the run")
 }
 
 func TestAuditFlagsBecomeOptions(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
+	rollupcmd "github.com/tenantctl/tenantctl/internal/cmd/rollup"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	buildversion "github.com/tenantctl/tenantctl/internal/version"
 	"github.com/tenantctl/tenantctl/secret"
@@ -74,7 +75,7 @@ Exit status: 0 success; 1 the operation failed (an audit that could not run too)
 	// Every command is registered here and only here; a new command adds its line.
 	for _, c := range []*cobra.Command{
 		a.catalogCmd(), a.serverCmd(), a.warehouseCmd(), a.tenantCmd(), a.eventsCmd(), a.jobsCmd(),
-		a.accessCmd(), a.auditCmd(nil), a.migrateCmd(), a.reconcileCmd(), a.rollupCmd(), a.schedulerCmd(),
+		a.accessCmd(), a.auditCmd(nil), a.migrateCmd(), a.reconcileCmd(), rollupcmd.NewCmdRollup(a.Factory), a.schedulerCmd(),
 		a.demoCmd(), a.serveCmd(), a.operatorCmd(), a.reportCmd(), a.secretCmd(), a.configCmd(), a.backupCmd(),
 	} {
 		if c.GroupID == "" {
