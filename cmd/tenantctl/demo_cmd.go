@@ -14,6 +14,7 @@ import (
 	"github.com/tenantctl/tenantctl/devenv"
 	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
+	servercmd "github.com/tenantctl/tenantctl/internal/cmd/server"
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/provisioner"
@@ -99,7 +100,7 @@ Running it again changes nothing. 'tenantctl dev down --purge' removes all of it
 				return err
 			}
 			fmt.Fprintln(a.IO.Out, "==> servers")
-			if err := a.printServers(servers); err != nil {
+			if err := servercmd.PrintServers(a.Factory, servers); err != nil {
 				return err
 			}
 			tenants, err := p.Store.ListTenants(ctx, catalog.TenantFilter{})

@@ -10,8 +10,10 @@ import (
 
 	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	rollupcmd "github.com/tenantctl/tenantctl/internal/cmd/rollup"
+	servercmd "github.com/tenantctl/tenantctl/internal/cmd/server"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	buildversion "github.com/tenantctl/tenantctl/internal/version"
+	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/secret"
 )
 
@@ -74,7 +76,7 @@ Exit status: 0 success; 1 the operation failed (an audit that could not run too)
 	root.AddGroup(&cobra.Group{ID: "fleet", Title: "Fleet commands:"}, &cobra.Group{ID: "local", Title: "Local environment:"})
 	// Every command is registered here and only here; a new command adds its line.
 	for _, c := range []*cobra.Command{
-		a.catalogCmd(), a.serverCmd(), a.warehouseCmd(), a.tenantCmd(), a.eventsCmd(), a.jobsCmd(),
+		a.catalogCmd(), servercmd.NewCmdServer(a.Factory), a.warehouseCmd(), a.tenantCmd(), a.eventsCmd(), a.jobsCmd(),
 		a.accessCmd(), a.auditCmd(nil), a.migrateCmd(), a.reconcileCmd(), rollupcmd.NewCmdRollup(a.Factory), a.schedulerCmd(),
 		a.demoCmd(), a.serveCmd(), a.operatorCmd(), a.reportCmd(), a.secretCmd(), a.configCmd(), a.backupCmd(),
 	} {
@@ -133,3 +135,8 @@ const (
 	exitUsage      = cmdutil.ExitUsage
 	exitViolations = cmdutil.ExitViolations
 )
+
+// withStore runs fn with a provisioner, closed after.
+func (a *app) withStore(cmd *cobra.Command, fn func(p *provisioner.Provisioner) error) error {
+	return a.WithProvisioner(cmd.Context(), fn)
+}

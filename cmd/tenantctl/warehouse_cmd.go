@@ -84,7 +84,7 @@ forgotten: the catalog keeps only the new one, sealed.`,
   printf '%s' "$WAREHOUSE_DSN" | tenantctl warehouse set --dsn-stdin`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			dsn, err := readDSNSource(a.IO.In, dsnFile, dsnStdin)
+			dsn, err := cmdutil.ReadDSNSource(a.IO.In, dsnFile, dsnStdin)
 			if err != nil {
 				return err
 			}

@@ -28,6 +28,7 @@ import (
 	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/migrations"
+	"github.com/tenantctl/tenantctl/mover"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/secret"
 )
@@ -321,3 +322,37 @@ func (f *Factory) ReadDSN(dsn, file string) (string, error) {
 
 // AnnotCreatesConfig marks commands that write the config file.
 const AnnotCreatesConfig = "creates-config"
+
+// Mover opens the catalog and returns a mover over it; call done to close it.
+func (f *Factory) Mover(ctx context.Context) (m *mover.Mover, done func(), err error) {
+	p, done, err := f.Provisioner(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return mover.New(p, f.Log), done, nil
+}
+
+// ReadDSNSource reads a DSN from --dsn-file or --dsn-stdin ("" when neither is given).
+func ReadDSNSource(in io.Reader, file string, stdin bool) (string, error) {
+	if file != "" && stdin {
+		return "", validate.Errorf("give --dsn-file or --dsn-stdin, not both")
+	}
+	var raw []byte
+	var err error
+	switch {
+	case file != "":
+		raw, err = os.ReadFile(file)
+	case stdin:
+		raw, err = io.ReadAll(io.LimitReader(in, 64<<10))
+	default:
+		return "", nil
+	}
+	if err != nil {
+		return "", validate.Errorf("read DSN: %v", err)
+	}
+	dsn := strings.TrimSpace(string(raw))
+	if dsn == "" {
+		return "", validate.Errorf("the DSN read is empty")
+	}
+	return dsn, nil
+}

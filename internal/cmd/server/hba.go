@@ -1,6 +1,7 @@
-package main
+package server
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"sort"
@@ -15,9 +16,23 @@ import (
 	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
-func (a *app) serverHBACmd() *cobra.Command {
-	var method string
-	var check bool
+// HBAOptions are `server hba`'s.
+type HBAOptions struct {
+	Factory *cmdutil.Factory
+	Name    string
+	Check   bool
+	// AdminMethod is the admin role's authentication method; SetAdminMethod is true
+	// when --admin-method was given (--check otherwise finds it on the server).
+	AdminMethod    string
+	SetAdminMethod bool
+}
+
+// NewCmdHBA is `server hba`; runF, when not nil, replaces the run.
+func NewCmdHBA(f *cmdutil.Factory, runF func(context.Context, *HBAOptions) error) *cobra.Command {
+	if runF == nil {
+		runF = runHBA
+	}
+	opts := &HBAOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "hba NAME [--check]",
 		Short: "Print the pg_hba.conf lines that confine tenant logins to their own database",
@@ -51,32 +66,38 @@ passwords and tenant credentials.`,
   tenantctl server hba pg-a --check`,
 		Args: cmdutil.ExactArgs(1, "a server NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !slices.Contains(tenantdb.HBAMethods, method) {
-				return validate.Errorf("invalid --admin-method %q: use one of %s", method, strings.Join(tenantdb.HBAMethods, ", "))
+			opts.Name, opts.SetAdminMethod = args[0], cmd.Flags().Changed("admin-method")
+			if !slices.Contains(tenantdb.HBAMethods, opts.AdminMethod) {
+				return validate.Errorf("invalid --admin-method %q: use one of %s", opts.AdminMethod, strings.Join(tenantdb.HBAMethods, ", "))
 			}
-			store, err := a.Store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			srv, err := store.GetServer(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if check {
-				adminMethod := ""
-				if cmd.Flags().Changed("admin-method") {
-					adminMethod = method
-				}
-				return a.checkServerHBA(cmd, srv.Name, adminMethod)
-			}
-			fmt.Fprint(a.IO.Out, tenantdb.HBALines(srv.AdminRole, method))
-			return nil
+			return runF(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().BoolVar(&check, "check", false, "compare the server's effective pg_hba.conf rules with the printed lines (exit 0 same, 3 different, 1 unreadable)")
-	cmd.Flags().StringVar(&method, "admin-method", "scram-sha-256", "authentication method of the admin role's lines (what the server uses for it today; --check finds it on the server unless given)")
+	cmd.Flags().BoolVar(&opts.Check, "check", false, "compare the server's effective pg_hba.conf rules with the printed lines (exit 0 same, 3 different, 1 unreadable)")
+	cmd.Flags().StringVar(&opts.AdminMethod, "admin-method", "scram-sha-256", "authentication method of the admin role's lines (what the server uses for it today; --check finds it on the server unless given)")
 	return cmd
+}
+
+func runHBA(ctx context.Context, opts *HBAOptions) error {
+	f := opts.Factory
+	store, err := f.Store(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	srv, err := store.GetServer(ctx, opts.Name)
+	if err != nil {
+		return err
+	}
+	if opts.Check {
+		adminMethod := ""
+		if opts.SetAdminMethod {
+			adminMethod = opts.AdminMethod
+		}
+		return checkServerHBA(ctx, f, srv.Name, adminMethod)
+	}
+	fmt.Fprint(f.IO.Out, tenantdb.HBALines(srv.AdminRole, opts.AdminMethod))
+	return nil
 }
 
 // hbaCheck is what 'server hba --check -o json' prints.
@@ -89,9 +110,8 @@ type hbaCheck struct {
 }
 
 // checkServerHBA compares the server's effective rules with the printed lines.
-func (a *app) checkServerHBA(cmd *cobra.Command, name, adminMethod string) error {
-	return a.withStore(cmd, func(p *provisioner.Provisioner) error {
-		ctx := cmd.Context()
+func checkServerHBA(ctx context.Context, f *cmdutil.Factory, name, adminMethod string) error {
+	return f.WithProvisioner(ctx, func(p *provisioner.Provisioner) error {
 		srv, err := p.Server(ctx, name)
 		if err != nil {
 			return err
@@ -120,16 +140,16 @@ func (a *app) checkServerHBA(cmd *cobra.Command, name, adminMethod string) error
 			out.Differences = []string{}
 		}
 		out.Same = len(out.Differences) == 0
-		if a.JSONOutput() {
-			if err := a.PrintJSON(out); err != nil {
+		if f.JSONOutput() {
+			if err := f.PrintJSON(out); err != nil {
 				return err
 			}
 		} else if out.Same {
-			fmt.Fprintf(a.IO.Out, "server %s: the effective pg_hba.conf rules hold the lines of 'tenantctl server hba %s' first, and nothing around them lets a login in without its password\n", name, name)
+			fmt.Fprintf(f.IO.Out, "server %s: the effective pg_hba.conf rules hold the lines of 'tenantctl server hba %s' first, and nothing around them lets a login in without its password\n", name, name)
 		} else {
-			fmt.Fprintf(a.IO.Out, "server %s: the effective pg_hba.conf rules differ from the lines of 'tenantctl server hba %s':\n", name, name)
+			fmt.Fprintf(f.IO.Out, "server %s: the effective pg_hba.conf rules differ from the lines of 'tenantctl server hba %s':\n", name, name)
 			for _, d := range out.Differences {
-				fmt.Fprintf(a.IO.Out, "  %s\n", d)
+				fmt.Fprintf(f.IO.Out, "  %s\n", d)
 			}
 		}
 		if !out.Same {
