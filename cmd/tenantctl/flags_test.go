@@ -11,9 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/catalog"
-	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/provisioner"
@@ -78,24 +76,6 @@ func TestMigrateUpFlagsBecomeOptions(t *testing.T) {
 			require.ErrorIs(t, execute(t, cmd, args...), validate.ErrInvalid)
 		})
 	}
-}
-
-func TestAuditFlagsBecomeOptions(t *testing.T) {
-	t.Parallel()
-	var got *audit.Options
-	var gotOut string
-	run := func(_ context.Context, o audit.Options, out string) error { got, gotOut = &o, out; return nil }
-
-	require.NoError(t, execute(t, (&app{}).auditCmd(run)))
-	require.Equal(t, audit.Options{
-		ProbeNeighbours: audit.DefaultProbeNeighbours, ProbeSample: audit.DefaultProbeSample, ConnectTimeout: audit.DefaultConnectTimeout, Options: fleet.Options{Concurrency: audit.DefaultConcurrency, PerServer: audit.DefaultPerServer}}, *got)
-	require.Empty(t, gotOut)
-
-	require.NoError(t, execute(t, (&app{}).auditCmd(run), "--tenant", "acme", "--no-probes", "--out", "report.md",
-		"--concurrency", "2", "--per-server", "1", "--probe-neighbours", "-1", "--probe-sample", "0", "--connect-timeout", "3s"))
-	require.Equal(t, audit.Options{NoProbes: true,
-		ProbeNeighbours: -1, ProbeSample: 0, ConnectTimeout: 3 * time.Second, Options: fleet.Options{Tenant: "acme", Concurrency: 2, PerServer: 1}}, *got)
-	require.Equal(t, "report.md", gotOut)
 }
 
 // The hints for the terminal are added by type, and keep the wrapping context.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	auditcmd "github.com/tenantctl/tenantctl/internal/cmd/audit"
 	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	rollupcmd "github.com/tenantctl/tenantctl/internal/cmd/rollup"
 	servercmd "github.com/tenantctl/tenantctl/internal/cmd/server"
@@ -77,7 +78,7 @@ Exit status: 0 success; 1 the operation failed (an audit that could not run too)
 	// Every command is registered here and only here; a new command adds its line.
 	for _, c := range []*cobra.Command{
 		a.catalogCmd(), servercmd.NewCmdServer(a.Factory), a.warehouseCmd(), a.tenantCmd(), a.eventsCmd(), a.jobsCmd(),
-		a.accessCmd(), a.auditCmd(nil), a.migrateCmd(), a.reconcileCmd(), rollupcmd.NewCmdRollup(a.Factory), a.schedulerCmd(),
+		a.accessCmd(), auditcmd.NewCmdAudit(a.Factory, nil), a.migrateCmd(), a.reconcileCmd(), rollupcmd.NewCmdRollup(a.Factory), a.schedulerCmd(),
 		a.demoCmd(), a.serveCmd(), a.operatorCmd(), a.reportCmd(), a.secretCmd(), a.configCmd(), a.backupCmd(),
 	} {
 		if c.GroupID == "" {

@@ -1,4 +1,6 @@
-package main
+// Package audit is `tenantctl audit`: prove tenant isolation from the servers' actual
+// state, and list past runs.
+package audit
 
 import (
 	"bytes"
@@ -11,21 +13,30 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tenantctl/tenantctl/audit"
+	auditlib "github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/jobs"
 )
 
-// auditCmd is `audit`; runF, when not nil, replaces the run (tests check the flags →
+// Options are `audit`'s: the library's options as the flags give them, and where the
+// report goes.
+type Options struct {
+	Factory *cmdutil.Factory
+	Audit   auditlib.Options
+	// Out is the file the report is written to ("" for stdout).
+	Out string
+}
+
+// NewCmdAudit is `audit`; runF, when not nil, replaces the run (tests check the flags →
 // options layer with it, without a catalog).
-func (a *app) auditCmd(runF func(ctx context.Context, o audit.Options, out string) error) *cobra.Command {
+func NewCmdAudit(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
 	if runF == nil {
-		runF = a.runAudit
+		runF = runAudit
 	}
-	var o audit.Options
-	var out string
+	opts := &Options{Factory: f}
+	o := &opts.Audit
 	cmd := &cobra.Command{
 		Use:   "audit [--tenant SLUG] [-o text|json|yaml|markdown] [--out FILE] [--no-probes]",
 		Short: "Prove tenant isolation: configuration checks, live cross-tenant probes, drift",
@@ -96,37 +107,38 @@ not read…); 2 bad usage.`,
 		Args:        cmdutil.NoArgs,
 		Annotations: map[string]string{cmdutil.AnnotOutputs: cmdutil.OutputMarkdown},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runF(cmd.Context(), o, out)
+			// The fleet knobs by the library's one rule (the flags carry its defaults).
+			if err := o.Options.Validate(); err != nil {
+				return err
+			}
+			if o.ConnectTimeout <= 0 {
+				return validate.Errorf("--connect-timeout must be positive")
+			}
+			if o.ProbeNeighbours == 0 || o.ProbeNeighbours < -1 {
+				return validate.Errorf("--probe-neighbours must be at least 1, or -1 for all of them")
+			}
+			return runF(cmd.Context(), opts)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&o.Tenant, "tenant", "", "audit only this tenant (fleet-wide drift checks are skipped)")
-	f.BoolVar(&o.NoProbes, "no-probes", false, "skip the live login probes")
-	f.StringVar(&out, "out", "", "write the report to FILE instead of stdout (the verdict still goes to stderr)")
-	f.IntVar(&o.Concurrency, "concurrency", audit.DefaultConcurrency, "connections open at once across the fleet")
-	f.IntVar(&o.PerServer, "per-server", audit.DefaultPerServer, "connections open at once on one server")
-	f.IntVar(&o.ProbeNeighbours, "probe-neighbours", audit.DefaultProbeNeighbours, "same-server tenant databases each tenant is probed against (-1: all)")
-	f.IntVar(&o.ProbeSample, "probe-sample", audit.DefaultProbeSample, "tenant databases on other servers each tenant is probed against (0: none)")
-	f.DurationVar(&o.ConnectTimeout, "connect-timeout", audit.DefaultConnectTimeout, "give up on a connection attempt after this long")
-	cmd.AddCommand(a.auditHistoryCmd())
+	fl := cmd.Flags()
+	fl.StringVar(&o.Tenant, "tenant", "", "audit only this tenant (fleet-wide drift checks are skipped)")
+	fl.BoolVar(&o.NoProbes, "no-probes", false, "skip the live login probes")
+	fl.StringVar(&opts.Out, "out", "", "write the report to FILE instead of stdout (the verdict still goes to stderr)")
+	fl.IntVar(&o.Concurrency, "concurrency", auditlib.DefaultConcurrency, "connections open at once across the fleet")
+	fl.IntVar(&o.PerServer, "per-server", auditlib.DefaultPerServer, "connections open at once on one server")
+	fl.IntVar(&o.ProbeNeighbours, "probe-neighbours", auditlib.DefaultProbeNeighbours, "same-server tenant databases each tenant is probed against (-1: all)")
+	fl.IntVar(&o.ProbeSample, "probe-sample", auditlib.DefaultProbeSample, "tenant databases on other servers each tenant is probed against (0: none)")
+	fl.DurationVar(&o.ConnectTimeout, "connect-timeout", auditlib.DefaultConnectTimeout, "give up on a connection attempt after this long")
+	cmd.AddCommand(NewCmdHistory(f, nil))
 	return cmd
 }
 
-func (a *app) runAudit(ctx context.Context, o audit.Options, out string) error {
-	// The fleet knobs by the library's one rule (the flags carry its defaults).
-	if err := o.Options.Validate(); err != nil {
-		return err
-	}
-	if o.ConnectTimeout <= 0 {
-		return validate.Errorf("--connect-timeout must be positive")
-	}
-	if o.ProbeNeighbours == 0 || o.ProbeNeighbours < -1 {
-		return validate.Errorf("--probe-neighbours must be at least 1, or -1 for all of them")
-	}
+func runAudit(ctx context.Context, opts *Options) error {
+	f, o, out := opts.Factory, opts.Audit, opts.Out
 	if o.ProbeSample <= 0 {
-		o.ProbeSample = -1 // none (0 means the default in audit.Options)
+		o.ProbeSample = -1 // none (0 means the default in auditlib.Options)
 	}
-	store, err := a.Store(ctx)
+	store, err := f.Store(ctx)
 	if err != nil {
 		return err
 	}
@@ -136,107 +148,120 @@ func (a *app) runAudit(ctx context.Context, o audit.Options, out string) error {
 			return err
 		}
 	}
-	o.Store, o.Node, o.Log = store, cmdutil.Hostname(), a.Log
-	o.Progress = func(total int) progress.Reporter { return a.Progress(total, "audit") }
+	o.Store, o.Node, o.Log = store, cmdutil.Hostname(), f.Log
+	o.Progress = func(total int) progress.Reporter { return f.Progress(total, "audit") }
 	report, err := jobs.Audit.Run(ctx, store, cmdutil.Hostname(), o)
-	if err != nil && !errors.Is(err, audit.ErrViolations) {
+	if err != nil && !errors.Is(err, auditlib.ErrViolations) {
 		return err
 	}
-	format := a.Flags.Output
+	format := f.Flags.Output
 	var buf bytes.Buffer
 	if format == cmdutil.OutputYAML {
 		var js bytes.Buffer
-		if err := audit.Render(&js, report, cmdutil.OutputJSON); err != nil {
+		if err := auditlib.Render(&js, report, cmdutil.OutputJSON); err != nil {
 			return err
 		}
 		if err := cmdutil.JSONToYAML(&buf, js.Bytes()); err != nil {
 			return err
 		}
-	} else if err := audit.Render(&buf, report, format); err != nil {
+	} else if err := auditlib.Render(&buf, report, format); err != nil {
 		return err
 	}
 	if out != "" {
 		if err := os.WriteFile(out, buf.Bytes(), 0o640); err != nil {
 			return fmt.Errorf("write report: %w", err)
 		}
-		fmt.Fprintf(a.IO.ErrOut, "Isolation audit %s; report written to %s (run #%d)\n", verdictLine(report), out, report.RunID)
-	} else if _, err := a.IO.Out.Write(buf.Bytes()); err != nil {
+		fmt.Fprintf(f.IO.ErrOut, "Isolation audit %s; report written to %s (run #%d)\n", verdictLine(report), out, report.RunID)
+	} else if _, err := f.IO.Out.Write(buf.Bytes()); err != nil {
 		return err
 	}
 	if !report.Passed {
-		return &cmdutil.CodeError{Code: auditExitCode(report), Err: cmdutil.ErrSilent}
+		return &cmdutil.CodeError{Code: ExitCode(report), Err: cmdutil.ErrSilent}
 	}
 	return nil
 }
 
-func verdictLine(r audit.Report) string {
+func verdictLine(r auditlib.Report) string {
 	if r.Passed {
 		return fmt.Sprintf("PASSED (%d tenants, %d checks)", r.Tenants, r.Checks)
 	}
 	return fmt.Sprintf("FAILED: %d violations (%d tenants, %d checks)", len(r.Violations), r.Tenants, r.Checks)
 }
 
-func (a *app) auditHistoryCmd() *cobra.Command {
-	var limit int
+// HistoryOptions are `audit history`'s.
+type HistoryOptions struct {
+	Factory *cmdutil.Factory
+	Limit   int
+}
+
+// NewCmdHistory is `audit history`; runF, when not nil, replaces the run.
+func NewCmdHistory(f *cmdutil.Factory, runF func(context.Context, *HistoryOptions) error) *cobra.Command {
+	if runF == nil {
+		runF = runHistory
+	}
+	opts := &HistoryOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "history [--limit N]",
 		Short: "List past audit runs with their result, changes and report hash",
 		Args:  cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			store, err := a.Store(cmd.Context())
-			if err != nil {
-				return err
-			}
-			defer store.Close()
-			runs, err := audit.History(cmd.Context(), store, limit)
-			if err != nil {
-				return err
-			}
-			if a.JSONOutput() {
-				return a.PrintJSON(runs)
-			}
-			tw := a.Table("ID", "STARTED", "DURATION", "SCOPE", "PROBES", "RESULT", "TENANTS", "CHECKS", "VIOLATIONS", "CHANGES", "REPORT SHA-256", "NODE")
-			for _, h := range runs {
-				result := "passed"
-				if !h.Passed {
-					result = "FAILED"
-				}
-				scope := "fleet"
-				if h.Scope != "" {
-					scope = h.Scope
-				}
-				changes := "-"
-				if h.PreviousRun > 0 {
-					changes = fmt.Sprintf("+%d -%d", h.New, h.Resolved)
-				}
-				probes := "on"
-				if !h.Probes {
-					probes = "off"
-				}
-				cmdutil.Row(tw, h.ID, h.StartedAt.Local().Format(time.DateTime), h.FinishedAt.Sub(h.StartedAt).Round(time.Millisecond), scope, probes,
-					result, h.Tenants, h.Checks, h.Violations, changes, h.ReportSHA256[:16]+"…", h.Node)
-			}
-			return tw.Flush()
-		},
+		RunE:  func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
 	}
-	cmd.Flags().IntVar(&limit, "limit", 20, "most runs to show, newest first")
+	cmd.Flags().IntVar(&opts.Limit, "limit", 20, "most runs to show, newest first")
 	return cmd
 }
 
-// auditExitCode is 1 when the audit could not reach a server, or when all it has are
+func runHistory(ctx context.Context, opts *HistoryOptions) error {
+	f := opts.Factory
+	store, err := f.Store(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	runs, err := auditlib.History(ctx, store, opts.Limit)
+	if err != nil {
+		return err
+	}
+	if f.JSONOutput() {
+		return f.PrintJSON(runs)
+	}
+	tw := f.Table("ID", "STARTED", "DURATION", "SCOPE", "PROBES", "RESULT", "TENANTS", "CHECKS", "VIOLATIONS", "CHANGES", "REPORT SHA-256", "NODE")
+	for _, h := range runs {
+		result := "passed"
+		if !h.Passed {
+			result = "FAILED"
+		}
+		scope := "fleet"
+		if h.Scope != "" {
+			scope = h.Scope
+		}
+		changes := "-"
+		if h.PreviousRun > 0 {
+			changes = fmt.Sprintf("+%d -%d", h.New, h.Resolved)
+		}
+		probes := "on"
+		if !h.Probes {
+			probes = "off"
+		}
+		cmdutil.Row(tw, h.ID, h.StartedAt.Local().Format(time.DateTime), h.FinishedAt.Sub(h.StartedAt).Round(time.Millisecond), scope, probes,
+			result, h.Tenants, h.Checks, h.Violations, changes, h.ReportSHA256[:16]+"…", h.Node)
+	}
+	return tw.Flush()
+}
+
+// ExitCode is 1 when the audit could not reach a server, or when all it has are
 // findings that prove nothing — checks a server did not answer, probes that could not
 // log in or be refused (a server stopped answering mid-run), rules the admin may not
 // read (server.hba "unverified"): its verdict is incomplete,
 // though every finding is still reported. Else 3: violations proved.
-func auditExitCode(r audit.Report) int {
+func ExitCode(r auditlib.Report) int {
 	proven, incomplete := false, r.Probes.Inconclusive > 0
 	for _, v := range r.Violations {
 		switch {
-		case v.Check == audit.CheckServerReachable:
+		case v.Check == auditlib.CheckServerReachable:
 			return cmdutil.ExitFailure
 		case v.Unanswered, v.Unverified:
 			incomplete = true
-		case strings.HasPrefix(v.Check, "probe.") && v.Severity == audit.Medium:
+		case strings.HasPrefix(v.Check, "probe.") && v.Severity == auditlib.Medium:
 			// Inconclusive probes are the only medium-severity probe findings.
 		default:
 			proven = true
