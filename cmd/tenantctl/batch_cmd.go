@@ -71,7 +71,7 @@ func (a *app) createBatch(cmd *cobra.Command, o provisioner.CreateOptions, file 
 			if r.OK {
 				cmdutil.Row(tw, r.Line, r.Slug, "created", r.Tenant.Server, r.Tenant.Database)
 			} else {
-				cmdutil.Row(tw, r.Line, r.Slug, "FAILED: "+oneLine(r.Error), "-", "-")
+				cmdutil.Row(tw, r.Line, r.Slug, "FAILED: "+cmdutil.OneLine(r.Error), "-", "-")
 			}
 		}
 		if ferr := tw.Flush(); ferr != nil {

@@ -10,7 +10,6 @@ import (
 
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/provisioner"
-	"github.com/tenantctl/tenantctl/rollout"
 )
 
 // printPlans shows what a delete or purge would do (--dry-run).
@@ -29,19 +28,6 @@ func (a *app) printPlans(verb string, plans []provisioner.Plan) error {
 		}
 	}
 	fmt.Fprintln(a.IO.Out, "nothing was changed")
-	return nil
-}
-
-// printDownPlan shows what migrate down would roll back (--dry-run).
-func (a *app) printDownPlan(pl rollout.DownPlan) error {
-	if a.JSONOutput() {
-		return a.PrintJSON(pl)
-	}
-	fmt.Fprintf(a.IO.Out, "dry run: tenant %s (on %s) would go from version %d to %d, running the Down section of:\n", pl.Slug, pl.Server, pl.From, pl.To)
-	for _, f := range pl.RollBack {
-		fmt.Fprintf(a.IO.Out, "  - %s\n", f.Name)
-	}
-	fmt.Fprintln(a.IO.Out, "nothing was changed (the version is the catalog's record; the run itself reads the database's)")
 	return nil
 }
 

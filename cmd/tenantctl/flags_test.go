@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"testing"
-	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/stretchr/testify/require"
@@ -29,53 +28,6 @@ func execute(t *testing.T, cmd *cobra.Command, args ...string) error {
 	cmd.SetErr(io.Discard)
 	cmd.SilenceErrors, cmd.SilenceUsage = true, true
 	return cmd.ExecuteContext(context.Background())
-}
-
-func TestMigrateUpFlagsBecomeOptions(t *testing.T) {
-	t.Parallel()
-	for _, c := range []struct {
-		name string
-		args []string
-		want func(o *rollout.Options)
-	}{
-		{"defaults", nil, func(o *rollout.Options) {
-			o.Concurrency, o.PerServer = rollout.DefaultConcurrency, rollout.DefaultPerServer
-			o.Canary, o.MaxFailures = rollout.DefaultCanary, rollout.DefaultMaxFailures
-			o.LockTimeout, o.StatementTimeout, o.LockWait = rollout.DefaultLockTimeout, rollout.DefaultStatementTimeout, rollout.DefaultLockWait
-		}},
-		{"every flag", []string{"--tenant", "acme", "--concurrency", "8", "--per-server", "3", "--canary", "2", "--max-failures", "5",
-			"--dry-run", "--verify", "--allow-changed", "--lock-timeout", "2s", "--statement-timeout", "1m", "--lock-wait", "30s"},
-			func(o *rollout.Options) {
-				o.Tenant, o.Concurrency, o.PerServer, o.Canary, o.MaxFailures = "acme", 8, 3, 2, 5
-				o.DryRun, o.Verify, o.AllowChanged = true, true, true
-				o.LockTimeout, o.StatementTimeout, o.LockWait = 2*time.Second, time.Minute, 30*time.Second
-			}},
-		{"zero canary and max-failures mean none and never", []string{"--canary", "0", "--max-failures", "0"}, func(o *rollout.Options) {
-			o.Concurrency, o.PerServer = rollout.DefaultConcurrency, rollout.DefaultPerServer
-			o.Canary, o.MaxFailures = -1, -1
-			o.LockTimeout, o.StatementTimeout, o.LockWait = rollout.DefaultLockTimeout, rollout.DefaultStatementTimeout, rollout.DefaultLockWait
-		}},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			t.Parallel()
-			var got *rollout.Options
-			cmd := (&app{}).migrateUpCmd(func(_ context.Context, o rollout.Options) error { got = &o; return nil })
-			require.NoError(t, execute(t, cmd, c.args...))
-			var want rollout.Options
-			c.want(&want)
-			require.Equal(t, want, *got)
-		})
-	}
-	for _, args := range [][]string{{"--concurrency", "0"}, {"--per-server", "0"}, {"--canary", "-1"}, {"--max-failures", "-2"}} {
-		t.Run("refused "+args[0]+" "+args[1], func(t *testing.T) {
-			t.Parallel()
-			cmd := (&app{}).migrateUpCmd(func(context.Context, rollout.Options) error {
-				t.Fatal("a refused flag must not reach the run")
-				return nil
-			})
-			require.ErrorIs(t, execute(t, cmd, args...), validate.ErrInvalid)
-		})
-	}
 }
 
 // The hints for the terminal are added by type, and keep the wrapping context.

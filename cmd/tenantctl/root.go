@@ -10,6 +10,7 @@ import (
 
 	auditcmd "github.com/tenantctl/tenantctl/internal/cmd/audit"
 	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
+	migratecmd "github.com/tenantctl/tenantctl/internal/cmd/migrate"
 	rollupcmd "github.com/tenantctl/tenantctl/internal/cmd/rollup"
 	servercmd "github.com/tenantctl/tenantctl/internal/cmd/server"
 	"github.com/tenantctl/tenantctl/internal/validate"
@@ -78,7 +79,7 @@ Exit status: 0 success; 1 the operation failed (an audit that could not run too)
 	// Every command is registered here and only here; a new command adds its line.
 	for _, c := range []*cobra.Command{
 		a.catalogCmd(), servercmd.NewCmdServer(a.Factory), a.warehouseCmd(), a.tenantCmd(), a.eventsCmd(), a.jobsCmd(),
-		a.accessCmd(), auditcmd.NewCmdAudit(a.Factory, nil), a.migrateCmd(), a.reconcileCmd(), rollupcmd.NewCmdRollup(a.Factory), a.schedulerCmd(),
+		a.accessCmd(), auditcmd.NewCmdAudit(a.Factory, nil), migratecmd.NewCmdMigrate(a.Factory), a.reconcileCmd(), rollupcmd.NewCmdRollup(a.Factory), a.schedulerCmd(),
 		a.demoCmd(), a.serveCmd(), a.operatorCmd(), a.reportCmd(), a.secretCmd(), a.configCmd(), a.backupCmd(),
 	} {
 		if c.GroupID == "" {

@@ -19,3 +19,6 @@ func CompactJSON(v any) string {
 	}
 	return strings.ReplaceAll(string(b), "\t", " ")
 }
+
+// OneLine keeps a table cell on one line.
+func OneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

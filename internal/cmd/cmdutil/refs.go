@@ -203,11 +203,11 @@ func (f *Factory) OperatorLogins(ctx context.Context) ([]string, error) {
 func (f *Factory) CheckNames(cmd *cobra.Command) error {
 	for _, key := range []string{cmd.CommandPath(), "*"} {
 		for flag, values := range enumFlags[key] {
-			f := cmd.Flags().Lookup(flag)
-			if f == nil || !f.Changed || key == "*" {
+			fl := cmd.Flags().Lookup(flag)
+			if fl == nil || !fl.Changed || key == "*" {
 				continue
 			}
-			if err := EnumFlag(flag, f.Value.String(), false, values...); err != nil {
+			if err := EnumFlag(flag, fl.Value.String(), false, values...); err != nil {
 				return err
 			}
 		}
