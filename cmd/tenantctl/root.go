@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	accesscmd "github.com/tenantctl/tenantctl/internal/cmd/access"
 	auditcmd "github.com/tenantctl/tenantctl/internal/cmd/audit"
 	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	migratecmd "github.com/tenantctl/tenantctl/internal/cmd/migrate"
@@ -79,7 +80,7 @@ Exit status: 0 success; 1 the operation failed (an audit that could not run too)
 	// Every command is registered here and only here; a new command adds its line.
 	for _, c := range []*cobra.Command{
 		a.catalogCmd(), servercmd.NewCmdServer(a.Factory), a.warehouseCmd(), a.tenantCmd(), a.eventsCmd(), a.jobsCmd(),
-		a.accessCmd(), auditcmd.NewCmdAudit(a.Factory, nil), migratecmd.NewCmdMigrate(a.Factory), a.reconcileCmd(), rollupcmd.NewCmdRollup(a.Factory), a.schedulerCmd(),
+		accesscmd.NewCmdAccess(a.Factory), auditcmd.NewCmdAudit(a.Factory, nil), migratecmd.NewCmdMigrate(a.Factory), a.reconcileCmd(), rollupcmd.NewCmdRollup(a.Factory), a.schedulerCmd(),
 		a.demoCmd(), a.serveCmd(), a.operatorCmd(), a.reportCmd(), a.secretCmd(), a.configCmd(), a.backupCmd(),
 	} {
 		if c.GroupID == "" {
