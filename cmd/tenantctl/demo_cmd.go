@@ -192,7 +192,7 @@ func (a *app) demoRollup(ctx context.Context, p *provisioner.Provisioner) error 
 		return err
 	}
 	t := res.Totals()
-	fmt.Fprintf(a.IO.Out, "    %d tenant(s), %d cmdutil.Row(s) copied, %d deleted\n", t.Tenants, t.RowsCopied, t.RowsDeleted)
+	fmt.Fprintf(a.IO.Out, "    %d tenant(s), %d row(s) copied, %d deleted\n", t.Tenants, t.RowsCopied, t.RowsDeleted)
 	dsn, err := p.Store.WarehouseDSN(ctx)
 	if err != nil {
 		return err

@@ -61,7 +61,7 @@ ALTER ROLE. Without a spare it is cloned from the template as before.
 --from-file creates many tenants from a CSV file, one per line:
   slug,name,domain[,server,labels,contact]
 with an optional header line naming those columns and labels as k=v pairs separated by
-';'. Rows run --concurrency at a time; each cmdutil.Row's result is printed. A cmdutil.Row that fails
+';'. Rows run --concurrency at a time; each row's result is printed. A row that fails
 fails alone (the others are created) and the command exits 1 naming the failed lines;
 a file that is not such a CSV is refused as a whole (exit 2, nothing created).
 

@@ -7,7 +7,7 @@ import (
 )
 
 // AlignedTable prints what f.Table's tabwriter prints (columns padded by two spaces,
-// the last column unpadded) for tables of thousands of rows: it keeps each Row's cells
+// the last column unpadded) for tables of thousands of rows: it keeps each row's cells
 // once, measures the columns, and writes through one buffer, several times faster
 // than text/tabwriter, which works cell by cell through fmt.
 type AlignedTable struct {
@@ -24,7 +24,7 @@ func (f *Factory) AlignedTable(header ...string) *AlignedTable {
 	return t
 }
 
-// Row adds a Row; cells must not contain tabs or newlines (as with tabwriter).
+// Row adds a row; cells must not contain tabs or newlines (as with tabwriter).
 func (t *AlignedTable) Row(cells ...string) {
 	for i, c := range cells {
 		if i == len(cells)-1 {
@@ -40,7 +40,7 @@ func (t *AlignedTable) Row(cells ...string) {
 	t.rows = append(t.rows, cells)
 }
 
-// Flush writes every Row.
+// Flush writes every row.
 func (t *AlignedTable) Flush() error {
 	w := bufio.NewWriterSize(t.w, 64<<10)
 	const pad = 2

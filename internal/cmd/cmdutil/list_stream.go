@@ -9,7 +9,7 @@ import (
 )
 
 // streamTenants prints the tenants matching f as the catalog returns them: JSON is
-// written Row by Row without reflection (memory stays flat at any fleet size); text
+// written row by row without reflection (memory stays flat at any fleet size); text
 // goes through one aligned table.
 func (f *Factory) StreamTenants(ctx context.Context, store *catalog.Store, filter catalog.TenantFilter) error {
 	if !f.JSONOutput() {
