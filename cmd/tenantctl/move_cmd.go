@@ -35,7 +35,7 @@ Method dump (the default; works with the least-privilege admin role): the applic
 role loses LOGIN and its sessions end; pg_dump on the source is piped into pg_restore on
 the target, into a database created and hardened like a new tenant's, with the same role
 names and the same password (only the host and port of the app's DSN change); every
-table is compared (cmdutil.Row count and checksum) between source and target; the catalog
+table is compared (row count and checksum) between source and target; the catalog
 switches to the target; the application may log in again. The source copy stays,
 NOLOGIN for the tenant, for --keep-source (default 24h) and is dropped by
 'tenantctl reconcile' after that (--keep-source 0 drops it at once).
