@@ -206,7 +206,7 @@ func (a *app) backupListCmd() *cobra.Command {
 				}
 				fmt.Fprintln(a.IO.Out, arch)
 				for _, b := range r.Backups {
-					fmt.Fprintf(a.IO.Out, "  %-5s %s  %s → %s  %s\n", b.Type, b.Label, b.Start.UTC().Format(time.RFC3339), b.Stop.UTC().Format(time.RFC3339), humanBytes(b.SizeBytes))
+					fmt.Fprintf(a.IO.Out, "  %-5s %s  %s → %s  %s\n", b.Type, b.Label, b.Start.UTC().Format(time.RFC3339), b.Stop.UTC().Format(time.RFC3339), cmdutil.HumanBytes(b.SizeBytes))
 				}
 				if r.Error != "" {
 					fmt.Fprintf(a.IO.Out, "  error: %s\n", r.Error)

@@ -15,6 +15,7 @@ import (
 	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	servercmd "github.com/tenantctl/tenantctl/internal/cmd/server"
+	tenantcmd "github.com/tenantctl/tenantctl/internal/cmd/tenant"
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/provisioner"
@@ -108,7 +109,7 @@ Running it again changes nothing. 'tenantctl dev down --purge' removes all of it
 				return err
 			}
 			fmt.Fprintln(a.IO.Out, "==> tenants")
-			if err := a.printTenants(tenants); err != nil {
+			if err := tenantcmd.PrintTenants(a.Factory, tenants); err != nil {
 				return err
 			}
 			return a.demoAudit(ctx, p)

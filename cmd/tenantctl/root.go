@@ -14,8 +14,10 @@ import (
 	migratecmd "github.com/tenantctl/tenantctl/internal/cmd/migrate"
 	rollupcmd "github.com/tenantctl/tenantctl/internal/cmd/rollup"
 	servercmd "github.com/tenantctl/tenantctl/internal/cmd/server"
+	tenantcmd "github.com/tenantctl/tenantctl/internal/cmd/tenant"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	buildversion "github.com/tenantctl/tenantctl/internal/version"
+	"github.com/tenantctl/tenantctl/mover"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/secret"
 )
@@ -79,7 +81,7 @@ Exit status: 0 success; 1 the operation failed (an audit that could not run too)
 	root.AddGroup(&cobra.Group{ID: "fleet", Title: "Fleet commands:"}, &cobra.Group{ID: "local", Title: "Local environment:"})
 	// Every command is registered here and only here; a new command adds its line.
 	for _, c := range []*cobra.Command{
-		a.catalogCmd(), servercmd.NewCmdServer(a.Factory), a.warehouseCmd(), a.tenantCmd(), a.eventsCmd(), a.jobsCmd(),
+		a.catalogCmd(), servercmd.NewCmdServer(a.Factory), a.warehouseCmd(), tenantcmd.NewCmdTenant(a.Factory, a.tenantRestoreCmd()), a.eventsCmd(), a.jobsCmd(),
 		accesscmd.NewCmdAccess(a.Factory), auditcmd.NewCmdAudit(a.Factory, nil), migratecmd.NewCmdMigrate(a.Factory), a.reconcileCmd(), rollupcmd.NewCmdRollup(a.Factory), a.schedulerCmd(),
 		a.demoCmd(), a.serveCmd(), a.operatorCmd(), a.reportCmd(), a.secretCmd(), a.configCmd(), a.backupCmd(),
 	} {
@@ -142,4 +144,9 @@ const (
 // withStore runs fn with a provisioner, closed after.
 func (a *app) withStore(cmd *cobra.Command, fn func(p *provisioner.Provisioner) error) error {
 	return a.WithProvisioner(cmd.Context(), fn)
+}
+
+// mover opens the catalog and returns a mover over it; call done when finished.
+func (a *app) mover(cmd *cobra.Command) (*mover.Mover, func(), error) {
+	return a.Mover(cmd.Context())
 }

@@ -1,31 +1,33 @@
-package main
+package tenant
 
 import (
+	"context"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/mover"
-	"github.com/tenantctl/tenantctl/provisioner"
 )
 
-// mover opens the catalog and returns a mover over it; call done when finished.
-func (a *app) mover(cmd *cobra.Command) (*mover.Mover, func(), error) {
-	p, done, err := a.Provisioner(cmd.Context())
-	if err != nil {
-		return nil, nil, err
-	}
-	return mover.New(p, a.Log), done, nil
+// MoveOptions are `tenant move`'s: the library's options as the flags give them.
+type MoveOptions struct {
+	Factory *cmdutil.Factory
+	Move    mover.MoveOptions
+	// KeepSource is --keep-source as given; Rollback rolls an interrupted move back.
+	KeepSource string
+	Rollback   bool
 }
 
-func (a *app) tenantMoveCmd() *cobra.Command {
-	var o mover.MoveOptions
-	var keep string
-	var rollback bool
+// NewCmdMove is `tenant move`; runF, when not nil, replaces the run.
+func NewCmdMove(f *cmdutil.Factory, runF func(context.Context, *MoveOptions) error) *cobra.Command {
+	if runF == nil {
+		runF = runMove
+	}
+	opts := &MoveOptions{Factory: f}
+	o := &opts.Move
 	cmd := &cobra.Command{
 		Use:   "move SLUG --to SERVER [--method dump|logical] [--keep-source DURATION] [--dry-run]",
 		Short: "Move a tenant's database to another server, verified, with the app's password unchanged",
@@ -62,80 +64,81 @@ TENANTCTL_PG_BINDIR, PATH, 'pg_config --bindir' or /usr/lib/postgresql/*/bin.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Slug = args[0]
 			if cmd.Flags().Changed("keep-source") {
-				d, err := time.ParseDuration(keep)
+				d, err := time.ParseDuration(opts.KeepSource)
 				if err != nil {
-					return validate.Errorf("invalid --keep-source %q: give a duration such as 24h, 30m or 0", keep)
+					return validate.Errorf("invalid --keep-source %q: give a duration such as 24h, 30m or 0", opts.KeepSource)
 				}
 				o.KeepSource = &d
 			}
-			if rollback {
-				m, done, err := a.mover(cmd)
-				if err != nil {
+			if !opts.Rollback {
+				if err := o.Validate(); err != nil {
 					return err
 				}
-				defer done()
-				if err := m.RollBack(cmd.Context(), o.Slug); err != nil {
-					return err
-				}
-				fmt.Fprintf(a.IO.Out, "move of tenant %s rolled back\n", o.Slug)
-				return nil
 			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			m, done, err := a.mover(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			res, err := m.Move(cmd.Context(), o)
-			if err != nil {
-				return err
-			}
-			if a.JSONOutput() {
-				return a.PrintJSON(res)
-			}
-			if o.DryRun {
-				fmt.Fprintf(a.IO.Out, "would move tenant %s from %s to %s by %s (%s now; %s)\n", res.Slug, res.From, res.To, res.Method,
-					humanBytes(res.SizeBytes), res.Status)
-				return nil
-			}
-			fmt.Fprintf(a.IO.Out, "tenant %s moved from %s to %s: %d tables, %d rows verified, %s streamed, downtime %s, total %s\n",
-				res.Slug, res.From, res.To, res.Tables, res.Rows, humanBytes(res.Bytes), res.Downtime.Round(time.Millisecond), res.Duration.Round(time.Millisecond))
-			if res.KeepSourceUntil != nil && res.Status == "switched" {
-				fmt.Fprintf(a.IO.Out, "the copy on %s is kept (NOLOGIN) until %s; `tenantctl reconcile` drops it after that\n", res.From, res.KeepSourceUntil.UTC().Format(time.RFC3339))
-			}
-			return nil
+			return runF(cmd.Context(), opts)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVar(&o.To, "to", "", "target server (required)")
-	f.StringVar(&o.Method, "method", "dump", "dump or logical")
-	f.StringVar(&keep, "keep-source", "24h", "how long the source copy is kept (NOLOGIN) before reconcile drops it; 0 drops it at once")
-	f.BoolVar(&o.DryRun, "dry-run", false, "print the plan and change nothing")
-	f.BoolVar(&rollback, "rollback", false, "roll back the tenant's interrupted move instead")
+	fl := cmd.Flags()
+	fl.StringVar(&o.To, "to", "", "target server (required)")
+	fl.StringVar(&o.Method, "method", "dump", "dump or logical")
+	fl.StringVar(&opts.KeepSource, "keep-source", "24h", "how long the source copy is kept (NOLOGIN) before reconcile drops it; 0 drops it at once")
+	fl.BoolVar(&o.DryRun, "dry-run", false, "print the plan and change nothing")
+	fl.BoolVar(&opts.Rollback, "rollback", false, "roll back the tenant's interrupted move instead")
 	return cmd
 }
 
-func humanBytes(n int64) string {
-	switch {
-	case n >= 1<<30:
-		return fmt.Sprintf("%.2f GiB", float64(n)/(1<<30))
-	case n >= 1<<20:
-		return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
-	case n >= 1<<10:
-		return fmt.Sprintf("%.1f KiB", float64(n)/(1<<10))
+func runMove(ctx context.Context, opts *MoveOptions) error {
+	f, o := opts.Factory, &opts.Move
+	if opts.Rollback {
+		m, done, err := f.Mover(ctx)
+		if err != nil {
+			return err
+		}
+		defer done()
+		if err := m.RollBack(ctx, o.Slug); err != nil {
+			return err
+		}
+		fmt.Fprintf(f.IO.Out, "move of tenant %s rolled back\n", o.Slug)
+		return nil
 	}
-	return fmt.Sprintf("%d B", n)
+	m, done, err := f.Mover(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	res, err := m.Move(ctx, *o)
+	if err != nil {
+		return err
+	}
+	if f.JSONOutput() {
+		return f.PrintJSON(res)
+	}
+	if o.DryRun {
+		fmt.Fprintf(f.IO.Out, "would move tenant %s from %s to %s by %s (%s now; %s)\n", res.Slug, res.From, res.To, res.Method,
+			cmdutil.HumanBytes(res.SizeBytes), res.Status)
+		return nil
+	}
+	fmt.Fprintf(f.IO.Out, "tenant %s moved from %s to %s: %d tables, %d rows verified, %s streamed, downtime %s, total %s\n",
+		res.Slug, res.From, res.To, res.Tables, res.Rows, cmdutil.HumanBytes(res.Bytes), res.Downtime.Round(time.Millisecond), res.Duration.Round(time.Millisecond))
+	if res.KeepSourceUntil != nil && res.Status == "switched" {
+		fmt.Fprintf(f.IO.Out, "the copy on %s is kept (NOLOGIN) until %s; `tenantctl reconcile` drops it after that\n", res.From, res.KeepSourceUntil.UTC().Format(time.RFC3339))
+	}
+	return nil
 }
 
-// importTenant is `tenant create --from-dump`.
-func (a *app) importTenant(cmd *cobra.Command, p *provisioner.Provisioner, o provisioner.CreateOptions, file string, baseline int64) (catalog.Tenant, error) {
-	return mover.New(p, a.Log).Import(cmd.Context(), mover.ImportOptions{CreateOptions: o, File: file, Baseline: baseline})
+// ExportOptions are `tenant export`'s.
+type ExportOptions struct {
+	Factory *cmdutil.Factory
+	Export  mover.ExportOptions
 }
 
-func (a *app) tenantExportCmd() *cobra.Command {
-	var o mover.ExportOptions
+// NewCmdExport is `tenant export`; runF, when not nil, replaces the run.
+func NewCmdExport(f *cmdutil.Factory, runF func(context.Context, *ExportOptions) error) *cobra.Command {
+	if runF == nil {
+		runF = runExport
+	}
+	opts := &ExportOptions{Factory: f}
+	o := &opts.Export
 	cmd := &cobra.Command{
 		Use:   "export SLUG --out FILE",
 		Short: "Write a tenant's data as a pg_dump archive (for a customer leaving)",
@@ -153,22 +156,27 @@ export and are refused.`,
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			m, done, err := a.mover(cmd)
-			if err != nil {
-				return err
-			}
-			defer done()
-			res, err := m.Export(cmd.Context(), o)
-			if err != nil {
-				return err
-			}
-			if a.JSONOutput() {
-				return a.PrintJSON(res)
-			}
-			fmt.Fprintf(a.IO.Out, "tenant %s exported to %s: %s, sha256 %s (%s)\n", res.Slug, res.File, humanBytes(res.Bytes), res.SHA256, res.Duration.Round(time.Millisecond))
-			return nil
+			return runF(cmd.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVar(&o.Out, "out", "", "archive file to write (required; must not exist)")
 	return cmd
+}
+
+func runExport(ctx context.Context, opts *ExportOptions) error {
+	f, o := opts.Factory, opts.Export
+	m, done, err := f.Mover(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	res, err := m.Export(ctx, o)
+	if err != nil {
+		return err
+	}
+	if f.JSONOutput() {
+		return f.PrintJSON(res)
+	}
+	fmt.Fprintf(f.IO.Out, "tenant %s exported to %s: %s, sha256 %s (%s)\n", res.Slug, res.File, cmdutil.HumanBytes(res.Bytes), res.SHA256, res.Duration.Round(time.Millisecond))
+	return nil
 }
