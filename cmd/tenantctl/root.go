@@ -10,11 +10,15 @@ import (
 
 	accesscmd "github.com/tenantctl/tenantctl/internal/cmd/access"
 	auditcmd "github.com/tenantctl/tenantctl/internal/cmd/audit"
+	catalogcmd "github.com/tenantctl/tenantctl/internal/cmd/catalog"
 	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
+	eventscmd "github.com/tenantctl/tenantctl/internal/cmd/events"
+	jobscmd "github.com/tenantctl/tenantctl/internal/cmd/jobs"
 	migratecmd "github.com/tenantctl/tenantctl/internal/cmd/migrate"
 	rollupcmd "github.com/tenantctl/tenantctl/internal/cmd/rollup"
 	servercmd "github.com/tenantctl/tenantctl/internal/cmd/server"
 	tenantcmd "github.com/tenantctl/tenantctl/internal/cmd/tenant"
+	versioncmd "github.com/tenantctl/tenantctl/internal/cmd/version"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	buildversion "github.com/tenantctl/tenantctl/internal/version"
 	"github.com/tenantctl/tenantctl/mover"
@@ -81,7 +85,7 @@ Exit status: 0 success; 1 the operation failed (an audit that could not run too)
 	root.AddGroup(&cobra.Group{ID: "fleet", Title: "Fleet commands:"}, &cobra.Group{ID: "local", Title: "Local environment:"})
 	// Every command is registered here and only here; a new command adds its line.
 	for _, c := range []*cobra.Command{
-		a.catalogCmd(), servercmd.NewCmdServer(a.Factory), a.warehouseCmd(), tenantcmd.NewCmdTenant(a.Factory, a.tenantRestoreCmd()), a.eventsCmd(), a.jobsCmd(),
+		catalogcmd.NewCmdCatalog(a.Factory), servercmd.NewCmdServer(a.Factory), a.warehouseCmd(), tenantcmd.NewCmdTenant(a.Factory, a.tenantRestoreCmd()), eventscmd.NewCmdEvents(a.Factory, nil), jobscmd.NewCmdJobs(a.Factory, nil),
 		accesscmd.NewCmdAccess(a.Factory), auditcmd.NewCmdAudit(a.Factory, nil), migratecmd.NewCmdMigrate(a.Factory), a.reconcileCmd(), rollupcmd.NewCmdRollup(a.Factory), a.schedulerCmd(),
 		a.demoCmd(), a.serveCmd(), a.operatorCmd(), a.reportCmd(), a.secretCmd(), a.configCmd(), a.backupCmd(),
 	} {
@@ -94,7 +98,7 @@ Exit status: 0 success; 1 the operation failed (an audit that could not run too)
 		c.GroupID = "local"
 		root.AddCommand(c)
 	}
-	root.AddCommand(a.versionCmd())
+	root.AddCommand(versioncmd.NewCmdVersion(a.Factory, version, nil))
 	a.finishTree(root)
 	a.Root = root
 	return root
