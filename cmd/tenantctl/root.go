@@ -15,10 +15,12 @@ import (
 	eventscmd "github.com/tenantctl/tenantctl/internal/cmd/events"
 	jobscmd "github.com/tenantctl/tenantctl/internal/cmd/jobs"
 	migratecmd "github.com/tenantctl/tenantctl/internal/cmd/migrate"
+	reconcilecmd "github.com/tenantctl/tenantctl/internal/cmd/reconcile"
 	rollupcmd "github.com/tenantctl/tenantctl/internal/cmd/rollup"
 	servercmd "github.com/tenantctl/tenantctl/internal/cmd/server"
 	tenantcmd "github.com/tenantctl/tenantctl/internal/cmd/tenant"
 	versioncmd "github.com/tenantctl/tenantctl/internal/cmd/version"
+	warehousecmd "github.com/tenantctl/tenantctl/internal/cmd/warehouse"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	buildversion "github.com/tenantctl/tenantctl/internal/version"
 	"github.com/tenantctl/tenantctl/mover"
@@ -85,8 +87,8 @@ Exit status: 0 success; 1 the operation failed (an audit that could not run too)
 	root.AddGroup(&cobra.Group{ID: "fleet", Title: "Fleet commands:"}, &cobra.Group{ID: "local", Title: "Local environment:"})
 	// Every command is registered here and only here; a new command adds its line.
 	for _, c := range []*cobra.Command{
-		catalogcmd.NewCmdCatalog(a.Factory), servercmd.NewCmdServer(a.Factory), a.warehouseCmd(), tenantcmd.NewCmdTenant(a.Factory, a.tenantRestoreCmd()), eventscmd.NewCmdEvents(a.Factory, nil), jobscmd.NewCmdJobs(a.Factory, nil),
-		accesscmd.NewCmdAccess(a.Factory), auditcmd.NewCmdAudit(a.Factory, nil), migratecmd.NewCmdMigrate(a.Factory), a.reconcileCmd(), rollupcmd.NewCmdRollup(a.Factory), a.schedulerCmd(),
+		catalogcmd.NewCmdCatalog(a.Factory), servercmd.NewCmdServer(a.Factory), warehousecmd.NewCmdWarehouse(a.Factory), tenantcmd.NewCmdTenant(a.Factory, a.tenantRestoreCmd()), eventscmd.NewCmdEvents(a.Factory, nil), jobscmd.NewCmdJobs(a.Factory, nil),
+		accesscmd.NewCmdAccess(a.Factory), auditcmd.NewCmdAudit(a.Factory, nil), migratecmd.NewCmdMigrate(a.Factory), reconcilecmd.NewCmdReconcile(a.Factory, nil), rollupcmd.NewCmdRollup(a.Factory), a.schedulerCmd(),
 		a.demoCmd(), a.serveCmd(), a.operatorCmd(), a.reportCmd(), a.secretCmd(), a.configCmd(), a.backupCmd(),
 	} {
 		if c.GroupID == "" {
