@@ -15,6 +15,7 @@ import (
 	eventscmd "github.com/tenantctl/tenantctl/internal/cmd/events"
 	jobscmd "github.com/tenantctl/tenantctl/internal/cmd/jobs"
 	migratecmd "github.com/tenantctl/tenantctl/internal/cmd/migrate"
+	operatorcmd "github.com/tenantctl/tenantctl/internal/cmd/operator"
 	reconcilecmd "github.com/tenantctl/tenantctl/internal/cmd/reconcile"
 	rollupcmd "github.com/tenantctl/tenantctl/internal/cmd/rollup"
 	servercmd "github.com/tenantctl/tenantctl/internal/cmd/server"
@@ -89,7 +90,7 @@ Exit status: 0 success; 1 the operation failed (an audit that could not run too)
 	for _, c := range []*cobra.Command{
 		catalogcmd.NewCmdCatalog(a.Factory), servercmd.NewCmdServer(a.Factory), warehousecmd.NewCmdWarehouse(a.Factory), tenantcmd.NewCmdTenant(a.Factory, a.tenantRestoreCmd()), eventscmd.NewCmdEvents(a.Factory, nil), jobscmd.NewCmdJobs(a.Factory, nil),
 		accesscmd.NewCmdAccess(a.Factory), auditcmd.NewCmdAudit(a.Factory, nil), migratecmd.NewCmdMigrate(a.Factory), reconcilecmd.NewCmdReconcile(a.Factory, nil), rollupcmd.NewCmdRollup(a.Factory), a.schedulerCmd(),
-		a.demoCmd(), a.serveCmd(), a.operatorCmd(), a.reportCmd(), a.secretCmd(), a.configCmd(), a.backupCmd(),
+		a.demoCmd(), a.serveCmd(), operatorcmd.NewCmdOperator(a.Factory), a.reportCmd(), a.secretCmd(), a.configCmd(), a.backupCmd(),
 	} {
 		if c.GroupID == "" {
 			c.GroupID = "fleet"
