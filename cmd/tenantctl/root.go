@@ -18,6 +18,7 @@ import (
 	operatorcmd "github.com/tenantctl/tenantctl/internal/cmd/operator"
 	reconcilecmd "github.com/tenantctl/tenantctl/internal/cmd/reconcile"
 	rollupcmd "github.com/tenantctl/tenantctl/internal/cmd/rollup"
+	secretcmd "github.com/tenantctl/tenantctl/internal/cmd/secret"
 	servercmd "github.com/tenantctl/tenantctl/internal/cmd/server"
 	tenantcmd "github.com/tenantctl/tenantctl/internal/cmd/tenant"
 	versioncmd "github.com/tenantctl/tenantctl/internal/cmd/version"
@@ -90,7 +91,7 @@ Exit status: 0 success; 1 the operation failed (an audit that could not run too)
 	for _, c := range []*cobra.Command{
 		catalogcmd.NewCmdCatalog(a.Factory), servercmd.NewCmdServer(a.Factory), warehousecmd.NewCmdWarehouse(a.Factory), tenantcmd.NewCmdTenant(a.Factory, a.tenantRestoreCmd()), eventscmd.NewCmdEvents(a.Factory, nil), jobscmd.NewCmdJobs(a.Factory, nil),
 		accesscmd.NewCmdAccess(a.Factory), auditcmd.NewCmdAudit(a.Factory, nil), migratecmd.NewCmdMigrate(a.Factory), reconcilecmd.NewCmdReconcile(a.Factory, nil), rollupcmd.NewCmdRollup(a.Factory), a.schedulerCmd(),
-		a.demoCmd(), a.serveCmd(), operatorcmd.NewCmdOperator(a.Factory), a.reportCmd(), a.secretCmd(), a.configCmd(), a.backupCmd(),
+		a.demoCmd(), a.serveCmd(), operatorcmd.NewCmdOperator(a.Factory), a.reportCmd(), secretcmd.NewCmdSecret(a.Factory), a.configCmd(), a.backupCmd(),
 	} {
 		if c.GroupID == "" {
 			c.GroupID = "fleet"
