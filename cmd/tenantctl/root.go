@@ -12,6 +12,7 @@ import (
 	auditcmd "github.com/tenantctl/tenantctl/internal/cmd/audit"
 	catalogcmd "github.com/tenantctl/tenantctl/internal/cmd/catalog"
 	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
+	configcmd "github.com/tenantctl/tenantctl/internal/cmd/config"
 	eventscmd "github.com/tenantctl/tenantctl/internal/cmd/events"
 	jobscmd "github.com/tenantctl/tenantctl/internal/cmd/jobs"
 	migratecmd "github.com/tenantctl/tenantctl/internal/cmd/migrate"
@@ -91,7 +92,7 @@ Exit status: 0 success; 1 the operation failed (an audit that could not run too)
 	for _, c := range []*cobra.Command{
 		catalogcmd.NewCmdCatalog(a.Factory), servercmd.NewCmdServer(a.Factory), warehousecmd.NewCmdWarehouse(a.Factory), tenantcmd.NewCmdTenant(a.Factory, a.tenantRestoreCmd()), eventscmd.NewCmdEvents(a.Factory, nil), jobscmd.NewCmdJobs(a.Factory, nil),
 		accesscmd.NewCmdAccess(a.Factory), auditcmd.NewCmdAudit(a.Factory, nil), migratecmd.NewCmdMigrate(a.Factory), reconcilecmd.NewCmdReconcile(a.Factory, nil), rollupcmd.NewCmdRollup(a.Factory), a.schedulerCmd(),
-		a.demoCmd(), a.serveCmd(), operatorcmd.NewCmdOperator(a.Factory), a.reportCmd(), secretcmd.NewCmdSecret(a.Factory), a.configCmd(), a.backupCmd(),
+		a.demoCmd(), a.serveCmd(), operatorcmd.NewCmdOperator(a.Factory), a.reportCmd(), secretcmd.NewCmdSecret(a.Factory), configcmd.NewCmdConfig(a.Factory), a.backupCmd(),
 	} {
 		if c.GroupID == "" {
 			c.GroupID = "fleet"
