@@ -356,3 +356,9 @@ func ReadDSNSource(in io.Reader, file string, stdin bool) (string, error) {
 	}
 	return dsn, nil
 }
+
+// ReportSpecPath is the report spec file: the command's --report-spec (flag), else
+// TENANTCTL_REPORT_SPEC ("" for the embedded default).
+func (f *Factory) ReportSpecPath(cmd *cobra.Command, flag string) string {
+	return f.Setting(cmd, "report-spec", flag, "TENANTCTL_REPORT_SPEC", "", "")
+}
