@@ -20,6 +20,7 @@ import (
 	reconcilecmd "github.com/tenantctl/tenantctl/internal/cmd/reconcile"
 	reportcmd "github.com/tenantctl/tenantctl/internal/cmd/report"
 	rollupcmd "github.com/tenantctl/tenantctl/internal/cmd/rollup"
+	schedulercmd "github.com/tenantctl/tenantctl/internal/cmd/scheduler"
 	secretcmd "github.com/tenantctl/tenantctl/internal/cmd/secret"
 	servercmd "github.com/tenantctl/tenantctl/internal/cmd/server"
 	tenantcmd "github.com/tenantctl/tenantctl/internal/cmd/tenant"
@@ -92,7 +93,7 @@ Exit status: 0 success; 1 the operation failed (an audit that could not run too)
 	// Every command is registered here and only here; a new command adds its line.
 	for _, c := range []*cobra.Command{
 		catalogcmd.NewCmdCatalog(a.Factory), servercmd.NewCmdServer(a.Factory), warehousecmd.NewCmdWarehouse(a.Factory), tenantcmd.NewCmdTenant(a.Factory, a.tenantRestoreCmd()), eventscmd.NewCmdEvents(a.Factory, nil), jobscmd.NewCmdJobs(a.Factory, nil),
-		accesscmd.NewCmdAccess(a.Factory), auditcmd.NewCmdAudit(a.Factory, nil), migratecmd.NewCmdMigrate(a.Factory), reconcilecmd.NewCmdReconcile(a.Factory, nil), rollupcmd.NewCmdRollup(a.Factory), a.schedulerCmd(),
+		accesscmd.NewCmdAccess(a.Factory), auditcmd.NewCmdAudit(a.Factory, nil), migratecmd.NewCmdMigrate(a.Factory), reconcilecmd.NewCmdReconcile(a.Factory, nil), rollupcmd.NewCmdRollup(a.Factory), schedulercmd.NewCmdScheduler(a.Factory, nil),
 		a.demoCmd(), a.serveCmd(), operatorcmd.NewCmdOperator(a.Factory), reportcmd.NewCmdReport(a.Factory, nil), secretcmd.NewCmdSecret(a.Factory), configcmd.NewCmdConfig(a.Factory), a.backupCmd(),
 	} {
 		if c.GroupID == "" {

@@ -1,4 +1,6 @@
-package main
+// Package scheduler is `tenantctl scheduler`: the fleet jobs on cron schedules, as a
+// long-running service, and the probe of a running one.
+package scheduler
 
 import (
 	"context"
@@ -21,23 +23,23 @@ import (
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/report"
 	"github.com/tenantctl/tenantctl/rollup"
-	"github.com/tenantctl/tenantctl/scheduler"
+	schedulerlib "github.com/tenantctl/tenantctl/scheduler"
 	"github.com/tenantctl/tenantctl/secret"
 )
 
-// schedulerSetting is one scheduler setting: its flag, environment variable, key in the
-// config file's `scheduler:` map, default, and where its checked value goes in
+// Setting is one scheduler setting: its flag, environment variable, key in the config
+// file's `scheduler:` map, default, and where its checked value goes in
 // config.Scheduler.
-type schedulerSetting struct {
-	flag, env, key, def, help string
+type Setting struct {
+	Flag, Env, Key, Def, Help string
 	apply                     func(cfg *config.Scheduler, v string) error
 }
 
 // scheduleSetting is the setting of job's schedule.
-func scheduleSetting(job, def, help string) schedulerSetting {
-	return schedulerSetting{job + "-schedule", "TENANTCTL_" + strings.ToUpper(job) + "_SCHEDULE", job + "_schedule", def, help,
+func scheduleSetting(job, def, help string) Setting {
+	return Setting{job + "-schedule", "TENANTCTL_" + strings.ToUpper(job) + "_SCHEDULE", job + "_schedule", def, help,
 		func(cfg *config.Scheduler, v string) error {
-			if _, err := scheduler.ParseSchedule(v); err != nil {
+			if _, err := schedulerlib.ParseSchedule(v); err != nil {
 				return fmt.Errorf("--%s-schedule: %w", job, err)
 			}
 			cfg.Schedules[job] = v
@@ -46,8 +48,8 @@ func scheduleSetting(job, def, help string) schedulerSetting {
 }
 
 // durationSetting is a duration setting ("0" is allowed and means none).
-func durationSetting(flag, env, def, help string, dst func(*config.Scheduler) *time.Duration) schedulerSetting {
-	return schedulerSetting{flag, env, strings.ReplaceAll(flag, "-", "_"), def, help,
+func durationSetting(flag, env, def, help string, dst func(*config.Scheduler) *time.Duration) Setting {
+	return Setting{flag, env, strings.ReplaceAll(flag, "-", "_"), def, help,
 		func(cfg *config.Scheduler, v string) error {
 			d, err := time.ParseDuration(v)
 			if v == "0" {
@@ -61,15 +63,15 @@ func durationSetting(flag, env, def, help string, dst func(*config.Scheduler) *t
 		}}
 }
 
-// listenSetting is the index of --listen in schedulerSettings (`scheduler probe` reads it
+// listenSetting is the index of --listen in Settings (`scheduler probe` reads it
 // alone).
 const listenSetting = 0
 
-// schedulerSettings lists every scheduler setting. Schedules default to what an MSP
+// Settings lists every scheduler setting. Schedules default to what an MSP
 // customarily runs: warehouse refresh hourly, audit and purge daily (at different
 // hours, so a purge never runs under an audit), reconcile every few minutes.
-var schedulerSettings = []schedulerSetting{
-	{"listen", "TENANTCTL_SCHEDULER_LISTEN", "listen", scheduler.DefaultListen, "address of /healthz, /readyz and /metrics (loopback by default; \"-\" for none)",
+var Settings = []Setting{
+	{"listen", "TENANTCTL_SCHEDULER_LISTEN", "listen", schedulerlib.DefaultListen, "address of /healthz, /readyz and /metrics (loopback by default; \"-\" for none)",
 		func(cfg *config.Scheduler, v string) error { cfg.Listen = v; return nil }},
 	{"node", "TENANTCTL_SCHEDULER_NODE", "node", "", "this replica's name in job history (default: the host name)",
 		func(cfg *config.Scheduler, v string) error { cfg.Node = v; return nil }},
@@ -91,12 +93,24 @@ var schedulerSettings = []schedulerSetting{
 		"how long job history is kept (0 keeps it forever)", func(c *config.Scheduler) *time.Duration { return &c.JobRetention }),
 	durationSetting("job-timeout", "TENANTCTL_JOB_TIMEOUT", "6h",
 		"longest a job run may take before it is cancelled (0: no limit)", func(c *config.Scheduler) *time.Duration { return &c.JobTimeout }),
-	durationSetting("shutdown-timeout", "TENANTCTL_SCHEDULER_SHUTDOWN_TIMEOUT", scheduler.DefaultShutdownTimeout.String(),
+	durationSetting("shutdown-timeout", "TENANTCTL_SCHEDULER_SHUTDOWN_TIMEOUT", schedulerlib.DefaultShutdownTimeout.String(),
 		"how long SIGTERM lets running jobs finish before cancelling them", func(c *config.Scheduler) *time.Duration { return &c.ShutdownTimeout }),
 }
 
-func (a *app) schedulerCmd() *cobra.Command {
-	values := make([]string, len(schedulerSettings)) // as given on the command line, by setting
+// Options are `scheduler`'s: every setting resolved (flag, environment, config file,
+// default) and checked.
+type Options struct {
+	Factory *cmdutil.Factory
+	Config  config.Scheduler
+}
+
+// NewCmdScheduler is `scheduler`; runF, when not nil, replaces the run.
+func NewCmdScheduler(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	if runF == nil {
+		runF = run
+	}
+	opts := &Options{Factory: f}
+	values := make([]string, len(Settings)) // as given on the command line, by setting
 	cmd := &cobra.Command{
 		Use:   "scheduler [--listen ADDR] [--migrate-schedule CRON] [--rollup-schedule CRON] [--audit-schedule CRON] [--reconcile-schedule CRON] [--purge-schedule CRON]",
 		Short: "Run migrate, rollup, audit, reconcile and purge on cron schedules (a long-running service)",
@@ -120,81 +134,83 @@ Endpoints: GET /healthz (200 while running), GET /readyz (200 while the catalog
 answers), GET /metrics (Prometheus; tenantctl_scheduler_leader is 1 on the leader).`,
 		Args: cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			cfg, err := a.schedulerConfig(cmd, values)
+			cfg, err := schedulerConfig(f, cmd, values)
 			if err != nil {
 				return err
 			}
-			return a.runScheduler(cmd.Context(), cfg)
+			opts.Config = cfg
+			return runF(cmd.Context(), opts)
 		},
 	}
-	for i, s := range schedulerSettings {
+	for i, s := range Settings {
 		fs := cmd.Flags()
-		if s.flag == "listen" {
+		if s.Flag == "listen" {
 			fs = cmd.PersistentFlags() // `scheduler probe` checks the same address
 		}
-		fs.StringVar(&values[i], s.flag, s.def, s.help+" (env "+s.env+")")
+		fs.StringVar(&values[i], s.Flag, s.Def, s.Help+" (env "+s.Env+")")
 	}
-	cmd.AddCommand(a.schedulerProbeCmd(values))
+	cmd.AddCommand(NewCmdProbe(f, values, nil))
 	return cmd
 }
 
 func schedulerSettingsHelp() string {
 	var b strings.Builder
-	for _, s := range schedulerSettings {
-		fmt.Fprintf(&b, "  --%-20s %-38s scheduler.%s\n", s.flag, s.env, s.key)
+	for _, s := range Settings {
+		fmt.Fprintf(&b, "  --%-20s %-38s scheduler.%s\n", s.Flag, s.Env, s.Key)
 	}
 	return b.String()
 }
 
 // schedulerValue resolves setting i: flag, environment, config file, default.
-func (a *app) schedulerValue(cmd *cobra.Command, values []string, i int) string {
-	s := schedulerSettings[i]
-	return strings.TrimSpace(a.Setting(cmd, s.flag, values[i], s.env, a.File.Scheduler[s.key], s.def))
+func schedulerValue(f *cmdutil.Factory, cmd *cobra.Command, values []string, i int) string {
+	s := Settings[i]
+	return strings.TrimSpace(f.Setting(cmd, s.Flag, values[i], s.Env, f.File.Scheduler[s.Key], s.Def))
 }
 
 // schedulerConfig resolves and checks every setting; any error is invalid input (exit 2)
 // and is reported before the catalog is contacted.
-func (a *app) schedulerConfig(cmd *cobra.Command, values []string) (config.Scheduler, error) {
+func schedulerConfig(f *cmdutil.Factory, cmd *cobra.Command, values []string) (config.Scheduler, error) {
 	known := map[string]bool{}
-	for _, s := range schedulerSettings {
-		known[s.key] = true
+	for _, s := range Settings {
+		known[s.Key] = true
 	}
 	var unknown []string
-	for k := range a.File.Scheduler {
+	for k := range f.File.Scheduler {
 		if !known[k] {
 			unknown = append(unknown, k)
 		}
 	}
 	if len(unknown) > 0 {
 		sort.Strings(unknown)
-		keys := make([]string, 0, len(schedulerSettings))
-		for _, s := range schedulerSettings {
-			keys = append(keys, s.key)
+		keys := make([]string, 0, len(Settings))
+		for _, s := range Settings {
+			keys = append(keys, s.Key)
 		}
 		return config.Scheduler{}, validate.Errorf("config file %s: unknown scheduler setting(s) %s (known: %s)",
-			a.Flags.Config, strings.Join(unknown, ", "), strings.Join(keys, ", "))
+			f.Flags.Config, strings.Join(unknown, ", "), strings.Join(keys, ", "))
 	}
 
 	cfg := config.Scheduler{Schedules: map[string]string{}}
 	var errs []error
-	for i, set := range schedulerSettings {
-		if err := set.apply(&cfg, a.schedulerValue(cmd, values, i)); err != nil {
+	for i, set := range Settings {
+		if err := set.apply(&cfg, schedulerValue(f, cmd, values, i)); err != nil {
 			errs = append(errs, err)
 		}
 	}
 	if cfg.Node == "" {
 		cfg.Node = cmdutil.Hostname()
 	}
-	if !scheduler.Disabled(cfg.Schedules[jobs.Report.Name]) && cfg.ReportDir == "" {
+	if !schedulerlib.Disabled(cfg.Schedules[jobs.Report.Name]) && cfg.ReportDir == "" {
 		errs = append(errs, validate.Errorf("--report-schedule needs --report-dir: the directory the reports are delivered to"))
 	}
 	return cfg, errors.Join(errs...)
 }
 
-// runScheduler waits for the catalog, builds the jobs and runs the scheduler until ctx
+// run waits for the catalog, builds the jobs and runs the scheduler until ctx
 // is cancelled (SIGTERM/SIGINT), then exits 0.
-func (a *app) runScheduler(ctx context.Context, cfg config.Scheduler) error {
-	fsys, err := a.TenantMigrations()
+func run(ctx context.Context, opts *Options) error {
+	f, cfg := opts.Factory, opts.Config
+	fsys, err := f.TenantMigrations()
 	if err != nil {
 		return err
 	}
@@ -202,30 +218,30 @@ func (a *app) runScheduler(ctx context.Context, cfg config.Scheduler) error {
 	if err != nil {
 		return validate.Invalid(fmt.Errorf("tenant migrations: %w", err))
 	}
-	store, err := a.waitForCatalog(ctx)
+	store, err := waitForCatalog(ctx, f)
 	if err != nil || store == nil {
 		return err // nil store: stopped while waiting
 	}
 	defer store.Close()
-	p := provisioner.New(store, a.Log)
+	p := provisioner.New(store, f.Log)
 	p.TenantMigrations = fsys
 	defer p.Close()
 
-	bodies := jobs.Bodies(jobs.Env{Provisioner: p, Node: cfg.Node, Log: a.Log,
-		RollupSpec: func() (rollup.Spec, error) { return rollup.LoadSpec(a.RollupSpecPath()) }, PurgeRetention: cfg.PurgeRetention,
-		ReportSpec: func() (*report.Spec, error) { return report.LoadSpec(a.Getenv("TENANTCTL_REPORT_SPEC")) },
+	bodies := jobs.Bodies(jobs.Env{Provisioner: p, Node: cfg.Node, Log: f.Log,
+		RollupSpec: func() (rollup.Spec, error) { return rollup.LoadSpec(f.RollupSpecPath()) }, PurgeRetention: cfg.PurgeRetention,
+		ReportSpec: func() (*report.Spec, error) { return report.LoadSpec(f.Getenv("TENANTCTL_REPORT_SPEC")) },
 		ReportDir:  cfg.ReportDir, ReportFormat: cfg.ReportFormat})
-	var scheduled []scheduler.Job
+	var scheduled []schedulerlib.Job
 	for _, name := range jobs.Names {
-		scheduled = append(scheduled, scheduler.Job{Name: name, Schedule: cfg.Schedules[name], Run: bodies[name]})
+		scheduled = append(scheduled, schedulerlib.Job{Name: name, Schedule: cfg.Schedules[name], Run: bodies[name]})
 	}
-	s, err := scheduler.New(scheduler.Options{
-		CatalogDSN:          a.CatalogDSN(),
+	s, err := schedulerlib.New(schedulerlib.Options{
+		CatalogDSN:          f.CatalogDSN(),
 		Store:               store,
 		Node:                cfg.Node,
 		Jobs:                scheduled,
 		Listen:              cfg.Listen,
-		Log:                 a.Log.Named("scheduler"),
+		Log:                 f.Log.Named("scheduler"),
 		JobTimeout:          cfg.JobTimeout,
 		ShutdownTimeout:     cfg.ShutdownTimeout,
 		JobRetention:        cfg.JobRetention,
@@ -244,10 +260,10 @@ const catalogRetryEvery = 2 * time.Second
 // before its database (boot order, a catalog failover) should wait, not crash-loop.
 // Configuration errors (no DSN, a bad DSN or key, an uninitialised catalog) fail at
 // once. It returns a nil store and no error when ctx ends first.
-func (a *app) waitForCatalog(ctx context.Context) (*catalog.Store, error) {
+func waitForCatalog(ctx context.Context, f *cmdutil.Factory) (*catalog.Store, error) {
 	var lastWarn time.Time
 	for {
-		store, err := a.Store(ctx)
+		store, err := f.Store(ctx)
 		if err == nil {
 			return store, nil
 		}
@@ -258,7 +274,7 @@ func (a *app) waitForCatalog(ctx context.Context) (*catalog.Store, error) {
 			return nil, nil
 		}
 		if time.Since(lastWarn) > 30*time.Second {
-			a.Log.Warn("cannot reach the catalog; retrying", "error", secret.Scrub(err.Error()), "every", catalogRetryEvery)
+			f.Log.Warn("cannot reach the catalog; retrying", "error", secret.Scrub(err.Error()), "every", catalogRetryEvery)
 			lastWarn = time.Now()
 		}
 		select {
@@ -269,45 +285,64 @@ func (a *app) waitForCatalog(ctx context.Context) (*catalog.Store, error) {
 	}
 }
 
-// schedulerProbeCmd checks a running scheduler's endpoint: a health check for
-// containers whose image has no curl.
-func (a *app) schedulerProbeCmd(values []string) *cobra.Command {
-	var ready bool
+// ProbeOptions are `scheduler probe`'s.
+type ProbeOptions struct {
+	Factory *cmdutil.Factory
+	// Listen is the scheduler's address, resolved like the scheduler's own --listen.
+	Listen string
+	Ready  bool
+}
+
+// NewCmdProbe is `scheduler probe`, which checks a running scheduler's endpoint: a
+// health check for containers whose image has no curl. values are the scheduler's
+// settings as given on its command line (--listen is a persistent flag of both).
+// runF, when not nil, replaces the run.
+func NewCmdProbe(f *cmdutil.Factory, values []string, runF func(context.Context, *ProbeOptions) error) *cobra.Command {
+	if runF == nil {
+		runF = runProbe
+	}
+	opts := &ProbeOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "probe [--ready] [--listen ADDR]",
 		Short: "Check a running scheduler's /healthz (or /readyz): exit 0 when it answers 200",
 		Args:  cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			addr := a.schedulerValue(cmd, values, listenSetting)
-			host, port, err := net.SplitHostPort(addr)
-			if err != nil {
-				return validate.Errorf("invalid --listen %q: use HOST:PORT", addr)
-			}
-			if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
-				host = "127.0.0.1" // a wildcard listener answers on loopback
-			}
-			path := "/healthz"
-			if ready {
-				path = "/readyz"
-			}
-			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Second)
-			defer cancel()
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+path, nil)
-			if err != nil {
-				return err
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return fmt.Errorf("probe scheduler: %w", err)
-			}
-			defer resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("probe scheduler: %s answered %s", path, resp.Status)
-			}
-			fmt.Fprintf(a.IO.Out, "%s: %s\n", path, resp.Status)
-			return nil
+			opts.Listen = schedulerValue(f, cmd, values, listenSetting)
+			return runF(cmd.Context(), opts)
 		},
 	}
-	cmd.Flags().BoolVar(&ready, "ready", false, "check /readyz (the catalog is reachable) instead of /healthz")
+	cmd.Flags().BoolVar(&opts.Ready, "ready", false, "check /readyz (the catalog is reachable) instead of /healthz")
 	return cmd
+}
+
+func runProbe(ctx context.Context, opts *ProbeOptions) error {
+	f := opts.Factory
+	addr := opts.Listen
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return validate.Errorf("invalid --listen %q: use HOST:PORT", addr)
+	}
+	if ip := net.ParseIP(host); host == "" || (ip != nil && ip.IsUnspecified()) {
+		host = "127.0.0.1" // a wildcard listener answers on loopback
+	}
+	path := "/healthz"
+	if opts.Ready {
+		path = "/readyz"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("probe scheduler: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("probe scheduler: %s answered %s", path, resp.Status)
+	}
+	fmt.Fprintf(f.IO.Out, "%s: %s\n", path, resp.Status)
+	return nil
 }
