@@ -10,6 +10,7 @@ import (
 
 	accesscmd "github.com/tenantctl/tenantctl/internal/cmd/access"
 	auditcmd "github.com/tenantctl/tenantctl/internal/cmd/audit"
+	backupcmd "github.com/tenantctl/tenantctl/internal/cmd/backup"
 	catalogcmd "github.com/tenantctl/tenantctl/internal/cmd/catalog"
 	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	configcmd "github.com/tenantctl/tenantctl/internal/cmd/config"
@@ -92,9 +93,9 @@ Exit status: 0 success; 1 the operation failed (an audit that could not run too)
 	root.AddGroup(&cobra.Group{ID: "fleet", Title: "Fleet commands:"}, &cobra.Group{ID: "local", Title: "Local environment:"})
 	// Every command is registered here and only here; a new command adds its line.
 	for _, c := range []*cobra.Command{
-		catalogcmd.NewCmdCatalog(a.Factory), servercmd.NewCmdServer(a.Factory), warehousecmd.NewCmdWarehouse(a.Factory), tenantcmd.NewCmdTenant(a.Factory, a.tenantRestoreCmd()), eventscmd.NewCmdEvents(a.Factory, nil), jobscmd.NewCmdJobs(a.Factory, nil),
+		catalogcmd.NewCmdCatalog(a.Factory), servercmd.NewCmdServer(a.Factory), warehousecmd.NewCmdWarehouse(a.Factory), tenantcmd.NewCmdTenant(a.Factory, backupcmd.NewCmdRestore(a.Factory, nil)), eventscmd.NewCmdEvents(a.Factory, nil), jobscmd.NewCmdJobs(a.Factory, nil),
 		accesscmd.NewCmdAccess(a.Factory), auditcmd.NewCmdAudit(a.Factory, nil), migratecmd.NewCmdMigrate(a.Factory), reconcilecmd.NewCmdReconcile(a.Factory, nil), rollupcmd.NewCmdRollup(a.Factory), schedulercmd.NewCmdScheduler(a.Factory, nil),
-		a.demoCmd(), a.serveCmd(), operatorcmd.NewCmdOperator(a.Factory), reportcmd.NewCmdReport(a.Factory, nil), secretcmd.NewCmdSecret(a.Factory), configcmd.NewCmdConfig(a.Factory), a.backupCmd(),
+		a.demoCmd(), a.serveCmd(), operatorcmd.NewCmdOperator(a.Factory), reportcmd.NewCmdReport(a.Factory, nil), secretcmd.NewCmdSecret(a.Factory), configcmd.NewCmdConfig(a.Factory), backupcmd.NewCmdBackup(a.Factory),
 	} {
 		if c.GroupID == "" {
 			c.GroupID = "fleet"
