@@ -14,6 +14,8 @@ import (
 	catalogcmd "github.com/tenantctl/tenantctl/internal/cmd/catalog"
 	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 	configcmd "github.com/tenantctl/tenantctl/internal/cmd/config"
+	democmd "github.com/tenantctl/tenantctl/internal/cmd/demo"
+	devcmd "github.com/tenantctl/tenantctl/internal/cmd/dev"
 	eventscmd "github.com/tenantctl/tenantctl/internal/cmd/events"
 	jobscmd "github.com/tenantctl/tenantctl/internal/cmd/jobs"
 	migratecmd "github.com/tenantctl/tenantctl/internal/cmd/migrate"
@@ -95,14 +97,14 @@ Exit status: 0 success; 1 the operation failed (an audit that could not run too)
 	for _, c := range []*cobra.Command{
 		catalogcmd.NewCmdCatalog(a.Factory), servercmd.NewCmdServer(a.Factory), warehousecmd.NewCmdWarehouse(a.Factory), tenantcmd.NewCmdTenant(a.Factory, backupcmd.NewCmdRestore(a.Factory, nil)), eventscmd.NewCmdEvents(a.Factory, nil), jobscmd.NewCmdJobs(a.Factory, nil),
 		accesscmd.NewCmdAccess(a.Factory), auditcmd.NewCmdAudit(a.Factory, nil), migratecmd.NewCmdMigrate(a.Factory), reconcilecmd.NewCmdReconcile(a.Factory, nil), rollupcmd.NewCmdRollup(a.Factory), schedulercmd.NewCmdScheduler(a.Factory, nil),
-		a.demoCmd(), a.serveCmd(), operatorcmd.NewCmdOperator(a.Factory), reportcmd.NewCmdReport(a.Factory, nil), secretcmd.NewCmdSecret(a.Factory), configcmd.NewCmdConfig(a.Factory), backupcmd.NewCmdBackup(a.Factory),
+		democmd.NewCmdDemo(a.Factory, nil), a.serveCmd(), operatorcmd.NewCmdOperator(a.Factory), reportcmd.NewCmdReport(a.Factory, nil), secretcmd.NewCmdSecret(a.Factory), configcmd.NewCmdConfig(a.Factory), backupcmd.NewCmdBackup(a.Factory),
 	} {
 		if c.GroupID == "" {
 			c.GroupID = "fleet"
 		}
 		root.AddCommand(c)
 	}
-	for _, c := range []*cobra.Command{a.devCmd()} {
+	for _, c := range []*cobra.Command{devcmd.NewCmdDev(a.Factory)} {
 		c.GroupID = "local"
 		root.AddCommand(c)
 	}
