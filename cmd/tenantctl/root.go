@@ -25,6 +25,7 @@ import (
 	rollupcmd "github.com/tenantctl/tenantctl/internal/cmd/rollup"
 	schedulercmd "github.com/tenantctl/tenantctl/internal/cmd/scheduler"
 	secretcmd "github.com/tenantctl/tenantctl/internal/cmd/secret"
+	servecmd "github.com/tenantctl/tenantctl/internal/cmd/serve"
 	servercmd "github.com/tenantctl/tenantctl/internal/cmd/server"
 	tenantcmd "github.com/tenantctl/tenantctl/internal/cmd/tenant"
 	versioncmd "github.com/tenantctl/tenantctl/internal/cmd/version"
@@ -97,7 +98,7 @@ Exit status: 0 success; 1 the operation failed (an audit that could not run too)
 	for _, c := range []*cobra.Command{
 		catalogcmd.NewCmdCatalog(a.Factory), servercmd.NewCmdServer(a.Factory), warehousecmd.NewCmdWarehouse(a.Factory), tenantcmd.NewCmdTenant(a.Factory, backupcmd.NewCmdRestore(a.Factory, nil)), eventscmd.NewCmdEvents(a.Factory, nil), jobscmd.NewCmdJobs(a.Factory, nil),
 		accesscmd.NewCmdAccess(a.Factory), auditcmd.NewCmdAudit(a.Factory, nil), migratecmd.NewCmdMigrate(a.Factory), reconcilecmd.NewCmdReconcile(a.Factory, nil), rollupcmd.NewCmdRollup(a.Factory), schedulercmd.NewCmdScheduler(a.Factory, nil),
-		democmd.NewCmdDemo(a.Factory, nil), a.serveCmd(), operatorcmd.NewCmdOperator(a.Factory), reportcmd.NewCmdReport(a.Factory, nil), secretcmd.NewCmdSecret(a.Factory), configcmd.NewCmdConfig(a.Factory), backupcmd.NewCmdBackup(a.Factory),
+		democmd.NewCmdDemo(a.Factory, nil), servecmd.NewCmdServe(a.Factory, nil), operatorcmd.NewCmdOperator(a.Factory), reportcmd.NewCmdReport(a.Factory, nil), secretcmd.NewCmdSecret(a.Factory), configcmd.NewCmdConfig(a.Factory), backupcmd.NewCmdBackup(a.Factory),
 	} {
 		if c.GroupID == "" {
 			c.GroupID = "fleet"
