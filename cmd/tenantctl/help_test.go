@@ -28,8 +28,7 @@ func commands(root *cobra.Command) []*cobra.Command {
 }
 
 func newRoot() *cobra.Command {
-	a := &app{cmdutil.NewTest()}
-	return a.rootCmd()
+	return newRootCmd(cmdutil.NewTest())
 }
 
 var passwordInExample = regexp.MustCompile(`://[^:/@\s'"]+:[^@\s'"]+@|(?i)password\s*=`)

@@ -32,8 +32,6 @@ import (
 	warehousecmd "github.com/tenantctl/tenantctl/internal/cmd/warehouse"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	buildversion "github.com/tenantctl/tenantctl/internal/version"
-	"github.com/tenantctl/tenantctl/mover"
-	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/secret"
 )
 
@@ -41,34 +39,32 @@ import (
 // by go install …@vX.Y.Z, or the checkout's VCS revision (package internal/version).
 var version = buildversion.String()
 
-// app is the root command's view of the factory: the commands not yet moved to their
-// packages under internal/cmd are still its methods.
-type app struct {
-	*cmdutil.Factory
-}
-
+// run runs tenantctl with args and returns its exit status: the one place that turns an
+// error into a message (with the hints that name the flag or command fixing it) and a
+// status.
 func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer, getenv func(string) string) int {
-	a := &app{cmdutil.New(in, out, errOut, getenv)}
-	root := a.rootCmd()
+	f := cmdutil.New(in, out, errOut, getenv)
+	root := newRootCmd(f)
 	root.SetArgs(args)
 	root.SetIn(in)
 	root.SetOut(out)
-	root.SetErr(a.IO.ErrOut)
+	root.SetErr(f.IO.ErrOut)
 	err := root.ExecuteContext(ctx)
 	if err == nil {
 		return cmdutil.ExitOK
 	}
-	code := a.ExitCode(err)
+	code := f.ExitCode(err)
 	if !errors.Is(err, cmdutil.ErrSilent) {
-		fmt.Fprintf(a.IO.ErrOut, "Error: %s\n", secret.Scrub(cmdutil.DescribeError(err)))
+		fmt.Fprintf(f.IO.ErrOut, "Error: %s\n", secret.Scrub(cmdutil.DescribeError(err)))
 	}
-	if !a.Ran {
-		fmt.Fprintf(a.IO.ErrOut, "Run '%s --help' for usage.\n", root.Name())
+	if !f.Ran {
+		fmt.Fprintf(f.IO.ErrOut, "Run '%s --help' for usage.\n", root.Name())
 	}
 	return code
 }
 
-func (a *app) rootCmd() *cobra.Command {
+// newRootCmd assembles the command tree over one factory.
+func newRootCmd(f *cmdutil.Factory) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "tenantctl",
 		Short: "One physically separate PostgreSQL database per customer, managed as a fleet",
@@ -88,30 +84,46 @@ Exit status: 0 success; 1 the operation failed (an audit that could not run too)
 		SilenceUsage:      true,
 		SilenceErrors:     true,
 		Version:           version,
-		PersistentPreRunE: a.Setup,
+		PersistentPreRunE: f.Setup,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return validate.Invalid(err) })
-	a.BindGlobalFlags(root.PersistentFlags())
+	f.BindGlobalFlags(root.PersistentFlags())
 
 	root.AddGroup(&cobra.Group{ID: "fleet", Title: "Fleet commands:"}, &cobra.Group{ID: "local", Title: "Local environment:"})
 	// Every command is registered here and only here; a new command adds its line.
 	for _, c := range []*cobra.Command{
-		catalogcmd.NewCmdCatalog(a.Factory), servercmd.NewCmdServer(a.Factory), warehousecmd.NewCmdWarehouse(a.Factory), tenantcmd.NewCmdTenant(a.Factory, backupcmd.NewCmdRestore(a.Factory, nil)), eventscmd.NewCmdEvents(a.Factory, nil), jobscmd.NewCmdJobs(a.Factory, nil),
-		accesscmd.NewCmdAccess(a.Factory), auditcmd.NewCmdAudit(a.Factory, nil), migratecmd.NewCmdMigrate(a.Factory), reconcilecmd.NewCmdReconcile(a.Factory, nil), rollupcmd.NewCmdRollup(a.Factory), schedulercmd.NewCmdScheduler(a.Factory, nil),
-		democmd.NewCmdDemo(a.Factory, nil), servecmd.NewCmdServe(a.Factory, nil), operatorcmd.NewCmdOperator(a.Factory), reportcmd.NewCmdReport(a.Factory, nil), secretcmd.NewCmdSecret(a.Factory), configcmd.NewCmdConfig(a.Factory), backupcmd.NewCmdBackup(a.Factory),
+		catalogcmd.NewCmdCatalog(f),
+		servercmd.NewCmdServer(f),
+		warehousecmd.NewCmdWarehouse(f),
+		tenantcmd.NewCmdTenant(f, backupcmd.NewCmdRestore(f, nil)),
+		eventscmd.NewCmdEvents(f, nil),
+		jobscmd.NewCmdJobs(f, nil),
+		accesscmd.NewCmdAccess(f),
+		auditcmd.NewCmdAudit(f, nil),
+		migratecmd.NewCmdMigrate(f),
+		reconcilecmd.NewCmdReconcile(f, nil),
+		rollupcmd.NewCmdRollup(f),
+		schedulercmd.NewCmdScheduler(f, nil),
+		democmd.NewCmdDemo(f, nil),
+		servecmd.NewCmdServe(f, nil),
+		operatorcmd.NewCmdOperator(f),
+		reportcmd.NewCmdReport(f, nil),
+		secretcmd.NewCmdSecret(f),
+		configcmd.NewCmdConfig(f),
+		backupcmd.NewCmdBackup(f),
 	} {
 		if c.GroupID == "" {
 			c.GroupID = "fleet"
 		}
 		root.AddCommand(c)
 	}
-	for _, c := range []*cobra.Command{devcmd.NewCmdDev(a.Factory)} {
+	for _, c := range []*cobra.Command{devcmd.NewCmdDev(f)} {
 		c.GroupID = "local"
 		root.AddCommand(c)
 	}
-	root.AddCommand(versioncmd.NewCmdVersion(a.Factory, version, nil))
-	a.finishTree(root)
-	a.Root = root
+	root.AddCommand(versioncmd.NewCmdVersion(f, version, nil))
+	finishTree(f, root)
+	f.Root = root
 	return root
 }
 
@@ -119,14 +131,14 @@ Exit status: 0 success; 1 the operation failed (an audit that could not run too)
 // unknown subcommand is bad usage (exit 2) naming the real ones, instead of cobra's
 // default of printing the parent's help and exiting 0. With no argument a group still
 // prints its help.
-func (a *app) finishTree(root *cobra.Command) {
+func finishTree(f *cmdutil.Factory, root *cobra.Command) {
 	root.InitDefaultCompletionCmd()
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		for _, sub := range c.Commands() {
 			walk(sub)
 		}
-		a.WireNames(c)
+		f.WireNames(c)
 		addExample(c)
 		if c == root || !c.HasSubCommands() || c.Run != nil || c.RunE != nil {
 			return
@@ -146,22 +158,4 @@ func (a *app) finishTree(root *cobra.Command) {
 		}
 	}
 	walk(root)
-}
-
-// The exit statuses, under the names the package's tests use.
-const (
-	exitOK         = cmdutil.ExitOK
-	exitFailure    = cmdutil.ExitFailure
-	exitUsage      = cmdutil.ExitUsage
-	exitViolations = cmdutil.ExitViolations
-)
-
-// withStore runs fn with a provisioner, closed after.
-func (a *app) withStore(cmd *cobra.Command, fn func(p *provisioner.Provisioner) error) error {
-	return a.WithProvisioner(cmd.Context(), fn)
-}
-
-// mover opens the catalog and returns a mover over it; call done when finished.
-func (a *app) mover(cmd *cobra.Command) (*mover.Mover, func(), error) {
-	return a.Mover(cmd.Context())
 }
