@@ -16,6 +16,7 @@ type AlignedTable struct {
 	widths []int
 }
 
+// AlignedTable starts a table like Table, for thousands of rows.
 func (f *Factory) AlignedTable(header ...string) *AlignedTable {
 	t := &AlignedTable{w: f.IO.Out, widths: make([]int, len(header))}
 	if !f.Flags.NoHeaders {

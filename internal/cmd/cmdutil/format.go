@@ -6,6 +6,7 @@ import (
 	"strings"
 )
 
+// Dash is s, or "-" when it is empty.
 func Dash(s string) string {
 	if s == "" {
 		return "-"
@@ -13,6 +14,7 @@ func Dash(s string) string {
 	return s
 }
 
+// CompactJSON is v as one line of JSON, or "-" when it is empty.
 func CompactJSON(v any) string {
 	b, err := json.Marshal(v)
 	if err != nil || string(b) == "{}" || string(b) == "null" {

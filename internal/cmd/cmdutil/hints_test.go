@@ -1,6 +1,7 @@
 package cmdutil
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 
@@ -11,6 +12,7 @@ import (
 	"github.com/tenantctl/tenantctl/localpg"
 	"github.com/tenantctl/tenantctl/mover"
 	"github.com/tenantctl/tenantctl/provisioner"
+	"github.com/tenantctl/tenantctl/rollout"
 	"github.com/tenantctl/tenantctl/secret"
 	"github.com/tenantctl/tenantctl/serve"
 )
@@ -56,4 +58,24 @@ func TestDescribeErrorNamesTheCommandThatFixes(t *testing.T) {
 		require.ErrorIs(t, err, validate.ErrInvalid, "%T is bad input: exit 2", err)
 	}
 	require.ErrorIs(t, &provisioner.NoServerFitsError{}, provisioner.ErrNoServerFits)
+}
+
+// The hints for the terminal are added by type, and keep the wrapping context.
+func TestDescribeErrorAddsFlagHintsByType(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		err  error
+		want string
+	}{
+		{validate.Field("per-server", -1, "it must be at least 1"), "invalid --per-server -1: it must be at least 1"},
+		{&validate.MissingError{Field: "dsn", What: "the warehouse database's connection string"}, "--dsn is required: the warehouse database's connection string"},
+		{fmt.Errorf("tenant \"acme\" is at version 2: %w", &validate.FieldError{Field: "to", Reason: "must name a lower version"}),
+			"tenant \"acme\" is at version 2: --to must name a lower version"},
+		{provisioner.Confirm("delete", "acme", "other"), "refusing to delete \"acme\": pass --confirm acme to confirm"},
+		{fmt.Errorf("rollup: %w", catalog.ErrNoWarehouse), "rollup: no warehouse registered: run `tenantctl warehouse init --dsn DSN`"},
+		{rollout.ErrFleetDown, "migrate down works on one tenant at a time: name it with --tenant SLUG (rolling back the whole fleet is refused)"},
+		{errors.New("unrelated"), "unrelated"},
+	} {
+		require.Equal(t, c.want, DescribeError(c.err))
+	}
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/tenantctl/tenantctl/catalog"
 )
 
-// streamTenants prints the tenants matching f as the catalog returns them: JSON is
+// StreamTenants prints the tenants matching f as the catalog returns them: JSON is
 // written row by row without reflection (memory stays flat at any fleet size); text
 // goes through one aligned table.
 func (f *Factory) StreamTenants(ctx context.Context, store *catalog.Store, filter catalog.TenantFilter) error {
@@ -63,8 +63,8 @@ func (f *Factory) StreamTenants(ctx context.Context, store *catalog.Store, filte
 	return w.Flush()
 }
 
-// printJSONRows prints n rows as one JSON array, one compact object per line, each
-// appended by add without reflection (the same shape streamTenants writes).
+// PrintJSONRows prints n rows as one JSON array, one compact object per line, each
+// appended by add without reflection (the same shape StreamTenants writes).
 func (f *Factory) PrintJSONRows(n int, add func(b []byte, i int) []byte) error {
 	w := bufio.NewWriterSize(f.IO.Out, 64<<10)
 	b := make([]byte, 0, 1024)

@@ -27,8 +27,8 @@ const (
 // text, json and yaml (e.g. "markdown").
 const AnnotOutputs = "outputs"
 
-// OutputChoices returns the -o values cmd accepts.
-func OutputChoices(cmd *cobra.Command) []string {
+// outputChoices returns the -o values cmd accepts.
+func outputChoices(cmd *cobra.Command) []string {
 	out := []string{OutputText, OutputJSON, OutputYAML}
 	if extra := cmd.Annotations[AnnotOutputs]; extra != "" {
 		out = append(out, strings.Split(extra, ",")...)
@@ -38,7 +38,7 @@ func OutputChoices(cmd *cobra.Command) []string {
 
 // CheckOutput refuses an -o value the command does not offer, listing the ones it does.
 func CheckOutput(cmd *cobra.Command, value string) error {
-	choices := OutputChoices(cmd)
+	choices := outputChoices(cmd)
 	if slices.Contains(choices, value) {
 		return nil
 	}
@@ -53,32 +53,32 @@ func OrList(choices []string) string {
 	return strings.Join(choices[:len(choices)-1], ", ") + " or " + choices[len(choices)-1]
 }
 
-// EnumFlag checks a flag value against its allowed values ("" is allowed when optional).
-func EnumFlag(flag, value string, optional bool, choices ...string) error {
+// enumFlag checks a flag value against its allowed values ("" is allowed when optional).
+func enumFlag(flag, value string, optional bool, choices ...string) error {
 	if (optional && value == "") || slices.Contains(choices, value) {
 		return nil
 	}
 	return validate.Errorf("invalid --%s %q: use %s", flag, value, OrList(choices))
 }
 
-// structured reports whether -o asks for json or yaml.
+// Structured reports whether -o asks for json or yaml.
 func (f *Factory) Structured() bool {
 	return f.Flags.Output == OutputJSON || f.Flags.Output == OutputYAML
 }
 
-// printStructured prints v as JSON or, with -o yaml, as YAML with the same field names.
+// PrintStructured prints v as JSON or, with -o yaml, as YAML with the same field names.
 func (f *Factory) PrintStructured(v any) error {
 	if f.Flags.Output == OutputYAML {
-		return WriteYAML(f.IO.Out, v)
+		return writeYAML(f.IO.Out, v)
 	}
 	enc := json.NewEncoder(f.IO.Out)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
 }
 
-// WriteYAML writes v as YAML, through its JSON form so the field names and omissions are
+// writeYAML writes v as YAML, through its JSON form so the field names and omissions are
 // exactly those of -o json, in the same order.
-func WriteYAML(w io.Writer, v any) error {
+func writeYAML(w io.Writer, v any) error {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return err

@@ -20,13 +20,13 @@ import (
 // of enumerated flag values, and a refusal (exit 2) of a --tenant or --server that names
 // nothing, instead of an empty table.
 
-var TenantStates = []string{catalog.StateProvisioning, catalog.StateActive, catalog.StateSuspended,
+var tenantStates = []string{catalog.StateProvisioning, catalog.StateActive, catalog.StateSuspended,
 	catalog.StateDeleting, catalog.StateFailed, catalog.StatePurged}
 
 // enumFlags lists the flags with a fixed set of values, by command path and flag name
 // ("*" for every command).
 var enumFlags = map[string]map[string][]string{
-	"tenantctl tenant list":  {"state": TenantStates},
+	"tenantctl tenant list":  {"state": tenantStates},
 	"tenantctl access grant": {"level": {"read", "write"}},
 	"tenantctl server add":   {"clone-strategy": {"file_copy", "wal_log"}},
 	"*":                      {"log-level": {"trace", "debug", "info", "warn", "error"}, "log-format": {"text", "json"}},
@@ -43,7 +43,7 @@ var argStates = map[string][]string{
 // completionTimeout bounds the catalog query behind a completion: a shell waits for it.
 const completionTimeout = 3 * time.Second
 
-// wireNames installs completions on every command of the tree. Called by finishTree.
+// WireNames installs completions on every command of the tree. Called by finishTree.
 func (f *Factory) WireNames(c *cobra.Command) {
 	path := c.CommandPath()
 	if c.ValidArgsFunction == nil {
@@ -52,20 +52,20 @@ func (f *Factory) WireNames(c *cobra.Command) {
 			switch {
 			case words[1] == "SLUG" && c.Name() != "create":
 				states := argStates[path]
-				c.ValidArgsFunction = f.completeFirst(func(ctx context.Context) ([]string, error) { return f.Slugs(ctx, states) })
+				c.ValidArgsFunction = f.completeFirst(func(ctx context.Context) ([]string, error) { return f.slugs(ctx, states) })
 			case words[1] == "NAME" && c.Parent() != nil && c.Parent().Name() == "server" && c.Name() != "add":
-				c.ValidArgsFunction = f.completeFirst(f.ServerNames)
+				c.ValidArgsFunction = f.completeFirst(f.serverNames)
 			case words[1] == "LOGIN" && c.Parent() != nil && c.Parent().Name() == "access":
-				c.ValidArgsFunction = f.completeFirst(f.Logins)
+				c.ValidArgsFunction = f.completeFirst(f.logins)
 			case words[1] == "LOGIN" && c.Parent() != nil && c.Parent().Name() == "operator" && c.Name() != "add":
-				c.ValidArgsFunction = f.completeFirst(f.OperatorLogins)
+				c.ValidArgsFunction = f.completeFirst(f.operatorLogins)
 			}
 		}
 	}
 	flagComp := map[string]func(context.Context) ([]string, error){
-		"tenant": func(ctx context.Context) ([]string, error) { return f.Slugs(ctx, nil) },
-		"server": f.ServerNames,
-		"login":  f.Logins,
+		"tenant": func(ctx context.Context) ([]string, error) { return f.slugs(ctx, nil) },
+		"server": f.serverNames,
+		"login":  f.logins,
 	}
 	for name, fn := range flagComp {
 		if c.LocalFlags().Lookup(name) != nil {
@@ -81,7 +81,7 @@ func (f *Factory) WireNames(c *cobra.Command) {
 	}
 	if !c.HasParent() {
 		_ = c.RegisterFlagCompletionFunc("output", func(cmd *cobra.Command, _ []string, _ string) ([]string, cobra.ShellCompDirective) {
-			return OutputChoices(cmd), cobra.ShellCompDirectiveNoFileComp
+			return outputChoices(cmd), cobra.ShellCompDirectiveNoFileComp
 		})
 		_ = c.RegisterFlagCompletionFunc("context", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			return f.RawFile.ContextNames(), cobra.ShellCompDirectiveNoFileComp
@@ -123,7 +123,7 @@ func (f *Factory) completeAny(fn func(context.Context) ([]string, error)) cobra.
 	}
 }
 
-func (f *Factory) Slugs(ctx context.Context, states []string) ([]string, error) {
+func (f *Factory) slugs(ctx context.Context, states []string) ([]string, error) {
 	store, err := f.Store(ctx)
 	if err != nil {
 		return nil, err
@@ -140,7 +140,7 @@ func (f *Factory) Slugs(ctx context.Context, states []string) ([]string, error) 
 	return out, nil
 }
 
-func (f *Factory) ServerNames(ctx context.Context) ([]string, error) {
+func (f *Factory) serverNames(ctx context.Context) ([]string, error) {
 	store, err := f.Store(ctx)
 	if err != nil {
 		return nil, err
@@ -157,7 +157,7 @@ func (f *Factory) ServerNames(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-func (f *Factory) Logins(ctx context.Context) ([]string, error) {
+func (f *Factory) logins(ctx context.Context) ([]string, error) {
 	store, err := f.Store(ctx)
 	if err != nil {
 		return nil, err
@@ -177,7 +177,7 @@ func (f *Factory) Logins(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-func (f *Factory) OperatorLogins(ctx context.Context) ([]string, error) {
+func (f *Factory) operatorLogins(ctx context.Context) ([]string, error) {
 	store, err := f.Store(ctx)
 	if err != nil {
 		return nil, err
@@ -196,7 +196,7 @@ func (f *Factory) OperatorLogins(ctx context.Context) ([]string, error) {
 	return out, nil
 }
 
-// checkNames runs before every command: enumerated flags must hold one of their values,
+// CheckNames runs before every command: enumerated flags must hold one of their values,
 // and a --tenant or --server given to a command must name a tenant (live or purged: the
 // event log keeps purged tenants' history) or server the catalog knows. Both are bad
 // input (exit 2), reported before anything runs.
@@ -207,12 +207,12 @@ func (f *Factory) CheckNames(cmd *cobra.Command) error {
 			if fl == nil || !fl.Changed || key == "*" {
 				continue
 			}
-			if err := EnumFlag(flag, fl.Value.String(), false, values...); err != nil {
+			if err := enumFlag(flag, fl.Value.String(), false, values...); err != nil {
 				return err
 			}
 		}
 	}
-	tenant, server := ChangedFlag(cmd, "tenant"), ChangedFlag(cmd, "server")
+	tenant, server := changedFlag(cmd, "tenant"), changedFlag(cmd, "server")
 	if tenant == "" && server == "" || cmd.Annotations[AnnotNewName] != "" || f.CatalogDSN() == "" {
 		return nil
 	}
@@ -228,7 +228,7 @@ func (f *Factory) CheckNames(cmd *cobra.Command) error {
 	}
 	defer store.Close()
 	if tenant != "" {
-		ts, err := store.ListTenants(ctx, catalog.TenantFilter{Slug: tenant, States: TenantStates})
+		ts, err := store.ListTenants(ctx, catalog.TenantFilter{Slug: tenant, States: tenantStates})
 		if err == nil && len(ts) == 0 && cmd.Name() == "events" {
 			// The event log also records what was refused before any tenant existed
 			// (a failed import): a slug it names is known to `events`.
@@ -252,7 +252,7 @@ func (f *Factory) CheckNames(cmd *cobra.Command) error {
 // exist yet.
 const AnnotNewName = "new-name"
 
-func ChangedFlag(cmd *cobra.Command, name string) string {
+func changedFlag(cmd *cobra.Command, name string) string {
 	f := cmd.Flags().Lookup(name)
 	if f == nil || !f.Changed {
 		return ""
