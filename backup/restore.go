@@ -134,7 +134,10 @@ func waitPromoted(ctx context.Context, sc *Scratch, db string) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("the restored instance did not finish recovery: %v", last)
+	if last == nil {
+		return errors.New("the restored instance did not finish recovery in time: it is still in recovery")
+	}
+	return fmt.Errorf("the restored instance did not finish recovery: %w", last)
 }
 
 // RemoveScratch stops and deletes a scratch instance (what [RestoreScratch] made in
@@ -168,6 +171,11 @@ func logTail(path string) string {
 func OpenScratch(ctx context.Context, dir string, live *tenantdb.Server, db string) (*Scratch, error) {
 	c, err := localpg.Open(dir)
 	if err != nil {
+		return nil, err
+	}
+	// The run that made it was killed: its watchdog stops the instance (within half a
+	// second of the kill) and must have done so before it is started again here.
+	if err := c.WaitForWatchdogs(ctx, 30*time.Second); err != nil {
 		return nil, err
 	}
 	if err := c.StopWhenProcessExits(os.Getpid(), false); err != nil {
