@@ -139,7 +139,6 @@ func finishTree(f *cmdutil.Factory, root *cobra.Command) {
 			walk(sub)
 		}
 		f.WireNames(c)
-		addExample(c)
 		if c == root || !c.HasSubCommands() || c.Run != nil || c.RunE != nil {
 			return
 		}

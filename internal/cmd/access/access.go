@@ -97,9 +97,10 @@ func NewCmdRevoke(f *cmdutil.Factory, runF func(context.Context, *LoginOptions) 
 	}
 	opts := &LoginOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "revoke LOGIN --tenant SLUG",
-		Short: "Revoke a login's access to a tenant (ends its sessions, drops its role)",
-		Args:  cmdutil.ExactArgs(1, "a LOGIN"),
+		Use:     "revoke LOGIN --tenant SLUG",
+		Example: "  tenantctl access revoke alice --tenant acme",
+		Short:   "Revoke a login's access to a tenant (ends its sessions, drops its role)",
+		Args:    cmdutil.ExactArgs(1, "a LOGIN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Login = args[0]
 			return runF(cmd.Context(), opts)
@@ -127,9 +128,10 @@ func NewCmdDSN(f *cmdutil.Factory, runF func(context.Context, *LoginOptions) err
 	}
 	opts := &LoginOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "dsn LOGIN --tenant SLUG",
-		Short: "Print the connection string of a login's access (contains its password)",
-		Args:  cmdutil.ExactArgs(1, "a LOGIN"),
+		Use:     "dsn LOGIN --tenant SLUG",
+		Example: "  tenantctl access dsn alice --tenant acme     # prints alice's password inside the DSN: keep it off shared screens",
+		Short:   "Print the connection string of a login's access (contains its password)",
+		Args:    cmdutil.ExactArgs(1, "a LOGIN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Login = args[0]
 			return runF(cmd.Context(), opts)
@@ -165,10 +167,11 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 	}
 	opts := &ListOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "list [--tenant SLUG] [--login LOGIN]",
-		Short: "List access grants",
-		Args:  cmdutil.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		Use:     "list [--tenant SLUG] [--login LOGIN]",
+		Example: "  tenantctl access list\n  tenantctl access list --tenant acme -o json\n  tenantctl access list --login alice",
+		Short:   "List access grants",
+		Args:    cmdutil.NoArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
 	}
 	cmd.Flags().StringVar(&opts.Tenant, "tenant", "", "only this tenant's grants")
 	cmd.Flags().StringVar(&opts.Login, "login", "", "only this login's grants")

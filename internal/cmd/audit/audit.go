@@ -201,10 +201,11 @@ func NewCmdHistory(f *cmdutil.Factory, runF func(context.Context, *HistoryOption
 	}
 	opts := &HistoryOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "history [--limit N]",
-		Short: "List past audit runs with their result, changes and report hash",
-		Args:  cmdutil.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		Use:     "history [--limit N]",
+		Example: "  tenantctl audit history\n  tenantctl audit history --limit 5 -o json",
+		Short:   "List past audit runs with their result, changes and report hash",
+		Args:    cmdutil.NoArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
 	}
 	cmd.Flags().IntVar(&opts.Limit, "limit", 20, "most runs to show, newest first")
 	return cmd

@@ -30,10 +30,11 @@ func NewCmdInit(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 	}
 	opts := &Options{Factory: f}
 	return &cobra.Command{
-		Use:   "init",
-		Short: "Create or upgrade the catalog schema (idempotent, safe to run concurrently)",
-		Args:  cmdutil.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		Use:     "init",
+		Example: "  export TENANTCTL_CATALOG_DSN='postgres://tenantctl@catalog.internal/catalog?sslmode=verify-full'   # password in ~/.pgpass\n  tenantctl catalog init",
+		Short:   "Create or upgrade the catalog schema (idempotent, safe to run concurrently)",
+		Args:    cmdutil.NoArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
 	}
 }
 
@@ -66,10 +67,11 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error
 	}
 	opts := &Options{Factory: f}
 	return &cobra.Command{
-		Use:   "status",
-		Short: "Show the catalog's schema version, servers, tenants by state and warehouse",
-		Args:  cmdutil.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		Use:     "status",
+		Example: "  tenantctl catalog status\n  tenantctl catalog status -o json",
+		Short:   "Show the catalog's schema version, servers, tenants by state and warehouse",
+		Args:    cmdutil.NoArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
 	}
 }
 

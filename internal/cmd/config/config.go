@@ -141,6 +141,7 @@ func NewCmdCurrentContext(f *cmdutil.Factory, runF func(context.Context, *Option
 	opts := &Options{Factory: f}
 	return &cobra.Command{
 		Use:         "current-context",
+		Example:     "  tenantctl config current-context",
 		Short:       "Print the context in use",
 		Args:        cmdutil.NoArgs,
 		Annotations: map[string]string{cmdutil.AnnotConfigEditor: "true"},

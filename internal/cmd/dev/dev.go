@@ -64,8 +64,9 @@ func NewCmdUp(f *cmdutil.Factory, runF func(context.Context, *Options) error) *c
 	opts := &Options{Factory: f}
 	var dirFlag string
 	cmd := &cobra.Command{
-		Use:   "up [--servers N] [--dir DIR]",
-		Short: "Start a control cluster (catalog, warehouse) and N tenant servers, and write the config",
+		Use:     "up [--servers N] [--dir DIR]",
+		Example: "  tenantctl dev up\n  tenantctl dev up --servers 3 --dir /var/tmp/tenantctl",
+		Short:   "Start a control cluster (catalog, warehouse) and N tenant servers, and write the config",
 		Long: `Start private PostgreSQL clusters with the server binaries installed on this machine:
 a control cluster holding the catalog and warehouse databases, and N tenant servers, each
 with a least-privilege admin role (LOGIN CREATEDB CREATEROLE). Initialise the catalog,
@@ -112,9 +113,10 @@ func NewCmdDown(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 	opts := &Options{Factory: f}
 	var dirFlag string
 	cmd := &cobra.Command{
-		Use:   "down [--purge]",
-		Short: "Stop the local clusters (--purge deletes everything dev up and demo created, and lists it)",
-		Args:  cmdutil.NoArgs,
+		Use:     "down [--purge]",
+		Example: "  tenantctl dev down\n  tenantctl dev down --purge     # delete the clusters, the key, the config and the demo's migrations",
+		Short:   "Stop the local clusters (--purge deletes everything dev up and demo created, and lists it)",
+		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Dir = dir(f, cmd, dirFlag)
 			return runF(cmd.Context(), opts)
@@ -150,9 +152,10 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error
 	opts := &Options{Factory: f}
 	var dirFlag string
 	cmd := &cobra.Command{
-		Use:   "status",
-		Short: "Show which local clusters run, and how to reach the warehouse",
-		Args:  cmdutil.NoArgs,
+		Use:     "status",
+		Example: "  tenantctl dev status\n  tenantctl dev status -o json",
+		Short:   "Show which local clusters run, and how to reach the warehouse",
+		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Dir = dir(f, cmd, dirFlag)
 			return runF(cmd.Context(), opts)

@@ -25,9 +25,10 @@ func NewCmdEvents(f *cmdutil.Factory, runF func(context.Context, *Options) error
 	}
 	opts := &Options{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "events [--tenant SLUG] [--limit N]",
-		Short: "Show the append-only event log: who changed what, when",
-		Args:  cmdutil.NoArgs,
+		Use:     "events [--tenant SLUG] [--limit N]",
+		Example: "  tenantctl events --limit 20\n  tenantctl events --tenant acme -o json",
+		Short:   "Show the append-only event log: who changed what, when",
+		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Tenant != "" {
 				if err := validate.Slug(opts.Tenant); err != nil {

@@ -23,10 +23,11 @@ func NewCmdJobs(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 	}
 	opts := &Options{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "jobs [--limit N]",
-		Short: "Show recent job runs (scheduler and CLI)",
-		Args:  cmdutil.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		Use:     "jobs [--limit N]",
+		Example: "  tenantctl jobs\n  tenantctl jobs --limit 50 -o yaml",
+		Short:   "Show recent job runs (scheduler and CLI)",
+		Args:    cmdutil.NoArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
 	}
 	cmd.Flags().IntVar(&opts.Limit, "limit", 20, "most job runs to show, newest first")
 	return cmd

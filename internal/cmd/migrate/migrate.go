@@ -327,9 +327,10 @@ func NewCmdDown(f *cmdutil.Factory, runF func(context.Context, *DownOptions) err
 	opts := &DownOptions{Factory: f}
 	o := &opts.Down
 	cmd := &cobra.Command{
-		Use:   "down --tenant SLUG [--to VERSION] [--dry-run]",
-		Short: "Roll one tenant back by one version, or to --to VERSION (never the whole fleet)",
-		Args:  cmdutil.NoArgs,
+		Use:     "down --tenant SLUG [--to VERSION] [--dry-run]",
+		Example: "  tenantctl migrate down --tenant acme --dry-run\n  tenantctl migrate down --tenant acme --to 1",
+		Short:   "Roll one tenant back by one version, or to --to VERSION (never the whole fleet)",
+		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if o.Tenant == "" {
 				return rollout.ErrFleetDown

@@ -129,9 +129,10 @@ func NewCmdRevoke(f *cmdutil.Factory, runF func(context.Context, *Options) error
 	}
 	opts := &Options{Factory: f}
 	return &cobra.Command{
-		Use:   "revoke LOGIN",
-		Short: "Revoke an operator: its token stops working and its console sessions end at once",
-		Args:  cmdutil.ExactArgs(1, "a LOGIN"),
+		Use:     "revoke LOGIN",
+		Example: "  tenantctl operator revoke alice     # her token and console sessions stop working at once",
+		Short:   "Revoke an operator: its token stops working and its console sessions end at once",
+		Args:    cmdutil.ExactArgs(1, "a LOGIN"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Login = args[0]
 			return runF(cmd.Context(), opts)

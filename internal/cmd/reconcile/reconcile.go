@@ -25,8 +25,9 @@ func NewCmdReconcile(f *cmdutil.Factory, runF func(context.Context, *Options) er
 	}
 	opts := &Options{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "reconcile [--dry-run]",
-		Short: "Bring servers in line with the catalog: finish interrupted work, undo drift, report orphans",
+		Use:     "reconcile [--dry-run]",
+		Example: "  tenantctl reconcile --dry-run\n  tenantctl reconcile",
+		Short:   "Bring servers in line with the catalog: finish interrupted work, undo drift, report orphans",
 		Long: `Bring the servers in line with the catalog:
   - finish interrupted provisioning, purges and credential rotations;
   - re-apply hardening where it drifted (e.g. CONNECT granted to PUBLIC by hand) and

@@ -171,10 +171,11 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions)
 	}
 	opts := &StatusOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "status [--tenant SLUG]",
-		Short: "Show per tenant and table the rows in the warehouse, the last successful run and the last error",
-		Args:  cmdutil.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		Use:     "status [--tenant SLUG]",
+		Example: "  tenantctl rollup status\n  tenantctl rollup status --tenant acme -o json",
+		Short:   "Show per tenant and table the rows in the warehouse, the last successful run and the last error",
+		Args:    cmdutil.NoArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
 	}
 	cmd.Flags().StringVar(&opts.Tenant, "tenant", "", "only this tenant (a slug)")
 	return cmd

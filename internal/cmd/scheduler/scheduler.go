@@ -112,8 +112,9 @@ func NewCmdScheduler(f *cmdutil.Factory, runF func(context.Context, *Options) er
 	opts := &Options{Factory: f}
 	values := make([]string, len(Settings)) // as given on the command line, by setting
 	cmd := &cobra.Command{
-		Use:   "scheduler [--listen ADDR] [--migrate-schedule CRON] [--rollup-schedule CRON] [--audit-schedule CRON] [--reconcile-schedule CRON] [--purge-schedule CRON]",
-		Short: "Run migrate, rollup, audit, reconcile and purge on cron schedules (a long-running service)",
+		Use:     "scheduler [--listen ADDR] [--migrate-schedule CRON] [--rollup-schedule CRON] [--audit-schedule CRON] [--reconcile-schedule CRON] [--purge-schedule CRON]",
+		Example: "  tenantctl scheduler\n  tenantctl scheduler --listen 0.0.0.0:9477 --rollup-schedule '@every 30m' --audit-schedule 'CRON_TZ=Europe/Paris 0 6 * * *'\n  tenantctl scheduler --migrate-schedule off",
+		Short:   "Run migrate, rollup, audit, reconcile and purge on cron schedules (a long-running service)",
 		Long: `Run the fleet jobs on cron schedules until SIGTERM or SIGINT.
 
 Run two or more replicas against one catalog: they elect one leader through a
@@ -303,9 +304,10 @@ func NewCmdProbe(f *cmdutil.Factory, values []string, runF func(context.Context,
 	}
 	opts := &ProbeOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "probe [--ready] [--listen ADDR]",
-		Short: "Check a running scheduler's /healthz (or /readyz): exit 0 when it answers 200",
-		Args:  cmdutil.NoArgs,
+		Use:     "probe [--ready] [--listen ADDR]",
+		Example: "  tenantctl scheduler probe\n  tenantctl scheduler probe --ready --listen 127.0.0.1:9477",
+		Short:   "Check a running scheduler's /healthz (or /readyz): exit 0 when it answers 200",
+		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Listen = schedulerValue(f, cmd, values, listenSetting)
 			return runF(cmd.Context(), opts)

@@ -137,9 +137,10 @@ func NewCmdProbe(f *cmdutil.Factory, runF func(context.Context, *ProbeOptions) e
 	opts := &ProbeOptions{Factory: f}
 	var listen string
 	cmd := &cobra.Command{
-		Use:   "probe [--listen ADDR] [--tls]",
-		Short: "Check a running 'tenantctl serve': exit 0 when its /healthz answers 200",
-		Args:  cmdutil.NoArgs,
+		Use:     "probe [--listen ADDR] [--tls]",
+		Example: "  tenantctl serve probe\n  tenantctl serve probe --listen 127.0.0.1:8443 --tls",
+		Short:   "Check a running 'tenantctl serve': exit 0 when its /healthz answers 200",
+		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Listen = f.Setting(cmd, "listen", listen, "TENANTCTL_SERVE_LISTEN", "", servelib.DefaultListen)
 			return runF(cmd.Context(), opts)

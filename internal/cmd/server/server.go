@@ -22,7 +22,7 @@ func NewCmdServer(f *cmdutil.Factory) *cobra.Command {
 	cmd.AddCommand(NewCmdEvacuate(f, nil))
 	cmd.AddCommand(NewCmdList(f, nil))
 	for _, v := range simpleCommands {
-		cmd.AddCommand(NewCmdSimple(f, v.use, v.short, nil))
+		cmd.AddCommand(NewCmdSimple(f, v.use, v.short, v.example, nil))
 	}
 	return cmd
 }
@@ -113,10 +113,11 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 	}
 	opts := &ListOptions{Factory: f}
 	return &cobra.Command{
-		Use:   "list",
-		Short: "List registered servers with their tenant counts",
-		Args:  cmdutil.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		Use:     "list",
+		Example: "  tenantctl server list\n  tenantctl server list -o json",
+		Short:   "List registered servers with their tenant counts",
+		Args:    cmdutil.NoArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
 	}
 }
 
@@ -135,10 +136,10 @@ func runList(ctx context.Context, opts *ListOptions) error {
 }
 
 // simpleCommands are the commands that take a server NAME and nothing else.
-var simpleCommands = []struct{ use, short string }{
-	{"drain", "Stop placing new tenants on a server"},
-	{"undrain", "Place new tenants on a drained server again"},
-	{"remove", "Unregister a server that holds no tenants (its spare databases are dropped)"},
+var simpleCommands = []struct{ use, short, example string }{
+	{"drain", "Stop placing new tenants on a server", "  tenantctl server drain pg-a     # no new tenants on pg-a"},
+	{"undrain", "Place new tenants on a drained server again", "  tenantctl server undrain pg-a"},
+	{"remove", "Unregister a server that holds no tenants (its spare databases are dropped)", "  tenantctl server remove pg-a     # refused while tenants live there"},
 }
 
 // SimpleOptions are those of `server drain`, `undrain` and `remove`.
@@ -151,15 +152,16 @@ type SimpleOptions struct {
 
 // NewCmdSimple is `server drain`, `server undrain` or `server remove` (use); runF, when
 // not nil, replaces the run.
-func NewCmdSimple(f *cmdutil.Factory, use, short string, runF func(context.Context, *SimpleOptions) error) *cobra.Command {
+func NewCmdSimple(f *cmdutil.Factory, use, short, example string, runF func(context.Context, *SimpleOptions) error) *cobra.Command {
 	if runF == nil {
 		runF = runSimple
 	}
 	opts := &SimpleOptions{Factory: f, Action: use}
 	return &cobra.Command{
-		Use:   use + " NAME",
-		Short: short,
-		Args:  cmdutil.ExactArgs(1, "a server NAME"),
+		Use:     use + " NAME",
+		Short:   short,
+		Example: example,
+		Args:    cmdutil.ExactArgs(1, "a server NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
 			return runF(cmd.Context(), opts)

@@ -35,10 +35,10 @@ func TestListAndSimpleFlagsBecomeOptions(t *testing.T) {
 	require.ErrorIs(t, cmdtest.Execute(t, NewCmdList(cmdtest.Factory(), cmdtest.Refuse[ListOptions](t)), "x"), validate.ErrInvalid)
 	for _, v := range simpleCommands {
 		var got *SimpleOptions
-		require.NoError(t, cmdtest.Execute(t, NewCmdSimple(cmdtest.Factory(), v.use, v.short, cmdtest.Capture(&got)), "pg-a"))
+		require.NoError(t, cmdtest.Execute(t, NewCmdSimple(cmdtest.Factory(), v.use, v.short, v.example, cmdtest.Capture(&got)), "pg-a"))
 		require.Equal(t, v.use, got.Action)
 		require.Equal(t, "pg-a", got.Name)
-		require.ErrorIs(t, cmdtest.Execute(t, NewCmdSimple(cmdtest.Factory(), v.use, v.short, cmdtest.Refuse[SimpleOptions](t))), validate.ErrInvalid)
+		require.ErrorIs(t, cmdtest.Execute(t, NewCmdSimple(cmdtest.Factory(), v.use, v.short, v.example, cmdtest.Refuse[SimpleOptions](t))), validate.ErrInvalid)
 	}
 }
 

@@ -27,7 +27,7 @@ func NewCmdTenant(f *cmdutil.Factory, more ...*cobra.Command) *cobra.Command {
 	cmd := &cobra.Command{Use: "tenant", Short: "Create, inspect, suspend, delete and purge customer tenants"}
 	cmd.AddCommand(NewCmdCreate(f, nil), NewCmdList(f, nil), NewCmdShow(f, nil), NewCmdDSN(f, nil))
 	for _, v := range simpleCommands {
-		cmd.AddCommand(NewCmdSimple(f, v.use, v.short, nil))
+		cmd.AddCommand(NewCmdSimple(f, v.use, v.short, v.example, nil))
 	}
 	cmd.AddCommand(NewCmdDelete(f, nil), NewCmdPurge(f, nil))
 	cmd.AddCommand(NewCmdMove(f, nil), NewCmdExport(f, nil))
@@ -257,9 +257,10 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 	}
 	opts := &ListOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "list [--state S] [--server NAME]",
-		Short: "List tenants",
-		Args:  cmdutil.NoArgs,
+		Use:     "list [--state S] [--server NAME]",
+		Example: "  tenantctl tenant list\n  tenantctl tenant list --state deleting --server pg-a -o json",
+		Short:   "List tenants",
+		Args:    cmdutil.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.State != "" {
 				opts.Filter.States = []string{opts.State}
@@ -295,12 +296,13 @@ type SlugOptions struct {
 	Slug   string
 }
 
-func newSlugCmd(f *cmdutil.Factory, use, short, action string, runF func(context.Context, *SlugOptions) error) *cobra.Command {
+func newSlugCmd(f *cmdutil.Factory, use, short, example, action string, runF func(context.Context, *SlugOptions) error) *cobra.Command {
 	opts := &SlugOptions{Factory: f, Action: action}
 	return &cobra.Command{
-		Use:   use + " SLUG",
-		Short: short,
-		Args:  cmdutil.ExactArgs(1, "a tenant SLUG"),
+		Use:     use + " SLUG",
+		Short:   short,
+		Example: example,
+		Args:    cmdutil.ExactArgs(1, "a tenant SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Slug = args[0]
 			return runF(cmd.Context(), opts)
@@ -313,7 +315,8 @@ func NewCmdShow(f *cmdutil.Factory, runF func(context.Context, *SlugOptions) err
 	if runF == nil {
 		runF = runShow
 	}
-	return newSlugCmd(f, "show", "Show a tenant with live statistics (rows per rolled-up table, database size)", "show", runF)
+	return newSlugCmd(f, "show", "Show a tenant with live statistics (rows per rolled-up table, database size)",
+		"  tenantctl tenant show acme\n  tenantctl tenant show acme -o yaml", "show", runF)
 }
 
 func runShow(ctx context.Context, opts *SlugOptions) error {
@@ -381,7 +384,8 @@ func NewCmdDSN(f *cmdutil.Factory, runF func(context.Context, *SlugOptions) erro
 	if runF == nil {
 		runF = runDSN
 	}
-	return newSlugCmd(f, "dsn", "Print the tenant application's connection string (contains its password)", "dsn", runF)
+	return newSlugCmd(f, "dsn", "Print the tenant application's connection string (contains its password)",
+		"  tenantctl tenant dsn acme     # prints the application's password inside the DSN", "dsn", runF)
 }
 
 func runDSN(ctx context.Context, opts *SlugOptions) error {
@@ -400,19 +404,19 @@ func runDSN(ctx context.Context, opts *SlugOptions) error {
 }
 
 // simpleCommands change a tenant's state and print that they did.
-var simpleCommands = []struct{ use, short string }{
-	{"rotate-credentials", "Give the tenant's application a new password; the old one stops working"},
-	{"suspend", "Stop the tenant's application from logging in and end its sessions"},
-	{"resume", "Let a suspended tenant's application log in again"},
+var simpleCommands = []struct{ use, short, example string }{
+	{"rotate-credentials", "Give the tenant's application a new password; the old one stops working", "  tenantctl tenant rotate-credentials acme && tenantctl tenant dsn acme"},
+	{"suspend", "Stop the tenant's application from logging in and end its sessions", "  tenantctl tenant suspend acme     # the app role can no longer log in"},
+	{"resume", "Let a suspended tenant's application log in again", "  tenantctl tenant resume acme"},
 }
 
 // NewCmdSimple is `tenant rotate-credentials`, `suspend` or `resume` (use); runF, when
 // not nil, replaces the run.
-func NewCmdSimple(f *cmdutil.Factory, use, short string, runF func(context.Context, *SlugOptions) error) *cobra.Command {
+func NewCmdSimple(f *cmdutil.Factory, use, short, example string, runF func(context.Context, *SlugOptions) error) *cobra.Command {
 	if runF == nil {
 		runF = runSimple
 	}
-	return newSlugCmd(f, use, short, use, runF)
+	return newSlugCmd(f, use, short, example, use, runF)
 }
 
 func runSimple(ctx context.Context, opts *SlugOptions) error {
@@ -454,8 +458,9 @@ func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *DeleteOptions)
 	opts := &DeleteOptions{Factory: f}
 	o := &opts.Delete
 	cmd := &cobra.Command{
-		Use:   "delete SLUG --confirm SLUG [--purge]",
-		Short: "Revoke all access to a tenant and mark it deleting (purged after the retention period)",
+		Use:     "delete SLUG --confirm SLUG [--purge]",
+		Example: "  tenantctl tenant delete acme --confirm acme --dry-run\n  tenantctl tenant delete acme --confirm acme\n  tenantctl tenant delete acme --confirm acme --purge",
+		Short:   "Revoke all access to a tenant and mark it deleting (purged after the retention period)",
 		Long: `Delete a tenant in two phases. This command revokes its application's access, ends its
 sessions and marks it deleting; its data stays until 'tenant purge' (or the scheduler's
 purge after the retention period, 7 days by default). --purge destroys it at once.`,
@@ -517,8 +522,9 @@ func NewCmdPurge(f *cmdutil.Factory, runF func(context.Context, *PurgeOptions) e
 	}
 	opts := &PurgeOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "purge [--expired [--yes] | SLUG --confirm SLUG] [--dry-run]",
-		Short: "Destroy deleted tenants: database, roles, warehouse rows and credentials",
+		Use:     "purge [--expired [--yes] | SLUG --confirm SLUG] [--dry-run]",
+		Example: "  tenantctl tenant purge acme --confirm acme --dry-run\n  tenantctl tenant purge --expired --dry-run\n  tenantctl tenant purge --expired --retention 720h --yes",
+		Short:   "Destroy deleted tenants: database, roles, warehouse rows and credentials",
 		Args: func(cmd *cobra.Command, args []string) error {
 			if opts.Expired && len(args) == 0 {
 				return nil

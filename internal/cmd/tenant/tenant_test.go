@@ -62,9 +62,9 @@ func TestSlugCommandsFlagsBecomeOptions(t *testing.T) {
 	require.NoError(t, cmdtest.Execute(t, NewCmdDSN(cmdtest.Factory(), cmdtest.Capture(&got)), "globex"))
 	require.Equal(t, "globex", got.Slug)
 	for _, v := range simpleCommands {
-		require.NoError(t, cmdtest.Execute(t, NewCmdSimple(cmdtest.Factory(), v.use, v.short, cmdtest.Capture(&got)), "acme"))
+		require.NoError(t, cmdtest.Execute(t, NewCmdSimple(cmdtest.Factory(), v.use, v.short, v.example, cmdtest.Capture(&got)), "acme"))
 		require.Equal(t, SlugOptions{Factory: got.Factory, Action: v.use, Slug: "acme"}, *got)
-		require.ErrorIs(t, cmdtest.Execute(t, NewCmdSimple(cmdtest.Factory(), v.use, v.short, cmdtest.Refuse[SlugOptions](t))), validate.ErrInvalid)
+		require.ErrorIs(t, cmdtest.Execute(t, NewCmdSimple(cmdtest.Factory(), v.use, v.short, v.example, cmdtest.Refuse[SlugOptions](t))), validate.ErrInvalid)
 	}
 	require.ErrorIs(t, cmdtest.Execute(t, NewCmdShow(cmdtest.Factory(), cmdtest.Refuse[SlugOptions](t)), "a", "b"), validate.ErrInvalid)
 }

@@ -25,10 +25,11 @@ func NewCmdVersion(f *cmdutil.Factory, version string, runF func(context.Context
 	}
 	opts := &Options{Factory: f, Version: version}
 	return &cobra.Command{
-		Use:   "version",
-		Short: "Print the version",
-		Args:  cmdutil.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		Use:     "version",
+		Example: "  tenantctl version\n  tenantctl version -o json",
+		Short:   "Print the version",
+		Args:    cmdutil.NoArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
 	}
 }
 

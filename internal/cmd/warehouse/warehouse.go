@@ -33,10 +33,11 @@ func NewCmdInit(f *cmdutil.Factory, runF func(context.Context, *InitOptions) err
 	}
 	opts := &InitOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:   "init --dsn DSN",
-		Short: "Register and migrate the warehouse, and close it to PUBLIC (idempotent)",
-		Args:  cmdutil.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		Use:     "init --dsn DSN",
+		Example: "  tenantctl warehouse init --dsn-file /etc/tenantctl/warehouse.dsn\n  printf '%s' \"$WAREHOUSE_DSN\" | tenantctl warehouse init --dsn -",
+		Short:   "Register and migrate the warehouse, and close it to PUBLIC (idempotent)",
+		Args:    cmdutil.NoArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
 	}
 	cmd.Flags().StringVar(&opts.DSN, "dsn", "", "warehouse database connection string (required; '-' reads it from stdin)")
 	cmd.Flags().StringVar(&opts.DSNFile, "dsn-file", "", "read the warehouse connection string from this file instead")
