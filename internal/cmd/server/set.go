@@ -93,8 +93,10 @@ reporting database): 'tenantctl audit' then stops reporting it as unknown
 			if !opts.SetSpares && !opts.SetAllowed && !opts.SetRegistration {
 				return validate.Errorf("nothing to set: pass --spares N, --dsn-file F, --dsn-stdin, --capacity N, --label k=v or --allow-database DB")
 			}
-			if opts.SetSpares && opts.Spares < 0 {
-				return validate.Errorf("invalid --spares %d: it must be 0 or more", opts.Spares)
+			if opts.SetSpares {
+				if err := provisioner.CheckSpares(opts.Spares); err != nil {
+					return err
+				}
 			}
 			return runF(cmd.Context(), opts)
 		},
@@ -146,8 +148,11 @@ func applyRegistration(ctx context.Context, opts *SetOptions) error {
 	if err != nil {
 		return err
 	}
-	if opts.SetCapacity && opts.Capacity < 1 {
-		return validate.Errorf("invalid --capacity %d: use 1 or more", opts.Capacity)
+	if opts.SetCapacity {
+		// The library's rule, checked before any change: bad input changes nothing.
+		if err := provisioner.CheckCapacity(opts.Capacity); err != nil {
+			return err
+		}
 	}
 	var set, remove []string
 	for _, l := range opts.Labels {
