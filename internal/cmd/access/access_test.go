@@ -42,3 +42,8 @@ func TestListFlagsBecomeOptions(t *testing.T) {
 	require.Equal(t, ListOptions{Factory: got.Factory, Tenant: "acme", Login: "alice"}, *got)
 	require.ErrorIs(t, cmdtest.Execute(t, NewCmdList(cmdtest.Factory(), cmdtest.Refuse[ListOptions](t)), "x"), validate.ErrInvalid)
 }
+
+func TestNewCmdAccessGroup(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, []string{"dsn", "grant", "list", "revoke"}, cmdtest.Names(NewCmdAccess(cmdtest.Factory())))
+}

@@ -65,3 +65,8 @@ func TestRestoreFlagsBecomeOptions(t *testing.T) {
 		require.ErrorIs(t, cmdtest.Execute(t, NewCmdRestore(cmdtest.Factory(), cmdtest.Refuse[RestoreOptions](t)), args...), validate.ErrInvalid, "%v", args)
 	}
 }
+
+func TestNewCmdBackupGroup(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, []string{"configure", "list", "run", "setup"}, cmdtest.Names(NewCmdBackup(cmdtest.Factory())))
+}

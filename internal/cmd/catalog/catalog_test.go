@@ -20,3 +20,8 @@ func TestCatalogFlagsBecomeOptions(t *testing.T) {
 	require.ErrorIs(t, cmdtest.Execute(t, NewCmdInit(f, cmdtest.Refuse[Options](t)), "x"), validate.ErrInvalid)
 	require.ErrorIs(t, cmdtest.Execute(t, NewCmdStatus(f, cmdtest.Refuse[Options](t)), "x"), validate.ErrInvalid)
 }
+
+func TestNewCmdCatalogGroup(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, []string{"init", "status"}, cmdtest.Names(NewCmdCatalog(cmdtest.Factory())))
+}

@@ -39,3 +39,12 @@ func Refuse[O any](t *testing.T) func(context.Context, *O) error {
 
 // Factory is a factory with empty streams and environment.
 func Factory() *cmdutil.Factory { return cmdutil.NewTest() }
+
+// Names are the names of cmd's subcommands, sorted.
+func Names(cmd *cobra.Command) []string {
+	var out []string
+	for _, c := range cmd.Commands() {
+		out = append(out, c.Name())
+	}
+	return out
+}

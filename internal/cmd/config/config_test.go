@@ -27,3 +27,8 @@ func TestConfigFlagsBecomeOptions(t *testing.T) {
 	require.Empty(t, got.Context)
 	require.ErrorIs(t, cmdtest.Execute(t, NewCmdGetContexts(cmdtest.Factory(), cmdtest.Refuse[Options](t)), "x"), validate.ErrInvalid)
 }
+
+func TestNewCmdConfigGroup(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, []string{"current-context", "get-contexts", "use-context"}, cmdtest.Names(NewCmdConfig(cmdtest.Factory())))
+}

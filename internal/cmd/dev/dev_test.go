@@ -39,3 +39,8 @@ func TestDevFlagsBecomeOptions(t *testing.T) {
 		require.ErrorIs(t, c(), validate.ErrInvalid)
 	}
 }
+
+func TestNewCmdDevGroup(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, []string{"down", "status", "up"}, cmdtest.Names(NewCmdDev(cmdtest.Factory())))
+}

@@ -90,3 +90,8 @@ func TestBaselineFlagsBecomeOptions(t *testing.T) {
 		require.ErrorIs(t, cmdtest.Execute(t, NewCmdBaseline(cmdtest.Factory(), cmdtest.Refuse[BaselineOptions](t)), args...), validate.ErrInvalid, "%v", args)
 	}
 }
+
+func TestNewCmdMigrateGroup(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, []string{"baseline", "down", "status", "up"}, cmdtest.Names(NewCmdMigrate(cmdtest.Factory())))
+}

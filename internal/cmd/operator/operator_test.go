@@ -24,3 +24,8 @@ func TestOperatorFlagsBecomeOptions(t *testing.T) {
 	require.Equal(t, Options{Factory: got.Factory, Login: "alice"}, *got)
 	require.ErrorIs(t, cmdtest.Execute(t, NewCmdRevoke(cmdtest.Factory(), cmdtest.Refuse[Options](t))), validate.ErrInvalid)
 }
+
+func TestNewCmdOperatorGroup(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, []string{"add", "list", "revoke"}, cmdtest.Names(NewCmdOperator(cmdtest.Factory())))
+}

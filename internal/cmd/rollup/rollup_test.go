@@ -35,3 +35,8 @@ func TestStatusFlagsBecomeOptions(t *testing.T) {
 	require.Equal(t, "acme", got.Tenant)
 	require.ErrorIs(t, cmdtest.Execute(t, NewCmdStatus(cmdtest.Factory(), cmdtest.Refuse[StatusOptions](t)), "x"), validate.ErrInvalid)
 }
+
+func TestNewCmdRollupGroup(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, []string{"run", "status"}, cmdtest.Names(NewCmdRollup(cmdtest.Factory())))
+}

@@ -40,3 +40,8 @@ func TestKeyIDFlagsBecomeOptions(t *testing.T) {
 	require.Equal(t, "old.key", got.KeyFile)
 	require.ErrorIs(t, cmdtest.Execute(t, NewCmdKeyID(cmdtest.Factory(), cmdtest.Refuse[KeyIDOptions](t)), "x"), validate.ErrInvalid)
 }
+
+func TestNewCmdSecretGroup(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, []string{"key-id", "reset-key", "rotate-key"}, cmdtest.Names(NewCmdSecret(cmdtest.Factory())))
+}

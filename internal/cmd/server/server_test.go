@@ -102,3 +102,8 @@ func TestEvacuateFlagsBecomeOptions(t *testing.T) {
 		require.ErrorIs(t, cmdtest.Execute(t, NewCmdEvacuate(cmdtest.Factory(), cmdtest.Refuse[EvacuateOptions](t)), args...), validate.ErrInvalid, "%v", args)
 	}
 }
+
+func TestNewCmdServerGroup(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, []string{"add", "drain", "evacuate", "hba", "list", "refill", "remove", "set", "undrain"}, cmdtest.Names(NewCmdServer(cmdtest.Factory())))
+}

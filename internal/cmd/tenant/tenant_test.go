@@ -104,3 +104,8 @@ func TestMoveAndExportFlagsBecomeOptions(t *testing.T) {
 	require.Equal(t, mover.ExportOptions{Slug: "acme", Out: "acme.dump"}, exp.Export)
 	require.ErrorIs(t, cmdtest.Execute(t, NewCmdExport(cmdtest.Factory(), cmdtest.Refuse[ExportOptions](t)), "acme"), validate.ErrInvalid)
 }
+
+func TestNewCmdTenantGroup(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, []string{"create", "delete", "dsn", "export", "list", "move", "purge", "resume", "rotate-credentials", "show", "suspend"}, cmdtest.Names(NewCmdTenant(cmdtest.Factory())))
+}

@@ -30,3 +30,8 @@ func TestWarehouseFlagsBecomeOptions(t *testing.T) {
 	require.Equal(t, SetOptions{Factory: set.Factory, DSNFile: "w.dsn"}, *set)
 	require.ErrorIs(t, cmdtest.Execute(t, NewCmdSet(cmdtest.Factory(), cmdtest.Refuse[SetOptions](t)), "x"), validate.ErrInvalid)
 }
+
+func TestNewCmdWarehouseGroup(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, []string{"dsn", "init", "set"}, cmdtest.Names(NewCmdWarehouse(cmdtest.Factory())))
+}
