@@ -165,14 +165,6 @@ func (f *Factory) Setup(cmd *cobra.Command, _ []string) error {
 	return f.CheckNames(cmd)
 }
 
-// Logger is the logger; before Setup ran (flags tests), one that discards.
-func (f *Factory) Logger() hclog.Logger {
-	if f.Log == nil {
-		return hclog.NewNullLogger()
-	}
-	return f.Log
-}
-
 // Setting resolves one setting: the flag when given, else the environment, else the
 // config file, else def.
 func (f *Factory) Setting(cmd *cobra.Command, flag, flagValue, env, fileValue, def string) string {
