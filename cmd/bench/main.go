@@ -10,6 +10,10 @@
 // default bench/results), BENCH_SECTIONS (comma-separated section names to run, e.g.
 // "audit,catalog reads"; default all).
 //
+// BENCH_RESTORE=1 adds the restore section (RPO and RTO of backups and `tenant restore`,
+// see restore.go for its sizes); it is large, so it never runs unless asked:
+// BENCH_RESTORE=1 BENCH_SECTIONS=restore go run ./cmd/bench.
+//
 // It is a program, so it lives with the programs under cmd/; its results stay in
 // bench/results at the module root, where the docs link them. It is a benchmark, not a
 // test: `go test` runs only a smoke test of it (one small section, results in a
@@ -113,8 +117,9 @@ func run(ctx context.Context, sz sizes, outDir string) (retErr error) {
 		{"audit", h.audit},
 		{"rollup", h.rollup},
 		{"catalog reads", h.catalogReads},
+		{"restore", h.restore},
 	} {
-		if !wanted(s.name) {
+		if !wanted(s.name) || (s.name == "restore" && !restoreWanted()) {
 			continue
 		}
 		h.logf("== %s", s.name)
