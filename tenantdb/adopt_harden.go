@@ -17,5 +17,5 @@ func (s *Server) AdoptAndHarden(ctx context.Context, id string) error {
 		return err
 	}
 	fpDatabaseAdopted.Hit()
-	return harden(ctx, conn, id)
+	return harden(ctx, conn, id, s.AdminRole())
 }

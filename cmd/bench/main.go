@@ -100,14 +100,29 @@ func main() {
 	}
 }
 
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench %s: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
 func run(ctx context.Context, sz sizes, outDir string) (retErr error) {
 	started := time.Now()
-	h, err := newHarness(ctx, sz)
-	if err != nil {
-		return err
-	}
-	defer func() { h.close() }()
 	rep := &report{Sizes: sz, Started: started.UTC(), Machine: machine()}
+	// The roles section runs on a cluster of its own and needs no harness.
+	if wanted("roles") {
+		logf("== roles")
+		if err := roleCost(ctx, rep, logf); err != nil {
+			rep.Errors = append(rep.Errors, fmt.Sprintf("roles: %v", err))
+			logf("section roles failed: %v", err)
+		}
+	}
+	var h *harness
+	if os.Getenv("BENCH_SECTIONS") != "roles" && ctx.Err() == nil {
+		var err error
+		if h, err = newHarness(ctx, sz); err != nil {
+			return err
+		}
+		defer func() { h.close() }()
+	}
 	for _, s := range []struct {
 		name string
 		fn   func(context.Context, *report) error
@@ -117,9 +132,10 @@ func run(ctx context.Context, sz sizes, outDir string) (retErr error) {
 		{"audit", h.audit},
 		{"rollup", h.rollup},
 		{"catalog reads", h.catalogReads},
+		{"flatness", h.flatness},
 		{"restore", h.restore},
 	} {
-		if !wanted(s.name) || (s.name == "restore" && !restoreWanted()) {
+		if h == nil || !wanted(s.name) || (s.name == "restore" && !restoreWanted()) {
 			continue
 		}
 		h.logf("== %s", s.name)
@@ -133,7 +149,9 @@ func run(ctx context.Context, sz sizes, outDir string) (retErr error) {
 	}
 	rep.Finished = time.Now().UTC()
 	rep.MachineAfter = machine()
-	rep.PeakRSS = h.rss
+	if h != nil {
+		rep.PeakRSS = h.rss
+	}
 	md, js, err := rep.write(outDir)
 	if err != nil {
 		return err
