@@ -73,6 +73,12 @@ func New(o Options) *API {
 		a.mux.Handle(rt.Method+" "+rt.Path, a.wrap(rt.Route, rt.h))
 	}
 	a.mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := a.allowed(r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeProblem(w, r, newProblem(http.StatusMethodNotAllowed, "method-not-allowed",
+				r.Method+" is not allowed on "+r.URL.Path+"; use "+strings.Join(allow, " or ")))
+			return
+		}
 		writeProblem(w, r, newProblem(http.StatusNotFound, "not-found", "no such route: "+r.Method+" "+r.URL.Path))
 	})
 	return a
@@ -127,6 +133,20 @@ func (a *API) routes() []route {
 		r("GET", "/operators", ad, a.listOperators),
 		r("DELETE", "/operators/{login}", ad, a.revokeOperator),
 	}
+}
+
+// allowed lists the methods some route serves at the request's path (none when no
+// route has this path), for a 405's Allow header.
+func (a *API) allowed(r *http.Request) []string {
+	var out []string
+	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := a.mux.Handler(probe); pattern != "" && pattern != "/api/v1/" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // ServeHTTP serves /api/v1.

@@ -94,9 +94,9 @@ func tenantInsertError(t Tenant, err error) error {
 	if dbconn.HasCode(err, pgerrcode.UniqueViolation) {
 		switch c := dbconn.Constraint(err); {
 		case strings.Contains(c, "domain"):
-			return validate.Invalid(fmt.Errorf("email domain %s is already used by another tenant: %w", t.Domain, ErrTenantExists))
+			return Taken("domain", validate.Invalid(fmt.Errorf("email domain %s is already used by another tenant: %w", t.Domain, ErrTenantExists)))
 		case strings.Contains(c, "slug"):
-			return validate.Invalid(fmt.Errorf("slug %q is already taken: %w", t.Slug, ErrTenantExists))
+			return Taken("slug", validate.Invalid(fmt.Errorf("slug %q is already taken: %w", t.Slug, ErrTenantExists)))
 		}
 	}
 	return fmt.Errorf("record tenant %q: %w", t.Slug, err)

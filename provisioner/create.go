@@ -77,8 +77,8 @@ func (p *Provisioner) Create(ctx context.Context, o CreateOptions) (catalog.Tena
 	if existing, err := p.Store.GetTenant(ctx, o.Slug); err == nil {
 		resumable := existing.State == catalog.StateProvisioning || existing.State == catalog.StateFailed
 		if !resumable || existing.Domain != o.Domain || existing.Name != o.Name {
-			return existing, validate.Invalid(fmt.Errorf("slug %q is already taken (tenant %s, state %s): %w",
-				o.Slug, existing.ID, existing.State, catalog.ErrTenantExists))
+			return existing, catalog.Taken("slug", validate.Invalid(fmt.Errorf("slug %q is already taken (tenant %s, state %s): %w",
+				o.Slug, existing.ID, existing.State, catalog.ErrTenantExists)))
 		}
 		p.Log.Info("resuming interrupted provisioning", "tenant", o.Slug, "step", existing.Step)
 		return p.finishCreate(ctx, existing.ID, o.SlowPath)

@@ -222,6 +222,7 @@ func (f *fleet) call(t *testing.T, role, method, path string, body any, hdr ...s
 	if !strings.HasSuffix(path, "/dsn") {
 		f.noSecret(t, method+" "+path, string(raw))
 	}
+	f.checkAnswer(t, req, resp.StatusCode, resp.Header, raw)
 	return reply{StatusCode: resp.StatusCode, Header: resp.Header}, raw
 }
 
