@@ -174,6 +174,9 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 		if err != nil {
 			return err
 		}
+		if err := srv.SetDomain(ctx, t.ID, t.Domain); err != nil {
+			return err
+		}
 		if err := srv.ActivateApp(ctx, t.ID, pw); err != nil {
 			return err
 		}
@@ -218,6 +221,10 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 				if err := srv.Harden(ctx, t.ID); err != nil {
 					return err
 				}
+			}
+			// The customer's domain, readable by its application (idempotent).
+			if err := srv.SetDomain(ctx, t.ID, t.Domain); err != nil {
+				return err
 			}
 		case StepWarehouse:
 			p.syncWarehouse(ctx, t, catalog.StateActive)

@@ -50,6 +50,9 @@ type Contents struct {
 	Privileges []Privilege
 	// Objects are publications, event triggers, rules and SECURITY DEFINER functions.
 	Objects []string
+	// DomainFunctions are the bodies of the customer's domain functions the database
+	// carries, by signature (see [DomainProblems]).
+	DomainFunctions map[string]string
 }
 
 // MaxForeignOwned bounds the objects [Server.InspectDatabase] lists by name.
@@ -116,6 +119,7 @@ func (s *Server) InspectDatabase(ctx context.Context, id string) (Contents, erro
 	b.Queue(inspectQuery, OwnerRole(id), MaxForeignOwned)
 	b.Queue(privilegesQuery)
 	b.Queue(objectsQuery)
+	b.Queue(domainFunctionsQuery)
 	br := conn.SendBatch(ctx, b)
 	defer br.Close()
 	err = br.QueryRow().
@@ -132,6 +136,13 @@ func (s *Server) InspectDatabase(ctx context.Context, id string) (Contents, erro
 	}
 	if err := br.QueryRow().Scan(&c.Objects); err != nil {
 		return c, fmt.Errorf("inspect objects in %s: %w", Database(id), err)
+	}
+	rows, err = br.Query()
+	if err == nil {
+		c.DomainFunctions, err = scanDomainFunctions(rows)
+	}
+	if err != nil {
+		return c, fmt.Errorf("inspect the domain functions in %s: %w", Database(id), err)
 	}
 	return c, br.Close()
 }
