@@ -69,7 +69,8 @@ func (b *browser) open(path, sel string) {
 // an out-of-range page, add customer, the confirmation step of disruptive actions,
 // migrate, roll up, rotate, suspend and resume, delete with its purge date and purge,
 // drain and undrain, the technicians page and a grant from it, styled 404 and 400
-// pages, the report's and the fleet's SVG charts, and PostgreSQL versions as 15.x. No
+// pages, the report's and the fleet's SVG charts, the customer's users outside its
+// domain, and PostgreSQL versions as 15.x. No
 // page scrolls sideways at either size. Screenshots: console-<page>-<size>.png.
 func TestConsolePortalInABrowser(t *testing.T) {
 	f := sharedFleet(t)
@@ -125,6 +126,16 @@ func TestConsolePortalInABrowser(t *testing.T) {
 		require.True(t, b.eval(`document.querySelector("a#suspend.secondary") !== null && document.querySelector("#migrate") !== null && document.querySelector("#rollup") !== null`))
 		require.True(t, b.eval(`document.querySelector("#delete") === null && document.querySelector("#rotate") === null`))
 		shot("customer")
+
+		// The customer's users against its domain, from the warehouse: initech has one
+		// user invited before the demo schema held users to the domain.
+		b.open("/customers/initech", "#domain-check")
+		require.Contains(t, b.text("#outside-domain"), outsideUser)
+		require.Contains(t, b.text("#domain-check"), "1 outside the domain")
+		b.do(chromedp.ScrollIntoView(chromedp.CSS("#domain-check")))
+		shot("customer-domain")
+		b.open("/customers/acme", "#domain-check")
+		require.Contains(t, b.text("#domain-check"), "all users in the domain")
 
 		// Styled errors: an unknown page, bad input.
 		b.open("/no/such/page", ".errorpage")
