@@ -26,7 +26,7 @@ FUZZ_TARGETS := ./internal/validate:FuzzSlug ./internal/validate:FuzzDomain ./in
 	./provisioner:FuzzGrantOptions ./internal/dbconn:FuzzParseConfig ./rollup:FuzzParseSpec ./tenantdb:FuzzQuote
 
 .PHONY: test-long
-test-long: ## Long fault suite: 300 random SIGKILLs (FAULTTEST_LONG=1), then every fuzz target for FUZZTIME (30s) each
+test-long: ## Long fault suite: every kill point and 300 random SIGKILLs (FAULTTEST_LONG=1), then every fuzz target for FUZZTIME (30s) each
 	FAULTTEST_LONG=1 $(GO) test -race -count=1 -timeout 120m ./internal/faulttest/
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$fn in $$pkg for $(FUZZTIME)"; \
@@ -45,7 +45,7 @@ lint-tools: ## Install the pinned golangci-lint with go install when it is missi
 
 .PHONY: bench
 bench: ## Benchmark against raw baselines on private clusters; writes bench/results/<date>.md and .json (BENCH_TENANTS=1000 for fleet scale)
-	$(GO) run ./bench
+	$(GO) run ./cmd/bench
 
 .PHONY: bench-go
 bench-go: ## Run the Go micro-benchmarks of each package (each against its raw baseline)

@@ -17,6 +17,7 @@ import (
 
 	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/provisioner"
@@ -399,7 +400,7 @@ func (a *API) migrate(w http.ResponseWriter, r *http.Request, _ catalog.Operator
 		return err
 	}
 	st, b, _ := a.longOp(r, "migrate", func(ctx context.Context) result {
-		res, err := jobs.Migrate.Run(ctx, a.store, a.o.Node, rollout.Options{Store: a.store, Migrations: a.o.View.Prov.TenantFS(), Tenant: t.Slug})
+		res, err := jobs.Migrate.Run(ctx, a.store, a.o.Node, rollout.Options{Store: a.store, Migrations: a.o.View.Prov.TenantFS(), Options: fleet.Options{Tenant: t.Slug}})
 		return result{status: http.StatusOK, body: map[string]any{"counts": res.Totals().Map(), "migrated": res.Migrated, "failed": res.Failed}, err: err}
 	})
 	writeRaw(w, st, b)
@@ -412,7 +413,7 @@ func (a *API) rollupTenant(w http.ResponseWriter, r *http.Request, _ catalog.Ope
 		return err
 	}
 	st, b, _ := a.longOp(r, "rollup", func(ctx context.Context) result {
-		res, err := jobs.Rollup.Run(ctx, a.store, a.o.Node, rollup.Options{Store: a.store, Spec: a.o.RollupSpec, Tenant: t.Slug})
+		res, err := jobs.Rollup.Run(ctx, a.store, a.o.Node, rollup.Options{Store: a.store, Spec: a.o.RollupSpec, Options: fleet.Options{Tenant: t.Slug}})
 		return result{status: http.StatusOK, body: res, err: err}
 	})
 	writeRaw(w, st, b)

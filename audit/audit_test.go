@@ -210,7 +210,7 @@ func TestCleanFleetPasses(t *testing.T) {
 	}
 	for _, s := range r.Servers {
 		require.True(t, s.Reachable)
-		require.Equal(t, 3, s.Queries, "server-wide checks take a constant number of queries")
+		require.Equal(t, 4, s.Queries, "server-wide checks take a constant number of queries")
 	}
 	checks := map[string]int{}
 	for _, s := range r.Summary {
@@ -260,7 +260,9 @@ func TestSabotageDetected(t *testing.T) {
 		r = f.audit()
 		requireViolation(t, r, audit.CheckProbeCross, "alpha", "tenant beta", "logged in to database "+alpha.Database)
 		requireViolation(t, r, audit.CheckProbeSharedDatabases, "alpha", "logged in to database postgres on server pg-a", "tenantctl server hba pg-a")
-		requireOnly(t, r, audit.CheckDBPublicACL, audit.CheckProbeCross, audit.CheckProbeSharedDatabases)
+		// The effective rules say so too, for every tenant of both servers.
+		requireViolation(t, r, audit.CheckServerHBA, "gamma", "are not in the server's pg_hba.conf")
+		requireOnly(t, r, audit.CheckDBPublicACL, audit.CheckProbeCross, audit.CheckProbeSharedDatabases, audit.CheckServerHBA)
 		restore()
 		f.exec("alpha", "postgres", "REVOKE ALL ON DATABASE "+alpha.Database+" FROM PUBLIC")
 		requireClean(t, f.audit())
@@ -532,7 +534,9 @@ func TestOneTenantScopeAndHistory(t *testing.T) {
 	requireClean(t, r)
 	require.Equal(t, []audit.Violation{v}, r.Changes.Resolved)
 
-	_, err := audit.Run(ctx, audit.Options{Store: f.store, Tenant: "nobody"})
+	one := audit.Options{Store: f.store}
+	one.Tenant = "nobody"
+	_, err := audit.Run(ctx, one)
 	require.ErrorIs(t, err, catalog.ErrTenantNotFound)
 
 	// A run without probes compares only with runs without probes.

@@ -46,6 +46,16 @@ const (
 	CheckTemplatePrivileges   = "template.privileges"
 	CheckWarehouseObjects     = "warehouse.objects"
 	CheckProbeSharedDatabases = "probe.shared_database"
+
+	// In-database doors a superuser can open, and whom they expose.
+	CheckDBSystemObjects     = "db.system_objects"
+	CheckDBSystemACL         = "db.system_acl"
+	CheckDBNativeFunctions   = "db.native_functions"
+	CheckDBBridgeTarget      = "db.bridge_target"
+	CheckDBReplicationSlot   = "db.replication_slot"
+	CheckDBLargeObjects      = "db.large_objects"
+	CheckServerTablespaces   = "server.tablespaces"
+	CheckTemplateConnectable = "template.closed"
 )
 
 // CheckInfo documents one check.
@@ -92,7 +102,17 @@ var Checks = []CheckInfo{
 	{CheckRoleConfinement, High, "role", "every tenant and MSP access login is a member of its tenant's group role (named like the database) and of tenantctl_logins, the two memberships the pg_hba.conf lines of 'tenantctl server hba' confine logins with; the group roles give no privilege"},
 	{CheckTemplatePrivileges, High, "database", "the template databases new tenants are cloned from hold no objects owned by, and no privileges granted to, roles other than the template owner: whatever is there is copied into every new tenant"},
 	{CheckWarehouseObjects, Critical, "fleet", "PUBLIC and tenant roles hold no privilege on the warehouse's schemas, tables and sequences"},
+	{CheckDBSystemObjects, Critical, "tenant", "the system schemas (pg_catalog, information_schema) of the tenant database hold nothing initdb did not create (OID at or above 16384: functions, tables, views, types, operators, triggers); a SECURITY DEFINER function or a file reader there is reported with every tenant of the server it exposes"},
+	{CheckDBSystemACL, Critical, "tenant", "the system functions, catalogs and schemas of the tenant database keep initdb's owner and access list (pg_init_privs): EXECUTE granted on pg_read_binary_file, pg_read_file, pg_ls_dir, lo_import and the like is reported with every tenant of the server it exposes"},
+	{CheckDBNativeFunctions, Critical, "tenant", "no function in the tenant database is declared in LANGUAGE internal or c outside an extension (a file reader or a connector declared by hand); each is reported with every tenant of the server it exposes"},
+	{CheckDBBridgeTarget, Critical, "tenant", "no foreign server, user mapping, dblink-style view or subscription anywhere in the fleet (another tenant's database, postgres, any database) reaches the tenant's database: each is reported under the tenant it reaches, resolved from its connection options (dbname, host, port) or its publisher's slot, as well as where it lives"},
+	{CheckDBReplicationSlot, Critical, "tenant", "no logical replication slot is on the tenant database (it streams every change of the customer's rows to whoever consumes it), but the open logical move's own"},
+	{CheckDBLargeObjects, Critical, "tenant", "no large object in the tenant database grants anything to a role but its owner (PUBLIC or another role: it reads the object with lo_get)"},
+	{CheckServerTablespaces, High, "server and tenant", "no tablespace is owned by a tenant's role or lets PUBLIC or a tenant's role create in it; tablespace names and comments are held to names.opaque"},
+	{CheckTemplateConnectable, Critical, "database", "every finished template is closed (no ALLOW_CONNECTIONS, nothing granted to PUBLIC) and, when found open, still fingerprints as recorded when it was built; a closed template is verified by every clone, which is fingerprinted before it is handed out (a template that drifted is rebuilt, not cloned)"},
 	{CheckProbeSharedDatabases, High, "tenant", "live: the tenant's app credentials are refused by the server's shared databases (the 'tenantctl server hba' lines are installed): every probed tenant tries postgres, two per server template1 too"},
+	{CheckSpare, High, "spare",
+		"every ready spare database of a server's warm pool exists, is owned by its owner role, has an app role that cannot log in and has no password (checked when the admin may read pg_authid), and holds no rows; spares are not orphans"},
 }
 
 func checkInfo(id string) CheckInfo {

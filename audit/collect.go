@@ -2,6 +2,8 @@ package audit
 
 import (
 	"fmt"
+	"sort"
+	"strings"
 	"sync"
 
 	"github.com/tenantctl/tenantctl/internal/dbconn"
@@ -14,10 +16,20 @@ type collector struct {
 	tenant     map[string]int // evaluations by tenant slug
 	probes     map[string]int // probe attempts by tenant slug
 	violations []Violation
+	// notes are what is worth knowing but breaks no rule, by tenant slug.
+	notes map[string][]string
 }
 
 func newCollector() *collector {
-	return &collector{evals: map[string]int{}, tenant: map[string]int{}, probes: map[string]int{}}
+	return &collector{evals: map[string]int{}, tenant: map[string]int{}, probes: map[string]int{}, notes: map[string][]string{}}
+}
+
+// definerNote records a SECURITY DEFINER function the tenant owns itself (the report's notes sum
+// them up).
+func (c *collector) definerNote(tenant, what string) {
+	c.mu.Lock()
+	c.notes[tenant] = append(c.notes[tenant], what)
+	c.mu.Unlock()
 }
 
 // evaluated counts one evaluation of check, on behalf of tenant ("" for the fleet).
@@ -66,4 +78,31 @@ func maxSeverity(a, b string) string {
 		return b
 	}
 	return a
+}
+
+// maxNotedTenants bounds the tenants a note names one by one.
+const maxNotedTenants = 10
+
+// tenantNotes sums up the tenants' notes: one line however many tenants they concern.
+func (c *collector) tenantNotes() []string {
+	slugs := make([]string, 0, len(c.notes))
+	for slug := range c.notes {
+		slugs = append(slugs, slug)
+	}
+	if len(slugs) == 0 {
+		return nil
+	}
+	sort.Strings(slugs)
+	var parts []string
+	for i, slug := range slugs {
+		if i == maxNotedTenants {
+			parts = append(parts, fmt.Sprintf("and %d more tenants", len(slugs)-i))
+			break
+		}
+		list := c.notes[slug]
+		sort.Strings(list)
+		parts = append(parts, slug+": "+strings.Join(list, ", "))
+	}
+	return []string{fmt.Sprintf("%d tenants hold SECURITY DEFINER functions owned by their own owner role, which run with no more than the customer's own rights (not a violation): %s",
+		len(slugs), strings.Join(parts, "; "))}
 }

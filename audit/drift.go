@@ -32,6 +32,9 @@ func (a *auditor) checkDrift() {
 			if ok && db == tenantdb.Database(id) && known(id) {
 				continue
 			}
+			if a.keptCopy(name, db) {
+				continue
+			}
 			a.driftViolation(CheckOrphanDatabase, "database", db, id, ok && db == tenantdb.Database(id), name)
 		}
 		roles := make([]string, 0, len(inv.Roles))

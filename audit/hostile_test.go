@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -92,7 +93,8 @@ func TestBridgeInSharedDatabase(t *testing.T) {
 	r = f.audit(noProbes)
 	requireViolation(t, r, audit.CheckServerBridges, "", "extension dblink", "database template1")
 	requireViolation(t, r, audit.CheckServerBridges, "alpha", "foreign server audit_test_reporting", "database audit_test_reports")
-	requireOnly(t, r, audit.CheckServerBridges)
+	requireViolation(t, r, audit.CheckServerDatabases, "", "database audit_test_reports", "--allow-database audit_test_reports")
+	requireOnly(t, r, audit.CheckServerBridges, audit.CheckServerDatabases)
 	srvA.Exec(t, "template1", "DROP EXTENSION dblink")
 	srvA.Exec(t, "postgres", "DROP DATABASE audit_test_reports WITH (FORCE)")
 	requireClean(t, f.audit())
@@ -113,7 +115,8 @@ func TestCopyOfTenantDatabase(t *testing.T) {
 	v := requireViolation(t, r, audit.CheckServerTenantObjects, "alpha", tenantdb.OwnerRole(alpha.ID), "owns", "database audit_test_innocuous", "copy")
 	require.Equal(t, audit.Critical, v.Severity)
 	requireViolation(t, r, audit.CheckServerTenantObjects, "alpha", tenantdb.AppRole(alpha.ID), "holds privileges", "audit_test_innocuous")
-	requireOnly(t, r, audit.CheckServerTenantObjects)
+	requireViolation(t, r, audit.CheckServerDatabases, "", "database audit_test_innocuous")
+	requireOnly(t, r, audit.CheckServerTenantObjects, audit.CheckServerDatabases)
 
 	// A neighbour's role granted something in alpha's database is found the same way.
 	srvA.Exec(t, alpha.Database, "GRANT SELECT ON public.users TO "+tenantdb.AppRole(f.tenants["beta"].ID))
@@ -213,6 +216,7 @@ func TestPrivilegesInsideTenantDatabases(t *testing.T) {
 		"GRANT TRUNCATE ON public.systems TO "+alphaApp,
 		"ALTER DEFAULT PRIVILEGES FOR ROLE "+tenantdb.OwnerRole(alpha.ID)+" IN SCHEMA public GRANT SELECT ON TABLES TO PUBLIC",
 		"SET ROLE "+tenantdb.OwnerRole(alpha.ID)+"; CREATE FUNCTION public.audit_test_definer() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1'; RESET ROLE",
+		"CREATE FUNCTION public.audit_test_root_definer() RETURNS int LANGUAGE sql SECURITY DEFINER AS 'SELECT 1'",
 		"CREATE PUBLICATION audit_test_pub FOR ALL TABLES",
 		"CREATE RULE audit_test_rule AS ON INSERT TO public.systems DO ALSO NOTIFY audit_test",
 		"CREATE FUNCTION public.audit_test_evt() RETURNS event_trigger LANGUAGE plpgsql AS 'BEGIN END'",
@@ -244,7 +248,13 @@ func TestPrivilegesInsideTenantDatabases(t *testing.T) {
 	requireViolation(t, r, audit.CheckDBPrivileges, "alpha", alphaApp+" holds TRUNCATE on table public.systems")
 	requireViolation(t, r, audit.CheckDBPrivileges, "alpha", "default privileges", "give PUBLIC SELECT on new tables")
 	requireViolation(t, r, audit.CheckDBPrivileges, "alpha", "role "+alphaApp+" holds CREATE, TEMPORARY on database "+alpha.Database)
-	requireViolation(t, r, audit.CheckDBObjects, "alpha", "SECURITY DEFINER function public.audit_test_definer()")
+	// SECURITY DEFINER owned by the tenant's own owner: a note; by anyone else: critical.
+	v = requireViolation(t, r, audit.CheckDBObjects, "alpha", "SECURITY DEFINER function public.audit_test_root_definer()", "not the tenant's owner")
+	require.Equal(t, audit.Critical, v.Severity)
+	for _, v := range r.Violations {
+		require.NotContains(t, v.Detail, "audit_test_definer()", "the owner's own SECURITY DEFINER function is no violation")
+	}
+	require.Contains(t, strings.Join(r.Notes, "\n"), "alpha: SECURITY DEFINER function public.audit_test_definer()")
 	requireViolation(t, r, audit.CheckDBObjects, "alpha", "publication audit_test_pub")
 	requireViolation(t, r, audit.CheckDBObjects, "alpha", "rule audit_test_rule")
 	requireViolation(t, r, audit.CheckDBObjects, "alpha", "event trigger audit_test_evt")
@@ -258,12 +268,18 @@ func TestPrivilegesInsideTenantDatabases(t *testing.T) {
 	actions, err := f.prov.Reconcile(ctx, provisioner.ReconcileOptions{})
 	require.NoError(t, err, "%+v", actions)
 	r = f.audit(noProbes)
-	// Objects are reported, never dropped, by reconcile.
-	requireOnly(t, r, audit.CheckDBObjects, audit.CheckDBObjectOwner)
+	// Objects are reported, never dropped, by reconcile; the superuser's own functions
+	// keep PUBLIC's EXECUTE (the admin cannot act for their owner): reported, not repaired.
+	requireOnly(t, r, audit.CheckDBObjects, audit.CheckDBObjectOwner, audit.CheckDBPrivileges)
+	for _, v := range r.Violations {
+		if v.Check == audit.CheckDBPrivileges {
+			require.Regexp(t, `PUBLIC holds EXECUTE on function public\.audit_test_(evt|root_definer)\(\)`, v.Detail)
+		}
+	}
 	requireViolation(t, r, audit.CheckDBObjects, "alpha", "publication audit_test_pub")
 	requireViolation(t, r, audit.CheckDBObjects, "alpha", "event trigger audit_test_evt")
 
-	a.Exec(t, alpha.Database, "DROP PUBLICATION audit_test_pub", "DROP RULE audit_test_rule ON public.systems", "DROP FUNCTION public.audit_test_definer()",
+	a.Exec(t, alpha.Database, "DROP PUBLICATION audit_test_pub", "DROP RULE audit_test_rule ON public.systems", "DROP FUNCTION public.audit_test_definer()", "DROP FUNCTION public.audit_test_root_definer()",
 		"DROP EVENT TRIGGER audit_test_evt", "DROP FUNCTION public.audit_test_evt()",
 		"ALTER SUBSCRIPTION audit_test_sub SET (slot_name = NONE)", "DROP SUBSCRIPTION audit_test_sub")
 	require.NoError(t, f.prov.Resume(ctx, "beta"))
@@ -297,12 +313,17 @@ func TestTemplatesAreAudited(t *testing.T) {
 	requireViolation(t, r, audit.CheckTemplatePrivileges, "", "audit_test_snoop", cs.TemplateDB, "every tenant created from it")
 	requireOnly(t, r, audit.CheckTemplatePrivileges)
 
-	// A tenant cloned from it inherits the grant: the audit names it. Reconcile revokes
-	// it there and drops the template, which the next create rebuilds clean.
+	// The next tenant is not cloned from it: the clone does not match the template's
+	// fingerprint taken at its build, so the template is rebuilt first.
 	_, err = f.prov.Create(ctx, provisioner.CreateOptions{Slug: "delta", Name: "Delta Air", Domain: "delta.example", Server: "pg-a"})
 	require.NoError(t, err)
-	r = f.audit(noProbes)
-	requireViolation(t, r, audit.CheckDBPrivileges, "delta", "audit_test_snoop holds SELECT on table public.users")
+	requireClean(t, f.audit(noProbes))
+
+	// Tainted again, reconcile drops it (the next create rebuilds it clean).
+	a.Exec(t, "postgres", "ALTER DATABASE "+cs.TemplateDB+" ALLOW_CONNECTIONS true")
+	a.Exec(t, cs.TemplateDB, "GRANT SELECT ON public.users TO audit_test_snoop")
+	a.Exec(t, "postgres", "ALTER DATABASE "+cs.TemplateDB+" ALLOW_CONNECTIONS false")
+	requireViolation(t, f.audit(noProbes), audit.CheckTemplatePrivileges, "", "audit_test_snoop", cs.TemplateDB)
 	actions, err := f.prov.Reconcile(ctx, provisioner.ReconcileOptions{})
 	require.NoError(t, err)
 	var rebuilt bool

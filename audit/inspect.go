@@ -49,9 +49,16 @@ func (a *auditor) inspect(ctx context.Context, t catalog.Tenant) {
 	for _, w := range c.ForeignDataWrappers {
 		a.col.violation(CheckDBExtensions, "", t.Slug, t.Server, "foreign data wrapper %s exists in database %s", w, dbName)
 	}
+	targets := a.foreignServerTargets(c.Bridges)
 	for _, fs := range c.ForeignServers {
-		a.col.violation(CheckDBExtensions, "", t.Slug, t.Server, "foreign server %s exists in database %s", fs, dbName)
+		reaches := ""
+		if slug, ok := targets[fs]; ok {
+			reaches = " and points at the database of tenant " + slug
+		}
+		a.col.violation(CheckDBExtensions, "", t.Slug, t.Server, "foreign server %s exists in database %s%s", fs, dbName, reaches)
 	}
+	a.checkTenantBridges(t, c.Bridges)
+	a.checkLargeObjects(t, c.LargeObjects)
 	for _, um := range c.UserMappings {
 		a.col.violation(CheckDBExtensions, "", t.Slug, t.Server, "user mapping %s exists in database %s", um, dbName)
 	}

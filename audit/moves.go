@@ -48,3 +48,16 @@ func (a *auditor) moveSubscription(server string, sub tenantdb.Subscription) boo
 	m, ok := a.logicalMoves[id]
 	return ok && server == m.Target && sub.Name == tenantdb.MoveReplicationName(m.ID)
 }
+
+// keptCopy reports whether database db on server is the copy an in-place restore keeps
+// (tenantdb.KeptCopy), recorded in the catalog for a live tenant: tenantctl's own, not
+// an orphan. Its isolation is still checked wherever every database is.
+func (a *auditor) keptCopy(server, db string) bool {
+	id, ok := a.restoreCopies[server][db]
+	if !ok {
+		return false
+	}
+	pid, _, ok := tenantdb.ParseKeptCopy(db)
+	t, live := a.byID[id]
+	return ok && pid == id && live && t.Live()
+}

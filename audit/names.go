@@ -127,6 +127,12 @@ func serverTexts(s *server) []nameText {
 			out = append(out, newText("comment on role "+quoteName(name), r.Comment))
 		}
 	}
+	for name, ts := range s.snap.Tablespaces {
+		out = append(out, newText("tablespace name "+quoteName(name), name))
+		if ts.Comment != "" {
+			out = append(out, newText("comment on tablespace "+quoteName(name), ts.Comment))
+		}
+	}
 	sort.Slice(out, func(i, j int) bool { return out[i].what < out[j].what })
 	return out
 }

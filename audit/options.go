@@ -3,10 +3,8 @@ package audit
 import (
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/tenantctl/tenantctl/catalog"
-	"github.com/tenantctl/tenantctl/internal/fleet"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/validate"
 )
 
@@ -24,15 +22,14 @@ type Options struct {
 	// Store is the open catalog (with its secret key: the audit reads server DSNs and
 	// tenant credentials).
 	Store *catalog.Store
-	// Tenant narrows the audit to one tenant (a slug); "" audits the whole fleet.
-	// A one-tenant audit skips the fleet-wide drift checks (orphans).
-	Tenant string
+	// Options are the fleet knobs. Tenant narrows the audit to one tenant (a slug); ""
+	// audits the whole fleet, and a one-tenant audit skips the fleet-wide drift checks
+	// (orphans). Concurrency bounds the connections open at once across the fleet
+	// (default 8), PerServer those on one server (default 4). Progress is started with
+	// the number of tenants audited and told about each one. Log receives debug lines.
+	fleet.Options
 	// NoProbes skips the live login probes.
 	NoProbes bool
-	// Concurrency bounds the connections open at once across the fleet (default 8).
-	Concurrency int
-	// PerServer bounds the connections open at once on one server (default 4).
-	PerServer int
 	// ProbeNeighbours is how many other tenant databases on its own server each
 	// tenant is probed against (default 5; negative: all of them).
 	ProbeNeighbours int
@@ -47,11 +44,6 @@ type Options struct {
 	NoHistory bool
 	// Node names the machine the run is recorded for (default: "unknown").
 	Node string
-	// Progress is started with the number of tenants audited and told about each one
-	// (nil: nothing reported).
-	Progress fleet.Progress
-	// Log receives debug lines (nil: discarded).
-	Log hclog.Logger
 }
 
 // Validate checks the options and fills in defaults.
@@ -59,19 +51,8 @@ func (o *Options) Validate() error {
 	if o.Store == nil {
 		return validate.Errorf("audit: no catalog")
 	}
-	if o.Tenant != "" {
-		if err := validate.Slug(o.Tenant); err != nil {
-			return err
-		}
-	}
-	if o.Concurrency < 0 || o.PerServer < 0 {
-		return validate.Errorf("invalid concurrency: it must be at least 1")
-	}
-	if o.Concurrency == 0 {
-		o.Concurrency = DefaultConcurrency
-	}
-	if o.PerServer == 0 {
-		o.PerServer = DefaultPerServer
+	if err := o.Options.Prepare(fleet.Limits{Total: DefaultConcurrency, PerServer: DefaultPerServer}); err != nil {
+		return err
 	}
 	if o.ProbeNeighbours == 0 {
 		o.ProbeNeighbours = DefaultProbeNeighbours
@@ -84,9 +65,6 @@ func (o *Options) Validate() error {
 	}
 	if o.Node == "" {
 		o.Node = "unknown"
-	}
-	if o.Log == nil {
-		o.Log = hclog.NewNullLogger()
 	}
 	return nil
 }

@@ -75,6 +75,8 @@ func (a *auditor) checkPrivileges(t catalog.Tenant, c tenantdb.Contents) {
 	for _, p := range a.expectedFor(t).Unexpected(c.Privileges) {
 		sev := High
 		switch {
+		case p.Grantee == "PUBLIC" && (p.Kind == "function" || p.Kind == "procedure") && !p.SecurityDefiner:
+			sev = Medium // runs with the caller's rights: gives nothing the caller does not have
 		case p.Grantee == "PUBLIC":
 			sev = Critical
 		case p.Grantee == tenantdb.AppRole(t.ID):
@@ -90,9 +92,19 @@ func (a *auditor) checkPrivileges(t catalog.Tenant, c tenantdb.Contents) {
 		}
 		a.col.violation(CheckDBPrivileges, sev, t.Slug, t.Server, "in database %s, %s%s, which tenantctl does not grant (reconcile revokes it)", db, p, who)
 	}
+	a.checkSystem(t, c)
 	a.col.evaluated(CheckDBObjects, t.Slug)
 	for _, o := range c.Objects {
 		if a.movePublication(t, o) {
+			continue
+		}
+		if runsAs, ok := securityDefinerOwner(o); ok {
+			if runsAs == tenantdb.OwnerRole(t.ID) {
+				// Runs with no more than the customer's own rights: a note.
+				a.col.definerNote(t.Slug, o)
+				continue
+			}
+			a.col.violation(CheckDBObjects, Critical, t.Slug, t.Server, "%s exists in database %s: it runs with the rights of a role that is not the tenant's owner", o, db)
 			continue
 		}
 		a.col.violation(CheckDBObjects, "", t.Slug, t.Server, "%s exists in database %s", o, db)
@@ -113,6 +125,21 @@ func (a *auditor) checkTenantHostile(t catalog.Tenant) {
 // checkFleetHostile runs the server-wide checks against a careless or hostile admin.
 func (a *auditor) checkFleetHostile() {
 	a.checkServerScans()
+	a.checkSubscriptionTargets()
+	a.checkStorage()
 	a.checkAccessRoles()
 	a.checkAdminRoles()
+}
+
+// securityDefinerOwner returns the role a SECURITY DEFINER function of the inspected
+// objects runs as ("SECURITY DEFINER function f() (runs as role)").
+func securityDefinerOwner(o string) (string, bool) {
+	if !strings.HasPrefix(o, "SECURITY DEFINER function ") || !strings.HasSuffix(o, ")") {
+		return "", false
+	}
+	i := strings.LastIndex(o, " (runs as ")
+	if i < 0 {
+		return "", false
+	}
+	return o[i+len(" (runs as ") : len(o)-1], true
 }

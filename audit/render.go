@@ -248,5 +248,8 @@ func noAnswerNote(v Violation) string {
 	if v.Unanswered {
 		return " [no answer from the server: unproven, not a breach]"
 	}
+	if v.Unverified {
+		return " [unverified: the audit's verdict is incomplete]"
+	}
 	return ""
 }

@@ -23,6 +23,10 @@ type Violation struct {
 	// (it stopped, froze or dropped the connection): the finding proves nothing either
 	// way, and makes the audit's verdict incomplete rather than failed.
 	Unanswered bool `json:"unanswered,omitempty"`
+	// Unverified marks a check the audit could not make because the server does not
+	// let the admin role read what it needs (its effective pg_hba.conf rules): like
+	// Unanswered, it makes the verdict incomplete, never passed.
+	Unverified bool `json:"unverified,omitempty"`
 }
 
 func (v Violation) key() string { return v.Check + "\x00" + v.Tenant + "\x00" + v.Detail }

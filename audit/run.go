@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/tenantctl/tenantctl/catalog"
-	"github.com/tenantctl/tenantctl/internal/fleet"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/tenantdb"
 )
@@ -50,6 +50,9 @@ type auditor struct {
 	// moveCopies are copies of tenant databases the catalog expects because of a move
 	// (its target while it runs, the source kept after it), by server then tenant id.
 	moveCopies map[string]map[string]bool
+	// restoreCopies are databases an in-place restore keeps (renamed, no login reaches
+	// them), by server then database name (audit/moves.go).
+	restoreCopies map[string]map[string]string
 	// logicalMoves are the open moves by logical replication, by tenant id: their
 	// publication and subscription are expected (audit/moves.go).
 	logicalMoves map[string]catalog.Move
@@ -60,6 +63,10 @@ type auditor struct {
 
 	// hostile holds what the checks against a careless or hostile admin read.
 	hostile *hostile
+	// auth holds what the authentication checks read (audit/auth.go).
+	auth *authState
+	// exposed holds the doors to a whole server found inside tenant databases.
+	exposed exposures
 
 	phases    map[string]time.Duration
 	lastPhase time.Time
@@ -95,6 +102,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}
 	a.snapshotServers(ctx)
 	a.scanServers(ctx)
+	if err := a.readAuth(ctx); err != nil {
+		return Report{}, err
+	}
 	if err := a.refreshTenants(ctx); err != nil {
 		return Report{}, err
 	}
@@ -107,12 +117,16 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		a.checkTenantHostile(t)
 	}
 	a.checkFleetHostile()
+	a.checkHBA()
+	a.checkServerDatabases()
+	a.checkSharedRoles()
 	a.checkUnreachableServers()
 	a.checkNames()
 	if err := a.loadSpares(ctx); err != nil {
 		return Report{}, err
 	}
 	a.checkSpares(ctx)
+	a.checkTemplates(ctx)
 	if a.o.Tenant == "" {
 		a.checkDrift()
 	} else {
@@ -125,6 +139,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if err := a.forTenants(ctx, a.o.NoProbes, a.inspect); err != nil {
 		return Report{}, err
 	}
+	a.checkExposures()
 	a.phase("databases")
 	plan := a.planProbes()
 	if err := a.forTenants(ctx, !a.o.NoProbes, func(ctx context.Context, t catalog.Tenant) {
@@ -134,6 +149,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}); err != nil {
 		return Report{}, err
 	}
+	a.runServerProbes(ctx, plan)
 	a.phase("probes")
 	r := a.report(started, time.Now().UTC())
 	r.Phases = a.phases
@@ -170,6 +186,7 @@ func (a *auditor) load(ctx context.Context) error {
 	all, err := st.ListTenants(ctx, catalog.TenantFilter{States: []string{
 		catalog.StateProvisioning, catalog.StateActive, catalog.StateSuspended, catalog.StateDeleting,
 		catalog.StatePurged, catalog.StateFailed, catalog.StateMoving, catalog.StateImporting,
+		catalog.StateRestoring,
 	}})
 	if err != nil {
 		return fmt.Errorf("list tenants: %w", err)
@@ -198,6 +215,9 @@ func (a *auditor) load(ctx context.Context) error {
 		a.access[g.TenantID] = append(a.access[g.TenantID], g)
 	}
 	if a.moveCopies, err = st.MoveCopies(ctx); err != nil {
+		return err
+	}
+	if a.restoreCopies, err = st.RestoreCopies(ctx); err != nil {
 		return err
 	}
 	if a.logicalMoves, err = openLogicalMoves(ctx, st); err != nil {
@@ -363,6 +383,7 @@ func (a *auditor) report(started, finished time.Time) Report {
 		}
 		r.Servers = append(r.Servers, sr)
 	}
+	r.Notes = append(r.Notes, c.tenantNotes()...)
 	sort.Strings(r.Notes)
 	if r.Notes == nil {
 		r.Notes = []string{}

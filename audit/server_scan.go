@@ -8,7 +8,7 @@ import (
 	"sync"
 
 	"github.com/tenantctl/tenantctl/catalog"
-	"github.com/tenantctl/tenantctl/internal/fleet"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
@@ -218,6 +218,16 @@ func (a *auditor) checkBridges(s *server, b tenantdb.Bridges) {
 		}
 		report(slug, "foreign server %s in database %s on server %s points at %s (%s)", fs.Name, b.Database, name, target, strings.Join(fs.Options, ", "))
 	}
+	for _, v := range b.Views {
+		slug, where := "", "another database"
+		if v.DBName != "" {
+			where = "database " + v.DBName
+		}
+		if t, ok := a.bridgeTarget(v.DBName); ok {
+			slug, where = t.Slug, "the database of tenant "+t.Slug
+		}
+		report(slug, "view %s in database %s on server %s connects to %s through dblink", v.Name, b.Database, name, where)
+	}
 	for _, um := range b.UserMappings {
 		srv, user, _ := strings.Cut(um, ":")
 		slug := servers[srv]
@@ -268,6 +278,12 @@ func (a *auditor) checkFootprints(s *server, fps []tenantdb.Footprint) {
 			if f.Database == tenantdb.Database(roleTenant.ID) && a.moveCopies[name][roleTenant.ID] {
 				// A copy the catalog expects because of a move (its target while it
 				// runs, the source kept after it): the tenant's own roles belong there.
+				continue
+			}
+			if a.restoreCopies[name][f.Database] == roleTenant.ID && a.keptCopy(name, f.Database) {
+				// The database an in-place restore replaced, kept for its retention: the
+				// tenant's own objects, reachable by no login (no CONNECT, and no role is
+				// named like it for the confinement lines to admit).
 				continue
 			}
 			sev, why := High, "a bridge to the tenant or a leftover"

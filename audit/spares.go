@@ -13,11 +13,6 @@ import (
 // can be reached by nobody and holds nothing.
 const CheckSpare = "pool.spare"
 
-func init() {
-	Checks = append(Checks, CheckInfo{CheckSpare, High, "spare",
-		"every ready spare database of a server's warm pool exists, is owned by its owner role, has an app role that cannot log in and has no password (checked when the admin may read pg_authid), and holds no rows; spares are not orphans"})
-}
-
 // loadSpares reads the warm pools from the catalog: their databases and roles are
 // known to the drift checks, not orphans. It runs before the servers are read and again
 // after (a spare made meanwhile was recorded before its database; one dropped meanwhile

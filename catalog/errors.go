@@ -8,7 +8,7 @@ import (
 
 // ErrNotInitialized is returned by [Open] when the catalog database has no tenantctl
 // schema yet.
-var ErrNotInitialized = validate.Errorf("the catalog database has no tenantctl schema: run `tenantctl catalog init` first")
+var ErrNotInitialized = validate.Errorf("the catalog database has no tenantctl schema")
 
 // ErrNoCatalog is returned when no catalog DSN is configured.
 var ErrNoCatalog = validate.Errorf("no catalog configured")

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/provisioner"
@@ -336,10 +337,10 @@ func (c *Console) customerAction(a action) pageHandler {
 			notice, err = "purged: its database and roles are gone", c.o.View.Prov.Purge(ctx, slug, slug)
 		case "migrate":
 			var res rollout.Result
-			res, err = jobs.Migrate.Run(ctx, c.store, c.o.Node, rollout.Options{Store: c.store, Migrations: c.o.View.Prov.TenantFS(), Tenant: slug})
+			res, err = jobs.Migrate.Run(ctx, c.store, c.o.Node, rollout.Options{Store: c.store, Migrations: c.o.View.Prov.TenantFS(), Options: fleet.Options{Tenant: slug}})
 			notice = fmt.Sprintf("migrated: %d migrated, %d failed", len(res.Migrated), len(res.Failed))
 		case "rollup":
-			_, err = jobs.Rollup.Run(ctx, c.store, c.o.Node, rollup.Options{Store: c.store, Spec: c.o.RollupSpec, Tenant: slug})
+			_, err = jobs.Rollup.Run(ctx, c.store, c.o.Node, rollup.Options{Store: c.store, Spec: c.o.RollupSpec, Options: fleet.Options{Tenant: slug}})
 			notice = "rolled up into the warehouse"
 		default:
 			err = errors.New("unknown action " + a.name)

@@ -388,6 +388,11 @@ func ensureAdminRole(ctx context.Context, c *localpg.Cluster) (string, error) {
 	if _, err := conn.Exec(ctx, stmt); err != nil {
 		return "", fmt.Errorf("create admin role: %w", err)
 	}
+	// The audit reads the effective pg_hba.conf rules; without this its verdict is
+	// incomplete.
+	if _, err := conn.Exec(ctx, pghba.GrantSQL(AdminRole)); err != nil {
+		return "", fmt.Errorf("let the admin role read pg_hba_file_rules: %w", err)
+	}
 	dsn := strings.Replace(c.DSN("postgres"), "postgres:"+c.Password+"@", AdminRole+":"+password+"@", 1)
 	return dsn, nil
 }

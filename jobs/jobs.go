@@ -9,6 +9,8 @@ import (
 
 	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/fleet"
+	"github.com/tenantctl/tenantctl/mover"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/report"
 	"github.com/tenantctl/tenantctl/rollout"
@@ -125,7 +127,11 @@ func (t ReconcileTotals) Map() map[string]int64 {
 var Reconcile = Def[ReconcileOptions, []provisioner.Action]{
 	Name: "reconcile",
 	run: func(ctx context.Context, o ReconcileOptions) ([]provisioner.Action, error) {
-		return o.Provisioner.Reconcile(ctx, o.ReconcileOptions)
+		ro := o.ReconcileOptions
+		// The mover's repairs (interrupted moves and imports) run first, so the tenants
+		// they settle are checked where they end up.
+		ro.Repairs = append([]provisioner.Repair{mover.New(o.Provisioner, o.Provisioner.Log).Reconcile}, ro.Repairs...)
+		return o.Provisioner.Reconcile(ctx, ro)
 	},
 	counts: func(actions []provisioner.Action, _ error) map[string]int64 { return CountActions(actions).Map() },
 }
@@ -147,7 +153,7 @@ var Purge = Def[PurgeOptions, []string]{
 }
 
 // Names are the jobs in the order they are listed, scheduled and logged.
-var Names = []string{Migrate.Name, Rollup.Name, Audit.Name, Reconcile.Name, Purge.Name, Report.Name, Pool.Name}
+var Names = []string{Migrate.Name, Rollup.Name, Audit.Name, Reconcile.Name, Purge.Name, Report.Name, Pool.Name, Backup.Name}
 
 // Env is what the scheduled runs of the jobs share.
 type Env struct {
@@ -174,14 +180,14 @@ func Bodies(env Env) map[string]catalog.JobFunc {
 	}
 	return map[string]catalog.JobFunc{
 		Migrate.Name: Migrate.Body(func() (rollout.Options, error) {
-			return rollout.Options{Store: p.Store, Migrations: p.TenantFS(), Log: log.Named(Migrate.Name)}, nil
+			return rollout.Options{Store: p.Store, Migrations: p.TenantFS(), Options: fleet.Options{Log: log.Named(Migrate.Name)}}, nil
 		}),
 		Rollup.Name: Rollup.Body(func() (rollup.Options, error) {
 			spec, err := env.RollupSpec()
-			return rollup.Options{Store: p.Store, Spec: spec, Log: log.Named(Rollup.Name)}, err
+			return rollup.Options{Store: p.Store, Spec: spec, Options: fleet.Options{Log: log.Named(Rollup.Name)}}, err
 		}),
 		Audit.Name: Audit.Body(func() (audit.Options, error) {
-			return audit.Options{Store: p.Store, Node: env.Node, Log: log.Named(Audit.Name)}, nil
+			return audit.Options{Store: p.Store, Node: env.Node, Options: fleet.Options{Log: log.Named(Audit.Name)}}, nil
 		}),
 		Reconcile.Name: Reconcile.Body(func() (ReconcileOptions, error) {
 			return ReconcileOptions{Provisioner: p}, nil
@@ -202,5 +208,6 @@ func Bodies(env Env) map[string]catalog.JobFunc {
 		Pool.Name: Pool.Body(func() (PoolOptions, error) {
 			return PoolOptions{Provisioner: p}, nil
 		}),
+		Backup.Name: Backup.Body(backupBody(Env{Provisioner: p, Log: log.Named(Backup.Name)})),
 	}
 }

@@ -375,3 +375,84 @@ func randomPassword() string {
 	}
 	return base64.RawURLEncoding.EncodeToString(b)
 }
+
+// Adopt takes over a data directory made by something else (a restored backup) in
+// dir/data, for a private instance on a free port of 127.0.0.1: it appends the settings
+// that make the instance this package's (port, listen address, socket directory, plus
+// settings) to postgresql.auto.conf, writes pg_hba.conf from hba (replacing the copied
+// one), and records the cluster so [Open], [Cluster.Start] and [Cluster.Remove] work.
+// user and password are the superuser's as far as the data directory knows them ("" if
+// unknown: connect with another role).
+func Adopt(ctx context.Context, dir string, hba string, settings map[string]string) (*Cluster, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	binDir, err := FindBinDir()
+	if err != nil {
+		return nil, err
+	}
+	runAs, err := serverCredential()
+	if err != nil {
+		return nil, err
+	}
+	c := &Cluster{Dir: dir, BinDir: binDir, User: "postgres", runAs: runAs}
+	if c.Port, err = freePort(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "sock"), 0o700); err != nil {
+		return nil, err
+	}
+	all := map[string]string{
+		"listen_addresses":        "'127.0.0.1'",
+		"port":                    strconv.Itoa(c.Port),
+		"unix_socket_directories": "'" + filepath.Join(dir, "sock") + "'",
+		"hba_file":                "'" + filepath.Join(c.DataDir(), "pg_hba.conf") + "'",
+		"ident_file":              "'" + filepath.Join(c.DataDir(), "pg_ident.conf") + "'",
+		"logging_collector":       "off",
+	}
+	if len(filepath.Join(dir, "sock", ".s.PGSQL.00000")) > 100 {
+		all["unix_socket_directories"] = "''"
+	}
+	for k, v := range settings {
+		all[k] = v
+	}
+	conf := filepath.Join(c.DataDir(), "postgresql.conf")
+	if _, err := os.Stat(conf); errors.Is(err, os.ErrNotExist) {
+		// A server whose configuration lives outside its data directory (Debian's
+		// /etc/postgresql): the restored directory has none.
+		if err := os.WriteFile(conf, nil, 0o600); err != nil {
+			return nil, err
+		}
+	}
+	var buf bytes.Buffer
+	buf.WriteString("\n# tenantctl localpg: adopted instance\n")
+	for k, v := range all {
+		fmt.Fprintf(&buf, "%s = %s\n", k, v)
+	}
+	f, err := os.OpenFile(filepath.Join(c.DataDir(), "postgresql.auto.conf"), os.O_APPEND|os.O_WRONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := f.Write(buf.Bytes()); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if err := f.Close(); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(c.DataDir(), "pg_hba.conf"), []byte(hba), 0o600); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(filepath.Join(c.DataDir(), "pg_ident.conf"), nil, 0o600); err != nil {
+		return nil, err
+	}
+	if err := c.chownTree(dir); err != nil {
+		return nil, err
+	}
+	if err := c.saveState(); err != nil {
+		return nil, err
+	}
+	_ = ctx
+	return c, nil
+}

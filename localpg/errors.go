@@ -22,7 +22,24 @@ type UnreachableError struct {
 	Dir, Blocker string
 }
 
-func (e *UnreachableError) Error() string {
+func (e *UnreachableError) Error() string { return e.Render("") }
+
+// Render is the message with the way to choose another directory given as dirOption
+// (a CLI flag followed by a space, or "").
+func (e *UnreachableError) Render(dirOption string) string {
 	return fmt.Sprintf("the postgres OS user cannot reach %s: %s is not searchable by other users; "+
-		"choose a directory elsewhere (e.g. --dir /var/tmp/tenantctl) or run chmod o+x %s", e.Dir, e.Blocker, e.Blocker)
+		"choose a directory elsewhere (e.g. %s/var/tmp/tenantctl) or run chmod o+x %s", e.Dir, e.Blocker, dirOption, e.Blocker)
+}
+
+// SharedRootError is returned by [SharedDir] when the shared root exists but is not a
+// directory owned by this user and writable by this user alone.
+type SharedRootError struct {
+	Root string
+}
+
+func (e *SharedRootError) Error() string { return e.Render("another directory") }
+
+// Render is the message with the way to choose another directory given as choose.
+func (e *SharedRootError) Render(choose string) string {
+	return fmt.Sprintf("%s is not a directory owned by you and writable only by you: remove it, or choose %s", e.Root, choose)
 }

@@ -48,7 +48,7 @@ func SharedDir(dir string) (string, error) {
 	}
 	st, ok := fi.Sys().(*syscall.Stat_t)
 	if !fi.IsDir() || !ok || int(st.Uid) != os.Geteuid() || fi.Mode().Perm()&0o022 != 0 {
-		return "", fmt.Errorf("%s is not a directory owned by you and writable only by you: remove it, or choose --dir", root)
+		return "", &SharedRootError{Root: root}
 	}
 	if err := os.Chmod(root, 0o711); err != nil {
 		return "", err

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"os"
 	"path"
 	"sort"
@@ -53,6 +54,9 @@ func Dir(dir string) (fs.FS, error) {
 	if err != nil || len(files) == 0 {
 		return nil, validate.Errorf("tenant migrations directory %q holds no goose .sql files", dir)
 	}
+	if err := CheckOwnership(fsys); err != nil {
+		return nil, validate.Invalid(err)
+	}
 	return fsys, nil
 }
 
@@ -82,13 +86,22 @@ type Options struct {
 	SessionSetup []string
 	// LockTimeoutSeconds bounds the wait for goose's session advisory lock (default 300).
 	LockTimeoutSeconds uint64
+	// TableName is goose's table (default goose_db_version, found through search_path).
+	// Tenant databases use TenantTable: schema-qualified, so a migration that empties
+	// search_path (pg_dump's set_config('search_path', '', false)) cannot hide it.
+	TableName string
 }
+
+// TenantTable is goose's table in a tenant database.
+const TenantTable = "public.goose_db_version"
 
 // Provider is a goose provider bound to one database through a single dedicated
 // connection, so SessionSetup applies to every statement goose runs.
 type Provider struct {
 	*goose.Provider
-	db *sql.DB
+	db   *sql.DB
+	fsys fs.FS
+	last *lastStatement
 }
 
 // NewProvider opens a goose provider for the database at connConfig.
@@ -115,8 +128,13 @@ func NewProvider(ctx context.Context, connConfig *pgx.ConnConfig, fsys fs.FS, op
 		db.Close()
 		return nil, err
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
-		goose.WithSessionLocker(locker), goose.WithDisableGlobalRegistry(true))
+	last := &lastStatement{}
+	popts := []goose.ProviderOption{goose.WithSessionLocker(locker), goose.WithDisableGlobalRegistry(true),
+		goose.WithVerbose(true), goose.WithSlog(slog.New(last))}
+	if opts.TableName != "" {
+		popts = append(popts, goose.WithTableName(opts.TableName))
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, popts...)
 	if err != nil {
 		db.Close()
 		if errors.Is(err, goose.ErrNoMigrations) {
@@ -124,7 +142,7 @@ func NewProvider(ctx context.Context, connConfig *pgx.ConnConfig, fsys fs.FS, op
 		}
 		return nil, fmt.Errorf("load migrations: %w", err)
 	}
-	return &Provider{Provider: p, db: db}, nil
+	return &Provider{Provider: p, db: db, fsys: fsys, last: last}, nil
 }
 
 // Close closes the provider and its connection.
@@ -165,8 +183,13 @@ func Up(ctx context.Context, connConfig *pgx.ConnConfig, fsys fs.FS, opts Option
 	return p.GetDBVersion(ctx)
 }
 
-// describe turns goose's partial error into one line naming the failed migration.
+// describe turns goose's partial error into one line naming the failed migration (and,
+// when the provider located it, its line and statement).
 func describe(err error) error {
+	var se *StatementError
+	if errors.As(err, &se) {
+		return se
+	}
 	var pe *goose.PartialError
 	if errors.As(err, &pe) && pe.Failed != nil && pe.Failed.Source != nil {
 		return fmt.Errorf("migration %s failed: %w", path.Base(pe.Failed.Source.Path), trimGoose(pe.Err))

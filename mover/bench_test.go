@@ -150,7 +150,9 @@ func BenchmarkEvacuate(b *testing.B) {
 			zero := time.Duration(0)
 			for b.Loop() {
 				start := time.Now()
-				res, err := m.Evacuate(ctx, mover.EvacuateOptions{Server: "pg-a", Concurrency: conc, KeepSource: &zero})
+				eo := mover.EvacuateOptions{Server: "pg-a", KeepSource: &zero}
+				eo.Concurrency = conc
+				res, err := m.Evacuate(ctx, eo)
 				require.NoError(b, err)
 				require.True(b, res.Empty)
 				var worst time.Duration

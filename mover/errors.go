@@ -1,6 +1,11 @@
 package mover
 
-import "errors"
+import (
+	"errors"
+	"fmt"
+
+	"github.com/tenantctl/tenantctl/internal/validate"
+)
 
 // ErrNoClient is returned when pg_dump or pg_restore cannot be found.
 var ErrNoClient = errors.New("PostgreSQL client programs not found: install the PostgreSQL client package " +
@@ -36,3 +41,18 @@ func (e *InterruptedMoveError) Error() string {
 	return "tenant \"" + e.Slug + "\" has an interrupted move to " + e.Target + " (after step " + e.Step +
 		"): move it to " + e.Target + " again to finish it, or roll it back"
 }
+
+// GrantsHeldError is returned by [Mover.Move] for a tenant with MSP access grants, whose
+// roles live on its current server: they must be revoked first. It is invalid input
+// (nothing was changed).
+type GrantsHeldError struct {
+	Slug   string
+	Grants int
+}
+
+func (e *GrantsHeldError) Error() string {
+	return fmt.Sprintf("tenant %q has %d MSP access grants, whose roles live on its current server: revoke them first", e.Slug, e.Grants)
+}
+
+// Is makes a GrantsHeldError invalid input.
+func (e *GrantsHeldError) Is(target error) bool { return target == validate.ErrInvalid }

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/tenantctl/tenantctl/catalog"
-	"github.com/tenantctl/tenantctl/internal/fleet"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/secret"
@@ -23,15 +23,23 @@ type EvacuateOptions struct {
 	// To restricts the targets to these servers; empty means every server that is not
 	// draining, by placement rules.
 	To []string
-	// Concurrency bounds the moves running at once (default 2). PerTarget bounds those
-	// writing to one target server (default: Concurrency).
-	Concurrency, PerTarget int
+	// Options are the fleet knobs: Concurrency bounds the moves running at once
+	// (default 2, at most 64); PerServer bounds those writing to one target server
+	// (default, and at most, Concurrency); Progress is told about each tenant moved.
+	// Tenant must be empty: an evacuation moves every tenant of the server.
+	fleet.Options
 	// KeepSource is passed to each move.
 	KeepSource *time.Duration
 	DryRun     bool
-	// Progress, when set, is called after each tenant's move, on the calling goroutine.
-	Progress func(Outcome)
+	// OnMove, when set, is called after each tenant's move, on the calling goroutine.
+	OnMove func(Outcome)
 }
+
+// Evacuation limits.
+const (
+	DefaultEvacuateConcurrency = 2
+	MaxEvacuateConcurrency     = 64
+)
 
 // Validate checks the options without touching anything.
 func (o *EvacuateOptions) Validate() error {
@@ -46,14 +54,19 @@ func (o *EvacuateOptions) Validate() error {
 			return validate.Errorf("target %s is the server being evacuated", s)
 		}
 	}
-	if o.Concurrency == 0 {
-		o.Concurrency = 2
+	if o.Tenant != "" {
+		return validate.Field("tenant", o.Tenant, "an evacuation moves every tenant of the server")
 	}
-	if o.Concurrency < 1 || o.Concurrency > 64 {
-		return validate.Errorf("invalid concurrency %d: use 1 to 64", o.Concurrency)
+	// The per-target bound defaults to, and never exceeds, the overall one.
+	o.Defaults(fleet.Limits{Total: DefaultEvacuateConcurrency})
+	if o.PerServer == 0 || o.PerServer > o.Concurrency {
+		o.PerServer = o.Concurrency
 	}
-	if o.PerTarget <= 0 || o.PerTarget > o.Concurrency {
-		o.PerTarget = o.Concurrency
+	if err := o.Options.Validate(); err != nil {
+		return err
+	}
+	if o.Concurrency > MaxEvacuateConcurrency {
+		return validate.Field("concurrency", o.Concurrency, "use 1 to %d", MaxEvacuateConcurrency)
 	}
 	if o.KeepSource != nil && *o.KeepSource < 0 {
 		return validate.Errorf("invalid source retention %s: it must not be negative", *o.KeepSource)
@@ -170,8 +183,9 @@ func (m *Mover) Evacuate(ctx context.Context, o EvacuateOptions) (EvacuateResult
 	// Moves fan out like every fleet operation: round-robin over the targets, bounded
 	// overall and per target server (where the restores write).
 	var outcomes []Outcome
-	notStarted := fleet.Dispatch(ctx, jobs, func(j job) string { return j.to },
-		fleet.Limits{Total: o.Concurrency, PerServer: o.PerTarget},
+	rep := o.Progress.Start(len(jobs))
+	defer rep.Close()
+	notStarted := fleet.Dispatch(ctx, jobs, func(j job) string { return j.to }, o.Limits(),
 		func(ctx context.Context, j job) Outcome {
 			r, err := m.Move(ctx, MoveOptions{Slug: j.t.Slug, To: j.to, KeepSource: o.KeepSource})
 			out := Outcome{Slug: j.t.Slug, From: o.Server, To: j.to, Status: "moved", Bytes: r.Bytes, Downtime: r.Downtime, Duration: r.Duration}
@@ -186,8 +200,13 @@ func (m *Mover) Evacuate(ctx context.Context, o EvacuateOptions) (EvacuateResult
 				fpEvacuateMoved.Hit()
 			}
 			outcomes = append(outcomes, out)
-			if o.Progress != nil {
-				o.Progress(out)
+			var err error
+			if out.Error != "" {
+				err = errors.New(out.Error)
+			}
+			rep.Done(out.Slug, err)
+			if o.OnMove != nil {
+				o.OnMove(out)
 			}
 			return false
 		})

@@ -32,7 +32,20 @@ var (
 	fpImportUndone      = fault.Register("import.undo.after-drop", "failed or interrupted import's database and roles dropped, tenant not yet purged")
 
 	fpExportWritten = fault.Register("export.after-file", "export archive renamed into place, export event not written")
+
+	// restore.<step>.before-record / after-record: as for moves, for in-place restores.
+	fpRestoreStepDone        = map[string]*fault.Point{}
+	fpRestoreStepRecorded    = map[string]*fault.Point{}
+	fpRestoreKeptDropped     = fault.Register("restore.kept.after-drop", "kept copy of a switched restore dropped, restore not yet done")
+	fpRestoreRollbackDropped = fault.Register("restore.rollback.after-drop", "rollback: partial restored copy dropped, current database still under its kept name")
+	fpRestoreRollbackRenamed = fault.Register("restore.rollback.after-rename", "rollback: current database has its name back, grants and login not restored")
 )
+
+// restoreServerSteps are the in-place restore steps that change a server (or the
+// scratch instance) before they are recorded.
+var restoreServerSteps = map[string]bool{
+	RestoreScratch: true, RestoreSuspended: true, RestoreRenamed: true, RestoreCopied: true, RestoreHardened: true, RestoreResumed: true,
+}
 
 // serverSteps are the move steps that change a server before they are recorded.
 var serverSteps = map[string]bool{
@@ -50,6 +63,12 @@ func init() {
 			if serverSteps[s] {
 				fpMoveStepDone[s] = fault.Register("move."+s+".before-record", "move step "+s+" done on the servers, not recorded (use :N)")
 			}
+		}
+	}
+	for _, s := range restoreSteps {
+		fpRestoreStepRecorded[s] = fault.Register("restore."+s+".after-record", "restore step "+s+" recorded, next step not started")
+		if restoreServerSteps[s] {
+			fpRestoreStepDone[s] = fault.Register("restore."+s+".before-record", "restore step "+s+" done, not recorded")
 		}
 	}
 	for _, s := range []string{StepImportRoles, StepImportRestored, StepImportHardened, StepImportMigrated} {

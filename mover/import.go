@@ -29,6 +29,11 @@ type ImportOptions struct {
 	provisioner.CreateOptions
 	// File is a pg_dump custom-format archive of the customer's database.
 	File string
+	// Baseline, when not 0, is the tenant migration version the customer's schema
+	// matches: after the restore, the migrations up to it are checked and recorded as
+	// applied (see tenantdb.Server.Baseline) instead of read from the dump's goose table,
+	// which the dump then need not have.
+	Baseline int64
 }
 
 // DumpInfo is what [InspectDump] learns from an archive's table of contents.
@@ -66,6 +71,12 @@ var forbiddenEntries = map[string]string{
 // be restored from, and reads its schema version from its goose_db_version table. It
 // returns [ErrNotDump], [ErrForbiddenContent] or [ErrNoVersion], as invalid input.
 func InspectDump(ctx context.Context, file string) (DumpInfo, error) {
+	return inspectDump(ctx, file, false)
+}
+
+// inspectDump is InspectDump; noVersionOK accepts a dump without goose's table (the
+// import baselines it), whose Version is then 0.
+func inspectDump(ctx context.Context, file string, noVersionOK bool) (DumpInfo, error) {
 	var info DumpInfo
 	f, err := os.Open(file)
 	if err != nil {
@@ -139,10 +150,13 @@ func InspectDump(ctx context.Context, file string) (DumpInfo, error) {
 	if len(forbidden) > 0 {
 		return info, validate.Invalid(fmt.Errorf("%s: %w: %s", file, ErrForbiddenContent, strings.Join(forbidden, ", ")))
 	}
+	if !hasGoose && noVersionOK {
+		return info, nil
+	}
 	if !hasGoose {
-		return info, validate.Invalid(fmt.Errorf("%s: %w. Baseline the customer's database before dumping it: "+
-			"apply with goose the tenant migrations its schema already matches (goose -dir MIGRATIONS postgres DSN up-to VERSION), "+
-			"or create goose_db_version and record those versions as applied; then dump it again", file, ErrNoVersion))
+		return info, validate.Invalid(fmt.Errorf("%s: %w. If the customer's schema matches tenant migration version N, "+
+			"import it with --baseline N (tenant create … --from-dump FILE --baseline N): the objects the migrations up to N create are checked, "+
+			"those versions recorded as applied, and the rest applied; see tenantctl migrate baseline --help", file, ErrNoVersion))
 	}
 	data, err := runClient(exec.CommandContext(ctx, bin, "--data-only", "--table=goose_db_version", "--file=-", file))
 	if err != nil {
@@ -218,7 +232,10 @@ func (m *Mover) Import(ctx context.Context, o ImportOptions) (catalog.Tenant, er
 	if _, err := m.store().Box(ctx); err != nil {
 		return catalog.Tenant{}, err
 	}
-	info, err := InspectDump(ctx, o.File)
+	if o.Baseline < 0 {
+		return catalog.Tenant{}, validate.Field("baseline", o.Baseline, "use a migration version of 1 or more")
+	}
+	info, err := inspectDump(ctx, o.File, o.Baseline > 0)
 	if err != nil {
 		return catalog.Tenant{}, err
 	}
@@ -226,6 +243,9 @@ func (m *Mover) Import(ctx context.Context, o ImportOptions) (catalog.Tenant, er
 	latest, err := migrations.Latest(fsys)
 	if err != nil {
 		return catalog.Tenant{}, err
+	}
+	if o.Baseline > latest {
+		return catalog.Tenant{}, validate.Errorf("--baseline %d is newer than the tenant migrations (latest %d)", o.Baseline, latest)
 	}
 	if info.Version > latest {
 		return catalog.Tenant{}, validate.Errorf("%s is at schema version %d, newer than the tenant migrations (latest %d)", o.File, info.Version, latest)
@@ -266,21 +286,21 @@ func (m *Mover) Import(ctx context.Context, o ImportOptions) (catalog.Tenant, er
 	if t.State != catalog.StateImporting {
 		return t, nil // finished by someone else meanwhile
 	}
-	version, err := m.restore(ctx, t, o.File)
+	version, err := m.restore(ctx, t, o.File, o.Baseline)
 	if err != nil {
 		if ctx.Err() != nil {
 			return t, err
 		}
 		msg := secret.Scrub(err.Error())
 		if uerr := m.undoImport(ctx, t, msg); uerr != nil {
-			return t, fmt.Errorf("import tenant %q: %w; undoing it also failed: %w (run `tenantctl reconcile`)", t.Slug, err, uerr)
+			return t, &provisioner.UnfinishedError{Err: fmt.Errorf("import tenant %q: %w; undoing it also failed: %w", t.Slug, err, uerr)}
 		}
 		return t, fmt.Errorf("import tenant %q: %w (undone: nothing was kept)", t.Slug, err)
 	}
 	active, none, step := catalog.StateActive, "", "imported"
 	if err := m.store().UpdateTenant(ctx, t.ID, catalog.TenantUpdate{State: &active, Step: &step, LastError: &none, SchemaVersion: &version,
 		Event: &catalog.Event{Action: "tenant.active", Slug: t.Slug, Details: map[string]any{
-			"server": t.Server, "schema_version": version, "from_dump": true, "dump_schema_version": info.Version, "dump_sha256": info.SHA256,
+			"server": t.Server, "schema_version": version, "from_dump": true, "dump_schema_version": info.Version, "dump_sha256": info.SHA256, "baseline": o.Baseline,
 		}}}); err != nil {
 		return t, err
 	}
@@ -302,7 +322,7 @@ const (
 
 // restore makes the imported tenant's roles and database and returns its schema
 // version. Every run starts from an empty database.
-func (m *Mover) restore(ctx context.Context, t catalog.Tenant, file string) (int64, error) {
+func (m *Mover) restore(ctx context.Context, t catalog.Tenant, file string, baseline int64) (int64, error) {
 	srv, err := m.P.Server(ctx, t.Server)
 	if err != nil {
 		return 0, err
@@ -356,6 +376,11 @@ func (m *Mover) restore(ctx context.Context, t catalog.Tenant, file string) (int
 	}
 	if err := record(StepImportHardened); err != nil {
 		return 0, err
+	}
+	if baseline > 0 {
+		if _, err := srv.Baseline(ctx, t.ID, m.P.TenantFS(), baseline, false); err != nil {
+			return 0, fmt.Errorf("baseline the restored database at version %d: %w", baseline, err)
+		}
 	}
 	version, err := srv.Migrate(ctx, t.ID, m.P.TenantFS(), tenantdb.MigrateOptions{})
 	if err != nil {

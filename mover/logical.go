@@ -149,7 +149,10 @@ func (m *Mover) logicalStep(ctx context.Context, step string, src, dst *tenantdb
 		if err := waitCaughtUp(ctx, src, mv); err != nil {
 			return err
 		}
-		return syncSequences(ctx, src, dst, mv.TenantID)
+		if err := syncSequences(ctx, src, dst, mv.TenantID); err != nil {
+			return err
+		}
+		return refreshViews(ctx, src, dst, mv.TenantID)
 	case StepDetached:
 		return m.dropReplication(ctx, mv)
 	}
@@ -363,6 +366,47 @@ func syncSequences(ctx context.Context, src, dst *tenantdb.Server, id string) er
 		}
 		if _, err := dc.Exec(ctx, "SELECT setval($1::regclass, $2, $3)", seq, last, called); err != nil {
 			return fmt.Errorf("set sequence %s on %s: %w", seq, dst.Name, err)
+		}
+	}
+	return nil
+}
+
+// refreshViews populates on the target the materialized views populated on the source:
+// logical replication carries table rows only, and the target's schema came from a
+// schema-only dump (materialized views created WITH NO DATA). Each is refreshed, as the
+// tenant's owner, from the replicated tables once they have caught up — so it holds what
+// a REFRESH on the source would give. Views the source never populated stay so. In
+// creation order, so a view built on another comes after it.
+func refreshViews(ctx context.Context, src, dst *tenantdb.Server, id string) error {
+	db, owner := tenantdb.Database(id), pgx.Identifier{tenantdb.OwnerRole(id)}.Sanitize()
+	sc, err := src.Connect(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer sc.Close(context.WithoutCancel(ctx))
+	rows, err := sc.Query(ctx, `SELECT format('%I.%I', n.nspname, c.relname) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE c.relkind = 'm' AND c.relispopulated AND n.nspname NOT IN ('pg_catalog', 'information_schema') ORDER BY c.oid`)
+	var views []string
+	if err == nil {
+		views, err = pgx.CollectRows(rows, pgx.RowTo[string])
+	}
+	if err != nil {
+		return fmt.Errorf("list materialized views of %s on %s: %w", db, src.Name, err)
+	}
+	if len(views) == 0 {
+		return nil
+	}
+	dc, err := dst.Connect(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer dc.Close(context.WithoutCancel(ctx))
+	if _, err := dc.Exec(ctx, "SET ROLE "+owner); err != nil {
+		return err
+	}
+	for _, v := range views {
+		if _, err := dc.Exec(ctx, "REFRESH MATERIALIZED VIEW "+v); err != nil {
+			return fmt.Errorf("refresh materialized view %s on %s: %w", v, dst.Name, err)
 		}
 	}
 	return nil

@@ -154,8 +154,7 @@ func (m *Mover) Move(ctx context.Context, o MoveOptions) (Result, error) {
 	if grants, err := m.store().ListAccessGrants(ctx, t.Slug, ""); err != nil {
 		return Result{}, err
 	} else if len(grants) > 0 {
-		return Result{}, validate.Errorf("tenant %q has %d MSP access grants, whose roles live on its current server: revoke them first (tenantctl access revoke LOGIN --tenant %s)",
-			o.Slug, len(grants), o.Slug)
+		return Result{}, &GrantsHeldError{Slug: o.Slug, Grants: len(grants)}
 	}
 	src, err := m.P.Server(ctx, t.Server)
 	if err != nil {
@@ -217,7 +216,7 @@ func (m *Mover) drive(ctx context.Context, t catalog.Tenant, mv catalog.Move, st
 			msg := secret.Scrub(err.Error())
 			m.Log.Warn("move failed; rolling back to the source", "tenant", t.Slug, "error", msg)
 			if rerr := m.rollback(ctx, cur, msg); rerr != nil {
-				return res, fmt.Errorf("move tenant %q: %w; rolling back also failed: %w (run `tenantctl reconcile`)", t.Slug, err, rerr)
+				return res, &provisioner.UnfinishedError{Err: fmt.Errorf("move tenant %q: %w; rolling back also failed: %w", t.Slug, err, rerr)}
 			}
 			return res, fmt.Errorf("move tenant %q to %s: %w (rolled back: the tenant stays on %s)", t.Slug, mv.Target, err, mv.Source)
 		}

@@ -18,19 +18,18 @@ const (
 	ActDropSource     = "drop-moved-source"
 	ActRollBackImport = "roll-back-import"
 	ActMoveBusy       = "move-in-progress"
-)
 
-func init() {
-	provisioner.RegisterReconciler(func(ctx context.Context, p *provisioner.Provisioner, dryRun bool) ([]provisioner.Action, error) {
-		return New(p, p.Log).Reconcile(ctx, dryRun)
-	})
-}
+	ActRollBackRestore = "roll-back-restore"
+	ActFinishRestore   = "finish-restore"
+	ActDropKept        = "drop-restore-kept-copy"
+)
 
 // Reconcile settles interrupted moves and imports: a move that did not switch is rolled
 // back to its source (the customer gets its database back at once); a switched move is
 // finished (the target resumed); a source copy whose retention ended is dropped; an
 // interrupted import is undone (rerunning the import starts it again). A move another
-// process is driving right now is only reported.
+// process is driving right now is only reported. It is a [provisioner.Repair]: the
+// reconcile job passes it in [provisioner.ReconcileOptions.Repairs].
 func (m *Mover) Reconcile(ctx context.Context, dryRun bool) ([]provisioner.Action, error) {
 	moves, err := m.store().ListMoves(ctx, catalog.MoveFilter{Statuses: []string{catalog.MoveMoving, catalog.MoveSwitched}})
 	if err != nil {
@@ -69,6 +68,11 @@ func (m *Mover) Reconcile(ctx context.Context, dryRun bool) ([]provisioner.Actio
 				Detail: fmt.Sprintf("the copy kept on %s after the move to %s expired at %s: dropping it", mv.Source, mv.Target, mv.KeepSourceUntil.UTC().Format(time.RFC3339))},
 				func() error { return m.settle(ctx, mv) })
 		}
+	}
+	ra, rerr := m.reconcileRestores(ctx, dryRun)
+	actions = append(actions, ra...)
+	if rerr != nil {
+		errs = append(errs, rerr)
 	}
 	ia, ierr := m.reconcileImports(ctx, dryRun)
 	actions = append(actions, ia...)

@@ -146,7 +146,7 @@ func (p *Provisioner) finishCreateOn(ctx context.Context, id string, slow bool, 
 			Event: &catalog.Event{Action: "tenant.create.failed", Slug: t.Slug, Details: map[string]any{"step": nextStep(t.Step), "error": msg}}}); uerr != nil {
 			err = errors.Join(err, uerr)
 		}
-		return t, fmt.Errorf("provision tenant %q: %w (rerun the same create, or `tenantctl reconcile`, to retry)", t.Slug, err)
+		return t, &UnfinishedError{Err: fmt.Errorf("provision tenant %q: %w", t.Slug, err), Rerun: true}
 	}
 	return p.Store.GetTenantByID(ctx, id)
 }
@@ -262,18 +262,8 @@ func (p *Provisioner) createDatabase(ctx context.Context, srv *tenantdb.Server, 
 		return 0, false, err
 	}
 	if !slow && !existed {
-		tmpl, err := srv.EnsureTemplate(ctx, fsys)
+		tmpl, err := p.ensureTemplate(ctx, srv)
 		if err == nil {
-			if tmpl.Built {
-				p.Log.Info("template built", "server", srv.Name, "template", tmpl.Name, "version", tmpl.Version)
-			}
-			if rec, err := p.Store.GetServer(ctx, srv.Name); err != nil {
-				return 0, false, err
-			} else if rec.TemplateHash != tmpl.Hash {
-				if err := p.Store.SetTemplate(ctx, srv.Name, tmpl.Name, tmpl.Hash, tmpl.Version); err != nil {
-					return 0, false, err
-				}
-			}
 			// The warehouse step logs in to the warehouse: that login overlaps the clone.
 			p.warmWarehouse(ctx)
 			if tmpl, err = p.cloneTemplate(ctx, srv, t.ID, tmpl); err != nil {

@@ -47,3 +47,47 @@ func Confirm(action, slug, confirm string) error {
 	}
 	return nil
 }
+
+// DrainingError refuses to place a tenant on a server that is draining. It is invalid
+// input (nothing was changed).
+type DrainingError struct {
+	Server string
+}
+
+func (e *DrainingError) Error() string {
+	return fmt.Sprintf("server %q is draining and takes no new tenants", e.Server)
+}
+
+// Is makes a DrainingError invalid input.
+func (e *DrainingError) Is(target error) bool { return target == validate.ErrInvalid }
+
+// NoServerFitsError is [ErrNoServerFits] with the count of servers and why each was
+// passed over. It is invalid input (nothing was changed).
+type NoServerFitsError struct {
+	Servers, Draining, Full, Mismatched int
+	// Labels are the labels asked for, formatted.
+	Labels string
+}
+
+func (e *NoServerFitsError) Error() string {
+	return fmt.Sprintf("%v: %d servers registered, %d draining, %d full, %d without labels %s",
+		ErrNoServerFits, e.Servers, e.Draining, e.Full, e.Mismatched, e.Labels)
+}
+
+// Is makes a NoServerFitsError match [ErrNoServerFits] and invalid input.
+func (e *NoServerFitsError) Is(target error) bool {
+	return target == ErrNoServerFits || target == validate.ErrInvalid
+}
+
+// UnfinishedError wraps a failure that left an operation half done: reconcile finishes
+// or undoes it, and when Rerun is set running the same operation again retries it.
+type UnfinishedError struct {
+	Err error
+	// Rerun says the same operation, run again, picks up where this one stopped.
+	Rerun bool
+}
+
+func (e *UnfinishedError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the failure.
+func (e *UnfinishedError) Unwrap() error { return e.Err }

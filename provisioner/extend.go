@@ -1,36 +1,20 @@
 package provisioner
 
-import (
-	"context"
-	"sync"
-)
+import "context"
 
-// Reconciler finishes or undoes another package's interrupted work (moves, imports)
-// as part of [Provisioner.Reconcile]. It returns what it found, like Reconcile.
-type Reconciler func(ctx context.Context, p *Provisioner, dryRun bool) ([]Action, error)
+// Repair finishes or undoes another package's interrupted work (moves, imports) as part
+// of [Provisioner.Reconcile]; it returns what it found, like Reconcile. The caller hands
+// the repairs to Reconcile in [ReconcileOptions.Repairs] (jobs.Reconcile passes the
+// mover's): no package plugs itself in behind the caller's back.
+type Repair func(ctx context.Context, dryRun bool) ([]Action, error)
 
-var (
-	reconcilersMu sync.Mutex
-	reconcilers   []Reconciler
-)
-
-// RegisterReconciler adds r to every later Reconcile, which runs it before its own
-// checks (so that tenants it settles are checked where they end up). Packages register
-// from init.
-func RegisterReconciler(r Reconciler) {
-	reconcilersMu.Lock()
-	defer reconcilersMu.Unlock()
-	reconcilers = append(reconcilers, r)
-}
-
-func (p *Provisioner) runReconcilers(ctx context.Context, dryRun bool) ([]Action, []error) {
-	reconcilersMu.Lock()
-	rs := append([]Reconciler(nil), reconcilers...)
-	reconcilersMu.Unlock()
+// runRepairs runs the injected repairs in order, before reconcile's own checks (so that
+// tenants they settle are checked where they end up).
+func runRepairs(ctx context.Context, repairs []Repair, dryRun bool) ([]Action, []error) {
 	var actions []Action
 	var errs []error
-	for _, r := range rs {
-		a, err := r(ctx, p, dryRun)
+	for _, r := range repairs {
+		a, err := r(ctx, dryRun)
 		actions = append(actions, a...)
 		if err != nil {
 			errs = append(errs, err)

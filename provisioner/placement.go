@@ -2,10 +2,9 @@ package provisioner
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/tenantctl/tenantctl/catalog"
-	"github.com/tenantctl/tenantctl/internal/fleet"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/tenantdb"
 )
@@ -20,7 +19,7 @@ func (p *Provisioner) Place(ctx context.Context, name string, labels map[string]
 			return srv, err
 		}
 		if srv.Draining {
-			return srv, validate.Errorf("server %q is draining and takes no new tenants (tenantctl server undrain %s)", name, name)
+			return srv, &DrainingError{Server: name}
 		}
 		if srv.Free() <= 0 {
 			return srv, validate.Errorf("server %q is full (%d of %d tenants)", name, srv.Tenants, srv.Capacity)
@@ -47,8 +46,8 @@ func (p *Provisioner) Place(ctx context.Context, name string, labels map[string]
 		}
 	}
 	if best == nil {
-		return catalog.Server{}, validate.Invalid(fmt.Errorf("%w: %d servers registered, %d draining, %d full, %d without labels %s; "+
-			"add one with `tenantctl server add`", ErrNoServerFits, len(servers), draining, full, mismatched, validate.FormatLabels(labels)))
+		return catalog.Server{}, &NoServerFitsError{Servers: len(servers), Draining: draining, Full: full, Mismatched: mismatched,
+			Labels: validate.FormatLabels(labels)}
 	}
 	return *best, nil
 }

@@ -104,7 +104,7 @@ func (p *Provisioner) createFailed(ctx context.Context, t catalog.Tenant, step s
 		Event: &catalog.Event{Action: "tenant.create.failed", Slug: t.Slug, Details: map[string]any{"step": step, "error": msg}}}); uerr != nil {
 		err = errors.Join(err, uerr)
 	}
-	return fmt.Errorf("provision tenant %q: %w (rerun the same create, or `tenantctl reconcile`, to retry)", t.Slug, err)
+	return &UnfinishedError{Err: fmt.Errorf("provision tenant %q: %w", t.Slug, err), Rerun: true}
 }
 
 // PoolResult is what [Provisioner.RefillPool] did on one server.
@@ -386,14 +386,38 @@ func (p *Provisioner) dropSpare(ctx context.Context, h *tenantdb.Server, sp cata
 }
 
 // ensureTemplate returns the server's template for the current migration set, building
-// it when missing, and keeps the catalog's record of it current.
+// it when missing, and keeps the catalog's record of it current, its fingerprint
+// included. A template found with no fingerprint recorded (built before fingerprints, or
+// by a run killed before recording it) cannot be verified: it is rebuilt.
 func (p *Provisioner) ensureTemplate(ctx context.Context, h *tenantdb.Server) (tenantdb.Template, error) {
 	tmpl, err := h.EnsureTemplate(ctx, p.TenantFS())
 	if err != nil {
 		return tmpl, err
 	}
+	if !tmpl.Built {
+		if tmpl.Fingerprint, err = p.Store.TemplateFingerprint(ctx, h.Name, tmpl.Name); err != nil {
+			return tmpl, err
+		}
+		if tmpl.Fingerprint == "" {
+			p.Log.Warn("template has no recorded fingerprint; rebuilding it", "server", h.Name, "template", tmpl.Name)
+			if err := h.DropTemplate(ctx, tmpl.Name); err != nil {
+				return tmpl, err
+			}
+			if tmpl, err = h.EnsureTemplate(ctx, p.TenantFS()); err != nil {
+				return tmpl, err
+			}
+		}
+	}
 	if tmpl.Built {
 		p.Log.Info("template built", "server", h.Name, "template", tmpl.Name, "version", tmpl.Version)
+		if err := p.Store.SetTemplateFingerprint(ctx, h.Name, tmpl.Name, tmpl.Fingerprint); err != nil {
+			return tmpl, err
+		}
+	}
+	if tmpl.Fingerprint == "" { // built by another process, which is recording it
+		if tmpl.Fingerprint, err = p.Store.TemplateFingerprint(ctx, h.Name, tmpl.Name); err != nil {
+			return tmpl, err
+		}
 	}
 	rec, err := p.Store.GetServer(ctx, h.Name)
 	if err != nil {
@@ -476,13 +500,39 @@ func (p *Provisioner) RemoveServer(ctx context.Context, name string) error {
 // EnsureTemplate and the clone (a migration run replacing it) is not a failure: the
 // template of the set is ensured again and the clone retried, so a tenant created while
 // templates change never fails for it.
+//
+// Every clone is fingerprinted before anything else touches it: a clone that does not
+// match the template's fingerprint recorded at its build means the template was changed
+// since (a grant, a function planted there); the clone is dropped, the template rebuilt
+// and cloned again.
 func (p *Provisioner) cloneTemplate(ctx context.Context, h *tenantdb.Server, id string, tmpl tenantdb.Template) (tenantdb.Template, error) {
 	for attempt := 0; ; attempt++ {
 		if p.Hooks.BeforeClone != nil {
 			p.Hooks.BeforeClone(tmpl.Name)
 		}
 		err := h.CreateDatabase(ctx, id, tmpl.Name)
-		if err == nil || attempt == 2 || dbconn.SQLState(err) != pgerrcode.InvalidCatalogName {
+		if err == nil {
+			err = p.verifyClone(ctx, h, id, tmpl)
+			var drift *tenantdb.TemplateDriftError
+			if !errors.As(err, &drift) || attempt == 2 {
+				return tmpl, err
+			}
+			p.Log.Warn("template changed since it was built; rebuilding it", "server", h.Name, "template", tmpl.Name)
+			if err := h.DropDatabase(ctx, id); err != nil {
+				return tmpl, err
+			}
+			if err := h.DropTemplate(ctx, tmpl.Name); err != nil {
+				return tmpl, err
+			}
+			if err := p.Store.DeleteTemplateFingerprint(ctx, h.Name, tmpl.Name); err != nil {
+				return tmpl, err
+			}
+			if tmpl, err = p.ensureTemplate(ctx, h); err != nil {
+				return tmpl, err
+			}
+			continue
+		}
+		if attempt == 2 || dbconn.SQLState(err) != pgerrcode.InvalidCatalogName {
 			return tmpl, err
 		}
 		p.Log.Info("template gone before the clone; ensuring it again", "server", h.Name, "template", tmpl.Name)
@@ -490,4 +540,16 @@ func (p *Provisioner) cloneTemplate(ctx context.Context, h *tenantdb.Server, id 
 			return tmpl, err
 		}
 	}
+}
+
+// verifyClone compares the fresh clone id of tmpl with the template's fingerprint.
+func (p *Provisioner) verifyClone(ctx context.Context, h *tenantdb.Server, id string, tmpl tenantdb.Template) error {
+	got, err := h.Fingerprint(ctx, tenantdb.Database(id))
+	if err != nil {
+		return err
+	}
+	if got != tmpl.Fingerprint {
+		return &tenantdb.TemplateDriftError{Server: h.Name, Template: tmpl.Name, Want: tmpl.Fingerprint, Got: got}
+	}
+	return nil
 }

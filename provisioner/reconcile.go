@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/fleet"
+	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/secret"
 	"github.com/tenantctl/tenantctl/tenantdb"
 )
@@ -50,6 +52,25 @@ type Action struct {
 type ReconcileOptions struct {
 	// DryRun reports the plan and changes nothing.
 	DryRun bool
+	// Repairs run first, in order: other packages' repairs of their interrupted work
+	// (the mover's moves and imports), injected by the caller.
+	Repairs []Repair
+	// Options are the fleet knobs: Concurrency bounds the servers inspected and
+	// repaired at once (default 4); Progress is started with the number of servers and
+	// told about each. Tenant must be empty (reconcile visits the whole fleet) and
+	// PerServer is 1: one inventory per server.
+	fleet.Options
+}
+
+// DefaultReconcileConcurrency bounds the servers reconcile works on at once.
+const DefaultReconcileConcurrency = 4
+
+// Validate checks the options and fills in defaults.
+func (o *ReconcileOptions) Validate() error {
+	if o.Tenant != "" {
+		return validate.Field("tenant", o.Tenant, "reconcile visits the whole fleet")
+	}
+	return o.Options.Prepare(fleet.Limits{Total: DefaultReconcileConcurrency, PerServer: 1})
 }
 
 // Reconcile brings the servers in line with the catalog: it finishes interrupted
@@ -58,23 +79,15 @@ type ReconcileOptions struct {
 // tenants that the catalog does not know. It carries on past failures; the error
 // joins them.
 func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Action, error) {
-	actions, errs := p.runReconcilers(ctx, o.DryRun)
+	if err := o.Validate(); err != nil {
+		return nil, err
+	}
+	actions, errs := runRepairs(ctx, o.Repairs, o.DryRun)
 	tenants, err := p.Store.ListTenants(ctx, catalog.TenantFilter{})
 	if err != nil {
 		return actions, errors.Join(append(errs, err)...)
 	}
-	do := func(a Action, fix func() error) {
-		if !o.DryRun && fix != nil {
-			if err := fix(); err != nil {
-				a.Error = secret.Scrub(err.Error())
-				errs = append(errs, fmt.Errorf("%s %s: %w", a.Kind, a.Tenant, err))
-			} else {
-				a.Applied = true
-			}
-			fpReconcileAction.Hit()
-		}
-		actions = append(actions, a)
-	}
+	do := actor(o.DryRun, &actions, &errs)
 
 	// Interrupted lifecycle operations.
 	for _, t := range tenants {
@@ -145,63 +158,139 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 	if err != nil {
 		return actions, errors.Join(append(errs, err)...)
 	}
+	// The database an in-place restore keeps (renamed) is the mover's business too.
+	restoreCopies, err := p.Store.RestoreCopies(ctx)
+	if err != nil {
+		return actions, errors.Join(append(errs, err)...)
+	}
 	spares, err := p.SpareIDs(ctx)
 	if err != nil {
 		return actions, errors.Join(append(errs, err)...)
 	}
-	for _, s := range servers {
-		srv, err := p.Server(ctx, s.Name)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		snap, err := srv.Snapshot(ctx)
-		inv := snap.Inventory()
-		if err != nil {
-			actions = append(actions, Action{Kind: ActServerUnreachable, Server: s.Name, Detail: secret.Scrub(err.Error())})
-			errs = append(errs, fmt.Errorf("server %s: %w", s.Name, err))
-			continue
-		}
-		known := map[string]catalog.Tenant{}
-		for _, t := range tenants {
-			if t.Server == s.Name {
-				known[t.ID] = t
-			}
-		}
-		for id := range spares[s.Name] {
-			known[id] = catalog.Tenant{ID: id} // a spare of the warm pool, not an orphan
-		}
-		for _, t := range tenants {
-			if t.Server != s.Name || (t.State != catalog.StateActive && t.State != catalog.StateSuspended) {
-				continue
-			}
-			p.driftActions(ctx, srv, t, inv, accessRoles, do)
-		}
-		if err := p.reconcilePrivileges(ctx, srv, s.Name, tenants, grants, do); err != nil {
-			errs = append(errs, fmt.Errorf("server %s: %w", s.Name, err))
-		}
-		p.accessActions(ctx, srv, snap, known, grants, do)
-		for _, name := range sortedKeys(inv.Databases) {
-			if strings.HasPrefix(name, tenantdb.TemplatePrefix) {
-				if !tenantdb.TemplateReady(inv.Databases[name]) {
-					do(Action{Kind: ActHalfBuiltTemplate, Server: s.Name,
-						Detail: fmt.Sprintf("template %s was left half-built by an interrupted build; dropping it unless a build is running", name)},
-						func() error { _, err := srv.DropHalfBuiltTemplate(ctx, name); return err })
-				}
-				continue
-			}
-			if id, ok := tenantdb.ParseName(name); !ok || (known[id].ID == "" && !moveCopies[s.Name][id]) {
-				do(Action{Kind: ActOrphanDatabase, Server: s.Name, Detail: fmt.Sprintf("database %s is named like a tenant but the catalog has no tenant for it on this server; left untouched", name)}, nil)
-			}
-		}
-		for _, name := range sortedKeys(inv.Roles) {
-			if id, ok := tenantdb.ParseName(name); !ok || (known[id].ID == "" && !moveCopies[s.Name][id]) {
-				do(Action{Kind: ActOrphanRole, Server: s.Name, Detail: fmt.Sprintf("role %s is named like a tenant but the catalog has no tenant for it on this server; left untouched", name)}, nil)
-			}
-		}
+	// One inventory per server, the servers worked on Concurrency at a time; each
+	// server's actions are kept apart and joined in server order, so the report reads
+	// the same however the servers interleave.
+	in := reconcileInputs{tenants: tenants, grants: grants, accessRoles: accessRoles, spares: spares, moveCopies: moveCopies, restoreCopies: restoreCopies}
+	outcomes := make([]serverOutcome, len(servers))
+	idx := make([]int, len(servers))
+	for i := range idx {
+		idx[i] = i
+	}
+	rep := o.Progress.Start(len(servers))
+	notStarted := fleet.Dispatch(ctx, idx, func(i int) string { return servers[i].Name }, o.Limits(),
+		func(ctx context.Context, i int) serverOutcome {
+			var out serverOutcome
+			p.reconcileServer(ctx, servers[i], in, actor(o.DryRun, &out.actions, &out.errs), &out)
+			return out
+		},
+		func(i int, out serverOutcome) bool {
+			outcomes[i] = out
+			rep.Done(servers[i].Name, errors.Join(out.errs...))
+			return false
+		})
+	rep.Close()
+	for _, out := range outcomes {
+		actions = append(actions, out.actions...)
+		errs = append(errs, out.errs...)
+	}
+	if len(notStarted) > 0 {
+		errs = append(errs, fmt.Errorf("%d server(s) not reconciled: %w", len(notStarted), ctx.Err()))
 	}
 	actions = append(actions, p.reconcilePool(ctx, o.DryRun, &errs)...)
 	return actions, errors.Join(errs...)
+}
+
+// actor returns reconcile's do: it applies fix (unless dryRun), records the action in
+// *actions and a failed fix's error in *errs.
+func actor(dryRun bool, actions *[]Action, errs *[]error) func(Action, func() error) {
+	return func(a Action, fix func() error) {
+		if !dryRun && fix != nil {
+			if err := fix(); err != nil {
+				a.Error = secret.Scrub(err.Error())
+				*errs = append(*errs, fmt.Errorf("%s %s: %w", a.Kind, a.Tenant, err))
+			} else {
+				a.Applied = true
+			}
+			fpReconcileAction.Hit()
+		}
+		*actions = append(*actions, a)
+	}
+}
+
+// reconcileInputs are what reconcile read once for every server.
+type reconcileInputs struct {
+	tenants     []catalog.Tenant
+	grants      []catalog.AccessGrant
+	accessRoles map[string]bool
+	spares      map[string]map[string]bool
+	moveCopies  map[string]map[string]bool
+	// restoreCopies are the databases in-place restores keep (renamed), by server.
+	restoreCopies map[string]map[string]string
+}
+
+// serverOutcome is one server's part of a reconcile: its actions and errors.
+type serverOutcome struct {
+	actions []Action
+	errs    []error
+}
+
+// reconcileServer compares one server's inventory with the catalog: drift of its live
+// tenants, privileges, access roles, half-built templates and orphans. do records into
+// out; it runs on its own goroutine, beside the other servers'.
+func (p *Provisioner) reconcileServer(ctx context.Context, s catalog.Server, in reconcileInputs, do func(Action, func() error), out *serverOutcome) {
+	tenants, grants, accessRoles, spares, moveCopies := in.tenants, in.grants, in.accessRoles, in.spares, in.moveCopies
+	srv, err := p.Server(ctx, s.Name)
+	if err != nil {
+		out.errs = append(out.errs, err)
+		return
+	}
+	snap, err := srv.Snapshot(ctx)
+	inv := snap.Inventory()
+	if err != nil {
+		out.actions = append(out.actions, Action{Kind: ActServerUnreachable, Server: s.Name, Detail: secret.Scrub(err.Error())})
+		out.errs = append(out.errs, fmt.Errorf("server %s: %w", s.Name, err))
+		return
+	}
+	known := map[string]catalog.Tenant{}
+	for _, t := range tenants {
+		if t.Server == s.Name {
+			known[t.ID] = t
+		}
+	}
+	for id := range spares[s.Name] {
+		known[id] = catalog.Tenant{ID: id} // a spare of the warm pool, not an orphan
+	}
+	for _, t := range tenants {
+		if t.Server != s.Name || (t.State != catalog.StateActive && t.State != catalog.StateSuspended) {
+			continue
+		}
+		p.driftActions(ctx, srv, t, inv, accessRoles, do)
+	}
+	if err := p.reconcilePrivileges(ctx, srv, s.Name, tenants, grants, do); err != nil {
+		out.errs = append(out.errs, fmt.Errorf("server %s: %w", s.Name, err))
+	}
+	p.accessActions(ctx, srv, snap, known, grants, do)
+	for _, name := range sortedKeys(inv.Databases) {
+		if strings.HasPrefix(name, tenantdb.TemplatePrefix) {
+			if !tenantdb.TemplateReady(inv.Databases[name]) {
+				do(Action{Kind: ActHalfBuiltTemplate, Server: s.Name,
+					Detail: fmt.Sprintf("template %s was left half-built by an interrupted build; dropping it unless a build is running", name)},
+					func() error { _, err := srv.DropHalfBuiltTemplate(ctx, name); return err })
+			}
+			continue
+		}
+		if _, ok := in.restoreCopies[s.Name][name]; ok {
+			continue
+		}
+		if id, ok := tenantdb.ParseName(name); !ok || (known[id].ID == "" && !moveCopies[s.Name][id]) {
+			do(Action{Kind: ActOrphanDatabase, Server: s.Name, Detail: fmt.Sprintf("database %s is named like a tenant but the catalog has no tenant for it on this server; left untouched", name)}, nil)
+		}
+	}
+	for _, name := range sortedKeys(inv.Roles) {
+		if id, ok := tenantdb.ParseName(name); !ok || (known[id].ID == "" && !moveCopies[s.Name][id]) {
+			do(Action{Kind: ActOrphanRole, Server: s.Name, Detail: fmt.Sprintf("role %s is named like a tenant but the catalog has no tenant for it on this server; left untouched", name)}, nil)
+		}
+	}
 }
 
 // reconcilePool refills the warm pools (finishing or undoing what killed refills left)

@@ -39,7 +39,7 @@ func (o AddServerOptions) Validate() (map[string]string, error) {
 		return nil, validate.Errorf("invalid capacity %d: it must be at least 1", o.Capacity)
 	}
 	if o.Spares < 0 {
-		return nil, validate.Errorf("invalid --spares %d: it must be 0 or more", o.Spares)
+		return nil, validate.Field("spares", o.Spares, "it must be 0 or more")
 	}
 	switch o.CloneStrategy {
 	case "", "file_copy", "wal_log":

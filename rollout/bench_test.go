@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/rollout"
 	"github.com/tenantctl/tenantctl/tenantdb"
@@ -54,14 +55,14 @@ func BenchmarkFleetMigration(b *testing.B) {
 		dir := migDir(b, files)
 
 		raw1 += bundle.raw(b, tenants, fmt.Sprintf("raw1_%d", iter), 1)
-		res, err := rollout.Run(ctx, rollout.Options{Store: bundle.store, Migrations: os.DirFS(dir), Concurrency: 1, Canary: -1, MaxFailures: 1})
+		res, err := rollout.Run(ctx, rollout.Options{Store: bundle.store, Migrations: os.DirFS(dir), Canary: -1, MaxFailures: 1, Options: fleet.Options{Concurrency: 1}})
 		require.NoError(b, err)
 		require.Len(b, res.Migrated, n)
 		roll1 += res.TenantsElapsed
 		tmpl += res.Elapsed - res.TenantsElapsed
 
 		raw8 += bundle.raw(b, tenants, fmt.Sprintf("raw8_%d", iter), 8)
-		res, err = rollout.Run(ctx, rollout.Options{Store: bundle.store, Migrations: os.DirFS(dir8), Concurrency: 8, PerServer: 4, Canary: -1, MaxFailures: 1})
+		res, err = rollout.Run(ctx, rollout.Options{Store: bundle.store, Migrations: os.DirFS(dir8), Canary: -1, MaxFailures: 1, Options: fleet.Options{Concurrency: 8, PerServer: 4}})
 		require.NoError(b, err)
 		require.Len(b, res.Migrated, n)
 		roll8 += res.TenantsElapsed
@@ -72,7 +73,7 @@ func BenchmarkFleetMigration(b *testing.B) {
 		require.NoError(b, err)
 		require.Equal(b, n, res.Plan.Current)
 
-		res, err = rollout.Run(ctx, rollout.Options{Store: bundle.store, Migrations: os.DirFS(dir8), Verify: true, Concurrency: 8, PerServer: 4})
+		res, err = rollout.Run(ctx, rollout.Options{Store: bundle.store, Migrations: os.DirFS(dir8), Verify: true, Options: fleet.Options{Concurrency: 8, PerServer: 4}})
 		require.NoError(b, err)
 		verify += res.TenantsElapsed
 		iter++

@@ -6,7 +6,7 @@
 // version ([Status]) and rolls a single tenant back ([Down]).
 //
 // The fan-out (server handles, round-robin dispatch under the overall and per-server
-// limits, progress, the partial error) is internal/fleet's; this package keeps the
+// limits, progress, the partial error) is fleet's; this package keeps the
 // per-tenant work.
 //
 // It must not print (it reports through a fleet.Progress and returns results), record

@@ -10,7 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/tenantctl/tenantctl/catalog"
-	"github.com/tenantctl/tenantctl/internal/fleet"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/secret"
@@ -48,7 +48,7 @@ func Down(ctx context.Context, o DownOptions) (Outcome, error) {
 		return out, validate.Field("to", *o.To, "use a version of 0 or more")
 	}
 	opts := Options{Store: o.Store, Migrations: o.Migrations, LockTimeout: o.LockTimeout, StatementTimeout: o.StatementTimeout,
-		LockWait: o.LockWait, Log: o.Log}
+		LockWait: o.LockWait, Options: fleet.Options{Log: o.Log}}
 	if err := opts.Validate(); err != nil {
 		return out, err
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tenantctl/tenantctl/internal/fleet"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/validate"
 )
 

@@ -6,10 +6,8 @@ import (
 	"math"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/tenantctl/tenantctl/catalog"
-	"github.com/tenantctl/tenantctl/internal/fleet"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/tenantdb"
@@ -44,13 +42,13 @@ type Options struct {
 	Store *catalog.Store
 	// Migrations is the tenant migration set; nil means the embedded default schema.
 	Migrations fs.FS
-	// Tenant, when set, migrates only the tenant with this slug (no waves, and its
-	// database is always read, whatever the catalog says).
-	Tenant string
-	// Concurrency bounds tenants migrated at once (0: DefaultConcurrency).
-	Concurrency int
-	// PerServer bounds tenants migrated at once on one server (0: DefaultPerServer).
-	PerServer int
+	// Options are the fleet knobs. Tenant, when set, migrates only the tenant with this
+	// slug (no waves, and its database is always read, whatever the catalog says).
+	// Concurrency bounds tenants migrated at once (0: DefaultConcurrency), PerServer
+	// those on one server (0: DefaultPerServer). Progress, when set, is called once the
+	// plan is known with the number of tenants to visit; the reporter it returns is told
+	// about each one and closed at the end. Log receives a line per wave and template.
+	fleet.Options
 	// Canary is the size of the first wave, whose failure stops the run before the rest
 	// starts (0: DefaultCanary; negative: no canary wave).
 	Canary int
@@ -70,11 +68,6 @@ type Options struct {
 	// LockTimeout, StatementTimeout and LockWait bound each tenant's migration (0: the
 	// Default… values).
 	LockTimeout, StatementTimeout, LockWait time.Duration
-	// Progress, when set, is called once the plan is known with the number of tenants to
-	// visit; the reporter it returns is told about each one and closed at the end.
-	Progress fleet.Progress
-	// Log receives a line per wave and template; nil discards.
-	Log hclog.Logger
 }
 
 // Validate checks the options and fills in defaults; it touches nothing.
@@ -82,22 +75,8 @@ func (o *Options) Validate() error {
 	if o.Store == nil {
 		return fmt.Errorf("rollout: no catalog store given")
 	}
-	if o.Tenant != "" {
-		if err := validate.Slug(o.Tenant); err != nil {
-			return err
-		}
-	}
-	if o.Concurrency < 0 {
-		return validate.Field("concurrency", o.Concurrency, "it must be at least 1")
-	}
-	if o.PerServer < 0 {
-		return validate.Field("per-server", o.PerServer, "it must be at least 1")
-	}
-	if o.Concurrency == 0 {
-		o.Concurrency = DefaultConcurrency
-	}
-	if o.PerServer == 0 {
-		o.PerServer = DefaultPerServer
+	if err := o.Options.Prepare(fleet.Limits{Total: DefaultConcurrency, PerServer: DefaultPerServer}); err != nil {
+		return err
 	}
 	if o.Canary == 0 {
 		o.Canary = DefaultCanary
@@ -110,9 +89,6 @@ func (o *Options) Validate() error {
 	}
 	if o.Migrations == nil {
 		o.Migrations = migrations.Tenant()
-	}
-	if o.Log == nil {
-		o.Log = hclog.NewNullLogger()
 	}
 	return nil
 }

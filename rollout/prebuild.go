@@ -3,7 +3,7 @@ package rollout
 import (
 	"context"
 
-	"github.com/tenantctl/tenantctl/internal/fleet"
+	"github.com/tenantctl/tenantctl/fleet"
 )
 
 // templateWork is the template rebuild of a run, started in the background as soon as

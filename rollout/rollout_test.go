@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/internal/pgtest"
 	"github.com/tenantctl/tenantctl/internal/validate"
@@ -357,7 +358,7 @@ func TestMaxFailuresStopsNewWork(t *testing.T) {
 	b.fleet(t, "maxf", 3)
 	dir := migDir(t, map[string]string{"00002_broken.sql": "-- +goose Up\nSELECT 1/0;\n"})
 
-	res, err := b.run(t, dir, rollout.Options{Canary: -1, MaxFailures: 2, Concurrency: 1})
+	res, err := b.run(t, dir, rollout.Options{Canary: -1, MaxFailures: 2, Options: fleet.Options{Concurrency: 1}})
 	require.ErrorIs(t, err, rollout.ErrMaxFailures)
 	require.Len(t, res.Failed, 2)
 	require.Len(t, res.Skipped, 4)
@@ -369,7 +370,7 @@ func TestMaxFailuresStopsNewWork(t *testing.T) {
 	require.Contains(t, err.Error(), "division by zero")
 
 	// MaxFailures < 0 never stops: every tenant is tried.
-	res, err = b.run(t, dir, rollout.Options{Canary: -1, MaxFailures: -1, Concurrency: 4})
+	res, err = b.run(t, dir, rollout.Options{Canary: -1, MaxFailures: -1, Options: fleet.Options{Concurrency: 4}})
 	require.Error(t, err)
 	require.Len(t, res.Failed, 6)
 	require.Empty(t, res.Skipped)
@@ -549,7 +550,7 @@ func TestStatusCorrectsTheCatalog(t *testing.T) {
 	tenants := b.fleet(t, "stat", 1)
 	dir := migDir(t, map[string]string{"00002_assets.sql": addAssets})
 	// Migrated behind tenantctl's back: the catalog still says 1.
-	_, err := rollout.Run(ctx, rollout.Options{Store: b.store, Migrations: os.DirFS(dir), Tenant: tenants[0].Slug})
+	_, err := rollout.Run(ctx, rollout.Options{Store: b.store, Migrations: os.DirFS(dir), Options: fleet.Options{Tenant: tenants[0].Slug}})
 	require.NoError(t, err)
 	wrong := int64(1)
 	require.NoError(t, b.store.UpdateTenant(ctx, tenants[0].ID, catalog.TenantUpdate{SchemaVersion: &wrong}))

@@ -12,8 +12,8 @@ import (
 
 	"github.com/jackc/pgerrcode"
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
-	"github.com/tenantctl/tenantctl/internal/fleet"
 	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/secret"
@@ -146,7 +146,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	r.startRecorder(ctx)
 	rep := o.Progress.Start(len(plan.Canary) + len(plan.Rest))
 	waveStart := time.Now()
-	lim := fleet.Limits{Total: o.Concurrency, PerServer: o.PerServer}
+	lim := o.Limits()
 	var stop error
 	if len(plan.Canary) > 0 {
 		o.Log.Info("canary wave", "tenants", len(plan.Canary), "latest", set.Latest)

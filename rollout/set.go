@@ -67,6 +67,9 @@ func LoadSet(fsys fs.FS) (Set, error) {
 		sum := sha256.Sum256(b)
 		s.Files = append(s.Files, File{Version: v, Name: path.Base(name), SHA256: hex.EncodeToString(sum[:])})
 	}
+	if err := migrations.CheckOwnership(fsys); err != nil {
+		return s, validate.Invalid(err)
+	}
 	sort.Slice(s.Files, func(i, j int) bool { return s.Files[i].Version < s.Files[j].Version })
 	s.Latest = s.Files[len(s.Files)-1].Version
 	if s.Hash, err = migrations.Hash(fsys); err != nil {

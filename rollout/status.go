@@ -7,10 +7,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/tenantctl/tenantctl/catalog"
-	"github.com/tenantctl/tenantctl/internal/fleet"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/secret"
 )
@@ -20,15 +18,14 @@ type StatusOptions struct {
 	Store *catalog.Store
 	// Migrations is the tenant migration set; nil means the embedded default.
 	Migrations fs.FS
-	// Tenant, when set, reports only this tenant.
-	Tenant string
-	// Concurrency and PerServer bound the databases read at once (0: defaults).
-	Concurrency, PerServer int
+	// Options are the fleet knobs: Tenant, when set, reports only this tenant;
+	// Concurrency and PerServer bound the databases read at once (0: defaults). Progress
+	// is not used.
+	fleet.Options
 	// Verify reads every tenant database's own version table (and corrects the
 	// catalog where it differs). Without it the report comes from the catalog alone:
 	// one query, however many tenants.
 	Verify bool
-	Log    hclog.Logger
 }
 
 // TenantStatus is one tenant's migration state.
@@ -91,19 +88,8 @@ func Status(ctx context.Context, o StatusOptions) (StatusReport, error) {
 	if o.Store == nil {
 		return rep, fmt.Errorf("rollout: no catalog store given")
 	}
-	if o.Tenant != "" {
-		if err := validate.Slug(o.Tenant); err != nil {
-			return rep, err
-		}
-	}
-	if o.Concurrency <= 0 {
-		o.Concurrency = DefaultConcurrency
-	}
-	if o.PerServer <= 0 {
-		o.PerServer = DefaultPerServer
-	}
-	if o.Log == nil {
-		o.Log = hclog.NewNullLogger()
+	if err := o.Options.Prepare(fleet.Limits{Total: DefaultConcurrency, PerServer: DefaultPerServer}); err != nil {
+		return rep, err
 	}
 	set, err := LoadSet(o.Migrations)
 	if err != nil {
@@ -145,7 +131,7 @@ func Status(ctx context.Context, o StatusOptions) (StatusReport, error) {
 	if !o.Verify {
 		steps = nil // the catalog's record is the report
 	}
-	skipped := fleet.Dispatch(ctx, steps, stepServer, fleet.Limits{Total: o.Concurrency, PerServer: o.PerServer},
+	skipped := fleet.Dispatch(ctx, steps, stepServer, o.Limits(),
 		func(ctx context.Context, st Step) read {
 			srv, err := srvs.Get(ctx, st.Server)
 			if err != nil {

@@ -8,7 +8,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/tenantctl/tenantctl/catalog"
-	"github.com/tenantctl/tenantctl/internal/fleet"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
@@ -77,6 +77,11 @@ func templatesFor(ctx context.Context, o *Options, srvs *fleet.Servers, set Set,
 			fpTemplateBuilt.Hit()
 			if t.Built {
 				o.Log.Info("template rebuilt", "server", info.Name, "template", t.Name, "version", t.Version)
+				// Every clone is checked against it (a template with none is rebuilt).
+				if err := o.Store.SetTemplateFingerprint(gctx, info.Name, t.Name, t.Fingerprint); err != nil {
+					errs[i] = err
+					return nil
+				}
 			}
 			names, err := srv.ListTemplates(gctx)
 			if err != nil {

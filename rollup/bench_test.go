@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/rollup"
 )
 
@@ -71,7 +72,7 @@ func BenchmarkRollup(b *testing.B) {
 	rawEach, fullEach := make([]time.Duration, benchTenants), make([]time.Duration, benchTenants)
 	var changed int64
 	var mem memPeak
-	quiet := rollup.Options{Store: bb.store, Spec: spec, Concurrency: 1}
+	quiet := rollup.Options{Store: bb.store, Spec: spec, Options: fleet.Options{Concurrency: 1}}
 	// The heap is sampled all along, under every contender alike (sampling stops the
 	// world for a moment).
 	stop := mem.watch()
@@ -110,7 +111,7 @@ func BenchmarkRollup(b *testing.B) {
 		exec(b, bb.wh, `DROP TABLE IF EXISTS events, baseline_events`, `DELETE FROM tenantctl.watermarks`, `CHECKPOINT`)
 		b.StartTimer()
 		start := time.Now()
-		_, err := rollup.Run(ctx, rollup.Options{Store: bb.store, Spec: spec, Concurrency: 2})
+		_, err := rollup.Run(ctx, rollup.Options{Store: bb.store, Spec: spec, Options: fleet.Options{Concurrency: 2}})
 		parallel = time.Since(start)
 		require.NoError(b, err)
 

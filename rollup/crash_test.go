@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/rollup"
 	"github.com/tenantctl/tenantctl/secret"
 )
@@ -49,7 +50,7 @@ func childMain() int {
 	case "before-commit":
 		hooks.BeforeCommit = func(string) error { die(); return nil }
 	}
-	if _, err := rollup.Run(ctx, rollup.Options{Store: store, Spec: rollup.DefaultSpec(), Concurrency: 2, Hooks: hooks}); err != nil {
+	if _, err := rollup.Run(ctx, rollup.Options{Store: store, Spec: rollup.DefaultSpec(), Hooks: hooks, Options: fleet.Options{Concurrency: 2}}); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}

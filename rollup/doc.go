@@ -14,7 +14,7 @@
 // two round trips on the warehouse.
 //
 // Files: spec.go (the YAML spec), options.go, run.go (the fleet: targets and outcomes;
-// the fan-out itself is internal/fleet's), tenant.go (one tenant: snapshot, plan, copy, commit),
+// the fan-out itself is fleet's), tenant.go (one tenant: snapshot, plan, copy, commit),
 // schema.go (source columns and warehouse types), copy.go (the COPY pipe), status.go,
 // errors.go.
 //

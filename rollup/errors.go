@@ -3,7 +3,7 @@ package rollup
 import (
 	"errors"
 	"fmt"
-	"github.com/tenantctl/tenantctl/internal/fleet"
+	"github.com/tenantctl/tenantctl/fleet"
 )
 
 // ErrNotRollable is returned by [Targets] and [Run] for a tenant named with

@@ -1,10 +1,8 @@
 package rollup
 
 import (
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/tenantctl/tenantctl/catalog"
-	"github.com/tenantctl/tenantctl/internal/fleet"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/validate"
 )
 
@@ -20,22 +18,15 @@ type Options struct {
 	Store *catalog.Store
 	// Spec lists the tables to copy; see [LoadSpec].
 	Spec Spec
-	// Tenant limits the run to one tenant (a slug); empty means every active or suspended
-	// tenant.
-	Tenant string
+	// Options are the fleet knobs: Tenant limits the run to one tenant (empty: every
+	// active or suspended tenant); Concurrency bounds the tenants copied at once (default
+	// 4), which is also the number of warehouse connections the run holds; PerServer
+	// bounds the tenants copied at once from one tenant server (default 2); Log receives
+	// a line per table copied (debug) and warnings; Progress is told about each tenant.
+	fleet.Options
 	// Targets, when not nil, are the tenants to roll up (as [Targets] returns them), so a
 	// caller that already listed them to size a progress bar does not list them twice.
 	Targets []catalog.Tenant
-	// Concurrency bounds the tenants copied at once (default 4); it is also the number of
-	// warehouse connections the run holds.
-	Concurrency int
-	// PerServer bounds the tenants copied at once from one tenant server (default 2).
-	PerServer int
-	// Log receives a line per table copied (debug) and warnings; nil discards them.
-	Log hclog.Logger
-	// Progress is started with the number of tenants and told about each finished one;
-	// nil reports nothing.
-	Progress fleet.Progress
 	// Hooks let tests stop a run at chosen points, as a crash would.
 	Hooks Hooks
 }
@@ -58,17 +49,5 @@ func (o *Options) Validate() error {
 	if len(o.Spec.Tables) == 0 {
 		return validate.Errorf("rollup: the spec lists no tables")
 	}
-	if o.Concurrency < 0 || o.PerServer < 0 {
-		return validate.Errorf("invalid concurrency: it must be at least 1")
-	}
-	if o.Concurrency == 0 {
-		o.Concurrency = DefaultConcurrency
-	}
-	if o.PerServer == 0 {
-		o.PerServer = DefaultPerServer
-	}
-	if o.Log == nil {
-		o.Log = hclog.NewNullLogger()
-	}
-	return nil
+	return o.Options.Prepare(fleet.Limits{Total: DefaultConcurrency, PerServer: DefaultPerServer})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/rollup"
@@ -154,7 +155,7 @@ func TestConcurrentWritersThenFinalRunIsExact(t *testing.T) {
 		}
 	}
 	for i := 0; i < 5; i++ {
-		_, err := b.run(rollup.Options{Concurrency: 2})
+		_, err := b.run(rollup.Options{Options: fleet.Options{Concurrency: 2}})
 		require.NoError(t, err)
 		time.Sleep(time.Duration(rand.IntN(50)) * time.Millisecond)
 	}
@@ -272,7 +273,7 @@ func TestUnreachableServerFailsAlone(t *testing.T) {
 	active := catalog.StateActive
 	require.NoError(t, b.store.UpdateTenant(ctx, down.ID, catalog.TenantUpdate{State: &active}))
 
-	res, err := b.run(rollup.Options{Concurrency: 3})
+	res, err := b.run(rollup.Options{Options: fleet.Options{Concurrency: 3}})
 	var pe *rollup.PartialError
 	require.ErrorAs(t, err, &pe)
 	require.Len(t, pe.Failed, 1)
@@ -482,13 +483,13 @@ func TestOneTenantAndBadOptions(t *testing.T) {
 	t.Parallel()
 	b := setup(t, setupOptions{tenants: 2})
 	seed(t, b.tenantConn(b.tenants[0]), 5)
-	res := b.mustRun(rollup.Options{Tenant: b.tenants[0].Slug, Concurrency: 1, PerServer: 1})
+	res := b.mustRun(rollup.Options{Options: fleet.Options{Tenant: b.tenants[0].Slug, Concurrency: 1, PerServer: 1}})
 	require.Len(t, res.Tenants, 1)
 	require.Equal(t, int64(15), res.Tenants[0].RowsCopied)
 
-	_, err := b.run(rollup.Options{Tenant: "no-such-tenant"})
+	_, err := b.run(rollup.Options{Options: fleet.Options{Tenant: "no-such-tenant"}})
 	require.ErrorIs(t, err, catalog.ErrTenantNotFound)
-	_, err = b.run(rollup.Options{Concurrency: -1})
+	_, err = b.run(rollup.Options{Options: fleet.Options{Concurrency: -1}})
 	require.Error(t, err)
 
 	// Suspended tenants are rolled up, deleted ones are not.
@@ -498,7 +499,7 @@ func TestOneTenantAndBadOptions(t *testing.T) {
 	res = b.mustRun(rollup.Options{})
 	require.Len(t, res.Tenants, 1)
 	require.Equal(t, b.tenants[0].Slug, res.Tenants[0].Slug)
-	_, err = b.run(rollup.Options{Tenant: b.tenants[1].Slug})
+	_, err = b.run(rollup.Options{Options: fleet.Options{Tenant: b.tenants[1].Slug}})
 	require.ErrorIs(t, err, rollup.ErrNotRollable)
 	require.Contains(t, fmt.Sprint(err), "deleting")
 }

@@ -9,8 +9,8 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
-	"github.com/tenantctl/tenantctl/internal/fleet"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/secret"
 	"github.com/tenantctl/tenantctl/warehouse"
@@ -60,6 +60,10 @@ type TableResult struct {
 	// tenant's server held the watermark back by: rows those transactions write are read
 	// again by the next run (correct, but more work).
 	HeldBack int64 `json:"held_back"`
+	// Skipped is true when the table was not copied this run (its warehouse rows and
+	// watermark are as the last run left them); Note says why.
+	Skipped bool   `json:"skipped,omitempty"`
+	Note    string `json:"note,omitempty"`
 }
 
 // Totals are a run's figures: tenants by outcome and rows copied and deleted.
@@ -170,7 +174,7 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	results := make([]TenantResult, len(targets))
 	rep := o.Progress.Start(len(targets))
 	notStarted := fleet.Dispatch(ctx, idx, func(i int) string { return targets[i].Server },
-		fleet.Limits{Total: o.Concurrency, PerServer: o.PerServer},
+		o.Limits(),
 		func(ctx context.Context, i int) TenantResult { return r.tenant(ctx, targets[i]) },
 		func(i int, res TenantResult) bool {
 			results[i] = res

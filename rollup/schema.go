@@ -23,6 +23,8 @@ type srcColumn struct {
 	Type string
 	// AsText is true when the column is read as text (Type is then text).
 	AsText bool
+	// Cast is true when the column is read cast to Type (its type is not Type).
+	Cast bool
 }
 
 // srcTable is a spec table as one tenant database has it.
@@ -35,6 +37,8 @@ type srcTable struct {
 	RLS bool
 	// Readable is true when the connected role may SELECT from it.
 	Readable bool
+	// Populated is false for a materialized view never refreshed (WITH NO DATA).
+	Populated bool
 }
 
 // readableAsIs reports whether the relation gives the connected admin role (which
@@ -58,41 +62,48 @@ func (t srcTable) column(name string) (srcColumn, bool) {
 func (t srcTable) hasXmin() bool { return t.Kind == "r" || t.Kind == "p" || t.Kind == "m" }
 
 // describeSourceSQL returns, for each spec table found in the tenant database, its
-// columns with their warehouse types. Domains resolve to their base type; only built-in
-// types (oid below 16384) with a binary send and receive function are kept as they are —
-// anything else travels as text. bpchar and bit lose their length when printed without a
-// modifier and would then mean char(1) and bit(1), so they map to bpchar and bit varying,
-// whose binary forms are the same.
-const describeSourceSQL = `
+// columns with their warehouse types (warehouse.TypeNameSQL names them as the warehouse
+// side does). Domains resolve to their base type and arrays of domains to arrays of
+// their base type; only built-in types (oid below 16384) with a binary send and receive
+// function are kept as they are — anything else (enums, composite types, ranges over
+// them, extension types) travels as text. A column whose warehouse type is not its own
+// type is cast in the select list: binary COPY of an array names its element type, so
+// an array of a domain must become an array of the base type before it travels.
+var describeSourceSQL = `
 WITH RECURSIVE want AS (
 	SELECT * FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS w(nsp, rel, ord)
 ), cols AS (
-	SELECT w.ord, c.relkind::text AS kind, a.attnum, a.attname, a.atttypid,
-	       c.relrowsecurity AS rls, has_table_privilege(c.oid, 'SELECT') AS readable
+	SELECT w.ord, c.relkind::text AS kind, a.attnum, a.attname, a.atttypid, a.atttypmod,
+	       c.relrowsecurity AS rls, has_table_privilege(c.oid, 'SELECT') AS readable,
+	       c.relispopulated AS populated
 	FROM want w
 	JOIN pg_namespace n ON n.nspname = w.nsp
 	JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = w.rel AND c.relkind IN ('r', 'p', 'm', 'v', 'f')
 	JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-), base AS (
-	SELECT DISTINCT atttypid AS typ, atttypid AS cur, 0 AS depth FROM cols
+), dbase AS (
+	SELECT oid AS dom, typbasetype AS cur, 1 AS depth FROM pg_type WHERE typtype = 'd'
 	UNION ALL
-	SELECT b.typ, t.typbasetype, b.depth + 1 FROM base b JOIN pg_type t ON t.oid = b.cur WHERE t.typtype = 'd'
-), resolved AS (
-	SELECT DISTINCT ON (typ) typ, cur FROM base ORDER BY typ, depth DESC
+	SELECT d.dom, t.typbasetype, d.depth + 1 FROM dbase d JOIN pg_type t ON t.oid = d.cur AND t.typtype = 'd'
+), dres AS (
+	SELECT DISTINCT ON (dom) dom, cur FROM dbase ORDER BY dom, depth DESC
 ), typed AS (
-	SELECT cols.*, bt.oid AS base_oid,
-	       bt.oid < 16384 AND bt.typsend::oid <> 0 AND bt.typreceive::oid <> 0 AS builtin
-	FROM cols JOIN resolved r ON r.typ = cols.atttypid JOIN pg_type bt ON bt.oid = r.cur
+	SELECT cols.*, b.oid AS b_oid, b.typelem AS b_elem,
+	       b.typsubscript = 'array_subscript_handler'::regproc AS b_array
+	FROM cols LEFT JOIN dres d1 ON d1.dom = cols.atttypid
+	JOIN pg_type b ON b.oid = coalesce(d1.cur, cols.atttypid)
+), wtyped AS (
+	SELECT typed.*, CASE WHEN d2.dom IS NOT NULL THEN coalesce(e.typarray, 0) ELSE b_oid END AS w_oid
+	FROM typed
+	LEFT JOIN dres d2 ON b_array AND d2.dom = typed.b_elem
+	LEFT JOIN pg_type e ON e.oid = d2.cur
+), final AS (
+	SELECT wtyped.*, w_oid <> 0 AND w_oid < 16384 AND wt.typsend::oid <> 0 AND wt.typreceive::oid <> 0 AS builtin
+	FROM wtyped LEFT JOIN pg_type wt ON wt.oid = w_oid
 )
-SELECT ord, kind, attname, format_type(atttypid, NULL),
-       CASE WHEN NOT builtin THEN 'text'
-            WHEN base_oid = 1042 THEN 'bpchar'
-            WHEN base_oid = 1014 THEN 'bpchar[]'
-            WHEN base_oid = 1560 THEN 'bit varying'
-            WHEN base_oid = 1561 THEN 'bit varying[]'
-            ELSE format_type(base_oid, NULL) END,
-       NOT builtin, rls, readable
-FROM typed ORDER BY ord, attnum`
+SELECT ord, kind, attname, format_type(atttypid, atttypmod),
+       CASE WHEN builtin THEN ` + warehouse.TypeNameSQL("w_oid") + ` ELSE 'text' END,
+       NOT builtin, NOT builtin OR w_oid <> atttypid, rls, readable, populated
+FROM final ORDER BY ord, attnum`
 
 // queueDescribeSource queues the description of the spec's tables in a tenant
 // database (one query). Once the batch is sent, out holds the tables found, keyed by
@@ -112,13 +123,13 @@ func queueDescribeSource(b *pgx.Batch, spec Spec, out map[int]srcTable) {
 		for rows.Next() {
 			var ord int
 			var kind string
-			var rls, readable bool
+			var rls, readable, populated bool
 			var c srcColumn
-			if err := rows.Scan(&ord, &kind, &c.Name, &c.SourceType, &c.Type, &c.AsText, &rls, &readable); err != nil {
+			if err := rows.Scan(&ord, &kind, &c.Name, &c.SourceType, &c.Type, &c.AsText, &c.Cast, &rls, &readable, &populated); err != nil {
 				return err
 			}
 			t := out[ord-1]
-			t.Kind, t.RLS, t.Readable = kind, rls, readable
+			t.Kind, t.RLS, t.Readable, t.Populated = kind, rls, readable, populated
 			t.Columns = append(t.Columns, c)
 			out[ord-1] = t
 		}
@@ -142,6 +153,9 @@ func checkSource(t Table, src srcTable, found bool) error {
 	if _, ok := src.column(warehouse.TenantColumn); ok {
 		return schemaErrorf("table %s has a column named %s, which the warehouse reserves for the tenant's id", t.Name, warehouse.TenantColumn)
 	}
+	if t.Refresh && src.Kind != "m" {
+		return schemaErrorf("table %s is a %s: refresh: true in the rollup spec applies to materialized views only", t.Name, kindName(src.Kind))
+	}
 	if t.Mode == ModeIncremental && !src.hasXmin() {
 		return schemaErrorf("table %s is a %s: incremental mode reads row versions (xmin), which only tables have; use mode: full",
 			t.Name, kindName(src.Kind))
@@ -160,6 +174,10 @@ func kindName(kind string) string {
 	}
 	return "table"
 }
+
+// unpopulatedNote is a skipped materialized view's note.
+const unpopulatedNote = "materialized view is not populated (created WITH NO DATA and never refreshed): skipped, its warehouse rows kept; " +
+	"refresh it in the tenant database, or set refresh: true for it in the rollup spec"
 
 // wantTable is the warehouse table a tenant's source table needs.
 func wantTable(t Table, src srcTable) warehouse.Table {
@@ -205,13 +223,25 @@ func checkWarehouse(t Table, src srcTable, have warehouse.Table) ([]srcColumn, e
 			continue // a column this tenant does not have (yet): NULL for its rows
 		}
 		if sc.Type != hc.Type {
-			return nil, schemaErrorf("column %s.%s is %s in the tenant database but %s in the warehouse: "+
-				"change the warehouse column (ALTER TABLE %s ALTER COLUMN %s TYPE …) or drop the warehouse table, then run again",
-				t.Name, sc.Name, sc.SourceType, hc.Type, name, pgx.Identifier{sc.Name}.Sanitize())
+			compared := ""
+			if sc.SourceType == hc.Declared {
+				compared = fmt.Sprintf(" (%s and %s as the rollup compares them)", sc.Type, hc.Type)
+			}
+			return nil, schemaErrorf("column %s.%s is %s in the tenant database but %s in the warehouse%s: "+
+				"change the warehouse column with %s (other tenants' values must convert) or drop the warehouse table, then run again",
+				t.Name, sc.Name, sc.SourceType, hc.Declared, compared, AlterSQL(t.Relname(), sc.Name, sc.Type))
 		}
 		cols = append(cols, sc)
 	}
 	return cols, nil
+}
+
+// AlterSQL is the warehouse statement that gives column col of warehouse table rel the
+// canonical type typ (values converted through their text form, which every type has).
+func AlterSQL(rel, col, typ string) string {
+	id := pgx.Identifier{col}.Sanitize()
+	return fmt.Sprintf("ALTER TABLE %s ALTER COLUMN %s TYPE %s USING %s::text::%s;",
+		pgx.Identifier{"public", rel}.Sanitize(), id, typ, id, typ)
 }
 
 // signature names a table's copied column set: when it changes (a column added to the
@@ -247,8 +277,9 @@ func selectList(cols []srcColumn) string {
 	parts := make([]string, len(cols))
 	for i, c := range cols {
 		parts[i] = pgx.Identifier{c.Name}.Sanitize()
-		if c.AsText {
-			parts[i] += "::text"
+		if c.Cast || c.AsText {
+			// Type passed warehouse.EnsureTable's check of type names, or is text.
+			parts[i] += "::" + c.Type
 		}
 	}
 	return strings.Join(parts, ", ")

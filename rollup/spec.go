@@ -34,6 +34,10 @@ type Table struct {
 	Name string   `yaml:"name"`
 	Key  []string `yaml:"key"`
 	Mode string   `yaml:"mode"`
+	// Refresh, for a materialized view, refreshes it (as the tenant's owner, before the
+	// run's snapshot) on every run. Without it an unpopulated materialized view is
+	// skipped with a note and a populated one is copied as it stands.
+	Refresh bool `yaml:"refresh"`
 }
 
 // Schema is the source schema.

@@ -57,6 +57,8 @@ type tablePlan struct {
 	// written since prev (see countSource); counted says they were read.
 	srcCount, changed int64
 	counted           bool
+	// skip, when not empty, says why the table is not copied this run.
+	skip string
 }
 
 // copyTenant copies one tenant: one snapshot of its database, one warehouse transaction
@@ -149,6 +151,9 @@ func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog
 	// incrementally last time travel in one round trip. Should a count fail (a table
 	// dropped or turned into a view since), the snapshot is taken again without them and
 	// the plan says what is wrong.
+	if err := refreshViews(ctx, src, r.o.Spec, t.ID); err != nil {
+		return err
+	}
 	guess := guessCounts(r.o.Spec, marks)
 	snap, srcTables, counts, err := openSnapshot(ctx, src, r.o.Spec, guess)
 	asOwner := false
@@ -194,11 +199,17 @@ func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog
 	// with BEGIN, in the round trip before the first COPY.
 	cleared := make([]int64, len(plans))
 	for i, p := range plans {
-		if p.full {
+		if p.full && p.skip == "" {
 			queueClear(&q.b, pgx.Identifier{"public", p.table.Relname()}.Sanitize(), t.ID, &cleared[i])
 		}
 	}
 	for i, p := range plans {
+		if p.skip != "" {
+			res.Tables = append(res.Tables, TableResult{Table: p.table.Relname(), Mode: p.table.Mode, Skipped: true, Note: p.skip,
+				Watermark: snap.Xmin, HeldBack: snap.Xmax - snap.Xmin})
+			r.o.Log.Info("table skipped", "tenant", t.Slug, "table", p.table.Name, "note", p.skip)
+			continue
+		}
 		tr, err := r.copyTable(ctx, src, q, t, p, snap, &cleared[i])
 		if err != nil {
 			return fmt.Errorf("table %s: %w", p.table.Name, err)
@@ -395,6 +406,49 @@ func connectSource(ctx context.Context, srv *tenantdb.Server, id string) (*pgx.C
 	return conn, nil
 }
 
+// refreshViews refreshes, as the tenant's owner (only the owner of a materialized view
+// may refresh it), the spec's materialized views marked refresh: true, before the run's
+// snapshot is taken so that it sees their new rows. A spec table that is not a
+// materialized view is left alone here (the plan names it). The session is the admin
+// role again afterwards.
+func refreshViews(ctx context.Context, src *pgx.Conn, spec Spec, id string) error {
+	var nsps, rels []string
+	for _, t := range spec.Tables {
+		if t.Refresh {
+			nsps, rels = append(nsps, t.Schema()), append(rels, t.Relname())
+		}
+	}
+	if len(rels) == 0 {
+		return nil
+	}
+	rows, err := src.Query(ctx, `SELECT n.nspname, c.relname FROM unnest($1::text[], $2::text[]) AS w(nsp, rel)
+		JOIN pg_namespace n ON n.nspname = w.nsp JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = w.rel AND c.relkind = 'm'`, nsps, rels)
+	if err != nil {
+		return fmt.Errorf("find materialized views to refresh: %w", err)
+	}
+	views, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (string, error) {
+		var n, c string
+		err := r.Scan(&n, &c)
+		return pgx.Identifier{n, c}.Sanitize(), err
+	})
+	if err != nil || len(views) == 0 {
+		return err
+	}
+	if err := setOwner(ctx, src, id, ""); err != nil {
+		return err
+	}
+	for _, v := range views {
+		if _, err := src.Exec(ctx, "REFRESH MATERIALIZED VIEW "+v); err != nil {
+			return fmt.Errorf("refresh materialized view %s as the tenant's owner: %w", v, err)
+		}
+	}
+	if _, err := src.Exec(ctx, "RESET ROLE"); err != nil {
+		return err
+	}
+	fpRefreshed.Hit()
+	return nil
+}
+
 // setOwner makes the tenant's owner the role reading its database, for the rest of the
 // session: row-level security does not filter an owner's reads, and views and foreign
 // tables see the owner as their user. prefix runs first, in the same round trip.
@@ -437,6 +491,10 @@ func (r *runner) plan(ctx context.Context, wconn *pgx.Conn, srcTables map[int]sr
 		src, found := srcTables[i]
 		if err := checkSource(t, src, found); err != nil {
 			return nil, err
+		}
+		if src.Kind == "m" && !src.Populated {
+			plans = append(plans, tablePlan{table: t, skip: unpopulatedNote})
+			continue
 		}
 		h, exists := have[t.Relname()]
 		if exists {
@@ -487,7 +545,7 @@ func (r *runner) plan(ctx context.Context, wconn *pgx.Conn, srcTables map[int]sr
 func countSource(ctx context.Context, stx *pgx.Conn, plans []tablePlan) error {
 	var parts []string
 	for i, p := range plans {
-		if p.full || p.counted {
+		if p.full || p.counted || p.skip != "" {
 			continue
 		}
 		parts = append(parts, countSQL(i, pgx.Identifier{p.table.Schema(), p.table.Relname()}.Sanitize(), p.prev))

@@ -7,6 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/rollup"
 	"github.com/tenantctl/tenantctl/warehouse"
 )
@@ -39,7 +40,7 @@ func TestLockedTenantFailsAloneAndRerunCopiesIt(t *testing.T) {
 	require.NoError(t, err)
 	// One warehouse connection: the free tenant, after the locked one failed on it, gets
 	// a connection with no lock, no transaction and nothing half-read.
-	res, err := b.run(rollup.Options{Concurrency: 1, PerServer: 1, Targets: b.tenants})
+	res, err := b.run(rollup.Options{Targets: b.tenants, Options: fleet.Options{Concurrency: 1, PerServer: 1}})
 	require.Error(t, err)
 	lr := tenantResult(t, res, locked.Slug)
 	require.Equal(t, rollup.StatusFailed, lr.Status)

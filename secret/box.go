@@ -29,8 +29,7 @@ var sealMagic = []byte{'t', 'k', 1}
 const HeaderSize = 3 + KeyIDSize
 
 // ErrNoKey is returned by [LoadKey] when neither a key file nor an inline key is given.
-var ErrNoKey = errors.New("no secret key: set TENANTCTL_SECRET_KEY (base64) or --secret-key-file " +
-	"(TENANTCTL_SECRET_KEY_FILE) to the 32-byte key that encrypts credentials in the catalog")
+var ErrNoKey = errors.New("no secret key: the 32-byte key that encrypts credentials in the catalog is needed")
 
 // ErrWrongKey is returned by [Box.Open] when a sealed value was not sealed with this key
 // (or was tampered with).

@@ -84,10 +84,14 @@ func (s *Server) Close() {
 // ShutdownTimeout is how long in-flight requests get to finish on shutdown.
 const ShutdownTimeout = 30 * time.Second
 
+// ErrHalfTLS is returned by [CheckTLS] when only one of the certificate and key files is
+// given. It is invalid input.
+var ErrHalfTLS = validate.Errorf("give both the TLS certificate and its key, or neither")
+
 // CheckTLS refuses half a TLS configuration.
 func CheckTLS(cert, key string) error {
 	if (cert == "") != (key == "") {
-		return validate.Errorf("give both --tls-cert and --tls-key, or neither")
+		return ErrHalfTLS
 	}
 	if cert != "" {
 		if _, err := tls.LoadX509KeyPair(cert, key); err != nil {

@@ -132,7 +132,7 @@ func (s *Server) provider(ctx context.Context, db, role string, fsys fs.FS, o Mi
 	if err != nil {
 		return nil, err
 	}
-	return migrations.NewProvider(ctx, cfg, fsys, migrations.Options{LockTimeoutSeconds: o.LockWaitSeconds})
+	return migrations.NewProvider(ctx, cfg, fsys, migrations.Options{LockTimeoutSeconds: o.LockWaitSeconds, TableName: migrations.TenantTable})
 }
 
 // migrationConfig is the connection config of a migration session: role and timeouts
@@ -168,7 +168,9 @@ func (s *Server) migrationConfig(db, role string, o MigrateOptions) (*pgx.ConnCo
 //   - the app role gets DML on every table and sequence, now and (through default
 //     privileges) for objects the owner creates later; never DDL; nothing on goose's
 //     version table;
-//   - functions the owner creates are not executable by PUBLIC.
+//   - functions: the app role may EXECUTE every function of schema public, now and
+//     (through default privileges) those the owner creates later; PUBLIC none, in any
+//     schema.
 func (s *Server) Harden(ctx context.Context, id string) error {
 	conn, err := s.Connect(ctx, Database(id))
 	if err != nil {
@@ -198,7 +200,23 @@ func harden(ctx context.Context, conn *pgx.Conn, id string) error {
 		"ALTER DEFAULT PRIVILEGES FOR ROLE "+owner+" IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "+app,
 		"ALTER DEFAULT PRIVILEGES FOR ROLE "+owner+" IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO "+app,
 		"ALTER DEFAULT PRIVILEGES FOR ROLE "+owner+" REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC",
+		"ALTER DEFAULT PRIVILEGES FOR ROLE "+owner+" GRANT EXECUTE ON FUNCTIONS TO "+app,
+		"GRANT EXECUTE ON ALL ROUTINES IN SCHEMA public TO "+app,
 	)
+	// One rule for functions, as for tables: the app role may run the customer's
+	// functions, PUBLIC none — including those that came with a clone or an import
+	// (made before the default privileges applied), in every schema of the database.
+	var schemas []string
+	if err := conn.QueryRow(ctx, `SELECT coalesce(array_agg(n.nspname::text ORDER BY 1), '{}') FROM pg_namespace n
+		WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND n.nspname !~ '^pg_(toast_)?temp_'
+		  AND (n.nspname = 'public' OR n.nspowner = (SELECT oid FROM pg_roles WHERE rolname = $1))
+		  AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_namespace'::regclass AND d.objid = n.oid AND d.deptype = 'e')`,
+		pgx.QueryExecModeSimpleProtocol, OwnerRole(id)).Scan(&schemas); err != nil {
+		return fmt.Errorf("harden %s: %w", Database(id), err)
+	}
+	for _, sch := range schemas {
+		stmts = append(stmts, "REVOKE EXECUTE ON ALL ROUTINES IN SCHEMA "+ident(sch)+" FROM PUBLIC")
+	}
 	// goose's version table is the owner's business, not the application's.
 	var goose []string
 	if err := conn.QueryRow(ctx, `SELECT coalesce(array_agg(c.relname::text), '{}') FROM pg_class c

@@ -9,6 +9,8 @@ var (
 	fpDatabaseCreated   = fault.Register("tenantdb.database.after-create", "tenant database created, PUBLIC not yet revoked")
 	fpDatabaseRevoked   = fault.Register("tenantdb.database.after-revoke-public", "tenant database created and closed to PUBLIC")
 	fpDatabaseAdopted   = fault.Register("tenantdb.database.after-adopt", "template-owned objects of a clone handed to the tenant owner")
+	fpBaselineReference = fault.Register("tenantdb.baseline.after-reference", "a baseline's scratch reference database created, not yet migrated or dropped")
+	fpBaselineRecorded  = fault.Register("tenantdb.baseline.after-record", "a baseline's versions written to goose's table, not yet committed")
 	fpTemplateLocked    = fault.Register("tenantdb.template.after-lock", "template build lock taken, nothing built yet")
 	fpTemplateCreated   = fault.Register("tenantdb.template.after-create", "template database created, not migrated")
 	fpTemplateMigrated  = fault.Register("tenantdb.template.after-migrate", "template migrated, not finished")

@@ -83,9 +83,20 @@ type Snapshot struct {
 	// Databases and Roles hold every database and role on the server, by name.
 	Databases map[string]DBInfo
 	Roles     map[string]RoleInfo
+	// Tablespaces holds every tablespace but pg_default and pg_global, by name: their
+	// names are readable by every role, and their access lists say who may put objects
+	// in them.
+	Tablespaces map[string]TablespaceInfo
 	// Queries is the number of queries the snapshot took: a constant, whatever the
 	// number of tenants.
 	Queries int
+}
+
+// TablespaceInfo describes one tablespace.
+type TablespaceInfo struct {
+	Name, Owner, Comment string
+	// Grants are its actual ACL entries; grantee "PUBLIC" stands for PUBLIC.
+	Grants []Grant
 }
 
 // Snapshot reads every database (owner, comment, actual ACL) and every role
@@ -143,7 +154,29 @@ func (s *Server) Snapshot(ctx context.Context) (Snapshot, error) {
 	if err := rows.Err(); err != nil {
 		return snap, fmt.Errorf("read roles: %w", err)
 	}
-	snap.Queries = 3
+	rows, err = conn.Query(ctx, `
+		SELECT t.spcname, pg_get_userbyid(t.spcowner), coalesce(shobj_description(t.oid, 'pg_tablespace'), ''),
+		       coalesce((SELECT array_agg(CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee) END
+		                                  || ':' || a.privilege_type ORDER BY 1)
+		                 FROM aclexplode(coalesce(t.spcacl, acldefault('t', t.spcowner))) a WHERE a.grantee <> t.spcowner), '{}')
+		FROM pg_tablespace t WHERE t.spcname NOT IN ('pg_default', 'pg_global')`)
+	if err != nil {
+		return snap, fmt.Errorf("read tablespaces: %w", err)
+	}
+	snap.Tablespaces = map[string]TablespaceInfo{}
+	for rows.Next() {
+		var ts TablespaceInfo
+		var grants []string
+		if err := rows.Scan(&ts.Name, &ts.Owner, &ts.Comment, &grants); err != nil {
+			return snap, err
+		}
+		ts.Grants = parseGrants(grants)
+		snap.Tablespaces[ts.Name] = ts
+	}
+	if err := rows.Err(); err != nil {
+		return snap, fmt.Errorf("read tablespaces: %w", err)
+	}
+	snap.Queries = 4
 	return snap, nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+
+	"github.com/tenantctl/tenantctl/internal/pghba"
 )
 
 // Prefix starts every tenant database and role name.
@@ -12,7 +14,7 @@ const Prefix = "t_"
 
 // TemplateOwnerRole owns the objects of template databases while they are built; a
 // clone hands them to its tenant's owner role with REASSIGN OWNED.
-const TemplateOwnerRole = "tenantctl_template_owner"
+const TemplateOwnerRole = pghba.TemplateOwnerRole
 
 // TemplatePrefix starts the names of template databases.
 const TemplatePrefix = "tenantctl_tmpl_"

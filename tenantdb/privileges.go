@@ -161,13 +161,14 @@ func (e Expected) Allows(p Privilege) bool {
 	level, isAccess := e.Access[p.Grantee]
 	kind := p.Kind
 	if strings.HasPrefix(kind, "default:") {
-		// Only the owner's default privileges in schema public are tenantctl's.
+		// Only the owner's default privileges in schema public are tenantctl's, and its
+		// database-wide entry for functions (EXECUTE for the app role, none for PUBLIC).
 		if p.DefaultFor != e.Owner || (p.DefaultIn != "public" && kind != "default:function") {
 			return false
 		}
 		kind = strings.TrimPrefix(kind, "default:")
 		if kind == "function" {
-			return false // tenantctl's entry only takes EXECUTE away from PUBLIC
+			return p.DefaultIn == "" && p.Grantee == e.App && p.Privilege == "EXECUTE"
 		}
 	}
 	in := func(list []string) bool {
@@ -200,9 +201,11 @@ func (e Expected) Allows(p Privilege) bool {
 			return in(readTable)
 		}
 	case "function", "procedure":
-		// Running a function with the caller's rights gives nothing the caller does
-		// not have; one that runs with its owner's rights gives the owner's.
-		return !p.SecurityDefiner && p.Privilege == "EXECUTE" && (p.Grantee == "PUBLIC" || p.Grantee == e.App || isAccess)
+		// One rule for functions, as for tables: the app role may run them, PUBLIC and
+		// every other role nothing. A SECURITY DEFINER function the tenant's owner owns
+		// runs with no more than the customer's own rights (a note, not a violation);
+		// one owned by anyone else is reported as an object of its own.
+		return p.Grantee == e.App && p.Privilege == "EXECUTE"
 	}
 	return false
 }

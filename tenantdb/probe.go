@@ -53,6 +53,15 @@ type Contents struct {
 	// DomainFunctions are the bodies of the customer's domain functions the database
 	// carries, by signature (see [DomainProblems]).
 	DomainFunctions map[string]string
+	// System is what the system schemas hold that initdb did not leave there, and the
+	// functions declared in a native language outside any extension.
+	System []SystemFinding
+	// Bridges are the database's extensions, foreign servers with their options, user
+	// mappings and dblink-style views: what reaches other databases, to name them.
+	Bridges Bridges
+	// LargeObjects are large objects shared beyond their owner (at most
+	// MaxLargeObjects+1).
+	LargeObjects []LargeObject
 }
 
 // MaxForeignOwned bounds the objects [Server.InspectDatabase] lists by name.
@@ -83,6 +92,11 @@ WITH me AS (
     SELECT 'function', p.pronamespace::regnamespace || '.' || p.proname, p.proowner, 'pg_proc'::regclass, p.oid
     FROM pg_proc p, me
     WHERE p.proowner <> me.owner AND p.pronamespace <> ALL (me.sys)
+      -- The constructor functions of a range type (and of its multirange) are part of
+      -- the type: PostgreSQL 15 makes them the bootstrap superuser's whoever creates it.
+      AND NOT EXISTS (SELECT 1 FROM pg_depend d JOIN pg_type rt ON rt.oid = d.refobjid
+                      WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.refclassid = 'pg_type'::regclass
+                        AND d.deptype = 'i' AND rt.typtype IN ('r', 'm') AND rt.typowner = me.owner)
   UNION ALL
     SELECT 'type', t.typnamespace::regnamespace || '.' || t.typname, t.typowner, 'pg_type'::regclass, t.oid
     FROM pg_type t, me
@@ -102,7 +116,7 @@ SELECT
     coalesce((SELECT array_agg(what) FROM (SELECT what FROM foreign_owned ORDER BY what LIMIT $2) f), '{}'),
     (SELECT count(*) FROM foreign_owned)::int`
 
-// InspectDatabase reads, with three queries sent together on one connection (one
+// InspectDatabase reads, with six queries sent together on one connection (one
 // round trip after the login: unnamed statements, nothing prepared), what the tenant
 // database holds that could reach outside it (extensions, foreign data wrappers,
 // foreign servers, user mappings, publications, event triggers, rules, SECURITY
@@ -119,6 +133,9 @@ func (s *Server) InspectDatabase(ctx context.Context, id string) (Contents, erro
 	b.Queue(inspectQuery, OwnerRole(id), MaxForeignOwned)
 	b.Queue(privilegesQuery)
 	b.Queue(objectsQuery)
+	b.Queue(systemQuery)
+	b.Queue(bridgesQuery)
+	b.Queue(largeObjectsQuery)
 	b.Queue(domainFunctionsQuery)
 	br := conn.SendBatch(ctx, b)
 	defer br.Close()
@@ -136,6 +153,23 @@ func (s *Server) InspectDatabase(ctx context.Context, id string) (Contents, erro
 	}
 	if err := br.QueryRow().Scan(&c.Objects); err != nil {
 		return c, fmt.Errorf("inspect objects in %s: %w", Database(id), err)
+	}
+	rows, err = br.Query()
+	if err == nil {
+		c.System, err = scanSystem(rows)
+	}
+	if err != nil {
+		return c, fmt.Errorf("inspect system schemas in %s: %w", Database(id), err)
+	}
+	if c.Bridges, err = scanBridges(br.QueryRow()); err != nil {
+		return c, fmt.Errorf("inspect bridges in %s: %w", Database(id), err)
+	}
+	rows, err = br.Query()
+	if err == nil {
+		c.LargeObjects, err = scanLargeObjects(rows)
+	}
+	if err != nil {
+		return c, fmt.Errorf("inspect large objects in %s: %w", Database(id), err)
 	}
 	rows, err = br.Query()
 	if err == nil {

@@ -19,6 +19,18 @@ type Bridges struct {
 	ForeignServers      []ForeignServer
 	// UserMappings are "server:user" ("server:public" for PUBLIC).
 	UserMappings []string
+	// Views are the views that call a dblink-style function (named dblink…, or running
+	// a C symbol named so, extension or not), with the database their connection string
+	// names.
+	Views []BridgeView
+}
+
+// BridgeView is a view that connects elsewhere by itself (dblink('dbname=…', …)).
+type BridgeView struct {
+	Name string
+	// DBName is the dbname its definition names ("" when it names none: a foreign
+	// server's name, or a connection string built at run time).
+	DBName string
 }
 
 // ForeignServer is a foreign server and what its options point at.
@@ -41,7 +53,7 @@ func (f ForeignServer) Option(key string) string {
 
 // Empty reports whether the database holds no foreign data wrapper, server or mapping.
 func (b Bridges) Empty() bool {
-	return len(b.ForeignDataWrappers) == 0 && len(b.ForeignServers) == 0 && len(b.UserMappings) == 0
+	return len(b.ForeignDataWrappers) == 0 && len(b.ForeignServers) == 0 && len(b.UserMappings) == 0 && len(b.Views) == 0
 }
 
 const bridgesQuery = `
@@ -50,13 +62,24 @@ SELECT current_database(),
        coalesce((SELECT array_agg(fdwname::text ORDER BY 1) FROM pg_foreign_data_wrapper), '{}'),
        coalesce((SELECT array_agg(srvname::text ORDER BY 1) FROM pg_foreign_server), '{}'),
        coalesce((SELECT array_agg(coalesce(array_to_string(srvoptions, E'\x1f'), '') ORDER BY srvname) FROM pg_foreign_server), '{}'),
-       coalesce((SELECT array_agg(srvname || ':' || usename ORDER BY 1) FROM pg_user_mappings), '{}')`
+       coalesce((SELECT array_agg(srvname || ':' || usename ORDER BY 1) FROM pg_user_mappings), '{}'),
+       coalesce((SELECT array_agg(v.name || E'\x1f' || coalesce(substring(pg_get_viewdef(v.oid) from 'dbname\s*=\s*''?([A-Za-z0-9_]+)'), '') ORDER BY 1)
+                 FROM (SELECT DISTINCT c.oid, c.relnamespace::regnamespace::text || '.' || quote_ident(c.relname) AS name
+                       FROM pg_depend d
+                       JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND r.oid = d.objid
+                       JOIN pg_class c ON c.oid = r.ev_class
+                       JOIN pg_proc p ON d.refclassid = 'pg_proc'::regclass AND p.oid = d.refobjid
+                       WHERE p.proname LIKE 'dblink%' OR (p.prolang = 13 AND p.prosrc LIKE 'dblink%')) v), '{}')`
 
 func scanBridges(row pgx.Row) (Bridges, error) {
 	var b Bridges
-	var names, opts []string
-	if err := row.Scan(&b.Database, &b.Extensions, &b.ForeignDataWrappers, &names, &opts, &b.UserMappings); err != nil {
+	var names, opts, views []string
+	if err := row.Scan(&b.Database, &b.Extensions, &b.ForeignDataWrappers, &names, &opts, &b.UserMappings, &views); err != nil {
 		return b, err
+	}
+	for _, v := range views {
+		name, db, _ := strings.Cut(v, "\x1f")
+		b.Views = append(b.Views, BridgeView{Name: name, DBName: db})
 	}
 	for i, n := range names {
 		fs := ForeignServer{Name: n}
@@ -106,6 +129,18 @@ type RoleSetting struct {
 // Subscription is a logical replication subscription (shared catalog pg_subscription).
 type Subscription struct {
 	Database, Name, Owner string
+	// Slot is the replication slot it streams from on the publisher ("" for none):
+	// the slot's database is what it reaches.
+	Slot string
+}
+
+// Slot is a replication slot (pg_replication_slots): a logical one streams every
+// change of its database to whoever consumes it.
+type Slot struct {
+	Name, Type string
+	// Database is a logical slot's database ("" for a physical slot).
+	Database string
+	Active   bool
 }
 
 // ServerScan is what [Server.ScanServer] reads: the server-wide records of every
@@ -114,6 +149,7 @@ type ServerScan struct {
 	Footprints    []Footprint
 	Settings      []RoleSetting
 	Subscriptions []Subscription
+	Slots         []Slot
 	// Bridges of the database the scan connected to ("postgres").
 	Bridges Bridges
 	// Queries is the number of queries the scan sent (in one round trip).
@@ -148,9 +184,10 @@ func (s *Server) ScanServer(ctx context.Context) (ServerScan, error) {
 		LEFT JOIN pg_roles r ON r.oid = s.setrole
 		ORDER BY 1, 2`)
 	b.Queue(`
-		SELECT d.datname, s.subname, pg_get_userbyid(s.subowner)
+		SELECT d.datname, s.subname, pg_get_userbyid(s.subowner), coalesce(s.subslotname::text, '')
 		FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid ORDER BY 1, 2`)
 	b.Queue(bridgesQuery)
+	b.Queue(`SELECT slot_name::text, slot_type, coalesce(database::text, ''), active FROM pg_replication_slots ORDER BY 1`)
 	out.Queries = b.Len()
 	res := conn.SendBatch(ctx, b)
 	defer res.Close()
@@ -182,13 +219,24 @@ func (s *Server) ScanServer(ctx context.Context) (ServerScan, error) {
 	}
 	out.Subscriptions, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Subscription, error) {
 		var sub Subscription
-		return sub, r.Scan(&sub.Database, &sub.Name, &sub.Owner)
+		return sub, r.Scan(&sub.Database, &sub.Name, &sub.Owner, &sub.Slot)
 	})
 	if err != nil {
 		return out, fmt.Errorf("read subscriptions: %w", err)
 	}
 	if out.Bridges, err = scanBridges(res.QueryRow()); err != nil {
 		return out, fmt.Errorf("inspect database postgres: %w", err)
+	}
+	rows, err = res.Query()
+	if err != nil {
+		return out, fmt.Errorf("read replication slots: %w", err)
+	}
+	out.Slots, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Slot, error) {
+		var sl Slot
+		return sl, r.Scan(&sl.Name, &sl.Type, &sl.Database, &sl.Active)
+	})
+	if err != nil {
+		return out, fmt.Errorf("read replication slots: %w", err)
 	}
 	return out, nil
 }

@@ -98,6 +98,9 @@ type ServerInfo struct {
 	Superuser  bool
 	CreateDB   bool
 	CreateRole bool
+	// SystemID is the cluster's system identifier (pg_control_system()): the same for a
+	// server reached under another name or after a failover to its physical standby.
+	SystemID string
 }
 
 // InspectServer connects with an admin DSN and checks that the server can hold tenants:
@@ -116,9 +119,10 @@ func InspectServer(ctx context.Context, dsn string) (ServerInfo, error) {
 	defer conn.Close(context.WithoutCancel(ctx))
 	info := ServerInfo{Host: cfg.Host, Port: int(cfg.Port)}
 	err = conn.QueryRow(ctx, `
-		SELECT current_user, current_setting('server_version_num')::int, r.rolsuper, r.rolcreatedb, r.rolcreaterole
+		SELECT current_user, current_setting('server_version_num')::int, r.rolsuper, r.rolcreatedb, r.rolcreaterole,
+		       (SELECT system_identifier FROM pg_control_system())::text
 		FROM pg_roles r WHERE r.rolname = current_user`).
-		Scan(&info.Role, &info.VersionNum, &info.Superuser, &info.CreateDB, &info.CreateRole)
+		Scan(&info.Role, &info.VersionNum, &info.Superuser, &info.CreateDB, &info.CreateRole, &info.SystemID)
 	if err != nil {
 		return info, fmt.Errorf("inspect server %s:%d: %w", info.Host, info.Port, err)
 	}

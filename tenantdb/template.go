@@ -23,6 +23,9 @@ type Template struct {
 	Version int64
 	// Built is true when this call built it (false: it was already there).
 	Built bool
+	// Fingerprint is its fingerprint (see [Server.Fingerprint]): taken by the build, or
+	// as recorded in the catalog when it was already there.
+	Fingerprint string
 }
 
 // EnsureTemplate returns the server's template database for the migration set fsys
@@ -104,6 +107,10 @@ func (s *Server) EnsureTemplate(ctx context.Context, fsys fs.FS) (t Template, re
 		return t, err
 	}
 	if err := s.execIn(ctx, t.Name, "REVOKE CREATE ON SCHEMA public FROM "+ident(TemplateOwnerRole)); err != nil {
+		return t, fmt.Errorf("finish template %s: %w", t.Name, err)
+	}
+	// What every clone must match: taken once nothing changes in it any more.
+	if t.Fingerprint, err = s.Fingerprint(ctx, t.Name); err != nil {
 		return t, fmt.Errorf("finish template %s: %w", t.Name, err)
 	}
 	fpTemplateMigrated.Hit()

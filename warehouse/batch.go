@@ -55,7 +55,7 @@ func QueueWatermarks(b *pgx.Batch, tenantID string, out *map[string]Watermark) {
 // QueueDescribeTables queues [DescribeTables]; *out holds the tables once the batch is
 // sent.
 func QueueDescribeTables(b *pgx.Batch, names []string, out *map[string]Table) {
-	b.Queue(describeTablesSQL, names).Fn = func(br pgx.BatchResults) error {
+	b.Queue(describeTables, names).Fn = func(br pgx.BatchResults) error {
 		rows, err := br.Query()
 		if err != nil {
 			return fmt.Errorf("describe warehouse tables: %w", err)

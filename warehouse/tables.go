@@ -25,10 +25,13 @@ type Querier interface {
 // Column is a column of a rolled-up table.
 type Column struct {
 	Name string
-	// Type as format_type prints it without a type modifier ("character varying",
-	// "numeric", "integer[]"): tenants may disagree on lengths and precisions, and binary
-	// COPY only needs the same type.
+	// Type is the column's canonical type name (see [TypeNameSQL]): format_type without
+	// a type modifier ("character varying", "numeric", "integer[]"), except that
+	// char(n) is "bpchar" and bit(n) "bit varying". Tenants may disagree on lengths and
+	// precisions, and binary COPY only needs the same type.
 	Type string
+	// Declared is the type as declared, modifier included ("character(20)"), for messages.
+	Declared string
 }
 
 // Table is a rolled-up table in the warehouse's schema public.
@@ -59,7 +62,7 @@ func (t Table) Column(name string) (Column, bool) {
 // DescribeTables returns those of names that exist in the warehouse's schema public.
 // One catalog query, whatever the number of tables.
 func DescribeTables(ctx context.Context, q Querier, names []string) (map[string]Table, error) {
-	rows, err := q.Query(ctx, describeTablesSQL, names)
+	rows, err := q.Query(ctx, describeTables, names)
 	if err != nil {
 		return nil, fmt.Errorf("describe warehouse tables: %w", err)
 	}
@@ -67,7 +70,7 @@ func DescribeTables(ctx context.Context, q Querier, names []string) (map[string]
 }
 
 const describeTablesSQL = `
-		SELECT c.relname, c.oid, a.attname, format_type(a.atttypid, NULL),
+		SELECT c.relname, c.oid, a.attname, %s, format_type(a.atttypid, a.atttypmod),
 		       coalesce(array_position(k.conkey, a.attnum), 0) AS key_pos
 		FROM pg_class c
 		JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = 'public'
@@ -76,16 +79,32 @@ const describeTablesSQL = `
 		WHERE c.relname = ANY($1) AND c.relkind IN ('r', 'p')
 		ORDER BY c.relname, a.attnum`
 
+// describeTables is describeTablesSQL with the canonical type name of each column.
+var describeTables = fmt.Sprintf(describeTablesSQL, TypeNameSQL("a.atttypid"))
+
+// TypeNameSQL returns the SQL expression giving the canonical name of the type whose oid
+// is oidExpr: the name a rolled-up column's type has on both sides of a rollup, so that
+// the tenant's and the warehouse's types compare equal exactly when binary COPY can
+// carry values between them unchanged. It is format_type without a modifier, except
+// for the types whose modifier-less name means something narrower: format_type prints
+// bpchar (char(n)) as "character", which in DDL means char(1), so it is "bpchar"; bit(n)
+// is "bit varying" (the same binary form, no length limit).
+func TypeNameSQL(oidExpr string) string {
+	return `(CASE ` + oidExpr + ` WHEN 1042 THEN 'bpchar' WHEN 1014 THEN 'bpchar[]'
+		WHEN 1560 THEN 'bit varying' WHEN 1561 THEN 'bit varying[]'
+		ELSE format_type(` + oidExpr + `, NULL) END)`
+}
+
 // scanTables reads describeTablesSQL's rows and closes them.
 func scanTables(rows pgx.Rows) (map[string]Table, error) {
 	defer rows.Close()
 	out := map[string]Table{}
 	keys := map[string]map[int]string{}
 	for rows.Next() {
-		var rel, col, typ string
+		var rel, col, typ, declared string
 		var oid uint32
 		var keyPos int
-		if err := rows.Scan(&rel, &oid, &col, &typ, &keyPos); err != nil {
+		if err := rows.Scan(&rel, &oid, &col, &typ, &declared, &keyPos); err != nil {
 			return nil, err
 		}
 		t := out[rel]
@@ -93,7 +112,7 @@ func scanTables(rows pgx.Rows) (map[string]Table, error) {
 		if col == TenantColumn {
 			t.HasTenantID = true
 		} else {
-			t.Columns = append(t.Columns, Column{Name: col, Type: typ})
+			t.Columns = append(t.Columns, Column{Name: col, Type: typ, Declared: declared})
 		}
 		if keyPos > 0 {
 			if keys[rel] == nil {
@@ -123,7 +142,7 @@ func scanTables(rows pgx.Rows) (map[string]Table, error) {
 
 // typeRE is what a type name from format_type looks like; anything else is refused
 // before it reaches DDL text.
-var typeRE = regexp.MustCompile(`^[a-z][a-z0-9 _"]*(\[\])*$`)
+var typeRE = regexp.MustCompile(`^"?[a-z][a-z0-9 _"]*(\[\])*$`)
 
 // EnsureTable makes the warehouse table want.Name hold at least want's columns: it
 // creates it (tenant_id text, the columns, PRIMARY KEY (tenant_id, key…); no defaults, no

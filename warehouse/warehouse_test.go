@@ -31,7 +31,11 @@ func TestTablesWatermarksAndPurgeLock(t *testing.T) {
 	require.True(t, current)
 
 	want := warehouse.Table{Name: "orders", Key: []string{"region", "id"}, Columns: []warehouse.Column{
-		{Name: "region", Type: "text"}, {Name: "id", Type: "bigint"}, {Name: "amount", Type: "numeric"},
+		{Name: "region", Type: "text", Declared: "text"}, {Name: "id", Type: "bigint", Declared: "bigint"},
+		{Name: "amount", Type: "numeric", Declared: "numeric"},
+		// char(n) without its length: format_type calls it character, which in DDL means
+		// char(1); the canonical name is bpchar on both sides of a rollup.
+		{Name: "code", Type: "bpchar", Declared: "bpchar"}, {Name: "flags", Type: "bit varying", Declared: "bit varying"},
 	}}
 	got, err := warehouse.EnsureTable(ctx, conn, want)
 	require.NoError(t, err)
@@ -41,7 +45,7 @@ func TestTablesWatermarksAndPurgeLock(t *testing.T) {
 	require.NotZero(t, got.OID)
 
 	// A second caller with one more column adds it and changes nothing else.
-	want.Columns = append(want.Columns, warehouse.Column{Name: "tags", Type: "text[]"})
+	want.Columns = append(want.Columns, warehouse.Column{Name: "tags", Type: "text[]", Declared: "text[]"})
 	again, err := warehouse.EnsureTable(ctx, conn, want)
 	require.NoError(t, err)
 	require.Equal(t, got.OID, again.OID)

@@ -49,12 +49,35 @@ customers are, from the servers' actual state:
     publication, subscription, event trigger, rule, SECURITY DEFINER function or
     setting; the database accepts connections and is no template; templates and the
     warehouse's schemas and tables hold nothing for others;
-  - MSP access roles and the admin role reach no further than they should, and every
+  - the system schemas of every tenant database hold nothing initdb did not make
+    (db.system_objects), keep initdb's access lists on system functions and catalogs
+    (db.system_acl: EXECUTE on pg_read_binary_file and the like), and no function is
+    declared in LANGUAGE internal or c outside an extension (db.native_functions);
+    each such door is also reported under every tenant of the server it exposes;
+  - a bridge (foreign server, user mapping, dblink view, subscription) is reported
+    where it lives and under the tenant it reaches (db.bridge_target); logical slots on
+    tenant databases (db.replication_slot), large objects shared beyond the tenant's
+    roles (db.large_objects) and tablespaces open to PUBLIC or tenant roles
+    (server.tablespaces; their names are held to names.opaque) are reported;
+  - finished templates are closed and, when found open, fingerprint as recorded when
+    they were built (template.closed); every clone is checked the same way before use;
+  - the app role alone may run the customer's functions; a SECURITY DEFINER function
+    owned by the tenant's own owner is a note, owned by anyone else a violation;
+  - MSP access roles, the admin role and tenantctl's shared roles (tenantctl_logins,
+    tenantctl_template_owner: role.shared) reach no further than they should, and every
     login belongs to the groups the 'tenantctl server hba' lines confine it with;
+  - each server's effective pg_hba.conf rules (server.hba, read from pg_hba_file_rules,
+    which a superuser grants the admin role) hold those lines first and let no login in
+    without its password; rules the admin may not read are "unverified" (exit 1);
+  - every database that accepts connections is a tenant's, tenantctl's, postgres,
+    template1 or declared with 'server set --allow-database' (server.databases);
   - live probes (unless --no-probes): each active tenant's own credentials log in to its
     own database and are refused by its server neighbours (up to --probe-neighbours), a
     sample of databases on other servers, the server's postgres (and, for two tenants
-    per server, template1) and the warehouse.
+    per server, template1) and the warehouse; per server, a wrong password is refused
+    for a tenant, an MSP access role, the admin and the superusers
+    (probe.wrong_password), and one tenant's credentials by every other connectable
+    database (probe.other_database).
 
 The audit only reads (every session it opens is read-only); 'tenantctl reconcile'
 fixes drift. Each run is recorded in the catalog with the SHA-256 of its JSON report
@@ -63,10 +86,12 @@ fixes drift. Each run is recorded in the catalog with the SHA-256 of its JSON re
 Output (-o): text, json, yaml or markdown (the report to file as evidence).
 
 Exit status: 0 every check passed; 3 violations were found; 1 the audit could not run
-(a server or the catalog unreachable, or only probes that proved nothing…); 2 bad usage.`,
+(a server or the catalog unreachable, or only probes that proved nothing or rules it may
+not read…); 2 bad usage.`,
 		Example: `  tenantctl audit
   tenantctl audit -o markdown --out audit-2026-q2.md
-  tenantctl audit --tenant acme -o json --no-probes`,
+  tenantctl audit --tenant acme -o json --no-probes
+  tenantctl audit -o json | jq '.violations[] | select(.check == "db.bridge_target")'`,
 		Args:        noArgs,
 		Annotations: map[string]string{annotOutputs: outputMarkdown},
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -87,13 +112,9 @@ Exit status: 0 every check passed; 3 violations were found; 1 the audit could no
 }
 
 func (a *app) runAudit(ctx context.Context, o audit.Options, out string) error {
-	if o.Tenant != "" {
-		if err := validate.Slug(o.Tenant); err != nil {
-			return err
-		}
-	}
-	if o.Concurrency < 1 || o.PerServer < 1 {
-		return validate.Errorf("--concurrency and --per-server must be at least 1")
+	// The fleet knobs by the library's one rule (the flags carry its defaults).
+	if err := o.Options.Validate(); err != nil {
+		return err
 	}
 	if o.ConnectTimeout <= 0 {
 		return validate.Errorf("--connect-timeout must be positive")
@@ -203,7 +224,8 @@ func (a *app) auditHistoryCmd() *cobra.Command {
 
 // auditExitCode is 1 when the audit could not reach a server, or when all it has are
 // findings that prove nothing — checks a server did not answer, probes that could not
-// log in or be refused (a server stopped answering mid-run): its verdict is incomplete,
+// log in or be refused (a server stopped answering mid-run), rules the admin may not
+// read (server.hba "unverified"): its verdict is incomplete,
 // though every finding is still reported. Else 3: violations proved.
 func auditExitCode(r audit.Report) int {
 	proven, incomplete := false, r.Probes.Inconclusive > 0
@@ -211,7 +233,7 @@ func auditExitCode(r audit.Report) int {
 		switch {
 		case v.Check == audit.CheckServerReachable:
 			return exitFailure
-		case v.Unanswered:
+		case v.Unanswered, v.Unverified:
 			incomplete = true
 		case strings.HasPrefix(v.Check, "probe.") && v.Severity == audit.Medium:
 			// Inconclusive probes are the only medium-severity probe findings.

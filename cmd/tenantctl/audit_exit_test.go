@@ -15,6 +15,7 @@ func TestAuditExitCode(t *testing.T) {
 	breach := audit.Violation{Check: audit.CheckDBPublicACL, Severity: audit.Critical, Tenant: "a"}
 	silent := audit.Violation{Check: audit.CheckDBExtensions, Severity: audit.High, Tenant: "a", Unanswered: true}
 	probe := audit.Violation{Check: "probe.cross_tenant", Severity: audit.Medium, Tenant: "a"}
+	unverified := audit.Violation{Check: audit.CheckServerHBA, Severity: audit.High, Tenant: "a", Unverified: true}
 	unreachable := audit.Violation{Check: audit.CheckServerReachable, Severity: audit.Critical, Tenant: "a"}
 	for _, tc := range []struct {
 		name string
@@ -24,6 +25,8 @@ func TestAuditExitCode(t *testing.T) {
 		{"a proven violation", audit.Report{Violations: []audit.Violation{breach}}, exitViolations},
 		{"a server that stopped answering mid-run", audit.Report{Violations: []audit.Violation{silent}}, exitFailure},
 		{"only inconclusive probes", audit.Report{Violations: []audit.Violation{probe}, Probes: audit.ProbeSummary{Inconclusive: 1}}, exitFailure},
+		{"pg_hba.conf rules the admin may not read", audit.Report{Violations: []audit.Violation{unverified}}, exitFailure},
+		{"a breach beside unverified rules", audit.Report{Violations: []audit.Violation{unverified, breach}}, exitViolations},
 		{"a breach beside a silent server", audit.Report{Violations: []audit.Violation{silent, breach}}, exitViolations},
 		{"an unreachable server", audit.Report{Violations: []audit.Violation{breach, unreachable}}, exitFailure},
 	} {

@@ -12,6 +12,7 @@ import (
 	"github.com/tenantctl/tenantctl/config"
 	"github.com/tenantctl/tenantctl/demo"
 	"github.com/tenantctl/tenantctl/devenv"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/provisioner"
@@ -149,7 +150,7 @@ func (a *app) demoMigrate(ctx context.Context, p *provisioner.Provisioner) error
 		return err
 	}
 	p.TenantMigrations = fsys
-	res, err := jobs.Migrate.Run(ctx, p.Store, hostname(), rollout.Options{Store: p.Store, Migrations: fsys, Log: a.log})
+	res, err := jobs.Migrate.Run(ctx, p.Store, hostname(), rollout.Options{Store: p.Store, Migrations: fsys, Options: fleet.Options{Log: a.log}})
 	if err != nil {
 		return err
 	}
@@ -161,7 +162,7 @@ func (a *app) demoMigrate(ctx context.Context, p *provisioner.Provisioner) error
 // demoAudit ends the demo with the isolation audit, live probes included.
 func (a *app) demoAudit(ctx context.Context, p *provisioner.Provisioner) error {
 	fmt.Fprintln(a.out, "==> isolation audit (configuration checks and live cross-tenant login probes)")
-	r, err := jobs.Audit.Run(ctx, p.Store, hostname(), audit.Options{Store: p.Store, Node: hostname(), Log: a.log})
+	r, err := jobs.Audit.Run(ctx, p.Store, hostname(), audit.Options{Store: p.Store, Node: hostname(), Options: fleet.Options{Log: a.log}})
 	if r.Tenants == 0 && err != nil {
 		return err
 	}
@@ -184,7 +185,7 @@ func (a *app) demoRollup(ctx context.Context, p *provisioner.Provisioner) error 
 		return err
 	}
 	fmt.Fprintln(a.out, "==> rolling every tenant's rows up into the MSP-only warehouse")
-	res, err := jobs.Rollup.Run(ctx, p.Store, hostname(), rollup.Options{Store: p.Store, Spec: spec, Log: a.log})
+	res, err := jobs.Rollup.Run(ctx, p.Store, hostname(), rollup.Options{Store: p.Store, Spec: spec, Options: fleet.Options{Log: a.log}})
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/rollout"
@@ -84,7 +85,7 @@ func TestRollupRunFlagsBecomeOptions(t *testing.T) {
 	var got *rollup.Options
 	cmd := (&app{}).rollupRunCmd(func(_ context.Context, o rollup.Options) error { got = &o; return nil })
 	require.NoError(t, execute(t, cmd, "--tenant", "acme", "--concurrency", "6", "--per-server", "1"))
-	require.Equal(t, rollup.Options{Tenant: "acme", Concurrency: 6, PerServer: 1}, *got)
+	require.Equal(t, rollup.Options{Options: fleet.Options{Tenant: "acme", Concurrency: 6, PerServer: 1}}, *got)
 
 	got = nil
 	cmd = (&app{}).rollupRunCmd(func(_ context.Context, o rollup.Options) error { got = &o; return nil })
@@ -99,14 +100,14 @@ func TestAuditFlagsBecomeOptions(t *testing.T) {
 	run := func(_ context.Context, o audit.Options, out string) error { got, gotOut = &o, out; return nil }
 
 	require.NoError(t, execute(t, (&app{}).auditCmd(run)))
-	require.Equal(t, audit.Options{Concurrency: audit.DefaultConcurrency, PerServer: audit.DefaultPerServer,
-		ProbeNeighbours: audit.DefaultProbeNeighbours, ProbeSample: audit.DefaultProbeSample, ConnectTimeout: audit.DefaultConnectTimeout}, *got)
+	require.Equal(t, audit.Options{
+		ProbeNeighbours: audit.DefaultProbeNeighbours, ProbeSample: audit.DefaultProbeSample, ConnectTimeout: audit.DefaultConnectTimeout, Options: fleet.Options{Concurrency: audit.DefaultConcurrency, PerServer: audit.DefaultPerServer}}, *got)
 	require.Empty(t, gotOut)
 
 	require.NoError(t, execute(t, (&app{}).auditCmd(run), "--tenant", "acme", "--no-probes", "--out", "report.md",
 		"--concurrency", "2", "--per-server", "1", "--probe-neighbours", "-1", "--probe-sample", "0", "--connect-timeout", "3s"))
-	require.Equal(t, audit.Options{Tenant: "acme", NoProbes: true, Concurrency: 2, PerServer: 1,
-		ProbeNeighbours: -1, ProbeSample: 0, ConnectTimeout: 3 * time.Second}, *got)
+	require.Equal(t, audit.Options{NoProbes: true,
+		ProbeNeighbours: -1, ProbeSample: 0, ConnectTimeout: 3 * time.Second, Options: fleet.Options{Tenant: "acme", Concurrency: 2, PerServer: 1}}, *got)
 	require.Equal(t, "report.md", gotOut)
 }
 

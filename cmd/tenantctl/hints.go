@@ -6,9 +6,12 @@ import (
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/localpg"
 	"github.com/tenantctl/tenantctl/mover"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/rollout"
+	"github.com/tenantctl/tenantctl/secret"
+	"github.com/tenantctl/tenantctl/serve"
 )
 
 // The libraries speak in typed errors and option names; the flags live here, so this is
@@ -35,6 +38,10 @@ var sentinelHints = []struct {
 	{catalog.ErrNoCatalog, "no catalog configured: set --catalog or TENANTCTL_CATALOG_DSN, or run `tenantctl dev up` to start a local one"},
 	{catalog.ErrNoWarehouse, "no warehouse registered: run `tenantctl warehouse init --dsn DSN`"},
 	{rollout.ErrFleetDown, "migrate down works on one tenant at a time: name it with --tenant SLUG (rolling back the whole fleet is refused)"},
+	{catalog.ErrNotInitialized, catalog.ErrNotInitialized.Error() + ": run `tenantctl catalog init` first"},
+	{secret.ErrNoKey, "no secret key: set TENANTCTL_SECRET_KEY (base64) or --secret-key-file " +
+		"(TENANTCTL_SECRET_KEY_FILE) to the 32-byte key that encrypts credentials in the catalog"},
+	{serve.ErrHalfTLS, "give both --tls-cert and --tls-key, or neither"},
 }
 
 // describeError is err's message with the library's words for options, confirmations
@@ -70,6 +77,34 @@ func describeError(err error) string {
 	if errors.As(err, &ime) {
 		replace(ime.Error(), "tenant \""+ime.Slug+"\" has an interrupted move to "+ime.Target+": rerun with --to "+ime.Target+
 			" to finish it, or roll it back with `tenantctl tenant move "+ime.Slug+" --rollback` (or `tenantctl reconcile`)")
+	}
+	var de *provisioner.DrainingError
+	if errors.As(err, &de) {
+		replace(de.Error(), de.Error()+" (tenantctl server undrain "+de.Server+")")
+	}
+	var nf *provisioner.NoServerFitsError
+	if errors.As(err, &nf) {
+		replace(nf.Error(), nf.Error()+"; add one with `tenantctl server add`")
+	}
+	var ue *provisioner.UnfinishedError
+	if errors.As(err, &ue) {
+		hint := " (run `tenantctl reconcile`)"
+		if ue.Rerun {
+			hint = " (rerun the same create, or `tenantctl reconcile`, to retry)"
+		}
+		replace(ue.Error(), ue.Error()+hint)
+	}
+	var gh *mover.GrantsHeldError
+	if errors.As(err, &gh) {
+		replace(gh.Error(), gh.Error()+" (tenantctl access revoke LOGIN --tenant "+gh.Slug+")")
+	}
+	var ur *localpg.UnreachableError
+	if errors.As(err, &ur) {
+		replace(ur.Error(), ur.Render("--dir "))
+	}
+	var sr *localpg.SharedRootError
+	if errors.As(err, &sr) {
+		replace(sr.Error(), sr.Render("--dir"))
 	}
 	for _, h := range sentinelHints {
 		if errors.Is(err, h.err) {

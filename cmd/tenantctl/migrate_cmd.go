@@ -26,7 +26,7 @@ is pending to every active and suspended tenant — a canary wave first, then th
 with concurrency bounded overall and per server; one tenant's failure never blocks
 another, every outcome is recorded in the catalog, and a rerun picks up what is left.`,
 	}
-	cmd.AddCommand(a.migrateStatusCmd(), a.migrateUpCmd(nil), a.migrateDownCmd())
+	cmd.AddCommand(a.migrateStatusCmd(), a.migrateUpCmd(nil), a.migrateDownCmd(), a.migrateBaselineCmd())
 	return cmd
 }
 
@@ -149,8 +149,8 @@ A migration file changed after it was applied is refused (exit 2) unless
 			if o.Canary < 0 || o.MaxFailures < 0 {
 				return validate.Errorf("--canary and --max-failures must be 0 or more")
 			}
-			if o.Concurrency < 1 || o.PerServer < 1 {
-				return validate.Errorf("--concurrency and --per-server must be at least 1")
+			if err := o.Options.Validate(); err != nil {
+				return err
 			}
 			// 0 means "none" and "never stop" on the command line; the library keeps 0
 			// for its defaults.
@@ -360,3 +360,66 @@ func versions(vs []int64) string {
 
 // oneLine keeps a table cell on one line.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+func (a *app) migrateBaselineCmd() *cobra.Command {
+	var o rollout.BaselineOptions
+	cmd := &cobra.Command{
+		Use:   "baseline SLUG --version N [--dry-run]",
+		Short: "Record that a tenant's schema already matches version N, without running migrations",
+		Long: `For an imported or legacy customer whose schema already matches the tenant migrations
+up to version N: check that its database has every object those migrations create
+(they are applied to a scratch database on the same server and the two catalogs
+compared: schemas, tables, partitions, views, materialized views, sequences, indexes,
+columns and their types, types and enum labels, functions, aggregates, triggers,
+constraints, extensions; extra objects are fine), then record versions 1..N as applied
+in the database's goose table (public.goose_db_version, created if missing) and N as
+the tenant's schema version in the catalog. Nothing else in the database changes.
+'migrate up' then runs the migrations above N.
+
+If anything is missing, the objects are listed and nothing changes (exit 2).
+
+A tenant baselined wrong is baselined again: to a higher N (recording the versions
+between), or to a lower N (versions above it are removed from goose's table, so the
+next 'migrate up' runs them again — only do that when the schema really lacks them).
+--dry-run checks and shows what would be recorded, changing nothing.`,
+		Example: `  tenantctl migrate baseline hooli --version 3 --dry-run
+  tenantctl migrate baseline hooli --version 3
+  tenantctl migrate baseline hooli --version 2     # baselined too high: back to 2, then 'migrate up' runs 3
+  tenantctl tenant create hooli --name Hooli --domain hooli.example --from-dump hooli.dump --baseline 3   # both in one step`,
+		Args: exactArgs(1, "a tenant SLUG"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !cmd.Flags().Changed("version") {
+				return validate.Errorf("--version N is required: the tenant migration version the tenant's schema matches")
+			}
+			o.Tenant = args[0]
+			ctx := cmd.Context()
+			fsys, err := a.tenantMigrations()
+			if err != nil {
+				return err
+			}
+			store, err := a.store(ctx)
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			o.Store, o.Migrations = store, fsys
+			out, err := rollout.Baseline(ctx, o)
+			if err != nil {
+				return err
+			}
+			if a.jsonOutput() {
+				return a.printJSON(out)
+			}
+			verb := "baselined"
+			if o.DryRun {
+				verb = "would baseline (dry run)"
+			}
+			fmt.Fprintf(a.out, "tenant %s %s at version %d: %d objects checked; versions recorded: %s; versions removed: %s\n",
+				out.Slug, verb, out.Version, out.Checked, versions(out.Record), versions(out.Unrecord))
+			return nil
+		},
+	}
+	cmd.Flags().Int64Var(&o.Version, "version", 0, "the tenant migration version the tenant's schema matches (required)")
+	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "check and show what would be recorded; change nothing")
+	return cmd
+}

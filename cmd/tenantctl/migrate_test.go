@@ -123,7 +123,7 @@ func TestMigrateFleetCLI(t *testing.T) {
 	require.Equal(t, 1, code, "stdout: %s\nstderr: %s", out, errOut)
 	require.Contains(t, out, "migrated 3 tenant(s) to version 2")
 	require.Contains(t, errOut, "Error: 1 tenant(s) failed:")
-	require.Contains(t, errOut, `mig-a1 (server pg-a, at version 1, failed at 2): migration 00002_assets.sql failed: ERROR: relation "assets" already exists`)
+	require.Contains(t, errOut, `mig-a1 (server pg-a, at version 1, failed at 2): migration 00002_assets.sql failed at line 2 (statement "CREATE TABLE assets ("): ERROR: relation "assets" already exists`)
 	require.Contains(t, errOut, "migrate done: item=mig-b0", "a log line per tenant when not on a terminal")
 
 	st = decode[[]migrateStatusRow](t, c.mustRun("migrate", "status", "-o", "json"))

@@ -9,7 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tenantctl/tenantctl/catalog"
-	"github.com/tenantctl/tenantctl/internal/fleet"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/mover"
 	"github.com/tenantctl/tenantctl/provisioner"
@@ -185,7 +185,7 @@ as job "evacuate", with its progress.`,
 				counts := map[string]int64{}
 				// Progress lands in the job's counts as tenants finish: `jobs` shows how far
 				// an evacuation got while it runs.
-				o.Progress = func(out mover.Outcome) {
+				o.OnMove = func(out mover.Outcome) {
 					counts[out.Status]++
 					counts["done"]++
 					_ = st.UpdateJobCounts(cmd.Context(), id, counts)
@@ -243,8 +243,8 @@ as job "evacuate", with its progress.`,
 }
 
 // importTenant is `tenant create --from-dump`.
-func (a *app) importTenant(cmd *cobra.Command, p *provisioner.Provisioner, o provisioner.CreateOptions, file string) (catalog.Tenant, error) {
-	return mover.New(p, a.log).Import(cmd.Context(), mover.ImportOptions{CreateOptions: o, File: file})
+func (a *app) importTenant(cmd *cobra.Command, p *provisioner.Provisioner, o provisioner.CreateOptions, file string, baseline int64) (catalog.Tenant, error) {
+	return mover.New(p, a.log).Import(cmd.Context(), mover.ImportOptions{CreateOptions: o, File: file, Baseline: baseline})
 }
 
 func (a *app) tenantExportCmd() *cobra.Command {

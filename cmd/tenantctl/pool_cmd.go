@@ -11,8 +11,10 @@ import (
 
 func (a *app) serverSetCmd() *cobra.Command {
 	var spares int
+	var allow *allowDatabaseFlags
+	var reg serverSetFlags // server_set_cmd.go: --dsn-file, --dsn-stdin, --capacity, --label
 	cmd := &cobra.Command{
-		Use:   "set NAME --spares N",
+		Use:   "set NAME [--spares N] [--capacity N] [--label k=v] [--dsn-file F | --dsn-stdin] [--allow-database DB]...",
 		Short: "Change a server's settings: how many spare databases its warm pool keeps ready",
 		Long: `Change a registered server's settings.
 
@@ -21,16 +23,40 @@ hardened, with their roles created (NOLOGIN, no password) and opaque t_<id> name
 'tenant create' claims one in a single catalog transaction and one ALTER ROLE, instead of
 cloning on demand. Spares count against the server's capacity. The pool is filled by
 'tenantctl reconcile', 'tenantctl server refill' and the scheduler's pool job, never by
-the command that claims a spare.`,
+the command that claims a spare.
+
+--allow-database DB (repeatable) declares a database of the operator's on the server
+that accepts connections and is neither a tenant's nor tenantctl's (a monitoring or
+reporting database): 'tenantctl audit' then stops reporting it as unknown
+(server.databases), and still probes it with tenant credentials
+(probe.other_database). --disallow-database DB withdraws a declaration.`,
 		Example: `  tenantctl server set pg-a --spares 4
-  tenantctl server refill pg-a`,
+  tenantctl server refill pg-a
+  tenantctl server set pg-a --allow-database reporting --allow-database pgbouncer
+  tenantctl server set pg-a --disallow-database reporting`,
 		Args: exactArgs(1, "a server NAME"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if !cmd.Flags().Changed("spares") {
-				return validate.Errorf("nothing to set: pass --spares N")
+			allowing := allowDatabaseFlagsChanged(cmd)
+			registering := reg.changed(cmd)
+			setSpares := cmd.Flags().Changed("spares")
+			if !setSpares && !allowing && !registering {
+				return validate.Errorf("nothing to set: pass --spares N, --dsn-file F, --dsn-stdin, --capacity N, --label k=v or --allow-database DB")
 			}
-			if spares < 0 {
+			if setSpares && spares < 0 {
 				return validate.Errorf("invalid --spares %d: it must be 0 or more", spares)
+			}
+			if registering {
+				if err := reg.apply(cmd, a, args[0]); err != nil {
+					return err
+				}
+			}
+			if allowing {
+				if err := a.setAllowedDatabases(cmd, args[0], allow); err != nil {
+					return err
+				}
+			}
+			if !setSpares {
+				return nil
 			}
 			return a.withStore(cmd, func(p *provisioner.Provisioner) error {
 				if err := p.Store.SetSpares(cmd.Context(), args[0], spares); err != nil {
@@ -42,6 +68,8 @@ the command that claims a spare.`,
 		},
 	}
 	cmd.Flags().IntVar(&spares, "spares", 0, "spare databases to keep ready")
+	allow = addAllowDatabaseFlags(cmd)
+	reg.register(cmd)
 	return cmd
 }
 

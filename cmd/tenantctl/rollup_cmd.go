@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tenantctl/tenantctl/internal/progress"
-	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/rollup"
 )
@@ -53,8 +53,8 @@ schema). The run is recorded as a job ('tenantctl jobs').`,
   tenantctl rollup run --concurrency 8 --per-server 2 --rollup-spec rollup.yaml`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.Concurrency < 1 || o.PerServer < 1 {
-				return validate.Errorf("--concurrency and --per-server must be at least 1")
+			if err := o.Options.Validate(); err != nil {
+				return err
 			}
 			return runF(cmd.Context(), o)
 		},
@@ -115,7 +115,36 @@ func (a *app) printRollup(res rollup.Result) error {
 	t := res.Totals()
 	fmt.Fprintf(a.out, "rollup: %d tenants, %d ok, %d failed, %d skipped; %d rows copied, %d deleted\n",
 		t.Tenants, t.OK, t.Failed, t.Skipped, t.RowsCopied, t.RowsDeleted)
+	a.printTableNotes(res)
 	return nil
+}
+
+// printTableNotes prints, once per table and note, the tables a run skipped and why,
+// with the tenants concerned.
+func (a *app) printTableNotes(res rollup.Result) {
+	type key struct{ table, note string }
+	var order []key
+	slugs := map[key][]string{}
+	for _, t := range res.Tenants {
+		for _, tr := range t.Tables {
+			if tr.Note == "" {
+				continue
+			}
+			k := key{tr.Table, tr.Note}
+			if _, ok := slugs[k]; !ok {
+				order = append(order, k)
+			}
+			slugs[k] = append(slugs[k], t.Slug)
+		}
+	}
+	for _, k := range order {
+		s := slugs[k]
+		who := strings.Join(s, ", ")
+		if len(s) > 3 {
+			who = fmt.Sprintf("%s and %d more", strings.Join(s[:3], ", "), len(s)-3)
+		}
+		fmt.Fprintf(a.err, "note: table %s (%s): %s\n", k.table, who, k.note)
+	}
 }
 
 func (a *app) rollupStatusCmd() *cobra.Command {

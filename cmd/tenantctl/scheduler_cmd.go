@@ -78,6 +78,7 @@ var schedulerSettings = []schedulerSetting{
 	scheduleSetting(jobs.Reconcile.Name, "@every 5m", "when to reconcile the catalog with the servers"),
 	scheduleSetting(jobs.Purge.Name, "0 3 * * *", "when to purge tenants deleted longer ago than --purge-retention"),
 	scheduleSetting(jobs.Pool.Name, "@every 1m", "when to refill the servers' warm pools of spare databases"),
+	scheduleSetting(jobs.Backup.Name, "0 2 * * *", "when to back up every server with backup settings through pgBackRest (incremental; see 'backup setup')"),
 	scheduleSetting(jobs.Report.Name, "off", "when to write every customer's report into --report-dir (off unless set)"),
 	{"report-dir", "TENANTCTL_REPORT_DIR", "report_dir", "", "directory (a file share) the report job writes one file per customer into",
 		func(cfg *config.Scheduler, v string) error { cfg.ReportDir = v; return nil }},

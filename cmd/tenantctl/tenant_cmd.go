@@ -30,7 +30,7 @@ func (a *app) tenantCmd() *cobra.Command {
 				return p.Resume(cmd.Context(), slug)
 			}),
 		a.tenantDeleteCmd(), a.tenantPurgeCmd())
-	cmd.AddCommand(a.tenantMoveCmd(), a.tenantExportCmd()) // data mobility: move_cmd.go
+	cmd.AddCommand(a.tenantMoveCmd(), a.tenantExportCmd(), a.tenantRestoreCmd()) // data mobility: move_cmd.go
 	return cmd
 }
 
@@ -41,8 +41,9 @@ func (a *app) tenantCreateCmd() *cobra.Command {
 		concurrency int
 	}
 	var fromDump string
+	var baseline int64
 	cmd := &cobra.Command{
-		Use:   "create SLUG --name NAME --domain DOMAIN [--server NAME] [--label k=v]... [--contact-email E] [--from-dump FILE]",
+		Use:   "create SLUG --name NAME --domain DOMAIN [--server NAME] [--label k=v]... [--contact-email E] [--from-dump FILE [--baseline N]]",
 		Short: "Provision a customer tenant: its own database and roles, hardened, at the latest schema",
 		Long: `Provision a customer tenant on one of the registered servers: a database t_<id> owned
 by the NOLOGIN role t_<id>_owner, an application role t_<id>_app (LOGIN, DML only) with
@@ -68,11 +69,17 @@ a file that is not such a CSV is refused as a whole (exit 2, nothing created).
 like every tenant, its schema version read from the dump's goose_db_version table, then
 migrated to the latest. A file that is not such an archive, that carries extensions or
 objects the audit forbids (dblink, postgres_fdw, foreign servers, subscriptions...), or
-that has no goose version table is refused (exit 2) and nothing is created.
+that has no goose version table is refused (exit 2) and nothing is created — unless
+--baseline N says which tenant migration version the customer's schema matches: after
+the restore, the objects the migrations up to N create are checked (the import fails
+and is undone, listing what is missing, if any is) and versions 1..N recorded as
+applied in goose's table, as 'tenantctl migrate baseline' does; then the migrations
+above N run.
 Interrupted, run it again to restart the restore; 'tenantctl reconcile' undoes it.`,
 		Example: `  tenantctl tenant create acme --name "Acme Corp" --domain acme.example
   tenantctl tenant create globex --name "Globex" --domain globex.example --label zone=eu1   # only on a server labelled zone=eu1
   tenantctl tenant create initech --name "Initech" --domain initech.example --from-dump initech.dump
+  tenantctl tenant create hooli --name "Hooli" --domain hooli.example --from-dump hooli.dump --baseline 3   # a legacy database, no goose table
   tenantctl tenant create --from-file tenants.csv --concurrency 4`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if batch.file != "" {
@@ -96,7 +103,9 @@ Interrupted, run it again to restart the restore; 'tenantctl reconcile' undoes i
 			start := time.Now()
 			var t catalog.Tenant
 			if fromDump != "" {
-				t, err = a.importTenant(cmd, p, o, fromDump) // move_cmd.go
+				t, err = a.importTenant(cmd, p, o, fromDump, baseline) // move_cmd.go
+			} else if cmd.Flags().Changed("baseline") {
+				return validate.Errorf("--baseline applies to --from-dump only (for an existing tenant: tenantctl migrate baseline SLUG --version N)")
 			} else {
 				t, err = p.Create(cmd.Context(), o)
 			}
@@ -120,6 +129,7 @@ Interrupted, run it again to restart the restore; 'tenantctl reconcile' undoes i
 	f.StringVar(&batch.file, "from-file", "", "create every tenant listed in this CSV file (slug,name,domain[,server,labels,contact]; '-' for stdin)")
 	f.IntVar(&batch.concurrency, "concurrency", 4, "with --from-file: tenants created at once")
 	f.StringVar(&fromDump, "from-dump", "", "restore the database from this pg_dump custom-format archive of the customer's existing database instead of the template")
+	f.Int64Var(&baseline, "baseline", 0, "with --from-dump: the tenant migration version the customer's schema matches; checked, recorded as applied, the rest migrated")
 	f.BoolVar(&o.SlowPath, "no-template", false, "create the database empty and run every migration instead of cloning the template")
 	return cmd
 }

@@ -9,6 +9,8 @@ hba="$PGDATA/pg_hba.conf"
 # Place these lines FIRST in pg_hba.conf, then reload (SELECT pg_reload_conf()).
 local  all       tenantctl_admin             scram-sha-256
 host   all       tenantctl_admin        all  scram-sha-256
+local  replication,tenantctl_logins,tenantctl_template_owner,tenantctl_admin +tenantctl_logins           reject
+host   replication,tenantctl_logins,tenantctl_template_owner,tenantctl_admin +tenantctl_logins      all  reject
 local  samerole  +tenantctl_logins           scram-sha-256
 host   samerole  +tenantctl_logins      all  scram-sha-256
 local  all       +tenantctl_logins           reject

@@ -3,9 +3,12 @@ package faulttest
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -56,6 +59,43 @@ type killCase struct {
 	// fleet is the kind of fleet the case needs: "" for a plain one, "logical" for the
 	// one whose servers allow logical replication.
 	fleet string
+	// whole keeps every point of the case in `make test`'s sample: a later case of its
+	// group needs the state all its kills leave.
+	whole bool
+	// index, for a sampled case, is each point's position in the full list.
+	index []int
+}
+
+// pointsPerCase is how many points of each case `make test` kills:
+// FAULTTEST_POINTS_PER_CASE, or 1.
+func pointsPerCase(t *testing.T) int {
+	if s := os.Getenv("FAULTTEST_POINTS_PER_CASE"); s != "" {
+		n, err := strconv.Atoi(s)
+		require.NoError(t, err, "FAULTTEST_POINTS_PER_CASE")
+		require.Positive(t, n, "FAULTTEST_POINTS_PER_CASE")
+		return n
+	}
+	return 1
+}
+
+// samplePoints keeps n random points of every case, in their listed order.
+func samplePoints(cases []killCase, rng *rand.Rand, n int) []killCase {
+	out := make([]killCase, len(cases))
+	for ci, c := range cases {
+		keep := rng.Perm(len(c.points))
+		if len(keep) > n && !c.whole {
+			keep = keep[:n]
+		}
+		sort.Ints(keep)
+		c.index = keep
+		points := make([]string, len(keep))
+		for k, i := range keep {
+			points[k] = c.points[i]
+		}
+		c.points = points
+		out[ci] = c
+	}
+	return out
 }
 
 var createPoints = []string{
@@ -216,6 +256,46 @@ func baseCases() []killCase {
 			},
 		},
 		{
+			// A materialized view the spec refreshes before the snapshot (as the owner).
+			name:   "rollup run refreshing a materialized view",
+			points: []string{"rollup.after-refresh"},
+			setup: func(f *fleet, slug string) []string {
+				tn := f.createTenant(slug)
+				c := f.serverConn(f.serverIndex(tn.Server), "t_"+tn.ID)
+				_, err := c.Exec(t0, "SET ROLE t_"+tn.ID+"_owner; CREATE MATERIALIZED VIEW user_count AS SELECT 1 AS id, count(*) AS n FROM users WITH NO DATA")
+				c.Close(t0)
+				require.NoError(f.t, err)
+				spec := filepath.Join(f.t.TempDir(), "spec.yaml")
+				require.NoError(f.t, os.WriteFile(spec, []byte("tables:\n  - name: users\n    key: [id]\n  - name: user_count\n    key: [id]\n    refresh: true\n"), 0o600))
+				f.setEnv("TENANTCTL_ROLLUP_SPEC", spec)
+				return []string{"rollup", "run", "--tenant", slug}
+			},
+			rerun: func(f *fleet, slug string, args []string) {
+				f.must(args...)
+				f.setEnv("TENANTCTL_ROLLUP_SPEC", "") // the other tenants have no such view
+			},
+			always: true,
+		},
+		{
+			// Recording the version a tenant's schema matches: the scratch reference
+			// database is dropped by the rerun, goose's table written in one transaction.
+			name:   "migrate baseline",
+			points: []string{"tenantdb.baseline.after-reference", "tenantdb.baseline.after-record"},
+			setup: func(f *fleet, slug string) []string {
+				tn := f.createTenant(slug)
+				return []string{"migrate", "baseline", slug, "--version", fmt.Sprint(tn.SchemaVersion)}
+			},
+			rerun:  rerunSame,
+			always: true,
+			check: func(f *fleet, slug string) {
+				var left int
+				c := f.serverConn(f.serverIndex(f.tenant(slug).Server), "postgres")
+				defer c.Close(t0)
+				require.NoError(f.t, c.QueryRow(t0, `SELECT count(*) FROM pg_database WHERE datname LIKE 'tenantctl\_baseline\_%'`).Scan(&left))
+				require.Zero(f.t, left, "the rerun dropped the scratch database")
+			},
+		},
+		{
 			name:   "rollup run",
 			points: []string{"rollup.after-table", "rollup.after-table:2", "rollup.before-commit", "rollup.after-commit", "rollup.after-commit:2"},
 			setup: func(f *fleet, slug string) []string {
@@ -251,9 +331,17 @@ func TestEveryKillPoint(t *testing.T) {
 	sort.Strings(missing)
 	require.Empty(t, missing, "every registered kill point must be reached by a case")
 
+	// `make test` kills a sample: every case (family), at random points of it, the seed
+	// logged and FAULTTEST_SEED replaying it; `make test-long` (FAULTTEST_LONG=1), or
+	// FAULTTEST_CASE while debugging one case, keeps every point.
+	only := os.Getenv("FAULTTEST_CASE") // while debugging: run one case (or group)
+	if !longMode() && only == "" {
+		seed := testSeed(t)
+		cases = samplePoints(cases, rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), pointsPerCase(t))
+		t.Logf("kill points sampled: %d per case, FAULTTEST_SEED=%d (FAULTTEST_LONG=1 kills at every point)", pointsPerCase(t), seed)
+	}
 	// Plain fleets on disjoint server pairs, and one whose servers allow logical
 	// replication, take the cases at once; a fleet runs its groups of cases in order.
-	only := os.Getenv("FAULTTEST_CASE") // while debugging: run one case (or group)
 	plan := planFleets(cases, only)
 	var kills atomic.Int64
 	start := time.Now()
@@ -274,7 +362,11 @@ func TestEveryKillPoint(t *testing.T) {
 				f.createTenant("second-co")
 				for _, c := range fc.cases {
 					caseSlug := fmt.Sprintf("k%d-%s", kills.Load()+1, pgtest.RandomSuffix()[:4])
-					for i, p := range c.points {
+					for k, p := range c.points {
+						i := k
+						if c.index != nil {
+							i = c.index[k] // a sampled point reruns or reconciles as in the full run
+						}
 						slug := caseSlug
 						n := kills.Add(1)
 						if !c.shared {

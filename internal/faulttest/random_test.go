@@ -17,7 +17,7 @@ import (
 	"github.com/tenantctl/tenantctl/internal/pgtest"
 )
 
-// randomKills is how many commands TestRandomKills kills: a few dozen in `make test`,
+// randomKills is how many commands TestRandomKills kills: a dozen in `make test`,
 // hundreds in `make test-long` (FAULTTEST_LONG=1), or exactly FAULTTEST_RANDOM_KILLS.
 func randomKills(t *testing.T) int {
 	if s := os.Getenv("FAULTTEST_RANDOM_KILLS"); s != "" {
@@ -28,7 +28,17 @@ func randomKills(t *testing.T) int {
 	if longMode() {
 		return 300
 	}
-	return 30
+	return 12
+}
+
+// testSeed is FAULTTEST_SEED, or a new seed; the caller logs it so a run can be replayed.
+func testSeed(t *testing.T) uint64 {
+	if s := os.Getenv("FAULTTEST_SEED"); s != "" {
+		seed, err := strconv.ParseUint(s, 10, 64)
+		require.NoError(t, err, "FAULTTEST_SEED")
+		return seed
+	}
+	return uint64(time.Now().UnixNano())
 }
 
 func longMode() bool { return os.Getenv("FAULTTEST_LONG") == "1" }
@@ -39,12 +49,7 @@ func longMode() bool { return os.Getenv("FAULTTEST_LONG") == "1" }
 // checks that the fleet converges. The seed is logged; FAULTTEST_SEED replays a run.
 func TestRandomKills(t *testing.T) {
 	t.Parallel()
-	seed := uint64(time.Now().UnixNano())
-	if s := os.Getenv("FAULTTEST_SEED"); s != "" {
-		var err error
-		seed, err = strconv.ParseUint(s, 10, 64)
-		require.NoError(t, err)
-	}
+	seed := testSeed(t)
 	t.Logf("FAULTTEST_SEED=%d", seed)
 	rng := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
 	f := newFleet(t, pgtest.Get(t).Servers[2:4]...)

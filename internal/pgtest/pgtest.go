@@ -56,23 +56,21 @@ type Server struct {
 }
 
 var (
+	// servers is the number of tenant servers Main was asked for; -1 until Main runs.
+	servers  = -1
+	envOnce  sync.Once
 	env      *Env
 	setupErr error
 )
 
-// Main starts the test environment with n tenant servers, runs the tests and tears the
-// environment down. Call it from TestMain: os.Exit(pgtest.Main(m, 2)).
+// Main runs the tests with an environment of n tenant servers, started by the first
+// test that asks for it ([Get]), and tears it down at the end. A run whose tests need
+// no PostgreSQL (flag parsing, rendering, planning: `go test -run`) starts no cluster.
+// Call it from TestMain: os.Exit(pgtest.Main(m, 2)).
 func Main(m *testing.M, n int) int {
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-	env, setupErr = start(ctx, n)
-	cancel()
-	if setupErr != nil {
-		fmt.Fprintf(os.Stderr, "pgtest: cannot get PostgreSQL for the tests: %v\n"+
-			"pgtest: install the PostgreSQL server package or set TENANTCTL_TEST_DSN to a superuser DSN\n", setupErr)
-		return 1
-	}
+	servers = n
 	code := m.Run()
-	if !env.External {
+	if env != nil && !env.External {
 		stopCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		for _, s := range append([]*Server{env.Control}, env.Servers...) {
@@ -118,6 +116,9 @@ func start(ctx context.Context, n int) (*Env, error) {
 			if name != "control" {
 				// Tenant servers run confined, as the README tells operators to run theirs.
 				opts.HBA = pghba.Lines(AdminRole, "")
+				// Logical slots and subscriptions on tenant databases are among what the
+				// audit must find: tests make them, so the servers can.
+				opts.Settings["wal_level"] = "logical"
 			}
 			// Several test binaries start clusters at once: a free port picked here can
 			// be taken by another binary's server before this one binds it. A cluster
@@ -163,9 +164,24 @@ func start(ctx context.Context, n int) (*Env, error) {
 	return e, nil
 }
 
-// Get returns the environment, failing the test when there is none.
+// Get returns the environment, starting it on first use, and fails the test when there
+// is none.
 func Get(t testing.TB) *Env {
 	t.Helper()
+	envOnce.Do(func() {
+		if servers < 0 {
+			setupErr = fmt.Errorf("pgtest.Main was not called")
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		env, setupErr = start(ctx, servers)
+		if setupErr != nil {
+			env = nil
+			fmt.Fprintf(os.Stderr, "pgtest: cannot get PostgreSQL for the tests: %v\n"+
+				"pgtest: install the PostgreSQL server package or set TENANTCTL_TEST_DSN to a superuser DSN\n", setupErr)
+		}
+	})
 	if env == nil {
 		t.Fatalf("pgtest: no PostgreSQL environment: call pgtest.Main from TestMain (setup error: %v)", setupErr)
 	}
@@ -204,6 +220,11 @@ func (s *Server) AdminDSN(t testing.TB) string {
 			verb = "ALTER"
 		}
 		_, s.adminErr = conn.Exec(ctx, fmt.Sprintf("%s ROLE %s LOGIN CREATEDB CREATEROLE PASSWORD '%s'", verb, AdminRole, verifier))
+		if s.adminErr == nil {
+			// The audit reads the server's effective pg_hba.conf rules: without this
+			// grant its verdict is incomplete, as the operations guide says.
+			_, s.adminErr = conn.Exec(ctx, pghba.GrantSQL(AdminRole))
+		}
 		u := *s.super
 		u.User = url.UserPassword(AdminRole, password)
 		u.Path = "/postgres"

@@ -10,7 +10,10 @@
 // default bench/results), BENCH_SECTIONS (comma-separated section names to run, e.g.
 // "audit,catalog reads"; default all).
 //
-// It is a benchmark, not a test: nothing here runs under `go test` or `make test`.
+// It is a program, so it lives with the programs under cmd/; its results stay in
+// bench/results at the module root, where the docs link them. It is a benchmark, not a
+// test: `go test` runs only a smoke test of it (one small section, results in a
+// temporary directory).
 package main
 
 import (
@@ -73,12 +76,12 @@ func main() {
 		CatalogRows: envInt("BENCH_CATALOG_ROWS", 10000),
 		Rounds:      envInt("BENCH_ROUNDS", 3),
 	}
-	out := os.Getenv("BENCH_OUT")
-	if out == "" {
-		out = filepath.Join("bench", "results")
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	out := os.Getenv("BENCH_OUT")
+	if out == "" {
+		out = filepath.Join(moduleRoot(ctx), "bench", "results")
+	}
 	if len(os.Args) == 3 && os.Args[1] == rawFleetArg {
 		conc, _ := strconv.Atoi(os.Args[2])
 		if err := rawFleetMain(ctx, max(conc, 1)); err != nil {

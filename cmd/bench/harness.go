@@ -65,7 +65,7 @@ func newHarness(ctx context.Context, sz sizes) (*harness, error) {
 	}()
 	h.tenantctl = filepath.Join(dir, "tenantctl")
 	h.logf("building tenantctl")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", h.tenantctl, "./cmd/tenantctl").CombinedOutput(); err != nil {
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", h.tenantctl, "github.com/tenantctl/tenantctl/cmd/tenantctl").CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("build tenantctl: %w\n%s", err, out)
 	}
 	h.logf("building the goose CLI from the module cache")
@@ -110,13 +110,24 @@ func newHarness(ctx context.Context, sz sizes) (*harness, error) {
 
 // buildGoose builds goose's own CLI (postgres driver only) in a throwaway module, so
 // nothing is added to this repository.
+// moduleRoot is the directory of tenantctl's go.mod (the working directory when go
+// cannot say), so the program runs the same from `make bench` and from its test.
+func moduleRoot(ctx context.Context) string {
+	out, err := exec.CommandContext(ctx, "go", "env", "GOMOD").Output()
+	if gomod := strings.TrimSpace(string(out)); err == nil && gomod != "" && gomod != os.DevNull {
+		return filepath.Dir(gomod)
+	}
+	return "."
+}
+
 func buildGoose(ctx context.Context, dir string) (string, error) {
 	mod := filepath.Join(dir, "goosebuild")
 	if err := os.MkdirAll(mod, 0o755); err != nil {
 		return "", err
 	}
 	version := "v3.29.0"
-	if b, err := os.ReadFile("go.mod"); err == nil {
+	root := moduleRoot(ctx)
+	if b, err := os.ReadFile(filepath.Join(root, "go.mod")); err == nil {
 		for _, line := range strings.Split(string(b), "\n") {
 			if f := strings.Fields(line); len(f) >= 2 && f[0] == "github.com/pressly/goose/v3" {
 				version = f[1]
@@ -126,7 +137,7 @@ func buildGoose(ctx context.Context, dir string) (string, error) {
 	if err := os.WriteFile(filepath.Join(mod, "go.mod"), []byte("module goosebuild\n\ngo 1.26\n\nrequire github.com/pressly/goose/v3 "+version+"\n"), 0o644); err != nil {
 		return "", err
 	}
-	if sum, err := os.ReadFile("go.sum"); err == nil {
+	if sum, err := os.ReadFile(filepath.Join(root, "go.sum")); err == nil {
 		_ = os.WriteFile(filepath.Join(mod, "go.sum"), sum, 0o644)
 	}
 	bin := filepath.Join(dir, "goose")

@@ -1,0 +1,338 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tenantctl/tenantctl/backup"
+	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/jobs"
+	"github.com/tenantctl/tenantctl/mover"
+)
+
+func (a *app) backupCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "backup",
+		Short: "Server backups with pgBackRest: stanza settings, backups, the restorable window",
+		Long: `Back up every registered server with pgBackRest (Debian/Ubuntu: apt-get install
+pgbackrest), one stanza per server, so one customer can be restored to a point in time
+('tenant restore') without touching the others.
+
+tenantctl runs pgbackrest on the host that holds the server's data directory, as the
+directory's owner when it runs as root. Record a server's stanza with 'backup configure',
+print what a superuser installs with 'backup setup', check it with 'backup setup --check',
+then 'backup run' (the scheduler runs it daily: --backup-schedule).`,
+	}
+	cmd.AddCommand(a.backupConfigureCmd(), a.backupSetupCmd(), a.backupRunCmd(), a.backupListCmd())
+	return cmd
+}
+
+func (a *app) backupEnv(ctx context.Context) (backup.Env, func(), error) {
+	p, done, err := a.provisioner(ctx)
+	if err != nil {
+		return backup.Env{}, nil, err
+	}
+	return backup.Env{Store: p.Store, Server: p.Server, Log: a.log}, done, nil
+}
+
+func (a *app) backupConfigureCmd() *cobra.Command {
+	var s backup.Settings
+	var install bool
+	cmd := &cobra.Command{
+		Use:   "configure SERVER --repo DIR --pg-path DIR [--pg-port N] [--pg-socket-path DIR] [--pg-user U] [--pg-passfile F] [--stanza S] [--config-path F]",
+		Short: "Record a server's pgBackRest stanza in the catalog",
+		Long: `Record where a server's pgBackRest repository, data directory and socket are. Nothing
+on the server changes; 'backup setup' then prints the files to install. --pg-passfile
+names a libpq password file (mode 0600, owned by the data directory's owner) when the
+server does not admit its superuser by peer authentication on the socket; only its path
+is recorded. --install writes the stanza's configuration file here (what a superuser
+does by hand; 'dev up' uses it).`,
+		Example: `  tenantctl backup configure pg-a --repo /var/lib/pgbackrest --pg-path /var/lib/postgresql/15/main
+  tenantctl backup setup pg-a`,
+		Args: exactArgs(1, "a server NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s.Server = args[0]
+			backup.Defaults(&s)
+			if err := backup.Validate(s); err != nil {
+				return err
+			}
+			store, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			if _, err := store.GetServer(cmd.Context(), s.Server); err != nil {
+				return err
+			}
+			if err := store.SetBackupSettings(cmd.Context(), s); err != nil {
+				return err
+			}
+			if install {
+				if err := backup.Install(s); err != nil {
+					return err
+				}
+			}
+			fmt.Fprintf(a.out, "backup settings of server %s recorded (stanza %s, config %s)\n", s.Server, s.Stanza, s.ConfigPath)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&s.RepoPath, "repo", "", "the pgBackRest repository directory (required)")
+	f.StringVar(&s.PgPath, "pg-path", "", "the server's data directory (required)")
+	f.IntVar(&s.PgPort, "pg-port", 5432, "the server's port (names its Unix socket)")
+	f.StringVar(&s.PgSocketPath, "pg-socket-path", "/var/run/postgresql", "the server's Unix socket directory")
+	f.StringVar(&s.PgUser, "pg-user", "postgres", "the superuser pgbackrest connects as")
+	f.StringVar(&s.PgPassfile, "pg-passfile", "", "a libpq password file for that user (path only)")
+	f.StringVar(&s.Stanza, "stanza", "", "the stanza's name (default: the server's)")
+	f.StringVar(&s.ConfigPath, "config-path", "", "the stanza's pgbackrest configuration file (default /etc/pgbackrest/STANZA.conf)")
+	f.IntVar(&s.RetentionFull, "retention-full", 2, "full backups kept (with what depends on them)")
+	f.BoolVar(&install, "install", false, "also write the configuration file (and make the repository directory)")
+	return cmd
+}
+
+func (a *app) backupSetupCmd() *cobra.Command {
+	var check bool
+	cmd := &cobra.Command{
+		Use:   "setup SERVER [--check]",
+		Short: "Print the pgbackrest.conf and postgresql.conf settings a server needs, or check them",
+		Long: `Print the stanza's pgbackrest.conf and the postgresql.conf settings (archive_mode,
+archive_command, wal_level) for a superuser to install; archive_mode and wal_level need
+a restart. With --check, create the stanza in the repository if it is missing and run
+'pgbackrest check', which has the server archive a WAL segment and waits for it.`,
+		Example: `  tenantctl backup setup pg-a
+  tenantctl backup setup pg-a --check`,
+		Args: exactArgs(1, "a server NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			store, err := a.store(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer store.Close()
+			s, err := store.GetBackupSettings(cmd.Context(), args[0])
+			if err != nil {
+				return validate.Invalid(err)
+			}
+			if check {
+				if err := backup.Check(cmd.Context(), s); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.out, "stanza %s of server %s: archiving and the repository work\n", s.Stanza, s.Server)
+				return nil
+			}
+			fmt.Fprintf(a.out, "# %s\n%s\n# postgresql.conf of server %s\n%s", s.ConfigPath, backup.Conf(s), s.Server, backup.ServerSettingsText(s))
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&check, "check", false, "check the installed settings with pgbackrest check")
+	return cmd
+}
+
+func (a *app) backupRunCmd() *cobra.Command {
+	var o backup.RunOptions
+	cmd := &cobra.Command{
+		Use:   "run [--server NAME] [--type full|diff|incr]",
+		Short: "Back up the servers now (a job in 'tenantctl jobs')",
+		Long: `Back up every server with backup settings (or the one named) with pgBackRest. The run
+is recorded as job "backup"; one server's failure does not stop the others (exit 1).`,
+		Example: `  tenantctl backup run
+  tenantctl backup run --server pg-a --type full -o json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			env, done, err := a.backupEnv(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			o.Env = env
+			res, err := jobs.Backup.Run(cmd.Context(), env.Store, hostname(), o)
+			if a.jsonOutput() {
+				if perr := a.printJSON(res); perr != nil {
+					return perr
+				}
+			} else {
+				for _, r := range res {
+					if r.Error != "" {
+						fmt.Fprintf(a.out, "server %s: %s backup FAILED: %s\n", r.Server, r.Type, r.Error)
+						continue
+					}
+					fmt.Fprintf(a.out, "server %s: %s backup %s done in %s\n", r.Server, r.Type, r.Label, r.Duration.Round(time.Millisecond))
+				}
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&o.Server, "server", "", "back up this server only")
+	cmd.Flags().StringVar(&o.Type, "type", "incr", "full, diff or incr")
+	return cmd
+}
+
+func (a *app) backupListCmd() *cobra.Command {
+	var server string
+	cmd := &cobra.Command{
+		Use:   "list [--server NAME]",
+		Short: "Each server's backups, WAL archiving and restorable window",
+		Example: `  tenantctl backup list
+  tenantctl backup list --server pg-a -o json`,
+		Args: noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			env, done, err := a.backupEnv(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer done()
+			reports, err := backup.List(cmd.Context(), env, server)
+			if a.jsonOutput() {
+				if perr := a.printJSON(reports); perr != nil {
+					return perr
+				}
+				return err
+			}
+			for _, r := range reports {
+				fmt.Fprintf(a.out, "server %s (stanza %s): %s\n", r.Server, r.Stanza, r.Status)
+				if r.Window != nil {
+					fmt.Fprintf(a.out, "  restorable from %s to %s\n", r.Window.From.UTC().Format(time.RFC3339), r.Window.To.UTC().Format(time.RFC3339))
+				}
+				arch := fmt.Sprintf("  WAL archived: %d, failed: %d", r.Archiver.ArchivedCount, r.Archiver.FailedCount)
+				if r.Archiver.Failing {
+					arch += " (FAILING: last attempt failed)"
+				}
+				fmt.Fprintln(a.out, arch)
+				for _, b := range r.Backups {
+					fmt.Fprintf(a.out, "  %-5s %s  %s → %s  %s\n", b.Type, b.Label, b.Start.UTC().Format(time.RFC3339), b.Stop.UTC().Format(time.RFC3339), humanBytes(b.SizeBytes))
+				}
+				if r.Error != "" {
+					fmt.Fprintf(a.out, "  error: %s\n", r.Error)
+				}
+			}
+			return err
+		},
+	}
+	cmd.Flags().StringVar(&server, "server", "", "this server only")
+	return cmd
+}
+
+// parseTime reads a restore time: RFC 3339 (2026-12-01T14:32:00Z, fractions allowed) or
+// "2026-12-01 14:32[:05]" in UTC.
+func parseTime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02 15:04"} {
+		if t, err := time.ParseInLocation(layout, strings.TrimSpace(s), time.UTC); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, validate.Errorf("invalid --time %q: give an RFC 3339 time such as 2026-12-01T14:32:00Z, or \"2026-12-01 14:32\" (UTC)", s)
+}
+
+func (a *app) tenantRestoreCmd() *cobra.Command {
+	var o mover.RestoreOptions
+	var at, keep string
+	var rollback bool
+	cmd := &cobra.Command{
+		Use:   "restore SLUG --time T [--as NEW-SLUG] [--keep-source D] [--dry-run] [--rollback]",
+		Short: "Restore one tenant to a point in time from its server's backups, in place or as a new customer",
+		Long: `Restore one tenant's database as it was at --time from its server's pgBackRest backups
+and archived WAL, leaving every other customer on the server alone.
+
+Only that database is restored (pgBackRest's selective restore) into a scratch instance
+tenantctl starts on a free port of this host and removes afterwards; it is checked (the
+database opens, goose's version is known, every table's rows are counted and summed).
+
+With --as NEW-SLUG it comes in as a new customer, exactly like 'tenant create
+--from-dump' (new roles and credentials, hardened, migrated, audited): the customer
+compares and copies back what they need.
+
+Without --as it replaces the tenant's database in place: the application's sessions
+end, the current database is renamed aside (kept, unreachable by any login, for
+--keep-source, default 24h; reconcile drops it after), the restored copy takes its name
+with the same roles and password, so the application's DSN is unchanged; every table is
+verified against the scratch copy before the switch. Each step is recorded: killed at
+any instant, run the same command again to finish it, or 'tenantctl reconcile' (or
+--rollback) to roll back one that had not switched. The warehouse copies the tenant in
+full at its next rollup.
+
+A time outside the server's restorable window ('backup list'), or before the tenant
+existed, is refused (exit 2) with the window named.`,
+		Example: `  tenantctl backup list --server pg-a
+  tenantctl tenant restore acme --time 2026-12-01T14:32:00Z --dry-run
+  tenantctl tenant restore acme --time 2026-12-01T14:32:00Z --as acme-restored
+  tenantctl tenant restore acme --time "2026-12-01 14:32" --keep-source 72h`,
+		Args: exactArgs(1, "a tenant SLUG"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Slug = args[0]
+			if rollback {
+				m, done, err := a.mover(cmd)
+				if err != nil {
+					return err
+				}
+				defer done()
+				if err := m.RollBackRestore(cmd.Context(), o.Slug); err != nil {
+					return err
+				}
+				fmt.Fprintf(a.out, "restore of tenant %s rolled back\n", o.Slug)
+				return nil
+			}
+			if at == "" {
+				return validate.Errorf("--time is required")
+			}
+			var err error
+			if o.Time, err = parseTime(at); err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("keep-source") {
+				d, err := time.ParseDuration(keep)
+				if err != nil {
+					return validate.Errorf("invalid --keep-source %q: give a duration such as 24h, 30m or 0", keep)
+				}
+				o.KeepSource = &d
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			m, done, err := a.mover(cmd)
+			if err != nil {
+				return err
+			}
+			defer done()
+			res, err := m.Restore(cmd.Context(), o)
+			if err != nil {
+				return err
+			}
+			if a.jsonOutput() {
+				return a.printJSON(res)
+			}
+			when := res.Time.UTC().Format(time.RFC3339Nano)
+			switch {
+			case o.DryRun && res.Window != nil:
+				fmt.Fprintf(a.out, "would restore tenant %s on %s to %s (restorable window %s to %s)\n", res.Slug, res.Server, when,
+					res.Window.From.UTC().Format(time.RFC3339), res.Window.To.UTC().Format(time.RFC3339))
+			case o.DryRun:
+				fmt.Fprintf(a.out, "tenant %s has an interrupted restore to %s: %s\n", res.Slug, when, res.Status)
+			case res.As != "":
+				fmt.Fprintf(a.out, "tenant %s restored to %s as new tenant %s: %d tables, %d rows (%s)\n", res.Slug, when, res.As, res.Tables, res.Rows, res.Duration.Round(time.Millisecond))
+			default:
+				fmt.Fprintf(a.out, "tenant %s restored in place to %s: %d tables, %d rows verified, downtime %s, total %s\n",
+					res.Slug, when, res.Tables, res.Rows, res.Downtime.Round(time.Millisecond), res.Duration.Round(time.Millisecond))
+				if res.KeepSourceUntil != nil && res.Status == "switched" {
+					fmt.Fprintf(a.out, "the replaced database is kept as %s until %s; `tenantctl reconcile` drops it after that\n", res.KeptDB, res.KeepSourceUntil.UTC().Format(time.RFC3339))
+				}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&at, "time", "", "the point in time to restore to (RFC 3339, or \"YYYY-MM-DD HH:MM[:SS]\" UTC)")
+	f.StringVar(&o.As, "as", "", "bring the restored database in as a new tenant with this slug instead of replacing the current one")
+	f.StringVar(&o.AsName, "as-name", "", "the new tenant's name (default: the source's, marked restored)")
+	f.StringVar(&o.AsDomain, "as-domain", "", "the new tenant's domain (default: NEW-SLUG.<the source's domain>)")
+	f.StringVar(&keep, "keep-source", "24h", "how long the replaced database is kept before reconcile drops it; 0 drops it at once")
+	f.StringVar(&o.ScratchRoot, "scratch-dir", "", "where scratch instances are made (default: the system's temporary directory)")
+	f.BoolVar(&o.DryRun, "dry-run", false, "check the time against the window and change nothing")
+	f.BoolVar(&rollback, "rollback", false, "roll back the tenant's interrupted in-place restore instead")
+	return cmd
+}

@@ -1,0 +1,323 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/backup"
+	"github.com/tenantctl/tenantctl/internal/pgtest"
+)
+
+// backupFleet starts a private cluster archiving its WAL to a pgBackRest repository,
+// registers it as server "bk" with its stanza (checked), and takes a full backup.
+func backupFleet(t *testing.T) (*cli, *pgtest.Server) {
+	t.Helper()
+	_, err := backup.Program()
+	require.NoError(t, err, "these tests need pgBackRest: apt-get install pgbackrest")
+	base, err := os.MkdirTemp("", "tenantctl-bk-")
+	require.NoError(t, err)
+	require.NoError(t, os.Chmod(base, 0o755))
+	t.Cleanup(func() { _ = os.RemoveAll(base) })
+	stanza := "bk-" + pgtest.RandomSuffix()[:6]
+	conf := filepath.Join(base, "etc", stanza+".conf")
+	s := backup.Settings{Server: "bk", Stanza: stanza, ConfigPath: conf}
+	srv := pgtest.Dedicated(t, "backup-a", map[string]string{
+		"archive_mode": "on", "wal_level": "replica", "archive_command": "'" + backup.ArchiveCommand(s) + "'",
+		// pgBackRest refuses backups of a cluster without full-page writes.
+		"full_page_writes": "on",
+	})
+	// pgbackrest reaches the server on its socket as the superuser, with a password file
+	// owned by the server's OS user.
+	pass := filepath.Join(base, "pgpass")
+	require.NoError(t, os.WriteFile(pass, []byte("*:*:*:postgres:"+srv.Cluster.Password+"\n"), 0o600))
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		require.NoError(t, err)
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		require.NoError(t, os.Chown(pass, uid, gid))
+	}
+	c := newCLI(t)
+	// The least-privilege admin, as in production; pgbackrest alone uses the superuser.
+	dsn := srv.AdminDSN(t)
+	c.secrets = append(c.secrets, passwordOf(dsn), srv.Cluster.Password)
+	c.mustRun("server", "add", "bk", "--dsn", dsn, "--capacity", "20")
+	c.mustRun("backup", "configure", "bk", "--repo", filepath.Join(base, "repo"), "--pg-path", srv.Cluster.DataDir(),
+		"--pg-port", strconv.Itoa(srv.Cluster.Port), "--pg-socket-path", filepath.Join(srv.Cluster.Dir, "sock"),
+		"--pg-passfile", pass, "--stanza", stanza, "--config-path", conf, "--install")
+	require.Contains(t, c.mustRun("backup", "setup", "bk"), "archive_command = 'pgbackrest --config="+conf)
+	c.mustRun("backup", "setup", "bk", "--check")
+	c.mustRun("backup", "run", "--server", "bk", "--type", "full")
+	return c, srv
+}
+
+// archiveNow makes the server switch to a new WAL segment and waits until it is
+// archived, so everything written so far is in the repository.
+func archiveNow(t *testing.T, srv *pgtest.Server) {
+	t.Helper()
+	ctx := context.Background()
+	conn := srv.Conn(t, "postgres")
+	defer conn.Close(ctx)
+	var seg string
+	require.NoError(t, conn.QueryRow(ctx, `SELECT pg_walfile_name(pg_switch_wal())`).Scan(&seg))
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		var last string
+		require.NoError(t, conn.QueryRow(ctx, `SELECT coalesce(last_archived_wal, '') FROM pg_stat_archiver`).Scan(&last))
+		if last >= seg {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "WAL segment %s not archived (last %s)", seg, last)
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// serverNow is the server's clock.
+func serverNow(t *testing.T, srv *pgtest.Server) time.Time {
+	t.Helper()
+	conn := srv.Conn(t, "postgres")
+	defer conn.Close(context.Background())
+	var now time.Time
+	require.NoError(t, conn.QueryRow(context.Background(), `SELECT clock_timestamp()`).Scan(&now))
+	return now
+}
+
+func sumsVia(t *testing.T, dsn string) map[string]string {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), dsn)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	return tableSums(t, conn, "")
+}
+
+// damage changes and deletes rows: the mistake a restore undoes.
+func damage(t *testing.T, dsn string) {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), dsn)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	for _, q := range []string{
+		`DELETE FROM incidents WHERE id % 2 = 0`,
+		`UPDATE systems SET status = 'retired' WHERE id % 3 = 0`,
+		`INSERT INTO users (email, full_name, role) VALUES ('late@x.example', 'Late', 'member')`,
+	} {
+		_, err := conn.Exec(context.Background(), q)
+		require.NoError(t, err)
+	}
+}
+
+// neighbourWriter keeps one session of a neighbour's app open and inserts through it
+// until stopped; it counts inserts and failures (a lost session is a failure).
+type neighbourWriter struct {
+	ok, failed atomic.Int64
+	stop       chan struct{}
+	wg         sync.WaitGroup
+}
+
+func startNeighbour(t *testing.T, dsn string) *neighbourWriter {
+	t.Helper()
+	conn, err := pgx.Connect(context.Background(), dsn)
+	require.NoError(t, err)
+	w := &neighbourWriter{stop: make(chan struct{})}
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		defer conn.Close(context.Background())
+		for i := 0; ; i++ {
+			select {
+			case <-w.stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			if _, err := conn.Exec(context.Background(), `INSERT INTO users (email, full_name, role) VALUES ($1, 'n', 'member')`, fmt.Sprintf("n%d@x.example", i)); err != nil {
+				w.failed.Add(1)
+				return
+			}
+			w.ok.Add(1)
+		}
+	}()
+	return w
+}
+
+func (w *neighbourWriter) finish() { close(w.stop); w.wg.Wait() }
+
+// TestTenantRestorePointInTime: rows written at T1, changed and deleted at T2; a
+// restore to T1 gives exactly T1's rows, as a new customer and in place under the old
+// DSN, while a neighbour on the same server keeps writing through one session; a time
+// outside the window is refused; the audit is clean and the kept copy is no orphan.
+func TestTenantRestorePointInTime(t *testing.T) {
+	t.Parallel()
+	c, srv := backupFleet(t)
+	tn := createTenant(t, c, "bk")
+	nb := createTenant(t, c, "bk")
+	fill(t, tn.dsn, 500)
+	fill(t, nb.dsn, 100)
+	c.mustRun("backup", "run", "--server", "bk", "--type", "incr")
+	fill(t, tn.dsn, 50) // after the backup: only in the WAL
+
+	want := sumsVia(t, tn.dsn)
+	t1 := serverNow(t, srv)
+	time.Sleep(1100 * time.Millisecond)
+	damage(t, tn.dsn)
+	require.NotEqual(t, want, sumsVia(t, tn.dsn))
+	archiveNow(t, srv)
+	target := t1.Add(500 * time.Millisecond)
+	// Nothing is written on the server from here to the checks below: a time just now
+	// is after the newest archived WAL.
+	time.Sleep(1500 * time.Millisecond)
+	late := serverNow(t, srv).Add(-200 * time.Millisecond)
+
+	// The window, and times outside it or before the tenant existed.
+	list := decode[[]map[string]any](t, c.mustRun("backup", "list", "--server", "bk", "-o", "json"))
+	require.Len(t, list, 1)
+	require.NotNil(t, list[0]["window"], "backup list gives the restorable window")
+	c.expect(2, []string{"before the tenant existed", "restorable window of server bk"}, "tenant", "restore", tn.slug, "--time", "2020-01-01T00:00:00Z")
+	c.expect(2, []string{"outside the restorable window", "restorable window of server bk"}, "tenant", "restore", tn.slug, "--time", late.UTC().Format(time.RFC3339Nano))
+	out := c.mustRun("tenant", "restore", tn.slug, "--time", target.UTC().Format(time.RFC3339Nano), "--dry-run")
+	require.Contains(t, out, "would restore tenant "+tn.slug)
+
+	// As a new customer: T1's rows, the source untouched.
+	damaged := sumsVia(t, tn.dsn)
+	asSlug := "rs-" + pgtest.RandomSuffix()[:6]
+	out = c.mustRun("tenant", "restore", tn.slug, "--time", target.UTC().Format(time.RFC3339Nano), "--as", asSlug)
+	require.Contains(t, out, "as new tenant "+asSlug)
+	asDSN := dsnOf(c, asSlug)
+	c.secrets = append(c.secrets, passwordOf(asDSN))
+	require.Equal(t, want, sumsVia(t, asDSN), "the new customer holds exactly T1's rows")
+	require.Equal(t, damaged, sumsVia(t, tn.dsn), "the source is untouched by a restore --as")
+
+	// In place, while the neighbour writes through one session.
+	nbBefore := sumsVia(t, nb.dsn)
+	w := startNeighbour(t, nb.dsn)
+	out = c.mustRun("tenant", "restore", tn.slug, "--time", target.UTC().Format(time.RFC3339Nano), "-o", "json")
+	w.finish()
+	res := decode[map[string]any](t, out)
+	require.Equal(t, "switched", res["status"])
+	require.Equal(t, want, sumsVia(t, tn.dsn), "the old DSN reaches exactly T1's rows")
+	require.Zero(t, w.failed.Load(), "the neighbour never lost its session")
+	require.Positive(t, w.ok.Load())
+	nbAfter := sumsVia(t, nb.dsn)
+	require.Equal(t, nbBefore["incidents"], nbAfter["incidents"], "the neighbour is untouched")
+	require.Equal(t, nbBefore["systems"], nbAfter["systems"], "the neighbour is untouched")
+
+	// The kept copy: there, unreachable by the app, neither orphan nor finding.
+	kept := res["kept_db"].(string)
+	require.Equal(t, "t_"+tn.id+"_kept", kept[:len("t_"+tn.id+"_kept")])
+	keptDSN := strings.Replace(tn.dsn, "/t_"+tn.id+"?", "/"+kept+"?", 1)
+	_, err := pgx.Connect(context.Background(), keptDSN)
+	require.Error(t, err, "the app cannot reach the kept copy")
+	var keptExists bool
+	conn := srv.Conn(t, "postgres")
+	require.NoError(t, conn.QueryRow(context.Background(), `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, kept).Scan(&keptExists))
+	conn.Close(context.Background())
+	require.True(t, keptExists, "the replaced database is kept")
+	auditOut, _, code := c.run("audit", "--no-probes", "-o", "json")
+	require.Equal(t, 0, code, "audit after the restore: %s", auditOut)
+	plan := c.mustRun("reconcile", "--dry-run", "-o", "json")
+	require.NotContains(t, plan, kept, "the kept copy is no orphan")
+
+	// Its retention ended: reconcile drops it.
+	c.mustRun("tenant", "restore", tn.slug, "--time", target.UTC().Format(time.RFC3339Nano), "--keep-source", "0")
+	require.Equal(t, want, sumsVia(t, tn.dsn))
+	var n int
+	conn = srv.Conn(t, "postgres")
+	require.NoError(t, conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_database WHERE datname LIKE $1`, "t_"+tn.id+"_kept%").Scan(&n))
+	conn.Close(context.Background())
+	require.Equal(t, 1, n, "the second restore's copy was dropped at once; the first's stays for its retention")
+}
+
+// TestKilledRestoreConverges kills `tenant restore` (SIGKILL, a real subprocess) after
+// each recorded step, then reruns it or reconciles: the tenant always ends with either
+// its current rows (rolled back) or T1's (finished), reachable under its DSN.
+func TestKilledRestoreConverges(t *testing.T) {
+	t.Parallel()
+	c, srv := backupFleet(t)
+	bin := buildBinary(t)
+	tn := createTenant(t, c, "bk")
+	fill(t, tn.dsn, 200)
+	c.mustRun("backup", "run", "--server", "bk", "--type", "incr")
+	want := sumsVia(t, tn.dsn)
+	t1 := serverNow(t, srv)
+	time.Sleep(1100 * time.Millisecond)
+	damage(t, tn.dsn)
+	damaged := sumsVia(t, tn.dsn)
+	archiveNow(t, srv)
+	at := t1.Add(500 * time.Millisecond).UTC().Format(time.RFC3339Nano)
+
+	kill := func(point string) {
+		cmd := exec.Command(bin, "tenant", "restore", tn.slug, "--time", at, "--keep-source", "0")
+		cmd.Env = append(os.Environ(), "TENANTCTL_CONFIG=", "TENANTCTL_FAULT="+point,
+			"TENANTCTL_CATALOG_DSN="+c.env["TENANTCTL_CATALOG_DSN"], "TENANTCTL_SECRET_KEY="+c.env["TENANTCTL_SECRET_KEY"])
+		var out strings.Builder
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		var exitErr *exec.ExitError
+		require.True(t, errors.As(err, &exitErr), "killed at %s: %s", point, out.String())
+		require.Equal(t, "signal: killed", exitErr.String(), out.String())
+	}
+	check := func(label string, rows map[string]string) {
+		t.Helper()
+		show := decode[map[string]any](t, c.mustRun("tenant", "show", tn.slug, "-o", "json"))
+		require.Equal(t, "active", show["state"], label)
+		require.Equal(t, rows, sumsVia(t, tn.dsn), label)
+		plan := c.mustRun("reconcile", "--dry-run", "-o", "json")
+		require.NotContains(t, plan, "roll-back-restore", label)
+		require.NotContains(t, plan, "finish-restore", label)
+	}
+	points := []string{"restore.planned.after-record", "restore.scratch.after-record", "restore.suspended.before-record",
+		"restore.renamed.after-record", "restore.copied.before-record", "restore.hardened.after-record",
+		"restore.verified.after-record", "restore.switched.after-record", "restore.resumed.before-record"}
+	for i, p := range points {
+		kill(p)
+		switched := i >= 7
+		if i%2 == 0 {
+			c.mustRun("tenant", "restore", tn.slug, "--time", at, "--keep-source", "0")
+			check("killed at "+p+", rerun", want)
+		} else {
+			c.mustRun("reconcile")
+			if switched {
+				check("killed at "+p+", reconciled (finished)", want)
+			} else {
+				check("killed at "+p+", reconciled (rolled back)", damaged)
+			}
+		}
+		// Back to the damaged state for the next round, by writing it again.
+		if sums := sumsVia(t, tn.dsn); !mapsEqual(sums, damaged) {
+			damage(t, tn.dsn)
+			damaged = sumsVia(t, tn.dsn)
+		}
+	}
+	var n int
+	conn := srv.Conn(t, "postgres")
+	require.NoError(t, conn.QueryRow(context.Background(), `SELECT count(*) FROM pg_database WHERE datname LIKE $1`, "t_"+tn.id+"_kept%").Scan(&n))
+	conn.Close(context.Background())
+	require.Zero(t, n, "no kept copy left (--keep-source 0)")
+	_, errOut, code := c.run("audit", "--no-probes")
+	require.Equal(t, 0, code, errOut)
+}
+
+func mapsEqual(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,644 @@
+package mover
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/tenantctl/tenantctl/backup"
+	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/provisioner"
+	"github.com/tenantctl/tenantctl/secret"
+	"github.com/tenantctl/tenantctl/tenantdb"
+)
+
+// In-place restore steps, recorded in tenant_restores.step as each one completes.
+const (
+	RestorePlanned   = "planned"
+	RestoreScratch   = "scratch"
+	RestoreSuspended = "suspended"
+	RestoreRenamed   = "renamed"
+	RestoreCopied    = "copied"
+	RestoreHardened  = "hardened"
+	RestoreVerified  = "verified"
+	RestoreSwitched  = "switched"
+	RestoreResumed   = "resumed"
+)
+
+var restoreSteps = []string{RestorePlanned, RestoreScratch, RestoreSuspended, RestoreRenamed, RestoreCopied,
+	RestoreHardened, RestoreVerified, RestoreSwitched, RestoreResumed}
+
+// RestoreOptions describe a point-in-time restore of one tenant.
+type RestoreOptions struct {
+	Slug string
+	// Time is the point in time to restore to.
+	Time time.Time
+	// As, when set, brings the restored database in as a new tenant with this slug
+	// (AsName and AsDomain default to the source's name, marked restored, and domain);
+	// the source tenant is not touched.
+	As, AsName, AsDomain string
+	// KeepSource is how long the replaced database stays (renamed, no login can reach
+	// it) after an in-place restore; nil means [DefaultKeepSource], 0 drops it at once.
+	KeepSource *time.Duration
+	// ScratchRoot is where scratch instances are made; empty means the system's
+	// temporary directory.
+	ScratchRoot string
+	DryRun      bool
+}
+
+// Validate checks the options without touching anything.
+func (o *RestoreOptions) Validate() error {
+	if err := validate.Slug(o.Slug); err != nil {
+		return err
+	}
+	if o.Time.IsZero() {
+		return validate.Errorf("a time to restore to is required")
+	}
+	if o.Time.After(time.Now()) {
+		return validate.Errorf("the restore time %s is in the future", o.Time.UTC().Format(time.RFC3339))
+	}
+	if o.As != "" {
+		if err := validate.Slug(o.As); err != nil {
+			return err
+		}
+		if o.As == o.Slug {
+			return validate.Errorf("the new tenant's slug must differ from %q (restore in place without it)", o.Slug)
+		}
+	}
+	if o.KeepSource != nil && *o.KeepSource < 0 {
+		return validate.Errorf("invalid retention %s: it must not be negative", *o.KeepSource)
+	}
+	if o.ScratchRoot != "" && !filepath.IsAbs(o.ScratchRoot) {
+		return validate.Errorf("the scratch directory %q must be an absolute path", o.ScratchRoot)
+	}
+	return nil
+}
+
+func (o RestoreOptions) keep() time.Duration {
+	if o.KeepSource == nil {
+		return DefaultKeepSource
+	}
+	return *o.KeepSource
+}
+
+func (o RestoreOptions) scratchRoot() string {
+	if o.ScratchRoot != "" {
+		return o.ScratchRoot
+	}
+	return filepath.Join(os.TempDir(), "tenantctl-restore")
+}
+
+// RestoreResult is the outcome of a restore.
+type RestoreResult struct {
+	Slug   string         `json:"slug"`
+	ID     string         `json:"id"`
+	Server string         `json:"server"`
+	Time   time.Time      `json:"time"`
+	Window *backup.Window `json:"window,omitempty"`
+	// As is the new tenant's slug for a restore as a new customer.
+	As string `json:"as,omitempty"`
+	// Status is the restore's status (switched, done, rolled-back), "imported" for one
+	// as a new customer, or "planned" for a dry run.
+	Status          string        `json:"status"`
+	Tables          int           `json:"tables,omitempty"`
+	Rows            int64         `json:"rows,omitempty"`
+	SchemaVersion   int64         `json:"schema_version,omitempty"`
+	KeptDB          string        `json:"kept_db,omitempty"`
+	KeepSourceUntil *time.Time    `json:"keep_source_until,omitempty"`
+	Downtime        time.Duration `json:"downtime_ns,omitempty"`
+	Duration        time.Duration `json:"duration_ns"`
+}
+
+// InterruptedRestoreError is returned by [Mover.Restore] when the tenant has an
+// interrupted restore to another time than the one asked for.
+type InterruptedRestoreError struct {
+	Slug string
+	Time time.Time
+	Step string
+}
+
+func (e *InterruptedRestoreError) Error() string {
+	return fmt.Sprintf("tenant %q has an interrupted restore to %s (after step %s): restore it to that time again to finish it, or roll it back",
+		e.Slug, e.Time.UTC().Format(time.RFC3339Nano), e.Step)
+}
+
+func (m *Mover) backupEnv() backup.Env {
+	return backup.Env{Store: m.store(), Server: m.P.Server, Log: m.Log}
+}
+
+// Restore brings one tenant back as it was at o.Time from its server's pgBackRest
+// backups: only its database is restored (selective restore) into a scratch instance,
+// checked, then either imported as a new tenant (o.As) or swapped into place under the
+// same name, roles and password, so the application's DSN is unchanged. An interrupted
+// in-place restore is finished by running the same restore again.
+func (m *Mover) Restore(ctx context.Context, o RestoreOptions) (RestoreResult, error) {
+	start := time.Now()
+	if err := o.Validate(); err != nil {
+		return RestoreResult{}, err
+	}
+	t, err := m.store().GetTenant(ctx, o.Slug)
+	if err != nil {
+		return RestoreResult{}, err
+	}
+	res := RestoreResult{Slug: t.Slug, ID: t.ID, Server: t.Server, Time: o.Time, As: o.As}
+	if o.As == "" {
+		open, err := m.store().ListRestores(ctx, t.ID, catalog.RestoreRestoring, catalog.RestoreSwitched)
+		if err != nil {
+			return res, err
+		}
+		// A restore that switched but was killed before the tenant resumed is finished
+		// like one that had not switched yet.
+		open = slices.DeleteFunc(open, func(r catalog.Restore) bool { return r.Status == catalog.RestoreSwitched && r.ResumedAt != nil })
+		if len(open) > 0 {
+			r := open[0]
+			if !r.TargetTime.Equal(o.Time) {
+				return res, validate.Invalid(&InterruptedRestoreError{Slug: t.Slug, Time: r.TargetTime, Step: r.Step})
+			}
+			if o.DryRun {
+				res.Status = "resume at " + nextRestoreStep(r.Step)
+				return res, nil
+			}
+			unlock, err := m.lockTenant(ctx, t.ID)
+			if err != nil {
+				return res, err
+			}
+			defer unlock()
+			if r, err = m.store().GetRestore(ctx, r.ID); err != nil {
+				return res, err
+			}
+			m.Log.Info("resuming interrupted restore", "tenant", t.Slug, "step", r.Step)
+			return m.driveRestore(ctx, r, start)
+		}
+	}
+	if t.State != catalog.StateActive && t.State != catalog.StateSuspended {
+		return res, validate.Invalid(fmt.Errorf("tenant %q is %s: %w (a restore needs an active or suspended tenant)", o.Slug, t.State, provisioner.ErrWrongState))
+	}
+	settings, err := m.store().GetBackupSettings(ctx, t.Server)
+	if errors.Is(err, catalog.ErrNoBackupSettings) {
+		return res, validate.Invalid(err)
+	} else if err != nil {
+		return res, err
+	}
+	w, err := backup.ServerWindow(ctx, m.backupEnv(), t.Server)
+	if errors.Is(err, backup.ErrNoBackups) {
+		return res, validate.Invalid(err)
+	} else if err != nil {
+		return res, err
+	}
+	res.Window = &w
+	if o.Time.Before(t.CreatedAt) {
+		created := t.CreatedAt
+		return res, &backup.OutsideWindowError{Time: o.Time, Window: w, Created: &created}
+	}
+	if !w.Contains(o.Time) {
+		return res, &backup.OutsideWindowError{Time: o.Time, Window: w}
+	}
+	for _, prog := range []string{"pg_dump", "pg_restore"} {
+		if _, err := FindClient(prog); err != nil {
+			return res, err
+		}
+	}
+	if o.As != "" {
+		if _, err := m.store().GetTenant(ctx, o.As); err == nil {
+			return res, validate.Invalid(fmt.Errorf("slug %q is already taken: %w", o.As, catalog.ErrTenantExists))
+		}
+		// Domains are unique: the new customer's defaults to one under the source's.
+		if o.AsName == "" {
+			o.AsName = t.Name + " (restored " + o.Time.UTC().Format("2006-01-02 15:04") + ")"
+		}
+		if o.AsDomain == "" {
+			o.AsDomain = o.As + "." + t.Domain
+		}
+		co := provisioner.CreateOptions{Slug: o.As, Name: o.AsName, Domain: o.AsDomain, Server: t.Server}
+		if _, err := co.Validate(); err != nil {
+			return res, err
+		}
+	}
+	if o.DryRun {
+		res.Status = "planned"
+		return res, nil
+	}
+	if o.As != "" {
+		return m.restoreAsNew(ctx, t, settings, o, res, start)
+	}
+	unlock, err := m.lockTenant(ctx, t.ID)
+	if err != nil {
+		return res, err
+	}
+	defer unlock()
+	r, err := m.store().StartRestore(ctx, catalog.Restore{TenantID: t.ID, Slug: t.Slug, TargetTime: o.Time,
+		ScratchDir: filepath.Join(o.scratchRoot(), "restore-"+t.ID), KeepSource: o.keep()},
+		func(id int64) string { return tenantdb.KeptCopy(t.ID, id) })
+	if err != nil {
+		return res, err
+	}
+	m.Log.Info("restoring tenant in place", "tenant", t.Slug, "server", r.Server, "time", o.Time.UTC().Format(time.RFC3339Nano))
+	fpRestoreStepRecorded[RestorePlanned].Hit()
+	return m.driveRestore(ctx, r, start)
+}
+
+func nextRestoreStep(done string) string {
+	if i := slices.Index(restoreSteps, done); i >= 0 && i+1 < len(restoreSteps) {
+		return restoreSteps[i+1]
+	}
+	return done
+}
+
+// scratch returns the restore's scratch instance, started: the one already made when
+// it is still there and starts, else a new restore from the backups.
+func (m *Mover) scratch(ctx context.Context, s backup.Settings, live *tenantdb.Server, id string, at time.Time, dir string) (*backup.Scratch, error) {
+	if sc, err := backup.OpenScratch(ctx, dir, live, tenantdb.Database(id)); err == nil {
+		return sc, nil
+	}
+	return backup.RestoreScratch(ctx, s, live, tenantdb.Database(id), at, dir)
+}
+
+// checkScratch is the restored database's check: it opens, goose's version is known,
+// and every table's rows are counted and summed.
+func checkScratch(ctx context.Context, sc *backup.Scratch, id string) (int64, []TableSum, error) {
+	versions, err := sc.Server.AppliedVersions(ctx, id)
+	if err != nil {
+		return 0, nil, fmt.Errorf("the restored database: %w", err)
+	}
+	if len(versions) == 0 {
+		return 0, nil, errors.New("the restored database has no goose version: its schema version is unknown")
+	}
+	sums, err := Checksums(ctx, sc.Server, id)
+	return slices.Max(versions), sums, err
+}
+
+// driveRestore runs an in-place restore's remaining steps. Before the switch, a failure
+// (not a crash or a cancellation) rolls it back; after it, a rerun or reconcile
+// finishes it.
+func (m *Mover) driveRestore(ctx context.Context, r catalog.Restore, start time.Time) (RestoreResult, error) {
+	res := RestoreResult{Slug: r.Slug, ID: r.TenantID, Server: r.Server, Time: r.TargetTime}
+	err := m.restoreSteps(ctx, r, &res)
+	if err != nil && ctx.Err() == nil {
+		cur, gerr := m.store().GetRestore(ctx, r.ID)
+		if gerr == nil && cur.Status == catalog.RestoreRestoring {
+			msg := secret.Scrub(err.Error())
+			m.Log.Warn("restore failed; rolling back", "tenant", r.Slug, "error", msg)
+			if rerr := m.rollbackRestore(ctx, cur, msg); rerr != nil {
+				return res, fmt.Errorf("restore tenant %q: %w; rolling back also failed: %w (run `tenantctl reconcile`)", r.Slug, err, rerr)
+			}
+			return res, fmt.Errorf("restore tenant %q: %w (rolled back: the tenant keeps its current database)", r.Slug, err)
+		}
+	}
+	if err != nil {
+		return res, fmt.Errorf("restore tenant %q: %w", r.Slug, err)
+	}
+	final, err := m.store().GetRestore(ctx, r.ID)
+	if err != nil {
+		return res, err
+	}
+	res.Status, res.KeptDB, res.KeepSourceUntil = final.Status, final.KeptDB, final.KeepUntil
+	if final.Tables != nil {
+		res.Tables = *final.Tables
+	}
+	if final.Rows != nil {
+		res.Rows = *final.Rows
+	}
+	if final.SuspendedAt != nil && final.ResumedAt != nil {
+		res.Downtime = final.ResumedAt.Sub(*final.SuspendedAt)
+	}
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+func (m *Mover) restoreSteps(ctx context.Context, r catalog.Restore, res *RestoreResult) error {
+	live, err := m.P.Server(ctx, r.Server)
+	if err != nil {
+		return err
+	}
+	settings, err := m.store().GetBackupSettings(ctx, r.Server)
+	if err != nil {
+		return err
+	}
+	id, db := r.TenantID, tenantdb.Database(r.TenantID)
+	var sc *backup.Scratch
+	defer func() {
+		if sc != nil {
+			sc.Server.Close()
+		}
+	}()
+	needScratch := func() error {
+		if sc != nil {
+			return nil
+		}
+		var err error
+		sc, err = m.scratch(ctx, settings, live, id, r.TargetTime, r.ScratchDir)
+		return err
+	}
+	for _, step := range restoreSteps[slices.Index(restoreSteps, r.Step)+1:] {
+		u := catalog.RestoreUpdate{Step: &step}
+		switch step {
+		case RestoreScratch:
+			if err := needScratch(); err != nil {
+				return err
+			}
+			v, sums, err := checkScratch(ctx, sc, id)
+			if err != nil {
+				return err
+			}
+			n, rows := len(sums), int64(0)
+			for _, s := range sums {
+				rows += s.Rows
+			}
+			u.Tables, u.Rows = &n, &rows
+			res.SchemaVersion = v
+		case RestoreSuspended:
+			// The app role loses LOGIN and CONNECT and its sessions end: nobody writes the
+			// current database from here on (the downtime starts).
+			if err := live.RevokeAccess(ctx, id); err != nil {
+				return err
+			}
+			u.Suspended = true
+		case RestoreRenamed:
+			if err := live.RenameDatabase(ctx, db, r.KeptDB); err != nil {
+				return err
+			}
+		case RestoreCopied:
+			if err := needScratch(); err != nil {
+				return err
+			}
+			// The current database is aside under its kept name: the tenant's name is free
+			// (an interrupted run's partial copy is dropped first).
+			if err := recreateDatabase(ctx, live, id); err != nil {
+				return err
+			}
+			if _, err := pipeDumpRestore(ctx, sc.Server, live, id); err != nil {
+				return err
+			}
+		case RestoreHardened:
+			if err := live.Harden(ctx, id); err != nil {
+				return err
+			}
+			// The app's CONNECT was revoked at suspension; hardening gave it back on the
+			// restored database only, and it stays NOLOGIN until resumed.
+			if err := live.SetAppLogin(ctx, id, false); err != nil {
+				return err
+			}
+		case RestoreVerified:
+			if err := needScratch(); err != nil {
+				return err
+			}
+			v, err := verify(ctx, sc.Server, live, id)
+			if err != nil {
+				return err
+			}
+			res.Tables, res.Rows = len(v.Tables), v.Rows
+		case RestoreSwitched:
+			if err := m.store().SwitchRestore(ctx, r); err != nil {
+				return err
+			}
+			if t, err := m.store().GetTenantByID(ctx, id); err == nil {
+				m.resyncWarehouse(ctx, t, catalog.Move{Target: r.Server, PriorState: r.PriorState})
+			}
+			fpRestoreStepRecorded[step].Hit()
+			continue
+		case RestoreResumed:
+			if r.PriorState == catalog.StateActive {
+				if err := live.SetAppLogin(ctx, id, true); err != nil {
+					return err
+				}
+			}
+			if sc != nil {
+				sc.Server.Close()
+				sc = nil
+			}
+			if err := backup.RemoveScratch(ctx, r.ScratchDir); err != nil {
+				return err
+			}
+			u.Resumed = true
+		}
+		hit(fpRestoreStepDone[step])
+		if err := m.store().UpdateRestore(ctx, r.ID, u); err != nil {
+			return err
+		}
+		if step == RestoreResumed {
+			cur, err := m.store().GetRestore(ctx, r.ID)
+			if err != nil {
+				return err
+			}
+			d := map[string]any{"restore": r.ID, "server": r.Server, "kept_db": r.KeptDB}
+			if cur.SuspendedAt != nil && cur.ResumedAt != nil {
+				d["downtime_ms"] = cur.ResumedAt.Sub(*cur.SuspendedAt).Milliseconds()
+			}
+			if err := m.store().AppendEvent(ctx, nil, catalog.Event{Action: "tenant.restore.resumed", TenantID: id, Slug: r.Slug, Details: d}); err != nil {
+				return err
+			}
+		}
+		fpRestoreStepRecorded[step].Hit()
+	}
+	cur, err := m.store().GetRestore(ctx, r.ID)
+	if err != nil {
+		return err
+	}
+	if cur.Status == catalog.RestoreSwitched && cur.KeepUntil != nil && !time.Now().Before(*cur.KeepUntil) {
+		return m.dropKept(ctx, cur)
+	}
+	return nil
+}
+
+// dropKept drops the database an in-place restore replaced and marks the restore done.
+func (m *Mover) dropKept(ctx context.Context, r catalog.Restore) error {
+	if _, err := m.store().GetServer(ctx, r.Server); errors.Is(err, catalog.ErrServerNotFound) {
+		return m.store().FinishRestore(ctx, r)
+	}
+	live, err := m.P.Server(ctx, r.Server)
+	if err != nil {
+		return err
+	}
+	if err := live.DropNamedDatabase(ctx, r.KeptDB); err != nil {
+		return err
+	}
+	fpRestoreKeptDropped.Hit()
+	m.Log.Info("kept copy dropped", "tenant", r.Slug, "database", r.KeptDB)
+	return m.store().FinishRestore(ctx, r)
+}
+
+// rollbackRestore undoes an in-place restore that did not switch: the scratch instance
+// goes, the current database gets its name back (a partial restored copy under that
+// name is dropped first — only when the kept one exists, so the customer's database is
+// never the one dropped), its grants and the app's login come back.
+func (m *Mover) rollbackRestore(ctx context.Context, r catalog.Restore, reason string) error {
+	ctx = context.WithoutCancel(ctx)
+	if r.Status != catalog.RestoreRestoring {
+		return nil
+	}
+	if err := backup.RemoveScratch(ctx, r.ScratchDir); err != nil {
+		return err
+	}
+	live, err := m.P.Server(ctx, r.Server)
+	if err != nil {
+		return err
+	}
+	kept, err := live.DatabaseExists(ctx, r.KeptDB)
+	if err != nil {
+		return err
+	}
+	if kept {
+		if err := live.DropDatabase(ctx, r.TenantID); err != nil {
+			return err
+		}
+		fpRestoreRollbackDropped.Hit()
+		if err := live.RenameDatabase(ctx, r.KeptDB, tenantdb.Database(r.TenantID)); err != nil {
+			return err
+		}
+	}
+	fpRestoreRollbackRenamed.Hit()
+	if slices.Index(restoreSteps, r.Step) >= slices.Index(restoreSteps, RestoreScratch) {
+		if err := live.Harden(ctx, r.TenantID); err != nil {
+			return err
+		}
+	}
+	if r.PriorState == catalog.StateActive {
+		if err := live.SetAppLogin(ctx, r.TenantID, true); err != nil {
+			return err
+		}
+	}
+	return m.store().RollBackRestore(ctx, r, reason)
+}
+
+// RollBackRestore rolls back the tenant's interrupted in-place restore, if it has one
+// that did not switch.
+func (m *Mover) RollBackRestore(ctx context.Context, slug string) error {
+	t, err := m.store().GetTenant(ctx, slug)
+	if err != nil {
+		return err
+	}
+	unlock, err := m.lockTenant(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	open, err := m.store().ListRestores(ctx, t.ID, catalog.RestoreRestoring)
+	if err != nil {
+		return err
+	}
+	if len(open) == 0 {
+		return validate.Errorf("tenant %q has no restore in progress", slug)
+	}
+	return m.rollbackRestore(ctx, open[0], "rolled back by the operator")
+}
+
+// restoreAsNew restores the tenant's database into a scratch instance, dumps it and
+// imports the dump as a new tenant (new roles and credentials, hardened, migrated),
+// exactly like `tenant create --from-dump`. The source tenant is not touched. Killed,
+// the import converges like any import (rerun or reconcile); the scratch instance stops
+// with the process and the next run starts from a fresh one.
+func (m *Mover) restoreAsNew(ctx context.Context, t catalog.Tenant, s backup.Settings, o RestoreOptions, res RestoreResult, start time.Time) (RestoreResult, error) {
+	live, err := m.P.Server(ctx, t.Server)
+	if err != nil {
+		return res, err
+	}
+	dir := filepath.Join(o.scratchRoot(), "as-"+t.ID+"-"+o.As)
+	sc, err := backup.RestoreScratch(ctx, s, live, tenantdb.Database(t.ID), o.Time, dir)
+	if err != nil {
+		return res, err
+	}
+	defer func() {
+		sc.Server.Close()
+		if err := backup.RemoveScratch(context.WithoutCancel(ctx), dir); err != nil {
+			m.Log.Warn("could not remove the scratch instance", "dir", dir, "error", err)
+		}
+	}()
+	_, sums, err := checkScratch(ctx, sc, t.ID)
+	if err != nil {
+		return res, err
+	}
+	for _, s := range sums {
+		res.Rows += s.Rows
+	}
+	res.Tables = len(sums)
+	file := filepath.Join(dir, "restored.dump")
+	bin, err := FindClient("pg_dump")
+	if err != nil {
+		return res, err
+	}
+	if _, err := runClient(clientCmd(ctx, bin, sc.Server, tenantdb.Database(t.ID), "--format=custom", "--no-owner", "--no-acl",
+		"--role="+tenantdb.OwnerRole(t.ID), "--file="+file)); err != nil {
+		return res, fmt.Errorf("dump the restored database: %w", err)
+	}
+	nt, err := m.Import(ctx, ImportOptions{CreateOptions: provisioner.CreateOptions{Slug: o.As, Name: o.AsName, Domain: o.AsDomain, Server: t.Server}, File: file})
+	if err != nil {
+		return res, err
+	}
+	if err := m.store().AppendEvent(ctx, nil, catalog.Event{Action: "tenant.restore.as-new", TenantID: nt.ID, Slug: nt.Slug, Details: map[string]any{
+		"source": t.Slug, "server": t.Server, "target_time": o.Time.UTC().Format(time.RFC3339Nano), "tables": res.Tables, "rows": res.Rows,
+	}}); err != nil {
+		return res, err
+	}
+	res.Status, res.SchemaVersion = "imported", nt.SchemaVersion
+	res.Duration = time.Since(start)
+	return res, nil
+}
+
+// reconcileRestores settles interrupted in-place restores: one that did not switch is
+// rolled back (the tenant keeps its current database); a switched one is finished; a
+// kept copy whose retention ended is dropped.
+func (m *Mover) reconcileRestores(ctx context.Context, dryRun bool) ([]provisioner.Action, error) {
+	open, err := m.store().ListRestores(ctx, "", catalog.RestoreRestoring, catalog.RestoreSwitched)
+	if err != nil {
+		return nil, err
+	}
+	var actions []provisioner.Action
+	var errs []error
+	for _, r := range open {
+		var a provisioner.Action
+		switch {
+		case r.Status == catalog.RestoreRestoring:
+			a = provisioner.Action{Kind: ActRollBackRestore, Tenant: r.Slug, Server: r.Server,
+				Detail: fmt.Sprintf("restore to %s was interrupted after step %s: rolling back", r.TargetTime.UTC().Format(time.RFC3339), r.Step)}
+		case r.ResumedAt == nil:
+			a = provisioner.Action{Kind: ActFinishRestore, Tenant: r.Slug, Server: r.Server,
+				Detail: "restore switched but was interrupted before the tenant resumed: finishing it"}
+		case r.KeepUntil != nil && !time.Now().Before(*r.KeepUntil):
+			a = provisioner.Action{Kind: ActDropKept, Tenant: r.Slug, Server: r.Server,
+				Detail: fmt.Sprintf("database %s kept after a restore expired at %s: dropping it", r.KeptDB, r.KeepUntil.UTC().Format(time.RFC3339))}
+		default:
+			continue
+		}
+		if !dryRun {
+			if err := m.settleRestore(ctx, r.ID, r.TenantID); err != nil {
+				if errors.Is(err, provisioner.ErrBusy) {
+					a.Kind, a.Detail = ActMoveBusy, "another tenantctl process is driving this tenant right now; left alone"
+				} else {
+					a.Error = secret.Scrub(err.Error())
+					errs = append(errs, fmt.Errorf("%s %s: %w", a.Kind, a.Tenant, err))
+				}
+			} else {
+				a.Applied = true
+			}
+		}
+		actions = append(actions, a)
+	}
+	return actions, errors.Join(errs...)
+}
+
+func (m *Mover) settleRestore(ctx context.Context, restoreID int64, tenantID string) error {
+	unlock, err := m.lockTenant(ctx, tenantID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	cur, err := m.store().GetRestore(ctx, restoreID)
+	if err != nil {
+		return err
+	}
+	switch {
+	case cur.Status == catalog.RestoreRestoring:
+		return m.rollbackRestore(ctx, cur, "interrupted; rolled back by reconcile")
+	case cur.Status == catalog.RestoreSwitched && cur.ResumedAt == nil:
+		_, err := m.driveRestore(ctx, cur, time.Now())
+		return err
+	case cur.Status == catalog.RestoreSwitched && cur.KeepUntil != nil && !time.Now().Before(*cur.KeepUntil):
+		return m.dropKept(ctx, cur)
+	}
+	return nil
+}
