@@ -170,6 +170,11 @@ func OpenScratch(ctx context.Context, dir string, live *tenantdb.Server, db stri
 	if err != nil {
 		return nil, err
 	}
+	// The run that made it was killed: its watchdog stops the instance (within half a
+	// second of the kill) and must have done so before it is started again here.
+	if err := c.WaitForWatchdogs(ctx, 30*time.Second); err != nil {
+		return nil, err
+	}
 	if err := c.StopWhenProcessExits(os.Getpid(), false); err != nil {
 		return nil, err
 	}

@@ -218,22 +218,73 @@ func (c *Cluster) Remove(ctx context.Context) error {
 // StopWhenProcessExits starts a detached watchdog that stops the server, and removes the
 // cluster directory when remove is set, as soon as process pid has exited, however it
 // exited (a panic, a timeout, kill -9). Test binaries use it so nothing is left running.
+//
+// The watchdog is announced by a marker file in the cluster directory (watchdog-<pid>)
+// that it removes once it has acted: a later process that opens the same cluster calls
+// [Cluster.WaitForWatchdogs] first, so a dead process's watchdog cannot stop the server
+// that process starts again.
 func (c *Cluster) StopWhenProcessExits(pid int, remove bool) error {
 	script := `while kill -0 "$1" 2>/dev/null; do sleep 0.5; done
 pidfile="$2/data/postmaster.pid"
 if [ -f "$pidfile" ]; then kill -INT "$(head -n1 "$pidfile")" 2>/dev/null; fi
 i=0; while [ -f "$pidfile" ] && [ $i -lt 100 ]; do sleep 0.2; i=$((i+1)); done
+rm -f "$2/watchdog-$1"
 if [ "$3" = 1 ]; then rm -rf "$2"; fi`
 	rm := "0"
 	if remove {
 		rm = "1"
 	}
+	marker := filepath.Join(c.Dir, "watchdog-"+strconv.Itoa(pid))
+	if err := os.WriteFile(marker, nil, 0o600); err != nil {
+		return fmt.Errorf("start cluster watchdog: %w", err)
+	}
 	cmd := exec.Command("sh", "-c", script, "watchdog", strconv.Itoa(pid), c.Dir, rm)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
+		_ = os.Remove(marker)
 		return fmt.Errorf("start cluster watchdog: %w", err)
 	}
 	return cmd.Process.Release()
+}
+
+// WaitForWatchdogs waits until the watchdogs other processes left on the cluster
+// ([Cluster.StopWhenProcessExits]) have acted: each stops the server once its process
+// has exited, and would otherwise stop a server started again meanwhile. A watchdog of
+// a live process is waited for too (its process still owns the server). A marker whose
+// watchdog is gone (never started, or killed itself) is removed after timeout.
+func (c *Cluster) WaitForWatchdogs(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	self := "watchdog-" + strconv.Itoa(os.Getpid())
+	for {
+		markers, err := filepath.Glob(filepath.Join(c.Dir, "watchdog-*"))
+		if err != nil {
+			return err
+		}
+		var pending []string
+		for _, m := range markers {
+			if filepath.Base(m) != self {
+				pending = append(pending, m)
+			}
+		}
+		if len(pending) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			for _, m := range pending {
+				owner, _ := strconv.Atoi(strings.TrimPrefix(filepath.Base(m), "watchdog-"))
+				if owner > 0 && syscall.Kill(owner, 0) == nil {
+					return fmt.Errorf("cluster %s is still watched for running process %d", c.Dir, owner)
+				}
+				_ = os.Remove(m)
+			}
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 func (c *Cluster) writeConf(data string, opts Options) error {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
@@ -93,4 +95,32 @@ func TestFindBinDir(t *testing.T) {
 	dir, err := FindBinDir()
 	require.NoError(t, err, "the tests need PostgreSQL server binaries")
 	require.True(t, hasServerBinaries(dir))
+}
+
+// TestWatchdogOfADeadProcessDoesNotStopTheNextStart: a process that owned the cluster is
+// killed; the next process waits for that process's watchdog before starting the
+// cluster again, so the watchdog (which wakes every half second) cannot stop the new
+// server. Without the wait, the restart races the watchdog's SIGINT.
+func TestWatchdogOfADeadProcessDoesNotStopTheNextStart(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(tempBase(t), "c2")
+	c, err := Init(ctx, Options{Dir: dir, Fast: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Remove(context.Background()) })
+	owner := exec.Command("sleep", "60")
+	require.NoError(t, owner.Start())
+	require.NoError(t, c.StopWhenProcessExits(owner.Process.Pid, false))
+	require.NoError(t, c.Start(ctx))
+	require.NoError(t, owner.Process.Kill())
+	_ = owner.Wait()
+
+	require.NoError(t, c.WaitForWatchdogs(ctx, 30*time.Second))
+	require.False(t, c.Status(ctx).Running, "the dead owner's watchdog stopped the server before the wait returned")
+	require.NoError(t, c.StopWhenProcessExits(os.Getpid(), false))
+	require.NoError(t, c.Start(ctx))
+	time.Sleep(1500 * time.Millisecond) // three of the old watchdog's wake-ups
+	require.True(t, c.Status(ctx).Running, "the new server still runs")
+	markers, err := filepath.Glob(filepath.Join(dir, "watchdog-*"))
+	require.NoError(t, err)
+	require.Len(t, markers, 1, "only this process's watchdog is left: %v", markers)
 }

@@ -109,6 +109,9 @@ SELECT kind, what, name, symbol FROM (
            || CASE WHEN p.prosecdef THEN ' SECURITY DEFINER' ELSE '' END, p.name, p.prosrc
     FROM procs p
     WHERE p.lanname IN ('internal', 'c') AND p.oid >= 16384 AND NOT p.in_ext
+      -- An aggregate is catalogued as LANGUAGE internal AS 'aggregate_dummy'; what it
+      -- runs are its support functions, each a row of its own here.
+      AND NOT (p.prokind = 'a' AND p.prosrc = 'aggregate_dummy' AND EXISTS (SELECT 1 FROM pg_aggregate g WHERE g.aggfnoid = p.oid))
 ) f ORDER BY 1, 2
 `
 

@@ -11,7 +11,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantctl/tenantctl/internal/corpus"
-	"github.com/tenantctl/tenantctl/internal/pghba"
 	"github.com/tenantctl/tenantctl/internal/pgtest"
 )
 
@@ -28,11 +27,6 @@ type corpusFleet struct {
 func newCorpusFleet(t *testing.T) *corpusFleet {
 	t.Helper()
 	c, servers := logicalFleet(t)
-	for _, s := range servers {
-		// The fleet's admin is the superuser here (method logical needs it on PostgreSQL
-		// 15): the confinement lines must name it as the admin, as an operator's would.
-		s.SetHBA(t, pghba.Lines("postgres", ""))
-	}
 	f := &corpusFleet{t: t, c: c, servers: servers, migDir: t.TempDir()}
 	for _, name := range []string{"00001_types.sql", "00002_objects.sql"} {
 		f.addMigration(name)

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/tenantctl/tenantctl/internal/pghba"
 	"github.com/tenantctl/tenantctl/internal/pgtest"
 )
 
@@ -27,6 +28,9 @@ func logicalFleet(t *testing.T) (*cli, map[string]*pgtest.Server) {
 	}
 	c := newCLI(t)
 	for _, name := range []string{"lg-a", "lg-b"} {
+		// The fleet's admin is the superuser here (method logical needs it on PostgreSQL
+		// 15): the confinement lines must name it as the admin, as an operator's would.
+		servers[name].SetHBA(t, pghba.Lines("postgres", ""))
 		dsn := servers[name].SuperDSN("postgres")
 		c.secrets = append(c.secrets, passwordOf(dsn))
 		c.mustRun("server", "add", name, "--dsn", dsn, "--capacity", "10")
