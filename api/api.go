@@ -113,6 +113,7 @@ func (a *API) routes() []route {
 		r("DELETE", "/tenants/{slug}", ad, a.deleteTenant),
 		r("POST", "/tenants/{slug}/suspend", o, a.suspend),
 		r("POST", "/tenants/{slug}/resume", o, a.resume),
+		r("POST", "/tenants/{slug}/cancel-delete", ad, a.cancelDelete),
 		r("POST", "/tenants/{slug}/purge", ad, a.purge),
 		r("POST", "/tenants/{slug}/migrate", o, a.migrate),
 		r("POST", "/tenants/{slug}/rollup", o, a.rollupTenant),

@@ -346,6 +346,17 @@ func (a *API) suspend(w http.ResponseWriter, r *http.Request, _ catalog.Operator
 	return a.stateAnswer(w, r, t.ID)
 }
 
+func (a *API) cancelDelete(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	t, err := a.tenant(r)
+	if err != nil {
+		return err
+	}
+	if err := a.o.View.Prov.CancelDelete(r.Context(), t.Slug); err != nil {
+		return err
+	}
+	return a.stateAnswer(w, r, t.ID)
+}
+
 func (a *API) resume(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
 	t, err := a.tenant(r)
 	if err != nil {

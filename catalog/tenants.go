@@ -170,6 +170,8 @@ type TenantUpdate struct {
 	DeletedAt     *time.Time
 	PurgedAt      *time.Time
 	ClearContact  bool
+	// ClearDeleted clears DeletedAt (a delete cancelled).
+	ClearDeleted bool
 	// Event, when set, is appended in the same transaction.
 	Event *Event
 }
@@ -196,11 +198,11 @@ func (s *Store) updateTenant(ctx context.Context, q DBTX, id string, u TenantUpd
 		step = coalesce($3, step),
 		last_error = CASE WHEN $4::text IS NULL THEN last_error ELSE NULLIF($4, '') END,
 		schema_version = coalesce($5, schema_version),
-		deleted_at = coalesce($6, deleted_at),
+		deleted_at = CASE WHEN $9 THEN NULL ELSE coalesce($6, deleted_at) END,
 		purged_at = coalesce($7, purged_at),
 		contact_email = CASE WHEN $8 THEN NULL ELSE contact_email END,
 		updated_at = now()
-		WHERE id = $1`, id, u.State, u.Step, u.LastError, u.SchemaVersion, u.DeletedAt, u.PurgedAt, u.ClearContact)
+		WHERE id = $1`, id, u.State, u.Step, u.LastError, u.SchemaVersion, u.DeletedAt, u.PurgedAt, u.ClearContact, u.ClearDeleted)
 	if err != nil {
 		return fmt.Errorf("update tenant %s: %w", id, err)
 	}

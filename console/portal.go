@@ -230,6 +230,7 @@ var customerActions = []action{
 	{name: "migrate", label: "Migrate", role: catalog.RoleOperator, states: []string{catalog.StateActive, catalog.StateSuspended}},
 	{name: "rollup", label: "Roll up", role: catalog.RoleOperator, states: []string{catalog.StateActive, catalog.StateSuspended}},
 	{name: "rotate", label: "Rotate credentials", role: catalog.RoleAdmin, states: []string{catalog.StateActive, catalog.StateSuspended}},
+	{name: "cancel-delete", label: "Cancel delete", role: catalog.RoleAdmin, states: []string{catalog.StateDeleting}},
 	{name: "purge", label: "Purge now", role: catalog.RoleAdmin, disruptive: true, states: []string{catalog.StateDeleting},
 		explain: "Its database and roles are destroyed now instead of at the end of the retention period. This cannot be undone."},
 }
@@ -335,6 +336,8 @@ func (c *Console) customerAction(a action) pageHandler {
 			notice, err = "credentials rotated: the application must read its new DSN", c.o.View.Prov.RotateCredentials(ctx, slug)
 		case "purge":
 			notice, err = "purged: its database and roles are gone", c.o.View.Prov.Purge(ctx, slug, slug)
+		case "cancel-delete":
+			notice, err = "delete cancelled: the customer is suspended (resume it to let its application log in)", c.o.View.Prov.CancelDelete(ctx, slug)
 		case "migrate":
 			var res rollout.Result
 			res, err = jobs.Migrate.Run(ctx, c.store, c.o.Node, rollout.Options{Store: c.store, Migrations: c.o.View.Prov.TenantFS(), Options: fleet.Options{Tenant: slug}})

@@ -16,6 +16,9 @@ var (
 
 	fpSuspendServer  = fault.Register("suspend.after-server", "app role NOLOGIN, catalog still active")
 	fpSuspendCatalog = fault.Register("suspend.after-catalog", "catalog suspended, warehouse dimension not updated")
+
+	fpCancelDeleteServer  = fault.Register("cancel-delete.after-server", "deleted tenant's app role may connect again (still NOLOGIN), catalog still deleting")
+	fpCancelDeleteCatalog = fault.Register("cancel-delete.after-catalog", "catalog suspended again, warehouse dimension not updated")
 	fpResumeServer   = fault.Register("resume.after-server", "app role LOGIN, catalog still suspended")
 	fpResumeCatalog  = fault.Register("resume.after-catalog", "catalog active, warehouse dimension not updated")
 

@@ -67,7 +67,8 @@ func (b *browser) open(path, sel string) {
 // TestConsolePortalInABrowser drives the portal's pages and actions at a desktop size
 // (1400×900) and a phone's (390×844): the jump box, sorting by figures, page numbers and
 // an out-of-range page, add customer, the confirmation step of disruptive actions,
-// migrate, roll up, rotate, suspend and resume, delete with its purge date and purge,
+// migrate, roll up, rotate, suspend and resume, delete with its purge date, cancel
+// delete, delete again and purge,
 // drain and undrain, the technicians page and a grant from it, styled 404 and 400
 // pages, the report's and the fleet's SVG charts, the customer's users outside its
 // domain, and PostgreSQL versions as 15.x. No
@@ -226,7 +227,22 @@ func TestConsolePortalInABrowser(t *testing.T) {
 		require.NoError(t, err)
 		require.Equal(t, deleted.DeletedAt.Add(7*24*time.Hour).UTC().Format("2006-01-02 15:04 UTC"), b.text("#purge-at"))
 		require.True(t, b.eval(`document.querySelector("#delete") === null && document.querySelector("#grant-form") === null && document.querySelector("#suspend") === null`))
+		require.True(t, b.eval(`document.querySelector("#cancel-delete") !== null`))
 		shot("customer-deleting")
+		// Cancel the delete: the customer is suspended again, its data as it was; then
+		// delete it again.
+		b.navigates(chromedp.Click(chromedp.CSS("#cancel-delete")))
+		b.do(chromedp.WaitVisible(chromedp.CSS("#resume")))
+		require.Equal(t, "suspended", b.text("#state"))
+		require.Contains(t, b.text(".notice"), "delete cancelled")
+		undeleted, err := f.store.GetTenant(context.Background(), slug)
+		require.NoError(t, err)
+		require.Equal(t, catalog.StateSuspended, undeleted.State)
+		require.Nil(t, undeleted.DeletedAt)
+		b.do(chromedp.SendKeys(chromedp.CSS("#confirm"), slug))
+		b.navigates(chromedp.Click(chromedp.CSS("#delete")))
+		b.do(chromedp.WaitVisible(chromedp.CSS("#customers")))
+		b.open("/customers/"+slug, "#purge")
 		b.navigates(chromedp.Click(chromedp.CSS("#purge")))
 		b.do(chromedp.WaitVisible(chromedp.CSS("#confirm-yes")))
 		b.navigates(chromedp.Click(chromedp.CSS("#confirm-yes")))

@@ -32,6 +32,7 @@ var examples = map[string]string{
 	"tenantctl server list":               "  tenantctl server list\n  tenantctl server list -o json",
 	"tenantctl server remove":             "  tenantctl server remove pg-a     # refused while tenants live there",
 	"tenantctl server undrain":            "  tenantctl server undrain pg-a",
+	"tenantctl tenant cancel-delete":      "  tenantctl tenant cancel-delete acme && tenantctl tenant resume acme",
 	"tenantctl tenant delete":             "  tenantctl tenant delete acme --confirm acme --dry-run\n  tenantctl tenant delete acme --confirm acme\n  tenantctl tenant delete acme --confirm acme --purge",
 	"tenantctl tenant dsn":                "  tenantctl tenant dsn acme     # prints the application's password inside the DSN",
 	"tenantctl tenant list":               "  tenantctl tenant list\n  tenantctl tenant list --state deleting --server pg-a -o json",

@@ -29,7 +29,12 @@ func (a *app) tenantCmd() *cobra.Command {
 			func(p *provisioner.Provisioner, cmd *cobra.Command, slug string) error {
 				return p.Resume(cmd.Context(), slug)
 			}),
-		a.tenantDeleteCmd(), a.tenantPurgeCmd())
+		a.tenantDeleteCmd(),
+		a.tenantSimpleCmd("cancel-delete", "Take a deleted tenant back before it is purged: it becomes suspended (then 'tenant resume')",
+			func(p *provisioner.Provisioner, cmd *cobra.Command, slug string) error {
+				return p.CancelDelete(cmd.Context(), slug)
+			}),
+		a.tenantPurgeCmd())
 	cmd.AddCommand(a.tenantMoveCmd(), a.tenantExportCmd(), a.tenantRestoreCmd()) // data mobility: move_cmd.go
 	return cmd
 }

@@ -199,6 +199,23 @@ func baseCases() []killCase {
 			rerun: rerunSame,
 		},
 		{
+			name:   "cancel delete",
+			points: []string{"cancel-delete.after-server", "cancel-delete.after-catalog"},
+			setup: func(f *fleet, slug string) []string {
+				f.createTenant(slug)
+				f.must("tenant", "delete", slug, "--confirm", slug)
+				return []string{"tenant", "cancel-delete", slug}
+			},
+			// Reconcile leaves a deleted tenant deleted: the rerun takes it back.
+			rerun: rerunSame, always: true,
+			// Taken back, resumed, its application connects and writes again.
+			check: func(f *fleet, slug string) {
+				require.Equal(f.t, "suspended", f.tenant(slug).State)
+				f.must("tenant", "resume", slug)
+				f.fill(slug, 1)
+			},
+		},
+		{
 			name:   "access grant",
 			points: []string{"access.grant.after-record", "tenantdb.access.after-role", "access.grant.after-server"},
 			setup: func(f *fleet, slug string) []string {
