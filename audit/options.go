@@ -51,7 +51,7 @@ func (o *Options) Validate() error {
 	if o.Store == nil {
 		return validate.Errorf("audit: no catalog")
 	}
-	if err := o.Options.Prepare(fleet.Limits{Total: DefaultConcurrency, PerServer: DefaultPerServer}); err != nil {
+	if err := o.Prepare(fleet.Limits{Total: DefaultConcurrency, PerServer: DefaultPerServer}); err != nil {
 		return err
 	}
 	if o.ProbeNeighbours == 0 {

@@ -5,7 +5,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/tenantctl/tenantctl/catalog"
@@ -139,5 +138,3 @@ func ServerSettingsText(s Settings) string {
 	}
 	return b.String()
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

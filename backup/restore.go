@@ -134,7 +134,10 @@ func waitPromoted(ctx context.Context, sc *Scratch, db string) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-	return fmt.Errorf("the restored instance did not finish recovery: %v", last)
+	if last == nil {
+		return errors.New("the restored instance did not finish recovery in time: it is still in recovery")
+	}
+	return fmt.Errorf("the restored instance did not finish recovery: %w", last)
 }
 
 // RemoveScratch stops and deletes a scratch instance (what [RestoreScratch] made in

@@ -13,7 +13,7 @@ import (
 	"github.com/tenantctl/tenantctl/internal/validate"
 )
 
-// StateRestoring: the tenant's database is being restored in place from a backup; its
+// StateRestoring means the tenant's database is being restored in place from a backup; its
 // app role is NOLOGIN and its database may be absent for a moment (renamed aside).
 const StateRestoring = "restoring"
 

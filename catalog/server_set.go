@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
@@ -46,7 +47,7 @@ func (s *Store) SetServerCapacity(ctx context.Context, name string, capacity int
 		var live, spares int
 		err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM tenants WHERE server = $1 AND state <> 'purged')::int, s.spares
 			FROM servers s WHERE s.name = $1 FOR UPDATE`, name).Scan(&live, &spares)
-		if err == pgx.ErrNoRows {
+		if errors.Is(err, pgx.ErrNoRows) {
 			return validate.Invalid(fmt.Errorf("server %q: %w", name, ErrServerNotFound))
 		}
 		if err != nil {

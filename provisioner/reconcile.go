@@ -70,7 +70,7 @@ func (o *ReconcileOptions) Validate() error {
 	if o.Tenant != "" {
 		return validate.Field("tenant", o.Tenant, "reconcile visits the whole fleet")
 	}
-	return o.Options.Prepare(fleet.Limits{Total: DefaultReconcileConcurrency, PerServer: 1})
+	return o.Prepare(fleet.Limits{Total: DefaultReconcileConcurrency, PerServer: 1})
 }
 
 // Reconcile brings the servers in line with the catalog: it finishes interrupted

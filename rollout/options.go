@@ -75,7 +75,7 @@ func (o *Options) Validate() error {
 	if o.Store == nil {
 		return fmt.Errorf("rollout: no catalog store given")
 	}
-	if err := o.Options.Prepare(fleet.Limits{Total: DefaultConcurrency, PerServer: DefaultPerServer}); err != nil {
+	if err := o.Prepare(fleet.Limits{Total: DefaultConcurrency, PerServer: DefaultPerServer}); err != nil {
 		return err
 	}
 	if o.Canary == 0 {

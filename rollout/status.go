@@ -88,7 +88,7 @@ func Status(ctx context.Context, o StatusOptions) (StatusReport, error) {
 	if o.Store == nil {
 		return rep, fmt.Errorf("rollout: no catalog store given")
 	}
-	if err := o.Options.Prepare(fleet.Limits{Total: DefaultConcurrency, PerServer: DefaultPerServer}); err != nil {
+	if err := o.Prepare(fleet.Limits{Total: DefaultConcurrency, PerServer: DefaultPerServer}); err != nil {
 		return rep, err
 	}
 	set, err := LoadSet(o.Migrations)

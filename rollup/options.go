@@ -49,5 +49,5 @@ func (o *Options) Validate() error {
 	if len(o.Spec.Tables) == 0 {
 		return validate.Errorf("rollup: the spec lists no tables")
 	}
-	return o.Options.Prepare(fleet.Limits{Total: DefaultConcurrency, PerServer: DefaultPerServer})
+	return o.Prepare(fleet.Limits{Total: DefaultConcurrency, PerServer: DefaultPerServer})
 }

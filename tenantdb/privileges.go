@@ -68,6 +68,13 @@ WITH sys AS (
            p.proowner, coalesce(p.proacl, acldefault('f', p.proowner)), 'pg_proc'::regclass, p.oid, p.prosecdef
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace, sys
     WHERE p.pronamespace <> ALL (sys.oids) AND p.prokind IN ('f', 'p', 'w')
+      -- A range type's constructors belong to the bootstrap superuser whoever creates
+      -- the type (PostgreSQL 15), so the owner cannot revoke PUBLIC's default EXECUTE;
+      -- they only build values of the type, which is itself held to its owner.
+      AND NOT (p.prosrc IN ('range_constructor2', 'range_constructor3', 'multirange_constructor0', 'multirange_constructor1', 'multirange_constructor2')
+               AND EXISTS (SELECT 1 FROM pg_depend d JOIN pg_type rt ON rt.oid = d.refobjid
+                           WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.refclassid = 'pg_type'::regclass
+                             AND d.deptype = 'i' AND rt.typtype IN ('r', 'm')))
 )
 SELECT o.kind, o.obj, o.sch, o.name, CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x.grantee) END,
        x.privilege_type, o.secdef, '', ''

@@ -70,7 +70,7 @@ func TestServerSet(t *testing.T) {
 	// identifiers are compared), from stdin.
 	dsn3 := strings.Replace(dsn2, "127.0.0.1", "localhost", 1)
 	require.NotEqual(t, dsn2, dsn3)
-	out, errOut, code = c.runStdin(dsn3, "server", "set", "pg-a", "--dsn-stdin")
+	_, errOut, code = c.runStdin(dsn3, "server", "set", "pg-a", "--dsn-stdin")
 	require.Equal(t, 0, code, errOut)
 	srvs := decode[[]map[string]any](t, c.mustRun("server", "list", "-o", "json"))
 	require.Equal(t, "localhost", srvs[0]["host"])
