@@ -19,8 +19,8 @@ var (
 
 	fpCancelDeleteServer  = fault.Register("cancel-delete.after-server", "deleted tenant's app role may connect again (still NOLOGIN), catalog still deleting")
 	fpCancelDeleteCatalog = fault.Register("cancel-delete.after-catalog", "catalog suspended again, warehouse dimension not updated")
-	fpResumeServer   = fault.Register("resume.after-server", "app role LOGIN, catalog still suspended")
-	fpResumeCatalog  = fault.Register("resume.after-catalog", "catalog active, warehouse dimension not updated")
+	fpResumeServer        = fault.Register("resume.after-server", "app role LOGIN, catalog still suspended")
+	fpResumeCatalog       = fault.Register("resume.after-catalog", "catalog active, warehouse dimension not updated")
 
 	fpDeleteGrants  = fault.Register("delete.after-grants", "MSP grants revoked, tenant still open")
 	fpDeleteServer  = fault.Register("delete.after-server", "tenant closed on its server, catalog not yet deleting")
