@@ -273,6 +273,33 @@ func baseCases() []killCase {
 			},
 		},
 		{
+			// Tenants whose databases lack the customer's domain (created before tenantctl
+			// wrote it, or dropped by hand): reconcile writes it, killed or not.
+			name:   "reconcile writes the domain",
+			points: []string{"reconcile.after-action", "reconcile.after-action:2"},
+			setup: func(f *fleet, slug string) []string {
+				a, b := f.createTenant(slug), f.createTenant(slug+"-b")
+				for _, tn := range []tenant{a, b} {
+					c := f.serverConn(f.serverIndex(tn.Server), "t_"+tn.ID)
+					_, err := c.Exec(t0, "DROP FUNCTION public.tenantctl_domain(); DROP FUNCTION public.tenantctl_email_in_domain(text)")
+					c.Close(t0)
+					require.NoError(f.t, err)
+				}
+				return []string{"reconcile"}
+			},
+			check: func(f *fleet, slug string) {
+				for _, s := range []string{slug, slug + "-b"} {
+					tn := f.tenant(s)
+					c := f.serverConn(f.serverIndex(tn.Server), "t_"+tn.ID)
+					var domain string
+					err := c.QueryRow(t0, "SELECT public.tenantctl_domain()").Scan(&domain)
+					c.Close(t0)
+					require.NoError(f.t, err)
+					require.Equal(f.t, s+".example", domain)
+				}
+			},
+		},
+		{
 			// A materialized view the spec refreshes before the snapshot (as the owner).
 			name:   "rollup run refreshing a materialized view",
 			points: []string{"rollup.after-refresh"},
