@@ -217,14 +217,15 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 				return err
 			}
 		case StepHardened:
+			// Hardened, and the customer's domain written, unless the clone's adopting
+			// connection did both in this run (both idempotent).
 			if !hardened {
 				if err := srv.Harden(ctx, t.ID); err != nil {
 					return err
 				}
-			}
-			// The customer's domain, readable by its application (idempotent).
-			if err := srv.SetDomain(ctx, t.ID, t.Domain); err != nil {
-				return err
+				if err := srv.SetDomain(ctx, t.ID, t.Domain); err != nil {
+					return err
+				}
 			}
 		case StepWarehouse:
 			p.syncWarehouse(ctx, t, catalog.StateActive)
@@ -269,7 +270,7 @@ func (p *Provisioner) createDatabase(ctx context.Context, srv *tenantdb.Server, 
 			if tmpl, err = p.cloneTemplate(ctx, srv, t.ID, tmpl); err != nil {
 				return 0, false, err
 			}
-			if err := srv.AdoptAndHarden(ctx, t.ID); err != nil {
+			if err := srv.AdoptAndHarden(ctx, t.ID, t.Domain); err != nil {
 				return 0, false, err
 			}
 			return tmpl.Version, true, nil
