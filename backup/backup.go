@@ -258,6 +258,35 @@ func ServerWindow(ctx context.Context, e Env, server string) (Window, error) {
 	return w, err
 }
 
+// TenantWindow is the part of the server's window a database created at created can be
+// restored to: from the end of the first backup that began after it existed. pgBackRest
+// picks the backup to start from by its stop time in whole seconds, so the window opens
+// on the second after that stop. ok is false when no backup holds the database yet.
+func TenantWindow(ctx context.Context, e Env, server string, created time.Time) (srv, tenant Window, ok bool, err error) {
+	s, err := e.Store.GetBackupSettings(ctx, server)
+	if err != nil {
+		return Window{}, Window{}, false, err
+	}
+	w, in, _, err := window(ctx, e, s)
+	if err != nil {
+		return Window{}, Window{}, false, err
+	}
+	var first *Backup
+	for i, b := range in.Backups {
+		if b.Start.After(created) && (first == nil || b.Stop.Before(first.Stop)) {
+			first = &in.Backups[i]
+		}
+	}
+	if first == nil {
+		return w, Window{}, false, nil
+	}
+	t := Window{Server: w.Server, From: first.Stop.Truncate(time.Second).Add(time.Second), To: w.To}
+	if t.From.Before(w.From) {
+		t.From = w.From
+	}
+	return w, t, true, nil
+}
+
 func window(ctx context.Context, e Env, s Settings) (Window, Info, Archiver, error) {
 	in, err := Refresh(ctx, e.Store, s)
 	if err != nil {

@@ -26,6 +26,11 @@ type OutsideWindowError struct {
 	Window Window
 	// Created is set when the tenant did not exist yet at Time.
 	Created *time.Time
+	// Tenant, when set, is the tenant's own window within the server's: from the end
+	// of the first backup that holds its database (nil with NotBackedUp).
+	Tenant *Window
+	// NotBackedUp is set when no backup holds the tenant's database yet.
+	NotBackedUp bool
 }
 
 func (e *OutsideWindowError) Error() string {
@@ -34,6 +39,14 @@ func (e *OutsideWindowError) Error() string {
 	if e.Created != nil {
 		return fmt.Sprintf("%s is before the tenant existed (created %s); %s", e.Time.UTC().Format(time.RFC3339),
 			e.Created.UTC().Format(time.RFC3339), w)
+	}
+	if e.NotBackedUp {
+		return fmt.Sprintf("%s: no backup holds the tenant's database yet (run 'tenantctl backup run --server %s'); %s",
+			e.Time.UTC().Format(time.RFC3339Nano), e.Window.Server, w)
+	}
+	if e.Tenant != nil {
+		return fmt.Sprintf("%s is before the first backup that holds the tenant's database: the tenant can be restored to %s to %s; %s",
+			e.Time.UTC().Format(time.RFC3339Nano), e.Tenant.From.UTC().Format(time.RFC3339), e.Tenant.To.UTC().Format(time.RFC3339), w)
 	}
 	return fmt.Sprintf("%s is outside the restorable window: %s", e.Time.UTC().Format(time.RFC3339Nano), w)
 }

@@ -184,7 +184,7 @@ func (m *Mover) Restore(ctx context.Context, o RestoreOptions) (RestoreResult, e
 	} else if err != nil {
 		return res, err
 	}
-	w, err := backup.ServerWindow(ctx, m.backupEnv(), t.Server)
+	w, tw, held, err := backup.TenantWindow(ctx, m.backupEnv(), t.Server, t.CreatedAt)
 	if errors.Is(err, backup.ErrNoBackups) {
 		return res, validate.Invalid(err)
 	} else if err != nil {
@@ -197,6 +197,14 @@ func (m *Mover) Restore(ctx context.Context, o RestoreOptions) (RestoreResult, e
 	}
 	if !w.Contains(o.Time) {
 		return res, &backup.OutsideWindowError{Time: o.Time, Window: w}
+	}
+	// A time the server's backups reach but none that holds this database: pgBackRest
+	// would start from a backup taken before the database existed.
+	if !held {
+		return res, &backup.OutsideWindowError{Time: o.Time, Window: w, NotBackedUp: true}
+	}
+	if o.Time.Before(tw.From) {
+		return res, &backup.OutsideWindowError{Time: o.Time, Window: w, Tenant: &tw}
 	}
 	for _, prog := range []string{"pg_dump", "pg_restore"} {
 		if _, err := FindClient(prog); err != nil {

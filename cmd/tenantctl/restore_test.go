@@ -166,7 +166,15 @@ func TestTenantRestorePointInTime(t *testing.T) {
 	nb := createTenant(t, c, "bk")
 	fill(t, tn.dsn, 500)
 	fill(t, nb.dsn, 100)
+	// The only backup was taken before the tenant existed: no time can be restored yet,
+	// though the server's window reaches it.
+	early := serverNow(t, srv)
+	archiveNow(t, srv)
+	c.expect(2, []string{"no backup holds the tenant's database yet", "backup run --server bk"}, "tenant", "restore", tn.slug, "--time", early.UTC().Format(time.RFC3339Nano))
 	c.mustRun("backup", "run", "--server", "bk", "--type", "incr")
+	// Now one does, from its end: pgBackRest keeps stop times in whole seconds.
+	c.expect(2, []string{"before the first backup that holds the tenant's database", "the tenant can be restored to"}, "tenant", "restore", tn.slug, "--time", early.UTC().Format(time.RFC3339Nano))
+	time.Sleep(1100 * time.Millisecond)
 	fill(t, tn.dsn, 50) // after the backup: only in the WAL
 
 	want := sumsVia(t, tn.dsn)
@@ -250,6 +258,7 @@ func TestKilledRestoreConverges(t *testing.T) {
 	tn := createTenant(t, c, "bk")
 	fill(t, tn.dsn, 200)
 	c.mustRun("backup", "run", "--server", "bk", "--type", "incr")
+	time.Sleep(1100 * time.Millisecond) // pgBackRest keeps the backup's stop time in whole seconds
 	want := sumsVia(t, tn.dsn)
 	t1 := serverNow(t, srv)
 	time.Sleep(1100 * time.Millisecond)

@@ -95,6 +95,8 @@ type fleet struct {
 	dumpData map[string]string
 	// exported is the archive of the export case's last run.
 	exported string
+	// restoreAt is, by slug, the time the restore cases restore the tenant to.
+	restoreAt map[string]string
 }
 
 func newFleet(t testing.TB, servers ...*pgtest.Server) *fleet {

@@ -57,7 +57,8 @@ type killCase struct {
 	// Groups are spread over the plain fleets by their number of kills.
 	group string
 	// fleet is the kind of fleet the case needs: "" for a plain one, "logical" for the
-	// one whose servers allow logical replication.
+	// one whose servers allow logical replication, "backup" for the one whose server
+	// archives its WAL with pgBackRest.
 	fleet string
 	// whole keeps every point of the case in `make test`'s sample: a later case of its
 	// group needs the state all its kills leave.
@@ -126,7 +127,7 @@ func rerunCreate(f *fleet, slug string, args []string) {
 }
 
 func killCases() []killCase {
-	return append(baseCases(), moreCases()...)
+	return slices.Concat(baseCases(), moreCases(), restoreCases())
 }
 
 func baseCases() []killCase {
@@ -384,8 +385,9 @@ func TestEveryKillPoint(t *testing.T) {
 		cases = samplePoints(cases, rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), pointsPerCase(t))
 		t.Logf("kill points sampled: %d per case, FAULTTEST_SEED=%d (FAULTTEST_LONG=1 kills at every point)", pointsPerCase(t), seed)
 	}
-	// Plain fleets on disjoint server pairs, and one whose servers allow logical
-	// replication, take the cases at once; a fleet runs its groups of cases in order.
+	// Plain fleets on disjoint server pairs, one whose servers allow logical replication
+	// and one whose server is backed up take the cases at once; a fleet runs its groups
+	// of cases in order.
 	plan := planFleets(cases, only)
 	var kills atomic.Int64
 	start := time.Now()
@@ -397,9 +399,12 @@ func TestEveryKillPoint(t *testing.T) {
 			t.Run(fc.name, func(t *testing.T) {
 				t.Parallel()
 				var f *fleet
-				if fc.kind == "logical" {
+				switch fc.kind {
+				case "logical":
 					f = newLogicalFleet(t)
-				} else {
+				case "backup":
+					f = newBackupFleet(t)
+				default:
 					f = newFleet(t, pgtest.Get(t).Servers[[]int{0, 8}[g]:[]int{0, 8}[g]+2]...)
 				}
 				f.createTenant("first-co")
@@ -455,11 +460,13 @@ type fleetCases struct {
 	kills      int
 }
 
-// planFleets spreads the cases over two plain fleets and a logical one: whole groups,
-// each to the plain fleet with the fewest kills so far (largest groups first), in the
-// order the cases are listed within a fleet.
+// planFleets spreads the cases over two plain fleets, a logical one and a backed-up
+// one: whole groups, each plain one to the plain fleet with the fewest kills so far
+// (largest groups first), the others to the fleet of their kind, in the order the cases
+// are listed within a fleet.
 func planFleets(cases []killCase, only string) []*fleetCases {
-	plan := []*fleetCases{{name: "fleet-0"}, {name: "fleet-1"}, {name: "fleet-logical", kind: "logical"}}
+	plan := []*fleetCases{{name: "fleet-0"}, {name: "fleet-1"}, {name: "fleet-logical", kind: "logical"},
+		{name: "fleet-backup", kind: "backup"}}
 	type group struct {
 		name, kind string
 		cases      []killCase
@@ -488,7 +495,12 @@ func planFleets(cases []killCase, only string) []*fleetCases {
 	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].kills > sorted[j].kills })
 	assigned := map[*group]*fleetCases{}
 	for _, g := range sorted {
-		to := plan[2]
+		var to *fleetCases
+		for _, fc := range plan[2:] {
+			if fc.kind == g.kind {
+				to = fc
+			}
+		}
 		if g.kind == "" {
 			to = plan[0]
 			if plan[1].kills < plan[0].kills {
