@@ -201,8 +201,9 @@ func TestCleanFleetPasses(t *testing.T) {
 	// alpha and beta try each other, and every tenant tries the others' server, its
 	// own database and the warehouse.
 	require.Equal(t, 3, r.Probes.Tenants)
-	require.Zero(t, r.Probes.Connected-3, "only the three own-database logins may succeed")
-	require.Equal(t, r.Probes.Attempts-3, r.Probes.Refused)
+	// Each tenant probes with two logins, its app role and its owner role.
+	require.Zero(t, r.Probes.Connected-6, "only the six own-database logins may succeed (app and owner of three tenants)")
+	require.Equal(t, r.Probes.Attempts-6, r.Probes.Refused)
 	require.Len(t, r.Results, 3)
 	for _, res := range r.Results {
 		require.True(t, res.Passed)
@@ -222,7 +223,7 @@ func TestCleanFleetPasses(t *testing.T) {
 		audit.CheckMissingRole, audit.CheckProbeOwn, audit.CheckProbeCross, audit.CheckProbeWarehouse, audit.CheckServerReachable} {
 		require.Positive(t, checks[c], "check %s was not evaluated", c)
 	}
-	require.Equal(t, 3, checks[audit.CheckProbeOwn])
+	require.Equal(t, 6, checks[audit.CheckProbeOwn], "two logins per tenant: app and owner")
 	require.Equal(t, 6, checks[audit.CheckRoleAttributes])
 
 	// The same report renders in every format; the recorded hash is the JSON's.
@@ -398,7 +399,7 @@ func TestSabotageDetected(t *testing.T) {
 		srvA, err := f.prov.Server(ctx, "pg-a")
 		require.NoError(t, err)
 		// gamma's roles and database, recreated on pg-a, as a botched move would leave them.
-		require.NoError(t, srvA.EnsureRoles(ctx, gamma.ID, secret.NewPassword(), false))
+		require.NoError(t, srvA.EnsureRoles(ctx, gamma.ID, secret.NewPassword(), secret.NewPassword(), false))
 		require.NoError(t, srvA.CreateDatabase(ctx, gamma.ID, ""))
 		r := f.audit(func(o *audit.Options) { o.NoProbes = true })
 		requireViolation(t, r, audit.CheckOrphanDatabase, "gamma", gamma.Database, "server pg-a", "places on pg-b")

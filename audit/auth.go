@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/internal/pghba"
@@ -32,8 +33,8 @@ func init() {
 		CheckInfo{CheckServerHBA, Critical, "server", "the server's effective pg_hba.conf rules (pg_hba_file_rules, which the admin role must be granted to read) hold the lines of 'tenantctl server hba', and no rule outside them matches tenant logins before them or lets a tenant login, the admin or a superuser in without a password (trust, ident); when the admin cannot read them the finding says unverified and the verdict is incomplete (exit 1), never passed; every tenant of the server is named"},
 		CheckInfo{CheckServerDatabases, Medium, "database", "every database on a server that accepts connections is a tenant's, a tenantctl template or spare, postgres or template1, or declared by the operator with 'tenantctl server set NAME --allow-database DB'"},
 		CheckInfo{CheckRoleShared, Critical, "role", "tenantctl's shared roles (tenantctl_logins, of which every tenant login is a member, and tenantctl_template_owner) have no SUPERUSER, CREATEROLE, REPLICATION, CREATEDB or BYPASSRLS, cannot log in and are members of nothing: a tenant login can SET ROLE to them; every tenant of the server is named (the tenants' own group roles are role.confinement's)"},
-		CheckInfo{CheckProbeWrongPassword, Critical, "server", "live: a deliberately wrong password is refused for a tenant app role, an MSP access role (when there is one), the admin role and the server's superusers (postgres and every superuser that can log in): a handful of logins per server; every tenant of the server is named when one gets in"},
-		CheckInfo{CheckProbeOtherDatabase, Critical, "server", "live: one tenant's app credentials per server are refused by every other database that accepts connections (declared or not; tenant databases, templates, postgres and template1 are probed by the other probes); every tenant of the server is named when one gets in"},
+		CheckInfo{CheckProbeWrongPassword, Critical, "server", "live: a deliberately wrong password is refused for a tenant app role and owner role, an MSP access role (when there is one), the admin role and the server's superusers (postgres and every superuser that can log in): a handful of logins per server; every tenant of the server is named when one gets in"},
+		CheckInfo{CheckProbeOtherDatabase, Critical, "server", "live: one tenant's app and owner credentials per server are refused by every other database that accepts connections (declared or not; tenant databases, templates, postgres and template1 are probed by the other probes); every tenant of the server is named when one gets in"},
 	)
 }
 
@@ -311,6 +312,9 @@ func (a *auditor) probeServer(ctx context.Context, s *server, plan map[string]pr
 	var tries []wrongPassword
 	if prober != nil {
 		tries = append(tries, wrongPassword{tenantdb.AppRole(prober.id), tenantdb.Database(prober.id), "the app role of tenant " + prober.slug})
+		if a.ownerCreds[prober.id] {
+			tries = append(tries, wrongPassword{tenantdb.OwnerRole(prober.id), tenantdb.Database(prober.id), "the owner role of tenant " + prober.slug})
+		}
 	}
 	for _, t := range s.tenants {
 		found := false
@@ -352,20 +356,27 @@ func (a *auditor) probeServer(ctx context.Context, s *server, plan map[string]pr
 	if prober == nil {
 		return
 	}
-	user := tenantdb.AppRole(prober.id)
-	for _, db := range otherDatabases(s) {
-		a.serverEvaluated(s, CheckProbeOtherDatabase)
-		res := a.serverAttempt(ctx, s, func() tenantdb.ProbeResult { return s.handle.Probe(ctx, user, prober.pw, db, a.o.ConnectTimeout) })
-		switch {
-		case ctx.Err() != nil:
-			return
-		case res.Outcome == tenantdb.ProbeConnected:
-			a.serverFinding(s, CheckProbeOtherDatabase, Critical, false, nil,
-				"the app role of tenant %s (%s) logged in to database %s on server %s, which is not a tenant's: whatever is there is open to tenant logins (the pg_hba.conf lines do not confine them there)",
-				prober.slug, user, db, s.cat.Name)
-		case res.Outcome == tenantdb.ProbeInconclusive:
-			a.serverFinding(s, CheckProbeOtherDatabase, Medium, false, nil,
-				"the probe of database %s on server %s with the app role of tenant %s proved nothing: %s", db, s.cat.Name, prober.slug, describe(res))
+	logins := []struct{ user, pw, kind string }{{tenantdb.AppRole(prober.id), prober.pw, "app role"}}
+	if a.ownerCreds[prober.id] {
+		if pw, err := a.o.Store.Credential(ctx, prober.id, catalog.OwnerCredential); err == nil {
+			logins = append(logins, struct{ user, pw, kind string }{tenantdb.OwnerRole(prober.id), pw, "owner role"})
+		}
+	}
+	for _, l := range logins {
+		for _, db := range otherDatabases(s) {
+			a.serverEvaluated(s, CheckProbeOtherDatabase)
+			res := a.serverAttempt(ctx, s, func() tenantdb.ProbeResult { return s.handle.Probe(ctx, l.user, l.pw, db, a.o.ConnectTimeout) })
+			switch {
+			case ctx.Err() != nil:
+				return
+			case res.Outcome == tenantdb.ProbeConnected:
+				a.serverFinding(s, CheckProbeOtherDatabase, Critical, false, nil,
+					"the %s of tenant %s (%s) logged in to database %s on server %s, which is not a tenant's: whatever is there is open to tenant logins (the pg_hba.conf lines do not confine them there)",
+					l.kind, prober.slug, l.user, db, s.cat.Name)
+			case res.Outcome == tenantdb.ProbeInconclusive:
+				a.serverFinding(s, CheckProbeOtherDatabase, Medium, false, nil,
+					"the probe of database %s on server %s with the %s of tenant %s proved nothing: %s", db, s.cat.Name, l.kind, prober.slug, describe(res))
+			}
 		}
 	}
 }

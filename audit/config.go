@@ -198,7 +198,10 @@ func (a *auditor) checkRoleAttributes(t catalog.Tenant, s *server, r tenantdb.Ro
 	add(r.CreateRole, High, "CREATEROLE")
 	add(r.CreateDB, High, "CREATEDB")
 	add(r.Replication, High, "REPLICATION")
-	add(isOwner && r.CanLogin, High, "LOGIN on the owner role (it must be NOLOGIN)")
+	// The owner logs in with tenantctl's own sealed password (confined by the
+	// pg_hba.conf lines like the app role: role.confinement; probed: probe.*). A LOGIN
+	// for which the catalog holds no password was given by someone else.
+	add(isOwner && r.CanLogin && !a.ownerCreds[t.ID], High, "LOGIN on the owner role, for which tenantctl holds no password (someone else gave it; reconcile gives the owner its own)")
 	add(!isOwner && r.CanLogin && (t.State == catalog.StateSuspended || t.State == catalog.StateDeleting), High,
 		"LOGIN although the tenant is "+t.State)
 	add(r.ConnLimit < 0, Low, "no connection limit")
@@ -277,8 +280,9 @@ func (a *auditor) checkUnreachableServers() {
 	}
 }
 
-// confinementGroup reports whether g is one of the two groups the tenant's app role
-// belongs to for pg_hba.conf's sake: its own group role and tenantctl_logins.
+// confinementGroup reports whether g is one of the two groups the tenant's app and
+// owner roles belong to for pg_hba.conf's sake: its own group role and
+// tenantctl_logins.
 func confinementGroup(t catalog.Tenant, r tenantdb.RoleInfo, g string) bool {
-	return r.Name == tenantdb.AppRole(t.ID) && (g == tenantdb.GroupRole(t.ID) || g == tenantdb.LoginsRole)
+	return (r.Name == tenantdb.AppRole(t.ID) || r.Name == tenantdb.OwnerRole(t.ID)) && (g == tenantdb.GroupRole(t.ID) || g == tenantdb.LoginsRole)
 }

@@ -387,7 +387,10 @@ func TestConfinementUnderHBA(t *testing.T) {
 	type login struct{ slug, user, password string }
 	logins := []login{{"beta", g.Role, accessPW}}
 	for slug, tn := range f.tenants {
-		logins = append(logins, login{slug, tenantdb.AppRole(tn.ID), f.appPassword(t, slug)})
+		ownerPW, err := f.store.Credential(ctx, tn.ID, catalog.OwnerCredential)
+		require.NoError(t, err)
+		logins = append(logins, login{slug, tenantdb.AppRole(tn.ID), f.appPassword(t, slug)},
+			login{slug, tenantdb.OwnerRole(tn.ID), ownerPW})
 	}
 	for _, l := range logins {
 		srv := f.server(l.slug)

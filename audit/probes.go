@@ -121,19 +121,28 @@ func sample(rng *rand.Rand, list []probeTarget, n int) []probeTarget {
 	return append([]probeTarget(nil), out[:n]...)
 }
 
-// runProbes logs in with the tenant's own app credentials: to its own database, which
-// must work, then to every planned target and the warehouse, which must all refuse.
-// Attempts run one after another, so the probes never hold more than one of the app
-// role's connection slots.
+// runProbes logs in with each of the tenant's own credentials — its app role's and,
+// when the catalog holds one, its owner role's (tenantctl's own login, confined the
+// same way) — to its own database, which must work, then to every planned target and
+// the warehouse, which must all refuse. Attempts run one after another, so the probes
+// never hold more than one connection slot of either role.
 func (a *auditor) runProbes(ctx context.Context, t catalog.Tenant, p probePlan) {
+	a.probeAs(ctx, t, p, tenantdb.AppRole(t.ID), "app", "app role")
+	if a.ownerCreds[t.ID] && ctx.Err() == nil {
+		a.probeAs(ctx, t, p, tenantdb.OwnerRole(t.ID), catalog.OwnerCredential, "owner role")
+	}
+}
+
+// probeAs runs runProbes' attempts as one of the tenant's logins: user, whose password
+// the catalog stores under credRole; kind names it in findings ("app role").
+func (a *auditor) probeAs(ctx context.Context, t catalog.Tenant, p probePlan, user, credRole, kind string) {
 	s := a.servers[t.Server]
-	user := tenantdb.AppRole(t.ID)
 	own := tenantdb.Database(t.ID)
 	a.col.evaluated(CheckProbeOwn, t.Slug)
-	pw, err := a.o.Store.Credential(ctx, t.ID, "app")
+	pw, err := a.o.Store.Credential(ctx, t.ID, credRole)
 	if err != nil {
 		if ctx.Err() == nil {
-			a.col.violation(CheckProbeOwn, "", t.Slug, t.Server, "no usable credential for the app role %s in the catalog (%v): the tenant was not probed", user, err)
+			a.col.violation(CheckProbeOwn, "", t.Slug, t.Server, "no usable credential for the %s %s in the catalog (%v): the tenant was not probed", kind, user, err)
 		}
 		return
 	}
@@ -143,14 +152,14 @@ func (a *auditor) runProbes(ctx context.Context, t catalog.Tenant, p probePlan) 
 		case ctx.Err() != nil:
 			return
 		case res.Outcome == tenantdb.ProbeRefused:
-			a.col.violation(CheckProbeOwn, "", t.Slug, t.Server, "the app role %s could not log in to its own database %s: %s", user, own, describe(res))
+			a.col.violation(CheckProbeOwn, "", t.Slug, t.Server, "the %s %s could not log in to its own database %s: %s", kind, user, own, describe(res))
 		case res.Outcome == tenantdb.ProbeInconclusive:
-			a.col.violation(CheckProbeOwn, Medium, t.Slug, t.Server, "the app role %s could not be tried on its own database %s: %s", user, own, describe(res))
+			a.col.violation(CheckProbeOwn, Medium, t.Slug, t.Server, "the %s %s could not be tried on its own database %s: %s", kind, user, own, describe(res))
 		}
 	} else {
-		a.col.violation(CheckProbeOwn, "", t.Slug, t.Server, "the app role %s has no database to log in to: %s does not exist on %s", user, own, t.Server)
+		a.col.violation(CheckProbeOwn, "", t.Slug, t.Server, "the %s %s has no database to log in to: %s does not exist on %s", kind, user, own, t.Server)
 	}
-	a.runSharedProbes(ctx, t, s, user, pw, p.shared)
+	a.runSharedProbes(ctx, t, s, user, pw, kind, p.shared)
 	for _, tg := range p.targets {
 		db := tenantdb.Database(tg.victim.ID)
 		a.col.evaluated(CheckProbeCross, t.Slug)
@@ -162,10 +171,10 @@ func (a *auditor) runProbes(ctx context.Context, t catalog.Tenant, p probePlan) 
 			return
 		case res.Outcome == tenantdb.ProbeConnected:
 			a.col.violation(CheckProbeCross, Critical, tg.victim.Slug, tg.server.cat.Name,
-				"the app role of tenant %s (%s) logged in to database %s of tenant %s on server %s", t.Slug, user, db, tg.victim.Slug, tg.server.cat.Name)
+				"the %s of tenant %s (%s) logged in to database %s of tenant %s on server %s", kind, t.Slug, user, db, tg.victim.Slug, tg.server.cat.Name)
 		case res.Outcome == tenantdb.ProbeInconclusive:
 			a.col.violation(CheckProbeCross, Medium, t.Slug, tg.server.cat.Name,
-				"the probe of database %s (tenant %s) on server %s with this tenant's credentials proved nothing: %s", db, tg.victim.Slug, tg.server.cat.Name, describe(res))
+				"the probe of database %s (tenant %s) on server %s with this tenant's %s credentials proved nothing: %s", db, tg.victim.Slug, tg.server.cat.Name, kind, describe(res))
 		}
 	}
 	if w := a.warehouse; w != nil {
@@ -175,9 +184,9 @@ func (a *auditor) runProbes(ctx context.Context, t catalog.Tenant, p probePlan) 
 		case ctx.Err() != nil:
 			return
 		case res.Outcome == tenantdb.ProbeConnected:
-			a.col.violation(CheckProbeWarehouse, Critical, t.Slug, warehouseServer, "the app role %s logged in to the warehouse database %s", user, w.db)
+			a.col.violation(CheckProbeWarehouse, Critical, t.Slug, warehouseServer, "the %s %s logged in to the warehouse database %s", kind, user, w.db)
 		case res.Outcome == tenantdb.ProbeInconclusive:
-			a.col.violation(CheckProbeWarehouse, Medium, t.Slug, warehouseServer, "the probe of the warehouse with the app role %s proved nothing: %s", user, describe(res))
+			a.col.violation(CheckProbeWarehouse, Medium, t.Slug, warehouseServer, "the probe of the warehouse with the %s %s proved nothing: %s", kind, user, describe(res))
 		}
 	}
 }

@@ -56,7 +56,7 @@ var sharedDatabases = []string{"postgres", "template1"}
 // runSharedProbes logs in with the tenant's credentials to the server's shared
 // databases: each login that works means the server's pg_hba.conf does not confine
 // tenant logins (the lines of `tenantctl server hba` are missing or not first).
-func (a *auditor) runSharedProbes(ctx context.Context, t catalog.Tenant, s *server, user, pw string, dbs []string) {
+func (a *auditor) runSharedProbes(ctx context.Context, t catalog.Tenant, s *server, user, pw, kind string, dbs []string) {
 	for _, db := range dbs {
 		a.col.evaluated(CheckProbeSharedDatabases, t.Slug)
 		res := a.attempt(ctx, t, s.sem, func() tenantdb.ProbeResult { return s.handle.Probe(ctx, user, pw, db, a.o.ConnectTimeout) })
@@ -65,10 +65,10 @@ func (a *auditor) runSharedProbes(ctx context.Context, t catalog.Tenant, s *serv
 			return
 		case res.Outcome == tenantdb.ProbeConnected:
 			a.col.violation(CheckProbeSharedDatabases, "", t.Slug, t.Server,
-				"the app role %s logged in to database %s on server %s: the server's pg_hba.conf does not confine tenant logins to their own database (install the lines of 'tenantctl server hba %s' first in it)",
-				user, db, t.Server, t.Server)
+				"the %s %s logged in to database %s on server %s: the server's pg_hba.conf does not confine tenant logins to their own database (install the lines of 'tenantctl server hba %s' first in it)",
+				kind, user, db, t.Server, t.Server)
 		case res.Outcome == tenantdb.ProbeInconclusive:
-			a.col.violation(CheckProbeSharedDatabases, Medium, t.Slug, t.Server, "the probe of database %s on server %s with the app role %s proved nothing: %s", db, t.Server, user, describe(res))
+			a.col.violation(CheckProbeSharedDatabases, Medium, t.Slug, t.Server, "the probe of database %s on server %s with the %s %s proved nothing: %s", db, t.Server, kind, user, describe(res))
 		}
 	}
 }

@@ -193,10 +193,11 @@ func (a *auditor) checkAdminRoles() {
 	}
 }
 
-// checkConfinement checks that the tenant's app role (and its MSP access roles) are
-// members of the tenant's group role and of tenantctl_logins — what the pg_hba.conf
-// lines confine logins with — and that the group role is a bare NOLOGIN role that
-// holds nothing (its CONNECT or memberships would be reported by db.connect_roles).
+// checkConfinement checks that the tenant's app role (its owner role when it logs in,
+// and its MSP access roles) are members of the tenant's group role and of
+// tenantctl_logins — what the pg_hba.conf lines confine logins with — and that the
+// group role is a bare NOLOGIN role that holds nothing (its CONNECT or memberships would
+// be reported by db.connect_roles).
 func (a *auditor) checkConfinement(t catalog.Tenant, s *server) {
 	if t.State != catalog.StateActive && t.State != catalog.StateSuspended {
 		return
@@ -212,6 +213,9 @@ func (a *auditor) checkConfinement(t catalog.Tenant, s *server) {
 		a.col.violation(CheckRoleConfinement, Critical, t.Slug, t.Server, "the tenant's group role %s must be a bare NOLOGIN role that is a member of nothing", group)
 	}
 	logins := []string{tenantdb.AppRole(t.ID)}
+	if o, ok := s.snap.Roles[tenantdb.OwnerRole(t.ID)]; ok && o.CanLogin {
+		logins = append(logins, o.Name) // an owner that logs in is confined like the app
+	}
 	for _, gr := range a.access[t.ID] {
 		if _, exists := s.snap.Roles[gr.Role]; exists && tenantdb.IsAccessRole(gr.Role, t.ID) {
 			logins = append(logins, gr.Role)

@@ -47,6 +47,9 @@ type auditor struct {
 
 	// access holds the MSP access grants recorded in the catalog, by tenant id.
 	access map[string][]catalog.AccessGrant
+	// ownerCreds are the tenants whose owner role's password the catalog holds: their
+	// owner logs in (confined and probed like the app role).
+	ownerCreds map[string]bool
 	// moveCopies are copies of tenant databases the catalog expects because of a move
 	// (its target while it runs, the source kept after it), by server then tenant id.
 	moveCopies map[string]map[string]bool
@@ -213,6 +216,9 @@ func (a *auditor) load(ctx context.Context) error {
 	a.access = map[string][]catalog.AccessGrant{}
 	for _, g := range grants {
 		a.access[g.TenantID] = append(a.access[g.TenantID], g)
+	}
+	if a.ownerCreds, err = st.CredentialHolders(ctx, catalog.OwnerCredential); err != nil {
+		return err
 	}
 	if a.moveCopies, err = st.MoveCopies(ctx); err != nil {
 		return err

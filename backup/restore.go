@@ -63,16 +63,29 @@ func RestoreScratch(ctx context.Context, s Settings, live *tenantdb.Server, db s
 			return nil, err
 		}
 	}
-	if _, err := pgbackrest(ctx, s, "restore", "--db-include="+db, "--type=time",
-		"--target="+target.UTC().Format(TargetFormat), "--target-action=promote", "--archive-mode=off",
-		"--pg1-path="+data); err != nil {
+	args := []string{"restore", "--db-include=" + db, "--type=time",
+		"--target=" + target.UTC().Format(TargetFormat), "--target-action=promote", "--archive-mode=off",
+		"--pg1-path=" + data}
+	if set, err := backupSetFor(ctx, s, target); err != nil {
+		return nil, err
+	} else if set != "" {
+		args = append(args, "--set="+set)
+	}
+	if _, err := pgbackrest(ctx, s, args...); err != nil {
 		return nil, err
 	}
 	// The copied pg_hba.conf is replaced: only the live server's admin role, over
 	// loopback, may reach the scratch instance, whatever the restored roles could do.
 	hba := "host all " + pgx.Identifier{live.AdminRole()}.Sanitize() + " 127.0.0.1/32 scram-sha-256\n"
+	// The other databases' files come back zeroed. WAL records that carry no page
+	// image (a vacuum marking pages all-visible, on any busy server) then reference
+	// zeroed pages, which PostgreSQL treats as a fatal inconsistency once recovery is
+	// consistent ("WAL contains references to invalid pages") unless told to ignore
+	// them. Ignoring them is safe for the databases that are never opened; the log is
+	// checked afterwards for any reported in a database that was restored
+	// (checkInvalidPages).
 	c, err := localpg.Adopt(ctx, dir, hba, map[string]string{
-		"archive_mode": "off", "archive_command": "''",
+		"archive_mode": "off", "archive_command": "''", "ignore_invalid_pages": "on",
 	})
 	if err != nil {
 		return nil, err
@@ -92,7 +105,115 @@ func RestoreScratch(ctx context.Context, s Settings, live *tenantdb.Server, db s
 		srv.Close()
 		return nil, fmt.Errorf("%w%s", err, logTail(c.LogFile()))
 	}
+	if err := checkInvalidPages(ctx, sc, db); err != nil {
+		srv.Close()
+		return nil, err
+	}
 	return sc, nil
+}
+
+// invalidPageLines are the log's reports of invalid pages ("page 4 of relation
+// base/16397/760179 is uninitialized", "… does not exist").
+func invalidPageLines(log string) []string {
+	var lines []string
+	for _, l := range strings.Split(log, "\n") {
+		if strings.Contains(l, " of relation ") && (strings.Contains(l, "uninitialized") || strings.Contains(l, "does not exist")) {
+			lines = append(lines, l)
+		}
+	}
+	return lines
+}
+
+// invalidPagesIn keeps the lines naming a relation of a database in oids or of the
+// shared catalogs.
+func invalidPagesIn(lines, oids []string) []string {
+	var bad []string
+	for _, l := range lines {
+		restored := strings.Contains(l, " global/")
+		for _, oid := range oids {
+			restored = restored || strings.Contains(l, " base/"+oid+"/")
+		}
+		if restored {
+			bad = append(bad, strings.TrimSpace(l))
+		}
+	}
+	return bad
+}
+
+// InvalidPagesError is returned when the recovery of a scratch instance reported
+// invalid pages in a database that was restored (the one asked for, the built-in ones,
+// or the shared catalogs): its copy cannot be trusted.
+type InvalidPagesError struct {
+	Database string
+	Lines    []string
+}
+
+func (e *InvalidPagesError) Error() string {
+	return fmt.Sprintf("the recovery of database %s reported invalid pages, so its restored copy cannot be trusted: %s",
+		e.Database, strings.Join(e.Lines, "; "))
+}
+
+// checkInvalidPages reads the scratch instance's log for the invalid pages its recovery
+// reported and fails when one lies in a restored database (db, postgres, template0,
+// template1) or in the shared catalogs: only the zeroed, never opened databases may have
+// them.
+func checkInvalidPages(ctx context.Context, sc *Scratch, db string) error {
+	b, err := os.ReadFile(sc.Cluster.LogFile())
+	if err != nil {
+		return err
+	}
+	lines := invalidPageLines(string(b))
+	if len(lines) == 0 {
+		return nil
+	}
+	conn, err := sc.Server.Connect(ctx, db)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.WithoutCancel(ctx))
+	rows, err := conn.Query(ctx, `SELECT oid::text FROM pg_database WHERE datname = ANY($1)`,
+		[]string{db, "postgres", "template0", "template1"})
+	if err != nil {
+		return err
+	}
+	oids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return err
+	}
+	if bad := invalidPagesIn(lines, oids); len(bad) > 0 {
+		if len(bad) > 5 {
+			bad = append(bad[:5], fmt.Sprintf("and %d more", len(bad)-5))
+		}
+		return &InvalidPagesError{Database: db, Lines: bad}
+	}
+	return nil
+}
+
+// backupSetFor names the newest backup that certainly ended before target. pgBackRest
+// records a backup's end in whole seconds; left to choose, it can take the backup
+// before one that ended in target's second, which may not hold a database created
+// since ("database to include … does not exist"). A backup counts only when a whole
+// second separates its recorded end from target; "" when none does (pgBackRest then
+// chooses, and the window check has already refused a time before every backup).
+func backupSetFor(ctx context.Context, s Settings, target time.Time) (string, error) {
+	in, err := ReadInfo(ctx, s)
+	if err != nil {
+		return "", err
+	}
+	return pickSet(in.Backups, target), nil
+}
+
+func pickSet(backups []Backup, target time.Time) string {
+	var best *Backup
+	for i, b := range backups {
+		if !b.Stop.Add(time.Second).After(target) && (best == nil || b.Stop.After(best.Stop)) {
+			best = &backups[i]
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	return best.Label
 }
 
 // scratchDSN is live's admin DSN pointed at the scratch instance's port on 127.0.0.1.
@@ -190,6 +311,10 @@ func OpenScratch(ctx context.Context, dir string, live *tenantdb.Server, db stri
 	}
 	sc := &Scratch{Cluster: c, Server: srv}
 	if err := waitPromoted(ctx, sc, db); err != nil {
+		srv.Close()
+		return nil, err
+	}
+	if err := checkInvalidPages(ctx, sc, db); err != nil {
 		srv.Close()
 		return nil, err
 	}

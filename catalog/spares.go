@@ -117,11 +117,13 @@ type SpareClaim struct {
 	TemplateHash string
 	// Password is the app role's new password, stored sealed in the same transaction.
 	Password string
+	// OwnerPassword is the owner role's, stored sealed beside it (role "owner").
+	OwnerPassword string
 }
 
 // ClaimSpare takes the oldest ready spare of the tenant's server built for the
 // migration set, and in the same transaction records the tenant under the spare's id
-// with its sealed app password and a tenant.create event. Concurrent claimers never get
+// with its sealed app (and owner) passwords and a tenant.create event. Concurrent claimers never get
 // the same spare and never wait for one another (FOR UPDATE SKIP LOCKED). It returns
 // [ErrNoSpare] when none is ready; a slug or domain already taken gives
 // [ErrTenantExists] and leaves the spare in the pool.
@@ -153,6 +155,10 @@ func (s *Store) ClaimSpare(ctx context.Context, c SpareClaim) (Tenant, error) {
 			t.ID, t.Slug, t.Name, t.Domain, t.ContactEmail, t.Labels, c.Step, t.Server, t.SchemaVersion)
 		b.Queue(`INSERT INTO credentials (tenant_id, role, secret_sealed) VALUES ($1, 'app', $2)`,
 			t.ID, box.SealString(c.Password, credentialLabel(t.ID, "app")))
+		if c.OwnerPassword != "" {
+			b.Queue(`INSERT INTO credentials (tenant_id, role, secret_sealed) VALUES ($1, $2, $3)`,
+				t.ID, OwnerCredential, box.SealString(c.OwnerPassword, credentialLabel(t.ID, OwnerCredential)))
+		}
 		b.Queue(`INSERT INTO events (actor, action, tenant_id, slug, details) VALUES ($1, 'tenant.create', $2, $3, $4)`,
 			s.Actor, t.ID, t.Slug, details)
 		br := tx.SendBatch(ctx, b)

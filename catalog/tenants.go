@@ -230,6 +230,11 @@ func (s *Store) RecordMigration(ctx context.Context, id string, version int64, f
 	return nil
 }
 
+// OwnerCredential is the credentials role under which a tenant's owner role's
+// password is stored: tenantctl's own login to the tenant database (migrations, rollups,
+// moves), never shown to anyone.
+const OwnerCredential = "owner"
+
 func credentialLabel(tenantID, role string) string { return "tenant/" + tenantID + "/" + role }
 
 // SetCredential stores a tenant role's password, sealed, replacing any previous one.
@@ -293,6 +298,23 @@ func (s *Store) PromoteCredential(ctx context.Context, tenantID, role string) er
 func (s *Store) DeleteCredentials(ctx context.Context, tenantID string) error {
 	_, err := s.pool.Exec(ctx, `DELETE FROM credentials WHERE tenant_id = $1`, tenantID)
 	return err
+}
+
+// CredentialHolders returns the tenants for which a credential of role is stored.
+func (s *Store) CredentialHolders(ctx context.Context, role string) (map[string]bool, error) {
+	rows, err := s.pool.Query(ctx, `SELECT tenant_id FROM credentials WHERE role = $1`, role)
+	if err != nil {
+		return nil, err
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return nil, fmt.Errorf("list %s credentials: %w", role, err)
+	}
+	out := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, nil
 }
 
 // HasCredential reports whether a credential is stored for role.

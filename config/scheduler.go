@@ -19,6 +19,9 @@ type Scheduler struct {
 	JobTimeout time.Duration
 	// ShutdownTimeout is how long SIGTERM lets running jobs finish.
 	ShutdownTimeout time.Duration
+	// BackupMaxAge is the age past which a server's newest backup is too old (0: derived
+	// from the backup job's schedule).
+	BackupMaxAge time.Duration
 	// ReportDir is where the report job writes one file per customer, in ReportFormat.
 	ReportDir, ReportFormat string
 }

@@ -174,11 +174,15 @@ func TestAlertRulesUseRealMetrics(t *testing.T) {
 	names := scheduler.MetricNames()
 	metricRE := regexp.MustCompile(`tenantctl_[a-z_]+`)
 	n := 0
+	uses := map[string][]string{} // alert → metrics it names
 	for _, g := range get(m["PrometheusRule/tenantctl"], "spec", "groups").([]any) {
 		for _, r := range get(g, "rules").([]any) {
 			expr := get(r, "expr").(string)
 			require.NotEmpty(t, get(r, "alert"))
 			require.NotEmpty(t, get(r, "labels", "severity"))
+			alert := get(r, "alert").(string)
+			require.NotContains(t, uses, alert, "alert %s defined twice", alert)
+			uses[alert] = metricRE.FindAllString(expr, -1)
 			for _, name := range metricRE.FindAllString(expr, -1) {
 				require.True(t, slices.Contains(names, name), "alert %v uses %s, which the scheduler does not export (it exports %s)",
 					get(r, "alert"), name, strings.Join(names, ", "))
@@ -187,4 +191,19 @@ func TestAlertRulesUseRealMetrics(t *testing.T) {
 		}
 	}
 	require.Greater(t, n, 5)
+
+	// The backup alerts (docs/backup-and-recovery.md): the newest backup's age against
+	// the configured maximum, a configured server without a backup, WAL archiving
+	// failing, and its statistics unreadable.
+	for alert, metrics := range map[string][]string{
+		"TenantctlBackupTooOld":          {"tenantctl_backup_last_success_timestamp_seconds", "tenantctl_backup_max_age_seconds"},
+		"TenantctlBackupMissing":         {"tenantctl_backup_configured", "tenantctl_backup_last_success_timestamp_seconds"},
+		"TenantctlWALArchivingFailing":   {"tenantctl_wal_archiving_failing"},
+		"TenantctlWALArchiverUnreadable": {"tenantctl_wal_archiver_up"},
+	} {
+		require.Contains(t, uses, alert)
+		for _, name := range metrics {
+			require.Contains(t, uses[alert], name, "alert %s", alert)
+		}
+	}
 }

@@ -346,7 +346,11 @@ func (m *Mover) restore(ctx context.Context, t catalog.Tenant, file string, base
 	if err != nil {
 		return 0, err
 	}
-	if err := srv.EnsureRoles(ctx, t.ID, pw, false); err != nil {
+	var ownerPW string
+	if err := m.P.WithOwnerPassword(ctx, t.ID, func(opw string) error {
+		ownerPW = opw
+		return srv.EnsureRoles(ctx, t.ID, pw, opw, false)
+	}); err != nil {
 		return 0, err
 	}
 	if err := record(StepImportRoles); err != nil {
@@ -382,7 +386,7 @@ func (m *Mover) restore(ctx context.Context, t catalog.Tenant, file string, base
 			return 0, fmt.Errorf("baseline the restored database at version %d: %w", baseline, err)
 		}
 	}
-	version, err := srv.Migrate(ctx, t.ID, m.P.TenantFS(), tenantdb.MigrateOptions{})
+	version, err := srv.Migrate(ctx, t.ID, m.P.TenantFS(), tenantdb.MigrateOptions{OwnerPassword: ownerPW})
 	if err != nil {
 		return version, fmt.Errorf("migrate the restored database to the latest schema: %w", err)
 	}

@@ -275,9 +275,14 @@ func (m *Mover) steps(ctx context.Context, t catalog.Tenant, mv catalog.Move, re
 			if err != nil {
 				return err
 			}
-			// The same role names and password as on the source (a SCRAM verifier of the
-			// stored password), NOLOGIN until the switch.
-			if err := dst.EnsureRoles(ctx, t.ID, pw, false); err != nil {
+			// The same role names and passwords as on the source (SCRAM verifiers of
+			// the stored passwords), the app NOLOGIN until the switch; the owner logs in
+			// (tenantctl's own login, confined to the database). A tenant whose source
+			// owner does not log in yet gets its password here and keeps it; reconcile
+			// converts what a killed move leaves on the source.
+			if err := m.P.WithOwnerPassword(ctx, t.ID, func(ownerPW string) error {
+				return dst.EnsureRoles(ctx, t.ID, pw, ownerPW, false)
+			}); err != nil {
 				return err
 			}
 		case StepCopying:

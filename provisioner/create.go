@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/pglock"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/secret"
 	"github.com/tenantctl/tenantctl/tenantdb"
@@ -63,52 +67,208 @@ func (o *CreateOptions) Validate() (map[string]string, error) {
 	return validate.Labels(o.Labels)
 }
 
+// CreateOutcome says how a [Provisioner.CreateWithOutcome] that succeeded came by its
+// tenant.
+type CreateOutcome int
+
+const (
+	// Created means this run provisioned the tenant.
+	Created CreateOutcome = iota
+	// Resumed means this run finished a provisioning that an earlier run left
+	// unfinished (it died, was cancelled or failed; none was still running).
+	Resumed
+	// CreatedByAnother means this run waited behind another live run creating the same
+	// tenant with the same spec, which finished it; this run changed nothing.
+	CreatedByAnother
+)
+
+// CreateWait is how long a create waits for another live run creating the same slug
+// to finish before giving up with [ErrBusy].
+const CreateWait = 60 * time.Second
+
 // Create provisions a tenant: records it, creates its roles and database on the chosen
 // server, migrates and hardens it, and marks it active. Running Create again for a
 // tenant whose provisioning was interrupted (same slug, name and domain) finishes it.
 func (p *Provisioner) Create(ctx context.Context, o CreateOptions) (catalog.Tenant, error) {
+	t, _, err := p.CreateWithOutcome(ctx, o)
+	return t, err
+}
+
+// CreateWithOutcome is [Provisioner.Create], saying how the tenant came to be.
+//
+// Every create of a slug holds the catalog lock "create:<slug>" from before it reads
+// the catalog until it returns, so concurrent creates of one slug run one at a time.
+// A create that had to wait for the lock knows a live run was working on the slug:
+// finding the tenant active with the same spec, it reports [CreatedByAnother] and
+// changes nothing; with a different spec it is refused (the slug is taken, exit 2).
+// A tenant still provisioning once the lock is ours was left by a run that is gone
+// (the lock ends with its session), and only then is it resumed.
+func (p *Provisioner) CreateWithOutcome(ctx context.Context, o CreateOptions) (catalog.Tenant, CreateOutcome, error) {
 	labels, err := o.Validate()
 	if err != nil {
-		return catalog.Tenant{}, err
+		return catalog.Tenant{}, Created, err
 	}
+	// The locks live on a catalog connection of their own, opened and locked in the
+	// background while the key check, the catalog read and placement run on the pool's
+	// connection; the lock is awaited only before the first catalog write.
+	lk := p.lockSlugAhead(ctx, o.Slug)
+	defer lk.close()
 	if _, err := p.Store.Box(ctx); err != nil {
-		return catalog.Tenant{}, err
+		return catalog.Tenant{}, Created, err
 	}
-	if existing, err := p.Store.GetTenant(ctx, o.Slug); err == nil {
-		resumable := existing.State == catalog.StateProvisioning || existing.State == catalog.StateFailed
-		if !resumable || existing.Domain != o.Domain || existing.Name != o.Name {
-			return existing, catalog.Taken("slug", validate.Invalid(fmt.Errorf("slug %q is already taken (tenant %s, state %s): %w",
-				o.Slug, existing.ID, existing.State, catalog.ErrTenantExists)))
-		}
-		p.Log.Info("resuming interrupted provisioning", "tenant", o.Slug, "step", existing.Step)
-		return p.finishCreate(ctx, existing.ID, o.SlowPath)
+	if _, err := p.Store.GetTenant(ctx, o.Slug); err == nil {
+		return p.createExisting(ctx, lk, o, labels)
 	} else if !errors.Is(err, catalog.ErrTenantNotFound) {
-		return catalog.Tenant{}, err
+		return catalog.Tenant{}, Created, err
 	}
 	srv, err := p.Place(ctx, o.Server, labels)
 	if err != nil {
-		return catalog.Tenant{}, err
+		return catalog.Tenant{}, Created, err
+	}
+	conn, waited, err := lk.wait()
+	if err != nil {
+		return catalog.Tenant{}, Created, err
+	}
+	if waited {
+		// A live run held the slug: it may have created the tenant meanwhile.
+		if _, err := p.Store.GetTenant(ctx, o.Slug); err == nil {
+			return p.createExisting(ctx, lk, o, labels)
+		} else if !errors.Is(err, catalog.ErrTenantNotFound) {
+			return catalog.Tenant{}, Created, err
+		}
 	}
 	if !o.SlowPath {
 		t, err := p.createFromSpare(ctx, srv, o, labels)
 		if !errors.Is(err, catalog.ErrNoSpare) {
-			return t, err
+			return t, Created, err
 		}
 	}
-	// The tenant's lock will hold one catalog connection while the steps use another:
-	// its login overlaps the insert.
-	ahead := p.Store.ConnectAhead(ctx)
-	defer ahead.Close()
 	t := catalog.Tenant{
 		ID: tenantdb.NewID(), Slug: o.Slug, Name: o.Name, Domain: o.Domain,
 		ContactEmail: o.ContactEmail, Labels: labels, Server: srv.Name,
 	}
 	if err := p.Store.InsertTenant(ctx, t); err != nil {
-		return catalog.Tenant{}, err
+		return catalog.Tenant{}, Created, err
 	}
 	fpCreateInserted.Hit()
 	p.Log.Info("provisioning tenant", "tenant", t.Slug, "id", t.ID, "server", srv.Name)
-	return p.finishCreateOn(ctx, t.ID, o.SlowPath, ahead)
+	t, err = p.finishCreateOn(ctx, t.ID, o.SlowPath, conn)
+	return t, Created, err
+}
+
+// slugLock is the create lock of one slug being taken in the background on a catalog
+// connection of its own (which also takes the tenant's lock later).
+type slugLock struct {
+	done   chan struct{}
+	ahead  *catalog.ConnAhead
+	conn   *pgx.Conn
+	waited bool
+	err    error
+}
+
+// lockSlugAhead starts opening a catalog connection and taking the slug's create lock
+// on it, waiting up to [CreateWait] for a live run that holds it.
+func (p *Provisioner) lockSlugAhead(ctx context.Context, slug string) *slugLock {
+	l := &slugLock{done: make(chan struct{}), ahead: p.Store.ConnectAhead(ctx)}
+	go func() {
+		defer close(l.done)
+		if l.conn, l.err = l.ahead.Take(); l.err != nil {
+			return
+		}
+		l.waited, l.err = p.lockSlug(ctx, l.conn, slug)
+		if l.err == nil {
+			fpCreateSlugLocked.Hit()
+		}
+	}()
+	return l
+}
+
+// wait returns the connection holding the lock, and whether another run held it first.
+func (l *slugLock) wait() (*pgx.Conn, bool, error) {
+	<-l.done
+	return l.conn, l.waited, l.err
+}
+
+// close ends the connection, and every lock it holds.
+func (l *slugLock) close() {
+	<-l.done
+	l.ahead.Close()
+	if l.conn != nil {
+		_ = l.conn.Close(context.Background())
+	}
+}
+
+// lockSlug takes the create lock of a slug on conn, waiting up to [CreateWait] for a
+// live run that holds it; waited reports that one did.
+func (p *Provisioner) lockSlug(ctx context.Context, conn *pgx.Conn, slug string) (waited bool, err error) {
+	_, err = pglock.AcquireShared(ctx, conn, "create:"+slug, 0)
+	if err == nil {
+		return false, nil
+	}
+	if !errors.Is(err, pglock.ErrHeld) {
+		return false, err
+	}
+	p.Log.Info("waiting for another run creating the same tenant", "tenant", slug)
+	if _, err = pglock.AcquireShared(ctx, conn, "create:"+slug, CreateWait); errors.Is(err, pglock.ErrHeld) {
+		return true, ErrBusy
+	}
+	return true, err
+}
+
+// createExisting is a create that found its slug taken. It waits for the slug's create
+// lock and reads the tenant again under it.
+func (p *Provisioner) createExisting(ctx context.Context, lk *slugLock, o CreateOptions, labels map[string]string) (catalog.Tenant, CreateOutcome, error) {
+	conn, waited, err := lk.wait()
+	if err != nil {
+		return catalog.Tenant{}, Created, err
+	}
+	existing, err := p.Store.GetTenant(ctx, o.Slug)
+	if errors.Is(err, catalog.ErrTenantNotFound) {
+		// Deleted and purged meanwhile: the slug is free again; create it afresh.
+		return catalog.Tenant{}, Created, fmt.Errorf("tenant %q was removed while this create waited; run it again: %w", o.Slug, ErrBusy)
+	} else if err != nil {
+		return catalog.Tenant{}, Created, err
+	}
+	resumable := existing.State == catalog.StateProvisioning || existing.State == catalog.StateFailed
+	if !sameSpec(existing, o, labels) {
+		if waited {
+			return existing, Created, validate.Invalid(fmt.Errorf("another run created tenant %q meanwhile (tenant %s, state %s) with a different spec; slug %q is taken: %w",
+				o.Slug, existing.ID, existing.State, o.Slug, catalog.ErrTenantExists))
+		}
+		return existing, Created, validate.Invalid(fmt.Errorf("slug %q is already taken (tenant %s, state %s): %w",
+			o.Slug, existing.ID, existing.State, catalog.ErrTenantExists))
+	}
+	if waited && existing.State == catalog.StateActive {
+		p.Log.Info("another run created the tenant meanwhile", "tenant", o.Slug, "id", existing.ID)
+		return existing, CreatedByAnother, nil
+	}
+	if !resumable {
+		return existing, Created, validate.Invalid(fmt.Errorf("slug %q is already taken (tenant %s, state %s): %w",
+			o.Slug, existing.ID, existing.State, catalog.ErrTenantExists))
+	}
+	// The run that left it is gone: its locks ended with its session.
+	if existing.State == catalog.StateFailed {
+		p.Log.Info("retrying failed provisioning", "tenant", o.Slug, "step", existing.Step)
+	} else {
+		p.Log.Info("resuming interrupted provisioning", "tenant", o.Slug, "step", existing.Step)
+	}
+	t, err := p.finishCreateOn(ctx, existing.ID, o.SlowPath, conn)
+	return t, Resumed, err
+}
+
+// sameSpec reports whether a create's options describe the tenant as recorded. An
+// unnamed server or contact means any.
+func sameSpec(t catalog.Tenant, o CreateOptions, labels map[string]string) bool {
+	if t.Name != o.Name || t.Domain != o.Domain || (o.Server != "" && o.Server != t.Server) ||
+		(o.ContactEmail != "" && o.ContactEmail != t.ContactEmail) || len(labels) != len(t.Labels) {
+		return false
+	}
+	for k, v := range labels {
+		if w, ok := t.Labels[k]; !ok || w != v {
+			return false
+		}
+	}
+	return true
 }
 
 // finishCreate runs every provisioning step not yet recorded as done. Each step is
@@ -118,11 +278,12 @@ func (p *Provisioner) finishCreate(ctx context.Context, id string, slow bool) (c
 	return p.finishCreateOn(ctx, id, slow, nil)
 }
 
-// finishCreateOn is finishCreate taking the tenant's lock on ahead when it is not nil.
-func (p *Provisioner) finishCreateOn(ctx context.Context, id string, slow bool, ahead *catalog.ConnAhead) (catalog.Tenant, error) {
+// finishCreateOn is finishCreate taking the tenant's lock on conn (which the caller
+// closes) when it is not nil.
+func (p *Provisioner) finishCreateOn(ctx context.Context, id string, slow bool, conn *pgx.Conn) (catalog.Tenant, error) {
 	lock := p.lockTenant
-	if ahead != nil {
-		lock = func(ctx context.Context, id string) (func(), error) { return p.lockTenantOn(ctx, ahead, id) }
+	if conn != nil {
+		lock = func(ctx context.Context, id string) (func(), error) { return p.lockTenantShared(ctx, conn, id) }
 	}
 	unlock, err := lock(ctx, id)
 	if err != nil {
@@ -169,7 +330,9 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 		return err
 	}
 	if t.Step == StepClaimed {
-		// Made from a spare: only the app role's password and LOGIN are missing.
+		// Made from a spare: only the app and owner roles' passwords and LOGIN are
+		// missing. (A claim made before owner logins stored no owner password: sealed
+		// now.)
 		pw, err := p.Store.Credential(ctx, t.ID, "app")
 		if err != nil {
 			return err
@@ -177,7 +340,9 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 		if err := srv.SetDomain(ctx, t.ID, t.Domain); err != nil {
 			return err
 		}
-		if err := srv.ActivateApp(ctx, t.ID, pw); err != nil {
+		if err := p.WithOwnerPassword(ctx, t.ID, func(ownerPW string) error {
+			return srv.ActivateApp(ctx, t.ID, pw, ownerPW)
+		}); err != nil {
 			return err
 		}
 		t.Step = StepHardened
@@ -209,7 +374,9 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 					return err
 				}
 			}
-			if err := srv.EnsureRoles(ctx, t.ID, pw, true); err != nil {
+			if err := p.WithOwnerPassword(ctx, t.ID, func(ownerPW string) error {
+				return srv.EnsureRoles(ctx, t.ID, pw, ownerPW, true)
+			}); err != nil {
 				return err
 			}
 		case StepDatabase:
@@ -286,8 +453,44 @@ func (p *Provisioner) createDatabase(ctx context.Context, srv *tenantdb.Server, 
 	if err := srv.AdoptObjects(ctx, t.ID); err != nil {
 		return 0, false, err
 	}
-	version, err = srv.Migrate(ctx, t.ID, fsys, tenantdb.MigrateOptions{})
+	// The roles step gave the owner its login; a create begun before owner logins
+	// migrates as before (reconcile converts the tenant later).
+	ownerPW, err := p.Store.Credential(ctx, t.ID, catalog.OwnerCredential)
+	if err != nil && !errors.Is(err, catalog.ErrNoCredential) {
+		return 0, false, err
+	}
+	version, err = srv.Migrate(ctx, t.ID, fsys, tenantdb.MigrateOptions{OwnerPassword: ownerPW})
 	return version, false, err
+}
+
+// WithOwnerPassword runs apply with the tenant owner role's password, the one the
+// catalog holds. When it holds none (a tenant made before owner logins, or whose
+// credentials a lost key erased), a new one is sealed as pending first, apply gives it
+// to the server, and only then is it promoted: nothing reads an owner password the
+// server does not have yet, so a run killed in between leaves every migration and
+// rollup working as before, and the rerun (or reconcile) applies the same pending
+// password and promotes it.
+func (p *Provisioner) WithOwnerPassword(ctx context.Context, id string, apply func(password string) error) error {
+	pw, err := p.Store.Credential(ctx, id, catalog.OwnerCredential)
+	if err == nil {
+		return apply(pw)
+	}
+	if !errors.Is(err, catalog.ErrNoCredential) {
+		return err
+	}
+	pending := catalog.OwnerCredential + "_pending"
+	pw, inserted, err := p.Store.EnsureCredential(ctx, id, pending, secret.NewPassword())
+	if err != nil {
+		return err
+	}
+	if inserted {
+		fpOwnerCredentialStored.Hit()
+	}
+	if err := apply(pw); err != nil {
+		return err
+	}
+	fpOwnerLogin.Hit()
+	return p.Store.PromoteCredential(ctx, id, catalog.OwnerCredential)
 }
 
 // syncWarehouse keeps the warehouse's tenant dimension current when a warehouse is

@@ -5,10 +5,14 @@ import "github.com/tenantctl/tenantctl/internal/fault"
 // Kill points between the statements that change the catalog or a server (see package
 // fault); points inside one server call live in tenantdb.
 var (
+	fpCreateSlugLocked = fault.Register("provision.slug-locked", "the slug's create lock taken, catalog not yet read")
 	fpCreateInserted   = fault.Register("provision.after-insert", "tenant row inserted (state provisioning), no step done")
 	fpCredentialStored = fault.Register("provision.credentials.after-store", "app password stored, step not recorded")
-	fpStepDone         = map[string]*fault.Point{}
-	fpStepRecorded     = map[string]*fault.Point{}
+	// The owner login (a tenant made before owner logins, converted by reconcile).
+	fpOwnerCredentialStored = fault.Register("owner-login.after-credential", "owner password sealed in the catalog, owner role still NOLOGIN")
+	fpOwnerLogin            = fault.Register("owner-login.after-server", "owner role LOGIN with its password and confined, nothing else done")
+	fpStepDone              = map[string]*fault.Point{}
+	fpStepRecorded          = map[string]*fault.Point{}
 
 	fpRotatePending  = fault.Register("rotate.after-pending", "new password stored as pending, server unchanged")
 	fpRotateServer   = fault.Register("rotate.after-server", "server has the new password, catalog still pending")

@@ -5,7 +5,8 @@ import (
 	"errors"
 	"time"
 
-	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/jackc/pgx/v5"
+
 	"github.com/tenantctl/tenantctl/internal/pglock"
 )
 
@@ -25,13 +26,9 @@ func (p *Provisioner) lockTenant(ctx context.Context, id string) (unlock func(),
 	return unlock, err
 }
 
-// lockTenantOn is lockTenant on a catalog connection opened ahead of time.
-func (p *Provisioner) lockTenantOn(ctx context.Context, ahead *catalog.ConnAhead, id string) (unlock func(), err error) {
-	conn, err := ahead.Take()
-	if err != nil {
-		return nil, err
-	}
-	unlock, err = pglock.AcquireConn(ctx, conn, "tenant:"+id, LockWait)
+// lockTenantShared is lockTenant on a catalog connection the caller keeps (and closes).
+func (p *Provisioner) lockTenantShared(ctx context.Context, conn *pgx.Conn, id string) (unlock func(), err error) {
+	unlock, err = pglock.AcquireShared(ctx, conn, "tenant:"+id, LockWait)
 	if errors.Is(err, pglock.ErrHeld) {
 		return nil, ErrBusy
 	}

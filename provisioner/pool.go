@@ -52,11 +52,11 @@ func (p *Provisioner) createFromSpare(ctx context.Context, srv catalog.Server, o
 	if err != nil {
 		return catalog.Tenant{}, err
 	}
-	password := secret.NewPassword()
+	password, ownerPassword := secret.NewPassword(), secret.NewPassword()
 	t, err := p.Store.ClaimSpare(ctx, catalog.SpareClaim{
 		Tenant: catalog.Tenant{Slug: o.Slug, Name: o.Name, Domain: o.Domain, ContactEmail: o.ContactEmail,
 			Labels: labels, Server: srv.Name},
-		Step: StepClaimed, TemplateHash: hash, Password: password,
+		Step: StepClaimed, TemplateHash: hash, Password: password, OwnerPassword: ownerPassword,
 	})
 	if err != nil {
 		return t, err
@@ -66,26 +66,26 @@ func (p *Provisioner) createFromSpare(ctx context.Context, srv catalog.Server, o
 	if err := p.afterStep(StepClaimed); err != nil {
 		return t, err
 	}
-	active, err := p.activateClaimed(ctx, h, t, password)
+	active, err := p.activateClaimed(ctx, h, t, password, ownerPassword)
 	if err != nil {
 		return t, p.createFailed(ctx, t, StepClaimed, err)
 	}
 	return active, nil
 }
 
-// activateClaimed turns a claimed spare into an active tenant: the app role's password
-// and LOGIN, then the catalog record.
-func (p *Provisioner) activateClaimed(ctx context.Context, h *tenantdb.Server, t catalog.Tenant, password string) (catalog.Tenant, error) {
+// activateClaimed turns a claimed spare into an active tenant: the app and owner roles'
+// passwords and LOGIN, then the catalog record.
+func (p *Provisioner) activateClaimed(ctx context.Context, h *tenantdb.Server, t catalog.Tenant, password, ownerPassword string) (catalog.Tenant, error) {
 	// No warehouse login here: the tenant has no rows to roll up yet, and the first
 	// rollup that copies any records it in the warehouse's tenant dimension (every run
 	// refreshes it). Under load a login is the dearest thing a claim could do.
 	// The customer's domain first: an interrupted claim is finished by the same two
-	// statements (runCreateSteps from StepClaimed).
+	// steps (runCreateSteps from StepClaimed).
 	if err := h.SetDomain(ctx, t.ID, t.Domain); err != nil {
 		return t, err
 	}
 	fpClaimDomain.Hit()
-	if err := h.ActivateApp(ctx, t.ID, password); err != nil {
+	if err := h.ActivateApp(ctx, t.ID, password, ownerPassword); err != nil {
 		return t, err
 	}
 	fpClaimActivated.Hit()

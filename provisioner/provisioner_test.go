@@ -2,12 +2,12 @@ package provisioner_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/jackc/pgx/v5"
@@ -15,6 +15,7 @@ import (
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
+	"github.com/tenantctl/tenantctl/internal/pglock"
 	"github.com/tenantctl/tenantctl/internal/pgtest"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/provisioner"
@@ -159,7 +160,7 @@ func TestCreatePlacementAndOpaqueNames(t *testing.T) {
 			var limit int
 			require.NoError(t, rows.Scan(&name, &login, &super, &createdb, &createrole, &repl, &bypass, &limit))
 			require.False(t, super || createdb || createrole || repl || bypass, "%s has a dangerous attribute", name)
-			require.Equal(t, strings.HasSuffix(name, "_app"), login, "%s login", name)
+			require.True(t, login, "%s logs in (the app; the owner with tenantctl's own password)", name)
 			require.GreaterOrEqual(t, limit, 0, "%s needs a connection limit", name)
 			n++
 		}
@@ -341,31 +342,124 @@ func TestDeleteAndPurgeLeaveNothing(t *testing.T) {
 	require.NotEqual(t, tn.ID, again.ID)
 }
 
+// TestConcurrentCreatesOfOneSlug runs five creates of one slug at once: the first to
+// take the slug holds its first step until the other four are seen waiting on the
+// server for its lock. The three with the same spec are told another run created the
+// tenant (no error, nothing changed), the one with another name is refused as bad
+// input; none "resumes". Then a run that dies while another waits is resumed, and only
+// then.
 func TestConcurrentCreatesOfOneSlug(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
+	ctx := context.Background()
 	slug := "race-" + pgtest.RandomSuffix()[:4]
+	waiters := func(slug string) int {
+		key := pglock.Key("create:" + slug)
+		var n int
+		require.NoError(t, b.store.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_locks
+			WHERE locktype = 'advisory' AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+			  AND classid::bigint = (($1::bigint >> 32) & 4294967295) AND objid::bigint = ($1::bigint & 4294967295)`, key).Scan(&n))
+		return n
+	}
+	waitFor := func(slug string, n int) error {
+		deadline := time.Now().Add(60 * time.Second)
+		for waiters(slug) < n {
+			if time.Now().After(deadline) {
+				return fmt.Errorf("only %d of %d creates waiting", waiters(slug), n)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return nil
+	}
+	var once sync.Once
+	b.p.Hooks.AfterStep = func(string) error {
+		var err error
+		once.Do(func() { err = waitFor(slug, 4) })
+		return err
+	}
+	type result struct {
+		t       catalog.Tenant
+		outcome provisioner.CreateOutcome
+		err     error
+	}
+	results := make([]result, 5)
 	var wg sync.WaitGroup
-	errs := make([]error, 4)
-	for i := range errs {
+	run := func(i int) {
+		o := provisioner.CreateOptions{Slug: slug, Name: "Race", Domain: slug + ".example"}
+		if i == 4 {
+			o.Name = "Another race"
+		}
 		wg.Go(func() {
-			_, errs[i] = b.p.Create(context.Background(), provisioner.CreateOptions{Slug: slug, Name: "Race", Domain: slug + ".example"})
+			r := &results[i]
+			r.t, r.outcome, r.err = b.p.CreateWithOutcome(ctx, o)
 		})
 	}
+	// The first takes the slug (its row appears, its first step waits); then the rest.
+	run(0)
+	require.Eventually(t, func() bool { _, err := b.store.GetTenant(ctx, slug); return err == nil }, 60*time.Second, 10*time.Millisecond)
+	for i := 1; i < len(results); i++ {
+		run(i)
+	}
 	wg.Wait()
-	wins := 0
-	for _, err := range errs {
-		if err == nil {
-			wins++
+	b.p.Hooks.AfterStep = nil
+	outcomes := map[provisioner.CreateOutcome]int{}
+	refused := 0
+	for i, r := range results {
+		if r.err != nil {
+			require.Equal(t, 4, i, "only the create with another name fails: %v", r.err)
+			require.ErrorIs(t, r.err, validate.ErrInvalid)
+			require.ErrorIs(t, r.err, catalog.ErrTenantExists)
+			require.Contains(t, r.err.Error(), "another run created tenant")
+			refused++
 			continue
 		}
-		require.True(t, errors.Is(err, catalog.ErrTenantExists) || errors.Is(err, provisioner.ErrBusy), "clear error, got %v", err)
+		require.Equal(t, catalog.StateActive, r.t.State)
+		outcomes[r.outcome]++
 	}
-	require.GreaterOrEqual(t, wins, 1)
-	tenants, err := b.store.ListTenants(context.Background(), catalog.TenantFilter{})
+	require.Equal(t, 1, refused, "only the create with another name is refused")
+	require.Equal(t, map[provisioner.CreateOutcome]int{provisioner.Created: 1, provisioner.CreatedByAnother: 3}, outcomes,
+		"one run creates, three are told another run did; none resumes")
+	tenants, err := b.store.ListTenants(ctx, catalog.TenantFilter{})
 	require.NoError(t, err)
 	require.Len(t, tenants, 1, "exactly one tenant exists")
 	require.Equal(t, catalog.StateActive, tenants[0].State)
+
+	// A run that dies while another waits behind it: the waiter resumes its work.
+	slug2 := "died-" + pgtest.RandomSuffix()[:4]
+	o2 := provisioner.CreateOptions{Slug: slug2, Name: "Died", Domain: slug2 + ".example", SlowPath: true}
+	var first sync.Once
+	b.p.Hooks.AfterStep = func(step string) error {
+		var err error
+		first.Do(func() {
+			if err = waitFor(slug2, 1); err == nil {
+				err = provisioner.InjectedFault(step) // the creator dies: its session and locks end
+			}
+		})
+		return err
+	}
+	var died, resumed result
+	wg.Go(func() { died.t, died.outcome, died.err = b.p.CreateWithOutcome(ctx, o2) })
+	wg.Go(func() {
+		// Start second, behind the first's lock.
+		deadline := time.Now().Add(60 * time.Second)
+		for {
+			if _, err := b.store.GetTenant(ctx, slug2); err == nil || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		resumed.t, resumed.outcome, resumed.err = b.p.CreateWithOutcome(ctx, o2)
+	})
+	wg.Wait()
+	b.p.Hooks.AfterStep = nil
+	require.Error(t, died.err, "the first run dies")
+	require.NoError(t, resumed.err)
+	require.Equal(t, provisioner.Resumed, resumed.outcome, "the waiter resumes the dead run's work")
+	require.Equal(t, catalog.StateActive, resumed.t.State)
+
+	// Created and resumed outright: a rerun of a finished create is refused, as before.
+	_, err = b.p.Create(ctx, o2)
+	require.ErrorIs(t, err, catalog.ErrTenantExists)
 }
 
 // TestCrashAtEveryStepConverges stops provisioning after each step as a crash would,

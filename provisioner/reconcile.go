@@ -35,6 +35,7 @@ const (
 	ActOrphanAccess       = "orphan-access"
 	ActHalfBuiltTemplate  = "half-built-template"
 	ActAbandonedJob       = "abandoned-job"
+	ActOwnerLogin         = "owner-login"
 )
 
 // Action is one thing reconcile found, and whether it fixed it. Report-only kinds
@@ -170,7 +171,12 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 	// One inventory per server, the servers worked on Concurrency at a time; each
 	// server's actions are kept apart and joined in server order, so the report reads
 	// the same however the servers interleave.
-	in := reconcileInputs{tenants: tenants, grants: grants, accessRoles: accessRoles, spares: spares, moveCopies: moveCopies, restoreCopies: restoreCopies}
+	ownerCreds, err := p.Store.CredentialHolders(ctx, catalog.OwnerCredential)
+	if err != nil {
+		return actions, errors.Join(append(errs, err)...)
+	}
+	in := reconcileInputs{tenants: tenants, grants: grants, accessRoles: accessRoles, spares: spares, moveCopies: moveCopies, restoreCopies: restoreCopies,
+		ownerCreds: ownerCreds}
 	outcomes := make([]serverOutcome, len(servers))
 	idx := make([]int, len(servers))
 	for i := range idx {
@@ -226,6 +232,8 @@ type reconcileInputs struct {
 	moveCopies  map[string]map[string]bool
 	// restoreCopies are the databases in-place restores keep (renamed), by server.
 	restoreCopies map[string]map[string]string
+	// ownerCreds are the tenants whose owner password the catalog holds.
+	ownerCreds map[string]bool
 }
 
 // serverOutcome is one server's part of a reconcile: its actions and errors.
@@ -264,7 +272,7 @@ func (p *Provisioner) reconcileServer(ctx context.Context, s catalog.Server, in 
 		if t.Server != s.Name || (t.State != catalog.StateActive && t.State != catalog.StateSuspended) {
 			continue
 		}
-		p.driftActions(ctx, srv, t, inv, accessRoles, do)
+		p.driftActions(ctx, srv, t, inv, accessRoles, in.ownerCreds, do)
 	}
 	if err := p.reconcilePrivileges(ctx, srv, s.Name, tenants, grants, do); err != nil {
 		out.errs = append(out.errs, fmt.Errorf("server %s: %w", s.Name, err))
@@ -337,7 +345,7 @@ func (p *Provisioner) lockedFix(ctx context.Context, t catalog.Tenant, fix func(
 
 // driftActions compares one live tenant with the server's inventory.
 func (p *Provisioner) driftActions(ctx context.Context, srv *tenantdb.Server, t catalog.Tenant, inv tenantdb.Inventory,
-	accessRoles map[string]bool, do func(Action, func() error)) {
+	accessRoles, ownerCreds map[string]bool, do func(Action, func() error)) {
 	unlocked := do
 	do = func(a Action, fix func() error) {
 		if fix != nil {
@@ -382,6 +390,11 @@ func (p *Provisioner) driftActions(ctx context.Context, srv *tenantdb.Server, t 
 	if !slices.ContainsFunc(db.Grants, func(g tenantdb.Grant) bool { return g.Grantee == app && g.Privilege == "CONNECT" }) {
 		reasons = append(reasons, "the app role lacks CONNECT")
 	}
+	// A tenant hardened before the admin got CONNECT in its own name: every admin
+	// session on its database pays for all the admin's memberships until it has.
+	if !slices.ContainsFunc(db.Grants, func(g tenantdb.Grant) bool { return g.Grantee == srv.AdminRole() && g.Privilege == "CONNECT" }) {
+		reasons = append(reasons, "the admin role lacks CONNECT in its own name")
+	}
 	for _, role := range []string{owner, app} {
 		r := inv.Roles[role]
 		if r.CreateDB || r.CreateRole {
@@ -402,6 +415,13 @@ func (p *Provisioner) driftActions(ctx context.Context, srv *tenantdb.Server, t 
 			}
 			return p.restoreRoles(ctx, srv, t)
 		})
+	}
+	// The owner logs in with its own sealed password, confined like the app role.
+	if o := inv.Roles[owner]; !o.CanLogin || !slices.Contains(o.MemberOf, tenantdb.GroupRole(t.ID)) ||
+		!slices.Contains(o.MemberOf, tenantdb.LoginsRole) || !ownerCreds[t.ID] {
+		do(Action{Kind: ActOwnerLogin, Tenant: t.Slug, Server: srv.Name,
+			Detail: "the owner role gets its own sealed password and LOGIN, confined to the tenant database like the app role"},
+			func() error { return p.convertOwnerLogin(ctx, srv, t) })
 	}
 	if wantLogin := t.State == catalog.StateActive; inv.Roles[app].CanLogin != wantLogin {
 		do(Action{Kind: ActFixLogin, Tenant: t.Slug, Server: srv.Name,
@@ -480,10 +500,21 @@ func (p *Provisioner) restoreRoles(ctx context.Context, srv *tenantdb.Server, t 
 	if err != nil {
 		return err
 	}
-	if err := srv.EnsureRoles(ctx, t.ID, pw, t.State == catalog.StateActive); err != nil {
+	if err := p.WithOwnerPassword(ctx, t.ID, func(ownerPW string) error {
+		return srv.EnsureRoles(ctx, t.ID, pw, ownerPW, t.State == catalog.StateActive)
+	}); err != nil {
 		return err
 	}
 	return srv.Harden(ctx, t.ID)
+}
+
+// convertOwnerLogin gives a tenant made before owner logins (or one whose owner
+// credential was erased with a lost key) its owner login: a password sealed as pending,
+// then the role's LOGIN, password and confinement in one implicit transaction, then the
+// password promoted (see [Provisioner.WithOwnerPassword]). Killed anywhere, the rerun
+// converges. Idempotent.
+func (p *Provisioner) convertOwnerLogin(ctx context.Context, srv *tenantdb.Server, t catalog.Tenant) error {
+	return p.WithOwnerPassword(ctx, t.ID, func(pw string) error { return srv.EnsureOwnerLogin(ctx, t.ID, pw) })
 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -81,7 +81,13 @@ func (p *Provisioner) reconcilePrivileges(ctx context.Context, srv *tenantdb.Ser
 		if _, ok := snap.Roles[tenantdb.GroupRole(t.ID)]; !ok {
 			unconfined = append(unconfined, "group role "+tenantdb.GroupRole(t.ID)+" missing")
 		}
-		for _, l := range append([]string{tenantdb.AppRole(t.ID)}, accessRoles...) {
+		// An owner that logs in is a login like the others (one that does not yet is
+		// owner-login's business).
+		logins := accessRoles
+		if o, ok := snap.Roles[tenantdb.OwnerRole(t.ID)]; ok && o.CanLogin {
+			logins = append(append([]string(nil), accessRoles...), o.Name)
+		}
+		for _, l := range append([]string{tenantdb.AppRole(t.ID)}, logins...) {
 			r, ok := snap.Roles[l]
 			if ok && (!slices.Contains(r.MemberOf, tenantdb.GroupRole(t.ID)) || !slices.Contains(r.MemberOf, tenantdb.LoginsRole)) {
 				unconfined = append(unconfined, l+" not in its groups")
@@ -89,7 +95,7 @@ func (p *Provisioner) reconcilePrivileges(ctx context.Context, srv *tenantdb.Ser
 		}
 		if len(unconfined) > 0 {
 			do(Action{Kind: ActConfine, Tenant: t.Slug, Server: server, Detail: strings.Join(unconfined, "; ")},
-				func() error { return srv.EnsureConfinement(ctx, t.ID, accessRoles...) })
+				func() error { return srv.EnsureConfinement(ctx, t.ID, logins...) })
 		}
 
 		// Database-level fixes, from the shared catalogs.

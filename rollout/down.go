@@ -80,7 +80,11 @@ func Down(ctx context.Context, o DownOptions) (Outcome, error) {
 	if err != nil {
 		return out, err
 	}
-	p, err := srv.MigrationProvider(ctx, t.ID, set.FS, migrateOptions(opts.LockTimeout, opts.StatementTimeout, opts.LockWait))
+	mopts, err := ownerLogin(ctx, o.Store, t.ID, migrateOptions(opts.LockTimeout, opts.StatementTimeout, opts.LockWait))
+	if err != nil {
+		return out, err
+	}
+	p, err := srv.MigrationProvider(ctx, t.ID, set.FS, mopts)
 	if err != nil {
 		return out, err
 	}

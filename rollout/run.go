@@ -368,7 +368,11 @@ func (r *runner) migrate(ctx context.Context, st Step) Outcome {
 // apply runs goose on the tenant database and fills in the applied versions, the
 // version reached and the version that failed.
 func (r *runner) apply(ctx context.Context, srv *tenantdb.Server, st Step, out *Outcome) error {
-	p, err := srv.MigrationProvider(ctx, st.ID, r.set.FS, r.mopts)
+	mopts, err := ownerLogin(ctx, r.o.Store, st.ID, r.mopts)
+	if err != nil {
+		return err
+	}
+	p, err := srv.MigrationProvider(ctx, st.ID, r.set.FS, mopts)
 	if err != nil {
 		return err
 	}
@@ -440,4 +444,20 @@ func (r *runner) record(ctx context.Context, st Step, out Outcome) error {
 	}
 	return r.o.Store.RecordMigrationEvent(ctx, st.ID, out.To, 0, "", catalog.Event{Action: "tenant.migrate", Slug: st.Slug,
 		Details: map[string]any{"server": st.Server, "from": st.From, "to": out.To, "applied": out.Applied}})
+}
+
+// ownerLogin returns o with the tenant owner role's password when the catalog holds
+// one, so the migration session logs in as the owner (flat cost, however many tenants
+// share the server); a tenant not yet converted by reconcile migrates as before, the
+// admin taking the owner role.
+func ownerLogin(ctx context.Context, store *catalog.Store, id string, o tenantdb.MigrateOptions) (tenantdb.MigrateOptions, error) {
+	pw, err := store.Credential(ctx, id, catalog.OwnerCredential)
+	if errors.Is(err, catalog.ErrNoCredential) {
+		return o, nil
+	}
+	if err != nil {
+		return o, err
+	}
+	o.OwnerPassword = pw
+	return o, nil
 }

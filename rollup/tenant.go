@@ -88,7 +88,16 @@ func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog
 	srcReady := make(chan connected, 1)
 	id := t.ID // t is refreshed from the catalog below
 	go func() {
-		conn, err := connectSource(ctx, srv, id)
+		// The owner's own login when the catalog holds its password: a session whose
+		// cost does not depend on how many tenants share the server.
+		pw, err := r.o.Store.Credential(ctx, id, catalog.OwnerCredential)
+		if errors.Is(err, catalog.ErrNoCredential) {
+			pw, err = "", nil
+		}
+		var conn *pgx.Conn
+		if err == nil {
+			conn, err = connectSource(ctx, srv, id, pw)
+		}
 		srcReady <- connected{conn, err}
 	}()
 	var src *pgx.Conn
@@ -379,7 +388,9 @@ const snapshotSQL = `SELECT pg_snapshot_xmin(s)::text, pg_snapshot_xmax(s)::text
 		       (SELECT oid FROM pg_database WHERE datname = current_database())::text
 		FROM pg_current_snapshot() AS s`
 
-// connectSource opens the admin connection that reads a tenant database. The admin role
+// connectSource opens the connection that reads a tenant database: the owner's own
+// login with ownerPassword (every read is the owner's, and setOwner changes nothing), or,
+// for a tenant not yet converted to owner logins, the admin's. The admin role
 // inherits the tenant owner's privileges, so plain tables without row-level security
 // read the same as the owner would read them; for anything else the run switches to the
 // owner (setOwner) — not at connection start, because on PostgreSQL 15 becoming another
@@ -389,8 +400,11 @@ const snapshotSQL = `SELECT pg_snapshot_xmin(s)::text, pg_snapshot_xmax(s)::text
 // an error instead of silently fewer rows. A big table takes as long as it takes
 // (cancellation goes through ctx), and the snapshot stays idle while the warehouse
 // merges a table. All of it is set at connection start.
-func connectSource(ctx context.Context, srv *tenantdb.Server, id string) (*pgx.Conn, error) {
+func connectSource(ctx context.Context, srv *tenantdb.Server, id, ownerPassword string) (*pgx.Conn, error) {
 	cfg := srv.ConnConfig(tenantdb.Database(id))
+	if ownerPassword != "" {
+		cfg.User, cfg.Password = tenantdb.OwnerRole(id), ownerPassword
+	}
 	cfg.RuntimeParams["row_security"] = "off"
 	cfg.RuntimeParams["statement_timeout"] = "0"
 	cfg.RuntimeParams["idle_in_transaction_session_timeout"] = "3600000"

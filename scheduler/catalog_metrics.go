@@ -147,7 +147,7 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 // MetricNames returns the name of every metric a scheduler exports (without the
 // _bucket/_sum/_count series of histograms), for checks of dashboards and alert rules.
 func MetricNames() []string {
-	m := newMetrics(nil, "node", 0, nil)
+	m := newMetrics(nil, "node", 0, nil, nil)
 	ch := make(chan *prometheus.Desc, 256)
 	go func() {
 		m.reg.Describe(ch)

@@ -34,7 +34,7 @@ type metrics struct {
 	pruned     prometheus.Counter
 }
 
-func newMetrics(store *catalog.Store, node string, latest int64, jobs []string) *metrics {
+func newMetrics(store *catalog.Store, node string, latest int64, jobs []string, bk *backupCollector) *metrics {
 	m := &metrics{
 		reg: prometheus.NewRegistry(),
 		leader: prometheus.NewGauge(prometheus.GaugeOpts{
@@ -72,9 +72,13 @@ func newMetrics(store *catalog.Store, node string, latest int64, jobs []string) 
 		Help: "Always 1; labels name this replica.",
 	}, []string{"node"})
 	info.WithLabelValues(node).Set(1)
+	if bk == nil {
+		bk = &backupCollector{}
+	}
+	bk.store = store
 	m.reg.MustRegister(m.leader, m.runs, m.duration, m.running, m.skips,
 		m.rowsCopied, m.pruned, info, buildInfo(),
-		&fleetCollector{store: store, latest: latest}, &jobCollector{store: store}, &serverCollector{store: store},
+		&fleetCollector{store: store, latest: latest}, &jobCollector{store: store}, &serverCollector{store: store}, bk,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Series exist from the start, so rate() and absent() work before the first run.
 	for _, j := range jobs {

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
 // Defaults for zero [Options] fields.
@@ -83,6 +85,13 @@ type Options struct {
 	// LatestTenantVersion is the latest version of the configured tenant migrations;
 	// tenants below it are reported as behind in the metrics.
 	LatestTenantVersion int64
+	// Servers reaches a registered server as its admin role, for the WAL archiving
+	// metrics (pg_stat_archiver, read from every server at scrape time); nil exports none.
+	Servers func(ctx context.Context, name string) (*tenantdb.Server, error)
+	// BackupMaxAge is the age past which a server's newest backup is too old, exported
+	// as tenantctl_backup_max_age_seconds for the alert; 0 exports no threshold
+	// ([BackupMaxAge] derives one from the backup job's schedule).
+	BackupMaxAge time.Duration
 	// RetryInterval is how often a standby tries to take the lock (and a replica that
 	// lost the catalog tries to reconnect). 0 uses [DefaultRetryInterval].
 	RetryInterval time.Duration
@@ -131,7 +140,7 @@ func (o *Options) Validate() error {
 	}
 	for name, d := range map[string]time.Duration{
 		"job timeout": o.JobTimeout, "shutdown timeout": o.ShutdownTimeout, "job retention": o.JobRetention,
-		"retry interval": o.RetryInterval, "ping interval": o.PingInterval, "ping timeout": o.PingTimeout,
+		"retry interval": o.RetryInterval, "backup max age": o.BackupMaxAge, "ping interval": o.PingInterval, "ping timeout": o.PingTimeout,
 	} {
 		if d < 0 {
 			errs = append(errs, validate.Errorf("invalid %s %s: it must not be negative", name, d))

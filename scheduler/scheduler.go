@@ -70,7 +70,8 @@ func New(opts Options) (*Scheduler, error) {
 			names = append(names, j.Name)
 		}
 	}
-	s.metrics = newMetrics(opts.Store, opts.Node, opts.LatestTenantVersion, names)
+	s.metrics = newMetrics(opts.Store, opts.Node, opts.LatestTenantVersion, names,
+		&backupCollector{server: opts.Servers, maxAge: opts.BackupMaxAge})
 	// Our own wrapper recovers panics and prevents overlap; cron's chain stays empty so a
 	// skipped tick is ours to log and count.
 	s.cron = cron.New(cron.WithLogger(cronLogger{s.log}))

@@ -18,7 +18,7 @@ func (s *Server) AdoptAndHarden(ctx context.Context, id, domain string) error {
 		return err
 	}
 	fpDatabaseAdopted.Hit()
-	if err := harden(ctx, conn, id); err != nil || domain == "" {
+	if err := harden(ctx, conn, id, s.AdminRole()); err != nil || domain == "" {
 		return err
 	}
 	return setDomain(ctx, conn, id, domain)

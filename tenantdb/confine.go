@@ -51,7 +51,7 @@ func confineStmts(id string, groupExists bool, logins ...string) []string {
 }
 
 // EnsureConfinement gives an existing tenant its group role and makes its app role (and
-// the given MSP access roles) members of it and of [LoginsRole]: what provisioning does
+// the given other logins: MSP access roles, the owner) members of it and of [LoginsRole]: what provisioning does
 // for new tenants, done by reconcile for tenants created before. Idempotent.
 func (s *Server) EnsureConfinement(ctx context.Context, id string, accessRoles ...string) error {
 	conn, release, err := s.admin(ctx)

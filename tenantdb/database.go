@@ -101,10 +101,16 @@ type MigrateOptions struct {
 	LockTimeout, StatementTimeout string
 	// LockWaitSeconds bounds the wait for goose's session advisory lock.
 	LockWaitSeconds uint64
+	// OwnerPassword, when set, makes the migration session log in as the tenant's owner
+	// role with it (an owner login: the session costs what any login costs, however many
+	// tenants share the server). Without it the admin logs in and takes the owner role
+	// (SET ROLE), which on PostgreSQL 15 walks every membership the admin holds.
+	OwnerPassword string
 }
 
 // Migrate applies every pending migration in fsys to the tenant database as its owner
-// role (SET ROLE), so every object belongs to the owner, and returns the new version.
+// role (an owner login with o.OwnerPassword, else SET ROLE), so every object belongs to
+// the owner, and returns the new version.
 func (s *Server) Migrate(ctx context.Context, id string, fsys fs.FS, o MigrateOptions) (int64, error) {
 	p, err := s.MigrationProvider(ctx, id, fsys, o)
 	if err != nil {
@@ -135,13 +141,18 @@ func (s *Server) provider(ctx context.Context, db, role string, fsys fs.FS, o Mi
 	return migrations.NewProvider(ctx, cfg, fsys, migrations.Options{LockTimeoutSeconds: o.LockWaitSeconds, TableName: migrations.TenantTable})
 }
 
-// migrationConfig is the connection config of a migration session: role and timeouts
-// as startup parameters. A value tenantctl would not quote is refused here, before any
+// migrationConfig is the connection config of a migration session: the role logging in
+// with o.OwnerPassword, or the admin with role as a startup parameter; timeouts as
+// startup parameters. A value tenantctl would not quote is refused here, before any
 // connection; one the server does not accept fails the connection. Neither falls back
 // to a default ('0' would turn the timeout off).
 func (s *Server) migrationConfig(db, role string, o MigrateOptions) (*pgx.ConnConfig, error) {
 	cfg := s.ConnConfig(db)
-	cfg.RuntimeParams["role"] = role
+	if o.OwnerPassword != "" {
+		cfg.User, cfg.Password = role, o.OwnerPassword
+	} else {
+		cfg.RuntimeParams["role"] = role
+	}
 	// goose runs each of its statements once per connection: preparing and caching them
 	// would double its round trips (a prepare, then the execution).
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
@@ -161,8 +172,8 @@ func (s *Server) migrationConfig(db, role string, o MigrateOptions) (*pgx.ConnCo
 
 // Harden applies the tenant's access rules; it is idempotent and is re-run by reconcile
 // to undo drift:
-//   - PUBLIC holds nothing on the database; only the app role gets CONNECT (the owner
-//     has it as owner);
+//   - PUBLIC holds nothing on the database; only the app role and the admin role get
+//     CONNECT (the owner has it as owner);
 //   - objects left owned by the template owner are handed to the tenant's owner;
 //   - schema public: nothing for PUBLIC, USAGE for the app role;
 //   - the app role gets DML on every table and sequence, now and (through default
@@ -180,16 +191,22 @@ func (s *Server) Harden(ctx context.Context, id string) error {
 	if err := adoptObjects(ctx, conn, id); err != nil {
 		return err
 	}
-	return harden(ctx, conn, id)
+	return harden(ctx, conn, id, s.AdminRole())
 }
 
 // harden applies the access rules of [Server.Harden] on a connection to the tenant
-// database whose objects the owner already owns.
-func harden(ctx context.Context, conn *pgx.Conn, id string) error {
+// database whose objects the owner already owns. admin, the server's admin role, gets
+// CONNECT on the database in its own name: it could connect through its membership in
+// the owner role anyway, but a right found in the database's own access list spares
+// every admin session the walk over all its memberships that PostgreSQL 15 makes to
+// find one through a role (catalog-only sessions — the audit's, reconcile's — then cost
+// what a superuser's cost however many tenants share the server; see
+// docs/performance.md, "Role design").
+func harden(ctx context.Context, conn *pgx.Conn, id, admin string) error {
 	db, owner, app := ident(Database(id)), ident(OwnerRole(id)), ident(AppRole(id))
 	stmts := []string{
 		"REVOKE ALL ON DATABASE " + db + " FROM PUBLIC",
-		"GRANT CONNECT ON DATABASE " + db + " TO " + app,
+		"GRANT CONNECT ON DATABASE " + db + " TO " + app + ", " + ident(admin),
 	}
 	stmts = append(stmts,
 		"SET ROLE "+owner,

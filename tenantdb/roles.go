@@ -2,6 +2,7 @@ package tenantdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -21,40 +22,103 @@ const AppConnectionLimit = 50
 // database owner only gets by inheritance.
 const safeAttrs = "NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS"
 
-// EnsureRoles creates the tenant's owner role (NOLOGIN) and app role (LOGIN, with the
-// given password sent as a SCRAM verifier), or brings existing ones back to those
-// attributes and that password. The admin role is made a member of both: it needs that
-// to create the database with the owner, run migrations as the owner (SET ROLE) and
-// terminate the app's sessions. The app role is made a member of the tenant's group
-// role and of [LoginsRole], which the pg_hba.conf lines of [HBALines] confine logins
-// with. Idempotent.
-func (s *Server) EnsureRoles(ctx context.Context, id, appPassword string, login bool) error {
+// OwnerConnectionLimit caps the owner role's sessions: tenantctl's own (migrations,
+// hardening, rollups, moves), one or two per tenant at a time.
+const OwnerConnectionLimit = 10
+
+// EnsureRoles creates the tenant's owner role and app role (LOGIN, with the given
+// password sent as a SCRAM verifier), or brings existing ones back to those attributes
+// and passwords. With an owner password the owner logs in too (LOGIN, its own password,
+// [OwnerConnectionLimit]): tenantctl's work inside the tenant database connects as the
+// owner instead of the admin with SET ROLE (see docs/performance.md, "Role design").
+// Without one the owner is NOLOGIN (a tenant not yet converted). Both logins are made
+// members of the tenant's group role and of [LoginsRole], which the pg_hba.conf lines of
+// [HBALines] confine logins with. The admin role is made a member of both roles: it
+// still needs that to create the database with the owner and terminate the app's
+// sessions. Idempotent.
+func (s *Server) EnsureRoles(ctx context.Context, id, appPassword, ownerPassword string, login bool) error {
 	loginAttr := "LOGIN"
 	if !login {
 		loginAttr = "NOLOGIN"
 	}
-	verifier, err := secret.ScramVerifier(appPassword)
+	pw, err := verifierLiteral(appPassword)
 	if err != nil {
 		return err
 	}
-	pw, err := literal(verifier)
-	if err != nil {
-		return err
+	ownerAttrs := ownerNoLogin
+	if ownerPassword != "" {
+		if ownerAttrs, err = ownerLoginAttrs(ownerPassword); err != nil {
+			return err
+		}
 	}
 	appAttrs := fmt.Sprintf("%s NOINHERIT CONNECTION LIMIT %d", loginAttr, AppConnectionLimit)
 	setPassword := "ALTER ROLE " + ident(AppRole(id)) + " PASSWORD " + pw
 	// A killed run's session may still be creating the same roles: wait for it.
 	return retryUnique(ctx, func() error {
-		return s.ensureRoles(ctx, id, "create roles of "+Database(id), appAttrs, setPassword)
+		return s.ensureRoles(ctx, id, "create roles of "+Database(id), ownerAttrs, appAttrs, setPassword)
 	})
 }
 
-// ensureRoles makes (or brings back) the tenant's owner role, its app role with
-// appAttrs, the admin's membership of both and the app role's confinement
+// ownerNoLogin are the attributes of an owner role that does not log in: a spare's, or
+// a tenant's not yet converted to owner logins.
+const ownerNoLogin = "NOLOGIN INHERIT CONNECTION LIMIT 0 PASSWORD NULL"
+
+// ownerLoginAttrs are the attributes of an owner role that logs in with password.
+func ownerLoginAttrs(password string) (string, error) {
+	if password == "" {
+		return "", errors.New("the owner role's login needs a password")
+	}
+	lit, err := verifierLiteral(password)
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("LOGIN INHERIT CONNECTION LIMIT %d PASSWORD %s", OwnerConnectionLimit, lit), nil
+}
+
+// verifierLiteral is password as a quoted SCRAM-SHA-256 verifier computed here, so the
+// plaintext never reaches the server or its logs.
+func verifierLiteral(password string) (string, error) {
+	verifier, err := secret.ScramVerifier(password)
+	if err != nil {
+		return "", err
+	}
+	return literal(verifier)
+}
+
+// EnsureOwnerLogin gives an existing tenant's owner role its LOGIN and password and the
+// memberships that confine it (the tenant's group role, created when missing, and
+// [LoginsRole]): the conversion of a tenant made before owner logins, done by
+// reconcile. One round trip, one implicit transaction: all of it or nothing. Idempotent.
+func (s *Server) EnsureOwnerLogin(ctx context.Context, id, ownerPassword string) error {
+	attrs, err := ownerLoginAttrs(ownerPassword)
+	if err != nil {
+		return err
+	}
+	conn, release, err := s.admin(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if err := ensureLoginsRole(ctx, conn); err != nil {
+		return err
+	}
+	var groupExists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, GroupRole(id)).Scan(&groupExists); err != nil {
+		return err
+	}
+	stmts := append(confineStmts(id, groupExists, OwnerRole(id)), "ALTER ROLE "+ident(OwnerRole(id))+" "+attrs)
+	if _, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll(); err != nil {
+		return fmt.Errorf("owner login of %s: %w", Database(id), err)
+	}
+	return nil
+}
+
+// ensureRoles makes (or brings back) the tenant's owner role with ownerAttrs, its app
+// role with appAttrs, the admin's membership of both and both logins' confinement
 // memberships, plus the extra statements after the roles: one round trip, one implicit
-// transaction. Tenants and spares differ only in appAttrs and extra. what names the
-// work in the error.
-func (s *Server) ensureRoles(ctx context.Context, id, what, appAttrs string, extra ...string) error {
+// transaction. Tenants and spares differ only in the attributes and extra. what names
+// the work in the error.
+func (s *Server) ensureRoles(ctx context.Context, id, what, ownerAttrs, appAttrs string, extra ...string) error {
 	conn, release, err := s.admin(ctx)
 	if err != nil {
 		return err
@@ -70,13 +134,13 @@ func (s *Server) ensureRoles(ctx context.Context, id, what, appAttrs string, ext
 		return fmt.Errorf("look up roles of %s: %w", Database(id), err)
 	}
 	stmts := []string{
-		roleStmt(owner, "NOLOGIN INHERIT CONNECTION LIMIT 0", slices.Contains(existing, owner)),
+		roleStmt(owner, ownerAttrs, slices.Contains(existing, owner)),
 		roleStmt(app, appAttrs, slices.Contains(existing, app)),
 	}
 	stmts = append(stmts, extra...)
 	stmts = append(stmts, s.grantToAdminStmt(owner), s.grantToAdminStmt(app))
 	// The group role named like the database, for pg_hba.conf's samerole.
-	stmts = append(stmts, confineStmts(id, slices.Contains(existing, GroupRole(id)), app)...)
+	stmts = append(stmts, confineStmts(id, slices.Contains(existing, GroupRole(id)), app, owner)...)
 	if _, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll(); err != nil {
 		return fmt.Errorf("%s: %w", what, err)
 	}

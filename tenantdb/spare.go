@@ -9,14 +9,13 @@ import (
 	"github.com/jackc/pgerrcode"
 
 	"github.com/tenantctl/tenantctl/internal/dbconn"
-	"github.com/tenantctl/tenantctl/secret"
 )
 
 // ensureSpareRoles makes a spare's roles like a tenant's, confined like any tenant's,
 // but with the app role NOLOGIN and without a password: the claim only has to give it
 // both.
 func (s *Server) ensureSpareRoles(ctx context.Context, id string) error {
-	return s.ensureRoles(ctx, id, "create roles of spare "+Database(id),
+	return s.ensureRoles(ctx, id, "create roles of spare "+Database(id), ownerNoLogin,
 		fmt.Sprintf("NOLOGIN NOINHERIT CONNECTION LIMIT %d PASSWORD NULL", AppConnectionLimit))
 }
 
@@ -29,14 +28,15 @@ func (s *Server) EnsureSpareRoles(ctx context.Context, id string) error {
 	return retryUnique(ctx, func() error { return s.ensureSpareRoles(ctx, id) })
 }
 
-// ActivateApp gives a claimed spare's app role its password (a SCRAM verifier computed
-// here) and LOGIN, in one statement: the only server change a claim makes.
-func (s *Server) ActivateApp(ctx context.Context, id, password string) error {
-	verifier, err := secret.ScramVerifier(password)
+// ActivateApp gives a claimed spare's app role its password and LOGIN, and its owner
+// role its own password and LOGIN (SCRAM verifiers computed here), in one round trip
+// and one implicit transaction: the only server change a claim makes.
+func (s *Server) ActivateApp(ctx context.Context, id, password, ownerPassword string) error {
+	lit, err := verifierLiteral(password)
 	if err != nil {
 		return err
 	}
-	lit, err := literal(verifier)
+	ownerAttrs, err := ownerLoginAttrs(ownerPassword)
 	if err != nil {
 		return err
 	}
@@ -45,7 +45,8 @@ func (s *Server) ActivateApp(ctx context.Context, id, password string) error {
 		return err
 	}
 	defer release()
-	if _, err := conn.Exec(ctx, "ALTER ROLE "+ident(AppRole(id))+" LOGIN PASSWORD "+lit); err != nil {
+	if _, err := conn.PgConn().Exec(ctx, "ALTER ROLE "+ident(AppRole(id))+" LOGIN PASSWORD "+lit+";\n"+
+		"ALTER ROLE "+ident(OwnerRole(id))+" "+ownerAttrs).ReadAll(); err != nil {
 		return fmt.Errorf("activate %s: %w", AppRole(id), err)
 	}
 	return nil

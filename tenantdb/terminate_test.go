@@ -43,7 +43,7 @@ func TestSessionsAreGoneWhenTerminateReturns(t *testing.T) {
 	}
 	for i := 0; i < 5; i++ {
 		id := NewID()
-		require.NoError(t, srv.EnsureRoles(ctx, id, "app-pw-1", true))
+		require.NoError(t, srv.EnsureRoles(ctx, id, "app-pw-1", "owner-pw-1", true))
 		require.NoError(t, srv.CreateDatabase(ctx, id, ""))
 		require.NoError(t, srv.Harden(ctx, id))
 
@@ -74,7 +74,7 @@ func TestSessionOfADroppedRoleBlocksAForcedDrop(t *testing.T) {
 	ctx := context.Background()
 	super := pgtest.Get(t).Servers[0]
 	id := NewID()
-	require.NoError(t, srv.EnsureRoles(ctx, id, "app-pw-2", true))
+	require.NoError(t, srv.EnsureRoles(ctx, id, "app-pw-2", "owner-pw-2", true))
 	require.NoError(t, srv.CreateDatabase(ctx, id, ""))
 	require.NoError(t, srv.Harden(ctx, id))
 	access := "msp_orphan_" + pgtest.RandomSuffix()[:6]

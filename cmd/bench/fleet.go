@@ -69,18 +69,8 @@ func (h *harness) migration(ctx context.Context, r *report) error {
 		return err
 	}
 	k := len(dbs)
-	dir := filepath.Join(h.dir, "migrations")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	first, err := os.ReadFile("migrations/tenant/00001_service_desk.sql")
+	dir, err := h.benchMigrations()
 	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "00001_service_desk.sql"), first, 0o644); err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, "00002_bench.sql"), []byte(benchMigration), 0o644); err != nil {
 		return err
 	}
 	// The raw side: k clones of the same template, migrated by goose as the admin role.
@@ -116,7 +106,6 @@ func (h *harness) migration(ctx context.Context, r *report) error {
 	if err != nil {
 		return err
 	}
-	h.env = append(h.env, "TENANTCTL_TENANT_MIGRATIONS="+dir)
 	ours, err := run("migrate up --concurrency 4 --per-server 4", "", func() (timed, error) {
 		return h.run(ctx, "migrate up", "migrate", "up", "--concurrency", "4", "--per-server", "4")
 	})

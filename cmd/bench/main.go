@@ -10,6 +10,10 @@
 // default bench/results), BENCH_SECTIONS (comma-separated section names to run, e.g.
 // "audit,catalog reads"; default all).
 //
+// BENCH_RESTORE=1 adds the restore section (RPO and RTO of backups and `tenant restore`,
+// see restore.go for its sizes); it is large, so it never runs unless asked:
+// BENCH_RESTORE=1 BENCH_SECTIONS=restore go run ./cmd/bench.
+//
 // It is a program, so it lives with the programs under cmd/; its results stay in
 // bench/results at the module root, where the docs link them. It is a benchmark, not a
 // test: `go test` runs only a smoke test of it (one small section, results in a
@@ -96,14 +100,29 @@ func main() {
 	}
 }
 
+func logf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench %s: %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
+}
+
 func run(ctx context.Context, sz sizes, outDir string) (retErr error) {
 	started := time.Now()
-	h, err := newHarness(ctx, sz)
-	if err != nil {
-		return err
-	}
-	defer func() { h.close() }()
 	rep := &report{Sizes: sz, Started: started.UTC(), Machine: machine()}
+	// The roles section runs on a cluster of its own and needs no harness.
+	if wanted("roles") {
+		logf("== roles")
+		if err := roleCost(ctx, rep, logf); err != nil {
+			rep.Errors = append(rep.Errors, fmt.Sprintf("roles: %v", err))
+			logf("section roles failed: %v", err)
+		}
+	}
+	var h *harness
+	if os.Getenv("BENCH_SECTIONS") != "roles" && ctx.Err() == nil {
+		var err error
+		if h, err = newHarness(ctx, sz); err != nil {
+			return err
+		}
+		defer func() { h.close() }()
+	}
 	for _, s := range []struct {
 		name string
 		fn   func(context.Context, *report) error
@@ -113,8 +132,10 @@ func run(ctx context.Context, sz sizes, outDir string) (retErr error) {
 		{"audit", h.audit},
 		{"rollup", h.rollup},
 		{"catalog reads", h.catalogReads},
+		{"flatness", h.flatness},
+		{"restore", h.restore},
 	} {
-		if !wanted(s.name) {
+		if h == nil || !wanted(s.name) || (s.name == "restore" && !restoreWanted()) {
 			continue
 		}
 		h.logf("== %s", s.name)
@@ -128,7 +149,9 @@ func run(ctx context.Context, sz sizes, outDir string) (retErr error) {
 	}
 	rep.Finished = time.Now().UTC()
 	rep.MachineAfter = machine()
-	rep.PeakRSS = h.rss
+	if h != nil {
+		rep.PeakRSS = h.rss
+	}
 	md, js, err := rep.write(outDir)
 	if err != nil {
 		return err

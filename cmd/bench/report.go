@@ -52,6 +52,11 @@ type report struct {
 	PeakRSS      map[string]int64 `json:"peak_rss_kib_by_command"`
 	Errors       []string         `json:"errors,omitempty"`
 	Notes        []string         `json:"notes,omitempty"`
+	// RoleRows is the "roles" section: a new session's cost per role and fleet size.
+	RoleRows []roleRow `json:"role_rows,omitempty"`
+	// FlatRows is the "flatness" section: time per tenant of each fleet operation by
+	// tenants on the server.
+	FlatRows []flatRow `json:"flat_rows,omitempty"`
 }
 
 func (r *report) add(m measurement) measurement {
@@ -175,6 +180,34 @@ func (r *report) markdown() string {
 	for _, m := range r.Measurements {
 		fmt.Fprintf(&b, "| %s | %s | %d | %s | %.0f ms | %s | %s | %s | %s | %s | %s |\n", m.Section, m.Name, m.Ops, dash(m.Conc),
 			m.TotalMS, msOrDash(m.P50MS), msOrDash(m.P95MS), msOrDash(m.PerOpMS), rowsOrDash(m.RowsPerSec), dash(m.PeakConns), kib(m.PeakRSSKiB))
+	}
+	if len(r.RoleRows) > 0 {
+		b.WriteString("\n## Connection + first query on a tenant table, per role (p50)\n\n| layout | tenants on the server | role | p50 | superuser p50 | ratio |\n| --- | --- | --- | --- | --- | --- |\n")
+		for _, rr := range r.RoleRows {
+			fmt.Fprintf(&b, "| %s | %d | %s | %.1f ms | %.1f ms | %.2f× |\n", rr.Layout, rr.Tenants, rr.Role, rr.P50MS, rr.SuperP50MS, rr.Ratio)
+		}
+	}
+	if len(r.FlatRows) > 0 {
+		b.WriteString("\n## Flatness: time per tenant by tenants on the server (target: within ±20%)\n\n| operation |")
+		for _, n := range r.FlatRows[0].Tenants {
+			fmt.Fprintf(&b, " %d tenants |", n)
+		}
+		b.WriteString(" ratio | flat |\n| --- |")
+		for range r.FlatRows[0].Tenants {
+			b.WriteString(" --- |")
+		}
+		b.WriteString(" --- | --- |\n")
+		for _, fr := range r.FlatRows {
+			fmt.Fprintf(&b, "| %s |", fr.Operation)
+			for _, v := range fr.PerTenantMS {
+				fmt.Fprintf(&b, " %.1f ms |", v)
+			}
+			flat := "yes"
+			if !fr.Flat {
+				flat = "**no**"
+			}
+			fmt.Fprintf(&b, " %.2f× | %s |\n", fr.Ratio, flat)
+		}
 	}
 	b.WriteString("\n## Peak RSS per command\n\n| command | peak RSS |\n| --- | --- |\n")
 	names := make([]string, 0, len(r.PeakRSS))

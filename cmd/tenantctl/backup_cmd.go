@@ -25,7 +25,15 @@ pgbackrest), one stanza per server, so one customer can be restored to a point i
 tenantctl runs pgbackrest on the host that holds the server's data directory, as the
 directory's owner when it runs as root. Record a server's stanza with 'backup configure',
 print what a superuser installs with 'backup setup', check it with 'backup setup --check',
-then 'backup run' (the scheduler runs it daily: --backup-schedule).`,
+then 'backup run' (the scheduler runs it daily: --backup-schedule). 'backup list' shows
+the restorable window; 'tenant restore' brings one customer back to a time inside it.
+The scheduler's metrics and alerts watch the age of each server's newest backup and its
+WAL archiving (docs/backup-and-recovery.md).`,
+		Example: `  tenantctl backup configure pg-a --repo /var/lib/pgbackrest --pg-path /var/lib/postgresql/15/main
+  tenantctl backup setup pg-a            # then install what it prints, restart the server
+  tenantctl backup setup pg-a --check
+  tenantctl backup run --server pg-a --type full
+  tenantctl backup list`,
 	}
 	cmd.AddCommand(a.backupConfigureCmd(), a.backupSetupCmd(), a.backupRunCmd(), a.backupListCmd())
 	return cmd
@@ -178,6 +186,13 @@ func (a *app) backupListCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "list [--server NAME]",
 		Short: "Each server's backups, WAL archiving and restorable window",
+		Long: `Read each server's pgBackRest repository (every server with backup settings, or the
+one named), record its backups in the catalog, and print them with the server's WAL
+archiving (pg_stat_archiver: archived and failed counts, FAILING when the last attempt
+failed) and its restorable window: from the end of the oldest backup to the newest
+archived WAL. 'tenant restore --time' accepts any time inside it. The scheduler's
+/metrics reports the same per server (tenantctl_backup_last_success_timestamp_seconds,
+tenantctl_wal_archiving_failing…).`,
 		Example: `  tenantctl backup list
   tenantctl backup list --server pg-a -o json`,
 		Args: noArgs,

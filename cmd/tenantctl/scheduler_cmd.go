@@ -90,6 +90,9 @@ var schedulerSettings = []schedulerSetting{
 		"how long job history is kept (0 keeps it forever)", func(c *config.Scheduler) *time.Duration { return &c.JobRetention }),
 	durationSetting("job-timeout", "TENANTCTL_JOB_TIMEOUT", "6h",
 		"longest a job run may take before it is cancelled (0: no limit)", func(c *config.Scheduler) *time.Duration { return &c.JobTimeout }),
+	durationSetting("backup-max-age", "TENANTCTL_BACKUP_MAX_AGE", "0",
+		"age past which a server's newest backup is too old (tenantctl_backup_max_age_seconds, the TenantctlBackupTooOld alert); 0 derives it from --backup-schedule: the longest gap between runs plus half of it (36h when daily)",
+		func(c *config.Scheduler) *time.Duration { return &c.BackupMaxAge }),
 	durationSetting("shutdown-timeout", "TENANTCTL_SCHEDULER_SHUTDOWN_TIMEOUT", scheduler.DefaultShutdownTimeout.String(),
 		"how long SIGTERM lets running jobs finish before cancelling them", func(c *config.Scheduler) *time.Duration { return &c.ShutdownTimeout }),
 }
@@ -218,7 +221,13 @@ func (a *app) runScheduler(ctx context.Context, cfg config.Scheduler) error {
 	for _, name := range jobs.Names {
 		scheduled = append(scheduled, scheduler.Job{Name: name, Schedule: cfg.Schedules[name], Run: bodies[name]})
 	}
+	maxAge := cfg.BackupMaxAge
+	if maxAge == 0 {
+		maxAge = scheduler.BackupMaxAge(cfg.Schedules[jobs.Backup.Name])
+	}
 	s, err := scheduler.New(scheduler.Options{
+		Servers:             p.Server,
+		BackupMaxAge:        maxAge,
 		CatalogDSN:          a.catalogDSN(),
 		Store:               store,
 		Node:                cfg.Node,

@@ -30,6 +30,7 @@ func TestSchedulerRejectsInvalidSettings(t *testing.T) {
 	c.expect(2, []string{"@every needs a duration of at least 1s"}, "scheduler", "--purge-schedule", "@every 10ms")
 	c.expect(2, []string{"never fires"}, "scheduler", "--audit-schedule", "0 0 30 2 *")
 	c.expect(2, []string{"invalid --job-retention"}, "scheduler", "--job-retention", "a month")
+	c.expect(2, []string{"invalid --backup-max-age"}, "scheduler", "--backup-max-age", "-1h")
 	c.expect(2, []string{"takes no arguments"}, "scheduler", "now")
 
 	c.env["TENANTCTL_AUDIT_SCHEDULE"] = "61 * * * *"

@@ -57,6 +57,10 @@ tenant schema (cloned from the server's pre-migrated template).
 
 The email domain is unique across the catalog and can never change. If the command is
 interrupted, run it again with the same arguments (or 'tenantctl reconcile') to finish.
+Creates of one slug run one at a time: a create that waited behind another live run
+creating the same tenant says so and exits 0 when the spec is the same (name, domain,
+and any server, labels or contact given), 2 when it differs; only a tenant left
+unfinished by a run that is gone is resumed ("resuming interrupted provisioning").
 
 When the server keeps a warm pool ('server set NAME --spares N'), the tenant is made
 from a spare database, ready before the command ran: one catalog transaction and one
@@ -107,18 +111,24 @@ Interrupted, run it again to restart the restore; 'tenantctl reconcile' undoes i
 			defer done()
 			start := time.Now()
 			var t catalog.Tenant
+			outcome := provisioner.Created
 			if fromDump != "" {
 				t, err = a.importTenant(cmd, p, o, fromDump, baseline) // move_cmd.go
 			} else if cmd.Flags().Changed("baseline") {
 				return validate.Errorf("--baseline applies to --from-dump only (for an existing tenant: tenantctl migrate baseline SLUG --version N)")
 			} else {
-				t, err = p.Create(cmd.Context(), o)
+				t, outcome, err = p.CreateWithOutcome(cmd.Context(), o)
 			}
 			if err != nil {
 				return err
 			}
 			if a.jsonOutput() {
 				return a.printJSON(t)
+			}
+			if outcome == provisioner.CreatedByAnother {
+				fmt.Fprintf(a.out, "tenant %s was created by another run meanwhile (same spec) on %s: database %s, schema version %d\n",
+					t.Slug, t.Server, t.Database, t.SchemaVersion)
+				return nil
 			}
 			fmt.Fprintf(a.out, "tenant %s created on %s: database %s, schema version %d (%s)\n",
 				t.Slug, t.Server, t.Database, t.SchemaVersion, time.Since(start).Round(time.Millisecond))

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
@@ -186,29 +187,55 @@ func TestKilledCreateConverges(t *testing.T) {
 	}
 }
 
+// TestConcurrentCLICreates starts four `tenant create` processes of one slug and spec at
+// once. One creates the tenant; each other either waited behind it and says another run
+// created the tenant (exit 0), or came after it had finished and is told the slug is
+// taken (exit 2). None claims to resume: nothing was interrupted.
 func TestConcurrentCLICreates(t *testing.T) {
 	t.Parallel()
 	c := fleetCLI(t)
+	bin := buildBinary(t)
 	slug := "dup-" + pgtest.RandomSuffix()[:4]
+	type result struct {
+		stdout, stderr string
+		code           int
+	}
+	results := make([]result, 4)
 	var wg sync.WaitGroup
-	codes := make([]int, 3)
-	errs := make([]string, 3)
-	for i := range codes {
+	for i := range results {
 		wg.Go(func() {
-			_, errs[i], codes[i] = c.run("tenant", "create", slug, "--name", "Dup", "--domain", slug+".example")
+			cmd := exec.Command(bin, "tenant", "create", slug, "--name", "Dup", "--domain", slug+".example")
+			cmd.Env = append(os.Environ(), "TENANTCTL_CONFIG="+os.DevNull, "TENANTCTL_LOG_LEVEL=info",
+				"TENANTCTL_CATALOG_DSN="+c.env["TENANTCTL_CATALOG_DSN"], "TENANTCTL_SECRET_KEY="+c.env["TENANTCTL_SECRET_KEY"])
+			var out, errOut bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &out, &errOut
+			err := cmd.Run()
+			r := &results[i]
+			r.stdout, r.stderr = out.String(), errOut.String()
+			var exitErr *exec.ExitError
+			if errors.As(err, &exitErr) {
+				r.code = exitErr.ExitCode()
+			} else {
+				require.NoError(t, err)
+			}
 		})
 	}
 	wg.Wait()
-	ok := 0
-	for i, code := range codes {
-		if code == 0 {
-			ok++
-			continue
+	created, byAnother := 0, 0
+	for _, r := range results {
+		require.NotContains(t, r.stderr, "resuming", "nothing was interrupted: %+v", r)
+		switch {
+		case r.code == 0 && strings.Contains(r.stdout, "tenant "+slug+" created on"):
+			created++
+		case r.code == 0 && strings.Contains(r.stdout, "was created by another run meanwhile"):
+			byAnother++
+		case r.code == 2 && strings.Contains(r.stderr, "already taken"):
+		default:
+			t.Fatalf("unexpected result: %+v", r)
 		}
-		require.NotEqual(t, 0, code)
-		require.True(t, strings.Contains(errs[i], "already") || strings.Contains(errs[i], "another tenantctl process"), errs[i])
 	}
-	require.GreaterOrEqual(t, ok, 1)
+	require.Equal(t, 1, created, "exactly one run creates the tenant: %+v", results)
+	t.Logf("%d of 3 waited behind the creator", byAnother)
 	require.Len(t, decode[[]map[string]any](t, c.mustRun("tenant", "list", "-o", "json")), 1)
 }
 

@@ -80,3 +80,40 @@ func (f *fleet) assertNoReplication(what string, i int, conn *pgx.Conn) {
 		require.Empty(f.t, pubs, "%s: publications left in %s", what, db)
 	}
 }
+
+// unconvertOwner gives tn the layout of a tenant made before owner logins: its owner
+// NOLOGIN without a password, outside its group role and tenantctl_logins, and no owner
+// password in the catalog.
+func (f *fleet) unconvertOwner(tn tenant) {
+	f.t.Helper()
+	owner, group := "t_"+tn.ID+"_owner", "t_"+tn.ID
+	c := f.serverConn(f.serverIndex(tn.Server), "postgres")
+	defer c.Close(t0)
+	_, err := c.Exec(t0, "ALTER ROLE "+owner+" NOLOGIN CONNECTION LIMIT 0 PASSWORD NULL; REVOKE "+group+" FROM "+owner+"; REVOKE tenantctl_logins FROM "+owner)
+	require.NoError(f.t, err)
+	cat := f.catalogConn()
+	defer cat.Close(t0)
+	_, err = cat.Exec(t0, `DELETE FROM credentials WHERE tenant_id = $1 AND role LIKE 'owner%'`, tn.ID)
+	require.NoError(f.t, err)
+}
+
+// assertOwnerLogin checks tn's owner login: LOGIN and confined on the server, its
+// password in the catalog and none left pending. (That the password works, and only
+// on the tenant's own database, the audit's probes check after every case.)
+func (f *fleet) assertOwnerLogin(tn tenant) {
+	f.t.Helper()
+	c := f.serverConn(f.serverIndex(tn.Server), "postgres")
+	defer c.Close(t0)
+	var login bool
+	var groups []string
+	require.NoError(f.t, c.QueryRow(t0, `SELECT r.rolcanlogin, coalesce(array_agg(g.rolname::text ORDER BY g.rolname) FILTER (WHERE g.rolname IS NOT NULL), '{}')
+		FROM pg_roles r LEFT JOIN pg_auth_members m ON m.member = r.oid LEFT JOIN pg_roles g ON g.oid = m.roleid
+		WHERE r.rolname = $1 GROUP BY r.rolcanlogin`, "t_"+tn.ID+"_owner").Scan(&login, &groups))
+	require.True(f.t, login, "the owner of %s logs in", tn.Slug)
+	require.Equal(f.t, []string{"t_" + tn.ID, "tenantctl_logins"}, groups, "the owner of %s is confined", tn.Slug)
+	cat := f.catalogConn()
+	defer cat.Close(t0)
+	var roles []string
+	require.NoError(f.t, cat.QueryRow(t0, `SELECT coalesce(array_agg(role ORDER BY role), '{}') FROM credentials WHERE tenant_id = $1 AND role LIKE 'owner%'`, tn.ID).Scan(&roles))
+	require.Equal(f.t, []string{"owner"}, roles, "the owner password of %s is stored, none left pending", tn.Slug)
+}

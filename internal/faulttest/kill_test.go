@@ -100,8 +100,9 @@ func samplePoints(cases []killCase, rng *rand.Rand, n int) []killCase {
 }
 
 var createPoints = []string{
-	"provision.after-insert", "provision.credentials.after-store",
+	"provision.slug-locked", "provision.after-insert", "provision.credentials.after-store",
 	"provision.credentials.before-record", "provision.credentials.after-record",
+	"owner-login.after-credential", "owner-login.after-server",
 	"provision.roles.before-record", "provision.roles.after-record",
 	"tenantdb.database.after-create", "tenantdb.database.after-revoke-public", "tenantdb.database.after-adopt",
 	"provision.database.before-record", "provision.database.after-record",
@@ -299,6 +300,19 @@ func baseCases() []killCase {
 					require.Equal(f.t, s+".example", domain)
 				}
 			},
+		},
+		{
+			// A tenant made before owner logins (its owner NOLOGIN, unconfined, no owner
+			// password in the catalog) converted by reconcile: killed after the password
+			// was sealed as pending, and after the server took it.
+			name:   "reconcile converting an owner login",
+			points: []string{"owner-login.after-credential", "owner-login.after-server"},
+			setup: func(f *fleet, slug string) []string {
+				tn := f.createTenant(slug)
+				f.unconvertOwner(tn)
+				return []string{"reconcile"}
+			},
+			check: func(f *fleet, slug string) { f.assertOwnerLogin(f.tenant(slug)) },
 		},
 		{
 			// A materialized view the spec refreshes before the snapshot (as the owner).

@@ -12,15 +12,17 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/pgtest"
+	"github.com/tenantctl/tenantctl/secret"
 )
 
 // TestNoSecretAnywhere runs every kind of command at --log-level trace against servers
 // that log every statement (log_statement=all), and looks for every secret (server admin
-// passwords, the catalog's and the warehouse's passwords, the operator's key, tenant and
-// MSP access passwords) in stdout (except `tenant dsn` and `access dsn`, which print one
-// on purpose), stderr, the event log, job records, the audit report, the servers' logs
-// and the process list sampled while each command ran.
+// passwords, the catalog's and the warehouse's passwords, the operator's key, tenant app
+// and owner passwords, MSP access passwords) in stdout (except `tenant dsn` and `access
+// dsn`, which print one on purpose), stderr, the event log, job records, the audit
+// report, the servers' logs and the process list sampled while each command ran.
 func TestNoSecretAnywhere(t *testing.T) {
 	t.Parallel()
 	logAll := map[string]string{"log_statement": "'all'", "log_connections": "on", "log_min_error_statement": "debug5"}
@@ -58,6 +60,9 @@ func TestNoSecretAnywhere(t *testing.T) {
 	f.createTenant("leak-a", "--server", "pg-a")
 	f.createTenant("leak-b", "--server", "pg-b", "--no-template", "--contact-email", "it@leak-b.example")
 	f.must("tenant", "rotate-credentials", "leak-a")
+	for _, slug := range []string{"leak-a", "leak-b"} {
+		f.secrets = append(f.secrets, f.ownerPassword(slug))
+	}
 	f.fill("leak-a", 2)
 	f.must("access", "grant", "alice", "--tenant", "leak-a", "--level", "write", "--reason", "INC-9")
 	access := strings.TrimSpace(f.must("access", "dsn", "alice", "--tenant", "leak-a"))
@@ -103,4 +108,26 @@ func mustRead(t *testing.T, path string) string {
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	return string(b)
+}
+
+// ownerPassword is the tenant owner role's password, unsealed from the catalog with
+// the fleet's key: no command prints it (it is tenantctl's own login), so the test
+// reads it to look for it everywhere else.
+func (f *fleet) ownerPassword(slug string) string {
+	f.t.Helper()
+	ctx := context.Background()
+	key := ""
+	for _, e := range f.env { // the last one is the binary's
+		if k, v, ok := strings.Cut(e, "="); ok && k == "TENANTCTL_SECRET_KEY" {
+			key = v
+		}
+	}
+	box, err := secret.LoadKey("", key)
+	require.NoError(f.t, err)
+	st, err := catalog.Open(ctx, f.control.SuperDSN(f.catalogDB), box)
+	require.NoError(f.t, err)
+	defer st.Close()
+	pw, err := st.Credential(ctx, f.tenant(slug).ID, catalog.OwnerCredential)
+	require.NoError(f.t, err)
+	return pw
 }

@@ -72,6 +72,14 @@ func AcquireConn(ctx context.Context, conn *pgx.Conn, name string, wait time.Dur
 	return acquire(ctx, conn, func() { _ = conn.Close(context.WithoutCancel(ctx)) }, name, wait)
 }
 
+// AcquireShared is [AcquireConn] on a connection the caller keeps: unlock releases only
+// this lock, so the connection can hold several locks at once, all ending with its
+// session when the caller closes it. A failure that may leave the lock held closes the
+// connection.
+func AcquireShared(ctx context.Context, conn *pgx.Conn, name string, wait time.Duration) (unlock func(), err error) {
+	return acquire(ctx, conn, func() {}, name, wait)
+}
+
 func acquire(ctx context.Context, conn *pgx.Conn, release func(), name string, wait time.Duration) (unlock func(), err error) {
 	key := Key(name)
 	var ok bool
