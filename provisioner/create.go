@@ -232,19 +232,19 @@ func (p *Provisioner) createExisting(ctx context.Context, lk *slugLock, o Create
 	resumable := existing.State == catalog.StateProvisioning || existing.State == catalog.StateFailed
 	if !sameSpec(existing, o, labels) {
 		if waited {
-			return existing, Created, validate.Invalid(fmt.Errorf("another run created tenant %q meanwhile (tenant %s, state %s) with a different spec; slug %q is taken: %w",
-				o.Slug, existing.ID, existing.State, o.Slug, catalog.ErrTenantExists))
+			return existing, Created, catalog.Taken("slug", validate.Invalid(fmt.Errorf("another run created tenant %q meanwhile (tenant %s, state %s) with a different spec; slug %q is taken: %w",
+				o.Slug, existing.ID, existing.State, o.Slug, catalog.ErrTenantExists)))
 		}
-		return existing, Created, validate.Invalid(fmt.Errorf("slug %q is already taken (tenant %s, state %s): %w",
-			o.Slug, existing.ID, existing.State, catalog.ErrTenantExists))
+		return existing, Created, catalog.Taken("slug", validate.Invalid(fmt.Errorf("slug %q is already taken (tenant %s, state %s): %w",
+			o.Slug, existing.ID, existing.State, catalog.ErrTenantExists)))
 	}
 	if waited && existing.State == catalog.StateActive {
 		p.Log.Info("another run created the tenant meanwhile", "tenant", o.Slug, "id", existing.ID)
 		return existing, CreatedByAnother, nil
 	}
 	if !resumable {
-		return existing, Created, validate.Invalid(fmt.Errorf("slug %q is already taken (tenant %s, state %s): %w",
-			o.Slug, existing.ID, existing.State, catalog.ErrTenantExists))
+		return existing, Created, catalog.Taken("slug", validate.Invalid(fmt.Errorf("slug %q is already taken (tenant %s, state %s): %w",
+			o.Slug, existing.ID, existing.State, catalog.ErrTenantExists)))
 	}
 	// The run that left it is gone: its locks ended with its session.
 	if existing.State == catalog.StateFailed {
