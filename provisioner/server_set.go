@@ -118,8 +118,8 @@ func (p *Provisioner) sameServer(ctx context.Context, cur catalog.Server, info t
 
 // SetServerCapacity changes how many tenants a server may hold (not below what it holds).
 func (p *Provisioner) SetServerCapacity(ctx context.Context, name string, capacity int) error {
-	if capacity < 1 {
-		return validate.Field("capacity", capacity, "use 1 or more")
+	if err := CheckCapacity(capacity); err != nil {
+		return err
 	}
 	return p.Store.SetServerCapacity(ctx, name, capacity)
 }
@@ -208,4 +208,21 @@ func warehouseIdentity(ctx context.Context, dsn string) (whIdentity, error) {
 		(SELECT oid FROM pg_database WHERE datname = current_database()), to_regclass('tenantctl.watermarks') IS NOT NULL`).
 		Scan(&id.systemID, &id.database, &id.dbOID, &id.hasSchema)
 	return id, err
+}
+
+// CheckCapacity is the rule a server's new capacity follows ([Provisioner.SetServerCapacity]):
+// callers that change several settings at once check it before changing any.
+func CheckCapacity(capacity int) error {
+	if capacity < 1 {
+		return validate.Field("capacity", capacity, "use 1 or more")
+	}
+	return nil
+}
+
+// CheckSpares is the rule a server's warm pool size follows ([AddServerOptions.Validate]).
+func CheckSpares(spares int) error {
+	if spares < 0 {
+		return validate.Field("spares", spares, "it must be 0 or more")
+	}
+	return nil
 }

@@ -38,8 +38,8 @@ func (o AddServerOptions) Validate() (map[string]string, error) {
 	if o.Capacity < 1 {
 		return nil, validate.Errorf("invalid capacity %d: it must be at least 1", o.Capacity)
 	}
-	if o.Spares < 0 {
-		return nil, validate.Field("spares", o.Spares, "it must be 0 or more")
+	if err := CheckSpares(o.Spares); err != nil {
+		return nil, err
 	}
 	switch o.CloneStrategy {
 	case "", "file_copy", "wal_log":

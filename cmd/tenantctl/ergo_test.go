@@ -151,7 +151,7 @@ func TestRotateKeyKilled(t *testing.T) {
 			connect(strings.TrimSpace(c.mustRun("tenant", "dsn", slug)))
 			out := c.mustRun("secret", "rotate-key", "--new-key-file", nextFile)
 			require.Contains(t, out, "re-sealed")
-			require.Contains(t, out, "credentials.secret_sealed 1", "the app password")
+			require.Contains(t, out, "credentials.secret_sealed 2", "the app and owner passwords")
 		}
 		c.expect(2, []string{"is not this catalog's key"}, "tenant", "dsn", slug)
 		c.env["TENANTCTL_SECRET_KEY"] = next

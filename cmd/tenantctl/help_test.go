@@ -9,6 +9,8 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
 )
 
 // commands returns every command of the tree, depth first.
@@ -26,8 +28,7 @@ func commands(root *cobra.Command) []*cobra.Command {
 }
 
 func newRoot() *cobra.Command {
-	a := &app{in: strings.NewReader(""), out: io.Discard, err: io.Discard, getenv: func(string) string { return "" }}
-	return a.rootCmd()
+	return newRootCmd(cmdutil.NewTest())
 }
 
 var passwordInExample = regexp.MustCompile(`://[^:/@\s'"]+:[^@\s'"]+@|(?i)password\s*=`)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	schedulercmd "github.com/tenantctl/tenantctl/internal/cmd/scheduler"
 	"github.com/tenantctl/tenantctl/scheduler"
 )
 
@@ -284,8 +285,8 @@ func TestSystemdUnitExample(t *testing.T) {
 	env, err := os.ReadFile("../../deploy/systemd/scheduler.env.example")
 	require.NoError(t, err)
 	known := map[string]bool{"TENANTCTL_CATALOG_DSN": true, "TENANTCTL_SECRET_KEY_FILE": true, "TENANTCTL_LOG_FORMAT": true}
-	for _, s := range schedulerSettings {
-		known[s.env] = true
+	for _, s := range schedulercmd.Settings {
+		known[s.Env] = true
 	}
 	for _, line := range strings.Split(string(env), "\n") {
 		line = strings.TrimPrefix(line, "#")
