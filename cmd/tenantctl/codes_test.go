@@ -1,6 +1,6 @@
 package main
 
-import "github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
+import "github.com/tenantctl/tenantctl/cli/cmdutil"
 
 // exitViolations is the audit's "violations found" status, under the name this package's
 // tests use.

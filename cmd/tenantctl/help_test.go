@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/stretchr/testify/require"
 
-	"github.com/tenantctl/tenantctl/internal/cmd/cmdutil"
+	"github.com/tenantctl/tenantctl/cli/cmdutil"
 )
 
 // commands returns every command of the tree, depth first.

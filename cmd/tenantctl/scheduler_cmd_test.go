@@ -18,7 +18,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	schedulercmd "github.com/tenantctl/tenantctl/internal/cmd/scheduler"
+	schedulercmd "github.com/tenantctl/tenantctl/cli/scheduler"
 	"github.com/tenantctl/tenantctl/scheduler"
 )
 

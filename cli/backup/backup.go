@@ -1,0 +1,442 @@
+// Package backup is `tenantctl backup` (server backups with pgBackRest) and `tenantctl
+// tenant restore` (one tenant to a point in time from them).
+package backup
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tenantctl/tenantctl/backup"
+	"github.com/tenantctl/tenantctl/cli/cmdutil"
+	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/jobs"
+	"github.com/tenantctl/tenantctl/mover"
+)
+
+// NewCmdBackup is `tenantctl backup`.
+func NewCmdBackup(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "backup",
+		Short: "Server backups with pgBackRest: stanza settings, backups, the restorable window",
+		Long: `Back up every registered server with pgBackRest (Debian/Ubuntu: apt-get install
+pgbackrest), one stanza per server, so one customer can be restored to a point in time
+('tenant restore') without touching the others.
+
+tenantctl runs pgbackrest on the host that holds the server's data directory, as the
+directory's owner when it runs as root. Record a server's stanza with 'backup configure',
+print what a superuser installs with 'backup setup', check it with 'backup setup --check',
+then 'backup run' (the scheduler runs it daily: --backup-schedule). 'backup list' shows
+the restorable window; 'tenant restore' brings one customer back to a time inside it.
+The scheduler's metrics and alerts watch the age of each server's newest backup and its
+WAL archiving (docs/backup-and-recovery.md).`,
+		Example: `  tenantctl backup configure pg-a --repo /var/lib/pgbackrest --pg-path /var/lib/postgresql/15/main
+  tenantctl backup setup pg-a            # then install what it prints, restart the server
+  tenantctl backup setup pg-a --check
+  tenantctl backup run --server pg-a --type full
+  tenantctl backup list`,
+	}
+	cmd.AddCommand(NewCmdConfigure(f, nil), NewCmdSetup(f, nil), NewCmdRun(f, nil), NewCmdList(f, nil))
+	return cmd
+}
+
+func backupEnv(ctx context.Context, f *cmdutil.Factory) (backup.Env, func(), error) {
+	p, done, err := f.Provisioner(ctx)
+	if err != nil {
+		return backup.Env{}, nil, err
+	}
+	return backup.Env{Store: p.Store, Server: p.Server, Log: f.Log}, done, nil
+}
+
+// ConfigureOptions are `backup configure`'s: the library's settings as the flags give
+// them.
+type ConfigureOptions struct {
+	Factory  *cmdutil.Factory
+	Settings backup.Settings
+	// Install also writes the stanza's configuration file here.
+	Install bool
+}
+
+// NewCmdConfigure is `backup configure`; runF, when not nil, replaces the run.
+func NewCmdConfigure(f *cmdutil.Factory, runF func(context.Context, *ConfigureOptions) error) *cobra.Command {
+	if runF == nil {
+		runF = runConfigure
+	}
+	opts := &ConfigureOptions{Factory: f}
+	s := &opts.Settings
+	cmd := &cobra.Command{
+		Use:   "configure SERVER --repo DIR --pg-path DIR [--pg-port N] [--pg-socket-path DIR] [--pg-user U] [--pg-passfile F] [--stanza S] [--config-path F]",
+		Short: "Record a server's pgBackRest stanza in the catalog",
+		Long: `Record where a server's pgBackRest repository, data directory and socket are. Nothing
+on the server changes; 'backup setup' then prints the files to install. --pg-passfile
+names a libpq password file (mode 0600, owned by the data directory's owner) when the
+server does not admit its superuser by peer authentication on the socket; only its path
+is recorded. --install writes the stanza's configuration file here (what a superuser
+does by hand; 'dev up' uses it).`,
+		Example: `  tenantctl backup configure pg-a --repo /var/lib/pgbackrest --pg-path /var/lib/postgresql/15/main
+  tenantctl backup setup pg-a`,
+		Args: cmdutil.ExactArgs(1, "a server NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			s.Server = args[0]
+			backup.Defaults(s)
+			if err := backup.Validate(*s); err != nil {
+				return err
+			}
+			return runF(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&s.RepoPath, "repo", "", "the pgBackRest repository directory (required)")
+	fl.StringVar(&s.PgPath, "pg-path", "", "the server's data directory (required)")
+	fl.IntVar(&s.PgPort, "pg-port", 5432, "the server's port (names its Unix socket)")
+	fl.StringVar(&s.PgSocketPath, "pg-socket-path", "/var/run/postgresql", "the server's Unix socket directory")
+	fl.StringVar(&s.PgUser, "pg-user", "postgres", "the superuser pgbackrest connects as")
+	fl.StringVar(&s.PgPassfile, "pg-passfile", "", "a libpq password file for that user (path only)")
+	fl.StringVar(&s.Stanza, "stanza", "", "the stanza's name (default: the server's)")
+	fl.StringVar(&s.ConfigPath, "config-path", "", "the stanza's pgbackrest configuration file (default /etc/pgbackrest/STANZA.conf)")
+	fl.IntVar(&s.RetentionFull, "retention-full", 2, "full backups kept (with what depends on them)")
+	fl.BoolVar(&opts.Install, "install", false, "also write the configuration file (and make the repository directory)")
+	return cmd
+}
+
+func runConfigure(ctx context.Context, opts *ConfigureOptions) error {
+	f, s := opts.Factory, opts.Settings
+	store, err := f.Store(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	if _, err := store.GetServer(ctx, s.Server); err != nil {
+		return err
+	}
+	if err := store.SetBackupSettings(ctx, s); err != nil {
+		return err
+	}
+	if opts.Install {
+		if err := backup.Install(s); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(f.IO.Out, "backup settings of server %s recorded (stanza %s, config %s)\n", s.Server, s.Stanza, s.ConfigPath)
+	return nil
+}
+
+// SetupOptions are `backup setup`'s.
+type SetupOptions struct {
+	Factory *cmdutil.Factory
+	Server  string
+	Check   bool
+}
+
+// NewCmdSetup is `backup setup`; runF, when not nil, replaces the run.
+func NewCmdSetup(f *cmdutil.Factory, runF func(context.Context, *SetupOptions) error) *cobra.Command {
+	if runF == nil {
+		runF = runSetup
+	}
+	opts := &SetupOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "setup SERVER [--check]",
+		Short: "Print the pgbackrest.conf and postgresql.conf settings a server needs, or check them",
+		Long: `Print the stanza's pgbackrest.conf and the postgresql.conf settings (archive_mode,
+archive_command, wal_level) for a superuser to install; archive_mode and wal_level need
+a restart. With --check, create the stanza in the repository if it is missing and run
+'pgbackrest check', which has the server archive a WAL segment and waits for it.`,
+		Example: `  tenantctl backup setup pg-a
+  tenantctl backup setup pg-a --check`,
+		Args: cmdutil.ExactArgs(1, "a server NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts.Server = args[0]
+			return runF(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Check, "check", false, "check the installed settings with pgbackrest check")
+	return cmd
+}
+
+func runSetup(ctx context.Context, opts *SetupOptions) error {
+	f := opts.Factory
+	store, err := f.Store(ctx)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+	s, err := store.GetBackupSettings(ctx, opts.Server)
+	if err != nil {
+		return validate.Invalid(err)
+	}
+	if opts.Check {
+		if err := backup.Check(ctx, s); err != nil {
+			return err
+		}
+		fmt.Fprintf(f.IO.Out, "stanza %s of server %s: archiving and the repository work\n", s.Stanza, s.Server)
+		return nil
+	}
+	fmt.Fprintf(f.IO.Out, "# %s\n%s\n# postgresql.conf of server %s\n%s", s.ConfigPath, backup.Conf(s), s.Server, backup.ServerSettingsText(s))
+	return nil
+}
+
+// RunOptions are `backup run`'s: the library's options as the flags give them.
+type RunOptions struct {
+	Factory *cmdutil.Factory
+	Run     backup.RunOptions
+}
+
+// NewCmdRun is `backup run`; runF, when not nil, replaces the run.
+func NewCmdRun(f *cmdutil.Factory, runF func(context.Context, *RunOptions) error) *cobra.Command {
+	if runF == nil {
+		runF = runRun
+	}
+	opts := &RunOptions{Factory: f}
+	o := &opts.Run
+	cmd := &cobra.Command{
+		Use:   "run [--server NAME] [--type full|diff|incr]",
+		Short: "Back up the servers now (a job in 'tenantctl jobs')",
+		Long: `Back up every server with backup settings (or the one named) with pgBackRest. The run
+is recorded as job "backup"; one server's failure does not stop the others (exit 1).`,
+		Example: `  tenantctl backup run
+  tenantctl backup run --server pg-a --type full -o json`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return runF(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&o.Server, "server", "", "back up this server only")
+	cmd.Flags().StringVar(&o.Type, "type", "incr", "full, diff or incr")
+	return cmd
+}
+
+func runRun(ctx context.Context, opts *RunOptions) error {
+	f, o := opts.Factory, opts.Run
+	env, done, err := backupEnv(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer done()
+	o.Env = env
+	res, err := jobs.Backup.Run(ctx, env.Store, cmdutil.Hostname(), o)
+	if f.JSONOutput() {
+		if perr := f.PrintJSON(res); perr != nil {
+			return perr
+		}
+	} else {
+		for _, r := range res {
+			if r.Error != "" {
+				fmt.Fprintf(f.IO.Out, "server %s: %s backup FAILED: %s\n", r.Server, r.Type, r.Error)
+				continue
+			}
+			fmt.Fprintf(f.IO.Out, "server %s: %s backup %s done in %s\n", r.Server, r.Type, r.Label, r.Duration.Round(time.Millisecond))
+		}
+	}
+	return err
+}
+
+// ListOptions are `backup list`'s.
+type ListOptions struct {
+	Factory *cmdutil.Factory
+	Server  string
+}
+
+// NewCmdList is `backup list`; runF, when not nil, replaces the run.
+func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
+	if runF == nil {
+		runF = runList
+	}
+	opts := &ListOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "list [--server NAME]",
+		Short: "Each server's backups, WAL archiving and restorable window",
+		Long: `Read each server's pgBackRest repository (every server with backup settings, or the
+one named), record its backups in the catalog, and print them with the server's WAL
+archiving (pg_stat_archiver: archived and failed counts, FAILING when the last attempt
+failed) and its restorable window: from the end of the oldest backup to the newest
+archived WAL. 'tenant restore --time' accepts any time inside it. The scheduler's
+/metrics reports the same per server (tenantctl_backup_last_success_timestamp_seconds,
+tenantctl_wal_archiving_failing…).`,
+		Example: `  tenantctl backup list
+  tenantctl backup list --server pg-a -o json`,
+		Args: cmdutil.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+	}
+	cmd.Flags().StringVar(&opts.Server, "server", "", "this server only")
+	return cmd
+}
+
+func runList(ctx context.Context, opts *ListOptions) error {
+	f := opts.Factory
+	env, done, err := backupEnv(ctx, f)
+	if err != nil {
+		return err
+	}
+	defer done()
+	reports, err := backup.List(ctx, env, opts.Server)
+	if f.JSONOutput() {
+		if perr := f.PrintJSON(reports); perr != nil {
+			return perr
+		}
+		return err
+	}
+	for _, r := range reports {
+		fmt.Fprintf(f.IO.Out, "server %s (stanza %s): %s\n", r.Server, r.Stanza, r.Status)
+		if r.Window != nil {
+			fmt.Fprintf(f.IO.Out, "  restorable from %s to %s\n", r.Window.From.UTC().Format(time.RFC3339), r.Window.To.UTC().Format(time.RFC3339))
+		}
+		arch := fmt.Sprintf("  WAL archived: %d, failed: %d", r.Archiver.ArchivedCount, r.Archiver.FailedCount)
+		if r.Archiver.Failing {
+			arch += " (FAILING: last attempt failed)"
+		}
+		fmt.Fprintln(f.IO.Out, arch)
+		for _, b := range r.Backups {
+			fmt.Fprintf(f.IO.Out, "  %-5s %s  %s → %s  %s\n", b.Type, b.Label, b.Start.UTC().Format(time.RFC3339), b.Stop.UTC().Format(time.RFC3339), cmdutil.HumanBytes(b.SizeBytes))
+		}
+		if r.Error != "" {
+			fmt.Fprintf(f.IO.Out, "  error: %s\n", r.Error)
+		}
+	}
+	return err
+}
+
+// parseTime reads a restore time: RFC 3339 (2026-12-01T14:32:00Z, fractions allowed) or
+// "2026-12-01 14:32[:05]" in UTC.
+func parseTime(s string) (time.Time, error) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02 15:04:05.999999999", "2006-01-02 15:04"} {
+		if t, err := time.ParseInLocation(layout, strings.TrimSpace(s), time.UTC); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, validate.Errorf("invalid --time %q: give an RFC 3339 time such as 2026-12-01T14:32:00Z, or \"2026-12-01 14:32\" (UTC)", s)
+}
+
+// RestoreOptions are `tenant restore`'s: the library's options as the flags give them.
+type RestoreOptions struct {
+	Factory *cmdutil.Factory
+	Restore mover.RestoreOptions
+	// At is --time as given; KeepSource --keep-source.
+	At, KeepSource string
+	// Rollback rolls the tenant's interrupted in-place restore back instead.
+	Rollback bool
+}
+
+// NewCmdRestore is `tenant restore`; runF, when not nil, replaces the run.
+func NewCmdRestore(f *cmdutil.Factory, runF func(context.Context, *RestoreOptions) error) *cobra.Command {
+	if runF == nil {
+		runF = runRestore
+	}
+	opts := &RestoreOptions{Factory: f}
+	o := &opts.Restore
+	cmd := &cobra.Command{
+		Use:   "restore SLUG --time T [--as NEW-SLUG] [--keep-source D] [--dry-run] [--rollback]",
+		Short: "Restore one tenant to a point in time from its server's backups, in place or as a new customer",
+		Long: `Restore one tenant's database as it was at --time from its server's pgBackRest backups
+and archived WAL, leaving every other customer on the server alone.
+
+Only that database is restored (pgBackRest's selective restore) into a scratch instance
+tenantctl starts on a free port of this host and removes afterwards; it is checked (the
+database opens, goose's version is known, every table's rows are counted and summed).
+
+With --as NEW-SLUG it comes in as a new customer, exactly like 'tenant create
+--from-dump' (new roles and credentials, hardened, migrated, audited): the customer
+compares and copies back what they need.
+
+Without --as it replaces the tenant's database in place: the application's sessions
+end, the current database is renamed aside (kept, unreachable by any login, for
+--keep-source, default 24h; reconcile drops it after), the restored copy takes its name
+with the same roles and password, so the application's DSN is unchanged; every table is
+verified against the scratch copy before the switch. Each step is recorded: killed at
+any instant, run the same command again to finish it, or 'tenantctl reconcile' (or
+--rollback) to roll back one that had not switched. The warehouse copies the tenant in
+full at its next rollup.
+
+A time outside the server's restorable window ('backup list'), or before the tenant
+existed, is refused (exit 2) with the window named.`,
+		Example: `  tenantctl backup list --server pg-a
+  tenantctl tenant restore acme --time 2026-12-01T14:32:00Z --dry-run
+  tenantctl tenant restore acme --time 2026-12-01T14:32:00Z --as acme-restored
+  tenantctl tenant restore acme --time "2026-12-01 14:32" --keep-source 72h`,
+		Args: cmdutil.ExactArgs(1, "a tenant SLUG"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Slug = args[0]
+			if opts.Rollback {
+				return runF(cmd.Context(), opts)
+			}
+			if opts.At == "" {
+				return validate.Errorf("--time is required")
+			}
+			var err error
+			if o.Time, err = parseTime(opts.At); err != nil {
+				return err
+			}
+			if cmd.Flags().Changed("keep-source") {
+				d, err := time.ParseDuration(opts.KeepSource)
+				if err != nil {
+					return validate.Errorf("invalid --keep-source %q: give a duration such as 24h, 30m or 0", opts.KeepSource)
+				}
+				o.KeepSource = &d
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return runF(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&opts.At, "time", "", "the point in time to restore to (RFC 3339, or \"YYYY-MM-DD HH:MM[:SS]\" UTC)")
+	fl.StringVar(&o.As, "as", "", "bring the restored database in as a new tenant with this slug instead of replacing the current one")
+	fl.StringVar(&o.AsName, "as-name", "", "the new tenant's name (default: the source's, marked restored)")
+	fl.StringVar(&o.AsDomain, "as-domain", "", "the new tenant's domain (default: NEW-SLUG.<the source's domain>)")
+	fl.StringVar(&opts.KeepSource, "keep-source", "24h", "how long the replaced database is kept before reconcile drops it; 0 drops it at once")
+	fl.StringVar(&o.ScratchRoot, "scratch-dir", "", "where scratch instances are made (default: the system's temporary directory)")
+	fl.BoolVar(&o.DryRun, "dry-run", false, "check the time against the window and change nothing")
+	fl.BoolVar(&opts.Rollback, "rollback", false, "roll back the tenant's interrupted in-place restore instead")
+	return cmd
+}
+
+func runRestore(ctx context.Context, opts *RestoreOptions) error {
+	f, o := opts.Factory, &opts.Restore
+	if opts.Rollback {
+		m, done, err := f.Mover(ctx)
+		if err != nil {
+			return err
+		}
+		defer done()
+		if err := m.RollBackRestore(ctx, o.Slug); err != nil {
+			return err
+		}
+		fmt.Fprintf(f.IO.Out, "restore of tenant %s rolled back\n", o.Slug)
+		return nil
+	}
+	m, done, err := f.Mover(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	res, err := m.Restore(ctx, *o)
+	if err != nil {
+		return err
+	}
+	if f.JSONOutput() {
+		return f.PrintJSON(res)
+	}
+	when := res.Time.UTC().Format(time.RFC3339Nano)
+	switch {
+	case o.DryRun && res.Window != nil:
+		fmt.Fprintf(f.IO.Out, "would restore tenant %s on %s to %s (restorable window %s to %s)\n", res.Slug, res.Server, when,
+			res.Window.From.UTC().Format(time.RFC3339), res.Window.To.UTC().Format(time.RFC3339))
+	case o.DryRun:
+		fmt.Fprintf(f.IO.Out, "tenant %s has an interrupted restore to %s: %s\n", res.Slug, when, res.Status)
+	case res.As != "":
+		fmt.Fprintf(f.IO.Out, "tenant %s restored to %s as new tenant %s: %d tables, %d rows (%s)\n", res.Slug, when, res.As, res.Tables, res.Rows, res.Duration.Round(time.Millisecond))
+	default:
+		fmt.Fprintf(f.IO.Out, "tenant %s restored in place to %s: %d tables, %d rows verified, downtime %s, total %s\n",
+			res.Slug, when, res.Tables, res.Rows, res.Downtime.Round(time.Millisecond), res.Duration.Round(time.Millisecond))
+		if res.KeepSourceUntil != nil && res.Status == "switched" {
+			fmt.Fprintf(f.IO.Out, "the replaced database is kept as %s until %s; `tenantctl reconcile` drops it after that\n", res.KeptDB, res.KeepSourceUntil.UTC().Format(time.RFC3339))
+		}
+	}
+	return nil
+}

@@ -1,0 +1,143 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tenantctl/tenantctl/cli/cmdutil"
+	"github.com/tenantctl/tenantctl/fleet"
+	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/mover"
+	"github.com/tenantctl/tenantctl/secret"
+)
+
+// EvacuateOptions are `server evacuate`'s.
+type EvacuateOptions struct {
+	Factory  *cmdutil.Factory
+	Evacuate mover.EvacuateOptions
+	// KeepSource is --keep-source as given.
+	KeepSource string
+}
+
+// NewCmdEvacuate is `server evacuate`; runF, when not nil, replaces the run.
+func NewCmdEvacuate(f *cmdutil.Factory, runF func(context.Context, *EvacuateOptions) error) *cobra.Command {
+	if runF == nil {
+		runF = runEvacuate
+	}
+	opts := &EvacuateOptions{Factory: f}
+	o := &opts.Evacuate
+	cmd := &cobra.Command{
+		Use:   "evacuate NAME [--to SERVER]... [--concurrency N] [--keep-source DURATION] [--dry-run]",
+		Short: "Drain a server and move every tenant off it",
+		Long: `Drain a server (no new tenants) and move every tenant on it to other servers, as
+'tenant move' does, a few at a time: each goes to the server with the most free
+capacity whose labels include the tenant's, among --to (repeatable) or every server not
+draining. One tenant's failure does not stop the others; the result lists each tenant.
+Run the command again to pick up what is left (an interrupted move is finished towards
+its recorded target). Once the server is empty, 'tenantctl server remove NAME' succeeds
+(the copies kept for --keep-source go with the server). The run is recorded in 'jobs'
+as job "evacuate", with its progress.`,
+		Example: `  tenantctl server evacuate pg-old --dry-run
+  tenantctl server evacuate pg-old --to pg-new1 --to pg-new2 --concurrency 4
+  tenantctl server evacuate pg-old --keep-source 0 && tenantctl server remove pg-old`,
+		Args: cmdutil.ExactArgs(1, "a server NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Server = args[0]
+			if cmd.Flags().Changed("keep-source") {
+				d, err := time.ParseDuration(opts.KeepSource)
+				if err != nil {
+					return validate.Errorf("invalid --keep-source %q: give a duration such as 24h, 30m or 0", opts.KeepSource)
+				}
+				o.KeepSource = &d
+			}
+			if err := o.Validate(); err != nil {
+				return err
+			}
+			return runF(cmd.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringArrayVar(&o.To, "to", nil, "target server, repeatable (default: every server not draining, by placement)")
+	fl.IntVar(&o.Concurrency, "concurrency", 2, "moves running at once")
+	fl.StringVar(&opts.KeepSource, "keep-source", "24h", "how long each source copy is kept (NOLOGIN); 0 drops it at once")
+	fl.BoolVar(&o.DryRun, "dry-run", false, "print the plan and change nothing")
+	return cmd
+}
+
+func runEvacuate(ctx context.Context, opts *EvacuateOptions) error {
+	f, o := opts.Factory, &opts.Evacuate
+	m, done, err := f.Mover(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	var res mover.EvacuateResult
+	run := func(ctx context.Context) (map[string]int64, error) {
+		var err error
+		res, err = m.Evacuate(ctx, *o)
+		return map[string]int64{"tenants": int64(len(res.Tenants)), "moved": int64(res.Moved), "failed": int64(res.Failed)}, err
+	}
+	var runErr error
+	if o.DryRun {
+		_, runErr = run(ctx)
+	} else {
+		st := m.P.Store
+		id, err := st.StartJob(ctx, "evacuate", cmdutil.Hostname())
+		if err != nil {
+			return err
+		}
+		counts := map[string]int64{}
+		// Progress lands in the job's counts as tenants finish: `jobs` shows how far
+		// an evacuation got while it runs.
+		o.OnMove = func(out mover.Outcome) {
+			counts[out.Status]++
+			counts["done"]++
+			_ = st.UpdateJobCounts(ctx, id, counts)
+			f.Log.Info("tenant evacuated", "tenant", out.Slug, "to", out.To, "status", out.Status, "error", out.Error)
+		}
+		var final map[string]int64
+		final, runErr = run(ctx)
+		status, errText := "succeeded", ""
+		if runErr != nil {
+			status, errText = "failed", secret.Scrub(runErr.Error())
+		}
+		if err := st.FinishJob(context.WithoutCancel(ctx), id, status, errText, final); err != nil {
+			runErr = errors.Join(runErr, err)
+		}
+	}
+	var pe *fleet.PartialError
+	if runErr != nil && !errors.As(runErr, &pe) {
+		return runErr
+	}
+	if f.JSONOutput() {
+		if err := f.PrintJSON(res); err != nil {
+			return err
+		}
+	} else {
+		tw := f.Table("TENANT", "FROM", "TO", "STATUS", "DOWNTIME", "DETAIL")
+		for _, t := range res.Tenants {
+			dt := "-"
+			if t.Downtime > 0 {
+				dt = t.Downtime.Round(time.Millisecond).String()
+			}
+			cmdutil.Row(tw, t.Slug, t.From, cmdutil.Dash(t.To), t.Status, dt, cmdutil.Dash(t.Error))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		verb := "moved"
+		if o.DryRun {
+			verb = "planned"
+		}
+		fmt.Fprintf(f.IO.Out, "%d tenants %s, %d failed in %s; server %s is %s\n", len(res.Tenants)-res.Failed, verb, res.Failed,
+			res.Duration.Round(time.Millisecond), res.Server, map[bool]string{true: "empty", false: "not empty"}[res.Empty])
+	}
+	if pe != nil {
+		return &cmdutil.CodeError{Code: cmdutil.ExitFailure, Err: cmdutil.ErrSilent}
+	}
+	return nil
+}

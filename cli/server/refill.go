@@ -1,0 +1,81 @@
+package server
+
+import (
+	"context"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tenantctl/tenantctl/cli/cmdutil"
+	"github.com/tenantctl/tenantctl/internal/validate"
+)
+
+// RefillOptions are `server refill`'s.
+type RefillOptions struct {
+	Factory *cmdutil.Factory
+	// Name is the server to refill ("" for every server).
+	Name   string
+	DryRun bool
+}
+
+// NewCmdRefill is `server refill`; runF, when not nil, replaces the run.
+func NewCmdRefill(f *cmdutil.Factory, runF func(context.Context, *RefillOptions) error) *cobra.Command {
+	if runF == nil {
+		runF = runRefill
+	}
+	opts := &RefillOptions{Factory: f}
+	cmd := &cobra.Command{
+		Use:   "refill [NAME]",
+		Short: "Fill the warm pools now: build missing spares, replace those of a superseded template",
+		Long: `Bring the warm pool of every server (or of the one named) to its --spares setting: finish
+or undo what an interrupted refill left, drop spares cloned from a superseded template
+and build new ones from the current template. 'tenantctl reconcile' and the scheduler do
+the same.`,
+		Example: `  tenantctl server refill
+  tenantctl server refill pg-a --dry-run -o json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 1 {
+				opts.Name = args[0]
+				if err := validate.ServerName(opts.Name); err != nil {
+					return err
+				}
+			}
+			return runF(cmd.Context(), opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show what would be built or dropped, change nothing")
+	return cmd
+}
+
+func runRefill(ctx context.Context, opts *RefillOptions) error {
+	f, name := opts.Factory, opts.Name
+	p, done, err := f.Provisioner(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	if name != "" {
+		if _, err := p.Store.GetServer(ctx, name); err != nil {
+			return err
+		}
+	}
+	results, err := p.RefillPool(ctx, name, opts.DryRun)
+	if f.JSONOutput() {
+		if jerr := f.PrintJSON(results); jerr != nil {
+			return jerr
+		}
+		return err
+	}
+	tw := f.Table("SERVER", "TARGET", "READY", "BUILT", "FINISHED", "DROPPED", "NOTE")
+	for _, r := range results {
+		note := r.Skipped
+		if r.Error != "" {
+			note = r.Error
+		}
+		cmdutil.Row(tw, r.Server, r.Target, r.Ready, r.Built, r.Finished, r.Dropped, cmdutil.Dash(note))
+	}
+	if ferr := tw.Flush(); ferr != nil {
+		return ferr
+	}
+	return err
+}

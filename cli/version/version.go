@@ -1,0 +1,43 @@
+// Package version is `tenantctl version`.
+package version
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tenantctl/tenantctl/cli/cmdutil"
+)
+
+// Options are `version`'s.
+type Options struct {
+	Factory *cmdutil.Factory
+	// Version is this binary's version.
+	Version string
+}
+
+// NewCmdVersion is `version`; runF, when not nil, replaces the run.
+func NewCmdVersion(f *cmdutil.Factory, version string, runF func(context.Context, *Options) error) *cobra.Command {
+	if runF == nil {
+		runF = run
+	}
+	opts := &Options{Factory: f, Version: version}
+	return &cobra.Command{
+		Use:     "version",
+		Example: "  tenantctl version\n  tenantctl version -o json",
+		Short:   "Print the version",
+		Args:    cmdutil.NoArgs,
+		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+	}
+}
+
+func run(_ context.Context, opts *Options) error {
+	f := opts.Factory
+	if f.JSONOutput() {
+		return f.PrintJSON(map[string]string{"version": opts.Version, "go": runtime.Version()})
+	}
+	fmt.Fprintf(f.IO.Out, "tenantctl %s (%s)\n", opts.Version, runtime.Version())
+	return nil
+}
