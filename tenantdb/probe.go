@@ -229,6 +229,9 @@ type ProbeResult struct {
 	SQLState string
 	// Message describes the refusal or failure, scrubbed of secrets ("" on success).
 	Message string
+	// TimedOut is set when the server did not answer within the timeout (it may be
+	// stopped behind a listening socket, or frozen).
+	TimedOut bool
 }
 
 // refusals are the SQLSTATEs by which a server refuses a login.
@@ -277,5 +280,5 @@ func classify(err error) ProbeResult {
 		}
 		return out
 	}
-	return ProbeResult{Outcome: ProbeInconclusive, Message: secret.Scrub(err.Error())}
+	return ProbeResult{Outcome: ProbeInconclusive, Message: secret.Scrub(err.Error()), TimedOut: pgconn.Timeout(err)}
 }
