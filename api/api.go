@@ -73,6 +73,12 @@ func New(o Options) *API {
 		a.mux.Handle(rt.Method+" "+rt.Path, a.wrap(rt.Route, rt.h))
 	}
 	a.mux.HandleFunc("/api/v1/", func(w http.ResponseWriter, r *http.Request) {
+		if allow := a.allowed(r); len(allow) > 0 {
+			w.Header().Set("Allow", strings.Join(allow, ", "))
+			writeProblem(w, r, newProblem(http.StatusMethodNotAllowed, "method-not-allowed",
+				r.Method+" is not allowed on "+r.URL.Path+"; use "+strings.Join(allow, " or ")))
+			return
+		}
 		writeProblem(w, r, newProblem(http.StatusNotFound, "not-found", "no such route: "+r.Method+" "+r.URL.Path))
 	})
 	return a
@@ -107,6 +113,7 @@ func (a *API) routes() []route {
 		r("DELETE", "/tenants/{slug}", ad, a.deleteTenant),
 		r("POST", "/tenants/{slug}/suspend", o, a.suspend),
 		r("POST", "/tenants/{slug}/resume", o, a.resume),
+		r("POST", "/tenants/{slug}/cancel-delete", ad, a.cancelDelete),
 		r("POST", "/tenants/{slug}/purge", ad, a.purge),
 		r("POST", "/tenants/{slug}/migrate", o, a.migrate),
 		r("POST", "/tenants/{slug}/rollup", o, a.rollupTenant),
@@ -127,6 +134,20 @@ func (a *API) routes() []route {
 		r("GET", "/operators", ad, a.listOperators),
 		r("DELETE", "/operators/{login}", ad, a.revokeOperator),
 	}
+}
+
+// allowed lists the methods some route serves at the request's path (none when no
+// route has this path), for a 405's Allow header.
+func (a *API) allowed(r *http.Request) []string {
+	var out []string
+	for _, m := range []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"} {
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := a.mux.Handler(probe); pattern != "" && pattern != "/api/v1/" {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // ServeHTTP serves /api/v1.

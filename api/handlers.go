@@ -1,14 +1,19 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/catalog"
@@ -41,11 +46,26 @@ func (a *API) overview(w http.ResponseWriter, r *http.Request, _ catalog.Operato
 	return writeJSON(w, http.StatusOK, o)
 }
 
+// queryParam reads a query parameter. A parameter given with an empty value (limit=)
+// is refused, as the OpenAPI document refuses it: only a parameter left out takes its
+// default. q is the one parameter whose empty value means something (no search).
+func queryParam(r *http.Request, name string) (string, error) {
+	q := r.URL.Query()
+	if !q.Has(name) {
+		return "", nil
+	}
+	v := q.Get(name)
+	if v == "" {
+		return "", fieldError(name, validate.Errorf("%s is empty: give a value or leave the parameter out", name))
+	}
+	return v, nil
+}
+
 // intParam reads an integer query parameter.
 func intParam(r *http.Request, name string, def int) (int, error) {
-	v := r.URL.Query().Get(name)
-	if v == "" {
-		return def, nil
+	v, err := queryParam(r, name)
+	if err != nil || v == "" {
+		return def, err
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
@@ -54,10 +74,12 @@ func intParam(r *http.Request, name string, def int) (int, error) {
 	return n, nil
 }
 
+// boolParam reads a boolean query parameter: true or false (1, t, TRUE, 0, f, FALSE…
+// are taken too, as strconv.ParseBool and OpenAPI parameter decoders take them).
 func boolParam(r *http.Request, name string) (bool, error) {
-	v := r.URL.Query().Get(name)
-	if v == "" {
-		return false, nil
+	v, err := queryParam(r, name)
+	if err != nil || v == "" {
+		return false, err
 	}
 	b, err := strconv.ParseBool(v)
 	if err != nil {
@@ -66,22 +88,43 @@ func boolParam(r *http.Request, name string) (bool, error) {
 	return b, nil
 }
 
+// limitParam reads a page size of 1 to most.
+func limitParam(r *http.Request, def, most int) (int, error) {
+	limit, err := intParam(r, "limit", def)
+	if err != nil {
+		return 0, err
+	}
+	if limit < 1 || limit > most {
+		return 0, fieldError("limit", validate.Errorf("invalid limit %d: use 1-%d", limit, most))
+	}
+	return limit, nil
+}
+
 func (a *API) listTenants(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
-	q := r.URL.Query()
-	s := catalog.TenantSearch{Query: q.Get("q"), State: q.Get("state"), Server: q.Get("server"), Sort: q.Get("sort")}
-	switch q.Get("order") {
+	s := catalog.TenantSearch{Query: r.URL.Query().Get("q")}
+	for _, p := range []struct {
+		name string
+		dst  *string
+	}{{"state", &s.State}, {"server", &s.Server}, {"sort", &s.Sort}} {
+		v, err := queryParam(r, p.name)
+		if err != nil {
+			return err
+		}
+		*p.dst = v
+	}
+	order, err := queryParam(r, "order")
+	if err != nil {
+		return err
+	}
+	switch order {
 	case "", "asc":
 	case "desc":
 		s.Desc = true
 	default:
-		return fieldError("order", validate.Errorf("invalid order %q: use asc or desc", q.Get("order")))
+		return fieldError("order", validate.Errorf("invalid order %q: use asc or desc", order))
 	}
-	var err error
-	if s.Limit, err = intParam(r, "limit", 50); err != nil {
+	if s.Limit, err = limitParam(r, 50, catalog.MaxPage); err != nil {
 		return err
-	}
-	if s.Limit < 1 {
-		return fieldError("limit", validate.Errorf("invalid limit %d: use 1-%d", s.Limit, catalog.MaxPage))
 	}
 	if s.Offset, err = intParam(r, "offset", 0); err != nil {
 		return err
@@ -164,9 +207,20 @@ func validateCreate(req CreateTenantRequest) error {
 		if _, err := probe.Validate(); err != nil {
 			return fieldError(s.field, err)
 		}
+		// The CLI forgives case and a trailing dot; the API takes the form its document
+		// states, so that what a client may send is exactly what its schema allows.
+		switch {
+		case s.field == "domain" && probe.Domain != req.Domain:
+			return fieldError("domain", validate.Errorf("invalid domain %q: write it as %q (lowercase, no trailing dot)", req.Domain, probe.Domain))
+		case s.field == "contact_email" && probe.ContactEmail != req.ContactEmail:
+			return fieldError("contact_email", validate.Errorf("invalid contact email %q: write it as %q (the domain part lowercase)", req.ContactEmail, probe.ContactEmail))
+		}
 	}
 	return nil
 }
+
+// idempotencyKeyRE is the document's rule for an Idempotency-Key: printable ASCII.
+var idempotencyKeyRE = regexp.MustCompile(`^[!-~]{1,200}$`)
 
 func (a *API) createTenant(w http.ResponseWriter, r *http.Request, op catalog.Operator) error {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
@@ -174,6 +228,15 @@ func (a *API) createTenant(w http.ResponseWriter, r *http.Request, op catalog.Op
 		return newProblem(http.StatusRequestEntityTooLarge, "too-large", "the body is limited to 1 MiB")
 	}
 	key := r.Header.Get("Idempotency-Key")
+	if key != "" && !idempotencyKeyRE.MatchString(key) {
+		return fieldError("Idempotency-Key", validate.Errorf("invalid Idempotency-Key: use 1-200 printable ASCII characters, no spaces"))
+	}
+	// Bad input is refused before the key is looked at: it changes nothing, so there is
+	// no answer worth keeping for a retry.
+	req, err := a.createRequest(r, body)
+	if err != nil {
+		return err
+	}
 	hash := requestHash(r.Method, r.URL.Path, body)
 	if key != "" {
 		claimed, prev, err := a.store.ClaimIdempotencyKey(r.Context(), op.Login, key, hash)
@@ -192,7 +255,7 @@ func (a *API) createTenant(w http.ResponseWriter, r *http.Request, op catalog.Op
 			return nil
 		}
 	}
-	status, out, slug := a.doCreate(r, body)
+	status, out := a.doCreate(r, req)
 	if key != "" {
 		// A server error is not an answer worth replaying: the key is released for a retry.
 		if err := a.store.FinishIdempotencyKey(context.WithoutCancel(r.Context()), op.Login, key, status, out, status < 500); err != nil {
@@ -200,32 +263,48 @@ func (a *API) createTenant(w http.ResponseWriter, r *http.Request, op catalog.Op
 		}
 	}
 	if status == http.StatusCreated || status == http.StatusAccepted {
-		w.Header().Set("Location", "/api/v1/tenants/"+slug)
+		w.Header().Set("Location", "/api/v1/tenants/"+req.Slug)
 	}
 	writeRaw(w, status, out)
 	return nil
 }
 
-func (a *API) doCreate(r *http.Request, body []byte) (int, []byte, string) {
+// createRequest decodes and checks a create's body, and that the server it names is
+// registered.
+func (a *API) createRequest(r *http.Request, body []byte) (CreateTenantRequest, error) {
 	var req CreateTenantRequest
 	r2 := r.Clone(r.Context())
-	r2.Body = io.NopCloser(strings.NewReader(string(body)))
+	r2.Body = io.NopCloser(bytes.NewReader(body))
 	if err := decodeJSON(r2, &req); err != nil {
-		st, b := result{err: err}.encode(r)
-		return st, b, ""
+		return req, err
 	}
 	if err := validateCreate(req); err != nil {
-		st, b := result{err: err}.encode(r)
-		return st, b, ""
+		return req, err
 	}
+	if req.Server != "" {
+		// A server that is not registered is bad input in the body, not a missing resource.
+		if _, err := a.store.GetServer(r.Context(), req.Server); errors.Is(err, catalog.ErrServerNotFound) {
+			return req, fieldError("server", validate.Errorf("no server named %q: list them with GET /api/v1/servers, or leave server out for automatic placement", req.Server))
+		} else if err != nil {
+			return req, err
+		}
+	}
+	return req, nil
+}
+
+func (a *API) doCreate(r *http.Request, req CreateTenantRequest) (int, []byte) {
 	st, b, _ := a.longOp(r, "tenant.create", func(ctx context.Context) result {
 		t, err := a.o.View.Prov.Create(ctx, req.options())
+		if errors.Is(err, catalog.ErrServerNotFound) {
+			// Removed between the check above and the create.
+			return result{err: fieldError("server", validate.Errorf("no server named %q", req.Server))}
+		}
 		if err != nil {
 			return result{err: err}
 		}
 		return result{status: http.StatusCreated, body: t}
 	})
-	return st, b, req.Slug
+	return st, b
 }
 
 // tenant loads a live tenant by the path's slug (404 when there is none).
@@ -267,6 +346,17 @@ func (a *API) suspend(w http.ResponseWriter, r *http.Request, _ catalog.Operator
 	return a.stateAnswer(w, r, t.ID)
 }
 
+func (a *API) cancelDelete(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	t, err := a.tenant(r)
+	if err != nil {
+		return err
+	}
+	if err := a.o.View.Prov.CancelDelete(r.Context(), t.Slug); err != nil {
+		return err
+	}
+	return a.stateAnswer(w, r, t.ID)
+}
+
 func (a *API) resume(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
 	t, err := a.tenant(r)
 	if err != nil {
@@ -279,11 +369,11 @@ func (a *API) resume(w http.ResponseWriter, r *http.Request, _ catalog.Operator)
 }
 
 func (a *API) deleteTenant(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
-	t, err := a.tenant(r)
+	purge, err := boolParam(r, "purge")
 	if err != nil {
 		return err
 	}
-	purge, err := boolParam(r, "purge")
+	t, err := a.tenant(r)
 	if err != nil {
 		return err
 	}
@@ -358,16 +448,13 @@ func (a *API) dsn(w http.ResponseWriter, r *http.Request, _ catalog.Operator) er
 }
 
 func (a *API) events(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	limit, err := limitParam(r, 50, 1000)
+	if err != nil {
+		return err
+	}
 	t, err := a.tenant(r)
 	if err != nil {
 		return err
-	}
-	limit, err := intParam(r, "limit", 50)
-	if err != nil {
-		return err
-	}
-	if limit < 1 || limit > 1000 {
-		return fieldError("limit", validate.Errorf("invalid limit %d: use 1-1000", limit))
 	}
 	events, err := a.store.ListEvents(r.Context(), t.Slug, limit)
 	if err != nil {
@@ -414,9 +501,6 @@ func ValidateGrant(slug string, req GrantRequest) error {
 	} {
 		s.set()
 		probe := c
-		if probe.Login == "" {
-			probe.Login = "x"
-		}
 		if _, err := probe.Validate(time.Now()); err != nil {
 			return fieldError(s.field, err)
 		}
@@ -425,15 +509,20 @@ func ValidateGrant(slug string, req GrantRequest) error {
 }
 
 func (a *API) grantAccess(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
-	t, err := a.tenant(r)
-	if err != nil {
-		return err
+	// All the input is checked before the tenant is looked up: bad input is 400 whether
+	// or not the tenant exists.
+	if err := validate.Slug(r.PathValue("slug")); err != nil {
+		return fieldError("slug", err)
 	}
 	var req GrantRequest
 	if err := decodeJSON(r, &req); err != nil {
 		return err
 	}
-	if err := ValidateGrant(t.Slug, req); err != nil {
+	if err := ValidateGrant(r.PathValue("slug"), req); err != nil {
+		return err
+	}
+	t, err := a.tenant(r)
+	if err != nil {
 		return err
 	}
 	g, err := a.o.View.Prov.GrantAccess(r.Context(), provisioner.GrantOptions{Login: req.Login, Slug: t.Slug, Level: req.Level, Expires: req.Expires, Reason: req.Reason})
@@ -444,6 +533,12 @@ func (a *API) grantAccess(w http.ResponseWriter, r *http.Request, _ catalog.Oper
 }
 
 func (a *API) revokeAccess(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	if err := validate.Slug(r.PathValue("slug")); err != nil {
+		return fieldError("slug", err)
+	}
+	if err := ValidateGrant(r.PathValue("slug"), GrantRequest{Login: r.PathValue("login")}); err != nil {
+		return err
+	}
 	t, err := a.tenant(r)
 	if err != nil {
 		return err
@@ -456,16 +551,19 @@ func (a *API) revokeAccess(w http.ResponseWriter, r *http.Request, _ catalog.Ope
 }
 
 func (a *API) report(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
-	t, err := a.tenant(r)
+	format, err := queryParam(r, "format")
 	if err != nil {
 		return err
 	}
-	format := r.URL.Query().Get("format")
 	if format == "" {
 		format = "json"
 	}
 	if err := report.CheckFormat(format); err != nil {
 		return fieldError("format", err)
+	}
+	t, err := a.tenant(r)
+	if err != nil {
+		return err
 	}
 	rep, err := a.o.View.CustomerReport(r.Context(), t)
 	if err != nil {
@@ -516,12 +614,9 @@ func (a *API) removeServer(w http.ResponseWriter, r *http.Request, _ catalog.Ope
 }
 
 func (a *API) listJobs(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
-	limit, err := intParam(r, "limit", 50)
+	limit, err := limitParam(r, 50, 1000)
 	if err != nil {
 		return err
-	}
-	if limit < 1 || limit > 1000 {
-		return fieldError("limit", validate.Errorf("invalid limit %d: use 1-1000", limit))
 	}
 	jobs, err := a.store.ListJobs(r.Context(), limit)
 	if err != nil {
@@ -530,10 +625,14 @@ func (a *API) listJobs(w http.ResponseWriter, r *http.Request, _ catalog.Operato
 	return writeJSON(w, http.StatusOK, jobs)
 }
 
+// maxID is the largest id the document allows (2^53-1, exact in every JSON reader).
+const maxID = 1<<53 - 1
+
 func pathID(r *http.Request) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	if err != nil || id < 1 {
-		return 0, fieldError("id", validate.Errorf("invalid id %q: use a positive whole number", r.PathValue("id")))
+	v := r.PathValue("id")
+	id, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || id < 1 || id > maxID {
+		return 0, fieldError("id", validate.Errorf("invalid id %q: use a whole number from 1 to %d", v, int64(maxID)))
 	}
 	return id, nil
 }
@@ -544,6 +643,9 @@ func (a *API) getJob(w http.ResponseWriter, r *http.Request, _ catalog.Operator)
 		return err
 	}
 	j, err := a.store.GetJob(r.Context(), id)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return newProblem(http.StatusNotFound, "not-found", fmt.Sprintf("no job run %d", id))
+	}
 	if err != nil {
 		return fmt.Errorf("job run %d: %w", id, err)
 	}
@@ -551,12 +653,9 @@ func (a *API) getJob(w http.ResponseWriter, r *http.Request, _ catalog.Operator)
 }
 
 func (a *API) auditRuns(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
-	limit, err := intParam(r, "limit", 20)
+	limit, err := limitParam(r, 20, 1000)
 	if err != nil {
 		return err
-	}
-	if limit < 1 || limit > 1000 {
-		return fieldError("limit", validate.Errorf("invalid limit %d: use 1-1000", limit))
 	}
 	runs, err := audit.History(r.Context(), a.store, limit)
 	if err != nil {
@@ -576,7 +675,10 @@ func (a *API) auditRun(w http.ResponseWriter, r *http.Request, _ catalog.Operato
 	if err != nil {
 		return err
 	}
-	format := r.URL.Query().Get("format")
+	format, err := queryParam(r, "format")
+	if err != nil {
+		return err
+	}
 	if format != "" && format != "json" && format != "markdown" {
 		return fieldError("format", validate.Errorf("invalid format %q: use json or markdown", format))
 	}
@@ -640,6 +742,9 @@ func (a *API) listOperators(w http.ResponseWriter, r *http.Request, _ catalog.Op
 
 func (a *API) revokeOperator(w http.ResponseWriter, r *http.Request, op catalog.Operator) error {
 	login := r.PathValue("login")
+	if err := catalog.ValidateOperator(login, catalog.RoleViewer); err != nil {
+		return fieldError("login", err)
+	}
 	if login == op.Login {
 		return newProblem(http.StatusConflict, "conflict", "an operator cannot revoke itself; ask another admin, or use tenantctl operator revoke")
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"strings"
 
@@ -54,7 +55,11 @@ func toProblem(err error) *Problem {
 		errors.Is(err, catalog.ErrNoGrant), errors.Is(err, catalog.ErrOperatorNotFound),
 		errors.Is(err, audit.ErrRunNotFound), errors.Is(err, pgx.ErrNoRows):
 		return newProblem(http.StatusNotFound, "not-found", secret.Scrub(err.Error()))
-	case errors.Is(err, catalog.ErrTenantExists), errors.Is(err, catalog.ErrOperatorExists),
+	case errors.Is(err, catalog.ErrTenantExists):
+		p := newProblem(http.StatusConflict, "conflict", secret.Scrub(err.Error()))
+		p.Field = catalog.TakenField(err)
+		return p
+	case errors.Is(err, catalog.ErrOperatorExists),
 		errors.Is(err, catalog.ErrServerInUse):
 		return newProblem(http.StatusConflict, "conflict", secret.Scrub(err.Error()))
 	case errors.Is(err, provisioner.ErrBusy):
@@ -97,7 +102,16 @@ func writeProblem(w http.ResponseWriter, r *http.Request, p *Problem) {
 func decodeJSON(r *http.Request, dst any) error {
 	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
+	err := dec.Decode(dst)
+	if err == nil && dec.More() {
+		err = errors.New("more than one JSON value")
+	}
+	if err == nil {
+		if _, extra := dec.Token(); extra != io.EOF {
+			err = errors.New("more than one JSON value")
+		}
+	}
+	if err != nil {
 		var typeErr *json.UnmarshalTypeError
 		switch {
 		case errors.As(err, &typeErr):

@@ -391,6 +391,7 @@ func TestSabotageDetected(t *testing.T) {
 		require.NoError(t, err)
 		require.NoError(t, srv.CreateDatabase(ctx, gamma.ID, cs.TemplateDB))
 		require.NoError(t, srv.Harden(ctx, gamma.ID))
+		require.NoError(t, srv.SetDomain(ctx, gamma.ID, gamma.Domain))
 		requireClean(t, f.audit())
 	})
 

@@ -388,9 +388,21 @@ func (a *auditor) serverAttempt(ctx context.Context, s *server, try func() tenan
 	case <-ctx.Done():
 		return tenantdb.ProbeResult{Outcome: tenantdb.ProbeInconclusive, Message: ctx.Err().Error()}
 	}
-	res := try()
+	var res tenantdb.ProbeResult
+	if a.silent(s.sem) {
+		res = tenantdb.ProbeResult{Outcome: tenantdb.ProbeInconclusive, TimedOut: true,
+			Message: "not tried: the server let an earlier probe of this audit time out"}
+	} else {
+		res = try()
+	}
 	<-s.sem
 	a.col.mu.Lock()
+	if res.TimedOut {
+		if a.silentTargets == nil {
+			a.silentTargets = map[chan struct{}]bool{}
+		}
+		a.silentTargets[s.sem] = true
+	}
 	a.probes.Attempts++
 	switch res.Outcome {
 	case tenantdb.ProbeConnected:

@@ -39,6 +39,7 @@ const (
 	CheckDBPrivileges         = "db.privileges"
 	CheckDBObjects            = "db.objects"
 	CheckDBSettings           = "db.settings"
+	CheckDBDomain             = "db.domain"
 	CheckRoleAccess           = "role.access"
 	CheckRoleAdmin            = "role.admin"
 	CheckRoleConfinement      = "role.confinement"
@@ -95,6 +96,7 @@ var Checks = []CheckInfo{
 	{CheckDBPrivileges, Critical, "tenant", "inside the tenant database nobody holds more than tenantctl grants: on schemas, tables, sequences, functions, default privileges and the database itself (CREATE, TEMPORARY)"},
 	{CheckDBObjects, High, "tenant", "the tenant database holds no publication, subscription, event trigger, rule (other than views') or SECURITY DEFINER function"},
 	{CheckDBSettings, Medium, "tenant", "no configuration setting is bound to the tenant database or to the tenant's roles (ALTER DATABASE/ROLE … SET)"},
+	{CheckDBDomain, Medium, "tenant", "the tenant database carries the customer's email domain as tenantctl writes it (functions tenantctl_domain() and tenantctl_email_in_domain(email) in schema public), which the application's schema checks its users with"},
 	{CheckRoleAccess, Critical, "role", "MSP access roles (msp_…) have no dangerous attribute, are members of nothing that reaches further than their one tenant, expire at the server no later than in the catalog, and are recorded in the catalog"},
 	{CheckRoleAdmin, Critical, "server", "the registered admin role is no member of a predefined role that reads or writes across databases or the server's files, and has no REPLICATION"},
 	{CheckRoleConfinement, High, "role", "every tenant login (app role, owner role when it logs in) and MSP access login is a member of its tenant's group role (named like the database) and of tenantctl_logins, the two memberships the pg_hba.conf lines of 'tenantctl server hba' confine logins with; the group roles give no privilege"},

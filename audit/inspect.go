@@ -35,6 +35,12 @@ func (a *auditor) inspect(ctx context.Context, t catalog.Tenant) {
 		return
 	}
 	a.checkPrivileges(t, c)
+	if t.State == catalog.StateActive || t.State == catalog.StateSuspended {
+		a.col.evaluated(CheckDBDomain, t.Slug)
+		for _, p := range tenantdb.DomainProblems(c.DomainFunctions, t.Domain) {
+			a.col.violation(CheckDBDomain, "", t.Slug, t.Server, "database %s: %s (reconcile writes it)", dbName, p)
+		}
+	}
 	for _, ext := range c.Extensions {
 		if crossDatabaseExtensions[ext] {
 			a.col.violation(CheckDBExtensions, "", t.Slug, t.Server, "extension %s is installed in database %s", ext, dbName)

@@ -191,16 +191,31 @@ func (a *auditor) probeAs(ctx context.Context, t catalog.Tenant, p probePlan, us
 	}
 }
 
-// attempt runs one login attempt holding a connection slot of the target.
+// attempt runs one login attempt holding a connection slot of the target. A target
+// that let an attempt time out is not tried again in this run: every later attempt on
+// it is inconclusive at once (and reported as such), so a frozen server costs the audit
+// one connect timeout per probing tenant at most, not one per attempt.
 func (a *auditor) attempt(ctx context.Context, t catalog.Tenant, sem chan struct{}, try func() tenantdb.ProbeResult) tenantdb.ProbeResult {
 	select {
 	case sem <- struct{}{}:
 	case <-ctx.Done():
 		return tenantdb.ProbeResult{Outcome: tenantdb.ProbeInconclusive, Message: ctx.Err().Error()}
 	}
-	res := try()
+	var res tenantdb.ProbeResult
+	if a.silent(sem) {
+		res = tenantdb.ProbeResult{Outcome: tenantdb.ProbeInconclusive, TimedOut: true,
+			Message: "not tried: the server let an earlier probe of this audit time out"}
+	} else {
+		res = try()
+	}
 	<-sem
 	a.col.mu.Lock()
+	if res.TimedOut {
+		if a.silentTargets == nil {
+			a.silentTargets = map[chan struct{}]bool{}
+		}
+		a.silentTargets[sem] = true
+	}
 	a.col.probes[t.Slug]++
 	a.probes.Attempts++
 	switch res.Outcome {
@@ -213,6 +228,13 @@ func (a *auditor) attempt(ctx context.Context, t catalog.Tenant, sem chan struct
 	}
 	a.col.mu.Unlock()
 	return res
+}
+
+// silent reports whether the target behind sem let a probe of this run time out.
+func (a *auditor) silent(sem chan struct{}) bool {
+	a.col.mu.Lock()
+	defer a.col.mu.Unlock()
+	return a.silentTargets[sem]
 }
 
 func describe(res tenantdb.ProbeResult) string {

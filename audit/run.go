@@ -63,6 +63,9 @@ type auditor struct {
 	warehouse *warehouseTarget
 	notes     []string
 	probes    ProbeSummary
+	// silentTargets are the probe targets (by their connection bound) that let an
+	// attempt time out in this run: not tried again (col.mu guards it).
+	silentTargets map[chan struct{}]bool
 
 	// hostile holds what the checks against a careless or hostile admin read.
 	hostile *hostile

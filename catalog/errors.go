@@ -31,3 +31,25 @@ var ErrTenantNotFound = errors.New("tenant not found")
 // ErrTenantExists is returned when a slug or email domain is already taken by a tenant
 // that is not purged.
 var ErrTenantExists = errors.New("tenant already exists")
+
+// takenError says which of a tenant's unique fields ("slug", "domain") was taken.
+type takenError struct {
+	field string
+	err   error
+}
+
+func (e *takenError) Error() string { return e.err.Error() }
+func (e *takenError) Unwrap() error { return e.err }
+
+// Taken marks err (an [ErrTenantExists]) as caused by field, which [TakenField] reads
+// back: the API names the field of a 409.
+func Taken(field string, err error) error { return &takenError{field: field, err: err} }
+
+// TakenField is the field a [Taken] error names, or "".
+func TakenField(err error) string {
+	var t *takenError
+	if errors.As(err, &t) {
+		return t.field
+	}
+	return ""
+}

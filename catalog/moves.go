@@ -264,9 +264,9 @@ func (s *Store) InsertImportingTenant(ctx context.Context, t Tenant, details map
 		if errors.As(err, &pgErr) && pgErr.Code == pgerrcode.UniqueViolation {
 			switch {
 			case strings.Contains(pgErr.ConstraintName, "domain"):
-				return validate.Invalid(fmt.Errorf("email domain %s is already used by another tenant: %w", t.Domain, ErrTenantExists))
+				return Taken("domain", validate.Invalid(fmt.Errorf("email domain %s is already used by another tenant: %w", t.Domain, ErrTenantExists)))
 			case strings.Contains(pgErr.ConstraintName, "slug"):
-				return validate.Invalid(fmt.Errorf("slug %q is already taken: %w", t.Slug, ErrTenantExists))
+				return Taken("slug", validate.Invalid(fmt.Errorf("slug %q is already taken: %w", t.Slug, ErrTenantExists)))
 			}
 		}
 		if err != nil {

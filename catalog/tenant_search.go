@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tenantctl/tenantctl/internal/validate"
 )
@@ -26,6 +27,11 @@ type TenantSearch struct {
 // TenantSortKeys are the columns a tenant list sorts by.
 var TenantSortKeys = []string{"slug", "name", "domain", "state", "server", "schema_version", "created_at"}
 
+// FigureSortKeys are the figures a tenant list sorts by: they live outside the catalog
+// (the warehouse, the servers), so the fleet view sorts by them; [Store.SearchTenants]
+// orders such a search by slug.
+var FigureSortKeys = []string{"users", "systems", "open_incidents", "size_bytes"}
+
 // MaxPage is the largest page [Store.SearchTenants] returns.
 const MaxPage = 500
 
@@ -34,8 +40,8 @@ func (q *TenantSearch) Validate() error {
 	if q.Sort == "" {
 		q.Sort = "slug"
 	}
-	if !slices.Contains(TenantSortKeys, q.Sort) {
-		return validate.Errorf("invalid sort %q: use one of %s", q.Sort, strings.Join(TenantSortKeys, ", "))
+	if !slices.Contains(TenantSortKeys, q.Sort) && !slices.Contains(FigureSortKeys, q.Sort) {
+		return validate.Errorf("invalid sort %q: use one of %s", q.Sort, strings.Join(append(slices.Clone(TenantSortKeys), FigureSortKeys...), ", "))
 	}
 	if q.State != "" && !slices.Contains([]string{StateProvisioning, StateActive, StateSuspended, StateDeleting, StatePurged, StateFailed}, q.State) {
 		return validate.Errorf("invalid state %q: use provisioning, active, suspended, deleting, failed or purged", q.State)
@@ -45,8 +51,11 @@ func (q *TenantSearch) Validate() error {
 			return err
 		}
 	}
-	if len(q.Query) > 200 {
+	if utf8.RuneCountInString(q.Query) > 200 {
 		return validate.Errorf("invalid search: at most 200 characters")
+	}
+	if err := validate.PlainText("search", q.Query); err != nil {
+		return err
 	}
 	if q.Limit == 0 {
 		q.Limit = 50
@@ -71,7 +80,11 @@ func (s *Store) SearchTenants(ctx context.Context, q TenantSearch) ([]Tenant, in
 		dir = "DESC"
 	}
 	// The sort column comes from a fixed list (checked above), never from the request.
-	order := fmt.Sprintf("%s %s, slug %s, created_at", q.Sort, dir, dir)
+	col := q.Sort
+	if slices.Contains(FigureSortKeys, col) {
+		col = "slug"
+	}
+	order := fmt.Sprintf("%s %s, slug %s, created_at", col, dir, dir)
 	like := "%" + strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(strings.ToLower(q.Query)) + "%"
 	rows, err := s.pool.Query(ctx, `SELECT `+tenantColumns+`, count(*) OVER () FROM tenants
 		WHERE ($1 = '' AND state <> 'purged' OR state = $1)

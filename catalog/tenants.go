@@ -94,9 +94,9 @@ func tenantInsertError(t Tenant, err error) error {
 	if dbconn.HasCode(err, pgerrcode.UniqueViolation) {
 		switch c := dbconn.Constraint(err); {
 		case strings.Contains(c, "domain"):
-			return validate.Invalid(fmt.Errorf("email domain %s is already used by another tenant: %w", t.Domain, ErrTenantExists))
+			return Taken("domain", validate.Invalid(fmt.Errorf("email domain %s is already used by another tenant: %w", t.Domain, ErrTenantExists)))
 		case strings.Contains(c, "slug"):
-			return validate.Invalid(fmt.Errorf("slug %q is already taken: %w", t.Slug, ErrTenantExists))
+			return Taken("slug", validate.Invalid(fmt.Errorf("slug %q is already taken: %w", t.Slug, ErrTenantExists)))
 		}
 	}
 	return fmt.Errorf("record tenant %q: %w", t.Slug, err)
@@ -170,6 +170,8 @@ type TenantUpdate struct {
 	DeletedAt     *time.Time
 	PurgedAt      *time.Time
 	ClearContact  bool
+	// ClearDeleted clears DeletedAt (a delete cancelled).
+	ClearDeleted bool
 	// Event, when set, is appended in the same transaction.
 	Event *Event
 }
@@ -196,11 +198,11 @@ func (s *Store) updateTenant(ctx context.Context, q DBTX, id string, u TenantUpd
 		step = coalesce($3, step),
 		last_error = CASE WHEN $4::text IS NULL THEN last_error ELSE NULLIF($4, '') END,
 		schema_version = coalesce($5, schema_version),
-		deleted_at = coalesce($6, deleted_at),
+		deleted_at = CASE WHEN $9 THEN NULL ELSE coalesce($6, deleted_at) END,
 		purged_at = coalesce($7, purged_at),
 		contact_email = CASE WHEN $8 THEN NULL ELSE contact_email END,
 		updated_at = now()
-		WHERE id = $1`, id, u.State, u.Step, u.LastError, u.SchemaVersion, u.DeletedAt, u.PurgedAt, u.ClearContact)
+		WHERE id = $1`, id, u.State, u.Step, u.LastError, u.SchemaVersion, u.DeletedAt, u.PurgedAt, u.ClearContact, u.ClearDeleted)
 	if err != nil {
 		return fmt.Errorf("update tenant %s: %w", id, err)
 	}

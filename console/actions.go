@@ -50,16 +50,6 @@ func (c *Console) takeFlash(w http.ResponseWriter, r *http.Request) (kind, msg s
 	return kind, string(raw)
 }
 
-func (c *Console) suspend(w http.ResponseWriter, r *http.Request, s *session) {
-	slug := r.PathValue("slug")
-	c.done(w, r, slug, "suspended: its application can no longer log in", c.o.View.Prov.Suspend(r.Context(), slug))
-}
-
-func (c *Console) resume(w http.ResponseWriter, r *http.Request, s *session) {
-	slug := r.PathValue("slug")
-	c.done(w, r, slug, "resumed: its application may log in again", c.o.View.Prov.Resume(r.Context(), slug))
-}
-
 func (c *Console) delete(w http.ResponseWriter, r *http.Request, s *session) {
 	slug := r.PathValue("slug")
 	// The same confirmation the CLI asks for: type the slug again.

@@ -19,6 +19,7 @@ import (
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/fleetview"
+	"github.com/tenantctl/tenantctl/rollup"
 	"github.com/tenantctl/tenantctl/secret"
 )
 
@@ -51,6 +52,10 @@ type Options struct {
 	FailureWindow                  time.Duration
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
+	// RollupSpec is what the customer page's "Roll up" copies; Node names this process
+	// in the job runs of its buttons.
+	RollupSpec rollup.Spec
+	Node       string
 }
 
 // Console serves the pages.
@@ -82,7 +87,7 @@ func New(o Options) (*Console, error) {
 		o.Now = time.Now
 	}
 	c := &Console{o: o, store: o.View.Store, mux: http.NewServeMux(), pages: map[string]*template.Template{}}
-	for _, name := range []string{"login", "overview", "customers", "customer", "audit", "jobs", "servers", "error"} {
+	for _, name := range []string{"login", "overview", "customers", "customer", "audit", "jobs", "servers", "error", "new", "confirm", "technicians"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("console template %s: %w", name, err)
@@ -98,14 +103,26 @@ func New(o Options) (*Console, error) {
 	c.mux.Handle("GET /customers", c.auth(catalog.RoleViewer, c.customers))
 	c.mux.Handle("GET /customers/{slug}", c.auth(catalog.RoleViewer, c.customer))
 	c.mux.Handle("GET /customers/{slug}/report", c.auth(catalog.RoleViewer, c.reportDownload))
-	c.mux.Handle("POST /customers/{slug}/suspend", c.auth(catalog.RoleOperator, c.suspend))
-	c.mux.Handle("POST /customers/{slug}/resume", c.auth(catalog.RoleOperator, c.resume))
 	c.mux.Handle("POST /customers/{slug}/delete", c.auth(catalog.RoleAdmin, c.delete))
 	c.mux.Handle("POST /customers/{slug}/access", c.auth(catalog.RoleOperator, c.grant))
 	c.mux.Handle("POST /customers/{slug}/access/{login}/revoke", c.auth(catalog.RoleOperator, c.revoke))
 	c.mux.Handle("GET /audit", c.auth(catalog.RoleViewer, c.audit))
 	c.mux.Handle("GET /jobs", c.auth(catalog.RoleViewer, c.jobs))
 	c.mux.Handle("GET /servers", c.auth(catalog.RoleViewer, c.servers))
+	c.mux.Handle("GET /jump", c.auth(catalog.RoleViewer, c.jump))
+	c.mux.Handle("GET /customers/new", c.auth(catalog.RoleOperator, c.newCustomer))
+	c.mux.Handle("POST /customers", c.auth(catalog.RoleOperator, c.createCustomer))
+	c.mux.Handle("GET /technicians", c.auth(catalog.RoleViewer, c.technicians))
+	c.mux.Handle("POST /technicians/grant", c.auth(catalog.RoleOperator, c.technicianGrant))
+	c.mux.Handle("GET /confirm/{kind}/{name}/{action}", c.auth(catalog.RoleOperator, c.confirm))
+	for _, a := range customerActions {
+		c.mux.Handle("POST /customers/{slug}/"+a.name, c.auth(a.role, c.customerAction(a)))
+	}
+	for _, a := range serverActions {
+		c.mux.Handle("POST /servers/{name}/"+a.name, c.auth(a.role, c.serverAction(a)))
+	}
+	// Everything else is a styled 404, with the header of a logged-in operator.
+	c.mux.HandleFunc("/", c.notFound)
 	return c, nil
 }
 

@@ -8,6 +8,9 @@ import (
 	"time"
 )
 
+// timeLayout is how every page shows a time: UTC, and says so.
+const timeLayout = "2006-01-02 15:04 UTC"
+
 var funcs = template.FuncMap{
 	"when": func(v any) string {
 		switch t := v.(type) {
@@ -15,12 +18,12 @@ var funcs = template.FuncMap{
 			if t.IsZero() {
 				return "—"
 			}
-			return t.UTC().Format("2006-01-02 15:04:05")
+			return t.UTC().Format(timeLayout)
 		case *time.Time:
 			if t == nil || t.IsZero() {
 				return "—"
 			}
-			return t.UTC().Format("2006-01-02 15:04:05")
+			return t.UTC().Format(timeLayout)
 		}
 		return "—"
 	},
@@ -28,7 +31,30 @@ var funcs = template.FuncMap{
 		if v == nil {
 			return "—"
 		}
-		return fmt.Sprint(*v)
+		return thousands(*v)
+	},
+	"num": func(v any) string {
+		switch n := v.(type) {
+		case int:
+			return thousands(int64(n))
+		case int64:
+			return thousands(n)
+		}
+		return fmt.Sprint(v)
+	},
+	// pgversion shows server_version_num (150018) as PostgreSQL writes it (15.18).
+	"pgversion": func(n int) string { return pgVersion(n) },
+	"jobcounts": func(m map[string]int64) []jobCount {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		out := make([]jobCount, len(keys))
+		for i, k := range keys {
+			out[i] = jobCount{Name: strings.ReplaceAll(k, "_", " "), N: thousands(m[k])}
+		}
+		return out
 	},
 	"size": func(v *int64) string {
 		if v == nil {
@@ -103,6 +129,37 @@ var funcs = template.FuncMap{
 		return s
 	},
 	"eq2": func(a, b string) bool { return a == b },
+}
+
+type jobCount struct{ Name, N string }
+
+// thousands writes n with thin-space-free comma grouping: 12,345.
+func thousands(n int64) string {
+	s := fmt.Sprint(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, r := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(r)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+// pgVersion renders a server_version_num: 150018 is 15.18, 90624 is 9.6.24.
+func pgVersion(n int) string {
+	if n <= 0 {
+		return "—"
+	}
+	if n >= 100000 {
+		return fmt.Sprintf("%d.%d", n/10000, n%10000)
+	}
+	return fmt.Sprintf("%d.%d.%d", n/10000, n/100%100, n%100)
 }
 
 func humanBytes(n int64) string {

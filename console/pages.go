@@ -3,9 +3,12 @@ package console
 import (
 	"errors"
 	"fmt"
+	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -40,7 +43,42 @@ func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
 		c.fail(w, r, s, err)
 		return
 	}
-	c.render(w, r, http.StatusOK, "overview", s, page{Title: "Overview", Nav: "overview", Data: o})
+	tenants, err := c.store.ListTenants(r.Context(), catalog.TenantFilter{})
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	c.render(w, r, http.StatusOK, "overview", s, page{Title: "Overview", Nav: "overview",
+		Data: overviewData{Overview: o, Growth: report.Chart(fleetGrowth(tenants, c.o.Now()))}})
+}
+
+type overviewData struct {
+	fleetview.Overview
+	Growth template.HTML
+}
+
+// fleetGrowth is the number of customers (not purged) at the end of each of the last
+// twelve weeks, and how many were added in each.
+func fleetGrowth(tenants []catalog.Tenant, now time.Time) report.Section {
+	sec := report.Section{Name: "fleet_growth", Title: "Customers over the last 12 weeks", Columns: []string{"week", "customers", "added"}}
+	start := now.UTC().Truncate(24*time.Hour).AddDate(0, 0, -7*11-int(now.UTC().Weekday()+6)%7)
+	for i := range 12 {
+		from, to := start.AddDate(0, 0, 7*i), start.AddDate(0, 0, 7*(i+1))
+		total, added := 0, 0
+		for _, t := range tenants {
+			if t.State == catalog.StatePurged {
+				continue
+			}
+			if t.CreatedAt.Before(to) {
+				total++
+				if !t.CreatedAt.Before(from) {
+					added++
+				}
+			}
+		}
+		sec.Rows = append(sec.Rows, []string{from.Format("2006-01-02"), strconv.Itoa(total), strconv.Itoa(added)})
+	}
+	return sec
 }
 
 type customersData struct {
@@ -53,14 +91,64 @@ type customersData struct {
 	Prev     string
 	Next     string
 	SortLink map[string]string
+	// Arrow marks the sorted column's direction.
+	Arrow map[string]string
+	// Pages are the page links around the current one; Page and LastPage number them.
+	Pages          []pageLink
+	Page, LastPage int
+	Size           int
+	Sizes          []int
+	// Past says the page asked for was past the last one.
+	Past int
+}
+
+type pageLink struct {
+	N       int
+	Href    string
+	Current bool
+	Gap     bool
+}
+
+// pageSizes are the page sizes the customer list offers.
+var pageSizes = []int{10, 25, 50, 100}
+
+// formInt reads a positive whole number parameter: absent is def, anything else that is
+// not a whole number from 1 to most is bad input (400).
+func formInt(q url.Values, name string, def, most int) (int, error) {
+	if !q.Has(name) {
+		return def, nil
+	}
+	n, err := strconv.Atoi(q.Get(name))
+	if err != nil || n < 1 || n > most {
+		return 0, validate.Errorf("invalid %s %q: use a whole number from 1 to %d", name, q.Get(name), most)
+	}
+	return n, nil
 }
 
 func (c *Console) customers(w http.ResponseWriter, r *http.Request, s *session) {
 	q := r.URL.Query()
+	size, err := formInt(q, "size", customersPerPage, 100)
+	if err == nil && !slices.Contains(pageSizes, size) {
+		err = validate.Errorf("invalid size %d: use 10, 25, 50 or 100", size)
+	}
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
+	pageNo, err := formInt(q, "page", 1, 1_000_000)
+	if err != nil {
+		c.fail(w, r, s, err)
+		return
+	}
 	search := catalog.TenantSearch{Query: q.Get("q"), State: q.Get("state"), Server: q.Get("server"), Sort: q.Get("sort"),
-		Desc: q.Get("order") == "desc", Limit: customersPerPage}
-	if p, err := strconv.Atoi(q.Get("page")); err == nil && p > 1 {
-		search.Offset = (p - 1) * customersPerPage
+		Limit: size, Offset: (pageNo - 1) * size}
+	switch q.Get("order") {
+	case "", "asc":
+	case "desc":
+		search.Desc = true
+	default:
+		c.fail(w, r, s, validate.Errorf("invalid order %q: use asc or desc", q.Get("order")))
+		return
 	}
 	if err := search.Validate(); err != nil {
 		c.fail(w, r, s, err)
@@ -71,14 +159,26 @@ func (c *Console) customers(w http.ResponseWriter, r *http.Request, s *session) 
 		c.fail(w, r, s, err)
 		return
 	}
+	last := max(1, (pg.Total+size-1)/size)
+	past := 0
+	if pageNo > last {
+		// Past the end (a stale link, a typed URL): show the last page and say so.
+		past, pageNo = pageNo, last
+		search.Offset = (last - 1) * size
+		if pg, err = c.o.View.Customers(r.Context(), search, true); err != nil {
+			c.fail(w, r, s, err)
+			return
+		}
+	}
 	servers, err := c.store.ListServers(r.Context())
 	if err != nil {
 		c.fail(w, r, s, err)
 		return
 	}
-	d := customersData{CustomerPage: pg, Query: q, Servers: servers, Sorts: catalog.TenantSortKeys, SortLink: map[string]string{},
-		States: []string{catalog.StateActive, catalog.StateSuspended, catalog.StateProvisioning, catalog.StateFailed, catalog.StateDeleting, catalog.StatePurged}}
-	page := search.Offset/customersPerPage + 1
+	d := customersData{CustomerPage: pg, Query: q, Servers: servers, SortLink: map[string]string{}, Arrow: map[string]string{},
+		Sorts:  append(slices.Clone(catalog.TenantSortKeys), catalog.FigureSortKeys...),
+		States: []string{catalog.StateActive, catalog.StateSuspended, catalog.StateProvisioning, catalog.StateFailed, catalog.StateDeleting, catalog.StatePurged},
+		Page:   pageNo, LastPage: last, Size: size, Sizes: pageSizes, Past: past}
 	link := func(mod func(v url.Values)) string {
 		v := url.Values{}
 		for k, vs := range q {
@@ -87,25 +187,59 @@ func (c *Console) customers(w http.ResponseWriter, r *http.Request, s *session) 
 		mod(v)
 		return "/customers?" + v.Encode()
 	}
+	pageHref := func(n int) string {
+		return link(func(v url.Values) {
+			if n == 1 {
+				v.Del("page")
+			} else {
+				v.Set("page", strconv.Itoa(n))
+			}
+		})
+	}
 	if len(pg.Customers) > 0 {
 		d.From, d.To = search.Offset+1, search.Offset+len(pg.Customers)
 	}
-	if page > 1 {
-		d.Prev = link(func(v url.Values) { v.Set("page", strconv.Itoa(page-1)) })
+	if pageNo > 1 {
+		d.Prev = pageHref(pageNo - 1)
 	}
-	if search.Offset+len(pg.Customers) < pg.Total {
-		d.Next = link(func(v url.Values) { v.Set("page", strconv.Itoa(page+1)) })
+	if pageNo < last {
+		d.Next = pageHref(pageNo + 1)
 	}
-	for _, k := range catalog.TenantSortKeys {
+	prev := 0
+	for n := 1; n <= last; n++ {
+		if n != 1 && n != last && (n < pageNo-2 || n > pageNo+2) {
+			continue
+		}
+		if prev != 0 && n > prev+1 {
+			d.Pages = append(d.Pages, pageLink{Gap: true})
+		}
+		d.Pages = append(d.Pages, pageLink{N: n, Href: pageHref(n), Current: n == pageNo})
+		prev = n
+	}
+	for _, k := range d.Sorts {
 		d.SortLink[k] = link(func(v url.Values) {
 			v.Set("sort", k)
 			v.Del("page")
-			if search.Sort == k && !search.Desc {
+			// Figures sort largest first on the first click: who has the most open incidents.
+			figure := slices.Contains(catalog.FigureSortKeys, k)
+			switch {
+			case search.Sort == k:
+				if search.Desc {
+					v.Set("order", "asc")
+				} else {
+					v.Set("order", "desc")
+				}
+			case figure:
 				v.Set("order", "desc")
-			} else {
+			default:
 				v.Del("order")
 			}
 		})
+	}
+	if search.Desc {
+		d.Arrow[search.Sort] = " ↓"
+	} else {
+		d.Arrow[search.Sort] = " ↑"
 	}
 	c.render(w, r, http.StatusOK, "customers", s, page2("Customers", "customers", d))
 }
@@ -116,6 +250,10 @@ type customerData struct {
 	fleetview.Detail
 	Report      any
 	ReportError string
+	Buttons     []Button
+	// PurgeAt is when a deleted customer's data is purged (by purge --expired with the
+	// default retention).
+	PurgeAt *time.Time
 }
 
 func (c *Console) customer(w http.ResponseWriter, r *http.Request, s *session) {
@@ -129,7 +267,11 @@ func (c *Console) customer(w http.ResponseWriter, r *http.Request, s *session) {
 		c.fail(w, r, s, err)
 		return
 	}
-	data := customerData{Detail: d}
+	data := customerData{Detail: d, Buttons: customerButtons(s, d.Slug, d.State)}
+	if d.State == catalog.StateDeleting && d.DeletedAt != nil {
+		at := d.DeletedAt.Add(provisioner.DefaultRetention)
+		data.PurgeAt = &at
+	}
 	if rep, err := c.o.View.CustomerReport(r.Context(), d.Tenant); err != nil {
 		_, data.ReportError = statusOf(err)
 	} else if frag, err := report.Fragment(rep); err != nil {

@@ -23,6 +23,12 @@ type Detail struct {
 	// findings about this customer.
 	AuditRun        *audit.HistoryRun `json:"audit_run"`
 	AuditViolations []audit.Violation `json:"audit_violations"`
+	// OutsideDomain is the warehouse's compliance check of the customer's users: those
+	// whose email is outside the customer's domain (nil: not known, no users rolled up
+	// or no warehouse).
+	OutsideDomain []warehouse.DomainUser `json:"users_outside_domain"`
+	// DomainChecked says whether OutsideDomain is known.
+	DomainChecked bool `json:"-"`
 }
 
 // RollupTable is the rollup state of one of the customer's tables.
@@ -75,6 +81,12 @@ func (v *View) Customer(ctx context.Context, slug string) (Detail, error) {
 			d.Rollup = append(d.Rollup, RollupTable{Table: name, Rows: m.RowCount, LastRun: m.LastRun, Mode: m.Mode, LastError: m.LastError})
 		}
 		sort.Slice(d.Rollup, func(i, j int) bool { return d.Rollup[i].Table < d.Rollup[j].Table })
+		users, ok, err := warehouse.UsersOutsideDomain(ctx, wh, t.ID, t.Domain)
+		if err != nil {
+			v.Log.Warn("users outside the domain unavailable", "tenant", slug, "error", err)
+		} else if ok {
+			d.OutsideDomain, d.DomainChecked = users, true
+		}
 	}
 	hist, err := audit.History(ctx, v.Store, 20)
 	if err != nil {

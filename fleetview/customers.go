@@ -3,6 +3,8 @@ package fleetview
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sort"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -31,7 +33,14 @@ type CustomerPage struct {
 
 // Customers returns a page of customers. With figures, it adds the warehouse counts
 // (one query per table for the whole page) and database sizes (one query per server).
+//
+// A sort by a figure (users, systems, open_incidents, size_bytes) reads the figures of
+// every tenant the search matches, sorts them here (unknown figures last, ties by slug)
+// and then cuts the page: the figures are not in the catalog.
 func (v *View) Customers(ctx context.Context, q catalog.TenantSearch, figures bool) (CustomerPage, error) {
+	if slices.Contains(catalog.FigureSortKeys, q.Sort) {
+		return v.customersByFigure(ctx, q)
+	}
 	tenants, total, err := v.Store.SearchTenants(ctx, q)
 	if err != nil {
 		return CustomerPage{}, err
@@ -48,6 +57,61 @@ func (v *View) Customers(ctx context.Context, q catalog.TenantSearch, figures bo
 		v.Log.Warn("warehouse figures unavailable", "error", err)
 	}
 	v.addSizes(ctx, page.Customers)
+	return page, nil
+}
+
+func (v *View) customersByFigure(ctx context.Context, q catalog.TenantSearch) (CustomerPage, error) {
+	if err := q.Validate(); err != nil {
+		return CustomerPage{}, err
+	}
+	all := catalog.TenantSearch{Query: q.Query, State: q.State, Server: q.Server, Sort: "slug", Limit: catalog.MaxPage}
+	var cs []Customer
+	total := 0
+	for {
+		tenants, n, err := v.Store.SearchTenants(ctx, all)
+		if err != nil {
+			return CustomerPage{}, err
+		}
+		total = n
+		for _, t := range tenants {
+			cs = append(cs, Customer{Tenant: t})
+		}
+		if len(tenants) < all.Limit || len(cs) >= n {
+			break
+		}
+		all.Offset += len(tenants)
+	}
+	if len(cs) > 0 {
+		if err := v.addWarehouseFigures(ctx, cs); err != nil {
+			v.Log.Warn("warehouse figures unavailable", "error", err)
+		}
+		v.addSizes(ctx, cs)
+	}
+	figure := func(c Customer) *int64 {
+		switch q.Sort {
+		case "users":
+			return c.Users
+		case "systems":
+			return c.Systems
+		case "open_incidents":
+			return c.OpenIncidents
+		}
+		return c.SizeBytes
+	}
+	sort.SliceStable(cs, func(i, j int) bool {
+		a, b := figure(cs[i]), figure(cs[j])
+		switch {
+		case a == nil || b == nil:
+			return a != nil && b == nil // unknown last, whatever the order
+		case *a != *b:
+			return (*a < *b) != q.Desc
+		}
+		return (cs[i].Slug < cs[j].Slug) != q.Desc
+	})
+	page := CustomerPage{Total: total, Search: q, Customers: []Customer{}}
+	if q.Offset < len(cs) {
+		page.Customers = cs[q.Offset:min(len(cs), q.Offset+q.Limit)]
+	}
 	return page, nil
 }
 

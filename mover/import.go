@@ -375,6 +375,9 @@ func (m *Mover) restore(ctx context.Context, t catalog.Tenant, file string, base
 	if err := srv.Harden(ctx, t.ID); err != nil {
 		return 0, err
 	}
+	if err := srv.SetDomain(ctx, t.ID, t.Domain); err != nil {
+		return 0, err
+	}
 	if err := record(StepImportHardened); err != nil {
 		return 0, err
 	}

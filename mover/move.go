@@ -300,9 +300,19 @@ func (m *Mover) steps(ctx context.Context, t catalog.Tenant, mv catalog.Move, re
 			if err := dst.Harden(ctx, t.ID); err != nil {
 				return err
 			}
+			// The dump carries the domain functions of a source that had them; one that
+			// had not (never reconciled since) gets them here.
+			if err := dst.SetDomain(ctx, t.ID, t.Domain); err != nil {
+				return err
+			}
 		case StepSubscribed, StepSynced, StepCaughtUp, StepDetached:
 			if err := m.logicalStep(ctx, step, src, dst, mv); err != nil {
 				return err
+			}
+			if step == StepSubscribed { // as for StepHardened: the schema came from a dump
+				if err := dst.SetDomain(ctx, t.ID, t.Domain); err != nil {
+					return err
+				}
 			}
 		case StepVerified:
 			v, err := verify(ctx, src, dst, t.ID)

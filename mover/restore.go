@@ -386,6 +386,14 @@ func (m *Mover) restoreSteps(ctx context.Context, r catalog.Restore, res *Restor
 			if err := live.Harden(ctx, id); err != nil {
 				return err
 			}
+			// A backup taken before tenantctl wrote the customer's domain does not carry it.
+			t, err := m.store().GetTenantByID(ctx, id)
+			if err != nil {
+				return err
+			}
+			if err := live.SetDomain(ctx, id, t.Domain); err != nil {
+				return err
+			}
 			// The app's CONNECT was revoked at suspension; hardening gave it back on the
 			// restored database only, and it stays NOLOGIN until resumed.
 			if err := live.SetAppLogin(ctx, id, false); err != nil {

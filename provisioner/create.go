@@ -232,19 +232,19 @@ func (p *Provisioner) createExisting(ctx context.Context, lk *slugLock, o Create
 	resumable := existing.State == catalog.StateProvisioning || existing.State == catalog.StateFailed
 	if !sameSpec(existing, o, labels) {
 		if waited {
-			return existing, Created, validate.Invalid(fmt.Errorf("another run created tenant %q meanwhile (tenant %s, state %s) with a different spec; slug %q is taken: %w",
-				o.Slug, existing.ID, existing.State, o.Slug, catalog.ErrTenantExists))
+			return existing, Created, catalog.Taken("slug", validate.Invalid(fmt.Errorf("another run created tenant %q meanwhile (tenant %s, state %s) with a different spec; slug %q is taken: %w",
+				o.Slug, existing.ID, existing.State, o.Slug, catalog.ErrTenantExists)))
 		}
-		return existing, Created, validate.Invalid(fmt.Errorf("slug %q is already taken (tenant %s, state %s): %w",
-			o.Slug, existing.ID, existing.State, catalog.ErrTenantExists))
+		return existing, Created, catalog.Taken("slug", validate.Invalid(fmt.Errorf("slug %q is already taken (tenant %s, state %s): %w",
+			o.Slug, existing.ID, existing.State, catalog.ErrTenantExists)))
 	}
 	if waited && existing.State == catalog.StateActive {
 		p.Log.Info("another run created the tenant meanwhile", "tenant", o.Slug, "id", existing.ID)
 		return existing, CreatedByAnother, nil
 	}
 	if !resumable {
-		return existing, Created, validate.Invalid(fmt.Errorf("slug %q is already taken (tenant %s, state %s): %w",
-			o.Slug, existing.ID, existing.State, catalog.ErrTenantExists))
+		return existing, Created, catalog.Taken("slug", validate.Invalid(fmt.Errorf("slug %q is already taken (tenant %s, state %s): %w",
+			o.Slug, existing.ID, existing.State, catalog.ErrTenantExists)))
 	}
 	// The run that left it is gone: its locks ended with its session.
 	if existing.State == catalog.StateFailed {
@@ -337,6 +337,9 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 		if err != nil {
 			return err
 		}
+		if err := srv.SetDomain(ctx, t.ID, t.Domain); err != nil {
+			return err
+		}
 		if err := p.WithOwnerPassword(ctx, t.ID, func(ownerPW string) error {
 			return srv.ActivateApp(ctx, t.ID, pw, ownerPW)
 		}); err != nil {
@@ -381,8 +384,13 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 				return err
 			}
 		case StepHardened:
+			// Hardened, and the customer's domain written, unless the clone's adopting
+			// connection did both in this run (both idempotent).
 			if !hardened {
 				if err := srv.Harden(ctx, t.ID); err != nil {
+					return err
+				}
+				if err := srv.SetDomain(ctx, t.ID, t.Domain); err != nil {
 					return err
 				}
 			}
@@ -429,7 +437,7 @@ func (p *Provisioner) createDatabase(ctx context.Context, srv *tenantdb.Server, 
 			if tmpl, err = p.cloneTemplate(ctx, srv, t.ID, tmpl); err != nil {
 				return 0, false, err
 			}
-			if err := srv.AdoptAndHarden(ctx, t.ID); err != nil {
+			if err := srv.AdoptAndHarden(ctx, t.ID, t.Domain); err != nil {
 				return 0, false, err
 			}
 			return tmpl.Version, true, nil

@@ -20,8 +20,11 @@ var (
 
 	fpSuspendServer  = fault.Register("suspend.after-server", "app role NOLOGIN, catalog still active")
 	fpSuspendCatalog = fault.Register("suspend.after-catalog", "catalog suspended, warehouse dimension not updated")
-	fpResumeServer   = fault.Register("resume.after-server", "app role LOGIN, catalog still suspended")
-	fpResumeCatalog  = fault.Register("resume.after-catalog", "catalog active, warehouse dimension not updated")
+
+	fpCancelDeleteServer  = fault.Register("cancel-delete.after-server", "deleted tenant's app role may connect again (still NOLOGIN), catalog still deleting")
+	fpCancelDeleteCatalog = fault.Register("cancel-delete.after-catalog", "catalog suspended again, warehouse dimension not updated")
+	fpResumeServer        = fault.Register("resume.after-server", "app role LOGIN, catalog still suspended")
+	fpResumeCatalog       = fault.Register("resume.after-catalog", "catalog active, warehouse dimension not updated")
 
 	fpDeleteGrants  = fault.Register("delete.after-grants", "MSP grants revoked, tenant still open")
 	fpDeleteServer  = fault.Register("delete.after-server", "tenant closed on its server, catalog not yet deleting")
@@ -41,6 +44,7 @@ var (
 
 	// The warm pool (pool.go): a claim, and a refill building or dropping spares.
 	fpClaimed           = fault.Register("pool.claim.after-claim", "spare claimed: tenant recorded at step claimed, app role still NOLOGIN without a password")
+	fpClaimDomain       = fault.Register("pool.claim.after-domain", "claimed tenant's database carries its domain, app role not yet activated")
 	fpClaimActivated    = fault.Register("pool.claim.after-activate", "claimed tenant's app role has its password and LOGIN, tenant not yet active")
 	fpSpareRecorded     = fault.Register("pool.spare.after-record", "spare recorded as building, nothing on the server (use :N)")
 	fpSpareRoles        = fault.Register("pool.spare.after-roles", "spare's roles made, no database (use :N)")

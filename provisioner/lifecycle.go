@@ -162,6 +162,42 @@ func (p *Provisioner) Delete(ctx context.Context, o DeleteOptions) error {
 	return p.purgeID(ctx, id)
 }
 
+// CancelDelete takes a deleted tenant back before it is purged: it becomes suspended,
+// its database as it was, its application still unable to log in until `tenant resume`.
+// The MSP access grants the delete revoked are not given back. Refused once a purge has
+// begun. A rerun after a crash finishes it; on a tenant already suspended it does
+// nothing.
+func (p *Provisioner) CancelDelete(ctx context.Context, slug string) error {
+	return p.withTenant(ctx, slug, []string{catalog.StateDeleting, catalog.StateSuspended}, func(t catalog.Tenant) error {
+		if t.State == catalog.StateSuspended {
+			return nil
+		}
+		if t.Step == StepPurging {
+			return validate.Invalid(fmt.Errorf("tenant %q is being purged: %w", slug, ErrWrongState))
+		}
+		srv, err := p.Server(ctx, t.Server)
+		if err != nil {
+			return err
+		}
+		// CONNECT for the app role again (the delete took it); it stays NOLOGIN.
+		if err := srv.SetAppLogin(ctx, t.ID, false); err != nil {
+			return err
+		}
+		if err := srv.Harden(ctx, t.ID); err != nil {
+			return err
+		}
+		fpCancelDeleteServer.Hit()
+		state := catalog.StateSuspended
+		if err := p.Store.UpdateTenant(ctx, t.ID, catalog.TenantUpdate{State: &state, ClearDeleted: true,
+			Event: &catalog.Event{Action: "tenant.cancel-delete", Slug: t.Slug}}); err != nil {
+			return err
+		}
+		fpCancelDeleteCatalog.Hit()
+		p.syncWarehouse(ctx, t, state)
+		return nil
+	})
+}
+
 // Purge destroys a deleted tenant now: its database, roles, warehouse rows and
 // credentials. Only a tombstone event remains.
 func (p *Provisioner) Purge(ctx context.Context, slug, confirm string) error {

@@ -79,6 +79,12 @@ func (p *Provisioner) activateClaimed(ctx context.Context, h *tenantdb.Server, t
 	// No warehouse login here: the tenant has no rows to roll up yet, and the first
 	// rollup that copies any records it in the warehouse's tenant dimension (every run
 	// refreshes it). Under load a login is the dearest thing a claim could do.
+	// The customer's domain first: an interrupted claim is finished by the same two
+	// steps (runCreateSteps from StepClaimed).
+	if err := h.SetDomain(ctx, t.ID, t.Domain); err != nil {
+		return t, err
+	}
+	fpClaimDomain.Hit()
 	if err := h.ActivateApp(ctx, t.ID, password, ownerPassword); err != nil {
 		return t, err
 	}

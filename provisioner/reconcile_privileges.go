@@ -132,7 +132,7 @@ func (p *Provisioner) reconcilePrivileges(ctx context.Context, srv *tenantdb.Ser
 		// Access lists inside the database: one connection, unless it cannot be entered
 		// yet (then the repair opens it first and reads them after).
 		if !fixes.Reconnectable {
-			privs, err := srv.Privileges(ctx, t.ID)
+			privs, found, err := srv.PrivilegesAndDomain(ctx, t.ID)
 			if err != nil {
 				do(Action{Kind: ActRepairPrivileges, Tenant: t.Slug, Server: server, Detail: "cannot read the privileges inside the database"},
 					func() error { return err })
@@ -141,6 +141,13 @@ func (p *Provisioner) reconcilePrivileges(ctx context.Context, srv *tenantdb.Ser
 			for _, pr := range exp.Unexpected(privs) {
 				reasons = append(reasons, pr.String())
 			}
+			// The customer's domain, as the tenant database carries it (db.domain).
+			if problems := tenantdb.DomainProblems(found, t.Domain); len(problems) > 0 {
+				fixes.Domain = t.Domain
+				reasons = append(reasons, problems...)
+			}
+		} else {
+			fixes.Domain = t.Domain // written again once the database can be entered
 		}
 		if len(reasons) > 0 {
 			do(Action{Kind: ActRepairPrivileges, Tenant: t.Slug, Server: server, Detail: strings.Join(reasons, "; ")},

@@ -145,14 +145,30 @@ func Fragment(r Report) (template.HTML, error) {
 const fragmentText = `{{define "sections"}}{{range .Sections}}
 <section class="report-section" id="report-{{.Name}}">
 <h3>{{.Title}}</h3>
-{{if .Note}}<p class="note">{{.Note}}</p>{{else if not .Rows}}<p class="note">none</p>{{else}}
-<table><thead><tr>{{range .Columns}}<th>{{.}}</th>{{end}}</tr></thead>
-<tbody>{{range .Rows}}<tr>{{range .}}<td>{{.}}</td>{{end}}</tr>{{end}}</tbody></table>{{end}}
+{{if .Note}}<p class="note">{{.Note}}</p>{{else if not .Rows}}<p class="note">none</p>{{else}}{{$chart := chart .}}{{if $chart}}{{$chart}}
+<details><summary>the figures</summary>{{end}}
+<table><thead><tr>{{$rows := .Rows}}{{range $i, $c := .Columns}}<th{{if numcol $rows $i}} class="num" style="text-align:right"{{end}}>{{human $c}}</th>{{end}}</tr></thead>
+<tbody>{{range .Rows}}<tr>{{range .}}<td{{if isnum .}} class="num" style="text-align:right"{{end}}>{{.}}</td>{{end}}</tr>{{end}}</tbody></table>{{if $chart}}</details>{{end}}{{end}}
 </section>{{end}}{{end}}`
 
-var fragment = template.Must(template.New("fragment").Parse(fragmentText + `{{template "sections" .}}`))
+var fragmentFuncs = template.FuncMap{
+	"human": Human,
+	"isnum": IsNumber,
+	"chart": Chart,
+	// numcol says whether every cell of column i is a number.
+	"numcol": func(rows [][]string, i int) bool {
+		for _, r := range rows {
+			if i >= len(r) || (r[i] != "" && !IsNumber(r[i])) {
+				return false
+			}
+		}
+		return len(rows) > 0
+	},
+}
 
-var page = template.Must(template.New("page").Parse(fragmentText + `<!doctype html>
+var fragment = template.Must(template.New("fragment").Funcs(fragmentFuncs).Parse(fragmentText + `{{template "sections" .}}`))
+
+var page = template.Must(template.New("page").Funcs(fragmentFuncs).Parse(fragmentText + `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}}: {{.Tenant.Name}}</title>
 <style>body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:.5em 0 1.5em}
 th,td{border:1px solid #ccc;padding:.3em .6em;text-align:left}th{background:#f3f3f3}.note{color:#777;font-style:italic}</style>

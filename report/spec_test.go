@@ -15,7 +15,7 @@ func TestDefaultSpecLoads(t *testing.T) {
 	for _, q := range s.Queries {
 		names = append(names, q.Name)
 	}
-	require.Equal(t, []string{"summary", "incidents_per_week", "open_by_priority", "sla_breaches", "users_by_role", "systems_by_kind"}, names)
+	require.Equal(t, []string{"summary", "incidents_per_week", "open_by_priority", "sla_breaches", "users_by_role", "systems_by_kind", "users_outside_domain"}, names)
 }
 
 func TestSpecRefusesQueriesThatDoNotBindTheTenant(t *testing.T) {

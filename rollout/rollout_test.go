@@ -595,20 +595,30 @@ func TestStatusCorrectsTheCatalog(t *testing.T) {
 func TestFleetLockRefusesASecondRun(t *testing.T) {
 	b := setup(t)
 	ctx := context.Background()
-	b.fleet(t, "busy", 1)
-	dir := migDir(t, map[string]string{"00002_slow.sql": "-- +goose Up\nSELECT pg_sleep(2);\n"})
+	tenants := b.fleet(t, "busy", 1)
+	// The first run's migration waits on an advisory lock the test holds in one tenant's
+	// database, so it holds the fleet lock for as long as the test needs, whatever the
+	// machine's load: no sleep decides the outcome.
+	held := b.server(tenants[0]).Conn(t, tenants[0].Database)
+	_, err := held.Exec(ctx, `SELECT pg_advisory_lock(424242)`)
+	require.NoError(t, err)
+	dir := migDir(t, map[string]string{"00002_wait.sql": "-- +goose Up\nSELECT pg_advisory_lock(424242);\nSELECT pg_advisory_unlock(424242);\n"})
 	done := make(chan error, 1)
 	go func() {
 		_, err := b.run(t, dir, rollout.Options{Canary: -1})
 		done <- err
 	}()
-	// Wait until the first run holds the lock (it is migrating a tenant).
+	// Wait until the first run is inside that migration (it holds the fleet lock).
+	watch := b.server(tenants[0]).Conn(t, "postgres")
 	require.Eventually(t, func() bool {
 		var n int
-		_ = b.store.Pool().QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`).Scan(&n)
+		_ = watch.QueryRow(ctx, `SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objid = 424242
+			AND database = (SELECT oid FROM pg_database WHERE datname = $1)`, tenants[0].Database).Scan(&n)
 		return n > 0
-	}, 20*time.Second, 20*time.Millisecond)
-	_, err := b.run(t, dir, rollout.Options{})
+	}, 60*time.Second, 20*time.Millisecond)
+	_, err = b.run(t, dir, rollout.Options{})
 	require.ErrorIs(t, err, rollout.ErrBusy)
+	_, err = held.Exec(ctx, `SELECT pg_advisory_unlock(424242)`)
+	require.NoError(t, err)
 	require.NoError(t, <-done)
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -19,7 +21,8 @@ import (
 
 // BenchmarkAPITenantList measures GET /api/v1/tenants against a catalog of 1,000
 // tenants (catalog rows: the list reads the catalog only, unless figures=true), through
-// the whole stack — HTTP, token check, query, JSON — and, as the baseline, the same
+// the whole stack — HTTP, token check, query, JSON — the console's customers page over
+// the same catalog (session cookie, query, sizes, HTML), and, as the baseline, the same
 // page's catalog query alone over pgx.
 //
 //	go test -run '^$' -bench APITenantList -benchtime 200x ./serve/
@@ -79,6 +82,41 @@ func BenchmarkAPITenantList(b *testing.B) {
 		b.Run("api "+path, func(b *testing.B) {
 			for b.Loop() {
 				get(b, path)
+			}
+		})
+	}
+	// The console's customer list, as a logged-in viewer sees it (cookie session).
+	jar, err := cookiejar.New(nil)
+	require.NoError(b, err)
+	browser := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := browser.Get(ts.URL + "/login")
+	require.NoError(b, err)
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	m := csrfRE.FindStringSubmatch(string(raw))
+	require.NotNil(b, m, "the login form's CSRF token")
+	resp, err = browser.PostForm(ts.URL+"/login", url.Values{"csrf": {m[1]}, "login": {"bench"}, "token": {token}, "next": {"/"}})
+	require.NoError(b, err)
+	resp.Body.Close()
+	require.Equal(b, http.StatusSeeOther, resp.StatusCode)
+	for _, path := range []string{
+		"/customers",                      // the first page, 25 customers
+		"/customers?size=100",             // the biggest page
+		"/customers?q=customer-99",        // a search
+		"/customers?sort=name&order=desc", // a sort
+	} {
+		b.Run("console "+path, func(b *testing.B) {
+			for b.Loop() {
+				resp, err := browser.Get(ts.URL + path)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n, _ := io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 {
+					b.Fatalf("%s: %s", path, resp.Status)
+				}
+				b.SetBytes(n)
 			}
 		})
 	}

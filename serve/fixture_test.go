@@ -21,6 +21,7 @@ import (
 	"github.com/tenantctl/tenantctl/demo"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/internal/pgtest"
+	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/rollout"
 	"github.com/tenantctl/tenantctl/rollup"
@@ -99,10 +100,27 @@ func newFleet(t *testing.T) (*fleet, error) {
 	if err := ageIncidents(ctx, p); err != nil {
 		return nil, err
 	}
+	// A user invited before the demo schema held users to the customer's domain: the
+	// warehouse's compliance check finds it.
+	if err := appExec(ctx, p, "initech", `INSERT INTO users (email, full_name, role) VALUES ($1, 'Temp Helpdesk', 'member')`, outsideUser); err != nil {
+		return nil, err
+	}
+	// The demo's operator migrations (an SLA column, and users held to the customer's
+	// domain) are the fleet's schema, as after 'tenantctl demo'.
+	migDir, err := os.MkdirTemp("", "serve-migrations-")
+	if err != nil {
+		return nil, err
+	}
+	if err := demo.WriteMigrations(migDir); err != nil {
+		return nil, err
+	}
+	if p.TenantMigrations, err = migrations.Dir(migDir); err != nil {
+		return nil, err
+	}
 	// The jobs run as the scheduler runs them, so the overview and the jobs page have
 	// real runs to show.
 	if _, err := store.RunJob(ctx, "migrate", "sched-1", func(ctx context.Context) (map[string]int64, error) {
-		res, err := rollout.Run(ctx, rollout.Options{Store: store})
+		res, err := rollout.Run(ctx, rollout.Options{Store: store, Migrations: p.TenantMigrations})
 		return res.Counts(), err
 	}); err != nil {
 		return nil, err
@@ -174,6 +192,24 @@ func ageIncidents(ctx context.Context, p *provisioner.Provisioner) error {
 	return nil
 }
 
+// outsideUser is initech's user outside its domain (initech.example).
+const outsideUser = "temp.helpdesk@outsourcer.example"
+
+// appExec runs one statement in a tenant database through the tenant's own credentials.
+func appExec(ctx context.Context, p *provisioner.Provisioner, slug, sql string, args ...any) error {
+	dsn, err := p.AppDSN(ctx, slug)
+	if err != nil {
+		return err
+	}
+	conn, err := dbconn.Connect(ctx, dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, sql, args...)
+	return err
+}
+
 func passwordOf(dsn string) string {
 	u, err := url.Parse(dsn)
 	if err != nil {
@@ -222,6 +258,7 @@ func (f *fleet) call(t *testing.T, role, method, path string, body any, hdr ...s
 	if !strings.HasSuffix(path, "/dsn") {
 		f.noSecret(t, method+" "+path, string(raw))
 	}
+	f.checkAnswer(t, req, resp.StatusCode, resp.Header, raw)
 	return reply{StatusCode: resp.StatusCode, Header: resp.Header}, raw
 }
 

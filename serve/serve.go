@@ -57,7 +57,7 @@ func New(o Options) (*Server, error) {
 	v := fleetview.New(o.Provisioner, o.ReportSpec, o.Log.Named("view"))
 	v.Spares = o.Spares
 	a := api.New(api.Options{View: v, RollupSpec: o.RollupSpec, Wait: o.Wait, Node: o.Node, Log: o.Log.Named("api")})
-	c, err := console.New(console.Options{View: v, Log: o.Log.Named("console"), SessionTTL: o.SessionTTL, Secure: o.Secure})
+	c, err := console.New(console.Options{View: v, Log: o.Log.Named("console"), SessionTTL: o.SessionTTL, Secure: o.Secure, RollupSpec: o.RollupSpec, Node: o.Node})
 	if err != nil {
 		return nil, err
 	}

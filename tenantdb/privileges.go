@@ -268,6 +268,8 @@ type DatabaseFixes struct {
 	// these roles (everywhere and in this database).
 	ResetDatabase bool
 	ResetRoles    []string
+	// Domain, when set, is written into the database again ([Server.SetDomain]).
+	Domain string
 }
 
 // RepairPrivileges takes away, inside the tenant database, every privilege tenantctl
@@ -331,20 +333,36 @@ func (s *Server) RepairPrivileges(ctx context.Context, id string, exp Expected, 
 			errs = append(errs, fmt.Errorf("take away %s in %s: %w", p, Database(id), err))
 		}
 	}
+	if fixes.Domain != "" {
+		if err := setDomain(ctx, tconn, id, fixes.Domain); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 
 // Privileges reads the access-list entries inside the tenant database (what
 // [Server.InspectDatabase] returns in Contents.Privileges), on a connection of its own.
 func (s *Server) Privileges(ctx context.Context, id string) ([]Privilege, error) {
+	out, _, err := s.PrivilegesAndDomain(ctx, id)
+	return out, err
+}
+
+// PrivilegesAndDomain reads, on one connection, the access-list entries inside the
+// tenant database and the domain functions it carries (see [DomainProblems]).
+func (s *Server) PrivilegesAndDomain(ctx context.Context, id string) ([]Privilege, map[string]string, error) {
 	conn, err := s.Connect(ctx, Database(id))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	out, err := readPrivileges(ctx, conn)
 	if err != nil {
-		return nil, fmt.Errorf("read privileges in %s: %w", Database(id), err)
+		return nil, nil, fmt.Errorf("read privileges in %s: %w", Database(id), err)
 	}
-	return out, nil
+	found, err := readDomainFunctions(ctx, conn)
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the domain functions in %s: %w", Database(id), err)
+	}
+	return out, found, nil
 }

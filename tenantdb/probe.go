@@ -50,6 +50,9 @@ type Contents struct {
 	Privileges []Privilege
 	// Objects are publications, event triggers, rules and SECURITY DEFINER functions.
 	Objects []string
+	// DomainFunctions are the bodies of the customer's domain functions the database
+	// carries, by signature (see [DomainProblems]).
+	DomainFunctions map[string]string
 	// System is what the system schemas hold that initdb did not leave there, and the
 	// functions declared in a native language outside any extension.
 	System []SystemFinding
@@ -133,6 +136,7 @@ func (s *Server) InspectDatabase(ctx context.Context, id string) (Contents, erro
 	b.Queue(systemQuery)
 	b.Queue(bridgesQuery)
 	b.Queue(largeObjectsQuery)
+	b.Queue(domainFunctionsQuery)
 	br := conn.SendBatch(ctx, b)
 	defer br.Close()
 	err = br.QueryRow().
@@ -166,6 +170,13 @@ func (s *Server) InspectDatabase(ctx context.Context, id string) (Contents, erro
 	}
 	if err != nil {
 		return c, fmt.Errorf("inspect large objects in %s: %w", Database(id), err)
+	}
+	rows, err = br.Query()
+	if err == nil {
+		c.DomainFunctions, err = scanDomainFunctions(rows)
+	}
+	if err != nil {
+		return c, fmt.Errorf("inspect the domain functions in %s: %w", Database(id), err)
 	}
 	return c, br.Close()
 }
@@ -218,6 +229,9 @@ type ProbeResult struct {
 	SQLState string
 	// Message describes the refusal or failure, scrubbed of secrets ("" on success).
 	Message string
+	// TimedOut is set when the server did not answer within the timeout (it may be
+	// stopped behind a listening socket, or frozen).
+	TimedOut bool
 }
 
 // refusals are the SQLSTATEs by which a server refuses a login.
@@ -266,5 +280,5 @@ func classify(err error) ProbeResult {
 		}
 		return out
 	}
-	return ProbeResult{Outcome: ProbeInconclusive, Message: secret.Scrub(err.Error())}
+	return ProbeResult{Outcome: ProbeInconclusive, Message: secret.Scrub(err.Error()), TimedOut: pgconn.Timeout(err)}
 }

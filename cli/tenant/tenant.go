@@ -418,9 +418,11 @@ var simpleCommands = []struct{ use, short, example string }{
 	{"rotate-credentials", "Give the tenant's application a new password; the old one stops working", "  tenantctl tenant rotate-credentials acme && tenantctl tenant dsn acme"},
 	{"suspend", "Stop the tenant's application from logging in and end its sessions", "  tenantctl tenant suspend acme     # the app role can no longer log in"},
 	{"resume", "Let a suspended tenant's application log in again", "  tenantctl tenant resume acme"},
+	{"cancel-delete", "Take a deleted tenant back before it is purged: it becomes suspended (then 'tenant resume')", "  tenantctl tenant cancel-delete acme && tenantctl tenant resume acme"},
 }
 
-// NewCmdSimple is `tenant rotate-credentials`, `suspend` or `resume` (use); runF, when
+// NewCmdSimple is `tenant rotate-credentials`, `suspend`, `resume` or `cancel-delete`
+// (use); runF, when
 // not nil, replaces the run.
 func NewCmdSimple(f *cmdutil.Factory, use, short, example string, runF func(context.Context, *SlugOptions) error) *cobra.Command {
 	if runF == nil {
@@ -443,6 +445,8 @@ func runSimple(ctx context.Context, opts *SlugOptions) error {
 		err = p.Suspend(ctx, slug)
 	case "resume":
 		err = p.Resume(ctx, slug)
+	case "cancel-delete":
+		err = p.CancelDelete(ctx, slug)
 	default:
 		err = fmt.Errorf("unknown tenant action %q", opts.Action)
 	}

@@ -107,5 +107,5 @@ func TestMoveAndExportFlagsBecomeOptions(t *testing.T) {
 
 func TestNewCmdTenantGroup(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, []string{"create", "delete", "dsn", "export", "list", "move", "purge", "resume", "rotate-credentials", "show", "suspend"}, cmdtest.Names(NewCmdTenant(cmdtest.Factory())))
+	require.Equal(t, []string{"cancel-delete", "create", "delete", "dsn", "export", "list", "move", "purge", "resume", "rotate-credentials", "show", "suspend"}, cmdtest.Names(NewCmdTenant(cmdtest.Factory())))
 }

@@ -73,7 +73,7 @@ func TestDemo(t *testing.T) {
 	require.Len(t, tenants, 3)
 	servers := map[any]int{}
 	for _, tn := range tenants {
-		require.Equal(t, float64(2), tn["schema_version"], "the demo rolled out its migration")
+		require.Equal(t, float64(3), tn["schema_version"], "the demo rolled out its migrations")
 		servers[tn["server"]]++
 	}
 	require.Len(t, servers, 2, "the demo spreads tenants over both servers")

@@ -44,7 +44,7 @@ func moreCases() []killCase {
 		},
 		{
 			name: "pool claim", group: "pool",
-			points: []string{"pool.claim.after-claim", "pool.claim.after-activate"},
+			points: []string{"pool.claim.after-claim", "pool.claim.after-domain", "pool.claim.after-activate"},
 			setup: func(f *fleet, slug string) []string {
 				require.Positive(f.t, f.server("pg-a").SparesReady, "a spare to claim (reconcile refills the pool)")
 				return createArgs(slug, "--server", "pg-a")

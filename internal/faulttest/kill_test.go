@@ -201,6 +201,23 @@ func baseCases() []killCase {
 			rerun: rerunSame,
 		},
 		{
+			name:   "cancel delete",
+			points: []string{"cancel-delete.after-server", "cancel-delete.after-catalog"},
+			setup: func(f *fleet, slug string) []string {
+				f.createTenant(slug)
+				f.must("tenant", "delete", slug, "--confirm", slug)
+				return []string{"tenant", "cancel-delete", slug}
+			},
+			// Reconcile leaves a deleted tenant deleted: the rerun takes it back.
+			rerun: rerunSame, always: true,
+			// Taken back, resumed, its application connects and writes again.
+			check: func(f *fleet, slug string) {
+				require.Equal(f.t, "suspended", f.tenant(slug).State)
+				f.must("tenant", "resume", slug)
+				f.fill(slug, 1)
+			},
+		},
+		{
 			name:   "access grant",
 			points: []string{"access.grant.after-record", "tenantdb.access.after-role", "access.grant.after-server"},
 			setup: func(f *fleet, slug string) []string {
@@ -255,6 +272,33 @@ func baseCases() []killCase {
 					require.NoError(f.t, err)
 				}
 				return []string{"reconcile"}
+			},
+		},
+		{
+			// Tenants whose databases lack the customer's domain (created before tenantctl
+			// wrote it, or dropped by hand): reconcile writes it, killed or not.
+			name:   "reconcile writes the domain",
+			points: []string{"reconcile.after-action", "reconcile.after-action:2"},
+			setup: func(f *fleet, slug string) []string {
+				a, b := f.createTenant(slug), f.createTenant(slug+"-b")
+				for _, tn := range []tenant{a, b} {
+					c := f.serverConn(f.serverIndex(tn.Server), "t_"+tn.ID)
+					_, err := c.Exec(t0, "DROP FUNCTION public.tenantctl_domain(); DROP FUNCTION public.tenantctl_email_in_domain(text)")
+					c.Close(t0)
+					require.NoError(f.t, err)
+				}
+				return []string{"reconcile"}
+			},
+			check: func(f *fleet, slug string) {
+				for _, s := range []string{slug, slug + "-b"} {
+					tn := f.tenant(s)
+					c := f.serverConn(f.serverIndex(tn.Server), "t_"+tn.ID)
+					var domain string
+					err := c.QueryRow(t0, "SELECT public.tenantctl_domain()").Scan(&domain)
+					c.Close(t0)
+					require.NoError(f.t, err)
+					require.Equal(f.t, s+".example", domain)
+				}
 			},
 		},
 		{
