@@ -381,37 +381,8 @@ func (a *auditor) probeServer(ctx context.Context, s *server, plan map[string]pr
 	}
 }
 
-// serverAttempt makes one login attempt on s within its connection bound and counts it.
+// serverAttempt makes one login attempt on s within its connection bound and counts
+// it (against no tenant: the server's own probes).
 func (a *auditor) serverAttempt(ctx context.Context, s *server, try func() tenantdb.ProbeResult) tenantdb.ProbeResult {
-	select {
-	case s.sem <- struct{}{}:
-	case <-ctx.Done():
-		return tenantdb.ProbeResult{Outcome: tenantdb.ProbeInconclusive, Message: ctx.Err().Error()}
-	}
-	var res tenantdb.ProbeResult
-	if a.silent(s.sem) {
-		res = tenantdb.ProbeResult{Outcome: tenantdb.ProbeInconclusive, TimedOut: true,
-			Message: "not tried: the server let an earlier probe of this audit time out"}
-	} else {
-		res = try()
-	}
-	<-s.sem
-	a.col.mu.Lock()
-	if res.TimedOut {
-		if a.silentTargets == nil {
-			a.silentTargets = map[chan struct{}]bool{}
-		}
-		a.silentTargets[s.sem] = true
-	}
-	a.probes.Attempts++
-	switch res.Outcome {
-	case tenantdb.ProbeConnected:
-		a.probes.Connected++
-	case tenantdb.ProbeRefused:
-		a.probes.Refused++
-	default:
-		a.probes.Inconclusive++
-	}
-	a.col.mu.Unlock()
-	return res
+	return a.login(ctx, "", s.sem, try)
 }

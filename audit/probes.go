@@ -191,11 +191,18 @@ func (a *auditor) probeAs(ctx context.Context, t catalog.Tenant, p probePlan, us
 	}
 }
 
-// attempt runs one login attempt holding a connection slot of the target. A target
-// that let an attempt time out is not tried again in this run: every later attempt on
-// it is inconclusive at once (and reported as such), so a frozen server costs the audit
-// one connect timeout per probing tenant at most, not one per attempt.
+// attempt runs one login attempt of tenant t holding a connection slot of the target
+// and counts it against t (see login).
 func (a *auditor) attempt(ctx context.Context, t catalog.Tenant, sem chan struct{}, try func() tenantdb.ProbeResult) tenantdb.ProbeResult {
+	return a.login(ctx, t.Slug, sem, try)
+}
+
+// login runs one login attempt holding a connection slot of the target behind sem and
+// counts it (against tenant slug too, unless slug is ""). A target that let an attempt
+// time out is not tried again in this run: every later attempt on it is inconclusive at
+// once (and reported as such), so a frozen server costs the audit one connect timeout
+// per probing tenant at most, not one per attempt.
+func (a *auditor) login(ctx context.Context, slug string, sem chan struct{}, try func() tenantdb.ProbeResult) tenantdb.ProbeResult {
 	select {
 	case sem <- struct{}{}:
 	case <-ctx.Done():
@@ -216,7 +223,9 @@ func (a *auditor) attempt(ctx context.Context, t catalog.Tenant, sem chan struct
 		}
 		a.silentTargets[sem] = true
 	}
-	a.col.probes[t.Slug]++
+	if slug != "" {
+		a.col.probes[slug]++
+	}
 	a.probes.Attempts++
 	switch res.Outcome {
 	case tenantdb.ProbeConnected:

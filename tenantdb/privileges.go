@@ -44,6 +44,15 @@ func (p Privilege) String() string {
 	return fmt.Sprintf("%s holds %s on %s %s", p.Grantee, p.Privilege, p.Kind, p.Object)
 }
 
+// rangeConstructor is a condition on pg_proc p: p is a constructor CREATE TYPE … AS
+// RANGE made for its range or multirange type — one of the constructor symbols, bound
+// to that type by an internal dependency. Such a function builds values of the type and
+// nothing else, whoever declared or owns it.
+const rangeConstructor = `(p.prosrc IN ('range_constructor2', 'range_constructor3', 'multirange_constructor0', 'multirange_constructor1', 'multirange_constructor2')
+               AND EXISTS (SELECT 1 FROM pg_depend d JOIN pg_type rt ON rt.oid = d.refobjid
+                           WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.refclassid = 'pg_type'::regclass
+                             AND d.deptype = 'i' AND rt.typtype IN ('r', 'm')))`
+
 // privilegesQuery lists every explicit access-list entry of a non-system schema,
 // table, view, sequence or function (functions with no access list hold PUBLIC's
 // default EXECUTE) whose grantee is not the object's owner, objects of extensions
@@ -71,10 +80,7 @@ WITH sys AS (
       -- A range type's constructors belong to the bootstrap superuser whoever creates
       -- the type (PostgreSQL 15), so the owner cannot revoke PUBLIC's default EXECUTE;
       -- they only build values of the type, which is itself held to its owner.
-      AND NOT (p.prosrc IN ('range_constructor2', 'range_constructor3', 'multirange_constructor0', 'multirange_constructor1', 'multirange_constructor2')
-               AND EXISTS (SELECT 1 FROM pg_depend d JOIN pg_type rt ON rt.oid = d.refobjid
-                           WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.refclassid = 'pg_type'::regclass
-                             AND d.deptype = 'i' AND rt.typtype IN ('r', 'm')))
+      AND NOT ` + rangeConstructor + `
 )
 SELECT o.kind, o.obj, o.sch, o.name, CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(x.grantee) END,
        x.privilege_type, o.secdef, '', ''

@@ -114,9 +114,7 @@ SELECT kind, what, name, symbol FROM (
       AND NOT (p.prokind = 'a' AND p.prosrc = 'aggregate_dummy' AND EXISTS (SELECT 1 FROM pg_aggregate g WHERE g.aggfnoid = p.oid))
       -- CREATE TYPE … AS RANGE declares its constructors in LANGUAGE internal, bound to
       -- the type; those symbols build a range and nothing else.
-      AND NOT (p.prosrc IN ('range_constructor2', 'range_constructor3', 'multirange_constructor0', 'multirange_constructor1', 'multirange_constructor2')
-               AND EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid
-                                                       AND d.refclassid = 'pg_type'::regclass AND d.deptype = 'i'))
+      AND NOT ` + rangeConstructor + `
 ) f ORDER BY 1, 2
 `
 
