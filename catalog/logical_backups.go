@@ -88,3 +88,31 @@ func (s *Store) MarkLogicalBackupRemoved(ctx context.Context, id int64) error {
 	_, err := s.pool.Exec(ctx, `UPDATE logical_backups SET removed_at = now() WHERE id = $1 AND removed_at IS NULL`, id)
 	return err
 }
+
+// RecordedExport is where a tenant's export archive is recorded: a logical backup of it,
+// or the tenant.export event 'tenant export' wrote.
+type RecordedExport struct {
+	// Kind is "logical-backup" or "export".
+	Kind    string
+	TakenAt time.Time
+}
+
+// FindRecordedExport looks for an archive with the SHA-256 sum among the tenant's
+// logical backups (present or removed: the file may have been copied back) and the
+// exports recorded in its event log; ok is false when neither recorded it.
+func (s *Store) FindRecordedExport(ctx context.Context, tenantID, sum string) (RecordedExport, bool, error) {
+	var r RecordedExport
+	err := s.pool.QueryRow(ctx, `
+		SELECT kind, at FROM (
+			SELECT 'logical-backup' AS kind, taken_at AS at FROM logical_backups WHERE tenant_id = $1 AND sha256 = $2
+			UNION ALL
+			SELECT 'export', at FROM events WHERE tenant_id = $1 AND action = 'tenant.export' AND details->>'sha256' = $2
+		) x ORDER BY at DESC LIMIT 1`, tenantID, sum).Scan(&r.Kind, &r.TakenAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, false, nil
+	}
+	if err != nil {
+		return r, false, fmt.Errorf("look up the export %s: %w", sum, err)
+	}
+	return r, true, nil
+}

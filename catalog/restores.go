@@ -51,17 +51,21 @@ type Restore struct {
 	Tables      *int          `json:"tables,omitempty"`
 	Rows        *int64        `json:"rows,omitempty"`
 	LastError   string        `json:"last_error,omitempty"`
+	// SourceFile, for a restore from an export, is the archive's absolute path and
+	// SourceSHA256 its recorded SHA-256 (empty for a point-in-time restore).
+	SourceFile   string `json:"source_file,omitempty"`
+	SourceSHA256 string `json:"source_sha256,omitempty"`
 }
 
 const restoreColumns = `r.id, r.tenant_id, t.slug, r.server, r.target_time, r.prior_state, r.status, r.step, r.scratch_dir,
 	r.kept_db, r.keep_source, r.keep_until, r.started_at, r.suspended_at, r.switched_at, r.resumed_at, r.finished_at,
-	r.tables, r.rows, coalesce(r.last_error, '')`
+	r.tables, r.rows, coalesce(r.last_error, ''), coalesce(r.source_file, ''), coalesce(r.source_sha256, '')`
 
 func scanRestore(row pgx.Row) (Restore, error) {
 	var r Restore
 	err := row.Scan(&r.ID, &r.TenantID, &r.Slug, &r.Server, &r.TargetTime, &r.PriorState, &r.Status, &r.Step, &r.ScratchDir,
 		&r.KeptDB, &r.KeepSource, &r.KeepUntil, &r.StartedAt, &r.SuspendedAt, &r.SwitchedAt, &r.ResumedAt, &r.FinishedAt,
-		&r.Tables, &r.Rows, &r.LastError)
+		&r.Tables, &r.Rows, &r.LastError, &r.SourceFile, &r.SourceSHA256)
 	return r, err
 }
 
@@ -85,9 +89,10 @@ func (s *Store) StartRestore(ctx context.Context, r Restore, keptDB func(id int6
 		if err := tx.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('tenant_restores', 'id'))`).Scan(&id); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO tenant_restores (id, tenant_id, server, target_time, prior_state, scratch_dir, kept_db, keep_source)
-			OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			id, r.TenantID, server, r.TargetTime, state, r.ScratchDir, keptDB(id), r.KeepSource)
+		_, err := tx.Exec(ctx, `INSERT INTO tenant_restores (id, tenant_id, server, target_time, prior_state, scratch_dir, kept_db, keep_source,
+			source_file, source_sha256)
+			OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULLIF($9, ''), NULLIF($10, ''))`,
+			id, r.TenantID, server, r.TargetTime, state, r.ScratchDir, keptDB(id), r.KeepSource, r.SourceFile, r.SourceSHA256)
 		var pgErr *pgconn.PgError
 		if errors.As(err, &pgErr) && pgErr.Code == pgerrcode.UniqueViolation {
 			return validate.Invalid(ErrRestoreInProgress)
@@ -98,9 +103,13 @@ func (s *Store) StartRestore(ctx context.Context, r Restore, keptDB func(id int6
 		if _, err := tx.Exec(ctx, `UPDATE tenants SET state = 'restoring', updated_at = now() WHERE id = $1`, r.TenantID); err != nil {
 			return err
 		}
-		if err := s.AppendEvent(ctx, tx, Event{Action: "tenant.restore.start", TenantID: r.TenantID, Slug: r.Slug, Details: map[string]any{
+		details := map[string]any{
 			"restore": id, "server": server, "target_time": r.TargetTime.UTC().Format(time.RFC3339Nano), "keep_source": r.KeepSource.String(),
-		}}); err != nil {
+		}
+		if r.SourceFile != "" {
+			details["source_file"], details["source_sha256"] = r.SourceFile, r.SourceSHA256
+		}
+		if err := s.AppendEvent(ctx, tx, Event{Action: "tenant.restore.start", TenantID: r.TenantID, Slug: r.Slug, Details: details}); err != nil {
 			return err
 		}
 		out, err = scanRestore(tx.QueryRow(ctx, `SELECT `+restoreColumns+` FROM tenant_restores r JOIN tenants t ON t.id = r.tenant_id WHERE r.id = $1`, id))

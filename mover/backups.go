@@ -203,8 +203,12 @@ type FromExportOptions struct {
 	Slug string
 	File string
 	// As is the new tenant's slug; AsName and AsDomain default to the source's name,
-	// marked restored, and NEW-SLUG.<the source's domain>.
+	// marked restored, and NEW-SLUG.<the source's domain>. Empty for
+	// [Mover.RestoreExportInPlace].
 	As, AsName, AsDomain string
+	// KeepSource, in place, is how long the replaced database stays; nil means
+	// [DefaultKeepSource], 0 drops it at once.
+	KeepSource *time.Duration
 }
 
 // FromExportResult describes a restore from an export.
@@ -233,7 +237,7 @@ func (m *Mover) RestoreFromExport(ctx context.Context, o FromExportOptions) (Fro
 		return FromExportResult{}, err
 	}
 	if o.As == "" {
-		return FromExportResult{}, validate.Errorf("restoring an export in place is not supported: give --as NEW-SLUG to bring it in as a new customer")
+		return FromExportResult{}, validate.Errorf("a new tenant's slug is required (or restore the export in place)")
 	}
 	if err := validate.Slug(o.As); err != nil {
 		return FromExportResult{}, err

@@ -102,6 +102,9 @@ type RestoreResult struct {
 	Window *backup.Window `json:"window,omitempty"`
 	// As is the new tenant's slug for a restore as a new customer.
 	As string `json:"as,omitempty"`
+	// File is the export restored from, for a restore from an export (Time is then
+	// when it was taken).
+	File string `json:"file,omitempty"`
 	// Status is the restore's status (switched, done, rolled-back), "imported" for one
 	// as a new customer, or "planned" for a dry run.
 	Status          string        `json:"status"`
@@ -120,9 +123,15 @@ type InterruptedRestoreError struct {
 	Slug string
 	Time time.Time
 	Step string
+	// File is the export an interrupted restore from an export restores from.
+	File string
 }
 
 func (e *InterruptedRestoreError) Error() string {
+	if e.File != "" {
+		return fmt.Sprintf("tenant %q has an interrupted restore from the export %s (after step %s): restore it from that file again to finish it, or roll it back",
+			e.Slug, e.File, e.Step)
+	}
 	return fmt.Sprintf("tenant %q has an interrupted restore to %s (after step %s): restore it to that time again to finish it, or roll it back",
 		e.Slug, e.Time.UTC().Format(time.RFC3339Nano), e.Step)
 }
@@ -156,8 +165,8 @@ func (m *Mover) Restore(ctx context.Context, o RestoreOptions) (RestoreResult, e
 		open = slices.DeleteFunc(open, func(r catalog.Restore) bool { return r.Status == catalog.RestoreSwitched && r.ResumedAt != nil })
 		if len(open) > 0 {
 			r := open[0]
-			if !r.TargetTime.Equal(o.Time) {
-				return res, validate.Invalid(&InterruptedRestoreError{Slug: t.Slug, Time: r.TargetTime, Step: r.Step})
+			if !r.TargetTime.Equal(o.Time) || r.SourceFile != "" {
+				return res, validate.Invalid(&InterruptedRestoreError{Slug: t.Slug, Time: r.TargetTime, Step: r.Step, File: r.SourceFile})
 			}
 			if o.DryRun {
 				res.Status = "resume at " + nextRestoreStep(r.Step)
@@ -284,7 +293,7 @@ func checkScratch(ctx context.Context, sc *backup.Scratch, id string) (int64, []
 // (not a crash or a cancellation) rolls it back; after it, a rerun or reconcile
 // finishes it.
 func (m *Mover) driveRestore(ctx context.Context, r catalog.Restore, start time.Time) (RestoreResult, error) {
-	res := RestoreResult{Slug: r.Slug, ID: r.TenantID, Server: r.Server, Time: r.TargetTime}
+	res := RestoreResult{Slug: r.Slug, ID: r.TenantID, Server: r.Server, Time: r.TargetTime, File: r.SourceFile}
 	err := m.restoreSteps(ctx, r, &res)
 	if err != nil && ctx.Err() == nil {
 		cur, gerr := m.store().GetRestore(ctx, r.ID)
@@ -323,11 +332,17 @@ func (m *Mover) restoreSteps(ctx context.Context, r catalog.Restore, res *Restor
 	if err != nil {
 		return err
 	}
-	settings, err := m.store().GetBackupSettings(ctx, r.Server)
-	if err != nil {
-		return err
-	}
 	id, db := r.TenantID, tenantdb.Database(r.TenantID)
+	// From an export, no scratch instance and no pgBackRest: the archive is checked,
+	// then restored into the database under the tenant's name once the current one is
+	// aside.
+	fromExport := r.SourceFile != ""
+	var settings backup.Settings
+	if !fromExport {
+		if settings, err = m.store().GetBackupSettings(ctx, r.Server); err != nil {
+			return err
+		}
+	}
 	var sc *backup.Scratch
 	defer func() {
 		if sc != nil {
@@ -346,6 +361,14 @@ func (m *Mover) restoreSteps(ctx context.Context, r catalog.Restore, res *Restor
 		u := catalog.RestoreUpdate{Step: &step}
 		switch step {
 		case RestoreScratch:
+			if fromExport {
+				info, err := m.checkExportFile(ctx, r)
+				if err != nil {
+					return err
+				}
+				res.SchemaVersion = info.Version
+				break
+			}
 			if err := needScratch(); err != nil {
 				return err
 			}
@@ -371,6 +394,12 @@ func (m *Mover) restoreSteps(ctx context.Context, r catalog.Restore, res *Restor
 				return err
 			}
 		case RestoreCopied:
+			if fromExport {
+				if err := m.restoreExportFile(ctx, live, r); err != nil {
+					return err
+				}
+				break
+			}
 			if err := needScratch(); err != nil {
 				return err
 			}
@@ -394,12 +423,30 @@ func (m *Mover) restoreSteps(ctx context.Context, r catalog.Restore, res *Restor
 			if err := live.SetDomain(ctx, id, t.Domain); err != nil {
 				return err
 			}
+			if fromExport {
+				if err := m.migrateRestored(ctx, live, id); err != nil {
+					return err
+				}
+			}
 			// The app's CONNECT was revoked at suspension; hardening gave it back on the
 			// restored database only, and it stays NOLOGIN until resumed.
 			if err := live.SetAppLogin(ctx, id, false); err != nil {
 				return err
 			}
 		case RestoreVerified:
+			if fromExport {
+				v, sums, err := m.checkRestored(ctx, live, id)
+				if err != nil {
+					return err
+				}
+				n, rows := len(sums), int64(0)
+				for _, s := range sums {
+					rows += s.Rows
+				}
+				u.Tables, u.Rows = &n, &rows
+				res.Tables, res.Rows, res.SchemaVersion = n, rows, v
+				break
+			}
 			if err := needScratch(); err != nil {
 				return err
 			}
@@ -427,8 +474,10 @@ func (m *Mover) restoreSteps(ctx context.Context, r catalog.Restore, res *Restor
 				sc.Server.Close()
 				sc = nil
 			}
-			if err := backup.RemoveScratch(ctx, r.ScratchDir); err != nil {
-				return err
+			if r.ScratchDir != "" {
+				if err := backup.RemoveScratch(ctx, r.ScratchDir); err != nil {
+					return err
+				}
 			}
 			u.Resumed = true
 		}
@@ -487,8 +536,10 @@ func (m *Mover) rollbackRestore(ctx context.Context, r catalog.Restore, reason s
 	if r.Status != catalog.RestoreRestoring {
 		return nil
 	}
-	if err := backup.RemoveScratch(ctx, r.ScratchDir); err != nil {
-		return err
+	if r.ScratchDir != "" {
+		if err := backup.RemoveScratch(ctx, r.ScratchDir); err != nil {
+			return err
+		}
 	}
 	live, err := m.P.Server(ctx, r.Server)
 	if err != nil {

@@ -464,7 +464,7 @@ func NewCmdRestore(f *cmdutil.Factory, runF func(context.Context, *RestoreOption
 	opts := &RestoreOptions{Factory: f}
 	o := &opts.Restore
 	cmd := &cobra.Command{
-		Use:   "restore SLUG --time T [--as NEW-SLUG] [--keep-source D] [--dry-run] [--rollback] | restore SLUG --from-export FILE --as NEW-SLUG",
+		Use:   "restore SLUG --time T [--as NEW-SLUG] [--keep-source D] [--dry-run] [--rollback] | restore SLUG --from-export FILE [--as NEW-SLUG] [--keep-source D]",
 		Short: "Restore one tenant to a point in time from its server's backups, in place or as a new customer",
 		Long: `Restore one tenant's database as it was at --time from its server's pgBackRest backups
 and archived WAL, leaving every other customer on the server alone.
@@ -489,32 +489,42 @@ full at its next rollup.
 A time outside the server's restorable window ('backup list'), or before the tenant
 existed, is refused (exit 2) with the window named.
 
-With --from-export FILE --as NEW-SLUG (servers without WAL archiving): bring one of the
-tenant's exports ('backup run --logical', or 'tenant export') in as a new customer,
-exactly like 'tenant create --from-dump'. When FILE is a recorded logical backup
-('backup list --logical') it must be the tenant's and match its recorded SHA-256 and
-size, or nothing happens (exit 2). Restoring an export in place (without --as) is not
-supported: it is refused (exit 2).`,
+With --from-export FILE (servers without WAL archiving): restore from one of the
+tenant's exports ('backup run --logical', or 'tenant export') instead. When FILE is a
+recorded logical backup ('backup list --logical') it must be the tenant's and match its
+recorded SHA-256 and size, or nothing happens (exit 2). With --as NEW-SLUG it comes in
+as a new customer, exactly like 'tenant create --from-dump'. Without --as it replaces
+the tenant's database in place as above (sessions end, the current database kept for
+--keep-source, same DSN): FILE must then be an archive the catalog recorded as this
+tenant's (a logical backup, or a 'tenant export' its events name, by SHA-256), checked
+again before it is restored; the restored database is checked (goose's version, rows
+counted and summed per table) before the switch. Killed, rerun the same command or
+'tenantctl reconcile' (or --rollback).`,
 		Example: `  tenantctl backup list --server pg-a
   tenantctl tenant restore acme --time 2026-12-01T14:32:00Z --dry-run
   tenantctl tenant restore acme --time 2026-12-01T14:32:00Z --as acme-restored
   tenantctl tenant restore acme --time "2026-12-01 14:32" --keep-source 72h
   tenantctl backup list --logical --tenant acme
-  tenantctl tenant restore acme --from-export /var/backups/tenantctl/acme/acme-20261201T020000.000Z.dump --as acme-restored`,
+  tenantctl tenant restore acme --from-export /var/backups/tenantctl/acme/acme-20261201T020000.000Z.dump --as acme-restored
+  tenantctl tenant restore acme --from-export /var/backups/tenantctl/acme/acme-20261201T020000.000Z.dump --keep-source 72h`,
 		Args: cmdutil.ExactArgs(1, "a tenant SLUG"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			o.Slug = args[0]
 			if opts.FromExport != "" {
-				for _, fl := range []string{"time", "rollback", "dry-run", "keep-source", "scratch-dir"} {
+				for _, fl := range []string{"time", "rollback", "dry-run", "scratch-dir"} {
 					if cmd.Flags().Changed(fl) {
 						return validate.Errorf("--%s does not go with --from-export", fl)
 					}
 				}
-				if o.As == "" {
-					return validate.Errorf("restoring an export in place is not supported: give --as NEW-SLUG to bring %s in as a new customer (tenant restore %s --from-export FILE --as NEW-SLUG)", opts.FromExport, o.Slug)
-				}
 				if err := validate.Slug(o.Slug); err != nil {
 					return err
+				}
+				if o.As == "" {
+					// In place: the kept copy's retention applies.
+					return parseKeepSource(cmd, opts, func() error { return runF(cmd.Context(), opts) })
+				}
+				if cmd.Flags().Changed("keep-source") {
+					return validate.Errorf("--keep-source is for an in-place restore: with --as the tenant's database is not replaced")
 				}
 				if err := validate.Slug(o.As); err != nil {
 					return err
@@ -525,28 +535,23 @@ supported: it is refused (exit 2).`,
 				return runF(cmd.Context(), opts)
 			}
 			if opts.At == "" {
-				return validate.Errorf("--time is required (or --from-export FILE --as NEW-SLUG)")
+				return validate.Errorf("--time is required (or --from-export FILE)")
 			}
 			var err error
 			if o.Time, err = parseTime(opts.At); err != nil {
 				return err
 			}
-			if cmd.Flags().Changed("keep-source") {
-				d, err := time.ParseDuration(opts.KeepSource)
-				if err != nil {
-					return validate.Errorf("invalid --keep-source %q: give a duration such as 24h, 30m or 0", opts.KeepSource)
+			return parseKeepSource(cmd, opts, func() error {
+				if err := o.Validate(); err != nil {
+					return err
 				}
-				o.KeepSource = &d
-			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return runF(cmd.Context(), opts)
+				return runF(cmd.Context(), opts)
+			})
 		},
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.At, "time", "", "the point in time to restore to (RFC 3339, or \"YYYY-MM-DD HH:MM[:SS]\" UTC)")
-	fl.StringVar(&opts.FromExport, "from-export", "", "restore from this export (a logical backup or 'tenant export' archive) instead of the server's backups; needs --as")
+	fl.StringVar(&opts.FromExport, "from-export", "", "restore from this export (a logical backup or 'tenant export' archive) instead of the server's backups, in place or --as a new customer")
 	fl.StringVar(&o.As, "as", "", "bring the restored database in as a new tenant with this slug instead of replacing the current one")
 	fl.StringVar(&o.AsName, "as-name", "", "the new tenant's name (default: the source's, marked restored)")
 	fl.StringVar(&o.AsDomain, "as-domain", "", "the new tenant's domain (default: NEW-SLUG.<the source's domain>)")
@@ -555,6 +560,18 @@ supported: it is refused (exit 2).`,
 	fl.BoolVar(&o.DryRun, "dry-run", false, "check the time against the window and change nothing")
 	fl.BoolVar(&opts.Rollback, "rollback", false, "roll back the tenant's interrupted in-place restore instead")
 	return cmd
+}
+
+// parseKeepSource reads --keep-source, when given, into the options, then runs next.
+func parseKeepSource(cmd *cobra.Command, opts *RestoreOptions, next func() error) error {
+	if cmd.Flags().Changed("keep-source") {
+		d, err := time.ParseDuration(opts.KeepSource)
+		if err != nil || d < 0 {
+			return validate.Errorf("invalid --keep-source %q: give a duration such as 24h, 30m or 0", opts.KeepSource)
+		}
+		opts.Restore.KeepSource = &d
+	}
+	return next()
 }
 
 func runRestore(ctx context.Context, opts *RestoreOptions) error {
@@ -605,7 +622,7 @@ func runRestore(ctx context.Context, opts *RestoreOptions) error {
 	return nil
 }
 
-// runRestoreFromExport is `tenant restore SLUG --from-export FILE --as NEW-SLUG`.
+// runRestoreFromExport is `tenant restore SLUG --from-export FILE [--as NEW-SLUG]`.
 func runRestoreFromExport(ctx context.Context, opts *RestoreOptions) error {
 	f, o := opts.Factory, opts.Restore
 	m, done, err := f.Mover(ctx)
@@ -613,6 +630,21 @@ func runRestoreFromExport(ctx context.Context, opts *RestoreOptions) error {
 		return err
 	}
 	defer done()
+	if o.As == "" {
+		res, err := m.RestoreExportInPlace(ctx, mover.FromExportOptions{Slug: o.Slug, File: opts.FromExport, KeepSource: o.KeepSource})
+		if err != nil {
+			return err
+		}
+		if f.JSONOutput() {
+			return f.PrintJSON(res)
+		}
+		fmt.Fprintf(f.IO.Out, "tenant %s restored in place from %s (taken %s, SHA-256 checked): %d tables, %d rows, downtime %s, total %s\n",
+			res.Slug, res.File, res.Time.UTC().Format(time.RFC3339), res.Tables, res.Rows, res.Downtime.Round(time.Millisecond), res.Duration.Round(time.Millisecond))
+		if res.KeepSourceUntil != nil && res.Status == "switched" {
+			fmt.Fprintf(f.IO.Out, "the replaced database is kept as %s until %s; `tenantctl reconcile` drops it after that\n", res.KeptDB, res.KeepSourceUntil.UTC().Format(time.RFC3339))
+		}
+		return nil
+	}
 	res, err := m.RestoreFromExport(ctx, mover.FromExportOptions{Slug: o.Slug, File: opts.FromExport, As: o.As, AsName: o.AsName, AsDomain: o.AsDomain})
 	if err != nil {
 		return err

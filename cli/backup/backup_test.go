@@ -95,8 +95,15 @@ func TestLogicalFlagsBecomeOptions(t *testing.T) {
 	require.NoError(t, cmdtest.Execute(t, NewCmdRestore(cmdtest.Factory(), cmdtest.Capture(&got)), "acme", "--from-export", "/b/acme.dump", "--as", "acme-back"))
 	require.Equal(t, "/b/acme.dump", got.FromExport)
 	require.Equal(t, mover.RestoreOptions{Slug: "acme", As: "acme-back"}, got.Restore)
-	for _, args := range [][]string{{"acme", "--from-export", "/b/acme.dump"}, {"acme", "--from-export", "/b/acme.dump", "--as", "x-acme", "--time", "2026-12-01 14:32"},
-		{"acme", "--from-export", "/b/acme.dump", "--as", "x-acme", "--rollback"}, {"acme", "--from-export", "/b/acme.dump", "--as", "Bad Slug"}} {
+	// In place: no --as, --keep-source read.
+	require.NoError(t, cmdtest.Execute(t, NewCmdRestore(cmdtest.Factory(), cmdtest.Capture(&got)), "acme", "--from-export", "/b/acme.dump", "--keep-source", "0"))
+	require.Equal(t, "/b/acme.dump", got.FromExport)
+	zero := time.Duration(0)
+	require.Equal(t, mover.RestoreOptions{Slug: "acme", KeepSource: &zero}, got.Restore)
+	for _, args := range [][]string{{"acme", "--from-export", "/b/acme.dump", "--as", "x-acme", "--time", "2026-12-01 14:32"},
+		{"acme", "--from-export", "/b/acme.dump", "--as", "x-acme", "--rollback"}, {"acme", "--from-export", "/b/acme.dump", "--as", "Bad Slug"},
+		{"acme", "--from-export", "/b/acme.dump", "--as", "x-acme", "--keep-source", "1h"}, {"acme", "--from-export", "/b/acme.dump", "--keep-source", "soon"},
+		{"acme", "--from-export", "/b/acme.dump", "--dry-run"}, {"Bad Slug", "--from-export", "/b/acme.dump"}} {
 		require.ErrorIs(t, cmdtest.Execute(t, NewCmdRestore(cmdtest.Factory(), cmdtest.Refuse[RestoreOptions](t)), args...), validate.ErrInvalid, "%v", args)
 	}
 }

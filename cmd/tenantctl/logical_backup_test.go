@@ -1,14 +1,19 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/internal/pgtest"
 )
 
 func fileSHA256(t *testing.T, path string) string {
@@ -74,7 +79,6 @@ func TestLogicalBackupAndRestoreFromExport(t *testing.T) {
 	// The mistake, then the customer back from its logical backup as a new customer.
 	damage(t, a.dsn)
 	require.NotEqual(t, want, sumsVia(t, a.dsn))
-	c.expect(2, []string{"not supported", "--as NEW-SLUG"}, "tenant", "restore", a.slug, "--from-export", files[a.slug])
 	c.expect(2, []string{"does not go with --from-export"}, "tenant", "restore", a.slug, "--from-export", files[a.slug], "--as", "x-"+a.slug, "--time", "2026-01-01T00:00:00Z")
 	c.expect(2, []string{"is a logical backup of tenant " + `"` + a.slug + `"`}, "tenant", "restore", b.slug, "--from-export", files[a.slug], "--as", "wrong-"+b.slug)
 	c.expect(2, []string{"tenant not found"}, "tenant", "show", "wrong-"+b.slug)
@@ -118,4 +122,98 @@ func TestLogicalBackupAndRestoreFromExport(t *testing.T) {
 	require.Len(t, all, 5)
 	require.NotNil(t, all[0]["removed_at"])
 	require.Contains(t, c.mustRun("backup", "run", "--help"), "--logical")
+}
+
+// TestTenantRestoreFromExportInPlace: rows at T1 exported (a logical backup and a
+// 'tenant export'), then changed and deleted; `tenant restore SLUG --from-export FILE`
+// without --as puts exactly T1's rows (count and checksum per table) back under the old
+// DSN while a neighbour on the same server keeps writing through one session; another
+// tenant's file and a file the catalog never recorded are refused with nothing changed;
+// the audit passes afterwards and the kept copy is neither an orphan nor a finding.
+func TestTenantRestoreFromExportInPlace(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := fleetCLI(t)
+	dir := filepath.Join(t.TempDir(), "logical")
+	a := createTenant(t, c, "pg-a")
+	nb := createTenant(t, c, "pg-a")
+	fill(t, a.dsn, 200)
+	fill(t, nb.dsn, 50)
+
+	want := sumsVia(t, a.dsn)
+	exported := filepath.Join(t.TempDir(), a.slug+".dump")
+	c.mustRun("tenant", "export", a.slug, "--out", exported)
+	run := decode[[]map[string]any](t, c.mustRun("backup", "run", "--logical", "--server", "pg-a", "--dir", dir, "-o", "json"))
+	files := map[string]string{}
+	for _, r := range run {
+		files[r["slug"].(string)] = r["file"].(string)
+	}
+	damage(t, a.dsn)
+	damaged := sumsVia(t, a.dsn)
+	require.NotEqual(t, want, damaged)
+
+	// Refused, nothing changed: another tenant's logical backup, a file no record names,
+	// --as with --keep-source.
+	c.expect(2, []string{"is a logical backup of tenant " + `"` + nb.slug + `"`}, "tenant", "restore", a.slug, "--from-export", files[nb.slug])
+	stray := filepath.Join(t.TempDir(), "stray.dump")
+	data, err := os.ReadFile(exported)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(stray, append(data, 0), 0o600))
+	c.expect(2, []string{"is not a recorded export of tenant", "--as NEW-SLUG"}, "tenant", "restore", a.slug, "--from-export", stray)
+	c.expect(2, []string{"--keep-source is for an in-place restore"}, "tenant", "restore", a.slug, "--from-export", exported, "--as", "x-"+a.slug, "--keep-source", "0")
+	require.Equal(t, damaged, sumsVia(t, a.dsn), "a refused restore changes nothing")
+
+	// In place from the logical backup, while the neighbour writes through one session.
+	nbBefore := sumsVia(t, nb.dsn)
+	w := startNeighbour(t, nb.dsn)
+	res := decode[map[string]any](t, c.mustRun("tenant", "restore", a.slug, "--from-export", files[a.slug], "-o", "json"))
+	w.finish()
+	require.Equal(t, "switched", res["status"])
+	require.Equal(t, files[a.slug], res["file"])
+	require.Equal(t, want, sumsVia(t, a.dsn), "the old DSN reaches exactly T1's rows")
+	require.Zero(t, w.failed.Load(), "the neighbour never lost its session")
+	require.Positive(t, w.ok.Load())
+	nbAfter := sumsVia(t, nb.dsn)
+	require.Equal(t, nbBefore["incidents"], nbAfter["incidents"], "the neighbour is untouched")
+	require.Equal(t, nbBefore["systems"], nbAfter["systems"], "the neighbour is untouched")
+	show := decode[map[string]any](t, c.mustRun("tenant", "show", a.slug, "-o", "json"))
+	require.Equal(t, "active", show["state"])
+	events := decode[[]map[string]any](t, c.mustRun("events", "--tenant", a.slug, "-o", "json"))
+	var started map[string]any
+	for _, e := range events {
+		if e["action"] == "tenant.restore.start" {
+			started = e["details"].(map[string]any)
+			break
+		}
+	}
+	require.NotNil(t, started, "the restore is recorded")
+	require.Equal(t, files[a.slug], started["source_file"])
+	require.Equal(t, fileSHA256(t, files[a.slug]), started["source_sha256"])
+
+	// The kept copy: there, unreachable by the app, neither orphan nor finding.
+	kept := res["kept_db"].(string)
+	require.True(t, strings.HasPrefix(kept, "t_"+a.id+"_kept"), kept)
+	_, err = pgx.Connect(ctx, strings.Replace(a.dsn, "/t_"+a.id+"?", "/"+kept+"?", 1))
+	require.Error(t, err, "the app cannot reach the kept copy")
+	srv := pgtest.Get(t).Servers[0]
+	countKept := func() int {
+		conn := srv.Conn(t, "postgres")
+		defer conn.Close(ctx)
+		var n int
+		require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM pg_database WHERE datname LIKE $1`, "t_"+a.id+"_kept%").Scan(&n))
+		return n
+	}
+	require.Equal(t, 1, countKept(), "the replaced database is kept")
+	for _, slug := range []string{a.slug, nb.slug} {
+		out, errOut, code := c.run("audit", "--tenant", slug, "-o", "json")
+		require.Equal(t, 0, code, "audit of %s after the restore: %s %s", slug, out, errOut)
+	}
+	require.NotContains(t, c.mustRun("reconcile", "--dry-run", "-o", "json"), kept, "the kept copy is no orphan")
+
+	// Again, from the 'tenant export' file, its kept copy dropped at once.
+	damage(t, a.dsn)
+	out := c.mustRun("tenant", "restore", a.slug, "--from-export", exported, "--keep-source", "0")
+	require.Contains(t, out, "restored in place from "+exported)
+	require.Equal(t, want, sumsVia(t, a.dsn))
+	require.Equal(t, 1, countKept(), "the second restore's copy was dropped at once; the first's stays for its retention")
 }

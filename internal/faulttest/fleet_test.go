@@ -97,6 +97,8 @@ type fleet struct {
 	exported string
 	// restoreAt is, by slug, the time the restore cases restore the tenant to.
 	restoreAt map[string]string
+	// restoreFrom is, by slug, the export the in-place restore-from-export case uses.
+	restoreFrom map[string]string
 }
 
 func newFleet(t testing.TB, servers ...*pgtest.Server) *fleet {

@@ -128,7 +128,7 @@ func rerunCreate(f *fleet, slug string, args []string) {
 }
 
 func killCases() []killCase {
-	return slices.Concat(baseCases(), moreCases(), restoreCases(), logicalBackupCases())
+	return slices.Concat(baseCases(), moreCases(), restoreCases(), restoreExportCases(), logicalBackupCases())
 }
 
 func baseCases() []killCase {
