@@ -36,11 +36,16 @@ func scanLogicalBackup(row pgx.Row) (LogicalBackup, error) {
 	return b, err
 }
 
-// RecordLogicalBackup records a complete archive and returns it as recorded.
+// RecordLogicalBackup records a complete archive and returns it as recorded (taken now,
+// unless b.TakenAt says when).
 func (s *Store) RecordLogicalBackup(ctx context.Context, b LogicalBackup) (LogicalBackup, error) {
-	out, err := scanLogicalBackup(s.pool.QueryRow(ctx, `INSERT INTO logical_backups (tenant_id, slug, server, path, size_bytes, sha256, schema_version)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING `+logicalBackupColumns,
-		b.TenantID, b.Slug, b.Server, b.Path, b.SizeBytes, b.SHA256, b.SchemaVersion))
+	var taken *time.Time // zero: now
+	if !b.TakenAt.IsZero() {
+		taken = &b.TakenAt
+	}
+	out, err := scanLogicalBackup(s.pool.QueryRow(ctx, `INSERT INTO logical_backups (tenant_id, slug, server, path, size_bytes, sha256, schema_version, taken_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, coalesce($8, now())) RETURNING `+logicalBackupColumns,
+		b.TenantID, b.Slug, b.Server, b.Path, b.SizeBytes, b.SHA256, b.SchemaVersion, taken))
 	if err != nil {
 		return out, fmt.Errorf("record logical backup %s: %w", b.Path, err)
 	}

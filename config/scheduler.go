@@ -24,4 +24,8 @@ type Scheduler struct {
 	BackupMaxAge time.Duration
 	// ReportDir is where the report job writes one file per customer, in ReportFormat.
 	ReportDir, ReportFormat string
+	// LogicalBackupDir is where the logical backup job exports every active tenant;
+	// LogicalBackupKeep how long it keeps each archive.
+	LogicalBackupDir  string
+	LogicalBackupKeep time.Duration
 }

@@ -2,6 +2,9 @@ package jobs
 
 import (
 	"context"
+	"errors"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/tenantctl/tenantctl/backup"
 	"github.com/tenantctl/tenantctl/mover"
@@ -32,6 +35,18 @@ func backupBody(env Env) func() (backup.RunOptions, error) {
 	}
 }
 
+// logicalBackupBody is the scheduled logical backup: every active tenant into
+// env.LogicalBackupDir, kept env.LogicalBackupKeep.
+func logicalBackupBody(env Env, log hclog.Logger) func() (LogicalBackupOptions, error) {
+	return func() (LogicalBackupOptions, error) {
+		if env.LogicalBackupDir == "" {
+			return LogicalBackupOptions{}, errors.New("no directory for the logical backups is configured (--backup-logical-dir)")
+		}
+		return LogicalBackupOptions{Mover: mover.New(env.Provisioner, log),
+			LogicalBackupOptions: mover.LogicalBackupOptions{Dir: env.LogicalBackupDir, Keep: env.LogicalBackupKeep}}, nil
+	}
+}
+
 // LogicalBackupOptions are a logical backup run's: the mover that exports and its
 // options.
 type LogicalBackupOptions struct {
@@ -41,8 +56,9 @@ type LogicalBackupOptions struct {
 
 // LogicalBackup exports every active tenant into the backup directory
 // ([mover.Mover.LogicalBackup]); counts: tenants backed up, failed, files removed by the
-// retention, bytes written. It is run by 'backup run --logical' and recorded like every
-// job; the scheduler does not run it (it is not in [Names]).
+// retention, bytes written, and what a killed run left that this one settled (archives
+// recorded, partial files removed). It is run by 'backup run --logical', and by the
+// scheduler on its schedule (off unless a directory is configured).
 var LogicalBackup = Def[LogicalBackupOptions, []mover.LogicalBackupResult]{
 	Name: "backup-logical",
 	run: func(ctx context.Context, o LogicalBackupOptions) ([]mover.LogicalBackupResult, error) {
@@ -56,6 +72,12 @@ var LogicalBackup = Def[LogicalBackupOptions, []mover.LogicalBackupResult]{
 			}
 			m["removed"] += int64(len(r.Removed))
 			m["bytes"] += r.Bytes
+			if n := int64(len(r.Recorded)); n > 0 {
+				m["swept_recorded"] += n
+			}
+			if n := int64(len(r.PartialsRemoved)); n > 0 {
+				m["swept_partials"] += n
+			}
 		}
 		return m
 	},

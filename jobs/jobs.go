@@ -153,7 +153,7 @@ var Purge = Def[PurgeOptions, []string]{
 }
 
 // Names are the jobs in the order they are listed, scheduled and logged.
-var Names = []string{Migrate.Name, Rollup.Name, Audit.Name, Reconcile.Name, Purge.Name, Report.Name, Pool.Name, Backup.Name}
+var Names = []string{Migrate.Name, Rollup.Name, Audit.Name, Reconcile.Name, Purge.Name, Report.Name, Pool.Name, Backup.Name, LogicalBackup.Name}
 
 // Env is what the scheduled runs of the jobs share.
 type Env struct {
@@ -169,6 +169,10 @@ type Env struct {
 	// ReportFormat are where and how the report job writes.
 	ReportSpec              func() (*report.Spec, error)
 	ReportDir, ReportFormat string
+	// LogicalBackupDir and LogicalBackupKeep are where the logical backup job exports
+	// every active tenant and how long it keeps each archive.
+	LogicalBackupDir  string
+	LogicalBackupKeep time.Duration
 }
 
 // Bodies returns every job's body by name, for a runner that records the runs itself.
@@ -208,6 +212,7 @@ func Bodies(env Env) map[string]catalog.JobFunc {
 		Pool.Name: Pool.Body(func() (PoolOptions, error) {
 			return PoolOptions{Provisioner: p}, nil
 		}),
-		Backup.Name: Backup.Body(backupBody(Env{Provisioner: p, Log: log.Named(Backup.Name)})),
+		Backup.Name:        Backup.Body(backupBody(Env{Provisioner: p, Log: log.Named(Backup.Name)})),
+		LogicalBackup.Name: LogicalBackup.Body(logicalBackupBody(env, log.Named(LogicalBackup.Name))),
 	}
 }

@@ -34,7 +34,7 @@ func openCatalog(t *testing.T) *catalog.Store {
 
 func TestTableListsEveryJobOnce(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, []string{"migrate", "rollup", "audit", "reconcile", "purge", "report", "pool", "backup"}, jobs.Names)
+	require.Equal(t, []string{"migrate", "rollup", "audit", "reconcile", "purge", "report", "pool", "backup", "backup-logical"}, jobs.Names)
 	bodies := jobs.Bodies(jobs.Env{})
 	require.Len(t, bodies, len(jobs.Names))
 	for _, name := range jobs.Names {

@@ -77,7 +77,11 @@ type LogicalBackupResult struct {
 	Duration time.Duration `json:"duration_ns"`
 	// Removed are the older files of the tenant the retention removed.
 	Removed []string `json:"removed,omitempty"`
-	Error   string   `json:"error,omitempty"`
+	// Swept are what an earlier, killed run left in the tenant's directory: Recorded its
+	// complete archives no record named (recorded now), PartialsRemoved its partial ones.
+	Recorded        []string `json:"recorded,omitempty"`
+	PartialsRemoved []string `json:"partials_removed,omitempty"`
+	Error           string   `json:"error,omitempty"`
 }
 
 // LogicalBackup exports every active tenant (as [Mover.Export] does: written under a
@@ -85,8 +89,9 @@ type LogicalBackupResult struct {
 // each complete file in the catalog with its size and SHA-256; only then are the
 // tenant's files older than o.Keep removed (and marked removed). A partial file is never
 // recorded; killed between the rename and the record, the run leaves a complete file
-// that no record names, and the next run writes a new one. One tenant's failure does not
-// stop the others; the error joins them all.
+// that no record names: the next run records it (and removes partial files a killed
+// export left) before it exports the tenant again. One tenant's failure does not stop
+// the others; the error joins them all.
 func (m *Mover) LogicalBackup(ctx context.Context, o LogicalBackupOptions) ([]LogicalBackupResult, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
@@ -127,11 +132,15 @@ func (m *Mover) logicalBackupOne(ctx context.Context, o LogicalBackupOptions, t 
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return r, err
 	}
-	file := filepath.Join(dir, t.Slug+"-"+start.UTC().Format("20060102T150405.000Z")+".dump")
+	if err := m.sweepLogical(ctx, t, dir, &r); err != nil {
+		return r, fmt.Errorf("sweep %s: %w", dir, err)
+	}
+	file := filepath.Join(dir, t.Slug+"-"+start.UTC().Format(logicalTimeLayout)+".dump")
 	res, err := m.Export(ctx, ExportOptions{Slug: t.Slug, Out: file})
 	if err != nil {
 		return r, err
 	}
+	fpLogicalWritten.Hit()
 	rec, err := m.store().RecordLogicalBackup(ctx, catalog.LogicalBackup{TenantID: t.ID, Slug: t.Slug, Server: t.Server,
 		Path: file, SizeBytes: res.Bytes, SHA256: res.SHA256, SchemaVersion: t.SchemaVersion})
 	if err != nil {
@@ -160,6 +169,69 @@ func (m *Mover) logicalBackupOne(ctx context.Context, o LogicalBackupOptions, t 
 	r.Duration = time.Since(start)
 	m.Log.Info("logical backup done", "tenant", t.Slug, "file", file, "bytes", r.Bytes, "removed", len(r.Removed))
 	return r, nil
+}
+
+// logicalTimeLayout is the time in a logical backup's file name, <slug>-<time>.dump.
+const logicalTimeLayout = "20060102T150405.000Z"
+
+// sweepLogical settles what a killed run left in a tenant's backup directory, under the
+// tenant's lock (an export holds it while it writes, so no partial file of a running
+// export is touched): a partial archive (.<name>.partial-*, never renamed into place) is
+// removed; a complete one (<slug>-<time>.dump: only a whole, synced archive is renamed
+// to that name) that no record names — killed between the rename and the record — is
+// recorded now with its size and SHA-256, once pg_restore reads it as a tenant archive,
+// and then falls under the retention like any other. Anything else is left alone.
+func (m *Mover) sweepLogical(ctx context.Context, t catalog.Tenant, dir string, r *LogicalBackupResult) error {
+	unlock, err := m.lockTenant(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	prefix := t.Slug + "-"
+	for _, e := range entries {
+		name := e.Name()
+		if !e.Type().IsRegular() {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		if strings.HasPrefix(name, "."+prefix) && strings.Contains(name, ".dump.partial-") {
+			if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+				return err
+			}
+			m.Log.Info("partial logical backup removed", "tenant", t.Slug, "file", path)
+			r.PartialsRemoved = append(r.PartialsRemoved, path)
+			continue
+		}
+		stamp, ok := strings.CutSuffix(strings.TrimPrefix(name, prefix), ".dump")
+		if !strings.HasPrefix(name, prefix) || !ok {
+			continue
+		}
+		taken, err := time.Parse(logicalTimeLayout, stamp)
+		if err != nil {
+			continue
+		}
+		if _, err := m.store().GetLogicalBackupByPath(ctx, path); err == nil {
+			continue
+		} else if !errors.Is(err, catalog.ErrLogicalBackupNotFound) {
+			return err
+		}
+		info, err := inspectDump(ctx, path, false)
+		if err != nil {
+			m.Log.Warn("unrecorded file in the backup directory is not a tenant archive; left alone", "tenant", t.Slug, "file", path, "error", secret.Scrub(err.Error()))
+			continue
+		}
+		if _, err := m.store().RecordLogicalBackup(ctx, catalog.LogicalBackup{TenantID: t.ID, Slug: t.Slug, Server: t.Server,
+			Path: path, SizeBytes: info.Bytes, SHA256: info.SHA256, SchemaVersion: info.Version, TakenAt: taken}); err != nil {
+			return err
+		}
+		m.Log.Info("unrecorded logical backup recorded", "tenant", t.Slug, "file", path, "sha256", info.SHA256)
+		r.Recorded = append(r.Recorded, path)
+	}
+	return nil
 }
 
 // VerifyLogicalBackup checks a file against its catalog record when it is one of the

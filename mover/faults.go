@@ -33,6 +33,7 @@ var (
 
 	fpExportWritten = fault.Register("export.after-file", "export archive renamed into place, export event not written")
 
+	fpLogicalWritten  = fault.Register("backup.logical.after-file", "logical backup archive of one tenant renamed into place, not yet recorded (use :N)")
 	fpLogicalRecorded = fault.Register("backup.logical.after-record", "logical backup of one tenant recorded, older files not yet removed (use :N)")
 	fpLogicalRemoved  = fault.Register("backup.logical.after-remove", "an expired logical backup file removed, not yet marked removed")
 

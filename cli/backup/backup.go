@@ -208,9 +208,13 @@ customer, into DIR/<slug>/<slug>-<time>.dump. Each archive is written under a
 temporary name, synced and renamed, then recorded in the catalog with its tenant,
 server, path, size, SHA-256 and time ('backup list --logical'); a partial file is never
 recorded. Only once a customer's new archive is recorded are its archives older than
---keep (default 14d) removed. The run is recorded as job "backup-logical"; one
-customer's failure does not stop the others (exit 1). 'tenant restore SLUG
---from-export FILE --as NEW-SLUG' brings one back, its SHA-256 checked first.`,
+--keep (default 14d) removed. A run killed between an archive's rename and its record
+leaves a whole file no record names: the next run records it (and removes partial
+files a killed export left) before exporting that customer again. The run is recorded
+as job "backup-logical" (the scheduler runs it on --backup-logical-schedule into
+--backup-logical-dir); one customer's failure does not stop the others (exit 1).
+'tenant restore SLUG --from-export FILE' brings one back, in place or --as NEW-SLUG,
+its SHA-256 checked first.`,
 		Example: `  tenantctl backup run
   tenantctl backup run --server pg-a --type full -o json
   tenantctl backup run --logical --dir /var/backups/tenantctl --keep 14d

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"path/filepath"
 	"sort"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ import (
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/migrations"
+	"github.com/tenantctl/tenantctl/mover"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/report"
 	"github.com/tenantctl/tenantctl/rollup"
@@ -37,7 +39,8 @@ type Setting struct {
 
 // scheduleSetting is the setting of job's schedule.
 func scheduleSetting(job, def, help string) Setting {
-	return Setting{job + "-schedule", "TENANTCTL_" + strings.ToUpper(job) + "_SCHEDULE", job + "_schedule", def, help,
+	key := strings.ReplaceAll(job, "-", "_")
+	return Setting{job + "-schedule", "TENANTCTL_" + strings.ToUpper(key) + "_SCHEDULE", key + "_schedule", def, help,
 		func(cfg *config.Scheduler, v string) error {
 			if _, err := schedulerlib.ParseSchedule(v); err != nil {
 				return fmt.Errorf("--%s-schedule: %w", job, err)
@@ -82,6 +85,18 @@ var Settings = []Setting{
 	scheduleSetting(jobs.Purge.Name, "0 3 * * *", "when to purge tenants deleted longer ago than --purge-retention"),
 	scheduleSetting(jobs.Pool.Name, "@every 1m", "when to refill the servers' warm pools of spare databases"),
 	scheduleSetting(jobs.Backup.Name, "0 2 * * *", "when to back up every server with backup settings through pgBackRest (incremental; see 'backup setup')"),
+	scheduleSetting(jobs.LogicalBackup.Name, "off", "when to export every active customer into --backup-logical-dir, as 'backup run --logical' does (off unless set)"),
+	{"backup-logical-dir", "TENANTCTL_BACKUP_LOGICAL_DIR", "backup_logical_dir", "", "directory the logical backup job exports every active customer into (one subdirectory per customer)",
+		func(cfg *config.Scheduler, v string) error { cfg.LogicalBackupDir = v; return nil }},
+	{"backup-logical-keep", "TENANTCTL_BACKUP_LOGICAL_KEEP", "backup_logical_keep", "14d", "how long the logical backup job keeps each archive: days (14d) or a duration (36h)",
+		func(cfg *config.Scheduler, v string) error {
+			d, err := mover.ParseKeep(v)
+			if err != nil {
+				return validate.Errorf("--backup-logical-keep: %v", err)
+			}
+			cfg.LogicalBackupKeep = d
+			return nil
+		}},
 	scheduleSetting(jobs.Report.Name, "off", "when to write every customer's report into --report-dir (off unless set)"),
 	{"report-dir", "TENANTCTL_REPORT_DIR", "report_dir", "", "directory (a file share) the report job writes one file per customer into",
 		func(cfg *config.Scheduler, v string) error { cfg.ReportDir = v; return nil }},
@@ -207,6 +222,13 @@ func schedulerConfig(f *cmdutil.Factory, cmd *cobra.Command, values []string) (c
 	if !schedulerlib.Disabled(cfg.Schedules[jobs.Report.Name]) && cfg.ReportDir == "" {
 		errs = append(errs, validate.Errorf("--report-schedule needs --report-dir: the directory the reports are delivered to"))
 	}
+	if !schedulerlib.Disabled(cfg.Schedules[jobs.LogicalBackup.Name]) {
+		if cfg.LogicalBackupDir == "" {
+			errs = append(errs, validate.Errorf("--backup-logical-schedule needs --backup-logical-dir: the directory every customer is exported into"))
+		} else if !filepath.IsAbs(cfg.LogicalBackupDir) {
+			errs = append(errs, validate.Errorf("--backup-logical-dir %q must be an absolute path", cfg.LogicalBackupDir))
+		}
+	}
 	return cfg, errors.Join(errs...)
 }
 
@@ -234,7 +256,8 @@ func run(ctx context.Context, opts *Options) error {
 	bodies := jobs.Bodies(jobs.Env{Provisioner: p, Node: cfg.Node, Log: f.Log,
 		RollupSpec: func() (rollup.Spec, error) { return rollup.LoadSpec(f.RollupSpecPath()) }, PurgeRetention: cfg.PurgeRetention,
 		ReportSpec: func() (*report.Spec, error) { return report.LoadSpec(f.Getenv("TENANTCTL_REPORT_SPEC")) },
-		ReportDir:  cfg.ReportDir, ReportFormat: cfg.ReportFormat})
+		ReportDir:  cfg.ReportDir, ReportFormat: cfg.ReportFormat,
+		LogicalBackupDir: cfg.LogicalBackupDir, LogicalBackupKeep: cfg.LogicalBackupKeep})
 	var scheduled []schedulerlib.Job
 	for _, name := range jobs.Names {
 		scheduled = append(scheduled, schedulerlib.Job{Name: name, Schedule: cfg.Schedules[name], Run: bodies[name]})

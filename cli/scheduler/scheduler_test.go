@@ -27,6 +27,8 @@ func TestSchedulerFlagsBecomeOptions(t *testing.T) {
 	require.Equal(t, provisioner.DefaultRetention, cfg.PurgeRetention)
 	require.Equal(t, 720*time.Hour, cfg.JobRetention)
 	require.Equal(t, "html", cfg.ReportFormat)
+	require.Equal(t, "off", cfg.Schedules["backup-logical"], "logical backups run only once a directory is set")
+	require.Equal(t, 14*24*time.Hour, cfg.LogicalBackupKeep)
 
 	// flag, then environment, then the config file's scheduler: map
 	f := cmdtest.Factory()
@@ -42,7 +44,17 @@ func TestSchedulerFlagsBecomeOptions(t *testing.T) {
 	require.Equal(t, "/srv/reports", cfg.ReportDir)
 	require.Equal(t, "-", cfg.Listen)
 
-	for _, args := range [][]string{{"--rollup-schedule", "sometimes"}, {"--job-retention", "-1h"}, {"--report-schedule", "@daily"}, {"--report-format", "pdf"}, {"x"}} {
+	// The logical backup job: its schedule, directory and retention, from the file too.
+	f = cmdtest.Factory()
+	f.Getenv = func(k string) string { return map[string]string{"TENANTCTL_BACKUP_LOGICAL_KEEP": "36h"}[k] }
+	f.File = config.File{Settings: config.Settings{Scheduler: map[string]string{"backup_logical_schedule": "30 2 * * *", "backup_logical_dir": "/var/backups/tenantctl"}}}
+	require.NoError(t, cmdtest.Execute(t, NewCmdScheduler(f, cmdtest.Capture(&got))))
+	require.Equal(t, "30 2 * * *", got.Config.Schedules["backup-logical"])
+	require.Equal(t, "/var/backups/tenantctl", got.Config.LogicalBackupDir)
+	require.Equal(t, 36*time.Hour, got.Config.LogicalBackupKeep)
+
+	for _, args := range [][]string{{"--rollup-schedule", "sometimes"}, {"--job-retention", "-1h"}, {"--report-schedule", "@daily"}, {"--report-format", "pdf"}, {"x"},
+		{"--backup-logical-schedule", "@daily"}, {"--backup-logical-schedule", "@daily", "--backup-logical-dir", "rel/dir"}, {"--backup-logical-keep", "0d"}} {
 		require.ErrorIs(t, cmdtest.Execute(t, NewCmdScheduler(cmdtest.Factory(), cmdtest.Refuse[Options](t)), args...), validate.ErrInvalid, "%v", args)
 	}
 	f = cmdtest.Factory()

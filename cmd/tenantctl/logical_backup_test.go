@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,6 +123,51 @@ func TestLogicalBackupAndRestoreFromExport(t *testing.T) {
 	require.Len(t, all, 5)
 	require.NotNil(t, all[0]["removed_at"])
 	require.Contains(t, c.mustRun("backup", "run", "--help"), "--logical")
+
+	// The scheduler runs it as a job, into its configured directory. What a killed run
+	// left there is settled first: a complete archive no record names is recorded, a
+	// partial one removed.
+	c.expect(2, []string{"--backup-logical-schedule needs --backup-logical-dir"}, "scheduler", "--backup-logical-schedule", "@hourly")
+	sched := filepath.Join(t.TempDir(), "scheduled")
+	planted := filepath.Join(sched, a.slug, a.slug+"-20260101T000000.000Z.dump")
+	partial := filepath.Join(sched, a.slug, "."+a.slug+"-20260101T000001.000Z.dump.partial-42")
+	require.NoError(t, os.MkdirAll(filepath.Dir(planted), 0o700))
+	c.mustRun("tenant", "export", a.slug, "--out", planted)
+	require.NoError(t, os.WriteFile(partial, []byte("PGDMP"), 0o600))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"scheduler", "--listen", "-", "--node", "logical",
+			"--backup-logical-schedule", "@every 1s", "--backup-logical-dir", sched, "--backup-logical-keep", "1000d",
+			"--migrate-schedule", "off", "--rollup-schedule", "off", "--audit-schedule", "off", "--reconcile-schedule", "off",
+			"--purge-schedule", "off", "--pool-schedule", "off", "--backup-schedule", "off"},
+			strings.NewReader(""), io.Discard, io.Discard, func(k string) string { return c.env[k] })
+	}()
+	require.Eventually(t, func() bool {
+		for _, j := range decode[[]map[string]any](t, c.mustRun("jobs", "-o", "json")) {
+			if j["job"] == "backup-logical" && j["node"] == "logical" && j["status"] == "succeeded" {
+				return true
+			}
+		}
+		return false
+	}, 60*time.Second, 200*time.Millisecond)
+	cancel()
+	require.Equal(t, 0, <-done)
+	byPath := map[string]map[string]any{}
+	for _, l := range decode[[]map[string]any](t, c.mustRun("backup", "list", "--logical", "-o", "json")) {
+		byPath[l["path"].(string)] = l
+	}
+	for _, slug := range []string{a.slug, b.slug, "back-" + a.slug} {
+		files, err := filepath.Glob(filepath.Join(sched, slug, slug+"-*.dump"))
+		require.NoError(t, err)
+		require.NotEmpty(t, files, "the scheduled job exported %s", slug)
+		for _, f := range files {
+			require.Contains(t, byPath, f, "%s is recorded", f)
+			require.Equal(t, fileSHA256(t, f), byPath[f]["sha256"])
+		}
+	}
+	require.Equal(t, "2026-01-01T00:00:00Z", byPath[planted]["taken_at"], "the unrecorded archive is recorded as taken when its name says")
+	require.NoFileExists(t, partial, "the partial archive is removed")
 }
 
 // TestTenantRestoreFromExportInPlace: rows at T1 exported (a logical backup and a
