@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -19,12 +21,59 @@ import (
 	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
-// Scratch is a private instance holding one database restored from a server's backups.
+// Scratch is a private instance holding one database restored from a server's backups,
+// on this host or on a restore host ([RestoreHost]).
 type Scratch struct {
+	// Cluster is the instance on this host (nil on a restore host).
 	Cluster *localpg.Cluster
 	// Server reaches the scratch instance as the live server's admin role (the restored
 	// shared catalogs hold its password).
 	Server *tenantdb.Server
+
+	// On a restore host: where, the local port forwarded to its socket, and the SSH
+	// session that forwards it (closing its input stops the instance).
+	remote *remote
+	port   int
+	fwd    *exec.Cmd
+	fwdIn  io.WriteCloser
+}
+
+// Close closes the connections to the instance (and, on a restore host, the SSH
+// session, whose end stops the instance there). The instance on this host keeps running
+// until this process exits or [RemoveScratch].
+func (sc *Scratch) Close() {
+	if sc.Server != nil {
+		sc.Server.Close()
+	}
+	if sc.fwd != nil {
+		sc.fwdIn.Close()
+		done := make(chan struct{})
+		go func() { _ = sc.fwd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = sc.fwd.Process.Kill()
+			<-done
+		}
+		sc.fwd = nil
+	}
+}
+
+// readLog returns the instance's server log.
+func (sc *Scratch) readLog(ctx context.Context) ([]byte, error) {
+	if sc.remote != nil {
+		return sc.remote.run(ctx, remoteLog, sc.remote.dir)
+	}
+	return os.ReadFile(sc.Cluster.LogFile())
+}
+
+// running reports whether the instance runs.
+func (sc *Scratch) running(ctx context.Context) bool {
+	if sc.remote != nil {
+		_, err := sc.remote.run(ctx, remoteRunning, sc.remote.dir, sc.remote.binDir)
+		return err == nil
+	}
+	return sc.Cluster.Status(ctx).Running
 }
 
 // TargetFormat is how a restore target time is given to pgbackrest.
@@ -35,8 +84,13 @@ const TargetFormat = "2006-01-02 15:04:05.999999-07"
 // port of 127.0.0.1 reachable only by live's admin role, and waits until recovery has
 // ended and the instance is promoted. pgbackrest restores the shared catalogs and db's
 // files only (--db-include); the other databases come back zero-filled and are never
-// opened. The instance stops when this process exits; [RemoveScratch] removes it.
+// opened. The instance stops when this process exits; [RemoveScratch] removes it. dir
+// may be a location on a restore host ([RestoreHost.Location]): everything then happens
+// there, over SSH.
 func RestoreScratch(ctx context.Context, s Settings, live *tenantdb.Server, db string, target time.Time, dir string) (*Scratch, error) {
+	if IsRemote(dir) {
+		return restoreScratchRemote(ctx, s, live, db, target, dir)
+	}
 	if !filepath.IsAbs(dir) {
 		return nil, fmt.Errorf("scratch directory %q is not absolute", dir)
 	}
@@ -158,7 +212,7 @@ func (e *InvalidPagesError) Error() string {
 // template1) or in the shared catalogs: only the zeroed, never opened databases may have
 // them.
 func checkInvalidPages(ctx context.Context, sc *Scratch, db string) error {
-	b, err := os.ReadFile(sc.Cluster.LogFile())
+	b, err := sc.readLog(ctx)
 	if err != nil {
 		return err
 	}
@@ -235,9 +289,14 @@ func scratchDSN(live *tenantdb.Server, port int) string {
 func waitPromoted(ctx context.Context, sc *Scratch, db string) error {
 	deadline := time.Now().Add(30 * time.Minute)
 	var last error
+	var checked time.Time
 	for time.Now().Before(deadline) {
-		if !sc.Cluster.Status(ctx).Running {
-			return errors.New("the restored instance stopped during recovery (was the target time reached by the archived WAL?)")
+		// On a restore host the check is a round trip over SSH: every few seconds.
+		if sc.remote == nil || time.Since(checked) > 3*time.Second {
+			if !sc.running(ctx) {
+				return errors.New("the restored instance stopped during recovery (was the target time reached by the archived WAL?)")
+			}
+			checked = time.Now()
 		}
 		conn, err := sc.Server.Connect(ctx, db)
 		if err == nil {
@@ -264,6 +323,9 @@ func waitPromoted(ctx context.Context, sc *Scratch, db string) error {
 // RemoveScratch stops and deletes a scratch instance (what [RestoreScratch] made in
 // dir); a missing one is fine.
 func RemoveScratch(ctx context.Context, dir string) error {
+	if IsRemote(dir) {
+		return removeScratchRemote(ctx, dir)
+	}
 	if c, err := localpg.Open(dir); err == nil {
 		if err := c.Remove(ctx); err != nil {
 			return err
@@ -290,6 +352,9 @@ func logTail(path string) string {
 // OpenScratch starts again the scratch instance a previous run left in dir (stopped
 // when that run's process ended) and waits until it serves db.
 func OpenScratch(ctx context.Context, dir string, live *tenantdb.Server, db string) (*Scratch, error) {
+	if IsRemote(dir) {
+		return openScratchRemote(ctx, dir, live, db)
+	}
 	c, err := localpg.Open(dir)
 	if err != nil {
 		return nil, err

@@ -45,3 +45,35 @@ func TestInvalidPages(t *testing.T) {
 	require.Contains(t, bad[0], "base/16461/2619")
 	require.Len(t, invalidPagesIn([]string{"WARNING:  page 1 of relation global/1262 is uninitialized"}, nil), 1)
 }
+
+// TestRestoreHostLocation: a restore host's settings are checked without contacting it,
+// and a scratch location names the host, the directory and how to reach it, so a rerun
+// or reconcile finds the instance whatever is configured by then.
+func TestRestoreHostLocation(t *testing.T) {
+	t.Parallel()
+	h := RestoreHost{Dest: "postgres@restore1.internal", SSHConfig: "/etc/tenantctl/ssh_config", BinDir: "/usr/lib/postgresql/15/bin"}
+	require.NoError(t, h.Validate())
+	loc, err := h.Location("/var/tmp/tenantctl-restore/restore-abc")
+	require.NoError(t, err)
+	require.True(t, IsRemote(loc))
+	r, err := parseRemote(loc)
+	require.NoError(t, err)
+	require.Equal(t, remote{dest: "ssh://postgres@restore1.internal", sshConfig: "/etc/tenantctl/ssh_config",
+		binDir: "/usr/lib/postgresql/15/bin", dir: "/var/tmp/tenantctl-restore/restore-abc"}, r)
+	require.False(t, IsRemote("/var/tmp/tenantctl-restore/restore-abc"))
+
+	loc, err = RestoreHost{Dest: "ssh://backup@10.0.0.7:2222", BinDir: "/opt/pg/bin"}.Location("/scratch/x")
+	require.NoError(t, err)
+	r, err = parseRemote(loc)
+	require.NoError(t, err)
+	require.Equal(t, "ssh://backup@10.0.0.7:2222", r.dest)
+	require.Equal(t, "/scratch/x", r.dir)
+
+	for _, bad := range []RestoreHost{{Dest: ""}, {Dest: "-oProxyCommand=x"}, {Dest: "ssh://u:pw@h"}, {Dest: "h/x"},
+		{Dest: "h", SSHConfig: "rel/ssh_config"}, {Dest: "h", BinDir: "bin"}} {
+		require.Error(t, bad.Validate(), "%+v", bad)
+	}
+	_, err = h.Location("relative")
+	require.Error(t, err)
+	require.Equal(t, `'it'\''s'`, shellQuote("it's"))
+}

@@ -32,6 +32,12 @@ type Settings struct {
 	Scheduler        map[string]string `yaml:"scheduler,omitempty"`
 	// DevDir is where `tenantctl dev up` keeps its local clusters.
 	DevDir string `yaml:"dev_dir,omitempty"`
+	// RestoreHost is where restores run their scratch instances, over SSH, instead of
+	// this host ([user@]host or ssh://[user@]host[:port]); RestoreSSHConfig an
+	// ssh_config file for the client; RestoreBinDir PostgreSQL's server programs there.
+	RestoreHost      string `yaml:"restore_host,omitempty"`
+	RestoreSSHConfig string `yaml:"restore_ssh_config,omitempty"`
+	RestoreBinDir    string `yaml:"restore_bin_dir,omitempty"`
 }
 
 // File is the config file's content: settings at the top level, which apply to every
@@ -70,7 +76,7 @@ func Load(path string, explicit bool) (File, error) {
 }
 
 func (s *Settings) absolute(base string) {
-	for _, p := range []*string{&s.SecretKeyFile, &s.TenantMigrations, &s.RollupSpec, &s.DevDir} {
+	for _, p := range []*string{&s.SecretKeyFile, &s.TenantMigrations, &s.RollupSpec, &s.DevDir, &s.RestoreSSHConfig} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(base, *p)
 		}

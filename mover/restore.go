@@ -48,6 +48,9 @@ type RestoreOptions struct {
 	// ScratchRoot is where scratch instances are made; empty means the system's
 	// temporary directory.
 	ScratchRoot string
+	// RestoreHost, when set, is where the scratch instances run (over SSH) instead of
+	// this host; ScratchRoot is then a directory there.
+	RestoreHost *backup.RestoreHost
 	DryRun      bool
 }
 
@@ -76,7 +79,20 @@ func (o *RestoreOptions) Validate() error {
 	if o.ScratchRoot != "" && !filepath.IsAbs(o.ScratchRoot) {
 		return validate.Errorf("the scratch directory %q must be an absolute path", o.ScratchRoot)
 	}
+	if o.RestoreHost != nil {
+		return o.RestoreHost.Validate()
+	}
 	return nil
+}
+
+// scratchLocation is where the scratch instance named name is made: a directory under
+// the scratch root, on the restore host when there is one.
+func (o RestoreOptions) scratchLocation(name string) (string, error) {
+	dir := filepath.Join(o.scratchRoot(), name)
+	if o.RestoreHost == nil {
+		return dir, nil
+	}
+	return o.RestoreHost.Location(dir)
 }
 
 func (o RestoreOptions) keep() time.Duration {
@@ -243,13 +259,17 @@ func (m *Mover) Restore(ctx context.Context, o RestoreOptions) (RestoreResult, e
 	if o.As != "" {
 		return m.restoreAsNew(ctx, t, settings, o, res, start)
 	}
+	scratchDir, err := o.scratchLocation("restore-" + t.ID)
+	if err != nil {
+		return res, err
+	}
 	unlock, err := m.lockTenant(ctx, t.ID)
 	if err != nil {
 		return res, err
 	}
 	defer unlock()
 	r, err := m.store().StartRestore(ctx, catalog.Restore{TenantID: t.ID, Slug: t.Slug, TargetTime: o.Time,
-		ScratchDir: filepath.Join(o.scratchRoot(), "restore-"+t.ID), KeepSource: o.keep()},
+		ScratchDir: scratchDir, KeepSource: o.keep()},
 		func(id int64) string { return tenantdb.KeptCopy(t.ID, id) })
 	if err != nil {
 		return res, err
@@ -346,7 +366,7 @@ func (m *Mover) restoreSteps(ctx context.Context, r catalog.Restore, res *Restor
 	var sc *backup.Scratch
 	defer func() {
 		if sc != nil {
-			sc.Server.Close()
+			sc.Close()
 		}
 	}()
 	needScratch := func() error {
@@ -471,7 +491,7 @@ func (m *Mover) restoreSteps(ctx context.Context, r catalog.Restore, res *Restor
 				}
 			}
 			if sc != nil {
-				sc.Server.Close()
+				sc.Close()
 				sc = nil
 			}
 			if r.ScratchDir != "" {
@@ -604,13 +624,16 @@ func (m *Mover) restoreAsNew(ctx context.Context, t catalog.Tenant, s backup.Set
 	if err != nil {
 		return res, err
 	}
-	dir := filepath.Join(o.scratchRoot(), "as-"+t.ID+"-"+o.As)
+	dir, err := o.scratchLocation("as-" + t.ID + "-" + o.As)
+	if err != nil {
+		return res, err
+	}
 	sc, err := backup.RestoreScratch(ctx, s, live, tenantdb.Database(t.ID), o.Time, dir)
 	if err != nil {
 		return res, err
 	}
 	defer func() {
-		sc.Server.Close()
+		sc.Close()
 		if err := backup.RemoveScratch(context.WithoutCancel(ctx), dir); err != nil {
 			m.Log.Warn("could not remove the scratch instance", "dir", dir, "error", err)
 		}
@@ -623,7 +646,13 @@ func (m *Mover) restoreAsNew(ctx context.Context, t catalog.Tenant, s backup.Set
 		res.Rows += s.Rows
 	}
 	res.Tables = len(sums)
-	file := filepath.Join(dir, "restored.dump")
+	// The dump is read here, wherever the scratch instance runs.
+	tmp, err := os.MkdirTemp("", "tenantctl-restored-")
+	if err != nil {
+		return res, err
+	}
+	defer os.RemoveAll(tmp)
+	file := filepath.Join(tmp, "restored.dump")
 	bin, err := FindClient("pg_dump")
 	if err != nil {
 		return res, err

@@ -13,6 +13,7 @@ import (
 	"github.com/tenantctl/tenantctl/backup"
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/cli/cmdutil"
+	"github.com/tenantctl/tenantctl/config"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/mover"
@@ -476,6 +477,9 @@ and archived WAL, leaving every other customer on the server alone.
 Only that database is restored (pgBackRest's selective restore) into a scratch instance
 tenantctl starts on a free port of this host and removes afterwards; it is checked (the
 database opens, goose's version is known, every table's rows are counted and summed).
+With a restore host configured (restore_host in the config file, or
+TENANTCTL_RESTORE_HOST; restore_ssh_config and restore_bin_dir), the scratch instance
+runs there instead, driven over SSH, and --scratch-dir is a directory on that host.
 
 With --as NEW-SLUG it comes in as a new customer, exactly like 'tenant create
 --from-dump' (new roles and credentials, hardened, migrated, audited): the customer
@@ -508,6 +512,7 @@ counted and summed per table) before the switch. Killed, rerun the same command 
   tenantctl tenant restore acme --time 2026-12-01T14:32:00Z --dry-run
   tenantctl tenant restore acme --time 2026-12-01T14:32:00Z --as acme-restored
   tenantctl tenant restore acme --time "2026-12-01 14:32" --keep-source 72h
+  TENANTCTL_RESTORE_HOST=postgres@restore1.internal tenantctl tenant restore acme --time "2026-12-01 14:32" --scratch-dir /srv/scratch
   tenantctl backup list --logical --tenant acme
   tenantctl tenant restore acme --from-export /var/backups/tenantctl/acme/acme-20261201T020000.000Z.dump --as acme-restored
   tenantctl tenant restore acme --from-export /var/backups/tenantctl/acme/acme-20261201T020000.000Z.dump --keep-source 72h`,
@@ -595,6 +600,11 @@ func runRestore(ctx context.Context, opts *RestoreOptions) error {
 		fmt.Fprintf(f.IO.Out, "restore of tenant %s rolled back\n", o.Slug)
 		return nil
 	}
+	host, err := restoreHost(f)
+	if err != nil {
+		return err
+	}
+	o.RestoreHost = host
 	m, done, err := f.Mover(ctx)
 	if err != nil {
 		return err
@@ -624,6 +634,20 @@ func runRestore(ctx context.Context, opts *RestoreOptions) error {
 		}
 	}
 	return nil
+}
+
+// restoreHost is the configured restore host (nil for none): the config file's
+// restore_host, restore_ssh_config and restore_bin_dir, or TENANTCTL_RESTORE_HOST,
+// TENANTCTL_RESTORE_SSH_CONFIG and TENANTCTL_RESTORE_BIN_DIR.
+func restoreHost(f *cmdutil.Factory) (*backup.RestoreHost, error) {
+	dest := config.Resolve(false, "", f.Getenv("TENANTCTL_RESTORE_HOST"), f.File.RestoreHost, "")
+	if dest == "" {
+		return nil, nil
+	}
+	h := &backup.RestoreHost{Dest: dest,
+		SSHConfig: config.Resolve(false, "", f.Getenv("TENANTCTL_RESTORE_SSH_CONFIG"), f.File.RestoreSSHConfig, ""),
+		BinDir:    config.Resolve(false, "", f.Getenv("TENANTCTL_RESTORE_BIN_DIR"), f.File.RestoreBinDir, "")}
+	return h, h.Validate()
 }
 
 // runRestoreFromExport is `tenant restore SLUG --from-export FILE [--as NEW-SLUG]`.
