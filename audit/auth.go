@@ -233,22 +233,15 @@ func (a *auditor) checkSharedRoles() {
 			if role == tenantdb.TemplateOwnerRole {
 				who = "tenantctl's template owner " + role + ", which owns what every new tenant is cloned from,"
 			}
-			var issues []string
-			sev := ""
-			add := func(cond bool, severity, what string) {
-				if cond {
-					issues = append(issues, what)
-					sev = maxSeverity(sev, severity)
-				}
-			}
-			add(r.Superuser, Critical, "SUPERUSER")
-			add(r.CreateRole, Critical, "CREATEROLE (it can create logins and grant itself into any tenant's roles)")
-			add(r.Replication, Critical, "REPLICATION")
-			add(r.CreateDB, High, "CREATEDB")
-			add(r.BypassRLS, High, "BYPASSRLS")
-			add(r.CanLogin, High, "LOGIN (it must be NOLOGIN)")
-			if len(issues) > 0 {
-				a.serverFinding(s, CheckRoleShared, sev, false, nil, "%s has %s on server %s", who, strings.Join(issues, ", "), name)
+			var issues roleIssues
+			issues.add(r.Superuser, Critical, "SUPERUSER")
+			issues.add(r.CreateRole, Critical, "CREATEROLE (it can create logins and grant itself into any tenant's roles)")
+			issues.add(r.Replication, Critical, "REPLICATION")
+			issues.add(r.CreateDB, High, "CREATEDB")
+			issues.add(r.BypassRLS, High, "BYPASSRLS")
+			issues.add(r.CanLogin, High, "LOGIN (it must be NOLOGIN)")
+			if len(issues.list) > 0 {
+				a.serverFinding(s, CheckRoleShared, issues.sev, false, nil, "%s has %s on server %s", who, issues.String(), name)
 			}
 			via := memberships(s, r)
 			for _, g := range sortedRoles(via) {
