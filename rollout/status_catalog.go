@@ -6,7 +6,6 @@ import (
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/jsonw"
-	"github.com/tenantctl/tenantctl/internal/validate"
 )
 
 // statusFromCatalog fills rep from the catalog alone (no --verify): one query over the
@@ -30,11 +29,7 @@ func statusFromCatalog(ctx context.Context, o StatusOptions, set Set, rep Status
 		return rep, fmt.Errorf("list tenants: %w", err)
 	}
 	if o.Tenant != "" && len(rep.Tenants) == 0 {
-		t, err := o.Store.GetTenant(ctx, o.Tenant)
-		if err != nil {
-			return rep, err
-		}
-		return rep, validate.Errorf("tenant %q is %s: only active and suspended tenants are migrated", t.Slug, t.State)
+		return rep, unlisted(ctx, o.Store, o.Tenant)
 	}
 	return rep, nil
 }
