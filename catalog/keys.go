@@ -368,11 +368,7 @@ func (s *Store) ResetKey(ctx context.Context, to *secret.Box, o ResetKeyOptions)
 		if err := checkKey(ctx, tx, to, false); err == nil {
 			return ErrKeyStillValid
 		}
-		rows, err := tx.Query(ctx, `SELECT name FROM servers ORDER BY name`)
-		if err != nil {
-			return err
-		}
-		names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		names, err := serverNames(ctx, tx)
 		if err != nil {
 			return err
 		}
@@ -426,7 +422,7 @@ func (s *Store) ResetKey(ctx context.Context, to *secret.Box, o ResetKeyOptions)
 			return err
 		}
 		res.GrantsErased = int(tag.RowsAffected())
-		rows, err = tx.Query(ctx, `SELECT slug FROM tenants WHERE state IN ('active', 'suspended') ORDER BY slug`)
+		rows, err := tx.Query(ctx, `SELECT slug FROM tenants WHERE state IN ('active', 'suspended') ORDER BY slug`)
 		if err != nil {
 			return err
 		}

@@ -86,6 +86,17 @@ func scanServer(row pgx.Row) (Server, error) {
 	return srv, err
 }
 
+// ServerNames returns the names of the registered servers, sorted.
+func (s *Store) ServerNames(ctx context.Context) ([]string, error) { return serverNames(ctx, s.pool) }
+
+func serverNames(ctx context.Context, q DBTX) ([]string, error) {
+	rows, err := q.Query(ctx, `SELECT name FROM servers ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
 // ListServers returns every registered server with its live tenant count, by name.
 func (s *Store) ListServers(ctx context.Context) ([]Server, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+serverColumns+` FROM servers s ORDER BY s.name`)
