@@ -335,37 +335,48 @@ func (a *API) stateAnswer(w http.ResponseWriter, r *http.Request, id string) err
 	return writeJSON(w, http.StatusOK, t)
 }
 
-func (a *API) suspend(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+// changeState applies change to the tenant the URL names and answers with the tenant as
+// it is afterwards.
+func (a *API) changeState(w http.ResponseWriter, r *http.Request, change func(ctx context.Context, slug string) error) error {
 	t, err := a.tenant(r)
 	if err != nil {
 		return err
 	}
-	if err := a.o.View.Prov.Suspend(r.Context(), t.Slug); err != nil {
+	if err := change(r.Context(), t.Slug); err != nil {
 		return err
 	}
 	return a.stateAnswer(w, r, t.ID)
+}
+
+func (a *API) suspend(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	return a.changeState(w, r, a.o.View.Prov.Suspend)
 }
 
 func (a *API) cancelDelete(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
-	t, err := a.tenant(r)
-	if err != nil {
-		return err
-	}
-	if err := a.o.View.Prov.CancelDelete(r.Context(), t.Slug); err != nil {
-		return err
-	}
-	return a.stateAnswer(w, r, t.ID)
+	return a.changeState(w, r, a.o.View.Prov.CancelDelete)
 }
 
 func (a *API) resume(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
-	t, err := a.tenant(r)
-	if err != nil {
-		return err
-	}
-	if err := a.o.View.Prov.Resume(r.Context(), t.Slug); err != nil {
-		return err
-	}
-	return a.stateAnswer(w, r, t.ID)
+	return a.changeState(w, r, a.o.View.Prov.Resume)
+}
+
+// answerLong runs fn as a long operation (see [API.longOp]) and writes its answer.
+func (a *API) answerLong(w http.ResponseWriter, r *http.Request, job string, fn func(ctx context.Context) result) error {
+	st, b, _ := a.longOp(r, job, fn)
+	writeRaw(w, st, b)
+	return nil
+}
+
+// changeLong is [API.changeState] for a change that may outlast the request: it answers
+// with the tenant as it is once change is done.
+func (a *API) changeLong(w http.ResponseWriter, r *http.Request, job string, t catalog.Tenant, change func(ctx context.Context) error) error {
+	return a.answerLong(w, r, job, func(ctx context.Context) result {
+		if err := change(ctx); err != nil {
+			return result{err: err}
+		}
+		after, err := a.store.GetTenantByID(ctx, t.ID)
+		return result{status: http.StatusOK, body: after, err: err}
+	})
 }
 
 func (a *API) deleteTenant(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
@@ -378,15 +389,9 @@ func (a *API) deleteTenant(w http.ResponseWriter, r *http.Request, _ catalog.Ope
 		return err
 	}
 	// The URL names the tenant; that is the confirmation the CLI's --confirm asks for.
-	st, b, _ := a.longOp(r, "tenant.delete", func(ctx context.Context) result {
-		if err := a.o.View.Prov.Delete(ctx, provisioner.DeleteOptions{Slug: t.Slug, Confirm: t.Slug, Purge: purge}); err != nil {
-			return result{err: err}
-		}
-		after, err := a.store.GetTenantByID(ctx, t.ID)
-		return result{status: http.StatusOK, body: after, err: err}
+	return a.changeLong(w, r, "tenant.delete", t, func(ctx context.Context) error {
+		return a.o.View.Prov.Delete(ctx, provisioner.DeleteOptions{Slug: t.Slug, Confirm: t.Slug, Purge: purge})
 	})
-	writeRaw(w, st, b)
-	return nil
 }
 
 func (a *API) purge(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
@@ -394,15 +399,7 @@ func (a *API) purge(w http.ResponseWriter, r *http.Request, _ catalog.Operator) 
 	if err != nil {
 		return err
 	}
-	st, b, _ := a.longOp(r, "purge", func(ctx context.Context) result {
-		if err := a.o.View.Prov.Purge(ctx, t.Slug, t.Slug); err != nil {
-			return result{err: err}
-		}
-		after, err := a.store.GetTenantByID(ctx, t.ID)
-		return result{status: http.StatusOK, body: after, err: err}
-	})
-	writeRaw(w, st, b)
-	return nil
+	return a.changeLong(w, r, "purge", t, func(ctx context.Context) error { return a.o.View.Prov.Purge(ctx, t.Slug, t.Slug) })
 }
 
 func (a *API) migrate(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
@@ -410,12 +407,10 @@ func (a *API) migrate(w http.ResponseWriter, r *http.Request, _ catalog.Operator
 	if err != nil {
 		return err
 	}
-	st, b, _ := a.longOp(r, "migrate", func(ctx context.Context) result {
+	return a.answerLong(w, r, "migrate", func(ctx context.Context) result {
 		res, err := jobs.Migrate.Run(ctx, a.store, a.o.Node, rollout.Options{Store: a.store, Migrations: a.o.View.Prov.TenantFS(), Options: fleet.Options{Tenant: t.Slug}})
 		return result{status: http.StatusOK, body: map[string]any{"counts": res.Totals().Map(), "migrated": res.Migrated, "failed": res.Failed}, err: err}
 	})
-	writeRaw(w, st, b)
-	return nil
 }
 
 func (a *API) rollupTenant(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
@@ -423,12 +418,10 @@ func (a *API) rollupTenant(w http.ResponseWriter, r *http.Request, _ catalog.Ope
 	if err != nil {
 		return err
 	}
-	st, b, _ := a.longOp(r, "rollup", func(ctx context.Context) result {
+	return a.answerLong(w, r, "rollup", func(ctx context.Context) result {
 		res, err := jobs.Rollup.Run(ctx, a.store, a.o.Node, rollup.Options{Store: a.store, Spec: a.o.RollupSpec, Options: fleet.Options{Tenant: t.Slug}})
 		return result{status: http.StatusOK, body: res, err: err}
 	})
-	writeRaw(w, st, b)
-	return nil
 }
 
 func (a *API) dsn(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
