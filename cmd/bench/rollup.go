@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -33,12 +32,8 @@ func (h *harness) rollup(ctx context.Context, r *report) error {
 	if err != nil {
 		return err
 	}
-	list, err := h.run(ctx, "tenant list", "tenant", "list", "-o", "json")
+	tenants, err := h.listTenants(ctx)
 	if err != nil {
-		return err
-	}
-	var tenants []struct{ Slug, Database string }
-	if err := json.Unmarshal(list.out, &tenants); err != nil {
 		return err
 	}
 	big := tenants[0]
