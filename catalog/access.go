@@ -87,17 +87,6 @@ func (s *Store) ListAccessGrants(ctx context.Context, slug, login string) ([]Acc
 
 // AccessPassword returns a grant's password, unsealed.
 func (s *Store) AccessPassword(ctx context.Context, tenantID, login string) (string, error) {
-	box, err := s.Box(ctx)
-	if err != nil {
-		return "", err
-	}
-	var sealed []byte
-	err = s.pool.QueryRow(ctx, `SELECT secret_sealed FROM access_grants WHERE tenant_id = $1 AND login = $2`, tenantID, login).Scan(&sealed)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", ErrNoGrant
-	}
-	if err != nil {
-		return "", err
-	}
-	return box.OpenString(sealed, accessLabel(tenantID, login))
+	return s.unseal(ctx, accessLabel(tenantID, login), ErrNoGrant,
+		`SELECT secret_sealed FROM access_grants WHERE tenant_id = $1 AND login = $2`, tenantID, login)
 }

@@ -164,6 +164,24 @@ func lockSealedTables(ctx context.Context, tx pgx.Tx) error {
 	return nil
 }
 
+// unseal reads the one sealed value query selects and opens it under label; no row is
+// notFound.
+func (s *Store) unseal(ctx context.Context, label string, notFound error, query string, args ...any) (string, error) {
+	box, err := s.Box(ctx)
+	if err != nil {
+		return "", err
+	}
+	var sealed []byte
+	err = s.pool.QueryRow(ctx, query, args...).Scan(&sealed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", notFound
+	}
+	if err != nil {
+		return "", err
+	}
+	return box.OpenString(sealed, label)
+}
+
 // RotateKey re-seals every sealed value of the catalog, and its key check, from key
 // from to key to, in one catalog transaction: a crash or kill at any instant leaves
 // either everything under the old key or everything under the new one, and running it

@@ -265,19 +265,8 @@ var ErrNoCredential = errors.New("no credential stored")
 
 // Credential returns a tenant role's password, unsealed.
 func (s *Store) Credential(ctx context.Context, tenantID, role string) (string, error) {
-	box, err := s.Box(ctx)
-	if err != nil {
-		return "", err
-	}
-	var sealed []byte
-	err = s.pool.QueryRow(ctx, `SELECT secret_sealed FROM credentials WHERE tenant_id = $1 AND role = $2`, tenantID, role).Scan(&sealed)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", ErrNoCredential
-	}
-	if err != nil {
-		return "", err
-	}
-	return box.OpenString(sealed, credentialLabel(tenantID, role))
+	return s.unseal(ctx, credentialLabel(tenantID, role), ErrNoCredential,
+		`SELECT secret_sealed FROM credentials WHERE tenant_id = $1 AND role = $2`, tenantID, role)
 }
 
 // PromoteCredential makes a pending credential the current one for role, in one
