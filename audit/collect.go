@@ -98,6 +98,19 @@ func (ri *roleIssues) add(cond bool, severity, what string) {
 // String lists the issues as a finding names them.
 func (ri *roleIssues) String() string { return strings.Join(ri.list, ", ") }
 
+// namesWithPrefix returns the names in m (a server's roles or databases) that start
+// with prefix, sorted.
+func namesWithPrefix[V any](m map[string]V, prefix string) []string {
+	var out []string
+	for name := range m {
+		if strings.HasPrefix(name, prefix) {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // maxNotedTenants bounds the tenants a note names one by one.
 const maxNotedTenants = 10
 

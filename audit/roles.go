@@ -78,14 +78,7 @@ func (a *auditor) checkAccessRoles() {
 		if !s.reachable() {
 			continue
 		}
-		roles := make([]string, 0)
-		for role := range s.snap.Roles {
-			if strings.HasPrefix(role, tenantdb.AccessPrefix) {
-				roles = append(roles, role)
-			}
-		}
-		sort.Strings(roles)
-		for _, role := range roles {
+		for _, role := range namesWithPrefix(s.snap.Roles, tenantdb.AccessPrefix) {
 			r := s.snap.Roles[role]
 			t, ok := a.roleTenant(role)
 			if _, recorded := grants[role]; !recorded || !ok || t.Server != name || !a.inScope(t.Slug) {
