@@ -73,16 +73,11 @@ func (s *Store) ListAccessGrants(ctx context.Context, slug, login string) ([]Acc
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []AccessGrant{}
-	for rows.Next() {
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (AccessGrant, error) {
 		var g AccessGrant
-		if err := rows.Scan(&g.TenantID, &g.Slug, &g.Login, &g.Role, &g.Level, &g.Reason, &g.ExpiresAt, &g.GrantedBy, &g.GrantedAt); err != nil {
-			return nil, err
-		}
-		out = append(out, g)
-	}
-	return out, rows.Err()
+		err := r.Scan(&g.TenantID, &g.Slug, &g.Login, &g.Role, &g.Level, &g.Reason, &g.ExpiresAt, &g.GrantedBy, &g.GrantedAt)
+		return g, err
+	})
 }
 
 // AccessPassword returns a grant's password, unsealed.

@@ -121,16 +121,7 @@ func (s *Store) ListServers(ctx context.Context) ([]Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []Server{}
-	for rows.Next() {
-		srv, err := scanServer(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, srv)
-	}
-	return out, rows.Err()
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Server, error) { return scanServer(r) })
 }
 
 // GetServer returns one server.
