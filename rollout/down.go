@@ -54,16 +54,9 @@ func Down(ctx context.Context, o DownOptions) (Outcome, error) {
 	if err := o.check(); err != nil {
 		return out, err
 	}
-	opts := Options{Store: o.Store, Migrations: o.Migrations, LockTimeout: o.LockTimeout, StatementTimeout: o.StatementTimeout,
-		LockWait: o.LockWait, Options: fleet.Options{Log: o.Log}}
-	if err := opts.Validate(); err != nil {
-		return out, err
-	}
-	set, err := LoadSet(opts.Migrations)
-	if err != nil {
-		return out, err
-	}
-	changes, err := checkSet(ctx, o.Store, set, o.AllowChanged)
+	opts := Options{Store: o.Store, Migrations: o.Migrations, AllowChanged: o.AllowChanged, LockTimeout: o.LockTimeout,
+		StatementTimeout: o.StatementTimeout, LockWait: o.LockWait, Options: fleet.Options{Log: o.Log}}
+	set, changes, err := opts.loadChecked(ctx)
 	if err != nil {
 		return out, err
 	}
