@@ -185,38 +185,51 @@ func (req CreateTenantRequest) options() provisioner.CreateOptions {
 	return o
 }
 
+// fieldStep sets one field of a library options value from a request.
+type fieldStep[T any] struct {
+	field string
+	set   func(*T)
+}
+
+// firstBadField sets o's fields one at a time, in order, checking a copy of o after each,
+// so that the problem names the first field whose value check refuses.
+func firstBadField[T any](o T, steps []fieldStep[T], check func(field string, probe *T) error) error {
+	for _, s := range steps {
+		s.set(&o)
+		probe := o
+		if err := check(s.field, &probe); err != nil {
+			return fieldError(s.field, err)
+		}
+	}
+	return nil
+}
+
 // validateCreate runs the CLI's validation, one field at a time so the problem can name
 // the field that failed.
 func validateCreate(req CreateTenantRequest) error {
 	o := req.options()
-	steps := []struct {
-		field string
-		set   func(c *provisioner.CreateOptions)
-	}{
+	base := provisioner.CreateOptions{Slug: "valid-slug", Name: "valid", Domain: "valid.example"}
+	return firstBadField(base, []fieldStep[provisioner.CreateOptions]{
 		{"slug", func(c *provisioner.CreateOptions) { c.Slug = o.Slug }},
 		{"name", func(c *provisioner.CreateOptions) { c.Name = o.Name }},
 		{"domain", func(c *provisioner.CreateOptions) { c.Domain = o.Domain }},
 		{"contact_email", func(c *provisioner.CreateOptions) { c.ContactEmail = o.ContactEmail }},
 		{"server", func(c *provisioner.CreateOptions) { c.Server = o.Server }},
 		{"labels", func(c *provisioner.CreateOptions) { c.Labels = o.Labels }},
-	}
-	c := provisioner.CreateOptions{Slug: "valid-slug", Name: "valid", Domain: "valid.example"}
-	for _, s := range steps {
-		s.set(&c)
-		probe := c
+	}, func(field string, probe *provisioner.CreateOptions) error {
 		if _, err := probe.Validate(); err != nil {
-			return fieldError(s.field, err)
+			return err
 		}
 		// The CLI forgives case and a trailing dot; the API takes the form its document
 		// states, so that what a client may send is exactly what its schema allows.
 		switch {
-		case s.field == "domain" && probe.Domain != req.Domain:
-			return fieldError("domain", validate.Errorf("invalid domain %q: write it as %q (lowercase, no trailing dot)", req.Domain, probe.Domain))
-		case s.field == "contact_email" && probe.ContactEmail != req.ContactEmail:
-			return fieldError("contact_email", validate.Errorf("invalid contact email %q: write it as %q (the domain part lowercase)", req.ContactEmail, probe.ContactEmail))
+		case field == "domain" && probe.Domain != req.Domain:
+			return validate.Errorf("invalid domain %q: write it as %q (lowercase, no trailing dot)", req.Domain, probe.Domain)
+		case field == "contact_email" && probe.ContactEmail != req.ContactEmail:
+			return validate.Errorf("invalid contact email %q: write it as %q (the domain part lowercase)", req.ContactEmail, probe.ContactEmail)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // idempotencyKeyRE is the document's rule for an Idempotency-Key: printable ASCII.
@@ -482,23 +495,15 @@ type GrantRequest struct {
 // ValidateGrant runs the CLI's validation of a grant one field at a time, so the error
 // names the field.
 func ValidateGrant(slug string, req GrantRequest) error {
-	c := provisioner.GrantOptions{Slug: slug}
-	for _, s := range []struct {
-		field string
-		set   func()
-	}{
-		{"login", func() { c.Login = req.Login }},
-		{"level", func() { c.Level = req.Level }},
-		{"reason", func() { c.Reason = req.Reason }},
-		{"expires", func() { c.Expires = req.Expires }},
-	} {
-		s.set()
-		probe := c
-		if _, err := probe.Validate(time.Now()); err != nil {
-			return fieldError(s.field, err)
-		}
-	}
-	return nil
+	return firstBadField(provisioner.GrantOptions{Slug: slug}, []fieldStep[provisioner.GrantOptions]{
+		{"login", func(c *provisioner.GrantOptions) { c.Login = req.Login }},
+		{"level", func(c *provisioner.GrantOptions) { c.Level = req.Level }},
+		{"reason", func(c *provisioner.GrantOptions) { c.Reason = req.Reason }},
+		{"expires", func(c *provisioner.GrantOptions) { c.Expires = req.Expires }},
+	}, func(_ string, probe *provisioner.GrantOptions) error {
+		_, err := probe.Validate(time.Now())
+		return err
+	})
 }
 
 func (a *API) grantAccess(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
