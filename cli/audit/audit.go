@@ -32,9 +32,6 @@ type Options struct {
 // NewCmdAudit is `audit`; runF, when not nil, replaces the run (tests check the flags →
 // options layer with it, without a catalog).
 func NewCmdAudit(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = runAudit
-	}
 	opts := &Options{Factory: f}
 	o := &opts.Audit
 	cmd := &cobra.Command{
@@ -106,7 +103,7 @@ not read…); 2 bad usage.`,
   tenantctl audit -o json | jq '.violations[] | select(.check == "db.bridge_target")'`,
 		Args:        cmdutil.NoArgs,
 		Annotations: map[string]string{cmdutil.AnnotOutputs: cmdutil.OutputMarkdown},
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, runAudit, func(cmd *cobra.Command, _ []string) error {
 			// The fleet knobs by the library's one rule (the flags carry its defaults).
 			if err := o.Options.Validate(); err != nil {
 				return err
@@ -117,8 +114,8 @@ not read…); 2 bad usage.`,
 			if o.ProbeNeighbours == 0 || o.ProbeNeighbours < -1 {
 				return validate.Errorf("--probe-neighbours must be at least 1, or -1 for all of them")
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Tenant, "tenant", "", "audit only this tenant (fleet-wide drift checks are skipped)")
@@ -196,16 +193,13 @@ type HistoryOptions struct {
 
 // NewCmdHistory is `audit history`; runF, when not nil, replaces the run.
 func NewCmdHistory(f *cmdutil.Factory, runF func(context.Context, *HistoryOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runHistory
-	}
 	opts := &HistoryOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:     "history [--limit N]",
 		Example: "  tenantctl audit history\n  tenantctl audit history --limit 5 -o json",
 		Short:   "List past audit runs with their result, changes and report hash",
 		Args:    cmdutil.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		RunE:    cmdutil.RunE(opts, runF, runHistory, nil),
 	}
 	cmd.Flags().IntVar(&opts.Limit, "limit", 20, "most runs to show, newest first")
 	return cmd

@@ -50,9 +50,6 @@ type Options struct {
 
 // NewCmdGetContexts is `config get-contexts`; runF, when not nil, replaces the run.
 func NewCmdGetContexts(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = runGetContexts
-	}
 	opts := &Options{Factory: f}
 	return &cobra.Command{
 		Use:         "get-contexts",
@@ -60,10 +57,10 @@ func NewCmdGetContexts(f *cmdutil.Factory, runF func(context.Context, *Options) 
 		Example:     "  tenantctl config get-contexts\n  tenantctl config get-contexts -o json",
 		Args:        cmdutil.NoArgs,
 		Annotations: map[string]string{cmdutil.AnnotConfigEditor: "true"},
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, runGetContexts, func(cmd *cobra.Command, _ []string) error {
 			opts.Context = f.ContextName(cmd)
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 }
 
@@ -100,9 +97,6 @@ func runGetContexts(_ context.Context, opts *Options) error {
 
 // NewCmdUseContext is `config use-context`; runF, when not nil, replaces the run.
 func NewCmdUseContext(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = runUseContext
-	}
 	opts := &Options{Factory: f}
 	return &cobra.Command{
 		Use:         "use-context NAME",
@@ -113,10 +107,7 @@ func NewCmdUseContext(f *cmdutil.Factory, runF func(context.Context, *Options) e
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			return f.RawFile.ContextNames(), cobra.ShellCompDirectiveNoFileComp
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Context = args[0]
-			return runF(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, runF, runUseContext, cmdutil.Args(&opts.Context)),
 	}
 }
 
@@ -135,9 +126,6 @@ func runUseContext(_ context.Context, opts *Options) error {
 
 // NewCmdCurrentContext is `config current-context`; runF, when not nil, replaces the run.
 func NewCmdCurrentContext(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = runCurrentContext
-	}
 	opts := &Options{Factory: f}
 	return &cobra.Command{
 		Use:         "current-context",
@@ -145,10 +133,10 @@ func NewCmdCurrentContext(f *cmdutil.Factory, runF func(context.Context, *Option
 		Short:       "Print the context in use",
 		Args:        cmdutil.NoArgs,
 		Annotations: map[string]string{cmdutil.AnnotConfigEditor: "true"},
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, runCurrentContext, func(cmd *cobra.Command, _ []string) error {
 			opts.Context = f.ContextName(cmd)
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 }
 

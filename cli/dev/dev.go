@@ -62,9 +62,6 @@ func NewCmdDev(f *cmdutil.Factory) *cobra.Command {
 
 // NewCmdUp is `dev up`; runF, when not nil, replaces the run.
 func NewCmdUp(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = runUp
-	}
 	opts := &Options{Factory: f}
 	var dirFlag string
 	cmd := &cobra.Command{
@@ -83,10 +80,10 @@ stanza is recorded ('backup configure') and checked ('backup setup --check'), so
 'backup run' and 'tenant restore --time' work at once. --no-backup goes without.`,
 		Args:        cmdutil.NoArgs,
 		Annotations: map[string]string{cmdutil.AnnotCreatesConfig: "true"},
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, runUp, func(cmd *cobra.Command, _ []string) error {
 			opts.Dir = dir(f, cmd, dirFlag)
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	cmd.Flags().StringVar(&dirFlag, "dir", devenv.DefaultDir, "directory for the clusters' data")
 	cmd.Flags().IntVar(&opts.Servers, "servers", 2, "number of tenant servers")
@@ -123,9 +120,6 @@ func runUp(ctx context.Context, opts *Options) error {
 
 // NewCmdDown is `dev down`; runF, when not nil, replaces the run.
 func NewCmdDown(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = runDown
-	}
 	opts := &Options{Factory: f}
 	var dirFlag string
 	cmd := &cobra.Command{
@@ -133,10 +127,10 @@ func NewCmdDown(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 		Example: "  tenantctl dev down\n  tenantctl dev down --purge     # delete the clusters, the key, the config and the demo's migrations",
 		Short:   "Stop the local clusters (--purge deletes everything dev up and demo created, and lists it)",
 		Args:    cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, runDown, func(cmd *cobra.Command, _ []string) error {
 			opts.Dir = dir(f, cmd, dirFlag)
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	cmd.Flags().StringVar(&dirFlag, "dir", devenv.DefaultDir, "directory of the clusters' data")
 	cmd.Flags().BoolVar(&opts.Purge, "purge", false, "also delete the clusters' data, the secret key, the config file and the demo's migrations")
@@ -162,9 +156,6 @@ func runDown(ctx context.Context, opts *Options) error {
 
 // NewCmdStatus is `dev status`; runF, when not nil, replaces the run.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = runStatus
-	}
 	opts := &Options{Factory: f}
 	var dirFlag string
 	cmd := &cobra.Command{
@@ -172,10 +163,10 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error
 		Example: "  tenantctl dev status\n  tenantctl dev status -o json",
 		Short:   "Show which local clusters run, and how to reach the warehouse",
 		Args:    cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, runStatus, func(cmd *cobra.Command, _ []string) error {
 			opts.Dir = dir(f, cmd, dirFlag)
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	cmd.Flags().StringVar(&dirFlag, "dir", devenv.DefaultDir, "directory of the clusters' data")
 	return cmd

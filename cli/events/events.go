@@ -20,23 +20,20 @@ type Options struct {
 
 // NewCmdEvents is `events`; runF, when not nil, replaces the run.
 func NewCmdEvents(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = run
-	}
 	opts := &Options{Factory: f}
 	cmd := &cobra.Command{
 		Use:     "events [--tenant SLUG] [--limit N]",
 		Example: "  tenantctl events --limit 20\n  tenantctl events --tenant acme -o json",
 		Short:   "Show the append-only event log: who changed what, when",
 		Args:    cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, run, func(cmd *cobra.Command, _ []string) error {
 			if opts.Tenant != "" {
 				if err := validate.Slug(opts.Tenant); err != nil {
 					return err
 				}
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	cmd.Flags().StringVar(&opts.Tenant, "tenant", "", "only this tenant's events")
 	cmd.Flags().IntVar(&opts.Limit, "limit", 50, "most events to show, newest first")

@@ -18,16 +18,13 @@ type Options struct {
 
 // NewCmdJobs is `jobs`; runF, when not nil, replaces the run.
 func NewCmdJobs(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = run
-	}
 	opts := &Options{Factory: f}
 	cmd := &cobra.Command{
 		Use:     "jobs [--limit N]",
 		Example: "  tenantctl jobs\n  tenantctl jobs --limit 50 -o yaml",
 		Short:   "Show recent job runs (scheduler and CLI)",
 		Args:    cmdutil.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		RunE:    cmdutil.RunE(opts, runF, run, nil),
 	}
 	cmd.Flags().IntVar(&opts.Limit, "limit", 20, "most job runs to show, newest first")
 	return cmd

@@ -46,9 +46,6 @@ type StatusOptions struct {
 
 // NewCmdStatus is `migrate status`; runF, when not nil, replaces the run.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runStatus
-	}
 	opts := &StatusOptions{Factory: f}
 	o := &opts.Status
 	cmd := &cobra.Command{
@@ -62,7 +59,7 @@ A failed tenant stays listed as failed until a migration succeeds.`,
 		Example: `  tenantctl migrate status
   tenantctl migrate status --verify --concurrency 8 -o json`,
 		Args: cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		RunE: cmdutil.RunE(opts, runF, runStatus, nil),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Tenant, "tenant", "", "only this tenant")
@@ -136,9 +133,6 @@ type UpOptions struct {
 // NewCmdUp is `migrate up`; runF, when not nil, replaces the run (tests check the flags →
 // options layer with it, without a catalog).
 func NewCmdUp(f *cmdutil.Factory, runF func(context.Context, *UpOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runUp
-	}
 	opts := &UpOptions{Factory: f}
 	o := &opts.Rollout
 	cmd := &cobra.Command{
@@ -166,7 +160,7 @@ A migration file changed after it was applied is refused (exit 2) unless
 		Example: `  tenantctl --tenant-migrations ./migrations migrate up --dry-run
   tenantctl --tenant-migrations ./migrations migrate up --canary 5 --max-failures 10`,
 		Args: cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, runUp, func(cmd *cobra.Command, _ []string) error {
 			if o.Canary < 0 || o.MaxFailures < 0 {
 				return validate.Errorf("--canary and --max-failures must be 0 or more")
 			}
@@ -181,8 +175,8 @@ A migration file changed after it was applied is refused (exit 2) unless
 			if o.MaxFailures == 0 {
 				o.MaxFailures = -1
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Tenant, "tenant", "", "migrate only this tenant (no waves)")
@@ -321,9 +315,6 @@ type DownOptions struct {
 
 // NewCmdDown is `migrate down`; runF, when not nil, replaces the run.
 func NewCmdDown(f *cmdutil.Factory, runF func(context.Context, *DownOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runDown
-	}
 	opts := &DownOptions{Factory: f}
 	o := &opts.Down
 	cmd := &cobra.Command{
@@ -331,15 +322,15 @@ func NewCmdDown(f *cmdutil.Factory, runF func(context.Context, *DownOptions) err
 		Example: "  tenantctl migrate down --tenant acme --dry-run\n  tenantctl migrate down --tenant acme --to 1",
 		Short:   "Roll one tenant back by one version, or to --to VERSION (never the whole fleet)",
 		Args:    cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, runDown, func(cmd *cobra.Command, _ []string) error {
 			if o.Tenant == "" {
 				return rollout.ErrFleetDown
 			}
 			if opts.SetTo = cmd.Flags().Changed("to"); opts.SetTo {
 				o.To = &opts.To
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	cmd.Flags().StringVar(&o.Tenant, "tenant", "", "the tenant to roll back (required)")
 	cmd.Flags().Int64Var(&opts.To, "to", 0, "roll back to this version (default: undo the newest applied version only)")
@@ -416,9 +407,6 @@ type BaselineOptions struct {
 
 // NewCmdBaseline is `migrate baseline`; runF, when not nil, replaces the run.
 func NewCmdBaseline(f *cmdutil.Factory, runF func(context.Context, *BaselineOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runBaseline
-	}
 	opts := &BaselineOptions{Factory: f}
 	o := &opts.Baseline
 	cmd := &cobra.Command{
@@ -445,13 +433,13 @@ next 'migrate up' runs them again — only do that when the schema really lacks 
   tenantctl migrate baseline hooli --version 2     # baselined too high: back to 2, then 'migrate up' runs 3
   tenantctl tenant create hooli --name Hooli --domain hooli.example --from-dump hooli.dump --baseline 3   # both in one step`,
 		Args: cmdutil.ExactArgs(1, "a tenant SLUG"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, runBaseline, func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("version") {
 				return validate.Errorf("--version N is required: the tenant migration version the tenant's schema matches")
 			}
 			o.Tenant = args[0]
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	cmd.Flags().Int64Var(&o.Version, "version", 0, "the tenant migration version the tenant's schema matches (required)")
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "check and show what would be recorded; change nothing")

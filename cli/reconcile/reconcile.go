@@ -20,9 +20,6 @@ type Options struct {
 
 // NewCmdReconcile is `reconcile`; runF, when not nil, replaces the run.
 func NewCmdReconcile(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = run
-	}
 	opts := &Options{Factory: f}
 	cmd := &cobra.Command{
 		Use:     "reconcile [--dry-run]",
@@ -36,7 +33,7 @@ func NewCmdReconcile(f *cmdutil.Factory, runF func(context.Context, *Options) er
     does not know, missing tenant databases, and attributes only a superuser can fix.
 --dry-run prints the plan and changes nothing. Exit status 1 when a fix failed.`,
 		Args: cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		RunE: cmdutil.RunE(opts, runF, run, nil),
 	}
 	cmd.Flags().BoolVar(&opts.Reconcile.DryRun, "dry-run", false, "print the plan and change nothing")
 	return cmd

@@ -32,9 +32,6 @@ type Options struct {
 
 // NewCmdReport is `report`; runF, when not nil, replaces the run.
 func NewCmdReport(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = run
-	}
 	opts := &Options{Factory: f}
 	var specFlag string
 	cmd := &cobra.Command{
@@ -56,7 +53,7 @@ schedule (--report-schedule, --report-dir).`,
   tenantctl report --tenant acme --format html --out acme.html
   tenantctl report --all --out-dir /srv/reports --format csv`,
 		Args: cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, run, func(cmd *cobra.Command, _ []string) error {
 			if err := reportlib.CheckFormat(opts.Format); err != nil {
 				return err
 			}
@@ -76,8 +73,8 @@ schedule (--report-schedule, --report-dir).`,
 				}
 			}
 			opts.SpecPath = f.ReportSpecPath(cmd, specFlag)
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Tenant, "tenant", "", "the customer")

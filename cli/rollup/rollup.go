@@ -42,9 +42,6 @@ type runOutput struct {
 // NewCmdRun is `rollup run`; runF, when not nil, replaces the run (tests check the
 // flags → options layer with it, without a catalog).
 func NewCmdRun(f *cmdutil.Factory, runF func(context.Context, *RunOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runRun
-	}
 	opts := &RunOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "run [--tenant SLUG] [--concurrency N] [--per-server N]",
@@ -62,12 +59,12 @@ schema). The run is recorded as a job ('tenantctl jobs').`,
   tenantctl rollup run --tenant acme -o json
   tenantctl rollup run --concurrency 8 --per-server 2 --rollup-spec rollup.yaml`,
 		Args: cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, runRun, func(cmd *cobra.Command, _ []string) error {
 			if err := opts.Rollup.Options.Validate(); err != nil {
 				return err
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Rollup.Tenant, "tenant", "", "roll up only this tenant (a slug)")
@@ -166,16 +163,13 @@ type StatusOptions struct {
 
 // NewCmdStatus is `rollup status`; runF, when not nil, replaces the run.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runStatus
-	}
 	opts := &StatusOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:     "status [--tenant SLUG]",
 		Example: "  tenantctl rollup status\n  tenantctl rollup status --tenant acme -o json",
 		Short:   "Show per tenant and table the rows in the warehouse, the last successful run and the last error",
 		Args:    cmdutil.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		RunE:    cmdutil.RunE(opts, runF, runStatus, nil),
 	}
 	cmd.Flags().StringVar(&opts.Tenant, "tenant", "", "only this tenant (a slug)")
 	return cmd

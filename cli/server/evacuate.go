@@ -25,9 +25,6 @@ type EvacuateOptions struct {
 
 // NewCmdEvacuate is `server evacuate`; runF, when not nil, replaces the run.
 func NewCmdEvacuate(f *cmdutil.Factory, runF func(context.Context, *EvacuateOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runEvacuate
-	}
 	opts := &EvacuateOptions{Factory: f}
 	o := &opts.Evacuate
 	cmd := &cobra.Command{
@@ -45,7 +42,7 @@ as job "evacuate", with its progress.`,
   tenantctl server evacuate pg-old --to pg-new1 --to pg-new2 --concurrency 4
   tenantctl server evacuate pg-old --keep-source 0 && tenantctl server remove pg-old`,
 		Args: cmdutil.ExactArgs(1, "a server NAME"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, runEvacuate, func(cmd *cobra.Command, args []string) error {
 			o.Server = args[0]
 			if cmd.Flags().Changed("keep-source") {
 				d, err := time.ParseDuration(opts.KeepSource)
@@ -57,8 +54,8 @@ as job "evacuate", with its progress.`,
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	fl := cmd.Flags()
 	fl.StringArrayVar(&o.To, "to", nil, "target server, repeatable (default: every server not draining, by placement)")

@@ -29,9 +29,6 @@ type HBAOptions struct {
 
 // NewCmdHBA is `server hba`; runF, when not nil, replaces the run.
 func NewCmdHBA(f *cmdutil.Factory, runF func(context.Context, *HBAOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runHBA
-	}
 	opts := &HBAOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "hba NAME [--check]",
@@ -65,13 +62,13 @@ passwords and tenant credentials.`,
   psql -c 'SELECT pg_reload_conf()'
   tenantctl server hba pg-a --check`,
 		Args: cmdutil.ExactArgs(1, "a server NAME"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, runHBA, func(cmd *cobra.Command, args []string) error {
 			opts.Name, opts.SetAdminMethod = args[0], cmd.Flags().Changed("admin-method")
 			if !slices.Contains(tenantdb.HBAMethods, opts.AdminMethod) {
 				return validate.Errorf("invalid --admin-method %q: use one of %s", opts.AdminMethod, strings.Join(tenantdb.HBAMethods, ", "))
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	cmd.Flags().BoolVar(&opts.Check, "check", false, "compare the server's effective pg_hba.conf rules with the printed lines (exit 0 same, 3 different, 1 unreadable)")
 	cmd.Flags().StringVar(&opts.AdminMethod, "admin-method", "scram-sha-256", "authentication method of the admin role's lines (what the server uses for it today; --check finds it on the server unless given)")

@@ -19,9 +19,6 @@ type RefillOptions struct {
 
 // NewCmdRefill is `server refill`; runF, when not nil, replaces the run.
 func NewCmdRefill(f *cmdutil.Factory, runF func(context.Context, *RefillOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runRefill
-	}
 	opts := &RefillOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "refill [NAME]",
@@ -33,15 +30,15 @@ the same.`,
 		Example: `  tenantctl server refill
   tenantctl server refill pg-a --dry-run -o json`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, runRefill, func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.Name = args[0]
 				if err := validate.ServerName(opts.Name); err != nil {
 					return err
 				}
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show what would be built or dropped, change nothing")
 	return cmd

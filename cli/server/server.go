@@ -36,9 +36,6 @@ type AddOptions struct {
 
 // NewCmdAdd is `server add`; runF, when not nil, replaces the run.
 func NewCmdAdd(f *cmdutil.Factory, runF func(context.Context, *AddOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runAdd
-	}
 	opts := &AddOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "add NAME --dsn DSN [--capacity N] [--label k=v]...",
@@ -60,10 +57,7 @@ statement_grace (30s past statement_timeout). See docs/guarantees.md, Timeouts.`
   # patience before it counts as stopped
   tenantctl server add pg-c --dsn-file /etc/tenantctl/pg-c.dsn`,
 		Args: cmdutil.ExactArgs(1, "a server NAME"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Add.Name = args[0]
-			return runF(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, runF, runAdd, cmdutil.Args(&opts.Add.Name)),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Add.DSN, "dsn", "", "admin connection string (required; '-' reads it from stdin, keeping the password out of ps)")
@@ -108,16 +102,13 @@ type ListOptions struct {
 
 // NewCmdList is `server list`; runF, when not nil, replaces the run.
 func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runList
-	}
 	opts := &ListOptions{Factory: f}
 	return &cobra.Command{
 		Use:     "list",
 		Example: "  tenantctl server list\n  tenantctl server list -o json",
 		Short:   "List registered servers with their tenant counts",
 		Args:    cmdutil.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		RunE:    cmdutil.RunE(opts, runF, runList, nil),
 	}
 }
 
@@ -153,19 +144,13 @@ type SimpleOptions struct {
 // NewCmdSimple is `server drain`, `server undrain` or `server remove` (use); runF, when
 // not nil, replaces the run.
 func NewCmdSimple(f *cmdutil.Factory, use, short, example string, runF func(context.Context, *SimpleOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runSimple
-	}
 	opts := &SimpleOptions{Factory: f, Action: use}
 	return &cobra.Command{
 		Use:     use + " NAME",
 		Short:   short,
 		Example: example,
 		Args:    cmdutil.ExactArgs(1, "a server NAME"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Name = args[0]
-			return runF(cmd.Context(), opts)
-		},
+		RunE:    cmdutil.RunE(opts, runF, runSimple, cmdutil.Args(&opts.Name)),
 	}
 }
 

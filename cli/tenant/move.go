@@ -23,9 +23,6 @@ type MoveOptions struct {
 
 // NewCmdMove is `tenant move`; runF, when not nil, replaces the run.
 func NewCmdMove(f *cmdutil.Factory, runF func(context.Context, *MoveOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runMove
-	}
 	opts := &MoveOptions{Factory: f}
 	o := &opts.Move
 	cmd := &cobra.Command{
@@ -61,7 +58,7 @@ TENANTCTL_PG_BINDIR, PATH, 'pg_config --bindir' or /usr/lib/postgresql/*/bin.`,
   tenantctl tenant move acme --to pg-b --keep-source 0
   tenantctl tenant move acme --to pg-b --method logical -o json`,
 		Args: cmdutil.ExactArgs(1, "a tenant SLUG"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, runMove, func(cmd *cobra.Command, args []string) error {
 			o.Slug = args[0]
 			if cmd.Flags().Changed("keep-source") {
 				d, err := time.ParseDuration(opts.KeepSource)
@@ -75,8 +72,8 @@ TENANTCTL_PG_BINDIR, PATH, 'pg_config --bindir' or /usr/lib/postgresql/*/bin.`,
 					return err
 				}
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.To, "to", "", "target server (required)")
@@ -134,9 +131,6 @@ type ExportOptions struct {
 
 // NewCmdExport is `tenant export`; runF, when not nil, replaces the run.
 func NewCmdExport(f *cmdutil.Factory, runF func(context.Context, *ExportOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runExport
-	}
 	opts := &ExportOptions{Factory: f}
 	o := &opts.Export
 	cmd := &cobra.Command{
@@ -151,13 +145,13 @@ the event log with the archive's size and SHA-256. Purged tenants have nothing l
 export and are refused.`,
 		Example: `  tenantctl tenant export acme --out acme-2026-11-30.dump`,
 		Args:    cmdutil.ExactArgs(1, "a tenant SLUG"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, runExport, func(cmd *cobra.Command, args []string) error {
 			o.Slug = args[0]
 			if err := o.Validate(); err != nil {
 				return err
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	cmd.Flags().StringVar(&o.Out, "out", "", "archive file to write (required; must not exist)")
 	return cmd

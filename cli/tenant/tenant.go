@@ -55,9 +55,6 @@ var oneTenantFlags = []string{"name", "domain", "server", "label", "contact-emai
 
 // NewCmdCreate is `tenant create`; runF, when not nil, replaces the run.
 func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *CreateOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runCreate
-	}
 	opts := &CreateOptions{Factory: f}
 	o := &opts.Create
 	cmd := &cobra.Command{
@@ -109,7 +106,7 @@ Interrupted, run it again to restart the restore; 'tenantctl reconcile' undoes i
 			}
 			return cmdutil.ExactArgs(1, "a tenant SLUG (or --from-file FILE)")(cmd, args)
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, runCreate, func(cmd *cobra.Command, args []string) error {
 			opts.SetBaseline = cmd.Flags().Changed("baseline")
 			if opts.FromFile != "" {
 				// Flags given for one tenant (--name, --domain, ...) make no sense for a
@@ -122,14 +119,14 @@ Interrupted, run it again to restart the restore; 'tenantctl reconcile' undoes i
 				if opts.Concurrency < 1 || opts.Concurrency > 64 {
 					return validate.Errorf("invalid --concurrency %d: use 1 to 64", opts.Concurrency)
 				}
-				return runF(cmd.Context(), opts)
+				return nil
 			}
 			o.Slug = args[0]
 			if _, err := o.Validate(); err != nil {
 				return err
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Name, "name", "", "display name (required, 1-200 characters)")
@@ -262,21 +259,18 @@ type ListOptions struct {
 
 // NewCmdList is `tenant list`; runF, when not nil, replaces the run.
 func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runList
-	}
 	opts := &ListOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:     "list [--state S] [--server NAME]",
 		Example: "  tenantctl tenant list\n  tenantctl tenant list --state deleting --server pg-a -o json",
 		Short:   "List tenants",
 		Args:    cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, runList, func(cmd *cobra.Command, _ []string) error {
 			if opts.State != "" {
 				opts.Filter.States = []string{opts.State}
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	cmd.Flags().StringVar(&opts.State, "state", "", "only tenants in this state: provisioning, active, suspended, deleting, failed, purged")
 	cmd.Flags().StringVar(&opts.Filter.Server, "server", "", "only tenants on this server")
@@ -306,27 +300,21 @@ type SlugOptions struct {
 	Slug   string
 }
 
-func newSlugCmd(f *cmdutil.Factory, use, short, example, action string, runF func(context.Context, *SlugOptions) error) *cobra.Command {
+func newSlugCmd(f *cmdutil.Factory, use, short, example, action string, runF, run func(context.Context, *SlugOptions) error) *cobra.Command {
 	opts := &SlugOptions{Factory: f, Action: action}
 	return &cobra.Command{
 		Use:     use + " SLUG",
 		Short:   short,
 		Example: example,
 		Args:    cmdutil.ExactArgs(1, "a tenant SLUG"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Slug = args[0]
-			return runF(cmd.Context(), opts)
-		},
+		RunE:    cmdutil.RunE(opts, runF, run, cmdutil.Args(&opts.Slug)),
 	}
 }
 
 // NewCmdShow is `tenant show`; runF, when not nil, replaces the run.
 func NewCmdShow(f *cmdutil.Factory, runF func(context.Context, *SlugOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runShow
-	}
 	return newSlugCmd(f, "show", "Show a tenant with live statistics (rows per rolled-up table, database size)",
-		"  tenantctl tenant show acme\n  tenantctl tenant show acme -o yaml", "show", runF)
+		"  tenantctl tenant show acme\n  tenantctl tenant show acme -o yaml", "show", runF, runShow)
 }
 
 func runShow(ctx context.Context, opts *SlugOptions) error {
@@ -391,11 +379,8 @@ func runShow(ctx context.Context, opts *SlugOptions) error {
 
 // NewCmdDSN is `tenant dsn`; runF, when not nil, replaces the run.
 func NewCmdDSN(f *cmdutil.Factory, runF func(context.Context, *SlugOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runDSN
-	}
 	return newSlugCmd(f, "dsn", "Print the tenant application's connection string (contains its password)",
-		"  tenantctl tenant dsn acme     # prints the application's password inside the DSN", "dsn", runF)
+		"  tenantctl tenant dsn acme     # prints the application's password inside the DSN", "dsn", runF, runDSN)
 }
 
 func runDSN(ctx context.Context, opts *SlugOptions) error {
@@ -425,10 +410,7 @@ var simpleCommands = []struct{ use, short, example string }{
 // (use); runF, when
 // not nil, replaces the run.
 func NewCmdSimple(f *cmdutil.Factory, use, short, example string, runF func(context.Context, *SlugOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runSimple
-	}
-	return newSlugCmd(f, use, short, example, use, runF)
+	return newSlugCmd(f, use, short, example, use, runF, runSimple)
 }
 
 func runSimple(ctx context.Context, opts *SlugOptions) error {
@@ -466,9 +448,6 @@ type DeleteOptions struct {
 
 // NewCmdDelete is `tenant delete`; runF, when not nil, replaces the run.
 func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *DeleteOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runDelete
-	}
 	opts := &DeleteOptions{Factory: f}
 	o := &opts.Delete
 	cmd := &cobra.Command{
@@ -479,13 +458,13 @@ func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *DeleteOptions)
 sessions and marks it deleting; its data stays until 'tenant purge' (or the scheduler's
 purge after the retention period, 7 days by default). --purge destroys it at once.`,
 		Args: cmdutil.ExactArgs(1, "a tenant SLUG"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, runDelete, func(cmd *cobra.Command, args []string) error {
 			o.Slug = args[0]
 			if err := provisioner.Confirm("delete", o.Slug, o.Confirm); err != nil {
 				return err
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	cmd.Flags().StringVar(&o.Confirm, "confirm", "", "the tenant's slug again, to confirm")
 	cmd.Flags().BoolVar(&o.Purge, "purge", false, "purge at once: drop the database, roles, warehouse rows and credentials")
@@ -531,9 +510,6 @@ type PurgeOptions struct {
 
 // NewCmdPurge is `tenant purge`; runF, when not nil, replaces the run.
 func NewCmdPurge(f *cmdutil.Factory, runF func(context.Context, *PurgeOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runPurge
-	}
 	opts := &PurgeOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:     "purge [--expired [--yes] | SLUG --confirm SLUG] [--dry-run]",
@@ -548,7 +524,7 @@ func NewCmdPurge(f *cmdutil.Factory, runF func(context.Context, *PurgeOptions) e
 			}
 			return validate.Errorf("use either 'tenant purge --expired' or 'tenant purge SLUG --confirm SLUG'")
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, runPurge, func(cmd *cobra.Command, args []string) error {
 			if !opts.Expired {
 				opts.Slug = args[0]
 				if err := provisioner.Confirm("purge", opts.Slug, opts.Confirm); err != nil {
@@ -558,8 +534,8 @@ func NewCmdPurge(f *cmdutil.Factory, runF func(context.Context, *PurgeOptions) e
 			if opts.Retention < 0 {
 				return validate.Errorf("invalid --retention %s", opts.Retention)
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	cmd.Flags().StringVar(&opts.Confirm, "confirm", "", "the tenant's slug again, to confirm")
 	cmd.Flags().BoolVar(&opts.Expired, "expired", false, "purge every tenant deleted longer ago than --retention")

@@ -28,16 +28,13 @@ type InitOptions struct {
 
 // NewCmdInit is `warehouse init`; runF, when not nil, replaces the run.
 func NewCmdInit(f *cmdutil.Factory, runF func(context.Context, *InitOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runInit
-	}
 	opts := &InitOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:     "init --dsn DSN",
 		Example: "  tenantctl warehouse init --dsn-file /etc/tenantctl/warehouse.dsn\n  printf '%s' \"$WAREHOUSE_DSN\" | tenantctl warehouse init --dsn -",
 		Short:   "Register and migrate the warehouse, and close it to PUBLIC (idempotent)",
 		Args:    cmdutil.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		RunE:    cmdutil.RunE(opts, runF, runInit, nil),
 	}
 	cmd.Flags().StringVar(&opts.DSN, "dsn", "", "warehouse database connection string (required; '-' reads it from stdin)")
 	cmd.Flags().StringVar(&opts.DSNFile, "dsn-file", "", "read the warehouse connection string from this file instead")
@@ -70,9 +67,6 @@ type DSNOptions struct {
 
 // NewCmdDSN is `warehouse dsn`; runF, when not nil, replaces the run.
 func NewCmdDSN(f *cmdutil.Factory, runF func(context.Context, *DSNOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runDSN
-	}
 	opts := &DSNOptions{Factory: f}
 	return &cobra.Command{
 		Use:   "dsn",
@@ -81,7 +75,7 @@ func NewCmdDSN(f *cmdutil.Factory, runF func(context.Context, *DSNOptions) error
 'tenant dsn' and 'access dsn' it prints a secret: keep it off shared screens and logs.`,
 		Example: `  psql "$(tenantctl warehouse dsn)" -c 'SELECT slug, state FROM tenantctl.tenants'`,
 		Args:    cmdutil.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		RunE:    cmdutil.RunE(opts, runF, runDSN, nil),
 	}
 }
 
@@ -112,9 +106,6 @@ type SetOptions struct {
 
 // NewCmdSet is `warehouse set`; runF, when not nil, replaces the run.
 func NewCmdSet(f *cmdutil.Factory, runF func(context.Context, *SetOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runSet
-	}
 	opts := &SetOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "set --dsn-file FILE | --dsn-stdin",
@@ -128,7 +119,7 @@ forgotten: the catalog keeps only the new one, sealed.`,
 		Example: `  tenantctl warehouse set --dsn-file /etc/tenantctl/warehouse.dsn
   printf '%s' "$WAREHOUSE_DSN" | tenantctl warehouse set --dsn-stdin`,
 		Args: cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		RunE: cmdutil.RunE(opts, runF, runSet, nil),
 	}
 	cmd.Flags().StringVar(&opts.DSNFile, "dsn-file", "", "read the new connection string from this file")
 	cmd.Flags().BoolVar(&opts.DSNStdin, "dsn-stdin", false, "read the new connection string from stdin")
