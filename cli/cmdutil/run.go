@@ -56,6 +56,16 @@ func (f *Factory) WithStore(ctx context.Context, fn func(store *catalog.Store) e
 	return fn(store)
 }
 
+// CheckTenant refuses a slug the catalog does not know (catalog.ErrTenantNotFound), before
+// a command that takes --tenant does anything; "" (every tenant) passes.
+func CheckTenant(ctx context.Context, store *catalog.Store, slug string) error {
+	if slug == "" {
+		return nil
+	}
+	_, err := store.GetTenant(ctx, slug)
+	return err
+}
+
 // PrintResult prints v as -o json or yaml asks, else the sentence format and args make
 // (no newline is added).
 func (f *Factory) PrintResult(v any, format string, args ...any) error {

@@ -11,7 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/cli/cmdutil"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/jobs"
 	rolluplib "github.com/tenantctl/tenantctl/rollup"
@@ -66,10 +68,8 @@ schema). The run is recorded as a job ('tenantctl jobs').`,
 			return nil
 		}),
 	}
-	fl := cmd.Flags()
-	fl.StringVar(&opts.Rollup.Tenant, "tenant", "", "roll up only this tenant (a slug)")
-	fl.IntVar(&opts.Rollup.Concurrency, "concurrency", rolluplib.DefaultConcurrency, "tenants copied at once (also the warehouse connections used)")
-	fl.IntVar(&opts.Rollup.PerServer, "per-server", rolluplib.DefaultPerServer, "tenants copied at once from one tenant server")
+	cmdutil.FleetFlags(cmd.Flags(), &opts.Rollup.Options, fleet.Limits{Total: rolluplib.DefaultConcurrency, PerServer: rolluplib.DefaultPerServer},
+		"roll up only this tenant (a slug)", "tenants copied at once (also the warehouse connections used)", "tenants copied at once from one tenant server")
 	return cmd
 }
 
@@ -177,40 +177,26 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions)
 
 func runStatus(ctx context.Context, opts *StatusOptions) error {
 	f := opts.Factory
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	if opts.Tenant != "" {
-		if _, err := store.GetTenant(ctx, opts.Tenant); err != nil {
+	return f.WithStore(ctx, func(store *catalog.Store) error {
+		if err := cmdutil.CheckTenant(ctx, store, opts.Tenant); err != nil {
 			return err
 		}
-	}
-	all, err := rolluplib.Status(ctx, store)
-	if err != nil {
-		return err
-	}
-	st := []rolluplib.TableStatus{}
-	for _, s := range all {
-		if opts.Tenant == "" || s.Slug == opts.Tenant {
-			st = append(st, s)
+		all, err := rolluplib.Status(ctx, store)
+		if err != nil {
+			return err
 		}
-	}
-	if f.JSONOutput() {
-		return f.PrintJSON(st)
-	}
-	if len(all) == 0 {
-		fmt.Fprintln(f.IO.ErrOut, "nothing rolled up yet: run `tenantctl rollup run`")
-		return nil
-	}
-	tw := f.Table("SLUG", "TABLE", "ROWS", "LAST RUN", "MODE", "LAST ERROR")
-	for _, s := range st {
-		last := "never"
-		if s.LastRun != nil {
-			last = s.LastRun.Local().Format(time.DateTime)
+		st := []rolluplib.TableStatus{}
+		for _, s := range all {
+			if opts.Tenant == "" || s.Slug == opts.Tenant {
+				st = append(st, s)
+			}
 		}
-		cmdutil.Row(tw, s.Slug, s.Table, s.Rows, last, cmdutil.Dash(s.Mode), cmdutil.Dash(s.LastError))
-	}
-	return tw.Flush()
+		if len(all) == 0 && !f.Structured() {
+			fmt.Fprintln(f.IO.ErrOut, "nothing rolled up yet: run `tenantctl rollup run`")
+			return nil
+		}
+		return cmdutil.PrintList(f, st, []string{"SLUG", "TABLE", "ROWS", "LAST RUN", "MODE", "LAST ERROR"}, func(s rolluplib.TableStatus) []any {
+			return []any{s.Slug, s.Table, s.Rows, cmdutil.LocalTimeOr(s.LastRun, "never"), cmdutil.Dash(s.Mode), cmdutil.Dash(s.LastError)}
+		})
+	})
 }
