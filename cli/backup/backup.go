@@ -513,12 +513,8 @@ supported: it is refused (exit 2).`,
 			if o.Time, err = parseTime(opts.At); err != nil {
 				return err
 			}
-			if cmd.Flags().Changed("keep-source") {
-				d, err := time.ParseDuration(opts.KeepSource)
-				if err != nil {
-					return validate.Errorf("invalid --keep-source %q: give a duration such as 24h, 30m or 0", opts.KeepSource)
-				}
-				o.KeepSource = &d
+			if o.KeepSource, err = cmdutil.KeepSource(cmd, opts.KeepSource); err != nil {
+				return err
 			}
 			if err := o.Validate(); err != nil {
 				return err

@@ -73,17 +73,17 @@ func runStatus(ctx context.Context, opts *Options) error {
 	f := opts.Factory
 	// Through f.Store: a configured key that is not the catalog's is refused here too,
 	// though status decrypts nothing.
-	store, err := f.Store(ctx)
+	var st cataloglib.Status
+	err := f.WithStore(ctx, func(store *cataloglib.Store) error {
+		var err error
+		st, err = store.Status(ctx)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	st, err := store.Status(ctx)
-	if err != nil {
-		return err
-	}
-	if f.JSONOutput() {
-		return f.PrintJSON(st)
+	if f.Structured() {
+		return f.PrintStructured(st)
 	}
 	out := f.IO.Out
 	fmt.Fprintf(out, "schema version: %d (latest %d)\n", st.SchemaVersion, st.LatestVersion)

@@ -197,6 +197,12 @@ func (f *Factory) Store(ctx context.Context) (*catalog.Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	return f.OpenStore(ctx, box)
+}
+
+// OpenStore opens the catalog with box (nil: without a key, for the commands that
+// handle the key itself), acting as TENANTCTL_ACTOR when it is set.
+func (f *Factory) OpenStore(ctx context.Context, box *secret.Box) (*catalog.Store, error) {
 	store, err := catalog.Open(ctx, f.CatalogDSN(), box)
 	if err != nil {
 		return nil, err
@@ -314,6 +320,16 @@ func (f *Factory) ReadDSN(dsn, file string) (string, error) {
 
 // AnnotCreatesConfig marks commands that write the config file.
 const AnnotCreatesConfig = "creates-config"
+
+// WithMover runs fn with a mover, closed after.
+func (f *Factory) WithMover(ctx context.Context, fn func(m *mover.Mover) error) error {
+	m, done, err := f.Mover(ctx)
+	if err != nil {
+		return err
+	}
+	defer done()
+	return fn(m)
+}
 
 // Mover opens the catalog and returns a mover over it; call done to close it.
 func (f *Factory) Mover(ctx context.Context) (m *mover.Mover, done func(), err error) {

@@ -78,14 +78,11 @@ func runRotateKey(ctx context.Context, opts *RotateKeyOptions) error {
 	}
 	// Opened without a key: after a rotation that committed, the configured key
 	// is no longer the catalog's, and a rerun must still be able to say so.
-	store, err := catalog.Open(ctx, f.CatalogDSN(), nil)
+	store, err := f.OpenStore(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if actor := f.Getenv("TENANTCTL_ACTOR"); actor != "" {
-		store.Actor = actor
-	}
 	res, err := store.RotateKey(ctx, from, to, catalog.RotateKeyHooks{})
 	if errors.Is(err, catalog.ErrSameKey) {
 		return validate.Invalid(err)
@@ -180,14 +177,11 @@ func runResetKey(ctx context.Context, opts *ResetKeyOptions) error {
 		}
 		secretlib.RegisterDSN(o.WarehouseDSN)
 	}
-	store, err := catalog.Open(ctx, f.CatalogDSN(), nil)
+	store, err := f.OpenStore(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if actor := f.Getenv("TENANTCTL_ACTOR"); actor != "" {
-		store.Actor = actor
-	}
 	res, err := store.ResetKey(ctx, to, o)
 	if errors.Is(err, catalog.ErrKeyStillValid) || errors.Is(err, catalog.ErrMissingSecrets) || errors.Is(err, catalog.ErrServerNotFound) {
 		return validate.Invalid(err)

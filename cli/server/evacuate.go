@@ -10,7 +10,6 @@ import (
 
 	"github.com/tenantctl/tenantctl/cli/cmdutil"
 	"github.com/tenantctl/tenantctl/fleet"
-	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/mover"
 	"github.com/tenantctl/tenantctl/secret"
 )
@@ -44,17 +43,11 @@ as job "evacuate", with its progress.`,
 		Args: cmdutil.ExactArgs(1, "a server NAME"),
 		RunE: cmdutil.RunE(opts, runF, runEvacuate, func(cmd *cobra.Command, args []string) error {
 			o.Server = args[0]
-			if cmd.Flags().Changed("keep-source") {
-				d, err := time.ParseDuration(opts.KeepSource)
-				if err != nil {
-					return validate.Errorf("invalid --keep-source %q: give a duration such as 24h, 30m or 0", opts.KeepSource)
-				}
-				o.KeepSource = &d
-			}
-			if err := o.Validate(); err != nil {
+			var err error
+			if o.KeepSource, err = cmdutil.KeepSource(cmd, opts.KeepSource); err != nil {
 				return err
 			}
-			return nil
+			return o.Validate()
 		}),
 	}
 	fl := cmd.Flags()

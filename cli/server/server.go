@@ -78,21 +78,14 @@ func runAdd(ctx context.Context, opts *AddOptions) error {
 	if _, err := add.Validate(); err != nil {
 		return err
 	}
-	p, done, err := f.Provisioner(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	srv, err := p.AddServer(ctx, add)
-	if err != nil {
-		return err
-	}
-	if f.JSONOutput() {
-		return f.PrintJSON(srv)
-	}
-	fmt.Fprintf(f.IO.Out, "server %s registered (%s:%d, PostgreSQL %d, role %s, capacity %d)\n",
-		srv.Name, srv.Host, srv.Port, srv.VersionNum/10000, srv.AdminRole, srv.Capacity)
-	return nil
+	return f.WithProvisioner(ctx, func(p *provisioner.Provisioner) error {
+		srv, err := p.AddServer(ctx, add)
+		if err != nil {
+			return err
+		}
+		return f.PrintResult(srv, "server %s registered (%s:%d, PostgreSQL %d, role %s, capacity %d)\n",
+			srv.Name, srv.Host, srv.Port, srv.VersionNum/10000, srv.AdminRole, srv.Capacity)
+	})
 }
 
 // ListOptions are `server list`'s.
@@ -114,16 +107,13 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 
 func runList(ctx context.Context, opts *ListOptions) error {
 	f := opts.Factory
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	servers, err := store.ListServers(ctx)
-	if err != nil {
-		return err
-	}
-	return PrintServers(f, servers)
+	return f.WithStore(ctx, func(store *catalog.Store) error {
+		servers, err := store.ListServers(ctx)
+		if err != nil {
+			return err
+		}
+		return PrintServers(f, servers)
+	})
 }
 
 // simpleCommands are the commands that take a server NAME and nothing else.
@@ -176,16 +166,11 @@ func runSimple(ctx context.Context, opts *SimpleOptions) error {
 
 // PrintServers prints servers as -o asks.
 func PrintServers(f *cmdutil.Factory, servers []catalog.Server) error {
-	if f.JSONOutput() {
-		return f.PrintJSON(servers)
-	}
-	tw := f.Table("NAME", "HOST", "TENANTS", "SPARES", "CAPACITY", "DRAINING", "LABELS", "TEMPLATE")
-	for _, s := range servers {
+	return cmdutil.PrintList(f, servers, []string{"NAME", "HOST", "TENANTS", "SPARES", "CAPACITY", "DRAINING", "LABELS", "TEMPLATE"}, func(s catalog.Server) []any {
 		tmpl := "-"
 		if s.TemplateVersion != nil {
 			tmpl = fmt.Sprintf("v%d", *s.TemplateVersion)
 		}
-		cmdutil.Row(tw, s.Name, fmt.Sprintf("%s:%d", s.Host, s.Port), s.Tenants, fmt.Sprintf("%d/%d", s.SparesReady, s.Spares), s.Capacity, s.Draining, validate.FormatLabels(s.Labels), tmpl)
-	}
-	return tw.Flush()
+		return []any{s.Name, fmt.Sprintf("%s:%d", s.Host, s.Port), s.Tenants, fmt.Sprintf("%d/%d", s.SparesReady, s.Spares), s.Capacity, s.Draining, validate.FormatLabels(s.Labels), tmpl}
+	})
 }

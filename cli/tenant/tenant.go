@@ -279,12 +279,7 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 
 func runList(ctx context.Context, opts *ListOptions) error {
 	f := opts.Factory
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	return f.StreamTenants(ctx, store, opts.Filter)
+	return f.WithStore(ctx, func(store *catalog.Store) error { return f.StreamTenants(ctx, store, opts.Filter) })
 }
 
 type tenantWithStats struct {
@@ -385,17 +380,14 @@ func NewCmdDSN(f *cmdutil.Factory, runF func(context.Context, *SlugOptions) erro
 
 func runDSN(ctx context.Context, opts *SlugOptions) error {
 	f := opts.Factory
-	p, done, err := f.Provisioner(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	dsn, err := p.AppDSN(ctx, opts.Slug)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(f.IO.Out, dsn)
-	return nil
+	return f.WithProvisioner(ctx, func(p *provisioner.Provisioner) error {
+		dsn, err := p.AppDSN(ctx, opts.Slug)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(f.IO.Out, dsn)
+		return nil
+	})
 }
 
 // simpleCommands change a tenant's state and print that they did.
@@ -415,23 +407,19 @@ func NewCmdSimple(f *cmdutil.Factory, use, short, example string, runF func(cont
 
 func runSimple(ctx context.Context, opts *SlugOptions) error {
 	f, slug := opts.Factory, opts.Slug
-	p, done, err := f.Provisioner(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	switch opts.Action {
-	case "rotate-credentials":
-		err = p.RotateCredentials(ctx, slug)
-	case "suspend":
-		err = p.Suspend(ctx, slug)
-	case "resume":
-		err = p.Resume(ctx, slug)
-	case "cancel-delete":
-		err = p.CancelDelete(ctx, slug)
-	default:
-		err = fmt.Errorf("unknown tenant action %q", opts.Action)
-	}
+	err := f.WithProvisioner(ctx, func(p *provisioner.Provisioner) error {
+		switch opts.Action {
+		case "rotate-credentials":
+			return p.RotateCredentials(ctx, slug)
+		case "suspend":
+			return p.Suspend(ctx, slug)
+		case "resume":
+			return p.Resume(ctx, slug)
+		case "cancel-delete":
+			return p.CancelDelete(ctx, slug)
+		}
+		return fmt.Errorf("unknown tenant action %q", opts.Action)
+	})
 	if err != nil {
 		return err
 	}
@@ -599,12 +587,7 @@ func runPurge(ctx context.Context, opts *PurgeOptions) error {
 
 // PrintTenants prints tenants as -o asks.
 func PrintTenants(f *cmdutil.Factory, tenants []catalog.Tenant) error {
-	if f.JSONOutput() {
-		return f.PrintJSON(tenants)
-	}
-	tw := f.Table("SLUG", "NAME", "DOMAIN", "STATE", "SERVER", "DATABASE", "VERSION")
-	for _, t := range tenants {
-		cmdutil.Row(tw, t.Slug, t.Name, t.Domain, t.State, t.Server, t.Database, t.SchemaVersion)
-	}
-	return tw.Flush()
+	return cmdutil.PrintList(f, tenants, []string{"SLUG", "NAME", "DOMAIN", "STATE", "SERVER", "DATABASE", "VERSION"}, func(t catalog.Tenant) []any {
+		return []any{t.Slug, t.Name, t.Domain, t.State, t.Server, t.Database, t.SchemaVersion}
+	})
 }

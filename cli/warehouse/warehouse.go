@@ -4,10 +4,10 @@ package warehouse
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/cli/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/provisioner"
@@ -52,11 +52,7 @@ func runInit(ctx context.Context, opts *InitOptions) error {
 		if err != nil {
 			return err
 		}
-		if f.JSONOutput() {
-			return f.PrintJSON(w)
-		}
-		fmt.Fprintf(f.IO.Out, "warehouse %s:%d/%s registered\n", w.Host, w.Port, w.Database)
-		return nil
+		return f.PrintResult(w, "warehouse %s:%d/%s registered\n", w.Host, w.Port, w.Database)
 	})
 }
 
@@ -81,20 +77,13 @@ func NewCmdDSN(f *cmdutil.Factory, runF func(context.Context, *DSNOptions) error
 
 func runDSN(ctx context.Context, opts *DSNOptions) error {
 	f := opts.Factory
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	dsn, err := store.WarehouseDSN(ctx)
-	if err != nil {
-		return err
-	}
-	if f.JSONOutput() {
-		return f.PrintJSON(map[string]string{"dsn": dsn})
-	}
-	fmt.Fprintln(f.IO.Out, dsn)
-	return nil
+	return f.WithStore(ctx, func(store *catalog.Store) error {
+		dsn, err := store.WarehouseDSN(ctx)
+		if err != nil {
+			return err
+		}
+		return f.PrintResult(map[string]string{"dsn": dsn}, "%s\n", dsn)
+	})
 }
 
 // SetOptions are `warehouse set`'s.
@@ -140,10 +129,6 @@ func runSet(ctx context.Context, opts *SetOptions) error {
 		if err != nil {
 			return err
 		}
-		if f.JSONOutput() {
-			return f.PrintJSON(w)
-		}
-		fmt.Fprintf(f.IO.Out, "warehouse DSN changed (%s:%d/%s, same warehouse); the old DSN is forgotten\n", w.Host, w.Port, w.Database)
-		return nil
+		return f.PrintResult(w, "warehouse DSN changed (%s:%d/%s, same warehouse); the old DSN is forgotten\n", w.Host, w.Port, w.Database)
 	})
 }
