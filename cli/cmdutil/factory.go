@@ -30,6 +30,7 @@ import (
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/mover"
 	"github.com/tenantctl/tenantctl/provisioner"
+	"github.com/tenantctl/tenantctl/rollup"
 	"github.com/tenantctl/tenantctl/secret"
 )
 
@@ -239,6 +240,23 @@ func (f *Factory) WithProvisioner(ctx context.Context, fn func(p *provisioner.Pr
 	defer done()
 	return fn(p)
 }
+
+// Action is what a command that takes one name and nothing else does to it (tenant
+// suspend, server drain, ...): the shape of a provisioner method's expression, such as
+// (*provisioner.Provisioner).Suspend.
+type Action func(p *provisioner.Provisioner, ctx context.Context, name string) error
+
+// RunAction runs do on name with a provisioner and says "KIND NAME: ACTION done".
+func (f *Factory) RunAction(ctx context.Context, kind, name, action string, do Action) error {
+	if err := f.WithProvisioner(ctx, func(p *provisioner.Provisioner) error { return do(p, ctx, name) }); err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.Out, "%s %s: %s done\n", kind, name, action)
+	return nil
+}
+
+// RollupSpec is the rollup spec: the configured file, else the embedded one.
+func (f *Factory) RollupSpec() (rollup.Spec, error) { return rollup.LoadSpec(f.RollupSpecPath()) }
 
 // Progress reports a fleet operation over total items on stderr.
 func (f *Factory) Progress(total int, label string) progress.Reporter {

@@ -330,7 +330,7 @@ func runRestore(ctx context.Context, f *cmdutil.Factory, p *provisioner.Provisio
 // runRollup copies every tenant's rows into the warehouse and prints a cross-tenant
 // summary from it: the MSP's one place to see all customers.
 func runRollup(ctx context.Context, f *cmdutil.Factory, p *provisioner.Provisioner) error {
-	spec, err := rollup.LoadSpec(f.RollupSpecPath())
+	spec, err := f.RollupSpec()
 	if err != nil {
 		return err
 	}

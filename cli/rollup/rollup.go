@@ -76,7 +76,7 @@ schema). The run is recorded as a job ('tenantctl jobs').`,
 // runRun runs the rollup job with the options the flags gave.
 func runRun(ctx context.Context, opts *RunOptions) error {
 	f, o := opts.Factory, opts.Rollup
-	spec, err := rolluplib.LoadSpec(f.RollupSpecPath())
+	spec, err := f.RollupSpec()
 	if err != nil {
 		return err
 	}

@@ -22,7 +22,6 @@ import (
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/report"
-	"github.com/tenantctl/tenantctl/rollup"
 	schedulerlib "github.com/tenantctl/tenantctl/scheduler"
 	"github.com/tenantctl/tenantctl/secret"
 )
@@ -229,7 +228,7 @@ func run(ctx context.Context, opts *Options) error {
 	defer p.Close()
 
 	bodies := jobs.Bodies(jobs.Env{Provisioner: p, Node: cfg.Node, Log: f.Log,
-		RollupSpec: func() (rollup.Spec, error) { return rollup.LoadSpec(f.RollupSpecPath()) }, PurgeRetention: cfg.PurgeRetention,
+		RollupSpec: f.RollupSpec, PurgeRetention: cfg.PurgeRetention,
 		ReportSpec: func() (*report.Spec, error) { return report.LoadSpec(f.Getenv("TENANTCTL_REPORT_SPEC")) },
 		ReportDir:  cfg.ReportDir, ReportFormat: cfg.ReportFormat})
 	var scheduled []schedulerlib.Job

@@ -17,7 +17,6 @@ import (
 	"github.com/tenantctl/tenantctl/console"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/report"
-	"github.com/tenantctl/tenantctl/rollup"
 	servelib "github.com/tenantctl/tenantctl/serve"
 )
 
@@ -93,7 +92,7 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	rspec, err := rollup.LoadSpec(f.RollupSpecPath())
+	rspec, err := f.RollupSpec()
 	if err != nil {
 		return err
 	}

@@ -116,11 +116,22 @@ func runList(ctx context.Context, opts *ListOptions) error {
 	})
 }
 
-// simpleCommands are the commands that take a server NAME and nothing else.
-var simpleCommands = []struct{ use, short, example string }{
-	{"drain", "Stop placing new tenants on a server", "  tenantctl server drain pg-a     # no new tenants on pg-a"},
-	{"undrain", "Place new tenants on a drained server again", "  tenantctl server undrain pg-a"},
-	{"remove", "Unregister a server that holds no tenants (its spare databases are dropped)", "  tenantctl server remove pg-a     # refused while tenants live there"},
+// simpleCommands are the commands that take a server NAME and nothing else, and what
+// each does to it.
+var simpleCommands = []struct {
+	use, short, example string
+	do                  cmdutil.Action
+}{
+	{"drain", "Stop placing new tenants on a server", "  tenantctl server drain pg-a     # no new tenants on pg-a",
+		func(p *provisioner.Provisioner, ctx context.Context, name string) error {
+			return p.Store.SetDraining(ctx, name, true)
+		}},
+	{"undrain", "Place new tenants on a drained server again", "  tenantctl server undrain pg-a",
+		func(p *provisioner.Provisioner, ctx context.Context, name string) error {
+			return p.Store.SetDraining(ctx, name, false)
+		}},
+	{"remove", "Unregister a server that holds no tenants (its spare databases are dropped)", "  tenantctl server remove pg-a     # refused while tenants live there",
+		(*provisioner.Provisioner).RemoveServer},
 }
 
 // SimpleOptions are those of `server drain`, `undrain` and `remove`.
@@ -145,23 +156,12 @@ func NewCmdSimple(f *cmdutil.Factory, use, short, example string, runF func(cont
 }
 
 func runSimple(ctx context.Context, opts *SimpleOptions) error {
-	f, name := opts.Factory, opts.Name
-	err := f.WithProvisioner(ctx, func(p *provisioner.Provisioner) error {
-		switch opts.Action {
-		case "drain":
-			return p.Store.SetDraining(ctx, name, true)
-		case "undrain":
-			return p.Store.SetDraining(ctx, name, false)
-		case "remove":
-			return p.RemoveServer(ctx, name)
+	for _, c := range simpleCommands {
+		if c.use == opts.Action {
+			return opts.Factory.RunAction(ctx, "server", opts.Name, opts.Action, c.do)
 		}
-		return fmt.Errorf("unknown server action %q", opts.Action)
-	})
-	if err != nil {
-		return err
 	}
-	fmt.Fprintf(f.IO.Out, "server %s: %s done\n", name, opts.Action)
-	return nil
+	return fmt.Errorf("unknown server action %q", opts.Action)
 }
 
 // PrintServers prints servers as -o asks.

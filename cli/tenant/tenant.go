@@ -17,7 +17,6 @@ import (
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/mover"
 	"github.com/tenantctl/tenantctl/provisioner"
-	"github.com/tenantctl/tenantctl/rollup"
 	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
@@ -314,7 +313,7 @@ func NewCmdShow(f *cmdutil.Factory, runF func(context.Context, *SlugOptions) err
 
 func runShow(ctx context.Context, opts *SlugOptions) error {
 	f := opts.Factory
-	spec, err := rollup.LoadSpec(f.RollupSpecPath())
+	spec, err := f.RollupSpec()
 	if err != nil {
 		return err
 	}
@@ -391,11 +390,18 @@ func runDSN(ctx context.Context, opts *SlugOptions) error {
 }
 
 // simpleCommands change a tenant's state and print that they did.
-var simpleCommands = []struct{ use, short, example string }{
-	{"rotate-credentials", "Give the tenant's application a new password; the old one stops working", "  tenantctl tenant rotate-credentials acme && tenantctl tenant dsn acme"},
-	{"suspend", "Stop the tenant's application from logging in and end its sessions", "  tenantctl tenant suspend acme     # the app role can no longer log in"},
-	{"resume", "Let a suspended tenant's application log in again", "  tenantctl tenant resume acme"},
-	{"cancel-delete", "Take a deleted tenant back before it is purged: it becomes suspended (then 'tenant resume')", "  tenantctl tenant cancel-delete acme && tenantctl tenant resume acme"},
+var simpleCommands = []struct {
+	use, short, example string
+	do                  cmdutil.Action
+}{
+	{"rotate-credentials", "Give the tenant's application a new password; the old one stops working", "  tenantctl tenant rotate-credentials acme && tenantctl tenant dsn acme",
+		(*provisioner.Provisioner).RotateCredentials},
+	{"suspend", "Stop the tenant's application from logging in and end its sessions", "  tenantctl tenant suspend acme     # the app role can no longer log in",
+		(*provisioner.Provisioner).Suspend},
+	{"resume", "Let a suspended tenant's application log in again", "  tenantctl tenant resume acme",
+		(*provisioner.Provisioner).Resume},
+	{"cancel-delete", "Take a deleted tenant back before it is purged: it becomes suspended (then 'tenant resume')", "  tenantctl tenant cancel-delete acme && tenantctl tenant resume acme",
+		(*provisioner.Provisioner).CancelDelete},
 }
 
 // NewCmdSimple is `tenant rotate-credentials`, `suspend`, `resume` or `cancel-delete`
@@ -406,25 +412,12 @@ func NewCmdSimple(f *cmdutil.Factory, use, short, example string, runF func(cont
 }
 
 func runSimple(ctx context.Context, opts *SlugOptions) error {
-	f, slug := opts.Factory, opts.Slug
-	err := f.WithProvisioner(ctx, func(p *provisioner.Provisioner) error {
-		switch opts.Action {
-		case "rotate-credentials":
-			return p.RotateCredentials(ctx, slug)
-		case "suspend":
-			return p.Suspend(ctx, slug)
-		case "resume":
-			return p.Resume(ctx, slug)
-		case "cancel-delete":
-			return p.CancelDelete(ctx, slug)
+	for _, c := range simpleCommands {
+		if c.use == opts.Action {
+			return opts.Factory.RunAction(ctx, "tenant", opts.Slug, opts.Action, c.do)
 		}
-		return fmt.Errorf("unknown tenant action %q", opts.Action)
-	})
-	if err != nil {
-		return err
 	}
-	fmt.Fprintf(f.IO.Out, "tenant %s: %s done\n", slug, opts.Action)
-	return nil
+	return fmt.Errorf("unknown tenant action %q", opts.Action)
 }
 
 // DeleteOptions are `tenant delete`'s.
