@@ -233,12 +233,17 @@ func (f *Factory) Provisioner(ctx context.Context) (p *provisioner.Provisioner, 
 
 // WithProvisioner runs fn with a provisioner, closed after.
 func (f *Factory) WithProvisioner(ctx context.Context, fn func(p *provisioner.Provisioner) error) error {
-	p, done, err := f.Provisioner(ctx)
+	return with(ctx, f.Provisioner, fn)
+}
+
+// with runs fn with what open opens, closed after.
+func with[T any](ctx context.Context, open func(context.Context) (T, func(), error), fn func(T) error) error {
+	v, done, err := open(ctx)
 	if err != nil {
 		return err
 	}
 	defer done()
-	return fn(p)
+	return fn(v)
 }
 
 // Action is what a command that takes one name and nothing else does to it (tenant
@@ -341,12 +346,7 @@ const AnnotCreatesConfig = "creates-config"
 
 // WithMover runs fn with a mover, closed after.
 func (f *Factory) WithMover(ctx context.Context, fn func(m *mover.Mover) error) error {
-	m, done, err := f.Mover(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	return fn(m)
+	return with(ctx, f.Mover, fn)
 }
 
 // Mover opens the catalog and returns a mover over it; call done to close it.

@@ -48,12 +48,13 @@ func Args(dst ...*string) func(*cobra.Command, []string) error {
 
 // WithStore runs fn with the catalog store, closed after.
 func (f *Factory) WithStore(ctx context.Context, fn func(store *catalog.Store) error) error {
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	return fn(store)
+	return with(ctx, func(ctx context.Context) (*catalog.Store, func(), error) {
+		store, err := f.Store(ctx)
+		if err != nil {
+			return nil, nil, err
+		}
+		return store, store.Close, nil
+	}, fn)
 }
 
 // CheckTenant refuses a slug the catalog does not know (catalog.ErrTenantNotFound), before
