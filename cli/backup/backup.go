@@ -80,10 +80,7 @@ does by hand; 'dev up' uses it).`,
 		RunE: cmdutil.RunE(opts, runF, runConfigure, func(cmd *cobra.Command, args []string) error {
 			s.Server = args[0]
 			backup.Defaults(s)
-			if err := backup.Validate(*s); err != nil {
-				return err
-			}
-			return nil
+			return backup.Validate(*s)
 		}),
 	}
 	fl := cmd.Flags()
@@ -222,10 +219,7 @@ customer's failure does not stop the others (exit 1). 'tenant restore SLUG
 			if cmd.Flags().Changed("dir") || cmd.Flags().Changed("keep") {
 				return validate.Errorf("--dir and --keep go with --logical")
 			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return nil
+			return o.Validate()
 		}),
 	}
 	cmd.Flags().StringVar(&o.Server, "server", "", "back up this server only")
@@ -516,10 +510,7 @@ supported: it is refused (exit 2).`,
 			if o.KeepSource, err = cmdutil.KeepSource(cmd, opts.KeepSource); err != nil {
 				return err
 			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return nil
+			return o.Validate()
 		}),
 	}
 	fl := cmd.Flags()

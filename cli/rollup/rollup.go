@@ -62,10 +62,7 @@ schema). The run is recorded as a job ('tenantctl jobs').`,
   tenantctl rollup run --concurrency 8 --per-server 2 --rollup-spec rollup.yaml`,
 		Args: cmdutil.NoArgs,
 		RunE: cmdutil.RunE(opts, runF, runRun, func(cmd *cobra.Command, _ []string) error {
-			if err := opts.Rollup.Options.Validate(); err != nil {
-				return err
-			}
-			return nil
+			return opts.Rollup.Options.Validate()
 		}),
 	}
 	cmdutil.FleetFlags(cmd.Flags(), &opts.Rollup.Options, fleet.Limits{Total: rolluplib.DefaultConcurrency, PerServer: rolluplib.DefaultPerServer},

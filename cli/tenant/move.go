@@ -134,10 +134,7 @@ export and are refused.`,
 		Args:    cmdutil.ExactArgs(1, "a tenant SLUG"),
 		RunE: cmdutil.RunE(opts, runF, runExport, func(cmd *cobra.Command, args []string) error {
 			o.Slug = args[0]
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return nil
+			return o.Validate()
 		}),
 	}
 	cmd.Flags().StringVar(&o.Out, "out", "", "archive file to write (required; must not exist)")

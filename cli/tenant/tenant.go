@@ -121,10 +121,8 @@ Interrupted, run it again to restart the restore; 'tenantctl reconcile' undoes i
 				return nil
 			}
 			o.Slug = args[0]
-			if _, err := o.Validate(); err != nil {
-				return err
-			}
-			return nil
+			_, err := o.Validate()
+			return err
 		}),
 	}
 	fl := cmd.Flags()
@@ -441,10 +439,7 @@ purge after the retention period, 7 days by default). --purge destroys it at onc
 		Args: cmdutil.ExactArgs(1, "a tenant SLUG"),
 		RunE: cmdutil.RunE(opts, runF, runDelete, func(cmd *cobra.Command, args []string) error {
 			o.Slug = args[0]
-			if err := provisioner.Confirm("delete", o.Slug, o.Confirm); err != nil {
-				return err
-			}
-			return nil
+			return provisioner.Confirm("delete", o.Slug, o.Confirm)
 		}),
 	}
 	cmd.Flags().StringVar(&o.Confirm, "confirm", "", "the tenant's slug again, to confirm")
