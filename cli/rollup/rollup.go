@@ -77,32 +77,29 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	if err != nil {
 		return err
 	}
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	if _, err := store.WarehouseDSN(ctx); err != nil {
-		return err
-	}
-	targets, err := rolluplib.Targets(ctx, store, o.Tenant)
-	if err != nil {
-		return err
-	}
-	o.Store, o.Spec, o.Targets, o.Log = store, spec, targets, f.Log
-	o.Progress = func(total int) progress.Reporter { return f.Progress(total, "rollup") }
-	res, runErr := jobs.Rollup.Run(ctx, store, cmdutil.Hostname(), o)
-	var partial *rolluplib.PartialError
-	if runErr != nil && !errors.As(runErr, &partial) {
-		return runErr
-	}
-	if err := printRollup(f, res); err != nil {
-		return err
-	}
-	if partial != nil {
-		return cmdutil.ErrSilent
-	}
-	return nil
+	return f.WithStore(ctx, func(store *catalog.Store) error {
+		if _, err := store.WarehouseDSN(ctx); err != nil {
+			return err
+		}
+		targets, err := rolluplib.Targets(ctx, store, o.Tenant)
+		if err != nil {
+			return err
+		}
+		o.Store, o.Spec, o.Targets, o.Log = store, spec, targets, f.Log
+		o.Progress = func(total int) progress.Reporter { return f.Progress(total, "rollup") }
+		res, runErr := jobs.Rollup.Run(ctx, store, cmdutil.Hostname(), o)
+		var partial *rolluplib.PartialError
+		if runErr != nil && !errors.As(runErr, &partial) {
+			return runErr
+		}
+		if err := printRollup(f, res); err != nil {
+			return err
+		}
+		if partial != nil {
+			return cmdutil.ErrSilent
+		}
+		return nil
+	})
 }
 
 func printRollup(f *cmdutil.Factory, res rolluplib.Result) error {

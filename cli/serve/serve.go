@@ -16,6 +16,7 @@ import (
 	"github.com/tenantctl/tenantctl/cli/cmdutil"
 	"github.com/tenantctl/tenantctl/console"
 	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/report"
 	servelib "github.com/tenantctl/tenantctl/serve"
 )
@@ -96,22 +97,19 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	p, done, err := f.Provisioner(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	s, err := servelib.New(servelib.Options{Provisioner: p, RollupSpec: rspec, ReportSpec: spec, Wait: opts.Wait, SessionTTL: opts.SessionTTL,
-		Secure: opts.TLSCert != "", Node: cmdutil.Hostname(), Log: f.Log.Named("serve")})
-	if err != nil {
-		return err
-	}
-	scheme := "http"
-	if opts.TLSCert != "" {
-		scheme = "https"
-	}
-	return servelib.Run(ctx, s, opts.Listen, opts.TLSCert, opts.TLSKey, f.Log, func(addr string) {
-		f.Log.Info("serving the console and the API", "url", scheme+"://"+addr+"/", "api", scheme+"://"+addr+"/api/v1/")
+	return f.WithProvisioner(ctx, func(p *provisioner.Provisioner) error {
+		s, err := servelib.New(servelib.Options{Provisioner: p, RollupSpec: rspec, ReportSpec: spec, Wait: opts.Wait, SessionTTL: opts.SessionTTL,
+			Secure: opts.TLSCert != "", Node: cmdutil.Hostname(), Log: f.Log.Named("serve")})
+		if err != nil {
+			return err
+		}
+		scheme := "http"
+		if opts.TLSCert != "" {
+			scheme = "https"
+		}
+		return servelib.Run(ctx, s, opts.Listen, opts.TLSCert, opts.TLSKey, f.Log, func(addr string) {
+			f.Log.Info("serving the console and the API", "url", scheme+"://"+addr+"/", "api", scheme+"://"+addr+"/api/v1/")
+		})
 	})
 }
 

@@ -315,58 +315,55 @@ func runShow(ctx context.Context, opts *SlugOptions) error {
 	if err != nil {
 		return err
 	}
-	p, done, err := f.Provisioner(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	t, err := p.Store.GetTenant(ctx, opts.Slug)
-	if err != nil {
-		return err
-	}
-	out := tenantWithStats{Tenant: t}
-	var statsErr error
-	if t.State == catalog.StateActive || t.State == catalog.StateSuspended {
-		st, err := p.Stats(ctx, t, spec.TableNames())
+	return f.WithProvisioner(ctx, func(p *provisioner.Provisioner) error {
+		t, err := p.Store.GetTenant(ctx, opts.Slug)
 		if err != nil {
-			statsErr = err
-			f.Log.Warn("live statistics unavailable", "tenant", t.Slug, "error", err)
-		} else {
-			out.Stats = &st
+			return err
 		}
-	}
-	if f.JSONOutput() {
-		return f.PrintJSON(out)
-	}
-	tw := f.Table("FIELD", "VALUE")
-	cmdutil.Row(tw, "slug", t.Slug)
-	cmdutil.Row(tw, "id", t.ID)
-	cmdutil.Row(tw, "name", t.Name)
-	cmdutil.Row(tw, "domain", t.Domain)
-	cmdutil.Row(tw, "state", t.State)
-	cmdutil.Row(tw, "server", t.Server)
-	cmdutil.Row(tw, "database", t.Database)
-	cmdutil.Row(tw, "schema version", t.SchemaVersion)
-	cmdutil.Row(tw, "labels", cmdutil.Dash(validate.FormatLabels(t.Labels)))
-	cmdutil.Row(tw, "contact", cmdutil.Dash(t.ContactEmail))
-	cmdutil.Row(tw, "created", t.CreatedAt.Local().Format(time.DateTime))
-	if t.LastError != "" {
-		cmdutil.Row(tw, "last error", t.LastError)
-	}
-	if t.MigrationError != "" {
-		cmdutil.Row(tw, "migration error", t.MigrationError)
-	}
-	if out.Stats != nil {
-		cmdutil.Row(tw, "database size", fmt.Sprintf("%d bytes", out.Stats.SizeBytes))
-		for _, name := range spec.TableNames() {
-			if n, ok := out.Stats.Rows[name]; ok {
-				cmdutil.Row(tw, "rows in "+name, n)
+		out := tenantWithStats{Tenant: t}
+		var statsErr error
+		if t.State == catalog.StateActive || t.State == catalog.StateSuspended {
+			st, err := p.Stats(ctx, t, spec.TableNames())
+			if err != nil {
+				statsErr = err
+				f.Log.Warn("live statistics unavailable", "tenant", t.Slug, "error", err)
+			} else {
+				out.Stats = &st
 			}
 		}
-	} else if statsErr != nil {
-		cmdutil.Row(tw, "stats", "unavailable: "+statsErr.Error())
-	}
-	return tw.Flush()
+		if f.JSONOutput() {
+			return f.PrintJSON(out)
+		}
+		tw := f.Table("FIELD", "VALUE")
+		cmdutil.Row(tw, "slug", t.Slug)
+		cmdutil.Row(tw, "id", t.ID)
+		cmdutil.Row(tw, "name", t.Name)
+		cmdutil.Row(tw, "domain", t.Domain)
+		cmdutil.Row(tw, "state", t.State)
+		cmdutil.Row(tw, "server", t.Server)
+		cmdutil.Row(tw, "database", t.Database)
+		cmdutil.Row(tw, "schema version", t.SchemaVersion)
+		cmdutil.Row(tw, "labels", cmdutil.Dash(validate.FormatLabels(t.Labels)))
+		cmdutil.Row(tw, "contact", cmdutil.Dash(t.ContactEmail))
+		cmdutil.Row(tw, "created", t.CreatedAt.Local().Format(time.DateTime))
+		if t.LastError != "" {
+			cmdutil.Row(tw, "last error", t.LastError)
+		}
+		if t.MigrationError != "" {
+			cmdutil.Row(tw, "migration error", t.MigrationError)
+		}
+		if out.Stats != nil {
+			cmdutil.Row(tw, "database size", fmt.Sprintf("%d bytes", out.Stats.SizeBytes))
+			for _, name := range spec.TableNames() {
+				if n, ok := out.Stats.Rows[name]; ok {
+					cmdutil.Row(tw, "rows in "+name, n)
+				}
+			}
+		} else if statsErr != nil {
+			cmdutil.Row(tw, "stats", "unavailable: "+statsErr.Error())
+		}
+		return tw.Flush()
+	})
 }
 
 // NewCmdDSN is `tenant dsn`; runF, when not nil, replaces the run.
