@@ -3,7 +3,6 @@ package cmdutil
 import (
 	"context"
 	"fmt"
-	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -123,11 +122,4 @@ func KeepSource(cmd *cobra.Command, value string) (*time.Duration, error) {
 		return nil, validate.Errorf("invalid --keep-source %q: give a duration such as 24h, 30m or 0", value)
 	}
 	return &d, nil
-}
-
-// Lines writes each of lines on its own line, indented by two spaces.
-func Lines(w io.Writer, lines []string) {
-	for _, l := range lines {
-		fmt.Fprintf(w, "  %s\n", l)
-	}
 }
