@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/cli/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/pghba"
 	"github.com/tenantctl/tenantctl/internal/validate"
@@ -77,24 +78,21 @@ passwords and tenant credentials.`,
 
 func runHBA(ctx context.Context, opts *HBAOptions) error {
 	f := opts.Factory
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	srv, err := store.GetServer(ctx, opts.Name)
-	if err != nil {
-		return err
-	}
-	if opts.Check {
-		adminMethod := ""
-		if opts.SetAdminMethod {
-			adminMethod = opts.AdminMethod
+	return f.WithStore(ctx, func(store *catalog.Store) error {
+		srv, err := store.GetServer(ctx, opts.Name)
+		if err != nil {
+			return err
 		}
-		return checkServerHBA(ctx, f, srv.Name, adminMethod)
-	}
-	fmt.Fprint(f.IO.Out, tenantdb.HBALines(srv.AdminRole, opts.AdminMethod))
-	return nil
+		if opts.Check {
+			adminMethod := ""
+			if opts.SetAdminMethod {
+				adminMethod = opts.AdminMethod
+			}
+			return checkServerHBA(ctx, f, srv.Name, adminMethod)
+		}
+		fmt.Fprint(f.IO.Out, tenantdb.HBALines(srv.AdminRole, opts.AdminMethod))
+		return nil
+	})
 }
 
 // hbaCheck is what 'server hba --check -o json' prints.

@@ -447,27 +447,24 @@ purge after the retention period, 7 days by default). --purge destroys it at onc
 
 func runDelete(ctx context.Context, opts *DeleteOptions) error {
 	f, o := opts.Factory, opts.Delete
-	p, done, err := f.Provisioner(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	if opts.DryRun {
-		pl, err := p.PlanDelete(ctx, o)
-		if err != nil {
+	return f.WithProvisioner(ctx, func(p *provisioner.Provisioner) error {
+		if opts.DryRun {
+			pl, err := p.PlanDelete(ctx, o)
+			if err != nil {
+				return err
+			}
+			return printPlans(f, "deleted", []provisioner.Plan{pl})
+		}
+		if err := p.Delete(ctx, o); err != nil {
 			return err
 		}
-		return printPlans(f, "deleted", []provisioner.Plan{pl})
-	}
-	if err := p.Delete(ctx, o); err != nil {
-		return err
-	}
-	if o.Purge {
-		fmt.Fprintf(f.IO.Out, "tenant %s deleted and purged\n", o.Slug)
-	} else {
-		fmt.Fprintf(f.IO.Out, "tenant %s deleted: access revoked; data is purged after the retention period (or: tenantctl tenant purge %s --confirm %s)\n", o.Slug, o.Slug, o.Slug)
-	}
-	return nil
+		if o.Purge {
+			fmt.Fprintf(f.IO.Out, "tenant %s deleted and purged\n", o.Slug)
+		} else {
+			fmt.Fprintf(f.IO.Out, "tenant %s deleted: access revoked; data is purged after the retention period (or: tenantctl tenant purge %s --confirm %s)\n", o.Slug, o.Slug, o.Slug)
+		}
+		return nil
+	})
 }
 
 // PurgeOptions are `tenant purge`'s.
@@ -520,54 +517,52 @@ func NewCmdPurge(f *cmdutil.Factory, runF func(context.Context, *PurgeOptions) e
 
 func runPurge(ctx context.Context, opts *PurgeOptions) error {
 	f, slug, confirm, retention := opts.Factory, opts.Slug, opts.Confirm, opts.Retention
-	p, done, err := f.Provisioner(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	if opts.DryRun {
-		var plans []provisioner.Plan
-		if opts.Expired {
-			plans, err = p.PlanPurgeExpired(ctx, retention)
-		} else {
-			var pl provisioner.Plan
-			pl, err = p.PlanPurge(ctx, slug, confirm)
-			plans = []provisioner.Plan{pl}
+	return f.WithProvisioner(ctx, func(p *provisioner.Provisioner) error {
+		if opts.DryRun {
+			var plans []provisioner.Plan
+			var err error
+			if opts.Expired {
+				plans, err = p.PlanPurgeExpired(ctx, retention)
+			} else {
+				var pl provisioner.Plan
+				pl, err = p.PlanPurge(ctx, slug, confirm)
+				plans = []provisioner.Plan{pl}
+			}
+			if err != nil {
+				return err
+			}
+			return printPlans(f, "purged", plans)
 		}
+		if !opts.Expired {
+			if err := p.Purge(ctx, slug, confirm); err != nil {
+				if errors.Is(err, provisioner.ErrWrongState) {
+					return fmt.Errorf("%w (tenantctl tenant delete %s --confirm %s)", err, slug, slug)
+				}
+				return err
+			}
+			fmt.Fprintf(f.IO.Out, "tenant %s purged\n", slug)
+			return nil
+		}
+		due, err := p.ExpiredTenants(ctx, retention)
 		if err != nil {
 			return err
 		}
-		return printPlans(f, "purged", plans)
-	}
-	if !opts.Expired {
-		if err := p.Purge(ctx, slug, confirm); err != nil {
-			if errors.Is(err, provisioner.ErrWrongState) {
-				return fmt.Errorf("%w (tenantctl tenant delete %s --confirm %s)", err, slug, slug)
-			}
+		slugs := make([]string, len(due))
+		for i, t := range due {
+			slugs[i] = t.Slug
+		}
+		if err := confirmPurge(f, slugs, opts.Yes); err != nil {
 			return err
 		}
-		fmt.Fprintf(f.IO.Out, "tenant %s purged\n", slug)
-		return nil
-	}
-	due, err := p.ExpiredTenants(ctx, retention)
-	if err != nil {
+		purged, err := p.PurgeExpired(ctx, retention)
+		for _, s := range purged {
+			fmt.Fprintf(f.IO.Out, "tenant %s purged\n", s)
+		}
+		if err == nil {
+			fmt.Fprintf(f.IO.Out, "%d expired tenants purged\n", len(purged))
+		}
 		return err
-	}
-	slugs := make([]string, len(due))
-	for i, t := range due {
-		slugs[i] = t.Slug
-	}
-	if err := confirmPurge(f, slugs, opts.Yes); err != nil {
-		return err
-	}
-	purged, err := p.PurgeExpired(ctx, retention)
-	for _, s := range purged {
-		fmt.Fprintf(f.IO.Out, "tenant %s purged\n", s)
-	}
-	if err == nil {
-		fmt.Fprintf(f.IO.Out, "%d expired tenants purged\n", len(purged))
-	}
-	return err
+	})
 }
 
 // PrintTenants prints tenants as -o asks.
