@@ -14,7 +14,12 @@ import (
 	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, 2)) }
+// The end-to-end tests wait on servers and subprocesses far more than they compute: six
+// run at once (see pgtest.Waiting).
+func TestMain(m *testing.M) {
+	pgtest.Waiting(6)
+	os.Exit(pgtest.Main(m, 2))
+}
 
 // cli runs tenantctl in-process against its own catalog database.
 type cli struct {

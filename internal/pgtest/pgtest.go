@@ -11,10 +11,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -80,6 +83,21 @@ func Main(m *testing.M, n int) int {
 		}
 	}
 	return code
+}
+
+// Waiting lets n parallel tests of the binary run at once, rather than GOMAXPROCS (two
+// on a small machine), unless -parallel is given. Call it from TestMain before Main, in
+// packages whose tests spend their time waiting (on servers, subprocesses, timeouts)
+// rather than computing: there GOMAXPROCS leaves the cores idle while two tests wait.
+func Waiting(n int) {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set && runtime.GOMAXPROCS(0) < n {
+		_ = flag.Set("test.parallel", strconv.Itoa(n))
+	}
 }
 
 func start(ctx context.Context, n int) (*Env, error) {
