@@ -399,6 +399,17 @@ func TestSabotageDetected(t *testing.T) {
 		f.exec("beta", "postgres", "DROP ROLE audit_test_monitoring")
 	})
 
+}
+
+// TestSabotageDetectedInDatabases is the second half of TestSabotageDetected's cases,
+// on a fleet (and a pair of servers) of its own so that the halves run at once.
+func TestSabotageDetectedInDatabases(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	alpha, beta, gamma := f.tenants["alpha"], f.tenants["beta"], f.tenants["gamma"]
+	requireClean(t, f.audit())
+
 	t.Run("dblink installed in a tenant database", func(t *testing.T) {
 		f.exec("gamma", gamma.Database, "CREATE EXTENSION dblink")
 		r := f.audit(func(o *audit.Options) { o.NoProbes = true })
