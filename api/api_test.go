@@ -141,7 +141,13 @@ func passwordOf(dsn string) string {
 // call sends one request as role ("" for none) and checks request and answer against
 // the document: a request the document allows, and an answer it describes for that
 // operation and status. No answer but the DSN route's holds a secret.
-func (s *server) call(role, method, path string, body any, hdr ...string) (*http.Response, []byte) {
+// reply is what call keeps of a response (its body is read and closed).
+type reply struct {
+	StatusCode int
+	Header     http.Header
+}
+
+func (s *server) call(role, method, path string, body any, hdr ...string) (reply, []byte) {
 	t := s.t
 	t.Helper()
 	var raw []byte
@@ -192,7 +198,7 @@ func (s *server) call(role, method, path string, body any, hdr ...string) (*http
 			require.NotContains(t, string(out), sec, "%s %s leaked a secret", method, path)
 		}
 	}
-	return resp, out
+	return reply{StatusCode: resp.StatusCode, Header: resp.Header}, out
 }
 
 func decode[T any](t *testing.T, raw []byte) T {
