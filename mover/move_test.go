@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -241,15 +242,31 @@ func TestMoveHelperProcess(t *testing.T) {
 		return
 	}
 	m := openMover(t, catDSN, os.Getenv("MOVER_TEST_KEY"))
-	_, err := m.Move(context.Background(), mover.MoveOptions{Slug: os.Getenv("MOVER_TEST_SLUG"), To: "pg-b", KeepSource: keep(0)})
-	t.Fatalf("the move was to be killed at %s, but it returned: %v", os.Getenv(fault.Env), err)
+	slug := os.Getenv("MOVER_TEST_SLUG")
+	var err error
+	if file := os.Getenv("MOVER_TEST_IMPORT"); file != "" {
+		_, err = m.Import(context.Background(), importOptions(slug, file))
+	} else {
+		_, err = m.Move(context.Background(), mover.MoveOptions{Slug: slug, To: "pg-b", KeepSource: keep(0)})
+	}
+	t.Fatalf("the child was to be killed at %s, but it returned: %v", os.Getenv(fault.Env), err)
+}
+
+func importOptions(slug, file string) mover.ImportOptions {
+	return mover.ImportOptions{CreateOptions: provisioner.CreateOptions{Slug: slug, Name: "Imported " + slug, Domain: slug + ".example", Server: "pg-b"}, File: file}
 }
 
 // killMove runs a move to pg-b in a child process that SIGKILLs itself at point.
 func (f *moveFleet) killMove(t *testing.T, point string) {
 	t.Helper()
+	f.kill(t, point, "MOVER_TEST_SLUG="+f.tenant.Slug)
+}
+
+// kill runs TestMoveHelperProcess in a child process that SIGKILLs itself at point.
+func (f *moveFleet) kill(t *testing.T, point string, env ...string) {
+	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestMoveHelperProcess$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "MOVER_TEST_CATALOG="+f.catDSN, "MOVER_TEST_KEY="+f.key, "MOVER_TEST_SLUG="+f.tenant.Slug, fault.Env+"="+point)
+	cmd.Env = append(append(os.Environ(), "MOVER_TEST_CATALOG="+f.catDSN, "MOVER_TEST_KEY="+f.key, fault.Env+"="+point), env...)
 	out, err := cmd.CombinedOutput()
 	var exit *exec.ExitError
 	require.True(t, errors.As(err, &exit), "the child should have been killed at %s: %v\n%s", point, err, out)
@@ -322,4 +339,69 @@ func TestKilledMoveSettles(t *testing.T) {
 			f.on(t, c.server, other, "killed at "+c.point)
 		})
 	}
+}
+
+// TestExportImportAndAKilledImport exports a tenant and imports the archive as a new
+// tenant on the other server: the rows are the same and the new tenant's application
+// reaches them. An import killed after its database was made is undone by reconcile
+// (nothing kept), and the import run again succeeds. Bad input changes nothing.
+func TestExportImportAndAKilledImport(t *testing.T) {
+	t.Parallel()
+	f := newMoveFleet(t, "mv-export")
+	ctx := context.Background()
+	file := filepath.Join(t.TempDir(), "mv-export.dump")
+	_, err := f.m.Export(ctx, mover.ExportOptions{Slug: "mv-export", Out: file})
+	require.NoError(t, err)
+	_, err = f.m.Export(ctx, mover.ExportOptions{Slug: "mv-export", Out: file})
+	require.ErrorIs(t, err, validate.ErrInvalid, "the archive is never overwritten")
+	info, err := mover.InspectDump(ctx, file)
+	require.NoError(t, err)
+	require.Positive(t, info.Version)
+
+	// Not a dump: refused, nothing recorded.
+	junk := filepath.Join(t.TempDir(), "junk.dump")
+	require.NoError(t, os.WriteFile(junk, []byte("not an archive"), 0o600))
+	_, err = f.m.Import(ctx, importOptions("mv-junk", junk))
+	require.ErrorIs(t, err, mover.ErrNotDump)
+	require.ErrorIs(t, err, validate.ErrInvalid)
+	_, err = f.store.GetTenant(ctx, "mv-junk")
+	require.ErrorIs(t, err, catalog.ErrTenantNotFound)
+
+	// Killed with its database made and nothing restored: reconcile undoes it.
+	f.kill(t, "import.after-create-database", "MOVER_TEST_SLUG=mv-imported", "MOVER_TEST_IMPORT="+file)
+	half, err := f.store.GetTenant(ctx, "mv-imported")
+	require.NoError(t, err)
+	require.Equal(t, catalog.StateImporting, half.State)
+	acts, err := f.m.Reconcile(ctx, false)
+	require.NoError(t, err)
+	require.Len(t, acts, 1)
+	require.Equal(t, mover.ActRollBackImport, acts[0].Kind)
+	require.True(t, acts[0].Applied, acts[0].Error)
+	var exists bool
+	require.NoError(t, f.env.Servers[1].Conn(t, "postgres").QueryRow(ctx,
+		`SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, tenantdb.Database(half.ID)).Scan(&exists))
+	require.False(t, exists, "the undone import left no database")
+
+	// Run again: the tenant is made, with the exported rows.
+	tn, err := f.m.Import(ctx, importOptions("mv-imported", file))
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		_ = f.m.P.Delete(context.Background(), provisioner.DeleteOptions{Slug: "mv-imported", Confirm: "mv-imported", Purge: true})
+	})
+	require.Equal(t, catalog.StateActive, tn.State)
+	require.Equal(t, "pg-b", tn.Server)
+	require.Equal(t, info.Version, tn.SchemaVersion)
+	srv, err := f.m.P.Server(ctx, "pg-b")
+	require.NoError(t, err)
+	sums, err := mover.Checksums(ctx, srv, tn.ID)
+	require.NoError(t, err)
+	require.Equal(t, f.sums, sums, "the imported tenant holds exactly the exported rows")
+	dsn, err := f.m.P.AppDSN(ctx, "mv-imported")
+	require.NoError(t, err)
+	conn, err := pgx.Connect(ctx, dsn)
+	require.NoError(t, err, "the imported tenant's application logs in")
+	var n int
+	require.NoError(t, conn.QueryRow(ctx, `SELECT count(*) FROM incidents`).Scan(&n))
+	conn.Close(ctx)
+	require.Equal(t, 300, n)
 }
