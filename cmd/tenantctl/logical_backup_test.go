@@ -13,8 +13,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
-
-	"github.com/tenantctl/tenantctl/internal/pgtest"
 )
 
 func fileSHA256(t *testing.T, path string) string {
@@ -241,7 +239,7 @@ func TestTenantRestoreFromExportInPlace(t *testing.T) {
 	require.True(t, strings.HasPrefix(kept, "t_"+a.id+"_kept"), kept)
 	_, err = pgx.Connect(ctx, strings.Replace(a.dsn, "/t_"+a.id+"?", "/"+kept+"?", 1))
 	require.Error(t, err, "the app cannot reach the kept copy")
-	srv := pgtest.Get(t).Servers[0]
+	srv := pair(t)[0] // pg-a
 	countKept := func() int {
 		conn := srv.Conn(t, "postgres")
 		defer conn.Close(ctx)
