@@ -100,6 +100,7 @@ func RestoreScratch(ctx context.Context, s Settings, live *tenantdb.Server, db s
 	if err != nil {
 		return nil, err
 	}
+	srv.Private = true // a throwaway copy only the admin reaches
 	sc := &Scratch{Cluster: c, Server: srv}
 	if err := waitPromoted(ctx, sc, db); err != nil {
 		srv.Close()
@@ -309,6 +310,7 @@ func OpenScratch(ctx context.Context, dir string, live *tenantdb.Server, db stri
 	if err != nil {
 		return nil, err
 	}
+	srv.Private = true // a throwaway copy only the admin reaches
 	sc := &Scratch{Cluster: c, Server: srv}
 	if err := waitPromoted(ctx, sc, db); err != nil {
 		srv.Close()
