@@ -16,7 +16,8 @@ import (
 // older tenantctl (the admin a member of its owner and app roles, the owner not logging
 // in) is converted by one reconcile run: the owner login first, then the memberships
 // revoked. A revoke killed between its statements (one membership left) converges on
-// the next run; and with nothing left, reconcile has nothing to do.
+// the next run; and with nothing left, reconcile has nothing to do. A database left
+// the admin's is handed to its owner.
 func TestReconcileRevokesAdminMemberships(t *testing.T) {
 	t.Parallel()
 	b := setup(t)
@@ -64,6 +65,19 @@ func TestReconcileRevokesAdminMemberships(t *testing.T) {
 	require.Equal(t, []string{provisioner.ActAdminMembership}, actionKinds(done, tn.Slug, "-"))
 	require.Empty(t, memberships())
 	again, err := b.p.Reconcile(ctx, provisioner.ReconcileOptions{})
+	require.NoError(t, err)
+	require.Empty(t, actionKinds(again, tn.Slug, "-"), "converged")
+
+	// A database left the admin's (a hand-over that never happened): reconcile hands it
+	// over.
+	pgA.Exec(t, "postgres", "ALTER DATABASE "+tn.Database+" OWNER TO "+admin)
+	done, err = b.p.Reconcile(ctx, provisioner.ReconcileOptions{})
+	require.NoError(t, err)
+	require.Equal(t, []string{provisioner.ActReharden}, actionKinds(done, tn.Slug, "-"))
+	var dbOwner string
+	require.NoError(t, pgA.Conn(t, "postgres").QueryRow(ctx, `SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1`, tn.Database).Scan(&dbOwner))
+	require.Equal(t, owner, dbOwner)
+	again, err = b.p.Reconcile(ctx, provisioner.ReconcileOptions{})
 	require.NoError(t, err)
 	require.Empty(t, actionKinds(again, tn.Slug, "-"), "converged")
 

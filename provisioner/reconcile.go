@@ -412,7 +412,14 @@ func (p *Provisioner) driftActions(ctx context.Context, srv *tenantdb.Server, t 
 			if err := srv.RevokeDatabaseGrants(ctx, t.ID, append([]string{"PUBLIC"}, strangers...)); err != nil {
 				return err
 			}
-			if db.Owner != owner {
+			switch {
+			case db.Owner == srv.AdminRole():
+				// The admin's own: a hand-over that never happened (CREATE DATABASE and the
+				// hand-over cannot share a transaction). Finished here.
+				if err := srv.HandOver(ctx, t.ID); err != nil {
+					return err
+				}
+			case db.Owner != owner:
 				return fmt.Errorf("database owner is %s: fix with ALTER DATABASE %s OWNER TO %s", db.Owner, db.Name, owner)
 			}
 			return p.restoreRoles(ctx, srv, t)

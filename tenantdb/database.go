@@ -76,6 +76,17 @@ func (s *Server) CreateDatabase(ctx context.Context, id, template string) error 
 	return nil
 }
 
+// HandOver gives the tenant database to its owner role (see [Server.CreateDatabase]):
+// what reconcile does with a live tenant's database left the admin's.
+func (s *Server) HandOver(ctx context.Context, id string) error {
+	conn, release, err := s.admin(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return s.handOver(ctx, conn, id)
+}
+
 // handOver gives the tenant database to its owner role in one transaction (see
 // [Server.CreateDatabase]): PUBLIC's rights revoked, owner set, the admin's own CONNECT
 // granted. Idempotent.

@@ -415,7 +415,7 @@ func runDSN(ctx context.Context, opts *SlugOptions) error {
 
 // simpleCommands change a tenant's state and print that they did.
 var simpleCommands = []struct{ use, short, example string }{
-	{"rotate-credentials", "Give the tenant's application a new password; the old one stops working", "  tenantctl tenant rotate-credentials acme && tenantctl tenant dsn acme"},
+	{"rotate-credentials", "Give the tenant's application (and tenantctl's own owner login) a new password; the old ones stop working", "  tenantctl tenant rotate-credentials acme && tenantctl tenant dsn acme"},
 	{"suspend", "Stop the tenant's application from logging in and end its sessions", "  tenantctl tenant suspend acme     # the app role can no longer log in"},
 	{"resume", "Let a suspended tenant's application log in again", "  tenantctl tenant resume acme"},
 	{"cancel-delete", "Take a deleted tenant back before it is purged: it becomes suspended (then 'tenant resume')", "  tenantctl tenant cancel-delete acme && tenantctl tenant resume acme"},
