@@ -51,6 +51,27 @@ func (s *Server) OwnerPassword(ctx context.Context, id string) (string, bool, er
 	return s.OwnerPasswords(ctx, id)
 }
 
+// OwnerConnConfig returns the connection config of a session that is tenant id's owner
+// for its whole length, to its database: the owner's login when s knows its password,
+// else the admin with the owner's role as a startup parameter (see
+// [Server.EnsureOwnerSession], which it calls).
+func (s *Server) OwnerConnConfig(ctx context.Context, id string) (*pgx.ConnConfig, error) {
+	cfg := s.ConnConfig(Database(id))
+	pw, ok, err := s.OwnerPassword(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		cfg.User, cfg.Password = OwnerRole(id), pw
+		return cfg, nil
+	}
+	if err := s.EnsureOwnerSession(ctx, id); err != nil {
+		return nil, err
+	}
+	cfg.RuntimeParams["role"] = OwnerRole(id)
+	return cfg, nil
+}
+
 // EnsureOwnerSession makes sure a session of the admin may take tenant id's owner role
 // for its whole length (pg_dump --role), where no owner login can be had: on a
 // [Server.Private] instance it makes the admin a member of the owner (a standing
