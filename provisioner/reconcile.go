@@ -471,18 +471,22 @@ func (p *Provisioner) accessActions(ctx context.Context, srv *tenantdb.Server, s
 			}))
 		}
 	}
-	madeByUs := map[string]bool{} // GrantAccess makes the admin a member of every access role
-	for _, r := range snap.Roles[srv.AdminRole()].MemberOf {
-		madeByUs[r] = true
+	// Made by tenantctl: GrantAccess confines every access role it makes (a member of
+	// its tenant's group role and of tenantctl_logins); older ones made the admin a
+	// member of it (reconcile revokes that).
+	madeByUs := func(name, id string) bool {
+		of := snap.Roles[name].MemberOf
+		return (slices.Contains(of, tenantdb.GroupRole(id)) && slices.Contains(of, tenantdb.LoginsRole)) ||
+			slices.Contains(snap.Roles[srv.AdminRole()].MemberOf, name)
 	}
 	for _, name := range sortedKeys(snap.Roles) {
 		// A role named like an access role that tenantctl did not make is not ours to
 		// drop (hardening still takes its CONNECT away; the audit reports it).
-		if !strings.HasPrefix(name, tenantdb.AccessPrefix) || recorded[name] || !madeByUs[name] {
+		if !strings.HasPrefix(name, tenantdb.AccessPrefix) || recorded[name] {
 			continue
 		}
 		for id, t := range known {
-			if tenantdb.IsAccessRole(name, id) {
+			if tenantdb.IsAccessRole(name, id) && madeByUs(name, id) {
 				do(Action{Kind: ActOrphanAccess, Tenant: t.Slug, Server: srv.Name,
 					Detail: fmt.Sprintf("access role %s is not in the catalog (a revoke was interrupted); dropping it", name)},
 					p.lockedFix(ctx, t, func() error {
