@@ -185,38 +185,51 @@ func (req CreateTenantRequest) options() provisioner.CreateOptions {
 	return o
 }
 
+// fieldStep sets one field of a library options value from a request.
+type fieldStep[T any] struct {
+	field string
+	set   func(*T)
+}
+
+// firstBadField sets o's fields one at a time, in order, checking a copy of o after each,
+// so that the problem names the first field whose value check refuses.
+func firstBadField[T any](o T, steps []fieldStep[T], check func(field string, probe *T) error) error {
+	for _, s := range steps {
+		s.set(&o)
+		probe := o
+		if err := check(s.field, &probe); err != nil {
+			return fieldError(s.field, err)
+		}
+	}
+	return nil
+}
+
 // validateCreate runs the CLI's validation, one field at a time so the problem can name
 // the field that failed.
 func validateCreate(req CreateTenantRequest) error {
 	o := req.options()
-	steps := []struct {
-		field string
-		set   func(c *provisioner.CreateOptions)
-	}{
+	base := provisioner.CreateOptions{Slug: "valid-slug", Name: "valid", Domain: "valid.example"}
+	return firstBadField(base, []fieldStep[provisioner.CreateOptions]{
 		{"slug", func(c *provisioner.CreateOptions) { c.Slug = o.Slug }},
 		{"name", func(c *provisioner.CreateOptions) { c.Name = o.Name }},
 		{"domain", func(c *provisioner.CreateOptions) { c.Domain = o.Domain }},
 		{"contact_email", func(c *provisioner.CreateOptions) { c.ContactEmail = o.ContactEmail }},
 		{"server", func(c *provisioner.CreateOptions) { c.Server = o.Server }},
 		{"labels", func(c *provisioner.CreateOptions) { c.Labels = o.Labels }},
-	}
-	c := provisioner.CreateOptions{Slug: "valid-slug", Name: "valid", Domain: "valid.example"}
-	for _, s := range steps {
-		s.set(&c)
-		probe := c
+	}, func(field string, probe *provisioner.CreateOptions) error {
 		if _, err := probe.Validate(); err != nil {
-			return fieldError(s.field, err)
+			return err
 		}
 		// The CLI forgives case and a trailing dot; the API takes the form its document
 		// states, so that what a client may send is exactly what its schema allows.
 		switch {
-		case s.field == "domain" && probe.Domain != req.Domain:
-			return fieldError("domain", validate.Errorf("invalid domain %q: write it as %q (lowercase, no trailing dot)", req.Domain, probe.Domain))
-		case s.field == "contact_email" && probe.ContactEmail != req.ContactEmail:
-			return fieldError("contact_email", validate.Errorf("invalid contact email %q: write it as %q (the domain part lowercase)", req.ContactEmail, probe.ContactEmail))
+		case field == "domain" && probe.Domain != req.Domain:
+			return validate.Errorf("invalid domain %q: write it as %q (lowercase, no trailing dot)", req.Domain, probe.Domain)
+		case field == "contact_email" && probe.ContactEmail != req.ContactEmail:
+			return validate.Errorf("invalid contact email %q: write it as %q (the domain part lowercase)", req.ContactEmail, probe.ContactEmail)
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // idempotencyKeyRE is the document's rule for an Idempotency-Key: printable ASCII.
@@ -335,37 +348,48 @@ func (a *API) stateAnswer(w http.ResponseWriter, r *http.Request, id string) err
 	return writeJSON(w, http.StatusOK, t)
 }
 
-func (a *API) suspend(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+// changeState applies change to the tenant the URL names and answers with the tenant as
+// it is afterwards.
+func (a *API) changeState(w http.ResponseWriter, r *http.Request, change func(ctx context.Context, slug string) error) error {
 	t, err := a.tenant(r)
 	if err != nil {
 		return err
 	}
-	if err := a.o.View.Prov.Suspend(r.Context(), t.Slug); err != nil {
+	if err := change(r.Context(), t.Slug); err != nil {
 		return err
 	}
 	return a.stateAnswer(w, r, t.ID)
+}
+
+func (a *API) suspend(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
+	return a.changeState(w, r, a.o.View.Prov.Suspend)
 }
 
 func (a *API) cancelDelete(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
-	t, err := a.tenant(r)
-	if err != nil {
-		return err
-	}
-	if err := a.o.View.Prov.CancelDelete(r.Context(), t.Slug); err != nil {
-		return err
-	}
-	return a.stateAnswer(w, r, t.ID)
+	return a.changeState(w, r, a.o.View.Prov.CancelDelete)
 }
 
 func (a *API) resume(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
-	t, err := a.tenant(r)
-	if err != nil {
-		return err
-	}
-	if err := a.o.View.Prov.Resume(r.Context(), t.Slug); err != nil {
-		return err
-	}
-	return a.stateAnswer(w, r, t.ID)
+	return a.changeState(w, r, a.o.View.Prov.Resume)
+}
+
+// answerLong runs fn as a long operation (see [API.longOp]) and writes its answer.
+func (a *API) answerLong(w http.ResponseWriter, r *http.Request, job string, fn func(ctx context.Context) result) error {
+	st, b, _ := a.longOp(r, job, fn)
+	writeRaw(w, st, b)
+	return nil
+}
+
+// changeLong is [API.changeState] for a change that may outlast the request: it answers
+// with the tenant as it is once change is done.
+func (a *API) changeLong(w http.ResponseWriter, r *http.Request, job string, t catalog.Tenant, change func(ctx context.Context) error) error {
+	return a.answerLong(w, r, job, func(ctx context.Context) result {
+		if err := change(ctx); err != nil {
+			return result{err: err}
+		}
+		after, err := a.store.GetTenantByID(ctx, t.ID)
+		return result{status: http.StatusOK, body: after, err: err}
+	})
 }
 
 func (a *API) deleteTenant(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
@@ -378,15 +402,9 @@ func (a *API) deleteTenant(w http.ResponseWriter, r *http.Request, _ catalog.Ope
 		return err
 	}
 	// The URL names the tenant; that is the confirmation the CLI's --confirm asks for.
-	st, b, _ := a.longOp(r, "tenant.delete", func(ctx context.Context) result {
-		if err := a.o.View.Prov.Delete(ctx, provisioner.DeleteOptions{Slug: t.Slug, Confirm: t.Slug, Purge: purge}); err != nil {
-			return result{err: err}
-		}
-		after, err := a.store.GetTenantByID(ctx, t.ID)
-		return result{status: http.StatusOK, body: after, err: err}
+	return a.changeLong(w, r, "tenant.delete", t, func(ctx context.Context) error {
+		return a.o.View.Prov.Delete(ctx, provisioner.DeleteOptions{Slug: t.Slug, Confirm: t.Slug, Purge: purge})
 	})
-	writeRaw(w, st, b)
-	return nil
 }
 
 func (a *API) purge(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
@@ -394,15 +412,7 @@ func (a *API) purge(w http.ResponseWriter, r *http.Request, _ catalog.Operator) 
 	if err != nil {
 		return err
 	}
-	st, b, _ := a.longOp(r, "purge", func(ctx context.Context) result {
-		if err := a.o.View.Prov.Purge(ctx, t.Slug, t.Slug); err != nil {
-			return result{err: err}
-		}
-		after, err := a.store.GetTenantByID(ctx, t.ID)
-		return result{status: http.StatusOK, body: after, err: err}
-	})
-	writeRaw(w, st, b)
-	return nil
+	return a.changeLong(w, r, "purge", t, func(ctx context.Context) error { return a.o.View.Prov.Purge(ctx, t.Slug, t.Slug) })
 }
 
 func (a *API) migrate(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
@@ -410,12 +420,10 @@ func (a *API) migrate(w http.ResponseWriter, r *http.Request, _ catalog.Operator
 	if err != nil {
 		return err
 	}
-	st, b, _ := a.longOp(r, "migrate", func(ctx context.Context) result {
+	return a.answerLong(w, r, "migrate", func(ctx context.Context) result {
 		res, err := jobs.Migrate.Run(ctx, a.store, a.o.Node, rollout.Options{Store: a.store, Migrations: a.o.View.Prov.TenantFS(), Options: fleet.Options{Tenant: t.Slug}})
 		return result{status: http.StatusOK, body: map[string]any{"counts": res.Totals().Map(), "migrated": res.Migrated, "failed": res.Failed}, err: err}
 	})
-	writeRaw(w, st, b)
-	return nil
 }
 
 func (a *API) rollupTenant(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
@@ -423,12 +431,10 @@ func (a *API) rollupTenant(w http.ResponseWriter, r *http.Request, _ catalog.Ope
 	if err != nil {
 		return err
 	}
-	st, b, _ := a.longOp(r, "rollup", func(ctx context.Context) result {
+	return a.answerLong(w, r, "rollup", func(ctx context.Context) result {
 		res, err := jobs.Rollup.Run(ctx, a.store, a.o.Node, rollup.Options{Store: a.store, Spec: a.o.RollupSpec, Options: fleet.Options{Tenant: t.Slug}})
 		return result{status: http.StatusOK, body: res, err: err}
 	})
-	writeRaw(w, st, b)
-	return nil
 }
 
 func (a *API) dsn(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
@@ -489,23 +495,15 @@ type GrantRequest struct {
 // ValidateGrant runs the CLI's validation of a grant one field at a time, so the error
 // names the field.
 func ValidateGrant(slug string, req GrantRequest) error {
-	c := provisioner.GrantOptions{Slug: slug}
-	for _, s := range []struct {
-		field string
-		set   func()
-	}{
-		{"login", func() { c.Login = req.Login }},
-		{"level", func() { c.Level = req.Level }},
-		{"reason", func() { c.Reason = req.Reason }},
-		{"expires", func() { c.Expires = req.Expires }},
-	} {
-		s.set()
-		probe := c
-		if _, err := probe.Validate(time.Now()); err != nil {
-			return fieldError(s.field, err)
-		}
-	}
-	return nil
+	return firstBadField(provisioner.GrantOptions{Slug: slug}, []fieldStep[provisioner.GrantOptions]{
+		{"login", func(c *provisioner.GrantOptions) { c.Login = req.Login }},
+		{"level", func(c *provisioner.GrantOptions) { c.Level = req.Level }},
+		{"reason", func(c *provisioner.GrantOptions) { c.Reason = req.Reason }},
+		{"expires", func(c *provisioner.GrantOptions) { c.Expires = req.Expires }},
+	}, func(_ string, probe *provisioner.GrantOptions) error {
+		_, err := probe.Validate(time.Now())
+		return err
+	})
 }
 
 func (a *API) grantAccess(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {

@@ -233,22 +233,15 @@ func (a *auditor) checkSharedRoles() {
 			if role == tenantdb.TemplateOwnerRole {
 				who = "tenantctl's template owner " + role + ", which owns what every new tenant is cloned from,"
 			}
-			var issues []string
-			sev := ""
-			add := func(cond bool, severity, what string) {
-				if cond {
-					issues = append(issues, what)
-					sev = maxSeverity(sev, severity)
-				}
-			}
-			add(r.Superuser, Critical, "SUPERUSER")
-			add(r.CreateRole, Critical, "CREATEROLE (it can create logins and grant itself into any tenant's roles)")
-			add(r.Replication, Critical, "REPLICATION")
-			add(r.CreateDB, High, "CREATEDB")
-			add(r.BypassRLS, High, "BYPASSRLS")
-			add(r.CanLogin, High, "LOGIN (it must be NOLOGIN)")
-			if len(issues) > 0 {
-				a.serverFinding(s, CheckRoleShared, sev, false, nil, "%s has %s on server %s", who, strings.Join(issues, ", "), name)
+			var issues roleIssues
+			issues.add(r.Superuser, Critical, "SUPERUSER")
+			issues.add(r.CreateRole, Critical, "CREATEROLE (it can create logins and grant itself into any tenant's roles)")
+			issues.add(r.Replication, Critical, "REPLICATION")
+			issues.add(r.CreateDB, High, "CREATEDB")
+			issues.add(r.BypassRLS, High, "BYPASSRLS")
+			issues.add(r.CanLogin, High, "LOGIN (it must be NOLOGIN)")
+			if len(issues.list) > 0 {
+				a.serverFinding(s, CheckRoleShared, issues.sev, false, nil, "%s has %s on server %s", who, issues.String(), name)
 			}
 			via := memberships(s, r)
 			for _, g := range sortedRoles(via) {
@@ -340,17 +333,11 @@ func (a *auditor) probeServer(ctx context.Context, s *server, plan map[string]pr
 	a.serverEvaluated(s, CheckProbeWrongPassword)
 	wrong := "wrong-" + secret.NewPassword()
 	for _, w := range tries {
-		res := a.serverAttempt(ctx, s, func() tenantdb.ProbeResult { return s.handle.Probe(ctx, w.user, wrong, w.db, a.o.ConnectTimeout) })
-		switch {
-		case ctx.Err() != nil:
+		if !a.serverProbe(ctx, s, CheckProbeWrongPassword, w.user, wrong, w.db,
+			fmt.Sprintf("a wrong password logged in as %s (%s) to database %s on server %s: a pg_hba.conf rule lets it in without its password",
+				w.user, w.kind, w.db, s.cat.Name),
+			fmt.Sprintf("the wrong-password probe as %s (%s) on server %s proved nothing", w.user, w.kind, s.cat.Name)) {
 			return
-		case res.Outcome == tenantdb.ProbeConnected:
-			a.serverFinding(s, CheckProbeWrongPassword, Critical, false, nil,
-				"a wrong password logged in as %s (%s) to database %s on server %s: a pg_hba.conf rule lets it in without its password",
-				w.user, w.kind, w.db, s.cat.Name)
-		case res.Outcome == tenantdb.ProbeInconclusive:
-			a.serverFinding(s, CheckProbeWrongPassword, Medium, false, nil,
-				"the wrong-password probe as %s (%s) on server %s proved nothing: %s", w.user, w.kind, s.cat.Name, describe(res))
 		}
 	}
 	if prober == nil {
@@ -365,20 +352,31 @@ func (a *auditor) probeServer(ctx context.Context, s *server, plan map[string]pr
 	for _, l := range logins {
 		for _, db := range otherDatabases(s) {
 			a.serverEvaluated(s, CheckProbeOtherDatabase)
-			res := a.serverAttempt(ctx, s, func() tenantdb.ProbeResult { return s.handle.Probe(ctx, l.user, l.pw, db, a.o.ConnectTimeout) })
-			switch {
-			case ctx.Err() != nil:
+			if !a.serverProbe(ctx, s, CheckProbeOtherDatabase, l.user, l.pw, db,
+				fmt.Sprintf("the %s of tenant %s (%s) logged in to database %s on server %s, which is not a tenant's: whatever is there is open to tenant logins (the pg_hba.conf lines do not confine them there)",
+					l.kind, prober.slug, l.user, db, s.cat.Name),
+				fmt.Sprintf("the probe of database %s on server %s with the %s of tenant %s proved nothing", db, s.cat.Name, l.kind, prober.slug)) {
 				return
-			case res.Outcome == tenantdb.ProbeConnected:
-				a.serverFinding(s, CheckProbeOtherDatabase, Critical, false, nil,
-					"the %s of tenant %s (%s) logged in to database %s on server %s, which is not a tenant's: whatever is there is open to tenant logins (the pg_hba.conf lines do not confine them there)",
-					l.kind, prober.slug, l.user, db, s.cat.Name)
-			case res.Outcome == tenantdb.ProbeInconclusive:
-				a.serverFinding(s, CheckProbeOtherDatabase, Medium, false, nil,
-					"the probe of database %s on server %s with the %s of tenant %s proved nothing: %s", db, s.cat.Name, l.kind, prober.slug, describe(res))
 			}
 		}
 	}
+}
+
+// serverProbe tries one login on s that must fail (user, password, db) and reports it
+// under check: getting in is the Critical finding connected, an attempt that proved
+// nothing the Medium finding inconclusive (with what the attempt saw). It returns false
+// once ctx is done.
+func (a *auditor) serverProbe(ctx context.Context, s *server, check, user, password, db, connected, inconclusive string) bool {
+	res := a.serverAttempt(ctx, s, func() tenantdb.ProbeResult { return s.handle.Probe(ctx, user, password, db, a.o.ConnectTimeout) })
+	switch {
+	case ctx.Err() != nil:
+		return false
+	case res.Outcome == tenantdb.ProbeConnected:
+		a.serverFinding(s, check, Critical, false, nil, "%s", connected)
+	case res.Outcome == tenantdb.ProbeInconclusive:
+		a.serverFinding(s, check, Medium, false, nil, "%s: %s", inconclusive, describe(res))
+	}
+	return true
 }
 
 // serverAttempt makes one login attempt on s within its connection bound and counts

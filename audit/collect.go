@@ -80,6 +80,37 @@ func maxSeverity(a, b string) string {
 	return a
 }
 
+// roleIssues gathers what is wrong with one role for a single finding: the list it
+// names and the worst severity among them.
+type roleIssues struct {
+	list []string
+	sev  string
+}
+
+// add notes what, at severity, when cond holds.
+func (ri *roleIssues) add(cond bool, severity, what string) {
+	if cond {
+		ri.list = append(ri.list, what)
+		ri.sev = maxSeverity(ri.sev, severity)
+	}
+}
+
+// String lists the issues as a finding names them.
+func (ri *roleIssues) String() string { return strings.Join(ri.list, ", ") }
+
+// namesWithPrefix returns the names in m (a server's roles or databases) that start
+// with prefix, sorted.
+func namesWithPrefix[V any](m map[string]V, prefix string) []string {
+	var out []string
+	for name := range m {
+		if strings.HasPrefix(name, prefix) {
+			out = append(out, name)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // maxNotedTenants bounds the tenants a note names one by one.
 const maxNotedTenants = 10
 

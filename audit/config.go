@@ -189,65 +189,33 @@ func (a *auditor) checkConnectRoles(t catalog.Tenant, s *server, d tenantdb.DBIn
 }
 
 func (a *auditor) checkRoleAttributes(t catalog.Tenant, s *server, r tenantdb.RoleInfo, isOwner bool) {
-	var issues []string
-	sev := ""
-	add := func(cond bool, severity, what string) {
-		if cond {
-			issues = append(issues, what)
-			sev = maxSeverity(sev, severity)
-		}
-	}
-	add(r.Superuser, Critical, "SUPERUSER")
-	add(r.BypassRLS, High, "BYPASSRLS")
-	add(r.CreateRole, High, "CREATEROLE")
-	add(r.CreateDB, High, "CREATEDB")
-	add(r.Replication, High, "REPLICATION")
+	var issues roleIssues
+	issues.add(r.Superuser, Critical, "SUPERUSER")
+	issues.add(r.BypassRLS, High, "BYPASSRLS")
+	issues.add(r.CreateRole, High, "CREATEROLE")
+	issues.add(r.CreateDB, High, "CREATEDB")
+	issues.add(r.Replication, High, "REPLICATION")
 	// The owner logs in with tenantctl's own sealed password (confined by the
 	// pg_hba.conf lines like the app role: role.confinement; probed: probe.*). A LOGIN
 	// for which the catalog holds no password was given by someone else.
-	add(isOwner && r.CanLogin && !a.ownerCreds[t.ID], High, "LOGIN on the owner role, for which tenantctl holds no password (someone else gave it; reconcile gives the owner its own)")
-	add(!isOwner && r.CanLogin && (t.State == catalog.StateSuspended || t.State == catalog.StateDeleting), High,
+	issues.add(isOwner && r.CanLogin && !a.ownerCreds[t.ID], High, "LOGIN on the owner role, for which tenantctl holds no password (someone else gave it; reconcile gives the owner its own)")
+	issues.add(!isOwner && r.CanLogin && (t.State == catalog.StateSuspended || t.State == catalog.StateDeleting), High,
 		"LOGIN although the tenant is "+t.State)
-	add(r.ConnLimit < 0, Low, "no connection limit")
-	if len(issues) > 0 {
-		a.col.violation(CheckRoleAttributes, sev, t.Slug, s.cat.Name, "role %s has %s", r.Name, strings.Join(issues, ", "))
+	issues.add(r.ConnLimit < 0, Low, "no connection limit")
+	if len(issues.list) > 0 {
+		a.col.violation(CheckRoleAttributes, issues.sev, t.Slug, s.cat.Name, "role %s has %s", r.Name, issues.String())
 	}
 }
 
 // checkRoleMembership walks every role the tenant role is a member of, directly or
 // through other roles. A tenant role is expected to be a member of nothing.
 func (a *auditor) checkRoleMembership(t catalog.Tenant, s *server, r tenantdb.RoleInfo) {
-	via := map[string]string{}
-	queue := []string{}
-	for _, g := range r.MemberOf {
-		if _, seen := via[g]; !seen {
-			via[g] = ""
-			queue = append(queue, g)
-		}
-	}
-	for len(queue) > 0 {
-		g := queue[0]
-		queue = queue[1:]
-		for _, gg := range s.snap.Roles[g].MemberOf {
-			if _, seen := via[gg]; !seen && gg != r.Name {
-				via[gg] = g
-				queue = append(queue, gg)
-			}
-		}
-	}
-	groups := make([]string, 0, len(via))
-	for g := range via {
-		groups = append(groups, g)
-	}
-	sort.Strings(groups)
-	for _, g := range groups {
+	via := memberships(s, r)
+	for _, g := range sortedRoles(via) {
 		if confinementGroup(t, r, g) {
 			continue // role.confinement's business
 		}
-		path := ""
-		if via[g] != "" {
-			path = " (through " + via[g] + ")"
-		}
+		path := through(via, g)
 		id, isTenant := tenantdb.ParseName(g)
 		switch {
 		case isTenant && id == t.ID:

@@ -78,14 +78,7 @@ func (a *auditor) checkAccessRoles() {
 		if !s.reachable() {
 			continue
 		}
-		roles := make([]string, 0)
-		for role := range s.snap.Roles {
-			if strings.HasPrefix(role, tenantdb.AccessPrefix) {
-				roles = append(roles, role)
-			}
-		}
-		sort.Strings(roles)
-		for _, role := range roles {
+		for _, role := range namesWithPrefix(s.snap.Roles, tenantdb.AccessPrefix) {
 			r := s.snap.Roles[role]
 			t, ok := a.roleTenant(role)
 			if _, recorded := grants[role]; !recorded || !ok || t.Server != name || !a.inScope(t.Slug) {
@@ -94,22 +87,15 @@ func (a *auditor) checkAccessRoles() {
 				continue
 			}
 			a.col.evaluated(CheckRoleAccess, t.Slug)
-			var issues []string
-			sev := ""
-			add := func(cond bool, severity, what string) {
-				if cond {
-					issues = append(issues, what)
-					sev = maxSeverity(sev, severity)
-				}
-			}
-			add(r.Superuser, Critical, "SUPERUSER")
-			add(r.CreateRole, Critical, "CREATEROLE (it can make login roles inside any tenant's roles)")
-			add(r.CreateDB, High, "CREATEDB")
-			add(r.Replication, Critical, "REPLICATION")
-			add(r.BypassRLS, High, "BYPASSRLS")
-			add(r.ConnLimit < 0, Low, "no connection limit")
-			if len(issues) > 0 {
-				a.col.violation(CheckRoleAccess, sev, t.Slug, name, "MSP access role %s has %s", role, strings.Join(issues, ", "))
+			var issues roleIssues
+			issues.add(r.Superuser, Critical, "SUPERUSER")
+			issues.add(r.CreateRole, Critical, "CREATEROLE (it can make login roles inside any tenant's roles)")
+			issues.add(r.CreateDB, High, "CREATEDB")
+			issues.add(r.Replication, Critical, "REPLICATION")
+			issues.add(r.BypassRLS, High, "BYPASSRLS")
+			issues.add(r.ConnLimit < 0, Low, "no connection limit")
+			if len(issues.list) > 0 {
+				a.col.violation(CheckRoleAccess, issues.sev, t.Slug, name, "MSP access role %s has %s", role, issues.String())
 			}
 			via := memberships(s, r)
 			for _, g := range sortedRoles(via) {

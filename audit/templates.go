@@ -2,7 +2,6 @@ package audit
 
 import (
 	"context"
-	"sort"
 	"strings"
 
 	"github.com/tenantctl/tenantctl/tenantdb"
@@ -23,14 +22,7 @@ func (a *auditor) checkTemplates(ctx context.Context) {
 		if !s.reachable() {
 			continue
 		}
-		var templates []string
-		for db := range s.snap.Databases {
-			if strings.HasPrefix(db, tenantdb.TemplatePrefix) {
-				templates = append(templates, db)
-			}
-		}
-		sort.Strings(templates)
-		for _, db := range templates {
+		for _, db := range namesWithPrefix(s.snap.Databases, tenantdb.TemplatePrefix) {
 			d := s.snap.Databases[db]
 			if !d.IsTemplate {
 				continue // being built (or half-built: reconcile drops it)

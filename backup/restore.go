@@ -90,11 +90,27 @@ func RestoreScratch(ctx context.Context, s Settings, live *tenantdb.Server, db s
 	if err != nil {
 		return nil, err
 	}
+	return serveScratch(ctx, c, live, db, true)
+}
+
+// serveScratch starts the scratch instance c, to be stopped when this process ends, and
+// returns it once it serves db, promoted and with no invalid page in db. When it was
+// just restored, a failure to start or to finish recovery carries the end of its log.
+func serveScratch(ctx context.Context, c *localpg.Cluster, live *tenantdb.Server, db string, restored bool) (*Scratch, error) {
+	withLog := func(err error) error {
+		if restored {
+			return fmt.Errorf("%w%s", err, logTail(c.LogFile()))
+		}
+		return err
+	}
 	if err := c.StopWhenProcessExits(os.Getpid(), false); err != nil {
 		return nil, err
 	}
 	if err := c.Start(ctx); err != nil {
-		return nil, fmt.Errorf("start the restored instance: %w%s", err, logTail(c.LogFile()))
+		if restored {
+			err = fmt.Errorf("start the restored instance: %w", err)
+		}
+		return nil, withLog(err)
 	}
 	srv, err := tenantdb.NewServer("scratch", scratchDSN(live, c.Port), 0, "")
 	if err != nil {
@@ -104,7 +120,7 @@ func RestoreScratch(ctx context.Context, s Settings, live *tenantdb.Server, db s
 	sc := &Scratch{Cluster: c, Server: srv}
 	if err := waitPromoted(ctx, sc, db); err != nil {
 		srv.Close()
-		return nil, fmt.Errorf("%w%s", err, logTail(c.LogFile()))
+		return nil, withLog(err)
 	}
 	if err := checkInvalidPages(ctx, sc, db); err != nil {
 		srv.Close()
@@ -300,25 +316,5 @@ func OpenScratch(ctx context.Context, dir string, live *tenantdb.Server, db stri
 	if err := c.WaitForWatchdogs(ctx, 30*time.Second); err != nil {
 		return nil, err
 	}
-	if err := c.StopWhenProcessExits(os.Getpid(), false); err != nil {
-		return nil, err
-	}
-	if err := c.Start(ctx); err != nil {
-		return nil, err
-	}
-	srv, err := tenantdb.NewServer("scratch", scratchDSN(live, c.Port), 0, "")
-	if err != nil {
-		return nil, err
-	}
-	srv.Private = true // a throwaway copy only the admin reaches
-	sc := &Scratch{Cluster: c, Server: srv}
-	if err := waitPromoted(ctx, sc, db); err != nil {
-		srv.Close()
-		return nil, err
-	}
-	if err := checkInvalidPages(ctx, sc, db); err != nil {
-		srv.Close()
-		return nil, err
-	}
-	return sc, nil
+	return serveScratch(ctx, c, live, db, false)
 }

@@ -73,31 +73,15 @@ func (s *Store) ListAccessGrants(ctx context.Context, slug, login string) ([]Acc
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []AccessGrant{}
-	for rows.Next() {
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (AccessGrant, error) {
 		var g AccessGrant
-		if err := rows.Scan(&g.TenantID, &g.Slug, &g.Login, &g.Role, &g.Level, &g.Reason, &g.ExpiresAt, &g.GrantedBy, &g.GrantedAt); err != nil {
-			return nil, err
-		}
-		out = append(out, g)
-	}
-	return out, rows.Err()
+		err := r.Scan(&g.TenantID, &g.Slug, &g.Login, &g.Role, &g.Level, &g.Reason, &g.ExpiresAt, &g.GrantedBy, &g.GrantedAt)
+		return g, err
+	})
 }
 
 // AccessPassword returns a grant's password, unsealed.
 func (s *Store) AccessPassword(ctx context.Context, tenantID, login string) (string, error) {
-	box, err := s.Box(ctx)
-	if err != nil {
-		return "", err
-	}
-	var sealed []byte
-	err = s.pool.QueryRow(ctx, `SELECT secret_sealed FROM access_grants WHERE tenant_id = $1 AND login = $2`, tenantID, login).Scan(&sealed)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", ErrNoGrant
-	}
-	if err != nil {
-		return "", err
-	}
-	return box.OpenString(sealed, accessLabel(tenantID, login))
+	return s.unseal(ctx, accessLabel(tenantID, login), ErrNoGrant,
+		`SELECT secret_sealed FROM access_grants WHERE tenant_id = $1 AND login = $2`, tenantID, login)
 }

@@ -34,7 +34,7 @@ func (s *Store) AllowDatabases(ctx context.Context, server string, dbs []string,
 			return err
 		}
 		if !exists {
-			return validate.Invalid(fmt.Errorf("server %q: %w", server, ErrServerNotFound))
+			return serverNotFound(server)
 		}
 		for _, db := range dbs {
 			q := `INSERT INTO server_allowed_databases (server, datname) VALUES ($1, $2) ON CONFLICT DO NOTHING`

@@ -24,16 +24,9 @@ func (s *Store) AppendEvent(ctx context.Context, q DBTX, e Event) error {
 	if q == nil {
 		q = s.pool
 	}
-	if e.Details == nil {
-		e.Details = map[string]any{}
-	}
-	details, err := json.Marshal(e.Details)
+	actor, details, err := e.row(s.actor(ctx))
 	if err != nil {
 		return err
-	}
-	actor := e.Actor
-	if actor == "" {
-		actor = s.actor(ctx)
 	}
 	_, err = q.Exec(ctx, `INSERT INTO events (actor, action, tenant_id, slug, details) VALUES ($1, $2, NULLIF($3, ''), NULLIF($4, ''), $5)`,
 		actor, e.Action, e.TenantID, e.Slug, details)
@@ -41,6 +34,22 @@ func (s *Store) AppendEvent(ctx context.Context, q DBTX, e Event) error {
 		return fmt.Errorf("append event %s: %w", e.Action, err)
 	}
 	return nil
+}
+
+// row returns what the events table stores for e: its actor (by default the one given)
+// and its details as JSON ({} when there are none).
+func (e Event) row(defaultActor string) (actor string, details []byte, err error) {
+	if e.Details == nil {
+		e.Details = map[string]any{}
+	}
+	if details, err = json.Marshal(e.Details); err != nil {
+		return "", nil, err
+	}
+	actor = e.Actor
+	if actor == "" {
+		actor = defaultActor
+	}
+	return actor, details, nil
 }
 
 // ListEvents returns the newest events first, for one tenant slug when slug is set.

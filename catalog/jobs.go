@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/tenantctl/tenantctl/secret"
 )
 
@@ -53,27 +55,38 @@ func (s *Store) FinishJob(ctx context.Context, id int64, status, errText string,
 	return nil
 }
 
+const jobRunColumns = `id, job, node, started_at, finished_at, status, coalesce(error, ''), counts`
+
+func scanJobRun(row pgx.Row) (JobRun, error) {
+	var j JobRun
+	err := row.Scan(&j.ID, &j.Job, &j.Node, &j.StartedAt, &j.FinishedAt, &j.Status, &j.Error, &j.Counts)
+	return j, err
+}
+
 // ListJobs returns the most recent job runs, newest first.
 func (s *Store) ListJobs(ctx context.Context, limit int) ([]JobRun, error) {
 	if limit <= 0 {
 		limit = 20
 	}
-	rows, err := s.pool.Query(ctx, `
-		SELECT id, job, node, started_at, finished_at, status, coalesce(error, ''), counts
-		FROM job_runs ORDER BY started_at DESC, id DESC LIMIT $1`, limit)
+	rows, err := s.pool.Query(ctx, `SELECT `+jobRunColumns+` FROM job_runs ORDER BY started_at DESC, id DESC LIMIT $1`, limit)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []JobRun{}
-	for rows.Next() {
-		var j JobRun
-		if err := rows.Scan(&j.ID, &j.Job, &j.Node, &j.StartedAt, &j.FinishedAt, &j.Status, &j.Error, &j.Counts); err != nil {
-			return nil, err
-		}
-		out = append(out, j)
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (JobRun, error) { return scanJobRun(r) })
+}
+
+// LastJobRuns returns the most recent run of each job, by job name.
+func (s *Store) LastJobRuns(ctx context.Context) ([]JobRun, error) {
+	rows, err := s.pool.Query(ctx, `SELECT DISTINCT ON (job) `+jobRunColumns+` FROM job_runs ORDER BY job, started_at DESC, id DESC`)
+	if err != nil {
+		return nil, err
 	}
-	return out, rows.Err()
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (JobRun, error) { return scanJobRun(r) })
+}
+
+// GetJob returns one job run.
+func (s *Store) GetJob(ctx context.Context, id int64) (JobRun, error) {
+	return scanJobRun(s.pool.QueryRow(ctx, `SELECT `+jobRunColumns+` FROM job_runs WHERE id = $1`, id))
 }
 
 // PruneJobs deletes finished job runs that started before cutoff.

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/tenantctl/tenantctl/internal/pglock"
 )
 
@@ -26,17 +28,8 @@ func (s *Store) CloseAbandonedJobs(ctx context.Context, dryRun bool) ([]int64, e
 	if err != nil {
 		return nil, fmt.Errorf("list running jobs: %w", err)
 	}
-	var ids []int64
-	for rows.Next() {
-		var id int64
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[int64])
+	if err != nil {
 		return nil, err
 	}
 	var closed []int64

@@ -152,6 +152,36 @@ type RotateKeyHooks struct {
 	AfterCommit func()
 }
 
+// lockSealedTables makes writers of sealed values (and key checks) wait until tx ends.
+func lockSealedTables(ctx context.Context, tx pgx.Tx) error {
+	tables := []string{"meta"}
+	for _, c := range SealedColumns {
+		tables = append(tables, pgx.Identifier{c.Table}.Sanitize())
+	}
+	if _, err := tx.Exec(ctx, "LOCK TABLE "+strings.Join(tables, ", ")+" IN SHARE ROW EXCLUSIVE MODE"); err != nil {
+		return fmt.Errorf("lock sealed tables: %w", err)
+	}
+	return nil
+}
+
+// unseal reads the one sealed value query selects and opens it under label; no row is
+// notFound.
+func (s *Store) unseal(ctx context.Context, label string, notFound error, query string, args ...any) (string, error) {
+	box, err := s.Box(ctx)
+	if err != nil {
+		return "", err
+	}
+	var sealed []byte
+	err = s.pool.QueryRow(ctx, query, args...).Scan(&sealed)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", notFound
+	}
+	if err != nil {
+		return "", err
+	}
+	return box.OpenString(sealed, label)
+}
+
 // RotateKey re-seals every sealed value of the catalog, and its key check, from key
 // from to key to, in one catalog transaction: a crash or kill at any instant leaves
 // either everything under the old key or everything under the new one, and running it
@@ -169,12 +199,8 @@ func (s *Store) RotateKey(ctx context.Context, from, to *secret.Box, hooks Rotat
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
 		// Writers of sealed values (and key checks) wait until this commits; the guard
 		// trigger then refuses their old-key values.
-		tables := []string{"meta"}
-		for _, c := range SealedColumns {
-			tables = append(tables, pgx.Identifier{c.Table}.Sanitize())
-		}
-		if _, err := tx.Exec(ctx, "LOCK TABLE "+strings.Join(tables, ", ")+" IN SHARE ROW EXCLUSIVE MODE"); err != nil {
-			return fmt.Errorf("lock sealed tables: %w", err)
+		if err := lockSealedTables(ctx, tx); err != nil {
+			return err
 		}
 		if err := checkKey(ctx, tx, to, false); err == nil {
 			res.AlreadyRotated = true
@@ -354,30 +380,14 @@ var ErrMissingSecrets = errors.New("every registered server and the warehouse ne
 func (s *Store) ResetKey(ctx context.Context, to *secret.Box, o ResetKeyOptions) (ResetKeyResult, error) {
 	res := ResetKeyResult{KeyID: to.KeyID(), TenantsNeedingCredentials: []string{}}
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		tables := []string{"meta"}
-		for _, c := range SealedColumns {
-			tables = append(tables, pgx.Identifier{c.Table}.Sanitize())
-		}
-		if _, err := tx.Exec(ctx, "LOCK TABLE "+strings.Join(tables, ", ")+" IN SHARE ROW EXCLUSIVE MODE"); err != nil {
-			return fmt.Errorf("lock sealed tables: %w", err)
+		if err := lockSealedTables(ctx, tx); err != nil {
+			return err
 		}
 		if err := checkKey(ctx, tx, to, false); err == nil {
 			return ErrKeyStillValid
 		}
-		var names []string
-		rows, err := tx.Query(ctx, `SELECT name FROM servers ORDER BY name`)
+		names, err := serverNames(ctx, tx)
 		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var n string
-			if err := rows.Scan(&n); err != nil {
-				rows.Close()
-				return err
-			}
-			names = append(names, n)
-		}
-		if err := rows.Err(); err != nil {
 			return err
 		}
 		var missing []string
@@ -430,21 +440,15 @@ func (s *Store) ResetKey(ctx context.Context, to *secret.Box, o ResetKeyOptions)
 			return err
 		}
 		res.GrantsErased = int(tag.RowsAffected())
-		rows, err = tx.Query(ctx, `SELECT slug FROM tenants WHERE state IN ('active', 'suspended') ORDER BY slug`)
+		rows, err := tx.Query(ctx, `SELECT slug FROM tenants WHERE state IN ('active', 'suspended') ORDER BY slug`)
 		if err != nil {
 			return err
 		}
-		for rows.Next() {
-			var slug string
-			if err := rows.Scan(&slug); err != nil {
-				rows.Close()
-				return err
-			}
-			res.TenantsNeedingCredentials = append(res.TenantsNeedingCredentials, slug)
-		}
-		if err := rows.Err(); err != nil {
+		slugs, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
 			return err
 		}
+		res.TenantsNeedingCredentials = append(res.TenantsNeedingCredentials, slugs...)
 		return s.AppendEvent(ctx, tx, Event{Action: "secret.reset_key", Details: map[string]any{
 			"key_id": res.KeyID, "servers": res.Servers, "credentials_erased": res.CredentialsErased,
 			"access_grants_erased": res.GrantsErased,

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
+	"maps"
 	"time"
 
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/internal/validate"
 )
 
@@ -75,16 +75,25 @@ func scanMove(row pgx.Row) (Move, error) {
 	return m, err
 }
 
+// lockTenant locks a tenant's row for the rest of tx and returns its state and server:
+// a move or restore starts only from the state it read under that lock.
+func lockTenant(ctx context.Context, tx pgx.Tx, id string) (state, server string, err error) {
+	err = tx.QueryRow(ctx, `SELECT state, coalesce(server, '') FROM tenants WHERE id = $1 FOR UPDATE`, id).Scan(&state, &server)
+	if err != nil {
+		return "", "", fmt.Errorf("tenant id %q: %w", id, err)
+	}
+	return state, server, nil
+}
+
 // StartMove records a new move and puts the tenant in state moving, in one transaction.
 // The tenant must be active or suspended on m.Source; a tenant already moving gives
 // [ErrMoveInProgress].
 func (s *Store) StartMove(ctx context.Context, m Move) (Move, error) {
 	var out Move
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		var state, server string
-		if err := tx.QueryRow(ctx, `SELECT state, coalesce(server, '') FROM tenants WHERE id = $1 FOR UPDATE`, m.TenantID).
-			Scan(&state, &server); err != nil {
-			return fmt.Errorf("tenant id %q: %w", m.TenantID, err)
+		state, server, err := lockTenant(ctx, tx, m.TenantID)
+		if err != nil {
+			return err
 		}
 		if state == StateMoving {
 			return validate.Invalid(ErrMoveInProgress)
@@ -96,10 +105,9 @@ func (s *Store) StartMove(ctx context.Context, m Move) (Move, error) {
 			return fmt.Errorf("tenant is on server %s, not %s", server, m.Source)
 		}
 		var id int64
-		err := tx.QueryRow(ctx, `INSERT INTO tenant_moves (tenant_id, method, source_server, target_server, prior_state, keep_source)
+		err = tx.QueryRow(ctx, `INSERT INTO tenant_moves (tenant_id, method, source_server, target_server, prior_state, keep_source)
 			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, m.TenantID, m.Method, m.Source, m.Target, state, m.KeepSource).Scan(&id)
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == pgerrcode.UniqueViolation {
+		if dbconn.HasCode(err, pgerrcode.UniqueViolation) {
 			return validate.Invalid(ErrMoveInProgress)
 		}
 		if err != nil {
@@ -184,9 +192,7 @@ func (s *Store) SwitchMove(ctx context.Context, m Move, details map[string]any) 
 			return fmt.Errorf("record move %d: %w", m.ID, err)
 		}
 		d := map[string]any{"move": m.ID, "from": m.Source, "to": m.Target}
-		for k, v := range details {
-			d[k] = v
-		}
+		maps.Copy(d, details)
 		return s.AppendEvent(ctx, tx, Event{Action: "tenant.move.switched", TenantID: m.TenantID, Slug: m.Slug, Details: d})
 	})
 }
@@ -252,32 +258,7 @@ func (s *Store) MoveCopies(ctx context.Context) (map[string]map[string]bool, err
 // InsertImportingTenant records a new tenant in state importing (its database is to be
 // restored from a dump), like [Store.InsertTenant].
 func (s *Store) InsertImportingTenant(ctx context.Context, t Tenant, details map[string]any) error {
-	if t.Labels == nil {
-		t.Labels = map[string]string{}
-	}
-	return s.InTx(ctx, func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, `
-			INSERT INTO tenants (id, slug, name, domain, contact_email, labels, state, server)
-			VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, 'importing', $7)`,
-			t.ID, t.Slug, t.Name, t.Domain, t.ContactEmail, t.Labels, t.Server)
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == pgerrcode.UniqueViolation {
-			switch {
-			case strings.Contains(pgErr.ConstraintName, "domain"):
-				return Taken("domain", validate.Invalid(fmt.Errorf("email domain %s is already used by another tenant: %w", t.Domain, ErrTenantExists)))
-			case strings.Contains(pgErr.ConstraintName, "slug"):
-				return Taken("slug", validate.Invalid(fmt.Errorf("slug %q is already taken: %w", t.Slug, ErrTenantExists)))
-			}
-		}
-		if err != nil {
-			return fmt.Errorf("record tenant %q: %w", t.Slug, err)
-		}
-		d := map[string]any{"server": t.Server, "database": DatabaseName(t.ID)}
-		for k, v := range details {
-			d[k] = v
-		}
-		return s.AppendEvent(ctx, tx, Event{Action: "tenant.import.start", TenantID: t.ID, Slug: t.Slug, Details: d})
-	})
+	return s.insertTenant(ctx, t, StateImporting, "tenant.import.start", details)
 }
 
 // UpdateJobCounts records a running job's progress, so `jobs` shows how far it got.

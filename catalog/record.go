@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 )
 
@@ -10,16 +9,9 @@ import (
 // statement: one commit per tenant on the hot path of a fleet migration instead of two,
 // and never a version recorded without its event.
 func (s *Store) RecordMigrationEvent(ctx context.Context, id string, version, failedVersion int64, migErr string, e Event) error {
-	if e.Details == nil {
-		e.Details = map[string]any{}
-	}
-	details, err := json.Marshal(e.Details)
+	actor, details, err := e.row(s.Actor)
 	if err != nil {
 		return err
-	}
-	actor := e.Actor
-	if actor == "" {
-		actor = s.Actor
 	}
 	_, err = s.pool.Exec(ctx, `WITH u AS (
 			UPDATE tenants SET schema_version = $2,

@@ -8,8 +8,8 @@ import (
 
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/internal/validate"
 )
 
@@ -70,10 +70,9 @@ func scanRestore(row pgx.Row) (Restore, error) {
 func (s *Store) StartRestore(ctx context.Context, r Restore, keptDB func(id int64) string) (Restore, error) {
 	var out Restore
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		var state, server string
-		if err := tx.QueryRow(ctx, `SELECT state, coalesce(server, '') FROM tenants WHERE id = $1 FOR UPDATE`, r.TenantID).
-			Scan(&state, &server); err != nil {
-			return fmt.Errorf("tenant id %q: %w", r.TenantID, err)
+		state, server, err := lockTenant(ctx, tx, r.TenantID)
+		if err != nil {
+			return err
 		}
 		if state == StateRestoring || state == StateMoving {
 			return validate.Invalid(ErrRestoreInProgress)
@@ -85,11 +84,10 @@ func (s *Store) StartRestore(ctx context.Context, r Restore, keptDB func(id int6
 		if err := tx.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('tenant_restores', 'id'))`).Scan(&id); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO tenant_restores (id, tenant_id, server, target_time, prior_state, scratch_dir, kept_db, keep_source)
+		_, err = tx.Exec(ctx, `INSERT INTO tenant_restores (id, tenant_id, server, target_time, prior_state, scratch_dir, kept_db, keep_source)
 			OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 			id, r.TenantID, server, r.TargetTime, state, r.ScratchDir, keptDB(id), r.KeepSource)
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == pgerrcode.UniqueViolation {
+		if dbconn.HasCode(err, pgerrcode.UniqueViolation) {
 			return validate.Invalid(ErrRestoreInProgress)
 		}
 		if err != nil {

@@ -33,7 +33,7 @@ func (s *Store) SetServerDSN(ctx context.Context, name, dsn string, c ServerConn
 			return fmt.Errorf("server %q: %w", name, staleKeyError(err, box))
 		}
 		if tag.RowsAffected() == 0 {
-			return validate.Invalid(fmt.Errorf("server %q: %w", name, ErrServerNotFound))
+			return serverNotFound(name)
 		}
 		return s.AppendEvent(ctx, tx, Event{Action: "server.set", Details: map[string]any{
 			"server": name, "dsn_changed": true, "host": c.Host, "port": c.Port, "admin_role": c.AdminRole,
@@ -48,7 +48,7 @@ func (s *Store) SetServerCapacity(ctx context.Context, name string, capacity int
 		err := tx.QueryRow(ctx, `SELECT (SELECT count(*) FROM tenants WHERE server = $1 AND state <> 'purged')::int, s.spares
 			FROM servers s WHERE s.name = $1 FOR UPDATE`, name).Scan(&live, &spares)
 		if errors.Is(err, pgx.ErrNoRows) {
-			return validate.Invalid(fmt.Errorf("server %q: %w", name, ErrServerNotFound))
+			return serverNotFound(name)
 		}
 		if err != nil {
 			return err
@@ -70,12 +70,8 @@ func (s *Store) SetServerLabels(ctx context.Context, name string, labels map[str
 		labels = map[string]string{}
 	}
 	return s.InTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE servers SET labels = $2, updated_at = now() WHERE name = $1`, name, labels)
-		if err != nil {
+		if err := updateServer(ctx, tx, name, `labels = $2`, labels); err != nil {
 			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return validate.Invalid(fmt.Errorf("server %q: %w", name, ErrServerNotFound))
 		}
 		rows, err := tx.Query(ctx, `SELECT slug FROM tenants WHERE server = $1 AND state <> 'purged' AND NOT ($2::jsonb @> labels::jsonb) ORDER BY slug`,
 			name, labels)

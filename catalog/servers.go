@@ -86,59 +86,64 @@ func scanServer(row pgx.Row) (Server, error) {
 	return srv, err
 }
 
+// serverNotFound is the error for a name that is not registered.
+func serverNotFound(name string) error {
+	return validate.Invalid(fmt.Errorf("server %q: %w", name, ErrServerNotFound))
+}
+
+// updateServer sets what set says ($1 is the name, args from $2) on the registered
+// server name; an unknown name is [ErrServerNotFound].
+func updateServer(ctx context.Context, tx pgx.Tx, name, set string, args ...any) error {
+	tag, err := tx.Exec(ctx, `UPDATE servers SET `+set+`, updated_at = now() WHERE name = $1`, append([]any{name}, args...)...)
+	if err != nil {
+		return err
+	}
+	if tag.RowsAffected() == 0 {
+		return serverNotFound(name)
+	}
+	return nil
+}
+
+// ServerNames returns the names of the registered servers, sorted.
+func (s *Store) ServerNames(ctx context.Context) ([]string, error) { return serverNames(ctx, s.pool) }
+
+func serverNames(ctx context.Context, q DBTX) ([]string, error) {
+	rows, err := q.Query(ctx, `SELECT name FROM servers ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
 // ListServers returns every registered server with its live tenant count, by name.
 func (s *Store) ListServers(ctx context.Context) ([]Server, error) {
 	rows, err := s.pool.Query(ctx, `SELECT `+serverColumns+` FROM servers s ORDER BY s.name`)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	out := []Server{}
-	for rows.Next() {
-		srv, err := scanServer(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, srv)
-	}
-	return out, rows.Err()
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Server, error) { return scanServer(r) })
 }
 
 // GetServer returns one server.
 func (s *Store) GetServer(ctx context.Context, name string) (Server, error) {
 	srv, err := scanServer(s.pool.QueryRow(ctx, `SELECT `+serverColumns+` FROM servers s WHERE s.name = $1`, name))
 	if errors.Is(err, pgx.ErrNoRows) {
-		return Server{}, validate.Invalid(fmt.Errorf("server %q: %w", name, ErrServerNotFound))
+		return Server{}, serverNotFound(name)
 	}
 	return srv, err
 }
 
 // ServerDSN returns the server's admin DSN, unsealed.
 func (s *Store) ServerDSN(ctx context.Context, name string) (string, error) {
-	box, err := s.Box(ctx)
-	if err != nil {
-		return "", err
-	}
-	var sealed []byte
-	err = s.pool.QueryRow(ctx, `SELECT dsn_sealed FROM servers WHERE name = $1`, name).Scan(&sealed)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", fmt.Errorf("server %q: %w", name, ErrServerNotFound)
-	}
-	if err != nil {
-		return "", err
-	}
-	return box.OpenString(sealed, serverLabel(name))
+	return s.unseal(ctx, serverLabel(name), fmt.Errorf("server %q: %w", name, ErrServerNotFound),
+		`SELECT dsn_sealed FROM servers WHERE name = $1`, name)
 }
 
 // SetDraining marks a server as draining (no new tenants) or not.
 func (s *Store) SetDraining(ctx context.Context, name string, draining bool) error {
 	return s.InTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE servers SET draining = $2, updated_at = now() WHERE name = $1`, name, draining)
-		if err != nil {
+		if err := updateServer(ctx, tx, name, `draining = $2`, draining); err != nil {
 			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return validate.Invalid(fmt.Errorf("server %q: %w", name, ErrServerNotFound))
 		}
 		action := "server.drain"
 		if !draining {
@@ -167,7 +172,7 @@ func (s *Store) RemoveServer(ctx context.Context, name string) error {
 			return err
 		}
 		if tag.RowsAffected() == 0 {
-			return validate.Invalid(fmt.Errorf("server %q: %w", name, ErrServerNotFound))
+			return serverNotFound(name)
 		}
 		return s.AppendEvent(ctx, tx, Event{Action: "server.remove", Details: map[string]any{"server": name}})
 	})

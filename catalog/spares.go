@@ -41,12 +41,8 @@ func (s *Store) SetSpares(ctx context.Context, server string, n int) error {
 		return validate.Errorf("invalid spares %d: it must be 0 or more", n)
 	}
 	return s.InTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE servers SET spares = $2, updated_at = now() WHERE name = $1`, server, n)
-		if err != nil {
+		if err := updateServer(ctx, tx, server, `spares = $2`, n); err != nil {
 			return err
-		}
-		if tag.RowsAffected() == 0 {
-			return validate.Invalid(fmt.Errorf("server %q: %w", server, ErrServerNotFound))
 		}
 		return s.AppendEvent(ctx, tx, Event{Action: "server.set", Details: map[string]any{"server": server, "spares": n}})
 	})

@@ -11,59 +11,29 @@ import (
 // omissions), without reflection: `tenant list -o json` prints 10,000 of these per run.
 func (t Tenant) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
-	b = jsonw.Key(b, "slug", true)
-	b = jsonw.String(b, t.Slug)
-	b = jsonw.Key(b, "id", false)
-	b = jsonw.String(b, t.ID)
-	b = jsonw.Key(b, "name", false)
-	b = jsonw.String(b, t.Name)
-	b = jsonw.Key(b, "domain", false)
-	b = jsonw.String(b, t.Domain)
-	b = jsonw.Key(b, "database", false)
-	b = jsonw.String(b, t.Database)
-	b = jsonw.Key(b, "server", false)
-	b = jsonw.String(b, t.Server)
-	b = jsonw.Key(b, "state", false)
-	b = jsonw.String(b, t.State)
-	b = jsonw.Key(b, "schema_version", false)
-	b = jsonw.Int(b, t.SchemaVersion)
-	b = optString(b, "contact_email", t.ContactEmail)
+	b = jsonw.String(jsonw.Key(b, "slug", true), t.Slug)
+	b = jsonw.StringField(b, "id", t.ID)
+	b = jsonw.StringField(b, "name", t.Name)
+	b = jsonw.StringField(b, "domain", t.Domain)
+	b = jsonw.StringField(b, "database", t.Database)
+	b = jsonw.StringField(b, "server", t.Server)
+	b = jsonw.StringField(b, "state", t.State)
+	b = jsonw.IntField(b, "schema_version", t.SchemaVersion)
+	b = jsonw.OmitString(b, "contact_email", t.ContactEmail)
 	if len(t.Labels) > 0 {
 		b = jsonw.Key(b, "labels", false)
 		b, _ = jsonw.Value(b, t.Labels) // a map[string]string always marshals
 	}
-	b = optString(b, "step", t.Step)
-	b = optString(b, "last_error", t.LastError)
-	b = optString(b, "migration_error", t.MigrationError)
-	if t.MigrationFailedVersion != nil {
-		b = jsonw.Key(b, "migration_failed_version", false)
-		b = jsonw.Int(b, *t.MigrationFailedVersion)
-	}
-	if t.MigrationFailedAt != nil {
-		b = jsonw.Key(b, "migration_failed_at", false)
-		b = jsonw.Time(b, *t.MigrationFailedAt)
-	}
-	b = jsonw.Key(b, "created_at", false)
-	b = jsonw.Time(b, t.CreatedAt)
-	b = jsonw.Key(b, "updated_at", false)
-	b = jsonw.Time(b, t.UpdatedAt)
-	if t.DeletedAt != nil {
-		b = jsonw.Key(b, "deleted_at", false)
-		b = jsonw.Time(b, *t.DeletedAt)
-	}
-	if t.PurgedAt != nil {
-		b = jsonw.Key(b, "purged_at", false)
-		b = jsonw.Time(b, *t.PurgedAt)
-	}
+	b = jsonw.OmitString(b, "step", t.Step)
+	b = jsonw.OmitString(b, "last_error", t.LastError)
+	b = jsonw.OmitString(b, "migration_error", t.MigrationError)
+	b = jsonw.OmitInt(b, "migration_failed_version", t.MigrationFailedVersion)
+	b = jsonw.OmitTime(b, "migration_failed_at", t.MigrationFailedAt)
+	b = jsonw.TimeField(b, "created_at", t.CreatedAt)
+	b = jsonw.TimeField(b, "updated_at", t.UpdatedAt)
+	b = jsonw.OmitTime(b, "deleted_at", t.DeletedAt)
+	b = jsonw.OmitTime(b, "purged_at", t.PurgedAt)
 	return append(b, '}')
-}
-
-func optString(b []byte, key, v string) []byte {
-	if v == "" {
-		return b
-	}
-	b = jsonw.Key(b, key, false)
-	return jsonw.String(b, v)
 }
 
 // decodeLabels decodes a labels column; most tenants have none, and skipping

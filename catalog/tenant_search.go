@@ -119,31 +119,3 @@ func (s *Store) SearchTenants(ctx context.Context, q TenantSearch) ([]Tenant, in
 	}
 	return out, total, err
 }
-
-// LastJobRuns returns the most recent run of each job, by job name.
-func (s *Store) LastJobRuns(ctx context.Context) ([]JobRun, error) {
-	rows, err := s.pool.Query(ctx, `
-		SELECT DISTINCT ON (job) id, job, node, started_at, finished_at, status, coalesce(error, ''), counts
-		FROM job_runs ORDER BY job, started_at DESC, id DESC`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := []JobRun{}
-	for rows.Next() {
-		var j JobRun
-		if err := rows.Scan(&j.ID, &j.Job, &j.Node, &j.StartedAt, &j.FinishedAt, &j.Status, &j.Error, &j.Counts); err != nil {
-			return nil, err
-		}
-		out = append(out, j)
-	}
-	return out, rows.Err()
-}
-
-// GetJob returns one job run.
-func (s *Store) GetJob(ctx context.Context, id int64) (JobRun, error) {
-	var j JobRun
-	err := s.pool.QueryRow(ctx, `SELECT id, job, node, started_at, finished_at, status, coalesce(error, ''), counts FROM job_runs WHERE id = $1`, id).
-		Scan(&j.ID, &j.Job, &j.Node, &j.StartedAt, &j.FinishedAt, &j.Status, &j.Error, &j.Counts)
-	return j, err
-}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"strings"
 	"time"
 
@@ -73,19 +74,26 @@ func scanTenant(row pgx.Row) (Tenant, error) {
 // InsertTenant records a new tenant in state provisioning. A slug or domain already
 // held by a tenant that is not purged gives [ErrTenantExists] naming the conflict.
 func (s *Store) InsertTenant(ctx context.Context, t Tenant) error {
+	return s.insertTenant(ctx, t, StateProvisioning, "tenant.create", nil)
+}
+
+// insertTenant records a new tenant in state, with an event (action) naming its server
+// and database and any details.
+func (s *Store) insertTenant(ctx context.Context, t Tenant, state, action string, details map[string]any) error {
 	if t.Labels == nil {
 		t.Labels = map[string]string{}
 	}
 	return s.InTx(ctx, func(tx pgx.Tx) error {
 		_, err := tx.Exec(ctx, `
 			INSERT INTO tenants (id, slug, name, domain, contact_email, labels, state, server)
-			VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, 'provisioning', $7)`,
-			t.ID, t.Slug, t.Name, t.Domain, t.ContactEmail, t.Labels, t.Server)
+			VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, $7, $8)`,
+			t.ID, t.Slug, t.Name, t.Domain, t.ContactEmail, t.Labels, state, t.Server)
 		if err != nil {
 			return tenantInsertError(t, err)
 		}
-		return s.AppendEvent(ctx, tx, Event{Action: "tenant.create", TenantID: t.ID, Slug: t.Slug,
-			Details: map[string]any{"server": t.Server, "database": DatabaseName(t.ID)}})
+		d := map[string]any{"server": t.Server, "database": DatabaseName(t.ID)}
+		maps.Copy(d, details)
+		return s.AppendEvent(ctx, tx, Event{Action: action, TenantID: t.ID, Slug: t.Slug, Details: d})
 	})
 }
 
@@ -257,19 +265,8 @@ var ErrNoCredential = errors.New("no credential stored")
 
 // Credential returns a tenant role's password, unsealed.
 func (s *Store) Credential(ctx context.Context, tenantID, role string) (string, error) {
-	box, err := s.Box(ctx)
-	if err != nil {
-		return "", err
-	}
-	var sealed []byte
-	err = s.pool.QueryRow(ctx, `SELECT secret_sealed FROM credentials WHERE tenant_id = $1 AND role = $2`, tenantID, role).Scan(&sealed)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", ErrNoCredential
-	}
-	if err != nil {
-		return "", err
-	}
-	return box.OpenString(sealed, credentialLabel(tenantID, role))
+	return s.unseal(ctx, credentialLabel(tenantID, role), ErrNoCredential,
+		`SELECT secret_sealed FROM credentials WHERE tenant_id = $1 AND role = $2`, tenantID, role)
 }
 
 // PromoteCredential makes a pending credential the current one for role, in one

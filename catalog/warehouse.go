@@ -53,17 +53,5 @@ func (s *Store) GetWarehouse(ctx context.Context) (Warehouse, error) {
 
 // WarehouseDSN returns the warehouse DSN, unsealed, or [ErrNoWarehouse].
 func (s *Store) WarehouseDSN(ctx context.Context) (string, error) {
-	box, err := s.Box(ctx)
-	if err != nil {
-		return "", err
-	}
-	var sealed []byte
-	err = s.pool.QueryRow(ctx, `SELECT dsn_sealed FROM warehouse WHERE id = 1`).Scan(&sealed)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return "", ErrNoWarehouse
-	}
-	if err != nil {
-		return "", err
-	}
-	return box.OpenString(sealed, warehouseLabel)
+	return s.unseal(ctx, warehouseLabel, ErrNoWarehouse, `SELECT dsn_sealed FROM warehouse WHERE id = 1`)
 }

@@ -3,13 +3,23 @@ package console
 import (
 	"fmt"
 	"html/template"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 )
 
 // timeLayout is how every page shows a time: UTC, and says so.
 const timeLayout = "2006-01-02 15:04 UTC"
+
+// joinSorted renders m's entries in key order, each through pair, joined by sep.
+func joinSorted[V any](m map[string]V, sep string, pair func(k string, v V) string) string {
+	parts := make([]string, 0, len(m))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, pair(k, m[k]))
+	}
+	return strings.Join(parts, sep)
+}
 
 var funcs = template.FuncMap{
 	"when": func(v any) string {
@@ -45,14 +55,9 @@ var funcs = template.FuncMap{
 	// pgversion shows server_version_num (150018) as PostgreSQL writes it (15.18).
 	"pgversion": func(n int) string { return pgVersion(n) },
 	"jobcounts": func(m map[string]int64) []jobCount {
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		out := make([]jobCount, len(keys))
-		for i, k := range keys {
-			out[i] = jobCount{Name: strings.ReplaceAll(k, "_", " "), N: thousands(m[k])}
+		out := make([]jobCount, 0, len(m))
+		for _, k := range slices.Sorted(maps.Keys(m)) {
+			out = append(out, jobCount{Name: strings.ReplaceAll(k, "_", " "), N: thousands(m[k])})
 		}
 		return out
 	},
@@ -84,43 +89,16 @@ var funcs = template.FuncMap{
 		if len(m) == 0 {
 			return "—"
 		}
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = k + "=" + m[k]
-		}
-		return strings.Join(parts, ", ")
+		return joinSorted(m, ", ", func(k, v string) string { return k + "=" + v })
 	},
 	"details": func(m map[string]any) string {
 		if len(m) == 0 {
 			return ""
 		}
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = fmt.Sprintf("%s=%v", k, m[k])
-		}
-		return strings.Join(parts, " ")
+		return joinSorted(m, " ", func(k string, v any) string { return fmt.Sprintf("%s=%v", k, v) })
 	},
 	"counts": func(m map[string]int64) string {
-		keys := make([]string, 0, len(m))
-		for k := range m {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		parts := make([]string, len(keys))
-		for i, k := range keys {
-			parts[i] = fmt.Sprintf("%s %d", k, m[k])
-		}
-		return strings.Join(parts, ", ")
+		return joinSorted(m, ", ", func(k string, n int64) string { return fmt.Sprintf("%s %d", k, n) })
 	},
 	"short": func(s string) string {
 		if len(s) > 12 {

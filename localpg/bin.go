@@ -12,15 +12,27 @@ import (
 // serverBinaries are the programs a bin directory must hold to be usable.
 var serverBinaries = []string{"initdb", "pg_ctl", "postgres"}
 
-// FindBinDir returns the directory holding the PostgreSQL server binaries. It looks, in
-// order, at $TENANTCTL_PG_BINDIR, initdb on PATH, `pg_config --bindir`, and
-// /usr/lib/postgresql/*/bin (newest major version first).
+// FindBinDir returns the directory holding the PostgreSQL server binaries: the first
+// of [BinDirCandidates] for initdb that holds them all.
 func FindBinDir() (string, error) {
+	for _, dir := range BinDirCandidates("initdb") {
+		if hasServerBinaries(dir) {
+			return dir, nil
+		}
+	}
+	return "", ErrNoBinaries
+}
+
+// BinDirCandidates lists, in the order to try them, the directories that may hold a
+// PostgreSQL program: $TENANTCTL_PG_BINDIR, the directory of program on PATH (links
+// resolved), `pg_config --bindir`, and /usr/lib/postgresql/*/bin (newest major version
+// first). The caller checks what it needs of each.
+func BinDirCandidates(program string) []string {
 	var candidates []string
 	if dir := os.Getenv("TENANTCTL_PG_BINDIR"); dir != "" {
 		candidates = append(candidates, dir)
 	}
-	if p, err := exec.LookPath("initdb"); err == nil {
+	if p, err := exec.LookPath(program); err == nil {
 		if resolved, err := filepath.EvalSymlinks(p); err == nil {
 			p = resolved
 		}
@@ -29,13 +41,7 @@ func FindBinDir() (string, error) {
 	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
 		candidates = append(candidates, strings.TrimSpace(string(out)))
 	}
-	candidates = append(candidates, debianBinDirs()...)
-	for _, dir := range candidates {
-		if hasServerBinaries(dir) {
-			return dir, nil
-		}
-	}
-	return "", ErrNoBinaries
+	return append(candidates, debianBinDirs()...)
 }
 
 func hasServerBinaries(dir string) bool {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"slices"
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/fleet"
@@ -59,12 +58,9 @@ func Baseline(ctx context.Context, o BaselineOptions) (BaselineOutcome, error) {
 	if err != nil {
 		return out, err
 	}
-	t, err := o.Store.GetTenant(ctx, o.Tenant)
+	t, err := migratableTenant(ctx, o.Store, o.Tenant, "baselined")
 	if err != nil {
 		return out, err
-	}
-	if !slices.Contains(migratable, t.State) {
-		return out, validate.Errorf("tenant %q is %s: only active and suspended tenants are baselined", t.Slug, t.State)
 	}
 	out.Slug, out.ID, out.Server, out.From = t.Slug, t.ID, t.Server, t.SchemaVersion
 	srvs := fleet.NewServers(o.Store)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io/fs"
-	"slices"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -30,42 +29,40 @@ type DownOptions struct {
 	Log                                     hclog.Logger
 }
 
+// check refuses what neither [Down] nor [PlanDown] can work with.
+func (o DownOptions) check() error {
+	if o.Store == nil {
+		return fmt.Errorf("rollout: no catalog store given")
+	}
+	if o.Tenant == "" {
+		return ErrFleetDown
+	}
+	if err := validate.Slug(o.Tenant); err != nil {
+		return err
+	}
+	if o.To != nil && *o.To < 0 {
+		return validate.Field("to", *o.To, "use a version of 0 or more")
+	}
+	return nil
+}
+
 // Down rolls one tenant's database back, running the Down sections of its applied
 // migrations as its owner role, and records the version reached in the catalog. The
 // tenant's record of a failed migration is kept (it is cleared by a successful up).
 func Down(ctx context.Context, o DownOptions) (Outcome, error) {
 	var out Outcome
-	if o.Store == nil {
-		return out, fmt.Errorf("rollout: no catalog store given")
-	}
-	if o.Tenant == "" {
-		return out, ErrFleetDown
-	}
-	if err := validate.Slug(o.Tenant); err != nil {
+	if err := o.check(); err != nil {
 		return out, err
 	}
-	if o.To != nil && *o.To < 0 {
-		return out, validate.Field("to", *o.To, "use a version of 0 or more")
-	}
-	opts := Options{Store: o.Store, Migrations: o.Migrations, LockTimeout: o.LockTimeout, StatementTimeout: o.StatementTimeout,
-		LockWait: o.LockWait, Options: fleet.Options{Log: o.Log}}
-	if err := opts.Validate(); err != nil {
-		return out, err
-	}
-	set, err := LoadSet(opts.Migrations)
+	opts := Options{Store: o.Store, Migrations: o.Migrations, AllowChanged: o.AllowChanged, LockTimeout: o.LockTimeout,
+		StatementTimeout: o.StatementTimeout, LockWait: o.LockWait, Options: fleet.Options{Log: o.Log}}
+	set, changes, err := opts.loadChecked(ctx)
 	if err != nil {
 		return out, err
 	}
-	changes, err := checkSet(ctx, o.Store, set, o.AllowChanged)
+	t, err := migratableTenant(ctx, o.Store, o.Tenant, "migrated")
 	if err != nil {
 		return out, err
-	}
-	t, err := o.Store.GetTenant(ctx, o.Tenant)
-	if err != nil {
-		return out, err
-	}
-	if !slices.Contains(migratable, t.State) {
-		return out, validate.Errorf("tenant %q is %s: only active and suspended tenants are migrated", t.Slug, t.State)
 	}
 	if len(changes) > 0 {
 		if err := acceptChanges(ctx, o.Store, set, changes); err != nil {

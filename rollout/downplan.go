@@ -27,28 +27,16 @@ type DownPlan struct {
 // it recorded the version) shows a plan the real run corrects.
 func PlanDown(ctx context.Context, o DownOptions) (DownPlan, error) {
 	var pl DownPlan
-	if o.Store == nil {
-		return pl, fmt.Errorf("rollout: no catalog store given")
-	}
-	if o.Tenant == "" {
-		return pl, ErrFleetDown
-	}
-	if err := validate.Slug(o.Tenant); err != nil {
+	if err := o.check(); err != nil {
 		return pl, err
-	}
-	if o.To != nil && *o.To < 0 {
-		return pl, validate.Field("to", *o.To, "use a version of 0 or more")
 	}
 	set, err := LoadSet(o.Migrations)
 	if err != nil {
 		return pl, err
 	}
-	t, err := o.Store.GetTenant(ctx, o.Tenant)
+	t, err := migratableTenant(ctx, o.Store, o.Tenant, "migrated")
 	if err != nil {
 		return pl, err
-	}
-	if !slices.Contains(migratable, t.State) {
-		return pl, validate.Errorf("tenant %q is %s: only active and suspended tenants are migrated", t.Slug, t.State)
 	}
 	pl = DownPlan{Slug: t.Slug, ID: t.ID, Server: t.Server, From: t.SchemaVersion, To: t.SchemaVersion, RollBack: []File{}}
 	current := t.SchemaVersion

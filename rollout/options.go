@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"context"
 	"fmt"
 	"io/fs"
 	"math"
@@ -91,6 +92,21 @@ func (o *Options) Validate() error {
 		o.Migrations = migrations.Tenant()
 	}
 	return nil
+}
+
+// loadChecked validates o (filling in defaults), loads its migration set and checks the
+// set against the hashes the catalog recorded: it returns the set and the changes
+// accepted (see checkSet).
+func (o *Options) loadChecked(ctx context.Context) (Set, []Change, error) {
+	if err := o.Validate(); err != nil {
+		return Set{}, nil, err
+	}
+	set, err := LoadSet(o.Migrations)
+	if err != nil {
+		return Set{}, nil, err
+	}
+	changes, err := checkSet(ctx, o.Store, set, o.AllowChanged)
+	return set, changes, err
 }
 
 func (o *Options) timeouts() error {

@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -23,6 +24,35 @@ const (
 // for their purge; provisioning and failed ones are finished by create or reconcile,
 // which bring them to the latest version themselves.
 var migratable = []string{catalog.StateActive, catalog.StateSuspended}
+
+// notMigratable refuses tenant t, which is not in a migratable state, for what it was
+// asked ("migrated", "baselined").
+func notMigratable(t catalog.Tenant, what string) error {
+	return validate.Errorf("tenant %q is %s: only active and suspended tenants are %s", t.Slug, t.State, what)
+}
+
+// migratableTenant returns the live tenant named slug, refusing one that is not in a
+// migratable state.
+func migratableTenant(ctx context.Context, store *catalog.Store, slug, what string) (catalog.Tenant, error) {
+	t, err := store.GetTenant(ctx, slug)
+	if err != nil {
+		return t, err
+	}
+	if !slices.Contains(migratable, t.State) {
+		return t, notMigratable(t, what)
+	}
+	return t, nil
+}
+
+// unlisted says why the tenant a listing of migratable tenants was narrowed to did not
+// come back: it does not exist, or it is in a state that is not migrated.
+func unlisted(ctx context.Context, store *catalog.Store, slug string) error {
+	t, err := store.GetTenant(ctx, slug)
+	if err != nil {
+		return err
+	}
+	return notMigratable(t, "migrated")
+}
 
 // Step is one tenant's place in a plan.
 type Step struct {
@@ -69,11 +99,7 @@ func planFleet(ctx context.Context, o *Options, s Set) (Plan, []catalog.Tenant, 
 		return plan, nil, fmt.Errorf("list tenants: %w", err)
 	}
 	if o.Tenant != "" && len(tenants) == 0 {
-		t, err := o.Store.GetTenant(ctx, o.Tenant)
-		if err != nil {
-			return plan, nil, err
-		}
-		return plan, nil, validate.Errorf("tenant %q is %s: only active and suspended tenants are migrated", t.Slug, t.State)
+		return plan, nil, unlisted(ctx, o.Store, o.Tenant)
 	}
 	var ahead []string
 	var todo []Step

@@ -104,14 +104,7 @@ func (r Result) Counts() map[string]int64 { return r.Totals().Map() }
 func Run(ctx context.Context, o Options) (Result, error) {
 	start := time.Now()
 	var res Result
-	if err := o.Validate(); err != nil {
-		return res, err
-	}
-	set, err := LoadSet(o.Migrations)
-	if err != nil {
-		return res, err
-	}
-	changes, err := checkSet(ctx, o.Store, set, o.AllowChanged)
+	set, changes, err := o.loadChecked(ctx)
 	if err != nil {
 		return res, err
 	}

@@ -9,7 +9,6 @@ import (
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/fleet"
-	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/secret"
 )
 
@@ -109,11 +108,7 @@ func Status(ctx context.Context, o StatusOptions) (StatusReport, error) {
 		return rep, fmt.Errorf("list tenants: %w", err)
 	}
 	if o.Tenant != "" && len(tenants) == 0 {
-		t, err := o.Store.GetTenant(ctx, o.Tenant)
-		if err != nil {
-			return rep, err
-		}
-		return rep, validate.Errorf("tenant %q is %s: only active and suspended tenants are migrated", t.Slug, t.State)
+		return rep, unlisted(ctx, o.Store, o.Tenant)
 	}
 	byID := map[string]catalog.Tenant{}
 	steps := make([]Step, len(tenants))

@@ -6,7 +6,6 @@ import (
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/jsonw"
-	"github.com/tenantctl/tenantctl/internal/validate"
 )
 
 // statusFromCatalog fills rep from the catalog alone (no --verify): one query over the
@@ -30,11 +29,7 @@ func statusFromCatalog(ctx context.Context, o StatusOptions, set Set, rep Status
 		return rep, fmt.Errorf("list tenants: %w", err)
 	}
 	if o.Tenant != "" && len(rep.Tenants) == 0 {
-		t, err := o.Store.GetTenant(ctx, o.Tenant)
-		if err != nil {
-			return rep, err
-		}
-		return rep, validate.Errorf("tenant %q is %s: only active and suspended tenants are migrated", t.Slug, t.State)
+		return rep, unlisted(ctx, o.Store, o.Tenant)
 	}
 	return rep, nil
 }
@@ -57,31 +52,15 @@ func (rep *StatusReport) count(ts TenantStatus) {
 // (`migrate status -o json` prints one per tenant).
 func (t TenantStatus) AppendJSON(b []byte) []byte {
 	b = append(b, '{')
-	b = jsonw.Key(b, "slug", true)
-	b = jsonw.String(b, t.Slug)
-	b = jsonw.Key(b, "server", false)
-	b = jsonw.String(b, t.Server)
-	b = jsonw.Key(b, "state", false)
-	b = jsonw.String(b, t.State)
-	b = jsonw.Key(b, "version", false)
-	b = jsonw.Int(b, t.Version)
-	b = jsonw.Key(b, "latest", false)
-	b = jsonw.Int(b, t.Latest)
-	b = jsonw.Key(b, "pending", false)
-	b = jsonw.Int(b, int64(t.Pending))
-	b = jsonw.Key(b, "last_error", false)
-	b = jsonw.String(b, t.LastError)
-	if t.FailedVersion != nil {
-		b = jsonw.Key(b, "failed_version", false)
-		b = jsonw.Int(b, *t.FailedVersion)
-	}
-	if t.FailedAt != nil {
-		b = jsonw.Key(b, "failed_at", false)
-		b = jsonw.Time(b, *t.FailedAt)
-	}
-	if t.ReadError != "" {
-		b = jsonw.Key(b, "read_error", false)
-		b = jsonw.String(b, t.ReadError)
-	}
+	b = jsonw.String(jsonw.Key(b, "slug", true), t.Slug)
+	b = jsonw.StringField(b, "server", t.Server)
+	b = jsonw.StringField(b, "state", t.State)
+	b = jsonw.IntField(b, "version", t.Version)
+	b = jsonw.IntField(b, "latest", t.Latest)
+	b = jsonw.IntField(b, "pending", int64(t.Pending))
+	b = jsonw.StringField(b, "last_error", t.LastError)
+	b = jsonw.OmitInt(b, "failed_version", t.FailedVersion)
+	b = jsonw.OmitTime(b, "failed_at", t.FailedAt)
+	b = jsonw.OmitString(b, "read_error", t.ReadError)
 	return append(b, '}')
 }

@@ -51,15 +51,8 @@ type backupCollector struct {
 }
 
 func (c *backupCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- backupConfiguredDesc
-	ch <- backupLastDesc
-	ch <- backupMaxAgeDesc
-	ch <- archiverUpDesc
-	ch <- archivedDesc
-	ch <- archiveFailedDesc
-	ch <- lastArchivedDesc
-	ch <- lastFailedDesc
-	ch <- archivingFailingDesc
+	describe(ch, backupConfiguredDesc, backupLastDesc, backupMaxAgeDesc,
+		archiverUpDesc, archivedDesc, archiveFailedDesc, lastArchivedDesc, lastFailedDesc, archivingFailingDesc)
 }
 
 func (c *backupCollector) Collect(ch chan<- prometheus.Metric) {
@@ -67,25 +60,25 @@ func (c *backupCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	if c.maxAge > 0 {
-		ch <- prometheus.MustNewConstMetric(backupMaxAgeDesc, prometheus.GaugeValue, c.maxAge.Seconds())
+		ch <- gauge(backupMaxAgeDesc, c.maxAge.Seconds())
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), archiverTimeout)
 	defer cancel()
 	// A failed catalog read leaves these series out; tenantctl_scheduler_catalog_up says why.
 	if settings, err := c.store.ListBackupSettings(ctx); err == nil {
 		for _, s := range settings {
-			ch <- prometheus.MustNewConstMetric(backupConfiguredDesc, prometheus.GaugeValue, 1, s.Server)
+			ch <- gauge(backupConfiguredDesc, 1, s.Server)
 		}
 	}
 	if last, err := c.store.LastBackups(ctx); err == nil {
 		for server, at := range last {
-			ch <- prometheus.MustNewConstMetric(backupLastDesc, prometheus.GaugeValue, unix(at), server)
+			ch <- gauge(backupLastDesc, unix(at), server)
 		}
 	}
 	if c.server == nil {
 		return
 	}
-	names, err := c.serverNames(ctx)
+	names, err := c.store.ServerNames(ctx)
 	if err != nil {
 		return
 	}
@@ -113,42 +106,20 @@ func (c *backupCollector) Collect(ch chan<- prometheus.Metric) {
 	for i, name := range names {
 		r := results[i]
 		if r.err != nil {
-			ch <- prometheus.MustNewConstMetric(archiverUpDesc, prometheus.GaugeValue, 0, name)
+			ch <- gauge(archiverUpDesc, 0, name)
 			continue
 		}
-		ch <- prometheus.MustNewConstMetric(archiverUpDesc, prometheus.GaugeValue, 1, name)
+		ch <- gauge(archiverUpDesc, 1, name)
 		ch <- prometheus.MustNewConstMetric(archivedDesc, prometheus.CounterValue, float64(r.a.ArchivedCount), name)
 		ch <- prometheus.MustNewConstMetric(archiveFailedDesc, prometheus.CounterValue, float64(r.a.FailedCount), name)
 		if r.a.LastArchivedTime != nil {
-			ch <- prometheus.MustNewConstMetric(lastArchivedDesc, prometheus.GaugeValue, unix(*r.a.LastArchivedTime), name)
+			ch <- gauge(lastArchivedDesc, unix(*r.a.LastArchivedTime), name)
 		}
 		if r.a.LastFailedTime != nil {
-			ch <- prometheus.MustNewConstMetric(lastFailedDesc, prometheus.GaugeValue, unix(*r.a.LastFailedTime), name)
+			ch <- gauge(lastFailedDesc, unix(*r.a.LastFailedTime), name)
 		}
-		failing := 0.0
-		if r.a.Failing {
-			failing = 1
-		}
-		ch <- prometheus.MustNewConstMetric(archivingFailingDesc, prometheus.GaugeValue, failing, name)
+		ch <- gauge(archivingFailingDesc, flag(r.a.Failing), name)
 	}
-}
-
-// serverNames lists the registered servers.
-func (c *backupCollector) serverNames(ctx context.Context) ([]string, error) {
-	rows, err := c.store.Pool().Query(ctx, `SELECT name FROM servers ORDER BY name`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var names []string
-	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			return nil, err
-		}
-		names = append(names, n)
-	}
-	return names, rows.Err()
 }
 
 func unix(t time.Time) float64 { return float64(t.UnixNano()) / 1e9 }

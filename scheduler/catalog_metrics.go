@@ -39,6 +39,26 @@ var (
 		"Spare databases the server's warm pool is meant to keep ready.", []string{"server"}, nil)
 )
 
+// describe sends a collector's descriptions.
+func describe(ch chan<- *prometheus.Desc, descs ...*prometheus.Desc) {
+	for _, d := range descs {
+		ch <- d
+	}
+}
+
+// gauge is a gauge sample of desc read at scrape time.
+func gauge(desc *prometheus.Desc, v float64, labels ...string) prometheus.Metric {
+	return prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, v, labels...)
+}
+
+// flag is a yes/no gauge's value: 1 or 0.
+func flag(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
 func buildInfo() prometheus.Collector {
 	g := prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "tenantctl_build_info",
@@ -52,11 +72,7 @@ func buildInfo() prometheus.Collector {
 type jobCollector struct{ store *catalog.Store }
 
 func (c *jobCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- jobLastSuccessDesc
-	ch <- jobLastFinishedDesc
-	ch <- jobLastCountDesc
-	ch <- jobRunningDesc
-	ch <- violationsDesc
+	describe(ch, jobLastSuccessDesc, jobLastFinishedDesc, jobLastCountDesc, jobRunningDesc, violationsDesc)
 }
 
 func (c *jobCollector) Collect(ch chan<- prometheus.Metric) {
@@ -85,19 +101,19 @@ func (c *jobCollector) Collect(ch chan<- prometheus.Metric) {
 		if err := rows.Scan(&job, &status, &finished, &counts, &success, &running); err != nil {
 			return
 		}
-		ch <- prometheus.MustNewConstMetric(jobRunningDesc, prometheus.GaugeValue, float64(running), job)
+		ch <- gauge(jobRunningDesc, float64(running), job)
 		if success != nil {
-			ch <- prometheus.MustNewConstMetric(jobLastSuccessDesc, prometheus.GaugeValue, *success, job)
+			ch <- gauge(jobLastSuccessDesc, *success, job)
 		}
 		if status == nil {
 			continue
 		}
-		ch <- prometheus.MustNewConstMetric(jobLastFinishedDesc, prometheus.GaugeValue, *finished, job, *status)
+		ch <- gauge(jobLastFinishedDesc, *finished, job, *status)
 		for k, v := range counts {
-			ch <- prometheus.MustNewConstMetric(jobLastCountDesc, prometheus.GaugeValue, float64(v), job, k)
+			ch <- gauge(jobLastCountDesc, float64(v), job, k)
 		}
 		if n, ok := counts[CountViolations]; ok && job == "audit" {
-			ch <- prometheus.MustNewConstMetric(violationsDesc, prometheus.GaugeValue, float64(n))
+			ch <- gauge(violationsDesc, float64(n))
 		}
 	}
 }
@@ -106,11 +122,7 @@ func (c *jobCollector) Collect(ch chan<- prometheus.Metric) {
 type serverCollector struct{ store *catalog.Store }
 
 func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- serverTenantsDesc
-	ch <- serverCapacityDesc
-	ch <- serverDrainingDesc
-	ch <- serverSparesDesc
-	ch <- serverSparesTargetDesc
+	describe(ch, serverTenantsDesc, serverCapacityDesc, serverDrainingDesc, serverSparesDesc, serverSparesTargetDesc)
 }
 
 func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
@@ -132,15 +144,11 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 		if err := rows.Scan(&name, &capacity, &draining, &tenants, &spares, &sparesTarget); err != nil {
 			return
 		}
-		d := 0.0
-		if draining {
-			d = 1
-		}
-		ch <- prometheus.MustNewConstMetric(serverTenantsDesc, prometheus.GaugeValue, float64(tenants), name)
-		ch <- prometheus.MustNewConstMetric(serverCapacityDesc, prometheus.GaugeValue, float64(capacity), name)
-		ch <- prometheus.MustNewConstMetric(serverDrainingDesc, prometheus.GaugeValue, d, name)
-		ch <- prometheus.MustNewConstMetric(serverSparesDesc, prometheus.GaugeValue, float64(spares), name)
-		ch <- prometheus.MustNewConstMetric(serverSparesTargetDesc, prometheus.GaugeValue, float64(sparesTarget), name)
+		ch <- gauge(serverTenantsDesc, float64(tenants), name)
+		ch <- gauge(serverCapacityDesc, float64(capacity), name)
+		ch <- gauge(serverDrainingDesc, flag(draining), name)
+		ch <- gauge(serverSparesDesc, float64(spares), name)
+		ch <- gauge(serverSparesTargetDesc, float64(sparesTarget), name)
 	}
 }
 

@@ -120,26 +120,23 @@ var (
 )
 
 func (c *fleetCollector) Describe(ch chan<- *prometheus.Desc) {
-	ch <- tenantsDesc
-	ch <- behindDesc
-	ch <- latestDesc
-	ch <- catalogUpDesc
+	describe(ch, tenantsDesc, behindDesc, latestDesc, catalogUpDesc)
 }
 
 func (c *fleetCollector) Collect(ch chan<- prometheus.Metric) {
-	ch <- prometheus.MustNewConstMetric(latestDesc, prometheus.GaugeValue, float64(c.latest))
+	ch <- gauge(latestDesc, float64(c.latest))
 	byState, behind, err := c.query()
 	if err != nil {
-		ch <- prometheus.MustNewConstMetric(catalogUpDesc, prometheus.GaugeValue, 0)
+		ch <- gauge(catalogUpDesc, 0)
 		return
 	}
-	ch <- prometheus.MustNewConstMetric(catalogUpDesc, prometheus.GaugeValue, 1)
+	ch <- gauge(catalogUpDesc, 1)
 	for _, st := range []string{catalog.StateProvisioning, catalog.StateActive, catalog.StateSuspended,
 		catalog.StateDeleting, catalog.StatePurged, catalog.StateFailed} {
-		ch <- prometheus.MustNewConstMetric(tenantsDesc, prometheus.GaugeValue, float64(byState[st]), st)
+		ch <- gauge(tenantsDesc, float64(byState[st]), st)
 	}
 	for _, st := range []string{catalog.StateActive, catalog.StateSuspended} {
-		ch <- prometheus.MustNewConstMetric(behindDesc, prometheus.GaugeValue, float64(behind[st]), st)
+		ch <- gauge(behindDesc, float64(behind[st]), st)
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/cli/cmdutil"
 	"github.com/tenantctl/tenantctl/provisioner"
 )
@@ -35,9 +36,6 @@ type GrantOptions struct {
 
 // NewCmdGrant is `access grant`; runF, when not nil, replaces the run.
 func NewCmdGrant(f *cmdutil.Factory, runF func(context.Context, *GrantOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runGrant
-	}
 	opts := &GrantOptions{Factory: f}
 	g := &opts.Grant
 	cmd := &cobra.Command{
@@ -45,13 +43,11 @@ func NewCmdGrant(f *cmdutil.Factory, runF func(context.Context, *GrantOptions) e
 		Short:   "Grant a login access to a tenant",
 		Example: `  tenantctl access grant alice --tenant acme --level read --expires 8h --reason "INC-4711 data fix"`,
 		Args:    cmdutil.ExactArgs(1, "a LOGIN"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, runGrant, func(_ *cobra.Command, args []string) error {
 			g.Login = args[0]
-			if _, err := g.Validate(time.Now()); err != nil {
-				return err
-			}
-			return runF(cmd.Context(), opts)
-		},
+			_, err := g.Validate(time.Now())
+			return err
+		}),
 	}
 	cmd.Flags().StringVar(&g.Slug, "tenant", "", "the tenant (required)")
 	cmd.Flags().StringVar(&g.Level, "level", "read", "read (SELECT) or write (DML)")
@@ -62,25 +58,14 @@ func NewCmdGrant(f *cmdutil.Factory, runF func(context.Context, *GrantOptions) e
 
 func runGrant(ctx context.Context, opts *GrantOptions) error {
 	f := opts.Factory
-	p, done, err := f.Provisioner(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	out, err := p.GrantAccess(ctx, opts.Grant)
-	if err != nil {
-		return err
-	}
-	if f.JSONOutput() {
-		return f.PrintJSON(out)
-	}
-	exp := "never"
-	if out.ExpiresAt != nil {
-		exp = out.ExpiresAt.Local().Format(time.DateTime)
-	}
-	fmt.Fprintf(f.IO.Out, "%s has %s access to %s until %s (role %s); connect with: tenantctl access dsn %s --tenant %s\n",
-		out.Login, out.Level, out.Slug, exp, out.Role, out.Login, out.Slug)
-	return nil
+	return f.WithProvisioner(ctx, func(p *provisioner.Provisioner) error {
+		out, err := p.GrantAccess(ctx, opts.Grant)
+		if err != nil {
+			return err
+		}
+		return f.PrintResult(out, "%s has %s access to %s until %s (role %s); connect with: tenantctl access dsn %s --tenant %s\n",
+			out.Login, out.Level, out.Slug, cmdutil.LocalTimeOr(out.ExpiresAt, "never"), out.Role, out.Login, out.Slug)
+	})
 }
 
 // LoginOptions are those of `access revoke` and `access dsn`: a login and a tenant.
@@ -90,24 +75,24 @@ type LoginOptions struct {
 	Tenant  string
 }
 
-// NewCmdRevoke is `access revoke`; runF, when not nil, replaces the run.
-func NewCmdRevoke(f *cmdutil.Factory, runF func(context.Context, *LoginOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runRevoke
-	}
+// newLoginCmd is `access revoke` or `access dsn`: a LOGIN and --tenant.
+func newLoginCmd(f *cmdutil.Factory, use, short, example string, runF, run func(context.Context, *LoginOptions) error) *cobra.Command {
 	opts := &LoginOptions{Factory: f}
 	cmd := &cobra.Command{
-		Use:     "revoke LOGIN --tenant SLUG",
-		Example: "  tenantctl access revoke alice --tenant acme",
-		Short:   "Revoke a login's access to a tenant (ends its sessions, drops its role)",
+		Use:     use + " LOGIN --tenant SLUG",
+		Example: example,
+		Short:   short,
 		Args:    cmdutil.ExactArgs(1, "a LOGIN"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Login = args[0]
-			return runF(cmd.Context(), opts)
-		},
+		RunE:    cmdutil.RunE(opts, runF, run, cmdutil.Args(&opts.Login)),
 	}
 	cmd.Flags().StringVar(&opts.Tenant, "tenant", "", "the tenant (required)")
 	return cmd
+}
+
+// NewCmdRevoke is `access revoke`; runF, when not nil, replaces the run.
+func NewCmdRevoke(f *cmdutil.Factory, runF func(context.Context, *LoginOptions) error) *cobra.Command {
+	return newLoginCmd(f, "revoke", "Revoke a login's access to a tenant (ends its sessions, drops its role)",
+		"  tenantctl access revoke alice --tenant acme", runF, runRevoke)
 }
 
 func runRevoke(ctx context.Context, opts *LoginOptions) error {
@@ -123,22 +108,8 @@ func runRevoke(ctx context.Context, opts *LoginOptions) error {
 
 // NewCmdDSN is `access dsn`; runF, when not nil, replaces the run.
 func NewCmdDSN(f *cmdutil.Factory, runF func(context.Context, *LoginOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runDSN
-	}
-	opts := &LoginOptions{Factory: f}
-	cmd := &cobra.Command{
-		Use:     "dsn LOGIN --tenant SLUG",
-		Example: "  tenantctl access dsn alice --tenant acme     # prints alice's password inside the DSN: keep it off shared screens",
-		Short:   "Print the connection string of a login's access (contains its password)",
-		Args:    cmdutil.ExactArgs(1, "a LOGIN"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Login = args[0]
-			return runF(cmd.Context(), opts)
-		},
-	}
-	cmd.Flags().StringVar(&opts.Tenant, "tenant", "", "the tenant (required)")
-	return cmd
+	return newLoginCmd(f, "dsn", "Print the connection string of a login's access (contains its password)",
+		"  tenantctl access dsn alice --tenant acme     # prints alice's password inside the DSN: keep it off shared screens", runF, runDSN)
 }
 
 func runDSN(ctx context.Context, opts *LoginOptions) error {
@@ -162,16 +133,13 @@ type ListOptions struct {
 
 // NewCmdList is `access list`; runF, when not nil, replaces the run.
 func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runList
-	}
 	opts := &ListOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:     "list [--tenant SLUG] [--login LOGIN]",
 		Example: "  tenantctl access list\n  tenantctl access list --tenant acme -o json\n  tenantctl access list --login alice",
 		Short:   "List access grants",
 		Args:    cmdutil.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		RunE:    cmdutil.RunE(opts, runF, runList, nil),
 	}
 	cmd.Flags().StringVar(&opts.Tenant, "tenant", "", "only this tenant's grants")
 	cmd.Flags().StringVar(&opts.Login, "login", "", "only this login's grants")
@@ -180,22 +148,13 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 
 func runList(ctx context.Context, opts *ListOptions) error {
 	f := opts.Factory
-	return f.WithProvisioner(ctx, func(p *provisioner.Provisioner) error {
-		grants, err := p.Store.ListAccessGrants(ctx, opts.Tenant, opts.Login)
+	return f.WithStore(ctx, func(store *catalog.Store) error {
+		grants, err := store.ListAccessGrants(ctx, opts.Tenant, opts.Login)
 		if err != nil {
 			return err
 		}
-		if f.JSONOutput() {
-			return f.PrintJSON(grants)
-		}
-		tw := f.Table("TENANT", "LOGIN", "LEVEL", "EXPIRES", "ROLE", "GRANTED BY", "REASON")
-		for _, g := range grants {
-			exp := "never"
-			if g.ExpiresAt != nil {
-				exp = g.ExpiresAt.Local().Format(time.DateTime)
-			}
-			cmdutil.Row(tw, g.Slug, g.Login, g.Level, exp, g.Role, g.GrantedBy, cmdutil.Dash(g.Reason))
-		}
-		return tw.Flush()
+		return cmdutil.PrintList(f, grants, []string{"TENANT", "LOGIN", "LEVEL", "EXPIRES", "ROLE", "GRANTED BY", "REASON"}, func(g catalog.AccessGrant) []any {
+			return []any{g.Slug, g.Login, g.Level, cmdutil.LocalTimeOr(g.ExpiresAt, "never"), g.Role, g.GrantedBy, cmdutil.Dash(g.Reason)}
+		})
 	})
 }

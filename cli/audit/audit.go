@@ -9,12 +9,13 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
 	auditlib "github.com/tenantctl/tenantctl/audit"
+	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/cli/cmdutil"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/jobs"
@@ -32,9 +33,6 @@ type Options struct {
 // NewCmdAudit is `audit`; runF, when not nil, replaces the run (tests check the flags →
 // options layer with it, without a catalog).
 func NewCmdAudit(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = runAudit
-	}
 	opts := &Options{Factory: f}
 	o := &opts.Audit
 	cmd := &cobra.Command{
@@ -106,7 +104,7 @@ not read…); 2 bad usage.`,
   tenantctl audit -o json | jq '.violations[] | select(.check == "db.bridge_target")'`,
 		Args:        cmdutil.NoArgs,
 		Annotations: map[string]string{cmdutil.AnnotOutputs: cmdutil.OutputMarkdown},
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, runAudit, func(cmd *cobra.Command, _ []string) error {
 			// The fleet knobs by the library's one rule (the flags carry its defaults).
 			if err := o.Options.Validate(); err != nil {
 				return err
@@ -117,15 +115,14 @@ not read…); 2 bad usage.`,
 			if o.ProbeNeighbours == 0 || o.ProbeNeighbours < -1 {
 				return validate.Errorf("--probe-neighbours must be at least 1, or -1 for all of them")
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&o.Tenant, "tenant", "", "audit only this tenant (fleet-wide drift checks are skipped)")
+	cmdutil.FleetFlags(fl, &o.Options, fleet.Limits{Total: auditlib.DefaultConcurrency, PerServer: auditlib.DefaultPerServer},
+		"audit only this tenant (fleet-wide drift checks are skipped)", "connections open at once across the fleet", "connections open at once on one server")
 	fl.BoolVar(&o.NoProbes, "no-probes", false, "skip the live login probes")
 	fl.StringVar(&opts.Out, "out", "", "write the report to FILE instead of stdout (the verdict still goes to stderr)")
-	fl.IntVar(&o.Concurrency, "concurrency", auditlib.DefaultConcurrency, "connections open at once across the fleet")
-	fl.IntVar(&o.PerServer, "per-server", auditlib.DefaultPerServer, "connections open at once on one server")
 	fl.IntVar(&o.ProbeNeighbours, "probe-neighbours", auditlib.DefaultProbeNeighbours, "same-server tenant databases each tenant is probed against (-1: all)")
 	fl.IntVar(&o.ProbeSample, "probe-sample", auditlib.DefaultProbeSample, "tenant databases on other servers each tenant is probed against (0: none)")
 	fl.DurationVar(&o.ConnectTimeout, "connect-timeout", auditlib.DefaultConnectTimeout, "give up on a connection attempt after this long")
@@ -143,10 +140,8 @@ func runAudit(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer store.Close()
-	if o.Tenant != "" {
-		if _, err := store.GetTenant(ctx, o.Tenant); err != nil {
-			return err
-		}
+	if err := cmdutil.CheckTenant(ctx, store, o.Tenant); err != nil {
+		return err
 	}
 	o.Store, o.Node, o.Log = store, cmdutil.Hostname(), f.Log
 	o.Progress = func(total int) progress.Reporter { return f.Progress(total, "audit") }
@@ -196,16 +191,13 @@ type HistoryOptions struct {
 
 // NewCmdHistory is `audit history`; runF, when not nil, replaces the run.
 func NewCmdHistory(f *cmdutil.Factory, runF func(context.Context, *HistoryOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runHistory
-	}
 	opts := &HistoryOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:     "history [--limit N]",
 		Example: "  tenantctl audit history\n  tenantctl audit history --limit 5 -o json",
 		Short:   "List past audit runs with their result, changes and report hash",
 		Args:    cmdutil.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		RunE:    cmdutil.RunE(opts, runF, runHistory, nil),
 	}
 	cmd.Flags().IntVar(&opts.Limit, "limit", 20, "most runs to show, newest first")
 	return cmd
@@ -213,40 +205,35 @@ func NewCmdHistory(f *cmdutil.Factory, runF func(context.Context, *HistoryOption
 
 func runHistory(ctx context.Context, opts *HistoryOptions) error {
 	f := opts.Factory
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	runs, err := auditlib.History(ctx, store, opts.Limit)
-	if err != nil {
-		return err
-	}
-	if f.JSONOutput() {
-		return f.PrintJSON(runs)
-	}
-	tw := f.Table("ID", "STARTED", "DURATION", "SCOPE", "PROBES", "RESULT", "TENANTS", "CHECKS", "VIOLATIONS", "CHANGES", "REPORT SHA-256", "NODE")
-	for _, h := range runs {
-		result := "passed"
-		if !h.Passed {
-			result = "FAILED"
+	return f.WithStore(ctx, func(store *catalog.Store) error {
+		runs, err := auditlib.History(ctx, store, opts.Limit)
+		if err != nil {
+			return err
 		}
-		scope := "fleet"
-		if h.Scope != "" {
-			scope = h.Scope
-		}
-		changes := "-"
-		if h.PreviousRun > 0 {
-			changes = fmt.Sprintf("+%d -%d", h.New, h.Resolved)
-		}
-		probes := "on"
-		if !h.Probes {
-			probes = "off"
-		}
-		cmdutil.Row(tw, h.ID, h.StartedAt.Local().Format(time.DateTime), h.FinishedAt.Sub(h.StartedAt).Round(time.Millisecond), scope, probes,
-			result, h.Tenants, h.Checks, h.Violations, changes, h.ReportSHA256[:16]+"…", h.Node)
+		return cmdutil.PrintList(f, runs, []string{"ID", "STARTED", "DURATION", "SCOPE", "PROBES", "RESULT", "TENANTS", "CHECKS", "VIOLATIONS", "CHANGES", "REPORT SHA-256", "NODE"}, historyRow)
+	})
+}
+
+// historyRow is one past run in `audit history`'s table.
+func historyRow(h auditlib.HistoryRun) []any {
+	result := "passed"
+	if !h.Passed {
+		result = "FAILED"
 	}
-	return tw.Flush()
+	scope := "fleet"
+	if h.Scope != "" {
+		scope = h.Scope
+	}
+	changes := "-"
+	if h.PreviousRun > 0 {
+		changes = fmt.Sprintf("+%d -%d", h.New, h.Resolved)
+	}
+	probes := "on"
+	if !h.Probes {
+		probes = "off"
+	}
+	return []any{h.ID, cmdutil.LocalTime(h.StartedAt), cmdutil.Millis(h.FinishedAt.Sub(h.StartedAt)), scope, probes,
+		result, h.Tenants, h.Checks, h.Violations, changes, h.ReportSHA256[:16] + "…", h.Node}
 }
 
 // ExitCode is 1 when the audit could not reach a server, or when all it has are

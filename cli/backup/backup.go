@@ -63,9 +63,6 @@ type ConfigureOptions struct {
 
 // NewCmdConfigure is `backup configure`; runF, when not nil, replaces the run.
 func NewCmdConfigure(f *cmdutil.Factory, runF func(context.Context, *ConfigureOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runConfigure
-	}
 	opts := &ConfigureOptions{Factory: f}
 	s := &opts.Settings
 	cmd := &cobra.Command{
@@ -80,14 +77,11 @@ does by hand; 'dev up' uses it).`,
 		Example: `  tenantctl backup configure pg-a --repo /var/lib/pgbackrest --pg-path /var/lib/postgresql/15/main
   tenantctl backup setup pg-a`,
 		Args: cmdutil.ExactArgs(1, "a server NAME"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, runConfigure, func(cmd *cobra.Command, args []string) error {
 			s.Server = args[0]
 			backup.Defaults(s)
-			if err := backup.Validate(*s); err != nil {
-				return err
-			}
-			return runF(cmd.Context(), opts)
-		},
+			return backup.Validate(*s)
+		}),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&s.RepoPath, "repo", "", "the pgBackRest repository directory (required)")
@@ -134,9 +128,6 @@ type SetupOptions struct {
 
 // NewCmdSetup is `backup setup`; runF, when not nil, replaces the run.
 func NewCmdSetup(f *cmdutil.Factory, runF func(context.Context, *SetupOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runSetup
-	}
 	opts := &SetupOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "setup SERVER [--check]",
@@ -148,10 +139,7 @@ a restart. With --check, create the stanza in the repository if it is missing an
 		Example: `  tenantctl backup setup pg-a
   tenantctl backup setup pg-a --check`,
 		Args: cmdutil.ExactArgs(1, "a server NAME"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Server = args[0]
-			return runF(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, runF, runSetup, cmdutil.Args(&opts.Server)),
 	}
 	cmd.Flags().BoolVar(&opts.Check, "check", false, "check the installed settings with pgbackrest check")
 	return cmd
@@ -190,9 +178,6 @@ type RunOptions struct {
 
 // NewCmdRun is `backup run`; runF, when not nil, replaces the run.
 func NewCmdRun(f *cmdutil.Factory, runF func(context.Context, *RunOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runRun
-	}
 	opts := &RunOptions{Factory: f}
 	o := &opts.Run
 	var keep string
@@ -216,7 +201,7 @@ customer's failure does not stop the others (exit 1). 'tenant restore SLUG
   tenantctl backup run --logical --dir /var/backups/tenantctl --keep 14d
   tenantctl backup run --logical --server pg-b --dir /var/backups/tenantctl -o json`,
 		Args: cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, runRun, func(cmd *cobra.Command, _ []string) error {
 			if opts.Logical {
 				if cmd.Flags().Changed("type") {
 					return validate.Errorf("--type is for pgBackRest backups; --logical exports each customer")
@@ -229,16 +214,13 @@ customer's failure does not stop the others (exit 1). 'tenant restore SLUG
 				if err := opts.LogicalRun.Validate(); err != nil {
 					return err
 				}
-				return runF(cmd.Context(), opts)
+				return nil
 			}
 			if cmd.Flags().Changed("dir") || cmd.Flags().Changed("keep") {
 				return validate.Errorf("--dir and --keep go with --logical")
 			}
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return runF(cmd.Context(), opts)
-		},
+			return o.Validate()
+		}),
 	}
 	cmd.Flags().StringVar(&o.Server, "server", "", "back up this server only")
 	cmd.Flags().StringVar(&o.Type, "type", "incr", "full, diff or incr")
@@ -316,9 +298,6 @@ type ListOptions struct {
 
 // NewCmdList is `backup list`; runF, when not nil, replaces the run.
 func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runList
-	}
 	opts := &ListOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "list [--server NAME] | list --logical [--server NAME] [--tenant SLUG] [--removed]",
@@ -338,7 +317,7 @@ lists the files the retention removed).`,
   tenantctl backup list --server pg-a -o json
   tenantctl backup list --logical --tenant acme`,
 		Args: cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, runList, func(cmd *cobra.Command, _ []string) error {
 			if !opts.Logical && (opts.Tenant != "" || opts.Removed) {
 				return validate.Errorf("--tenant and --removed go with --logical")
 			}
@@ -352,8 +331,8 @@ lists the files the retention removed).`,
 					return err
 				}
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	cmd.Flags().StringVar(&opts.Server, "server", "", "this server only")
 	cmd.Flags().BoolVar(&opts.Logical, "logical", false, "list the customers' logical backups instead")
@@ -458,9 +437,6 @@ type RestoreOptions struct {
 
 // NewCmdRestore is `tenant restore`; runF, when not nil, replaces the run.
 func NewCmdRestore(f *cmdutil.Factory, runF func(context.Context, *RestoreOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runRestore
-	}
 	opts := &RestoreOptions{Factory: f}
 	o := &opts.Restore
 	cmd := &cobra.Command{
@@ -502,7 +478,7 @@ supported: it is refused (exit 2).`,
   tenantctl backup list --logical --tenant acme
   tenantctl tenant restore acme --from-export /var/backups/tenantctl/acme/acme-20261201T020000.000Z.dump --as acme-restored`,
 		Args: cmdutil.ExactArgs(1, "a tenant SLUG"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, runRestore, func(cmd *cobra.Command, args []string) error {
 			o.Slug = args[0]
 			if opts.FromExport != "" {
 				for _, fl := range []string{"time", "rollback", "dry-run", "keep-source", "scratch-dir"} {
@@ -519,10 +495,10 @@ supported: it is refused (exit 2).`,
 				if err := validate.Slug(o.As); err != nil {
 					return err
 				}
-				return runF(cmd.Context(), opts)
+				return nil
 			}
 			if opts.Rollback {
-				return runF(cmd.Context(), opts)
+				return nil
 			}
 			if opts.At == "" {
 				return validate.Errorf("--time is required (or --from-export FILE --as NEW-SLUG)")
@@ -531,18 +507,11 @@ supported: it is refused (exit 2).`,
 			if o.Time, err = parseTime(opts.At); err != nil {
 				return err
 			}
-			if cmd.Flags().Changed("keep-source") {
-				d, err := time.ParseDuration(opts.KeepSource)
-				if err != nil {
-					return validate.Errorf("invalid --keep-source %q: give a duration such as 24h, 30m or 0", opts.KeepSource)
-				}
-				o.KeepSource = &d
-			}
-			if err := o.Validate(); err != nil {
+			if o.KeepSource, err = cmdutil.KeepSource(cmd, opts.KeepSource); err != nil {
 				return err
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return o.Validate()
+		}),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.At, "time", "", "the point in time to restore to (RFC 3339, or \"YYYY-MM-DD HH:MM[:SS]\" UTC)")

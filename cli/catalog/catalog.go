@@ -25,16 +25,13 @@ func NewCmdCatalog(f *cmdutil.Factory) *cobra.Command {
 
 // NewCmdInit is `catalog init`; runF, when not nil, replaces the run.
 func NewCmdInit(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = runInit
-	}
 	opts := &Options{Factory: f}
 	return &cobra.Command{
 		Use:     "init",
 		Example: "  export TENANTCTL_CATALOG_DSN='postgres://tenantctl@catalog.internal/catalog?sslmode=verify-full'   # password in ~/.pgpass\n  tenantctl catalog init",
 		Short:   "Create or upgrade the catalog schema (idempotent, safe to run concurrently)",
 		Args:    cmdutil.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		RunE:    cmdutil.RunE(opts, runF, runInit, nil),
 	}
 }
 
@@ -62,16 +59,13 @@ func runInit(ctx context.Context, opts *Options) error {
 
 // NewCmdStatus is `catalog status`; runF, when not nil, replaces the run.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = runStatus
-	}
 	opts := &Options{Factory: f}
 	return &cobra.Command{
 		Use:     "status",
 		Example: "  tenantctl catalog status\n  tenantctl catalog status -o json",
 		Short:   "Show the catalog's schema version, servers, tenants by state and warehouse",
 		Args:    cmdutil.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		RunE:    cmdutil.RunE(opts, runF, runStatus, nil),
 	}
 }
 
@@ -79,17 +73,17 @@ func runStatus(ctx context.Context, opts *Options) error {
 	f := opts.Factory
 	// Through f.Store: a configured key that is not the catalog's is refused here too,
 	// though status decrypts nothing.
-	store, err := f.Store(ctx)
+	var st cataloglib.Status
+	err := f.WithStore(ctx, func(store *cataloglib.Store) error {
+		var err error
+		st, err = store.Status(ctx)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	st, err := store.Status(ctx)
-	if err != nil {
-		return err
-	}
-	if f.JSONOutput() {
-		return f.PrintJSON(st)
+	if f.Structured() {
+		return f.PrintStructured(st)
 	}
 	out := f.IO.Out
 	fmt.Fprintf(out, "schema version: %d (latest %d)\n", st.SchemaVersion, st.LatestVersion)

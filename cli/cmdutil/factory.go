@@ -30,6 +30,7 @@ import (
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/mover"
 	"github.com/tenantctl/tenantctl/provisioner"
+	"github.com/tenantctl/tenantctl/rollup"
 	"github.com/tenantctl/tenantctl/secret"
 )
 
@@ -197,6 +198,12 @@ func (f *Factory) Store(ctx context.Context) (*catalog.Store, error) {
 	if err != nil {
 		return nil, err
 	}
+	return f.OpenStore(ctx, box)
+}
+
+// OpenStore opens the catalog with box (nil: without a key, for the commands that
+// handle the key itself), acting as TENANTCTL_ACTOR when it is set.
+func (f *Factory) OpenStore(ctx context.Context, box *secret.Box) (*catalog.Store, error) {
 	store, err := catalog.Open(ctx, f.CatalogDSN(), box)
 	if err != nil {
 		return nil, err
@@ -226,13 +233,35 @@ func (f *Factory) Provisioner(ctx context.Context) (p *provisioner.Provisioner, 
 
 // WithProvisioner runs fn with a provisioner, closed after.
 func (f *Factory) WithProvisioner(ctx context.Context, fn func(p *provisioner.Provisioner) error) error {
-	p, done, err := f.Provisioner(ctx)
+	return with(ctx, f.Provisioner, fn)
+}
+
+// with runs fn with what open opens, closed after.
+func with[T any](ctx context.Context, open func(context.Context) (T, func(), error), fn func(T) error) error {
+	v, done, err := open(ctx)
 	if err != nil {
 		return err
 	}
 	defer done()
-	return fn(p)
+	return fn(v)
 }
+
+// Action is what a command that takes one name and nothing else does to it (tenant
+// suspend, server drain, ...): the shape of a provisioner method's expression, such as
+// (*provisioner.Provisioner).Suspend.
+type Action func(p *provisioner.Provisioner, ctx context.Context, name string) error
+
+// RunAction runs do on name with a provisioner and says "KIND NAME: ACTION done".
+func (f *Factory) RunAction(ctx context.Context, kind, name, action string, do Action) error {
+	if err := f.WithProvisioner(ctx, func(p *provisioner.Provisioner) error { return do(p, ctx, name) }); err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.Out, "%s %s: %s done\n", kind, name, action)
+	return nil
+}
+
+// RollupSpec is the rollup spec: the configured file, else the embedded one.
+func (f *Factory) RollupSpec() (rollup.Spec, error) { return rollup.LoadSpec(f.RollupSpecPath()) }
 
 // Progress reports a fleet operation over total items on stderr.
 func (f *Factory) Progress(total int, label string) progress.Reporter {
@@ -314,6 +343,11 @@ func (f *Factory) ReadDSN(dsn, file string) (string, error) {
 
 // AnnotCreatesConfig marks commands that write the config file.
 const AnnotCreatesConfig = "creates-config"
+
+// WithMover runs fn with a mover, closed after.
+func (f *Factory) WithMover(ctx context.Context, fn func(m *mover.Mover) error) error {
+	return with(ctx, f.Mover, fn)
+}
 
 // Mover opens the catalog and returns a mover over it; call done to close it.
 func (f *Factory) Mover(ctx context.Context) (m *mover.Mover, done func(), err error) {

@@ -123,77 +123,52 @@ func (f *Factory) completeAny(fn func(context.Context) ([]string, error)) cobra.
 	}
 }
 
+// names lists, from the catalog, what a completion offers: list reads the rows and name
+// gives each one's name ("" leaves it out).
+func names[T any](ctx context.Context, f *Factory, list func(*catalog.Store) ([]T, error), name func(T) string) ([]string, error) {
+	var out []string
+	err := f.WithStore(ctx, func(store *catalog.Store) error {
+		rows, err := list(store)
+		if err != nil {
+			return err
+		}
+		out = make([]string, 0, len(rows))
+		for _, r := range rows {
+			if n := name(r); n != "" {
+				out = append(out, n)
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
 func (f *Factory) slugs(ctx context.Context, states []string) ([]string, error) {
-	store, err := f.Store(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer store.Close()
-	tenants, err := store.ListTenants(ctx, catalog.TenantFilter{States: states})
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, 0, len(tenants))
-	for _, t := range tenants {
-		out = append(out, t.Slug)
-	}
-	return out, nil
+	return names(ctx, f, func(store *catalog.Store) ([]catalog.Tenant, error) {
+		return store.ListTenants(ctx, catalog.TenantFilter{States: states})
+	}, func(t catalog.Tenant) string { return t.Slug })
 }
 
 func (f *Factory) serverNames(ctx context.Context) ([]string, error) {
-	store, err := f.Store(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer store.Close()
-	servers, err := store.ListServers(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]string, 0, len(servers))
-	for _, s := range servers {
-		out = append(out, s.Name)
-	}
-	return out, nil
+	return names(ctx, f, func(store *catalog.Store) ([]catalog.Server, error) { return store.ListServers(ctx) },
+		func(s catalog.Server) string { return s.Name })
 }
 
 func (f *Factory) logins(ctx context.Context) ([]string, error) {
-	store, err := f.Store(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer store.Close()
-	grants, err := store.ListAccessGrants(ctx, "", "")
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, g := range grants {
-		if !slices.Contains(out, g.Login) {
-			out = append(out, g.Login)
-		}
-	}
+	out, err := names(ctx, f, func(store *catalog.Store) ([]catalog.AccessGrant, error) { return store.ListAccessGrants(ctx, "", "") },
+		func(g catalog.AccessGrant) string { return g.Login })
 	slices.Sort(out)
-	return out, nil
+	return slices.Compact(out), err // a login holds a grant per tenant
 }
 
 func (f *Factory) operatorLogins(ctx context.Context) ([]string, error) {
-	store, err := f.Store(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer store.Close()
-	ops, err := store.ListOperators(ctx)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
-	for _, o := range ops {
-		if o.Active() {
-			out = append(out, o.Login)
-		}
-	}
-	return out, nil
+	return names(ctx, f, func(store *catalog.Store) ([]catalog.Operator, error) { return store.ListOperators(ctx) },
+		func(o catalog.Operator) string {
+			if !o.Active() {
+				return ""
+			}
+			return o.Login
+		})
 }
 
 // CheckNames runs before every command: enumerated flags must hold one of their values,

@@ -50,9 +50,6 @@ type Options struct {
 
 // NewCmdGetContexts is `config get-contexts`; runF, when not nil, replaces the run.
 func NewCmdGetContexts(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = runGetContexts
-	}
 	opts := &Options{Factory: f}
 	return &cobra.Command{
 		Use:         "get-contexts",
@@ -60,11 +57,23 @@ func NewCmdGetContexts(f *cmdutil.Factory, runF func(context.Context, *Options) 
 		Example:     "  tenantctl config get-contexts\n  tenantctl config get-contexts -o json",
 		Args:        cmdutil.NoArgs,
 		Annotations: map[string]string{cmdutil.AnnotConfigEditor: "true"},
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.Context = f.ContextName(cmd)
-			return runF(cmd.Context(), opts)
-		},
+		RunE:        cmdutil.RunE(opts, runF, runGetContexts, opts.fromContextFlag),
 	}
+}
+
+// fromContextFlag is the prepare step of the commands that read the context in use:
+// --context or TENANTCTL_CONTEXT.
+func (opts *Options) fromContextFlag(cmd *cobra.Command, _ []string) error {
+	opts.Context = opts.Factory.ContextName(cmd)
+	return nil
+}
+
+// current is the context in use: the one asked for, else the file's current_context.
+func (opts *Options) current() string {
+	if opts.Context != "" {
+		return opts.Context
+	}
+	return opts.Factory.RawFile.CurrentContext
 }
 
 func runGetContexts(_ context.Context, opts *Options) error {
@@ -75,34 +84,23 @@ func runGetContexts(_ context.Context, opts *Options) error {
 		Catalog       string `json:"catalog"`
 		SecretKeyFile string `json:"secret_key_file,omitempty"`
 	}
-	current := opts.Context
-	if current == "" {
-		current = f.RawFile.CurrentContext
-	}
+	current := opts.current()
 	rows := []ctxRow{}
 	for _, name := range f.RawFile.ContextNames() {
 		s, _ := f.RawFile.Select(name)
 		rows = append(rows, ctxRow{Name: name, Current: name == current, Catalog: secret.RedactDSN(s.Catalog), SecretKeyFile: s.SecretKeyFile})
 	}
-	if f.JSONOutput() {
-		return f.PrintJSON(rows)
-	}
-	tw := f.Table("CURRENT", "NAME", "CATALOG", "SECRET KEY FILE")
-	for _, r := range rows {
+	return cmdutil.PrintList(f, rows, []string{"CURRENT", "NAME", "CATALOG", "SECRET KEY FILE"}, func(r ctxRow) []any {
 		mark := ""
 		if r.Current {
 			mark = "*"
 		}
-		cmdutil.Row(tw, mark, r.Name, r.Catalog, r.SecretKeyFile)
-	}
-	return tw.Flush()
+		return []any{mark, r.Name, r.Catalog, r.SecretKeyFile}
+	})
 }
 
 // NewCmdUseContext is `config use-context`; runF, when not nil, replaces the run.
 func NewCmdUseContext(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = runUseContext
-	}
 	opts := &Options{Factory: f}
 	return &cobra.Command{
 		Use:         "use-context NAME",
@@ -113,10 +111,7 @@ func NewCmdUseContext(f *cmdutil.Factory, runF func(context.Context, *Options) e
 		ValidArgsFunction: func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			return f.RawFile.ContextNames(), cobra.ShellCompDirectiveNoFileComp
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Context = args[0]
-			return runF(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, runF, runUseContext, cmdutil.Args(&opts.Context)),
 	}
 }
 
@@ -135,9 +130,6 @@ func runUseContext(_ context.Context, opts *Options) error {
 
 // NewCmdCurrentContext is `config current-context`; runF, when not nil, replaces the run.
 func NewCmdCurrentContext(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = runCurrentContext
-	}
 	opts := &Options{Factory: f}
 	return &cobra.Command{
 		Use:         "current-context",
@@ -145,19 +137,13 @@ func NewCmdCurrentContext(f *cmdutil.Factory, runF func(context.Context, *Option
 		Short:       "Print the context in use",
 		Args:        cmdutil.NoArgs,
 		Annotations: map[string]string{cmdutil.AnnotConfigEditor: "true"},
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.Context = f.ContextName(cmd)
-			return runF(cmd.Context(), opts)
-		},
+		RunE:        cmdutil.RunE(opts, runF, runCurrentContext, opts.fromContextFlag),
 	}
 }
 
 func runCurrentContext(_ context.Context, opts *Options) error {
 	f := opts.Factory
-	name := opts.Context
-	if name == "" {
-		name = f.RawFile.CurrentContext
-	}
+	name := opts.current()
 	if name == "" {
 		return fmt.Errorf("no current context is set (config file: %s)", orNone(f.ConfigRead))
 	}

@@ -42,9 +42,6 @@ type Options struct {
 
 // NewCmdDemo is `demo`; runF, when not nil, replaces the run.
 func NewCmdDemo(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = run
-	}
 	opts := &Options{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "demo [--dir DIR] [--servers N]",
@@ -76,10 +73,10 @@ Running it again changes nothing. 'tenantctl dev down --purge' removes all of it
 		Args:        cmdutil.NoArgs,
 		Annotations: map[string]string{cmdutil.AnnotCreatesConfig: "true"},
 		GroupID:     "local",
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, run, func(cmd *cobra.Command, _ []string) error {
 			opts.SetDir, opts.SetServers = cmd.Flags().Changed("dir"), cmd.Flags().Changed("servers")
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	cmd.Flags().StringVar(&opts.Dir, "dir", "", "directory for the local clusters (default .tenantctl/dev beside the config file)")
 	cmd.Flags().IntVar(&opts.Servers, "servers", 2, "number of tenant servers of the local environment")
@@ -333,7 +330,7 @@ func runRestore(ctx context.Context, f *cmdutil.Factory, p *provisioner.Provisio
 // runRollup copies every tenant's rows into the warehouse and prints a cross-tenant
 // summary from it: the MSP's one place to see all customers.
 func runRollup(ctx context.Context, f *cmdutil.Factory, p *provisioner.Provisioner) error {
-	spec, err := rollup.LoadSpec(f.RollupSpecPath())
+	spec, err := f.RollupSpec()
 	if err != nil {
 		return err
 	}

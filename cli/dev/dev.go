@@ -28,15 +28,22 @@ type Options struct {
 	NoBackup bool
 }
 
-// dir resolves --dir: the flag, else the config file's dev_dir, else the default.
-func dir(f *cmdutil.Factory, cmd *cobra.Command, flag string) string {
-	if cmd.Flags().Changed("dir") {
-		return flag
+// dirFlag declares up's, down's and status's --dir and returns the prepare step that
+// resolves it into opts.Dir: the flag, else the config file's dev_dir, else the default.
+func dirFlag(cmd *cobra.Command, opts *Options, usage string) func(*cobra.Command, []string) error {
+	var flag string
+	cmd.Flags().StringVar(&flag, "dir", devenv.DefaultDir, usage)
+	return func(cmd *cobra.Command, _ []string) error {
+		switch {
+		case cmd.Flags().Changed("dir"):
+			opts.Dir = flag
+		case opts.Factory.File.DevDir != "":
+			opts.Dir = opts.Factory.File.DevDir
+		default:
+			opts.Dir = devenv.DefaultDir
+		}
+		return nil
 	}
-	if f.File.DevDir != "" {
-		return f.File.DevDir
-	}
-	return devenv.DefaultDir
 }
 
 // PrintDataMoved says, in one line, that the clusters could not live where asked.
@@ -62,11 +69,7 @@ func NewCmdDev(f *cmdutil.Factory) *cobra.Command {
 
 // NewCmdUp is `dev up`; runF, when not nil, replaces the run.
 func NewCmdUp(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = runUp
-	}
 	opts := &Options{Factory: f}
-	var dirFlag string
 	cmd := &cobra.Command{
 		Use:     "up [--servers N] [--dir DIR]",
 		Example: "  tenantctl dev up\n  tenantctl dev up --servers 3 --dir /var/tmp/tenantctl\n  tenantctl dev up --no-backup     # no pgBackRest even when it is installed",
@@ -83,12 +86,8 @@ stanza is recorded ('backup configure') and checked ('backup setup --check'), so
 'backup run' and 'tenant restore --time' work at once. --no-backup goes without.`,
 		Args:        cmdutil.NoArgs,
 		Annotations: map[string]string{cmdutil.AnnotCreatesConfig: "true"},
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.Dir = dir(f, cmd, dirFlag)
-			return runF(cmd.Context(), opts)
-		},
 	}
-	cmd.Flags().StringVar(&dirFlag, "dir", devenv.DefaultDir, "directory for the clusters' data")
+	cmd.RunE = cmdutil.RunE(opts, runF, runUp, dirFlag(cmd, opts, "directory for the clusters' data"))
 	cmd.Flags().IntVar(&opts.Servers, "servers", 2, "number of tenant servers")
 	cmd.Flags().BoolVar(&opts.NoBackup, "no-backup", false, "do not configure pgBackRest on the tenant servers even when it is installed")
 	return cmd
@@ -123,22 +122,14 @@ func runUp(ctx context.Context, opts *Options) error {
 
 // NewCmdDown is `dev down`; runF, when not nil, replaces the run.
 func NewCmdDown(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = runDown
-	}
 	opts := &Options{Factory: f}
-	var dirFlag string
 	cmd := &cobra.Command{
 		Use:     "down [--purge]",
 		Example: "  tenantctl dev down\n  tenantctl dev down --purge     # delete the clusters, the key, the config and the demo's migrations",
 		Short:   "Stop the local clusters (--purge deletes everything dev up and demo created, and lists it)",
 		Args:    cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.Dir = dir(f, cmd, dirFlag)
-			return runF(cmd.Context(), opts)
-		},
 	}
-	cmd.Flags().StringVar(&dirFlag, "dir", devenv.DefaultDir, "directory of the clusters' data")
+	cmd.RunE = cmdutil.RunE(opts, runF, runDown, dirFlag(cmd, opts, "directory of the clusters' data"))
 	cmd.Flags().BoolVar(&opts.Purge, "purge", false, "also delete the clusters' data, the secret key, the config file and the demo's migrations")
 	return cmd
 }
@@ -162,22 +153,14 @@ func runDown(ctx context.Context, opts *Options) error {
 
 // NewCmdStatus is `dev status`; runF, when not nil, replaces the run.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = runStatus
-	}
 	opts := &Options{Factory: f}
-	var dirFlag string
 	cmd := &cobra.Command{
 		Use:     "status",
 		Example: "  tenantctl dev status\n  tenantctl dev status -o json",
 		Short:   "Show which local clusters run, and how to reach the warehouse",
 		Args:    cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			opts.Dir = dir(f, cmd, dirFlag)
-			return runF(cmd.Context(), opts)
-		},
 	}
-	cmd.Flags().StringVar(&dirFlag, "dir", devenv.DefaultDir, "directory of the clusters' data")
+	cmd.RunE = cmdutil.RunE(opts, runF, runStatus, dirFlag(cmd, opts, "directory of the clusters' data"))
 	return cmd
 }
 

@@ -3,10 +3,10 @@ package events
 
 import (
 	"context"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/cli/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/validate"
 )
@@ -20,23 +20,20 @@ type Options struct {
 
 // NewCmdEvents is `events`; runF, when not nil, replaces the run.
 func NewCmdEvents(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = run
-	}
 	opts := &Options{Factory: f}
 	cmd := &cobra.Command{
 		Use:     "events [--tenant SLUG] [--limit N]",
 		Example: "  tenantctl events --limit 20\n  tenantctl events --tenant acme -o json",
 		Short:   "Show the append-only event log: who changed what, when",
 		Args:    cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, run, func(cmd *cobra.Command, _ []string) error {
 			if opts.Tenant != "" {
 				if err := validate.Slug(opts.Tenant); err != nil {
 					return err
 				}
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	cmd.Flags().StringVar(&opts.Tenant, "tenant", "", "only this tenant's events")
 	cmd.Flags().IntVar(&opts.Limit, "limit", 50, "most events to show, newest first")
@@ -45,21 +42,13 @@ func NewCmdEvents(f *cmdutil.Factory, runF func(context.Context, *Options) error
 
 func run(ctx context.Context, opts *Options) error {
 	f := opts.Factory
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	events, err := store.ListEvents(ctx, opts.Tenant, opts.Limit)
-	if err != nil {
-		return err
-	}
-	if f.JSONOutput() {
-		return f.PrintJSON(events)
-	}
-	tw := f.Table("ID", "TIME", "ACTOR", "ACTION", "TENANT", "DETAILS")
-	for _, e := range events {
-		cmdutil.Row(tw, e.ID, e.At.Local().Format(time.DateTime), e.Actor, e.Action, cmdutil.Dash(e.Slug), cmdutil.CompactJSON(e.Details))
-	}
-	return tw.Flush()
+	return f.WithStore(ctx, func(store *catalog.Store) error {
+		events, err := store.ListEvents(ctx, opts.Tenant, opts.Limit)
+		if err != nil {
+			return err
+		}
+		return cmdutil.PrintList(f, events, []string{"ID", "TIME", "ACTOR", "ACTION", "TENANT", "DETAILS"}, func(e catalog.Event) []any {
+			return []any{e.ID, cmdutil.LocalTime(e.At), e.Actor, e.Action, cmdutil.Dash(e.Slug), cmdutil.CompactJSON(e.Details)}
+		})
+	})
 }

@@ -3,10 +3,10 @@ package jobs
 
 import (
 	"context"
-	"time"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/cli/cmdutil"
 )
 
@@ -18,16 +18,13 @@ type Options struct {
 
 // NewCmdJobs is `jobs`; runF, when not nil, replaces the run.
 func NewCmdJobs(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = run
-	}
 	opts := &Options{Factory: f}
 	cmd := &cobra.Command{
 		Use:     "jobs [--limit N]",
 		Example: "  tenantctl jobs\n  tenantctl jobs --limit 50 -o yaml",
 		Short:   "Show recent job runs (scheduler and CLI)",
 		Args:    cmdutil.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		RunE:    cmdutil.RunE(opts, runF, run, nil),
 	}
 	cmd.Flags().IntVar(&opts.Limit, "limit", 20, "most job runs to show, newest first")
 	return cmd
@@ -35,25 +32,17 @@ func NewCmdJobs(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 
 func run(ctx context.Context, opts *Options) error {
 	f := opts.Factory
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	jobs, err := store.ListJobs(ctx, opts.Limit)
-	if err != nil {
-		return err
-	}
-	if f.JSONOutput() {
-		return f.PrintJSON(jobs)
-	}
-	tw := f.Table("ID", "JOB", "NODE", "STARTED", "DURATION", "STATUS", "COUNTS", "ERROR")
-	for _, j := range jobs {
-		dur := "-"
-		if j.FinishedAt != nil {
-			dur = j.FinishedAt.Sub(j.StartedAt).Round(time.Millisecond).String()
+	return f.WithStore(ctx, func(store *catalog.Store) error {
+		jobs, err := store.ListJobs(ctx, opts.Limit)
+		if err != nil {
+			return err
 		}
-		cmdutil.Row(tw, j.ID, j.Job, j.Node, j.StartedAt.Local().Format(time.DateTime), dur, j.Status, cmdutil.CompactJSON(j.Counts), cmdutil.Dash(j.Error))
-	}
-	return tw.Flush()
+		return cmdutil.PrintList(f, jobs, []string{"ID", "JOB", "NODE", "STARTED", "DURATION", "STATUS", "COUNTS", "ERROR"}, func(j catalog.JobRun) []any {
+			dur := "-"
+			if j.FinishedAt != nil {
+				dur = cmdutil.Millis(j.FinishedAt.Sub(j.StartedAt)).String()
+			}
+			return []any{j.ID, j.Job, j.Node, cmdutil.LocalTime(j.StartedAt), dur, j.Status, cmdutil.CompactJSON(j.Counts), cmdutil.Dash(j.Error)}
+		})
+	})
 }

@@ -5,6 +5,7 @@ package migrate
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"sort"
 	"strconv"
 	"strings"
@@ -13,7 +14,9 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/cli/cmdutil"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/jobs"
@@ -46,9 +49,6 @@ type StatusOptions struct {
 
 // NewCmdStatus is `migrate status`; runF, when not nil, replaces the run.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runStatus
-	}
 	opts := &StatusOptions{Factory: f}
 	o := &opts.Status
 	cmd := &cobra.Command{
@@ -62,28 +62,36 @@ A failed tenant stays listed as failed until a migration succeeds.`,
 		Example: `  tenantctl migrate status
   tenantctl migrate status --verify --concurrency 8 -o json`,
 		Args: cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		RunE: cmdutil.RunE(opts, runF, runStatus, nil),
 	}
-	fl := cmd.Flags()
-	fl.StringVar(&o.Tenant, "tenant", "", "only this tenant")
-	fl.BoolVar(&o.Verify, "verify", false, "read every tenant database's own version (and correct the catalog) instead of trusting the catalog")
-	fl.IntVar(&o.Concurrency, "concurrency", rollout.DefaultConcurrency, "databases read at once across the fleet (--verify)")
-	fl.IntVar(&o.PerServer, "per-server", rollout.DefaultPerServer, "databases read at once on one server")
+	cmdutil.FleetFlags(cmd.Flags(), &o.Options, limits, "only this tenant",
+		"databases read at once across the fleet (--verify)", "databases read at once on one server")
+	cmd.Flags().BoolVar(&o.Verify, "verify", false, "read every tenant database's own version (and correct the catalog) instead of trusting the catalog")
 	return cmd
 }
 
-func runStatus(ctx context.Context, opts *StatusOptions) error {
-	f, o := opts.Factory, opts.Status
+// limits are the fleet defaults of status and up.
+var limits = fleet.Limits{Total: rollout.DefaultConcurrency, PerServer: rollout.DefaultPerServer}
+
+// withMigrations runs fn with the catalog store and the tenant migrations: what every
+// migrate command hands the library.
+func withMigrations(ctx context.Context, f *cmdutil.Factory, fn func(store *catalog.Store, fsys fs.FS) error) error {
 	fsys, err := f.TenantMigrations()
 	if err != nil {
 		return err
 	}
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	o.Store, o.Migrations, o.Log = store, fsys, f.Log
+	return f.WithStore(ctx, func(store *catalog.Store) error { return fn(store, fsys) })
+}
+
+func runStatus(ctx context.Context, opts *StatusOptions) error {
+	f, o := opts.Factory, opts.Status
+	return withMigrations(ctx, f, func(store *catalog.Store, fsys fs.FS) error {
+		o.Store, o.Migrations, o.Log = store, fsys, f.Log
+		return printStatus(ctx, f, o)
+	})
+}
+
+func printStatus(ctx context.Context, f *cmdutil.Factory, o rollout.StatusOptions) error {
 	rep, err := rollout.Status(ctx, o)
 	if err != nil {
 		return err
@@ -136,9 +144,6 @@ type UpOptions struct {
 // NewCmdUp is `migrate up`; runF, when not nil, replaces the run (tests check the flags →
 // options layer with it, without a catalog).
 func NewCmdUp(f *cmdutil.Factory, runF func(context.Context, *UpOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runUp
-	}
 	opts := &UpOptions{Factory: f}
 	o := &opts.Rollout
 	cmd := &cobra.Command{
@@ -166,7 +171,7 @@ A migration file changed after it was applied is refused (exit 2) unless
 		Example: `  tenantctl --tenant-migrations ./migrations migrate up --dry-run
   tenantctl --tenant-migrations ./migrations migrate up --canary 5 --max-failures 10`,
 		Args: cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, runUp, func(cmd *cobra.Command, _ []string) error {
 			if o.Canary < 0 || o.MaxFailures < 0 {
 				return validate.Errorf("--canary and --max-failures must be 0 or more")
 			}
@@ -181,13 +186,12 @@ A migration file changed after it was applied is refused (exit 2) unless
 			if o.MaxFailures == 0 {
 				o.MaxFailures = -1
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&o.Tenant, "tenant", "", "migrate only this tenant (no waves)")
-	fl.IntVar(&o.Concurrency, "concurrency", rollout.DefaultConcurrency, "tenants migrated at once across the fleet")
-	fl.IntVar(&o.PerServer, "per-server", rollout.DefaultPerServer, "tenants migrated at once on one server")
+	cmdutil.FleetFlags(fl, &o.Options, limits, "migrate only this tenant (no waves)",
+		"tenants migrated at once across the fleet", "tenants migrated at once on one server")
 	fl.IntVar(&o.Canary, "canary", rollout.DefaultCanary, "tenants in the first wave, whose failure stops the run (0: no canary wave)")
 	fl.IntVar(&o.MaxFailures, "max-failures", rollout.DefaultMaxFailures, "stop starting tenants after this many failures (0: never stop)")
 	fl.BoolVar(&o.DryRun, "dry-run", false, "print the plan (tenants, versions, waves) and change nothing")
@@ -198,16 +202,13 @@ A migration file changed after it was applied is refused (exit 2) unless
 
 func runUp(ctx context.Context, opts *UpOptions) error {
 	f, o := opts.Factory, opts.Rollout
-	fsys, err := f.TenantMigrations()
-	if err != nil {
-		return err
-	}
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	o.Store, o.Migrations, o.Log = store, fsys, f.Log
+	return withMigrations(ctx, f, func(store *catalog.Store, fsys fs.FS) error {
+		o.Store, o.Migrations, o.Log = store, fsys, f.Log
+		return up(ctx, f, store, o)
+	})
+}
+
+func up(ctx context.Context, f *cmdutil.Factory, store *catalog.Store, o rollout.Options) error {
 	// Bad input is refused before a job run is recorded: it changes nothing.
 	if err := o.Validate(); err != nil {
 		return err
@@ -217,11 +218,7 @@ func runUp(ctx context.Context, opts *UpOptions) error {
 		if err != nil {
 			return err
 		}
-		if f.JSONOutput() {
-			return f.PrintJSON(res.Plan)
-		}
-		printPlan(f, res.Plan)
-		return nil
+		return printPlan(f, res.Plan)
 	}
 	o.Progress = func(total int) progress.Reporter { return f.Progress(total, "migrate") }
 	res, err := jobs.Migrate.Run(ctx, store, cmdutil.Hostname(), o)
@@ -242,7 +239,10 @@ func runUp(ctx context.Context, opts *UpOptions) error {
 	return nil
 }
 
-func printPlan(f *cmdutil.Factory, p rollout.Plan) {
+func printPlan(f *cmdutil.Factory, p rollout.Plan) error {
+	if f.Structured() {
+		return f.PrintStructured(p)
+	}
 	steps := p.Steps()
 	fmt.Fprintf(f.IO.Out, "plan: %d tenant(s) to bring to version %d (%d canary, %d in the rest); %d already current\n",
 		len(steps), p.Latest, len(p.Canary), len(p.Rest), p.Current)
@@ -250,13 +250,14 @@ func printPlan(f *cmdutil.Factory, p rollout.Plan) {
 		fmt.Fprintf(f.IO.Out, "accepting changed migration: %s\n", c)
 	}
 	if len(steps) == 0 {
-		return
+		return nil
 	}
 	tw := f.Table("WAVE", "SLUG", "SERVER", "STATE", "FROM", "PENDING VERSIONS", "PREVIOUS ERROR")
 	for _, s := range steps {
 		cmdutil.Row(tw, s.Wave, s.Slug, s.Server, s.State, s.From, versions(s.Pending), cmdutil.Dash(oneLine(s.LastError)))
 	}
 	_ = tw.Flush()
+	return nil
 }
 
 func printRun(f *cmdutil.Factory, res rollout.Result) {
@@ -321,9 +322,6 @@ type DownOptions struct {
 
 // NewCmdDown is `migrate down`; runF, when not nil, replaces the run.
 func NewCmdDown(f *cmdutil.Factory, runF func(context.Context, *DownOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runDown
-	}
 	opts := &DownOptions{Factory: f}
 	o := &opts.Down
 	cmd := &cobra.Command{
@@ -331,15 +329,15 @@ func NewCmdDown(f *cmdutil.Factory, runF func(context.Context, *DownOptions) err
 		Example: "  tenantctl migrate down --tenant acme --dry-run\n  tenantctl migrate down --tenant acme --to 1",
 		Short:   "Roll one tenant back by one version, or to --to VERSION (never the whole fleet)",
 		Args:    cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, runDown, func(cmd *cobra.Command, _ []string) error {
 			if o.Tenant == "" {
 				return rollout.ErrFleetDown
 			}
 			if opts.SetTo = cmd.Flags().Changed("to"); opts.SetTo {
 				o.To = &opts.To
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	cmd.Flags().StringVar(&o.Tenant, "tenant", "", "the tenant to roll back (required)")
 	cmd.Flags().Int64Var(&opts.To, "to", 0, "roll back to this version (default: undo the newest applied version only)")
@@ -350,32 +348,21 @@ func NewCmdDown(f *cmdutil.Factory, runF func(context.Context, *DownOptions) err
 
 func runDown(ctx context.Context, opts *DownOptions) error {
 	f, o := opts.Factory, opts.Down
-	fsys, err := f.TenantMigrations()
-	if err != nil {
-		return err
-	}
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	o.Store, o.Migrations, o.Log = store, fsys, f.Log
-	if opts.DryRun {
-		pl, err := rollout.PlanDown(ctx, o)
+	return withMigrations(ctx, f, func(store *catalog.Store, fsys fs.FS) error {
+		o.Store, o.Migrations, o.Log = store, fsys, f.Log
+		if opts.DryRun {
+			pl, err := rollout.PlanDown(ctx, o)
+			if err != nil {
+				return err
+			}
+			return printDownPlan(f, pl)
+		}
+		out, err := rollout.Down(ctx, o)
 		if err != nil {
 			return err
 		}
-		return printDownPlan(f, pl)
-	}
-	out, err := rollout.Down(ctx, o)
-	if err != nil {
-		return err
-	}
-	if f.JSONOutput() {
-		return f.PrintJSON(out)
-	}
-	fmt.Fprintf(f.IO.Out, "tenant %s rolled back from version %d to %d (versions %s undone)\n", out.Slug, out.From, out.To, versions(out.Applied))
-	return nil
+		return f.PrintResult(out, "tenant %s rolled back from version %d to %d (versions %s undone)\n", out.Slug, out.From, out.To, versions(out.Applied))
+	})
 }
 
 // printDownPlan shows what migrate down would roll back (--dry-run).
@@ -416,9 +403,6 @@ type BaselineOptions struct {
 
 // NewCmdBaseline is `migrate baseline`; runF, when not nil, replaces the run.
 func NewCmdBaseline(f *cmdutil.Factory, runF func(context.Context, *BaselineOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runBaseline
-	}
 	opts := &BaselineOptions{Factory: f}
 	o := &opts.Baseline
 	cmd := &cobra.Command{
@@ -445,13 +429,13 @@ next 'migrate up' runs them again — only do that when the schema really lacks 
   tenantctl migrate baseline hooli --version 2     # baselined too high: back to 2, then 'migrate up' runs 3
   tenantctl tenant create hooli --name Hooli --domain hooli.example --from-dump hooli.dump --baseline 3   # both in one step`,
 		Args: cmdutil.ExactArgs(1, "a tenant SLUG"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, runBaseline, func(cmd *cobra.Command, args []string) error {
 			if !cmd.Flags().Changed("version") {
 				return validate.Errorf("--version N is required: the tenant migration version the tenant's schema matches")
 			}
 			o.Tenant = args[0]
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	cmd.Flags().Int64Var(&o.Version, "version", 0, "the tenant migration version the tenant's schema matches (required)")
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "check and show what would be recorded; change nothing")
@@ -460,28 +444,17 @@ next 'migrate up' runs them again — only do that when the schema really lacks 
 
 func runBaseline(ctx context.Context, opts *BaselineOptions) error {
 	f, o := opts.Factory, opts.Baseline
-	fsys, err := f.TenantMigrations()
-	if err != nil {
-		return err
-	}
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	o.Store, o.Migrations = store, fsys
-	out, err := rollout.Baseline(ctx, o)
-	if err != nil {
-		return err
-	}
-	if f.JSONOutput() {
-		return f.PrintJSON(out)
-	}
-	verb := "baselined"
-	if o.DryRun {
-		verb = "would baseline (dry run)"
-	}
-	fmt.Fprintf(f.IO.Out, "tenant %s %s at version %d: %d objects checked; versions recorded: %s; versions removed: %s\n",
-		out.Slug, verb, out.Version, out.Checked, versions(out.Record), versions(out.Unrecord))
-	return nil
+	return withMigrations(ctx, f, func(store *catalog.Store, fsys fs.FS) error {
+		o.Store, o.Migrations = store, fsys
+		out, err := rollout.Baseline(ctx, o)
+		if err != nil {
+			return err
+		}
+		verb := "baselined"
+		if o.DryRun {
+			verb = "would baseline (dry run)"
+		}
+		return f.PrintResult(out, "tenant %s %s at version %d: %d objects checked; versions recorded: %s; versions removed: %s\n",
+			out.Slug, verb, out.Version, out.Checked, versions(out.Record), versions(out.Unrecord))
+	})
 }

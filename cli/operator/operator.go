@@ -5,7 +5,6 @@ package operator
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -41,22 +40,16 @@ type Options struct {
 
 // NewCmdAdd is `operator add`; runF, when not nil, replaces the run.
 func NewCmdAdd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = runAdd
-	}
 	opts := &Options{Factory: f}
 	cmd := &cobra.Command{
 		Use:     "add LOGIN --role viewer|operator|admin",
 		Short:   "Add an operator and print its token (once)",
 		Example: "  tenantctl operator add alice --role operator\n  tenantctl operator add ci-bot --role operator -o json   # {\"login\":…,\"role\":…,\"token\":…}",
 		Args:    cmdutil.ExactArgs(1, "a LOGIN"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, runAdd, func(_ *cobra.Command, args []string) error {
 			opts.Login = args[0]
-			if err := catalog.ValidateOperator(opts.Login, opts.Role); err != nil {
-				return err
-			}
-			return runF(cmd.Context(), opts)
-		},
+			return catalog.ValidateOperator(opts.Login, opts.Role)
+		}),
 	}
 	cmd.Flags().StringVar(&opts.Role, "role", "", "viewer, operator or admin (required)")
 	return cmd
@@ -64,92 +57,63 @@ func NewCmdAdd(f *cmdutil.Factory, runF func(context.Context, *Options) error) *
 
 func runAdd(ctx context.Context, opts *Options) error {
 	f, login, role := opts.Factory, opts.Login, opts.Role
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	token, err := store.AddOperator(ctx, login, role)
-	if err != nil {
-		return err
-	}
-	if f.JSONOutput() {
-		return f.PrintJSON(map[string]string{"login": login, "role": role, "token": token})
-	}
-	fmt.Fprintf(f.IO.Out, "operator %s added with role %s. Its token (shown only now; keep it secret):\n%s\n", login, role, token)
-	return nil
+	return f.WithStore(ctx, func(store *catalog.Store) error {
+		token, err := store.AddOperator(ctx, login, role)
+		if err != nil {
+			return err
+		}
+		return f.PrintResult(map[string]string{"login": login, "role": role, "token": token},
+			"operator %s added with role %s. Its token (shown only now; keep it secret):\n%s\n", login, role, token)
+	})
 }
 
 // NewCmdList is `operator list`; runF, when not nil, replaces the run.
 func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = runList
-	}
 	opts := &Options{Factory: f}
 	return &cobra.Command{
 		Use:   "list",
 		Short: "List operators (never their tokens)",
 		Args:  cmdutil.NoArgs,
-		RunE:  func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		RunE:  cmdutil.RunE(opts, runF, runList, nil),
 	}
 }
 
 func runList(ctx context.Context, opts *Options) error {
 	f := opts.Factory
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	ops, err := store.ListOperators(ctx)
-	if err != nil {
-		return err
-	}
-	if f.JSONOutput() {
-		return f.PrintJSON(ops)
-	}
-	tw := f.Table("LOGIN", "ROLE", "STATE", "CREATED", "CREATED BY", "LAST SEEN")
-	for _, o := range ops {
-		state, seen := "active", "-"
-		if o.RevokedAt != nil {
-			state = "revoked " + o.RevokedAt.Local().Format(time.DateTime)
+	return f.WithStore(ctx, func(store *catalog.Store) error {
+		ops, err := store.ListOperators(ctx)
+		if err != nil {
+			return err
 		}
-		if o.LastSeenAt != nil {
-			seen = o.LastSeenAt.Local().Format(time.DateTime)
-		}
-		cmdutil.Row(tw, o.Login, o.Role, state, o.CreatedAt.Local().Format(time.DateTime), o.CreatedBy, seen)
-	}
-	return tw.Flush()
+		return cmdutil.PrintList(f, ops, []string{"LOGIN", "ROLE", "STATE", "CREATED", "CREATED BY", "LAST SEEN"}, func(o catalog.Operator) []any {
+			state := "active"
+			if o.RevokedAt != nil {
+				state = "revoked " + cmdutil.LocalTime(*o.RevokedAt)
+			}
+			return []any{o.Login, o.Role, state, cmdutil.LocalTime(o.CreatedAt), o.CreatedBy, cmdutil.LocalTimeOr(o.LastSeenAt, "-")}
+		})
+	})
 }
 
 // NewCmdRevoke is `operator revoke`; runF, when not nil, replaces the run.
 func NewCmdRevoke(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = runRevoke
-	}
 	opts := &Options{Factory: f}
 	return &cobra.Command{
 		Use:     "revoke LOGIN",
 		Example: "  tenantctl operator revoke alice     # her token and console sessions stop working at once",
 		Short:   "Revoke an operator: its token stops working and its console sessions end at once",
 		Args:    cmdutil.ExactArgs(1, "a LOGIN"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Login = args[0]
-			return runF(cmd.Context(), opts)
-		},
+		RunE:    cmdutil.RunE(opts, runF, runRevoke, cmdutil.Args(&opts.Login)),
 	}
 }
 
 func runRevoke(ctx context.Context, opts *Options) error {
 	f := opts.Factory
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	if err := store.RevokeOperator(ctx, opts.Login); err != nil {
-		return err
-	}
-	fmt.Fprintf(f.IO.Out, "operator %s revoked\n", opts.Login)
-	return nil
+	return f.WithStore(ctx, func(store *catalog.Store) error {
+		if err := store.RevokeOperator(ctx, opts.Login); err != nil {
+			return err
+		}
+		fmt.Fprintf(f.IO.Out, "operator %s revoked\n", opts.Login)
+		return nil
+	})
 }

@@ -20,9 +20,6 @@ type Options struct {
 
 // NewCmdReconcile is `reconcile`; runF, when not nil, replaces the run.
 func NewCmdReconcile(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = run
-	}
 	opts := &Options{Factory: f}
 	cmd := &cobra.Command{
 		Use:     "reconcile [--dry-run]",
@@ -36,7 +33,7 @@ func NewCmdReconcile(f *cmdutil.Factory, runF func(context.Context, *Options) er
     does not know, missing tenant databases, and attributes only a superuser can fix.
 --dry-run prints the plan and changes nothing. Exit status 1 when a fix failed.`,
 		Args: cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		RunE: cmdutil.RunE(opts, runF, run, nil),
 	}
 	cmd.Flags().BoolVar(&opts.Reconcile.DryRun, "dry-run", false, "print the plan and change nothing")
 	return cmd
@@ -44,40 +41,37 @@ func NewCmdReconcile(f *cmdutil.Factory, runF func(context.Context, *Options) er
 
 func run(ctx context.Context, opts *Options) error {
 	f, o := opts.Factory, opts.Reconcile
-	p, done, err := f.Provisioner(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	actions, runErr := jobs.Reconcile.Run(ctx, p.Store, cmdutil.Hostname(), jobs.ReconcileOptions{Provisioner: p, ReconcileOptions: o})
-	if f.JSONOutput() {
-		if actions == nil {
-			actions = []provisioner.Action{}
+	return f.WithProvisioner(ctx, func(p *provisioner.Provisioner) error {
+		actions, runErr := jobs.Reconcile.Run(ctx, p.Store, cmdutil.Hostname(), jobs.ReconcileOptions{Provisioner: p, ReconcileOptions: o})
+		if f.JSONOutput() {
+			if actions == nil {
+				actions = []provisioner.Action{}
+			}
+			if err := f.PrintJSON(actions); err != nil {
+				return err
+			}
+			return runErr
 		}
-		if err := f.PrintJSON(actions); err != nil {
+		if len(actions) == 0 {
+			fmt.Fprintln(f.IO.Out, "nothing to do: servers agree with the catalog")
+			return runErr
+		}
+		tw := f.Table("ACTION", "TENANT", "SERVER", "STATUS", "DETAIL")
+		for _, act := range actions {
+			status := "reported"
+			switch {
+			case act.Error != "":
+				status = "FAILED: " + act.Error
+			case act.Applied:
+				status = "fixed"
+			case o.DryRun:
+				status = "planned"
+			}
+			cmdutil.Row(tw, act.Kind, cmdutil.Dash(act.Tenant), cmdutil.Dash(act.Server), status, act.Detail)
+		}
+		if err := tw.Flush(); err != nil {
 			return err
 		}
 		return runErr
-	}
-	if len(actions) == 0 {
-		fmt.Fprintln(f.IO.Out, "nothing to do: servers agree with the catalog")
-		return runErr
-	}
-	tw := f.Table("ACTION", "TENANT", "SERVER", "STATUS", "DETAIL")
-	for _, act := range actions {
-		status := "reported"
-		switch {
-		case act.Error != "":
-			status = "FAILED: " + act.Error
-		case act.Applied:
-			status = "fixed"
-		case o.DryRun:
-			status = "planned"
-		}
-		cmdutil.Row(tw, act.Kind, cmdutil.Dash(act.Tenant), cmdutil.Dash(act.Server), status, act.Detail)
-	}
-	if err := tw.Flush(); err != nil {
-		return err
-	}
-	return runErr
+	})
 }

@@ -32,9 +32,6 @@ type Options struct {
 
 // NewCmdReport is `report`; runF, when not nil, replaces the run.
 func NewCmdReport(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = run
-	}
 	opts := &Options{Factory: f}
 	var specFlag string
 	cmd := &cobra.Command{
@@ -56,7 +53,7 @@ schedule (--report-schedule, --report-dir).`,
   tenantctl report --tenant acme --format html --out acme.html
   tenantctl report --all --out-dir /srv/reports --format csv`,
 		Args: cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, run, func(cmd *cobra.Command, _ []string) error {
 			if err := reportlib.CheckFormat(opts.Format); err != nil {
 				return err
 			}
@@ -76,8 +73,8 @@ schedule (--report-schedule, --report-dir).`,
 				}
 			}
 			opts.SpecPath = f.ReportSpecPath(cmd, specFlag)
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Tenant, "tenant", "", "the customer")
@@ -95,42 +92,39 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	if opts.All {
-		// The same job the scheduler runs, recorded in the job history.
-		n, err := jobs.Report.Run(ctx, store, cmdutil.Hostname(), jobs.ReportOptions{Store: store, Spec: spec, Dir: opts.OutDir, Format: opts.Format})
-		fmt.Fprintf(f.IO.Out, "%d report(s) written to %s\n", n, opts.OutDir)
-		return err
-	}
-	dsn, err := store.WarehouseDSN(ctx)
-	if err != nil {
-		return err
-	}
-	wh, err := dbconn.Pool(ctx, dsn, 2)
-	if err != nil {
-		return err
-	}
-	defer wh.Close()
-	t, err := store.GetTenant(ctx, opts.Tenant)
-	if err != nil {
-		return err
-	}
-	r, err := reportlib.Build(ctx, wh, spec, Tenant(t))
-	if err != nil {
-		return err
-	}
-	if opts.Out == "" || opts.Out == "-" {
-		return reportlib.Render(f.IO.Out, r, opts.Format)
-	}
-	if err := reportlib.WriteFile(opts.Out, r, opts.Format); err != nil {
-		return err
-	}
-	fmt.Fprintf(f.IO.Out, "report for %s written to %s\n", opts.Tenant, opts.Out)
-	return nil
+	return f.WithStore(ctx, func(store *catalog.Store) error {
+		if opts.All {
+			// The same job the scheduler runs, recorded in the job history.
+			n, err := jobs.Report.Run(ctx, store, cmdutil.Hostname(), jobs.ReportOptions{Store: store, Spec: spec, Dir: opts.OutDir, Format: opts.Format})
+			fmt.Fprintf(f.IO.Out, "%d report(s) written to %s\n", n, opts.OutDir)
+			return err
+		}
+		dsn, err := store.WarehouseDSN(ctx)
+		if err != nil {
+			return err
+		}
+		wh, err := dbconn.Pool(ctx, dsn, 2)
+		if err != nil {
+			return err
+		}
+		defer wh.Close()
+		t, err := store.GetTenant(ctx, opts.Tenant)
+		if err != nil {
+			return err
+		}
+		r, err := reportlib.Build(ctx, wh, spec, Tenant(t))
+		if err != nil {
+			return err
+		}
+		if opts.Out == "" || opts.Out == "-" {
+			return reportlib.Render(f.IO.Out, r, opts.Format)
+		}
+		if err := reportlib.WriteFile(opts.Out, r, opts.Format); err != nil {
+			return err
+		}
+		fmt.Fprintf(f.IO.Out, "report for %s written to %s\n", opts.Tenant, opts.Out)
+		return nil
+	})
 }
 
 // Tenant is the report's view of a catalog tenant.

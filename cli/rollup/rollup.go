@@ -11,7 +11,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/cli/cmdutil"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/jobs"
 	rolluplib "github.com/tenantctl/tenantctl/rollup"
@@ -42,9 +44,6 @@ type runOutput struct {
 // NewCmdRun is `rollup run`; runF, when not nil, replaces the run (tests check the
 // flags → options layer with it, without a catalog).
 func NewCmdRun(f *cmdutil.Factory, runF func(context.Context, *RunOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runRun
-	}
 	opts := &RunOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "run [--tenant SLUG] [--concurrency N] [--per-server N]",
@@ -62,53 +61,45 @@ schema). The run is recorded as a job ('tenantctl jobs').`,
   tenantctl rollup run --tenant acme -o json
   tenantctl rollup run --concurrency 8 --per-server 2 --rollup-spec rollup.yaml`,
 		Args: cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := opts.Rollup.Options.Validate(); err != nil {
-				return err
-			}
-			return runF(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, runF, runRun, func(cmd *cobra.Command, _ []string) error {
+			return opts.Rollup.Options.Validate()
+		}),
 	}
-	fl := cmd.Flags()
-	fl.StringVar(&opts.Rollup.Tenant, "tenant", "", "roll up only this tenant (a slug)")
-	fl.IntVar(&opts.Rollup.Concurrency, "concurrency", rolluplib.DefaultConcurrency, "tenants copied at once (also the warehouse connections used)")
-	fl.IntVar(&opts.Rollup.PerServer, "per-server", rolluplib.DefaultPerServer, "tenants copied at once from one tenant server")
+	cmdutil.FleetFlags(cmd.Flags(), &opts.Rollup.Options, fleet.Limits{Total: rolluplib.DefaultConcurrency, PerServer: rolluplib.DefaultPerServer},
+		"roll up only this tenant (a slug)", "tenants copied at once (also the warehouse connections used)", "tenants copied at once from one tenant server")
 	return cmd
 }
 
 // runRun runs the rollup job with the options the flags gave.
 func runRun(ctx context.Context, opts *RunOptions) error {
 	f, o := opts.Factory, opts.Rollup
-	spec, err := rolluplib.LoadSpec(f.RollupSpecPath())
+	spec, err := f.RollupSpec()
 	if err != nil {
 		return err
 	}
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	if _, err := store.WarehouseDSN(ctx); err != nil {
-		return err
-	}
-	targets, err := rolluplib.Targets(ctx, store, o.Tenant)
-	if err != nil {
-		return err
-	}
-	o.Store, o.Spec, o.Targets, o.Log = store, spec, targets, f.Log
-	o.Progress = func(total int) progress.Reporter { return f.Progress(total, "rollup") }
-	res, runErr := jobs.Rollup.Run(ctx, store, cmdutil.Hostname(), o)
-	var partial *rolluplib.PartialError
-	if runErr != nil && !errors.As(runErr, &partial) {
-		return runErr
-	}
-	if err := printRollup(f, res); err != nil {
-		return err
-	}
-	if partial != nil {
-		return cmdutil.ErrSilent
-	}
-	return nil
+	return f.WithStore(ctx, func(store *catalog.Store) error {
+		if _, err := store.WarehouseDSN(ctx); err != nil {
+			return err
+		}
+		targets, err := rolluplib.Targets(ctx, store, o.Tenant)
+		if err != nil {
+			return err
+		}
+		o.Store, o.Spec, o.Targets, o.Log = store, spec, targets, f.Log
+		o.Progress = func(total int) progress.Reporter { return f.Progress(total, "rollup") }
+		res, runErr := jobs.Rollup.Run(ctx, store, cmdutil.Hostname(), o)
+		var partial *rolluplib.PartialError
+		if runErr != nil && !errors.As(runErr, &partial) {
+			return runErr
+		}
+		if err := printRollup(f, res); err != nil {
+			return err
+		}
+		if partial != nil {
+			return cmdutil.ErrSilent
+		}
+		return nil
+	})
 }
 
 func printRollup(f *cmdutil.Factory, res rolluplib.Result) error {
@@ -166,16 +157,13 @@ type StatusOptions struct {
 
 // NewCmdStatus is `rollup status`; runF, when not nil, replaces the run.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runStatus
-	}
 	opts := &StatusOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:     "status [--tenant SLUG]",
 		Example: "  tenantctl rollup status\n  tenantctl rollup status --tenant acme -o json",
 		Short:   "Show per tenant and table the rows in the warehouse, the last successful run and the last error",
 		Args:    cmdutil.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		RunE:    cmdutil.RunE(opts, runF, runStatus, nil),
 	}
 	cmd.Flags().StringVar(&opts.Tenant, "tenant", "", "only this tenant (a slug)")
 	return cmd
@@ -183,40 +171,26 @@ func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *StatusOptions)
 
 func runStatus(ctx context.Context, opts *StatusOptions) error {
 	f := opts.Factory
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	if opts.Tenant != "" {
-		if _, err := store.GetTenant(ctx, opts.Tenant); err != nil {
+	return f.WithStore(ctx, func(store *catalog.Store) error {
+		if err := cmdutil.CheckTenant(ctx, store, opts.Tenant); err != nil {
 			return err
 		}
-	}
-	all, err := rolluplib.Status(ctx, store)
-	if err != nil {
-		return err
-	}
-	st := []rolluplib.TableStatus{}
-	for _, s := range all {
-		if opts.Tenant == "" || s.Slug == opts.Tenant {
-			st = append(st, s)
+		all, err := rolluplib.Status(ctx, store)
+		if err != nil {
+			return err
 		}
-	}
-	if f.JSONOutput() {
-		return f.PrintJSON(st)
-	}
-	if len(all) == 0 {
-		fmt.Fprintln(f.IO.ErrOut, "nothing rolled up yet: run `tenantctl rollup run`")
-		return nil
-	}
-	tw := f.Table("SLUG", "TABLE", "ROWS", "LAST RUN", "MODE", "LAST ERROR")
-	for _, s := range st {
-		last := "never"
-		if s.LastRun != nil {
-			last = s.LastRun.Local().Format(time.DateTime)
+		st := []rolluplib.TableStatus{}
+		for _, s := range all {
+			if opts.Tenant == "" || s.Slug == opts.Tenant {
+				st = append(st, s)
+			}
 		}
-		cmdutil.Row(tw, s.Slug, s.Table, s.Rows, last, cmdutil.Dash(s.Mode), cmdutil.Dash(s.LastError))
-	}
-	return tw.Flush()
+		if len(all) == 0 && !f.Structured() {
+			fmt.Fprintln(f.IO.ErrOut, "nothing rolled up yet: run `tenantctl rollup run`")
+			return nil
+		}
+		return cmdutil.PrintList(f, st, []string{"SLUG", "TABLE", "ROWS", "LAST RUN", "MODE", "LAST ERROR"}, func(s rolluplib.TableStatus) []any {
+			return []any{s.Slug, s.Table, s.Rows, cmdutil.LocalTimeOr(s.LastRun, "never"), cmdutil.Dash(s.Mode), cmdutil.Dash(s.LastError)}
+		})
+	})
 }

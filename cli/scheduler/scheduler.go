@@ -22,7 +22,6 @@ import (
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/report"
-	"github.com/tenantctl/tenantctl/rollup"
 	schedulerlib "github.com/tenantctl/tenantctl/scheduler"
 	"github.com/tenantctl/tenantctl/secret"
 )
@@ -109,9 +108,6 @@ type Options struct {
 
 // NewCmdScheduler is `scheduler`; runF, when not nil, replaces the run.
 func NewCmdScheduler(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = run
-	}
 	opts := &Options{Factory: f}
 	values := make([]string, len(Settings)) // as given on the command line, by setting
 	cmd := &cobra.Command{
@@ -137,14 +133,14 @@ On SIGTERM the scheduler stops starting jobs, lets running ones finish for up to
 Endpoints: GET /healthz (200 while running), GET /readyz (200 while the catalog
 answers), GET /metrics (Prometheus; tenantctl_scheduler_leader is 1 on the leader).`,
 		Args: cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, run, func(cmd *cobra.Command, _ []string) error {
 			cfg, err := schedulerConfig(f, cmd, values)
 			if err != nil {
 				return err
 			}
 			opts.Config = cfg
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	for i, s := range Settings {
 		fs := cmd.Flags()
@@ -232,7 +228,7 @@ func run(ctx context.Context, opts *Options) error {
 	defer p.Close()
 
 	bodies := jobs.Bodies(jobs.Env{Provisioner: p, Node: cfg.Node, Log: f.Log,
-		RollupSpec: func() (rollup.Spec, error) { return rollup.LoadSpec(f.RollupSpecPath()) }, PurgeRetention: cfg.PurgeRetention,
+		RollupSpec: f.RollupSpec, PurgeRetention: cfg.PurgeRetention,
 		ReportSpec: func() (*report.Spec, error) { return report.LoadSpec(f.Getenv("TENANTCTL_REPORT_SPEC")) },
 		ReportDir:  cfg.ReportDir, ReportFormat: cfg.ReportFormat})
 	var scheduled []schedulerlib.Job
@@ -308,19 +304,16 @@ type ProbeOptions struct {
 // settings as given on its command line (--listen is a persistent flag of both).
 // runF, when not nil, replaces the run.
 func NewCmdProbe(f *cmdutil.Factory, values []string, runF func(context.Context, *ProbeOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runProbe
-	}
 	opts := &ProbeOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:     "probe [--ready] [--listen ADDR]",
 		Example: "  tenantctl scheduler probe\n  tenantctl scheduler probe --ready --listen 127.0.0.1:9477",
 		Short:   "Check a running scheduler's /healthz (or /readyz): exit 0 when it answers 200",
 		Args:    cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, runProbe, func(cmd *cobra.Command, _ []string) error {
 			opts.Listen = schedulerValue(f, cmd, values, listenSetting)
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	cmd.Flags().BoolVar(&opts.Ready, "ready", false, "check /readyz (the catalog is reachable) instead of /healthz")
 	return cmd

@@ -34,9 +34,6 @@ type RotateKeyOptions struct {
 
 // NewCmdRotateKey is `secret rotate-key`; runF, when not nil, replaces the run.
 func NewCmdRotateKey(f *cmdutil.Factory, runF func(context.Context, *RotateKeyOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runRotateKey
-	}
 	opts := &RotateKeyOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "rotate-key --new-key-file FILE",
@@ -55,12 +52,12 @@ catalog backups taken before the rotation: they need it.`,
   tenantctl secret rotate-key --new-key-file new.key
   mv new.key /etc/tenantctl/secret.key   # where secret_key_file points; keep the old one with old backups`,
 		Args: cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, runRotateKey, func(cmd *cobra.Command, _ []string) error {
 			if opts.NewKeyFile == "" {
 				return validate.Errorf("--new-key-file is required")
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	cmd.Flags().StringVar(&opts.NewKeyFile, "new-key-file", "", "file holding the new base64 32-byte key (generate: head -c 32 /dev/urandom | base64)")
 	return cmd
@@ -81,14 +78,11 @@ func runRotateKey(ctx context.Context, opts *RotateKeyOptions) error {
 	}
 	// Opened without a key: after a rotation that committed, the configured key
 	// is no longer the catalog's, and a rerun must still be able to say so.
-	store, err := catalog.Open(ctx, f.CatalogDSN(), nil)
+	store, err := f.OpenStore(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if actor := f.Getenv("TENANTCTL_ACTOR"); actor != "" {
-		store.Actor = actor
-	}
 	res, err := store.RotateKey(ctx, from, to, catalog.RotateKeyHooks{})
 	if errors.Is(err, catalog.ErrSameKey) {
 		return validate.Invalid(err)
@@ -128,9 +122,6 @@ type ResetKeyOptions struct {
 
 // NewCmdResetKey is `secret reset-key`; runF, when not nil, replaces the run.
 func NewCmdResetKey(f *cmdutil.Factory, runF func(context.Context, *ResetKeyOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runResetKey
-	}
 	opts := &ResetKeyOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "reset-key --new-key-file FILE --old-key-lost --server-dsn-file NAME=FILE... [--warehouse-dsn-file FILE]",
@@ -145,15 +136,15 @@ untouched. It refuses when the configured key still opens the catalog (use rotat
   tenantctl secret reset-key --new-key-file new.key --old-key-lost \
     --server-dsn-file pg-a=pg-a.dsn --server-dsn-file pg-b=pg-b.dsn --warehouse-dsn-file warehouse.dsn`,
 		Args: cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, runResetKey, func(cmd *cobra.Command, _ []string) error {
 			if !opts.OldKeyLost {
 				return validate.Errorf("reset-key erases every tenant and access password: pass --old-key-lost to confirm the old key is gone (otherwise use rotate-key)")
 			}
 			if opts.NewKeyFile == "" {
 				return validate.Errorf("--new-key-file is required")
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.NewKeyFile, "new-key-file", "", "file holding the new base64 32-byte key")
@@ -186,14 +177,11 @@ func runResetKey(ctx context.Context, opts *ResetKeyOptions) error {
 		}
 		secretlib.RegisterDSN(o.WarehouseDSN)
 	}
-	store, err := catalog.Open(ctx, f.CatalogDSN(), nil)
+	store, err := f.OpenStore(ctx, nil)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	if actor := f.Getenv("TENANTCTL_ACTOR"); actor != "" {
-		store.Actor = actor
-	}
 	res, err := store.ResetKey(ctx, to, o)
 	if errors.Is(err, catalog.ErrKeyStillValid) || errors.Is(err, catalog.ErrMissingSecrets) || errors.Is(err, catalog.ErrServerNotFound) {
 		return validate.Invalid(err)
@@ -224,9 +212,6 @@ type KeyIDOptions struct {
 
 // NewCmdKeyID is `secret key-id`; runF, when not nil, replaces the run.
 func NewCmdKeyID(f *cmdutil.Factory, runF func(context.Context, *KeyIDOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runKeyID
-	}
 	opts := &KeyIDOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "key-id",
@@ -236,7 +221,7 @@ tell which key file a catalog (or a backup of it) needs. With a catalog configur
 print the id of the key the catalog uses.`,
 		Example: "  tenantctl secret key-id\n  tenantctl secret key-id --key-file /backup/2026-01/secret.key",
 		Args:    cmdutil.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		RunE:    cmdutil.RunE(opts, runF, runKeyID, nil),
 	}
 	cmd.Flags().StringVar(&opts.KeyFile, "key-file", "", "key file to identify instead of the configured key")
 	return cmd

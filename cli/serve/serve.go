@@ -16,8 +16,8 @@ import (
 	"github.com/tenantctl/tenantctl/cli/cmdutil"
 	"github.com/tenantctl/tenantctl/console"
 	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/report"
-	"github.com/tenantctl/tenantctl/rollup"
 	servelib "github.com/tenantctl/tenantctl/serve"
 )
 
@@ -34,9 +34,6 @@ type Options struct {
 
 // NewCmdServe is `serve`; runF, when not nil, replaces the run.
 func NewCmdServe(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = run
-	}
 	opts := &Options{Factory: f}
 	var listen, cert, key, reportSpec, wait, ttl string
 	cmd := &cobra.Command{
@@ -59,7 +56,7 @@ or behind a TLS-terminating proxy whenever the address is not loopback.`,
   tenantctl serve --listen 0.0.0.0:8443 --tls-cert cert.pem --tls-key key.pem
   curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8080/api/v1/tenants`,
 		Args: cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, run, func(cmd *cobra.Command, _ []string) error {
 			opts.Listen = f.Setting(cmd, "listen", listen, "TENANTCTL_SERVE_LISTEN", "", servelib.DefaultListen)
 			opts.TLSCert = f.Setting(cmd, "tls-cert", cert, "TENANTCTL_TLS_CERT", "", "")
 			opts.TLSKey = f.Setting(cmd, "tls-key", key, "TENANTCTL_TLS_KEY", "", "")
@@ -76,8 +73,8 @@ or behind a TLS-terminating proxy whenever the address is not loopback.`,
 				return err
 			}
 			opts.ReportSpecPath = f.ReportSpecPath(cmd, reportSpec)
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&listen, "listen", servelib.DefaultListen, "address to listen on (env TENANTCTL_SERVE_LISTEN)")
@@ -96,26 +93,23 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	rspec, err := rollup.LoadSpec(f.RollupSpecPath())
+	rspec, err := f.RollupSpec()
 	if err != nil {
 		return err
 	}
-	p, done, err := f.Provisioner(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	s, err := servelib.New(servelib.Options{Provisioner: p, RollupSpec: rspec, ReportSpec: spec, Wait: opts.Wait, SessionTTL: opts.SessionTTL,
-		Secure: opts.TLSCert != "", Node: cmdutil.Hostname(), Log: f.Log.Named("serve")})
-	if err != nil {
-		return err
-	}
-	scheme := "http"
-	if opts.TLSCert != "" {
-		scheme = "https"
-	}
-	return servelib.Run(ctx, s, opts.Listen, opts.TLSCert, opts.TLSKey, f.Log, func(addr string) {
-		f.Log.Info("serving the console and the API", "url", scheme+"://"+addr+"/", "api", scheme+"://"+addr+"/api/v1/")
+	return f.WithProvisioner(ctx, func(p *provisioner.Provisioner) error {
+		s, err := servelib.New(servelib.Options{Provisioner: p, RollupSpec: rspec, ReportSpec: spec, Wait: opts.Wait, SessionTTL: opts.SessionTTL,
+			Secure: opts.TLSCert != "", Node: cmdutil.Hostname(), Log: f.Log.Named("serve")})
+		if err != nil {
+			return err
+		}
+		scheme := "http"
+		if opts.TLSCert != "" {
+			scheme = "https"
+		}
+		return servelib.Run(ctx, s, opts.Listen, opts.TLSCert, opts.TLSKey, f.Log, func(addr string) {
+			f.Log.Info("serving the console and the API", "url", scheme+"://"+addr+"/", "api", scheme+"://"+addr+"/api/v1/")
+		})
 	})
 }
 
@@ -131,9 +125,6 @@ type ProbeOptions struct {
 // NewCmdProbe is `serve probe`, which checks a running serve's /healthz: the health
 // check of containers whose image has no curl. runF, when not nil, replaces the run.
 func NewCmdProbe(f *cmdutil.Factory, runF func(context.Context, *ProbeOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runProbe
-	}
 	opts := &ProbeOptions{Factory: f}
 	var listen string
 	cmd := &cobra.Command{
@@ -141,10 +132,10 @@ func NewCmdProbe(f *cmdutil.Factory, runF func(context.Context, *ProbeOptions) e
 		Example: "  tenantctl serve probe\n  tenantctl serve probe --listen 127.0.0.1:8443 --tls",
 		Short:   "Check a running 'tenantctl serve': exit 0 when its /healthz answers 200",
 		Args:    cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, runProbe, func(cmd *cobra.Command, _ []string) error {
 			opts.Listen = f.Setting(cmd, "listen", listen, "TENANTCTL_SERVE_LISTEN", "", servelib.DefaultListen)
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	cmd.Flags().StringVar(&listen, "listen", servelib.DefaultListen, "address serve listens on (env TENANTCTL_SERVE_LISTEN)")
 	cmd.Flags().BoolVar(&opts.TLS, "tls", false, "serve runs with TLS (implied when TENANTCTL_TLS_CERT is set)")

@@ -10,7 +10,6 @@ import (
 
 	"github.com/tenantctl/tenantctl/cli/cmdutil"
 	"github.com/tenantctl/tenantctl/fleet"
-	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/mover"
 	"github.com/tenantctl/tenantctl/secret"
 )
@@ -25,9 +24,6 @@ type EvacuateOptions struct {
 
 // NewCmdEvacuate is `server evacuate`; runF, when not nil, replaces the run.
 func NewCmdEvacuate(f *cmdutil.Factory, runF func(context.Context, *EvacuateOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runEvacuate
-	}
 	opts := &EvacuateOptions{Factory: f}
 	o := &opts.Evacuate
 	cmd := &cobra.Command{
@@ -45,20 +41,14 @@ as job "evacuate", with its progress.`,
   tenantctl server evacuate pg-old --to pg-new1 --to pg-new2 --concurrency 4
   tenantctl server evacuate pg-old --keep-source 0 && tenantctl server remove pg-old`,
 		Args: cmdutil.ExactArgs(1, "a server NAME"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, runEvacuate, func(cmd *cobra.Command, args []string) error {
 			o.Server = args[0]
-			if cmd.Flags().Changed("keep-source") {
-				d, err := time.ParseDuration(opts.KeepSource)
-				if err != nil {
-					return validate.Errorf("invalid --keep-source %q: give a duration such as 24h, 30m or 0", opts.KeepSource)
-				}
-				o.KeepSource = &d
-			}
-			if err := o.Validate(); err != nil {
+			var err error
+			if o.KeepSource, err = cmdutil.KeepSource(cmd, opts.KeepSource); err != nil {
 				return err
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return o.Validate()
+		}),
 	}
 	fl := cmd.Flags()
 	fl.StringArrayVar(&o.To, "to", nil, "target server, repeatable (default: every server not draining, by placement)")

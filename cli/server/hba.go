@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/cli/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/pghba"
 	"github.com/tenantctl/tenantctl/internal/validate"
@@ -29,9 +30,6 @@ type HBAOptions struct {
 
 // NewCmdHBA is `server hba`; runF, when not nil, replaces the run.
 func NewCmdHBA(f *cmdutil.Factory, runF func(context.Context, *HBAOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runHBA
-	}
 	opts := &HBAOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "hba NAME [--check]",
@@ -65,13 +63,13 @@ passwords and tenant credentials.`,
   psql -c 'SELECT pg_reload_conf()'
   tenantctl server hba pg-a --check`,
 		Args: cmdutil.ExactArgs(1, "a server NAME"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, runHBA, func(cmd *cobra.Command, args []string) error {
 			opts.Name, opts.SetAdminMethod = args[0], cmd.Flags().Changed("admin-method")
 			if !slices.Contains(tenantdb.HBAMethods, opts.AdminMethod) {
 				return validate.Errorf("invalid --admin-method %q: use one of %s", opts.AdminMethod, strings.Join(tenantdb.HBAMethods, ", "))
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	cmd.Flags().BoolVar(&opts.Check, "check", false, "compare the server's effective pg_hba.conf rules with the printed lines (exit 0 same, 3 different, 1 unreadable)")
 	cmd.Flags().StringVar(&opts.AdminMethod, "admin-method", "scram-sha-256", "authentication method of the admin role's lines (what the server uses for it today; --check finds it on the server unless given)")
@@ -80,24 +78,21 @@ passwords and tenant credentials.`,
 
 func runHBA(ctx context.Context, opts *HBAOptions) error {
 	f := opts.Factory
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	srv, err := store.GetServer(ctx, opts.Name)
-	if err != nil {
-		return err
-	}
-	if opts.Check {
-		adminMethod := ""
-		if opts.SetAdminMethod {
-			adminMethod = opts.AdminMethod
+	return f.WithStore(ctx, func(store *catalog.Store) error {
+		srv, err := store.GetServer(ctx, opts.Name)
+		if err != nil {
+			return err
 		}
-		return checkServerHBA(ctx, f, srv.Name, adminMethod)
-	}
-	fmt.Fprint(f.IO.Out, tenantdb.HBALines(srv.AdminRole, opts.AdminMethod))
-	return nil
+		if opts.Check {
+			adminMethod := ""
+			if opts.SetAdminMethod {
+				adminMethod = opts.AdminMethod
+			}
+			return checkServerHBA(ctx, f, srv.Name, adminMethod)
+		}
+		fmt.Fprint(f.IO.Out, tenantdb.HBALines(srv.AdminRole, opts.AdminMethod))
+		return nil
+	})
 }
 
 // hbaCheck is what 'server hba --check -o json' prints.

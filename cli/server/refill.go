@@ -7,6 +7,7 @@ import (
 
 	"github.com/tenantctl/tenantctl/cli/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/provisioner"
 )
 
 // RefillOptions are `server refill`'s.
@@ -19,9 +20,6 @@ type RefillOptions struct {
 
 // NewCmdRefill is `server refill`; runF, when not nil, replaces the run.
 func NewCmdRefill(f *cmdutil.Factory, runF func(context.Context, *RefillOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runRefill
-	}
 	opts := &RefillOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "refill [NAME]",
@@ -33,15 +31,15 @@ the same.`,
 		Example: `  tenantctl server refill
   tenantctl server refill pg-a --dry-run -o json`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, runRefill, func(cmd *cobra.Command, args []string) error {
 			if len(args) == 1 {
 				opts.Name = args[0]
 				if err := validate.ServerName(opts.Name); err != nil {
 					return err
 				}
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show what would be built or dropped, change nothing")
 	return cmd
@@ -49,33 +47,24 @@ the same.`,
 
 func runRefill(ctx context.Context, opts *RefillOptions) error {
 	f, name := opts.Factory, opts.Name
-	p, done, err := f.Provisioner(ctx)
-	if err != nil {
+	return f.WithProvisioner(ctx, func(p *provisioner.Provisioner) error {
+		if name != "" {
+			if _, err := p.Store.GetServer(ctx, name); err != nil {
+				return err
+			}
+		}
+		// Every server's outcome is printed, then the first failure is the exit status.
+		results, err := p.RefillPool(ctx, name, opts.DryRun)
+		header := []string{"SERVER", "TARGET", "READY", "BUILT", "FINISHED", "DROPPED", "NOTE"}
+		if perr := cmdutil.PrintList(f, results, header, func(r provisioner.PoolResult) []any {
+			note := r.Skipped
+			if r.Error != "" {
+				note = r.Error
+			}
+			return []any{r.Server, r.Target, r.Ready, r.Built, r.Finished, r.Dropped, cmdutil.Dash(note)}
+		}); perr != nil {
+			return perr
+		}
 		return err
-	}
-	defer done()
-	if name != "" {
-		if _, err := p.Store.GetServer(ctx, name); err != nil {
-			return err
-		}
-	}
-	results, err := p.RefillPool(ctx, name, opts.DryRun)
-	if f.JSONOutput() {
-		if jerr := f.PrintJSON(results); jerr != nil {
-			return jerr
-		}
-		return err
-	}
-	tw := f.Table("SERVER", "TARGET", "READY", "BUILT", "FINISHED", "DROPPED", "NOTE")
-	for _, r := range results {
-		note := r.Skipped
-		if r.Error != "" {
-			note = r.Error
-		}
-		cmdutil.Row(tw, r.Server, r.Target, r.Ready, r.Built, r.Finished, r.Dropped, cmdutil.Dash(note))
-	}
-	if ferr := tw.Flush(); ferr != nil {
-		return ferr
-	}
-	return err
+	})
 }

@@ -36,9 +36,6 @@ type AddOptions struct {
 
 // NewCmdAdd is `server add`; runF, when not nil, replaces the run.
 func NewCmdAdd(f *cmdutil.Factory, runF func(context.Context, *AddOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runAdd
-	}
 	opts := &AddOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "add NAME --dsn DSN [--capacity N] [--label k=v]...",
@@ -60,10 +57,7 @@ statement_grace (30s past statement_timeout). See docs/guarantees.md, Timeouts.`
   # patience before it counts as stopped
   tenantctl server add pg-c --dsn-file /etc/tenantctl/pg-c.dsn`,
 		Args: cmdutil.ExactArgs(1, "a server NAME"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Add.Name = args[0]
-			return runF(cmd.Context(), opts)
-		},
+		RunE: cmdutil.RunE(opts, runF, runAdd, cmdutil.Args(&opts.Add.Name)),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&opts.Add.DSN, "dsn", "", "admin connection string (required; '-' reads it from stdin, keeping the password out of ps)")
@@ -84,21 +78,14 @@ func runAdd(ctx context.Context, opts *AddOptions) error {
 	if _, err := add.Validate(); err != nil {
 		return err
 	}
-	p, done, err := f.Provisioner(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	srv, err := p.AddServer(ctx, add)
-	if err != nil {
-		return err
-	}
-	if f.JSONOutput() {
-		return f.PrintJSON(srv)
-	}
-	fmt.Fprintf(f.IO.Out, "server %s registered (%s:%d, PostgreSQL %d, role %s, capacity %d)\n",
-		srv.Name, srv.Host, srv.Port, srv.VersionNum/10000, srv.AdminRole, srv.Capacity)
-	return nil
+	return f.WithProvisioner(ctx, func(p *provisioner.Provisioner) error {
+		srv, err := p.AddServer(ctx, add)
+		if err != nil {
+			return err
+		}
+		return f.PrintResult(srv, "server %s registered (%s:%d, PostgreSQL %d, role %s, capacity %d)\n",
+			srv.Name, srv.Host, srv.Port, srv.VersionNum/10000, srv.AdminRole, srv.Capacity)
+	})
 }
 
 // ListOptions are `server list`'s.
@@ -108,38 +95,43 @@ type ListOptions struct {
 
 // NewCmdList is `server list`; runF, when not nil, replaces the run.
 func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runList
-	}
 	opts := &ListOptions{Factory: f}
 	return &cobra.Command{
 		Use:     "list",
 		Example: "  tenantctl server list\n  tenantctl server list -o json",
 		Short:   "List registered servers with their tenant counts",
 		Args:    cmdutil.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		RunE:    cmdutil.RunE(opts, runF, runList, nil),
 	}
 }
 
 func runList(ctx context.Context, opts *ListOptions) error {
 	f := opts.Factory
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	servers, err := store.ListServers(ctx)
-	if err != nil {
-		return err
-	}
-	return PrintServers(f, servers)
+	return f.WithStore(ctx, func(store *catalog.Store) error {
+		servers, err := store.ListServers(ctx)
+		if err != nil {
+			return err
+		}
+		return PrintServers(f, servers)
+	})
 }
 
-// simpleCommands are the commands that take a server NAME and nothing else.
-var simpleCommands = []struct{ use, short, example string }{
-	{"drain", "Stop placing new tenants on a server", "  tenantctl server drain pg-a     # no new tenants on pg-a"},
-	{"undrain", "Place new tenants on a drained server again", "  tenantctl server undrain pg-a"},
-	{"remove", "Unregister a server that holds no tenants (its spare databases are dropped)", "  tenantctl server remove pg-a     # refused while tenants live there"},
+// simpleCommands are the commands that take a server NAME and nothing else, and what
+// each does to it.
+var simpleCommands = []struct {
+	use, short, example string
+	do                  cmdutil.Action
+}{
+	{"drain", "Stop placing new tenants on a server", "  tenantctl server drain pg-a     # no new tenants on pg-a",
+		func(p *provisioner.Provisioner, ctx context.Context, name string) error {
+			return p.Store.SetDraining(ctx, name, true)
+		}},
+	{"undrain", "Place new tenants on a drained server again", "  tenantctl server undrain pg-a",
+		func(p *provisioner.Provisioner, ctx context.Context, name string) error {
+			return p.Store.SetDraining(ctx, name, false)
+		}},
+	{"remove", "Unregister a server that holds no tenants (its spare databases are dropped)", "  tenantctl server remove pg-a     # refused while tenants live there",
+		(*provisioner.Provisioner).RemoveServer},
 }
 
 // SimpleOptions are those of `server drain`, `undrain` and `remove`.
@@ -153,54 +145,32 @@ type SimpleOptions struct {
 // NewCmdSimple is `server drain`, `server undrain` or `server remove` (use); runF, when
 // not nil, replaces the run.
 func NewCmdSimple(f *cmdutil.Factory, use, short, example string, runF func(context.Context, *SimpleOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runSimple
-	}
 	opts := &SimpleOptions{Factory: f, Action: use}
 	return &cobra.Command{
 		Use:     use + " NAME",
 		Short:   short,
 		Example: example,
 		Args:    cmdutil.ExactArgs(1, "a server NAME"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Name = args[0]
-			return runF(cmd.Context(), opts)
-		},
+		RunE:    cmdutil.RunE(opts, runF, runSimple, cmdutil.Args(&opts.Name)),
 	}
 }
 
 func runSimple(ctx context.Context, opts *SimpleOptions) error {
-	f, name := opts.Factory, opts.Name
-	err := f.WithProvisioner(ctx, func(p *provisioner.Provisioner) error {
-		switch opts.Action {
-		case "drain":
-			return p.Store.SetDraining(ctx, name, true)
-		case "undrain":
-			return p.Store.SetDraining(ctx, name, false)
-		case "remove":
-			return p.RemoveServer(ctx, name)
+	for _, c := range simpleCommands {
+		if c.use == opts.Action {
+			return opts.Factory.RunAction(ctx, "server", opts.Name, opts.Action, c.do)
 		}
-		return fmt.Errorf("unknown server action %q", opts.Action)
-	})
-	if err != nil {
-		return err
 	}
-	fmt.Fprintf(f.IO.Out, "server %s: %s done\n", name, opts.Action)
-	return nil
+	return fmt.Errorf("unknown server action %q", opts.Action)
 }
 
 // PrintServers prints servers as -o asks.
 func PrintServers(f *cmdutil.Factory, servers []catalog.Server) error {
-	if f.JSONOutput() {
-		return f.PrintJSON(servers)
-	}
-	tw := f.Table("NAME", "HOST", "TENANTS", "SPARES", "CAPACITY", "DRAINING", "LABELS", "TEMPLATE")
-	for _, s := range servers {
+	return cmdutil.PrintList(f, servers, []string{"NAME", "HOST", "TENANTS", "SPARES", "CAPACITY", "DRAINING", "LABELS", "TEMPLATE"}, func(s catalog.Server) []any {
 		tmpl := "-"
 		if s.TemplateVersion != nil {
 			tmpl = fmt.Sprintf("v%d", *s.TemplateVersion)
 		}
-		cmdutil.Row(tw, s.Name, fmt.Sprintf("%s:%d", s.Host, s.Port), s.Tenants, fmt.Sprintf("%d/%d", s.SparesReady, s.Spares), s.Capacity, s.Draining, validate.FormatLabels(s.Labels), tmpl)
-	}
-	return tw.Flush()
+		return []any{s.Name, fmt.Sprintf("%s:%d", s.Host, s.Port), s.Tenants, fmt.Sprintf("%d/%d", s.SparesReady, s.Spares), s.Capacity, s.Draining, validate.FormatLabels(s.Labels), tmpl}
+	})
 }

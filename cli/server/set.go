@@ -58,9 +58,6 @@ const serverSetExamples = `
 
 // NewCmdSet is `server set`; runF, when not nil, replaces the run.
 func NewCmdSet(f *cmdutil.Factory, runF func(context.Context, *SetOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runSet
-	}
 	opts := &SetOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "set NAME [--spares N] [--capacity N] [--label k=v] [--dsn-file F | --dsn-stdin] [--allow-database DB]...",
@@ -84,7 +81,7 @@ reporting database): 'tenantctl audit' then stops reporting it as unknown
   tenantctl server set pg-a --allow-database reporting --allow-database pgbouncer
   tenantctl server set pg-a --disallow-database reporting` + serverSetExamples,
 		Args: cmdutil.ExactArgs(1, "a server NAME"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, runSet, func(cmd *cobra.Command, args []string) error {
 			opts.Name = args[0]
 			changed := cmd.Flags().Changed
 			opts.SetSpares, opts.SetCapacity = changed("spares"), changed("capacity")
@@ -98,8 +95,8 @@ reporting database): 'tenantctl audit' then stops reporting it as unknown
 					return err
 				}
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	fl := cmd.Flags()
 	fl.IntVar(&opts.Spares, "spares", 0, "spare databases to keep ready")

@@ -8,7 +8,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tenantctl/tenantctl/cli/cmdutil"
-	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/mover"
 )
 
@@ -23,9 +22,6 @@ type MoveOptions struct {
 
 // NewCmdMove is `tenant move`; runF, when not nil, replaces the run.
 func NewCmdMove(f *cmdutil.Factory, runF func(context.Context, *MoveOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runMove
-	}
 	opts := &MoveOptions{Factory: f}
 	o := &opts.Move
 	cmd := &cobra.Command{
@@ -61,22 +57,19 @@ TENANTCTL_PG_BINDIR, PATH, 'pg_config --bindir' or /usr/lib/postgresql/*/bin.`,
   tenantctl tenant move acme --to pg-b --keep-source 0
   tenantctl tenant move acme --to pg-b --method logical -o json`,
 		Args: cmdutil.ExactArgs(1, "a tenant SLUG"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, runMove, func(cmd *cobra.Command, args []string) error {
 			o.Slug = args[0]
-			if cmd.Flags().Changed("keep-source") {
-				d, err := time.ParseDuration(opts.KeepSource)
-				if err != nil {
-					return validate.Errorf("invalid --keep-source %q: give a duration such as 24h, 30m or 0", opts.KeepSource)
-				}
-				o.KeepSource = &d
+			var err error
+			if o.KeepSource, err = cmdutil.KeepSource(cmd, opts.KeepSource); err != nil {
+				return err
 			}
 			if !opts.Rollback {
 				if err := o.Validate(); err != nil {
 					return err
 				}
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.To, "to", "", "target server (required)")
@@ -89,41 +82,32 @@ TENANTCTL_PG_BINDIR, PATH, 'pg_config --bindir' or /usr/lib/postgresql/*/bin.`,
 
 func runMove(ctx context.Context, opts *MoveOptions) error {
 	f, o := opts.Factory, &opts.Move
-	if opts.Rollback {
-		m, done, err := f.Mover(ctx)
+	return f.WithMover(ctx, func(m *mover.Mover) error {
+		if opts.Rollback {
+			if err := m.RollBack(ctx, o.Slug); err != nil {
+				return err
+			}
+			fmt.Fprintf(f.IO.Out, "move of tenant %s rolled back\n", o.Slug)
+			return nil
+		}
+		res, err := m.Move(ctx, *o)
 		if err != nil {
 			return err
 		}
-		defer done()
-		if err := m.RollBack(ctx, o.Slug); err != nil {
-			return err
+		if o.DryRun {
+			return f.PrintResult(res, "would move tenant %s from %s to %s by %s (%s now; %s)\n", res.Slug, res.From, res.To, res.Method,
+				cmdutil.HumanBytes(res.SizeBytes), res.Status)
 		}
-		fmt.Fprintf(f.IO.Out, "move of tenant %s rolled back\n", o.Slug)
+		if f.Structured() {
+			return f.PrintStructured(res)
+		}
+		fmt.Fprintf(f.IO.Out, "tenant %s moved from %s to %s: %d tables, %d rows verified, %s streamed, downtime %s, total %s\n",
+			res.Slug, res.From, res.To, res.Tables, res.Rows, cmdutil.HumanBytes(res.Bytes), cmdutil.Millis(res.Downtime), cmdutil.Millis(res.Duration))
+		if res.KeepSourceUntil != nil && res.Status == "switched" {
+			fmt.Fprintf(f.IO.Out, "the copy on %s is kept (NOLOGIN) until %s; `tenantctl reconcile` drops it after that\n", res.From, res.KeepSourceUntil.UTC().Format(time.RFC3339))
+		}
 		return nil
-	}
-	m, done, err := f.Mover(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	res, err := m.Move(ctx, *o)
-	if err != nil {
-		return err
-	}
-	if f.JSONOutput() {
-		return f.PrintJSON(res)
-	}
-	if o.DryRun {
-		fmt.Fprintf(f.IO.Out, "would move tenant %s from %s to %s by %s (%s now; %s)\n", res.Slug, res.From, res.To, res.Method,
-			cmdutil.HumanBytes(res.SizeBytes), res.Status)
-		return nil
-	}
-	fmt.Fprintf(f.IO.Out, "tenant %s moved from %s to %s: %d tables, %d rows verified, %s streamed, downtime %s, total %s\n",
-		res.Slug, res.From, res.To, res.Tables, res.Rows, cmdutil.HumanBytes(res.Bytes), res.Downtime.Round(time.Millisecond), res.Duration.Round(time.Millisecond))
-	if res.KeepSourceUntil != nil && res.Status == "switched" {
-		fmt.Fprintf(f.IO.Out, "the copy on %s is kept (NOLOGIN) until %s; `tenantctl reconcile` drops it after that\n", res.From, res.KeepSourceUntil.UTC().Format(time.RFC3339))
-	}
-	return nil
+	})
 }
 
 // ExportOptions are `tenant export`'s.
@@ -134,9 +118,6 @@ type ExportOptions struct {
 
 // NewCmdExport is `tenant export`; runF, when not nil, replaces the run.
 func NewCmdExport(f *cmdutil.Factory, runF func(context.Context, *ExportOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runExport
-	}
 	opts := &ExportOptions{Factory: f}
 	o := &opts.Export
 	cmd := &cobra.Command{
@@ -151,13 +132,10 @@ the event log with the archive's size and SHA-256. Purged tenants have nothing l
 export and are refused.`,
 		Example: `  tenantctl tenant export acme --out acme-2026-11-30.dump`,
 		Args:    cmdutil.ExactArgs(1, "a tenant SLUG"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, runExport, func(cmd *cobra.Command, args []string) error {
 			o.Slug = args[0]
-			if err := o.Validate(); err != nil {
-				return err
-			}
-			return runF(cmd.Context(), opts)
-		},
+			return o.Validate()
+		}),
 	}
 	cmd.Flags().StringVar(&o.Out, "out", "", "archive file to write (required; must not exist)")
 	return cmd
@@ -165,18 +143,11 @@ export and are refused.`,
 
 func runExport(ctx context.Context, opts *ExportOptions) error {
 	f, o := opts.Factory, opts.Export
-	m, done, err := f.Mover(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	res, err := m.Export(ctx, o)
-	if err != nil {
-		return err
-	}
-	if f.JSONOutput() {
-		return f.PrintJSON(res)
-	}
-	fmt.Fprintf(f.IO.Out, "tenant %s exported to %s: %s, sha256 %s (%s)\n", res.Slug, res.File, cmdutil.HumanBytes(res.Bytes), res.SHA256, res.Duration.Round(time.Millisecond))
-	return nil
+	return f.WithMover(ctx, func(m *mover.Mover) error {
+		res, err := m.Export(ctx, o)
+		if err != nil {
+			return err
+		}
+		return f.PrintResult(res, "tenant %s exported to %s: %s, sha256 %s (%s)\n", res.Slug, res.File, cmdutil.HumanBytes(res.Bytes), res.SHA256, cmdutil.Millis(res.Duration))
+	})
 }

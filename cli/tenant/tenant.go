@@ -17,7 +17,6 @@ import (
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/mover"
 	"github.com/tenantctl/tenantctl/provisioner"
-	"github.com/tenantctl/tenantctl/rollup"
 	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
@@ -55,9 +54,6 @@ var oneTenantFlags = []string{"name", "domain", "server", "label", "contact-emai
 
 // NewCmdCreate is `tenant create`; runF, when not nil, replaces the run.
 func NewCmdCreate(f *cmdutil.Factory, runF func(context.Context, *CreateOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runCreate
-	}
 	opts := &CreateOptions{Factory: f}
 	o := &opts.Create
 	cmd := &cobra.Command{
@@ -109,7 +105,7 @@ Interrupted, run it again to restart the restore; 'tenantctl reconcile' undoes i
 			}
 			return cmdutil.ExactArgs(1, "a tenant SLUG (or --from-file FILE)")(cmd, args)
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, runCreate, func(cmd *cobra.Command, args []string) error {
 			opts.SetBaseline = cmd.Flags().Changed("baseline")
 			if opts.FromFile != "" {
 				// Flags given for one tenant (--name, --domain, ...) make no sense for a
@@ -122,14 +118,12 @@ Interrupted, run it again to restart the restore; 'tenantctl reconcile' undoes i
 				if opts.Concurrency < 1 || opts.Concurrency > 64 {
 					return validate.Errorf("invalid --concurrency %d: use 1 to 64", opts.Concurrency)
 				}
-				return runF(cmd.Context(), opts)
+				return nil
 			}
 			o.Slug = args[0]
-			if _, err := o.Validate(); err != nil {
-				return err
-			}
-			return runF(cmd.Context(), opts)
-		},
+			_, err := o.Validate()
+			return err
+		}),
 	}
 	fl := cmd.Flags()
 	fl.StringVar(&o.Name, "name", "", "display name (required, 1-200 characters)")
@@ -262,21 +256,18 @@ type ListOptions struct {
 
 // NewCmdList is `tenant list`; runF, when not nil, replaces the run.
 func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runList
-	}
 	opts := &ListOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:     "list [--state S] [--server NAME]",
 		Example: "  tenantctl tenant list\n  tenantctl tenant list --state deleting --server pg-a -o json",
 		Short:   "List tenants",
 		Args:    cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
+		RunE: cmdutil.RunE(opts, runF, runList, func(cmd *cobra.Command, _ []string) error {
 			if opts.State != "" {
 				opts.Filter.States = []string{opts.State}
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	cmd.Flags().StringVar(&opts.State, "state", "", "only tenants in this state: provisioning, active, suspended, deleting, failed, purged")
 	cmd.Flags().StringVar(&opts.Filter.Server, "server", "", "only tenants on this server")
@@ -285,12 +276,7 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 
 func runList(ctx context.Context, opts *ListOptions) error {
 	f := opts.Factory
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	return f.StreamTenants(ctx, store, opts.Filter)
+	return f.WithStore(ctx, func(store *catalog.Store) error { return f.StreamTenants(ctx, store, opts.Filter) })
 }
 
 type tenantWithStats struct {
@@ -306,155 +292,127 @@ type SlugOptions struct {
 	Slug   string
 }
 
-func newSlugCmd(f *cmdutil.Factory, use, short, example, action string, runF func(context.Context, *SlugOptions) error) *cobra.Command {
+func newSlugCmd(f *cmdutil.Factory, use, short, example, action string, runF, run func(context.Context, *SlugOptions) error) *cobra.Command {
 	opts := &SlugOptions{Factory: f, Action: action}
 	return &cobra.Command{
 		Use:     use + " SLUG",
 		Short:   short,
 		Example: example,
 		Args:    cmdutil.ExactArgs(1, "a tenant SLUG"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			opts.Slug = args[0]
-			return runF(cmd.Context(), opts)
-		},
+		RunE:    cmdutil.RunE(opts, runF, run, cmdutil.Args(&opts.Slug)),
 	}
 }
 
 // NewCmdShow is `tenant show`; runF, when not nil, replaces the run.
 func NewCmdShow(f *cmdutil.Factory, runF func(context.Context, *SlugOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runShow
-	}
 	return newSlugCmd(f, "show", "Show a tenant with live statistics (rows per rolled-up table, database size)",
-		"  tenantctl tenant show acme\n  tenantctl tenant show acme -o yaml", "show", runF)
+		"  tenantctl tenant show acme\n  tenantctl tenant show acme -o yaml", "show", runF, runShow)
 }
 
 func runShow(ctx context.Context, opts *SlugOptions) error {
 	f := opts.Factory
-	spec, err := rollup.LoadSpec(f.RollupSpecPath())
+	spec, err := f.RollupSpec()
 	if err != nil {
 		return err
 	}
-	p, done, err := f.Provisioner(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	t, err := p.Store.GetTenant(ctx, opts.Slug)
-	if err != nil {
-		return err
-	}
-	out := tenantWithStats{Tenant: t}
-	var statsErr error
-	if t.State == catalog.StateActive || t.State == catalog.StateSuspended {
-		st, err := p.Stats(ctx, t, spec.TableNames())
+	return f.WithProvisioner(ctx, func(p *provisioner.Provisioner) error {
+		t, err := p.Store.GetTenant(ctx, opts.Slug)
 		if err != nil {
-			statsErr = err
-			f.Log.Warn("live statistics unavailable", "tenant", t.Slug, "error", err)
-		} else {
-			out.Stats = &st
+			return err
 		}
-	}
-	if f.JSONOutput() {
-		return f.PrintJSON(out)
-	}
-	tw := f.Table("FIELD", "VALUE")
-	cmdutil.Row(tw, "slug", t.Slug)
-	cmdutil.Row(tw, "id", t.ID)
-	cmdutil.Row(tw, "name", t.Name)
-	cmdutil.Row(tw, "domain", t.Domain)
-	cmdutil.Row(tw, "state", t.State)
-	cmdutil.Row(tw, "server", t.Server)
-	cmdutil.Row(tw, "database", t.Database)
-	cmdutil.Row(tw, "schema version", t.SchemaVersion)
-	cmdutil.Row(tw, "labels", cmdutil.Dash(validate.FormatLabels(t.Labels)))
-	cmdutil.Row(tw, "contact", cmdutil.Dash(t.ContactEmail))
-	cmdutil.Row(tw, "created", t.CreatedAt.Local().Format(time.DateTime))
-	if t.LastError != "" {
-		cmdutil.Row(tw, "last error", t.LastError)
-	}
-	if t.MigrationError != "" {
-		cmdutil.Row(tw, "migration error", t.MigrationError)
-	}
-	if out.Stats != nil {
-		cmdutil.Row(tw, "database size", fmt.Sprintf("%d bytes", out.Stats.SizeBytes))
-		for _, name := range spec.TableNames() {
-			if n, ok := out.Stats.Rows[name]; ok {
-				cmdutil.Row(tw, "rows in "+name, n)
+		out := tenantWithStats{Tenant: t}
+		var statsErr error
+		if t.State == catalog.StateActive || t.State == catalog.StateSuspended {
+			st, err := p.Stats(ctx, t, spec.TableNames())
+			if err != nil {
+				statsErr = err
+				f.Log.Warn("live statistics unavailable", "tenant", t.Slug, "error", err)
+			} else {
+				out.Stats = &st
 			}
 		}
-	} else if statsErr != nil {
-		cmdutil.Row(tw, "stats", "unavailable: "+statsErr.Error())
-	}
-	return tw.Flush()
+		if f.JSONOutput() {
+			return f.PrintJSON(out)
+		}
+		tw := f.Table("FIELD", "VALUE")
+		cmdutil.Row(tw, "slug", t.Slug)
+		cmdutil.Row(tw, "id", t.ID)
+		cmdutil.Row(tw, "name", t.Name)
+		cmdutil.Row(tw, "domain", t.Domain)
+		cmdutil.Row(tw, "state", t.State)
+		cmdutil.Row(tw, "server", t.Server)
+		cmdutil.Row(tw, "database", t.Database)
+		cmdutil.Row(tw, "schema version", t.SchemaVersion)
+		cmdutil.Row(tw, "labels", cmdutil.Dash(validate.FormatLabels(t.Labels)))
+		cmdutil.Row(tw, "contact", cmdutil.Dash(t.ContactEmail))
+		cmdutil.Row(tw, "created", t.CreatedAt.Local().Format(time.DateTime))
+		if t.LastError != "" {
+			cmdutil.Row(tw, "last error", t.LastError)
+		}
+		if t.MigrationError != "" {
+			cmdutil.Row(tw, "migration error", t.MigrationError)
+		}
+		if out.Stats != nil {
+			cmdutil.Row(tw, "database size", fmt.Sprintf("%d bytes", out.Stats.SizeBytes))
+			for _, name := range spec.TableNames() {
+				if n, ok := out.Stats.Rows[name]; ok {
+					cmdutil.Row(tw, "rows in "+name, n)
+				}
+			}
+		} else if statsErr != nil {
+			cmdutil.Row(tw, "stats", "unavailable: "+statsErr.Error())
+		}
+		return tw.Flush()
+	})
 }
 
 // NewCmdDSN is `tenant dsn`; runF, when not nil, replaces the run.
 func NewCmdDSN(f *cmdutil.Factory, runF func(context.Context, *SlugOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runDSN
-	}
 	return newSlugCmd(f, "dsn", "Print the tenant application's connection string (contains its password)",
-		"  tenantctl tenant dsn acme     # prints the application's password inside the DSN", "dsn", runF)
+		"  tenantctl tenant dsn acme     # prints the application's password inside the DSN", "dsn", runF, runDSN)
 }
 
 func runDSN(ctx context.Context, opts *SlugOptions) error {
 	f := opts.Factory
-	p, done, err := f.Provisioner(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	dsn, err := p.AppDSN(ctx, opts.Slug)
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(f.IO.Out, dsn)
-	return nil
+	return f.WithProvisioner(ctx, func(p *provisioner.Provisioner) error {
+		dsn, err := p.AppDSN(ctx, opts.Slug)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(f.IO.Out, dsn)
+		return nil
+	})
 }
 
 // simpleCommands change a tenant's state and print that they did.
-var simpleCommands = []struct{ use, short, example string }{
-	{"rotate-credentials", "Give the tenant's application (and tenantctl's own owner login) a new password; the old ones stop working", "  tenantctl tenant rotate-credentials acme && tenantctl tenant dsn acme"},
-	{"suspend", "Stop the tenant's application from logging in and end its sessions", "  tenantctl tenant suspend acme     # the app role can no longer log in"},
-	{"resume", "Let a suspended tenant's application log in again", "  tenantctl tenant resume acme"},
-	{"cancel-delete", "Take a deleted tenant back before it is purged: it becomes suspended (then 'tenant resume')", "  tenantctl tenant cancel-delete acme && tenantctl tenant resume acme"},
+var simpleCommands = []struct {
+	use, short, example string
+	do                  cmdutil.Action
+}{
+	{"rotate-credentials", "Give the tenant's application (and tenantctl's own owner login) a new password; the old ones stop working", "  tenantctl tenant rotate-credentials acme && tenantctl tenant dsn acme",
+		(*provisioner.Provisioner).RotateCredentials},
+	{"suspend", "Stop the tenant's application from logging in and end its sessions", "  tenantctl tenant suspend acme     # the app role can no longer log in",
+		(*provisioner.Provisioner).Suspend},
+	{"resume", "Let a suspended tenant's application log in again", "  tenantctl tenant resume acme",
+		(*provisioner.Provisioner).Resume},
+	{"cancel-delete", "Take a deleted tenant back before it is purged: it becomes suspended (then 'tenant resume')", "  tenantctl tenant cancel-delete acme && tenantctl tenant resume acme",
+		(*provisioner.Provisioner).CancelDelete},
 }
 
 // NewCmdSimple is `tenant rotate-credentials`, `suspend`, `resume` or `cancel-delete`
 // (use); runF, when
 // not nil, replaces the run.
 func NewCmdSimple(f *cmdutil.Factory, use, short, example string, runF func(context.Context, *SlugOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runSimple
-	}
-	return newSlugCmd(f, use, short, example, use, runF)
+	return newSlugCmd(f, use, short, example, use, runF, runSimple)
 }
 
 func runSimple(ctx context.Context, opts *SlugOptions) error {
-	f, slug := opts.Factory, opts.Slug
-	p, done, err := f.Provisioner(ctx)
-	if err != nil {
-		return err
+	for _, c := range simpleCommands {
+		if c.use == opts.Action {
+			return opts.Factory.RunAction(ctx, "tenant", opts.Slug, opts.Action, c.do)
+		}
 	}
-	defer done()
-	switch opts.Action {
-	case "rotate-credentials":
-		err = p.RotateCredentials(ctx, slug)
-	case "suspend":
-		err = p.Suspend(ctx, slug)
-	case "resume":
-		err = p.Resume(ctx, slug)
-	case "cancel-delete":
-		err = p.CancelDelete(ctx, slug)
-	default:
-		err = fmt.Errorf("unknown tenant action %q", opts.Action)
-	}
-	if err != nil {
-		return err
-	}
-	fmt.Fprintf(f.IO.Out, "tenant %s: %s done\n", slug, opts.Action)
-	return nil
+	return fmt.Errorf("unknown tenant action %q", opts.Action)
 }
 
 // DeleteOptions are `tenant delete`'s.
@@ -466,9 +424,6 @@ type DeleteOptions struct {
 
 // NewCmdDelete is `tenant delete`; runF, when not nil, replaces the run.
 func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *DeleteOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runDelete
-	}
 	opts := &DeleteOptions{Factory: f}
 	o := &opts.Delete
 	cmd := &cobra.Command{
@@ -479,13 +434,10 @@ func NewCmdDelete(f *cmdutil.Factory, runF func(context.Context, *DeleteOptions)
 sessions and marks it deleting; its data stays until 'tenant purge' (or the scheduler's
 purge after the retention period, 7 days by default). --purge destroys it at once.`,
 		Args: cmdutil.ExactArgs(1, "a tenant SLUG"),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, runDelete, func(cmd *cobra.Command, args []string) error {
 			o.Slug = args[0]
-			if err := provisioner.Confirm("delete", o.Slug, o.Confirm); err != nil {
-				return err
-			}
-			return runF(cmd.Context(), opts)
-		},
+			return provisioner.Confirm("delete", o.Slug, o.Confirm)
+		}),
 	}
 	cmd.Flags().StringVar(&o.Confirm, "confirm", "", "the tenant's slug again, to confirm")
 	cmd.Flags().BoolVar(&o.Purge, "purge", false, "purge at once: drop the database, roles, warehouse rows and credentials")
@@ -495,27 +447,24 @@ purge after the retention period, 7 days by default). --purge destroys it at onc
 
 func runDelete(ctx context.Context, opts *DeleteOptions) error {
 	f, o := opts.Factory, opts.Delete
-	p, done, err := f.Provisioner(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	if opts.DryRun {
-		pl, err := p.PlanDelete(ctx, o)
-		if err != nil {
+	return f.WithProvisioner(ctx, func(p *provisioner.Provisioner) error {
+		if opts.DryRun {
+			pl, err := p.PlanDelete(ctx, o)
+			if err != nil {
+				return err
+			}
+			return printPlans(f, "deleted", []provisioner.Plan{pl})
+		}
+		if err := p.Delete(ctx, o); err != nil {
 			return err
 		}
-		return printPlans(f, "deleted", []provisioner.Plan{pl})
-	}
-	if err := p.Delete(ctx, o); err != nil {
-		return err
-	}
-	if o.Purge {
-		fmt.Fprintf(f.IO.Out, "tenant %s deleted and purged\n", o.Slug)
-	} else {
-		fmt.Fprintf(f.IO.Out, "tenant %s deleted: access revoked; data is purged after the retention period (or: tenantctl tenant purge %s --confirm %s)\n", o.Slug, o.Slug, o.Slug)
-	}
-	return nil
+		if o.Purge {
+			fmt.Fprintf(f.IO.Out, "tenant %s deleted and purged\n", o.Slug)
+		} else {
+			fmt.Fprintf(f.IO.Out, "tenant %s deleted: access revoked; data is purged after the retention period (or: tenantctl tenant purge %s --confirm %s)\n", o.Slug, o.Slug, o.Slug)
+		}
+		return nil
+	})
 }
 
 // PurgeOptions are `tenant purge`'s.
@@ -531,9 +480,6 @@ type PurgeOptions struct {
 
 // NewCmdPurge is `tenant purge`; runF, when not nil, replaces the run.
 func NewCmdPurge(f *cmdutil.Factory, runF func(context.Context, *PurgeOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runPurge
-	}
 	opts := &PurgeOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:     "purge [--expired [--yes] | SLUG --confirm SLUG] [--dry-run]",
@@ -548,7 +494,7 @@ func NewCmdPurge(f *cmdutil.Factory, runF func(context.Context, *PurgeOptions) e
 			}
 			return validate.Errorf("use either 'tenant purge --expired' or 'tenant purge SLUG --confirm SLUG'")
 		},
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: cmdutil.RunE(opts, runF, runPurge, func(cmd *cobra.Command, args []string) error {
 			if !opts.Expired {
 				opts.Slug = args[0]
 				if err := provisioner.Confirm("purge", opts.Slug, opts.Confirm); err != nil {
@@ -558,8 +504,8 @@ func NewCmdPurge(f *cmdutil.Factory, runF func(context.Context, *PurgeOptions) e
 			if opts.Retention < 0 {
 				return validate.Errorf("invalid --retention %s", opts.Retention)
 			}
-			return runF(cmd.Context(), opts)
-		},
+			return nil
+		}),
 	}
 	cmd.Flags().StringVar(&opts.Confirm, "confirm", "", "the tenant's slug again, to confirm")
 	cmd.Flags().BoolVar(&opts.Expired, "expired", false, "purge every tenant deleted longer ago than --retention")
@@ -571,64 +517,57 @@ func NewCmdPurge(f *cmdutil.Factory, runF func(context.Context, *PurgeOptions) e
 
 func runPurge(ctx context.Context, opts *PurgeOptions) error {
 	f, slug, confirm, retention := opts.Factory, opts.Slug, opts.Confirm, opts.Retention
-	p, done, err := f.Provisioner(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	if opts.DryRun {
-		var plans []provisioner.Plan
-		if opts.Expired {
-			plans, err = p.PlanPurgeExpired(ctx, retention)
-		} else {
-			var pl provisioner.Plan
-			pl, err = p.PlanPurge(ctx, slug, confirm)
-			plans = []provisioner.Plan{pl}
+	return f.WithProvisioner(ctx, func(p *provisioner.Provisioner) error {
+		if opts.DryRun {
+			var plans []provisioner.Plan
+			var err error
+			if opts.Expired {
+				plans, err = p.PlanPurgeExpired(ctx, retention)
+			} else {
+				var pl provisioner.Plan
+				pl, err = p.PlanPurge(ctx, slug, confirm)
+				plans = []provisioner.Plan{pl}
+			}
+			if err != nil {
+				return err
+			}
+			return printPlans(f, "purged", plans)
 		}
+		if !opts.Expired {
+			if err := p.Purge(ctx, slug, confirm); err != nil {
+				if errors.Is(err, provisioner.ErrWrongState) {
+					return fmt.Errorf("%w (tenantctl tenant delete %s --confirm %s)", err, slug, slug)
+				}
+				return err
+			}
+			fmt.Fprintf(f.IO.Out, "tenant %s purged\n", slug)
+			return nil
+		}
+		due, err := p.ExpiredTenants(ctx, retention)
 		if err != nil {
 			return err
 		}
-		return printPlans(f, "purged", plans)
-	}
-	if !opts.Expired {
-		if err := p.Purge(ctx, slug, confirm); err != nil {
-			if errors.Is(err, provisioner.ErrWrongState) {
-				return fmt.Errorf("%w (tenantctl tenant delete %s --confirm %s)", err, slug, slug)
-			}
+		slugs := make([]string, len(due))
+		for i, t := range due {
+			slugs[i] = t.Slug
+		}
+		if err := confirmPurge(f, slugs, opts.Yes); err != nil {
 			return err
 		}
-		fmt.Fprintf(f.IO.Out, "tenant %s purged\n", slug)
-		return nil
-	}
-	due, err := p.ExpiredTenants(ctx, retention)
-	if err != nil {
+		purged, err := p.PurgeExpired(ctx, retention)
+		for _, s := range purged {
+			fmt.Fprintf(f.IO.Out, "tenant %s purged\n", s)
+		}
+		if err == nil {
+			fmt.Fprintf(f.IO.Out, "%d expired tenants purged\n", len(purged))
+		}
 		return err
-	}
-	slugs := make([]string, len(due))
-	for i, t := range due {
-		slugs[i] = t.Slug
-	}
-	if err := confirmPurge(f, slugs, opts.Yes); err != nil {
-		return err
-	}
-	purged, err := p.PurgeExpired(ctx, retention)
-	for _, s := range purged {
-		fmt.Fprintf(f.IO.Out, "tenant %s purged\n", s)
-	}
-	if err == nil {
-		fmt.Fprintf(f.IO.Out, "%d expired tenants purged\n", len(purged))
-	}
-	return err
+	})
 }
 
 // PrintTenants prints tenants as -o asks.
 func PrintTenants(f *cmdutil.Factory, tenants []catalog.Tenant) error {
-	if f.JSONOutput() {
-		return f.PrintJSON(tenants)
-	}
-	tw := f.Table("SLUG", "NAME", "DOMAIN", "STATE", "SERVER", "DATABASE", "VERSION")
-	for _, t := range tenants {
-		cmdutil.Row(tw, t.Slug, t.Name, t.Domain, t.State, t.Server, t.Database, t.SchemaVersion)
-	}
-	return tw.Flush()
+	return cmdutil.PrintList(f, tenants, []string{"SLUG", "NAME", "DOMAIN", "STATE", "SERVER", "DATABASE", "VERSION"}, func(t catalog.Tenant) []any {
+		return []any{t.Slug, t.Name, t.Domain, t.State, t.Server, t.Database, t.SchemaVersion}
+	})
 }

@@ -20,16 +20,13 @@ type Options struct {
 
 // NewCmdVersion is `version`; runF, when not nil, replaces the run.
 func NewCmdVersion(f *cmdutil.Factory, version string, runF func(context.Context, *Options) error) *cobra.Command {
-	if runF == nil {
-		runF = run
-	}
 	opts := &Options{Factory: f, Version: version}
 	return &cobra.Command{
 		Use:     "version",
 		Example: "  tenantctl version\n  tenantctl version -o json",
 		Short:   "Print the version",
 		Args:    cmdutil.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		RunE:    cmdutil.RunE(opts, runF, run, nil),
 	}
 }
 

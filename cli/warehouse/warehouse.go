@@ -4,10 +4,10 @@ package warehouse
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/cli/cmdutil"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/provisioner"
@@ -28,16 +28,13 @@ type InitOptions struct {
 
 // NewCmdInit is `warehouse init`; runF, when not nil, replaces the run.
 func NewCmdInit(f *cmdutil.Factory, runF func(context.Context, *InitOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runInit
-	}
 	opts := &InitOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:     "init --dsn DSN",
 		Example: "  tenantctl warehouse init --dsn-file /etc/tenantctl/warehouse.dsn\n  printf '%s' \"$WAREHOUSE_DSN\" | tenantctl warehouse init --dsn -",
 		Short:   "Register and migrate the warehouse, and close it to PUBLIC (idempotent)",
 		Args:    cmdutil.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		RunE:    cmdutil.RunE(opts, runF, runInit, nil),
 	}
 	cmd.Flags().StringVar(&opts.DSN, "dsn", "", "warehouse database connection string (required; '-' reads it from stdin)")
 	cmd.Flags().StringVar(&opts.DSNFile, "dsn-file", "", "read the warehouse connection string from this file instead")
@@ -55,11 +52,7 @@ func runInit(ctx context.Context, opts *InitOptions) error {
 		if err != nil {
 			return err
 		}
-		if f.JSONOutput() {
-			return f.PrintJSON(w)
-		}
-		fmt.Fprintf(f.IO.Out, "warehouse %s:%d/%s registered\n", w.Host, w.Port, w.Database)
-		return nil
+		return f.PrintResult(w, "warehouse %s:%d/%s registered\n", w.Host, w.Port, w.Database)
 	})
 }
 
@@ -70,9 +63,6 @@ type DSNOptions struct {
 
 // NewCmdDSN is `warehouse dsn`; runF, when not nil, replaces the run.
 func NewCmdDSN(f *cmdutil.Factory, runF func(context.Context, *DSNOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runDSN
-	}
 	opts := &DSNOptions{Factory: f}
 	return &cobra.Command{
 		Use:   "dsn",
@@ -81,26 +71,19 @@ func NewCmdDSN(f *cmdutil.Factory, runF func(context.Context, *DSNOptions) error
 'tenant dsn' and 'access dsn' it prints a secret: keep it off shared screens and logs.`,
 		Example: `  psql "$(tenantctl warehouse dsn)" -c 'SELECT slug, state FROM tenantctl.tenants'`,
 		Args:    cmdutil.NoArgs,
-		RunE:    func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		RunE:    cmdutil.RunE(opts, runF, runDSN, nil),
 	}
 }
 
 func runDSN(ctx context.Context, opts *DSNOptions) error {
 	f := opts.Factory
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	dsn, err := store.WarehouseDSN(ctx)
-	if err != nil {
-		return err
-	}
-	if f.JSONOutput() {
-		return f.PrintJSON(map[string]string{"dsn": dsn})
-	}
-	fmt.Fprintln(f.IO.Out, dsn)
-	return nil
+	return f.WithStore(ctx, func(store *catalog.Store) error {
+		dsn, err := store.WarehouseDSN(ctx)
+		if err != nil {
+			return err
+		}
+		return f.PrintResult(map[string]string{"dsn": dsn}, "%s\n", dsn)
+	})
 }
 
 // SetOptions are `warehouse set`'s.
@@ -112,9 +95,6 @@ type SetOptions struct {
 
 // NewCmdSet is `warehouse set`; runF, when not nil, replaces the run.
 func NewCmdSet(f *cmdutil.Factory, runF func(context.Context, *SetOptions) error) *cobra.Command {
-	if runF == nil {
-		runF = runSet
-	}
 	opts := &SetOptions{Factory: f}
 	cmd := &cobra.Command{
 		Use:   "set --dsn-file FILE | --dsn-stdin",
@@ -128,7 +108,7 @@ forgotten: the catalog keeps only the new one, sealed.`,
 		Example: `  tenantctl warehouse set --dsn-file /etc/tenantctl/warehouse.dsn
   printf '%s' "$WAREHOUSE_DSN" | tenantctl warehouse set --dsn-stdin`,
 		Args: cmdutil.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error { return runF(cmd.Context(), opts) },
+		RunE: cmdutil.RunE(opts, runF, runSet, nil),
 	}
 	cmd.Flags().StringVar(&opts.DSNFile, "dsn-file", "", "read the new connection string from this file")
 	cmd.Flags().BoolVar(&opts.DSNStdin, "dsn-stdin", false, "read the new connection string from stdin")
@@ -149,10 +129,6 @@ func runSet(ctx context.Context, opts *SetOptions) error {
 		if err != nil {
 			return err
 		}
-		if f.JSONOutput() {
-			return f.PrintJSON(w)
-		}
-		fmt.Fprintf(f.IO.Out, "warehouse DSN changed (%s:%d/%s, same warehouse); the old DSN is forgotten\n", w.Host, w.Port, w.Database)
-		return nil
+		return f.PrintResult(w, "warehouse DSN changed (%s:%d/%s, same warehouse); the old DSN is forgotten\n", w.Host, w.Port, w.Database)
 	})
 }

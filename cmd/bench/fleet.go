@@ -20,15 +20,27 @@ ALTER TABLE incidents ADD COLUMN bench_note text;
 ALTER TABLE incidents DROP COLUMN bench_note;
 `
 
-// fleetTenants returns the fleet's tenant databases, creating tenants up to n with a
-// batch file (not timed).
-func (h *harness) fleetTenants(ctx context.Context, n int) ([]string, error) {
+// benchTenant is a tenant as `tenant list -o json` prints it, as far as the bench needs.
+type benchTenant struct{ Slug, Database string }
+
+// listTenants lists the fleet's tenants through the CLI.
+func (h *harness) listTenants(ctx context.Context) ([]benchTenant, error) {
 	list, err := h.run(ctx, "tenant list", "tenant", "list", "-o", "json")
 	if err != nil {
 		return nil, err
 	}
-	var tenants []struct{ Slug, Database string }
+	var tenants []benchTenant
 	if err := json.Unmarshal(list.out, &tenants); err != nil {
+		return nil, err
+	}
+	return tenants, nil
+}
+
+// fleetTenants returns the fleet's tenant databases, creating tenants up to n with a
+// batch file (not timed).
+func (h *harness) fleetTenants(ctx context.Context, n int) ([]string, error) {
+	tenants, err := h.listTenants(ctx)
+	if err != nil {
 		return nil, err
 	}
 	if missing := n - len(tenants); missing > 0 {

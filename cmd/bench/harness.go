@@ -83,11 +83,7 @@ func newHarness(ctx context.Context, sz sizes) (*harness, error) {
 	if h.server, err = localpg.Open(filepath.Join(dir, "env", "pg-a")); err != nil {
 		return nil, err
 	}
-	box, err := secret.LoadKey(filepath.Join(dir, "env", "secret.key"), "")
-	if err != nil {
-		return nil, err
-	}
-	store, err := catalog.Open(ctx, h.control.DSN("catalog"), box)
+	store, _, err := h.openCatalog(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -332,4 +328,15 @@ type machineInfo struct {
 func machine() machineInfo {
 	la, _ := os.ReadFile("/proc/loadavg")
 	return machineInfo{CPUs: runtime.NumCPU(), LoadAvg: strings.TrimSpace(string(la)), GOOS: runtime.GOOS + "/" + runtime.GOARCH}
+}
+
+// openCatalog opens the dev environment's catalog with its key, as tenantctl does, and
+// returns the key too.
+func (h *harness) openCatalog(ctx context.Context) (*catalog.Store, *secret.Box, error) {
+	box, err := secret.LoadKey(filepath.Join(h.dir, "env", "secret.key"), "")
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := catalog.Open(ctx, h.control.DSN("catalog"), box)
+	return store, box, err
 }

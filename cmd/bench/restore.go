@@ -254,12 +254,8 @@ func dirSize(dir string) (int64, error) {
 
 // tenantDatabases maps every tenant's slug to its database.
 func (h *harness) tenantDatabases(ctx context.Context) (map[string]string, error) {
-	list, err := h.run(ctx, "tenant list", "tenant", "list", "-o", "json")
+	tenants, err := h.listTenants(ctx)
 	if err != nil {
-		return nil, err
-	}
-	var tenants []struct{ Slug, Database string }
-	if err := json.Unmarshal(list.out, &tenants); err != nil {
 		return nil, err
 	}
 	out := map[string]string{}

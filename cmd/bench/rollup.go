@@ -4,20 +4,16 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
-	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/localpg"
-	"github.com/tenantctl/tenantctl/secret"
 )
 
 // rollupTables are the default spec's tables, in its order.
@@ -33,12 +29,8 @@ func (h *harness) rollup(ctx context.Context, r *report) error {
 	if err != nil {
 		return err
 	}
-	list, err := h.run(ctx, "tenant list", "tenant", "list", "-o", "json")
+	tenants, err := h.listTenants(ctx)
 	if err != nil {
-		return err
-	}
-	var tenants []struct{ Slug, Database string }
-	if err := json.Unmarshal(list.out, &tenants); err != nil {
 		return err
 	}
 	big := tenants[0]
@@ -405,11 +397,7 @@ type statementCounts struct {
 // clusters (statements each database received, pipelined ones included), then puts
 // everything back.
 func (h *harness) countStatements(ctx context.Context, fn func() error) (c statementCounts, retErr error) {
-	box, err := secret.LoadKey(filepath.Join(h.dir, "env", "secret.key"), "")
-	if err != nil {
-		return c, err
-	}
-	store, err := catalog.Open(ctx, h.control.DSN("catalog"), box)
+	store, box, err := h.openCatalog(ctx)
 	if err != nil {
 		return c, err
 	}

@@ -161,28 +161,19 @@ func (c *watchedConn) failed() error {
 	return nil
 }
 
-func (c *watchedConn) Read(p []byte) (int, error) {
-	if err := c.failed(); err != nil {
-		return 0, err
-	}
-	c.read.begin()
-	n, err := c.Conn.Read(p)
-	c.read.end()
-	if err != nil {
-		if f := c.failed(); f != nil {
-			return n, f
-		}
-	}
-	return n, err
-}
+func (c *watchedConn) Read(p []byte) (int, error) { return c.watched(&c.read, c.Conn.Read, p) }
 
-func (c *watchedConn) Write(p []byte) (int, error) {
+func (c *watchedConn) Write(p []byte) (int, error) { return c.watched(&c.write, c.Conn.Write, p) }
+
+// watched does one read or write under its watch o. Once the watch has failed the
+// connection, that failure is the answer (and the cause of an I/O error it provoked).
+func (c *watchedConn) watched(o *op, rw func([]byte) (int, error), p []byte) (int, error) {
 	if err := c.failed(); err != nil {
 		return 0, err
 	}
-	c.write.begin()
-	n, err := c.Conn.Write(p)
-	c.write.end()
+	o.begin()
+	n, err := rw(p)
+	o.end()
 	if err != nil {
 		if f := c.failed(); f != nil {
 			return n, f

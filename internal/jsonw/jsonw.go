@@ -55,3 +55,36 @@ func Value(b []byte, v any) ([]byte, error) {
 	}
 	return append(b, enc...), nil
 }
+
+// StringField appends ,"name":s (a field after an object's first).
+func StringField(b []byte, name, s string) []byte { return String(Key(b, name, false), s) }
+
+// IntField appends ,"name":n.
+func IntField(b []byte, name string, n int64) []byte { return Int(Key(b, name, false), n) }
+
+// TimeField appends ,"name":t.
+func TimeField(b []byte, name string, t time.Time) []byte { return Time(Key(b, name, false), t) }
+
+// OmitString is [StringField] for an `omitempty` string: nothing when s is "".
+func OmitString(b []byte, name, s string) []byte {
+	if s == "" {
+		return b
+	}
+	return StringField(b, name, s)
+}
+
+// OmitInt is [IntField] for an `omitempty` *int64: nothing when p is nil.
+func OmitInt(b []byte, name string, p *int64) []byte {
+	if p == nil {
+		return b
+	}
+	return IntField(b, name, *p)
+}
+
+// OmitTime is [TimeField] for an `omitempty` *time.Time: nothing when p is nil.
+func OmitTime(b []byte, name string, p *time.Time) []byte {
+	if p == nil {
+		return b
+	}
+	return TimeField(b, name, *p)
+}
