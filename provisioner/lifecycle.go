@@ -203,6 +203,10 @@ func (p *Provisioner) Delete(ctx context.Context, o DeleteOptions) error {
 		if err := srv.RevokeAccess(ctx, t.ID); err != nil {
 			return err
 		}
+		// tenantctl's own login too, before anything can be dropped.
+		if err := srv.RevokeOwnerLogin(ctx, t.ID); err != nil {
+			return err
+		}
 		fpDeleteServer.Hit()
 		state, now := catalog.StateDeleting, time.Now()
 		if err := p.Store.UpdateTenant(ctx, t.ID, catalog.TenantUpdate{State: &state, DeletedAt: &now,

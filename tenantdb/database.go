@@ -321,11 +321,10 @@ func harden(ctx context.Context, conn *pgx.Conn, id, admin string) error {
 	return nil
 }
 
-// RevokeAccess takes CONNECT away from the app role, forbids the app and owner roles to
-// log in and ends their sessions: the first phase of deleting a tenant (and what a
-// move leaves on its kept source). The owner loses its LOGIN here, before any drop, so
-// a run killed anywhere later leaves no owner that can log in; `tenant cancel-delete`
-// gives it back.
+// RevokeAccess takes CONNECT away from the app role, forbids it to log in and ends its
+// sessions: the first phase of deleting a tenant, what a move leaves on its kept source
+// and how an in-place restore stops writes. (The owner's login is taken separately,
+// [Server.RevokeOwnerLogin]: an in-place restore still works as the owner.)
 func (s *Server) RevokeAccess(ctx context.Context, id string) error {
 	conn, release, err := s.admin(ctx)
 	if err != nil {
@@ -337,7 +336,8 @@ func (s *Server) RevokeAccess(ctx context.Context, id string) error {
 		return err
 	}
 	if dbExists {
-		// The database's access list is the owner's to change.
+		// The database's access list is the owner's to change: one transaction in which
+		// the admin is a member of the owner (a kill inside it undoes both statements).
 		if err := s.withMembership(ctx, conn, []string{OwnerRole(id)}, func(tx pgx.Tx) error {
 			for _, stmt := range []string{
 				"REVOKE ALL ON DATABASE " + ident(Database(id)) + " FROM PUBLIC",
@@ -346,20 +346,35 @@ func (s *Server) RevokeAccess(ctx context.Context, id string) error {
 				if _, err := tx.Exec(ctx, stmt); err != nil {
 					return err
 				}
+				fpRevokeAccess.Hit()
 			}
 			return nil
 		}); err != nil && !dbconn.HasCode(err, pgerrcode.InvalidCatalogName, pgerrcode.UndefinedObject) {
 			return fmt.Errorf("revoke access to %s: %w", Database(id), err)
 		}
 	}
-	fpRevokeAccess.Hit()
-	for _, role := range []string{AppRole(id), OwnerRole(id)} {
-		if _, err := conn.Exec(ctx, "ALTER ROLE "+ident(role)+" NOLOGIN"); err != nil && !dbconn.HasCode(err, pgerrcode.UndefinedObject) {
-			return fmt.Errorf("revoke access to %s: %w", Database(id), err)
-		}
-		fpRevokeAccess.Hit()
+	if _, err := conn.Exec(ctx, "ALTER ROLE "+ident(AppRole(id))+" NOLOGIN"); err != nil && !dbconn.HasCode(err, pgerrcode.UndefinedObject) {
+		return fmt.Errorf("revoke access to %s: %w", Database(id), err)
 	}
-	return s.terminate(ctx, conn, AppRole(id), OwnerRole(id))
+	fpRevokeAccess.Hit()
+	return s.terminate(ctx, conn, AppRole(id))
+}
+
+// RevokeOwnerLogin forbids the owner role to log in and ends its sessions: a deleted
+// tenant's (before anything is dropped, so a run killed later leaves no owner that can
+// log in; `tenant cancel-delete` gives it back) and a move's kept source. A missing
+// role is fine.
+func (s *Server) RevokeOwnerLogin(ctx context.Context, id string) error {
+	conn, release, err := s.admin(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if _, err := conn.Exec(ctx, "ALTER ROLE "+ident(OwnerRole(id))+" NOLOGIN"); err != nil && !dbconn.HasCode(err, pgerrcode.UndefinedObject) {
+		return fmt.Errorf("take the owner's login of %s: %w", Database(id), err)
+	}
+	fpOwnerNoLogin.Hit()
+	return s.terminate(ctx, conn, OwnerRole(id))
 }
 
 // DropDatabase drops the tenant database, ending any session on it. A missing database

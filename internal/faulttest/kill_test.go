@@ -240,7 +240,7 @@ func baseCases() []killCase {
 			name: "delete",
 			points: []string{"access.revoke.after-record", "tenantdb.access.after-drop-owned", "delete.after-grants",
 				"tenantdb.revoke-access.after-statement:1", "tenantdb.revoke-access.after-statement:2", "tenantdb.revoke-access.after-statement:3",
-				"delete.after-server", "delete.after-catalog"},
+				"tenantdb.owner-login.after-nologin", "delete.after-server", "delete.after-catalog"},
 			setup: func(f *fleet, slug string) []string {
 				f.createTenant(slug)
 				f.must("access", "grant", "carol", "--tenant", slug, "--reason", "INC-3")
