@@ -13,9 +13,15 @@ help: ## Show this help
 build: ## Build bin/tenantctl
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/tenantctl ./cmd/tenantctl
 
+# The suite mostly waits (on servers, subprocesses and timeouts) rather than computing:
+# on a small machine go test's default of GOMAXPROCS test binaries at once leaves the
+# cores idle. TEST_P binaries run at once (and the slowest packages run more of their
+# tests at once, see pgtest.Waiting). With TENANTCTL_TEST_DSN, use TEST_P=1.
+TEST_P ?= 4
+
 .PHONY: test
-test: ## Run every test with -race against real PostgreSQL (private clusters, or TENANTCTL_TEST_DSN)
-	$(GO) test -race -count=1 -timeout 30m ./...
+test: ## Run every test with -race against real PostgreSQL (private clusters, or TENANTCTL_TEST_DSN with TEST_P=1)
+	$(GO) test -race -count=1 -p $(TEST_P) -timeout 30m ./...
 
 GOLANGCI_LINT_VERSION := 2.15.0
 GOLANGCI_LINT := $(shell $(GO) env GOPATH)/bin/golangci-lint
@@ -26,8 +32,9 @@ FUZZ_TARGETS := ./internal/validate:FuzzSlug ./internal/validate:FuzzDomain ./in
 	./provisioner:FuzzGrantOptions ./internal/dbconn:FuzzParseConfig ./rollup:FuzzParseSpec ./tenantdb:FuzzQuote
 
 .PHONY: test-long
-test-long: ## Long fault suite: every kill point and 300 random SIGKILLs (FAULTTEST_LONG=1), then every fuzz target for FUZZTIME (30s) each
+test-long: ## Long fault suite: every kill point and 300 random SIGKILLs (FAULTTEST_LONG=1), the CLI's kill families at every point, then every fuzz target for FUZZTIME (30s) each
 	FAULTTEST_LONG=1 $(GO) test -race -count=1 -timeout 120m ./internal/faulttest/
+	FAULTTEST_LONG=1 $(GO) test -race -count=1 -timeout 60m -run 'Killed' ./cmd/tenantctl/
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$fn in $$pkg for $(FUZZTIME)"; \
 		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done

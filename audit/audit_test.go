@@ -8,6 +8,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/jackc/pgx/v5"
@@ -21,15 +22,51 @@ import (
 	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
-// The tests of this package do not run in parallel: an audit sees every database and
-// role on a server, so the fleets of parallel tests would be each other's orphans.
-// Each test wipes the tenant namespace of both servers when it ends.
+// An audit sees every database and role on a server, so the fleets of two tests on the
+// same servers would be each other's orphans: each test holds a pair of tenant servers
+// of its own (lease) while it runs, and wipes their tenant namespace when it ends. The
+// tests wait on servers far more than they compute, so they run in parallel, a pair
+// each. TestAuditChangesNothing, which compares the control cluster before and after,
+// runs alone (not parallel: before the parallel tests start).
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, 2)) }
+// pairs is the number of tenant-server pairs the tests share out.
+const pairs = 4
+
+func TestMain(m *testing.M) {
+	pgtest.Waiting(pairs)
+	os.Exit(pgtest.Main(m, 2*pairs))
+}
+
+var (
+	slotsOnce sync.Once
+	slots     chan [2]*pgtest.Server
+)
+
+// lease holds a pair of tenant servers for the test, released when it ends. With
+// TENANTCTL_TEST_DSN every "server" is one server: there is one pair, so the tests
+// take turns.
+func lease(t *testing.T, env *pgtest.Env) [2]*pgtest.Server {
+	t.Helper()
+	slotsOnce.Do(func() {
+		n := pairs
+		if env.External {
+			n = 1
+		}
+		slots = make(chan [2]*pgtest.Server, n)
+		for i := range n {
+			slots <- [2]*pgtest.Server{env.Servers[2*i], env.Servers[2*i+1]}
+		}
+	})
+	pair := <-slots
+	t.Cleanup(func() { slots <- pair })
+	return pair
+}
 
 type fleet struct {
-	t         *testing.T
-	env       *pgtest.Env
+	t   *testing.T
+	env *pgtest.Env
+	// servers are pg-a and pg-b, the test's own pair.
+	servers   [2]*pgtest.Server
 	store     *catalog.Store
 	prov      *provisioner.Provisioner
 	tenants   map[string]catalog.Tenant
@@ -42,7 +79,9 @@ func setup(t *testing.T) *fleet {
 	t.Helper()
 	ctx := context.Background()
 	env := pgtest.Get(t)
-	t.Cleanup(func() { wipe(t, env) })
+	pair := lease(t, env)
+	var ids []string // of the fleet's tenants, for the wipe of the control cluster
+	t.Cleanup(func() { wipeServers(t, pair[:], env.Control, ids) })
 	db := env.Control.NewDatabase(t, "catalog")
 	dsn := env.Control.SuperDSN(db)
 	_, err := catalog.Init(ctx, dsn)
@@ -52,9 +91,9 @@ func setup(t *testing.T) *fleet {
 	store, err := catalog.Open(ctx, dsn, box)
 	require.NoError(t, err)
 	t.Cleanup(store.Close)
-	f := &fleet{t: t, env: env, store: store, prov: provisioner.New(store, nil), tenants: map[string]catalog.Tenant{}}
+	f := &fleet{t: t, env: env, servers: pair, store: store, prov: provisioner.New(store, nil), tenants: map[string]catalog.Tenant{}}
 	for i, name := range []string{"pg-a", "pg-b"} {
-		_, err := f.prov.AddServer(ctx, provisioner.AddServerOptions{Name: name, DSN: env.Servers[i].AdminDSN(t), Capacity: 100})
+		_, err := f.prov.AddServer(ctx, provisioner.AddServerOptions{Name: name, DSN: pair[i].AdminDSN(t), Capacity: 100})
 		require.NoError(t, err)
 	}
 	f.warehouse = env.Control.NewDatabase(t, "warehouse")
@@ -69,14 +108,38 @@ func setup(t *testing.T) *fleet {
 		require.NoError(t, err)
 		f.tenants[c.slug] = tn
 	}
+	t.Cleanup(func() {
+		for _, tn := range f.tenants {
+			ids = append(ids, tn.ID)
+		}
+	})
 	return f
 }
 
-// wipe drops every tenant-named database and role on the tenant servers, and every
-// tenant-named role on the control cluster.
+// wipe drops every tenant-named database and role on every server of the environment
+// (the benchmarks, which run alone).
 func wipe(t testing.TB, env *pgtest.Env) {
+	wipeServers(t, append([]*pgtest.Server{env.Control}, env.Servers...), nil, nil)
+}
+
+// wipeServers drops every tenant-named database and role on servers, and on control
+// (shared by tests running at once) those of the tenants ids.
+func wipeServers(t testing.TB, servers []*pgtest.Server, control *pgtest.Server, ids []string) {
 	ctx := context.Background()
-	for _, s := range append([]*pgtest.Server{env.Control}, env.Servers...) {
+	if control != nil && len(ids) > 0 {
+		conn := control.Conn(t, "postgres")
+		for _, id := range ids {
+			for _, db := range query(t, conn, `SELECT datname FROM pg_database WHERE starts_with(datname, $1)`, tenantdb.Database(id)) {
+				_, err := conn.Exec(ctx, "DROP DATABASE "+pgx.Identifier{db}.Sanitize()+" WITH (FORCE)")
+				require.NoError(t, err)
+			}
+			for _, role := range query(t, conn, `SELECT rolname FROM pg_roles WHERE starts_with(rolname, $1)`, tenantdb.Database(id)) {
+				_, err := conn.Exec(ctx, "DROP OWNED BY "+pgx.Identifier{role}.Sanitize()+"; DROP ROLE "+pgx.Identifier{role}.Sanitize())
+				require.NoError(t, err, role)
+			}
+		}
+	}
+	for _, s := range servers {
 		conn := s.Conn(t, "postgres")
 		dbs := query(t, conn, `SELECT datname FROM pg_database WHERE datname LIKE 't\_%'`)
 		for _, db := range dbs {
@@ -95,14 +158,14 @@ func wipe(t testing.TB, env *pgtest.Env) {
 // function (also run at cleanup) puts them back.
 func (f *fleet) unconfine(t *testing.T) func() {
 	t.Helper()
-	for _, s := range f.env.Servers {
+	for _, s := range f.servers {
 		s.SetHBA(t, "")
 	}
 	restored := false
 	restore := func() {
 		if !restored {
 			restored = true
-			for _, s := range f.env.Servers {
+			for _, s := range f.servers {
 				s.SetHBA(t, tenantdb.HBALines(pgtest.AdminRole, ""))
 			}
 		}
@@ -122,9 +185,9 @@ func query(t testing.TB, conn *pgx.Conn, sql string, args ...any) []string {
 
 func (f *fleet) server(slug string) *pgtest.Server {
 	if f.tenants[slug].Server == "pg-a" {
-		return f.env.Servers[0]
+		return f.servers[0]
 	}
-	return f.env.Servers[1]
+	return f.servers[1]
 }
 
 // exec runs statements as superuser in database db of the tenant's server.
@@ -191,6 +254,7 @@ func requireOnly(t *testing.T, r audit.Report, checks ...string) {
 }
 
 func TestCleanFleetPasses(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	r := f.audit()
 	requireClean(t, r)
@@ -243,6 +307,7 @@ func TestCleanFleetPasses(t *testing.T) {
 // TestSabotageDetected breaks isolation one way at a time and checks that the audit
 // names the violation and the tenant, then repairs it and checks the fleet passes again.
 func TestSabotageDetected(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
 	alpha, beta, gamma := f.tenants["alpha"], f.tenants["beta"], f.tenants["gamma"]
@@ -334,6 +399,17 @@ func TestSabotageDetected(t *testing.T) {
 		f.exec("beta", "postgres", "DROP ROLE audit_test_monitoring")
 	})
 
+}
+
+// TestSabotageDetectedInDatabases is the second half of TestSabotageDetected's cases,
+// on a fleet (and a pair of servers) of its own so that the halves run at once.
+func TestSabotageDetectedInDatabases(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	alpha, beta, gamma := f.tenants["alpha"], f.tenants["beta"], f.tenants["gamma"]
+	requireClean(t, f.audit())
+
 	t.Run("dblink installed in a tenant database", func(t *testing.T) {
 		f.exec("gamma", gamma.Database, "CREATE EXTENSION dblink")
 		r := f.audit(func(o *audit.Options) { o.NoProbes = true })
@@ -410,10 +486,10 @@ func TestSabotageDetected(t *testing.T) {
 
 		// Now gone from pg-b too: the catalog's server lacks it, and the audit says where it is.
 		f.exec("gamma", "postgres", "ALTER DATABASE "+gamma.Database+" RENAME TO t_yyyyyyyyyy")
-		f.env.Servers[0].Exec(t, "postgres", "CREATE DATABASE "+gamma.Database)
+		f.servers[0].Exec(t, "postgres", "CREATE DATABASE "+gamma.Database)
 		r = f.audit(func(o *audit.Options) { o.NoProbes = true })
 		requireViolation(t, r, audit.CheckDBExists, "gamma", "not on server pg-b", "but on pg-a")
-		f.env.Servers[0].Exec(t, "postgres", "DROP DATABASE "+gamma.Database)
+		f.servers[0].Exec(t, "postgres", "DROP DATABASE "+gamma.Database)
 		f.exec("gamma", "postgres", "ALTER DATABASE t_yyyyyyyyyy RENAME TO "+gamma.Database)
 	})
 
@@ -442,7 +518,7 @@ func TestSabotageDetected(t *testing.T) {
 func snapshotServers(t *testing.T, f *fleet) string {
 	t.Helper()
 	var b strings.Builder
-	for _, s := range append([]*pgtest.Server{f.env.Control}, f.env.Servers...) {
+	for _, s := range append([]*pgtest.Server{f.env.Control}, f.servers[:]...) {
 		conn := s.Conn(t, "postgres")
 		for _, q := range []string{
 			`SELECT datname || ' ' || datdba::regrole || ' ' || coalesce(datacl::text, '') || ' ' || datallowconn || ' ' || datconnlimit || ' ' || coalesce(shobj_description(oid, 'pg_database'), '') FROM pg_database ORDER BY 1`,
@@ -478,6 +554,7 @@ func TestAuditChangesNothing(t *testing.T) {
 }
 
 func TestServerDownIsReportedAndTheRestAudited(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
 	// A server that cannot be reached, holding one tenant.
@@ -510,6 +587,7 @@ func TestServerDownIsReportedAndTheRestAudited(t *testing.T) {
 }
 
 func TestOneTenantScopeAndHistory(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
 	// Fleet-wide drift the one-tenant audit does not look at.
@@ -574,6 +652,7 @@ func TestOneTenantScopeAndHistory(t *testing.T) {
 // that the audit names each, runs the real reconcile and checks the fleet passes again;
 // then breaks it in a way reconcile only reports, which the audit keeps flagging.
 func TestAuditPassesAfterReconcile(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
 	alpha, beta, gamma := f.tenants["alpha"], f.tenants["beta"], f.tenants["gamma"]

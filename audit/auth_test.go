@@ -25,7 +25,7 @@ import (
 // `tenantctl server hba` are put back at cleanup.
 func setHBA(t *testing.T, f *fleet, lines string) {
 	t.Helper()
-	s := f.env.Servers[0]
+	s := f.servers[0]
 	s.SetHBA(t, lines)
 	t.Cleanup(func() { s.SetHBA(t, tenantdb.HBALines(pgtest.AdminRole, "")) })
 }
@@ -64,6 +64,7 @@ func evaluated(r audit.Report, check string) int {
 // the wrong-password probes name every tenant of pg-a; then takes away the admin's
 // right to read the rules: unverified, never passed.
 func TestWrongPasswordAndTrustRules(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
 	alpha, beta := f.tenants["alpha"], f.tenants["beta"]
@@ -93,8 +94,8 @@ func TestWrongPasswordAndTrustRules(t *testing.T) {
 
 	// 2. trust for everyone after tenantctl's lines: the superuser's name is enough.
 	setHBA(t, f, lines+"host all all all trust\n")
-	su, _ := superUser(t, f.env.Servers[0])
-	cfg, err := pgx.ParseConfig(f.env.Servers[0].SuperDSN(alpha.Database))
+	su, _ := superUser(t, f.servers[0])
+	cfg, err := pgx.ParseConfig(f.servers[0].SuperDSN(alpha.Database))
 	require.NoError(t, err)
 	cfg.Password = "not-the-password"
 	conn, err = pgx.ConnectConfig(ctx, cfg)
@@ -111,9 +112,9 @@ func TestWrongPasswordAndTrustRules(t *testing.T) {
 	setHBA(t, f, lines)
 
 	// 3. The admin may not read the rules: unverified, and the verdict is not passed.
-	f.env.Servers[0].Exec(t, "postgres", "REVOKE SELECT ON pg_hba_file_rules FROM "+pgtest.AdminRole,
+	f.servers[0].Exec(t, "postgres", "REVOKE SELECT ON pg_hba_file_rules FROM "+pgtest.AdminRole,
 		"REVOKE EXECUTE ON FUNCTION pg_hba_file_rules() FROM "+pgtest.AdminRole)
-	t.Cleanup(func() { f.env.Servers[0].Exec(t, "postgres", tenantdb.HBAGrantSQL(pgtest.AdminRole)) })
+	t.Cleanup(func() { f.servers[0].Exec(t, "postgres", tenantdb.HBAGrantSQL(pgtest.AdminRole)) })
 	r = f.audit()
 	for _, slug := range pgA {
 		v := requireViolation(t, r, audit.CheckServerHBA, slug, "unverified", "GRANT SELECT ON pg_catalog.pg_hba_file_rules TO")
@@ -121,7 +122,7 @@ func TestWrongPasswordAndTrustRules(t *testing.T) {
 	}
 	requireOnly(t, r, audit.CheckServerHBA)
 	require.False(t, r.Passed)
-	f.env.Servers[0].Exec(t, "postgres", tenantdb.HBAGrantSQL(pgtest.AdminRole))
+	f.servers[0].Exec(t, "postgres", tenantdb.HBAGrantSQL(pgtest.AdminRole))
 	requireClean(t, f.audit())
 }
 
@@ -143,11 +144,12 @@ func legacyLines(admin string) string {
 // the current ones neither. Then an ordinary database behind a rule for tenant logins:
 // the other-database probe finds it, declared or not.
 func TestLinesWithoutDoors(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
 	beta := f.tenants["beta"]
 	betaApp, betaPW := tenantdb.AppRole(beta.ID), f.appPassword(t, "beta")
-	a := f.env.Servers[0]
+	a := f.servers[0]
 	pgA := []string{"alpha", "beta"}
 	a.Exec(t, "postgres", "CREATE DATABASE "+tenantdb.LoginsRole)
 	t.Cleanup(func() { a.Exec(t, "postgres", "DROP DATABASE IF EXISTS "+tenantdb.LoginsRole+" WITH (FORCE)") })
@@ -234,10 +236,11 @@ func (f *fleet) replicationLogin(t *testing.T, slug, user, password string) (*pg
 // application login sets its role to the group and mints a login inside beta's roles,
 // which reads beta's rows. The audit names every tenant of the server.
 func TestSharedRolesHeldToTenantRules(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
 	alpha, beta := f.tenants["alpha"], f.tenants["beta"]
-	a := f.env.Servers[0]
+	a := f.servers[0]
 	pgA := []string{"alpha", "beta"}
 	a.Exec(t, "postgres", "ALTER ROLE "+tenantdb.LoginsRole+" CREATEROLE")
 	t.Cleanup(func() {

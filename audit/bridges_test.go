@@ -35,9 +35,10 @@ func (f *fleet) appQuery(t *testing.T, slug, sql string, args ...any) string {
 // credentials read the other's row, and checks the audit names both the tenant the
 // bridge lives in and the tenant it reaches.
 func TestBridgesNameBothEnds(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	alpha, beta, gamma := f.tenants["alpha"], f.tenants["beta"], f.tenants["gamma"]
-	a, b := f.env.Servers[0], f.env.Servers[1]
+	a, b := f.servers[0], f.servers[1]
 	// Alpha's row gets an id beta's table does not use, so that it can be copied there.
 	a.Exec(t, alpha.Database, "INSERT INTO users (id, email, full_name) VALUES (1000, 'ceo@alphawidgets.example', 'Alpha CEO')")
 	a.Exec(t, beta.Database, "INSERT INTO users (email, full_name) VALUES ('ceo@betalogistics.example', 'Beta CEO')")

@@ -18,6 +18,7 @@ import (
 // migration): the app role sees the damage, the audit names both tenants, reconcile
 // writes the customer's domain again, and the fleet is clean.
 func TestDomainFunctionsReconciled(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
 	alpha, gamma := f.tenants["alpha"], f.tenants["gamma"]

@@ -44,10 +44,11 @@ func (f *fleet) appPassword(t *testing.T, slug string) string {
 // credentials read alpha's rows — and checks the audit names it, and that the
 // pg_hba.conf lines keep beta out of postgres in the first place.
 func TestBridgeInSharedDatabase(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
 	alpha := f.tenants["alpha"]
-	srvA := f.env.Servers[0]
+	srvA := f.servers[0]
 	srvA.Exec(t, alpha.Database, "INSERT INTO users (email, full_name) VALUES ('ceo@alphawidgets.example', 'Alpha CEO')")
 	srvA.Exec(t, "postgres",
 		"CREATE EXTENSION postgres_fdw",
@@ -104,10 +105,11 @@ func TestBridgeInSharedDatabase(t *testing.T) {
 // finds it by what it holds (objects owned by alpha's roles), and a purge of alpha
 // names it instead of failing with a bare PostgreSQL error.
 func TestCopyOfTenantDatabase(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
 	alpha := f.tenants["alpha"]
-	srvA := f.env.Servers[0]
+	srvA := f.servers[0]
 	srvA.Exec(t, "postgres", "CREATE DATABASE audit_test_innocuous TEMPLATE "+alpha.Database)
 	t.Cleanup(func() { srvA.Exec(t, "postgres", "DROP DATABASE IF EXISTS audit_test_innocuous WITH (FORCE)") })
 
@@ -142,13 +144,14 @@ func TestCopyOfTenantDatabase(t *testing.T) {
 // TestAccessAndAdminRoles gives MSP access roles and the admin role more than they
 // should have.
 func TestAccessAndAdminRoles(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
 	alpha, beta := f.tenants["alpha"], f.tenants["beta"]
 	g, err := f.prov.GrantAccess(ctx, provisioner.GrantOptions{Login: "alice", Slug: "alpha", Level: "read", Expires: "8h"})
 	require.NoError(t, err)
 	requireClean(t, f.audit())
-	exec := func(stmts ...string) { f.env.Servers[0].Exec(t, "postgres", stmts...) }
+	exec := func(stmts ...string) { f.servers[0].Exec(t, "postgres", stmts...) }
 
 	exec("ALTER ROLE " + g.Role + " CREATEROLE")
 	r := f.audit(noProbes)
@@ -203,12 +206,13 @@ func pgtestAdmin(t *testing.T, f *fleet) string {
 // every way tenantctl does not, checks the audit names each, lets reconcile repair
 // what it can and checks that what it only reports is still reported.
 func TestPrivilegesInsideTenantDatabases(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
 	alpha, beta, gamma := f.tenants["alpha"], f.tenants["beta"], f.tenants["gamma"]
 	alphaApp, betaApp := tenantdb.AppRole(alpha.ID), tenantdb.AppRole(beta.ID)
 	require.NoError(t, f.prov.Suspend(ctx, "beta"))
-	a := f.env.Servers[0]
+	a := f.servers[0]
 	a.Exec(t, alpha.Database,
 		"GRANT SELECT ON public.incidents TO PUBLIC",
 		"GRANT SELECT ON public.users TO "+betaApp,
@@ -233,9 +237,9 @@ func TestPrivilegesInsideTenantDatabases(t *testing.T) {
 		"ALTER ROLE "+alphaApp+" SET statement_timeout = 0",
 		// A suspended customer's database closed to inspection.
 		"ALTER DATABASE "+beta.Database+" ALLOW_CONNECTIONS false")
-	f.env.Servers[1].Exec(t, "postgres", "ALTER DATABASE "+gamma.Database+" IS_TEMPLATE true")
+	f.servers[1].Exec(t, "postgres", "ALTER DATABASE "+gamma.Database+" IS_TEMPLATE true")
 	t.Cleanup(func() {
-		f.env.Servers[1].Exec(t, "postgres", "ALTER DATABASE "+gamma.Database+" IS_TEMPLATE false")
+		f.servers[1].Exec(t, "postgres", "ALTER DATABASE "+gamma.Database+" IS_TEMPLATE false")
 		a.Exec(t, "postgres", "ALTER DATABASE "+beta.Database+" ALLOW_CONNECTIONS true")
 	})
 
@@ -289,12 +293,13 @@ func TestPrivilegesInsideTenantDatabases(t *testing.T) {
 // TestTemplatesAreAudited grants a role a privilege inside a server's template: it
 // would be copied into every tenant created afterwards.
 func TestTemplatesAreAudited(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
 	cs, err := f.store.GetServer(ctx, "pg-a")
 	require.NoError(t, err)
 	require.NotEmpty(t, cs.TemplateDB)
-	a := f.env.Servers[0]
+	a := f.servers[0]
 	t.Cleanup(func() {
 		for _, db := range query(t, a.Conn(t, "postgres"), `SELECT datname FROM pg_database WHERE datname LIKE 't\_%'`) {
 			a.Exec(t, db, "DROP OWNED BY audit_test_snoop")
@@ -339,6 +344,7 @@ func TestTemplatesAreAudited(t *testing.T) {
 
 // TestWarehouseObjects grants on the warehouse's schemas and tables.
 func TestWarehouseObjects(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	alpha := f.tenants["alpha"]
 	role := tenantdb.AppRole(alpha.ID)
@@ -367,6 +373,7 @@ func TestWarehouseObjects(t *testing.T) {
 // credentials are refused by every database on its server but its own, that the admin
 // role is unaffected, and that the audit reports a login outside its groups.
 func TestConfinementUnderHBA(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
 	g, err := f.prov.GrantAccess(ctx, provisioner.GrantOptions{Login: "alice", Slug: "beta", Level: "write", Expires: "1h"})
@@ -414,7 +421,7 @@ func TestConfinementUnderHBA(t *testing.T) {
 
 	// A login taken out of its groups is reported and put back by reconcile.
 	beta := f.tenants["beta"]
-	f.env.Servers[0].Exec(t, "postgres", "REVOKE "+tenantdb.LoginsRole+" FROM "+tenantdb.AppRole(beta.ID),
+	f.servers[0].Exec(t, "postgres", "REVOKE "+tenantdb.LoginsRole+" FROM "+tenantdb.AppRole(beta.ID),
 		"DROP ROLE "+tenantdb.GroupRole(f.tenants["alpha"].ID))
 	r = f.audit(noProbes)
 	requireViolation(t, r, audit.CheckRoleConfinement, "beta", tenantdb.AppRole(beta.ID), tenantdb.LoginsRole)

@@ -121,6 +121,7 @@ func (f *fleet) useCustomerSchema(t *testing.T, slug string) {
 // each tenant's app role can use every function of its schema while PUBLIC can run
 // none (the owner's SECURITY DEFINER function is a note).
 func TestOrdinarySchemaPassesEverywhere(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
 	set := customerMigrations(t)

@@ -18,6 +18,7 @@ import (
 // reports an owner LOGIN for which the catalog holds no password; reconcile repairs
 // the last two and the fleet passes again.
 func TestOwnerLoginsConfinedAndProbed(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
 	alpha, beta := f.tenants["alpha"], f.tenants["beta"]

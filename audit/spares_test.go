@@ -15,6 +15,7 @@ import (
 // TestSparesAreKnownAndInert: the warm pool's spare databases are not orphans, and a
 // spare that can log in, has a password or holds rows is a violation.
 func TestSparesAreKnownAndInert(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
 	require.NoError(t, f.store.SetSpares(ctx, "pg-a", 2))
@@ -35,7 +36,7 @@ func TestSparesAreKnownAndInert(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, spares, 2)
 	sp := spares[0]
-	pgA := f.env.Servers[0]
+	pgA := f.servers[0]
 	pgA.Exec(t, "postgres", "ALTER ROLE "+tenantdb.AppRole(sp.ID)+" LOGIN PASSWORD 'sneaky-password-1'")
 	r = f.audit(noProbes)
 	v := requireViolation(t, r, audit.CheckSpare, "", tenantdb.Database(sp.ID), "can log in")

@@ -45,9 +45,10 @@ func (f *fleet) readAs(t *testing.T, slug, sql string, args ...any) string {
 // from its table file with the tenant's own app credentials; the audit must report each
 // in the database that holds it and name the neighbour exposed.
 func TestSystemSchemaDoors(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	alpha, beta := f.tenants["alpha"], f.tenants["beta"]
-	a := f.env.Servers[0]
+	a := f.servers[0]
 	alphaApp, betaApp := tenantdb.AppRole(alpha.ID), tenantdb.AppRole(beta.ID)
 	betaFile := f.neighbourFile(t, "beta", "ceo@betalogistics.example")
 	alphaFile := f.neighbourFile(t, "alpha", "ceo@alphawidgets.example")

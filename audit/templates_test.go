@@ -16,6 +16,7 @@ import (
 // and its drift, then closes it again as a careful saboteur would: the next tenant
 // created there gets a rebuilt template, without the door.
 func TestTemplateDriftIsRebuiltNotCloned(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
 	cs, err := f.store.GetServer(ctx, "pg-a")
@@ -25,7 +26,7 @@ func TestTemplateDriftIsRebuiltNotCloned(t *testing.T) {
 	fp, err := f.store.TemplateFingerprint(ctx, "pg-a", tmpl)
 	require.NoError(t, err)
 	require.Len(t, fp, 64, "the build records the template's fingerprint")
-	a := f.env.Servers[0]
+	a := f.servers[0]
 
 	a.Exec(t, "postgres", "ALTER DATABASE "+tmpl+" ALLOW_CONNECTIONS true")
 	a.Exec(t, tmpl, "GRANT EXECUTE ON FUNCTION pg_catalog.pg_read_binary_file(text) TO PUBLIC",

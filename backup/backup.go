@@ -317,3 +317,24 @@ func window(ctx context.Context, e Env, s Settings) (Window, Info, Archiver, err
 	}
 	return w, in, a, nil
 }
+
+// WaitCovered waits until server's restorable window reaches t, polling the archiver
+// every 200 ms, and returns the window. pgbackrest check returns once the switched WAL
+// segment is in the repository, which can be before the server's archiver has recorded
+// it (pg_stat_archiver is updated after archive_command returns), so a restore to a
+// time just before the check can otherwise find it a second past the window's end.
+// It gives up with the last window read when ctx ends or after timeout.
+func WaitCovered(ctx context.Context, e Env, server string, t time.Time, timeout time.Duration) (Window, error) {
+	deadline := time.Now().Add(timeout)
+	for {
+		w, err := ServerWindow(ctx, e, server)
+		if err != nil || !w.To.Before(t) || time.Now().After(deadline) {
+			return w, err
+		}
+		select {
+		case <-ctx.Done():
+			return w, ctx.Err()
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}

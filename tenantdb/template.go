@@ -156,7 +156,11 @@ func (s *Server) DropTemplate(ctx context.Context, name string) error {
 		return err
 	}
 	defer release()
-	if _, err := conn.Exec(ctx, "ALTER DATABASE "+ident(name)+" IS_TEMPLATE false"); err != nil && !dbconn.HasCode(err, pgerrcode.InvalidCatalogName) {
+	// A DROP DATABASE interrupted (the process killed mid-way) leaves the database
+	// invalid: no ALTER is allowed on it any more, and none is needed (the drop had
+	// passed its template check), so the drop is finished.
+	if _, err := conn.Exec(ctx, "ALTER DATABASE "+ident(name)+" IS_TEMPLATE false"); err != nil &&
+		!dbconn.HasCode(err, pgerrcode.InvalidCatalogName) && !dbconn.HasCode(err, pgerrcode.ObjectNotInPrerequisiteState) {
 		return fmt.Errorf("unmark template %s: %w", name, err)
 	}
 	fpTemplateDropped.Hit()

@@ -115,3 +115,22 @@ func TestDropDatabaseOutlastsSessionsItCannotEnd(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, ok)
 }
+
+// TestDropTemplateFinishesAnInterruptedDrop: a DROP DATABASE killed mid-way leaves the
+// database invalid (datconnlimit -2), refusing every ALTER. Dropping the template again
+// (reconcile, a rebuild) must finish the drop rather than fail on it for ever.
+func TestDropTemplateFinishesAnInterruptedDrop(t *testing.T) {
+	t.Parallel()
+	srv := testServer(t)
+	ctx := context.Background()
+	name := TemplatePrefix + "interrupted_" + pgtest.RandomSuffix()
+	super := pgtest.Get(t).Servers[0]
+	super.Exec(t, "postgres", "CREATE DATABASE "+name+" OWNER "+pgtest.AdminRole,
+		// What PostgreSQL records first when it drops a database.
+		"UPDATE pg_database SET datconnlimit = -2 WHERE datname = '"+name+"'")
+	t.Cleanup(func() { super.Exec(t, "postgres", "DROP DATABASE IF EXISTS "+name) })
+	require.NoError(t, srv.DropTemplate(ctx, name))
+	ok, err := srv.DatabaseExists(ctx, name)
+	require.NoError(t, err)
+	require.False(t, ok, "the interrupted drop was finished")
+}

@@ -290,9 +290,13 @@ func runRestore(ctx context.Context, f *cmdutil.Factory, p *provisioner.Provisio
 		return err
 	}
 	fmt.Fprintf(f.IO.Out, "    oops: %d incident(s) of %s deleted; it has %s\n", n, slug, after)
-	// pgbackrest check has the server archive its current WAL segment and waits for it,
-	// so the deletion's time is inside the restorable window at once.
+	// pgbackrest check has the server archive its current WAL segment and waits for it
+	// to reach the repository; the server's archiver records it a moment later, and the
+	// window is read from there, so wait for the window to reach the recorded time.
 	if err := backup.Check(ctx, settings); err != nil {
+		return err
+	}
+	if _, err := backup.WaitCovered(ctx, backup.Env{Store: p.Store, Server: p.Server, Log: f.Log}, t.Server, at, time.Minute); err != nil {
 		return err
 	}
 	keep := time.Duration(0)

@@ -106,6 +106,6 @@ func TestAccessGrantRevoke(t *testing.T) {
 	c.mustRun("tenant", "delete", slug, "--confirm", slug, "--purge")
 	require.Len(t, decode[[]map[string]any](t, c.mustRun("access", "list", "-o", "json")), 0)
 	var roles int
-	require.NoError(t, pgtest.Get(t).Servers[0].Conn(t, "postgres").QueryRow(ctx, `SELECT count(*) FROM pg_roles WHERE rolname LIKE 'msp\_bob\_%'`).Scan(&roles))
+	require.NoError(t, pair(t)[0].Conn(t, "postgres").QueryRow(ctx, `SELECT count(*) FROM pg_roles WHERE rolname LIKE 'msp\_bob\_%'`).Scan(&roles))
 	require.Zero(t, roles)
 }

@@ -47,7 +47,7 @@ func TestAuditCommand(t *testing.T) {
 	require.Contains(t, c.mustRun("audit", "--tenant", acme), "Isolation audit PASSED")
 
 	// PUBLIC gets CONNECT on acme's database: exit 3 (violations), named with the tenant, no "Error:".
-	env.Servers[0].Exec(t, "postgres", "GRANT CONNECT ON DATABASE "+dbAcme+" TO PUBLIC")
+	pair(t)[0].Exec(t, "postgres", "GRANT CONNECT ON DATABASE "+dbAcme+" TO PUBLIC")
 	stdout, stderr, code := c.run("audit", "--tenant", acme, "-o", "json")
 	require.Equal(t, 3, code, stderr)
 	require.NotContains(t, stderr, "Error:")
@@ -97,7 +97,7 @@ func TestAuditCommand(t *testing.T) {
 	require.Equal(t, float64(1), history[0]["violations"])
 
 	// Repaired: passes again and says what changed.
-	env.Servers[0].Exec(t, "postgres", "REVOKE ALL ON DATABASE "+dbAcme+" FROM PUBLIC")
+	pair(t)[0].Exec(t, "postgres", "REVOKE ALL ON DATABASE "+dbAcme+" FROM PUBLIC")
 	text = c.mustRun("audit", "--tenant", acme)
 	require.Contains(t, text, "Isolation audit PASSED")
 	require.Contains(t, text, "0 new, 1 resolved")

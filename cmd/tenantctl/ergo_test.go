@@ -320,7 +320,7 @@ func TestDryRuns(t *testing.T) {
 	c.mustRun("tenant", "create", gone, "--name", "Gone", "--domain", gone+".example")
 	dropped := func(db string) bool {
 		t.Helper()
-		for _, srv := range pgtest.Get(t).Servers {
+		for _, srv := range pair(t) {
 			var n int
 			require.NoError(t, srv.Conn(t, "postgres").QueryRow(context.Background(), `SELECT count(*) FROM pg_database WHERE datname = $1`, db).Scan(&n))
 			if n > 0 {

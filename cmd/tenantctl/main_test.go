@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -14,7 +15,61 @@ import (
 	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, 2)) }
+// The end-to-end tests wait on servers and subprocesses far more than they compute, so
+// several run at once (see pgtest.Waiting), each on a pair of tenant servers of its own
+// (pair): tests sharing servers would fight over the servers' template databases
+// (each catalog rebuilds a template it did not record) and see each other's databases.
+const pairs = 5
+
+func TestMain(m *testing.M) {
+	pgtest.Waiting(pairs)
+	os.Exit(pgtest.Main(m, 2*pairs))
+}
+
+var (
+	pairsMu sync.Mutex
+	slots   chan [2]*pgtest.Server
+	held    = map[string][2]*pgtest.Server{}
+)
+
+// pair returns the test's tenant servers pg-a and pg-b, leased on the first call of the
+// (top-level) test and given back when it ends. With TENANTCTL_TEST_DSN there is one
+// server: one pair, so the tests take turns.
+func pair(t *testing.T) [2]*pgtest.Server {
+	t.Helper()
+	env := pgtest.Get(t)
+	root, _, _ := strings.Cut(t.Name(), "/")
+	pairsMu.Lock()
+	if p, ok := held[root]; ok {
+		pairsMu.Unlock()
+		return p
+	}
+	if slots == nil {
+		n := pairs
+		if env.External {
+			n = 1
+		}
+		slots = make(chan [2]*pgtest.Server, n)
+		for i := range n {
+			slots <- [2]*pgtest.Server{env.Servers[2*i], env.Servers[2*i+1]}
+		}
+	}
+	pairsMu.Unlock()
+	if root != t.Name() {
+		t.Fatalf("pair: call it from the top-level test %s first", root)
+	}
+	p := <-slots
+	pairsMu.Lock()
+	held[root] = p
+	pairsMu.Unlock()
+	t.Cleanup(func() {
+		pairsMu.Lock()
+		delete(held, root)
+		pairsMu.Unlock()
+		slots <- p
+	})
+	return p
+}
 
 // cli runs tenantctl in-process against its own catalog database.
 type cli struct {
@@ -72,7 +127,7 @@ func (c *cli) expect(code int, want []string, args ...string) {
 
 func (c *cli) addServer(name string, i int) string {
 	c.t.Helper()
-	dsn := pgtest.Get(c.t).Servers[i].AdminDSN(c.t)
+	dsn := pair(c.t)[i].AdminDSN(c.t)
 	c.secrets = append(c.secrets, passwordOf(dsn))
 	c.mustRun("server", "add", name, "--dsn", dsn, "--capacity", "50", "--label", "zone=z"+name)
 	return dsn
@@ -114,7 +169,7 @@ func TestServerAddListDrainRemove(t *testing.T) {
 	c.mustRun("server", "undrain", "pg-a")
 	c.mustRun("server", "remove", "pg-b")
 	// The DSN can come from stdin, keeping the password off the command line.
-	_, errOut, code := c.runStdin(pgtest.Get(t).Servers[1].AdminDSN(t)+"\n", "server", "add", "pg-b", "--dsn", "-")
+	_, errOut, code := c.runStdin(pair(t)[1].AdminDSN(t)+"\n", "server", "add", "pg-b", "--dsn", "-")
 	require.Equal(t, 0, code, errOut)
 	c.mustRun("server", "remove", "pg-b")
 	list = decode[[]map[string]any](t, c.mustRun("server", "list", "-o", "json"))
@@ -133,8 +188,7 @@ func TestServerAddListDrainRemove(t *testing.T) {
 func TestServerAddBadInput(t *testing.T) {
 	t.Parallel()
 	c := newCLI(t)
-	env := pgtest.Get(t)
-	good := env.Servers[0].AdminDSN(t)
+	good := pair(t)[0].AdminDSN(t)
 	c.secrets = append(c.secrets, passwordOf(good))
 	c.addServer("pg-a", 0)
 
@@ -150,9 +204,9 @@ func TestServerAddBadInput(t *testing.T) {
 
 	// A role without CREATEDB/CREATEROLE is refused with what to do.
 	role := "weak_" + pgtest.RandomSuffix()
-	env.Servers[1].Exec(t, "postgres", "CREATE ROLE "+role+" LOGIN PASSWORD 'weak-password-123'")
-	t.Cleanup(func() { env.Servers[1].Exec(t, "postgres", "DROP ROLE "+role) })
-	weak := strings.Replace(env.Servers[1].SuperDSN("postgres"), "postgres:"+passwordOf(env.Servers[1].SuperDSN("postgres")), role+":weak-password-123", 1)
+	pair(t)[1].Exec(t, "postgres", "CREATE ROLE "+role+" LOGIN PASSWORD 'weak-password-123'")
+	t.Cleanup(func() { pair(t)[1].Exec(t, "postgres", "DROP ROLE "+role) })
+	weak := strings.Replace(pair(t)[1].SuperDSN("postgres"), "postgres:"+passwordOf(pair(t)[1].SuperDSN("postgres")), role+":weak-password-123", 1)
 	c.secrets = append(c.secrets, "weak-password-123")
 	c.expect(2, []string{"lacks CREATEDB or CREATEROLE", "ALTER ROLE"}, "server", "add", "pg-x", "--dsn", weak)
 
@@ -162,7 +216,7 @@ func TestServerAddBadInput(t *testing.T) {
 	require.Equal(t, before, c.mustRun("server", "list", "-o", "json"), "bad input changes nothing")
 
 	// A superuser DSN works, with a warning.
-	super := env.Servers[1].SuperDSN("postgres")
+	super := pair(t)[1].SuperDSN("postgres")
 	c.secrets = append(c.secrets, passwordOf(super))
 	_, errOut, code := c.run("server", "add", "pg-super", "--dsn", super)
 	require.Equal(t, 0, code, errOut)
@@ -194,7 +248,7 @@ func TestMissingCatalogAndKey(t *testing.T) {
 
 	c = &cli{t: t, env: map[string]string{"TENANTCTL_CATALOG_DSN": pgtest.Get(t).Control.SuperDSN(pgtest.Get(t).Control.NewDatabase(t, "catalog"))}}
 	c.mustRun("catalog", "init")
-	dsn := pgtest.Get(t).Servers[0].AdminDSN(t)
+	dsn := pair(t)[0].AdminDSN(t)
 	c.expect(2, []string{"no secret key", "TENANTCTL_SECRET_KEY"}, "server", "add", "pg-a", "--dsn", dsn)
 
 	key := pgtest.Key()

@@ -61,7 +61,6 @@ func TestMigrateFleetCLI(t *testing.T) {
 	c := newCLI(t)
 	c.addServer("pg-a", 0)
 	c.addServer("pg-b", 1)
-	env := pgtest.Get(t)
 	slugs := []string{"mig-a0", "mig-a1", "mig-b0", "mig-b1"}
 	for _, s := range slugs {
 		c.mustRun("tenant", "create", s, "--name", "Customer "+s, "--domain", s+".example", "--server", "pg-"+s[4:5])
@@ -74,7 +73,7 @@ func TestMigrateFleetCLI(t *testing.T) {
 		// runs alone, so no other test is cloning one now).
 		hash, err := migrations.Hash(migrations.Tenant())
 		require.NoError(t, err)
-		for _, srv := range env.Servers {
+		for _, srv := range pair(t) {
 			rows, err := srv.Conn(t, "postgres").Query(context.Background(),
 				`SELECT datname FROM pg_database WHERE starts_with(datname, $1) AND datname <> $2`, tenantdb.TemplatePrefix, tenantdb.TemplateName(hash))
 			require.NoError(t, err)
@@ -93,9 +92,9 @@ func TestMigrateFleetCLI(t *testing.T) {
 	}
 	server := func(slug string) *pgtest.Server {
 		if dbOf[slug].Server == "pg-a" {
-			return env.Servers[0]
+			return pair(t)[0]
 		}
-		return env.Servers[1]
+		return pair(t)[1]
 	}
 
 	dir := tenantMigrationsDir(t, map[string]string{"00002_assets.sql": migrateAssets})

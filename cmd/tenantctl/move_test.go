@@ -95,7 +95,7 @@ var serverIndex = map[string]int{"pg-a": 0, "pg-b": 1}
 // sumsOn reads the tenant's table sums on a server, as the superuser.
 func sumsOn(t *testing.T, server, id string) map[string]string {
 	t.Helper()
-	conn, err := pgx.Connect(context.Background(), pgtest.Get(t).Servers[serverIndex[server]].SuperDSN("t_"+id))
+	conn, err := pgx.Connect(context.Background(), pair(t)[serverIndex[server]].SuperDSN("t_"+id))
 	require.NoError(t, err)
 	// Closed at once: an open session would hold the database when a move drops it.
 	defer conn.Close(context.Background())
@@ -106,7 +106,7 @@ func sumsOn(t *testing.T, server, id string) map[string]string {
 // its database exists there.
 func appLogin(t *testing.T, server, id string) (login, dbExists bool) {
 	t.Helper()
-	conn, err := pgx.Connect(context.Background(), pgtest.Get(t).Servers[serverIndex[server]].SuperDSN("postgres"))
+	conn, err := pgx.Connect(context.Background(), pair(t)[serverIndex[server]].SuperDSN("postgres"))
 	require.NoError(t, err)
 	defer conn.Close(context.Background())
 	require.NoError(t, conn.QueryRow(context.Background(), `SELECT coalesce((SELECT rolcanlogin FROM pg_roles WHERE rolname = $1), false),
@@ -250,8 +250,9 @@ func mustPath(t *testing.T, dsn string) string {
 }
 
 // TestKilledMoveConverges kills `tenantctl tenant move` (SIGKILL, a real subprocess)
-// right after each step and at random instants, then reruns the move or reconcile: the
-// tenant ends on exactly one server, writable there only, with every row.
+// right after each step and at random instants (a sample of them in `make test`, see
+// killSample), then reruns the move or reconcile: the tenant ends on exactly one
+// server, writable there only, with every row.
 func TestKilledMoveConverges(t *testing.T) {
 	t.Parallel()
 	c := fleetCLI(t)
@@ -297,8 +298,22 @@ func TestKilledMoveConverges(t *testing.T) {
 			require.NotContains(t, []string{"roll-back-move", "finish-move"}, a["kind"], "%s: nothing left half-moved", label)
 		}
 	}
+	// `make test` kills after some steps before the switch and some after it, and at
+	// some random instants (see killSample); each settled by a rerun or by reconcile,
+	// in turn.
+	steps := []string{"planned", "suspended", "target-roles", "copying", "copied", "hardened", "verified", "switched", "resumed"}
+	sample := killSample(t, 2,
+		indexes(len(steps), func(i int) bool { return i < 7 }),
+		indexes(len(steps), func(i int) bool { return i >= 7 }))
+	randomKills := 8
+	if os.Getenv("FAULTTEST_LONG") != "1" {
+		randomKills = 3
+	}
 	i := 0
-	for _, step := range []string{"planned", "suspended", "target-roles", "copying", "copied", "hardened", "verified", "switched", "resumed"} {
+	for si, step := range steps {
+		if !sample[si] {
+			continue
+		}
 		to := other[where]
 		kill([]string{"TENANTCTL_FAULT=move." + step + ".after-record"}, 0, to)
 		if i%2 == 0 {
@@ -321,7 +336,7 @@ func TestKilledMoveConverges(t *testing.T) {
 	_, exists := appLogin(t, to, tn.id)
 	require.False(t, exists, "the rollback dropped the target copy")
 
-	for range 8 {
+	for range randomKills {
 		to := other[where]
 		delay := time.Duration(50+rand.IntN(1500)) * time.Millisecond
 		kill(nil, delay, to)
@@ -442,7 +457,7 @@ func TestExportImportRoundTrip(t *testing.T) {
 	require.NoError(t, err, "the imported tenant's app can write")
 	conn.Close(ctx)
 	var owners []string
-	super := pgtest.Get(t).Servers[1].Conn(t, "t_"+id)
+	super := pair(t)[1].Conn(t, "t_"+id)
 	require.NoError(t, super.QueryRow(ctx, `SELECT array_agg(DISTINCT pg_get_userbyid(relowner)) FROM pg_class
 		WHERE relnamespace = 'public'::regnamespace`).Scan(&owners))
 	require.Equal(t, []string{"t_" + id + "_owner"}, owners, "every restored object belongs to the tenant's owner")
@@ -453,18 +468,17 @@ func TestExportImportRoundTrip(t *testing.T) {
 	text := dir + "/plain.sql"
 	require.NoError(t, os.WriteFile(text, []byte("-- a plain script\nCREATE ROLE evil SUPERUSER;\n"), 0o600))
 	c.expect(2, []string{"not a pg_dump custom-format archive", "plain SQL"}, "tenant", "create", "bad-one", "--name", "Bad", "--domain", "bad-one.example", "--from-dump", text)
-	env := pgtest.Get(t)
-	evil := env.Servers[0].NewDatabase(t, "evil")
-	env.Servers[0].Exec(t, evil, "CREATE EXTENSION dblink", "CREATE TABLE goose_db_version (id serial, version_id bigint, is_applied boolean, tstamp timestamp)")
+	evil := pair(t)[0].NewDatabase(t, "evil")
+	pair(t)[0].Exec(t, evil, "CREATE EXTENSION dblink", "CREATE TABLE goose_db_version (id serial, version_id bigint, is_applied boolean, tstamp timestamp)")
 	evilDump := dir + "/evil.dump"
-	dumpCmd := exec.Command("/usr/lib/postgresql/15/bin/pg_dump", "--format=custom", "--file="+evilDump, env.Servers[0].SuperDSN(evil))
+	dumpCmd := exec.Command("/usr/lib/postgresql/15/bin/pg_dump", "--format=custom", "--file="+evilDump, pair(t)[0].SuperDSN(evil))
 	outb, err := dumpCmd.CombinedOutput()
 	require.NoError(t, err, string(outb))
 	c.expect(2, []string{"carries objects a tenant database may not hold", "extension dblink"}, "tenant", "create", "bad-two", "--name", "Bad", "--domain", "bad-two.example", "--from-dump", evilDump)
-	bare := env.Servers[0].NewDatabase(t, "bare")
-	env.Servers[0].Exec(t, bare, "CREATE TABLE things (id int PRIMARY KEY)")
+	bare := pair(t)[0].NewDatabase(t, "bare")
+	pair(t)[0].Exec(t, bare, "CREATE TABLE things (id int PRIMARY KEY)")
 	bareDump := dir + "/bare.dump"
-	outb, err = exec.Command("/usr/lib/postgresql/15/bin/pg_dump", "--format=custom", "--file="+bareDump, env.Servers[0].SuperDSN(bare)).CombinedOutput()
+	outb, err = exec.Command("/usr/lib/postgresql/15/bin/pg_dump", "--format=custom", "--file="+bareDump, pair(t)[0].SuperDSN(bare)).CombinedOutput()
 	require.NoError(t, err, string(outb))
 	c.expect(2, []string{"no goose_db_version table", "--baseline N"}, "tenant", "create", "bad-three", "--name", "Bad", "--domain", "bad-three.example", "--from-dump", bareDump)
 	// Nothing recorded, so nothing made: every database and role is made after the

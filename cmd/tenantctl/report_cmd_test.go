@@ -25,7 +25,7 @@ func TestReportCommand(t *testing.T) {
 	c.mustRun("warehouse", "init", "--dsn", env.Control.SuperDSN(wh))
 	for _, slug := range []string{"acme", "globex"} {
 		ten := decode[map[string]any](t, c.mustRun("tenant", "create", slug, "--name", strings.ToUpper(slug), "--domain", slug+".example", "-o", "json"))
-		env.Servers[0].Exec(t, "t_"+ten["id"].(string),
+		pair(t)[0].Exec(t, "t_"+ten["id"].(string),
 			`INSERT INTO users (email, full_name) SELECT 'u' || g || '@`+slug+`.example', 'User ' || g FROM generate_series(1, 3) g`,
 			`INSERT INTO incidents (title, priority, opened_at) VALUES ('`+slug+` printer on fire', 1, now() - interval '2 days')`)
 	}

@@ -27,7 +27,7 @@ func TestRollupRunStatusAndJobs(t *testing.T) {
 		out := c.mustRun("tenant", "create", slug, "--name", slug, "--domain", slug+".example", "--server", []string{"pg-a", "pg-b"}[i], "-o", "json")
 		ten := decode[map[string]any](t, out)
 		ids[slug] = ten["id"].(string)
-		env.Servers[i].Exec(t, "t_"+ids[slug],
+		pair(t)[i].Exec(t, "t_"+ids[slug],
 			`INSERT INTO users (email, full_name) SELECT 'u' || g || '@`+slug+`.example', 'User ' || g FROM generate_series(1, 10) g`,
 			`INSERT INTO incidents (title) SELECT 'incident ' || g FROM generate_series(1, 25) g`)
 	}
@@ -36,7 +36,7 @@ func TestRollupRunStatusAndJobs(t *testing.T) {
 	require.Contains(t, out, "rollup: 2 tenants, 2 ok, 0 failed, 0 skipped; 70 rows copied, 0 deleted")
 	require.Contains(t, out, "acme")
 
-	env.Servers[0].Exec(t, "t_"+ids["acme"], `DELETE FROM incidents WHERE id <= 5`, `UPDATE users SET role = 'admin' WHERE id = 1`)
+	pair(t)[0].Exec(t, "t_"+ids["acme"], `DELETE FROM incidents WHERE id <= 5`, `UPDATE users SET role = 'admin' WHERE id = 1`)
 	res := decode[map[string]any](t, c.mustRun("rollup", "run", "--tenant", "acme", "-o", "json"))
 	counts := res["counts"].(map[string]any)
 	require.Equal(t, float64(1), counts["tenants_ok"])

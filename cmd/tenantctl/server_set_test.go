@@ -43,7 +43,7 @@ func TestServerSet(t *testing.T) {
 	p1, p2 := "first-"+pgtest.RandomSuffix(), "second-"+pgtest.RandomSuffix()
 	c.secrets = append(c.secrets, p1, p2)
 	rot, dsn1 := rotatingServer(t, p1)
-	otherServer := env.Servers[1].AdminDSN(t) // the same role on another server
+	otherServer := pair(t)[1].AdminDSN(t) // the same role on another server
 	c.mustRun("server", "add", "pg-a", "--dsn-file", writeDSN(t, dsn1), "--capacity", "5", "--label", "zone=a")
 	tn := createTenant(t, c, "pg-a")
 

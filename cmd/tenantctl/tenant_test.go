@@ -40,7 +40,7 @@ func fleetCLI(t *testing.T) *cli {
 func databases(t *testing.T) int {
 	t.Helper()
 	n := 0
-	for _, s := range pgtest.Get(t).Servers {
+	for _, s := range pair(t) {
 		var k int
 		require.NoError(t, s.Conn(t, "postgres").QueryRow(context.Background(), `SELECT count(*) FROM pg_database WHERE datname LIKE 't\_%'`).Scan(&k))
 		n += k

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io/fs"
 	"os"
@@ -34,12 +33,7 @@ import (
 // than GOMAXPROCS (two on a small machine, which left a test that waits out timeouts
 // holding one of the two slots for minutes).
 func TestMain(m *testing.M) {
-	flag.Parse()
-	set := false
-	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
-	if !set && runtime.GOMAXPROCS(0) < 4 {
-		_ = flag.Set("test.parallel", "4")
-	}
+	pgtest.Waiting(4)
 	os.Exit(pgtest.Main(m, 10))
 }
 

@@ -11,10 +11,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"flag"
 	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -80,6 +83,21 @@ func Main(m *testing.M, n int) int {
 		}
 	}
 	return code
+}
+
+// Waiting lets n parallel tests of the binary run at once, rather than GOMAXPROCS (two
+// on a small machine), unless -parallel is given. Call it from TestMain before Main, in
+// packages whose tests spend their time waiting (on servers, subprocesses, timeouts)
+// rather than computing: there GOMAXPROCS leaves the cores idle while two tests wait.
+func Waiting(n int) {
+	if !flag.Parsed() {
+		flag.Parse()
+	}
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == "test.parallel" })
+	if !set && runtime.GOMAXPROCS(0) < n {
+		_ = flag.Set("test.parallel", strconv.Itoa(n))
+	}
 }
 
 func start(ctx context.Context, n int) (*Env, error) {
@@ -328,9 +346,36 @@ func (s *Server) SetHBA(t testing.TB, lines string) {
 	if err := s.Cluster.WriteHBA(lines); err != nil {
 		t.Fatalf("pgtest: write pg_hba.conf of %s: %v", s.Name, err)
 	}
+	s.Reload(t)
+}
+
+// Reload makes the server reread its configuration files and waits until it has: the
+// postmaster rereads them on the signal pg_reload_conf sends, and a session started
+// after that reports the new load time (new sessions are forked from the postmaster).
+func (s *Server) Reload(t testing.TB) {
+	t.Helper()
+	ctx := context.Background()
+	loadTime := func() time.Time {
+		conn, err := dbconn.Connect(ctx, s.SuperDSN("postgres"))
+		if err != nil {
+			t.Fatalf("pgtest: connect to %s: %v", s.Name, err)
+		}
+		defer conn.Close(ctx)
+		var at time.Time
+		if err := conn.QueryRow(ctx, `SELECT pg_conf_load_time()`).Scan(&at); err != nil {
+			t.Fatalf("pgtest: configuration load time of %s: %v", s.Name, err)
+		}
+		return at
+	}
+	before := loadTime()
 	s.Exec(t, "postgres", "SELECT pg_reload_conf()")
-	// The postmaster rereads the file on the signal pg_reload_conf sends: give it a moment.
-	time.Sleep(300 * time.Millisecond)
+	deadline := time.Now().Add(30 * time.Second)
+	for !loadTime().After(before) {
+		if time.Now().After(deadline) {
+			t.Fatalf("pgtest: %s did not reload its configuration within 30s", s.Name)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // tail is the end of s, at most n bytes.
