@@ -112,7 +112,7 @@ func (a *auditor) checkAccessRoles() {
 				case predefinedCrossRoles[g]:
 					a.col.violation(CheckRoleAccess, Critical, t.Slug, name, "MSP access role %s is a member of the predefined role %s%s, which reaches across databases or the server", role, g, through(via, g))
 				case g == s.cat.AdminRole:
-					a.col.violation(CheckRoleAccess, Critical, t.Slug, name, "MSP access role %s is a member of the admin role %s%s, which is a member of every tenant's roles", role, g, through(via, g))
+					a.col.violation(CheckRoleAccess, Critical, t.Slug, name, "MSP access role %s is a member of the admin role %s%s, which may take every tenant's roles", role, g, through(via, g))
 				default:
 					a.col.violation(CheckRoleAccess, High, t.Slug, name, "MSP access role %s is a member of role %s%s: access roles must be members of nothing", role, g, through(via, g))
 				}
@@ -137,9 +137,12 @@ func (a *auditor) grantLevel(grants map[string]catalog.AccessGrant, role string)
 	return "unrecorded"
 }
 
-// checkAdminRoles checks each server's registered admin role: it is a member of every
-// tenant's roles by design, so anything more it holds reaches every tenant on the
-// server, and each such finding is reported for every one of them.
+// checkAdminRoles checks each server's registered admin role: it may take every
+// tenant's roles (CREATEROLE), so anything more it holds reaches every tenant on the
+// server, and each such finding is reported for every one of them. It holds no standing
+// membership in any tenant's role (it takes one for a transaction when it needs it; see
+// docs/performance.md, "Role design"): one it holds is reported for that tenant
+// (reconcile revokes it).
 func (a *auditor) checkAdminRoles() {
 	for _, name := range a.names {
 		s := a.servers[name]
@@ -171,6 +174,10 @@ func (a *auditor) checkAdminRoles() {
 			a.col.evaluated(CheckRoleAdmin, t.Slug)
 			for _, what := range issues {
 				a.col.violation(CheckRoleAdmin, "", t.Slug, name, "the admin role %s of server %s %s: that reaches this tenant's data outside tenantctl's control", r.Name, name, what)
+			}
+			if roles := tenantdb.AdminMemberships(s.snap, r.Name, t.ID); len(roles) > 0 && !r.Superuser {
+				a.col.violation(CheckRoleAdmin, Medium, t.Slug, name, "the admin role %s of server %s holds a standing membership in this tenant's role(s) %s: it holds the tenant's rights outside any transaction, and on PostgreSQL 15 every admin session on the server pays for all such memberships (reconcile revokes them)",
+					r.Name, name, strings.Join(roles, ", "))
 			}
 		}
 		if r.Superuser && a.inScope("") {

@@ -170,6 +170,7 @@ func serveScratch(ctx context.Context, c *localpg.Cluster, live *tenantdb.Server
 	if err != nil {
 		return nil, err
 	}
+	srv.Private = true // a throwaway copy only the admin reaches
 	sc := &Scratch{Cluster: c, Server: srv}
 	if err := waitPromoted(ctx, sc, db); err != nil {
 		srv.Close()

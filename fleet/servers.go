@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 
@@ -58,6 +59,16 @@ func (s *Servers) open(ctx context.Context, rec catalog.Server) (*tenantdb.Serve
 	srv, err := tenantdb.NewServer(rec.Name, dsn, rec.VersionNum, rec.CloneStrategy)
 	if err != nil {
 		return nil, fmt.Errorf("server %q: %w", rec.Name, err)
+	}
+	// The owner logins' passwords, sealed in the catalog: what must be the owner for a
+	// whole session (pg_dump, pg_restore, a baseline) logs in as the owner.
+	store := s.store
+	srv.OwnerPasswords = func(ctx context.Context, id string) (string, bool, error) {
+		pw, err := store.Credential(ctx, id, catalog.OwnerCredential)
+		if errors.Is(err, catalog.ErrNoCredential) {
+			return "", false, nil
+		}
+		return pw, err == nil, err
 	}
 	s.by[rec.Name] = srv
 	return srv, nil

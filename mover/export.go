@@ -107,7 +107,10 @@ func (m *Mover) Export(ctx context.Context, o ExportOptions) (ExportResult, erro
 	}()
 	h := sha256.New()
 	cw := &countingWriter{w: io.MultiWriter(tmp, h)}
-	cmd := clientCmd(ctx, bin, srv, tenantdb.Database(t.ID), "--format=custom", "--no-owner", "--no-acl", "--role="+tenantdb.OwnerRole(t.ID))
+	cmd, err := ownerClientCmd(ctx, bin, srv, t.ID, "--format=custom", "--no-owner", "--no-acl")
+	if err != nil {
+		return ExportResult{}, err
+	}
 	cmd.Stdout = cw
 	if _, err := runClient(cmd); err != nil {
 		return ExportResult{}, fmt.Errorf("export tenant %q: %w", o.Slug, err)

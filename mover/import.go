@@ -365,8 +365,11 @@ func (m *Mover) restore(ctx context.Context, t catalog.Tenant, file string, base
 		return 0, err
 	}
 	db := tenantdb.Database(t.ID)
-	if _, err := runClient(clientCmd(ctx, bin, srv, db, "--no-owner", "--no-acl", "--role="+tenantdb.OwnerRole(t.ID),
-		"--exit-on-error", "--single-transaction", "--dbname="+db, file)); err != nil {
+	restore, err := ownerClientCmd(ctx, bin, srv, t.ID, "--no-owner", "--no-acl", "--exit-on-error", "--single-transaction", "--dbname="+db, file)
+	if err != nil {
+		return 0, err
+	}
+	if _, err := runClient(restore); err != nil {
 		return 0, err
 	}
 	if err := record(StepImportRestored); err != nil {

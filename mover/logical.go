@@ -192,7 +192,13 @@ func createPublication(ctx context.Context, src *tenantdb.Server, mv catalog.Mov
 		if len(tables) == 0 {
 			return fmt.Errorf("%s has no table to publish", tenantdb.Database(mv.TenantID))
 		}
-		stmt = "SET ROLE " + pgx.Identifier{tenantdb.OwnerRole(mv.TenantID)}.Sanitize() + "; CREATE PUBLICATION " + name + " FOR TABLE " + strings.Join(tables, ", ") + "; RESET ROLE"
+		// As the owner, in a transaction during which the admin is a member of it: the
+		// admin holds no standing membership in tenant roles.
+		stmt = "CREATE PUBLICATION " + name + " FOR TABLE " + strings.Join(tables, ", ")
+		if err := src.AsOwner(ctx, conn, mv.TenantID, func(tx pgx.Tx) error { return execSimple(ctx, tx.Conn(), stmt) }); err != nil && !dbconnHas(err, pgerrcode.DuplicateObject) {
+			return fmt.Errorf("create publication on %s: %w", src.Name, err)
+		}
+		return nil
 	}
 	if err := execSimple(ctx, conn, stmt); err != nil && !dbconnHas(err, pgerrcode.DuplicateObject) {
 		return fmt.Errorf("create publication on %s: %w", src.Name, err)
@@ -333,7 +339,7 @@ func waitCaughtUp(ctx context.Context, src *tenantdb.Server, mv catalog.Move) er
 // syncSequences gives the target's sequences the source's values, which logical
 // replication does not copy.
 func syncSequences(ctx context.Context, src, dst *tenantdb.Server, id string) error {
-	db, owner := tenantdb.Database(id), pgx.Identifier{tenantdb.OwnerRole(id)}.Sanitize()
+	db := tenantdb.Database(id)
 	sc, err := src.Connect(ctx, db)
 	if err != nil {
 		return err
@@ -353,22 +359,31 @@ func syncSequences(ctx context.Context, src, dst *tenantdb.Server, id string) er
 	if err != nil {
 		return fmt.Errorf("list sequences of %s on %s: %w", db, src.Name, err)
 	}
-	for _, c := range []*pgx.Conn{sc, dc} {
-		if _, err := c.Exec(ctx, "SET ROLE "+owner); err != nil {
-			return err
-		}
+	// Read on the source, then written on the target, each as the owner in one
+	// transaction during which the admin is a member of it.
+	type value struct {
+		last   int64
+		called bool
 	}
-	for _, seq := range seqs {
-		var last int64
-		var called bool
-		if err := sc.QueryRow(ctx, "SELECT last_value, is_called FROM "+seq).Scan(&last, &called); err != nil {
-			return fmt.Errorf("read sequence %s on %s: %w", seq, src.Name, err)
+	values := make([]value, len(seqs))
+	if err := src.AsOwner(ctx, sc, id, func(tx pgx.Tx) error {
+		for i, seq := range seqs {
+			if err := tx.QueryRow(ctx, "SELECT last_value, is_called FROM "+seq).Scan(&values[i].last, &values[i].called); err != nil {
+				return fmt.Errorf("read sequence %s on %s: %w", seq, src.Name, err)
+			}
 		}
-		if _, err := dc.Exec(ctx, "SELECT setval($1::regclass, $2, $3)", seq, last, called); err != nil {
-			return fmt.Errorf("set sequence %s on %s: %w", seq, dst.Name, err)
-		}
+		return nil
+	}); err != nil {
+		return err
 	}
-	return nil
+	return dst.AsOwner(ctx, dc, id, func(tx pgx.Tx) error {
+		for i, seq := range seqs {
+			if _, err := tx.Exec(ctx, "SELECT setval($1::regclass, $2, $3)", seq, values[i].last, values[i].called); err != nil {
+				return fmt.Errorf("set sequence %s on %s: %w", seq, dst.Name, err)
+			}
+		}
+		return nil
+	})
 }
 
 // refreshViews populates on the target the materialized views populated on the source:
@@ -378,7 +393,7 @@ func syncSequences(ctx context.Context, src, dst *tenantdb.Server, id string) er
 // a REFRESH on the source would give. Views the source never populated stay so. In
 // creation order, so a view built on another comes after it.
 func refreshViews(ctx context.Context, src, dst *tenantdb.Server, id string) error {
-	db, owner := tenantdb.Database(id), pgx.Identifier{tenantdb.OwnerRole(id)}.Sanitize()
+	db := tenantdb.Database(id)
 	sc, err := src.Connect(ctx, db)
 	if err != nil {
 		return err
@@ -401,15 +416,14 @@ func refreshViews(ctx context.Context, src, dst *tenantdb.Server, id string) err
 		return err
 	}
 	defer dc.Close(context.WithoutCancel(ctx))
-	if _, err := dc.Exec(ctx, "SET ROLE "+owner); err != nil {
-		return err
-	}
-	for _, v := range views {
-		if _, err := dc.Exec(ctx, "REFRESH MATERIALIZED VIEW "+v); err != nil {
-			return fmt.Errorf("refresh materialized view %s on %s: %w", v, dst.Name, err)
+	return dst.AsOwner(ctx, dc, id, func(tx pgx.Tx) error {
+		for _, v := range views {
+			if _, err := tx.Exec(ctx, "REFRESH MATERIALIZED VIEW "+v); err != nil {
+				return fmt.Errorf("refresh materialized view %s on %s: %w", v, dst.Name, err)
+			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
 // dropReplication drops what method logical set up for a move, whatever is left of it:

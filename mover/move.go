@@ -338,8 +338,12 @@ func (m *Mover) steps(ctx context.Context, t catalog.Tenant, mv catalog.Move, re
 				}
 				fpMoveResumeLogin.Hit()
 			}
-			// The source copy stays, but nobody may reach it as the tenant any more.
+			// The source copy stays, but nobody may reach it as the tenant any more, not
+			// even tenantctl's owner login.
 			if err := src.RevokeAccess(ctx, t.ID); err != nil {
+				return err
+			}
+			if err := src.RevokeOwnerLogin(ctx, t.ID); err != nil {
 				return err
 			}
 			u.Resumed = true

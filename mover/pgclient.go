@@ -75,6 +75,33 @@ func debianBinDirs() []string {
 // clientCmd prepares a client program that reaches database db on srv as its admin
 // role; the password travels in the child's environment only.
 func clientCmd(ctx context.Context, prog string, srv *tenantdb.Server, db string, args ...string) *exec.Cmd {
+	return clientCmdEnv(ctx, prog, srv.ClientEnv(db), args...)
+}
+
+// ownerClientCmd prepares a client program that works in tenant id's database on srv as
+// the tenant's owner role: logged in as the owner when srv knows its password (the
+// admin holds no standing membership in tenant roles, and a membership of one
+// transaction cannot span a pg_dump or pg_restore session; see docs/performance.md,
+// "Role design"), else as the admin taking the owner's role (--role): a tenant not yet
+// converted to owner logins, whose admin membership reconcile has not revoked, or a
+// restore's private scratch copy ([tenantdb.Server.EnsureOwnerSession]).
+func ownerClientCmd(ctx context.Context, prog string, srv *tenantdb.Server, id string, args ...string) (*exec.Cmd, error) {
+	db := tenantdb.Database(id)
+	pw, ok, err := srv.OwnerPassword(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		return clientCmdEnv(ctx, prog, srv.ClientEnvAs(db, tenantdb.OwnerRole(id), pw), args...), nil
+	}
+	if err := srv.EnsureOwnerSession(ctx, id); err != nil {
+		return nil, err
+	}
+	return clientCmd(ctx, prog, srv, db, append([]string{"--role=" + tenantdb.OwnerRole(id)}, args...)...), nil
+}
+
+// clientCmdEnv prepares a client program with the libpq environment clientEnv.
+func clientCmdEnv(ctx context.Context, prog string, clientEnv []string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, prog, args...)
 	env := []string{}
 	for _, kv := range os.Environ() {
@@ -82,7 +109,7 @@ func clientCmd(ctx context.Context, prog string, srv *tenantdb.Server, db string
 			env = append(env, kv)
 		}
 	}
-	cmd.Env = append(env, srv.ClientEnv(db)...)
+	cmd.Env = append(env, clientEnv...)
 	// A killed tenantctl must not leave a pg_dump or pg_restore running on its own.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	cmd.Cancel = func() error { return cmd.Process.Kill() }
@@ -119,8 +146,8 @@ func (c *countingWriter) Write(p []byte) (int, error) {
 
 // pipeDumpRestore runs pg_dump on the source database piped into pg_restore on the
 // target database (no temporary file) and returns the archive's size. Both run as the
-// tenant's owner role (--role), which the admin is a member of. dumpArgs are added to
-// pg_dump's (--schema-only for method logical).
+// tenant's owner role (see ownerClientCmd). dumpArgs are added to pg_dump's
+// (--schema-only for method logical).
 func pipeDumpRestore(ctx context.Context, src, dst *tenantdb.Server, id string, dumpArgs ...string) (int64, error) {
 	dumpBin, err := FindClient("pg_dump")
 	if err != nil {
@@ -132,9 +159,15 @@ func pipeDumpRestore(ctx context.Context, src, dst *tenantdb.Server, id string, 
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	db, owner := tenantdb.Database(id), tenantdb.OwnerRole(id)
-	dump := clientCmd(ctx, dumpBin, src, db, append([]string{"--format=custom", "--compress=0", "--no-owner", "--role=" + owner}, dumpArgs...)...)
-	restore := clientCmd(ctx, restoreBin, dst, db, "--no-owner", "--role="+owner, "--exit-on-error", "--dbname="+db)
+	db := tenantdb.Database(id)
+	dump, err := ownerClientCmd(ctx, dumpBin, src, id, append([]string{"--format=custom", "--compress=0", "--no-owner"}, dumpArgs...)...)
+	if err != nil {
+		return 0, err
+	}
+	restore, err := ownerClientCmd(ctx, restoreBin, dst, id, "--no-owner", "--exit-on-error", "--dbname="+db)
+	if err != nil {
+		return 0, err
+	}
 	var dumpErr, restoreErr stderrTail
 	dump.Stderr, restore.Stderr = &dumpErr, &restoreErr
 	pr, pw, err := os.Pipe()

@@ -657,8 +657,11 @@ func (m *Mover) restoreAsNew(ctx context.Context, t catalog.Tenant, s backup.Set
 	if err != nil {
 		return res, err
 	}
-	if _, err := runClient(clientCmd(ctx, bin, sc.Server, tenantdb.Database(t.ID), "--format=custom", "--no-owner", "--no-acl",
-		"--role="+tenantdb.OwnerRole(t.ID), "--file="+file)); err != nil {
+	dump, err := ownerClientCmd(ctx, bin, sc.Server, t.ID, "--format=custom", "--no-owner", "--no-acl", "--file="+file)
+	if err != nil {
+		return res, err
+	}
+	if _, err := runClient(dump); err != nil {
 		return res, fmt.Errorf("dump the restored database: %w", err)
 	}
 	nt, err := m.Import(ctx, ImportOptions{CreateOptions: provisioner.CreateOptions{Slug: o.As, Name: o.AsName, Domain: o.AsDomain, Server: t.Server}, File: file})

@@ -37,8 +37,10 @@ const tablesSQL = `
 // Checksums reads the row count and checksum of every table (and the state of every
 // sequence) of a tenant database, as its owner with row security off.
 func Checksums(ctx context.Context, srv *tenantdb.Server, id string) ([]TableSum, error) {
-	cfg := srv.ConnConfig(tenantdb.Database(id))
-	cfg.RuntimeParams["role"] = tenantdb.OwnerRole(id)
+	cfg, err := srv.OwnerConnConfig(ctx, id)
+	if err != nil {
+		return nil, err
+	}
 	cfg.RuntimeParams["row_security"] = "off"
 	cfg.RuntimeParams["statement_timeout"] = "0"
 	// Row text must read the same on both servers.

@@ -81,37 +81,94 @@ func (p *Provisioner) Resume(ctx context.Context, slug string) error {
 	})
 }
 
-// RotateCredentials gives the app role a new password; the old one stops working. The
-// new password is stored as pending before the server changes and promoted after, so a
-// crash in between is finished by a rerun or by reconcile and no password is lost.
+// RotateCredentials gives the app role a new password, and the owner role too when it
+// logs in with one of its own (tenantctl's login for migrations, rollups and moves);
+// the old ones stop working. The new passwords are stored as pending before the server
+// changes and promoted after, so a crash in between is finished by a rerun or by
+// reconcile and no password is lost.
 func (p *Provisioner) RotateCredentials(ctx context.Context, slug string) error {
 	return p.withTenant(ctx, slug, []string{catalog.StateActive, catalog.StateSuspended}, func(t catalog.Tenant) error {
 		if err := p.Store.SetCredential(ctx, t.ID, "app_pending", secret.NewPassword()); err != nil {
 			return err
+		}
+		// A tenant whose owner has no password yet gets one from reconcile (owner-login),
+		// not from here: its pending password is the conversion's.
+		if ok, err := p.Store.HasCredential(ctx, t.ID, catalog.OwnerCredential); err != nil {
+			return err
+		} else if ok {
+			if err := p.Store.SetCredential(ctx, t.ID, ownerPending, secret.NewPassword()); err != nil {
+				return err
+			}
 		}
 		fpRotatePending.Hit()
 		return p.finishRotation(ctx, t)
 	})
 }
 
-func (p *Provisioner) finishRotation(ctx context.Context, t catalog.Tenant) error {
-	pw, err := p.Store.Credential(ctx, t.ID, "app_pending")
-	if err != nil {
-		return err
+// ownerPending is the catalog role of an owner password not yet in force.
+const ownerPending = catalog.OwnerCredential + "_pending"
+
+// rotationPending reports whether a rotation of t's credentials was left unfinished: an
+// app password pending, or an owner password pending beside the owner's current one
+// (pending alone, it is an owner-login conversion's, which reconcile finishes as such).
+func (p *Provisioner) rotationPending(ctx context.Context, id string) (bool, error) {
+	if ok, err := p.Store.HasCredential(ctx, id, "app_pending"); err != nil || ok {
+		return ok, err
 	}
+	return p.ownerRotationPending(ctx, id)
+}
+
+func (p *Provisioner) ownerRotationPending(ctx context.Context, id string) (bool, error) {
+	if ok, err := p.Store.HasCredential(ctx, id, ownerPending); err != nil || !ok {
+		return false, err
+	}
+	return p.Store.HasCredential(ctx, id, catalog.OwnerCredential)
+}
+
+// finishRotation sets on the server the pending passwords of t's app and owner roles and
+// promotes them. Each part is done only while its password is pending, so a rerun after
+// a kill anywhere finishes what is left.
+func (p *Provisioner) finishRotation(ctx context.Context, t catalog.Tenant) error {
 	srv, err := p.Server(ctx, t.Server)
 	if err != nil {
 		return err
 	}
-	if err := srv.SetAppPassword(ctx, t.ID, pw); err != nil {
+	appPW, err := p.Store.Credential(ctx, t.ID, "app_pending")
+	if err != nil && !errors.Is(err, catalog.ErrNoCredential) {
 		return err
+	}
+	ownerPW := ""
+	if ok, err := p.ownerRotationPending(ctx, t.ID); err != nil {
+		return err
+	} else if ok {
+		if ownerPW, err = p.Store.Credential(ctx, t.ID, ownerPending); err != nil {
+			return err
+		}
+	}
+	if appPW != "" {
+		if err := srv.SetAppPassword(ctx, t.ID, appPW); err != nil {
+			return err
+		}
+	}
+	if ownerPW != "" {
+		if err := srv.SetOwnerPassword(ctx, t.ID, ownerPW); err != nil {
+			return err
+		}
 	}
 	fpRotateServer.Hit()
-	if err := p.Store.PromoteCredential(ctx, t.ID, "app"); err != nil {
-		return err
+	if appPW != "" {
+		if err := p.Store.PromoteCredential(ctx, t.ID, "app"); err != nil {
+			return err
+		}
+	}
+	if ownerPW != "" {
+		if err := p.Store.PromoteCredential(ctx, t.ID, catalog.OwnerCredential); err != nil {
+			return err
+		}
 	}
 	fpRotatePromoted.Hit()
-	return p.Store.AppendEvent(ctx, nil, catalog.Event{Action: "tenant.rotate-credentials", TenantID: t.ID, Slug: t.Slug})
+	return p.Store.AppendEvent(ctx, nil, catalog.Event{Action: "tenant.rotate-credentials", TenantID: t.ID, Slug: t.Slug,
+		Details: map[string]any{"app": appPW != "", "owner": ownerPW != ""}})
 }
 
 // DeleteOptions confirm a deletion.
@@ -144,6 +201,10 @@ func (p *Provisioner) Delete(ctx context.Context, o DeleteOptions) error {
 		}
 		fpDeleteGrants.Hit()
 		if err := srv.RevokeAccess(ctx, t.ID); err != nil {
+			return err
+		}
+		// tenantctl's own login too, before anything can be dropped.
+		if err := srv.RevokeOwnerLogin(ctx, t.ID); err != nil {
 			return err
 		}
 		fpDeleteServer.Hit()
@@ -184,6 +245,10 @@ func (p *Provisioner) CancelDelete(ctx context.Context, slug string) error {
 			return err
 		}
 		if err := srv.Harden(ctx, t.ID); err != nil {
+			return err
+		}
+		// The delete took the owner's LOGIN too: tenantctl's own login comes back.
+		if err := p.WithOwnerPassword(ctx, t.ID, func(pw string) error { return srv.EnsureOwnerLogin(ctx, t.ID, pw) }); err != nil {
 			return err
 		}
 		fpCancelDeleteServer.Hit()

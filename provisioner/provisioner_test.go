@@ -258,6 +258,8 @@ func TestSuspendResumeRotate(t *testing.T) {
 
 	oldDSN, err := b.p.AppDSN(ctx, tn.Slug)
 	require.NoError(t, err)
+	oldOwner, err := b.store.Credential(ctx, tn.ID, catalog.OwnerCredential)
+	require.NoError(t, err)
 	require.NoError(t, b.p.RotateCredentials(ctx, tn.Slug))
 	newDSN, err := b.p.AppDSN(ctx, tn.Slug)
 	require.NoError(t, err)
@@ -267,12 +269,23 @@ func TestSuspendResumeRotate(t *testing.T) {
 	conn, err := pgx.Connect(ctx, newDSN)
 	require.NoError(t, err)
 	conn.Close(ctx)
+	// The owner's login password is rotated with the app's.
+	newOwner, err := b.store.Credential(ctx, tn.ID, catalog.OwnerCredential)
+	require.NoError(t, err)
+	require.NotEqual(t, oldOwner, newOwner)
+	_, err = b.ownerConnect(t, tn, oldOwner, tn.Database)
+	refused(t, err, "the owner's old password stops working")
+	_, err = b.ownerConnect(t, tn, newOwner, tn.Database)
+	require.NoError(t, err, "the owner logs in with its new password")
 
 	// No plaintext password ever reached the server's log (log_statement=ddl is on).
 	log := b.server(t, tn).ServerLog(t)
 	require.Contains(t, log, "SCRAM-SHA-256$", "the log shows the verifier was sent")
 	for _, dsn := range []string{oldDSN, newDSN} {
 		require.NotContains(t, log, passwordOf(dsn))
+	}
+	for _, pw := range []string{oldOwner, newOwner} {
+		require.NotContains(t, log, pw)
 	}
 	events, err := b.store.ListEvents(ctx, tn.Slug, 20)
 	require.NoError(t, err)

@@ -36,6 +36,7 @@ const (
 	ActHalfBuiltTemplate  = "half-built-template"
 	ActAbandonedJob       = "abandoned-job"
 	ActOwnerLogin         = "owner-login"
+	ActAdminMembership    = "admin-membership"
 )
 
 // Action is one thing reconcile found, and whether it fixed it. Report-only kinds
@@ -104,14 +105,14 @@ func (p *Provisioner) Reconcile(ctx context.Context, o ReconcileOptions) ([]Acti
 				func() error { return p.purgeID(ctx, t.ID) })
 		}
 		if t.State == catalog.StateActive || t.State == catalog.StateSuspended {
-			if pending, err := p.Store.HasCredential(ctx, t.ID, "app_pending"); err != nil {
+			if pending, err := p.rotationPending(ctx, t.ID); err != nil {
 				errs = append(errs, err)
 			} else if pending {
 				do(Action{Kind: ActFinishRotation, Tenant: t.Slug, Server: t.Server, Detail: "credential rotation was interrupted"},
 					p.lockedFix(ctx, t, func() error {
 						// The rotation may have been running, not interrupted, when this run
 						// read the catalog: it finished while this fix waited for the lock.
-						if pending, err := p.Store.HasCredential(ctx, t.ID, "app_pending"); err != nil || !pending {
+						if pending, err := p.rotationPending(ctx, t.ID); err != nil || !pending {
 							return err
 						}
 						return p.finishRotation(ctx, t)
@@ -274,6 +275,7 @@ func (p *Provisioner) reconcileServer(ctx context.Context, s catalog.Server, in 
 		}
 		p.driftActions(ctx, srv, t, inv, accessRoles, in.ownerCreds, do)
 	}
+	p.membershipActions(ctx, srv, snap, tenants, spares[s.Name], in.ownerCreds, do)
 	if err := p.reconcilePrivileges(ctx, srv, s.Name, tenants, grants, do); err != nil {
 		out.errs = append(out.errs, fmt.Errorf("server %s: %w", s.Name, err))
 	}
@@ -410,7 +412,14 @@ func (p *Provisioner) driftActions(ctx context.Context, srv *tenantdb.Server, t 
 			if err := srv.RevokeDatabaseGrants(ctx, t.ID, append([]string{"PUBLIC"}, strangers...)); err != nil {
 				return err
 			}
-			if db.Owner != owner {
+			switch {
+			case db.Owner == srv.AdminRole():
+				// The admin's own: a hand-over that never happened (CREATE DATABASE and the
+				// hand-over cannot share a transaction). Finished here.
+				if err := srv.HandOver(ctx, t.ID); err != nil {
+					return err
+				}
+			case db.Owner != owner:
 				return fmt.Errorf("database owner is %s: fix with ALTER DATABASE %s OWNER TO %s", db.Owner, db.Name, owner)
 			}
 			return p.restoreRoles(ctx, srv, t)
@@ -462,18 +471,22 @@ func (p *Provisioner) accessActions(ctx context.Context, srv *tenantdb.Server, s
 			}))
 		}
 	}
-	madeByUs := map[string]bool{} // GrantAccess makes the admin a member of every access role
-	for _, r := range snap.Roles[srv.AdminRole()].MemberOf {
-		madeByUs[r] = true
+	// Made by tenantctl: GrantAccess confines every access role it makes (a member of
+	// its tenant's group role and of tenantctl_logins); older ones made the admin a
+	// member of it (reconcile revokes that).
+	madeByUs := func(name, id string) bool {
+		of := snap.Roles[name].MemberOf
+		return (slices.Contains(of, tenantdb.GroupRole(id)) && slices.Contains(of, tenantdb.LoginsRole)) ||
+			slices.Contains(snap.Roles[srv.AdminRole()].MemberOf, name)
 	}
 	for _, name := range sortedKeys(snap.Roles) {
 		// A role named like an access role that tenantctl did not make is not ours to
 		// drop (hardening still takes its CONNECT away; the audit reports it).
-		if !strings.HasPrefix(name, tenantdb.AccessPrefix) || recorded[name] || !madeByUs[name] {
+		if !strings.HasPrefix(name, tenantdb.AccessPrefix) || recorded[name] {
 			continue
 		}
 		for id, t := range known {
-			if tenantdb.IsAccessRole(name, id) {
+			if tenantdb.IsAccessRole(name, id) && madeByUs(name, id) {
 				do(Action{Kind: ActOrphanAccess, Tenant: t.Slug, Server: srv.Name,
 					Detail: fmt.Sprintf("access role %s is not in the catalog (a revoke was interrupted); dropping it", name)},
 					p.lockedFix(ctx, t, func() error {
@@ -524,4 +537,54 @@ func sortedKeys[V any](m map[string]V) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// membershipActions revokes the admin's standing memberships in the roles of the
+// server's tenants and spares (owner, app, MSP access roles): the role design has the
+// admin take a tenant role's rights for one transaction when it needs them
+// (docs/performance.md, "Role design"), and every standing one makes each admin
+// session on the server pay for all of them on PostgreSQL 15. A live tenant's are
+// revoked once its owner logs in (owner-login, earlier in the same run): until then
+// its migrations run as the admin with the owner's role. Each revoke is one
+// statement, under the tenant's lock; killed between them, the rerun revokes the rest.
+func (p *Provisioner) membershipActions(ctx context.Context, srv *tenantdb.Server, snap tenantdb.Snapshot, tenants []catalog.Tenant,
+	spares map[string]bool, ownerCreds map[string]bool, do func(Action, func() error)) {
+	admin := srv.AdminRole()
+	if snap.Roles[admin].Superuser {
+		return // a superuser needs no membership and its checks walk nothing
+	}
+	detail := func(roles []string) string {
+		return "the admin role holds standing memberships in " + strings.Join(roles, ", ") +
+			"; revoking them (it takes a tenant role's rights for one transaction when it needs them)"
+	}
+	for _, t := range tenants {
+		if t.Server != srv.Name {
+			continue
+		}
+		roles := tenantdb.AdminMemberships(snap, admin, t.ID)
+		if len(roles) == 0 {
+			continue
+		}
+		switch t.State {
+		case catalog.StateActive, catalog.StateSuspended:
+			if !ownerCreds[t.ID] {
+				// Converted in this run (owner-login came first)? Else left for the next.
+				if ok, err := p.Store.HasCredential(ctx, t.ID, catalog.OwnerCredential); err != nil || !ok {
+					continue
+				}
+			}
+		case catalog.StateDeleting:
+		default:
+			continue // being created, or gone: the run that owns it finishes it
+		}
+		t := t
+		do(Action{Kind: ActAdminMembership, Tenant: t.Slug, Server: srv.Name, Detail: detail(roles)},
+			p.lockedFix(ctx, t, func() error { return srv.RevokeAdminMemberships(ctx, t.ID, roles) }))
+	}
+	for _, id := range sortedKeys(spares) {
+		if roles := tenantdb.AdminMemberships(snap, admin, id); len(roles) > 0 {
+			do(Action{Kind: ActAdminMembership, Server: srv.Name, Detail: "spare " + tenantdb.Database(id) + ": " + detail(roles)},
+				func() error { return srv.RevokeAdminMemberships(ctx, id, roles) })
+		}
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/tenantctl/tenantctl/secret"
 )
 
@@ -61,8 +63,6 @@ func (s *Server) GrantAccess(ctx context.Context, id, role, level, password stri
 	}
 	stmts := []string{
 		roleStmt(role, "NOLOGIN NOINHERIT CONNECTION LIMIT 5", exists),
-		s.grantToAdminStmt(role),
-		"GRANT CONNECT ON DATABASE " + ident(Database(id)) + " TO " + ident(role),
 	}
 	stmts = append(stmts, confineStmts(id, groupExists, role)...)
 	if _, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll(); err != nil {
@@ -75,13 +75,15 @@ func (s *Server) GrantAccess(ctx context.Context, id, role, level, password stri
 		tables, seqs = "SELECT, INSERT, UPDATE, DELETE", "USAGE, SELECT, UPDATE"
 	}
 	owner, r := ident(OwnerRole(id)), ident(role)
-	tconn, err := s.Connect(ctx, Database(id))
+	tconn, err := s.connectTenant(ctx, id)
 	if err != nil {
 		return err
 	}
 	defer tconn.Close(context.WithoutCancel(ctx))
+	// As the owner, in one transaction that makes the admin a member of it: the
+	// database's CONNECT and the tables' privileges are the owner's to grant.
 	in := []string{
-		"SET ROLE " + owner,
+		"GRANT CONNECT ON DATABASE " + ident(Database(id)) + " TO " + r,
 		"REVOKE ALL ON ALL TABLES IN SCHEMA public FROM " + r,
 		"REVOKE ALL ON ALL SEQUENCES IN SCHEMA public FROM " + r,
 		"ALTER DEFAULT PRIVILEGES FOR ROLE " + owner + " IN SCHEMA public REVOKE ALL ON TABLES FROM " + r,
@@ -91,9 +93,11 @@ func (s *Server) GrantAccess(ctx context.Context, id, role, level, password stri
 		"GRANT " + seqs + " ON ALL SEQUENCES IN SCHEMA public TO " + r,
 		"ALTER DEFAULT PRIVILEGES FOR ROLE " + owner + " IN SCHEMA public GRANT " + tables + " ON TABLES TO " + r,
 		"ALTER DEFAULT PRIVILEGES FOR ROLE " + owner + " IN SCHEMA public GRANT " + seqs + " ON SEQUENCES TO " + r,
-		"RESET ROLE",
 	}
-	if _, err := tconn.PgConn().Exec(ctx, strings.Join(in, ";\n")).ReadAll(); err != nil {
+	if err := s.asOwner(ctx, tconn, id, nil, func(tx pgx.Tx) error {
+		_, err := tx.Conn().PgConn().Exec(ctx, strings.Join(in, ";\n")).ReadAll()
+		return err
+	}); err != nil {
 		return fmt.Errorf("grant access in %s: %w", Database(id), err)
 	}
 	// The ready mark: last.
@@ -127,27 +131,32 @@ func (s *Server) RevokeAccessRole(ctx context.Context, id, role string) error {
 	if _, err := conn.Exec(ctx, "ALTER ROLE "+ident(role)+" NOLOGIN"); err != nil {
 		return fmt.Errorf("disable role %s: %w", role, err)
 	}
-	if err := terminate(ctx, conn, role); err != nil {
+	if err := s.terminate(ctx, conn, role); err != nil {
 		return err
 	}
 	if ok, err := s.DatabaseExists(ctx, Database(id)); err != nil {
 		return err
 	} else if ok {
-		tconn, err := s.Connect(ctx, Database(id))
+		tconn, err := s.connectTenant(ctx, id)
 		if err != nil {
 			return err
 		}
 		// DROP OWNED removes the role's privileges (and default privileges) here; it
-		// owns nothing.
-		_, err = tconn.Exec(ctx, "DROP OWNED BY "+ident(role))
+		// owns nothing. It needs the role's rights, and the owner's to take away what
+		// the owner granted, the CONNECT on the database included: both for one
+		// transaction.
+		err = s.withMembership(ctx, tconn, []string{OwnerRole(id), role}, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, "DROP OWNED BY "+ident(role)); err != nil {
+				return err
+			}
+			_, err := tx.Exec(ctx, "REVOKE ALL ON DATABASE "+ident(Database(id))+" FROM "+ident(role))
+			return err
+		})
 		tconn.Close(context.WithoutCancel(ctx))
 		if err != nil {
 			return fmt.Errorf("remove privileges of %s: %w", role, err)
 		}
 		fpAccessDropOwned.Hit()
-		if _, err := conn.Exec(ctx, "REVOKE ALL ON DATABASE "+ident(Database(id))+" FROM "+ident(role)); err != nil {
-			return err
-		}
 	}
 	if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+ident(role)); err != nil {
 		return fmt.Errorf("drop role %s: %w", role, err)

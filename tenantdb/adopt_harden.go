@@ -3,23 +3,15 @@ package tenantdb
 import "context"
 
 // AdoptAndHarden does what [Server.AdoptObjects] then [Server.Harden] do, on one
-// connection to the tenant database instead of two: a fresh clone's objects are handed
-// to the tenant's owner (the adopt kill point is reached between the two), then its
-// access rules are applied, and the customer's domain written ([Server.SetDomain]) when
-// domain is not empty. `tenant create` without a spare calls it right after the clone,
+// connection to the tenant database and in one transaction instead of two: a fresh
+// clone's objects are handed to the tenant's owner, then its access rules are applied,
+// and the customer's domain written ([Server.SetDomain]) when domain is not empty. `tenant create` without a spare calls it right after the clone,
 // so one login to the new database is left on its critical path.
 func (s *Server) AdoptAndHarden(ctx context.Context, id, domain string) error {
-	conn, err := s.Connect(ctx, Database(id))
+	conn, err := s.connectTenant(ctx, id)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if err := adoptObjects(ctx, conn, id); err != nil {
-		return err
-	}
-	fpDatabaseAdopted.Hit()
-	if err := harden(ctx, conn, id, s.AdminRole()); err != nil || domain == "" {
-		return err
-	}
-	return setDomain(ctx, conn, id, domain)
+	return s.adoptAndHarden(ctx, conn, id, domain)
 }

@@ -104,7 +104,13 @@ func (s *Server) Baseline(ctx context.Context, id string, fsys fs.FS, version in
 	}
 	plan.Checked = len(ref)
 
-	cfg, err := s.migrationConfig(Database(id), OwnerRole(id), MigrateOptions{})
+	// As the owner for the whole transaction: its own login when known, else the admin
+	// with the owner's role (a tenant not converted to owner logins).
+	ownerPW, _, err := s.OwnerPassword(ctx, id)
+	if err != nil {
+		return plan, err
+	}
+	cfg, err := s.migrationConfig(Database(id), OwnerRole(id), MigrateOptions{OwnerPassword: ownerPW})
 	if err != nil {
 		return plan, err
 	}

@@ -12,15 +12,21 @@ import (
 // connection through the child's environment keeps the password off its command line,
 // where every user of the machine could read it in ps.
 func (s *Server) ClientEnv(db string) []string {
+	return s.ClientEnvAs(db, s.cfg.User, s.cfg.Password)
+}
+
+// ClientEnvAs is [Server.ClientEnv] logging in as user with password (a tenant's owner
+// login) instead of the admin.
+func (s *Server) ClientEnvAs(db, user, password string) []string {
 	env := []string{
 		"PGHOST=" + s.cfg.Host,
 		"PGPORT=" + strconv.Itoa(int(s.cfg.Port)),
-		"PGUSER=" + s.cfg.User,
+		"PGUSER=" + user,
 		"PGDATABASE=" + db,
 		"PGAPPNAME=tenantctl",
 	}
-	if s.cfg.Password != "" {
-		env = append(env, "PGPASSWORD="+s.cfg.Password)
+	if password != "" {
+		env = append(env, "PGPASSWORD="+password)
 	}
 	for k, v := range dsnParams(s.dsn) {
 		if name, ok := libpqEnv[k]; ok {

@@ -2,6 +2,7 @@ package tenantdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io/fs"
 	"strings"
@@ -29,7 +30,19 @@ func (s *Server) DatabaseExists(ctx context.Context, name string) (bool, error) 
 // CreateDatabase creates the tenant database owned by its owner role: a clone of
 // template when given (the fast path), else an empty database from template0. A
 // database that already exists is left as it is (CREATE DATABASE is atomic, so it is
-// whole). PUBLIC's default CONNECT and TEMP are revoked at once.
+// whole).
+//
+// The admin holds no standing membership in the owner role, which CREATE DATABASE …
+// OWNER would need; and CREATE DATABASE cannot run inside a transaction block. So the
+// database is created owned by the admin, then handed over in one transaction during
+// which the admin is a member of the owner ([Server.withMembership]): PUBLIC's default
+// CONNECT and TEMP revoked, ownership given to the owner, and CONNECT granted to the
+// admin in its own name (it can no longer connect through the owner). A kill between
+// the two leaves a database owned by the admin, no login can use (PUBLIC still has
+// CONNECT, but the pg_hba.conf lines admit a tenant login only to its own database,
+// whose roles cannot reach this one before the create finishes): the rerun, or
+// reconcile finishing the create, comes back here and hands it over. Also safe on a
+// database handed over already.
 func (s *Server) CreateDatabase(ctx context.Context, id, template string) error {
 	conn, release, err := s.admin(ctx)
 	if err != nil {
@@ -40,7 +53,7 @@ func (s *Server) CreateDatabase(ctx context.Context, id, template string) error 
 	if template != "" {
 		src = template
 	}
-	stmt := "CREATE DATABASE " + ident(Database(id)) + " OWNER " + ident(OwnerRole(id)) + " TEMPLATE " + ident(src)
+	stmt := "CREATE DATABASE " + ident(Database(id)) + " TEMPLATE " + ident(src)
 	if s.VersionNum >= 150000 {
 		strategy := "FILE_COPY"
 		if s.CloneStrategy == "wal_log" {
@@ -56,10 +69,42 @@ func (s *Server) CreateDatabase(ctx context.Context, id, template string) error 
 		return fmt.Errorf("create database %s: %w", Database(id), err)
 	}
 	fpDatabaseCreated.Hit()
-	if _, err := conn.Exec(ctx, "REVOKE ALL ON DATABASE "+ident(Database(id))+" FROM PUBLIC"); err != nil {
-		return fmt.Errorf("revoke PUBLIC on %s: %w", Database(id), err)
+	if err := s.handOver(ctx, conn, id); err != nil {
+		return err
 	}
 	fpDatabaseRevoked.Hit()
+	return nil
+}
+
+// HandOver gives the tenant database to its owner role (see [Server.CreateDatabase]):
+// what reconcile does with a live tenant's database left the admin's.
+func (s *Server) HandOver(ctx context.Context, id string) error {
+	conn, release, err := s.admin(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return s.handOver(ctx, conn, id)
+}
+
+// handOver gives the tenant database to its owner role in one transaction (see
+// [Server.CreateDatabase]): PUBLIC's rights revoked, owner set, the admin's own CONNECT
+// granted. Idempotent.
+func (s *Server) handOver(ctx context.Context, conn *pgx.Conn, id string) error {
+	db := ident(Database(id))
+	err := s.withMembership(ctx, conn, []string{OwnerRole(id)}, func(tx pgx.Tx) error {
+		_, err := tx.Conn().PgConn().Exec(ctx, strings.Join([]string{
+			"REVOKE ALL ON DATABASE " + db + " FROM PUBLIC",
+			"ALTER DATABASE " + db + " OWNER TO " + ident(OwnerRole(id)),
+			// After the owner change: granted by the admin as owner, the entry would be
+			// rewritten to the new owner's own.
+			"GRANT CONNECT ON DATABASE " + db + " TO " + ident(s.AdminRole()),
+		}, ";\n")).ReadAll()
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("hand database %s to its owner: %w", Database(id), err)
+	}
 	return nil
 }
 
@@ -67,14 +112,18 @@ func (s *Server) CreateDatabase(ctx context.Context, id, template string) error 
 // owner (a clone of the template) to the tenant's owner role. It must run before
 // anything reads the database as the owner: goose's version table comes from the
 // template, and the owner cannot read it until it owns it. Idempotent, and a no-op for
-// a database created from template0.
+// a database created from template0. REASSIGN OWNED needs the rights of both roles: the
+// admin is a standing member of the template owner (one role per server) and a member
+// of the tenant's owner for the transaction only.
 func (s *Server) AdoptObjects(ctx context.Context, id string) error {
-	conn, err := s.Connect(ctx, Database(id))
+	conn, err := s.connectTenant(ctx, id)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if err := adoptObjects(ctx, conn, id); err != nil {
+	if err := s.withMembership(ctx, conn, []string{OwnerRole(id)}, func(tx pgx.Tx) error {
+		return adoptObjects(ctx, tx.Conn(), id)
+	}); err != nil {
 		return err
 	}
 	fpDatabaseAdopted.Hit()
@@ -183,25 +232,43 @@ func (s *Server) migrationConfig(db, role string, o MigrateOptions) (*pgx.ConnCo
 //     (through default privileges) those the owner creates later; PUBLIC none, in any
 //     schema.
 func (s *Server) Harden(ctx context.Context, id string) error {
-	conn, err := s.Connect(ctx, Database(id))
+	conn, err := s.connectTenant(ctx, id)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	if err := adoptObjects(ctx, conn, id); err != nil {
-		return err
-	}
-	return harden(ctx, conn, id, s.AdminRole())
+	return s.adoptAndHarden(ctx, conn, id, "")
+}
+
+// adoptAndHarden adopts a clone's objects, applies the access rules of [Server.Harden]
+// and, when domain is not empty, writes the customer's domain, on conn (a connection
+// to the tenant database): one transaction in which the admin is a member of the owner
+// ([Server.withMembership]; REASSIGN OWNED needs it) and the rules are applied as the
+// owner (SET LOCAL ROLE), all of it or nothing. The adopt kill point is reached inside
+// the transaction: killed there, nothing is left, and the rerun does it all.
+func (s *Server) adoptAndHarden(ctx context.Context, conn *pgx.Conn, id, domain string) error {
+	return s.withMembership(ctx, conn, []string{OwnerRole(id)}, func(tx pgx.Tx) error {
+		if err := adoptObjects(ctx, tx.Conn(), id); err != nil {
+			return err
+		}
+		fpDatabaseAdopted.Hit()
+		if _, err := tx.Exec(ctx, "SET LOCAL ROLE "+ident(OwnerRole(id))); err != nil {
+			return err
+		}
+		if err := harden(ctx, tx.Conn(), id, s.AdminRole()); err != nil || domain == "" {
+			return err
+		}
+		return setDomain(ctx, tx.Conn(), id, domain)
+	})
 }
 
 // harden applies the access rules of [Server.Harden] on a connection to the tenant
-// database whose objects the owner already owns. admin, the server's admin role, gets
-// CONNECT on the database in its own name: it could connect through its membership in
-// the owner role anyway, but a right found in the database's own access list spares
-// every admin session the walk over all its memberships that PostgreSQL 15 makes to
-// find one through a role (catalog-only sessions — the audit's, reconcile's — then cost
-// what a superuser's cost however many tenants share the server; see
-// docs/performance.md, "Role design").
+// database whose objects the owner already owns, in a transaction whose current role is
+// the owner (see adoptAndHarden). admin, the server's admin role, gets
+// CONNECT on the database in its own name: it holds no membership in the owner role to
+// connect through (and a right found in the database's own access list spares every
+// admin session the walk over all its memberships that PostgreSQL 15 would make to
+// find one through a role; see docs/performance.md, "Role design").
 func harden(ctx context.Context, conn *pgx.Conn, id, admin string) error {
 	db, owner, app := ident(Database(id)), ident(OwnerRole(id)), ident(AppRole(id))
 	stmts := []string{
@@ -209,7 +276,6 @@ func harden(ctx context.Context, conn *pgx.Conn, id, admin string) error {
 		"GRANT CONNECT ON DATABASE " + db + " TO " + app + ", " + ident(admin),
 	}
 	stmts = append(stmts,
-		"SET ROLE "+owner,
 		"REVOKE ALL ON SCHEMA public FROM PUBLIC",
 		"GRANT USAGE ON SCHEMA public TO "+app,
 		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "+app,
@@ -248,8 +314,7 @@ func harden(ctx context.Context, conn *pgx.Conn, id, admin string) error {
 		}
 		stmts = append(stmts, "REVOKE ALL ON "+kind+" "+ident("public", rel)+" FROM "+app)
 	}
-	stmts = append(stmts, "RESET ROLE")
-	// One round trip; a multi-statement query runs in one implicit transaction.
+	// One round trip, inside the caller's transaction.
 	if _, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll(); err != nil {
 		return fmt.Errorf("harden %s: %w", Database(id), err)
 	}
@@ -257,24 +322,59 @@ func harden(ctx context.Context, conn *pgx.Conn, id, admin string) error {
 }
 
 // RevokeAccess takes CONNECT away from the app role, forbids it to log in and ends its
-// sessions: the first phase of deleting a tenant.
+// sessions: the first phase of deleting a tenant, what a move leaves on its kept source
+// and how an in-place restore stops writes. (The owner's login is taken separately,
+// [Server.RevokeOwnerLogin]: an in-place restore still works as the owner.)
 func (s *Server) RevokeAccess(ctx context.Context, id string) error {
 	conn, release, err := s.admin(ctx)
 	if err != nil {
 		return err
 	}
 	defer release()
-	for _, stmt := range []string{
-		"REVOKE ALL ON DATABASE " + ident(Database(id)) + " FROM PUBLIC",
-		"REVOKE CONNECT ON DATABASE " + ident(Database(id)) + " FROM " + ident(AppRole(id)),
-		"ALTER ROLE " + ident(AppRole(id)) + " NOLOGIN",
-	} {
-		if _, err := conn.Exec(ctx, stmt); err != nil && !dbconn.HasCode(err, pgerrcode.InvalidCatalogName, pgerrcode.UndefinedObject) {
+	var dbExists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, Database(id)).Scan(&dbExists); err != nil {
+		return err
+	}
+	if dbExists {
+		// The database's access list is the owner's to change: one transaction in which
+		// the admin is a member of the owner (a kill inside it undoes both statements).
+		if err := s.withMembership(ctx, conn, []string{OwnerRole(id)}, func(tx pgx.Tx) error {
+			for _, stmt := range []string{
+				"REVOKE ALL ON DATABASE " + ident(Database(id)) + " FROM PUBLIC",
+				"REVOKE CONNECT ON DATABASE " + ident(Database(id)) + " FROM " + ident(AppRole(id)),
+			} {
+				if _, err := tx.Exec(ctx, stmt); err != nil {
+					return err
+				}
+				fpRevokeAccess.Hit()
+			}
+			return nil
+		}); err != nil && !dbconn.HasCode(err, pgerrcode.InvalidCatalogName, pgerrcode.UndefinedObject) {
 			return fmt.Errorf("revoke access to %s: %w", Database(id), err)
 		}
-		fpRevokeAccess.Hit()
 	}
-	return terminate(ctx, conn, AppRole(id))
+	if _, err := conn.Exec(ctx, "ALTER ROLE "+ident(AppRole(id))+" NOLOGIN"); err != nil && !dbconn.HasCode(err, pgerrcode.UndefinedObject) {
+		return fmt.Errorf("revoke access to %s: %w", Database(id), err)
+	}
+	fpRevokeAccess.Hit()
+	return s.terminate(ctx, conn, AppRole(id))
+}
+
+// RevokeOwnerLogin forbids the owner role to log in and ends its sessions: a deleted
+// tenant's (before anything is dropped, so a run killed later leaves no owner that can
+// log in; `tenant cancel-delete` gives it back) and a move's kept source. A missing
+// role is fine.
+func (s *Server) RevokeOwnerLogin(ctx context.Context, id string) error {
+	conn, release, err := s.admin(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	if _, err := conn.Exec(ctx, "ALTER ROLE "+ident(OwnerRole(id))+" NOLOGIN"); err != nil && !dbconn.HasCode(err, pgerrcode.UndefinedObject) {
+		return fmt.Errorf("take the owner's login of %s: %w", Database(id), err)
+	}
+	fpOwnerNoLogin.Hit()
+	return s.terminate(ctx, conn, OwnerRole(id))
 }
 
 // DropDatabase drops the tenant database, ending any session on it. A missing database
@@ -283,12 +383,40 @@ func (s *Server) DropDatabase(ctx context.Context, id string) error {
 	return s.dropDatabase(ctx, Database(id))
 }
 
+// dropDatabase drops database name as its owner. The admin holds no standing
+// membership in tenant roles, and DROP DATABASE cannot run inside a transaction block:
+// so the admin first takes the database over in one transaction in which it is a member
+// of its owner ([Server.withMembership]), then drops it as its owner, after ending the
+// sessions on it (each signal round a membership of one transaction, see
+// [Server.terminate]). Killed in between, the database is left owned by the admin,
+// which reaches it no login can; the rerun (of the purge, or reconcile finishing it)
+// comes back here, finds it the admin's already and drops it.
 func (s *Server) dropDatabase(ctx context.Context, name string) error {
 	conn, release, err := s.admin(ctx)
 	if err != nil {
 		return err
 	}
 	defer release()
+	var owner string
+	err = conn.QueryRow(ctx, `SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1`, name).Scan(&owner)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("drop database %s: %w", name, err)
+	}
+	if owner != s.AdminRole() {
+		if err := s.withMembership(ctx, conn, []string{owner}, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, "ALTER DATABASE "+ident(name)+" OWNER TO "+ident(s.AdminRole()))
+			return err
+		}); err != nil && !dbconn.HasCode(err, pgerrcode.InvalidCatalogName) {
+			return fmt.Errorf("take database %s over to drop it: %w", name, err)
+		}
+		fpDropTakenOver.Hit()
+	}
+	if err := s.terminateDatabase(ctx, conn, name); err != nil {
+		return err
+	}
 	plain := "DROP DATABASE IF EXISTS " + ident(name)
 	if s.VersionNum < 130000 {
 		if _, err := conn.Exec(ctx, plain); err != nil {
@@ -313,6 +441,9 @@ func (s *Server) dropDatabase(ctx context.Context, name string) error {
 		}
 		if !dbconn.HasCode(err, pgerrcode.ObjectInUse) || attempt == dropAttempts {
 			break
+		}
+		if err := s.terminateDatabase(ctx, conn, name); err != nil {
+			return err
 		}
 		select {
 		case <-ctx.Done():

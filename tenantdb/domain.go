@@ -56,23 +56,23 @@ func (s *Server) SetDomain(ctx context.Context, id, domain string) error {
 	if err := checkDomain(domain); err != nil {
 		return err
 	}
-	conn, err := s.Connect(ctx, Database(id))
+	conn, err := s.connectTenant(ctx, id)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	return setDomain(ctx, conn, id, domain)
+	return s.asOwner(ctx, conn, id, nil, func(tx pgx.Tx) error { return setDomain(ctx, tx.Conn(), id, domain) })
 }
 
-// setDomain writes the functions on a connection to the tenant database, as the owner
-// role, in one implicit transaction.
+// setDomain writes the functions on a connection to the tenant database inside a
+// transaction whose current role is the owner (see [Server.asOwner]).
 func setDomain(ctx context.Context, conn *pgx.Conn, id, domain string) error {
 	if err := checkDomain(domain); err != nil {
 		return err
 	}
 	src := domainSources(domain)
-	owner, app := ident(OwnerRole(id)), ident(AppRole(id))
-	stmts := []string{"SET ROLE " + owner}
+	app := ident(AppRole(id))
+	var stmts []string
 	for _, f := range []struct{ sig, ret string }{{DomainFunction, "text"}, {EmailInDomainFunction, "boolean"}} {
 		name, args, _ := strings.Cut(strings.TrimSuffix(f.sig, ")"), "(")
 		fn := "public." + name + "(" + args + ")"
@@ -83,8 +83,7 @@ func setDomain(ctx context.Context, conn *pgx.Conn, id, domain string) error {
 	}
 	stmts = append(stmts,
 		"COMMENT ON FUNCTION public.tenantctl_domain() IS 'the customer''s email domain, written by tenantctl (read only)'",
-		"COMMENT ON FUNCTION public.tenantctl_email_in_domain(text) IS 'true when email is one address under the customer''s domain, written by tenantctl'",
-		"RESET ROLE")
+		"COMMENT ON FUNCTION public.tenantctl_email_in_domain(text) IS 'true when email is one address under the customer''s domain, written by tenantctl'")
 	if _, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll(); err != nil {
 		return fmt.Errorf("write the domain into %s: %w", Database(id), err)
 	}

@@ -22,3 +22,11 @@ var (
 	fpAccessRole        = fault.Register("tenantdb.access.after-role", "MSP access role created, no privileges in the tenant database yet")
 	fpAccessDropOwned   = fault.Register("tenantdb.access.after-drop-owned", "MSP access role's privileges removed, role not yet dropped")
 )
+
+// Kill points of the role design in which the admin holds no standing membership in
+// tenant roles (docs/performance.md, "Role design").
+var (
+	fpDropTakenOver    = fault.Register("tenantdb.drop.after-take-over", "database to drop handed to the admin role, not yet dropped")
+	fpOwnerNoLogin     = fault.Register("tenantdb.owner-login.after-nologin", "a deleted tenant's (or a move's kept source's) owner made NOLOGIN, its sessions not yet ended")
+	fpMembershipRevoke = fault.Register("tenantdb.admin-membership.after-revoke", "one of the admin's standing memberships in a tenant role revoked (use :N)")
+)

@@ -46,7 +46,10 @@ type RoleInfo struct {
 	// ValidUntil is when the role's password expires (nil: never).
 	ValidUntil *time.Time
 	Comment    string
-	// MemberOf lists the roles this role is a member of.
+	// MemberOf lists the roles this role is a member of. A PostgreSQL 16+ grant with
+	// neither INHERIT nor SET (the ADMIN OPTION a CREATEROLE role receives on the roles
+	// it creates) gives no privilege and is not listed; on 16+ one role may be granted
+	// another by several grantors, listed once.
 	MemberOf []string
 }
 
@@ -137,8 +140,9 @@ func (s *Server) Snapshot(ctx context.Context) (Snapshot, error) {
 	rows, err = conn.Query(ctx, `
 		SELECT r.rolname, r.rolcanlogin, r.rolsuper, r.rolcreatedb, r.rolcreaterole, r.rolreplication, r.rolbypassrls,
 		       r.rolconnlimit, nullif(r.rolvaliduntil, 'infinity'), coalesce(shobj_description(r.oid, 'pg_authid'), ''),
-		       coalesce((SELECT array_agg(g.rolname ORDER BY g.rolname) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
-		                 WHERE m.member = r.oid), '{}')
+		       coalesce((SELECT array_agg(DISTINCT g.rolname ORDER BY g.rolname) FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid
+		                 WHERE m.member = r.oid
+		                   AND coalesce((to_jsonb(m)->>'inherit_option')::bool OR (to_jsonb(m)->>'set_option')::bool, true)), '{}')
 		FROM pg_roles r`)
 	if err != nil {
 		return snap, fmt.Errorf("read roles: %w", err)

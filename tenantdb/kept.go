@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tenantctl/tenantctl/internal/dbconn"
 )
@@ -47,15 +48,23 @@ func (s *Server) RenameDatabase(ctx context.Context, from, to string) error {
 	if !fromExists && toExists {
 		return nil
 	}
+	var owner string
+	if err := conn.QueryRow(ctx, `SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = $1`, from).Scan(&owner); err != nil {
+		return fmt.Errorf("rename database %s: %w", from, err)
+	}
 	for attempt := 1; ; attempt++ {
 		// Client sessions only: an autovacuum worker has no role, and signalling it takes
 		// a superuser ("must be a superuser to terminate superuser process"); the rename
 		// itself cancels autovacuum workers in the database, and the loop retries.
-		if _, err = conn.Exec(ctx, `SELECT pg_terminate_backend(pid) FROM pg_stat_activity
-			WHERE datname = $1 AND pid <> pg_backend_pid() AND backend_type = 'client backend'`, from); err != nil {
-			return fmt.Errorf("end sessions on %s: %w", from, err)
+		if err := s.terminateDatabase(ctx, conn, from); err != nil {
+			return err
 		}
-		_, err = conn.Exec(ctx, "ALTER DATABASE "+ident(from)+" RENAME TO "+ident(to))
+		// Renaming is the owner's right: the admin is a member of the owner for the
+		// statement's transaction only.
+		err = s.withMembership(ctx, conn, []string{owner}, func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, "ALTER DATABASE "+ident(from)+" RENAME TO "+ident(to))
+			return err
+		})
 		if err == nil || !dbconn.HasCode(err, pgerrcode.ObjectInUse) || attempt == 20 {
 			break
 		}

@@ -5,16 +5,23 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/tenantctl/tenantctl/internal/dbconn"
 )
 
 // AppliedVersions returns the migration versions recorded in the tenant database's goose
 // table, ascending (version 0, goose's bootstrap row, left out). A database without the
 // table has none. It reads without goose's session lock, so it never waits for a
-// migration in progress; it sees what is committed.
+// migration in progress; it sees what is committed. goose's table is the owner's: it
+// reads as the owner ([Server.OwnerConnConfig]).
 func (s *Server) AppliedVersions(ctx context.Context, id string) ([]int64, error) {
-	conn, err := s.Connect(ctx, Database(id))
+	cfg, err := s.OwnerConnConfig(ctx, id)
 	if err != nil {
 		return nil, err
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, dbconn.ConnectError(cfg.Host, cfg.Port, cfg.Database, err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	return appliedVersions(ctx, conn)

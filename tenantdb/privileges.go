@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/tenantctl/tenantctl/internal/dbconn"
 )
 
 // querier runs a query: a connection or a transaction.
@@ -312,16 +315,35 @@ func (s *Server) RepairPrivileges(ctx context.Context, id string, exp Expected, 
 	for _, r := range fixes.ResetRoles {
 		stmts = append(stmts, "ALTER ROLE "+ident(r)+" RESET ALL", "ALTER ROLE "+ident(r)+" IN DATABASE "+db+" RESET ALL")
 	}
-	for _, st := range stmts {
-		if err := execRetryingConcurrentUpdate(ctx, conn, st); err != nil {
-			errs = append(errs, fmt.Errorf("%s: %w", st, err))
+	// The database's settings and access list are the owner's to change: one
+	// transaction in which the admin is a member of the owner, a savepoint per
+	// statement.
+	if len(stmts) > 0 {
+		if err := s.withMembership(ctx, conn, []string{OwnerRole(id)}, func(tx pgx.Tx) error {
+			for _, st := range stmts {
+				var err error
+				for attempt := 0; attempt < 5; attempt++ {
+					if err = inSavepoint(ctx, tx, func(tx pgx.Tx) error { _, err := tx.Exec(ctx, st); return err }); !dbconn.ConcurrentlyUpdated(err) {
+						break
+					}
+					if err := sleepCtx(ctx, time.Duration(attempt+1)*20*time.Millisecond); err != nil {
+						return err
+					}
+				}
+				if err != nil {
+					errs = append(errs, fmt.Errorf("%s: %w", st, err))
+				}
+			}
+			return nil
+		}); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	release()
 	if len(errs) > 0 && fixes.Reconnectable {
 		return errors.Join(errs...) // the database cannot be entered
 	}
-	tconn, err := s.Connect(ctx, Database(id))
+	tconn, err := s.connectTenant(ctx, id)
 	if err != nil {
 		return errors.Join(append(errs, err)...)
 	}
@@ -330,19 +352,40 @@ func (s *Server) RepairPrivileges(ctx context.Context, id string, exp Expected, 
 	if err != nil {
 		return errors.Join(append(errs, fmt.Errorf("read privileges in %s: %w", Database(id), err))...)
 	}
-	for _, p := range exp.Unexpected(privs) {
-		st, err := revokeStmt(p)
-		if err == nil {
-			_, err = tconn.Exec(ctx, st)
-		}
-		if err != nil {
-			errs = append(errs, fmt.Errorf("take away %s in %s: %w", p, Database(id), err))
-		}
+	unexpected := exp.Unexpected(privs)
+	if len(unexpected) == 0 && fixes.Domain == "" {
+		return errors.Join(errs...)
 	}
-	if fixes.Domain != "" {
-		if err := setDomain(ctx, tconn, id, fixes.Domain); err != nil {
-			errs = append(errs, err)
+	// The owner granted what is taken away (or the admin may act for it): one
+	// transaction in which the admin is a member of the owner, a savepoint per
+	// statement so that one failing does not keep the others from being applied.
+	if err := s.withMembership(ctx, tconn, []string{OwnerRole(id)}, func(tx pgx.Tx) error {
+		for _, p := range unexpected {
+			st, err := revokeStmt(p)
+			if err == nil {
+				err = inSavepoint(ctx, tx, func(tx pgx.Tx) error { _, err := tx.Exec(ctx, st); return err })
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("take away %s in %s: %w", p, Database(id), err))
+			}
 		}
+		if fixes.Domain != "" {
+			if err := inSavepoint(ctx, tx, func(tx pgx.Tx) error {
+				if _, err := tx.Exec(ctx, "SET LOCAL ROLE "+ident(OwnerRole(id))); err != nil {
+					return err
+				}
+				if err := setDomain(ctx, tx.Conn(), id, fixes.Domain); err != nil {
+					return err
+				}
+				_, err := tx.Exec(ctx, "RESET ROLE")
+				return err
+			}); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		return nil
+	}); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
@@ -357,7 +400,7 @@ func (s *Server) Privileges(ctx context.Context, id string) ([]Privilege, error)
 // PrivilegesAndDomain reads, on one connection, the access-list entries inside the
 // tenant database and the domain functions it carries (see [DomainProblems]).
 func (s *Server) PrivilegesAndDomain(ctx context.Context, id string) ([]Privilege, map[string]string, error) {
-	conn, err := s.Connect(ctx, Database(id))
+	conn, err := s.connectTenant(ctx, id)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -371,4 +414,18 @@ func (s *Server) PrivilegesAndDomain(ctx context.Context, id string) ([]Privileg
 		return nil, nil, fmt.Errorf("read the domain functions in %s: %w", Database(id), err)
 	}
 	return out, found, nil
+}
+
+// inSavepoint runs fn inside a savepoint of tx: a failure rolls back fn's work only and
+// leaves tx usable.
+func inSavepoint(ctx context.Context, tx pgx.Tx, fn func(tx pgx.Tx) error) error {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := fn(sp); err != nil {
+		_ = sp.Rollback(ctx)
+		return err
+	}
+	return sp.Commit(ctx)
 }

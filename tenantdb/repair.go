@@ -3,6 +3,8 @@ package tenantdb
 import (
 	"context"
 	"fmt"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // RevokeDatabaseGrants removes every privilege the given roles hold on the tenant
@@ -16,14 +18,18 @@ func (s *Server) RevokeDatabaseGrants(ctx context.Context, id string, roles []st
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	for _, r := range roles {
-		grantee := ident(r)
-		if r == "PUBLIC" {
-			grantee = "PUBLIC"
+	// The database's access list is the owner's to change: one transaction in which the
+	// admin is a member of the owner.
+	return s.withMembership(ctx, conn, []string{OwnerRole(id)}, func(tx pgx.Tx) error {
+		for _, r := range roles {
+			grantee := ident(r)
+			if r == "PUBLIC" {
+				grantee = "PUBLIC"
+			}
+			if _, err := tx.Exec(ctx, "REVOKE ALL ON DATABASE "+ident(Database(id))+" FROM "+grantee); err != nil {
+				return fmt.Errorf("revoke %s's privileges on %s: %w", r, Database(id), err)
+			}
 		}
-		if _, err := conn.Exec(ctx, "REVOKE ALL ON DATABASE "+ident(Database(id))+" FROM "+grantee); err != nil {
-			return fmt.Errorf("revoke %s's privileges on %s: %w", r, Database(id), err)
-		}
-	}
-	return nil
+		return nil
+	})
 }

@@ -33,9 +33,9 @@ const OwnerConnectionLimit = 10
 // owner instead of the admin with SET ROLE (see docs/performance.md, "Role design").
 // Without one the owner is NOLOGIN (a tenant not yet converted). Both logins are made
 // members of the tenant's group role and of [LoginsRole], which the pg_hba.conf lines of
-// [HBALines] confine logins with. The admin role is made a member of both roles: it
-// still needs that to create the database with the owner and terminate the app's
-// sessions. Idempotent.
+// [HBALines] confine logins with. The admin role is made a member of neither: what it
+// does with their rights (handing a database over, ending sessions, hardening) takes
+// the membership for one transaction (see [Server.withMembership]). Idempotent.
 func (s *Server) EnsureRoles(ctx context.Context, id, appPassword, ownerPassword string, login bool) error {
 	loginAttr := "LOGIN"
 	if !login {
@@ -114,8 +114,8 @@ func (s *Server) EnsureOwnerLogin(ctx context.Context, id, ownerPassword string)
 }
 
 // ensureRoles makes (or brings back) the tenant's owner role with ownerAttrs, its app
-// role with appAttrs, the admin's membership of both and both logins' confinement
-// memberships, plus the extra statements after the roles: one round trip, one implicit
+// role with appAttrs and both logins' confinement memberships (never a standing
+// membership of the admin in them), plus the extra statements after the roles: one round trip, one implicit
 // transaction. Tenants and spares differ only in the attributes and extra. what names
 // the work in the error.
 func (s *Server) ensureRoles(ctx context.Context, id, what, ownerAttrs, appAttrs string, extra ...string) error {
@@ -138,7 +138,6 @@ func (s *Server) ensureRoles(ctx context.Context, id, what, ownerAttrs, appAttrs
 		roleStmt(app, appAttrs, slices.Contains(existing, app)),
 	}
 	stmts = append(stmts, extra...)
-	stmts = append(stmts, s.grantToAdminStmt(owner), s.grantToAdminStmt(app))
 	// The group role named like the database, for pg_hba.conf's samerole.
 	stmts = append(stmts, confineStmts(id, slices.Contains(existing, GroupRole(id)), app, owner)...)
 	if _, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll(); err != nil {
@@ -214,6 +213,17 @@ func (s *Server) SetAppPassword(ctx context.Context, id, password string) error 
 	return setPassword(ctx, conn, AppRole(id), password)
 }
 
+// SetOwnerPassword replaces the owner role's login password (a rotation); sessions
+// already open stay open.
+func (s *Server) SetOwnerPassword(ctx context.Context, id, password string) error {
+	conn, release, err := s.admin(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return setPassword(ctx, conn, OwnerRole(id), password)
+}
+
 // SetAppLogin allows or forbids the app role to log in; forbidding also terminates its
 // open sessions.
 func (s *Server) SetAppLogin(ctx context.Context, id string, login bool) error {
@@ -231,7 +241,7 @@ func (s *Server) SetAppLogin(ctx context.Context, id string, login bool) error {
 	}
 	fpLoginAltered.Hit()
 	if !login {
-		return terminate(ctx, conn, AppRole(id))
+		return s.terminate(ctx, conn, AppRole(id))
 	}
 	return nil
 }
@@ -244,7 +254,7 @@ func (s *Server) DropRoles(ctx context.Context, id string) error {
 	}
 	defer release()
 	for _, role := range []string{AppRole(id), OwnerRole(id), GroupRole(id)} {
-		if err := terminate(ctx, conn, role); err != nil {
+		if err := s.terminate(ctx, conn, role); err != nil {
 			return err
 		}
 		if _, err := conn.Exec(ctx, "DROP ROLE IF EXISTS "+ident(role)); err != nil {

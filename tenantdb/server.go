@@ -23,9 +23,71 @@ type Server struct {
 	VersionNum    int
 	CloneStrategy string // file_copy or wal_log
 
+	// OwnerPasswords, when set, returns the login password of a tenant's owner role
+	// (ok false when none is recorded: a tenant not converted to owner logins). The
+	// sessions that must be the owner for their whole length — migrate baseline's
+	// transaction, the mover's pg_dump and pg_restore — then log in as the owner: the
+	// admin holds no standing membership in tenant roles to take the owner's role with
+	// (docs/performance.md, "Role design"). Without it they run as the admin with the
+	// owner's role, which only a tenant not yet converted (whose admin membership
+	// reconcile has not revoked) or a private scratch instance ([Server.Private]) allows.
+	OwnerPasswords func(ctx context.Context, id string) (password string, ok bool, err error)
+	// Private marks a throwaway instance of tenantctl's own (a restore's scratch copy),
+	// reachable by the admin only: [Server.EnsureOwnerSession] may make the admin a
+	// standing member of a tenant's owner there.
+	Private bool
+
 	dsn  string
 	cfg  *pgx.ConnConfig
 	pool *adminPool
+}
+
+// OwnerPassword returns tenant id's owner login password when s knows one
+// ([Server.OwnerPasswords]).
+func (s *Server) OwnerPassword(ctx context.Context, id string) (string, bool, error) {
+	if s.OwnerPasswords == nil {
+		return "", false, nil
+	}
+	return s.OwnerPasswords(ctx, id)
+}
+
+// OwnerConnConfig returns the connection config of a session that is tenant id's owner
+// for its whole length, to its database: the owner's login when s knows its password,
+// else the admin with the owner's role as a startup parameter (see
+// [Server.EnsureOwnerSession], which it calls).
+func (s *Server) OwnerConnConfig(ctx context.Context, id string) (*pgx.ConnConfig, error) {
+	cfg := s.ConnConfig(Database(id))
+	pw, ok, err := s.OwnerPassword(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		cfg.User, cfg.Password = OwnerRole(id), pw
+		return cfg, nil
+	}
+	if err := s.EnsureOwnerSession(ctx, id); err != nil {
+		return nil, err
+	}
+	cfg.RuntimeParams["role"] = OwnerRole(id)
+	return cfg, nil
+}
+
+// EnsureOwnerSession makes sure a session of the admin may take tenant id's owner role
+// for its whole length (pg_dump --role), where no owner login can be had: on a
+// [Server.Private] instance it makes the admin a member of the owner (a standing
+// membership on a throwaway copy no one else reaches costs nothing that matters);
+// elsewhere it does nothing (a tenant not converted to owner logins keeps the admin's
+// membership until reconcile converts it).
+func (s *Server) EnsureOwnerSession(ctx context.Context, id string) error {
+	if !s.Private {
+		return nil
+	}
+	conn, release, err := s.admin(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return s.grantToAdmin(ctx, conn, OwnerRole(id))
 }
 
 // NewServer returns a Server for a registered server's admin DSN.

@@ -14,12 +14,18 @@ import (
 // Stats counts the rows of each table (names may be schema-qualified; tables missing
 // from the database are left out) and measures the database's size: one login and one
 // statement, one round trip, when every table exists; when one is missing, one more
-// round trip finds which exist.
+// round trip finds which exist. It reads as the owner (the tables are the owner's to
+// read; the admin holds no standing membership in the owner): the owner's login when
+// known (see [Server.OwnerConnConfig]).
 func (s *Server) Stats(ctx context.Context, id string, tables []string) (Stats, error) {
 	st := Stats{Rows: map[string]int64{}}
-	conn, err := s.Connect(ctx, Database(id))
+	cfg, err := s.OwnerConnConfig(ctx, id)
 	if err != nil {
 		return st, err
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return st, dbconn.ConnectError(cfg.Host, cfg.Port, cfg.Database, err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	err = countRows(ctx, conn, tables, &st)

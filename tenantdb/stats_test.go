@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantctl/tenantctl/internal/pgtest"
@@ -16,15 +17,21 @@ func TestStatsCountsPresentTablesAndSkipsMissingOnes(t *testing.T) {
 	srv := testServer(t)
 	ctx := context.Background()
 	id := "st" + pgtest.RandomSuffix()
-	admin, err := srv.Connect(ctx, "postgres")
-	require.NoError(t, err)
-	_, err = admin.Exec(ctx, "CREATE DATABASE "+ident(Database(id)))
-	require.NoError(t, err)
+	// A tenant's roles and database; Stats reads as the owner's login.
+	require.NoError(t, srv.EnsureRoles(ctx, id, "app-pw-st", "owner-pw-st", true))
+	require.NoError(t, srv.CreateDatabase(ctx, id, ""))
 	t.Cleanup(func() {
-		_, _ = admin.Exec(context.Background(), "DROP DATABASE IF EXISTS "+ident(Database(id))+" WITH (FORCE)")
-		admin.Close(context.Background())
+		ctx := context.Background()
+		_ = srv.DropDatabase(ctx, id)
+		_ = srv.DropRoles(ctx, id)
 	})
-	db, err := srv.Connect(ctx, Database(id))
+	srv.OwnerPasswords = func(_ context.Context, got string) (string, bool, error) {
+		return "owner-pw-st", got == id, nil
+	}
+	cfg, err := srv.OwnerConnConfig(ctx, id)
+	require.NoError(t, err)
+	require.Equal(t, OwnerRole(id), cfg.User, "the owner's own login")
+	db, err := pgx.ConnectConfig(ctx, cfg)
 	require.NoError(t, err)
 	for _, stmt := range []string{
 		`CREATE TABLE users (id int)`, `INSERT INTO users SELECT generate_series(1, 3)`,

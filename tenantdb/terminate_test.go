@@ -92,6 +92,11 @@ func TestSessionOfADroppedRoleBlocksAForcedDrop(t *testing.T) {
 	conn, release, err := srv.admin(ctx)
 	require.NoError(t, err)
 	_, termErr := conn.Exec(ctx, "SELECT pg_terminate_backend($1)", pid)
+	// As DropDatabase does it: the database taken over by the admin first.
+	require.NoError(t, srv.withMembership(ctx, conn, []string{OwnerRole(id)}, func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, "ALTER DATABASE "+ident(Database(id))+" OWNER TO "+ident(srv.AdminRole()))
+		return err
+	}))
 	_, dropErr := conn.Exec(ctx, "DROP DATABASE "+ident(Database(id))+" WITH (FORCE)")
 	release()
 	for _, err := range []error{termErr, dropErr} {

@@ -389,7 +389,7 @@ var simpleCommands = []struct {
 	use, short, example string
 	do                  cmdutil.Action
 }{
-	{"rotate-credentials", "Give the tenant's application a new password; the old one stops working", "  tenantctl tenant rotate-credentials acme && tenantctl tenant dsn acme",
+	{"rotate-credentials", "Give the tenant's application (and tenantctl's own owner login) a new password; the old ones stop working", "  tenantctl tenant rotate-credentials acme && tenantctl tenant dsn acme",
 		(*provisioner.Provisioner).RotateCredentials},
 	{"suspend", "Stop the tenant's application from logging in and end its sessions", "  tenantctl tenant suspend acme     # the app role can no longer log in",
 		(*provisioner.Provisioner).Suspend},

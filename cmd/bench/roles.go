@@ -39,6 +39,8 @@ type roleCase struct {
 	db    string // the database to connect to (default t_0)
 	setup string // run right after connecting (e.g. SET ROLE)
 	query string
+	// finish runs on the same session after the query (counted in the time).
+	finish string
 	// after runs on a second admin session, open beforehand, once the query is done
 	// (counted in the time).
 	after string
@@ -168,6 +170,11 @@ func roleCost(ctx context.Context, rep *report, logf func(string, ...any)) error
 		{name: "app logging in", user: "t_0_app", query: q},
 		{name: "admin, transient GRANT + SET LOCAL ROLE in one transaction", user: admin, db: "t_0a",
 			setup: `BEGIN; GRANT t_0_owner TO tenantctl_admin; SET LOCAL ROLE t_0_owner`, query: q},
+		// What tenantctl does for hardening, the domain, access grants (tenantdb's
+		// withMembership + SET LOCAL ROLE): the whole transaction, grant to commit.
+		{name: "admin, tenantctl's transient membership: GRANT, SET LOCAL ROLE, work, REVOKE, COMMIT", user: admin, db: "t_0a",
+			setup: `BEGIN; GRANT t_0_owner TO tenantctl_admin; SET LOCAL ROLE t_0_owner`, query: q,
+			finish: `RESET ROLE; REVOKE t_0_owner FROM tenantctl_admin; COMMIT`},
 		{name: "admin, committed GRANT + SET ROLE in one transaction, REVOKE from a second session", user: admin, db: "t_0a",
 			setup: `BEGIN; GRANT t_0_owner TO tenantctl_admin; SET ROLE t_0_owner; COMMIT`, query: q,
 			after: `REVOKE t_0_owner FROM tenantctl_admin`},
@@ -202,6 +209,9 @@ func roleCost(ctx context.Context, rep *report, logf func(string, ...any)) error
 				}
 				var n int64
 				err = conn.QueryRow(ctx, rc.query).Scan(&n)
+				if err == nil && rc.finish != "" {
+					_, err = conn.Exec(ctx, rc.finish)
+				}
 				conn.Close(ctx)
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", rc.name, err)

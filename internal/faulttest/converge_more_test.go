@@ -5,6 +5,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/internal/pgtest"
 )
 
 // catalogConn opens a superuser connection to the fleet's catalog database; close it.
@@ -116,4 +118,27 @@ func (f *fleet) assertOwnerLogin(tn tenant) {
 	var roles []string
 	require.NoError(f.t, cat.QueryRow(t0, `SELECT coalesce(array_agg(role ORDER BY role), '{}') FROM credentials WHERE tenant_id = $1 AND role LIKE 'owner%'`, tn.ID).Scan(&roles))
 	require.Equal(f.t, []string{"owner"}, roles, "the owner password of %s is stored, none left pending", tn.Slug)
+}
+
+// grantAdminMemberships gives tn the admin memberships an older tenantctl left: the
+// admin a standing member of its owner and app roles.
+func (f *fleet) grantAdminMemberships(tn tenant) {
+	f.t.Helper()
+	c := f.serverConn(f.serverIndex(tn.Server), "postgres")
+	defer c.Close(t0)
+	_, err := c.Exec(t0, "GRANT t_"+tn.ID+"_owner, t_"+tn.ID+"_app TO "+pgx.Identifier{pgtest.AdminRole}.Sanitize())
+	require.NoError(f.t, err)
+}
+
+// assertNoAdminMembership checks that the admin holds no standing membership in tn's
+// roles.
+func (f *fleet) assertNoAdminMembership(tn tenant) {
+	f.t.Helper()
+	c := f.serverConn(f.serverIndex(tn.Server), "postgres")
+	defer c.Close(t0)
+	var roles []string
+	require.NoError(f.t, c.QueryRow(t0, `SELECT coalesce(array_agg(g.rolname::text ORDER BY 1), '{}') FROM pg_auth_members m
+		JOIN pg_roles g ON g.oid = m.roleid JOIN pg_roles a ON a.oid = m.member
+		WHERE a.rolname = $1 AND g.rolname LIKE $2`, pgtest.AdminRole, "t\\_"+tn.ID+"%").Scan(&roles))
+	require.Empty(f.t, roles, "the admin holds no membership in the roles of %s", tn.Slug)
 }

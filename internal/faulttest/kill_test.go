@@ -240,7 +240,7 @@ func baseCases() []killCase {
 			name: "delete",
 			points: []string{"access.revoke.after-record", "tenantdb.access.after-drop-owned", "delete.after-grants",
 				"tenantdb.revoke-access.after-statement:1", "tenantdb.revoke-access.after-statement:2", "tenantdb.revoke-access.after-statement:3",
-				"delete.after-server", "delete.after-catalog"},
+				"tenantdb.owner-login.after-nologin", "delete.after-server", "delete.after-catalog"},
 			setup: func(f *fleet, slug string) []string {
 				f.createTenant(slug)
 				f.must("access", "grant", "carol", "--tenant", slug, "--reason", "INC-3")
@@ -250,7 +250,7 @@ func baseCases() []killCase {
 		},
 		{
 			name: "purge",
-			points: []string{"purge.after-mark", "purge.after-drop-database", "tenantdb.roles.after-drop:1", "tenantdb.roles.after-drop:2",
+			points: []string{"purge.after-mark", "tenantdb.drop.after-take-over", "purge.after-drop-database", "tenantdb.roles.after-drop:1", "tenantdb.roles.after-drop:2",
 				"purge.after-drop-roles", "purge.after-warehouse", "purge.after-credentials"},
 			setup: func(f *fleet, slug string) []string {
 				f.createTenant(slug)
@@ -313,6 +313,25 @@ func baseCases() []killCase {
 				return []string{"reconcile"}
 			},
 			check: func(f *fleet, slug string) { f.assertOwnerLogin(f.tenant(slug)) },
+		},
+		{
+			// A tenant of an older tenantctl: the owner not logging in and the admin a
+			// standing member of its owner and app roles. Reconcile converts the owner,
+			// then revokes the memberships one statement at a time: killed at every step.
+			name: "reconcile revoking the admin's memberships",
+			points: []string{"owner-login.after-credential", "owner-login.after-server",
+				"tenantdb.admin-membership.after-revoke", "tenantdb.admin-membership.after-revoke:2"},
+			setup: func(f *fleet, slug string) []string {
+				tn := f.createTenant(slug)
+				f.unconvertOwner(tn)
+				f.grantAdminMemberships(tn)
+				return []string{"reconcile"}
+			},
+			check: func(f *fleet, slug string) {
+				tn := f.tenant(slug)
+				f.assertOwnerLogin(tn)
+				f.assertNoAdminMembership(tn)
+			},
 		},
 		{
 			// A materialized view the spec refreshes before the snapshot (as the owner).
