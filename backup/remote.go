@@ -274,6 +274,7 @@ func openRemote(ctx context.Context, r remote, live *tenantdb.Server, db string)
 		sc.Close()
 		return nil, err
 	}
+	srv.Private = true // a throwaway copy only the admin reaches, as on this host
 	sc.Server = srv
 	if err := waitPromoted(ctx, sc, db); err != nil {
 		sc.Close()

@@ -173,9 +173,13 @@ func (m *Mover) restoreExportFile(ctx context.Context, live *tenantdb.Server, r 
 	if err != nil {
 		return err
 	}
-	db := tenantdb.Database(r.TenantID)
-	if _, err := runClient(clientCmd(ctx, bin, live, db, "--no-owner", "--no-acl", "--role="+tenantdb.OwnerRole(r.TenantID),
-		"--exit-on-error", "--single-transaction", "--dbname="+db, r.SourceFile)); err != nil {
+	// As the owner's own login (the admin holds no standing membership to take its role).
+	restore, err := ownerClientCmd(ctx, bin, live, r.TenantID, "--no-owner", "--no-acl",
+		"--exit-on-error", "--single-transaction", "--dbname="+tenantdb.Database(r.TenantID), r.SourceFile)
+	if err != nil {
+		return err
+	}
+	if _, err := runClient(restore); err != nil {
 		return fmt.Errorf("restore %s: %w", r.SourceFile, err)
 	}
 	return nil
