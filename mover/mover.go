@@ -54,7 +54,7 @@ func (m *Mover) store() *catalog.Store { return m.P.Store }
 // lockTenant takes the tenant's advisory lock, the one the provisioner takes, so a move
 // never runs beside another lifecycle operation or another move of the same tenant.
 func (m *Mover) lockTenant(ctx context.Context, id string) (func(), error) {
-	unlock, err := pglock.Acquire(ctx, m.store().Pool(), "tenant:"+id, provisioner.LockWait)
+	unlock, err := pglock.Acquire(ctx, m.store().Pool(), catalog.TenantLockName(id), provisioner.LockWait)
 	if errors.Is(err, pglock.ErrHeld) {
 		return nil, provisioner.ErrBusy
 	}

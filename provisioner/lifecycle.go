@@ -91,17 +91,28 @@ func (p *Provisioner) RotateCredentials(ctx context.Context, slug string) error 
 		if err := p.Store.SetCredential(ctx, t.ID, "app_pending", secret.NewPassword()); err != nil {
 			return err
 		}
-		// A tenant whose owner has no password yet gets one from reconcile (owner-login),
-		// not from here: its pending password is the conversion's.
-		if ok, err := p.Store.HasCredential(ctx, t.ID, catalog.OwnerCredential); err != nil {
+		// A tenant whose owner has no password (one made before owner logins, or whose
+		// credentials were erased with a lost key) is given its owner login after the
+		// rotation, as reconcile's owner-login would: a pending password alone is that
+		// conversion's, not a rotation's.
+		hasOwner, err := p.Store.HasCredential(ctx, t.ID, catalog.OwnerCredential)
+		if err != nil {
 			return err
-		} else if ok {
+		}
+		if hasOwner {
 			if err := p.Store.SetCredential(ctx, t.ID, ownerPending, secret.NewPassword()); err != nil {
 				return err
 			}
 		}
 		fpRotatePending.Hit()
-		return p.finishRotation(ctx, t)
+		if err := p.finishRotation(ctx, t); err != nil || hasOwner {
+			return err
+		}
+		srv, err := p.Server(ctx, t.Server)
+		if err != nil {
+			return err
+		}
+		return p.convertOwnerLogin(ctx, srv, t)
 	})
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/pglock"
 )
 
@@ -19,7 +20,7 @@ const LockWait = 5 * time.Second
 // processes never drive the same tenant at once; it returns ErrBusy when another still
 // holds it after [LockWait].
 func (p *Provisioner) lockTenant(ctx context.Context, id string) (unlock func(), err error) {
-	unlock, err = pglock.Acquire(ctx, p.Store.Pool(), "tenant:"+id, LockWait)
+	unlock, err = pglock.Acquire(ctx, p.Store.Pool(), catalog.TenantLockName(id), LockWait)
 	if errors.Is(err, pglock.ErrHeld) {
 		return nil, ErrBusy
 	}
@@ -28,7 +29,7 @@ func (p *Provisioner) lockTenant(ctx context.Context, id string) (unlock func(),
 
 // lockTenantShared is lockTenant on a catalog connection the caller keeps (and closes).
 func (p *Provisioner) lockTenantShared(ctx context.Context, conn *pgx.Conn, id string) (unlock func(), err error) {
-	unlock, err = pglock.AcquireShared(ctx, conn, "tenant:"+id, LockWait)
+	unlock, err = pglock.AcquireShared(ctx, conn, catalog.TenantLockName(id), LockWait)
 	if errors.Is(err, pglock.ErrHeld) {
 		return nil, ErrBusy
 	}

@@ -335,7 +335,9 @@ func (r *runner) migrate(ctx context.Context, st Step) Outcome {
 		// A tenant deleted or purged while it migrated (a purge's DROP DATABASE ... WITH
 		// (FORCE) ends the migration's session) is no failure of the run: it is simply
 		// no longer part of the fleet.
-		if cur, gerr := r.o.Store.GetTenantByID(ctx, st.ID); gerr == nil &&
+		// A delete ends tenantctl's own owner sessions before it records the tenant as
+		// deleting, under the tenant's lock: read the state once that has settled.
+		if cur, gerr := r.o.Store.SettledTenant(ctx, st.ID, 5*time.Second); gerr == nil &&
 			cur.State != catalog.StateActive && cur.State != catalog.StateSuspended {
 			r.o.Log.Info("tenant left out: it was deleted during the run", "tenant", st.Slug, "state", cur.State)
 			err, out.Gone = nil, true
@@ -366,6 +368,14 @@ func (r *runner) apply(ctx context.Context, srv *tenantdb.Server, st Step, out *
 		return err
 	}
 	p, err := srv.MigrationProvider(ctx, st.ID, r.set.FS, mopts)
+	if err != nil && mopts.OwnerPassword != "" && dbconn.HasCode(err, pgerrcode.InvalidPassword) {
+		// A concurrent rotate-credentials set the owner's new password on the server
+		// between this run's read of the catalog and its login: log in with the new one.
+		if pw, ok := rotatedOwnerPassword(ctx, r.o.Store, st.ID, mopts.OwnerPassword); ok {
+			mopts.OwnerPassword = pw
+			p, err = srv.MigrationProvider(ctx, st.ID, r.set.FS, mopts)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -437,6 +447,18 @@ func (r *runner) record(ctx context.Context, st Step, out Outcome) error {
 	}
 	return r.o.Store.RecordMigrationEvent(ctx, st.ID, out.To, 0, "", catalog.Event{Action: "tenant.migrate", Slug: st.Slug,
 		Details: map[string]any{"server": st.Server, "from": st.From, "to": out.To, "applied": out.Applied}})
+}
+
+// rotatedOwnerPassword returns the owner password a rotation put in force since used
+// was read: the pending one while the rotation has not promoted it yet, else the
+// promoted one (read in that order, so a promotion in between is not missed).
+func rotatedOwnerPassword(ctx context.Context, store *catalog.Store, id, used string) (string, bool) {
+	for _, name := range []string{catalog.OwnerCredential + "_pending", catalog.OwnerCredential} {
+		if pw, err := store.Credential(ctx, id, name); err == nil && pw != used {
+			return pw, true
+		}
+	}
+	return "", false
 }
 
 // ownerLogin returns o with the tenant owner role's password when the catalog holds

@@ -204,6 +204,10 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	return res, nil
 }
 
+// settleWait bounds how long a failed tenant waits for an operation holding its lock
+// before its state is read (see [catalog.Store.SettledTenant]).
+const settleWait = 5 * time.Second
+
 type runner struct {
 	o       Options
 	pool    *pgxpool.Pool
@@ -223,7 +227,9 @@ func (r *runner) tenant(ctx context.Context, t catalog.Tenant) (res TenantResult
 		// A tenant deleted or purged while it was being copied (a purge's DROP DATABASE
 		// ... WITH (FORCE) ends the copy's session) is skipped, not failed: nothing of it
 		// was committed, and there is nothing left to roll up.
-		if cur, gerr := r.o.Store.GetTenantByID(ctx, t.ID); gerr == nil && !rollable(cur.State) {
+		// A delete ends tenantctl's own owner sessions before it records the tenant as
+		// deleting, under the tenant's lock: read the state once that has settled.
+		if cur, gerr := r.o.Store.SettledTenant(ctx, t.ID, settleWait); gerr == nil && !rollable(cur.State) {
 			r.o.Log.Info("tenant skipped: it was deleted during the run", "tenant", t.Slug, "state", cur.State)
 			err = errSkip
 		}
