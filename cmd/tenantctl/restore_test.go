@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -35,22 +34,8 @@ func backupFleet(t *testing.T) (*cli, *pgtest.Server) {
 	stanza := "bk-" + pgtest.RandomSuffix()[:6]
 	conf := filepath.Join(base, "etc", stanza+".conf")
 	s := backup.Settings{Server: "bk", Stanza: stanza, ConfigPath: conf}
-	srv := pgtest.Dedicated(t, "backup-a", map[string]string{
-		"archive_mode": "on", "wal_level": "replica", "archive_command": "'" + backup.ArchiveCommand(s) + "'",
-		// pgBackRest refuses backups of a cluster without full-page writes.
-		"full_page_writes": "on",
-	})
-	// pgbackrest reaches the server on its socket as the superuser, with a password file
-	// owned by the server's OS user.
-	pass := filepath.Join(base, "pgpass")
-	require.NoError(t, os.WriteFile(pass, []byte("*:*:*:postgres:"+srv.Cluster.Password+"\n"), 0o600))
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		require.NoError(t, err)
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		require.NoError(t, os.Chown(pass, uid, gid))
-	}
+	// pgbackrest reaches the server on its socket as the superuser (pass).
+	srv, pass := pgtest.Archiving(t, "backup-a", backup.ArchiveCommand(s), base)
 	c := newCLI(t)
 	// The least-privilege admin, as in production; pgbackrest alone uses the superuser.
 	dsn := srv.AdminDSN(t)

@@ -3,7 +3,6 @@ package faulttest
 import (
 	"context"
 	"os"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -69,23 +68,8 @@ func newBackupFleet(t testing.TB) *fleet {
 	t.Cleanup(func() { _ = os.RemoveAll(base) })
 	stanza := "fault-" + pgtest.RandomSuffix()[:6]
 	conf := filepath.Join(base, "etc", stanza+".conf")
-	srv := pgtest.Dedicated(t, "backup-kill-a", map[string]string{
-		"archive_mode": "on", "wal_level": "replica",
-		"archive_command": "'" + backup.ArchiveCommand(backup.Settings{Server: "pg-a", Stanza: stanza, ConfigPath: conf}) + "'",
-		// pgBackRest refuses backups of a cluster without full-page writes.
-		"full_page_writes": "on",
-	})
-	// pgbackrest reaches the server on its socket as the superuser, with a password file
-	// owned by the server's OS user.
-	pass := filepath.Join(base, "pgpass")
-	require.NoError(t, os.WriteFile(pass, []byte("*:*:*:postgres:"+srv.Cluster.Password+"\n"), 0o600))
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		require.NoError(t, err)
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		require.NoError(t, os.Chown(pass, uid, gid))
-	}
+	// pgbackrest reaches the server on its socket as the superuser (pass).
+	srv, pass := pgtest.Archiving(t, "backup-kill-a", backup.ArchiveCommand(backup.Settings{Server: "pg-a", Stanza: stanza, ConfigPath: conf}), base)
 	f := newFleetAs(t, false, pgtest.Get(t).Control, pgtest.Get(t).Control, srv)
 	f.secrets = append(f.secrets, srv.Cluster.Password)
 	f.restoreAt = map[string]string{}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/url"
 	"os"
+	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -136,4 +137,33 @@ func (s *Server) Start(t testing.TB) {
 	if err := s.Cluster.Start(context.Background()); err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
+}
+
+// Archiving starts a [Dedicated] cluster that archives its WAL with archiveCommand
+// (pgBackRest's, for backup tests) and writes, in dir, the password file pgBackRest
+// reaches it with: the superuser's, on the server's socket, owned by the server's OS
+// user when the test runs as root. It returns the server and the password file's path.
+func Archiving(t testing.TB, name, archiveCommand, dir string) (*Server, string) {
+	t.Helper()
+	srv := Dedicated(t, name, map[string]string{
+		"archive_mode": "on", "wal_level": "replica", "archive_command": "'" + archiveCommand + "'",
+		// pgBackRest refuses backups of a cluster without full-page writes.
+		"full_page_writes": "on",
+	})
+	pass := filepath.Join(dir, "pgpass")
+	if err := os.WriteFile(pass, []byte("*:*:*:postgres:"+srv.Cluster.Password+"\n"), 0o600); err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	if os.Geteuid() == 0 {
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			t.Fatalf("pgtest: %v", err)
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		if err := os.Chown(pass, uid, gid); err != nil {
+			t.Fatalf("pgtest: %v", err)
+		}
+	}
+	return srv, pass
 }
