@@ -34,7 +34,7 @@ FUZZ_TARGETS := ./internal/validate:FuzzSlug ./internal/validate:FuzzDomain ./in
 .PHONY: test-long
 test-long: ## Long fault suite: every kill point and 300 random SIGKILLs (FAULTTEST_LONG=1), the CLI's kill families at every point, then every fuzz target for FUZZTIME (30s) each
 	FAULTTEST_LONG=1 $(GO) test -race -count=1 -timeout 120m ./internal/faulttest/
-	FAULTTEST_LONG=1 $(GO) test -race -count=1 -timeout 60m -run 'Killed' ./cmd/tenantctl/
+	FAULTTEST_LONG=1 $(GO) test -race -count=1 -timeout 60m -run 'Killed' ./cmd/tenantctl/...
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$fn in $$pkg for $(FUZZTIME)"; \
 		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done

@@ -1,0 +1,12 @@
+package local_test
+
+import (
+	"os"
+	"testing"
+
+	"github.com/tenantctl/tenantctl/cmd/tenantctl/e2e"
+)
+
+func TestMain(m *testing.M) {
+	os.Exit(e2e.Main(m, 2, 0))
+}
