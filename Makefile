@@ -18,10 +18,14 @@ build: ## Build bin/tenantctl
 # cores idle. TEST_P binaries run at once (and the slowest packages run more of their
 # tests at once, see pgtest.Waiting). With TENANTCTL_TEST_DSN, use TEST_P=1.
 TEST_P ?= 4
+# go test starts packages in the order it is given them: the slowest test binaries go
+# first (then the rest of ./...), since one started last would be the suite's tail.
+TEST_FIRST := ./internal/faulttest ./cmd/tenantctl/e2e/move ./cmd/tenantctl/e2e/backup ./audit \
+	./cmd/tenantctl/e2e/local ./cmd/tenantctl/e2e/fleet ./rollout ./provisioner ./rollup ./cmd/tenantctl/e2e/tenant
 
 .PHONY: test
 test: ## Run every test with -race against real PostgreSQL (private clusters, or TENANTCTL_TEST_DSN with TEST_P=1)
-	$(GO) test -race -count=1 -p $(TEST_P) -timeout 30m ./...
+	$(GO) test -race -count=1 -p $(TEST_P) -timeout 30m $(TEST_FIRST) ./...
 
 GOLANGCI_LINT_VERSION := 2.15.0
 GOLANGCI_LINT := $(shell $(GO) env GOPATH)/bin/golangci-lint
