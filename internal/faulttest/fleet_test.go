@@ -25,16 +25,20 @@ import (
 	"github.com/tenantctl/tenantctl/migrations"
 )
 
-// Ten tenant servers: tests that run at once use disjoint pairs, since each checks that
-// its servers hold nothing its catalog does not know.
+// Twelve tenant servers: tests that run at once use disjoint pairs, since each checks
+// that its servers hold nothing its catalog does not know (the plain fleets of
+// TestEveryKillPoint 0-1, 8-9 and 10-11, the random driver 2-3, the hostile inputs 4-5,
+// the concurrent commands 6-7).
 //
 // These tests spend most of their time waiting (for subprocesses, servers, timeouts of
-// a frozen server), not computing: unless -parallel is given, four run at once rather
-// than GOMAXPROCS (two on a small machine, which left a test that waits out timeouts
-// holding one of the two slots for minutes).
+// a stopped or frozen server), not computing: unless -parallel is given, all of them
+// and all of TestEveryKillPoint's fleets run at once rather than GOMAXPROCS (two on a
+// small machine, which left a test that waits out timeouts holding one of the two slots
+// for minutes). With fewer slots the fleets, the longest work, queued behind the other
+// tests and were the package's tail.
 func TestMain(m *testing.M) {
-	pgtest.Waiting(4)
-	os.Exit(pgtest.Main(m, 10))
+	pgtest.Waiting(13)
+	os.Exit(pgtest.Main(m, 12))
 }
 
 var (

@@ -438,7 +438,7 @@ func TestEveryKillPoint(t *testing.T) {
 				case "backup":
 					f = newBackupFleet(t)
 				default:
-					f = newFleet(t, pgtest.Get(t).Servers[[]int{0, 8}[g]:[]int{0, 8}[g]+2]...)
+					f = newFleet(t, pgtest.Get(t).Servers[plainFleetServers[g]:plainFleetServers[g]+2]...)
 				}
 				f.createTenant("first-co")
 				f.createTenant("second-co")
@@ -486,6 +486,13 @@ func TestEveryKillPoint(t *testing.T) {
 	t.Logf("%d kill points covered by %d kills in %s", len(claimed), kills.Load(), time.Since(start).Round(time.Second))
 }
 
+// plainFleets is how many plain fleets take TestEveryKillPoint's cases (the first
+// entries of planFleets' plan), each on its own pair of the environment's servers,
+// from plainFleetServers[i].
+const plainFleets = 3
+
+var plainFleetServers = [plainFleets]int{0, 8, 10}
+
 // fleetCases is the work of one fleet of TestEveryKillPoint.
 type fleetCases struct {
 	name, kind string
@@ -493,12 +500,14 @@ type fleetCases struct {
 	kills      int
 }
 
-// planFleets spreads the cases over two plain fleets, a logical one and a backed-up
-// one: whole groups, each plain one to the plain fleet with the fewest kills so far
+// planFleets spreads the cases over three plain fleets, a logical one and a backed-up
+// one: whole groups, each plain one to the plain fleet with the least work so far
 // (largest groups first), the others to the fleet of their kind, in the order the cases
-// are listed within a fleet.
+// are listed within a fleet. A group's work is its kills and its cases: each case ends
+// with an audit, which in a sampled run (one kill per case) costs about what the kill
+// does.
 func planFleets(cases []killCase, only string) []*fleetCases {
-	plan := []*fleetCases{{name: "fleet-0"}, {name: "fleet-1"}, {name: "fleet-logical", kind: "logical"},
+	plan := []*fleetCases{{name: "fleet-0"}, {name: "fleet-1"}, {name: "fleet-2"}, {name: "fleet-logical", kind: "logical"},
 		{name: "fleet-backup", kind: "backup"}}
 	type group struct {
 		name, kind string
@@ -525,23 +534,28 @@ func planFleets(cases []killCase, only string) []*fleetCases {
 		g.kills += len(c.points)
 	}
 	sorted := slices.Clone(groups)
-	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].kills > sorted[j].kills })
+	work := func(g *group) int { return g.kills + len(g.cases) }
+	sort.SliceStable(sorted, func(i, j int) bool { return work(sorted[i]) > work(sorted[j]) })
 	assigned := map[*group]*fleetCases{}
+	planned := map[*fleetCases]int{}
 	for _, g := range sorted {
 		var to *fleetCases
-		for _, fc := range plan[2:] {
+		for _, fc := range plan[plainFleets:] {
 			if fc.kind == g.kind {
 				to = fc
 			}
 		}
 		if g.kind == "" {
 			to = plan[0]
-			if plan[1].kills < plan[0].kills {
-				to = plan[1]
+			for _, fc := range plan[1:plainFleets] {
+				if planned[fc] < planned[to] {
+					to = fc
+				}
 			}
 		}
 		assigned[g] = to
 		to.kills += g.kills
+		planned[to] += work(g)
 	}
 	for _, g := range groups { // listed order within a fleet
 		assigned[g].cases = append(assigned[g].cases, g.cases...)
