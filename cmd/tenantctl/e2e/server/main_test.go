@@ -7,7 +7,7 @@ import (
 	"github.com/tenantctl/tenantctl/cmd/tenantctl/e2e"
 )
 
-// Four tests at once on three pairs: short tests.
+// Four tests at once on two pairs: short tests.
 func TestMain(m *testing.M) {
-	os.Exit(e2e.Main(m, 4, 3))
+	os.Exit(e2e.Main(m, 4, 2))
 }
