@@ -31,8 +31,8 @@ func Dedicated(t testing.TB, name string, settings map[string]string) *Server {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	ctx, done := admit()
+	defer done()
 	opts := localpg.Options{Dir: filepath.Join(dir, name), Fast: true, Settings: settings}
 	if !strings.HasPrefix(name, "control") {
 		// Tenant servers run confined, like the shared ones (see start).

@@ -100,7 +100,24 @@ func Waiting(n int) {
 	}
 }
 
-func start(ctx context.Context, n int) (*Env, error) {
+// starting admits a few cluster starts of this binary at once (initdb and the first
+// start are the costly part of a test cluster): a package whose tests all start at once
+// (see Waiting) would otherwise run a storm of initdbs on a small machine, and each
+// start's timeout, counted from when it is admitted, would be spent queuing for the CPU.
+var starting = make(chan struct{}, 3)
+
+// startTimeout bounds one cluster's initdb and start once admitted.
+const startTimeout = 2 * time.Minute
+
+// admit waits for a turn to start a cluster and returns the context for the start (its
+// timeout counted from now) and the function ending the turn.
+func admit() (context.Context, func()) {
+	starting <- struct{}{}
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	return ctx, func() { cancel(); <-starting }
+}
+
+func start(n int) (*Env, error) {
 	e := &Env{}
 	if dsn := os.Getenv("TENANTCTL_TEST_DSN"); dsn != "" {
 		u, err := url.Parse(dsn)
@@ -141,6 +158,8 @@ func start(ctx context.Context, n int) (*Env, error) {
 			// Several test binaries start clusters at once: a free port picked here can
 			// be taken by another binary's server before this one binds it. A cluster
 			// that fails to start is removed and made again, on a new port.
+			ctx, done := admit()
+			defer done()
 			var c *localpg.Cluster
 			var err error
 			for attempt := 1; attempt <= 3; attempt++ {
@@ -191,9 +210,7 @@ func Get(t testing.TB) *Env {
 			setupErr = fmt.Errorf("pgtest.Main was not called")
 			return
 		}
-		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
-		defer cancel()
-		env, setupErr = start(ctx, servers)
+		env, setupErr = start(servers)
 		if setupErr != nil {
 			env = nil
 			fmt.Fprintf(os.Stderr, "pgtest: cannot get PostgreSQL for the tests: %v\n"+
