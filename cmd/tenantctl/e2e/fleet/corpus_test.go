@@ -44,7 +44,7 @@ func newCorpusFleet(t *testing.T) *corpusFleet {
 }
 
 func (f *corpusFleet) addMigration(name string) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "internal", "corpus", "migrations", name))
+	b, err := os.ReadFile(filepath.Join("..", "..", "..", "..", "internal", "corpus", "migrations", name))
 	require.NoError(f.t, err)
 	require.NoError(f.t, os.WriteFile(filepath.Join(f.migDir, name), b, 0o600))
 }
