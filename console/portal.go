@@ -193,10 +193,7 @@ func (c *Console) technicians(w http.ResponseWriter, r *http.Request, s *session
 
 func (c *Console) technicianGrant(w http.ResponseWriter, r *http.Request, s *session) error {
 	slug := r.PostFormValue("slug")
-	g, err := c.o.View.Prov.GrantAccess(r.Context(), provisioner.GrantOptions{
-		Login: r.PostFormValue("login"), Slug: slug, Level: r.PostFormValue("level"),
-		Expires: r.PostFormValue("expires"), Reason: r.PostFormValue("reason"),
-	})
+	g, err := c.grantAccess(r, slug)
 	if err != nil {
 		status, msg := statusOf(err)
 		if status >= 500 {
