@@ -78,7 +78,7 @@ func newMetrics(store *catalog.Store, node string, latest int64, jobs []string, 
 	bk.store = store
 	m.reg.MustRegister(m.leader, m.runs, m.duration, m.running, m.skips,
 		m.rowsCopied, m.pruned, info, buildInfo(),
-		&fleetCollector{store: store, latest: latest}, &jobCollector{store: store}, &serverCollector{store: store}, bk,
+		&fleetCollector{store: store, latest: latest}, jobCollector(store), serverCollector(store), bk,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Series exist from the start, so rate() and absent() work before the first run.
 	for _, j := range jobs {
