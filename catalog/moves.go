@@ -201,16 +201,7 @@ func (s *Store) SwitchMove(ctx context.Context, m Move, details map[string]any) 
 // source server) and marks the move rolled back.
 func (s *Store) RollBackMove(ctx context.Context, m Move, reason string) error {
 	return s.InTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE tenant_moves SET status = 'rolled-back', step = 'rolled-back', finished_at = now(),
-			last_error = NULLIF($2, '') WHERE id = $1 AND status = 'moving'`, m.ID, reason)
-		if err != nil {
-			return fmt.Errorf("record move %d: %w", m.ID, err)
-		}
-		if tag.RowsAffected() == 0 {
-			return nil // already settled
-		}
-		if _, err := tx.Exec(ctx, `UPDATE tenants SET state = $2, updated_at = now() WHERE id = $1 AND state = 'moving'`,
-			m.TenantID, m.PriorState); err != nil {
+		if settled, err := moveRecords.rollBack(ctx, tx, m.ID, m.TenantID, m.PriorState, reason); err != nil || !settled {
 			return err
 		}
 		return s.AppendEvent(ctx, tx, Event{Action: "tenant.move.rolled-back", TenantID: m.TenantID, Slug: m.Slug,
@@ -221,9 +212,7 @@ func (s *Store) RollBackMove(ctx context.Context, m Move, reason string) error {
 // FinishMove marks a switched move done once its source copy is dropped.
 func (s *Store) FinishMove(ctx context.Context, m Move) error {
 	return s.InTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE tenant_moves SET status = 'done', step = 'source-dropped', finished_at = now()
-			WHERE id = $1 AND status = 'switched'`, m.ID)
-		if err != nil || tag.RowsAffected() == 0 {
+		if settled, err := moveRecords.finish(ctx, tx, m.ID, "source-dropped"); err != nil || !settled {
 			return err
 		}
 		return s.AppendEvent(ctx, tx, Event{Action: "tenant.move.source-dropped", TenantID: m.TenantID, Slug: m.Slug,

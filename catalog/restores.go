@@ -181,13 +181,7 @@ func (s *Store) SwitchRestore(ctx context.Context, r Restore) error {
 // marks the restore rolled back.
 func (s *Store) RollBackRestore(ctx context.Context, r Restore, reason string) error {
 	return s.InTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE tenant_restores SET status = 'rolled-back', step = 'rolled-back', finished_at = now(),
-			last_error = NULLIF($2, '') WHERE id = $1 AND status = 'restoring'`, r.ID, reason)
-		if err != nil || tag.RowsAffected() == 0 {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE tenants SET state = $2, updated_at = now() WHERE id = $1 AND state = 'restoring'`,
-			r.TenantID, r.PriorState); err != nil {
+		if settled, err := restoreRecords.rollBack(ctx, tx, r.ID, r.TenantID, r.PriorState, reason); err != nil || !settled {
 			return err
 		}
 		return s.AppendEvent(ctx, tx, Event{Action: "tenant.restore.rolled-back", TenantID: r.TenantID, Slug: r.Slug,
@@ -198,9 +192,7 @@ func (s *Store) RollBackRestore(ctx context.Context, r Restore, reason string) e
 // FinishRestore marks a switched restore done once its kept copy is dropped.
 func (s *Store) FinishRestore(ctx context.Context, r Restore) error {
 	return s.InTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE tenant_restores SET status = 'done', step = 'kept-dropped', finished_at = now()
-			WHERE id = $1 AND status = 'switched'`, r.ID)
-		if err != nil || tag.RowsAffected() == 0 {
+		if settled, err := restoreRecords.finish(ctx, tx, r.ID, "kept-dropped"); err != nil || !settled {
 			return err
 		}
 		return s.AppendEvent(ctx, tx, Event{Action: "tenant.restore.kept-dropped", TenantID: r.TenantID, Slug: r.Slug,
