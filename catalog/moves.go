@@ -224,24 +224,8 @@ func (s *Store) FinishMove(ctx context.Context, m Move) error {
 // there because of a move although the tenant is not placed there: the target copy of a
 // move in progress and the source copy kept after a switch.
 func (s *Store) MoveCopies(ctx context.Context) (map[string]map[string]bool, error) {
-	rows, err := s.pool.Query(ctx, `SELECT CASE WHEN status = 'moving' THEN target_server ELSE source_server END, tenant_id
+	return copiesByServer[bool](ctx, s, "move", `SELECT CASE WHEN status = 'moving' THEN target_server ELSE source_server END, tenant_id, true
 		FROM tenant_moves WHERE status IN ('moving', 'switched')`)
-	if err != nil {
-		return nil, fmt.Errorf("list move copies: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]map[string]bool{}
-	for rows.Next() {
-		var server, id string
-		if err := rows.Scan(&server, &id); err != nil {
-			return nil, err
-		}
-		if out[server] == nil {
-			out[server] = map[string]bool{}
-		}
-		out[server][id] = true
-	}
-	return out, rows.Err()
 }
 
 // InsertImportingTenant records a new tenant in state importing (its database is to be

@@ -203,21 +203,5 @@ func (s *Store) FinishRestore(ctx context.Context, r Restore) error {
 // RestoreCopies lists, by server, the kept copies of restores the catalog expects there
 // (database name → tenant id): a restore in progress or one switched and not yet done.
 func (s *Store) RestoreCopies(ctx context.Context) (map[string]map[string]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT server, kept_db, tenant_id FROM tenant_restores WHERE status IN ('restoring', 'switched')`)
-	if err != nil {
-		return nil, fmt.Errorf("list restore copies: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]map[string]string{}
-	for rows.Next() {
-		var server, db, id string
-		if err := rows.Scan(&server, &db, &id); err != nil {
-			return nil, err
-		}
-		if out[server] == nil {
-			out[server] = map[string]string{}
-		}
-		out[server][db] = id
-	}
-	return out, rows.Err()
+	return copiesByServer[string](ctx, s, "restore", `SELECT server, kept_db, tenant_id FROM tenant_restores WHERE status IN ('restoring', 'switched')`)
 }

@@ -50,3 +50,26 @@ func (k stepRecords) finish(ctx context.Context, tx pgx.Tx, id int64, step strin
 	}
 	return tag.RowsAffected() > 0, nil
 }
+
+// copiesByServer reads the databases a query of (server, key, value) rows says the
+// catalog expects on servers because of a move or a restore, by server then key.
+func copiesByServer[V any](ctx context.Context, s *Store, what, query string) (map[string]map[string]V, error) {
+	rows, err := s.pool.Query(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("list %s copies: %w", what, err)
+	}
+	defer rows.Close()
+	out := map[string]map[string]V{}
+	for rows.Next() {
+		var server, key string
+		var v V
+		if err := rows.Scan(&server, &key, &v); err != nil {
+			return nil, err
+		}
+		if out[server] == nil {
+			out[server] = map[string]V{}
+		}
+		out[server][key] = v
+	}
+	return out, rows.Err()
+}
