@@ -199,19 +199,15 @@ func NewCmdHistory(f *cmdutil.Factory, runF func(context.Context, *HistoryOption
 		Args:    cmdutil.NoArgs,
 		RunE:    cmdutil.RunE(opts, runF, runHistory, nil),
 	}
-	cmd.Flags().IntVar(&opts.Limit, "limit", 20, "most runs to show, newest first")
+	cmdutil.LimitFlag(cmd.Flags(), &opts.Limit, 20, "runs")
 	return cmd
 }
 
 func runHistory(ctx context.Context, opts *HistoryOptions) error {
-	f := opts.Factory
-	return f.WithStore(ctx, func(store *catalog.Store) error {
-		runs, err := auditlib.History(ctx, store, opts.Limit)
-		if err != nil {
-			return err
-		}
-		return cmdutil.PrintList(f, runs, []string{"ID", "STARTED", "DURATION", "SCOPE", "PROBES", "RESULT", "TENANTS", "CHECKS", "VIOLATIONS", "CHANGES", "REPORT SHA-256", "NODE"}, historyRow)
-	})
+	runs := func(store *catalog.Store) ([]auditlib.HistoryRun, error) {
+		return auditlib.History(ctx, store, opts.Limit)
+	}
+	return cmdutil.ListFromStore(ctx, opts.Factory, runs, []string{"ID", "STARTED", "DURATION", "SCOPE", "PROBES", "RESULT", "TENANTS", "CHECKS", "VIOLATIONS", "CHANGES", "REPORT SHA-256", "NODE"}, historyRow)
 }
 
 // historyRow is one past run in `audit history`'s table.
