@@ -320,17 +320,10 @@ lists the files the retention removed).`,
 			if !opts.Logical && (opts.Tenant != "" || opts.Removed) {
 				return validate.Errorf("--tenant and --removed go with --logical")
 			}
-			if opts.Server != "" {
-				if err := validate.ServerName(opts.Server); err != nil {
-					return err
-				}
+			if err := cmdutil.IfGiven(validate.ServerName, opts.Server); err != nil {
+				return err
 			}
-			if opts.Tenant != "" {
-				if err := validate.Slug(opts.Tenant); err != nil {
-					return err
-				}
-			}
-			return nil
+			return cmdutil.IfGiven(validate.Slug, opts.Tenant)
 		}),
 	}
 	cmd.Flags().StringVar(&opts.Server, "server", "", "this server only")

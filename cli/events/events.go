@@ -26,13 +26,8 @@ func NewCmdEvents(f *cmdutil.Factory, runF func(context.Context, *Options) error
 		Example: "  tenantctl events --limit 20\n  tenantctl events --tenant acme -o json",
 		Short:   "Show the append-only event log: who changed what, when",
 		Args:    cmdutil.NoArgs,
-		RunE: cmdutil.RunE(opts, runF, run, func(cmd *cobra.Command, _ []string) error {
-			if opts.Tenant != "" {
-				if err := validate.Slug(opts.Tenant); err != nil {
-					return err
-				}
-			}
-			return nil
+		RunE: cmdutil.RunE(opts, runF, run, func(*cobra.Command, []string) error {
+			return cmdutil.IfGiven(validate.Slug, opts.Tenant)
 		}),
 	}
 	cmd.Flags().StringVar(&opts.Tenant, "tenant", "", "only this tenant's events")
