@@ -33,7 +33,8 @@ type Options struct {
 // NewCmdAudit is `audit`; runF, when not nil, replaces the run (tests check the flags →
 // options layer with it, without a catalog).
 func NewCmdAudit(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{Factory: f}
+	// --probe-sample 0 says none, as the library reads it with ZeroIsNone.
+	opts := &Options{Factory: f, Audit: auditlib.Options{ZeroIsNone: true}}
 	o := &opts.Audit
 	cmd := &cobra.Command{
 		Use:   "audit [--tenant SLUG] [-o text|json|yaml|markdown] [--out FILE] [--no-probes]",
@@ -132,9 +133,6 @@ not read…); 2 bad usage.`,
 
 func runAudit(ctx context.Context, opts *Options) error {
 	f, o, out := opts.Factory, opts.Audit, opts.Out
-	if o.ProbeSample <= 0 {
-		o.ProbeSample = -1 // none (0 means the default in auditlib.Options)
-	}
 	store, err := f.Store(ctx)
 	if err != nil {
 		return err
