@@ -610,15 +610,11 @@ func runRestoreFromExport(ctx context.Context, opts *RestoreOptions) error {
 		if err != nil {
 			return err
 		}
-		if f.JSONOutput() {
-			return f.PrintJSON(res)
-		}
 		how := "not a recorded logical backup: no checksum to compare"
 		if res.Verified {
 			how = "SHA-256 matches the logical backup taken " + res.TakenAt.UTC().Format(time.RFC3339)
 		}
-		fmt.Fprintf(f.IO.Out, "tenant %s restored from %s as new tenant %s on %s at schema version %d (%s; %s)\n",
+		return f.PrintResult(res, "tenant %s restored from %s as new tenant %s on %s at schema version %d (%s; %s)\n",
 			res.Slug, res.File, res.As, res.Server, res.SchemaVersion, how, cmdutil.Millis(res.Duration))
-		return nil
 	})
 }
