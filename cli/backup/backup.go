@@ -249,7 +249,7 @@ func runLogical(ctx context.Context, opts *RunOptions) error {
 			fmt.Fprintf(f.IO.Out, "tenant %s (server %s): logical backup FAILED: %s\n", r.Slug, r.Server, r.Error)
 			continue
 		}
-		fmt.Fprintf(f.IO.Out, "tenant %s (server %s): %s, %s, sha256 %s (%s)\n", r.Slug, r.Server, r.File, cmdutil.HumanBytes(r.Bytes), r.SHA256, r.Duration.Round(time.Millisecond))
+		fmt.Fprintf(f.IO.Out, "tenant %s (server %s): %s, %s, sha256 %s (%s)\n", r.Slug, r.Server, r.File, cmdutil.HumanBytes(r.Bytes), r.SHA256, cmdutil.Millis(r.Duration))
 		for _, p := range r.Removed {
 			fmt.Fprintf(f.IO.Out, "  removed %s (older than --keep)\n", p)
 		}
@@ -279,7 +279,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 				fmt.Fprintf(f.IO.Out, "server %s: %s backup FAILED: %s\n", r.Server, r.Type, r.Error)
 				continue
 			}
-			fmt.Fprintf(f.IO.Out, "server %s: %s backup %s done in %s\n", r.Server, r.Type, r.Label, r.Duration.Round(time.Millisecond))
+			fmt.Fprintf(f.IO.Out, "server %s: %s backup %s done in %s\n", r.Server, r.Type, r.Label, cmdutil.Millis(r.Duration))
 		}
 	}
 	return err

@@ -253,7 +253,7 @@ func printPlan(f *cmdutil.Factory, p rollout.Plan) error {
 func printRun(f *cmdutil.Factory, res rollout.Result) {
 	c := res.Counts()
 	fmt.Fprintf(f.IO.Out, "migrated %d tenant(s) to version %d in %s: %d failed, %d not started, %d already current\n",
-		c["migrated"], res.Plan.Latest, res.Elapsed.Round(time.Millisecond), c["failed"], c["skipped"], c["current"])
+		c["migrated"], res.Plan.Latest, cmdutil.Millis(res.Elapsed), c["failed"], c["skipped"], c["current"])
 	for _, t := range res.Templates {
 		if t.Error != "" {
 			continue
