@@ -45,11 +45,10 @@ func (s *Server) ActivateApp(ctx context.Context, id, password, ownerPassword st
 		return err
 	}
 	defer release()
-	if _, err := conn.PgConn().Exec(ctx, "ALTER ROLE "+ident(AppRole(id))+" LOGIN PASSWORD "+lit+";\n"+
-		"ALTER ROLE "+ident(OwnerRole(id))+" "+ownerAttrs).ReadAll(); err != nil {
-		return fmt.Errorf("activate %s: %w", AppRole(id), err)
-	}
-	return nil
+	return execBatch(ctx, conn, "activate "+AppRole(id), []string{
+		"ALTER ROLE " + ident(AppRole(id)) + " LOGIN PASSWORD " + lit,
+		"ALTER ROLE " + ident(OwnerRole(id)) + " " + ownerAttrs,
+	})
 }
 
 // SpareState is what the server holds of one spare: whether its database and roles
