@@ -62,8 +62,7 @@ func (p *Provisioner) createFromSpare(ctx context.Context, srv catalog.Server, o
 		return t, err
 	}
 	p.Log.Info("provisioning tenant from a spare", "tenant", t.Slug, "id", t.ID, "server", srv.Name)
-	fpClaimed.Hit()
-	if err := p.afterStep(StepClaimed); err != nil {
+	if err := p.reached(fpClaimed, StepClaimed); err != nil {
 		return t, err
 	}
 	active, err := p.activateClaimed(ctx, h, t, password, ownerPassword)
@@ -328,8 +327,7 @@ func (p *Provisioner) buildSpare(ctx context.Context, h *tenantdb.Server, sp cat
 		if err := p.Store.InsertSpare(ctx, sp); err != nil {
 			return err
 		}
-		fpSpareRecorded.Hit()
-		if err := p.afterStep(SpareStepRecorded); err != nil {
+		if err := p.reached(fpSpareRecorded, SpareStepRecorded); err != nil {
 			return err
 		}
 	}
@@ -343,22 +341,19 @@ func (p *Provisioner) buildSpare(ctx context.Context, h *tenantdb.Server, sp cat
 	if err := h.EnsureSpareRoles(ctx, sp.ID); err != nil {
 		return err
 	}
-	fpSpareRoles.Hit()
-	if err := p.afterStep(SpareStepRoles); err != nil {
+	if err := p.reached(fpSpareRoles, SpareStepRoles); err != nil {
 		return err
 	}
 	if _, err := p.cloneTemplate(ctx, h, sp.ID, tmpl); err != nil {
 		return err
 	}
-	fpSpareDatabase.Hit()
-	if err := p.afterStep(SpareStepDatabase); err != nil {
+	if err := p.reached(fpSpareDatabase, SpareStepDatabase); err != nil {
 		return err
 	}
 	if err := h.Harden(ctx, sp.ID); err != nil {
 		return err
 	}
-	fpSpareHardened.Hit()
-	if err := p.afterStep(SpareStepHardened); err != nil {
+	if err := p.reached(fpSpareHardened, SpareStepHardened); err != nil {
 		return err
 	}
 	return p.Store.MarkSpareReady(ctx, sp.ID)
@@ -367,8 +362,7 @@ func (p *Provisioner) buildSpare(ctx context.Context, h *tenantdb.Server, sp cat
 // dropSpare removes a spare already retired (state dropping, or building under the
 // pool lock): database, roles, then the catalog row. Idempotent.
 func (p *Provisioner) dropSpare(ctx context.Context, h *tenantdb.Server, sp catalog.Spare) error {
-	fpSpareRetired.Hit()
-	if err := p.afterStep(SpareStepRetired); err != nil {
+	if err := p.reached(fpSpareRetired, SpareStepRetired); err != nil {
 		return err
 	}
 	if err := h.DropDatabase(ctx, sp.ID); err != nil {
@@ -378,8 +372,7 @@ func (p *Provisioner) dropSpare(ctx context.Context, h *tenantdb.Server, sp cata
 	if err := h.DropRoles(ctx, sp.ID); err != nil {
 		return err
 	}
-	fpSpareRolesDropped.Hit()
-	if err := p.afterStep(SpareStepDropped); err != nil {
+	if err := p.reached(fpSpareRolesDropped, SpareStepDropped); err != nil {
 		return err
 	}
 	return p.Store.DeleteSpare(ctx, sp.ID)
