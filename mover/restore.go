@@ -340,9 +340,7 @@ func (m *Mover) driveRestore(ctx context.Context, r catalog.Restore, start time.
 	if final.Rows != nil {
 		res.Rows = *final.Rows
 	}
-	if final.SuspendedAt != nil && final.ResumedAt != nil {
-		res.Downtime = final.ResumedAt.Sub(*final.SuspendedAt)
-	}
+	res.Downtime, _ = downtime(final.SuspendedAt, final.ResumedAt)
 	res.Duration = time.Since(start)
 	return res, nil
 }
@@ -377,117 +375,110 @@ func (m *Mover) restoreSteps(ctx context.Context, r catalog.Restore, res *Restor
 		sc, err = m.scratch(ctx, settings, live, id, r.TargetTime, r.ScratchDir)
 		return err
 	}
-	for _, step := range restoreSteps[slices.Index(restoreSteps, r.Step)+1:] {
+	run := func(step string) (catalog.RestoreUpdate, bool, error) {
 		u := catalog.RestoreUpdate{Step: &step}
 		switch step {
 		case RestoreScratch:
 			if fromExport {
 				info, err := m.checkExportFile(ctx, r)
 				if err != nil {
-					return err
+					return u, false, err
 				}
 				res.SchemaVersion = info.Version
 				break
 			}
 			if err := needScratch(); err != nil {
-				return err
+				return u, false, err
 			}
 			v, sums, err := checkScratch(ctx, sc, id)
 			if err != nil {
-				return err
+				return u, false, err
 			}
-			n, rows := len(sums), int64(0)
-			for _, s := range sums {
-				rows += s.Rows
-			}
+			n, rows := tally(sums)
 			u.Tables, u.Rows = &n, &rows
 			res.SchemaVersion = v
 		case RestoreSuspended:
 			// The app role loses LOGIN and CONNECT and its sessions end: nobody writes the
 			// current database from here on (the downtime starts).
 			if err := live.RevokeAccess(ctx, id); err != nil {
-				return err
+				return u, false, err
 			}
 			u.Suspended = true
 		case RestoreRenamed:
 			if err := live.RenameDatabase(ctx, db, r.KeptDB); err != nil {
-				return err
+				return u, false, err
 			}
 		case RestoreCopied:
 			if fromExport {
 				if err := m.restoreExportFile(ctx, live, r); err != nil {
-					return err
+					return u, false, err
 				}
 				break
 			}
 			if err := needScratch(); err != nil {
-				return err
+				return u, false, err
 			}
 			// The current database is aside under its kept name: the tenant's name is free
 			// (an interrupted run's partial copy is dropped first).
 			if err := recreateDatabase(ctx, live, id); err != nil {
-				return err
+				return u, false, err
 			}
 			if _, err := pipeDumpRestore(ctx, sc.Server, live, id); err != nil {
-				return err
+				return u, false, err
 			}
 		case RestoreHardened:
 			if err := live.Harden(ctx, id); err != nil {
-				return err
+				return u, false, err
 			}
 			// A backup taken before tenantctl wrote the customer's domain does not carry it.
 			t, err := m.store().GetTenantByID(ctx, id)
 			if err != nil {
-				return err
+				return u, false, err
 			}
 			if err := live.SetDomain(ctx, id, t.Domain); err != nil {
-				return err
+				return u, false, err
 			}
 			if fromExport {
 				if err := m.migrateRestored(ctx, live, id); err != nil {
-					return err
+					return u, false, err
 				}
 			}
 			// The app's CONNECT was revoked at suspension; hardening gave it back on the
 			// restored database only, and it stays NOLOGIN until resumed.
 			if err := live.SetAppLogin(ctx, id, false); err != nil {
-				return err
+				return u, false, err
 			}
 		case RestoreVerified:
 			if fromExport {
 				v, sums, err := m.checkRestored(ctx, live, id)
 				if err != nil {
-					return err
+					return u, false, err
 				}
-				n, rows := len(sums), int64(0)
-				for _, s := range sums {
-					rows += s.Rows
-				}
+				n, rows := tally(sums)
 				u.Tables, u.Rows = &n, &rows
 				res.Tables, res.Rows, res.SchemaVersion = n, rows, v
 				break
 			}
 			if err := needScratch(); err != nil {
-				return err
+				return u, false, err
 			}
 			v, err := verify(ctx, sc.Server, live, id)
 			if err != nil {
-				return err
+				return u, false, err
 			}
 			res.Tables, res.Rows = len(v.Tables), v.Rows
 		case RestoreSwitched:
 			if err := m.store().SwitchRestore(ctx, r); err != nil {
-				return err
+				return u, false, err
 			}
 			if t, err := m.store().GetTenantByID(ctx, id); err == nil {
 				m.resyncWarehouse(ctx, t, catalog.Move{Target: r.Server, PriorState: r.PriorState})
 			}
-			fpRestoreStepRecorded[step].Hit()
-			continue
+			return u, true, nil // SwitchRestore recorded the step
 		case RestoreResumed:
 			if r.PriorState == catalog.StateActive {
 				if err := live.SetAppLogin(ctx, id, true); err != nil {
-					return err
+					return u, false, err
 				}
 			}
 			if sc != nil {
@@ -496,29 +487,30 @@ func (m *Mover) restoreSteps(ctx context.Context, r catalog.Restore, res *Restor
 			}
 			if r.ScratchDir != "" {
 				if err := backup.RemoveScratch(ctx, r.ScratchDir); err != nil {
-					return err
+					return u, false, err
 				}
 			}
 			u.Resumed = true
 		}
-		hit(fpRestoreStepDone[step])
+		return u, false, nil
+	}
+	record := func(step string, u catalog.RestoreUpdate) error {
 		if err := m.store().UpdateRestore(ctx, r.ID, u); err != nil {
 			return err
 		}
-		if step == RestoreResumed {
-			cur, err := m.store().GetRestore(ctx, r.ID)
-			if err != nil {
-				return err
-			}
-			d := map[string]any{"restore": r.ID, "server": r.Server, "kept_db": r.KeptDB}
-			if cur.SuspendedAt != nil && cur.ResumedAt != nil {
-				d["downtime_ms"] = cur.ResumedAt.Sub(*cur.SuspendedAt).Milliseconds()
-			}
-			if err := m.store().AppendEvent(ctx, nil, catalog.Event{Action: "tenant.restore.resumed", TenantID: id, Slug: r.Slug, Details: d}); err != nil {
-				return err
-			}
+		if step != RestoreResumed {
+			return nil
 		}
-		fpRestoreStepRecorded[step].Hit()
+		cur, err := m.store().GetRestore(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		return m.appendResumed(ctx, "tenant.restore.resumed", id, r.Slug, cur.SuspendedAt, cur.ResumedAt,
+			map[string]any{"restore": r.ID, "server": r.Server, "kept_db": r.KeptDB})
+	}
+	if err := (stepRun[catalog.RestoreUpdate]{steps: restoreSteps, last: r.Step, before: fpRestoreStepDone, after: fpRestoreStepRecorded,
+		run: run, record: record}).drive(); err != nil {
+		return err
 	}
 	cur, err := m.store().GetRestore(ctx, r.ID)
 	if err != nil {
@@ -642,10 +634,7 @@ func (m *Mover) restoreAsNew(ctx context.Context, t catalog.Tenant, s backup.Set
 	if err != nil {
 		return res, err
 	}
-	for _, s := range sums {
-		res.Rows += s.Rows
-	}
-	res.Tables = len(sums)
+	res.Tables, res.Rows = tally(sums)
 	// The dump is read here, wherever the scratch instance runs.
 	tmp, err := os.MkdirTemp("", "tenantctl-restored-")
 	if err != nil {
@@ -681,13 +670,11 @@ func (m *Mover) restoreAsNew(ctx context.Context, t catalog.Tenant, s backup.Set
 // reconcileRestores settles interrupted in-place restores: one that did not switch is
 // rolled back (the tenant keeps its current database); a switched one is finished; a
 // kept copy whose retention ended is dropped.
-func (m *Mover) reconcileRestores(ctx context.Context, dryRun bool) ([]provisioner.Action, error) {
+func (m *Mover) reconcileRestores(ctx context.Context, rep *repairs) error {
 	open, err := m.store().ListRestores(ctx, "", catalog.RestoreRestoring, catalog.RestoreSwitched)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var actions []provisioner.Action
-	var errs []error
 	for _, r := range open {
 		var a provisioner.Action
 		switch {
@@ -703,21 +690,9 @@ func (m *Mover) reconcileRestores(ctx context.Context, dryRun bool) ([]provision
 		default:
 			continue
 		}
-		if !dryRun {
-			if err := m.settleRestore(ctx, r.ID, r.TenantID); err != nil {
-				if errors.Is(err, provisioner.ErrBusy) {
-					a.Kind, a.Detail = ActMoveBusy, "another tenantctl process is driving this tenant right now; left alone"
-				} else {
-					a.Error = secret.Scrub(err.Error())
-					errs = append(errs, fmt.Errorf("%s %s: %w", a.Kind, a.Tenant, err))
-				}
-			} else {
-				a.Applied = true
-			}
-		}
-		actions = append(actions, a)
+		rep.do(a, busyDriving, nil, func() error { return m.settleRestore(ctx, r.ID, r.TenantID) })
 	}
-	return actions, errors.Join(errs...)
+	return nil
 }
 
 func (m *Mover) settleRestore(ctx context.Context, restoreID int64, tenantID string) error {
