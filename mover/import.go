@@ -412,15 +412,7 @@ func (m *Mover) restore(ctx context.Context, t catalog.Tenant, file string, base
 // a tombstone event.
 func (m *Mover) undoImport(ctx context.Context, t catalog.Tenant, reason string) error {
 	ctx = context.WithoutCancel(ctx)
-	if _, err := m.store().GetServer(ctx, t.Server); err == nil {
-		srv, err := m.P.Server(ctx, t.Server)
-		if err != nil {
-			return err
-		}
-		if err := dropCopy(ctx, srv, t.ID); err != nil {
-			return err
-		}
-	} else if !errors.Is(err, catalog.ErrServerNotFound) {
+	if err := m.dropCopyOn(ctx, t.Server, t.ID); err != nil {
 		return err
 	}
 	fpImportUndone.Hit()

@@ -56,11 +56,14 @@ func (o *MoveOptions) Validate() error {
 	return nil
 }
 
-func (o MoveOptions) keep() time.Duration {
-	if o.KeepSource == nil {
+func (o MoveOptions) keep() time.Duration { return keepSource(o.KeepSource) }
+
+// keepSource is the value of a KeepSource option: nil means [DefaultKeepSource].
+func keepSource(d *time.Duration) time.Duration {
+	if d == nil {
 		return DefaultKeepSource
 	}
-	return *o.KeepSource
+	return *d
 }
 
 // Result is the outcome of one move.
@@ -443,15 +446,7 @@ func (m *Mover) rollback(ctx context.Context, mv catalog.Move, reason string) er
 			return err
 		}
 	}
-	if _, err := m.store().GetServer(ctx, mv.Target); err == nil {
-		dst, err := m.P.Server(ctx, mv.Target)
-		if err != nil {
-			return err
-		}
-		if err := dropCopy(ctx, dst, mv.TenantID); err != nil {
-			return err
-		}
-	} else if !errors.Is(err, catalog.ErrServerNotFound) {
+	if err := m.dropCopyOn(ctx, mv.Target, mv.TenantID); err != nil {
 		return err
 	}
 	fpRollbackTarget.Hit()
@@ -470,6 +465,14 @@ func (m *Mover) rollback(ctx context.Context, mv catalog.Move, reason string) er
 
 // RollBack rolls back the tenant's interrupted move, if it has one that did not switch.
 func (m *Mover) RollBack(ctx context.Context, slug string) error {
+	return rollBackOpen(ctx, m, slug, "move", func(id string) ([]catalog.Move, error) {
+		return m.store().ListMoves(ctx, catalog.MoveFilter{TenantID: id, Statuses: []string{catalog.MoveMoving}})
+	}, m.rollback)
+}
+
+// rollBackOpen rolls back, under the tenant's lock, its open move or restore (what):
+// the first of those open lists.
+func rollBackOpen[T any](ctx context.Context, m *Mover, slug, what string, open func(id string) ([]T, error), rollback func(context.Context, T, string) error) error {
 	t, err := m.store().GetTenant(ctx, slug)
 	if err != nil {
 		return err
@@ -479,14 +482,14 @@ func (m *Mover) RollBack(ctx context.Context, slug string) error {
 		return err
 	}
 	defer unlock()
-	open, err := m.store().ListMoves(ctx, catalog.MoveFilter{TenantID: t.ID, Statuses: []string{catalog.MoveMoving}})
+	ops, err := open(t.ID)
 	if err != nil {
 		return err
 	}
-	if len(open) == 0 {
-		return validate.Errorf("tenant %q has no move in progress", slug)
+	if len(ops) == 0 {
+		return validate.Errorf("tenant %q has no %s in progress", slug, what)
 	}
-	return m.rollback(ctx, open[0], "rolled back by the operator")
+	return rollback(ctx, ops[0], "rolled back by the operator")
 }
 
 // recreateDatabase gives the target an empty tenant database, dropping what an
@@ -500,6 +503,21 @@ func recreateDatabase(ctx context.Context, srv *tenantdb.Server, id string) erro
 		}
 		return srv.CreateDatabase(ctx, id, "")
 	})
+}
+
+// dropCopyOn is dropCopy on the server named server; one removed from the catalog took
+// its copy with it.
+func (m *Mover) dropCopyOn(ctx context.Context, server, id string) error {
+	if _, err := m.store().GetServer(ctx, server); errors.Is(err, catalog.ErrServerNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	srv, err := m.P.Server(ctx, server)
+	if err != nil {
+		return err
+	}
+	return dropCopy(ctx, srv, id)
 }
 
 // dropCopy drops one server's copy of a tenant: its database, then its roles. A

@@ -95,12 +95,7 @@ func (o RestoreOptions) scratchLocation(name string) (string, error) {
 	return o.RestoreHost.Location(dir)
 }
 
-func (o RestoreOptions) keep() time.Duration {
-	if o.KeepSource == nil {
-		return DefaultKeepSource
-	}
-	return *o.KeepSource
-}
+func (o RestoreOptions) keep() time.Duration { return keepSource(o.KeepSource) }
 
 func (o RestoreOptions) scratchRoot() string {
 	if o.ScratchRoot != "" {
@@ -172,15 +167,11 @@ func (m *Mover) Restore(ctx context.Context, o RestoreOptions) (RestoreResult, e
 	}
 	res := RestoreResult{Slug: t.Slug, ID: t.ID, Server: t.Server, Time: o.Time, As: o.As}
 	if o.As == "" {
-		open, err := m.store().ListRestores(ctx, t.ID, catalog.RestoreRestoring, catalog.RestoreSwitched)
+		r, ok, err := m.unfinishedRestore(ctx, t.ID)
 		if err != nil {
 			return res, err
 		}
-		// A restore that switched but was killed before the tenant resumed is finished
-		// like one that had not switched yet.
-		open = slices.DeleteFunc(open, func(r catalog.Restore) bool { return r.Status == catalog.RestoreSwitched && r.ResumedAt != nil })
-		if len(open) > 0 {
-			r := open[0]
+		if ok {
 			if !r.TargetTime.Equal(o.Time) || r.SourceFile != "" {
 				return res, validate.Invalid(&InterruptedRestoreError{Slug: t.Slug, Time: r.TargetTime, Step: r.Step, File: r.SourceFile})
 			}
@@ -188,16 +179,7 @@ func (m *Mover) Restore(ctx context.Context, o RestoreOptions) (RestoreResult, e
 				res.Status = "resume at " + nextRestoreStep(r.Step)
 				return res, nil
 			}
-			unlock, err := m.lockTenant(ctx, t.ID)
-			if err != nil {
-				return res, err
-			}
-			defer unlock()
-			if r, err = m.store().GetRestore(ctx, r.ID); err != nil {
-				return res, err
-			}
-			m.Log.Info("resuming interrupted restore", "tenant", t.Slug, "step", r.Step)
-			return m.driveRestore(ctx, r, start)
+			return m.resumeRestore(ctx, res, r, start, "resuming interrupted restore")
 		}
 	}
 	if t.State != catalog.StateActive && t.State != catalog.StateSuspended {
@@ -263,18 +245,55 @@ func (m *Mover) Restore(ctx context.Context, o RestoreOptions) (RestoreResult, e
 	if err != nil {
 		return res, err
 	}
-	unlock, err := m.lockTenant(ctx, t.ID)
+	return m.startRestore(ctx, res, catalog.Restore{TenantID: t.ID, Slug: t.Slug, TargetTime: o.Time, ScratchDir: scratchDir, KeepSource: o.keep()},
+		start, "restoring tenant in place", "time", o.Time.UTC().Format(time.RFC3339Nano))
+}
+
+// unfinishedRestore returns the tenant's in-place restore still to finish, if it has
+// one: one that did not switch, or one that switched but was killed before the tenant
+// resumed (finished like one that had not switched yet).
+func (m *Mover) unfinishedRestore(ctx context.Context, tenantID string) (catalog.Restore, bool, error) {
+	open, err := m.store().ListRestores(ctx, tenantID, catalog.RestoreRestoring, catalog.RestoreSwitched)
+	if err != nil {
+		return catalog.Restore{}, false, err
+	}
+	open = slices.DeleteFunc(open, func(r catalog.Restore) bool { return r.Status == catalog.RestoreSwitched && r.ResumedAt != nil })
+	if len(open) == 0 {
+		return catalog.Restore{}, false, nil
+	}
+	return open[0], true, nil
+}
+
+// resumeRestore finishes the interrupted in-place restore r under the tenant's lock,
+// from the step the catalog holds once the lock is taken; msg is logged. res is
+// returned with the error of a step that could not start.
+func (m *Mover) resumeRestore(ctx context.Context, res RestoreResult, r catalog.Restore, start time.Time, msg string) (RestoreResult, error) {
+	unlock, err := m.lockTenant(ctx, r.TenantID)
 	if err != nil {
 		return res, err
 	}
 	defer unlock()
-	r, err := m.store().StartRestore(ctx, catalog.Restore{TenantID: t.ID, Slug: t.Slug, TargetTime: o.Time,
-		ScratchDir: scratchDir, KeepSource: o.keep()},
-		func(id int64) string { return tenantdb.KeptCopy(t.ID, id) })
+	if r, err = m.store().GetRestore(ctx, r.ID); err != nil {
+		return res, err
+	}
+	m.Log.Info(msg, "tenant", r.Slug, "step", r.Step)
+	return m.driveRestore(ctx, r, start)
+}
+
+// startRestore records the in-place restore r (its kept copy named by the restore's
+// id) under the tenant's lock and drives it; msg and args are logged.
+func (m *Mover) startRestore(ctx context.Context, res RestoreResult, r catalog.Restore, start time.Time, msg string, args ...any) (RestoreResult, error) {
+	id := r.TenantID
+	unlock, err := m.lockTenant(ctx, id)
 	if err != nil {
 		return res, err
 	}
-	m.Log.Info("restoring tenant in place", "tenant", t.Slug, "server", r.Server, "time", o.Time.UTC().Format(time.RFC3339Nano))
+	defer unlock()
+	r, err = m.store().StartRestore(ctx, r, func(restoreID int64) string { return tenantdb.KeptCopy(id, restoreID) })
+	if err != nil {
+		return res, err
+	}
+	m.Log.Info(msg, append([]any{"tenant", r.Slug, "server", r.Server}, args...)...)
 	fpRestoreStepRecorded[RestorePlanned].Hit()
 	return m.driveRestore(ctx, r, start)
 }
@@ -587,23 +606,9 @@ func (m *Mover) rollbackRestore(ctx context.Context, r catalog.Restore, reason s
 // RollBackRestore rolls back the tenant's interrupted in-place restore, if it has one
 // that did not switch.
 func (m *Mover) RollBackRestore(ctx context.Context, slug string) error {
-	t, err := m.store().GetTenant(ctx, slug)
-	if err != nil {
-		return err
-	}
-	unlock, err := m.lockTenant(ctx, t.ID)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	open, err := m.store().ListRestores(ctx, t.ID, catalog.RestoreRestoring)
-	if err != nil {
-		return err
-	}
-	if len(open) == 0 {
-		return validate.Errorf("tenant %q has no restore in progress", slug)
-	}
-	return m.rollbackRestore(ctx, open[0], "rolled back by the operator")
+	return rollBackOpen(ctx, m, slug, "restore", func(id string) ([]catalog.Restore, error) {
+		return m.store().ListRestores(ctx, id, catalog.RestoreRestoring)
+	}, m.rollbackRestore)
 }
 
 // restoreAsNew restores the tenant's database into a scratch instance, dumps it and

@@ -20,11 +20,7 @@ const DefaultRetention = 7 * 24 * time.Hour
 
 // withTenant loads a live tenant by slug under its lock and checks its state.
 func (p *Provisioner) withTenant(ctx context.Context, slug string, states []string, fn func(t catalog.Tenant) error) error {
-	t, err := p.Store.GetTenant(ctx, slug)
-	if err != nil {
-		return err
-	}
-	unlock, err := p.lockTenant(ctx, t.ID)
+	t, unlock, err := p.lockTenantBySlug(ctx, slug)
 	if err != nil {
 		return err
 	}

@@ -189,13 +189,10 @@ func poolTarget(s catalog.Server) int {
 	return max(0, min(s.Spares, s.Free()))
 }
 
-func (p *Provisioner) refillServer(ctx context.Context, s catalog.Server, hash string, version int64, dryRun bool) (PoolResult, error) {
-	r := PoolResult{Server: s.Name, Target: poolTarget(s)}
-	spares, err := p.Store.ListSpares(ctx, s.Name)
-	if err != nil {
-		return r, err
-	}
-	var current, stale, dropping, building []catalog.Spare
+// sortSpares sorts a server's spares by what a refill does with them, for the template
+// hash: current (ready, on the template), stale (another template's, or building on
+// one), dropping (retired, to drop) and building (to finish).
+func sortSpares(spares []catalog.Spare, hash string) (current, stale, dropping, building []catalog.Spare) {
 	for _, sp := range spares {
 		switch {
 		case sp.State == catalog.SpareDropping:
@@ -208,6 +205,16 @@ func (p *Provisioner) refillServer(ctx context.Context, s catalog.Server, hash s
 			current = append(current, sp)
 		}
 	}
+	return current, stale, dropping, building
+}
+
+func (p *Provisioner) refillServer(ctx context.Context, s catalog.Server, hash string, version int64, dryRun bool) (PoolResult, error) {
+	r := PoolResult{Server: s.Name, Target: poolTarget(s)}
+	spares, err := p.Store.ListSpares(ctx, s.Name)
+	if err != nil {
+		return r, err
+	}
+	current, stale, dropping, building := sortSpares(spares, hash)
 	extra := max(0, len(current)+len(building)-r.Target)
 	if dryRun {
 		r.Ready = len(current)
@@ -233,19 +240,7 @@ func (p *Provisioner) refillServer(ctx context.Context, s catalog.Server, hash s
 	if spares, err = p.Store.ListSpares(ctx, s.Name); err != nil {
 		return r, err
 	}
-	current, stale, dropping, building = nil, nil, nil, nil
-	for _, sp := range spares {
-		switch {
-		case sp.State == catalog.SpareDropping:
-			dropping = append(dropping, sp)
-		case sp.State == catalog.SpareBuilding && sp.TemplateHash == hash:
-			building = append(building, sp)
-		case sp.TemplateHash != hash || sp.State == catalog.SpareBuilding:
-			stale = append(stale, sp)
-		default:
-			current = append(current, sp)
-		}
-	}
+	current, stale, dropping, building = sortSpares(spares, hash)
 	h, err := p.Server(ctx, s.Name)
 	if err != nil {
 		return r, err
