@@ -8,8 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/tenantctl/tenantctl/secret"
 )
 
 // AccessPrefix starts the names of MSP access roles. They never start with t_ (the
@@ -35,11 +33,7 @@ func IsAccessRole(role, id string) bool {
 // role that cannot log in is an unfinished grant (see [AccessRoleReady]); running
 // GrantAccess again finishes it.
 func (s *Server) GrantAccess(ctx context.Context, id, role, level, password string, expires *time.Time) error {
-	verifier, err := secret.ScramVerifier(password)
-	if err != nil {
-		return err
-	}
-	pw, err := literal(verifier)
+	pw, err := verifierLiteral(password)
 	if err != nil {
 		return err
 	}

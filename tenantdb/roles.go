@@ -164,15 +164,16 @@ func (s *Server) grantToAdmin(ctx context.Context, conn *pgx.Conn, role string) 
 
 // setPassword sets a role's password as a SCRAM-SHA-256 verifier computed here, so the
 // plaintext never reaches the server or its logs.
-func setPassword(ctx context.Context, conn *pgx.Conn, role, password string) error {
-	verifier, err := secret.ScramVerifier(password)
+func (s *Server) setPassword(ctx context.Context, role, password string) error {
+	lit, err := verifierLiteral(password)
 	if err != nil {
 		return err
 	}
-	lit, err := literal(verifier)
+	conn, release, err := s.admin(ctx)
 	if err != nil {
 		return err
 	}
+	defer release()
 	if _, err := conn.Exec(ctx, "ALTER ROLE "+ident(role)+" PASSWORD "+lit); err != nil {
 		return fmt.Errorf("set password of %s: %w", role, err)
 	}
@@ -181,23 +182,13 @@ func setPassword(ctx context.Context, conn *pgx.Conn, role, password string) err
 
 // SetAppPassword replaces the app role's password; sessions already open stay open.
 func (s *Server) SetAppPassword(ctx context.Context, id, password string) error {
-	conn, release, err := s.admin(ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
-	return setPassword(ctx, conn, AppRole(id), password)
+	return s.setPassword(ctx, AppRole(id), password)
 }
 
 // SetOwnerPassword replaces the owner role's login password (a rotation); sessions
 // already open stay open.
 func (s *Server) SetOwnerPassword(ctx context.Context, id, password string) error {
-	conn, release, err := s.admin(ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
-	return setPassword(ctx, conn, OwnerRole(id), password)
+	return s.setPassword(ctx, OwnerRole(id), password)
 }
 
 // SetAppLogin allows or forbids the app role to log in; forbidding also terminates its
