@@ -437,14 +437,13 @@ func (m *Mover) reconcileImports(ctx context.Context, rep *repairs) error {
 		a := provisioner.Action{Kind: ActRollBackImport, Tenant: t.Slug, Server: t.Server,
 			Detail: fmt.Sprintf("import from a dump was interrupted after step %q: undoing it (run the import again)", t.Step)}
 		rep.do(a, "another tenantctl process is importing this tenant right now; left alone", nil, func() error {
-			unlock, err := m.lockTenant(ctx, t.ID)
+			cur, unlock, err := m.lockAndReread(ctx, t.ID)
 			if err != nil {
 				return err
 			}
 			defer unlock()
-			cur, err := m.store().GetTenantByID(ctx, t.ID)
-			if err != nil || cur.State != catalog.StateImporting {
-				return err
+			if cur.State != catalog.StateImporting {
+				return nil
 			}
 			return m.undoImport(ctx, cur, "interrupted; undone by reconcile")
 		})

@@ -110,14 +110,11 @@ func (m *Mover) Move(ctx context.Context, o MoveOptions) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	unlock, err := m.lockTenant(ctx, t.ID)
+	t, unlock, err := m.lockAndReread(ctx, t.ID)
 	if err != nil {
 		return Result{}, err
 	}
 	defer unlock()
-	if t, err = m.store().GetTenantByID(ctx, t.ID); err != nil {
-		return Result{}, err
-	}
 	open, err := m.store().ListMoves(ctx, catalog.MoveFilter{TenantID: t.ID, Statuses: []string{catalog.MoveMoving}})
 	if err != nil {
 		return Result{}, err

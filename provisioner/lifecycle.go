@@ -331,11 +331,7 @@ func (p *Provisioner) purgeID(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		if err := srv.DropDatabase(ctx, t.ID); err != nil {
-			return err
-		}
-		fpPurgeDatabase.Hit()
-		if err := srv.DropRoles(ctx, t.ID); err != nil {
+		if err := dropDatabaseAndRoles(ctx, srv, t.ID, fpPurgeDatabase); err != nil {
 			return err
 		}
 		fpPurgeRoles.Hit()

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
+	"github.com/tenantctl/tenantctl/internal/fault"
 	"github.com/tenantctl/tenantctl/internal/pglock"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/secret"
@@ -360,17 +361,23 @@ func (p *Provisioner) dropSpare(ctx context.Context, h *tenantdb.Server, sp cata
 	if err := p.reached(fpSpareRetired, SpareStepRetired); err != nil {
 		return err
 	}
-	if err := h.DropDatabase(ctx, sp.ID); err != nil {
-		return err
-	}
-	fpSpareDbDropped.Hit()
-	if err := h.DropRoles(ctx, sp.ID); err != nil {
+	if err := dropDatabaseAndRoles(ctx, h, sp.ID, fpSpareDbDropped); err != nil {
 		return err
 	}
 	if err := p.reached(fpSpareRolesDropped, SpareStepDropped); err != nil {
 		return err
 	}
 	return p.Store.DeleteSpare(ctx, sp.ID)
+}
+
+// dropDatabaseAndRoles drops the database of tenant (or spare) id on h, then its roles
+// (which the database's objects hold on to); afterDatabase is the kill point between.
+func dropDatabaseAndRoles(ctx context.Context, h *tenantdb.Server, id string, afterDatabase *fault.Point) error {
+	if err := h.DropDatabase(ctx, id); err != nil {
+		return err
+	}
+	afterDatabase.Hit()
+	return h.DropRoles(ctx, id)
 }
 
 // ensureTemplate returns the server's template for the current migration set, building
