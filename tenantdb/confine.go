@@ -90,6 +90,17 @@ func execBatch(ctx context.Context, conn *pgx.Conn, what string, stmts []string)
 	return nil
 }
 
+// execAdmin runs stmts on an admin connection in one round trip (one implicit
+// transaction); what names the work in the error.
+func (s *Server) execAdmin(ctx context.Context, what string, stmts ...string) error {
+	conn, release, err := s.admin(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return execBatch(ctx, conn, what, stmts)
+}
+
 // EnsureConfinement gives an existing tenant its group role and makes its app role (and
 // the given other logins: MSP access roles, the owner) members of it and of [LoginsRole]: what provisioning does
 // for new tenants, done by reconcile for tenants created before. Idempotent.

@@ -169,15 +169,7 @@ func (s *Server) setPassword(ctx context.Context, role, password string) error {
 	if err != nil {
 		return err
 	}
-	conn, release, err := s.admin(ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
-	if _, err := conn.Exec(ctx, "ALTER ROLE "+ident(role)+" PASSWORD "+lit); err != nil {
-		return fmt.Errorf("set password of %s: %w", role, err)
-	}
-	return nil
+	return s.execAdmin(ctx, "set password of "+role, "ALTER ROLE "+ident(role)+" PASSWORD "+lit)
 }
 
 // SetAppPassword replaces the app role's password; sessions already open stay open.

@@ -40,15 +40,9 @@ func (s *Server) ActivateApp(ctx context.Context, id, password, ownerPassword st
 	if err != nil {
 		return err
 	}
-	conn, release, err := s.admin(ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
-	return execBatch(ctx, conn, "activate "+AppRole(id), []string{
-		"ALTER ROLE " + ident(AppRole(id)) + " LOGIN PASSWORD " + lit,
-		"ALTER ROLE " + ident(OwnerRole(id)) + " " + ownerAttrs,
-	})
+	return s.execAdmin(ctx, "activate "+AppRole(id),
+		"ALTER ROLE "+ident(AppRole(id))+" LOGIN PASSWORD "+lit,
+		"ALTER ROLE "+ident(OwnerRole(id))+" "+ownerAttrs)
 }
 
 // SpareState is what the server holds of one spare: whether its database and roles
