@@ -50,13 +50,21 @@ func (o *MoveOptions) Validate() error {
 	default:
 		return validate.Errorf("invalid method %q: use dump or logical", o.Method)
 	}
-	if o.KeepSource != nil && *o.KeepSource < 0 {
-		return validate.Errorf("invalid source retention %s: it must not be negative", *o.KeepSource)
+	if err := checkKeep(o.KeepSource, "source retention"); err != nil {
+		return err
 	}
 	return nil
 }
 
 func (o MoveOptions) keep() time.Duration { return keepSource(o.KeepSource) }
+
+// checkKeep refuses a negative KeepSource option; what names it in the error.
+func checkKeep(d *time.Duration, what string) error {
+	if d != nil && *d < 0 {
+		return validate.Errorf("invalid %s %s: it must not be negative", what, *d)
+	}
+	return nil
+}
 
 // keepSource is the value of a KeepSource option: nil means [DefaultKeepSource].
 func keepSource(d *time.Duration) time.Duration {

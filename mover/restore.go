@@ -73,8 +73,8 @@ func (o *RestoreOptions) Validate() error {
 			return validate.Errorf("the new tenant's slug must differ from %q (restore in place without it)", o.Slug)
 		}
 	}
-	if o.KeepSource != nil && *o.KeepSource < 0 {
-		return validate.Errorf("invalid retention %s: it must not be negative", *o.KeepSource)
+	if err := checkKeep(o.KeepSource, "retention"); err != nil {
+		return err
 	}
 	if o.ScratchRoot != "" && !filepath.IsAbs(o.ScratchRoot) {
 		return validate.Errorf("the scratch directory %q must be an absolute path", o.ScratchRoot)

@@ -38,8 +38,8 @@ func (m *Mover) RestoreExportInPlace(ctx context.Context, o FromExportOptions) (
 	if o.As != "" {
 		return RestoreResult{}, validate.Errorf("an in-place restore replaces %q itself: it takes no new slug", o.Slug)
 	}
-	if o.KeepSource != nil && *o.KeepSource < 0 {
-		return RestoreResult{}, validate.Errorf("invalid retention %s: it must not be negative", *o.KeepSource)
+	if err := checkKeep(o.KeepSource, "retention"); err != nil {
+		return RestoreResult{}, err
 	}
 	if o.File == "" {
 		return RestoreResult{}, validate.Errorf("an export file is required")
