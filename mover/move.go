@@ -218,18 +218,16 @@ func nextStep(method, done string) string {
 func (m *Mover) drive(ctx context.Context, t catalog.Tenant, mv catalog.Move, start time.Time) (Result, error) {
 	res := Result{Slug: t.Slug, ID: t.ID, From: mv.Source, To: mv.Target, Method: mv.Method}
 	err := m.steps(ctx, t, mv, &res)
-	if err != nil && ctx.Err() == nil {
-		cur, gerr := m.store().GetMove(ctx, mv.ID)
-		if gerr == nil && cur.Status == catalog.MoveMoving {
-			msg := secret.Scrub(err.Error())
-			m.Log.Warn("move failed; rolling back to the source", "tenant", t.Slug, "error", msg)
-			if rerr := m.rollback(ctx, cur, msg); rerr != nil {
-				return res, &provisioner.UnfinishedError{Err: fmt.Errorf("move tenant %q: %w; rolling back also failed: %w", t.Slug, err, rerr)}
-			}
-			return res, fmt.Errorf("move tenant %q to %s: %w (rolled back: the tenant stays on %s)", t.Slug, mv.Target, err, mv.Source)
-		}
-	}
-	if err != nil {
+	rolledBack, rerr := rollBackFailed(ctx, m, err, t.Slug, "move failed; rolling back to the source", func() (catalog.Move, bool, error) {
+		cur, err := m.store().GetMove(ctx, mv.ID)
+		return cur, cur.Status == catalog.MoveMoving, err
+	}, m.rollback)
+	switch {
+	case rerr != nil:
+		return res, &provisioner.UnfinishedError{Err: fmt.Errorf("move tenant %q: %w; rolling back also failed: %w", t.Slug, err, rerr)}
+	case rolledBack:
+		return res, fmt.Errorf("move tenant %q to %s: %w (rolled back: the tenant stays on %s)", t.Slug, mv.Target, err, mv.Source)
+	case err != nil:
 		return res, fmt.Errorf("move tenant %q to %s: %w", t.Slug, mv.Target, err)
 	}
 	r, err := m.result(ctx, t, mv.ID, start)

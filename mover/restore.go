@@ -13,7 +13,6 @@ import (
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/provisioner"
-	"github.com/tenantctl/tenantctl/secret"
 	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
@@ -334,18 +333,16 @@ func checkScratch(ctx context.Context, sc *backup.Scratch, id string) (int64, []
 func (m *Mover) driveRestore(ctx context.Context, r catalog.Restore, start time.Time) (RestoreResult, error) {
 	res := RestoreResult{Slug: r.Slug, ID: r.TenantID, Server: r.Server, Time: r.TargetTime, File: r.SourceFile}
 	err := m.restoreSteps(ctx, r, &res)
-	if err != nil && ctx.Err() == nil {
-		cur, gerr := m.store().GetRestore(ctx, r.ID)
-		if gerr == nil && cur.Status == catalog.RestoreRestoring {
-			msg := secret.Scrub(err.Error())
-			m.Log.Warn("restore failed; rolling back", "tenant", r.Slug, "error", msg)
-			if rerr := m.rollbackRestore(ctx, cur, msg); rerr != nil {
-				return res, fmt.Errorf("restore tenant %q: %w; rolling back also failed: %w (run `tenantctl reconcile`)", r.Slug, err, rerr)
-			}
-			return res, fmt.Errorf("restore tenant %q: %w (rolled back: the tenant keeps its current database)", r.Slug, err)
-		}
-	}
-	if err != nil {
+	rolledBack, rerr := rollBackFailed(ctx, m, err, r.Slug, "restore failed; rolling back", func() (catalog.Restore, bool, error) {
+		cur, err := m.store().GetRestore(ctx, r.ID)
+		return cur, cur.Status == catalog.RestoreRestoring, err
+	}, m.rollbackRestore)
+	switch {
+	case rerr != nil:
+		return res, fmt.Errorf("restore tenant %q: %w; rolling back also failed: %w (run `tenantctl reconcile`)", r.Slug, err, rerr)
+	case rolledBack:
+		return res, fmt.Errorf("restore tenant %q: %w (rolled back: the tenant keeps its current database)", r.Slug, err)
+	case err != nil:
 		return res, fmt.Errorf("restore tenant %q: %w", r.Slug, err)
 	}
 	final, err := m.store().GetRestore(ctx, r.ID)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/fault"
+	"github.com/tenantctl/tenantctl/secret"
 )
 
 // stepRun drives the steps of a move or of an in-place restore that come after the
@@ -40,6 +41,27 @@ func (r stepRun[U]) drive() error {
 		r.after[step].Hit()
 	}
 	return nil
+}
+
+// rollBackFailed is the rule for a move or an in-place restore whose steps failed with
+// err: one still open when read again (reread; not switched) is rolled back, logged with
+// warn; one that switched is left for a rerun or reconcile to finish, and so is one whose
+// run was cancelled (or is being killed). rolledBack says it was rolled back; rerr is
+// the rollback's own failure.
+func rollBackFailed[T any](ctx context.Context, m *Mover, err error, slug, warn string, reread func() (T, bool, error), rollback func(context.Context, T, string) error) (rolledBack bool, rerr error) {
+	if err == nil || ctx.Err() != nil {
+		return false, nil
+	}
+	cur, open, gerr := reread()
+	if gerr != nil || !open {
+		return false, nil
+	}
+	msg := secret.Scrub(err.Error())
+	m.Log.Warn(warn, "tenant", slug, "error", msg)
+	if err := rollback(ctx, cur, msg); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // downtime is how long a tenant could not write: from its suspension to its resume,
