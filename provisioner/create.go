@@ -410,8 +410,7 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 		if err := p.Store.UpdateTenant(ctx, t.ID, u); err != nil {
 			return err
 		}
-		fpStepRecorded[step].Hit()
-		if err := p.afterStep(step); err != nil {
+		if err := p.reached(fpStepRecorded[step], step); err != nil {
 			return err
 		}
 	}

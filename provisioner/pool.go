@@ -10,6 +10,7 @@ import (
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
+	"github.com/tenantctl/tenantctl/internal/fault"
 	"github.com/tenantctl/tenantctl/internal/pglock"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/secret"
@@ -62,8 +63,7 @@ func (p *Provisioner) createFromSpare(ctx context.Context, srv catalog.Server, o
 		return t, err
 	}
 	p.Log.Info("provisioning tenant from a spare", "tenant", t.Slug, "id", t.ID, "server", srv.Name)
-	fpClaimed.Hit()
-	if err := p.afterStep(StepClaimed); err != nil {
+	if err := p.reached(fpClaimed, StepClaimed); err != nil {
 		return t, err
 	}
 	active, err := p.activateClaimed(ctx, h, t, password, ownerPassword)
@@ -190,13 +190,10 @@ func poolTarget(s catalog.Server) int {
 	return max(0, min(s.Spares, s.Free()))
 }
 
-func (p *Provisioner) refillServer(ctx context.Context, s catalog.Server, hash string, version int64, dryRun bool) (PoolResult, error) {
-	r := PoolResult{Server: s.Name, Target: poolTarget(s)}
-	spares, err := p.Store.ListSpares(ctx, s.Name)
-	if err != nil {
-		return r, err
-	}
-	var current, stale, dropping, building []catalog.Spare
+// sortSpares sorts a server's spares by what a refill does with them, for the template
+// hash: current (ready, on the template), stale (another template's, or building on
+// one), dropping (retired, to drop) and building (to finish).
+func sortSpares(spares []catalog.Spare, hash string) (current, stale, dropping, building []catalog.Spare) {
 	for _, sp := range spares {
 		switch {
 		case sp.State == catalog.SpareDropping:
@@ -209,6 +206,16 @@ func (p *Provisioner) refillServer(ctx context.Context, s catalog.Server, hash s
 			current = append(current, sp)
 		}
 	}
+	return current, stale, dropping, building
+}
+
+func (p *Provisioner) refillServer(ctx context.Context, s catalog.Server, hash string, version int64, dryRun bool) (PoolResult, error) {
+	r := PoolResult{Server: s.Name, Target: poolTarget(s)}
+	spares, err := p.Store.ListSpares(ctx, s.Name)
+	if err != nil {
+		return r, err
+	}
+	current, stale, dropping, building := sortSpares(spares, hash)
 	extra := max(0, len(current)+len(building)-r.Target)
 	if dryRun {
 		r.Ready = len(current)
@@ -234,19 +241,7 @@ func (p *Provisioner) refillServer(ctx context.Context, s catalog.Server, hash s
 	if spares, err = p.Store.ListSpares(ctx, s.Name); err != nil {
 		return r, err
 	}
-	current, stale, dropping, building = nil, nil, nil, nil
-	for _, sp := range spares {
-		switch {
-		case sp.State == catalog.SpareDropping:
-			dropping = append(dropping, sp)
-		case sp.State == catalog.SpareBuilding && sp.TemplateHash == hash:
-			building = append(building, sp)
-		case sp.TemplateHash != hash || sp.State == catalog.SpareBuilding:
-			stale = append(stale, sp)
-		default:
-			current = append(current, sp)
-		}
-	}
+	current, stale, dropping, building = sortSpares(spares, hash)
 	h, err := p.Server(ctx, s.Name)
 	if err != nil {
 		return r, err
@@ -328,8 +323,7 @@ func (p *Provisioner) buildSpare(ctx context.Context, h *tenantdb.Server, sp cat
 		if err := p.Store.InsertSpare(ctx, sp); err != nil {
 			return err
 		}
-		fpSpareRecorded.Hit()
-		if err := p.afterStep(SpareStepRecorded); err != nil {
+		if err := p.reached(fpSpareRecorded, SpareStepRecorded); err != nil {
 			return err
 		}
 	}
@@ -343,22 +337,19 @@ func (p *Provisioner) buildSpare(ctx context.Context, h *tenantdb.Server, sp cat
 	if err := h.EnsureSpareRoles(ctx, sp.ID); err != nil {
 		return err
 	}
-	fpSpareRoles.Hit()
-	if err := p.afterStep(SpareStepRoles); err != nil {
+	if err := p.reached(fpSpareRoles, SpareStepRoles); err != nil {
 		return err
 	}
 	if _, err := p.cloneTemplate(ctx, h, sp.ID, tmpl); err != nil {
 		return err
 	}
-	fpSpareDatabase.Hit()
-	if err := p.afterStep(SpareStepDatabase); err != nil {
+	if err := p.reached(fpSpareDatabase, SpareStepDatabase); err != nil {
 		return err
 	}
 	if err := h.Harden(ctx, sp.ID); err != nil {
 		return err
 	}
-	fpSpareHardened.Hit()
-	if err := p.afterStep(SpareStepHardened); err != nil {
+	if err := p.reached(fpSpareHardened, SpareStepHardened); err != nil {
 		return err
 	}
 	return p.Store.MarkSpareReady(ctx, sp.ID)
@@ -367,22 +358,26 @@ func (p *Provisioner) buildSpare(ctx context.Context, h *tenantdb.Server, sp cat
 // dropSpare removes a spare already retired (state dropping, or building under the
 // pool lock): database, roles, then the catalog row. Idempotent.
 func (p *Provisioner) dropSpare(ctx context.Context, h *tenantdb.Server, sp catalog.Spare) error {
-	fpSpareRetired.Hit()
-	if err := p.afterStep(SpareStepRetired); err != nil {
+	if err := p.reached(fpSpareRetired, SpareStepRetired); err != nil {
 		return err
 	}
-	if err := h.DropDatabase(ctx, sp.ID); err != nil {
+	if err := dropDatabaseAndRoles(ctx, h, sp.ID, fpSpareDbDropped); err != nil {
 		return err
 	}
-	fpSpareDbDropped.Hit()
-	if err := h.DropRoles(ctx, sp.ID); err != nil {
-		return err
-	}
-	fpSpareRolesDropped.Hit()
-	if err := p.afterStep(SpareStepDropped); err != nil {
+	if err := p.reached(fpSpareRolesDropped, SpareStepDropped); err != nil {
 		return err
 	}
 	return p.Store.DeleteSpare(ctx, sp.ID)
+}
+
+// dropDatabaseAndRoles drops the database of tenant (or spare) id on h, then its roles
+// (which the database's objects hold on to); afterDatabase is the kill point between.
+func dropDatabaseAndRoles(ctx context.Context, h *tenantdb.Server, id string, afterDatabase *fault.Point) error {
+	if err := h.DropDatabase(ctx, id); err != nil {
+		return err
+	}
+	afterDatabase.Hit()
+	return h.DropRoles(ctx, id)
 }
 
 // ensureTemplate returns the server's template for the current migration set, building

@@ -12,6 +12,7 @@ import (
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
+	"github.com/tenantctl/tenantctl/internal/fault"
 	"github.com/tenantctl/tenantctl/migrations"
 )
 
@@ -95,7 +96,9 @@ func (p *Provisioner) TenantFS() fs.FS {
 	return migrations.Tenant()
 }
 
-func (p *Provisioner) afterStep(step string) error {
+// reached marks a step reached: its kill point, then the test hook.
+func (p *Provisioner) reached(fp *fault.Point, step string) error {
+	fp.Hit()
 	if p.Hooks.AfterStep != nil {
 		return p.Hooks.AfterStep(step)
 	}

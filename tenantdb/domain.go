@@ -84,10 +84,7 @@ func setDomain(ctx context.Context, conn *pgx.Conn, id, domain string) error {
 	stmts = append(stmts,
 		"COMMENT ON FUNCTION public.tenantctl_domain() IS 'the customer''s email domain, written by tenantctl (read only)'",
 		"COMMENT ON FUNCTION public.tenantctl_email_in_domain(text) IS 'true when email is one address under the customer''s domain, written by tenantctl'")
-	if _, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll(); err != nil {
-		return fmt.Errorf("write the domain into %s: %w", Database(id), err)
-	}
-	return nil
+	return execBatch(ctx, conn, "write the domain into "+Database(id), stmts)
 }
 
 const domainFunctionsQuery = `

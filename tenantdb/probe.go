@@ -141,22 +141,14 @@ func (s *Server) InspectDatabase(ctx context.Context, id string) (Contents, erro
 	if err != nil {
 		return c, fmt.Errorf("inspect %s: %w", Database(id), err)
 	}
-	rows, err := br.Query()
-	if err == nil {
-		c.Privileges, err = scanPrivileges(rows)
-	}
-	if err != nil {
-		return c, fmt.Errorf("inspect privileges in %s: %w", Database(id), err)
+	if c.Privileges, err = readNext(br, "inspect privileges in "+Database(id), scanPrivileges); err != nil {
+		return c, err
 	}
 	if err := br.QueryRow().Scan(&c.Objects); err != nil {
 		return c, fmt.Errorf("inspect objects in %s: %w", Database(id), err)
 	}
-	rows, err = br.Query()
-	if err == nil {
-		c.System, err = scanSystem(rows)
-	}
-	if err != nil {
-		return c, fmt.Errorf("inspect system schemas in %s: %w", Database(id), err)
+	if c.System, err = readNext(br, "inspect system schemas in "+Database(id), scanSystem); err != nil {
+		return c, err
 	}
 	if c.Bridges, err = scanBridges(br.QueryRow()); err != nil {
 		return c, fmt.Errorf("inspect bridges in %s: %w", Database(id), err)
@@ -167,19 +159,11 @@ func (s *Server) InspectDatabase(ctx context.Context, id string) (Contents, erro
 	for _, fs := range c.Bridges.ForeignServers {
 		c.ForeignServers = append(c.ForeignServers, fs.Name)
 	}
-	rows, err = br.Query()
-	if err == nil {
-		c.LargeObjects, err = scanLargeObjects(rows)
+	if c.LargeObjects, err = readNext(br, "inspect large objects in "+Database(id), scanLargeObjects); err != nil {
+		return c, err
 	}
-	if err != nil {
-		return c, fmt.Errorf("inspect large objects in %s: %w", Database(id), err)
-	}
-	rows, err = br.Query()
-	if err == nil {
-		c.DomainFunctions, err = scanDomainFunctions(rows)
-	}
-	if err != nil {
-		return c, fmt.Errorf("inspect the domain functions in %s: %w", Database(id), err)
+	if c.DomainFunctions, err = readNext(br, "inspect the domain functions in "+Database(id), scanDomainFunctions); err != nil {
+		return c, err
 	}
 	return c, br.Close()
 }
