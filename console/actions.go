@@ -53,7 +53,7 @@ func (c *Console) takeFlash(w http.ResponseWriter, r *http.Request) (kind, msg s
 func (c *Console) delete(w http.ResponseWriter, r *http.Request, s *session) {
 	slug := r.PathValue("slug")
 	// The same confirmation the CLI asks for: type the slug again.
-	err := c.o.View.Prov.Delete(r.Context(), provisioner.DeleteOptions{Slug: slug, Confirm: r.PostFormValue("confirm")})
+	err := c.prov.Delete(r.Context(), provisioner.DeleteOptions{Slug: slug, Confirm: r.PostFormValue("confirm")})
 	if err != nil {
 		c.done(w, r, slug, "", err)
 		return
@@ -64,7 +64,7 @@ func (c *Console) delete(w http.ResponseWriter, r *http.Request, s *session) {
 
 func (c *Console) grant(w http.ResponseWriter, r *http.Request, s *session) {
 	slug := r.PathValue("slug")
-	g, err := c.o.View.Prov.GrantAccess(r.Context(), provisioner.GrantOptions{
+	g, err := c.prov.GrantAccess(r.Context(), provisioner.GrantOptions{
 		Login: r.PostFormValue("login"), Slug: slug, Level: r.PostFormValue("level"),
 		Expires: r.PostFormValue("expires"), Reason: r.PostFormValue("reason"),
 	})
@@ -73,5 +73,5 @@ func (c *Console) grant(w http.ResponseWriter, r *http.Request, s *session) {
 
 func (c *Console) revoke(w http.ResponseWriter, r *http.Request, s *session) {
 	slug, login := r.PathValue("slug"), r.PathValue("login")
-	c.done(w, r, slug, "access of "+login+" revoked", c.o.View.Prov.RevokeAccess(r.Context(), login, slug))
+	c.done(w, r, slug, "access of "+login+" revoked", c.prov.RevokeAccess(r.Context(), login, slug))
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/cli/cmdutil"
 	"github.com/tenantctl/tenantctl/config"
+	"github.com/tenantctl/tenantctl/fleetenv"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/mover"
@@ -45,12 +46,12 @@ WAL archiving (docs/backup-and-recovery.md).`,
 	return cmd
 }
 
-func backupEnv(ctx context.Context, f *cmdutil.Factory) (backup.Env, func(), error) {
-	p, done, err := f.Provisioner(ctx)
+func backupEnv(ctx context.Context, f *cmdutil.Factory) (*fleetenv.Env, backup.Env, error) {
+	env, err := f.Env(ctx)
 	if err != nil {
-		return backup.Env{}, nil, err
+		return nil, backup.Env{}, err
 	}
-	return backup.Env{Store: p.Store, Server: p.Server, Log: f.Log}, done, nil
+	return env, jobs.BackupEnv(env, f.Log), nil
 }
 
 // ConfigureOptions are `backup configure`'s: the library's settings as the flags give
@@ -104,7 +105,6 @@ func runConfigure(ctx context.Context, opts *ConfigureOptions) error {
 	if err != nil {
 		return err
 	}
-	defer store.Close()
 	if _, err := store.GetServer(ctx, s.Server); err != nil {
 		return err
 	}
@@ -152,7 +152,6 @@ func runSetup(ctx context.Context, opts *SetupOptions) error {
 	if err != nil {
 		return err
 	}
-	defer store.Close()
 	s, err := store.GetBackupSettings(ctx, opts.Server)
 	if err != nil {
 		return validate.Invalid(err)
@@ -238,12 +237,12 @@ its SHA-256 checked first.`,
 // runLogical is `backup run --logical`.
 func runLogical(ctx context.Context, opts *RunOptions) error {
 	f := opts.Factory
-	m, done, err := f.Mover(ctx)
+	env, err := f.Env(ctx)
 	if err != nil {
 		return err
 	}
-	defer done()
-	res, err := jobs.LogicalBackup.Run(ctx, m.P.Store, cmdutil.Hostname(), jobs.LogicalBackupOptions{Mover: m, LogicalBackupOptions: opts.LogicalRun})
+	m := env.Mover()
+	res, err := jobs.LogicalBackup.Run(ctx, env, jobs.LogicalBackupOptions{Mover: m, LogicalBackupOptions: opts.LogicalRun})
 	if f.JSONOutput() {
 		if perr := f.PrintJSON(res); perr != nil {
 			return perr
@@ -268,13 +267,12 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		return runLogical(ctx, opts)
 	}
 	f, o := opts.Factory, opts.Run
-	env, done, err := backupEnv(ctx, f)
+	env, benv, err := backupEnv(ctx, f)
 	if err != nil {
 		return err
 	}
-	defer done()
-	o.Env = env
-	res, err := jobs.Backup.Run(ctx, env.Store, cmdutil.Hostname(), o)
+	o.Env = benv
+	res, err := jobs.Backup.Run(ctx, env, o)
 	if f.JSONOutput() {
 		if perr := f.PrintJSON(res); perr != nil {
 			return perr
@@ -353,7 +351,6 @@ func runListLogical(ctx context.Context, opts *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	defer store.Close()
 	filter := catalog.LogicalBackupFilter{Server: opts.Server, Removed: opts.Removed}
 	if opts.Tenant != "" {
 		t, err := store.GetTenant(ctx, opts.Tenant)
@@ -385,12 +382,11 @@ func runList(ctx context.Context, opts *ListOptions) error {
 		return runListLogical(ctx, opts)
 	}
 	f := opts.Factory
-	env, done, err := backupEnv(ctx, f)
+	_, benv, err := backupEnv(ctx, f)
 	if err != nil {
 		return err
 	}
-	defer done()
-	reports, err := backup.List(ctx, env, opts.Server)
+	reports, err := backup.List(ctx, benv, opts.Server)
 	if f.JSONOutput() {
 		if perr := f.PrintJSON(reports); perr != nil {
 			return perr
@@ -553,11 +549,11 @@ func runRestore(ctx context.Context, opts *RestoreOptions) error {
 		return runRestoreFromExport(ctx, opts)
 	}
 	if opts.Rollback {
-		m, done, err := f.Mover(ctx)
+		env, err := f.Env(ctx)
 		if err != nil {
 			return err
 		}
-		defer done()
+		m := env.Mover()
 		if err := m.RollBackRestore(ctx, o.Slug); err != nil {
 			return err
 		}
@@ -569,11 +565,11 @@ func runRestore(ctx context.Context, opts *RestoreOptions) error {
 		return err
 	}
 	o.RestoreHost = host
-	m, done, err := f.Mover(ctx)
+	env, err := f.Env(ctx)
 	if err != nil {
 		return err
 	}
-	defer done()
+	m := env.Mover()
 	res, err := m.Restore(ctx, *o)
 	if err != nil {
 		return err
@@ -617,11 +613,11 @@ func restoreHost(f *cmdutil.Factory) (*backup.RestoreHost, error) {
 // runRestoreFromExport is `tenant restore SLUG --from-export FILE [--as NEW-SLUG]`.
 func runRestoreFromExport(ctx context.Context, opts *RestoreOptions) error {
 	f, o := opts.Factory, opts.Restore
-	m, done, err := f.Mover(ctx)
+	env, err := f.Env(ctx)
 	if err != nil {
 		return err
 	}
-	defer done()
+	m := env.Mover()
 	if o.As == "" {
 		res, err := m.RestoreExportInPlace(ctx, mover.FromExportOptions{Slug: o.Slug, File: opts.FromExport, KeepSource: o.KeepSource})
 		if err != nil {
