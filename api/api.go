@@ -33,9 +33,9 @@ const DefaultWait = 30 * time.Second
 
 // Options configure the API.
 type Options struct {
-	// Env is the process's environment: the catalog, the provisioner, the tenant
-	// migrations and rollup spec of POST /tenants/{slug}/migrate and /rollup, and the
-	// node named in job runs.
+	// Env is the process's environment, started: the catalog, the provisioner, the
+	// tenant migrations and rollup spec of POST /tenants/{slug}/migrate and /rollup, and
+	// the node named in job runs. Nil only for an API whose routes are listed, not served.
 	Env  *fleetenv.Env
 	View *fleetview.View
 	// Wait bounds how long a request waits for a long operation (0: DefaultWait).
@@ -71,7 +71,10 @@ func New(o Options) *API {
 	if o.Log == nil {
 		o.Log = hclog.NewNullLogger()
 	}
-	a := &API{o: o, env: o.Env, store: o.Env.Store, prov: o.Env.Provisioner, mux: http.NewServeMux()}
+	a := &API{o: o, env: o.Env, mux: http.NewServeMux()}
+	if o.Env != nil { // nil: an API that only lists its routes (the document's tests)
+		a.store, a.prov = o.Env.Store, o.Env.Provisioner
+	}
 	for _, rt := range a.routes() {
 		a.mux.Handle(rt.Method+" "+rt.Path, a.wrap(rt.Route, rt.h))
 	}

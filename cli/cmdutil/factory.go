@@ -84,8 +84,11 @@ type Factory struct {
 	// Root is the root command, whose persistent flags carry Flags.
 	Root *cobra.Command
 
-	// env is the process's runtime environment, once a command asked for it.
-	env *fleetenv.Env
+	// env is the process's runtime environment, once a command asked for it; migErr is
+	// why its tenant migrations could not be read (commands that need only the catalog
+	// run regardless, as they always did).
+	env    *fleetenv.Env
+	migErr error
 }
 
 // New returns a factory over the given streams and environment; stderr is scrubbed of
@@ -207,6 +210,12 @@ func (f *Factory) EnvOptions() (fleetenv.Options, error) {
 	if err != nil {
 		return fleetenv.Options{}, err
 	}
+	return f.envOptions(fsys), nil
+}
+
+// envOptions are the environment's options over the tenant migrations fsys (nil: the
+// embedded ones).
+func (f *Factory) envOptions(fsys fs.FS) fleetenv.Options {
 	return fleetenv.Options{
 		Open: func(ctx context.Context) (*catalog.Store, error) {
 			box, err := f.Box()
@@ -219,17 +228,33 @@ func (f *Factory) EnvOptions() (fleetenv.Options, error) {
 		RollupSpecPath:   f.RollupSpecPath(),
 		ReportSpecPath:   f.Getenv("TENANTCTL_REPORT_SPEC"),
 		Log:              f.Log,
-	}, nil
+	}
 }
 
 // Env returns the process's runtime environment, built and started on the first call
 // (a failed start is tried again at the next); [Factory.Close] stops it. What it holds
-// belongs to it: commands never close its store.
+// belongs to it: commands never close its store. A tenant migrations setting that
+// cannot be read is an error here, after the catalog is opened.
 func (f *Factory) Env(ctx context.Context) (*fleetenv.Env, error) {
+	env, err := f.startEnv(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if f.migErr != nil {
+		return nil, f.migErr
+	}
+	return env, nil
+}
+
+// startEnv builds the environment on first use and starts it. Its migrations are the
+// embedded ones when the setting cannot be read: [Factory.Env] refuses it then, and
+// [Factory.Store] gives only its catalog.
+func (f *Factory) startEnv(ctx context.Context) (*fleetenv.Env, error) {
 	if f.env == nil {
 		o, err := f.EnvOptions()
 		if err != nil {
-			return nil, err
+			f.migErr = err
+			o = f.envOptions(nil)
 		}
 		f.env = fleetenv.New(o)
 	}
@@ -251,7 +276,7 @@ func (f *Factory) Close() {
 // Store is the environment's catalog (opened with the secret key when one is
 // configured); the environment closes it.
 func (f *Factory) Store(ctx context.Context) (*catalog.Store, error) {
-	env, err := f.Env(ctx)
+	env, err := f.startEnv(ctx)
 	if err != nil {
 		return nil, err
 	}
