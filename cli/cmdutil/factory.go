@@ -369,28 +369,6 @@ func NoArgs(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-// ReadDSN resolves a --dsn/--dsn-file pair: "-" reads the DSN from stdin and a file
-// holds it, so a password need not appear on the command line (and in ps output).
-func (f *Factory) ReadDSN(dsn, file string) (string, error) {
-	if file != "" && dsn != "" {
-		return "", validate.Errorf("give --dsn or --dsn-file, not both")
-	}
-	var raw []byte
-	var err error
-	switch {
-	case file != "":
-		raw, err = os.ReadFile(file)
-	case dsn == "-":
-		raw, err = io.ReadAll(io.LimitReader(f.IO.In, 64<<10))
-	default:
-		return dsn, nil
-	}
-	if err != nil {
-		return "", validate.Errorf("read DSN: %v", err)
-	}
-	return strings.TrimSpace(string(raw)), nil
-}
-
 // AnnotCreatesConfig marks commands that write the config file.
 const AnnotCreatesConfig = "creates-config"
 
@@ -401,31 +379,6 @@ func (f *Factory) WithMover(ctx context.Context, fn func(m *mover.Mover) error) 
 		return err
 	}
 	return fn(env.Mover())
-}
-
-// ReadDSNSource reads a DSN from --dsn-file or --dsn-stdin ("" when neither is given).
-func ReadDSNSource(in io.Reader, file string, stdin bool) (string, error) {
-	if file != "" && stdin {
-		return "", validate.Errorf("give --dsn-file or --dsn-stdin, not both")
-	}
-	var raw []byte
-	var err error
-	switch {
-	case file != "":
-		raw, err = os.ReadFile(file)
-	case stdin:
-		raw, err = io.ReadAll(io.LimitReader(in, 64<<10))
-	default:
-		return "", nil
-	}
-	if err != nil {
-		return "", validate.Errorf("read DSN: %v", err)
-	}
-	dsn := strings.TrimSpace(string(raw))
-	if dsn == "" {
-		return "", validate.Errorf("the DSN read is empty")
-	}
-	return dsn, nil
 }
 
 // ReportSpecPath is the report spec file: the command's --report-spec (flag), else
