@@ -80,6 +80,11 @@ type Factory struct {
 	Ran bool
 	// Root is the root command, whose persistent flags carry Flags.
 	Root *cobra.Command
+
+	// checked is the catalog [Factory.CheckNames] opened to check a --tenant or
+	// --server, kept for the command's own [Factory.Store] (one catalog login per
+	// process, not two); [Factory.Close] closes it when the command never took it.
+	checked *catalog.Store
 }
 
 // New returns a factory over the given streams and environment; stderr is scrubbed of
@@ -192,8 +197,14 @@ func (f *Factory) RollupSpecPath() string {
 	return f.Setting(f.Root, "rollup-spec", f.Flags.RollupSpec, "TENANTCTL_ROLLUP_SPEC", f.File.RollupSpec, "")
 }
 
-// Store opens the catalog with the secret key when one is configured.
+// Store opens the catalog with the secret key when one is configured. The caller
+// closes it.
 func (f *Factory) Store(ctx context.Context) (*catalog.Store, error) {
+	if s := f.checked; s != nil {
+		// Opened (with the same key and actor) by CheckNames moments ago.
+		f.checked = nil
+		return s, nil
+	}
 	box, err := f.Box()
 	if err != nil {
 		return nil, err
@@ -212,6 +223,15 @@ func (f *Factory) OpenStore(ctx context.Context, box *secret.Box) (*catalog.Stor
 		store.Actor = actor
 	}
 	return store, nil
+}
+
+// Close closes what the factory opened and no command took. run calls it once the
+// command returned.
+func (f *Factory) Close() {
+	if f.checked != nil {
+		f.checked.Close()
+		f.checked = nil
+	}
 }
 
 // Provisioner opens the catalog and returns a provisioner over it; call done to close

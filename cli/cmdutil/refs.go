@@ -201,7 +201,15 @@ func (f *Factory) CheckNames(cmd *cobra.Command) error {
 	if err != nil {
 		return nil // the command itself reports what is wrong with the catalog or key
 	}
-	defer store.Close()
+	kept := false
+	defer func() {
+		if kept {
+			// The command's own Store takes it: one catalog login per process.
+			f.checked = store
+		} else {
+			store.Close()
+		}
+	}()
 	if tenant != "" {
 		ts, err := store.ListTenants(ctx, catalog.TenantFilter{Slug: tenant, States: tenantStates})
 		if err == nil && len(ts) == 0 && cmd.Name() == "events" {
@@ -220,6 +228,7 @@ func (f *Factory) CheckNames(cmd *cobra.Command) error {
 			return validate.Invalid(fmt.Errorf("--server: server %q: %w", server, catalog.ErrServerNotFound))
 		}
 	}
+	kept = true
 	return nil
 }
 

@@ -50,6 +50,7 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	root.SetOut(out)
 	root.SetErr(f.IO.ErrOut)
 	err := root.ExecuteContext(ctx)
+	f.Close()
 	if err == nil {
 		return cmdutil.ExitOK
 	}
