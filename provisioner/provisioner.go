@@ -23,17 +23,28 @@ type Provisioner struct {
 	TenantMigrations fs.FS
 	// Hooks lets tests stop a run between two steps, as a crash would.
 	Hooks Hooks
+	// KeepWarm is for a long-running process (tenantctl serve): after each claim of a
+	// spare it opens, in the background, the connections the next create needs (the
+	// next spare's database, a catalog connection for the create's locks), so a create
+	// from the pool makes no login. Close closes them.
+	KeepWarm bool
 
 	mu        sync.Mutex
 	servers   *fleet.Servers
 	whMu      sync.Mutex // guards warehouse, held while it connects (p.mu is not)
 	warehouse *pgxpool.Pool
 	closed    bool // set by Close under whMu: a late background connect makes no pool
+
+	warmMu       sync.Mutex // guards what KeepWarm keeps
+	spareAhead   map[string]*spareConn
+	catalogAhead *catalog.ConnAhead
+	warmClosed   bool
 }
 
 // Close closes the connections the provisioner keeps to servers and the warehouse (not
 // the catalog store, which the caller owns).
 func (p *Provisioner) Close() {
+	p.closeWarm()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.servers != nil {

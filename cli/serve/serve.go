@@ -98,6 +98,10 @@ func run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	return f.WithProvisioner(ctx, func(p *provisioner.Provisioner) error {
+		// A create from the warm pool finds its server and catalog connections open:
+		// they are made at start and after each claim, between requests.
+		p.KeepWarm = true
+		p.WarmClaims(ctx)
 		s, err := servelib.New(servelib.Options{Provisioner: p, RollupSpec: rspec, ReportSpec: spec, Wait: opts.Wait, SessionTTL: opts.SessionTTL,
 			Secure: opts.TLSCert != "", Node: cmdutil.Hostname(), Log: f.Log.Named("serve")})
 		if err != nil {
