@@ -2,6 +2,7 @@ package provisioner
 
 import (
 	"context"
+	"math/rand/v2"
 
 	"github.com/jackc/pgx/v5"
 
@@ -67,10 +68,20 @@ func (p *Provisioner) claimAhead(ctx context.Context, h *tenantdb.Server, srv ca
 	if c != nil {
 		return c
 	}
-	if srv.NextSpare == "" {
+	if len(srv.NextSpares) == 0 {
 		return nil
 	}
-	return connectSpareAhead(ctx, h, srv.NextSpare)
+	// One of the oldest few at random: creates started together log in to different
+	// spares, and each claim prefers its own (a wrong guess costs a second login).
+	return connectSpareAhead(ctx, h, srv.NextSpares[rand.IntN(len(srv.NextSpares))])
+}
+
+// prefer is the spare c was opened to ("" without one), for the claim to take.
+func (c *spareConn) prefer() string {
+	if c == nil {
+		return ""
+	}
+	return c.id
 }
 
 // prepareNextClaim (KeepWarm only) opens, in the background, a connection to the spare
@@ -84,14 +95,14 @@ func (p *Provisioner) prepareNextClaim(server string) {
 		p.keepCatalogConn()
 		ctx := p.warmCtx()
 		srv, err := p.Store.GetServer(ctx, server)
-		if err != nil || srv.NextSpare == "" {
+		if err != nil || len(srv.NextSpares) == 0 {
 			return
 		}
 		h, err := p.Server(ctx, server)
 		if err != nil {
 			return
 		}
-		c := connectSpareAhead(ctx, h, srv.NextSpare)
+		c := connectSpareAhead(ctx, h, srv.NextSpares[0])
 		p.warmMu.Lock()
 		if p.spareAhead == nil {
 			p.spareAhead = map[string]*spareConn{}
@@ -120,7 +131,7 @@ func (p *Provisioner) WarmClaims(ctx context.Context) {
 		return
 	}
 	for _, s := range servers {
-		if s.NextSpare != "" {
+		if len(s.NextSpares) > 0 {
 			p.prepareNextClaim(s.Name)
 		}
 	}

@@ -74,6 +74,7 @@ func (p *Provisioner) createFromSpare(ctx context.Context, srv catalog.Server, o
 		Tenant: catalog.Tenant{Slug: o.Slug, Name: o.Name, Domain: o.Domain, ContactEmail: o.ContactEmail,
 			Labels: labels, Server: srv.Name},
 		Step: StepClaimed, TemplateHash: hash, Password: password, OwnerPassword: ownerPassword,
+		Prefer: ahead.prefer(),
 	})
 	if err != nil {
 		if errors.Is(err, catalog.ErrNoSpare) {
