@@ -133,8 +133,8 @@ func (a *API) listTenants(w http.ResponseWriter, r *http.Request, _ catalog.Oper
 	if err != nil {
 		return err
 	}
-	if err := s.Validate(); err != nil {
-		return fieldError(searchField(s), err)
+	if err := validateSearch(&s); err != nil {
+		return err
 	}
 	page, err := a.o.View.Customers(r.Context(), s, figures)
 	if err != nil {
@@ -143,27 +143,21 @@ func (a *API) listTenants(w http.ResponseWriter, r *http.Request, _ catalog.Oper
 	return writeJSON(w, http.StatusOK, map[string]any{"tenants": page.Customers, "total": page.Total, "limit": s.Limit, "offset": s.Offset})
 }
 
-// searchField names the parameter a search's validation refused, by checking them one
-// at a time with the same rules.
-func searchField(s catalog.TenantSearch) string {
-	for _, f := range []struct {
-		name string
-		set  func(*catalog.TenantSearch)
-	}{
-		{"sort", func(c *catalog.TenantSearch) { c.Sort = s.Sort }},
-		{"state", func(c *catalog.TenantSearch) { c.State = s.State }},
-		{"server", func(c *catalog.TenantSearch) { c.Server = s.Server }},
-		{"q", func(c *catalog.TenantSearch) { c.Query = s.Query }},
-		{"limit", func(c *catalog.TenantSearch) { c.Limit = s.Limit }},
-		{"offset", func(c *catalog.TenantSearch) { c.Offset = s.Offset }},
-	} {
-		c := catalog.TenantSearch{}
-		f.set(&c)
-		if c.Validate() != nil {
-			return f.name
-		}
+// validateSearch validates s (filling in its defaults); a refusal names the parameter,
+// found by checking them one at a time with the same rules.
+func validateSearch(s *catalog.TenantSearch) error {
+	if s.Validate() == nil {
+		return nil
 	}
-	return ""
+	v := *s
+	return firstBadField(catalog.TenantSearch{}, []fieldStep[catalog.TenantSearch]{
+		{"sort", func(c *catalog.TenantSearch) { c.Sort = v.Sort }},
+		{"state", func(c *catalog.TenantSearch) { c.State = v.State }},
+		{"server", func(c *catalog.TenantSearch) { c.Server = v.Server }},
+		{"q", func(c *catalog.TenantSearch) { c.Query = v.Query }},
+		{"limit", func(c *catalog.TenantSearch) { c.Limit = v.Limit }},
+		{"offset", func(c *catalog.TenantSearch) { c.Offset = v.Offset }},
+	}, func(_ string, probe *catalog.TenantSearch) error { return probe.Validate() })
 }
 
 // CreateTenantRequest is the body of POST /tenants.

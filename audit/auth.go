@@ -55,11 +55,9 @@ func (a *auditor) readAuth(ctx context.Context) error {
 		return err
 	}
 	var names []string
-	for _, name := range a.names {
-		if a.servers[name].reachable() {
-			names = append(names, name)
-			st.errs[name] = ctx.Err() // replaced when the server is read
-		}
+	for name := range a.reachableServers() {
+		names = append(names, name)
+		st.errs[name] = ctx.Err() // replaced when the server is read
 	}
 	type result struct {
 		rules []pghba.Rule
@@ -147,11 +145,10 @@ func superusers(s *server) []string {
 
 // checkHBA turns every server's effective rules into findings.
 func (a *auditor) checkHBA() {
-	for _, name := range a.names {
-		s := a.servers[name]
-		if !s.reachable() || a.auth == nil {
-			continue
-		}
+	if a.auth == nil {
+		return
+	}
+	for name, s := range a.reachableServers() {
 		a.serverEvaluated(s, CheckServerHBA)
 		if err := a.auth.errs[name]; err != nil {
 			if errors.Is(err, tenantdb.ErrHBAUnreadable) {
@@ -194,11 +191,7 @@ func (a *auditor) checkServerDatabases() {
 	if !a.inScope("") || a.auth == nil {
 		return
 	}
-	for _, name := range a.names {
-		s := a.servers[name]
-		if !s.reachable() {
-			continue
-		}
+	for name, s := range a.reachableServers() {
 		declared := map[string]bool{}
 		for _, db := range a.auth.allowed[name] {
 			declared[db] = true
@@ -218,11 +211,7 @@ func (a *auditor) checkServerDatabases() {
 // tenant login is a member of tenantctl_logins and may SET ROLE to it: an attribute
 // or a membership it holds is every customer's.
 func (a *auditor) checkSharedRoles() {
-	for _, name := range a.names {
-		s := a.servers[name]
-		if !s.reachable() {
-			continue
-		}
+	for name, s := range a.reachableServers() {
 		for _, role := range []string{tenantdb.LoginsRole, tenantdb.TemplateOwnerRole} {
 			r, ok := s.snap.Roles[role]
 			if !ok {
@@ -275,8 +264,8 @@ func (a *auditor) runServerProbes(ctx context.Context, plan map[string]probePlan
 		return
 	}
 	var names []string
-	for _, name := range a.names {
-		if s := a.servers[name]; s.reachable() && a.serverInScope(s) {
+	for name, s := range a.reachableServers() {
+		if a.serverInScope(s) {
 			names = append(names, name)
 		}
 	}

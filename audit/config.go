@@ -58,11 +58,9 @@ func (a *auditor) checkTenantConfig(t catalog.Tenant) {
 		a.col.evaluated(CheckDBExists, t.Slug)
 		if !exists {
 			var elsewhere []string
-			for _, name := range a.names {
-				if o := a.servers[name]; name != t.Server && o.reachable() {
-					if _, ok := o.snap.Databases[dbName]; ok {
-						elsewhere = append(elsewhere, name)
-					}
+			for name, o := range a.reachableServers() {
+				if _, ok := o.snap.Databases[dbName]; ok && name != t.Server {
+					elsewhere = append(elsewhere, name)
 				}
 			}
 			if len(elsewhere) > 0 {

@@ -9,11 +9,7 @@ import (
 // checkDrift finds databases and roles named like tenants that the catalog does not
 // place on the server where they are.
 func (a *auditor) checkDrift() {
-	for _, name := range a.names {
-		s := a.servers[name]
-		if !s.reachable() {
-			continue
-		}
+	for name, s := range a.reachableServers() {
 		inv := s.snap.Inventory()
 		known := func(id string) bool {
 			t, ok := a.byID[id]

@@ -155,11 +155,7 @@ func (a *auditor) checkNames() {
 	for i, t := range a.audited {
 		tokens[i] = tenantTokens(t)
 	}
-	for _, name := range a.names {
-		s := a.servers[name]
-		if !s.reachable() {
-			continue
-		}
+	for name, s := range a.reachableServers() {
 		texts := serverTexts(s)
 		for i, t := range a.audited {
 			a.col.evaluated(CheckNamesOpaque, t.Slug)

@@ -34,8 +34,12 @@ type Options struct {
 	// tenant is probed against (default 5; negative: all of them).
 	ProbeNeighbours int
 	// ProbeSample is how many tenant databases on other servers each tenant is probed
-	// against (default 2; negative: none).
+	// against (0: default 2, or none with ZeroIsNone; negative: none).
 	ProbeSample int
+	// ZeroIsNone makes a ProbeSample of 0 mean none instead of the default: for callers
+	// that always give it, such as the command line, whose default is
+	// DefaultProbeSample and whose 0 says none.
+	ZeroIsNone bool
 	// ConnectTimeout bounds every connection attempt (default 5s).
 	ConnectTimeout time.Duration
 	// Seed makes the probe sample reproducible (0: random).
@@ -57,7 +61,7 @@ func (o *Options) Validate() error {
 	if o.ProbeNeighbours == 0 {
 		o.ProbeNeighbours = DefaultProbeNeighbours
 	}
-	if o.ProbeSample == 0 {
+	if o.ProbeSample == 0 && !o.ZeroIsNone {
 		o.ProbeSample = DefaultProbeSample
 	}
 	if o.ConnectTimeout <= 0 {

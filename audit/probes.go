@@ -42,11 +42,7 @@ func (a *auditor) planProbes() map[string]probePlan {
 	// Databases that exist, by server.
 	byServer := map[string][]probeTarget{}
 	var all []probeTarget
-	for _, name := range a.names {
-		s := a.servers[name]
-		if !s.reachable() {
-			continue
-		}
+	for name, s := range a.reachableServers() {
 		for i := range s.tenants {
 			if _, ok := s.snap.Databases[tenantdb.Database(s.tenants[i].ID)]; ok {
 				pt := probeTarget{server: s, victim: &s.tenants[i]}

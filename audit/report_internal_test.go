@@ -132,3 +132,16 @@ func TestSeverity(t *testing.T) {
 		require.NotEmpty(t, c.Description)
 	}
 }
+
+func TestZeroIsNoneReadsZeroProbeSampleAsNone(t *testing.T) {
+	t.Parallel()
+	o := Options{Store: &catalog.Store{}} // Validate only checks that there is one
+	require.NoError(t, o.Validate())
+	require.Equal(t, DefaultProbeSample, o.ProbeSample, "0 is the default for callers that leave it unset")
+	o = Options{Store: &catalog.Store{}, ZeroIsNone: true}
+	require.NoError(t, o.Validate())
+	require.Zero(t, o.ProbeSample, "0 is none")
+	o = Options{Store: &catalog.Store{}, ZeroIsNone: true, ProbeSample: 4}
+	require.NoError(t, o.Validate())
+	require.Equal(t, 4, o.ProbeSample)
+}

@@ -73,11 +73,7 @@ func (a *auditor) checkAccessRoles() {
 			grants[g.Role] = g
 		}
 	}
-	for _, name := range a.names {
-		s := a.servers[name]
-		if !s.reachable() {
-			continue
-		}
+	for name, s := range a.reachableServers() {
 		for _, role := range namesWithPrefix(s.snap.Roles, tenantdb.AccessPrefix) {
 			r := s.snap.Roles[role]
 			t, ok := a.roleTenant(role)
@@ -144,11 +140,7 @@ func (a *auditor) grantLevel(grants map[string]catalog.AccessGrant, role string)
 // docs/performance.md, "Role design"): one it holds is reported for that tenant
 // (reconcile revokes it).
 func (a *auditor) checkAdminRoles() {
-	for _, name := range a.names {
-		s := a.servers[name]
-		if !s.reachable() {
-			continue
-		}
+	for name, s := range a.reachableServers() {
 		r, ok := s.snap.Roles[s.cat.AdminRole]
 		if !ok {
 			continue

@@ -3,6 +3,7 @@ package audit
 import (
 	"context"
 	"fmt"
+	"iter"
 	"slices"
 	"sort"
 	"time"
@@ -29,6 +30,17 @@ type server struct {
 }
 
 func (s *server) reachable() bool { return s.err == nil && s.handle != nil }
+
+// reachableServers yields the servers that answered, in name order, with their names.
+func (a *auditor) reachableServers() iter.Seq2[string, *server] {
+	return func(yield func(string, *server) bool) {
+		for _, name := range a.names {
+			if s := a.servers[name]; s.reachable() && !yield(name, s) {
+				return
+			}
+		}
+	}
+}
 
 // auditor holds one run's state.
 type auditor struct {

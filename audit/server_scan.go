@@ -51,11 +51,9 @@ type hostile struct {
 func (a *auditor) scanServers(ctx context.Context) {
 	a.hostile = &hostile{scans: map[string]*serverScan{}}
 	var names []string
-	for _, name := range a.names {
-		if a.servers[name].reachable() {
-			names = append(names, name)
-			a.hostile.scans[name] = &serverScan{}
-		}
+	for name := range a.reachableServers() {
+		names = append(names, name)
+		a.hostile.scans[name] = &serverScan{}
 	}
 	notStarted := fleet.Dispatch(ctx, names, func(name string) string { return name }, a.limits(),
 		func(ctx context.Context, name string) struct{} {

@@ -61,11 +61,7 @@ func (a *auditor) checkSpares(ctx context.Context) {
 			a.notef("spare databases: whether a spare's app role has a password was not checked (only a superuser may read pg_authid); LOGIN and rows were")
 		}
 	}()
-	for _, name := range a.names {
-		s := a.servers[name]
-		if !s.reachable() {
-			continue
-		}
+	for name, s := range a.reachableServers() {
 		inv := s.snap.Inventory()
 		for id, sp := range a.spares[name] {
 			if sp.State != catalog.SpareReady {

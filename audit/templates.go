@@ -17,11 +17,7 @@ func (a *auditor) checkTemplates(ctx context.Context) {
 	if !a.inScope("") {
 		return
 	}
-	for _, name := range a.names {
-		s := a.servers[name]
-		if !s.reachable() {
-			continue
-		}
+	for name, s := range a.reachableServers() {
 		for _, db := range namesWithPrefix(s.snap.Databases, tenantdb.TemplatePrefix) {
 			d := s.snap.Databases[db]
 			if !d.IsTemplate {

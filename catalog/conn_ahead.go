@@ -30,10 +30,7 @@ func (s *Store) ConnectAhead(ctx context.Context) *ConnAhead {
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
 	go func() {
 		defer close(c.done)
-		c.conn, c.err = pgx.ConnectConfig(ctx, cfg)
-		if c.err != nil {
-			c.err = dbconn.ConnectError(cfg.Host, cfg.Port, cfg.Database, c.err)
-		}
+		c.conn, c.err = dbconn.ConnectConfig(ctx, cfg)
 	}()
 	return c
 }

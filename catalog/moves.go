@@ -201,16 +201,7 @@ func (s *Store) SwitchMove(ctx context.Context, m Move, details map[string]any) 
 // source server) and marks the move rolled back.
 func (s *Store) RollBackMove(ctx context.Context, m Move, reason string) error {
 	return s.InTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE tenant_moves SET status = 'rolled-back', step = 'rolled-back', finished_at = now(),
-			last_error = NULLIF($2, '') WHERE id = $1 AND status = 'moving'`, m.ID, reason)
-		if err != nil {
-			return fmt.Errorf("record move %d: %w", m.ID, err)
-		}
-		if tag.RowsAffected() == 0 {
-			return nil // already settled
-		}
-		if _, err := tx.Exec(ctx, `UPDATE tenants SET state = $2, updated_at = now() WHERE id = $1 AND state = 'moving'`,
-			m.TenantID, m.PriorState); err != nil {
+		if settled, err := moveRecords.rollBack(ctx, tx, m.ID, m.TenantID, m.PriorState, reason); err != nil || !settled {
 			return err
 		}
 		return s.AppendEvent(ctx, tx, Event{Action: "tenant.move.rolled-back", TenantID: m.TenantID, Slug: m.Slug,
@@ -221,9 +212,7 @@ func (s *Store) RollBackMove(ctx context.Context, m Move, reason string) error {
 // FinishMove marks a switched move done once its source copy is dropped.
 func (s *Store) FinishMove(ctx context.Context, m Move) error {
 	return s.InTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE tenant_moves SET status = 'done', step = 'source-dropped', finished_at = now()
-			WHERE id = $1 AND status = 'switched'`, m.ID)
-		if err != nil || tag.RowsAffected() == 0 {
+		if settled, err := moveRecords.finish(ctx, tx, m.ID, "source-dropped"); err != nil || !settled {
 			return err
 		}
 		return s.AppendEvent(ctx, tx, Event{Action: "tenant.move.source-dropped", TenantID: m.TenantID, Slug: m.Slug,
@@ -235,24 +224,8 @@ func (s *Store) FinishMove(ctx context.Context, m Move) error {
 // there because of a move although the tenant is not placed there: the target copy of a
 // move in progress and the source copy kept after a switch.
 func (s *Store) MoveCopies(ctx context.Context) (map[string]map[string]bool, error) {
-	rows, err := s.pool.Query(ctx, `SELECT CASE WHEN status = 'moving' THEN target_server ELSE source_server END, tenant_id
+	return copiesByServer[bool](ctx, s, "move", `SELECT CASE WHEN status = 'moving' THEN target_server ELSE source_server END, tenant_id, true
 		FROM tenant_moves WHERE status IN ('moving', 'switched')`)
-	if err != nil {
-		return nil, fmt.Errorf("list move copies: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]map[string]bool{}
-	for rows.Next() {
-		var server, id string
-		if err := rows.Scan(&server, &id); err != nil {
-			return nil, err
-		}
-		if out[server] == nil {
-			out[server] = map[string]bool{}
-		}
-		out[server][id] = true
-	}
-	return out, rows.Err()
 }
 
 // InsertImportingTenant records a new tenant in state importing (its database is to be

@@ -181,13 +181,7 @@ func (s *Store) SwitchRestore(ctx context.Context, r Restore) error {
 // marks the restore rolled back.
 func (s *Store) RollBackRestore(ctx context.Context, r Restore, reason string) error {
 	return s.InTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE tenant_restores SET status = 'rolled-back', step = 'rolled-back', finished_at = now(),
-			last_error = NULLIF($2, '') WHERE id = $1 AND status = 'restoring'`, r.ID, reason)
-		if err != nil || tag.RowsAffected() == 0 {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE tenants SET state = $2, updated_at = now() WHERE id = $1 AND state = 'restoring'`,
-			r.TenantID, r.PriorState); err != nil {
+		if settled, err := restoreRecords.rollBack(ctx, tx, r.ID, r.TenantID, r.PriorState, reason); err != nil || !settled {
 			return err
 		}
 		return s.AppendEvent(ctx, tx, Event{Action: "tenant.restore.rolled-back", TenantID: r.TenantID, Slug: r.Slug,
@@ -198,9 +192,7 @@ func (s *Store) RollBackRestore(ctx context.Context, r Restore, reason string) e
 // FinishRestore marks a switched restore done once its kept copy is dropped.
 func (s *Store) FinishRestore(ctx context.Context, r Restore) error {
 	return s.InTx(ctx, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, `UPDATE tenant_restores SET status = 'done', step = 'kept-dropped', finished_at = now()
-			WHERE id = $1 AND status = 'switched'`, r.ID)
-		if err != nil || tag.RowsAffected() == 0 {
+		if settled, err := restoreRecords.finish(ctx, tx, r.ID, "kept-dropped"); err != nil || !settled {
 			return err
 		}
 		return s.AppendEvent(ctx, tx, Event{Action: "tenant.restore.kept-dropped", TenantID: r.TenantID, Slug: r.Slug,
@@ -211,21 +203,5 @@ func (s *Store) FinishRestore(ctx context.Context, r Restore) error {
 // RestoreCopies lists, by server, the kept copies of restores the catalog expects there
 // (database name → tenant id): a restore in progress or one switched and not yet done.
 func (s *Store) RestoreCopies(ctx context.Context) (map[string]map[string]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT server, kept_db, tenant_id FROM tenant_restores WHERE status IN ('restoring', 'switched')`)
-	if err != nil {
-		return nil, fmt.Errorf("list restore copies: %w", err)
-	}
-	defer rows.Close()
-	out := map[string]map[string]string{}
-	for rows.Next() {
-		var server, db, id string
-		if err := rows.Scan(&server, &db, &id); err != nil {
-			return nil, err
-		}
-		if out[server] == nil {
-			out[server] = map[string]string{}
-		}
-		out[server][db] = id
-	}
-	return out, rows.Err()
+	return copiesByServer[string](ctx, s, "restore", `SELECT server, kept_db, tenant_id FROM tenant_restores WHERE status IN ('restoring', 'switched')`)
 }

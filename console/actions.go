@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"strings"
 
+	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/secret"
 )
@@ -50,28 +51,37 @@ func (c *Console) takeFlash(w http.ResponseWriter, r *http.Request) (kind, msg s
 	return kind, string(raw)
 }
 
-func (c *Console) delete(w http.ResponseWriter, r *http.Request, s *session) {
+func (c *Console) delete(w http.ResponseWriter, r *http.Request, s *session) error {
 	slug := r.PathValue("slug")
 	// The same confirmation the CLI asks for: type the slug again.
 	err := c.o.View.Prov.Delete(r.Context(), provisioner.DeleteOptions{Slug: slug, Confirm: r.PostFormValue("confirm")})
 	if err != nil {
 		c.done(w, r, slug, "", err)
-		return
+		return nil
 	}
 	c.flash(w, "notice", slug+" deleted: access revoked; its data is purged after the retention period")
 	http.Redirect(w, r, "/customers", http.StatusSeeOther)
+	return nil
 }
 
-func (c *Console) grant(w http.ResponseWriter, r *http.Request, s *session) {
+func (c *Console) grant(w http.ResponseWriter, r *http.Request, s *session) error {
 	slug := r.PathValue("slug")
-	g, err := c.o.View.Prov.GrantAccess(r.Context(), provisioner.GrantOptions{
+	g, err := c.grantAccess(r, slug)
+	c.done(w, r, slug, "access granted to "+g.Login+" ("+g.Level+"); they connect with: tenantctl access dsn "+g.Login+" --tenant "+slug, err)
+	return nil
+}
+
+// grantAccess grants a login access to slug's database as a posted grant form (the
+// customer page's or the technicians page's) asks.
+func (c *Console) grantAccess(r *http.Request, slug string) (catalog.AccessGrant, error) {
+	return c.o.View.Prov.GrantAccess(r.Context(), provisioner.GrantOptions{
 		Login: r.PostFormValue("login"), Slug: slug, Level: r.PostFormValue("level"),
 		Expires: r.PostFormValue("expires"), Reason: r.PostFormValue("reason"),
 	})
-	c.done(w, r, slug, "access granted to "+g.Login+" ("+g.Level+"); they connect with: tenantctl access dsn "+g.Login+" --tenant "+slug, err)
 }
 
-func (c *Console) revoke(w http.ResponseWriter, r *http.Request, s *session) {
+func (c *Console) revoke(w http.ResponseWriter, r *http.Request, s *session) error {
 	slug, login := r.PathValue("slug"), r.PathValue("login")
 	c.done(w, r, slug, "access of "+login+" revoked", c.o.View.Prov.RevokeAccess(r.Context(), login, slug))
+	return nil
 }

@@ -168,7 +168,9 @@ func (s *session) Can(role string) bool {
 	return s != nil && catalog.RoleRank(s.Operator.Role) >= catalog.RoleRank(role)
 }
 
-type pageHandler func(w http.ResponseWriter, r *http.Request, s *session)
+// pageHandler serves a page for a session; an error it returns is rendered as the
+// error page (see [Console.fail]).
+type pageHandler func(w http.ResponseWriter, r *http.Request, s *session) error
 
 // auth requires a live session with at least role, and a valid CSRF token on POST.
 func (c *Console) auth(role string, h pageHandler) http.Handler {
@@ -202,7 +204,10 @@ func (c *Console) auth(role string, h pageHandler) http.Handler {
 				Error: fmt.Sprintf("operator %s has role %s; this needs %s", sess.Operator.Login, sess.Operator.Role, role)})
 			return
 		}
-		h(w, r.WithContext(catalog.WithActor(r.Context(), sess.Operator.Login)), s)
+		r = r.WithContext(catalog.WithActor(r.Context(), sess.Operator.Login))
+		if err := h(w, r, s); err != nil {
+			c.fail(w, r, s, err)
+		}
 	})
 }
 
@@ -290,13 +295,13 @@ func (c *Console) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, next, http.StatusSeeOther)
 }
 
-func (c *Console) logout(w http.ResponseWriter, r *http.Request, s *session) {
+func (c *Console) logout(w http.ResponseWriter, r *http.Request, s *session) error {
 	if err := c.store.DeleteSession(r.Context(), s.id); err != nil {
-		c.fail(w, r, s, err)
-		return
+		return err
 	}
 	http.SetCookie(w, c.cookie(sessionCookie, "", -1))
 	http.Redirect(w, r, "/login", http.StatusSeeOther)
+	return nil
 }
 
 // page is what every template gets.

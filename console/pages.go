@@ -37,19 +37,18 @@ func statusOf(err error) (int, string) {
 	return http.StatusInternalServerError, "internal error: " + msg
 }
 
-func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) {
+func (c *Console) overview(w http.ResponseWriter, r *http.Request, s *session) error {
 	o, err := c.o.View.Overview(r.Context())
 	if err != nil {
-		c.fail(w, r, s, err)
-		return
+		return err
 	}
 	tenants, err := c.store.ListTenants(r.Context(), catalog.TenantFilter{})
 	if err != nil {
-		c.fail(w, r, s, err)
-		return
+		return err
 	}
 	c.render(w, r, http.StatusOK, "overview", s, page{Title: "Overview", Nav: "overview",
 		Data: overviewData{Overview: o, Growth: report.Chart(fleetGrowth(tenants, c.o.Now()))}})
+	return nil
 }
 
 type overviewData struct {
@@ -125,20 +124,18 @@ func formInt(q url.Values, name string, def, most int) (int, error) {
 	return n, nil
 }
 
-func (c *Console) customers(w http.ResponseWriter, r *http.Request, s *session) {
+func (c *Console) customers(w http.ResponseWriter, r *http.Request, s *session) error {
 	q := r.URL.Query()
 	size, err := formInt(q, "size", customersPerPage, 100)
 	if err == nil && !slices.Contains(pageSizes, size) {
 		err = validate.Errorf("invalid size %d: use 10, 25, 50 or 100", size)
 	}
 	if err != nil {
-		c.fail(w, r, s, err)
-		return
+		return err
 	}
 	pageNo, err := formInt(q, "page", 1, 1_000_000)
 	if err != nil {
-		c.fail(w, r, s, err)
-		return
+		return err
 	}
 	search := catalog.TenantSearch{Query: q.Get("q"), State: q.Get("state"), Server: q.Get("server"), Sort: q.Get("sort"),
 		Limit: size, Offset: (pageNo - 1) * size}
@@ -147,17 +144,14 @@ func (c *Console) customers(w http.ResponseWriter, r *http.Request, s *session) 
 	case "desc":
 		search.Desc = true
 	default:
-		c.fail(w, r, s, validate.Errorf("invalid order %q: use asc or desc", q.Get("order")))
-		return
+		return validate.Errorf("invalid order %q: use asc or desc", q.Get("order"))
 	}
 	if err := search.Validate(); err != nil {
-		c.fail(w, r, s, err)
-		return
+		return err
 	}
 	pg, err := c.o.View.Customers(r.Context(), search, true)
 	if err != nil {
-		c.fail(w, r, s, err)
-		return
+		return err
 	}
 	last := max(1, (pg.Total+size-1)/size)
 	past := 0
@@ -166,14 +160,12 @@ func (c *Console) customers(w http.ResponseWriter, r *http.Request, s *session) 
 		past, pageNo = pageNo, last
 		search.Offset = (last - 1) * size
 		if pg, err = c.o.View.Customers(r.Context(), search, true); err != nil {
-			c.fail(w, r, s, err)
-			return
+			return err
 		}
 	}
 	servers, err := c.store.ListServers(r.Context())
 	if err != nil {
-		c.fail(w, r, s, err)
-		return
+		return err
 	}
 	d := customersData{CustomerPage: pg, Query: q, Servers: servers, SortLink: map[string]string{}, Arrow: map[string]string{},
 		Sorts:  append(slices.Clone(catalog.TenantSortKeys), catalog.FigureSortKeys...),
@@ -242,6 +234,7 @@ func (c *Console) customers(w http.ResponseWriter, r *http.Request, s *session) 
 		d.Arrow[search.Sort] = " ↑"
 	}
 	c.render(w, r, http.StatusOK, "customers", s, page2("Customers", "customers", d))
+	return nil
 }
 
 func page2(title, nav string, data any) page { return page{Title: title, Nav: nav, Data: data} }
@@ -256,16 +249,14 @@ type customerData struct {
 	PurgeAt *time.Time
 }
 
-func (c *Console) customer(w http.ResponseWriter, r *http.Request, s *session) {
+func (c *Console) customer(w http.ResponseWriter, r *http.Request, s *session) error {
 	slug := r.PathValue("slug")
 	if err := validate.Slug(slug); err != nil {
-		c.fail(w, r, s, err)
-		return
+		return err
 	}
 	d, err := c.o.View.Customer(r.Context(), slug)
 	if err != nil {
-		c.fail(w, r, s, err)
-		return
+		return err
 	}
 	data := customerData{Detail: d, Buttons: customerButtons(s, d.Slug, d.State)}
 	if d.State == catalog.StateDeleting && d.DeletedAt != nil {
@@ -280,26 +271,24 @@ func (c *Console) customer(w http.ResponseWriter, r *http.Request, s *session) {
 		data.Report = frag
 	}
 	c.render(w, r, http.StatusOK, "customer", s, page{Title: d.Name, Nav: "customers", Data: data})
+	return nil
 }
 
-func (c *Console) reportDownload(w http.ResponseWriter, r *http.Request, s *session) {
+func (c *Console) reportDownload(w http.ResponseWriter, r *http.Request, s *session) error {
 	t, err := c.tenant(r)
 	if err != nil {
-		c.fail(w, r, s, err)
-		return
+		return err
 	}
 	format := r.URL.Query().Get("format")
 	if format == "" {
 		format = "html"
 	}
 	if err := report.CheckFormat(format); err != nil {
-		c.fail(w, r, s, err)
-		return
+		return err
 	}
 	rep, err := c.o.View.CustomerReport(r.Context(), t)
 	if err != nil {
-		c.fail(w, r, s, err)
-		return
+		return err
 	}
 	w.Header().Set("Content-Type", report.ContentType(format))
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-report%s"`, t.Slug, report.Extension(format)))
@@ -309,6 +298,7 @@ func (c *Console) reportDownload(w http.ResponseWriter, r *http.Request, s *sess
 	if err := report.Render(w, rep, format); err != nil {
 		c.o.Log.Error("render report", "tenant", t.Slug, "error", err)
 	}
+	return nil
 }
 
 func (c *Console) tenant(r *http.Request) (catalog.Tenant, error) {
@@ -326,46 +316,43 @@ type auditData struct {
 	History    []audit.HistoryRun
 }
 
-func (c *Console) audit(w http.ResponseWriter, r *http.Request, s *session) {
+func (c *Console) audit(w http.ResponseWriter, r *http.Request, s *session) error {
 	hist, err := audit.History(r.Context(), c.store, 50)
 	if err != nil {
-		c.fail(w, r, s, err)
-		return
+		return err
 	}
 	d := auditData{History: hist}
 	if len(hist) > 0 {
 		d.Latest = &hist[0]
 		if d.Violations, err = audit.RunViolations(r.Context(), c.store, hist[0].ID); err != nil {
-			c.fail(w, r, s, err)
-			return
+			return err
 		}
 		if d.Changes, err = audit.RunChanges(r.Context(), c.store, hist[0].ID); err != nil {
-			c.fail(w, r, s, err)
-			return
+			return err
 		}
 	}
 	c.render(w, r, http.StatusOK, "audit", s, page2("Audit", "audit", d))
+	return nil
 }
 
-func (c *Console) jobs(w http.ResponseWriter, r *http.Request, s *session) {
+func (c *Console) jobs(w http.ResponseWriter, r *http.Request, s *session) error {
 	jobs, err := c.store.ListJobs(r.Context(), 100)
 	if err != nil {
-		c.fail(w, r, s, err)
-		return
+		return err
 	}
 	c.render(w, r, http.StatusOK, "jobs", s, page2("Jobs", "jobs", jobs))
+	return nil
 }
 
-func (c *Console) servers(w http.ResponseWriter, r *http.Request, s *session) {
+func (c *Console) servers(w http.ResponseWriter, r *http.Request, s *session) error {
 	o, err := c.o.View.Overview(r.Context())
 	if err != nil {
-		c.fail(w, r, s, err)
-		return
+		return err
 	}
 	servers, err := c.store.ListServers(r.Context())
 	if err != nil {
-		c.fail(w, r, s, err)
-		return
+		return err
 	}
 	c.render(w, r, http.StatusOK, "servers", s, page2("Servers", "servers", map[string]any{"Servers": servers, "Overview": o}))
+	return nil
 }

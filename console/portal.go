@@ -39,37 +39,36 @@ func (c *Console) notFound(w http.ResponseWriter, r *http.Request) {
 
 // jump is the header's quick switch: an exact slug, name or domain opens the customer,
 // a search with one match too, anything else lists the matches.
-func (c *Console) jump(w http.ResponseWriter, r *http.Request, s *session) {
+func (c *Console) jump(w http.ResponseWriter, r *http.Request, s *session) error {
 	to := strings.TrimSpace(r.URL.Query().Get("to"))
 	if to == "" {
 		http.Redirect(w, r, "/customers", http.StatusSeeOther)
-		return
+		return nil
 	}
 	search := catalog.TenantSearch{Query: to, Limit: 2}
 	if err := search.Validate(); err != nil {
-		c.fail(w, r, s, err)
-		return
+		return err
 	}
 	if t, err := c.store.GetTenant(r.Context(), strings.ToLower(to)); err == nil {
 		http.Redirect(w, r, "/customers/"+url.PathEscape(t.Slug), http.StatusSeeOther)
-		return
+		return nil
 	}
 	tenants, total, err := c.store.SearchTenants(r.Context(), search)
 	if err != nil {
-		c.fail(w, r, s, err)
-		return
+		return err
 	}
 	for _, t := range tenants {
 		if strings.EqualFold(t.Name, to) || strings.EqualFold(t.Domain, to) {
 			http.Redirect(w, r, "/customers/"+url.PathEscape(t.Slug), http.StatusSeeOther)
-			return
+			return nil
 		}
 	}
 	if total == 1 {
 		http.Redirect(w, r, "/customers/"+url.PathEscape(tenants[0].Slug), http.StatusSeeOther)
-		return
+		return nil
 	}
 	http.Redirect(w, r, "/customers?q="+url.QueryEscape(to), http.StatusSeeOther)
+	return nil
 }
 
 type newCustomerData struct {
@@ -89,16 +88,16 @@ func (c *Console) newCustomerPage(w http.ResponseWriter, r *http.Request, s *ses
 	c.render(w, r, status, "new", s, page{Title: "Add customer", Nav: "customers", Error: msg, Data: newCustomerData{Servers: servers, Form: form}})
 }
 
-func (c *Console) newCustomer(w http.ResponseWriter, r *http.Request, s *session) {
+func (c *Console) newCustomer(w http.ResponseWriter, r *http.Request, s *session) error {
 	c.newCustomerPage(w, r, s, http.StatusOK, nil, "")
+	return nil
 }
 
 // createCustomer runs tenant create with the form's values (labels one k=v a line or
 // comma-separated). Bad input shows the form again, filled in, with a 400.
-func (c *Console) createCustomer(w http.ResponseWriter, r *http.Request, s *session) {
+func (c *Console) createCustomer(w http.ResponseWriter, r *http.Request, s *session) error {
 	if err := r.ParseForm(); err != nil {
-		c.fail(w, r, s, validate.Invalid(err))
-		return
+		return validate.Invalid(err)
 	}
 	form := r.PostForm
 	var labels []string
@@ -114,20 +113,20 @@ func (c *Console) createCustomer(w http.ResponseWriter, r *http.Request, s *sess
 	if _, err := probe.Validate(); err != nil {
 		_, msg := statusOf(err)
 		c.newCustomerPage(w, r, s, http.StatusBadRequest, form, msg)
-		return
+		return nil
 	}
 	t, err := c.o.View.Prov.Create(r.Context(), o)
 	if err != nil {
 		status, msg := statusOf(err)
 		if status >= 500 {
-			c.fail(w, r, s, err)
-			return
+			return err
 		}
 		c.newCustomerPage(w, r, s, status, form, msg)
-		return
+		return nil
 	}
 	c.flash(w, "notice", fmt.Sprintf("%s created on %s: database %s", t.Slug, t.Server, t.Database))
 	http.Redirect(w, r, "/customers/"+url.PathEscape(t.Slug), http.StatusSeeOther)
+	return nil
 }
 
 // technician is one person with access: an operator of the console, an MSP login
@@ -144,16 +143,14 @@ type techniciansData struct {
 	Now         time.Time
 }
 
-func (c *Console) technicians(w http.ResponseWriter, r *http.Request, s *session) {
+func (c *Console) technicians(w http.ResponseWriter, r *http.Request, s *session) error {
 	ops, err := c.store.ListOperators(r.Context())
 	if err != nil {
-		c.fail(w, r, s, err)
-		return
+		return err
 	}
 	grants, err := c.store.ListAccessGrants(r.Context(), "", "")
 	if err != nil {
-		c.fail(w, r, s, err)
-		return
+		return err
 	}
 	now := c.o.Now()
 	by := map[string]*technician{}
@@ -182,8 +179,7 @@ func (c *Console) technicians(w http.ResponseWriter, r *http.Request, s *session
 	if s.Can(catalog.RoleOperator) {
 		all, err := c.store.ListTenants(r.Context(), catalog.TenantFilter{})
 		if err != nil {
-			c.fail(w, r, s, err)
-			return
+			return err
 		}
 		for _, t := range all {
 			if t.State == catalog.StateActive || t.State == catalog.StateSuspended {
@@ -192,14 +188,12 @@ func (c *Console) technicians(w http.ResponseWriter, r *http.Request, s *session
 		}
 	}
 	c.render(w, r, http.StatusOK, "technicians", s, page2("Technicians", "technicians", d))
+	return nil
 }
 
-func (c *Console) technicianGrant(w http.ResponseWriter, r *http.Request, s *session) {
+func (c *Console) technicianGrant(w http.ResponseWriter, r *http.Request, s *session) error {
 	slug := r.PostFormValue("slug")
-	g, err := c.o.View.Prov.GrantAccess(r.Context(), provisioner.GrantOptions{
-		Login: r.PostFormValue("login"), Slug: slug, Level: r.PostFormValue("level"),
-		Expires: r.PostFormValue("expires"), Reason: r.PostFormValue("reason"),
-	})
+	g, err := c.grantAccess(r, slug)
 	if err != nil {
 		status, msg := statusOf(err)
 		if status >= 500 {
@@ -210,6 +204,7 @@ func (c *Console) technicianGrant(w http.ResponseWriter, r *http.Request, s *ses
 		c.flash(w, "notice", "access to "+slug+" granted to "+g.Login+" ("+g.Level+")")
 	}
 	http.Redirect(w, r, "/technicians", http.StatusSeeOther)
+	return nil
 }
 
 // action is a button on a customer or server page.
@@ -279,31 +274,29 @@ type confirmData struct {
 
 // confirm is the step between a disruptive button and its action: it says what will
 // happen and posts only when confirmed.
-func (c *Console) confirm(w http.ResponseWriter, r *http.Request, s *session) {
+func (c *Console) confirm(w http.ResponseWriter, r *http.Request, s *session) error {
 	kind, name, act := r.PathValue("kind"), r.PathValue("name"), r.PathValue("action")
 	var list []action
 	switch kind {
 	case "customers":
 		if err := validate.Slug(name); err != nil {
-			c.fail(w, r, s, err)
-			return
+			return err
 		}
 		list = customerActions
 	case "servers":
 		if err := validate.ServerName(name); err != nil {
-			c.fail(w, r, s, err)
-			return
+			return err
 		}
 		list = serverActions
 	default:
 		c.notFound(w, r)
-		return
+		return nil
 	}
 	for _, a := range list {
 		if a.name == act && a.disruptive {
 			if !s.Can(a.role) {
 				c.render(w, r, http.StatusForbidden, "error", s, page{Title: "Not allowed", Error: "this needs the role " + a.role})
-				return
+				return nil
 			}
 			back := "/customers/" + url.PathEscape(name)
 			if kind == "servers" {
@@ -311,18 +304,18 @@ func (c *Console) confirm(w http.ResponseWriter, r *http.Request, s *session) {
 			}
 			c.render(w, r, http.StatusOK, "confirm", s, page{Title: a.label + " " + name + "?", Nav: kind,
 				Data: confirmData{Kind: kind, Name: name, Label: a.label, Explain: a.explain, Action: "/" + kind + "/" + url.PathEscape(name) + "/" + a.name, Back: back}})
-			return
+			return nil
 		}
 	}
 	c.notFound(w, r)
+	return nil
 }
 
 func (c *Console) customerAction(a action) pageHandler {
-	return func(w http.ResponseWriter, r *http.Request, s *session) {
+	return func(w http.ResponseWriter, r *http.Request, s *session) error {
 		slug := r.PathValue("slug")
 		if err := validate.Slug(slug); err != nil {
-			c.fail(w, r, s, err)
-			return
+			return err
 		}
 		ctx := r.Context()
 		var notice string
@@ -352,14 +345,15 @@ func (c *Console) customerAction(a action) pageHandler {
 			// A purged customer has no page any more.
 			c.flash(w, "notice", slug+" purged: its database and roles are gone")
 			http.Redirect(w, r, "/customers", http.StatusSeeOther)
-			return
+			return nil
 		}
 		c.done(w, r, slug, notice, err)
+		return nil
 	}
 }
 
 func (c *Console) serverAction(a action) pageHandler {
-	return func(w http.ResponseWriter, r *http.Request, s *session) {
+	return func(w http.ResponseWriter, r *http.Request, s *session) error {
 		name := r.PathValue("name")
 		err := validate.ServerName(name)
 		if err == nil {
@@ -372,5 +366,6 @@ func (c *Console) serverAction(a action) pageHandler {
 			c.flash(w, "notice", name+": "+map[string]string{"drain": "draining, no new customer is placed on it", "undrain": "takes new customers again"}[a.name])
 		}
 		http.Redirect(w, r, "/servers", http.StatusSeeOther)
+		return nil
 	}
 }

@@ -51,11 +51,16 @@ type Options struct {
 	// about each one and closed at the end. Log receives a line per wave and template.
 	fleet.Options
 	// Canary is the size of the first wave, whose failure stops the run before the rest
-	// starts (0: DefaultCanary; negative: no canary wave).
+	// starts (0: DefaultCanary, or no canary wave with ZeroIsNone; negative: no canary
+	// wave).
 	Canary int
 	// MaxFailures stops starting new tenants after this many failures (0:
-	// DefaultMaxFailures; negative: never stop).
+	// DefaultMaxFailures, or never stop with ZeroIsNone; negative: never stop).
 	MaxFailures int
+	// ZeroIsNone makes a Canary or MaxFailures of 0 mean none (no canary wave, never
+	// stop) instead of the defaults: for callers that always give both, such as the
+	// command line, whose defaults are the Default… values and whose 0 says none.
+	ZeroIsNone bool
 	// DryRun returns the plan and changes nothing.
 	DryRun bool
 	// Verify visits every tenant database, even those the catalog records as current
@@ -79,10 +84,16 @@ func (o *Options) Validate() error {
 	if err := o.Prepare(fleet.Limits{Total: DefaultConcurrency, PerServer: DefaultPerServer}); err != nil {
 		return err
 	}
-	if o.Canary == 0 {
+	switch {
+	case o.Canary == 0 && o.ZeroIsNone:
+		o.Canary = -1
+	case o.Canary == 0:
 		o.Canary = DefaultCanary
 	}
-	if o.MaxFailures == 0 {
+	switch {
+	case o.MaxFailures == 0 && o.ZeroIsNone:
+		o.MaxFailures = -1
+	case o.MaxFailures == 0:
 		o.MaxFailures = DefaultMaxFailures
 	}
 	if err := o.timeouts(); err != nil {

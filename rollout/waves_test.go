@@ -4,6 +4,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/catalog"
 )
 
 func TestWavesSpreadCanariesAndRunFailedLast(t *testing.T) {
@@ -28,4 +30,25 @@ func slugsOf(steps []Step) []string {
 		out = append(out, s.Slug)
 	}
 	return out
+}
+
+func TestZeroIsNoneReadsZeroAsNoCanaryAndNoLimit(t *testing.T) {
+	t.Parallel()
+	store := &catalog.Store{} // Validate only checks that there is one
+	o := Options{Store: store}
+	require.NoError(t, o.Validate())
+	require.Equal(t, DefaultCanary, o.Canary, "0 is the default for callers that leave it unset")
+	require.Equal(t, DefaultMaxFailures, o.MaxFailures)
+
+	o = Options{Store: store, ZeroIsNone: true}
+	require.NoError(t, o.Validate())
+	require.Equal(t, -1, o.Canary, "0 is no canary wave")
+	require.Equal(t, -1, o.MaxFailures, "0 is never stop")
+	require.NoError(t, o.Validate(), "validating again keeps them")
+	require.Equal(t, -1, o.Canary)
+
+	o = Options{Store: store, ZeroIsNone: true, Canary: 2, MaxFailures: 7}
+	require.NoError(t, o.Validate())
+	require.Equal(t, 2, o.Canary)
+	require.Equal(t, 7, o.MaxFailures)
 }

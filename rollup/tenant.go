@@ -417,11 +417,7 @@ func connectSource(ctx context.Context, srv *tenantdb.Server, id, ownerPassword 
 	cfg.RuntimeParams["max_parallel_workers_per_gather"] = "0"
 	// Every statement on this connection runs once: skip preparing them.
 	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return nil, dbconn.ConnectError(cfg.Host, cfg.Port, cfg.Database, err)
-	}
-	return conn, nil
+	return dbconn.ConnectConfig(ctx, cfg)
 }
 
 // refreshViews refreshes, as the tenant's owner (only the owner of a materialized view

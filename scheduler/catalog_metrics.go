@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/tenantctl/tenantctl/catalog"
@@ -68,88 +69,108 @@ func buildInfo() prometheus.Collector {
 	return g
 }
 
-// jobCollector reads the last run of each job from the catalog's job history.
-type jobCollector struct{ store *catalog.Store }
-
-func (c *jobCollector) Describe(ch chan<- *prometheus.Desc) {
-	describe(ch, jobLastSuccessDesc, jobLastFinishedDesc, jobLastCountDesc, jobRunningDesc, violationsDesc)
+// catalogCollector reports series read from the catalog at scrape time: one query,
+// whose rows row turns into samples. A failed read leaves the series out:
+// tenantctl_scheduler_catalog_up says the catalog did not answer.
+type catalogCollector struct {
+	store *catalog.Store
+	descs []*prometheus.Desc
+	query string
+	row   func(rows pgx.Rows, ch chan<- prometheus.Metric) error
 }
 
-func (c *jobCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), fleetQueryTimeout)
-	defer cancel()
-	// One pass over the job history (kept short by pruning): the last finished run of
-	// each job, its last success, and the runs still open.
-	rows, err := c.store.Pool().Query(ctx, `
+func (c *catalogCollector) Describe(ch chan<- *prometheus.Desc) { describe(ch, c.descs...) }
+
+func (c *catalogCollector) Collect(ch chan<- prometheus.Metric) {
+	_ = queryCatalog(c.store, func(rows pgx.Rows) error { return c.row(rows, ch) }, c.query)
+}
+
+// jobCollector reads the last run of each job from the catalog's job history.
+func jobCollector(store *catalog.Store) *catalogCollector {
+	return &catalogCollector{
+		store: store,
+		descs: []*prometheus.Desc{jobLastSuccessDesc, jobLastFinishedDesc, jobLastCountDesc, jobRunningDesc, violationsDesc},
+		// One pass over the job history (kept short by pruning): the last finished run of
+		// each job, its last success, and the runs still open.
+		query: `
 		WITH last AS (
 			SELECT DISTINCT ON (job) job, status, finished_at, counts
 			FROM job_runs WHERE finished_at IS NOT NULL ORDER BY job, finished_at DESC, id DESC)
 		SELECT j.job, l.status, extract(epoch FROM l.finished_at)::float8, l.counts,
 		       extract(epoch FROM (SELECT max(finished_at) FROM job_runs s WHERE s.job = j.job AND s.status = 'succeeded'))::float8,
 		       (SELECT count(*) FROM job_runs r WHERE r.job = j.job AND r.status = 'running')
-		FROM (SELECT DISTINCT job FROM job_runs) j LEFT JOIN last l ON l.job = j.job`)
-	if err != nil {
-		return // tenantctl_scheduler_catalog_up says the catalog did not answer
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var job string
-		var status *string
-		var finished, success *float64
-		var counts map[string]int64
-		var running int64
-		if err := rows.Scan(&job, &status, &finished, &counts, &success, &running); err != nil {
-			return
-		}
-		ch <- gauge(jobRunningDesc, float64(running), job)
-		if success != nil {
-			ch <- gauge(jobLastSuccessDesc, *success, job)
-		}
-		if status == nil {
-			continue
-		}
-		ch <- gauge(jobLastFinishedDesc, *finished, job, *status)
-		for k, v := range counts {
-			ch <- gauge(jobLastCountDesc, float64(v), job, k)
-		}
-		if n, ok := counts[CountViolations]; ok && job == "audit" {
-			ch <- gauge(violationsDesc, float64(n))
-		}
+		FROM (SELECT DISTINCT job FROM job_runs) j LEFT JOIN last l ON l.job = j.job`,
+		row: func(rows pgx.Rows, ch chan<- prometheus.Metric) error {
+			var job string
+			var status *string
+			var finished, success *float64
+			var counts map[string]int64
+			var running int64
+			if err := rows.Scan(&job, &status, &finished, &counts, &success, &running); err != nil {
+				return err
+			}
+			ch <- gauge(jobRunningDesc, float64(running), job)
+			if success != nil {
+				ch <- gauge(jobLastSuccessDesc, *success, job)
+			}
+			if status == nil {
+				return nil
+			}
+			ch <- gauge(jobLastFinishedDesc, *finished, job, *status)
+			for k, v := range counts {
+				ch <- gauge(jobLastCountDesc, float64(v), job, k)
+			}
+			if n, ok := counts[CountViolations]; ok && job == "audit" {
+				ch <- gauge(violationsDesc, float64(n))
+			}
+			return nil
+		},
 	}
 }
 
 // serverCollector reports each server's placement numbers from the catalog.
-type serverCollector struct{ store *catalog.Store }
-
-func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
-	describe(ch, serverTenantsDesc, serverCapacityDesc, serverDrainingDesc, serverSparesDesc, serverSparesTargetDesc)
-}
-
-func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
-	ctx, cancel := context.WithTimeout(context.Background(), fleetQueryTimeout)
-	defer cancel()
-	rows, err := c.store.Pool().Query(ctx, `
+func serverCollector(store *catalog.Store) *catalogCollector {
+	return &catalogCollector{
+		store: store,
+		descs: []*prometheus.Desc{serverTenantsDesc, serverCapacityDesc, serverDrainingDesc, serverSparesDesc, serverSparesTargetDesc},
+		query: `
 		SELECT s.name, s.capacity, s.draining,
 		       (SELECT count(*) FROM tenants t WHERE t.server = s.name AND t.state <> 'purged'),
 		       (SELECT count(*) FROM spares sp WHERE sp.server = s.name AND sp.state = 'ready'), s.spares
-		FROM servers s`)
+		FROM servers s`,
+		row: func(rows pgx.Rows, ch chan<- prometheus.Metric) error {
+			var name string
+			var capacity, tenants, spares, sparesTarget int64
+			var draining bool
+			if err := rows.Scan(&name, &capacity, &draining, &tenants, &spares, &sparesTarget); err != nil {
+				return err
+			}
+			ch <- gauge(serverTenantsDesc, float64(tenants), name)
+			ch <- gauge(serverCapacityDesc, float64(capacity), name)
+			ch <- gauge(serverDrainingDesc, flag(draining), name)
+			ch <- gauge(serverSparesDesc, float64(spares), name)
+			ch <- gauge(serverSparesTargetDesc, float64(sparesTarget), name)
+			return nil
+		},
+	}
+}
+
+// queryCatalog runs query on the catalog within one scrape's time limit and hands each
+// row to row, stopping at the first error.
+func queryCatalog(store *catalog.Store, row func(pgx.Rows) error, query string, args ...any) error {
+	ctx, cancel := context.WithTimeout(context.Background(), fleetQueryTimeout)
+	defer cancel()
+	rows, err := store.Pool().Query(ctx, query, args...)
 	if err != nil {
-		return
+		return err
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var name string
-		var capacity, tenants, spares, sparesTarget int64
-		var draining bool
-		if err := rows.Scan(&name, &capacity, &draining, &tenants, &spares, &sparesTarget); err != nil {
-			return
+		if err := row(rows); err != nil {
+			return err
 		}
-		ch <- gauge(serverTenantsDesc, float64(tenants), name)
-		ch <- gauge(serverCapacityDesc, float64(capacity), name)
-		ch <- gauge(serverDrainingDesc, flag(draining), name)
-		ch <- gauge(serverSparesDesc, float64(spares), name)
-		ch <- gauge(serverSparesTargetDesc, float64(sparesTarget), name)
 	}
+	return rows.Err()
 }
 
 // MetricNames returns the name of every metric a scheduler exports (without the

@@ -45,11 +45,7 @@ func (s *Scheduler) connectLock(ctx context.Context) (*pgx.Conn, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return nil, dbconn.ConnectError(cfg.Host, cfg.Port, cfg.Database, err)
-	}
-	return conn, nil
+	return dbconn.ConnectConfig(ctx, cfg)
 }
 
 // tryLock takes the leader lock if no other session holds it.

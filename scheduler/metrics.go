@@ -1,9 +1,9 @@
 package scheduler
 
 import (
-	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 
@@ -78,7 +78,7 @@ func newMetrics(store *catalog.Store, node string, latest int64, jobs []string, 
 	bk.store = store
 	m.reg.MustRegister(m.leader, m.runs, m.duration, m.running, m.skips,
 		m.rowsCopied, m.pruned, info, buildInfo(),
-		&fleetCollector{store: store, latest: latest}, &jobCollector{store: store}, &serverCollector{store: store}, bk,
+		&fleetCollector{store: store, latest: latest}, jobCollector(store), serverCollector(store), bk,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	// Series exist from the start, so rate() and absent() work before the first run.
 	for _, j := range jobs {
@@ -143,23 +143,20 @@ func (c *fleetCollector) Collect(ch chan<- prometheus.Metric) {
 // query counts tenants in one aggregate over the catalog (cheap at 10,000 tenants),
 // rather than loading every tenant through the store on each scrape.
 func (c *fleetCollector) query() (byState, behind map[string]int64, err error) {
-	ctx, cancel := context.WithTimeout(context.Background(), fleetQueryTimeout)
-	defer cancel()
-	rows, err := c.store.Pool().Query(ctx, `
+	byState, behind = map[string]int64{}, map[string]int64{}
+	err = queryCatalog(c.store, func(rows pgx.Rows) error {
+		var state string
+		var n, b int64
+		if err := rows.Scan(&state, &n, &b); err != nil {
+			return err
+		}
+		byState[state], behind[state] = n, b
+		return nil
+	}, `
 		SELECT state, count(*), count(*) FILTER (WHERE schema_version < $1)
 		FROM tenants GROUP BY state`, c.latest)
 	if err != nil {
 		return nil, nil, err
 	}
-	defer rows.Close()
-	byState, behind = map[string]int64{}, map[string]int64{}
-	for rows.Next() {
-		var state string
-		var n, b int64
-		if err := rows.Scan(&state, &n, &b); err != nil {
-			return nil, nil, err
-		}
-		byState[state], behind[state] = n, b
-	}
-	return byState, behind, rows.Err()
+	return byState, behind, nil
 }

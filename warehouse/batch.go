@@ -16,12 +16,7 @@ import (
 // QueueLockTenant queues the session advisory lock of [LockTenant]. Release it with
 // [QueueUnlockTenant], or by closing the connection.
 func QueueLockTenant(b *pgx.Batch, tenantID string) {
-	b.Queue(lockTenantSQL, tenantID).Fn = func(br pgx.BatchResults) error {
-		if _, err := br.Exec(); err != nil {
-			return lockTenantError(tenantID, err)
-		}
-		return nil
-	}
+	queueExec(b, func(err error) error { return lockTenantError(tenantID, err) }, lockTenantSQL, tenantID)
 }
 
 // QueueUnlockTenant queues the release of the lock [QueueLockTenant] took. Its failure
@@ -38,54 +33,52 @@ func QueueUnlockTenant(b *pgx.Batch, tenantID string, released *bool) {
 // QueueWatermarks queues [Watermarks] for one tenant; *out holds them, by table, once
 // the batch is sent.
 func QueueWatermarks(b *pgx.Batch, tenantID string, out *map[string]Watermark) {
-	b.Queue(watermarksSQL, tenantID).Fn = func(br pgx.BatchResults) error {
-		rows, err := br.Query()
-		if err != nil {
-			return fmt.Errorf("read watermarks: %w", err)
-		}
-		marks, err := scanWatermarks(rows)
-		if err != nil {
-			return err
-		}
-		*out = marks[tenantID]
-		return nil
-	}
+	queueRows(b, "read watermarks", scanWatermarks, func(marks map[string]map[string]Watermark) { *out = marks[tenantID] },
+		watermarksSQL, tenantID)
 }
 
 // QueueDescribeTables queues [DescribeTables]; *out holds the tables once the batch is
 // sent.
 func QueueDescribeTables(b *pgx.Batch, names []string, out *map[string]Table) {
-	b.Queue(describeTables, names).Fn = func(br pgx.BatchResults) error {
-		rows, err := br.Query()
-		if err != nil {
-			return fmt.Errorf("describe warehouse tables: %w", err)
-		}
-		tables, err := scanTables(rows)
-		if err != nil {
-			return err
-		}
-		*out = tables
-		return nil
-	}
+	queueRows(b, "describe warehouse tables", scanTables, func(tables map[string]Table) { *out = tables }, describeTables, names)
 }
 
 // QueueSaveWatermark queues [SaveWatermark]: queue it in the transaction that wrote the
 // rows.
 func QueueSaveWatermark(b *pgx.Batch, w Watermark) {
-	b.Queue(saveWatermarkSQL, saveWatermarkArgs(w)...).Fn = func(br pgx.BatchResults) error {
+	queueExec(b, func(err error) error { return fmt.Errorf("save watermark of %s: %w", w.Table, err) },
+		saveWatermarkSQL, saveWatermarkArgs(w)...)
+}
+
+// QueueUpsertTenant queues [UpsertTenant].
+func QueueUpsertTenant(b *pgx.Batch, t Tenant) {
+	queueExec(b, func(err error) error { return fmt.Errorf("update warehouse tenant dimension: %w", err) },
+		upsertTenantSQL, t.ID, t.Slug, t.Name, t.Domain, t.Server, t.State)
+}
+
+// queueExec queues a statement without rows; fail words its error.
+func queueExec(b *pgx.Batch, fail func(error) error, sql string, args ...any) {
+	b.Queue(sql, args...).Fn = func(br pgx.BatchResults) error {
 		if _, err := br.Exec(); err != nil {
-			return fmt.Errorf("save watermark of %s: %w", w.Table, err)
+			return fail(err)
 		}
 		return nil
 	}
 }
 
-// QueueUpsertTenant queues [UpsertTenant].
-func QueueUpsertTenant(b *pgx.Batch, t Tenant) {
-	b.Queue(upsertTenantSQL, t.ID, t.Slug, t.Name, t.Domain, t.Server, t.State).Fn = func(br pgx.BatchResults) error {
-		if _, err := br.Exec(); err != nil {
-			return fmt.Errorf("update warehouse tenant dimension: %w", err)
+// queueRows queues a query whose rows scan reads (a failed query is worded "what: …");
+// keep receives what scan returned once the batch is sent.
+func queueRows[T any](b *pgx.Batch, what string, scan func(pgx.Rows) (T, error), keep func(T), sql string, args ...any) {
+	b.Queue(sql, args...).Fn = func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
 		}
+		v, err := scan(rows)
+		if err != nil {
+			return err
+		}
+		keep(v)
 		return nil
 	}
 }

@@ -147,14 +147,10 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 }
 
 func runList(ctx context.Context, opts *ListOptions) error {
-	f := opts.Factory
-	return f.WithStore(ctx, func(store *catalog.Store) error {
-		grants, err := store.ListAccessGrants(ctx, opts.Tenant, opts.Login)
-		if err != nil {
-			return err
-		}
-		return cmdutil.PrintList(f, grants, []string{"TENANT", "LOGIN", "LEVEL", "EXPIRES", "ROLE", "GRANTED BY", "REASON"}, func(g catalog.AccessGrant) []any {
-			return []any{g.Slug, g.Login, g.Level, cmdutil.LocalTimeOr(g.ExpiresAt, "never"), g.Role, g.GrantedBy, cmdutil.Dash(g.Reason)}
-		})
+	grants := func(store *catalog.Store) ([]catalog.AccessGrant, error) {
+		return store.ListAccessGrants(ctx, opts.Tenant, opts.Login)
+	}
+	return cmdutil.ListFromStore(ctx, opts.Factory, grants, []string{"TENANT", "LOGIN", "LEVEL", "EXPIRES", "ROLE", "GRANTED BY", "REASON"}, func(g catalog.AccessGrant) []any {
+		return []any{g.Slug, g.Login, g.Level, cmdutil.LocalTimeOr(g.ExpiresAt, "never"), g.Role, g.GrantedBy, cmdutil.Dash(g.Reason)}
 	})
 }

@@ -33,7 +33,8 @@ type Options struct {
 // NewCmdAudit is `audit`; runF, when not nil, replaces the run (tests check the flags →
 // options layer with it, without a catalog).
 func NewCmdAudit(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{Factory: f}
+	// --probe-sample 0 says none, as the library reads it with ZeroIsNone.
+	opts := &Options{Factory: f, Audit: auditlib.Options{ZeroIsNone: true}}
 	o := &opts.Audit
 	cmd := &cobra.Command{
 		Use:   "audit [--tenant SLUG] [-o text|json|yaml|markdown] [--out FILE] [--no-probes]",
@@ -132,9 +133,6 @@ not read…); 2 bad usage.`,
 
 func runAudit(ctx context.Context, opts *Options) error {
 	f, o, out := opts.Factory, opts.Audit, opts.Out
-	if o.ProbeSample <= 0 {
-		o.ProbeSample = -1 // none (0 means the default in auditlib.Options)
-	}
 	store, err := f.Store(ctx)
 	if err != nil {
 		return err
@@ -199,19 +197,15 @@ func NewCmdHistory(f *cmdutil.Factory, runF func(context.Context, *HistoryOption
 		Args:    cmdutil.NoArgs,
 		RunE:    cmdutil.RunE(opts, runF, runHistory, nil),
 	}
-	cmd.Flags().IntVar(&opts.Limit, "limit", 20, "most runs to show, newest first")
+	cmdutil.LimitFlag(cmd.Flags(), &opts.Limit, 20, "runs")
 	return cmd
 }
 
 func runHistory(ctx context.Context, opts *HistoryOptions) error {
-	f := opts.Factory
-	return f.WithStore(ctx, func(store *catalog.Store) error {
-		runs, err := auditlib.History(ctx, store, opts.Limit)
-		if err != nil {
-			return err
-		}
-		return cmdutil.PrintList(f, runs, []string{"ID", "STARTED", "DURATION", "SCOPE", "PROBES", "RESULT", "TENANTS", "CHECKS", "VIOLATIONS", "CHANGES", "REPORT SHA-256", "NODE"}, historyRow)
-	})
+	runs := func(store *catalog.Store) ([]auditlib.HistoryRun, error) {
+		return auditlib.History(ctx, store, opts.Limit)
+	}
+	return cmdutil.ListFromStore(ctx, opts.Factory, runs, []string{"ID", "STARTED", "DURATION", "SCOPE", "PROBES", "RESULT", "TENANTS", "CHECKS", "VIOLATIONS", "CHANGES", "REPORT SHA-256", "NODE"}, historyRow)
 }
 
 // historyRow is one past run in `audit history`'s table.

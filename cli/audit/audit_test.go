@@ -17,7 +17,7 @@ func TestAuditFlagsBecomeOptions(t *testing.T) {
 	var got *Options
 	require.NoError(t, cmdtest.Execute(t, NewCmdAudit(cmdtest.Factory(), cmdtest.Capture(&got))))
 	got.Audit.Log = nil // the library's Validate gives it a logger
-	require.Equal(t, auditlib.Options{
+	require.Equal(t, auditlib.Options{ZeroIsNone: true,
 		ProbeNeighbours: auditlib.DefaultProbeNeighbours, ProbeSample: auditlib.DefaultProbeSample, ConnectTimeout: auditlib.DefaultConnectTimeout,
 		Options: fleet.Options{Concurrency: auditlib.DefaultConcurrency, PerServer: auditlib.DefaultPerServer}}, got.Audit)
 	require.Empty(t, got.Out)
@@ -25,7 +25,7 @@ func TestAuditFlagsBecomeOptions(t *testing.T) {
 	require.NoError(t, cmdtest.Execute(t, NewCmdAudit(cmdtest.Factory(), cmdtest.Capture(&got)), "--tenant", "acme", "--no-probes", "--out", "report.md",
 		"--concurrency", "2", "--per-server", "1", "--probe-neighbours", "-1", "--probe-sample", "0", "--connect-timeout", "3s"))
 	got.Audit.Log = nil
-	require.Equal(t, auditlib.Options{NoProbes: true,
+	require.Equal(t, auditlib.Options{NoProbes: true, ZeroIsNone: true,
 		ProbeNeighbours: -1, ProbeSample: 0, ConnectTimeout: 3 * time.Second, Options: fleet.Options{Tenant: "acme", Concurrency: 2, PerServer: 1}}, got.Audit)
 	require.Equal(t, "report.md", got.Out)
 

@@ -100,24 +100,21 @@ does by hand; 'dev up' uses it).`,
 
 func runConfigure(ctx context.Context, opts *ConfigureOptions) error {
 	f, s := opts.Factory, opts.Settings
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	if _, err := store.GetServer(ctx, s.Server); err != nil {
-		return err
-	}
-	if err := store.SetBackupSettings(ctx, s); err != nil {
-		return err
-	}
-	if opts.Install {
-		if err := backup.Install(s); err != nil {
+	return f.WithStore(ctx, func(store *catalog.Store) error {
+		if _, err := store.GetServer(ctx, s.Server); err != nil {
 			return err
 		}
-	}
-	fmt.Fprintf(f.IO.Out, "backup settings of server %s recorded (stanza %s, config %s)\n", s.Server, s.Stanza, s.ConfigPath)
-	return nil
+		if err := store.SetBackupSettings(ctx, s); err != nil {
+			return err
+		}
+		if opts.Install {
+			if err := backup.Install(s); err != nil {
+				return err
+			}
+		}
+		fmt.Fprintf(f.IO.Out, "backup settings of server %s recorded (stanza %s, config %s)\n", s.Server, s.Stanza, s.ConfigPath)
+		return nil
+	})
 }
 
 // SetupOptions are `backup setup`'s.
@@ -148,24 +145,21 @@ a restart. With --check, create the stanza in the repository if it is missing an
 
 func runSetup(ctx context.Context, opts *SetupOptions) error {
 	f := opts.Factory
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	s, err := store.GetBackupSettings(ctx, opts.Server)
-	if err != nil {
-		return validate.Invalid(err)
-	}
-	if opts.Check {
-		if err := backup.Check(ctx, s); err != nil {
-			return err
+	return f.WithStore(ctx, func(store *catalog.Store) error {
+		s, err := store.GetBackupSettings(ctx, opts.Server)
+		if err != nil {
+			return validate.Invalid(err)
 		}
-		fmt.Fprintf(f.IO.Out, "stanza %s of server %s: archiving and the repository work\n", s.Stanza, s.Server)
+		if opts.Check {
+			if err := backup.Check(ctx, s); err != nil {
+				return err
+			}
+			fmt.Fprintf(f.IO.Out, "stanza %s of server %s: archiving and the repository work\n", s.Stanza, s.Server)
+			return nil
+		}
+		fmt.Fprintf(f.IO.Out, "# %s\n%s\n# postgresql.conf of server %s\n%s", s.ConfigPath, backup.Conf(s), s.Server, backup.ServerSettingsText(s))
 		return nil
-	}
-	fmt.Fprintf(f.IO.Out, "# %s\n%s\n# postgresql.conf of server %s\n%s", s.ConfigPath, backup.Conf(s), s.Server, backup.ServerSettingsText(s))
-	return nil
+	})
 }
 
 // RunOptions are `backup run`'s: the library's options as the flags give them.
@@ -255,7 +249,7 @@ func runLogical(ctx context.Context, opts *RunOptions) error {
 			fmt.Fprintf(f.IO.Out, "tenant %s (server %s): logical backup FAILED: %s\n", r.Slug, r.Server, r.Error)
 			continue
 		}
-		fmt.Fprintf(f.IO.Out, "tenant %s (server %s): %s, %s, sha256 %s (%s)\n", r.Slug, r.Server, r.File, cmdutil.HumanBytes(r.Bytes), r.SHA256, r.Duration.Round(time.Millisecond))
+		fmt.Fprintf(f.IO.Out, "tenant %s (server %s): %s, %s, sha256 %s (%s)\n", r.Slug, r.Server, r.File, cmdutil.HumanBytes(r.Bytes), r.SHA256, cmdutil.Millis(r.Duration))
 		for _, p := range r.Removed {
 			fmt.Fprintf(f.IO.Out, "  removed %s (older than --keep)\n", p)
 		}
@@ -285,7 +279,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 				fmt.Fprintf(f.IO.Out, "server %s: %s backup FAILED: %s\n", r.Server, r.Type, r.Error)
 				continue
 			}
-			fmt.Fprintf(f.IO.Out, "server %s: %s backup %s done in %s\n", r.Server, r.Type, r.Label, r.Duration.Round(time.Millisecond))
+			fmt.Fprintf(f.IO.Out, "server %s: %s backup %s done in %s\n", r.Server, r.Type, r.Label, cmdutil.Millis(r.Duration))
 		}
 	}
 	return err
@@ -326,17 +320,10 @@ lists the files the retention removed).`,
 			if !opts.Logical && (opts.Tenant != "" || opts.Removed) {
 				return validate.Errorf("--tenant and --removed go with --logical")
 			}
-			if opts.Server != "" {
-				if err := validate.ServerName(opts.Server); err != nil {
-					return err
-				}
+			if err := cmdutil.IfGiven(validate.ServerName, opts.Server); err != nil {
+				return err
 			}
-			if opts.Tenant != "" {
-				if err := validate.Slug(opts.Tenant); err != nil {
-					return err
-				}
-			}
-			return nil
+			return cmdutil.IfGiven(validate.Slug, opts.Tenant)
 		}),
 	}
 	cmd.Flags().StringVar(&opts.Server, "server", "", "this server only")
@@ -348,36 +335,24 @@ lists the files the retention removed).`,
 
 // runListLogical prints the recorded logical backups.
 func runListLogical(ctx context.Context, opts *ListOptions) error {
-	f := opts.Factory
-	store, err := f.Store(ctx)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	filter := catalog.LogicalBackupFilter{Server: opts.Server, Removed: opts.Removed}
-	if opts.Tenant != "" {
-		t, err := store.GetTenant(ctx, opts.Tenant)
-		if err != nil {
-			return err
+	list := func(store *catalog.Store) ([]catalog.LogicalBackup, error) {
+		filter := catalog.LogicalBackupFilter{Server: opts.Server, Removed: opts.Removed}
+		if opts.Tenant != "" {
+			t, err := store.GetTenant(ctx, opts.Tenant)
+			if err != nil {
+				return nil, err
+			}
+			filter.TenantID = t.ID
 		}
-		filter.TenantID = t.ID
+		return store.ListLogicalBackups(ctx, filter)
 	}
-	list, err := store.ListLogicalBackups(ctx, filter)
-	if err != nil {
-		return err
-	}
-	if f.JSONOutput() {
-		return f.PrintJSON(list)
-	}
-	tw := f.Table("TENANT", "SERVER", "TAKEN", "SIZE", "SHA256", "PATH")
-	for _, b := range list {
+	return cmdutil.ListFromStore(ctx, opts.Factory, list, []string{"TENANT", "SERVER", "TAKEN", "SIZE", "SHA256", "PATH"}, func(b catalog.LogicalBackup) []any {
 		p := b.Path
 		if b.RemovedAt != nil {
 			p += " (removed " + b.RemovedAt.UTC().Format(time.RFC3339) + ")"
 		}
-		cmdutil.Row(tw, b.Slug, b.Server, b.TakenAt.UTC().Format(time.RFC3339), cmdutil.HumanBytes(b.SizeBytes), b.SHA256, p)
-	}
-	return tw.Flush()
+		return []any{b.Slug, b.Server, b.TakenAt.UTC().Format(time.RFC3339), cmdutil.HumanBytes(b.SizeBytes), b.SHA256, p}
+	})
 }
 
 func runList(ctx context.Context, opts *ListOptions) error {
@@ -553,51 +528,51 @@ func runRestore(ctx context.Context, opts *RestoreOptions) error {
 		return runRestoreFromExport(ctx, opts)
 	}
 	if opts.Rollback {
-		m, done, err := f.Mover(ctx)
-		if err != nil {
-			return err
-		}
-		defer done()
-		if err := m.RollBackRestore(ctx, o.Slug); err != nil {
-			return err
-		}
-		fmt.Fprintf(f.IO.Out, "restore of tenant %s rolled back\n", o.Slug)
-		return nil
+		return f.WithMover(ctx, func(m *mover.Mover) error {
+			if err := m.RollBackRestore(ctx, o.Slug); err != nil {
+				return err
+			}
+			fmt.Fprintf(f.IO.Out, "restore of tenant %s rolled back\n", o.Slug)
+			return nil
+		})
 	}
 	host, err := restoreHost(f)
 	if err != nil {
 		return err
 	}
 	o.RestoreHost = host
-	m, done, err := f.Mover(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	res, err := m.Restore(ctx, *o)
-	if err != nil {
-		return err
-	}
-	if f.JSONOutput() {
-		return f.PrintJSON(res)
-	}
-	when := res.Time.UTC().Format(time.RFC3339Nano)
-	switch {
-	case o.DryRun && res.Window != nil:
-		fmt.Fprintf(f.IO.Out, "would restore tenant %s on %s to %s (restorable window %s to %s)\n", res.Slug, res.Server, when,
-			res.Window.From.UTC().Format(time.RFC3339), res.Window.To.UTC().Format(time.RFC3339))
-	case o.DryRun:
-		fmt.Fprintf(f.IO.Out, "tenant %s has an interrupted restore to %s: %s\n", res.Slug, when, res.Status)
-	case res.As != "":
-		fmt.Fprintf(f.IO.Out, "tenant %s restored to %s as new tenant %s: %d tables, %d rows (%s)\n", res.Slug, when, res.As, res.Tables, res.Rows, res.Duration.Round(time.Millisecond))
-	default:
-		fmt.Fprintf(f.IO.Out, "tenant %s restored in place to %s: %d tables, %d rows verified, downtime %s, total %s\n",
-			res.Slug, when, res.Tables, res.Rows, res.Downtime.Round(time.Millisecond), res.Duration.Round(time.Millisecond))
-		if res.KeepSourceUntil != nil && res.Status == "switched" {
-			fmt.Fprintf(f.IO.Out, "the replaced database is kept as %s until %s; `tenantctl reconcile` drops it after that\n", res.KeptDB, res.KeepSourceUntil.UTC().Format(time.RFC3339))
+	return f.WithMover(ctx, func(m *mover.Mover) error {
+		res, err := m.Restore(ctx, *o)
+		if err != nil {
+			return err
 		}
+		if f.JSONOutput() {
+			return f.PrintJSON(res)
+		}
+		when := res.Time.UTC().Format(time.RFC3339Nano)
+		switch {
+		case o.DryRun && res.Window != nil:
+			fmt.Fprintf(f.IO.Out, "would restore tenant %s on %s to %s (restorable window %s to %s)\n", res.Slug, res.Server, when,
+				res.Window.From.UTC().Format(time.RFC3339), res.Window.To.UTC().Format(time.RFC3339))
+		case o.DryRun:
+			fmt.Fprintf(f.IO.Out, "tenant %s has an interrupted restore to %s: %s\n", res.Slug, when, res.Status)
+		case res.As != "":
+			fmt.Fprintf(f.IO.Out, "tenant %s restored to %s as new tenant %s: %d tables, %d rows (%s)\n", res.Slug, when, res.As, res.Tables, res.Rows, cmdutil.Millis(res.Duration))
+		default:
+			fmt.Fprintf(f.IO.Out, "tenant %s restored in place to %s: %d tables, %d rows verified, downtime %s, total %s\n",
+				res.Slug, when, res.Tables, res.Rows, cmdutil.Millis(res.Downtime), cmdutil.Millis(res.Duration))
+			printKept(f, res.Status, res.KeptDB, res.KeepSourceUntil)
+		}
+		return nil
+	})
+}
+
+// printKept says, after an in-place restore that switched, until when the replaced
+// database is kept.
+func printKept(f *cmdutil.Factory, status, keptDB string, until *time.Time) {
+	if until != nil && status == "switched" {
+		fmt.Fprintf(f.IO.Out, "the replaced database is kept as %s until %s; `tenantctl reconcile` drops it after that\n", keptDB, until.UTC().Format(time.RFC3339))
 	}
-	return nil
 }
 
 // restoreHost is the configured restore host (nil for none): the config file's
@@ -617,38 +592,29 @@ func restoreHost(f *cmdutil.Factory) (*backup.RestoreHost, error) {
 // runRestoreFromExport is `tenant restore SLUG --from-export FILE [--as NEW-SLUG]`.
 func runRestoreFromExport(ctx context.Context, opts *RestoreOptions) error {
 	f, o := opts.Factory, opts.Restore
-	m, done, err := f.Mover(ctx)
-	if err != nil {
-		return err
-	}
-	defer done()
-	if o.As == "" {
-		res, err := m.RestoreExportInPlace(ctx, mover.FromExportOptions{Slug: o.Slug, File: opts.FromExport, KeepSource: o.KeepSource})
+	return f.WithMover(ctx, func(m *mover.Mover) error {
+		if o.As == "" {
+			res, err := m.RestoreExportInPlace(ctx, mover.FromExportOptions{Slug: o.Slug, File: opts.FromExport, KeepSource: o.KeepSource})
+			if err != nil {
+				return err
+			}
+			if f.JSONOutput() {
+				return f.PrintJSON(res)
+			}
+			fmt.Fprintf(f.IO.Out, "tenant %s restored in place from %s (taken %s, SHA-256 checked): %d tables, %d rows, downtime %s, total %s\n",
+				res.Slug, res.File, res.Time.UTC().Format(time.RFC3339), res.Tables, res.Rows, cmdutil.Millis(res.Downtime), cmdutil.Millis(res.Duration))
+			printKept(f, res.Status, res.KeptDB, res.KeepSourceUntil)
+			return nil
+		}
+		res, err := m.RestoreFromExport(ctx, mover.FromExportOptions{Slug: o.Slug, File: opts.FromExport, As: o.As, AsName: o.AsName, AsDomain: o.AsDomain})
 		if err != nil {
 			return err
 		}
-		if f.JSONOutput() {
-			return f.PrintJSON(res)
+		how := "not a recorded logical backup: no checksum to compare"
+		if res.Verified {
+			how = "SHA-256 matches the logical backup taken " + res.TakenAt.UTC().Format(time.RFC3339)
 		}
-		fmt.Fprintf(f.IO.Out, "tenant %s restored in place from %s (taken %s, SHA-256 checked): %d tables, %d rows, downtime %s, total %s\n",
-			res.Slug, res.File, res.Time.UTC().Format(time.RFC3339), res.Tables, res.Rows, res.Downtime.Round(time.Millisecond), res.Duration.Round(time.Millisecond))
-		if res.KeepSourceUntil != nil && res.Status == "switched" {
-			fmt.Fprintf(f.IO.Out, "the replaced database is kept as %s until %s; `tenantctl reconcile` drops it after that\n", res.KeptDB, res.KeepSourceUntil.UTC().Format(time.RFC3339))
-		}
-		return nil
-	}
-	res, err := m.RestoreFromExport(ctx, mover.FromExportOptions{Slug: o.Slug, File: opts.FromExport, As: o.As, AsName: o.AsName, AsDomain: o.AsDomain})
-	if err != nil {
-		return err
-	}
-	if f.JSONOutput() {
-		return f.PrintJSON(res)
-	}
-	how := "not a recorded logical backup: no checksum to compare"
-	if res.Verified {
-		how = "SHA-256 matches the logical backup taken " + res.TakenAt.UTC().Format(time.RFC3339)
-	}
-	fmt.Fprintf(f.IO.Out, "tenant %s restored from %s as new tenant %s on %s at schema version %d (%s; %s)\n",
-		res.Slug, res.File, res.As, res.Server, res.SchemaVersion, how, res.Duration.Round(time.Millisecond))
-	return nil
+		return f.PrintResult(res, "tenant %s restored from %s as new tenant %s on %s at schema version %d (%s; %s)\n",
+			res.Slug, res.File, res.As, res.Server, res.SchemaVersion, how, cmdutil.Millis(res.Duration))
+	})
 }

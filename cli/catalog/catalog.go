@@ -23,16 +23,23 @@ func NewCmdCatalog(f *cmdutil.Factory) *cobra.Command {
 	return cmd
 }
 
-// NewCmdInit is `catalog init`; runF, when not nil, replaces the run.
-func NewCmdInit(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+// newCmd is `catalog init` or `catalog status`: no arguments, no flags of their own.
+func newCmd(f *cmdutil.Factory, use, short, example string, runF, run func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{Factory: f}
 	return &cobra.Command{
-		Use:     "init",
-		Example: "  export TENANTCTL_CATALOG_DSN='postgres://tenantctl@catalog.internal/catalog?sslmode=verify-full'   # password in ~/.pgpass\n  tenantctl catalog init",
-		Short:   "Create or upgrade the catalog schema (idempotent, safe to run concurrently)",
+		Use:     use,
+		Short:   short,
+		Example: example,
 		Args:    cmdutil.NoArgs,
-		RunE:    cmdutil.RunE(opts, runF, runInit, nil),
+		RunE:    cmdutil.RunE(opts, runF, run, nil),
 	}
+}
+
+// NewCmdInit is `catalog init`; runF, when not nil, replaces the run.
+func NewCmdInit(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	return newCmd(f, "init", "Create or upgrade the catalog schema (idempotent, safe to run concurrently)",
+		"  export TENANTCTL_CATALOG_DSN='postgres://tenantctl@catalog.internal/catalog?sslmode=verify-full'   # password in ~/.pgpass\n  tenantctl catalog init",
+		runF, runInit)
 }
 
 func runInit(ctx context.Context, opts *Options) error {
@@ -59,14 +66,8 @@ func runInit(ctx context.Context, opts *Options) error {
 
 // NewCmdStatus is `catalog status`; runF, when not nil, replaces the run.
 func NewCmdStatus(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{Factory: f}
-	return &cobra.Command{
-		Use:     "status",
-		Example: "  tenantctl catalog status\n  tenantctl catalog status -o json",
-		Short:   "Show the catalog's schema version, servers, tenants by state and warehouse",
-		Args:    cmdutil.NoArgs,
-		RunE:    cmdutil.RunE(opts, runF, runStatus, nil),
-	}
+	return newCmd(f, "status", "Show the catalog's schema version, servers, tenants by state and warehouse",
+		"  tenantctl catalog status\n  tenantctl catalog status -o json", runF, runStatus)
 }
 
 func runStatus(ctx context.Context, opts *Options) error {

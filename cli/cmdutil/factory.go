@@ -339,28 +339,6 @@ func Hostname() string {
 	return h
 }
 
-// ReadDSN resolves a --dsn/--dsn-file pair: "-" reads the DSN from stdin and a file
-// holds it, so a password need not appear on the command line (and in ps output).
-func (f *Factory) ReadDSN(dsn, file string) (string, error) {
-	if file != "" && dsn != "" {
-		return "", validate.Errorf("give --dsn or --dsn-file, not both")
-	}
-	var raw []byte
-	var err error
-	switch {
-	case file != "":
-		raw, err = os.ReadFile(file)
-	case dsn == "-":
-		raw, err = io.ReadAll(io.LimitReader(f.IO.In, 64<<10))
-	default:
-		return dsn, nil
-	}
-	if err != nil {
-		return "", validate.Errorf("read DSN: %v", err)
-	}
-	return strings.TrimSpace(string(raw)), nil
-}
-
 // AnnotCreatesConfig marks commands that write the config file.
 const AnnotCreatesConfig = "creates-config"
 
@@ -376,31 +354,6 @@ func (f *Factory) Mover(ctx context.Context) (m *mover.Mover, done func(), err e
 		return nil, nil, err
 	}
 	return mover.New(p, f.Log), done, nil
-}
-
-// ReadDSNSource reads a DSN from --dsn-file or --dsn-stdin ("" when neither is given).
-func ReadDSNSource(in io.Reader, file string, stdin bool) (string, error) {
-	if file != "" && stdin {
-		return "", validate.Errorf("give --dsn-file or --dsn-stdin, not both")
-	}
-	var raw []byte
-	var err error
-	switch {
-	case file != "":
-		raw, err = os.ReadFile(file)
-	case stdin:
-		raw, err = io.ReadAll(io.LimitReader(in, 64<<10))
-	default:
-		return "", nil
-	}
-	if err != nil {
-		return "", validate.Errorf("read DSN: %v", err)
-	}
-	dsn := strings.TrimSpace(string(raw))
-	if dsn == "" {
-		return "", validate.Errorf("the DSN read is empty")
-	}
-	return dsn, nil
 }
 
 // ReportSpecPath is the report spec file: the command's --report-spec (flag), else

@@ -48,17 +48,24 @@ type Options struct {
 	Context string
 }
 
-// NewCmdGetContexts is `config get-contexts`; runF, when not nil, replaces the run.
-func NewCmdGetContexts(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+// newContextCmd is `config get-contexts` or `config current-context`: no arguments, the
+// context in use.
+func newContextCmd(f *cmdutil.Factory, use, short, example string, runF, run func(context.Context, *Options) error) *cobra.Command {
 	opts := &Options{Factory: f}
 	return &cobra.Command{
-		Use:         "get-contexts",
-		Short:       "List the config file's contexts; * marks the current one",
-		Example:     "  tenantctl config get-contexts\n  tenantctl config get-contexts -o json",
+		Use:         use,
+		Short:       short,
+		Example:     example,
 		Args:        cmdutil.NoArgs,
 		Annotations: map[string]string{cmdutil.AnnotConfigEditor: "true"},
-		RunE:        cmdutil.RunE(opts, runF, runGetContexts, opts.fromContextFlag),
+		RunE:        cmdutil.RunE(opts, runF, run, opts.fromContextFlag),
 	}
+}
+
+// NewCmdGetContexts is `config get-contexts`; runF, when not nil, replaces the run.
+func NewCmdGetContexts(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
+	return newContextCmd(f, "get-contexts", "List the config file's contexts; * marks the current one",
+		"  tenantctl config get-contexts\n  tenantctl config get-contexts -o json", runF, runGetContexts)
 }
 
 // fromContextFlag is the prepare step of the commands that read the context in use:
@@ -130,15 +137,7 @@ func runUseContext(_ context.Context, opts *Options) error {
 
 // NewCmdCurrentContext is `config current-context`; runF, when not nil, replaces the run.
 func NewCmdCurrentContext(f *cmdutil.Factory, runF func(context.Context, *Options) error) *cobra.Command {
-	opts := &Options{Factory: f}
-	return &cobra.Command{
-		Use:         "current-context",
-		Example:     "  tenantctl config current-context",
-		Short:       "Print the context in use",
-		Args:        cmdutil.NoArgs,
-		Annotations: map[string]string{cmdutil.AnnotConfigEditor: "true"},
-		RunE:        cmdutil.RunE(opts, runF, runCurrentContext, opts.fromContextFlag),
-	}
+	return newContextCmd(f, "current-context", "Print the context in use", "  tenantctl config current-context", runF, runCurrentContext)
 }
 
 func runCurrentContext(_ context.Context, opts *Options) error {

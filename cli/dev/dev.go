@@ -103,7 +103,7 @@ func runUp(ctx context.Context, opts *Options) error {
 		return err
 	}
 	PrintDataMoved(f, env)
-	fmt.Fprintf(f.IO.Out, "dev environment up in %s (%s)\n", env.DataDir, time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(f.IO.Out, "dev environment up in %s (%s)\n", env.DataDir, cmdutil.Millis(time.Since(start)))
 	fmt.Fprintf(f.IO.Out, "  control  127.0.0.1:%d  databases catalog, warehouse\n", env.Control.Port)
 	for i := 0; i < len(env.Servers); i++ {
 		name := devenv.ServerName(i)

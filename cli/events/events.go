@@ -26,29 +26,20 @@ func NewCmdEvents(f *cmdutil.Factory, runF func(context.Context, *Options) error
 		Example: "  tenantctl events --limit 20\n  tenantctl events --tenant acme -o json",
 		Short:   "Show the append-only event log: who changed what, when",
 		Args:    cmdutil.NoArgs,
-		RunE: cmdutil.RunE(opts, runF, run, func(cmd *cobra.Command, _ []string) error {
-			if opts.Tenant != "" {
-				if err := validate.Slug(opts.Tenant); err != nil {
-					return err
-				}
-			}
-			return nil
+		RunE: cmdutil.RunE(opts, runF, run, func(*cobra.Command, []string) error {
+			return cmdutil.IfGiven(validate.Slug, opts.Tenant)
 		}),
 	}
 	cmd.Flags().StringVar(&opts.Tenant, "tenant", "", "only this tenant's events")
-	cmd.Flags().IntVar(&opts.Limit, "limit", 50, "most events to show, newest first")
+	cmdutil.LimitFlag(cmd.Flags(), &opts.Limit, 50, "events")
 	return cmd
 }
 
 func run(ctx context.Context, opts *Options) error {
-	f := opts.Factory
-	return f.WithStore(ctx, func(store *catalog.Store) error {
-		events, err := store.ListEvents(ctx, opts.Tenant, opts.Limit)
-		if err != nil {
-			return err
-		}
-		return cmdutil.PrintList(f, events, []string{"ID", "TIME", "ACTOR", "ACTION", "TENANT", "DETAILS"}, func(e catalog.Event) []any {
-			return []any{e.ID, cmdutil.LocalTime(e.At), e.Actor, e.Action, cmdutil.Dash(e.Slug), cmdutil.CompactJSON(e.Details)}
-		})
+	events := func(store *catalog.Store) ([]catalog.Event, error) {
+		return store.ListEvents(ctx, opts.Tenant, opts.Limit)
+	}
+	return cmdutil.ListFromStore(ctx, opts.Factory, events, []string{"ID", "TIME", "ACTOR", "ACTION", "TENANT", "DETAILS"}, func(e catalog.Event) []any {
+		return []any{e.ID, cmdutil.LocalTime(e.At), e.Actor, e.Action, cmdutil.Dash(e.Slug), cmdutil.CompactJSON(e.Details)}
 	})
 }

@@ -26,23 +26,17 @@ func NewCmdJobs(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 		Args:    cmdutil.NoArgs,
 		RunE:    cmdutil.RunE(opts, runF, run, nil),
 	}
-	cmd.Flags().IntVar(&opts.Limit, "limit", 20, "most job runs to show, newest first")
+	cmdutil.LimitFlag(cmd.Flags(), &opts.Limit, 20, "job runs")
 	return cmd
 }
 
 func run(ctx context.Context, opts *Options) error {
-	f := opts.Factory
-	return f.WithStore(ctx, func(store *catalog.Store) error {
-		jobs, err := store.ListJobs(ctx, opts.Limit)
-		if err != nil {
-			return err
+	jobs := func(store *catalog.Store) ([]catalog.JobRun, error) { return store.ListJobs(ctx, opts.Limit) }
+	return cmdutil.ListFromStore(ctx, opts.Factory, jobs, []string{"ID", "JOB", "NODE", "STARTED", "DURATION", "STATUS", "COUNTS", "ERROR"}, func(j catalog.JobRun) []any {
+		dur := "-"
+		if j.FinishedAt != nil {
+			dur = cmdutil.Millis(j.FinishedAt.Sub(j.StartedAt)).String()
 		}
-		return cmdutil.PrintList(f, jobs, []string{"ID", "JOB", "NODE", "STARTED", "DURATION", "STATUS", "COUNTS", "ERROR"}, func(j catalog.JobRun) []any {
-			dur := "-"
-			if j.FinishedAt != nil {
-				dur = cmdutil.Millis(j.FinishedAt.Sub(j.StartedAt)).String()
-			}
-			return []any{j.ID, j.Job, j.Node, cmdutil.LocalTime(j.StartedAt), dur, j.Status, cmdutil.CompactJSON(j.Counts), cmdutil.Dash(j.Error)}
-		})
+		return []any{j.ID, j.Job, j.Node, cmdutil.LocalTime(j.StartedAt), dur, j.Status, cmdutil.CompactJSON(j.Counts), cmdutil.Dash(j.Error)}
 	})
 }

@@ -144,7 +144,8 @@ type UpOptions struct {
 // NewCmdUp is `migrate up`; runF, when not nil, replaces the run (tests check the flags →
 // options layer with it, without a catalog).
 func NewCmdUp(f *cmdutil.Factory, runF func(context.Context, *UpOptions) error) *cobra.Command {
-	opts := &UpOptions{Factory: f}
+	// --canary 0 and --max-failures 0 say none, as the library reads them with ZeroIsNone.
+	opts := &UpOptions{Factory: f, Rollout: rollout.Options{ZeroIsNone: true}}
 	o := &opts.Rollout
 	cmd := &cobra.Command{
 		Use:   "up [--tenant SLUG] [--concurrency N] [--canary N] [--max-failures N] [--dry-run]",
@@ -175,18 +176,7 @@ A migration file changed after it was applied is refused (exit 2) unless
 			if o.Canary < 0 || o.MaxFailures < 0 {
 				return validate.Errorf("--canary and --max-failures must be 0 or more")
 			}
-			if err := o.Options.Validate(); err != nil {
-				return err
-			}
-			// 0 means "none" and "never stop" on the command line; the library keeps 0
-			// for its defaults.
-			if o.Canary == 0 {
-				o.Canary = -1
-			}
-			if o.MaxFailures == 0 {
-				o.MaxFailures = -1
-			}
-			return nil
+			return o.Options.Validate()
 		}),
 	}
 	fl := cmd.Flags()
@@ -263,7 +253,7 @@ func printPlan(f *cmdutil.Factory, p rollout.Plan) error {
 func printRun(f *cmdutil.Factory, res rollout.Result) {
 	c := res.Counts()
 	fmt.Fprintf(f.IO.Out, "migrated %d tenant(s) to version %d in %s: %d failed, %d not started, %d already current\n",
-		c["migrated"], res.Plan.Latest, res.Elapsed.Round(time.Millisecond), c["failed"], c["skipped"], c["current"])
+		c["migrated"], res.Plan.Latest, cmdutil.Millis(res.Elapsed), c["failed"], c["skipped"], c["current"])
 	for _, t := range res.Templates {
 		if t.Error != "" {
 			continue

@@ -33,7 +33,7 @@ func TestUpFlagsBecomeOptions(t *testing.T) {
 			}},
 		{"zero canary and max-failures mean none and never", []string{"--canary", "0", "--max-failures", "0"}, func(o *rollout.Options) {
 			o.Concurrency, o.PerServer = rollout.DefaultConcurrency, rollout.DefaultPerServer
-			o.Canary, o.MaxFailures = -1, -1
+			o.Canary, o.MaxFailures = 0, 0 // none and never, as ZeroIsNone reads them
 			o.LockTimeout, o.StatementTimeout, o.LockWait = rollout.DefaultLockTimeout, rollout.DefaultStatementTimeout, rollout.DefaultLockWait
 		}},
 	} {
@@ -41,7 +41,7 @@ func TestUpFlagsBecomeOptions(t *testing.T) {
 			t.Parallel()
 			var got *UpOptions
 			require.NoError(t, cmdtest.Execute(t, NewCmdUp(cmdtest.Factory(), cmdtest.Capture(&got)), c.args...))
-			var want rollout.Options
+			want := rollout.Options{ZeroIsNone: true}
 			c.want(&want)
 			got.Rollout.Log = nil // the library's Validate gives it a logger
 			require.Equal(t, want, got.Rollout)

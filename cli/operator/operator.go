@@ -79,19 +79,13 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *Options) error) 
 }
 
 func runList(ctx context.Context, opts *Options) error {
-	f := opts.Factory
-	return f.WithStore(ctx, func(store *catalog.Store) error {
-		ops, err := store.ListOperators(ctx)
-		if err != nil {
-			return err
+	operators := func(store *catalog.Store) ([]catalog.Operator, error) { return store.ListOperators(ctx) }
+	return cmdutil.ListFromStore(ctx, opts.Factory, operators, []string{"LOGIN", "ROLE", "STATE", "CREATED", "CREATED BY", "LAST SEEN"}, func(o catalog.Operator) []any {
+		state := "active"
+		if o.RevokedAt != nil {
+			state = "revoked " + cmdutil.LocalTime(*o.RevokedAt)
 		}
-		return cmdutil.PrintList(f, ops, []string{"LOGIN", "ROLE", "STATE", "CREATED", "CREATED BY", "LAST SEEN"}, func(o catalog.Operator) []any {
-			state := "active"
-			if o.RevokedAt != nil {
-				state = "revoked " + cmdutil.LocalTime(*o.RevokedAt)
-			}
-			return []any{o.Login, o.Role, state, cmdutil.LocalTime(o.CreatedAt), o.CreatedBy, cmdutil.LocalTimeOr(o.LastSeenAt, "-")}
-		})
+		return []any{o.Login, o.Role, state, cmdutil.LocalTime(o.CreatedAt), o.CreatedBy, cmdutil.LocalTimeOr(o.LastSeenAt, "-")}
 	})
 }
 

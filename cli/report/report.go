@@ -67,10 +67,8 @@ schedule (--report-schedule, --report-dir).`,
 			case !opts.All && opts.OutDir != "":
 				return validate.Errorf("--out-dir goes with --all; use --out FILE for one customer")
 			}
-			if opts.Tenant != "" {
-				if err := validate.Slug(opts.Tenant); err != nil {
-					return err
-				}
+			if err := cmdutil.IfGiven(validate.Slug, opts.Tenant); err != nil {
+				return err
 			}
 			opts.SpecPath = f.ReportSpecPath(cmd, specFlag)
 			return nil

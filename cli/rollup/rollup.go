@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -109,7 +108,7 @@ func printRollup(f *cmdutil.Factory, res rolluplib.Result) error {
 	}
 	tw := f.Table("SLUG", "SERVER", "STATUS", "COPIED", "DELETED", "TIME", "ERROR")
 	for _, t := range res.Tenants {
-		cmdutil.Row(tw, t.Slug, t.Server, t.Status, t.RowsCopied, t.RowsDeleted, t.Duration.Round(time.Millisecond), cmdutil.Dash(t.Error))
+		cmdutil.Row(tw, t.Slug, t.Server, t.Status, t.RowsCopied, t.RowsDeleted, cmdutil.Millis(t.Duration), cmdutil.Dash(t.Error))
 	}
 	if err := tw.Flush(); err != nil {
 		return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/spf13/cobra"
 
@@ -112,7 +111,7 @@ func runEvacuate(ctx context.Context, opts *EvacuateOptions) error {
 		for _, t := range res.Tenants {
 			dt := "-"
 			if t.Downtime > 0 {
-				dt = t.Downtime.Round(time.Millisecond).String()
+				dt = cmdutil.Millis(t.Downtime).String()
 			}
 			cmdutil.Row(tw, t.Slug, t.From, cmdutil.Dash(t.To), t.Status, dt, cmdutil.Dash(t.Error))
 		}
@@ -124,7 +123,7 @@ func runEvacuate(ctx context.Context, opts *EvacuateOptions) error {
 			verb = "planned"
 		}
 		fmt.Fprintf(f.IO.Out, "%d tenants %s, %d failed in %s; server %s is %s\n", len(res.Tenants)-res.Failed, verb, res.Failed,
-			res.Duration.Round(time.Millisecond), res.Server, map[bool]string{true: "empty", false: "not empty"}[res.Empty])
+			cmdutil.Millis(res.Duration), res.Server, map[bool]string{true: "empty", false: "not empty"}[res.Empty])
 	}
 	if pe != nil {
 		return &cmdutil.CodeError{Code: cmdutil.ExitFailure, Err: cmdutil.ErrSilent}

@@ -31,14 +31,12 @@ the same.`,
 		Example: `  tenantctl server refill
   tenantctl server refill pg-a --dry-run -o json`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: cmdutil.RunE(opts, runF, runRefill, func(cmd *cobra.Command, args []string) error {
-			if len(args) == 1 {
-				opts.Name = args[0]
-				if err := validate.ServerName(opts.Name); err != nil {
-					return err
-				}
+		RunE: cmdutil.RunE(opts, runF, runRefill, func(_ *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
 			}
-			return nil
+			opts.Name = args[0]
+			return validate.ServerName(opts.Name)
 		}),
 	}
 	cmd.Flags().BoolVar(&opts.DryRun, "dry-run", false, "show what would be built or dropped, change nothing")

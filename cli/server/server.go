@@ -106,14 +106,8 @@ func NewCmdList(f *cmdutil.Factory, runF func(context.Context, *ListOptions) err
 }
 
 func runList(ctx context.Context, opts *ListOptions) error {
-	f := opts.Factory
-	return f.WithStore(ctx, func(store *catalog.Store) error {
-		servers, err := store.ListServers(ctx)
-		if err != nil {
-			return err
-		}
-		return PrintServers(f, servers)
-	})
+	servers := func(store *catalog.Store) ([]catalog.Server, error) { return store.ListServers(ctx) }
+	return cmdutil.ListFromStore(ctx, opts.Factory, servers, serverHeader, serverRow)
 }
 
 // simpleCommands are the commands that take a server NAME and nothing else, and what
@@ -166,11 +160,16 @@ func runSimple(ctx context.Context, opts *SimpleOptions) error {
 
 // PrintServers prints servers as -o asks.
 func PrintServers(f *cmdutil.Factory, servers []catalog.Server) error {
-	return cmdutil.PrintList(f, servers, []string{"NAME", "HOST", "TENANTS", "SPARES", "CAPACITY", "DRAINING", "LABELS", "TEMPLATE"}, func(s catalog.Server) []any {
-		tmpl := "-"
-		if s.TemplateVersion != nil {
-			tmpl = fmt.Sprintf("v%d", *s.TemplateVersion)
-		}
-		return []any{s.Name, fmt.Sprintf("%s:%d", s.Host, s.Port), s.Tenants, fmt.Sprintf("%d/%d", s.SparesReady, s.Spares), s.Capacity, s.Draining, validate.FormatLabels(s.Labels), tmpl}
-	})
+	return cmdutil.PrintList(f, servers, serverHeader, serverRow)
+}
+
+// serverHeader and serverRow are the table of `server list`.
+var serverHeader = []string{"NAME", "HOST", "TENANTS", "SPARES", "CAPACITY", "DRAINING", "LABELS", "TEMPLATE"}
+
+func serverRow(s catalog.Server) []any {
+	tmpl := "-"
+	if s.TemplateVersion != nil {
+		tmpl = fmt.Sprintf("v%d", *s.TemplateVersion)
+	}
+	return []any{s.Name, fmt.Sprintf("%s:%d", s.Host, s.Port), s.Tenants, fmt.Sprintf("%d/%d", s.SparesReady, s.Spares), s.Capacity, s.Draining, validate.FormatLabels(s.Labels), tmpl}
 }

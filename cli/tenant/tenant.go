@@ -171,7 +171,7 @@ func runCreate(ctx context.Context, opts *CreateOptions) error {
 		return nil
 	}
 	fmt.Fprintf(f.IO.Out, "tenant %s created on %s: database %s, schema version %d (%s)\n",
-		t.Slug, t.Server, t.Database, t.SchemaVersion, time.Since(start).Round(time.Millisecond))
+		t.Slug, t.Server, t.Database, t.SchemaVersion, cmdutil.Millis(time.Since(start)))
 	return nil
 }
 
@@ -345,7 +345,7 @@ func runShow(ctx context.Context, opts *SlugOptions) error {
 		cmdutil.Row(tw, "schema version", t.SchemaVersion)
 		cmdutil.Row(tw, "labels", cmdutil.Dash(validate.FormatLabels(t.Labels)))
 		cmdutil.Row(tw, "contact", cmdutil.Dash(t.ContactEmail))
-		cmdutil.Row(tw, "created", t.CreatedAt.Local().Format(time.DateTime))
+		cmdutil.Row(tw, "created", cmdutil.LocalTime(t.CreatedAt))
 		if t.LastError != "" {
 			cmdutil.Row(tw, "last error", t.LastError)
 		}

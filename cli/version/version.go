@@ -3,7 +3,6 @@ package version
 
 import (
 	"context"
-	"fmt"
 	"runtime"
 
 	"github.com/spf13/cobra"
@@ -32,9 +31,6 @@ func NewCmdVersion(f *cmdutil.Factory, version string, runF func(context.Context
 
 func run(_ context.Context, opts *Options) error {
 	f := opts.Factory
-	if f.JSONOutput() {
-		return f.PrintJSON(map[string]string{"version": opts.Version, "go": runtime.Version()})
-	}
-	fmt.Fprintf(f.IO.Out, "tenantctl %s (%s)\n", opts.Version, runtime.Version())
-	return nil
+	return f.PrintResult(map[string]string{"version": opts.Version, "go": runtime.Version()},
+		"tenantctl %s (%s)\n", opts.Version, runtime.Version())
 }

@@ -106,34 +106,32 @@ func (h *harness) migration(ctx context.Context, r *report) error {
 	}
 	goose := fmt.Sprintf("xargs -P4 -I{} %s -dir %s postgres {} up < %s > /dev/null", h.goose, dir, list)
 
-	run := func(name, kind string, fn func() (timed, error)) (measurement, error) {
+	runGoose := func() (timed, error) { return h.shell(ctx, "goose (raw)", goose) }
+	runMigrate := func() (timed, error) {
+		return h.run(ctx, "migrate up", "migrate", "up", "--concurrency", "4", "--per-server", "4")
+	}
+	// Each side twice, in turn: once with the migration to apply, once with nothing left.
+	var got [4]measurement
+	for i, step := range []struct {
+		name string
+		fn   func() (timed, error)
+	}{
+		{"goose CLI, xargs -P4 (raw)", runGoose},
+		{"migrate up --concurrency 4 --per-server 4", runMigrate},
+		{"goose CLI, xargs -P4, nothing to do (raw)", runGoose},
+		{"migrate up, nothing to do", runMigrate},
+	} {
 		s := h.sampleConns(ctx)
-		t, err := fn()
+		t, err := step.fn()
 		peak := s.Stop()
-		m := measurement{Section: "fleet migration", Name: name, Ops: k, Conc: 4, TotalMS: ms(t.d), PerOpMS: ms(t.d) / float64(k), PeakConns: peak, Note: kind}
-		h.logf("%s: %.0f ms (%.1f ms per tenant)", name, m.TotalMS, m.PerOpMS)
-		return r.add(m), err
+		m := measurement{Section: "fleet migration", Name: step.name, Ops: k, Conc: 4, TotalMS: ms(t.d), PerOpMS: ms(t.d) / float64(k), PeakConns: peak}
+		h.logf("%s: %.0f ms (%.1f ms per tenant)", step.name, m.TotalMS, m.PerOpMS)
+		got[i] = r.add(m)
+		if err != nil {
+			return err
+		}
 	}
-	gooseUp, err := run("goose CLI, xargs -P4 (raw)", "", func() (timed, error) { return h.shell(ctx, "goose (raw)", goose) })
-	if err != nil {
-		return err
-	}
-	ours, err := run("migrate up --concurrency 4 --per-server 4", "", func() (timed, error) {
-		return h.run(ctx, "migrate up", "migrate", "up", "--concurrency", "4", "--per-server", "4")
-	})
-	if err != nil {
-		return err
-	}
-	gooseNoop, err := run("goose CLI, xargs -P4, nothing to do (raw)", "", func() (timed, error) { return h.shell(ctx, "goose (raw)", goose) })
-	if err != nil {
-		return err
-	}
-	noop, err := run("migrate up, nothing to do", "", func() (timed, error) {
-		return h.run(ctx, "migrate up", "migrate", "up", "--concurrency", "4", "--per-server", "4")
-	})
-	if err != nil {
-		return err
-	}
+	gooseUp, ours, gooseNoop, noop := got[0], got[1], got[2], got[3]
 	r.compare("migrate up, one migration over the fleet", ours, gooseUp, total, 1.0, "≤ 1.0× goose -P4")
 	r.compare("migrate up with nothing pending", noop, gooseNoop, total, 1.0, "(no target; for scale)")
 	r.absolute("migrate up no-op, per tenant", noop, noop.PerOpMS, 5, "< 5 ms per tenant")

@@ -69,6 +69,11 @@ func Connect(ctx context.Context, dsn string) (*pgx.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
+	return ConnectConfig(ctx, cfg)
+}
+
+// ConnectConfig opens one connection with cfg; its error is a [ConnectError].
+func ConnectConfig(ctx context.Context, cfg *pgx.ConnConfig) (*pgx.Conn, error) {
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return nil, ConnectError(cfg.Host, cfg.Port, cfg.Database, err)
