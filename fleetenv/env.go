@@ -122,7 +122,9 @@ func (e *Env) Stop() {
 		if !e.started {
 			return
 		}
-		// Handles and the pool first: they were opened with DSNs read from the store.
+		// The provisioner's own connections (what KeepWarm keeps open), then the handles
+		// and the pool: they were opened with DSNs read from the store.
+		e.Provisioner.Close()
 		e.Servers.Close()
 		e.Warehouse.Close()
 		e.Store.Close()

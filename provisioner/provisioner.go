@@ -29,15 +29,26 @@ type Provisioner struct {
 	Warehouse *fleet.Warehouse
 	// Hooks lets tests stop a run between two steps, as a crash would.
 	Hooks Hooks
+	// KeepWarm is for a long-running process (tenantctl serve): after each claim of a
+	// spare it opens, in the background, the connections the next create needs (the
+	// next spare's database, a catalog connection for the create's locks), so a create
+	// from the pool makes no login. Close closes them.
+	KeepWarm bool
 
 	mu                       sync.Mutex
 	ownServers, ownWarehouse bool // made here: Close closes them
+
+	warmMu       sync.Mutex // guards what KeepWarm keeps
+	spareAhead   map[string]*spareConn
+	catalogAhead *catalog.ConnAhead
+	warmClosed   bool
 }
 
 // Close closes the server handles and the warehouse pool the provisioner made itself;
 // those it was given belong to whoever gave them (not the catalog store either, which
 // the caller owns).
 func (p *Provisioner) Close() {
+	p.closeWarm()
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.ownServers {

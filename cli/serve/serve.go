@@ -108,6 +108,10 @@ func run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	defer env.Stop()
+	// A create from the warm pool finds its server and catalog connections open:
+	// they are made at start and after each claim, between requests.
+	env.Provisioner.KeepWarm = true
+	env.Provisioner.WarmClaims(ctx)
 	s, err := servelib.New(servelib.Options{Env: env, ReportSpec: spec, Wait: opts.Wait, SessionTTL: opts.SessionTTL,
 		Secure: opts.TLSCert != "", Log: f.Log.Named("serve")})
 	if err != nil {
