@@ -15,8 +15,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/fleetenv"
 	"github.com/tenantctl/tenantctl/fleetview"
-	"github.com/tenantctl/tenantctl/rollup"
+	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/secret"
 )
 
@@ -32,20 +33,22 @@ const DefaultWait = 30 * time.Second
 
 // Options configure the API.
 type Options struct {
+	// Env is the process's environment, started: the catalog, the provisioner, the
+	// tenant migrations and rollup spec of POST /tenants/{slug}/migrate and /rollup, and
+	// the node named in job runs. Nil only for an API whose routes are listed, not served.
+	Env  *fleetenv.Env
 	View *fleetview.View
-	// RollupSpec is what POST /tenants/{slug}/rollup copies.
-	RollupSpec rollup.Spec
 	// Wait bounds how long a request waits for a long operation (0: DefaultWait).
 	Wait time.Duration
-	// Node names this process in job runs.
-	Node string
 	Log  hclog.Logger
 }
 
 // API is the /api/v1 handler.
 type API struct {
 	o     Options
+	env   *fleetenv.Env
 	store *catalog.Store
+	prov  *provisioner.Provisioner
 	mux   *http.ServeMux
 	// bg tracks operations that outlived their request (answered 202).
 	bg sync.WaitGroup
@@ -68,7 +71,10 @@ func New(o Options) *API {
 	if o.Log == nil {
 		o.Log = hclog.NewNullLogger()
 	}
-	a := &API{o: o, store: o.View.Store, mux: http.NewServeMux()}
+	a := &API{o: o, env: o.Env, mux: http.NewServeMux()}
+	if o.Env != nil { // nil: an API that only lists its routes (the document's tests)
+		a.store, a.prov = o.Env.Store, o.Env.Provisioner
+	}
 	for _, rt := range a.routes() {
 		a.mux.Handle(rt.Method+" "+rt.Path, a.wrap(rt.Route, rt.h))
 	}
@@ -250,7 +256,7 @@ func (a *API) longOp(r *http.Request, job string, fn func(ctx context.Context) r
 		return st, b, false
 	case <-timer.C:
 	}
-	id, err := a.store.StartJob(ctx, job, a.o.Node)
+	id, err := a.store.StartJob(ctx, job, a.env.Node)
 	if err != nil {
 		res := <-done // cannot hand out a job: wait for the result instead
 		st, b := res.encode(r)

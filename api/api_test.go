@@ -21,10 +21,10 @@ import (
 
 	"github.com/tenantctl/tenantctl/api"
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/fleetenv"
 	"github.com/tenantctl/tenantctl/fleetview"
 	"github.com/tenantctl/tenantctl/internal/pgtest"
 	"github.com/tenantctl/tenantctl/provisioner"
-	"github.com/tenantctl/tenantctl/rollup"
 	"github.com/tenantctl/tenantctl/secret"
 )
 
@@ -111,7 +111,9 @@ func newServer(t *testing.T, wait time.Duration) *server {
 	require.NoError(t, err)
 	t.Cleanup(store.Close)
 	store.Actor = "test-setup"
-	p := provisioner.New(store, nil)
+	fenv := fleetenv.New(fleetenv.Options{Store: store, Node: "api-test"})
+	require.NoError(t, fenv.Start(ctx))
+	p := fenv.Provisioner
 	dsn := env.Servers[0].AdminDSN(t)
 	_, err = p.AddServer(ctx, provisioner.AddServerOptions{Name: "pg-a", DSN: dsn, Capacity: 20, Labels: []string{"tier=gold"}})
 	require.NoError(t, err)
@@ -122,11 +124,12 @@ func newServer(t *testing.T, wait time.Duration) *server {
 		s.tokens[role] = tok
 		s.secrets = append(s.secrets, tok)
 	}
-	s.api = api.New(api.Options{View: fleetview.New(p, nil, nil), RollupSpec: rollup.DefaultSpec(), Wait: wait, Node: "api-test"})
+	s.api = api.New(api.Options{Env: fenv, View: fleetview.New(fenv, nil, nil), Wait: wait})
 	h := httptest.NewServer(s.api)
 	t.Cleanup(func() {
 		h.Close()
 		s.api.Wait() // operations that outlived their requests end before the catalog closes
+		fenv.Stop()
 	})
 	s.url = h.URL
 	return s

@@ -22,8 +22,6 @@ import (
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/report"
-	"github.com/tenantctl/tenantctl/rollout"
-	"github.com/tenantctl/tenantctl/rollup"
 )
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
@@ -301,7 +299,7 @@ func (a *API) createRequest(r *http.Request, body []byte) (CreateTenantRequest, 
 
 func (a *API) doCreate(r *http.Request, req CreateTenantRequest) (int, []byte) {
 	st, b, _ := a.longOp(r, "tenant.create", func(ctx context.Context) result {
-		t, err := a.o.View.Prov.Create(ctx, req.options())
+		t, err := a.prov.Create(ctx, req.options())
 		if errors.Is(err, catalog.ErrServerNotFound) {
 			// Removed between the check above and the create.
 			return result{err: fieldError("server", validate.Errorf("no server named %q", req.Server))}
@@ -356,15 +354,15 @@ func (a *API) changeState(w http.ResponseWriter, r *http.Request, change func(ct
 }
 
 func (a *API) suspend(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
-	return a.changeState(w, r, a.o.View.Prov.Suspend)
+	return a.changeState(w, r, a.prov.Suspend)
 }
 
 func (a *API) cancelDelete(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
-	return a.changeState(w, r, a.o.View.Prov.CancelDelete)
+	return a.changeState(w, r, a.prov.CancelDelete)
 }
 
 func (a *API) resume(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
-	return a.changeState(w, r, a.o.View.Prov.Resume)
+	return a.changeState(w, r, a.prov.Resume)
 }
 
 // answerLong runs fn as a long operation (see [API.longOp]) and writes its answer.
@@ -397,7 +395,7 @@ func (a *API) deleteTenant(w http.ResponseWriter, r *http.Request, _ catalog.Ope
 	}
 	// The URL names the tenant; that is the confirmation the CLI's --confirm asks for.
 	return a.changeLong(w, r, "tenant.delete", t, func(ctx context.Context) error {
-		return a.o.View.Prov.Delete(ctx, provisioner.DeleteOptions{Slug: t.Slug, Confirm: t.Slug, Purge: purge})
+		return a.prov.Delete(ctx, provisioner.DeleteOptions{Slug: t.Slug, Confirm: t.Slug, Purge: purge})
 	})
 }
 
@@ -406,7 +404,7 @@ func (a *API) purge(w http.ResponseWriter, r *http.Request, _ catalog.Operator) 
 	if err != nil {
 		return err
 	}
-	return a.changeLong(w, r, "purge", t, func(ctx context.Context) error { return a.o.View.Prov.Purge(ctx, t.Slug, t.Slug) })
+	return a.changeLong(w, r, "purge", t, func(ctx context.Context) error { return a.prov.Purge(ctx, t.Slug, t.Slug) })
 }
 
 func (a *API) migrate(w http.ResponseWriter, r *http.Request, _ catalog.Operator) error {
@@ -415,7 +413,7 @@ func (a *API) migrate(w http.ResponseWriter, r *http.Request, _ catalog.Operator
 		return err
 	}
 	return a.answerLong(w, r, "migrate", func(ctx context.Context) result {
-		res, err := jobs.Migrate.Run(ctx, a.store, a.o.Node, rollout.Options{Store: a.store, Migrations: a.o.View.Prov.TenantFS(), Options: fleet.Options{Tenant: t.Slug}})
+		res, err := jobs.Migrate.Run(ctx, a.env, jobs.MigrateOptions(a.env, fleet.Options{Tenant: t.Slug}))
 		return result{status: http.StatusOK, body: map[string]any{"counts": res.Totals().Map(), "migrated": res.Migrated, "failed": res.Failed}, err: err}
 	})
 }
@@ -426,7 +424,11 @@ func (a *API) rollupTenant(w http.ResponseWriter, r *http.Request, _ catalog.Ope
 		return err
 	}
 	return a.answerLong(w, r, "rollup", func(ctx context.Context) result {
-		res, err := jobs.Rollup.Run(ctx, a.store, a.o.Node, rollup.Options{Store: a.store, Spec: a.o.RollupSpec, Options: fleet.Options{Tenant: t.Slug}})
+		o, err := jobs.RollupOptions(a.env, fleet.Options{Tenant: t.Slug})
+		if err != nil {
+			return result{err: err}
+		}
+		res, err := jobs.Rollup.Run(ctx, a.env, o)
 		return result{status: http.StatusOK, body: res, err: err}
 	})
 }
@@ -436,7 +438,7 @@ func (a *API) dsn(w http.ResponseWriter, r *http.Request, _ catalog.Operator) er
 	if err != nil {
 		return err
 	}
-	dsn, err := a.o.View.Prov.AppDSN(r.Context(), t.Slug)
+	dsn, err := a.prov.AppDSN(r.Context(), t.Slug)
 	if err != nil {
 		return err
 	}
@@ -517,7 +519,7 @@ func (a *API) grantAccess(w http.ResponseWriter, r *http.Request, _ catalog.Oper
 	if err != nil {
 		return err
 	}
-	g, err := a.o.View.Prov.GrantAccess(r.Context(), provisioner.GrantOptions{Login: req.Login, Slug: t.Slug, Level: req.Level, Expires: req.Expires, Reason: req.Reason})
+	g, err := a.prov.GrantAccess(r.Context(), provisioner.GrantOptions{Login: req.Login, Slug: t.Slug, Level: req.Level, Expires: req.Expires, Reason: req.Reason})
 	if err != nil {
 		return err
 	}
@@ -535,7 +537,7 @@ func (a *API) revokeAccess(w http.ResponseWriter, r *http.Request, _ catalog.Ope
 	if err != nil {
 		return err
 	}
-	if err := a.o.View.Prov.RevokeAccess(r.Context(), r.PathValue("login"), t.Slug); err != nil {
+	if err := a.prov.RevokeAccess(r.Context(), r.PathValue("login"), t.Slug); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

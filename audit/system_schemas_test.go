@@ -84,3 +84,38 @@ func TestSystemSchemaDoors(t *testing.T) {
 	a.Exec(t, beta.Database, "DROP FUNCTION pg_catalog.audit_test_peek(text)", "DROP FUNCTION public.audit_test_reader(text, bigint, bigint, boolean)")
 	requireClean(t, f.audit())
 }
+
+// TestSystemColumnGrant grants alpha's app role, as the servers' superuser, a column of
+// a system catalog that PUBLIC may not read (pg_subscription.subconninfo: the connection
+// strings, passwords included, of the database's subscriptions). The path is proven by
+// the app role reading the column, refused before the grant; the audit must report the
+// column's access list in alpha's database (the system-schema statement reads only the
+// system columns that have an access list or an initdb record), then pass once revoked.
+func TestSystemColumnGrant(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	alpha := f.tenants["alpha"]
+	a := f.servers[0]
+	alphaApp := tenantdb.AppRole(alpha.ID)
+	read := func() error {
+		conn, err := f.login(t, "alpha", alphaApp, f.appPassword(t, "alpha"), alpha.Database)
+		require.NoError(t, err)
+		defer conn.Close(ctx)
+		var n int
+		return conn.QueryRow(ctx, "SELECT count(subconninfo) FROM pg_catalog.pg_subscription").Scan(&n)
+	}
+	require.ErrorContains(t, read(), "permission denied", "PUBLIC must not read subconninfo before the grant")
+
+	a.Exec(t, alpha.Database, "GRANT SELECT (subconninfo) ON pg_catalog.pg_subscription TO "+alphaApp)
+	require.NoError(t, read(), "the grant lets alpha's app role read the subscriptions' connection strings")
+
+	r := f.audit(noProbes)
+	v := requireViolation(t, r, audit.CheckDBSystemACL, "alpha", "column subconninfo", "pg_subscription", alphaApp)
+	require.Equal(t, audit.Critical, v.Severity)
+	requireOnly(t, r, audit.CheckDBSystemACL)
+
+	a.Exec(t, alpha.Database, "REVOKE SELECT (subconninfo) ON pg_catalog.pg_subscription FROM "+alphaApp)
+	require.ErrorContains(t, read(), "permission denied")
+	requireClean(t, f.audit(noProbes))
+}

@@ -79,16 +79,27 @@ func pgbackrest(ctx context.Context, s Settings, args ...string) ([]byte, error)
 	if cmd.SysProcAttr.Credential, err = ownerOf(s.PgPath); err != nil {
 		return nil, err
 	}
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
+	out, msg, err := runOutput(cmd)
+	if err != nil {
+		return out, &CommandError{Args: args, Err: err, Output: msg}
+	}
+	return out, nil
+}
+
+// runOutput runs cmd and returns its standard output and, when it fails, the tail of
+// what it wrote (standard error, then standard output; at most 4,000 bytes, secrets
+// scrubbed) for the error.
+func runOutput(cmd *exec.Cmd) (out []byte, msg string, err error) {
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(errOut.String() + "\n" + out.String())
+		msg := strings.TrimSpace(stderr.String() + "\n" + stdout.String())
 		if len(msg) > 4000 {
 			msg = msg[len(msg)-4000:]
 		}
-		return out.Bytes(), &CommandError{Args: args, Err: err, Output: secret.Scrub(msg)}
+		return stdout.Bytes(), secret.Scrub(msg), err
 	}
-	return out.Bytes(), nil
+	return stdout.Bytes(), "", nil
 }
 
 // Backup is one backup in a stanza's repository.

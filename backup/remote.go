@@ -142,17 +142,11 @@ func (r remote) command(ctx context.Context, sshOpts []string, script string, ar
 
 // run runs script on the restore host and returns its standard output.
 func (r remote) run(ctx context.Context, script string, args ...string) ([]byte, error) {
-	cmd := r.command(ctx, nil, script, args...)
-	var out, errOut bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	if err := cmd.Run(); err != nil {
-		msg := strings.TrimSpace(errOut.String() + "\n" + out.String())
-		if len(msg) > 4000 {
-			msg = msg[len(msg)-4000:]
-		}
-		return out.Bytes(), fmt.Errorf("on restore host %s: %w: %s", r.dest, err, secret.Scrub(msg))
+	out, msg, err := runOutput(r.command(ctx, nil, script, args...))
+	if err != nil {
+		return out, fmt.Errorf("on restore host %s: %w: %s", r.dest, err, msg)
 	}
-	return out.Bytes(), nil
+	return out, nil
 }
 
 // pgbackrest runs one pgbackrest command for the stanza on the restore host.

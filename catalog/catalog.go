@@ -58,7 +58,9 @@ func Open(ctx context.Context, dsn string, box *secret.Box) (*Store, error) {
 	if dsn == "" {
 		return nil, ErrNoCatalog
 	}
-	pool, err := dbconn.Pool(ctx, dsn, 8)
+	// No separate ping: the check that follows is the first round trip, and a failed
+	// login is described as the ping would have.
+	pool, err := dbconn.PoolUnchecked(ctx, dsn, 8)
 	if err != nil {
 		return nil, fmt.Errorf("open catalog: %w", err)
 	}

@@ -25,6 +25,9 @@ type ConnAhead struct {
 func (s *Store) ConnectAhead(ctx context.Context) *ConnAhead {
 	c := &ConnAhead{done: make(chan struct{})}
 	cfg := s.pool.Config().ConnConfig.Copy()
+	// Its few statements (advisory locks) run once each: one round trip, not a prepare
+	// and then an execute.
+	cfg.DefaultQueryExecMode = pgx.QueryExecModeExec
 	go func() {
 		defer close(c.done)
 		c.conn, c.err = dbconn.ConnectConfig(ctx, cfg)

@@ -27,6 +27,10 @@ func openCheck(ctx context.Context, pool *pgxpool.Pool, box *secret.Box) (done, 
 	case dbconn.HasCode(err, pgerrcode.UndefinedTable):
 		return false, false, nil // no meta table: the long way says what is missing
 	case err != nil:
+		if cerr := dbconn.PoolConnectError(pool, err); cerr != nil {
+			// The login failed: said as the pool's ping used to say it.
+			err = cerr
+		}
 		return false, false, fmt.Errorf("open catalog: %w", err)
 	case !ok:
 		return true, false, ErrNotInitialized

@@ -34,6 +34,10 @@ type Server struct {
 	Spares      int       `json:"spares"`
 	SparesReady int       `json:"spares_ready"`
 	CreatedAt   time.Time `json:"created_at"`
+	// NextSpares are the oldest ready spares (up to 4, oldest first): a create logs in
+	// to one of them while the catalog claims it, and the claim takes that one when no
+	// concurrent create holds it ([SpareClaim.Prefer]). Not shown.
+	NextSpares []string `json:"-"`
 }
 
 // Free is the number of tenants the server can still take.
@@ -76,13 +80,14 @@ const serverColumns = `s.name, s.host, s.port, s.admin_role, s.version_num, s.ca
 	(SELECT count(*) FROM tenants t WHERE t.server = s.name AND t.state <> 'purged')::int,
 	s.draining, s.labels, s.clone_strategy, coalesce(s.template_db, ''), coalesce(s.template_hash, ''),
 	s.template_version, s.spares,
-	(SELECT count(*) FROM spares p WHERE p.server = s.name AND p.state = 'ready')::int, s.created_at`
+	(SELECT count(*) FROM spares p WHERE p.server = s.name AND p.state = 'ready')::int, s.created_at,
+	ARRAY(SELECT p.id FROM spares p WHERE p.server = s.name AND p.state = 'ready' ORDER BY p.created_at LIMIT 4)`
 
 func scanServer(row pgx.Row) (Server, error) {
 	var srv Server
 	err := row.Scan(&srv.Name, &srv.Host, &srv.Port, &srv.AdminRole, &srv.VersionNum, &srv.Capacity, &srv.Tenants,
 		&srv.Draining, &srv.Labels, &srv.CloneStrategy, &srv.TemplateDB, &srv.TemplateHash, &srv.TemplateVersion,
-		&srv.Spares, &srv.SparesReady, &srv.CreatedAt)
+		&srv.Spares, &srv.SparesReady, &srv.CreatedAt, &srv.NextSpares)
 	return srv, err
 }
 

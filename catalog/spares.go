@@ -115,10 +115,13 @@ type SpareClaim struct {
 	Password string
 	// OwnerPassword is the owner role's, stored sealed beside it (role "owner").
 	OwnerPassword string
+	// Prefer is the spare the claimer logged in to ahead: taken when it is ready and no
+	// concurrent claimer holds it, else the oldest ready one.
+	Prefer string
 }
 
-// ClaimSpare takes the oldest ready spare of the tenant's server built for the
-// migration set, and in the same transaction records the tenant under the spare's id
+// ClaimSpare takes the ready spare c.Prefer names, else the oldest ready spare of the
+// tenant's server built for the migration set, and in the same transaction records the tenant under the spare's id
 // with its sealed app (and owner) passwords and a tenant.create event. Concurrent claimers never get
 // the same spare and never wait for one another (FOR UPDATE SKIP LOCKED). It returns
 // [ErrNoSpare] when none is ready; a slug or domain already taken gives
@@ -135,7 +138,7 @@ func (s *Store) ClaimSpare(ctx context.Context, c SpareClaim) (Tenant, error) {
 	err = s.InTx(ctx, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `SELECT id, schema_version FROM spares
 			WHERE server = $1 AND template_hash = $2 AND state = 'ready'
-			ORDER BY created_at LIMIT 1 FOR UPDATE SKIP LOCKED`, t.Server, c.TemplateHash).Scan(&t.ID, &t.SchemaVersion)
+			ORDER BY id = $3 DESC, created_at LIMIT 1 FOR UPDATE SKIP LOCKED`, t.Server, c.TemplateHash, c.Prefer).Scan(&t.ID, &t.SchemaVersion)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return ErrNoSpare
 		}

@@ -54,7 +54,7 @@ func (c *Console) takeFlash(w http.ResponseWriter, r *http.Request) (kind, msg s
 func (c *Console) delete(w http.ResponseWriter, r *http.Request, s *session) error {
 	slug := r.PathValue("slug")
 	// The same confirmation the CLI asks for: type the slug again.
-	err := c.o.View.Prov.Delete(r.Context(), provisioner.DeleteOptions{Slug: slug, Confirm: r.PostFormValue("confirm")})
+	err := c.prov.Delete(r.Context(), provisioner.DeleteOptions{Slug: slug, Confirm: r.PostFormValue("confirm")})
 	if err != nil {
 		c.done(w, r, slug, "", err)
 		return nil
@@ -74,7 +74,7 @@ func (c *Console) grant(w http.ResponseWriter, r *http.Request, s *session) erro
 // grantAccess grants a login access to slug's database as a posted grant form (the
 // customer page's or the technicians page's) asks.
 func (c *Console) grantAccess(r *http.Request, slug string) (catalog.AccessGrant, error) {
-	return c.o.View.Prov.GrantAccess(r.Context(), provisioner.GrantOptions{
+	return c.prov.GrantAccess(r.Context(), provisioner.GrantOptions{
 		Login: r.PostFormValue("login"), Slug: slug, Level: r.PostFormValue("level"),
 		Expires: r.PostFormValue("expires"), Reason: r.PostFormValue("reason"),
 	})
@@ -82,6 +82,6 @@ func (c *Console) grantAccess(r *http.Request, slug string) (catalog.AccessGrant
 
 func (c *Console) revoke(w http.ResponseWriter, r *http.Request, s *session) error {
 	slug, login := r.PathValue("slug"), r.PathValue("login")
-	c.done(w, r, slug, "access of "+login+" revoked", c.o.View.Prov.RevokeAccess(r.Context(), login, slug))
+	c.done(w, r, slug, "access of "+login+" revoked", c.prov.RevokeAccess(r.Context(), login, slug))
 	return nil
 }

@@ -18,8 +18,9 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/fleetenv"
 	"github.com/tenantctl/tenantctl/fleetview"
-	"github.com/tenantctl/tenantctl/rollup"
+	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/secret"
 )
 
@@ -52,16 +53,18 @@ type Options struct {
 	FailureWindow                  time.Duration
 	// Now is the clock (tests); nil means time.Now.
 	Now func() time.Time
-	// RollupSpec is what the customer page's "Roll up" copies; Node names this process
-	// in the job runs of its buttons.
-	RollupSpec rollup.Spec
-	Node       string
+	// Env is the process's environment: the catalog, the provisioner, the tenant
+	// migrations and rollup spec of the customer page's migrate and rollup, and the
+	// node named in job runs.
+	Env *fleetenv.Env
 }
 
 // Console serves the pages.
 type Console struct {
 	o     Options
+	env   *fleetenv.Env
 	store *catalog.Store
+	prov  *provisioner.Provisioner
 	mux   *http.ServeMux
 	pages map[string]*template.Template
 }
@@ -86,7 +89,7 @@ func New(o Options) (*Console, error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	c := &Console{o: o, store: o.View.Store, mux: http.NewServeMux(), pages: map[string]*template.Template{}}
+	c := &Console{o: o, env: o.Env, store: o.Env.Store, prov: o.Env.Provisioner, mux: http.NewServeMux(), pages: map[string]*template.Template{}}
 	for _, name := range []string{"login", "overview", "customers", "customer", "audit", "jobs", "servers", "error", "new", "confirm", "technicians"} {
 		t, err := template.New("layout.html").Funcs(funcs).ParseFS(assets, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {

@@ -18,10 +18,10 @@ import (
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/console"
+	"github.com/tenantctl/tenantctl/fleetenv"
 	"github.com/tenantctl/tenantctl/fleetview"
 	"github.com/tenantctl/tenantctl/internal/pgtest"
 	"github.com/tenantctl/tenantctl/provisioner"
-	"github.com/tenantctl/tenantctl/rollup"
 	"github.com/tenantctl/tenantctl/secret"
 )
 
@@ -51,7 +51,10 @@ func newSite(t *testing.T) *site {
 	require.NoError(t, err)
 	t.Cleanup(store.Close)
 	store.Actor = "test-setup"
-	p := provisioner.New(store, nil)
+	fenv := fleetenv.New(fleetenv.Options{Store: store, Node: "console-test"})
+	require.NoError(t, fenv.Start(ctx))
+	t.Cleanup(fenv.Stop)
+	p := fenv.Provisioner
 	dsn := env.Servers[0].AdminDSN(t)
 	_, err = p.AddServer(ctx, provisioner.AddServerOptions{Name: "pg-a", DSN: dsn, Capacity: 20})
 	require.NoError(t, err)
@@ -70,7 +73,7 @@ func newSite(t *testing.T) *site {
 		s.tokens[role] = tok
 		s.secrets = append(s.secrets, tok)
 	}
-	c, err := console.New(console.Options{View: fleetview.New(p, nil, nil), RollupSpec: rollup.DefaultSpec(), Node: "console-test"})
+	c, err := console.New(console.Options{Env: fenv, View: fleetview.New(fenv, nil, nil)})
 	require.NoError(t, err)
 	h := httptest.NewServer(c)
 	t.Cleanup(h.Close)

@@ -115,7 +115,7 @@ func (c *Console) createCustomer(w http.ResponseWriter, r *http.Request, s *sess
 		c.newCustomerPage(w, r, s, http.StatusBadRequest, form, msg)
 		return nil
 	}
-	t, err := c.o.View.Prov.Create(r.Context(), o)
+	t, err := c.prov.Create(r.Context(), o)
 	if err != nil {
 		status, msg := statusOf(err)
 		if status >= 500 {
@@ -322,21 +322,24 @@ func (c *Console) customerAction(a action) pageHandler {
 		var err error
 		switch a.name {
 		case "suspend":
-			notice, err = "suspended: its application can no longer log in", c.o.View.Prov.Suspend(ctx, slug)
+			notice, err = "suspended: its application can no longer log in", c.prov.Suspend(ctx, slug)
 		case "resume":
-			notice, err = "resumed: its application may log in again", c.o.View.Prov.Resume(ctx, slug)
+			notice, err = "resumed: its application may log in again", c.prov.Resume(ctx, slug)
 		case "rotate":
-			notice, err = "credentials rotated: the application must read its new DSN", c.o.View.Prov.RotateCredentials(ctx, slug)
+			notice, err = "credentials rotated: the application must read its new DSN", c.prov.RotateCredentials(ctx, slug)
 		case "purge":
-			notice, err = "purged: its database and roles are gone", c.o.View.Prov.Purge(ctx, slug, slug)
+			notice, err = "purged: its database and roles are gone", c.prov.Purge(ctx, slug, slug)
 		case "cancel-delete":
-			notice, err = "delete cancelled: the customer is suspended (resume it to let its application log in)", c.o.View.Prov.CancelDelete(ctx, slug)
+			notice, err = "delete cancelled: the customer is suspended (resume it to let its application log in)", c.prov.CancelDelete(ctx, slug)
 		case "migrate":
 			var res rollout.Result
-			res, err = jobs.Migrate.Run(ctx, c.store, c.o.Node, rollout.Options{Store: c.store, Migrations: c.o.View.Prov.TenantFS(), Options: fleet.Options{Tenant: slug}})
+			res, err = jobs.Migrate.Run(ctx, c.env, jobs.MigrateOptions(c.env, fleet.Options{Tenant: slug}))
 			notice = fmt.Sprintf("migrated: %d migrated, %d failed", len(res.Migrated), len(res.Failed))
 		case "rollup":
-			_, err = jobs.Rollup.Run(ctx, c.store, c.o.Node, rollup.Options{Store: c.store, Spec: c.o.RollupSpec, Options: fleet.Options{Tenant: slug}})
+			var o rollup.Options
+			if o, err = jobs.RollupOptions(c.env, fleet.Options{Tenant: slug}); err == nil {
+				_, err = jobs.Rollup.Run(ctx, c.env, o)
+			}
 			notice = "rolled up into the warehouse"
 		default:
 			err = errors.New("unknown action " + a.name)

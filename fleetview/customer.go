@@ -52,7 +52,7 @@ func (v *View) Customer(ctx context.Context, slug string) (Detail, error) {
 	}
 	v.addSizes(ctx, cs)
 	d := Detail{Customer: cs[0], AuditViolations: []audit.Violation{}, Rollup: []RollupTable{}}
-	if d.LatestVersion, err = migrations.Latest(v.Prov.TenantFS()); err != nil {
+	if d.LatestVersion, err = migrations.Latest(v.Migrations); err != nil {
 		return d, err
 	}
 	if d.Events, err = v.Store.ListEvents(ctx, slug, 50); err != nil {
@@ -72,7 +72,7 @@ func (v *View) Customer(ctx context.Context, slug string) (Detail, error) {
 	if d.Grants, err = v.Store.ListAccessGrants(ctx, slug, ""); err != nil {
 		return d, err
 	}
-	if wh, err := v.Warehouse(ctx); err == nil && wh != nil {
+	if wh, err := v.Warehouse.Pool(ctx); err == nil {
 		marks, err := warehouse.Watermarks(ctx, wh, t.ID)
 		if err != nil {
 			v.Log.Warn("rollup status unavailable", "tenant", slug, "error", err)
@@ -114,12 +114,9 @@ func (v *View) Customer(ctx context.Context, slug string) (Detail, error) {
 // CustomerReport builds the customer's report from the warehouse (an error when none is
 // registered).
 func (v *View) CustomerReport(ctx context.Context, t catalog.Tenant) (report.Report, error) {
-	wh, err := v.Warehouse(ctx)
+	wh, err := v.Warehouse.Pool(ctx)
 	if err != nil {
 		return report.Report{}, err
-	}
-	if wh == nil {
-		return report.Report{}, catalog.ErrNoWarehouse
 	}
 	return report.Build(ctx, wh, v.Report, report.Tenant{ID: t.ID, Slug: t.Slug, Name: t.Name, Domain: t.Domain})
 }

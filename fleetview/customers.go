@@ -2,6 +2,7 @@ package fleetview
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -117,8 +118,11 @@ func (v *View) customersByFigure(ctx context.Context, q catalog.TenantSearch) (C
 
 // addWarehouseFigures fills users, systems, open incidents and the last rollup.
 func (v *View) addWarehouseFigures(ctx context.Context, cs []Customer) error {
-	wh, err := v.Warehouse(ctx)
-	if err != nil || wh == nil {
+	wh, err := v.Warehouse.Pool(ctx)
+	if errors.Is(err, catalog.ErrNoWarehouse) {
+		return nil
+	}
+	if err != nil {
 		return err
 	}
 	ids := make([]string, len(cs))
@@ -197,7 +201,7 @@ func (v *View) addSizes(ctx context.Context, cs []Customer) {
 	}
 	sizes := map[string]int64{}
 	for name, ids := range byServer {
-		srv, err := v.Prov.Server(ctx, name)
+		srv, err := v.Servers.Get(ctx, name)
 		if err == nil {
 			var got map[string]int64
 			if got, err = srv.DatabaseSizes(ctx, ids); err == nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/demo"
+	"github.com/tenantctl/tenantctl/fleetenv"
 	"github.com/tenantctl/tenantctl/fleetview"
 	"github.com/tenantctl/tenantctl/internal/pgtest"
 	"github.com/tenantctl/tenantctl/migrations"
@@ -42,8 +43,10 @@ func setup(t *testing.T, withWarehouse bool) *testBundle {
 	store, err := catalog.Open(ctx, catDSN, box)
 	require.NoError(t, err)
 	t.Cleanup(store.Close)
-	p := provisioner.New(store, nil)
-	t.Cleanup(p.Close)
+	fenv := fleetenv.New(fleetenv.Options{Store: store})
+	require.NoError(t, fenv.Start(ctx))
+	t.Cleanup(fenv.Stop)
+	p := fenv.Provisioner
 	for i, name := range []string{"pg-a", "pg-b"} {
 		_, err := p.AddServer(ctx, provisioner.AddServerOptions{Name: name, DSN: env.Servers[i].AdminDSN(t), Capacity: 10})
 		require.NoError(t, err)
@@ -60,8 +63,7 @@ func setup(t *testing.T, withWarehouse bool) *testBundle {
 		_, err := rollup.Run(ctx, rollup.Options{Store: store, Spec: rollup.DefaultSpec()})
 		require.NoError(t, err)
 	}
-	b.view = fleetview.New(p, nil, nil)
-	t.Cleanup(b.view.Close)
+	b.view = fleetview.New(fenv, nil, nil)
 	return b
 }
 
@@ -177,9 +179,8 @@ func TestNoWarehouseLeavesFiguresUnknown(t *testing.T) {
 	b := setup(t, false)
 	ctx := context.Background()
 
-	wh, err := b.view.Warehouse(ctx)
-	require.NoError(t, err)
-	require.Nil(t, wh, "no warehouse registered: no pool, no error")
+	_, err := b.view.Warehouse.Pool(ctx)
+	require.ErrorIs(t, err, catalog.ErrNoWarehouse, "no warehouse registered: the one answer every user of the pool gets")
 	page, err := b.view.Customers(ctx, catalog.TenantSearch{}, true)
 	require.NoError(t, err)
 	for _, c := range page.Customers {

@@ -69,7 +69,7 @@ func (v *View) Overview(ctx context.Context) (Overview, error) {
 			o.Spares = nil
 		}
 	}
-	if o.LatestVersion, err = migrations.Latest(v.Prov.TenantFS()); err != nil {
+	if o.LatestVersion, err = migrations.Latest(v.Migrations); err != nil {
 		return o, err
 	}
 	runs, err := v.Store.LastJobRuns(ctx)

@@ -2,15 +2,13 @@ package fleetview
 
 import (
 	"context"
-	"errors"
-	"sync"
+	"io/fs"
 
 	"github.com/hashicorp/go-hclog"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/catalog"
-	"github.com/tenantctl/tenantctl/internal/dbconn"
-	"github.com/tenantctl/tenantctl/provisioner"
+	"github.com/tenantctl/tenantctl/fleet"
+	"github.com/tenantctl/tenantctl/fleetenv"
 	"github.com/tenantctl/tenantctl/report"
 )
 
@@ -20,57 +18,28 @@ type SpareCounter interface {
 	Spares(ctx context.Context) (map[string]int, error)
 }
 
-// View reads the fleet for the console and the API.
+// View reads the fleet for the console and the API. What it reads through — the
+// catalog, the server handles, the warehouse pool — belongs to the environment it was
+// built from, which closes them.
 type View struct {
-	Store  *catalog.Store
-	Prov   *provisioner.Provisioner
-	Report *report.Spec
-	Spares SpareCounter
-	Log    hclog.Logger
-
-	mu sync.Mutex
-	wh *pgxpool.Pool
+	Store      *catalog.Store
+	Servers    *fleet.Servers
+	Warehouse  *fleet.Warehouse
+	Migrations fs.FS
+	Report     *report.Spec
+	Spares     SpareCounter
+	Log        hclog.Logger
 }
 
-// New returns a View; spec nil means the embedded default report.
-func New(p *provisioner.Provisioner, spec *report.Spec, log hclog.Logger) *View {
+// New returns a View over the environment; spec nil means the embedded default
+// report, log nil the environment's.
+func New(env *fleetenv.Env, spec *report.Spec, log hclog.Logger) *View {
 	if spec == nil {
 		spec = report.DefaultSpec()
 	}
 	if log == nil {
-		log = hclog.NewNullLogger()
+		log = env.Log
 	}
-	return &View{Store: p.Store, Prov: p, Report: spec, Log: log}
-}
-
-// Close closes the warehouse pool.
-func (v *View) Close() {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.wh != nil {
-		v.wh.Close()
-		v.wh = nil
-	}
-}
-
-// Warehouse returns a pool on the warehouse, or nil when none is registered.
-func (v *View) Warehouse(ctx context.Context) (*pgxpool.Pool, error) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if v.wh != nil {
-		return v.wh, nil
-	}
-	dsn, err := v.Store.WarehouseDSN(ctx)
-	if errors.Is(err, catalog.ErrNoWarehouse) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	pool, err := dbconn.Pool(ctx, dsn, 4)
-	if err != nil {
-		return nil, err
-	}
-	v.wh = pool
-	return pool, nil
+	return &View{Store: env.Store, Servers: env.Servers, Warehouse: env.Warehouse, Migrations: env.Migrations(),
+		Report: spec, Log: log}
 }

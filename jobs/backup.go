@@ -7,6 +7,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/tenantctl/tenantctl/backup"
+	"github.com/tenantctl/tenantctl/fleetenv"
 	"github.com/tenantctl/tenantctl/mover"
 )
 
@@ -28,22 +29,27 @@ var Backup = Def[backup.RunOptions, []backup.RunResult]{
 
 // backupBody is the scheduled backup: incremental (pgBackRest makes a full one when it
 // has none to build on) on every server with settings.
-func backupBody(env Env) func() (backup.RunOptions, error) {
+func backupBody(env *fleetenv.Env, log hclog.Logger) func() (backup.RunOptions, error) {
 	return func() (backup.RunOptions, error) {
-		p := env.Provisioner
-		return backup.RunOptions{Env: backup.Env{Store: p.Store, Server: p.Server, Log: env.Log}, Type: backup.TypeIncr}, nil
+		return backup.RunOptions{Env: BackupEnv(env, log), Type: backup.TypeIncr}, nil
 	}
 }
 
+// BackupEnv is what a physical backup run takes from the environment: its store and
+// server handles, and log.
+func BackupEnv(env *fleetenv.Env, log hclog.Logger) backup.Env {
+	return backup.Env{Store: env.Store, Server: env.Servers.Get, Log: log}
+}
+
 // logicalBackupBody is the scheduled logical backup: every active tenant into
-// env.LogicalBackupDir, kept env.LogicalBackupKeep.
-func logicalBackupBody(env Env, log hclog.Logger) func() (LogicalBackupOptions, error) {
+// s.LogicalBackupDir, kept s.LogicalBackupKeep.
+func logicalBackupBody(env *fleetenv.Env, s Settings, log hclog.Logger) func() (LogicalBackupOptions, error) {
 	return func() (LogicalBackupOptions, error) {
-		if env.LogicalBackupDir == "" {
+		if s.LogicalBackupDir == "" {
 			return LogicalBackupOptions{}, errors.New("no directory for the logical backups is configured (--backup-logical-dir)")
 		}
 		return LogicalBackupOptions{Mover: mover.New(env.Provisioner, log),
-			LogicalBackupOptions: mover.LogicalBackupOptions{Dir: env.LogicalBackupDir, Keep: env.LogicalBackupKeep}}, nil
+			LogicalBackupOptions: mover.LogicalBackupOptions{Dir: s.LogicalBackupDir, Keep: s.LogicalBackupKeep}}, nil
 	}
 }
 

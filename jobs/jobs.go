@@ -5,14 +5,11 @@ import (
 	"errors"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
-
 	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/fleet"
-	"github.com/tenantctl/tenantctl/mover"
+	"github.com/tenantctl/tenantctl/fleetenv"
 	"github.com/tenantctl/tenantctl/provisioner"
-	"github.com/tenantctl/tenantctl/report"
 	"github.com/tenantctl/tenantctl/rollout"
 	"github.com/tenantctl/tenantctl/rollup"
 )
@@ -26,10 +23,11 @@ type Def[O, R any] struct {
 }
 
 // Run runs the job once and records the run (start, end, status, error, counts) in the
-// catalog under node. The result is returned even when the run failed part-way.
-func (d Def[O, R]) Run(ctx context.Context, store *catalog.Store, node string, o O) (R, error) {
+// environment's catalog under its node. The result is returned even when the run failed
+// part-way.
+func (d Def[O, R]) Run(ctx context.Context, env *fleetenv.Env, o O) (R, error) {
 	var res R
-	_, err := store.RunJob(ctx, d.Name, node, func(ctx context.Context) (map[string]int64, error) {
+	_, err := env.Store.RunJob(ctx, d.Name, env.Node, func(ctx context.Context) (map[string]int64, error) {
 		var err error
 		res, err = d.run(ctx, o)
 		return d.counts(res, err), err
@@ -84,9 +82,10 @@ var Audit = Def[audit.Options, audit.Report]{
 	},
 }
 
-// ReconcileOptions are a reconcile run's: the provisioner that does it and its options.
+// ReconcileOptions are a reconcile run's: the environment whose provisioner and mover
+// repair, and the provisioner's options.
 type ReconcileOptions struct {
-	Provisioner *provisioner.Provisioner
+	Env *fleetenv.Env
 	provisioner.ReconcileOptions
 }
 
@@ -129,9 +128,9 @@ var Reconcile = Def[ReconcileOptions, []provisioner.Action]{
 	run: func(ctx context.Context, o ReconcileOptions) ([]provisioner.Action, error) {
 		ro := o.ReconcileOptions
 		// The mover's repairs (interrupted moves and imports) run first, so the tenants
-		// they settle are checked where they end up.
-		ro.Repairs = append([]provisioner.Repair{mover.New(o.Provisioner, o.Provisioner.Log).Reconcile}, ro.Repairs...)
-		return o.Provisioner.Reconcile(ctx, ro)
+		// they settle are checked where they end up; the provisioner's own follow.
+		ro.Repairs = append([]provisioner.Repair{o.Env.Mover().Reconcile}, ro.Repairs...)
+		return o.Env.Provisioner.Reconcile(ctx, ro)
 	},
 	counts: func(actions []provisioner.Action, _ error) map[string]int64 { return CountActions(actions).Map() },
 }
@@ -155,19 +154,12 @@ var Purge = Def[PurgeOptions, []string]{
 // Names are the jobs in the order they are listed, scheduled and logged.
 var Names = []string{Migrate.Name, Rollup.Name, Audit.Name, Reconcile.Name, Purge.Name, Report.Name, Pool.Name, Backup.Name, LogicalBackup.Name}
 
-// Env is what the scheduled runs of the jobs share.
-type Env struct {
-	Provisioner *provisioner.Provisioner
-	// Node names this process in job history and audit runs.
-	Node string
-	Log  hclog.Logger
-	// RollupSpec loads the rollup spec at each run (so an edited file is picked up).
-	RollupSpec func() (rollup.Spec, error)
+// Settings are what the scheduled runs take beyond the environment: the scheduler's
+// own settings.
+type Settings struct {
 	// PurgeRetention is how long deleted tenants are kept before the purge job.
 	PurgeRetention time.Duration
-	// ReportSpec loads the per-customer report spec at each run; ReportDir and
-	// ReportFormat are where and how the report job writes.
-	ReportSpec              func() (*report.Spec, error)
+	// ReportDir and ReportFormat are where and how the report job writes.
 	ReportDir, ReportFormat string
 	// LogicalBackupDir and LogicalBackupKeep are where the logical backup job exports
 	// every active tenant and how long it keeps each archive.
@@ -175,44 +167,57 @@ type Env struct {
 	LogicalBackupKeep time.Duration
 }
 
-// Bodies returns every job's body by name, for a runner that records the runs itself.
-func Bodies(env Env) map[string]catalog.JobFunc {
-	p := env.Provisioner
+// MigrateOptions are a migrate run's over the environment: its store and tenant
+// migrations, with fo's tenant filter, limits, progress and log.
+func MigrateOptions(env *fleetenv.Env, fo fleet.Options) rollout.Options {
+	return rollout.Options{Store: env.Store, Migrations: env.Migrations(), Options: fo}
+}
+
+// RollupOptions are a rollup run's over the environment: its store and the rollup
+// spec, read now (so an edited file is picked up), with fo.
+func RollupOptions(env *fleetenv.Env, fo fleet.Options) (rollup.Options, error) {
+	spec, err := env.RollupSpec()
+	return rollup.Options{Store: env.Store, Spec: spec, Options: fo}, err
+}
+
+// AuditOptions are an audit run's over the environment: its store and node, with fo.
+func AuditOptions(env *fleetenv.Env, fo fleet.Options) audit.Options {
+	return audit.Options{Store: env.Store, Node: env.Node, Options: fo}
+}
+
+// ReportOptionsFor are a report delivery's options over the environment: its store, warehouse
+// pool and report spec (read now), into dir in format.
+func ReportOptionsFor(env *fleetenv.Env, dir, format string) (ReportOptions, error) {
+	spec, err := env.ReportSpec()
+	return ReportOptions{Store: env.Store, Warehouse: env.Warehouse, Spec: spec, Dir: dir, Format: format}, err
+}
+
+// Bodies returns every job's body by name over the environment, for a runner that
+// records the runs itself: each body builds its options afresh at every run.
+func Bodies(env *fleetenv.Env, s Settings) map[string]catalog.JobFunc {
 	log := env.Log
-	if log == nil {
-		log = hclog.NewNullLogger()
-	}
+	named := func(job string) fleet.Options { return fleet.Options{Log: log.Named(job)} }
 	return map[string]catalog.JobFunc{
 		Migrate.Name: Migrate.Body(func() (rollout.Options, error) {
-			return rollout.Options{Store: p.Store, Migrations: p.TenantFS(), Options: fleet.Options{Log: log.Named(Migrate.Name)}}, nil
+			return MigrateOptions(env, named(Migrate.Name)), nil
 		}),
-		Rollup.Name: Rollup.Body(func() (rollup.Options, error) {
-			spec, err := env.RollupSpec()
-			return rollup.Options{Store: p.Store, Spec: spec, Options: fleet.Options{Log: log.Named(Rollup.Name)}}, err
-		}),
+		Rollup.Name: Rollup.Body(func() (rollup.Options, error) { return RollupOptions(env, named(Rollup.Name)) }),
 		Audit.Name: Audit.Body(func() (audit.Options, error) {
-			return audit.Options{Store: p.Store, Node: env.Node, Options: fleet.Options{Log: log.Named(Audit.Name)}}, nil
+			return AuditOptions(env, named(Audit.Name)), nil
 		}),
 		Reconcile.Name: Reconcile.Body(func() (ReconcileOptions, error) {
-			return ReconcileOptions{Provisioner: p}, nil
+			return ReconcileOptions{Env: env}, nil
 		}),
 		Purge.Name: Purge.Body(func() (PurgeOptions, error) {
-			return PurgeOptions{Provisioner: p, Retention: env.PurgeRetention}, nil
+			return PurgeOptions{Provisioner: env.Provisioner, Retention: s.PurgeRetention}, nil
 		}),
 		Report.Name: Report.Body(func() (ReportOptions, error) {
-			o := ReportOptions{Store: p.Store, Dir: env.ReportDir, Format: env.ReportFormat}
-			var err error
-			if env.ReportSpec != nil {
-				o.Spec, err = env.ReportSpec()
-			} else {
-				o.Spec = report.DefaultSpec()
-			}
-			return o, err
+			return ReportOptionsFor(env, s.ReportDir, s.ReportFormat)
 		}),
 		Pool.Name: Pool.Body(func() (PoolOptions, error) {
-			return PoolOptions{Provisioner: p}, nil
+			return PoolOptions{Provisioner: env.Provisioner}, nil
 		}),
-		Backup.Name:        Backup.Body(backupBody(Env{Provisioner: p, Log: log.Named(Backup.Name)})),
-		LogicalBackup.Name: LogicalBackup.Body(logicalBackupBody(env, log.Named(LogicalBackup.Name))),
+		Backup.Name:        Backup.Body(backupBody(env, log.Named(Backup.Name))),
+		LogicalBackup.Name: LogicalBackup.Body(logicalBackupBody(env, s, log.Named(LogicalBackup.Name))),
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/fleetenv"
 	"github.com/tenantctl/tenantctl/internal/pgtest"
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/provisioner"
@@ -35,7 +36,7 @@ func openCatalog(t *testing.T) *catalog.Store {
 func TestTableListsEveryJobOnce(t *testing.T) {
 	t.Parallel()
 	require.Equal(t, []string{"migrate", "rollup", "audit", "reconcile", "purge", "report", "pool", "backup", "backup-logical"}, jobs.Names)
-	bodies := jobs.Bodies(jobs.Env{})
+	bodies := jobs.Bodies(fleetenv.New(fleetenv.Options{}), jobs.Settings{})
 	require.Len(t, bodies, len(jobs.Names))
 	for _, name := range jobs.Names {
 		require.NotNil(t, bodies[name], name)
@@ -56,10 +57,11 @@ func TestRunRecordsTheJobAndBodyDoesNot(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	store := openCatalog(t)
-	p := provisioner.New(store, nil)
-	t.Cleanup(p.Close)
+	env := fleetenv.New(fleetenv.Options{Store: store, Node: "node-a"})
+	require.NoError(t, env.Start(ctx))
+	t.Cleanup(env.Stop)
 
-	purged, err := jobs.Purge.Run(ctx, store, "node-a", jobs.PurgeOptions{Provisioner: p, Retention: time.Hour})
+	purged, err := jobs.Purge.Run(ctx, env, jobs.PurgeOptions{Provisioner: env.Provisioner, Retention: time.Hour})
 	require.NoError(t, err)
 	require.Empty(t, purged)
 	runs, err := store.ListJobs(ctx, 10)
@@ -70,7 +72,7 @@ func TestRunRecordsTheJobAndBodyDoesNot(t *testing.T) {
 	require.Equal(t, catalog.JobSucceeded, runs[0].Status)
 	require.Equal(t, map[string]int64{"purged": 0}, runs[0].Counts)
 
-	counts, err := jobs.Bodies(jobs.Env{Provisioner: p, PurgeRetention: time.Hour})["purge"](ctx)
+	counts, err := jobs.Bodies(env, jobs.Settings{PurgeRetention: time.Hour})["purge"](ctx)
 	require.NoError(t, err)
 	require.Equal(t, map[string]int64{"purged": 0}, counts)
 	runs, err = store.ListJobs(ctx, 10)

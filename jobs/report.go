@@ -4,17 +4,18 @@ import (
 	"context"
 
 	"github.com/tenantctl/tenantctl/catalog"
-	"github.com/tenantctl/tenantctl/internal/dbconn"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/report"
 )
 
-// ReportOptions are a report delivery's: the catalog (for the tenants and the
-// warehouse), the report spec, and where and how to write the files.
+// ReportOptions are a report delivery's: the catalog (for the tenants), the warehouse
+// pool, the report spec, and where and how to write the files.
 type ReportOptions struct {
-	Store  *catalog.Store
-	Spec   *report.Spec
-	Dir    string
-	Format string
+	Store     *catalog.Store
+	Warehouse *fleet.Warehouse
+	Spec      *report.Spec
+	Dir       string
+	Format    string
 }
 
 // Report writes every active or suspended customer's report into a directory, one file
@@ -25,15 +26,10 @@ var Report = Def[ReportOptions, int]{
 		if err := report.CheckFormat(o.Format); err != nil {
 			return 0, err
 		}
-		dsn, err := o.Store.WarehouseDSN(ctx)
+		wh, err := o.Warehouse.Pool(ctx)
 		if err != nil {
 			return 0, err
 		}
-		wh, err := dbconn.Pool(ctx, dsn, 2)
-		if err != nil {
-			return 0, err
-		}
-		defer wh.Close()
 		tenants, err := o.Store.ListTenants(ctx, catalog.TenantFilter{States: []string{catalog.StateActive, catalog.StateSuspended}})
 		if err != nil {
 			return 0, err

@@ -70,11 +70,7 @@ func Init(ctx context.Context, opts Options) (*Cluster, error) {
 	} else if !errors.Is(err, ErrNotInitialized) {
 		return nil, err
 	}
-	binDir, err := FindBinDir()
-	if err != nil {
-		return nil, err
-	}
-	runAs, err := serverCredential()
+	binDir, runAs, err := serverTools()
 	if err != nil {
 		return nil, err
 	}
@@ -367,6 +363,18 @@ func (c *Cluster) chownTree(dir string) error {
 	})
 }
 
+// serverTools returns what running a server needs: the directory of its binaries and
+// the credential its processes run as (see serverCredential).
+func serverTools() (binDir string, runAs *syscall.Credential, err error) {
+	if binDir, err = FindBinDir(); err != nil {
+		return "", nil, err
+	}
+	if runAs, err = serverCredential(); err != nil {
+		return "", nil, err
+	}
+	return binDir, runAs, nil
+}
+
 // serverCredential returns the credential to run the server with: nil when we are not
 // root, the postgres OS user when we are (PostgreSQL refuses to run as root).
 func serverCredential() (*syscall.Credential, error) {
@@ -439,11 +447,7 @@ func Adopt(ctx context.Context, dir string, hba string, settings map[string]stri
 	if err != nil {
 		return nil, err
 	}
-	binDir, err := FindBinDir()
-	if err != nil {
-		return nil, err
-	}
-	runAs, err := serverCredential()
+	binDir, runAs, err := serverTools()
 	if err != nil {
 		return nil, err
 	}

@@ -68,8 +68,8 @@ func (o *EvacuateOptions) Validate() error {
 	if o.Concurrency > MaxEvacuateConcurrency {
 		return validate.Field("concurrency", o.Concurrency, "use 1 to %d", MaxEvacuateConcurrency)
 	}
-	if o.KeepSource != nil && *o.KeepSource < 0 {
-		return validate.Errorf("invalid source retention %s: it must not be negative", *o.KeepSource)
+	if err := checkKeep(o.KeepSource, "source retention"); err != nil {
+		return err
 	}
 	return nil
 }

@@ -82,14 +82,11 @@ func (m *Mover) Export(ctx context.Context, o ExportOptions) (ExportResult, erro
 		return ExportResult{}, err
 	}
 	// The lock keeps the tenant from moving or being purged while it is read.
-	unlock, err := m.lockTenant(ctx, t.ID)
+	t, unlock, err := m.lockAndReread(ctx, t.ID)
 	if err != nil {
 		return ExportResult{}, err
 	}
 	defer unlock()
-	if t, err = m.store().GetTenantByID(ctx, t.ID); err != nil {
-		return ExportResult{}, err
-	}
 	srv, err := m.P.Server(ctx, t.Server)
 	if err != nil {
 		return ExportResult{}, err

@@ -412,15 +412,7 @@ func (m *Mover) restore(ctx context.Context, t catalog.Tenant, file string, base
 // a tombstone event.
 func (m *Mover) undoImport(ctx context.Context, t catalog.Tenant, reason string) error {
 	ctx = context.WithoutCancel(ctx)
-	if _, err := m.store().GetServer(ctx, t.Server); err == nil {
-		srv, err := m.P.Server(ctx, t.Server)
-		if err != nil {
-			return err
-		}
-		if err := dropCopy(ctx, srv, t.ID); err != nil {
-			return err
-		}
-	} else if !errors.Is(err, catalog.ErrServerNotFound) {
+	if err := m.dropCopyOn(ctx, t.Server, t.ID); err != nil {
 		return err
 	}
 	fpImportUndone.Hit()
@@ -436,40 +428,25 @@ func (m *Mover) undoImport(ctx context.Context, t catalog.Tenant, reason string)
 
 // reconcileImports undoes imports that were interrupted (a rerun of the import starts it
 // again from the dump).
-func (m *Mover) reconcileImports(ctx context.Context, dryRun bool) ([]provisioner.Action, error) {
+func (m *Mover) reconcileImports(ctx context.Context, rep *repairs) error {
 	tenants, err := m.store().ListTenants(ctx, catalog.TenantFilter{States: []string{catalog.StateImporting}})
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var actions []provisioner.Action
-	var errs []error
 	for _, t := range tenants {
 		a := provisioner.Action{Kind: ActRollBackImport, Tenant: t.Slug, Server: t.Server,
 			Detail: fmt.Sprintf("import from a dump was interrupted after step %q: undoing it (run the import again)", t.Step)}
-		if !dryRun {
-			err := func() error {
-				unlock, err := m.lockTenant(ctx, t.ID)
-				if err != nil {
-					return err
-				}
-				defer unlock()
-				cur, err := m.store().GetTenantByID(ctx, t.ID)
-				if err != nil || cur.State != catalog.StateImporting {
-					return err
-				}
-				return m.undoImport(ctx, cur, "interrupted; undone by reconcile")
-			}()
-			switch {
-			case errors.Is(err, provisioner.ErrBusy):
-				a.Kind, a.Detail = ActMoveBusy, "another tenantctl process is importing this tenant right now; left alone"
-			case err != nil:
-				a.Error = secret.Scrub(err.Error())
-				errs = append(errs, fmt.Errorf("%s %s: %w", a.Kind, a.Tenant, err))
-			default:
-				a.Applied = true
+		rep.do(a, "another tenantctl process is importing this tenant right now; left alone", nil, func() error {
+			cur, unlock, err := m.lockAndReread(ctx, t.ID)
+			if err != nil {
+				return err
 			}
-		}
-		actions = append(actions, a)
+			defer unlock()
+			if cur.State != catalog.StateImporting {
+				return nil
+			}
+			return m.undoImport(ctx, cur, "interrupted; undone by reconcile")
+		})
 	}
-	return actions, errors.Join(errs...)
+	return nil
 }

@@ -166,16 +166,28 @@ func execSimple(ctx context.Context, conn *pgx.Conn, sql string) error {
 	return err
 }
 
+// connectAsAdmin connects to the tenant's database on srv as its admin role, and
+// reports whether that role is a superuser (what a publication or subscription may then
+// be made with).
+func connectAsAdmin(ctx context.Context, srv *tenantdb.Server, id string) (*pgx.Conn, bool, error) {
+	conn, err := srv.Connect(ctx, tenantdb.Database(id))
+	if err != nil {
+		return nil, false, err
+	}
+	var super bool
+	if err := conn.QueryRow(ctx, `SELECT rolsuper FROM pg_roles WHERE rolname = current_user`).Scan(&super); err != nil {
+		conn.Close(context.WithoutCancel(ctx))
+		return nil, false, err
+	}
+	return conn, super, nil
+}
+
 func createPublication(ctx context.Context, src *tenantdb.Server, mv catalog.Move) error {
-	conn, err := src.Connect(ctx, tenantdb.Database(mv.TenantID))
+	conn, super, err := connectAsAdmin(ctx, src, mv.TenantID)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	var super bool
-	if err := conn.QueryRow(ctx, `SELECT rolsuper FROM pg_roles WHERE rolname = current_user`).Scan(&super); err != nil {
-		return err
-	}
 	name := pgx.Identifier{replName(mv.ID)}.Sanitize()
 	stmt := "CREATE PUBLICATION " + name + " FOR ALL TABLES"
 	if !super {
@@ -228,15 +240,11 @@ func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''
 // kept in pg_subscription, which only superusers read; the subscription is dropped at
 // the end of the move.
 func createSubscription(ctx context.Context, src, dst *tenantdb.Server, mv catalog.Move) error {
-	conn, err := dst.Connect(ctx, tenantdb.Database(mv.TenantID))
+	conn, super, err := connectAsAdmin(ctx, dst, mv.TenantID)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	var super bool
-	if err := conn.QueryRow(ctx, `SELECT rolsuper FROM pg_roles WHERE rolname = current_user`).Scan(&super); err != nil {
-		return err
-	}
 	if super {
 		for _, s := range []string{"SET log_statement = 'none'", "SET log_min_error_statement = 'panic'", "SET log_min_duration_statement = -1"} {
 			if err := execSimple(ctx, conn, s); err != nil {

@@ -50,17 +50,28 @@ func (o *MoveOptions) Validate() error {
 	default:
 		return validate.Errorf("invalid method %q: use dump or logical", o.Method)
 	}
-	if o.KeepSource != nil && *o.KeepSource < 0 {
-		return validate.Errorf("invalid source retention %s: it must not be negative", *o.KeepSource)
+	if err := checkKeep(o.KeepSource, "source retention"); err != nil {
+		return err
 	}
 	return nil
 }
 
-func (o MoveOptions) keep() time.Duration {
-	if o.KeepSource == nil {
+func (o MoveOptions) keep() time.Duration { return keepSource(o.KeepSource) }
+
+// checkKeep refuses a negative KeepSource option; what names it in the error.
+func checkKeep(d *time.Duration, what string) error {
+	if d != nil && *d < 0 {
+		return validate.Errorf("invalid %s %s: it must not be negative", what, *d)
+	}
+	return nil
+}
+
+// keepSource is the value of a KeepSource option: nil means [DefaultKeepSource].
+func keepSource(d *time.Duration) time.Duration {
+	if d == nil {
 		return DefaultKeepSource
 	}
-	return *o.KeepSource
+	return *d
 }
 
 // Result is the outcome of one move.
@@ -107,14 +118,11 @@ func (m *Mover) Move(ctx context.Context, o MoveOptions) (Result, error) {
 	if err != nil {
 		return Result{}, err
 	}
-	unlock, err := m.lockTenant(ctx, t.ID)
+	t, unlock, err := m.lockAndReread(ctx, t.ID)
 	if err != nil {
 		return Result{}, err
 	}
 	defer unlock()
-	if t, err = m.store().GetTenantByID(ctx, t.ID); err != nil {
-		return Result{}, err
-	}
 	open, err := m.store().ListMoves(ctx, catalog.MoveFilter{TenantID: t.ID, Statuses: []string{catalog.MoveMoving}})
 	if err != nil {
 		return Result{}, err
@@ -210,18 +218,16 @@ func nextStep(method, done string) string {
 func (m *Mover) drive(ctx context.Context, t catalog.Tenant, mv catalog.Move, start time.Time) (Result, error) {
 	res := Result{Slug: t.Slug, ID: t.ID, From: mv.Source, To: mv.Target, Method: mv.Method}
 	err := m.steps(ctx, t, mv, &res)
-	if err != nil && ctx.Err() == nil {
-		cur, gerr := m.store().GetMove(ctx, mv.ID)
-		if gerr == nil && cur.Status == catalog.MoveMoving {
-			msg := secret.Scrub(err.Error())
-			m.Log.Warn("move failed; rolling back to the source", "tenant", t.Slug, "error", msg)
-			if rerr := m.rollback(ctx, cur, msg); rerr != nil {
-				return res, &provisioner.UnfinishedError{Err: fmt.Errorf("move tenant %q: %w; rolling back also failed: %w", t.Slug, err, rerr)}
-			}
-			return res, fmt.Errorf("move tenant %q to %s: %w (rolled back: the tenant stays on %s)", t.Slug, mv.Target, err, mv.Source)
-		}
-	}
-	if err != nil {
+	rolledBack, rerr := rollBackFailed(ctx, m, err, t.Slug, "move failed; rolling back to the source", func() (catalog.Move, bool, error) {
+		cur, err := m.store().GetMove(ctx, mv.ID)
+		return cur, cur.Status == catalog.MoveMoving, err
+	}, m.rollback)
+	switch {
+	case rerr != nil:
+		return res, &provisioner.UnfinishedError{Err: fmt.Errorf("move tenant %q: %w; rolling back also failed: %w", t.Slug, err, rerr)}
+	case rolledBack:
+		return res, fmt.Errorf("move tenant %q to %s: %w (rolled back: the tenant stays on %s)", t.Slug, mv.Target, err, mv.Source)
+	case err != nil:
 		return res, fmt.Errorf("move tenant %q to %s: %w", t.Slug, mv.Target, err)
 	}
 	r, err := m.result(ctx, t, mv.ID, start)
@@ -239,9 +245,7 @@ func (m *Mover) result(ctx context.Context, t catalog.Tenant, moveID int64, star
 	res.Status = final.Status
 	res.KeepSourceUntil = final.KeepSourceUntil
 	res.Resumed = final.ResumedAt != nil
-	if final.SuspendedAt != nil && final.ResumedAt != nil {
-		res.Downtime = final.ResumedAt.Sub(*final.SuspendedAt)
-	}
+	res.Downtime, _ = downtime(final.SuspendedAt, final.ResumedAt)
 	if final.Bytes != nil {
 		res.Bytes = *final.Bytes
 	}
@@ -258,22 +262,22 @@ func (m *Mover) steps(ctx context.Context, t catalog.Tenant, mv catalog.Move, re
 	if err != nil {
 		return err
 	}
-	steps := stepsOf(mv.Method)
-	for _, step := range steps[slices.Index(steps, mv.Step)+1:] {
-		stepStart := time.Now()
+	var stepStart time.Time
+	run := func(step string) (catalog.MoveUpdate, bool, error) {
+		stepStart = time.Now()
 		u := catalog.MoveUpdate{Step: &step}
 		switch step {
 		case StepSuspended:
 			// The app role loses LOGIN and its sessions end: from here on nobody writes
 			// the source.
 			if err := src.SetAppLogin(ctx, t.ID, false); err != nil {
-				return err
+				return u, false, err
 			}
 			u.Suspended = true
 		case StepTargetRoles:
 			pw, err := m.store().Credential(ctx, t.ID, "app")
 			if err != nil {
-				return err
+				return u, false, err
 			}
 			// The same role names and passwords as on the source (SCRAM verifiers of
 			// the stored passwords), the app NOLOGIN until the switch; the owner logs in
@@ -283,41 +287,41 @@ func (m *Mover) steps(ctx context.Context, t catalog.Tenant, mv catalog.Move, re
 			if err := m.P.WithOwnerPassword(ctx, t.ID, func(ownerPW string) error {
 				return dst.EnsureRoles(ctx, t.ID, pw, ownerPW, false)
 			}); err != nil {
-				return err
+				return u, false, err
 			}
 		case StepCopying:
 			// Only a marker: the copy below starts from an empty database every time.
 		case StepCopied:
 			if err := recreateDatabase(ctx, dst, t.ID); err != nil {
-				return err
+				return u, false, err
 			}
 			n, err := pipeDumpRestore(ctx, src, dst, t.ID)
 			if err != nil {
-				return err
+				return u, false, err
 			}
 			u.Bytes = &n
 		case StepHardened:
 			if err := dst.Harden(ctx, t.ID); err != nil {
-				return err
+				return u, false, err
 			}
 			// The dump carries the domain functions of a source that had them; one that
 			// had not (never reconciled since) gets them here.
 			if err := dst.SetDomain(ctx, t.ID, t.Domain); err != nil {
-				return err
+				return u, false, err
 			}
 		case StepSubscribed, StepSynced, StepCaughtUp, StepDetached:
 			if err := m.logicalStep(ctx, step, src, dst, mv); err != nil {
-				return err
+				return u, false, err
 			}
 			if step == StepSubscribed { // as for StepHardened: the schema came from a dump
 				if err := dst.SetDomain(ctx, t.ID, t.Domain); err != nil {
-					return err
+					return u, false, err
 				}
 			}
 		case StepVerified:
 			v, err := verify(ctx, src, dst, t.ID)
 			if err != nil {
-				return err
+				return u, false, err
 			}
 			res.Tables, res.Rows = len(v.Tables), v.Rows
 		case StepSwitched:
@@ -326,29 +330,30 @@ func (m *Mover) steps(ctx context.Context, t catalog.Tenant, mv catalog.Move, re
 				details["bytes"] = *mv.Bytes
 			}
 			if err := m.store().SwitchMove(ctx, mv, details); err != nil {
-				return err
+				return u, false, err
 			}
 			m.resyncWarehouse(ctx, t, mv)
-			fpMoveStepRecorded[step].Hit()
-			continue // SwitchMove recorded the step
+			return u, true, nil // SwitchMove recorded the step
 		case StepResumed:
 			if mv.PriorState == catalog.StateActive {
 				if err := dst.SetAppLogin(ctx, t.ID, true); err != nil {
-					return err
+					return u, false, err
 				}
 				fpMoveResumeLogin.Hit()
 			}
 			// The source copy stays, but nobody may reach it as the tenant any more, not
 			// even tenantctl's owner login.
 			if err := src.RevokeAccess(ctx, t.ID); err != nil {
-				return err
+				return u, false, err
 			}
 			if err := src.RevokeOwnerLogin(ctx, t.ID); err != nil {
-				return err
+				return u, false, err
 			}
 			u.Resumed = true
 		}
-		hit(fpMoveStepDone[step])
+		return u, false, nil
+	}
+	record := func(step string, u catalog.MoveUpdate) error {
 		if err := m.store().UpdateMove(ctx, mv.ID, u); err != nil {
 			return err
 		}
@@ -356,20 +361,18 @@ func (m *Mover) steps(ctx context.Context, t catalog.Tenant, mv catalog.Move, re
 			mv.Bytes = u.Bytes
 		}
 		m.Log.Debug("move step done", "tenant", t.Slug, "step", step, "elapsed", time.Since(stepStart).Round(time.Millisecond))
-		if step == StepResumed {
-			cur, err := m.store().GetMove(ctx, mv.ID)
-			if err != nil {
-				return err
-			}
-			d := map[string]any{"move": mv.ID, "server": mv.Target}
-			if cur.SuspendedAt != nil && cur.ResumedAt != nil {
-				d["downtime_ms"] = cur.ResumedAt.Sub(*cur.SuspendedAt).Milliseconds()
-			}
-			if err := m.store().AppendEvent(ctx, nil, catalog.Event{Action: "tenant.move.resumed", TenantID: t.ID, Slug: t.Slug, Details: d}); err != nil {
-				return err
-			}
+		if step != StepResumed {
+			return nil
 		}
-		fpMoveStepRecorded[step].Hit()
+		cur, err := m.store().GetMove(ctx, mv.ID)
+		if err != nil {
+			return err
+		}
+		return m.appendResumed(ctx, "tenant.move.resumed", t.ID, t.Slug, cur.SuspendedAt, cur.ResumedAt, map[string]any{"move": mv.ID, "server": mv.Target})
+	}
+	if err := (stepRun[catalog.MoveUpdate]{steps: stepsOf(mv.Method), last: mv.Step, before: fpMoveStepDone, after: fpMoveStepRecorded,
+		run: run, record: record}).drive(); err != nil {
+		return err
 	}
 	cur, err := m.store().GetMove(ctx, mv.ID)
 	if err != nil {
@@ -446,15 +449,7 @@ func (m *Mover) rollback(ctx context.Context, mv catalog.Move, reason string) er
 			return err
 		}
 	}
-	if _, err := m.store().GetServer(ctx, mv.Target); err == nil {
-		dst, err := m.P.Server(ctx, mv.Target)
-		if err != nil {
-			return err
-		}
-		if err := dropCopy(ctx, dst, mv.TenantID); err != nil {
-			return err
-		}
-	} else if !errors.Is(err, catalog.ErrServerNotFound) {
+	if err := m.dropCopyOn(ctx, mv.Target, mv.TenantID); err != nil {
 		return err
 	}
 	fpRollbackTarget.Hit()
@@ -473,6 +468,14 @@ func (m *Mover) rollback(ctx context.Context, mv catalog.Move, reason string) er
 
 // RollBack rolls back the tenant's interrupted move, if it has one that did not switch.
 func (m *Mover) RollBack(ctx context.Context, slug string) error {
+	return rollBackOpen(ctx, m, slug, "move", func(id string) ([]catalog.Move, error) {
+		return m.store().ListMoves(ctx, catalog.MoveFilter{TenantID: id, Statuses: []string{catalog.MoveMoving}})
+	}, m.rollback)
+}
+
+// rollBackOpen rolls back, under the tenant's lock, its open move or restore (what):
+// the first of those open lists.
+func rollBackOpen[T any](ctx context.Context, m *Mover, slug, what string, open func(id string) ([]T, error), rollback func(context.Context, T, string) error) error {
 	t, err := m.store().GetTenant(ctx, slug)
 	if err != nil {
 		return err
@@ -482,14 +485,14 @@ func (m *Mover) RollBack(ctx context.Context, slug string) error {
 		return err
 	}
 	defer unlock()
-	open, err := m.store().ListMoves(ctx, catalog.MoveFilter{TenantID: t.ID, Statuses: []string{catalog.MoveMoving}})
+	ops, err := open(t.ID)
 	if err != nil {
 		return err
 	}
-	if len(open) == 0 {
-		return validate.Errorf("tenant %q has no move in progress", slug)
+	if len(ops) == 0 {
+		return validate.Errorf("tenant %q has no %s in progress", slug, what)
 	}
-	return m.rollback(ctx, open[0], "rolled back by the operator")
+	return rollback(ctx, ops[0], "rolled back by the operator")
 }
 
 // recreateDatabase gives the target an empty tenant database, dropping what an
@@ -497,22 +500,27 @@ func (m *Mover) RollBack(ctx context.Context, slug string) error {
 // (a statement outlives its killed client); the two then collide on pg_database's
 // unique name, and the drop is tried again once it is done.
 func recreateDatabase(ctx context.Context, srv *tenantdb.Server, id string) error {
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		err := srv.DropDatabase(ctx, id)
-		if err == nil {
-			err = srv.CreateDatabase(ctx, id, "")
-		}
-		var pgErr *pgconn.PgError
-		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != pgerrcode.UniqueViolation || time.Now().After(deadline) {
+	return retryOnCode(ctx, pgerrcode.UniqueViolation, func() error {
+		if err := srv.DropDatabase(ctx, id); err != nil {
 			return err
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
+		return srv.CreateDatabase(ctx, id, "")
+	})
+}
+
+// dropCopyOn is dropCopy on the server named server; one removed from the catalog took
+// its copy with it.
+func (m *Mover) dropCopyOn(ctx context.Context, server, id string) error {
+	if _, err := m.store().GetServer(ctx, server); errors.Is(err, catalog.ErrServerNotFound) {
+		return nil
+	} else if err != nil {
+		return err
 	}
+	srv, err := m.P.Server(ctx, server)
+	if err != nil {
+		return err
+	}
+	return dropCopy(ctx, srv, id)
 }
 
 // dropCopy drops one server's copy of a tenant: its database, then its roles. A
@@ -520,14 +528,22 @@ func recreateDatabase(ctx context.Context, srv *tenantdb.Server, id string) erro
 // completes after its client is gone), so a database that appears after the drop, and
 // holds the roles, is dropped again for a few seconds before giving up.
 func dropCopy(ctx context.Context, srv *tenantdb.Server, id string) error {
+	return retryOnCode(ctx, pgerrcode.DependentObjectsStillExist, func() error {
+		if err := srv.DropDatabase(ctx, id); err != nil {
+			return err
+		}
+		return srv.DropRoles(ctx, id)
+	})
+}
+
+// retryOnCode runs fn again every 200ms, for up to 15 seconds, while it fails with the
+// SQLSTATE code: the time a statement of a killed run takes to finish on the server.
+func retryOnCode(ctx context.Context, code string, fn func() error) error {
 	deadline := time.Now().Add(15 * time.Second)
 	for {
-		err := srv.DropDatabase(ctx, id)
-		if err == nil {
-			err = srv.DropRoles(ctx, id)
-		}
+		err := fn()
 		var pgErr *pgconn.PgError
-		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != pgerrcode.DependentObjectsStillExist || time.Now().After(deadline) {
+		if err == nil || !errors.As(err, &pgErr) || pgErr.Code != code || time.Now().After(deadline) {
 			return err
 		}
 		select {

@@ -60,3 +60,19 @@ func (m *Mover) lockTenant(ctx context.Context, id string) (func(), error) {
 	}
 	return unlock, err
 }
+
+// lockAndReread takes the tenant's lock and reads the tenant again: what another
+// process did before the lock was had is seen. The caller releases the lock with
+// unlock; on an error it is not held.
+func (m *Mover) lockAndReread(ctx context.Context, id string) (catalog.Tenant, func(), error) {
+	unlock, err := m.lockTenant(ctx, id)
+	if err != nil {
+		return catalog.Tenant{}, nil, err
+	}
+	t, err := m.store().GetTenantByID(ctx, id)
+	if err != nil {
+		unlock()
+		return catalog.Tenant{}, nil, err
+	}
+	return t, unlock, nil
+}

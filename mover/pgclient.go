@@ -9,34 +9,20 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 
+	"github.com/tenantctl/tenantctl/localpg"
 	"github.com/tenantctl/tenantctl/secret"
 	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
 // FindClient returns the path of a PostgreSQL client program (pg_dump, pg_restore),
-// looking where the server binaries are looked for: $TENANTCTL_PG_BINDIR, PATH,
-// `pg_config --bindir`, then /usr/lib/postgresql/*/bin, newest major version first.
+// looking where the server binaries are looked for ([localpg.BinDirCandidates]):
+// $TENANTCTL_PG_BINDIR, PATH, `pg_config --bindir`, then /usr/lib/postgresql/*/bin,
+// newest major version first.
 func FindClient(name string) (string, error) {
-	var candidates []string
-	if dir := os.Getenv("TENANTCTL_PG_BINDIR"); dir != "" {
-		candidates = append(candidates, dir)
-	}
-	if p, err := exec.LookPath(name); err == nil {
-		if resolved, err := filepath.EvalSymlinks(p); err == nil {
-			p = resolved
-		}
-		candidates = append(candidates, filepath.Dir(p))
-	}
-	if out, err := exec.Command("pg_config", "--bindir").Output(); err == nil {
-		candidates = append(candidates, strings.TrimSpace(string(out)))
-	}
-	candidates = append(candidates, debianBinDirs()...)
-	for _, dir := range candidates {
+	for _, dir := range binDirCandidates(name) {
 		p := filepath.Join(dir, name)
 		if fi, err := os.Stat(p); err == nil && !fi.IsDir() && fi.Mode()&0o111 != 0 && !isWrapper(p) {
 			return p, nil
@@ -44,6 +30,10 @@ func FindClient(name string) (string, error) {
 	}
 	return "", fmt.Errorf("%s: %w", name, ErrNoClient)
 }
+
+// binDirCandidates is [localpg.BinDirCandidates], a variable so that a test can take
+// the machine's own PostgreSQL out of sight.
+var binDirCandidates = localpg.BinDirCandidates
 
 // isWrapper reports whether p is Debian's pg_wrapper script (a Perl program that
 // picks a cluster), not the real program.
@@ -56,20 +46,6 @@ func isWrapper(p string) bool {
 	head := make([]byte, 2)
 	_, _ = io.ReadFull(f, head)
 	return string(head) == "#!"
-}
-
-// debianGlob is where Debian and Ubuntu install PostgreSQL programs, one directory per
-// major version.
-var debianGlob = "/usr/lib/postgresql/*/bin"
-
-func debianBinDirs() []string {
-	matches, _ := filepath.Glob(debianGlob)
-	major := func(p string) int {
-		n, _ := strconv.Atoi(filepath.Base(filepath.Dir(p)))
-		return n
-	}
-	sort.Slice(matches, func(i, j int) bool { return major(matches[i]) > major(matches[j]) })
-	return matches
 }
 
 // clientCmd prepares a client program that reaches database db on srv as its admin

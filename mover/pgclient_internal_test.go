@@ -2,6 +2,7 @@ package mover
 
 import (
 	"errors"
+	"os"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -16,9 +17,10 @@ func TestFindClient(t *testing.T) {
 
 	t.Setenv("TENANTCTL_PG_BINDIR", t.TempDir())
 	t.Setenv("PATH", t.TempDir())
-	saved := debianGlob
-	debianGlob = t.TempDir() + "/*/bin"
-	t.Cleanup(func() { debianGlob = saved })
+	// localpg's own test covers where it looks; here, nowhere holds the program.
+	saved := binDirCandidates
+	binDirCandidates = func(string) []string { return []string{os.Getenv("TENANTCTL_PG_BINDIR")} }
+	t.Cleanup(func() { binDirCandidates = saved })
 	_, err = FindClient("pg_restore")
 	require.True(t, errors.Is(err, ErrNoClient))
 	require.Contains(t, err.Error(), "pg_restore")

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/fault"
 	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/secret"
 )
@@ -35,51 +36,60 @@ func (m *Mover) Reconcile(ctx context.Context, dryRun bool) ([]provisioner.Actio
 	if err != nil {
 		return nil, err
 	}
-	var actions []provisioner.Action
-	var errs []error
-	do := func(a provisioner.Action, fix func() error) {
-		if !dryRun && fix != nil {
-			if err := fix(); err != nil {
-				if errors.Is(err, provisioner.ErrBusy) {
-					a.Kind, a.Detail = ActMoveBusy, "another tenantctl process is driving this tenant right now; left alone"
-				} else {
-					a.Error = secret.Scrub(err.Error())
-					errs = append(errs, fmt.Errorf("%s %s: %w", a.Kind, a.Tenant, err))
-				}
-			} else {
-				a.Applied = true
-				fpMoveSettled.Hit()
-			}
-		}
-		actions = append(actions, a)
-	}
+	r := repairs{dryRun: dryRun}
 	for _, mv := range moves {
+		var a provisioner.Action
 		switch {
 		case mv.Status == catalog.MoveMoving:
-			do(provisioner.Action{Kind: ActRollBackMove, Tenant: mv.Slug, Server: mv.Target,
-				Detail: fmt.Sprintf("move to %s was interrupted after step %s: rolling back to %s", mv.Target, mv.Step, mv.Source)},
-				func() error { return m.settle(ctx, mv) })
+			a = provisioner.Action{Kind: ActRollBackMove, Tenant: mv.Slug, Server: mv.Target,
+				Detail: fmt.Sprintf("move to %s was interrupted after step %s: rolling back to %s", mv.Target, mv.Step, mv.Source)}
 		case mv.ResumedAt == nil:
-			do(provisioner.Action{Kind: ActFinishMove, Tenant: mv.Slug, Server: mv.Target,
-				Detail: fmt.Sprintf("move to %s switched but was interrupted before the tenant resumed: finishing it", mv.Target)},
-				func() error { return m.settle(ctx, mv) })
+			a = provisioner.Action{Kind: ActFinishMove, Tenant: mv.Slug, Server: mv.Target,
+				Detail: fmt.Sprintf("move to %s switched but was interrupted before the tenant resumed: finishing it", mv.Target)}
 		case mv.KeepSourceUntil != nil && !time.Now().Before(*mv.KeepSourceUntil):
-			do(provisioner.Action{Kind: ActDropSource, Tenant: mv.Slug, Server: mv.Source,
-				Detail: fmt.Sprintf("the copy kept on %s after the move to %s expired at %s: dropping it", mv.Source, mv.Target, mv.KeepSourceUntil.UTC().Format(time.RFC3339))},
-				func() error { return m.settle(ctx, mv) })
+			a = provisioner.Action{Kind: ActDropSource, Tenant: mv.Slug, Server: mv.Source,
+				Detail: fmt.Sprintf("the copy kept on %s after the move to %s expired at %s: dropping it", mv.Source, mv.Target, mv.KeepSourceUntil.UTC().Format(time.RFC3339))}
+		default:
+			continue
+		}
+		r.do(a, busyDriving, fpMoveSettled, func() error { return m.settle(ctx, mv) })
+	}
+	if err := m.reconcileRestores(ctx, &r); err != nil {
+		r.errs = append(r.errs, err)
+	}
+	if err := m.reconcileImports(ctx, &r); err != nil {
+		r.errs = append(r.errs, err)
+	}
+	return r.actions, errors.Join(r.errs...)
+}
+
+// busyDriving is the detail of an action left to the process that drives its tenant.
+const busyDriving = "another tenantctl process is driving this tenant right now; left alone"
+
+// repairs collects reconcile's actions and the errors of the fixes that failed.
+type repairs struct {
+	dryRun  bool
+	actions []provisioner.Action
+	errs    []error
+}
+
+// do records a, applying fix first unless it is a dry run: a tenant another process
+// holds ([provisioner.ErrBusy]) is left alone with the detail busy; settled (when not
+// nil) is hit after a fix applied.
+func (r *repairs) do(a provisioner.Action, busy string, settled *fault.Point, fix func() error) {
+	if !r.dryRun {
+		switch err := fix(); {
+		case errors.Is(err, provisioner.ErrBusy):
+			a.Kind, a.Detail = ActMoveBusy, busy
+		case err != nil:
+			a.Error = secret.Scrub(err.Error())
+			r.errs = append(r.errs, fmt.Errorf("%s %s: %w", a.Kind, a.Tenant, err))
+		default:
+			a.Applied = true
+			hit(settled)
 		}
 	}
-	ra, rerr := m.reconcileRestores(ctx, dryRun)
-	actions = append(actions, ra...)
-	if rerr != nil {
-		errs = append(errs, rerr)
-	}
-	ia, ierr := m.reconcileImports(ctx, dryRun)
-	actions = append(actions, ia...)
-	if ierr != nil {
-		errs = append(errs, ierr)
-	}
-	return actions, errors.Join(errs...)
+	r.actions = append(r.actions, a)
 }
 
 // settle takes the tenant's lock and rolls back, finishes or cleans up one move, as it

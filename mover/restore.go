@@ -13,7 +13,6 @@ import (
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/provisioner"
-	"github.com/tenantctl/tenantctl/secret"
 	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
@@ -73,8 +72,8 @@ func (o *RestoreOptions) Validate() error {
 			return validate.Errorf("the new tenant's slug must differ from %q (restore in place without it)", o.Slug)
 		}
 	}
-	if o.KeepSource != nil && *o.KeepSource < 0 {
-		return validate.Errorf("invalid retention %s: it must not be negative", *o.KeepSource)
+	if err := checkKeep(o.KeepSource, "retention"); err != nil {
+		return err
 	}
 	if o.ScratchRoot != "" && !filepath.IsAbs(o.ScratchRoot) {
 		return validate.Errorf("the scratch directory %q must be an absolute path", o.ScratchRoot)
@@ -95,12 +94,7 @@ func (o RestoreOptions) scratchLocation(name string) (string, error) {
 	return o.RestoreHost.Location(dir)
 }
 
-func (o RestoreOptions) keep() time.Duration {
-	if o.KeepSource == nil {
-		return DefaultKeepSource
-	}
-	return *o.KeepSource
-}
+func (o RestoreOptions) keep() time.Duration { return keepSource(o.KeepSource) }
 
 func (o RestoreOptions) scratchRoot() string {
 	if o.ScratchRoot != "" {
@@ -172,15 +166,11 @@ func (m *Mover) Restore(ctx context.Context, o RestoreOptions) (RestoreResult, e
 	}
 	res := RestoreResult{Slug: t.Slug, ID: t.ID, Server: t.Server, Time: o.Time, As: o.As}
 	if o.As == "" {
-		open, err := m.store().ListRestores(ctx, t.ID, catalog.RestoreRestoring, catalog.RestoreSwitched)
+		r, ok, err := m.unfinishedRestore(ctx, t.ID)
 		if err != nil {
 			return res, err
 		}
-		// A restore that switched but was killed before the tenant resumed is finished
-		// like one that had not switched yet.
-		open = slices.DeleteFunc(open, func(r catalog.Restore) bool { return r.Status == catalog.RestoreSwitched && r.ResumedAt != nil })
-		if len(open) > 0 {
-			r := open[0]
+		if ok {
 			if !r.TargetTime.Equal(o.Time) || r.SourceFile != "" {
 				return res, validate.Invalid(&InterruptedRestoreError{Slug: t.Slug, Time: r.TargetTime, Step: r.Step, File: r.SourceFile})
 			}
@@ -188,16 +178,7 @@ func (m *Mover) Restore(ctx context.Context, o RestoreOptions) (RestoreResult, e
 				res.Status = "resume at " + nextRestoreStep(r.Step)
 				return res, nil
 			}
-			unlock, err := m.lockTenant(ctx, t.ID)
-			if err != nil {
-				return res, err
-			}
-			defer unlock()
-			if r, err = m.store().GetRestore(ctx, r.ID); err != nil {
-				return res, err
-			}
-			m.Log.Info("resuming interrupted restore", "tenant", t.Slug, "step", r.Step)
-			return m.driveRestore(ctx, r, start)
+			return m.resumeRestore(ctx, res, r, start, "resuming interrupted restore")
 		}
 	}
 	if t.State != catalog.StateActive && t.State != catalog.StateSuspended {
@@ -263,18 +244,55 @@ func (m *Mover) Restore(ctx context.Context, o RestoreOptions) (RestoreResult, e
 	if err != nil {
 		return res, err
 	}
-	unlock, err := m.lockTenant(ctx, t.ID)
+	return m.startRestore(ctx, res, catalog.Restore{TenantID: t.ID, Slug: t.Slug, TargetTime: o.Time, ScratchDir: scratchDir, KeepSource: o.keep()},
+		start, "restoring tenant in place", "time", o.Time.UTC().Format(time.RFC3339Nano))
+}
+
+// unfinishedRestore returns the tenant's in-place restore still to finish, if it has
+// one: one that did not switch, or one that switched but was killed before the tenant
+// resumed (finished like one that had not switched yet).
+func (m *Mover) unfinishedRestore(ctx context.Context, tenantID string) (catalog.Restore, bool, error) {
+	open, err := m.store().ListRestores(ctx, tenantID, catalog.RestoreRestoring, catalog.RestoreSwitched)
+	if err != nil {
+		return catalog.Restore{}, false, err
+	}
+	open = slices.DeleteFunc(open, func(r catalog.Restore) bool { return r.Status == catalog.RestoreSwitched && r.ResumedAt != nil })
+	if len(open) == 0 {
+		return catalog.Restore{}, false, nil
+	}
+	return open[0], true, nil
+}
+
+// resumeRestore finishes the interrupted in-place restore r under the tenant's lock,
+// from the step the catalog holds once the lock is taken; msg is logged. res is
+// returned with the error of a step that could not start.
+func (m *Mover) resumeRestore(ctx context.Context, res RestoreResult, r catalog.Restore, start time.Time, msg string) (RestoreResult, error) {
+	unlock, err := m.lockTenant(ctx, r.TenantID)
 	if err != nil {
 		return res, err
 	}
 	defer unlock()
-	r, err := m.store().StartRestore(ctx, catalog.Restore{TenantID: t.ID, Slug: t.Slug, TargetTime: o.Time,
-		ScratchDir: scratchDir, KeepSource: o.keep()},
-		func(id int64) string { return tenantdb.KeptCopy(t.ID, id) })
+	if r, err = m.store().GetRestore(ctx, r.ID); err != nil {
+		return res, err
+	}
+	m.Log.Info(msg, "tenant", r.Slug, "step", r.Step)
+	return m.driveRestore(ctx, r, start)
+}
+
+// startRestore records the in-place restore r (its kept copy named by the restore's
+// id) under the tenant's lock and drives it; msg and args are logged.
+func (m *Mover) startRestore(ctx context.Context, res RestoreResult, r catalog.Restore, start time.Time, msg string, args ...any) (RestoreResult, error) {
+	id := r.TenantID
+	unlock, err := m.lockTenant(ctx, id)
 	if err != nil {
 		return res, err
 	}
-	m.Log.Info("restoring tenant in place", "tenant", t.Slug, "server", r.Server, "time", o.Time.UTC().Format(time.RFC3339Nano))
+	defer unlock()
+	r, err = m.store().StartRestore(ctx, r, func(restoreID int64) string { return tenantdb.KeptCopy(id, restoreID) })
+	if err != nil {
+		return res, err
+	}
+	m.Log.Info(msg, append([]any{"tenant", r.Slug, "server", r.Server}, args...)...)
 	fpRestoreStepRecorded[RestorePlanned].Hit()
 	return m.driveRestore(ctx, r, start)
 }
@@ -315,18 +333,16 @@ func checkScratch(ctx context.Context, sc *backup.Scratch, id string) (int64, []
 func (m *Mover) driveRestore(ctx context.Context, r catalog.Restore, start time.Time) (RestoreResult, error) {
 	res := RestoreResult{Slug: r.Slug, ID: r.TenantID, Server: r.Server, Time: r.TargetTime, File: r.SourceFile}
 	err := m.restoreSteps(ctx, r, &res)
-	if err != nil && ctx.Err() == nil {
-		cur, gerr := m.store().GetRestore(ctx, r.ID)
-		if gerr == nil && cur.Status == catalog.RestoreRestoring {
-			msg := secret.Scrub(err.Error())
-			m.Log.Warn("restore failed; rolling back", "tenant", r.Slug, "error", msg)
-			if rerr := m.rollbackRestore(ctx, cur, msg); rerr != nil {
-				return res, fmt.Errorf("restore tenant %q: %w; rolling back also failed: %w (run `tenantctl reconcile`)", r.Slug, err, rerr)
-			}
-			return res, fmt.Errorf("restore tenant %q: %w (rolled back: the tenant keeps its current database)", r.Slug, err)
-		}
-	}
-	if err != nil {
+	rolledBack, rerr := rollBackFailed(ctx, m, err, r.Slug, "restore failed; rolling back", func() (catalog.Restore, bool, error) {
+		cur, err := m.store().GetRestore(ctx, r.ID)
+		return cur, cur.Status == catalog.RestoreRestoring, err
+	}, m.rollbackRestore)
+	switch {
+	case rerr != nil:
+		return res, fmt.Errorf("restore tenant %q: %w; rolling back also failed: %w (run `tenantctl reconcile`)", r.Slug, err, rerr)
+	case rolledBack:
+		return res, fmt.Errorf("restore tenant %q: %w (rolled back: the tenant keeps its current database)", r.Slug, err)
+	case err != nil:
 		return res, fmt.Errorf("restore tenant %q: %w", r.Slug, err)
 	}
 	final, err := m.store().GetRestore(ctx, r.ID)
@@ -340,9 +356,7 @@ func (m *Mover) driveRestore(ctx context.Context, r catalog.Restore, start time.
 	if final.Rows != nil {
 		res.Rows = *final.Rows
 	}
-	if final.SuspendedAt != nil && final.ResumedAt != nil {
-		res.Downtime = final.ResumedAt.Sub(*final.SuspendedAt)
-	}
+	res.Downtime, _ = downtime(final.SuspendedAt, final.ResumedAt)
 	res.Duration = time.Since(start)
 	return res, nil
 }
@@ -377,117 +391,110 @@ func (m *Mover) restoreSteps(ctx context.Context, r catalog.Restore, res *Restor
 		sc, err = m.scratch(ctx, settings, live, id, r.TargetTime, r.ScratchDir)
 		return err
 	}
-	for _, step := range restoreSteps[slices.Index(restoreSteps, r.Step)+1:] {
+	run := func(step string) (catalog.RestoreUpdate, bool, error) {
 		u := catalog.RestoreUpdate{Step: &step}
 		switch step {
 		case RestoreScratch:
 			if fromExport {
 				info, err := m.checkExportFile(ctx, r)
 				if err != nil {
-					return err
+					return u, false, err
 				}
 				res.SchemaVersion = info.Version
 				break
 			}
 			if err := needScratch(); err != nil {
-				return err
+				return u, false, err
 			}
 			v, sums, err := checkScratch(ctx, sc, id)
 			if err != nil {
-				return err
+				return u, false, err
 			}
-			n, rows := len(sums), int64(0)
-			for _, s := range sums {
-				rows += s.Rows
-			}
+			n, rows := tally(sums)
 			u.Tables, u.Rows = &n, &rows
 			res.SchemaVersion = v
 		case RestoreSuspended:
 			// The app role loses LOGIN and CONNECT and its sessions end: nobody writes the
 			// current database from here on (the downtime starts).
 			if err := live.RevokeAccess(ctx, id); err != nil {
-				return err
+				return u, false, err
 			}
 			u.Suspended = true
 		case RestoreRenamed:
 			if err := live.RenameDatabase(ctx, db, r.KeptDB); err != nil {
-				return err
+				return u, false, err
 			}
 		case RestoreCopied:
 			if fromExport {
 				if err := m.restoreExportFile(ctx, live, r); err != nil {
-					return err
+					return u, false, err
 				}
 				break
 			}
 			if err := needScratch(); err != nil {
-				return err
+				return u, false, err
 			}
 			// The current database is aside under its kept name: the tenant's name is free
 			// (an interrupted run's partial copy is dropped first).
 			if err := recreateDatabase(ctx, live, id); err != nil {
-				return err
+				return u, false, err
 			}
 			if _, err := pipeDumpRestore(ctx, sc.Server, live, id); err != nil {
-				return err
+				return u, false, err
 			}
 		case RestoreHardened:
 			if err := live.Harden(ctx, id); err != nil {
-				return err
+				return u, false, err
 			}
 			// A backup taken before tenantctl wrote the customer's domain does not carry it.
 			t, err := m.store().GetTenantByID(ctx, id)
 			if err != nil {
-				return err
+				return u, false, err
 			}
 			if err := live.SetDomain(ctx, id, t.Domain); err != nil {
-				return err
+				return u, false, err
 			}
 			if fromExport {
 				if err := m.migrateRestored(ctx, live, id); err != nil {
-					return err
+					return u, false, err
 				}
 			}
 			// The app's CONNECT was revoked at suspension; hardening gave it back on the
 			// restored database only, and it stays NOLOGIN until resumed.
 			if err := live.SetAppLogin(ctx, id, false); err != nil {
-				return err
+				return u, false, err
 			}
 		case RestoreVerified:
 			if fromExport {
 				v, sums, err := m.checkRestored(ctx, live, id)
 				if err != nil {
-					return err
+					return u, false, err
 				}
-				n, rows := len(sums), int64(0)
-				for _, s := range sums {
-					rows += s.Rows
-				}
+				n, rows := tally(sums)
 				u.Tables, u.Rows = &n, &rows
 				res.Tables, res.Rows, res.SchemaVersion = n, rows, v
 				break
 			}
 			if err := needScratch(); err != nil {
-				return err
+				return u, false, err
 			}
 			v, err := verify(ctx, sc.Server, live, id)
 			if err != nil {
-				return err
+				return u, false, err
 			}
 			res.Tables, res.Rows = len(v.Tables), v.Rows
 		case RestoreSwitched:
 			if err := m.store().SwitchRestore(ctx, r); err != nil {
-				return err
+				return u, false, err
 			}
 			if t, err := m.store().GetTenantByID(ctx, id); err == nil {
 				m.resyncWarehouse(ctx, t, catalog.Move{Target: r.Server, PriorState: r.PriorState})
 			}
-			fpRestoreStepRecorded[step].Hit()
-			continue
+			return u, true, nil // SwitchRestore recorded the step
 		case RestoreResumed:
 			if r.PriorState == catalog.StateActive {
 				if err := live.SetAppLogin(ctx, id, true); err != nil {
-					return err
+					return u, false, err
 				}
 			}
 			if sc != nil {
@@ -496,29 +503,30 @@ func (m *Mover) restoreSteps(ctx context.Context, r catalog.Restore, res *Restor
 			}
 			if r.ScratchDir != "" {
 				if err := backup.RemoveScratch(ctx, r.ScratchDir); err != nil {
-					return err
+					return u, false, err
 				}
 			}
 			u.Resumed = true
 		}
-		hit(fpRestoreStepDone[step])
+		return u, false, nil
+	}
+	record := func(step string, u catalog.RestoreUpdate) error {
 		if err := m.store().UpdateRestore(ctx, r.ID, u); err != nil {
 			return err
 		}
-		if step == RestoreResumed {
-			cur, err := m.store().GetRestore(ctx, r.ID)
-			if err != nil {
-				return err
-			}
-			d := map[string]any{"restore": r.ID, "server": r.Server, "kept_db": r.KeptDB}
-			if cur.SuspendedAt != nil && cur.ResumedAt != nil {
-				d["downtime_ms"] = cur.ResumedAt.Sub(*cur.SuspendedAt).Milliseconds()
-			}
-			if err := m.store().AppendEvent(ctx, nil, catalog.Event{Action: "tenant.restore.resumed", TenantID: id, Slug: r.Slug, Details: d}); err != nil {
-				return err
-			}
+		if step != RestoreResumed {
+			return nil
 		}
-		fpRestoreStepRecorded[step].Hit()
+		cur, err := m.store().GetRestore(ctx, r.ID)
+		if err != nil {
+			return err
+		}
+		return m.appendResumed(ctx, "tenant.restore.resumed", id, r.Slug, cur.SuspendedAt, cur.ResumedAt,
+			map[string]any{"restore": r.ID, "server": r.Server, "kept_db": r.KeptDB})
+	}
+	if err := (stepRun[catalog.RestoreUpdate]{steps: restoreSteps, last: r.Step, before: fpRestoreStepDone, after: fpRestoreStepRecorded,
+		run: run, record: record}).drive(); err != nil {
+		return err
 	}
 	cur, err := m.store().GetRestore(ctx, r.ID)
 	if err != nil {
@@ -595,23 +603,9 @@ func (m *Mover) rollbackRestore(ctx context.Context, r catalog.Restore, reason s
 // RollBackRestore rolls back the tenant's interrupted in-place restore, if it has one
 // that did not switch.
 func (m *Mover) RollBackRestore(ctx context.Context, slug string) error {
-	t, err := m.store().GetTenant(ctx, slug)
-	if err != nil {
-		return err
-	}
-	unlock, err := m.lockTenant(ctx, t.ID)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	open, err := m.store().ListRestores(ctx, t.ID, catalog.RestoreRestoring)
-	if err != nil {
-		return err
-	}
-	if len(open) == 0 {
-		return validate.Errorf("tenant %q has no restore in progress", slug)
-	}
-	return m.rollbackRestore(ctx, open[0], "rolled back by the operator")
+	return rollBackOpen(ctx, m, slug, "restore", func(id string) ([]catalog.Restore, error) {
+		return m.store().ListRestores(ctx, id, catalog.RestoreRestoring)
+	}, m.rollbackRestore)
 }
 
 // restoreAsNew restores the tenant's database into a scratch instance, dumps it and
@@ -642,10 +636,7 @@ func (m *Mover) restoreAsNew(ctx context.Context, t catalog.Tenant, s backup.Set
 	if err != nil {
 		return res, err
 	}
-	for _, s := range sums {
-		res.Rows += s.Rows
-	}
-	res.Tables = len(sums)
+	res.Tables, res.Rows = tally(sums)
 	// The dump is read here, wherever the scratch instance runs.
 	tmp, err := os.MkdirTemp("", "tenantctl-restored-")
 	if err != nil {
@@ -681,13 +672,11 @@ func (m *Mover) restoreAsNew(ctx context.Context, t catalog.Tenant, s backup.Set
 // reconcileRestores settles interrupted in-place restores: one that did not switch is
 // rolled back (the tenant keeps its current database); a switched one is finished; a
 // kept copy whose retention ended is dropped.
-func (m *Mover) reconcileRestores(ctx context.Context, dryRun bool) ([]provisioner.Action, error) {
+func (m *Mover) reconcileRestores(ctx context.Context, rep *repairs) error {
 	open, err := m.store().ListRestores(ctx, "", catalog.RestoreRestoring, catalog.RestoreSwitched)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	var actions []provisioner.Action
-	var errs []error
 	for _, r := range open {
 		var a provisioner.Action
 		switch {
@@ -703,21 +692,9 @@ func (m *Mover) reconcileRestores(ctx context.Context, dryRun bool) ([]provision
 		default:
 			continue
 		}
-		if !dryRun {
-			if err := m.settleRestore(ctx, r.ID, r.TenantID); err != nil {
-				if errors.Is(err, provisioner.ErrBusy) {
-					a.Kind, a.Detail = ActMoveBusy, "another tenantctl process is driving this tenant right now; left alone"
-				} else {
-					a.Error = secret.Scrub(err.Error())
-					errs = append(errs, fmt.Errorf("%s %s: %w", a.Kind, a.Tenant, err))
-				}
-			} else {
-				a.Applied = true
-			}
-		}
-		actions = append(actions, a)
+		rep.do(a, busyDriving, nil, func() error { return m.settleRestore(ctx, r.ID, r.TenantID) })
 	}
-	return actions, errors.Join(errs...)
+	return nil
 }
 
 func (m *Mover) settleRestore(ctx context.Context, restoreID int64, tenantID string) error {

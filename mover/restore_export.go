@@ -38,8 +38,8 @@ func (m *Mover) RestoreExportInPlace(ctx context.Context, o FromExportOptions) (
 	if o.As != "" {
 		return RestoreResult{}, validate.Errorf("an in-place restore replaces %q itself: it takes no new slug", o.Slug)
 	}
-	if o.KeepSource != nil && *o.KeepSource < 0 {
-		return RestoreResult{}, validate.Errorf("invalid retention %s: it must not be negative", *o.KeepSource)
+	if err := checkKeep(o.KeepSource, "retention"); err != nil {
+		return RestoreResult{}, err
 	}
 	if o.File == "" {
 		return RestoreResult{}, validate.Errorf("an export file is required")
@@ -53,26 +53,13 @@ func (m *Mover) RestoreExportInPlace(ctx context.Context, o FromExportOptions) (
 		return RestoreResult{}, err
 	}
 	res := RestoreResult{Slug: t.Slug, ID: t.ID, Server: t.Server, File: abs}
-	open, err := m.store().ListRestores(ctx, t.ID, catalog.RestoreRestoring, catalog.RestoreSwitched)
-	if err != nil {
+	if r, ok, err := m.unfinishedRestore(ctx, t.ID); err != nil {
 		return res, err
-	}
-	open = slices.DeleteFunc(open, func(r catalog.Restore) bool { return r.Status == catalog.RestoreSwitched && r.ResumedAt != nil })
-	if len(open) > 0 {
-		r := open[0]
+	} else if ok {
 		if r.SourceFile != abs {
 			return res, validate.Invalid(&InterruptedRestoreError{Slug: t.Slug, Time: r.TargetTime, Step: r.Step, File: r.SourceFile})
 		}
-		unlock, err := m.lockTenant(ctx, t.ID)
-		if err != nil {
-			return res, err
-		}
-		defer unlock()
-		if r, err = m.store().GetRestore(ctx, r.ID); err != nil {
-			return res, err
-		}
-		m.Log.Info("resuming interrupted restore from an export", "tenant", t.Slug, "step", r.Step)
-		return m.driveRestore(ctx, r, start)
+		return m.resumeRestore(ctx, res, r, start, "resuming interrupted restore from an export")
 	}
 	if t.State != catalog.StateActive && t.State != catalog.StateSuspended {
 		return res, validate.Invalid(fmt.Errorf("tenant %q is %s: %w (a restore needs an active or suspended tenant)", o.Slug, t.State, provisioner.ErrWrongState))
@@ -102,24 +89,8 @@ func (m *Mover) RestoreExportInPlace(ctx context.Context, o FromExportOptions) (
 	if _, err := FindClient("pg_restore"); err != nil {
 		return res, err
 	}
-	keep := DefaultKeepSource
-	if o.KeepSource != nil {
-		keep = *o.KeepSource
-	}
-	unlock, err := m.lockTenant(ctx, t.ID)
-	if err != nil {
-		return res, err
-	}
-	defer unlock()
-	r, err := m.store().StartRestore(ctx, catalog.Restore{TenantID: t.ID, Slug: t.Slug, TargetTime: rec.TakenAt, KeepSource: keep,
-		SourceFile: abs, SourceSHA256: info.SHA256},
-		func(id int64) string { return tenantdb.KeptCopy(t.ID, id) })
-	if err != nil {
-		return res, err
-	}
-	m.Log.Info("restoring tenant in place from an export", "tenant", t.Slug, "server", r.Server, "file", abs, "taken", rec.TakenAt.UTC().Format(time.RFC3339))
-	fpRestoreStepRecorded[RestorePlanned].Hit()
-	return m.driveRestore(ctx, r, start)
+	return m.startRestore(ctx, res, catalog.Restore{TenantID: t.ID, Slug: t.Slug, TargetTime: rec.TakenAt, KeepSource: keepSource(o.KeepSource), SourceFile: abs, SourceSHA256: info.SHA256},
+		start, "restoring tenant in place from an export", "file", abs, "taken", rec.TakenAt.UTC().Format(time.RFC3339))
 }
 
 // checkExportVersion refuses an archive whose schema is newer than the tenant's, or

@@ -121,13 +121,9 @@ func (p *Provisioner) RevokeAccess(ctx context.Context, login, slug string) erro
 	if !loginRE.MatchString(login) {
 		return validate.Errorf("invalid login %q: use 1-31 characters a-z, 0-9, '.', '_' and '-', starting with a letter", login)
 	}
-	t, err := p.Store.GetTenant(ctx, slug)
-	if err != nil {
-		return err
-	}
 	// Under the tenant's lock, like a grant: reconcile finishing an interrupted grant
 	// must not recreate a role this revoke is dropping.
-	unlock, err := p.lockTenant(ctx, t.ID)
+	t, unlock, err := p.lockTenantBySlug(ctx, slug)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/pglock"
@@ -169,13 +170,26 @@ type slugLock struct {
 // lockSlugAhead starts opening a catalog connection and taking the slug's create lock
 // on it, waiting up to [CreateWait] for a live run that holds it.
 func (p *Provisioner) lockSlugAhead(ctx context.Context, slug string) *slugLock {
-	l := &slugLock{done: make(chan struct{}), ahead: p.Store.ConnectAhead(ctx)}
+	ahead, kept := p.catalogConnAhead(ctx)
+	l := &slugLock{done: make(chan struct{}), ahead: ahead}
 	go func() {
 		defer close(l.done)
-		if l.conn, l.err = l.ahead.Take(); l.err != nil {
-			return
+		l.conn, l.err = l.ahead.Take()
+		if l.err == nil {
+			l.waited, l.err = p.lockSlug(ctx, l.conn, slug)
 		}
-		l.waited, l.err = p.lockSlug(ctx, l.conn, slug)
+		var pgErr *pgconn.PgError
+		if l.err != nil && kept && ctx.Err() == nil && !errors.As(l.err, &pgErr) && !errors.Is(l.err, ErrBusy) {
+			// A connection kept since an earlier create (KeepWarm) that broke meanwhile
+			// (the catalog restarted): log in again.
+			if l.conn != nil {
+				_ = l.conn.Close(context.Background())
+			}
+			l.ahead = p.Store.ConnectAhead(ctx)
+			if l.conn, l.err = l.ahead.Take(); l.err == nil {
+				l.waited, l.err = p.lockSlug(ctx, l.conn, slug)
+			}
+		}
 		if l.err == nil {
 			fpCreateSlugLocked.Hit()
 		}
@@ -410,8 +424,7 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 		if err := p.Store.UpdateTenant(ctx, t.ID, u); err != nil {
 			return err
 		}
-		fpStepRecorded[step].Hit()
-		if err := p.afterStep(step); err != nil {
+		if err := p.reached(fpStepRecorded[step], step); err != nil {
 			return err
 		}
 	}
@@ -434,10 +447,15 @@ func (p *Provisioner) createDatabase(ctx context.Context, srv *tenantdb.Server, 
 		if err == nil {
 			// The warehouse step logs in to the warehouse: that login overlaps the clone.
 			p.warmWarehouse(ctx)
-			if tmpl, err = p.cloneTemplate(ctx, srv, t.ID, tmpl); err != nil {
+			var conn *pgx.Conn
+			if tmpl, conn, err = p.cloneTemplate(ctx, srv, t.ID, tmpl); err != nil {
 				return 0, false, err
 			}
-			if err := srv.AdoptAndHarden(ctx, t.ID, t.Domain); err != nil {
+			// On the connection that fingerprinted the clone: one login to the new
+			// database, not two.
+			err = srv.AdoptAndHardenOn(ctx, conn, t.ID, t.Domain)
+			conn.Close(context.WithoutCancel(ctx))
+			if err != nil {
 				return 0, false, err
 			}
 			return tmpl.Version, true, nil

@@ -44,8 +44,8 @@ var (
 
 	// The warm pool (pool.go): a claim, and a refill building or dropping spares.
 	fpClaimed           = fault.Register("pool.claim.after-claim", "spare claimed: tenant recorded at step claimed, app role still NOLOGIN without a password")
-	fpClaimDomain       = fault.Register("pool.claim.after-domain", "claimed tenant's database carries its domain, app role not yet activated")
-	fpClaimActivated    = fault.Register("pool.claim.after-activate", "claimed tenant's app role has its password and LOGIN, tenant not yet active")
+	fpClaimDomain       = fault.Register("pool.claim.after-domain", "claimed tenant's database carries its domain and its app and owner roles their passwords and LOGIN (one transaction), tenant not yet active")
+	fpClaimActivated    = fault.Register("pool.claim.after-activate", "claimed tenant's app role has its password and LOGIN, its database its domain (one transaction), tenant not yet active")
 	fpSpareRecorded     = fault.Register("pool.spare.after-record", "spare recorded as building, nothing on the server (use :N)")
 	fpSpareRoles        = fault.Register("pool.spare.after-roles", "spare's roles made, no database (use :N)")
 	fpSpareDatabase     = fault.Register("pool.spare.after-database", "spare database cloned from the template, not hardened (use :N)")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/internal/fault"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/secret"
 	"github.com/tenantctl/tenantctl/tenantdb"
@@ -19,11 +20,7 @@ const DefaultRetention = 7 * 24 * time.Hour
 
 // withTenant loads a live tenant by slug under its lock and checks its state.
 func (p *Provisioner) withTenant(ctx context.Context, slug string, states []string, fn func(t catalog.Tenant) error) error {
-	t, err := p.Store.GetTenant(ctx, slug)
-	if err != nil {
-		return err
-	}
-	unlock, err := p.lockTenant(ctx, t.ID)
+	t, unlock, err := p.lockTenantBySlug(ctx, slug)
 	if err != nil {
 		return err
 	}
@@ -39,43 +36,36 @@ func (p *Provisioner) withTenant(ctx context.Context, slug string, states []stri
 
 // Suspend stops the tenant's application from logging in and ends its sessions.
 func (p *Provisioner) Suspend(ctx context.Context, slug string) error {
-	return p.withTenant(ctx, slug, []string{catalog.StateActive, catalog.StateSuspended}, func(t catalog.Tenant) error {
-		srv, err := p.Server(ctx, t.Server)
-		if err != nil {
-			return err
-		}
-		if err := srv.SetAppLogin(ctx, t.ID, false); err != nil {
-			return err
-		}
-		fpSuspendServer.Hit()
-		state := catalog.StateSuspended
-		if err := p.Store.UpdateTenant(ctx, t.ID, catalog.TenantUpdate{State: &state,
-			Event: &catalog.Event{Action: "tenant.suspend", Slug: t.Slug}}); err != nil {
-			return err
-		}
-		fpSuspendCatalog.Hit()
-		p.syncWarehouse(ctx, t, state)
-		return nil
-	})
+	return p.setAppLogin(ctx, slug, []string{catalog.StateActive, catalog.StateSuspended}, false, fpSuspendServer, fpSuspendCatalog)
 }
 
 // Resume lets a suspended tenant's application log in again.
 func (p *Provisioner) Resume(ctx context.Context, slug string) error {
-	return p.withTenant(ctx, slug, []string{catalog.StateSuspended, catalog.StateActive}, func(t catalog.Tenant) error {
+	return p.setAppLogin(ctx, slug, []string{catalog.StateSuspended, catalog.StateActive}, true, fpResumeServer, fpResumeCatalog)
+}
+
+// setAppLogin is Suspend (login false) and Resume: the app role's login on the server
+// first, then the tenant's state in the catalog, then the warehouse's dimension; a kill
+// point after each of the first two.
+func (p *Provisioner) setAppLogin(ctx context.Context, slug string, from []string, login bool, fpServer, fpCatalog *fault.Point) error {
+	state, action := catalog.StateSuspended, "tenant.suspend"
+	if login {
+		state, action = catalog.StateActive, "tenant.resume"
+	}
+	return p.withTenant(ctx, slug, from, func(t catalog.Tenant) error {
 		srv, err := p.Server(ctx, t.Server)
 		if err != nil {
 			return err
 		}
-		if err := srv.SetAppLogin(ctx, t.ID, true); err != nil {
+		if err := srv.SetAppLogin(ctx, t.ID, login); err != nil {
 			return err
 		}
-		fpResumeServer.Hit()
-		state := catalog.StateActive
+		fpServer.Hit()
 		if err := p.Store.UpdateTenant(ctx, t.ID, catalog.TenantUpdate{State: &state,
-			Event: &catalog.Event{Action: "tenant.resume", Slug: t.Slug}}); err != nil {
+			Event: &catalog.Event{Action: action, Slug: t.Slug}}); err != nil {
 			return err
 		}
-		fpResumeCatalog.Hit()
+		fpCatalog.Hit()
 		p.syncWarehouse(ctx, t, state)
 		return nil
 	})
@@ -329,8 +319,7 @@ func (p *Provisioner) purgeID(ctx context.Context, id string) error {
 	if err := p.Store.UpdateTenant(ctx, id, catalog.TenantUpdate{Step: &step}); err != nil {
 		return err
 	}
-	fpPurgeMarked.Hit()
-	if err := p.afterStep(StepPurging); err != nil {
+	if err := p.reached(fpPurgeMarked, StepPurging); err != nil {
 		return err
 	}
 	if err := p.revokeAllGrants(ctx, t); err != nil {
@@ -342,11 +331,7 @@ func (p *Provisioner) purgeID(ctx context.Context, id string) error {
 		if err != nil {
 			return err
 		}
-		if err := srv.DropDatabase(ctx, t.ID); err != nil {
-			return err
-		}
-		fpPurgeDatabase.Hit()
-		if err := srv.DropRoles(ctx, t.ID); err != nil {
+		if err := dropDatabaseAndRoles(ctx, srv, t.ID, fpPurgeDatabase); err != nil {
 			return err
 		}
 		fpPurgeRoles.Hit()

@@ -27,6 +27,16 @@ func (p *Provisioner) lockTenant(ctx context.Context, id string) (unlock func(),
 	return unlock, err
 }
 
+// lockTenantBySlug looks the tenant up by slug and takes its lock (see lockTenant); the caller
+// releases it with unlock.
+func (p *Provisioner) lockTenantBySlug(ctx context.Context, slug string) (t catalog.Tenant, unlock func(), err error) {
+	if t, err = p.Store.GetTenant(ctx, slug); err != nil {
+		return t, nil, err
+	}
+	unlock, err = p.lockTenant(ctx, t.ID)
+	return t, unlock, err
+}
+
 // lockTenantShared is lockTenant on a catalog connection the caller keeps (and closes).
 func (p *Provisioner) lockTenantShared(ctx context.Context, conn *pgx.Conn, id string) (unlock func(), err error) {
 	unlock, err = pglock.AcquireShared(ctx, conn, catalog.TenantLockName(id), LockWait)

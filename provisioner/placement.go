@@ -68,12 +68,8 @@ func (p *Provisioner) Server(ctx context.Context, name string) (*tenantdb.Server
 	return p.fleet().Get(ctx, name)
 }
 
-// fleet returns the provisioner's server-handle cache, creating it on first use.
+// fleet returns the provisioner's server-handle cache.
 func (p *Provisioner) fleet() *fleet.Servers {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.servers == nil {
-		p.servers = fleet.NewServers(p.Store)
-	}
-	return p.servers
+	srvs, _ := p.caches()
+	return srvs
 }

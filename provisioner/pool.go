@@ -7,9 +7,11 @@ import (
 	"sync"
 
 	"github.com/jackc/pgerrcode"
+	"github.com/jackc/pgx/v5"
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
+	"github.com/tenantctl/tenantctl/internal/fault"
 	"github.com/tenantctl/tenantctl/internal/pglock"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/secret"
@@ -33,61 +35,104 @@ const (
 
 // createFromSpare is the fast path of [Provisioner.Create]: claim a ready spare of the
 // placed server in one catalog transaction (the tenant recorded under the spare's id,
-// its sealed password with it), give the app role its password and LOGIN in one
-// statement, mark the tenant active. It returns catalog.ErrNoSpare, having changed
-// nothing, when the server has no spare for the current migration set. The claiming
-// command never refills the pool: reconcile and the scheduler do.
+// its sealed passwords with it), then one server round trip on a connection to the
+// claimed database that was opened while the catalog claimed (or, in a long-running
+// serve, before the request came): the customer's domain functions, the app and owner
+// roles' passwords and LOGIN, in one transaction; then mark the tenant active. It
+// returns catalog.ErrNoSpare, having changed nothing, when the server has no spare for
+// the current migration set. The claiming command never refills the pool: reconcile
+// and the scheduler do.
 func (p *Provisioner) createFromSpare(ctx context.Context, srv catalog.Server, o CreateOptions, labels map[string]string) (catalog.Tenant, error) {
-	// Log in to the server while the catalog claims the spare (or, without one, while
-	// the slow path records the tenant): the login costs as much as the rest of a claim.
 	h, err := p.Server(ctx, srv.Name)
 	if err != nil {
 		return catalog.Tenant{}, err
 	}
-	h.Warm(ctx)
 	if srv.SparesReady == 0 {
+		// The slow path follows: its first server statement finds the login made.
+		h.Warm(ctx)
 		return catalog.Tenant{}, catalog.ErrNoSpare
 	}
+	// Log in to the spare the claim will most likely take while the catalog claims it:
+	// the login costs as much as the rest of a claim.
+	ahead := p.claimAhead(ctx, h, srv)
+	defer ahead.close()
 	hash, err := migrations.Hash(p.TenantFS())
 	if err != nil {
 		return catalog.Tenant{}, err
 	}
 	password, ownerPassword := secret.NewPassword(), secret.NewPassword()
+	// The SCRAM verifiers the server receives, computed while the catalog claims.
+	type prepared struct {
+		pw  tenantdb.ClaimPasswords
+		err error
+	}
+	verifiers := make(chan prepared, 1)
+	go func() {
+		pw, err := tenantdb.PrepareClaimPasswords(password, ownerPassword)
+		verifiers <- prepared{pw, err}
+	}()
 	t, err := p.Store.ClaimSpare(ctx, catalog.SpareClaim{
 		Tenant: catalog.Tenant{Slug: o.Slug, Name: o.Name, Domain: o.Domain, ContactEmail: o.ContactEmail,
 			Labels: labels, Server: srv.Name},
 		Step: StepClaimed, TemplateHash: hash, Password: password, OwnerPassword: ownerPassword,
+		Prefer: ahead.prefer(),
 	})
 	if err != nil {
+		if errors.Is(err, catalog.ErrNoSpare) {
+			h.Warm(ctx)
+		}
 		return t, err
 	}
 	p.Log.Info("provisioning tenant from a spare", "tenant", t.Slug, "id", t.ID, "server", srv.Name)
-	fpClaimed.Hit()
-	if err := p.afterStep(StepClaimed); err != nil {
+	if err := p.reached(fpClaimed, StepClaimed); err != nil {
 		return t, err
 	}
-	active, err := p.activateClaimed(ctx, h, t, password, ownerPassword)
+	v := <-verifiers
+	if v.err != nil {
+		return t, p.createFailed(ctx, t, StepClaimed, v.err)
+	}
+	active, err := p.activateClaimed(ctx, h, t, v.pw, ahead.take(t.ID))
+	// The next claim's logins, made between requests (KeepWarm only).
+	p.prepareNextClaim(srv.Name)
 	if err != nil {
 		return t, p.createFailed(ctx, t, StepClaimed, err)
 	}
 	return active, nil
 }
 
-// activateClaimed turns a claimed spare into an active tenant: the app and owner roles'
-// passwords and LOGIN, then the catalog record.
-func (p *Provisioner) activateClaimed(ctx context.Context, h *tenantdb.Server, t catalog.Tenant, password, ownerPassword string) (catalog.Tenant, error) {
+// activateClaimed turns a claimed spare into an active tenant: one server round trip
+// on conn (an admin connection to the claimed database; nil: one is opened now), then
+// the catalog record. An interrupted claim is finished by runCreateSteps from
+// StepClaimed, which makes the same changes.
+func (p *Provisioner) activateClaimed(ctx context.Context, h *tenantdb.Server, t catalog.Tenant, pw tenantdb.ClaimPasswords, conn *pgx.Conn) (catalog.Tenant, error) {
 	// No warehouse login here: the tenant has no rows to roll up yet, and the first
 	// rollup that copies any records it in the warehouse's tenant dimension (every run
 	// refreshes it). Under load a login is the dearest thing a claim could do.
-	// The customer's domain first: an interrupted claim is finished by the same two
-	// steps (runCreateSteps from StepClaimed).
-	if err := h.SetDomain(ctx, t.ID, t.Domain); err != nil {
+	act, err := h.PrepareClaim(t.ID, t.Domain, pw)
+	if err != nil {
 		return t, err
 	}
+	if conn == nil {
+		if conn, err = h.ConnectTenant(ctx, t.ID); err != nil {
+			return t, err
+		}
+	}
+	err = h.ActivateClaim(ctx, conn, act)
+	if err != nil && conn.IsClosed() && ctx.Err() == nil {
+		// A connection opened ahead that the server ended meanwhile: once more on a new
+		// one (the activation is idempotent).
+		if conn, err = h.ConnectTenant(ctx, t.ID); err == nil {
+			err = h.ActivateClaim(ctx, conn, act)
+		}
+	}
+	if conn != nil {
+		_ = conn.Close(context.WithoutCancel(ctx))
+	}
+	if err != nil {
+		return t, err
+	}
+	// Both kill points are after the one transaction that made both changes.
 	fpClaimDomain.Hit()
-	if err := h.ActivateApp(ctx, t.ID, password, ownerPassword); err != nil {
-		return t, err
-	}
 	fpClaimActivated.Hit()
 	return p.Store.FinishClaim(ctx, t.ID, StepWarehouse, map[string]any{
 		"server": t.Server, "schema_version": t.SchemaVersion, "spare": true})
@@ -190,13 +235,10 @@ func poolTarget(s catalog.Server) int {
 	return max(0, min(s.Spares, s.Free()))
 }
 
-func (p *Provisioner) refillServer(ctx context.Context, s catalog.Server, hash string, version int64, dryRun bool) (PoolResult, error) {
-	r := PoolResult{Server: s.Name, Target: poolTarget(s)}
-	spares, err := p.Store.ListSpares(ctx, s.Name)
-	if err != nil {
-		return r, err
-	}
-	var current, stale, dropping, building []catalog.Spare
+// sortSpares sorts a server's spares by what a refill does with them, for the template
+// hash: current (ready, on the template), stale (another template's, or building on
+// one), dropping (retired, to drop) and building (to finish).
+func sortSpares(spares []catalog.Spare, hash string) (current, stale, dropping, building []catalog.Spare) {
 	for _, sp := range spares {
 		switch {
 		case sp.State == catalog.SpareDropping:
@@ -209,6 +251,16 @@ func (p *Provisioner) refillServer(ctx context.Context, s catalog.Server, hash s
 			current = append(current, sp)
 		}
 	}
+	return current, stale, dropping, building
+}
+
+func (p *Provisioner) refillServer(ctx context.Context, s catalog.Server, hash string, version int64, dryRun bool) (PoolResult, error) {
+	r := PoolResult{Server: s.Name, Target: poolTarget(s)}
+	spares, err := p.Store.ListSpares(ctx, s.Name)
+	if err != nil {
+		return r, err
+	}
+	current, stale, dropping, building := sortSpares(spares, hash)
 	extra := max(0, len(current)+len(building)-r.Target)
 	if dryRun {
 		r.Ready = len(current)
@@ -234,19 +286,7 @@ func (p *Provisioner) refillServer(ctx context.Context, s catalog.Server, hash s
 	if spares, err = p.Store.ListSpares(ctx, s.Name); err != nil {
 		return r, err
 	}
-	current, stale, dropping, building = nil, nil, nil, nil
-	for _, sp := range spares {
-		switch {
-		case sp.State == catalog.SpareDropping:
-			dropping = append(dropping, sp)
-		case sp.State == catalog.SpareBuilding && sp.TemplateHash == hash:
-			building = append(building, sp)
-		case sp.TemplateHash != hash || sp.State == catalog.SpareBuilding:
-			stale = append(stale, sp)
-		default:
-			current = append(current, sp)
-		}
-	}
+	current, stale, dropping, building = sortSpares(spares, hash)
 	h, err := p.Server(ctx, s.Name)
 	if err != nil {
 		return r, err
@@ -328,8 +368,7 @@ func (p *Provisioner) buildSpare(ctx context.Context, h *tenantdb.Server, sp cat
 		if err := p.Store.InsertSpare(ctx, sp); err != nil {
 			return err
 		}
-		fpSpareRecorded.Hit()
-		if err := p.afterStep(SpareStepRecorded); err != nil {
+		if err := p.reached(fpSpareRecorded, SpareStepRecorded); err != nil {
 			return err
 		}
 	}
@@ -343,22 +382,21 @@ func (p *Provisioner) buildSpare(ctx context.Context, h *tenantdb.Server, sp cat
 	if err := h.EnsureSpareRoles(ctx, sp.ID); err != nil {
 		return err
 	}
-	fpSpareRoles.Hit()
-	if err := p.afterStep(SpareStepRoles); err != nil {
+	if err := p.reached(fpSpareRoles, SpareStepRoles); err != nil {
 		return err
 	}
-	if _, err := p.cloneTemplate(ctx, h, sp.ID, tmpl); err != nil {
+	_, conn, err := p.cloneTemplate(ctx, h, sp.ID, tmpl)
+	if err != nil {
 		return err
 	}
-	fpSpareDatabase.Hit()
-	if err := p.afterStep(SpareStepDatabase); err != nil {
+	conn.Close(context.WithoutCancel(ctx))
+	if err := p.reached(fpSpareDatabase, SpareStepDatabase); err != nil {
 		return err
 	}
 	if err := h.Harden(ctx, sp.ID); err != nil {
 		return err
 	}
-	fpSpareHardened.Hit()
-	if err := p.afterStep(SpareStepHardened); err != nil {
+	if err := p.reached(fpSpareHardened, SpareStepHardened); err != nil {
 		return err
 	}
 	return p.Store.MarkSpareReady(ctx, sp.ID)
@@ -367,22 +405,26 @@ func (p *Provisioner) buildSpare(ctx context.Context, h *tenantdb.Server, sp cat
 // dropSpare removes a spare already retired (state dropping, or building under the
 // pool lock): database, roles, then the catalog row. Idempotent.
 func (p *Provisioner) dropSpare(ctx context.Context, h *tenantdb.Server, sp catalog.Spare) error {
-	fpSpareRetired.Hit()
-	if err := p.afterStep(SpareStepRetired); err != nil {
+	if err := p.reached(fpSpareRetired, SpareStepRetired); err != nil {
 		return err
 	}
-	if err := h.DropDatabase(ctx, sp.ID); err != nil {
+	if err := dropDatabaseAndRoles(ctx, h, sp.ID, fpSpareDbDropped); err != nil {
 		return err
 	}
-	fpSpareDbDropped.Hit()
-	if err := h.DropRoles(ctx, sp.ID); err != nil {
-		return err
-	}
-	fpSpareRolesDropped.Hit()
-	if err := p.afterStep(SpareStepDropped); err != nil {
+	if err := p.reached(fpSpareRolesDropped, SpareStepDropped); err != nil {
 		return err
 	}
 	return p.Store.DeleteSpare(ctx, sp.ID)
+}
+
+// dropDatabaseAndRoles drops the database of tenant (or spare) id on h, then its roles
+// (which the database's objects hold on to); afterDatabase is the kill point between.
+func dropDatabaseAndRoles(ctx context.Context, h *tenantdb.Server, id string, afterDatabase *fault.Point) error {
+	if err := h.DropDatabase(ctx, id); err != nil {
+		return err
+	}
+	afterDatabase.Hit()
+	return h.DropRoles(ctx, id)
 }
 
 // ensureTemplate returns the server's template for the current migration set, building
@@ -505,51 +547,57 @@ func (p *Provisioner) RemoveServer(ctx context.Context, name string) error {
 // match the template's fingerprint recorded at its build means the template was changed
 // since (a grant, a function planted there); the clone is dropped, the template rebuilt
 // and cloned again.
-func (p *Provisioner) cloneTemplate(ctx context.Context, h *tenantdb.Server, id string, tmpl tenantdb.Template) (tenantdb.Template, error) {
+//
+// It returns the connection that fingerprinted the clone (the caller closes it), so the
+// adoption that follows needs no login of its own.
+func (p *Provisioner) cloneTemplate(ctx context.Context, h *tenantdb.Server, id string, tmpl tenantdb.Template) (tenantdb.Template, *pgx.Conn, error) {
 	for attempt := 0; ; attempt++ {
 		if p.Hooks.BeforeClone != nil {
 			p.Hooks.BeforeClone(tmpl.Name)
 		}
 		err := h.CreateDatabase(ctx, id, tmpl.Name)
 		if err == nil {
-			err = p.verifyClone(ctx, h, id, tmpl)
+			var conn *pgx.Conn
+			conn, err = p.verifyClone(ctx, h, id, tmpl)
 			var drift *tenantdb.TemplateDriftError
-			if !errors.As(err, &drift) || attempt == 2 {
-				return tmpl, err
+			if err == nil || !errors.As(err, &drift) || attempt == 2 {
+				return tmpl, conn, err
 			}
 			p.Log.Warn("template changed since it was built; rebuilding it", "server", h.Name, "template", tmpl.Name)
 			if err := h.DropDatabase(ctx, id); err != nil {
-				return tmpl, err
+				return tmpl, nil, err
 			}
 			if err := h.DropTemplate(ctx, tmpl.Name); err != nil {
-				return tmpl, err
+				return tmpl, nil, err
 			}
 			if err := p.Store.DeleteTemplateFingerprint(ctx, h.Name, tmpl.Name); err != nil {
-				return tmpl, err
+				return tmpl, nil, err
 			}
 			if tmpl, err = p.ensureTemplate(ctx, h); err != nil {
-				return tmpl, err
+				return tmpl, nil, err
 			}
 			continue
 		}
 		if attempt == 2 || dbconn.SQLState(err) != pgerrcode.InvalidCatalogName {
-			return tmpl, err
+			return tmpl, nil, err
 		}
 		p.Log.Info("template gone before the clone; ensuring it again", "server", h.Name, "template", tmpl.Name)
 		if tmpl, err = p.ensureTemplate(ctx, h); err != nil {
-			return tmpl, err
+			return tmpl, nil, err
 		}
 	}
 }
 
-// verifyClone compares the fresh clone id of tmpl with the template's fingerprint.
-func (p *Provisioner) verifyClone(ctx context.Context, h *tenantdb.Server, id string, tmpl tenantdb.Template) error {
-	got, err := h.Fingerprint(ctx, tenantdb.Database(id))
+// verifyClone compares the fresh clone id of tmpl with the template's fingerprint. It
+// returns the connection that read it when they match (the caller closes it).
+func (p *Provisioner) verifyClone(ctx context.Context, h *tenantdb.Server, id string, tmpl tenantdb.Template) (*pgx.Conn, error) {
+	got, conn, err := h.FingerprintKeep(ctx, id)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if got != tmpl.Fingerprint {
-		return &tenantdb.TemplateDriftError{Server: h.Name, Template: tmpl.Name, Want: tmpl.Fingerprint, Got: got}
+		conn.Close(context.WithoutCancel(ctx))
+		return nil, &tenantdb.TemplateDriftError{Server: h.Name, Template: tmpl.Name, Want: tmpl.Fingerprint, Got: got}
 	}
-	return nil
+	return conn, nil
 }

@@ -11,7 +11,7 @@ import (
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/fleet"
-	"github.com/tenantctl/tenantctl/internal/dbconn"
+	"github.com/tenantctl/tenantctl/internal/fault"
 	"github.com/tenantctl/tenantctl/migrations"
 )
 
@@ -21,55 +21,63 @@ type Provisioner struct {
 	Log   hclog.Logger
 	// TenantMigrations is the tenant schema; nil means the embedded default.
 	TenantMigrations fs.FS
+	// Servers and Warehouse are the server-handle cache and the warehouse pool the
+	// provisioner shares with the rest of its process (a fleetenv.Env gives both and
+	// closes them). Nil: the provisioner makes its own on first use, and Close closes
+	// them.
+	Servers   *fleet.Servers
+	Warehouse *fleet.Warehouse
 	// Hooks lets tests stop a run between two steps, as a crash would.
 	Hooks Hooks
+	// KeepWarm is for a long-running process (tenantctl serve): after each claim of a
+	// spare it opens, in the background, the connections the next create needs (the
+	// next spare's database, a catalog connection for the create's locks), so a create
+	// from the pool makes no login. Close closes them.
+	KeepWarm bool
 
-	mu        sync.Mutex
-	servers   *fleet.Servers
-	whMu      sync.Mutex // guards warehouse, held while it connects (p.mu is not)
-	warehouse *pgxpool.Pool
-	closed    bool // set by Close under whMu: a late background connect makes no pool
+	mu                       sync.Mutex
+	ownServers, ownWarehouse bool // made here: Close closes them
+
+	warmMu       sync.Mutex // guards what KeepWarm keeps
+	spareAhead   map[string]*spareConn
+	catalogAhead *catalog.ConnAhead
+	warmClosed   bool
 }
 
-// Close closes the connections the provisioner keeps to servers and the warehouse (not
-// the catalog store, which the caller owns).
+// Close closes the server handles and the warehouse pool the provisioner made itself;
+// those it was given belong to whoever gave them (not the catalog store either, which
+// the caller owns).
 func (p *Provisioner) Close() {
+	p.closeWarm()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.servers != nil {
-		p.servers.Close()
-		p.servers = nil
+	if p.ownServers {
+		p.Servers.Close()
 	}
-	p.whMu.Lock()
-	defer p.whMu.Unlock()
-	p.closed = true
-	if p.warehouse != nil {
-		p.warehouse.Close()
-		p.warehouse = nil
+	if p.ownWarehouse {
+		p.Warehouse.Close()
 	}
 }
 
-// warehousePool returns a small pool on the registered warehouse, or
+// caches returns the server-handle cache and the warehouse pool, making both on first
+// use when none were given.
+func (p *Provisioner) caches() (*fleet.Servers, *fleet.Warehouse) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.Servers == nil {
+		p.Servers, p.ownServers = fleet.NewServers(p.Store), true
+	}
+	if p.Warehouse == nil {
+		p.Warehouse, p.ownWarehouse = fleet.NewWarehouse(p.Store), true
+	}
+	return p.Servers, p.Warehouse
+}
+
+// warehousePool returns the pool on the registered warehouse, or
 // catalog.ErrNoWarehouse.
 func (p *Provisioner) warehousePool(ctx context.Context) (*pgxpool.Pool, error) {
-	p.whMu.Lock()
-	defer p.whMu.Unlock()
-	if p.warehouse != nil {
-		return p.warehouse, nil
-	}
-	if p.closed {
-		return nil, errClosed
-	}
-	dsn, err := p.Store.WarehouseDSN(ctx)
-	if err != nil {
-		return nil, err
-	}
-	pool, err := dbconn.Pool(ctx, dsn, 2)
-	if err != nil {
-		return nil, err
-	}
-	p.warehouse = pool
-	return pool, nil
+	_, wh := p.caches()
+	return wh.Pool(ctx)
 }
 
 // Hooks are called between provisioning steps; a non-nil error aborts the run there.
@@ -95,7 +103,9 @@ func (p *Provisioner) TenantFS() fs.FS {
 	return migrations.Tenant()
 }
 
-func (p *Provisioner) afterStep(step string) error {
+// reached marks a step reached: its kill point, then the test hook.
+func (p *Provisioner) reached(fp *fault.Point, step string) error {
+	fp.Hit()
 	if p.Hooks.AfterStep != nil {
 		return p.Hooks.AfterStep(step)
 	}

@@ -367,15 +367,12 @@ func (r *runner) apply(ctx context.Context, srv *tenantdb.Server, st Step, out *
 	if err != nil {
 		return err
 	}
-	p, err := srv.MigrationProvider(ctx, st.ID, r.set.FS, mopts)
-	if err != nil && mopts.OwnerPassword != "" && dbconn.HasCode(err, pgerrcode.InvalidPassword) {
-		// A concurrent rotate-credentials set the owner's new password on the server
-		// between this run's read of the catalog and its login: log in with the new one.
-		if pw, ok := rotatedOwnerPassword(ctx, r.o.Store, st.ID, mopts.OwnerPassword); ok {
-			mopts.OwnerPassword = pw
-			p, err = srv.MigrationProvider(ctx, st.ID, r.set.FS, mopts)
-		}
-	}
+	// A concurrent rotate-credentials may set the owner's new password on the server
+	// between this run's read of the catalog and its login: then it logs in with the new one.
+	p, err := catalog.LoginAsOwner(ctx, r.o.Store, st.ID, mopts.OwnerPassword, func(pw string) (*migrations.Provider, error) {
+		mopts.OwnerPassword = pw
+		return srv.MigrationProvider(ctx, st.ID, r.set.FS, mopts)
+	})
 	if err != nil {
 		return err
 	}
@@ -447,18 +444,6 @@ func (r *runner) record(ctx context.Context, st Step, out Outcome) error {
 	}
 	return r.o.Store.RecordMigrationEvent(ctx, st.ID, out.To, 0, "", catalog.Event{Action: "tenant.migrate", Slug: st.Slug,
 		Details: map[string]any{"server": st.Server, "from": st.From, "to": out.To, "applied": out.Applied}})
-}
-
-// rotatedOwnerPassword returns the owner password a rotation put in force since used
-// was read: the pending one while the rotation has not promoted it yet, else the
-// promoted one (read in that order, so a promotion in between is not missed).
-func rotatedOwnerPassword(ctx context.Context, store *catalog.Store, id, used string) (string, bool) {
-	for _, name := range []string{catalog.OwnerCredential + "_pending", catalog.OwnerCredential} {
-		if pw, err := store.Credential(ctx, id, name); err == nil && pw != used {
-			return pw, true
-		}
-	}
-	return "", false
 }
 
 // ownerLogin returns o with the tenant owner role's password when the catalog holds

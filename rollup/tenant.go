@@ -96,7 +96,11 @@ func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog
 		}
 		var conn *pgx.Conn
 		if err == nil {
-			conn, err = connectSource(ctx, srv, id, pw)
+			// A concurrent rotate-credentials may set the owner's new password on the
+			// server between the read above and the login: then it logs in with the new one.
+			conn, err = catalog.LoginAsOwner(ctx, r.o.Store, id, pw, func(pw string) (*pgx.Conn, error) {
+				return connectSource(ctx, srv, id, pw)
+			})
 		}
 		srcReady <- connected{conn, err}
 	}()

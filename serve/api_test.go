@@ -16,7 +16,6 @@ import (
 	"github.com/tenantctl/tenantctl/api"
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/pglock"
-	"github.com/tenantctl/tenantctl/rollup"
 	"github.com/tenantctl/tenantctl/serve"
 )
 
@@ -335,7 +334,7 @@ func TestAPITenantLifecycle(t *testing.T) {
 func TestAPILongOperationAnswers202(t *testing.T) {
 	t.Parallel()
 	f := sharedFleet(t)
-	s, err := serve.New(serve.Options{Provisioner: f.prov, RollupSpec: rollup.DefaultSpec(), Node: "test", Wait: time.Millisecond})
+	s, err := serve.New(serve.Options{Env: f.env, Wait: time.Millisecond})
 	require.NoError(t, err)
 	defer s.Close()
 	slow := &fleet{store: f.store, srv: s, tokens: f.tokens, secrets: f.secretList()}

@@ -12,9 +12,9 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/fleetenv"
 	"github.com/tenantctl/tenantctl/internal/pgtest"
 	"github.com/tenantctl/tenantctl/provisioner"
-	"github.com/tenantctl/tenantctl/rollup"
 	"github.com/tenantctl/tenantctl/secret"
 	"github.com/tenantctl/tenantctl/serve"
 )
@@ -38,8 +38,10 @@ func BenchmarkAPITenantList(b *testing.B) {
 	store, err := catalog.Open(ctx, dsn, box)
 	require.NoError(b, err)
 	defer store.Close()
-	p := provisioner.New(store, nil)
-	defer p.Close()
+	fenv := fleetenv.New(fleetenv.Options{Store: store})
+	require.NoError(b, fenv.Start(ctx))
+	defer fenv.Stop()
+	p := fenv.Provisioner
 	_, err = p.AddServer(ctx, provisioner.AddServerOptions{Name: "pg-a", DSN: env.Servers[0].AdminDSN(b), Capacity: 2000})
 	require.NoError(b, err)
 	// 1,000 tenants as the catalog records them (no databases: the list does not read them).
@@ -53,7 +55,7 @@ func BenchmarkAPITenantList(b *testing.B) {
 	require.NoError(b, err)
 	token, err := store.AddOperator(ctx, "bench", "viewer")
 	require.NoError(b, err)
-	s, err := serve.New(serve.Options{Provisioner: p, RollupSpec: rollup.DefaultSpec()})
+	s, err := serve.New(serve.Options{Env: fenv})
 	require.NoError(b, err)
 	defer s.Close()
 	ts := httptest.NewServer(s)

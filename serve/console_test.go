@@ -14,7 +14,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/tenantctl/tenantctl/rollup"
 	"github.com/tenantctl/tenantctl/serve"
 )
 
@@ -199,7 +198,7 @@ func TestConsoleLoginRateLimitAndExpiry(t *testing.T) {
 func TestConsoleSecureCookieUnderTLS(t *testing.T) {
 	t.Parallel()
 	f := sharedFleet(t)
-	s, err := serve.New(serve.Options{Provisioner: f.prov, RollupSpec: rollup.DefaultSpec(), Secure: true})
+	s, err := serve.New(serve.Options{Env: f.env, Secure: true})
 	require.NoError(t, err)
 	ts := httptestTLS(t, s)
 	c := newConsoleClient(t, f, ts.URL, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // the test server's own certificate

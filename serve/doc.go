@@ -2,6 +2,8 @@
 // one catalog in one HTTP server, with /healthz, TLS when given a certificate, and a
 // graceful shutdown that lets operations started by requests finish.
 //
-// It holds no state of its own: sessions, login failures and idempotency keys live in
+// The console, the API and the view share the process's fleetenv.Env, which its
+// builder (the serve command) starts before and stops after. It holds no state of its
+// own: sessions, login failures and idempotency keys live in
 // the catalog, so several replicas can run side by side behind a load balancer.
 package serve

@@ -19,6 +19,7 @@ import (
 	"github.com/tenantctl/tenantctl/audit"
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/demo"
+	"github.com/tenantctl/tenantctl/fleetenv"
 	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/internal/pgtest"
 	"github.com/tenantctl/tenantctl/migrations"
@@ -36,6 +37,7 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, 2)) }
 // role.
 type fleet struct {
 	store  *catalog.Store
+	env    *fleetenv.Env
 	prov   *provisioner.Provisioner
 	srv    *serve.Server
 	http   *httptest.Server
@@ -81,8 +83,12 @@ func newFleet(t *testing.T) (*fleet, error) {
 		return nil, err
 	}
 	store.Actor = "test-setup"
-	p := provisioner.New(store, nil)
-	f := &fleet{store: store, prov: p, tokens: map[string]string{}, whDSN: env.Control.SuperDSN(whDB)}
+	fenv := fleetenv.New(fleetenv.Options{Store: store, Node: "test"})
+	if err := fenv.Start(ctx); err != nil {
+		return nil, err
+	}
+	p := fenv.Provisioner
+	f := &fleet{store: store, env: fenv, prov: p, tokens: map[string]string{}, whDSN: env.Control.SuperDSN(whDB)}
 	for i, name := range []string{"pg-a", "pg-b"} {
 		dsn := env.Servers[i].AdminDSN(t)
 		f.secrets = append(f.secrets, passwordOf(dsn))
@@ -114,9 +120,11 @@ func newFleet(t *testing.T) (*fleet, error) {
 	if err := demo.WriteMigrations(migDir); err != nil {
 		return nil, err
 	}
-	if p.TenantMigrations, err = migrations.Dir(migDir); err != nil {
+	migs, err := migrations.Dir(migDir)
+	if err != nil {
 		return nil, err
 	}
+	fenv.UseMigrations(migs)
 	// The jobs run as the scheduler runs them, so the overview and the jobs page have
 	// real runs to show.
 	if _, err := store.RunJob(ctx, "migrate", "sched-1", func(ctx context.Context) (map[string]int64, error) {
@@ -159,7 +167,7 @@ func newFleet(t *testing.T) (*fleet, error) {
 		}
 		f.secrets = append(f.secrets, pw)
 	}
-	f.srv, err = serve.New(serve.Options{Provisioner: p, RollupSpec: rollup.DefaultSpec(), Node: "test", Wait: 2 * time.Minute})
+	f.srv, err = serve.New(serve.Options{Env: fenv, Wait: 2 * time.Minute})
 	if err != nil {
 		return nil, err
 	}

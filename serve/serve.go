@@ -13,11 +13,10 @@ import (
 
 	"github.com/tenantctl/tenantctl/api"
 	"github.com/tenantctl/tenantctl/console"
+	"github.com/tenantctl/tenantctl/fleetenv"
 	"github.com/tenantctl/tenantctl/fleetview"
 	"github.com/tenantctl/tenantctl/internal/validate"
-	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/report"
-	"github.com/tenantctl/tenantctl/rollup"
 )
 
 // DefaultListen is where serve listens unless told otherwise: loopback only.
@@ -25,8 +24,8 @@ const DefaultListen = "127.0.0.1:8080"
 
 // Options configure the server.
 type Options struct {
-	Provisioner *provisioner.Provisioner
-	RollupSpec  rollup.Spec
+	// Env is the process's environment, started; the caller stops it after [Run].
+	Env *fleetenv.Env
 	// ReportSpec nil means the embedded default report.
 	ReportSpec *report.Spec
 	// Spares, when set, reports warm-pool spare databases on the overview.
@@ -37,7 +36,6 @@ type Options struct {
 	SessionTTL time.Duration
 	// Secure marks cookies Secure (set under TLS).
 	Secure bool
-	Node   string
 	Log    hclog.Logger
 }
 
@@ -54,10 +52,10 @@ func New(o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = hclog.NewNullLogger()
 	}
-	v := fleetview.New(o.Provisioner, o.ReportSpec, o.Log.Named("view"))
+	v := fleetview.New(o.Env, o.ReportSpec, o.Log.Named("view"))
 	v.Spares = o.Spares
-	a := api.New(api.Options{View: v, RollupSpec: o.RollupSpec, Wait: o.Wait, Node: o.Node, Log: o.Log.Named("api")})
-	c, err := console.New(console.Options{View: v, Log: o.Log.Named("console"), SessionTTL: o.SessionTTL, Secure: o.Secure, RollupSpec: o.RollupSpec, Node: o.Node})
+	a := api.New(api.Options{Env: o.Env, View: v, Wait: o.Wait, Log: o.Log.Named("api")})
+	c, err := console.New(console.Options{Env: o.Env, View: v, Log: o.Log.Named("console"), SessionTTL: o.SessionTTL, Secure: o.Secure})
 	if err != nil {
 		return nil, err
 	}
@@ -74,11 +72,10 @@ func New(o Options) (*Server, error) {
 // ServeHTTP serves everything.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
 
-// Close waits for operations still running on behalf of requests, then closes the
-// view's connections.
+// Close waits for operations still running on behalf of requests; the connections
+// they used belong to the environment, which its owner stops after.
 func (s *Server) Close() {
 	s.API.Wait()
-	s.View.Close()
 }
 
 // ShutdownTimeout is how long in-flight requests get to finish on shutdown.

@@ -3,12 +3,11 @@ package tenantdb
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/tenantctl/tenantctl/secret"
 )
 
 // AccessPrefix starts the names of MSP access roles. They never start with t_ (the
@@ -34,11 +33,7 @@ func IsAccessRole(role, id string) bool {
 // role that cannot log in is an unfinished grant (see [AccessRoleReady]); running
 // GrantAccess again finishes it.
 func (s *Server) GrantAccess(ctx context.Context, id, role, level, password string, expires *time.Time) error {
-	verifier, err := secret.ScramVerifier(password)
-	if err != nil {
-		return err
-	}
-	pw, err := literal(verifier)
+	pw, err := verifierLiteral(password)
 	if err != nil {
 		return err
 	}
@@ -53,20 +48,14 @@ func (s *Server) GrantAccess(ctx context.Context, id, role, level, password stri
 		return err
 	}
 	defer release()
-	if err := ensureLoginsRole(ctx, conn); err != nil {
+	existing, err := prepareConfinement(ctx, conn, id, role, GroupRole(id))
+	if err != nil {
 		return err
 	}
-	var exists, groupExists bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1), EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $2)`,
-		role, GroupRole(id)).Scan(&exists, &groupExists); err != nil {
+	stmts := append([]string{roleStmt(role, "NOLOGIN NOINHERIT CONNECTION LIMIT 5", slices.Contains(existing, role))},
+		confineStmts(id, slices.Contains(existing, GroupRole(id)), role)...)
+	if err := execBatch(ctx, conn, "create access role", stmts); err != nil {
 		return err
-	}
-	stmts := []string{
-		roleStmt(role, "NOLOGIN NOINHERIT CONNECTION LIMIT 5", exists),
-	}
-	stmts = append(stmts, confineStmts(id, groupExists, role)...)
-	if _, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll(); err != nil {
-		return fmt.Errorf("create access role: %w", err)
 	}
 	fpAccessRole.Hit()
 	tables := "SELECT"

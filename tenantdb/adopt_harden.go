@@ -1,6 +1,10 @@
 package tenantdb
 
-import "context"
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+)
 
 // AdoptAndHarden does what [Server.AdoptObjects] then [Server.Harden] do, on one
 // connection to the tenant database and in one transaction instead of two: a fresh
@@ -13,5 +17,11 @@ func (s *Server) AdoptAndHarden(ctx context.Context, id, domain string) error {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	return s.adoptAndHarden(ctx, conn, id, domain)
+}
+
+// AdoptAndHardenOn is [Server.AdoptAndHarden] on conn, an admin connection to the
+// tenant database already open (the one that fingerprinted the fresh clone).
+func (s *Server) AdoptAndHardenOn(ctx context.Context, conn *pgx.Conn, id, domain string) error {
 	return s.adoptAndHarden(ctx, conn, id, domain)
 }

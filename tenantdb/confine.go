@@ -50,27 +50,62 @@ func confineStmts(id string, groupExists bool, logins ...string) []string {
 	return stmts
 }
 
-// EnsureConfinement gives an existing tenant its group role and makes its app role (and
-// the given other logins: MSP access roles, the owner) members of it and of [LoginsRole]: what provisioning does
-// for new tenants, done by reconcile for tenants created before. Idempotent.
-func (s *Server) EnsureConfinement(ctx context.Context, id string, accessRoles ...string) error {
+// prepareConfinement creates [LoginsRole] when missing (confineStmts grants it) and
+// returns which of roles already exist, for roleStmt and confineStmts to create or
+// alter them.
+func prepareConfinement(ctx context.Context, conn *pgx.Conn, id string, roles ...string) ([]string, error) {
+	if err := ensureLoginsRole(ctx, conn); err != nil {
+		return nil, err
+	}
+	var existing []string
+	if err := conn.QueryRow(ctx, `SELECT coalesce(array_agg(rolname::text), '{}') FROM pg_roles WHERE rolname = ANY($1)`,
+		roles).Scan(&existing); err != nil {
+		return nil, fmt.Errorf("look up roles of %s: %w", Database(id), err)
+	}
+	return existing, nil
+}
+
+// confineLogins makes logins members of the tenant's group role (created when missing)
+// and of [LoginsRole], then runs extra: one round trip, one implicit transaction. what
+// names the work in the error.
+func (s *Server) confineLogins(ctx context.Context, id, what string, logins []string, extra ...string) error {
 	conn, release, err := s.admin(ctx)
 	if err != nil {
 		return err
 	}
 	defer release()
-	if err := ensureLoginsRole(ctx, conn); err != nil {
+	existing, err := prepareConfinement(ctx, conn, id, GroupRole(id))
+	if err != nil {
 		return err
 	}
-	var groupExists bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, GroupRole(id)).Scan(&groupExists); err != nil {
-		return err
-	}
-	stmts := confineStmts(id, groupExists, append([]string{AppRole(id)}, accessRoles...)...)
+	return execBatch(ctx, conn, what, append(confineStmts(id, len(existing) > 0, logins...), extra...))
+}
+
+// execBatch runs stmts on conn in one round trip (one implicit transaction, or inside
+// the caller's); what names the work in the error.
+func execBatch(ctx context.Context, conn *pgx.Conn, what string, stmts []string) error {
 	if _, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll(); err != nil {
-		return fmt.Errorf("confine the logins of %s: %w", Database(id), err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
+}
+
+// execAdmin runs stmts on an admin connection in one round trip (one implicit
+// transaction); what names the work in the error.
+func (s *Server) execAdmin(ctx context.Context, what string, stmts ...string) error {
+	conn, release, err := s.admin(ctx)
+	if err != nil {
+		return err
+	}
+	defer release()
+	return execBatch(ctx, conn, what, stmts)
+}
+
+// EnsureConfinement gives an existing tenant its group role and makes its app role (and
+// the given other logins: MSP access roles, the owner) members of it and of [LoginsRole]: what provisioning does
+// for new tenants, done by reconcile for tenants created before. Idempotent.
+func (s *Server) EnsureConfinement(ctx context.Context, id string, accessRoles ...string) error {
+	return s.confineLogins(ctx, id, "confine the logins of "+Database(id), append([]string{AppRole(id)}, accessRoles...))
 }
 
 // HBAMethods are the authentication methods [HBALines] accepts for the admin role.

@@ -315,10 +315,7 @@ func harden(ctx context.Context, conn *pgx.Conn, id, admin string) error {
 		stmts = append(stmts, "REVOKE ALL ON "+kind+" "+ident("public", rel)+" FROM "+app)
 	}
 	// One round trip, inside the caller's transaction.
-	if _, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll(); err != nil {
-		return fmt.Errorf("harden %s: %w", Database(id), err)
-	}
-	return nil
+	return execBatch(ctx, conn, "harden "+Database(id), stmts)
 }
 
 // RevokeAccess takes CONNECT away from the app role, forbids it to log in and ends its

@@ -67,8 +67,21 @@ func (s *Server) SetDomain(ctx context.Context, id, domain string) error {
 // setDomain writes the functions on a connection to the tenant database inside a
 // transaction whose current role is the owner (see [Server.asOwner]).
 func setDomain(ctx context.Context, conn *pgx.Conn, id, domain string) error {
-	if err := checkDomain(domain); err != nil {
+	stmts, err := domainStatements(id, domain)
+	if err != nil {
 		return err
+	}
+	if _, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll(); err != nil {
+		return fmt.Errorf("write the domain into %s: %w", Database(id), err)
+	}
+	return nil
+}
+
+// domainStatements are the statements that write the domain functions, to run as the
+// tenant's owner.
+func domainStatements(id, domain string) ([]string, error) {
+	if err := checkDomain(domain); err != nil {
+		return nil, err
 	}
 	src := domainSources(domain)
 	app := ident(AppRole(id))
@@ -84,10 +97,7 @@ func setDomain(ctx context.Context, conn *pgx.Conn, id, domain string) error {
 	stmts = append(stmts,
 		"COMMENT ON FUNCTION public.tenantctl_domain() IS 'the customer''s email domain, written by tenantctl (read only)'",
 		"COMMENT ON FUNCTION public.tenantctl_email_in_domain(text) IS 'true when email is one address under the customer''s domain, written by tenantctl'")
-	if _, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll(); err != nil {
-		return fmt.Errorf("write the domain into %s: %w", Database(id), err)
-	}
-	return nil
+	return stmts, nil
 }
 
 const domainFunctionsQuery = `

@@ -77,6 +77,22 @@ func (s *Server) Fingerprint(ctx context.Context, db string) (string, error) {
 	return fingerprint(ctx, conn)
 }
 
+// FingerprintKeep is [Server.Fingerprint] keeping the connection open for the caller
+// (who closes it), so the work that follows on the same database needs no new login.
+// On error the connection is closed and nil.
+func (s *Server) FingerprintKeep(ctx context.Context, id string) (string, *pgx.Conn, error) {
+	conn, err := s.connectTenant(ctx, id)
+	if err != nil {
+		return "", nil, err
+	}
+	fp, err := fingerprint(ctx, conn)
+	if err != nil {
+		conn.Close(context.WithoutCancel(ctx))
+		return "", nil, err
+	}
+	return fp, conn, nil
+}
+
 // TemplateDriftError says a fresh clone of a template does not fingerprint as the
 // template did when it was built: something in the template was changed since.
 type TemplateDriftError struct {

@@ -5,8 +5,6 @@ import (
 	"fmt"
 
 	"github.com/jackc/pgx/v5"
-
-	"github.com/tenantctl/tenantctl/internal/dbconn"
 )
 
 // AppliedVersions returns the migration versions recorded in the tenant database's goose
@@ -15,13 +13,9 @@ import (
 // migration in progress; it sees what is committed. goose's table is the owner's: it
 // reads as the owner ([Server.OwnerConnConfig]).
 func (s *Server) AppliedVersions(ctx context.Context, id string) ([]int64, error) {
-	cfg, err := s.OwnerConnConfig(ctx, id)
+	conn, err := s.connectOwner(ctx, id)
 	if err != nil {
 		return nil, err
-	}
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return nil, dbconn.ConnectError(cfg.Host, cfg.Port, cfg.Database, err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	return appliedVersions(ctx, conn)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -187,34 +188,22 @@ func (e Expected) Allows(p Privilege) bool {
 			return p.DefaultIn == "" && p.Grantee == e.App && p.Privilege == "EXECUTE"
 		}
 	}
-	in := func(list []string) bool {
-		for _, x := range list {
-			if x == p.Privilege {
-				return true
-			}
-		}
-		return false
-	}
 	switch kind {
 	case "schema":
 		return (p.Grantee == e.App || isAccess) && p.Privilege == "USAGE"
-	case "table":
-		switch {
-		case p.Grantee == e.App:
-			return !isGoose(p) && in(dml)
-		case isAccess && level == "write":
-			return in(dml)
-		case isAccess:
-			return in(readTable)
+	case "table", "sequence":
+		// The app role and write access have DML (a sequence's), read access SELECT.
+		write := dml
+		if kind == "sequence" {
+			write = seqDML
 		}
-	case "sequence":
 		switch {
 		case p.Grantee == e.App:
-			return !isGoose(p) && in(seqDML)
+			return !isGoose(p) && slices.Contains(write, p.Privilege)
 		case isAccess && level == "write":
-			return in(seqDML)
+			return slices.Contains(write, p.Privilege)
 		case isAccess:
-			return in(readTable)
+			return slices.Contains(readTable, p.Privilege)
 		}
 	case "function", "procedure":
 		// One rule for functions, as for tables: the app role may run them, PUBLIC and

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -94,23 +93,7 @@ func (s *Server) EnsureOwnerLogin(ctx context.Context, id, ownerPassword string)
 	if err != nil {
 		return err
 	}
-	conn, release, err := s.admin(ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
-	if err := ensureLoginsRole(ctx, conn); err != nil {
-		return err
-	}
-	var groupExists bool
-	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = $1)`, GroupRole(id)).Scan(&groupExists); err != nil {
-		return err
-	}
-	stmts := append(confineStmts(id, groupExists, OwnerRole(id)), "ALTER ROLE "+ident(OwnerRole(id))+" "+attrs)
-	if _, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll(); err != nil {
-		return fmt.Errorf("owner login of %s: %w", Database(id), err)
-	}
-	return nil
+	return s.confineLogins(ctx, id, "owner login of "+Database(id), []string{OwnerRole(id)}, "ALTER ROLE "+ident(OwnerRole(id))+" "+attrs)
 }
 
 // ensureRoles makes (or brings back) the tenant's owner role with ownerAttrs, its app
@@ -125,13 +108,9 @@ func (s *Server) ensureRoles(ctx context.Context, id, what, ownerAttrs, appAttrs
 	}
 	defer release()
 	owner, app := OwnerRole(id), AppRole(id)
-	if err := ensureLoginsRole(ctx, conn); err != nil {
+	existing, err := prepareConfinement(ctx, conn, id, owner, app, GroupRole(id))
+	if err != nil {
 		return err
-	}
-	var existing []string
-	if err := conn.QueryRow(ctx, `SELECT coalesce(array_agg(rolname::text), '{}') FROM pg_roles WHERE rolname = ANY($1)`,
-		[]string{owner, app, GroupRole(id)}).Scan(&existing); err != nil {
-		return fmt.Errorf("look up roles of %s: %w", Database(id), err)
 	}
 	stmts := []string{
 		roleStmt(owner, ownerAttrs, slices.Contains(existing, owner)),
@@ -140,10 +119,7 @@ func (s *Server) ensureRoles(ctx context.Context, id, what, ownerAttrs, appAttrs
 	stmts = append(stmts, extra...)
 	// The group role named like the database, for pg_hba.conf's samerole.
 	stmts = append(stmts, confineStmts(id, slices.Contains(existing, GroupRole(id)), app, owner)...)
-	if _, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll(); err != nil {
-		return fmt.Errorf("%s: %w", what, err)
-	}
-	return nil
+	return execBatch(ctx, conn, what, stmts)
 }
 
 // roleStmt creates a role with attrs plus [safeAttrs], or (exists) alters it to attrs
@@ -188,40 +164,23 @@ func (s *Server) grantToAdmin(ctx context.Context, conn *pgx.Conn, role string) 
 
 // setPassword sets a role's password as a SCRAM-SHA-256 verifier computed here, so the
 // plaintext never reaches the server or its logs.
-func setPassword(ctx context.Context, conn *pgx.Conn, role, password string) error {
-	verifier, err := secret.ScramVerifier(password)
+func (s *Server) setPassword(ctx context.Context, role, password string) error {
+	lit, err := verifierLiteral(password)
 	if err != nil {
 		return err
 	}
-	lit, err := literal(verifier)
-	if err != nil {
-		return err
-	}
-	if _, err := conn.Exec(ctx, "ALTER ROLE "+ident(role)+" PASSWORD "+lit); err != nil {
-		return fmt.Errorf("set password of %s: %w", role, err)
-	}
-	return nil
+	return s.execAdmin(ctx, "set password of "+role, "ALTER ROLE "+ident(role)+" PASSWORD "+lit)
 }
 
 // SetAppPassword replaces the app role's password; sessions already open stay open.
 func (s *Server) SetAppPassword(ctx context.Context, id, password string) error {
-	conn, release, err := s.admin(ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
-	return setPassword(ctx, conn, AppRole(id), password)
+	return s.setPassword(ctx, AppRole(id), password)
 }
 
 // SetOwnerPassword replaces the owner role's login password (a rotation); sessions
 // already open stay open.
 func (s *Server) SetOwnerPassword(ctx context.Context, id, password string) error {
-	conn, release, err := s.admin(ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
-	return setPassword(ctx, conn, OwnerRole(id), password)
+	return s.setPassword(ctx, OwnerRole(id), password)
 }
 
 // SetAppLogin allows or forbids the app role to log in; forbidding also terminates its

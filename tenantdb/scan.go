@@ -191,54 +191,53 @@ func (s *Server) ScanServer(ctx context.Context) (ServerScan, error) {
 	out.Queries = b.Len()
 	res := conn.SendBatch(ctx, b)
 	defer res.Close()
-	rows, err := res.Query()
-	if err != nil {
-		return out, fmt.Errorf("read shared dependencies: %w", err)
-	}
-	out.Footprints, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Footprint, error) {
+	if out.Footprints, err = nextRows(res, "read shared dependencies", func(r pgx.CollectableRow) (Footprint, error) {
 		var f Footprint
 		return f, r.Scan(&f.Database, &f.Role, &f.Owns, &f.Privileges, &f.Policies)
-	})
-	if err != nil {
-		return out, fmt.Errorf("read shared dependencies: %w", err)
+	}); err != nil {
+		return out, err
 	}
-	rows, err = res.Query()
-	if err != nil {
-		return out, fmt.Errorf("read settings: %w", err)
-	}
-	out.Settings, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (RoleSetting, error) {
+	if out.Settings, err = nextRows(res, "read settings", func(r pgx.CollectableRow) (RoleSetting, error) {
 		var st RoleSetting
 		return st, r.Scan(&st.Database, &st.Role, &st.Settings)
-	})
-	if err != nil {
-		return out, fmt.Errorf("read settings: %w", err)
+	}); err != nil {
+		return out, err
 	}
-	rows, err = res.Query()
-	if err != nil {
-		return out, fmt.Errorf("read subscriptions: %w", err)
-	}
-	out.Subscriptions, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Subscription, error) {
+	if out.Subscriptions, err = nextRows(res, "read subscriptions", func(r pgx.CollectableRow) (Subscription, error) {
 		var sub Subscription
 		return sub, r.Scan(&sub.Database, &sub.Name, &sub.Owner, &sub.Slot)
-	})
-	if err != nil {
-		return out, fmt.Errorf("read subscriptions: %w", err)
+	}); err != nil {
+		return out, err
 	}
 	if out.Bridges, err = scanBridges(res.QueryRow()); err != nil {
 		return out, fmt.Errorf("inspect database postgres: %w", err)
 	}
-	rows, err = res.Query()
-	if err != nil {
-		return out, fmt.Errorf("read replication slots: %w", err)
-	}
-	out.Slots, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Slot, error) {
+	if out.Slots, err = nextRows(res, "read replication slots", func(r pgx.CollectableRow) (Slot, error) {
 		var sl Slot
 		return sl, r.Scan(&sl.Name, &sl.Type, &sl.Database, &sl.Active)
-	})
-	if err != nil {
-		return out, fmt.Errorf("read replication slots: %w", err)
+	}); err != nil {
+		return out, err
 	}
 	return out, nil
+}
+
+// readNext reads the batch's next result with read; what names it in the error.
+func readNext[T any](res pgx.BatchResults, what string, read func(pgx.Rows) (T, error)) (T, error) {
+	rows, err := res.Query()
+	if err == nil {
+		var v T
+		if v, err = read(rows); err == nil {
+			return v, nil
+		}
+	}
+	var zero T
+	return zero, fmt.Errorf("%s: %w", what, err)
+}
+
+// nextRows collects the batch's next result, a row at a time by scan; what names it
+// in the error.
+func nextRows[T any](res pgx.BatchResults, what string, scan func(pgx.CollectableRow) (T, error)) ([]T, error) {
+	return readNext(res, what, func(rows pgx.Rows) ([]T, error) { return pgx.CollectRows(rows, scan) })
 }
 
 // AccessRoleTenant returns the tenant id an MSP access role (msp_<login>_<id>) is for.

@@ -72,6 +72,20 @@ func (s *Server) OwnerConnConfig(ctx context.Context, id string) (*pgx.ConnConfi
 	return cfg, nil
 }
 
+// connectOwner connects to tenant id's database as its owner (see
+// [Server.OwnerConnConfig]).
+func (s *Server) connectOwner(ctx context.Context, id string) (*pgx.Conn, error) {
+	cfg, err := s.OwnerConnConfig(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return nil, dbconn.ConnectError(cfg.Host, cfg.Port, cfg.Database, err)
+	}
+	return conn, nil
+}
+
 // EnsureOwnerSession makes sure a session of the admin may take tenant id's owner role
 // for its whole length (pg_dump --role), where no owner login can be had: on a
 // [Server.Private] instance it makes the admin a member of the owner (a standing

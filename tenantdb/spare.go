@@ -40,16 +40,9 @@ func (s *Server) ActivateApp(ctx context.Context, id, password, ownerPassword st
 	if err != nil {
 		return err
 	}
-	conn, release, err := s.admin(ctx)
-	if err != nil {
-		return err
-	}
-	defer release()
-	if _, err := conn.PgConn().Exec(ctx, "ALTER ROLE "+ident(AppRole(id))+" LOGIN PASSWORD "+lit+";\n"+
-		"ALTER ROLE "+ident(OwnerRole(id))+" "+ownerAttrs).ReadAll(); err != nil {
-		return fmt.Errorf("activate %s: %w", AppRole(id), err)
-	}
-	return nil
+	return s.execAdmin(ctx, "activate "+AppRole(id),
+		"ALTER ROLE "+ident(AppRole(id))+" LOGIN PASSWORD "+lit,
+		"ALTER ROLE "+ident(OwnerRole(id))+" "+ownerAttrs)
 }
 
 // SpareState is what the server holds of one spare: whether its database and roles

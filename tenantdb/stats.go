@@ -19,13 +19,9 @@ import (
 // known (see [Server.OwnerConnConfig]).
 func (s *Server) Stats(ctx context.Context, id string, tables []string) (Stats, error) {
 	st := Stats{Rows: map[string]int64{}}
-	cfg, err := s.OwnerConnConfig(ctx, id)
+	conn, err := s.connectOwner(ctx, id)
 	if err != nil {
 		return st, err
-	}
-	conn, err := pgx.ConnectConfig(ctx, cfg)
-	if err != nil {
-		return st, dbconn.ConnectError(cfg.Host, cfg.Port, cfg.Database, err)
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	err = countRows(ctx, conn, tables, &st)

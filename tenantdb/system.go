@@ -30,9 +30,12 @@ WITH sys AS (
 ), ext AS (
     SELECT classid, objid FROM pg_depend WHERE deptype = 'e'
 ), procs AS (
-    SELECT p.oid, p.proname::text AS name, p.pronamespace, p.proowner, p.proacl, p.prosecdef, p.prosrc, p.prokind, l.lanname,
+    -- Only functions initdb did not create (OID at or above FirstNormalObjectId) can be
+    -- "added" or "native" ones: an index scan, not every function of the database.
+    SELECT p.oid, p.proname::text AS name, p.pronamespace, p.proowner, p.prosecdef, p.prosrc, p.prokind, l.lanname,
            EXISTS (SELECT 1 FROM ext WHERE ext.classid = 'pg_proc'::regclass AND ext.objid = p.oid) AS in_ext
     FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
+    WHERE p.oid >= 16384
 ), rels AS (
     SELECT c.oid, c.relname::text AS name, c.relowner, c.relacl, c.relkind, n.nspname = 'information_schema' AS infoschema,
            CASE c.relkind WHEN 'r' THEN 'table ' WHEN 'v' THEN 'view ' WHEN 'm' THEN 'materialized view ' WHEN 'S' THEN 'sequence '
@@ -46,7 +49,7 @@ SELECT kind, what, name, symbol FROM (
     SELECT 'added' AS kind, CASE p.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate ' ELSE 'function ' END || p.pronamespace::regnamespace::text || '.' || quote_ident(p.name) || '(' || pg_get_function_identity_arguments(p.oid) || ')' || ' (owned by ' || pg_get_userbyid(p.proowner) || ', LANGUAGE ' || p.lanname
            || CASE WHEN p.prosecdef THEN ', SECURITY DEFINER' ELSE '' END || ')' AS what, p.name, '' AS symbol
     FROM procs p
-    WHERE p.pronamespace IN (SELECT oid FROM sys) AND p.oid >= 16384 AND NOT p.in_ext AND p.lanname NOT IN ('internal', 'c')
+    WHERE p.pronamespace IN (SELECT oid FROM sys) AND NOT p.in_ext AND p.lanname NOT IN ('internal', 'c')
   UNION ALL
     SELECT 'added', r.what || ' (owned by ' || pg_get_userbyid(r.relowner) || ')', r.name, ''
     FROM rels r WHERE r.oid >= 16384 AND NOT r.in_ext
@@ -65,15 +68,18 @@ SELECT kind, what, name, symbol FROM (
     SELECT 'added', 'trigger ' || quote_ident(tg.tgname) || ' on ' || r.what, tg.tgname::text, ''
     FROM pg_trigger tg JOIN rels r ON r.oid = tg.tgrelid
   UNION ALL
-    SELECT 'acl', CASE p.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate ' ELSE 'function ' END || p.pronamespace::regnamespace::text || '.' || quote_ident(p.name) || '(' || pg_get_function_identity_arguments(p.oid) || ')' || ' is ' || concat_ws(' and ',
+    SELECT 'acl', CASE p.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate ' ELSE 'function ' END || p.pronamespace::regnamespace::text || '.' || quote_ident(p.proname) || '(' || pg_get_function_identity_arguments(p.oid) || ')' || ' is ' || concat_ws(' and ',
                CASE WHEN p.proowner <> 10 THEN 'owned by ' || pg_get_userbyid(p.proowner) END,
                CASE WHEN p.prosecdef THEN 'SECURITY DEFINER' END,
                CASE WHEN NOT (x.acl @> x.exp AND x.acl <@ x.may) THEN 'granted ' || x.acl::text || ' (initdb: ' || x.exp::text || ')' END),
-           p.name, p.prosrc
-    FROM procs p LEFT JOIN pg_init_privs i ON i.objoid = p.oid AND i.classoid = 'pg_proc'::regclass AND i.objsubid = 0
+           p.proname::text, p.prosrc
+    FROM pg_proc p LEFT JOIN pg_init_privs i ON i.objoid = p.oid AND i.classoid = 'pg_proc'::regclass AND i.objsubid = 0
     CROSS JOIN LATERAL (SELECT coalesce(p.proacl, acldefault('f', p.proowner)) AS acl, coalesce(i.initprivs, acldefault('f', 10)) AS exp,
                                coalesce(i.initprivs, acldefault('f', 10)) AS may) x
     WHERE p.pronamespace IN (SELECT oid FROM sys) AND p.oid < 16384
+      -- A function with no access list, no initdb record and the bootstrap superuser as
+      -- owner holds exactly initdb's default: only the others need their lists compared.
+      AND (p.proowner <> 10 OR p.prosecdef OR p.proacl IS NOT NULL OR i.initprivs IS NOT NULL)
       AND (p.proowner <> 10 OR p.prosecdef OR NOT (x.acl @> x.exp AND x.acl <@ x.may))
   UNION ALL
     SELECT 'acl', r.what || ' is ' || concat_ws(' and ',
@@ -89,9 +95,15 @@ SELECT kind, what, name, symbol FROM (
       AND (r.relowner <> 10 OR NOT (x.acl @> x.exp AND x.acl <@ x.may))
   UNION ALL
     SELECT 'acl', 'column ' || a.attname || ' of ' || r.what || ' is granted ' || coalesce(a.attacl::text, '{}') || ' (initdb: ' || coalesce(i.initprivs::text, '{}') || ')', r.name, ''
-    FROM rels r JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0
+    FROM rels r JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0 AND a.attacl IS NOT NULL
     LEFT JOIN pg_init_privs i ON i.objoid = r.oid AND i.classoid = 'pg_class'::regclass AND i.objsubid = a.attnum
-    WHERE r.oid < 16384 AND (a.attacl IS NOT NULL OR i.initprivs IS NOT NULL) AND a.attacl IS DISTINCT FROM i.initprivs
+    WHERE r.oid < 16384 AND a.attacl IS DISTINCT FROM i.initprivs
+  UNION ALL
+    -- A column initdb granted something on whose access list is now empty (the same
+    -- finding, split so that neither half reads every column of every system table).
+    SELECT 'acl', 'column ' || a.attname || ' of ' || r.what || ' is granted {} (initdb: ' || i.initprivs::text || ')', r.name, ''
+    FROM pg_init_privs i JOIN pg_attribute a ON a.attrelid = i.objoid AND a.attnum = i.objsubid JOIN rels r ON r.oid = i.objoid
+    WHERE i.classoid = 'pg_class'::regclass AND i.objsubid > 0 AND r.oid < 16384 AND a.attacl IS NULL
   UNION ALL
     SELECT 'acl', 'schema ' || quote_ident(n.nspname) || ' is ' || concat_ws(' and ',
                CASE WHEN n.nspowner <> 10 THEN 'owned by ' || pg_get_userbyid(n.nspowner) END,
@@ -108,7 +120,7 @@ SELECT kind, what, name, symbol FROM (
     SELECT 'native', CASE p.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate ' ELSE 'function ' END || p.pronamespace::regnamespace::text || '.' || quote_ident(p.name) || '(' || pg_get_function_identity_arguments(p.oid) || ')' || ' (owned by ' || pg_get_userbyid(p.proowner) || ') is declared LANGUAGE ' || p.lanname || ' AS ' || quote_literal(p.prosrc)
            || CASE WHEN p.prosecdef THEN ' SECURITY DEFINER' ELSE '' END, p.name, p.prosrc
     FROM procs p
-    WHERE p.lanname IN ('internal', 'c') AND p.oid >= 16384 AND NOT p.in_ext
+    WHERE p.lanname IN ('internal', 'c') AND NOT p.in_ext
       -- An aggregate is catalogued as LANGUAGE internal AS 'aggregate_dummy'; what it
       -- runs are its support functions, each a row of its own here.
       AND NOT (p.prokind = 'a' AND p.prosrc = 'aggregate_dummy' AND EXISTS (SELECT 1 FROM pg_aggregate g WHERE g.aggfnoid = p.oid))

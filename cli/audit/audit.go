@@ -133,17 +133,16 @@ not read…); 2 bad usage.`,
 
 func runAudit(ctx context.Context, opts *Options) error {
 	f, o, out := opts.Factory, opts.Audit, opts.Out
-	store, err := f.Store(ctx)
+	env, err := f.Env(ctx)
 	if err != nil {
 		return err
 	}
-	defer store.Close()
-	if err := cmdutil.CheckTenant(ctx, store, o.Tenant); err != nil {
+	if err := cmdutil.CheckTenant(ctx, env.Store, o.Tenant); err != nil {
 		return err
 	}
-	o.Store, o.Node, o.Log = store, cmdutil.Hostname(), f.Log
+	o.Store, o.Node, o.Log = env.Store, env.Node, f.Log
 	o.Progress = func(total int) progress.Reporter { return f.Progress(total, "audit") }
-	report, err := jobs.Audit.Run(ctx, store, cmdutil.Hostname(), o)
+	report, err := jobs.Audit.Run(ctx, env, o)
 	if err != nil && !errors.Is(err, auditlib.ErrViolations) {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/cli/cmdutil"
 	"github.com/tenantctl/tenantctl/config"
+	"github.com/tenantctl/tenantctl/fleetenv"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/mover"
@@ -45,12 +46,12 @@ WAL archiving (docs/backup-and-recovery.md).`,
 	return cmd
 }
 
-func backupEnv(ctx context.Context, f *cmdutil.Factory) (backup.Env, func(), error) {
-	p, done, err := f.Provisioner(ctx)
+func backupEnv(ctx context.Context, f *cmdutil.Factory) (*fleetenv.Env, backup.Env, error) {
+	env, err := f.Env(ctx)
 	if err != nil {
-		return backup.Env{}, nil, err
+		return nil, backup.Env{}, err
 	}
-	return backup.Env{Store: p.Store, Server: p.Server, Log: f.Log}, done, nil
+	return env, jobs.BackupEnv(env, f.Log), nil
 }
 
 // ConfigureOptions are `backup configure`'s: the library's settings as the flags give
@@ -232,12 +233,12 @@ its SHA-256 checked first.`,
 // runLogical is `backup run --logical`.
 func runLogical(ctx context.Context, opts *RunOptions) error {
 	f := opts.Factory
-	m, done, err := f.Mover(ctx)
+	env, err := f.Env(ctx)
 	if err != nil {
 		return err
 	}
-	defer done()
-	res, err := jobs.LogicalBackup.Run(ctx, m.P.Store, cmdutil.Hostname(), jobs.LogicalBackupOptions{Mover: m, LogicalBackupOptions: opts.LogicalRun})
+	m := env.Mover()
+	res, err := jobs.LogicalBackup.Run(ctx, env, jobs.LogicalBackupOptions{Mover: m, LogicalBackupOptions: opts.LogicalRun})
 	if f.JSONOutput() {
 		if perr := f.PrintJSON(res); perr != nil {
 			return perr
@@ -262,13 +263,12 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		return runLogical(ctx, opts)
 	}
 	f, o := opts.Factory, opts.Run
-	env, done, err := backupEnv(ctx, f)
+	env, benv, err := backupEnv(ctx, f)
 	if err != nil {
 		return err
 	}
-	defer done()
-	o.Env = env
-	res, err := jobs.Backup.Run(ctx, env.Store, cmdutil.Hostname(), o)
+	o.Env = benv
+	res, err := jobs.Backup.Run(ctx, env, o)
 	if f.JSONOutput() {
 		if perr := f.PrintJSON(res); perr != nil {
 			return perr
@@ -360,12 +360,11 @@ func runList(ctx context.Context, opts *ListOptions) error {
 		return runListLogical(ctx, opts)
 	}
 	f := opts.Factory
-	env, done, err := backupEnv(ctx, f)
+	_, benv, err := backupEnv(ctx, f)
 	if err != nil {
 		return err
 	}
-	defer done()
-	reports, err := backup.List(ctx, env, opts.Server)
+	reports, err := backup.List(ctx, benv, opts.Server)
 	if f.JSONOutput() {
 		if perr := f.PrintJSON(reports); perr != nil {
 			return perr

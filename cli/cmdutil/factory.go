@@ -1,6 +1,7 @@
 // Package cmdutil is what every tenantctl command is built from: one Factory that gives,
 // lazily, the IO streams, the resolved settings (flags, environment, config file), the
-// catalog store, the provisioner, the logger, progress reporting and the output printers
+// process's runtime environment (fleetenv: the catalog store, the provisioner and the
+// mover, the caches they share), the logger, progress reporting and the output printers
 // (-o text, json, yaml, markdown where a command offers it); the exit statuses; and the
 // hints that name the flag or command fixing a library error. Commands (packages under
 // cli/) take a *Factory and never touch os.Stdout or os.Getenv, so their tests
@@ -25,6 +26,7 @@ import (
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/config"
+	"github.com/tenantctl/tenantctl/fleetenv"
 	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/migrations"
@@ -60,7 +62,8 @@ type GlobalFlags struct {
 }
 
 // Factory holds what every command needs: its streams, the environment and the resolved
-// global settings; it opens the catalog and builds the fleet's provisioner on demand.
+// global settings; it builds the process's runtime environment ([Factory.Env]) on a
+// command's first need, and [Factory.Close] stops it.
 type Factory struct {
 	IO     IOStreams
 	Getenv func(string) string
@@ -80,6 +83,12 @@ type Factory struct {
 	Ran bool
 	// Root is the root command, whose persistent flags carry Flags.
 	Root *cobra.Command
+
+	// env is the process's runtime environment, once a command asked for it; migErr is
+	// why its tenant migrations could not be read (commands that need only the catalog
+	// run regardless, as they always did).
+	env    *fleetenv.Env
+	migErr error
 }
 
 // New returns a factory over the given streams and environment; stderr is scrubbed of
@@ -192,13 +201,86 @@ func (f *Factory) RollupSpecPath() string {
 	return f.Setting(f.Root, "rollup-spec", f.Flags.RollupSpec, "TENANTCTL_ROLLUP_SPEC", f.File.RollupSpec, "")
 }
 
-// Store opens the catalog with the secret key when one is configured.
-func (f *Factory) Store(ctx context.Context) (*catalog.Store, error) {
-	box, err := f.Box()
+// EnvOptions are the runtime environment's options from the resolved settings: the
+// catalog opened with the secret key, the tenant migrations, the rollup spec, the report
+// spec of TENANTCTL_REPORT_SPEC, this host as the node, and the logger. `serve` and the
+// scheduler change what their own flags set before building theirs.
+func (f *Factory) EnvOptions() (fleetenv.Options, error) {
+	fsys, err := f.TenantMigrations()
+	if err != nil {
+		return fleetenv.Options{}, err
+	}
+	return f.envOptions(fsys), nil
+}
+
+// envOptions are the environment's options over the tenant migrations fsys (nil: the
+// embedded ones).
+func (f *Factory) envOptions(fsys fs.FS) fleetenv.Options {
+	return fleetenv.Options{
+		Open: func(ctx context.Context) (*catalog.Store, error) {
+			box, err := f.Box()
+			if err != nil {
+				return nil, err
+			}
+			return f.OpenStore(ctx, box)
+		},
+		TenantMigrations: fsys,
+		RollupSpecPath:   f.RollupSpecPath(),
+		ReportSpecPath:   f.Getenv("TENANTCTL_REPORT_SPEC"),
+		Log:              f.Log,
+	}
+}
+
+// Env returns the process's runtime environment, built and started on the first call
+// (a failed start is tried again at the next); [Factory.Close] stops it. What it holds
+// belongs to it: commands never close its store. A tenant migrations setting that
+// cannot be read is an error here, after the catalog is opened.
+func (f *Factory) Env(ctx context.Context) (*fleetenv.Env, error) {
+	env, err := f.startEnv(ctx)
 	if err != nil {
 		return nil, err
 	}
-	return f.OpenStore(ctx, box)
+	if f.migErr != nil {
+		return nil, f.migErr
+	}
+	return env, nil
+}
+
+// startEnv builds the environment on first use and starts it. Its migrations are the
+// embedded ones when the setting cannot be read: [Factory.Env] refuses it then, and
+// [Factory.Store] gives only its catalog.
+func (f *Factory) startEnv(ctx context.Context) (*fleetenv.Env, error) {
+	if f.env == nil {
+		o, err := f.EnvOptions()
+		if err != nil {
+			f.migErr = err
+			o = f.envOptions(nil)
+		}
+		f.env = fleetenv.New(o)
+	}
+	if f.env.Store == nil {
+		if err := f.env.Start(ctx); err != nil {
+			return nil, err
+		}
+	}
+	return f.env, nil
+}
+
+// Close stops the runtime environment when a command started one.
+func (f *Factory) Close() {
+	if f.env != nil {
+		f.env.Stop()
+	}
+}
+
+// Store is the environment's catalog (opened with the secret key when one is
+// configured); the environment closes it.
+func (f *Factory) Store(ctx context.Context) (*catalog.Store, error) {
+	env, err := f.startEnv(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return env.Store, nil
 }
 
 // OpenStore opens the catalog with box (nil: without a key, for the commands that
@@ -214,36 +296,13 @@ func (f *Factory) OpenStore(ctx context.Context, box *secret.Box) (*catalog.Stor
 	return store, nil
 }
 
-// Provisioner opens the catalog and returns a provisioner over it; call done to close
-// both.
-func (f *Factory) Provisioner(ctx context.Context) (p *provisioner.Provisioner, done func(), err error) {
-	store, err := f.Store(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	fsys, err := f.TenantMigrations()
-	if err != nil {
-		store.Close()
-		return nil, nil, err
-	}
-	p = provisioner.New(store, f.Log)
-	p.TenantMigrations = fsys
-	return p, func() { p.Close(); store.Close() }, nil
-}
-
-// WithProvisioner runs fn with a provisioner, closed after.
+// WithProvisioner runs fn with the environment's provisioner.
 func (f *Factory) WithProvisioner(ctx context.Context, fn func(p *provisioner.Provisioner) error) error {
-	return with(ctx, f.Provisioner, fn)
-}
-
-// with runs fn with what open opens, closed after.
-func with[T any](ctx context.Context, open func(context.Context) (T, func(), error), fn func(T) error) error {
-	v, done, err := open(ctx)
+	env, err := f.Env(ctx)
 	if err != nil {
 		return err
 	}
-	defer done()
-	return fn(v)
+	return fn(env.Provisioner)
 }
 
 // Action is what a command that takes one name and nothing else does to it (tenant
@@ -310,30 +369,16 @@ func NoArgs(cmd *cobra.Command, args []string) error {
 	return nil
 }
 
-// Hostname is this host's name, the node recorded with jobs ("unknown" when unknown).
-func Hostname() string {
-	h, err := os.Hostname()
-	if err != nil {
-		return "unknown"
-	}
-	return h
-}
-
 // AnnotCreatesConfig marks commands that write the config file.
 const AnnotCreatesConfig = "creates-config"
 
-// WithMover runs fn with a mover, closed after.
+// WithMover runs fn with a mover over the environment's provisioner.
 func (f *Factory) WithMover(ctx context.Context, fn func(m *mover.Mover) error) error {
-	return with(ctx, f.Mover, fn)
-}
-
-// Mover opens the catalog and returns a mover over it; call done to close it.
-func (f *Factory) Mover(ctx context.Context) (m *mover.Mover, done func(), err error) {
-	p, done, err := f.Provisioner(ctx)
+	env, err := f.Env(ctx)
 	if err != nil {
-		return nil, nil, err
+		return err
 	}
-	return mover.New(p, f.Log), done, nil
+	return fn(env.Mover())
 }
 
 // ReportSpecPath is the report spec file: the command's --report-spec (flag), else

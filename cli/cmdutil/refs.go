@@ -201,7 +201,6 @@ func (f *Factory) CheckNames(cmd *cobra.Command) error {
 	if err != nil {
 		return nil // the command itself reports what is wrong with the catalog or key
 	}
-	defer store.Close()
 	if tenant != "" {
 		ts, err := store.ListTenants(ctx, catalog.TenantFilter{Slug: tenant, States: tenantStates})
 		if err == nil && len(ts) == 0 && cmd.Name() == "events" {

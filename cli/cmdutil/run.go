@@ -45,15 +45,13 @@ func Args(dst ...*string) func(*cobra.Command, []string) error {
 	}
 }
 
-// WithStore runs fn with the catalog store, closed after.
+// WithStore runs fn with the environment's catalog store.
 func (f *Factory) WithStore(ctx context.Context, fn func(store *catalog.Store) error) error {
-	return with(ctx, func(ctx context.Context) (*catalog.Store, func(), error) {
-		store, err := f.Store(ctx)
-		if err != nil {
-			return nil, nil, err
-		}
-		return store, store.Close, nil
-	}, fn)
+	store, err := f.Store(ctx)
+	if err != nil {
+		return err
+	}
+	return fn(store)
 }
 
 // CheckTenant refuses a slug the catalog does not know (catalog.ErrTenantNotFound), before

@@ -22,12 +22,10 @@ import (
 	demolib "github.com/tenantctl/tenantctl/demo"
 	"github.com/tenantctl/tenantctl/devenv"
 	"github.com/tenantctl/tenantctl/fleet"
+	"github.com/tenantctl/tenantctl/fleetenv"
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/migrations"
 	"github.com/tenantctl/tenantctl/mover"
-	"github.com/tenantctl/tenantctl/provisioner"
-	"github.com/tenantctl/tenantctl/rollout"
-	"github.com/tenantctl/tenantctl/rollup"
 )
 
 // Options are `demo`'s.
@@ -114,21 +112,21 @@ func run(ctx context.Context, opts *Options) error {
 		}
 		f.File = file
 	}
-	p, done, err := f.Provisioner(ctx)
+	env, err := f.Env(ctx)
 	if err != nil {
 		return err
 	}
-	defer done()
+	p := env.Provisioner
 	fmt.Fprintln(f.IO.Out, "==> creating demo customers and seeding them through their own credentials")
 	res, err := demolib.Run(ctx, p)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(f.IO.Out, "    created: %v  seeded: %v\n", res.Created, res.Seeded)
-	if err := runMigrate(ctx, f, p); err != nil {
+	if err := runMigrate(ctx, f, env); err != nil {
 		return err
 	}
-	if err := runRollup(ctx, f, p); err != nil {
+	if err := runRollup(ctx, f, env); err != nil {
 		return err
 	}
 	servers, err := p.Store.ListServers(ctx)
@@ -147,10 +145,10 @@ func run(ctx context.Context, opts *Options) error {
 	if err := tenantcmd.PrintTenants(f, tenants); err != nil {
 		return err
 	}
-	if err := runAudit(ctx, f, p); err != nil {
+	if err := runAudit(ctx, f, env); err != nil {
 		return err
 	}
-	if err := runRestore(ctx, f, p); err != nil {
+	if err := runRestore(ctx, f, env); err != nil {
 		return err
 	}
 	fmt.Fprintln(f.IO.Out, "==> done: try 'tenantctl tenant show acme', 'tenantctl audit -o markdown', 'tenantctl jobs', 'tenantctl backup list'")
@@ -161,7 +159,7 @@ func run(ctx context.Context, opts *Options) error {
 // runMigrate rolls out the demo's operator migration to the fleet, the way an MSP
 // ships a schema change: an operator migrations directory recorded in the config, then
 // a fleet run in waves.
-func runMigrate(ctx context.Context, f *cmdutil.Factory, p *provisioner.Provisioner) error {
+func runMigrate(ctx context.Context, f *cmdutil.Factory, env *fleetenv.Env) error {
 	dir := f.Setting(f.Root, "tenant-migrations", f.Flags.TenantMigrations, "TENANTCTL_TENANT_MIGRATIONS", f.File.TenantMigrations, "")
 	if dir == "" {
 		dir = filepath.Join(filepath.Dir(f.Flags.Config), devenv.DemoMigrationsDir)
@@ -190,8 +188,8 @@ func runMigrate(ctx context.Context, f *cmdutil.Factory, p *provisioner.Provisio
 	if err != nil {
 		return err
 	}
-	p.TenantMigrations = fsys
-	res, err := jobs.Migrate.Run(ctx, p.Store, cmdutil.Hostname(), rollout.Options{Store: p.Store, Migrations: fsys, Options: fleet.Options{Log: f.Log}})
+	env.UseMigrations(fsys)
+	res, err := jobs.Migrate.Run(ctx, env, jobs.MigrateOptions(env, fleet.Options{Log: f.Log}))
 	if err != nil {
 		return err
 	}
@@ -201,9 +199,9 @@ func runMigrate(ctx context.Context, f *cmdutil.Factory, p *provisioner.Provisio
 }
 
 // runAudit ends the demo with the isolation audit, live probes included.
-func runAudit(ctx context.Context, f *cmdutil.Factory, p *provisioner.Provisioner) error {
+func runAudit(ctx context.Context, f *cmdutil.Factory, env *fleetenv.Env) error {
 	fmt.Fprintln(f.IO.Out, "==> isolation audit (configuration checks and live cross-tenant login probes)")
-	r, err := jobs.Audit.Run(ctx, p.Store, cmdutil.Hostname(), audit.Options{Store: p.Store, Node: cmdutil.Hostname(), Options: fleet.Options{Log: f.Log}})
+	r, err := jobs.Audit.Run(ctx, env, jobs.AuditOptions(env, fleet.Options{Log: f.Log}))
 	if r.Tenants == 0 && err != nil {
 		return err
 	}
@@ -220,7 +218,8 @@ func runAudit(ctx context.Context, f *cmdutil.Factory, p *provisioner.Provisione
 // a backup, the time recorded, the customer's incidents deleted, the customer restored
 // to that time under the same DSN, its rows back and a neighbour untouched. Without
 // pgBackRest it says so and skips only this.
-func runRestore(ctx context.Context, f *cmdutil.Factory, p *provisioner.Provisioner) error {
+func runRestore(ctx context.Context, f *cmdutil.Factory, env *fleetenv.Env) error {
+	p := env.Provisioner
 	const slug = "acme"
 	fmt.Fprintf(f.IO.Out, "==> point-in-time restore of one customer (%s), in place\n", slug)
 	t, err := p.Store.GetTenant(ctx, slug)
@@ -260,7 +259,7 @@ func runRestore(ctx context.Context, f *cmdutil.Factory, p *provisioner.Provisio
 	if err != nil {
 		return err
 	}
-	res, err := jobs.Backup.Run(ctx, p.Store, cmdutil.Hostname(), backup.RunOptions{Env: backup.Env{Store: p.Store, Server: p.Server, Log: f.Log}, Server: t.Server})
+	res, err := jobs.Backup.Run(ctx, env, backup.RunOptions{Env: jobs.BackupEnv(env, f.Log), Server: t.Server})
 	if err != nil {
 		return err
 	}
@@ -296,11 +295,11 @@ func runRestore(ctx context.Context, f *cmdutil.Factory, p *provisioner.Provisio
 	if err := backup.Check(ctx, settings); err != nil {
 		return err
 	}
-	if _, err := backup.WaitCovered(ctx, backup.Env{Store: p.Store, Server: p.Server, Log: f.Log}, t.Server, at, time.Minute); err != nil {
+	if _, err := backup.WaitCovered(ctx, jobs.BackupEnv(env, f.Log), t.Server, at, time.Minute); err != nil {
 		return err
 	}
 	keep := time.Duration(0)
-	m := mover.New(p, f.Log)
+	m := env.Mover()
 	rr, err := m.Restore(ctx, mover.RestoreOptions{Slug: slug, Time: at, KeepSource: &keep})
 	if err != nil {
 		return err
@@ -333,19 +332,19 @@ func runRestore(ctx context.Context, f *cmdutil.Factory, p *provisioner.Provisio
 
 // runRollup copies every tenant's rows into the warehouse and prints a cross-tenant
 // summary from it: the MSP's one place to see all customers.
-func runRollup(ctx context.Context, f *cmdutil.Factory, p *provisioner.Provisioner) error {
-	spec, err := f.RollupSpec()
+func runRollup(ctx context.Context, f *cmdutil.Factory, env *fleetenv.Env) error {
+	o, err := jobs.RollupOptions(env, fleet.Options{Log: f.Log})
 	if err != nil {
 		return err
 	}
 	fmt.Fprintln(f.IO.Out, "==> rolling every tenant's rows up into the MSP-only warehouse")
-	res, err := jobs.Rollup.Run(ctx, p.Store, cmdutil.Hostname(), rollup.Options{Store: p.Store, Spec: spec, Options: fleet.Options{Log: f.Log}})
+	res, err := jobs.Rollup.Run(ctx, env, o)
 	if err != nil {
 		return err
 	}
 	t := res.Totals()
 	fmt.Fprintf(f.IO.Out, "    %d tenant(s), %d row(s) copied, %d deleted\n", t.Tenants, t.RowsCopied, t.RowsDeleted)
-	dsn, err := p.Store.WarehouseDSN(ctx)
+	dsn, err := env.Store.WarehouseDSN(ctx)
 	if err != nil {
 		return err
 	}

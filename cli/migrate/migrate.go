@@ -17,6 +17,7 @@ import (
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/cli/cmdutil"
 	"github.com/tenantctl/tenantctl/fleet"
+	"github.com/tenantctl/tenantctl/fleetenv"
 	"github.com/tenantctl/tenantctl/internal/progress"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/jobs"
@@ -76,11 +77,11 @@ var limits = fleet.Limits{Total: rollout.DefaultConcurrency, PerServer: rollout.
 // withMigrations runs fn with the catalog store and the tenant migrations: what every
 // migrate command hands the library.
 func withMigrations(ctx context.Context, f *cmdutil.Factory, fn func(store *catalog.Store, fsys fs.FS) error) error {
-	fsys, err := f.TenantMigrations()
+	env, err := f.Env(ctx)
 	if err != nil {
 		return err
 	}
-	return f.WithStore(ctx, func(store *catalog.Store) error { return fn(store, fsys) })
+	return fn(env.Store, env.Migrations())
 }
 
 func runStatus(ctx context.Context, opts *StatusOptions) error {
@@ -192,13 +193,15 @@ A migration file changed after it was applied is refused (exit 2) unless
 
 func runUp(ctx context.Context, opts *UpOptions) error {
 	f, o := opts.Factory, opts.Rollout
-	return withMigrations(ctx, f, func(store *catalog.Store, fsys fs.FS) error {
-		o.Store, o.Migrations, o.Log = store, fsys, f.Log
-		return up(ctx, f, store, o)
-	})
+	env, err := f.Env(ctx)
+	if err != nil {
+		return err
+	}
+	o.Store, o.Migrations, o.Log = env.Store, env.Migrations(), f.Log
+	return up(ctx, f, env, o)
 }
 
-func up(ctx context.Context, f *cmdutil.Factory, store *catalog.Store, o rollout.Options) error {
+func up(ctx context.Context, f *cmdutil.Factory, env *fleetenv.Env, o rollout.Options) error {
 	// Bad input is refused before a job run is recorded: it changes nothing.
 	if err := o.Validate(); err != nil {
 		return err
@@ -211,7 +214,7 @@ func up(ctx context.Context, f *cmdutil.Factory, store *catalog.Store, o rollout
 		return printPlan(f, res.Plan)
 	}
 	o.Progress = func(total int) progress.Reporter { return f.Progress(total, "migrate") }
-	res, err := jobs.Migrate.Run(ctx, store, cmdutil.Hostname(), o)
+	res, err := jobs.Migrate.Run(ctx, env, o)
 	if err != nil && len(res.Migrated)+len(res.Failed)+len(res.Skipped) == 0 {
 		return err // refused (changed files, another run, bad input): no tenant was touched
 	}

@@ -41,37 +41,39 @@ func NewCmdReconcile(f *cmdutil.Factory, runF func(context.Context, *Options) er
 
 func run(ctx context.Context, opts *Options) error {
 	f, o := opts.Factory, opts.Reconcile
-	return f.WithProvisioner(ctx, func(p *provisioner.Provisioner) error {
-		actions, runErr := jobs.Reconcile.Run(ctx, p.Store, cmdutil.Hostname(), jobs.ReconcileOptions{Provisioner: p, ReconcileOptions: o})
-		if f.JSONOutput() {
-			if actions == nil {
-				actions = []provisioner.Action{}
-			}
-			if err := f.PrintJSON(actions); err != nil {
-				return err
-			}
-			return runErr
+	env, err := f.Env(ctx)
+	if err != nil {
+		return err
+	}
+	actions, runErr := jobs.Reconcile.Run(ctx, env, jobs.ReconcileOptions{Env: env, ReconcileOptions: o})
+	if f.JSONOutput() {
+		if actions == nil {
+			actions = []provisioner.Action{}
 		}
-		if len(actions) == 0 {
-			fmt.Fprintln(f.IO.Out, "nothing to do: servers agree with the catalog")
-			return runErr
-		}
-		tw := f.Table("ACTION", "TENANT", "SERVER", "STATUS", "DETAIL")
-		for _, act := range actions {
-			status := "reported"
-			switch {
-			case act.Error != "":
-				status = "FAILED: " + act.Error
-			case act.Applied:
-				status = "fixed"
-			case o.DryRun:
-				status = "planned"
-			}
-			cmdutil.Row(tw, act.Kind, cmdutil.Dash(act.Tenant), cmdutil.Dash(act.Server), status, act.Detail)
-		}
-		if err := tw.Flush(); err != nil {
+		if err := f.PrintJSON(actions); err != nil {
 			return err
 		}
 		return runErr
-	})
+	}
+	if len(actions) == 0 {
+		fmt.Fprintln(f.IO.Out, "nothing to do: servers agree with the catalog")
+		return runErr
+	}
+	tw := f.Table("ACTION", "TENANT", "SERVER", "STATUS", "DETAIL")
+	for _, act := range actions {
+		status := "reported"
+		switch {
+		case act.Error != "":
+			status = "FAILED: " + act.Error
+		case act.Applied:
+			status = "fixed"
+		case o.DryRun:
+			status = "planned"
+		}
+		cmdutil.Row(tw, act.Kind, cmdutil.Dash(act.Tenant), cmdutil.Dash(act.Server), status, act.Detail)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return runErr
 }

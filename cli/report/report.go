@@ -9,7 +9,6 @@ import (
 
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/cli/cmdutil"
-	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/jobs"
 	reportlib "github.com/tenantctl/tenantctl/report"
@@ -90,39 +89,37 @@ func run(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	return f.WithStore(ctx, func(store *catalog.Store) error {
-		if opts.All {
-			// The same job the scheduler runs, recorded in the job history.
-			n, err := jobs.Report.Run(ctx, store, cmdutil.Hostname(), jobs.ReportOptions{Store: store, Spec: spec, Dir: opts.OutDir, Format: opts.Format})
-			fmt.Fprintf(f.IO.Out, "%d report(s) written to %s\n", n, opts.OutDir)
-			return err
-		}
-		dsn, err := store.WarehouseDSN(ctx)
-		if err != nil {
-			return err
-		}
-		wh, err := dbconn.Pool(ctx, dsn, 2)
-		if err != nil {
-			return err
-		}
-		defer wh.Close()
-		t, err := store.GetTenant(ctx, opts.Tenant)
-		if err != nil {
-			return err
-		}
-		r, err := reportlib.Build(ctx, wh, spec, Tenant(t))
-		if err != nil {
-			return err
-		}
-		if opts.Out == "" || opts.Out == "-" {
-			return reportlib.Render(f.IO.Out, r, opts.Format)
-		}
-		if err := reportlib.WriteFile(opts.Out, r, opts.Format); err != nil {
-			return err
-		}
-		fmt.Fprintf(f.IO.Out, "report for %s written to %s\n", opts.Tenant, opts.Out)
-		return nil
-	})
+	env, err := f.Env(ctx)
+	if err != nil {
+		return err
+	}
+	store := env.Store
+	if opts.All {
+		// The same job the scheduler runs, recorded in the job history.
+		n, err := jobs.Report.Run(ctx, env, jobs.ReportOptions{Store: store, Warehouse: env.Warehouse, Spec: spec, Dir: opts.OutDir, Format: opts.Format})
+		fmt.Fprintf(f.IO.Out, "%d report(s) written to %s\n", n, opts.OutDir)
+		return err
+	}
+	wh, err := env.Warehouse.Pool(ctx)
+	if err != nil {
+		return err
+	}
+	t, err := store.GetTenant(ctx, opts.Tenant)
+	if err != nil {
+		return err
+	}
+	r, err := reportlib.Build(ctx, wh, spec, Tenant(t))
+	if err != nil {
+		return err
+	}
+	if opts.Out == "" || opts.Out == "-" {
+		return reportlib.Render(f.IO.Out, r, opts.Format)
+	}
+	if err := reportlib.WriteFile(opts.Out, r, opts.Format); err != nil {
+		return err
+	}
+	fmt.Fprintf(f.IO.Out, "report for %s written to %s\n", opts.Tenant, opts.Out)
+	return nil
 }
 
 // Tenant is the report's view of a catalog tenant.

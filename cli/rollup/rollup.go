@@ -76,6 +76,10 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	if err != nil {
 		return err
 	}
+	env, err := f.Env(ctx)
+	if err != nil {
+		return err
+	}
 	return f.WithStore(ctx, func(store *catalog.Store) error {
 		if _, err := store.WarehouseDSN(ctx); err != nil {
 			return err
@@ -86,7 +90,7 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		}
 		o.Store, o.Spec, o.Targets, o.Log = store, spec, targets, f.Log
 		o.Progress = func(total int) progress.Reporter { return f.Progress(total, "rollup") }
-		res, runErr := jobs.Rollup.Run(ctx, store, cmdutil.Hostname(), o)
+		res, runErr := jobs.Rollup.Run(ctx, env, o)
 		var partial *rolluplib.PartialError
 		if runErr != nil && !errors.As(runErr, &partial) {
 			return runErr

@@ -54,6 +54,7 @@ func Run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	root.SetOut(out)
 	root.SetErr(f.IO.ErrOut)
 	err := root.ExecuteContext(ctx)
+	f.Close() // the runtime environment a command started: its catalog, handles and pools
 	if err == nil {
 		return cmdutil.ExitOK
 	}

@@ -15,9 +15,9 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/cli/cmdutil"
 	"github.com/tenantctl/tenantctl/config"
+	"github.com/tenantctl/tenantctl/fleetenv"
 	"github.com/tenantctl/tenantctl/internal/validate"
 	"github.com/tenantctl/tenantctl/jobs"
 	"github.com/tenantctl/tenantctl/migrations"
@@ -213,7 +213,7 @@ func schedulerConfig(f *cmdutil.Factory, cmd *cobra.Command, values []string) (c
 		}
 	}
 	if cfg.Node == "" {
-		cfg.Node = cmdutil.Hostname()
+		cfg.Node = fleetenv.Hostname()
 	}
 	if !schedulerlib.Disabled(cfg.Schedules[jobs.Report.Name]) && cfg.ReportDir == "" {
 		errs = append(errs, validate.Errorf("--report-schedule needs --report-dir: the directory the reports are delivered to"))
@@ -232,27 +232,23 @@ func schedulerConfig(f *cmdutil.Factory, cmd *cobra.Command, values []string) (c
 // is cancelled (SIGTERM/SIGINT), then exits 0.
 func run(ctx context.Context, opts *Options) error {
 	f, cfg := opts.Factory, opts.Config
-	fsys, err := f.TenantMigrations()
+	eo, err := f.EnvOptions()
 	if err != nil {
 		return err
 	}
-	latest, err := migrations.Latest(fsys)
+	eo.Node = cfg.Node
+	latest, err := migrations.Latest(eo.TenantMigrations)
 	if err != nil {
 		return validate.Invalid(fmt.Errorf("tenant migrations: %w", err))
 	}
-	store, err := waitForCatalog(ctx, f)
-	if err != nil || store == nil {
-		return err // nil store: stopped while waiting
+	env := fleetenv.New(eo)
+	if started, err := waitForCatalog(ctx, f, env); err != nil || !started {
+		return err // not started and no error: stopped while waiting
 	}
-	defer store.Close()
-	p := provisioner.New(store, f.Log)
-	p.TenantMigrations = fsys
-	defer p.Close()
+	defer env.Stop()
 
-	bodies := jobs.Bodies(jobs.Env{Provisioner: p, Node: cfg.Node, Log: f.Log,
-		RollupSpec: f.RollupSpec, PurgeRetention: cfg.PurgeRetention,
-		ReportSpec: func() (*report.Spec, error) { return report.LoadSpec(f.Getenv("TENANTCTL_REPORT_SPEC")) },
-		ReportDir:  cfg.ReportDir, ReportFormat: cfg.ReportFormat,
+	bodies := jobs.Bodies(env, jobs.Settings{PurgeRetention: cfg.PurgeRetention,
+		ReportDir: cfg.ReportDir, ReportFormat: cfg.ReportFormat,
 		LogicalBackupDir: cfg.LogicalBackupDir, LogicalBackupKeep: cfg.LogicalBackupKeep})
 	var scheduled []schedulerlib.Job
 	for _, name := range jobs.Names {
@@ -263,10 +259,10 @@ func run(ctx context.Context, opts *Options) error {
 		maxAge = schedulerlib.BackupMaxAge(cfg.Schedules[jobs.Backup.Name])
 	}
 	s, err := schedulerlib.New(schedulerlib.Options{
-		Servers:             p.Server,
+		Servers:             env.Servers.Get,
 		BackupMaxAge:        maxAge,
 		CatalogDSN:          f.CatalogDSN(),
-		Store:               store,
+		Store:               env.Store,
 		Node:                cfg.Node,
 		Jobs:                scheduled,
 		Listen:              cfg.Listen,
@@ -285,22 +281,22 @@ func run(ctx context.Context, opts *Options) error {
 // catalogRetryEvery is how often the scheduler retries an unreachable catalog at start.
 const catalogRetryEvery = 2 * time.Second
 
-// waitForCatalog opens the catalog, waiting while it is unreachable: a service started
-// before its database (boot order, a catalog failover) should wait, not crash-loop.
-// Configuration errors (no DSN, a bad DSN or key, an uninitialised catalog) fail at
-// once. It returns a nil store and no error when ctx ends first.
-func waitForCatalog(ctx context.Context, f *cmdutil.Factory) (*catalog.Store, error) {
+// waitForCatalog starts env, waiting while the catalog is unreachable: a service
+// started before its database (boot order, a catalog failover) should wait, not
+// crash-loop. Configuration errors (no DSN, a bad DSN or key, an uninitialised catalog)
+// fail at once. It reports false and no error when ctx ends first.
+func waitForCatalog(ctx context.Context, f *cmdutil.Factory, env *fleetenv.Env) (bool, error) {
 	var lastWarn time.Time
 	for {
-		store, err := f.Store(ctx)
+		err := env.Start(ctx)
 		if err == nil {
-			return store, nil
+			return true, nil
 		}
 		if errors.Is(err, validate.ErrInvalid) || errors.Is(err, secret.ErrNoKey) || errors.Is(err, secret.ErrWrongKey) {
-			return nil, err
+			return false, err
 		}
 		if ctx.Err() != nil {
-			return nil, nil
+			return false, nil
 		}
 		if time.Since(lastWarn) > 30*time.Second {
 			f.Log.Warn("cannot reach the catalog; retrying", "error", secret.Scrub(err.Error()), "every", catalogRetryEvery)
@@ -308,7 +304,7 @@ func waitForCatalog(ctx context.Context, f *cmdutil.Factory) (*catalog.Store, er
 		}
 		select {
 		case <-ctx.Done():
-			return nil, nil
+			return false, nil
 		case <-time.After(catalogRetryEvery):
 		}
 	}

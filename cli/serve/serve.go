@@ -15,8 +15,8 @@ import (
 	"github.com/tenantctl/tenantctl/api"
 	"github.com/tenantctl/tenantctl/cli/cmdutil"
 	"github.com/tenantctl/tenantctl/console"
+	"github.com/tenantctl/tenantctl/fleetenv"
 	"github.com/tenantctl/tenantctl/internal/validate"
-	"github.com/tenantctl/tenantctl/provisioner"
 	"github.com/tenantctl/tenantctl/report"
 	servelib "github.com/tenantctl/tenantctl/serve"
 )
@@ -89,27 +89,40 @@ or behind a TLS-terminating proxy whenever the address is not loopback.`,
 
 func run(ctx context.Context, opts *Options) error {
 	f := opts.Factory
+	// Bad specs are refused before the catalog is contacted; the API's and the
+	// console's rollups read the rollup spec again at each run.
 	spec, err := report.LoadSpec(opts.ReportSpecPath)
 	if err != nil {
 		return err
 	}
-	rspec, err := f.RollupSpec()
+	if _, err := f.RollupSpec(); err != nil {
+		return err
+	}
+	eo, err := f.EnvOptions()
 	if err != nil {
 		return err
 	}
-	return f.WithProvisioner(ctx, func(p *provisioner.Provisioner) error {
-		s, err := servelib.New(servelib.Options{Provisioner: p, RollupSpec: rspec, ReportSpec: spec, Wait: opts.Wait, SessionTTL: opts.SessionTTL,
-			Secure: opts.TLSCert != "", Node: cmdutil.Hostname(), Log: f.Log.Named("serve")})
-		if err != nil {
-			return err
-		}
-		scheme := "http"
-		if opts.TLSCert != "" {
-			scheme = "https"
-		}
-		return servelib.Run(ctx, s, opts.Listen, opts.TLSCert, opts.TLSKey, f.Log, func(addr string) {
-			f.Log.Info("serving the console and the API", "url", scheme+"://"+addr+"/", "api", scheme+"://"+addr+"/api/v1/")
-		})
+	eo.ReportSpecPath = opts.ReportSpecPath
+	env := fleetenv.New(eo)
+	if err := env.Start(ctx); err != nil {
+		return err
+	}
+	defer env.Stop()
+	// A create from the warm pool finds its server and catalog connections open:
+	// they are made at start and after each claim, between requests.
+	env.Provisioner.KeepWarm = true
+	env.Provisioner.WarmClaims(ctx)
+	s, err := servelib.New(servelib.Options{Env: env, ReportSpec: spec, Wait: opts.Wait, SessionTTL: opts.SessionTTL,
+		Secure: opts.TLSCert != "", Log: f.Log.Named("serve")})
+	if err != nil {
+		return err
+	}
+	scheme := "http"
+	if opts.TLSCert != "" {
+		scheme = "https"
+	}
+	return servelib.Run(ctx, s, opts.Listen, opts.TLSCert, opts.TLSKey, f.Log, func(addr string) {
+		f.Log.Info("serving the console and the API", "url", scheme+"://"+addr+"/", "api", scheme+"://"+addr+"/api/v1/")
 	})
 }
 

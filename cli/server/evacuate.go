@@ -59,11 +59,11 @@ as job "evacuate", with its progress.`,
 
 func runEvacuate(ctx context.Context, opts *EvacuateOptions) error {
 	f, o := opts.Factory, &opts.Evacuate
-	m, done, err := f.Mover(ctx)
+	env, err := f.Env(ctx)
 	if err != nil {
 		return err
 	}
-	defer done()
+	m := env.Mover()
 	var res mover.EvacuateResult
 	run := func(ctx context.Context) (map[string]int64, error) {
 		var err error
@@ -74,8 +74,8 @@ func runEvacuate(ctx context.Context, opts *EvacuateOptions) error {
 	if o.DryRun {
 		_, runErr = run(ctx)
 	} else {
-		st := m.P.Store
-		id, err := st.StartJob(ctx, "evacuate", cmdutil.Hostname())
+		st := env.Store
+		id, err := st.StartJob(ctx, "evacuate", env.Node)
 		if err != nil {
 			return err
 		}

@@ -144,11 +144,11 @@ func runCreate(ctx context.Context, opts *CreateOptions) error {
 		return createBatch(ctx, opts)
 	}
 	f, o := opts.Factory, opts.Create
-	p, done, err := f.Provisioner(ctx)
+	env, err := f.Env(ctx)
 	if err != nil {
 		return err
 	}
-	defer done()
+	p := env.Provisioner
 	start := time.Now()
 	var t catalog.Tenant
 	outcome := provisioner.Created
@@ -194,11 +194,11 @@ func createBatch(ctx context.Context, opts *CreateOptions) error {
 	for i := range rows {
 		rows[i].Options.SlowPath = opts.Create.SlowPath
 	}
-	p, done, err := f.Provisioner(ctx)
+	env, err := f.Env(ctx)
 	if err != nil {
 		return err
 	}
-	defer done()
+	p := env.Provisioner
 	prog := f.Progress(len(rows), "tenant create")
 	var mu sync.Mutex
 	results, err := p.CreateBatch(ctx, rows, opts.Concurrency, func(r provisioner.BatchResult) {

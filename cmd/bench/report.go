@@ -170,6 +170,9 @@ func (r *report) markdown() string {
 		ratio := fmt.Sprintf("%.2f×", c.Ratio)
 		if c.Unit == "ms" {
 			ratio = fmt.Sprintf("%.0f ms", c.Ratio)
+			if c.Ratio < 100 {
+				ratio = fmt.Sprintf("%.1f ms", c.Ratio)
+			}
 		}
 		if len(c.Range) == 2 {
 			ratio += fmt.Sprintf(" (rounds %.2f–%.2f×)", c.Range[0], c.Range[1])

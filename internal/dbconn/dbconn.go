@@ -2,11 +2,13 @@ package dbconn
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/tenantctl/tenantctl/internal/validate"
@@ -81,6 +83,22 @@ func ConnectConfig(ctx context.Context, cfg *pgx.ConnConfig) (*pgx.Conn, error) 
 
 // Pool opens a pool of at most maxConns connections (0: pgx's default).
 func Pool(ctx context.Context, dsn string, maxConns int32) (*pgxpool.Pool, error) {
+	pool, err := PoolUnchecked(ctx, dsn, maxConns)
+	if err != nil {
+		return nil, err
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		c := pool.Config().ConnConfig
+		return nil, ConnectError(c.Host, c.Port, c.Database, err)
+	}
+	return pool, nil
+}
+
+// PoolUnchecked is [Pool] without the round trip that checks the server answers: for
+// a caller whose first statement follows at once (it wraps a failed login with
+// [PoolConnectError]).
+func PoolUnchecked(ctx context.Context, dsn string, maxConns int32) (*pgxpool.Pool, error) {
 	secret.RegisterDSN(dsn)
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
@@ -93,16 +111,18 @@ func Pool(ctx context.Context, dsn string, maxConns int32) (*pgxpool.Pool, error
 		cfg.MaxConns = maxConns
 	}
 	cfg.MinConns = 0
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, err
+	return pgxpool.NewWithConfig(ctx, cfg)
+}
+
+// PoolConnectError is err described as [Pool] describes a failed login when it is one
+// (the pool could not connect), else nil.
+func PoolConnectError(pool *pgxpool.Pool, err error) error {
+	var ce *pgconn.ConnectError
+	if !errors.As(err, &ce) {
+		return nil
 	}
-	if err := pool.Ping(ctx); err != nil {
-		pool.Close()
-		c := cfg.ConnConfig
-		return nil, ConnectError(c.Host, c.Port, c.Database, err)
-	}
-	return pool, nil
+	c := pool.Config().ConnConfig
+	return ConnectError(c.Host, c.Port, c.Database, err)
 }
 
 // ConnectError describes a failed connection without its password.

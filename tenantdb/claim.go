@@ -1,0 +1,90 @@
+package tenantdb
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/jackc/pgx/v5"
+)
+
+// ClaimActivation is the one server change the claim of a spare makes, prepared ahead
+// (its SCRAM verifiers computed while the catalog claims the spare): the customer's
+// domain functions written as the owner, the app role's password and LOGIN, the owner
+// role's password and LOGIN.
+type ClaimActivation struct {
+	id  string
+	sql string
+}
+
+// ClaimPasswords are a claim's app and owner passwords as the SCRAM verifiers sent to
+// the server (computing them costs CPU: a claim computes them while the catalog claims).
+type ClaimPasswords struct{ appLit, ownerAttrs string }
+
+// PrepareClaimPasswords computes the verifiers of a claim's app and owner passwords.
+func PrepareClaimPasswords(password, ownerPassword string) (ClaimPasswords, error) {
+	appLit, err := verifierLiteral(password)
+	if err != nil {
+		return ClaimPasswords{}, err
+	}
+	ownerAttrs, err := ownerLoginAttrs(ownerPassword)
+	if err != nil {
+		return ClaimPasswords{}, err
+	}
+	return ClaimPasswords{appLit: appLit, ownerAttrs: ownerAttrs}, nil
+}
+
+// PrepareClaim prepares the activation of spare id claimed for a tenant of domain, with
+// the app and owner roles' passwords.
+func (s *Server) PrepareClaim(id, domain string, pw ClaimPasswords) (ClaimActivation, error) {
+	dom, err := domainStatements(id, domain)
+	if err != nil {
+		return ClaimActivation{}, err
+	}
+	appLit, ownerAttrs := pw.appLit, pw.ownerAttrs
+	if appLit == "" || ownerAttrs == "" {
+		return ClaimActivation{}, fmt.Errorf("activate the claimed %s: no passwords prepared", Database(id))
+	}
+	owner := OwnerRole(id)
+	ownerLit, err := literal(owner)
+	if err != nil {
+		return ClaimActivation{}, err
+	}
+	// The transient membership of [Server.withMembership], decided on the server: a
+	// standing membership (a spare made before the role change) is used and never
+	// revoked; otherwise the grant is made for this transaction and revoked in it.
+	standing := `SELECT FROM pg_auth_members m JOIN pg_roles r ON r.oid = m.roleid
+		WHERE m.member = (SELECT oid FROM pg_roles WHERE rolname = current_user) AND r.rolname = ` + ownerLit
+	if s.VersionNum >= 160000 {
+		standing += ` AND m.inherit_option`
+	}
+	stmts := []string{
+		`DO $tenantctl_claim$BEGIN IF NOT EXISTS (` + standing + `) THEN ` + s.grantToAdminStmt(owner) +
+			`; PERFORM set_config('tenantctl.transient_grant', 'on', true); END IF; END$tenantctl_claim$`,
+		"SET LOCAL ROLE " + ident(owner),
+	}
+	stmts = append(stmts, dom...)
+	stmts = append(stmts,
+		"RESET ROLE",
+		`DO $tenantctl_claim$BEGIN IF current_setting('tenantctl.transient_grant', true) = 'on' THEN REVOKE `+ident(owner)+` FROM `+ident(s.AdminRole())+
+			`; END IF; END$tenantctl_claim$`,
+		"ALTER ROLE "+ident(AppRole(id))+" LOGIN PASSWORD "+appLit,
+		"ALTER ROLE "+ident(owner)+" "+ownerAttrs)
+	return ClaimActivation{id: id, sql: strings.Join(stmts, ";\n")}, nil
+}
+
+// ActivateClaim makes the prepared activation on conn, an admin connection to the
+// claimed database ([Server.ConnectTenant]): one round trip, one implicit transaction
+// (all of it or nothing), nothing left standing. Idempotent, so a rerun after a kill
+// makes it again.
+func (s *Server) ActivateClaim(ctx context.Context, conn *pgx.Conn, a ClaimActivation) error {
+	if _, err := conn.PgConn().Exec(ctx, a.sql).ReadAll(); err != nil {
+		return fmt.Errorf("activate the claimed %s: %w", Database(a.id), err)
+	}
+	return nil
+}
+
+// ConnectTenant opens an admin connection to tenant (or spare) id's database.
+func (s *Server) ConnectTenant(ctx context.Context, id string) (*pgx.Conn, error) {
+	return s.connectTenant(ctx, id)
+}
