@@ -145,6 +145,14 @@ func NewProvider(ctx context.Context, connConfig *pgx.ConnConfig, fsys fs.FS, op
 	return &Provider{Provider: p, db: db, fsys: fsys, last: last}, nil
 }
 
+// Connect logs in now rather than at the provider's first statement (goose connects
+// lazily), so a caller can tell a refused login from a failed migration and retry it
+// (see rollout's owner login racing a rotation). The session it opens is the one goose
+// then runs on.
+func (p *Provider) Connect(ctx context.Context) error {
+	return p.db.PingContext(ctx)
+}
+
 // Close closes the provider and its connection.
 func (p *Provider) Close() error {
 	return errors.Join(p.Provider.Close(), p.db.Close())

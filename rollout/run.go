@@ -371,7 +371,17 @@ func (r *runner) apply(ctx context.Context, srv *tenantdb.Server, st Step, out *
 	// between this run's read of the catalog and its login: then it logs in with the new one.
 	p, err := catalog.LoginAsOwner(ctx, r.o.Store, st.ID, mopts.OwnerPassword, func(pw string) (*migrations.Provider, error) {
 		mopts.OwnerPassword = pw
-		return srv.MigrationProvider(ctx, st.ID, r.set.FS, mopts)
+		p, err := srv.MigrationProvider(ctx, st.ID, r.set.FS, mopts)
+		if err != nil {
+			return nil, err
+		}
+		// The login itself, here where a refused one is retried (goose would log in
+		// at its first statement, past the retry).
+		if err := p.Connect(ctx); err != nil {
+			p.Close()
+			return nil, err
+		}
+		return p, nil
 	})
 	if err != nil {
 		return err
