@@ -110,8 +110,12 @@ func (p *Provisioner) prepareNextClaim(server string) {
 		old := p.spareAhead[server]
 		p.spareAhead[server] = c
 		if p.warmClosed {
+			// Closed while this one connected: it is kept by nobody.
 			delete(p.spareAhead, server)
-			old, c = c, nil
+			p.warmMu.Unlock()
+			old.close()
+			c.close()
+			return
 		}
 		p.warmMu.Unlock()
 		old.close()

@@ -66,7 +66,7 @@ func (h *harness) apiCreate(ctx context.Context, r *report) error {
 			}
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("tenantctl serve did not answer /healthz within 30 s: %v\n%s", err, stderr.String())
+			return fmt.Errorf("tenantctl serve did not answer /healthz within 30 s: %w\n%s", err, stderr.String())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
