@@ -102,8 +102,8 @@ func runEvacuate(ctx context.Context, opts *EvacuateOptions) error {
 	if runErr != nil && !errors.As(runErr, &pe) {
 		return runErr
 	}
-	if f.JSONOutput() {
-		if err := f.PrintJSON(res); err != nil {
+	if f.Structured() {
+		if err := f.PrintStructured(res); err != nil {
 			return err
 		}
 	} else {
