@@ -105,6 +105,16 @@ type JobFunc func(ctx context.Context) (map[string]int64, error)
 // RunJob records a job run around fn: started, then finished with fn's status, error
 // and counts. The end is recorded even when ctx was cancelled (status cancelled).
 func (s *Store) RunJob(ctx context.Context, job, node string, fn JobFunc) (map[string]int64, error) {
+	return s.RunJobProgress(ctx, job, node, func(ctx context.Context, _ JobProgress) (map[string]int64, error) { return fn(ctx) })
+}
+
+// JobProgress records a running job's counts so far: `jobs` shows how far the run got
+// while it goes. A failure to record them is not the run's failure and is dropped.
+type JobProgress func(counts map[string]int64)
+
+// RunJobProgress is [Store.RunJob] for a body that reports its counts as it goes,
+// through progress.
+func (s *Store) RunJobProgress(ctx context.Context, job, node string, fn func(context.Context, JobProgress) (map[string]int64, error)) (map[string]int64, error) {
 	id, err := s.StartJob(ctx, job, node)
 	if err != nil {
 		return nil, err
@@ -117,7 +127,7 @@ func (s *Store) RunJob(ctx context.Context, job, node string, fn JobFunc) (map[s
 		return nil, err
 	}
 	defer unlock()
-	counts, runErr := fn(ctx)
+	counts, runErr := fn(ctx, func(counts map[string]int64) { _ = s.UpdateJobCounts(ctx, id, counts) })
 	status, errText := JobSucceeded, ""
 	switch {
 	case runErr != nil && ctx.Err() != nil:
