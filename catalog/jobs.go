@@ -115,18 +115,10 @@ type JobProgress func(counts map[string]int64)
 // RunJobProgress is [Store.RunJob] for a body that reports its counts as it goes,
 // through progress.
 func (s *Store) RunJobProgress(ctx context.Context, job, node string, fn func(context.Context, JobProgress) (map[string]int64, error)) (map[string]int64, error) {
-	id, err := s.StartJob(ctx, job, node)
+	id, finish, err := s.StartJobRun(ctx, job, node)
 	if err != nil {
 		return nil, err
 	}
-	// Held while the run goes: if the process dies, the lock goes with it and
-	// CloseAbandonedJobs can tell.
-	unlock, err := s.lockJobRun(ctx, id)
-	if err != nil {
-		_ = s.FinishJob(context.WithoutCancel(ctx), id, JobFailed, secret.Scrub(err.Error()), nil)
-		return nil, err
-	}
-	defer unlock()
 	counts, runErr := fn(ctx, func(counts map[string]int64) { _ = s.UpdateJobCounts(ctx, id, counts) })
 	status, errText := JobSucceeded, ""
 	switch {
@@ -135,8 +127,33 @@ func (s *Store) RunJobProgress(ctx context.Context, job, node string, fn func(co
 	case runErr != nil:
 		status, errText = JobFailed, runErr.Error()
 	}
-	if err := s.FinishJob(context.WithoutCancel(ctx), id, status, secret.Scrub(errText), counts); err != nil {
+	if err := finish(context.WithoutCancel(ctx), status, errText, counts); err != nil {
 		return counts, errors.Join(runErr, err)
 	}
 	return counts, runErr
+}
+
+// FinishJobRun records the end of a job run started by [Store.StartJobRun] (errText is
+// scrubbed of secrets first) and gives its run lock back.
+type FinishJobRun func(ctx context.Context, status, errText string, counts map[string]int64) error
+
+// StartJobRun records the start of a job run and returns its id and the function that
+// records its end, which the caller must call once. Until then the run holds its run
+// lock: if the process dies, the lock goes with it and [Store.CloseAbandonedJobs] can
+// tell; while it lives, a sweep leaves the run alone. For a run whose whole body is one
+// function, [Store.RunJob] does it all.
+func (s *Store) StartJobRun(ctx context.Context, job, node string) (int64, FinishJobRun, error) {
+	id, err := s.StartJob(ctx, job, node)
+	if err != nil {
+		return 0, nil, err
+	}
+	unlock, err := s.lockJobRun(ctx, id)
+	if err != nil {
+		_ = s.FinishJob(context.WithoutCancel(ctx), id, JobFailed, secret.Scrub(err.Error()), nil)
+		return 0, nil, err
+	}
+	return id, func(ctx context.Context, status, errText string, counts map[string]int64) error {
+		defer unlock()
+		return s.FinishJob(ctx, id, status, secret.Scrub(errText), counts)
+	}, nil
 }
