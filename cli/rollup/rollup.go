@@ -107,8 +107,8 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 
 func printRollup(f *cmdutil.Factory, res rolluplib.Result) error {
 	counts := res.Counts()
-	if f.JSONOutput() {
-		return f.PrintJSON(runOutput{Tenants: res.Tenants, Counts: counts})
+	if f.Structured() {
+		return f.PrintStructured(runOutput{Tenants: res.Tenants, Counts: counts})
 	}
 	tw := f.Table("SLUG", "SERVER", "STATUS", "COPIED", "DELETED", "TIME", "ERROR")
 	for _, t := range res.Tenants {
