@@ -114,16 +114,16 @@ FROM final ORDER BY ord, attnum`
 // (oid below 10000, FirstGenbkiObjectId): none is a domain nor an array of one, so the
 // warehouse type is the column's own and it travels in binary when the type has a send
 // and a receive function. Its last column says whether every column was of such a type;
-// when one is not, the description is read again with describeSourceSQL. On a new
+// when one is not, the description is read again with describeSourceSQL. The tables are
+// found by their quoted names (to_regclass: no join with pg_namespace). On a new
 // connection it costs about a third of describeSourceSQL.
 var describeBootstrapSQL = `
 SELECT w.ord, c.relkind::text, a.attname, format_type(a.atttypid, a.atttypmod),
        CASE WHEN t.typsend <> 0 AND t.typreceive <> 0 THEN ` + warehouse.TypeNameSQL("a.atttypid") + ` ELSE 'text' END,
        NOT (t.typsend <> 0 AND t.typreceive <> 0), NOT (t.typsend <> 0 AND t.typreceive <> 0),
        c.relrowsecurity, has_table_privilege(c.oid, 'SELECT'), c.relispopulated, a.atttypid < 10000
-FROM unnest($1::text[], $2::text[]) WITH ORDINALITY AS w(nsp, rel, ord)
-JOIN pg_namespace n ON n.nspname = w.nsp
-JOIN pg_class c ON c.relnamespace = n.oid AND c.relname = w.rel AND c.relkind IN ('r', 'p', 'm', 'v', 'f')
+FROM unnest($1::text[]) WITH ORDINALITY AS w(name, ord)
+JOIN pg_class c ON c.oid = to_regclass(w.name) AND c.relkind IN ('r', 'p', 'm', 'v', 'f')
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
 JOIN pg_type t ON t.oid = a.atttypid
 ORDER BY w.ord, a.attnum`
@@ -134,8 +134,11 @@ ORDER BY w.ord, a.attnum`
 // it), unless *full is true: then a column's type is not a bootstrap type and
 // describeSource must read the description again.
 func queueDescribeSource(b *pgx.Batch, spec Spec, out map[int]srcTable, full *bool) {
-	nsps, rels := specNames(spec)
-	b.Queue(describeBootstrapSQL, nsps, rels).Fn = func(br pgx.BatchResults) error {
+	names := make([]string, len(spec.Tables))
+	for i, t := range spec.Tables {
+		names[i] = pgx.Identifier{t.Schema(), t.Relname()}.Sanitize()
+	}
+	b.Queue(describeBootstrapSQL, names).Fn = func(br pgx.BatchResults) error {
 		rows, err := br.Query()
 		if err != nil {
 			return fmt.Errorf("describe tenant tables: %w", err)

@@ -23,9 +23,10 @@ func TestBootstrapDescriptionMatchesTheFullOne(t *testing.T) {
 			p tsvector, q int4range, r uuid, s bytea, t money, u name, v oid)`,
 		`CREATE DOMAIN posint AS integer CHECK (VALUE > 0)`, `CREATE TYPE mood AS ENUM ('ok', 'sad')`,
 		`CREATE TABLE custom (id bigint PRIMARY KEY, a posint, b mood, c posint[], d information_schema.cardinal_number)`,
-		`CREATE MATERIALIZED VIEW mv AS SELECT id, a FROM plain WITH NO DATA`)
+		`CREATE MATERIALIZED VIEW mv AS SELECT id, a FROM plain WITH NO DATA`,
+		`CREATE SCHEMA "Odd"`, `CREATE TABLE "Odd"."Mixed ""Case""" (id int PRIMARY KEY, note text)`, `CREATE TABLE "Odd".plain (id int)`)
 	conn := env.Control.Conn(t, db)
-	spec := Spec{Tables: []Table{{Name: "plain"}, {Name: "mv"}, {Name: "missing"}, {Name: "custom"}}}
+	spec := Spec{Tables: []Table{{Name: "plain"}, {Name: "mv"}, {Name: "missing"}, {Name: `Odd.Mixed "Case"`}, {Name: "nosuch.plain"}, {Name: "custom"}}}
 
 	describe := func(tables []Table) (fast, full map[int]srcTable, needFull bool) {
 		s := Spec{Tables: tables}
@@ -36,10 +37,11 @@ func TestBootstrapDescriptionMatchesTheFullOne(t *testing.T) {
 		require.NoError(t, describeSource(ctx, conn, s, full))
 		return fast, full, needFull
 	}
-	fast, full, needFull := describe(spec.Tables[:3])
+	fast, full, needFull := describe(spec.Tables[:5])
 	require.False(t, needFull)
 	require.Equal(t, full, fast)
-	require.Len(t, fast, 2)
+	require.Len(t, fast, 3)
+	require.Len(t, fast[3].Columns, 2, "a table in another schema, its name quoted")
 	require.Len(t, fast[0].Columns, 23)
 	col, _ := fast[0].column("l")
 	require.True(t, col.AsText, "aclitem has no binary form")
@@ -48,7 +50,7 @@ func TestBootstrapDescriptionMatchesTheFullOne(t *testing.T) {
 
 	_, full, needFull = describe(spec.Tables)
 	require.True(t, needFull, "a domain, an enum and information_schema's domains are no bootstrap types")
-	col, _ = full[3].column("a")
+	col, _ = full[5].column("a")
 	require.Equal(t, "integer", col.Type)
 	require.True(t, col.Cast)
 }
