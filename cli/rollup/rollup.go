@@ -88,9 +88,12 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		if err != nil {
 			return err
 		}
-		o.Store, o.Spec, o.Targets, o.Log = store, spec, targets, f.Log
-		o.Progress = func(total int) progress.Reporter { return f.Progress(total, "rollup") }
-		res, runErr := jobs.Rollup.Run(ctx, env, o)
+		fo := o.Options
+		fo.Log = f.Log
+		fo.Progress = func(total int) progress.Reporter { return f.Progress(total, "rollup") }
+		ro := jobs.RollupOptionsFor(env, spec, fo)
+		ro.Targets = targets
+		res, runErr := jobs.Rollup.Run(ctx, env, ro)
 		var partial *rolluplib.PartialError
 		if runErr != nil && !errors.As(runErr, &partial) {
 			return runErr
