@@ -68,12 +68,12 @@ type tablePlan struct {
 // the next one travel together (pipelined in one pgx.Batch): on the warehouse, the
 // tenant's lock with its watermarks and the warehouse tables' description; BEGIN with
 // the deletes of the tables copied in full, sent just before the first COPY; the
-// watermarks, the tenant dimension row, COMMIT and the unlock at the end. In the tenant
-// database, BEGIN with the snapshot and the tables' description; then one query counts
-// every incrementally copied table's rows and changed rows, and only tables with
-// changes are copied. A tenant with nothing changed costs its connection, two round
-// trips on it and two on the warehouse. The catalog check under the lock overlaps the
-// copy and is awaited before the commit.
+// watermarks (one statement for every table), the tenant dimension row, COMMIT and the
+// unlock at the end. In the tenant database, BEGIN with the snapshot and the tables'
+// description; then one query counts every incrementally copied table's rows and
+// changed rows, and only tables with changes are copied. A tenant with nothing changed
+// costs its connection, one round trip on it and two on the warehouse. The catalog
+// check under the lock overlaps the copy and is awaited before the commit.
 func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog.Tenant, res *TenantResult) (retErr error) {
 	if !tenantdb.ValidID(t.ID) {
 		// Tenant ids are written into COPY statements, which take no parameters.
@@ -232,7 +232,7 @@ func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog
 		res.RowsDeleted += tr.RowsDeleted
 		r.o.Log.Debug("table copied", "tenant", t.Slug, "table", tr.Table, "mode", tr.Mode, "reason", tr.Reason,
 			"rows_copied", tr.RowsCopied, "rows_deleted", tr.RowsDeleted)
-		warehouse.QueueSaveWatermark(&q.tail, warehouse.Watermark{
+		q.marks = append(q.marks, warehouse.Watermark{
 			TenantID: t.ID, Table: p.table.Relname(), Xmin: &snap.Xmin, Source: snap.Source, Signature: p.sig,
 			Mode: tr.Mode, RowsCopied: tr.RowsCopied, RowsDeleted: tr.RowsDeleted, RowCount: &tr.rowCount,
 		})
@@ -255,7 +255,7 @@ func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog
 		return fmt.Errorf("the tenant moved from server %s to %s during the run: run again", t.Server, chk.cur.Server)
 	}
 	t = chk.cur
-	q.b.QueuedQueries = append(q.b.QueuedQueries, q.tail.QueuedQueries...)
+	warehouse.QueueSaveWatermarks(&q.b, q.marks)
 	warehouse.QueueUpsertTenant(&q.b, warehouse.Tenant{
 		ID: t.ID, Slug: t.Slug, Name: t.Name, Domain: t.Domain, Server: t.Server, State: t.State,
 	})
@@ -299,12 +299,12 @@ func (r *runner) relnames() []string {
 }
 
 // queue holds warehouse statements until a round trip needs them sent: b goes before
-// the next statement that needs the server's answer (a COPY, a count), tail (the
-// watermarks) only with COMMIT.
+// the next statement that needs the server's answer (a COPY, a count); the watermarks
+// (marks) go only with COMMIT, all of them in one statement.
 type queue struct {
-	conn *pgx.Conn
-	b    pgx.Batch
-	tail pgx.Batch
+	conn  *pgx.Conn
+	b     pgx.Batch
+	marks []warehouse.Watermark
 }
 
 // flush sends the queued statements in one round trip and runs their callbacks.
