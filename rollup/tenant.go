@@ -317,6 +317,16 @@ func (q *queue) flush(ctx context.Context) error {
 	return q.conn.SendBatch(ctx, &b).Close()
 }
 
+// flushing is flush as pipe's ready step, its error worded "what: …".
+func (q *queue) flushing(what string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if err := q.flush(ctx); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	}
+}
+
 // countGuess is a table (by spec index) to count in the snapshot's round trip, with the
 // watermark its changed rows are counted from.
 type countGuess struct {
@@ -626,12 +636,10 @@ func (r *runner) copyTable(ctx context.Context, stx *pgx.Conn, q *queue, t catal
 	if p.changed > 0 {
 		stage := pgx.Identifier{"rollup_stage_" + stageSuffix(p.sig)}.Sanitize()
 		q.b.Queue("CREATE TEMP TABLE IF NOT EXISTS " + stage + " (" + columnDefs(p.cols) + ") ON COMMIT DELETE ROWS")
-		if err := q.flush(ctx); err != nil {
-			return tr, fmt.Errorf("create staging table: %w", err)
-		}
 		n, err := pipe(ctx, stx.PgConn(), q.conn.PgConn(),
 			fmt.Sprintf("COPY (SELECT %s FROM %s WHERE %s) TO STDOUT (FORMAT binary)", selectList(p.cols), src, changedSince(p.prev)),
-			fmt.Sprintf("COPY pg_temp.%s (%s) FROM STDIN (FORMAT binary)", stage, columnList(p.cols)))
+			fmt.Sprintf("COPY pg_temp.%s (%s) FROM STDIN (FORMAT binary)", stage, columnList(p.cols)),
+			q.flushing("create staging table"))
 		if err != nil {
 			return tr, err
 		}
@@ -659,12 +667,10 @@ func (r *runner) copyTable(ctx context.Context, stx *pgx.Conn, q *queue, t catal
 	if whCount != srcCount {
 		keyStage := pgx.Identifier{"rollup_keys_" + stageSuffix(p.sig)}.Sanitize()
 		q.b.Queue("CREATE TEMP TABLE IF NOT EXISTS " + keyStage + " (" + columnDefs(keys) + ") ON COMMIT DELETE ROWS")
-		if err := q.flush(ctx); err != nil {
-			return tr, fmt.Errorf("create key staging table: %w", err)
-		}
 		if _, err := pipe(ctx, stx.PgConn(), q.conn.PgConn(),
 			fmt.Sprintf("COPY (SELECT %s FROM %s) TO STDOUT (FORMAT binary)", selectList(keys), src),
-			fmt.Sprintf("COPY pg_temp.%s (%s) FROM STDIN (FORMAT binary)", keyStage, columnList(keys))); err != nil {
+			fmt.Sprintf("COPY pg_temp.%s (%s) FROM STDIN (FORMAT binary)", keyStage, columnList(keys)),
+			q.flushing("create key staging table")); err != nil {
 			return tr, fmt.Errorf("copy keys: %w", err)
 		}
 		tag, err := q.conn.Exec(ctx, "DELETE FROM "+dst+" AS w WHERE w.tenant_id = $1 AND NOT EXISTS (SELECT FROM pg_temp."+
@@ -732,13 +738,12 @@ func fullCopy(ctx context.Context, stx *pgx.Conn, q *queue, tenantID string, p t
 		cleared = new(int64)
 		queueClear(&q.b, dst, tenantID, cleared)
 	}
-	if err := q.flush(ctx); err != nil {
-		return 0, 0, fmt.Errorf("clear the tenant's rows: %w", err)
-	}
-	// tenantID passed tenantdb.ValidID ([a-z2-7]{10}): safe as a literal.
+	// tenantID passed tenantdb.ValidID ([a-z2-7]{10}): safe as a literal. The delete (with
+	// BEGIN, for the run's first table) reaches the warehouse while the source starts.
 	copied, err = pipe(ctx, stx.PgConn(), q.conn.PgConn(),
 		fmt.Sprintf("COPY (SELECT '%s'::text, %s FROM %s) TO STDOUT (FORMAT binary)", tenantID, selectList(p.cols), src),
-		fmt.Sprintf("COPY %s (tenant_id, %s) FROM STDIN (FORMAT binary)", dst, columnList(p.cols)))
+		fmt.Sprintf("COPY %s (tenant_id, %s) FROM STDIN (FORMAT binary)", dst, columnList(p.cols)),
+		q.flushing("clear the tenant's rows"))
 	if err != nil {
 		return 0, 0, err
 	}
