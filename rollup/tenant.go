@@ -353,26 +353,29 @@ func guessCounts(spec Spec, marks map[string]warehouse.Watermark) []countGuess {
 
 // openSnapshot begins the tenant's REPEATABLE READ transaction and, in the same round
 // trip, reads the snapshot, describes the spec's tables and counts the guessed ones.
+// The counts are the snapshot statement's own rows (one per guessed table, each with the
+// snapshot's figures): one statement fewer, and they read the same snapshot since it is
+// the transaction's first.
 func openSnapshot(ctx context.Context, src *pgx.Conn, spec Spec, guess []countGuess) (snapshot, map[int]srcTable, map[int]sourceCount, error) {
 	tables := map[int]srcTable{}
 	counts := map[int]sourceCount{}
 	var row [3]string
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
-	b.Queue(snapshotSQL).QueryRow(func(r pgx.Row) error { return r.Scan(&row[0], &row[1], &row[2]) })
-	full := false
-	queueDescribeSource(b, spec, tables, &full)
-	if len(guess) > 0 {
+	if len(guess) == 0 {
+		b.Queue(snapshotSQL).QueryRow(func(r pgx.Row) error { return r.Scan(&row[0], &row[1], &row[2]) })
+	} else {
 		parts := make([]string, len(guess))
 		for i, g := range guess {
 			t := spec.Tables[g.idx]
 			parts[i] = countSQL(g.idx, pgx.Identifier{t.Schema(), t.Relname()}.Sanitize(), g.prev)
 		}
-		b.Queue(strings.Join(parts, " UNION ALL ")).Query(func(rows pgx.Rows) error {
+		b.Queue(snapshotSQL + " CROSS JOIN (" + strings.Join(parts, " UNION ALL ") + ") AS c").Query(func(rows pgx.Rows) error {
+			n := 0
 			for rows.Next() {
 				var i int
 				var c sourceCount
-				if err := rows.Scan(&i, &c.rows, &c.changed); err != nil {
+				if err := rows.Scan(&row[0], &row[1], &row[2], &i, &c.rows, &c.changed); err != nil {
 					return err
 				}
 				for _, g := range guess {
@@ -381,10 +384,19 @@ func openSnapshot(ctx context.Context, src *pgx.Conn, spec Spec, guess []countGu
 					}
 				}
 				counts[i] = c
+				n++
 			}
-			return rows.Err()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if n != len(guess) {
+				return fmt.Errorf("read tenant snapshot: %d rows of counts for %d tables", n, len(guess))
+			}
+			return nil
 		})
 	}
+	full := false
+	queueDescribeSource(b, spec, tables, &full)
 	if err := src.SendBatch(ctx, b).Close(); err != nil {
 		return snapshot{}, nil, nil, err
 	}
@@ -404,7 +416,8 @@ func countSQL(idx int, table string, prev int64) string {
 	return fmt.Sprintf("SELECT %d, count(*), count(*) FILTER (WHERE %s) FROM %s", idx, changedSince(prev), table)
 }
 
-// snapshotSQL reads the transaction snapshot's bounds and names the tenant database.
+// snapshotSQL reads the transaction snapshot's bounds and names the tenant database
+// (openSnapshot joins the guessed counts to it).
 const snapshotSQL = `SELECT pg_snapshot_xmin(s)::text, pg_snapshot_xmax(s)::text,
 		       (SELECT system_identifier FROM pg_control_system())::text || '/' ||
 		       (SELECT oid FROM pg_database WHERE datname = current_database())::text
