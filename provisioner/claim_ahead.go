@@ -3,6 +3,7 @@ package provisioner
 import (
 	"context"
 	"math/rand/v2"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -85,14 +86,13 @@ func (c *spareConn) prefer() string {
 }
 
 // prepareNextClaim (KeepWarm only) opens, in the background, a connection to the spare
-// the next claim on server will take, and one catalog connection for the next create's
-// locks: the logins are made between requests, not during one.
+// the next claim on server will take: the login is made between requests, not during
+// one. The next create's locks reuse this one's lock connection (keepLockConn).
 func (p *Provisioner) prepareNextClaim(server string) {
 	if !p.KeepWarm {
 		return
 	}
 	go func() {
-		p.keepCatalogConn()
 		ctx := p.warmCtx()
 		srv, err := p.Store.GetServer(ctx, server)
 		if err != nil || len(srv.NextSpares) == 0 {
@@ -160,6 +160,34 @@ func (p *Provisioner) catalogConnAhead(ctx context.Context) (c *catalog.ConnAhea
 		return p.Store.ConnectAhead(ctx), false
 	}
 	return c, true
+}
+
+// keepLockConn releases every lock a create held on conn, a catalog connection of its
+// own, and keeps it for the next create's locks (KeepWarm). It reports false, having
+// kept nothing, when the connection is not idle and sound or one is kept already; the
+// caller then closes it, which ends its locks too.
+func (p *Provisioner) keepLockConn(conn *pgx.Conn) bool {
+	if conn.IsClosed() || conn.PgConn().TxStatus() != 'I' {
+		return false
+	}
+	p.warmMu.Lock()
+	full := p.catalogAhead != nil || p.warmClosed
+	p.warmMu.Unlock()
+	if full {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(p.warmCtx(), 5*time.Second)
+	defer cancel()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`); err != nil {
+		return false
+	}
+	p.warmMu.Lock()
+	defer p.warmMu.Unlock()
+	if p.catalogAhead != nil || p.warmClosed {
+		return false
+	}
+	p.catalogAhead = catalog.ConnReady(conn)
+	return true
 }
 
 func (p *Provisioner) keepCatalogConn() {

@@ -172,6 +172,7 @@ type createPasswords struct{ app, owner string }
 // slugLock is the create lock of one slug being taken in the background on a catalog
 // connection of its own (which also takes the tenant's lock later).
 type slugLock struct {
+	p      *Provisioner
 	done   chan struct{}
 	ahead  *catalog.ConnAhead
 	conn   *pgx.Conn
@@ -183,7 +184,7 @@ type slugLock struct {
 // on it, waiting up to [CreateWait] for a live run that holds it.
 func (p *Provisioner) lockSlugAhead(ctx context.Context, slug string) *slugLock {
 	ahead, kept := p.catalogConnAhead(ctx)
-	l := &slugLock{done: make(chan struct{}), ahead: ahead}
+	l := &slugLock{done: make(chan struct{}), ahead: ahead, p: p}
 	go func() {
 		defer close(l.done)
 		l.conn, l.err = l.ahead.Take()
@@ -215,12 +216,21 @@ func (l *slugLock) wait() (*pgx.Conn, bool, error) {
 	return l.conn, l.waited, l.err
 }
 
-// close ends the connection, and every lock it holds.
+// close ends the connection, and every lock it holds. With KeepWarm the connection is
+// kept instead, every lock released, for the next create's locks: a long-running serve
+// makes no catalog login per request.
 func (l *slugLock) close() {
 	<-l.done
 	l.ahead.Close()
-	if l.conn != nil {
-		_ = l.conn.Close(context.Background())
+	if l.conn == nil {
+		return
+	}
+	if l.p.KeepWarm && l.err == nil && l.p.keepLockConn(l.conn) {
+		return
+	}
+	_ = l.conn.Close(context.Background())
+	if l.p.KeepWarm {
+		go l.p.keepCatalogConn() // the next create's, logged in between requests
 	}
 }
 
