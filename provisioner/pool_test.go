@@ -380,13 +380,27 @@ func TestKeepWarmKeepsTheLockConnection(t *testing.T) {
 	require.Zero(t, advisory(), "no lock is left held after a create")
 	before := sessions()
 	const creates = 4
+	made := []catalog.Tenant{first}
 	for i := 0; i < creates; i++ {
-		b.create(t, fmt.Sprintf("keep%d-%s", i, pgtest.RandomSuffix()[:4]), func(o *provisioner.CreateOptions) { o.Server = "pg-a" })
+		made = append(made, b.create(t, fmt.Sprintf("keep%d-%s", i, pgtest.RandomSuffix()[:4]), func(o *provisioner.CreateOptions) { o.Server = "pg-a" }))
 		require.Zero(t, advisory(), "no lock is left held after a create")
 	}
 	// The pool may add a connection when background work overlaps a create; a login
 	// per create would be at least one session each.
 	require.Less(t, sessions()-before, int64(creates), "creates reuse the kept lock connection")
+
+	// The claims' passwords were computed between requests: each tenant's app logs in
+	// with the password the catalog sealed for it, and no two tenants share one.
+	seen := map[string]bool{}
+	for _, tn := range made {
+		pw, err := b.store.Credential(ctx, tn.ID, "app")
+		require.NoError(t, err)
+		require.False(t, seen[pw], "a password is handed to one claim only")
+		seen[pw] = true
+		conn, err := b.appConnect(t, tn, tn.Database)
+		require.NoError(t, err, "tenant %s's app logs in", tn.Slug)
+		conn.Close(ctx)
+	}
 
 	_, outcome, err := b.p.CreateWithOutcome(ctx, provisioner.CreateOptions{Slug: first.Slug, Name: first.Name, Domain: first.Domain, Server: "pg-a"})
 	require.ErrorIs(t, err, catalog.ErrTenantExists)
