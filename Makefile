@@ -26,9 +26,18 @@ TEST_P ?= 4
 TEST_FIRST := ./internal/faulttest ./cmd/tenantctl/e2e/move ./cmd/tenantctl/e2e/backup ./audit \
 	./cmd/tenantctl/e2e/local ./cmd/tenantctl/e2e/fleet ./rollout ./provisioner ./rollup ./cmd/tenantctl/e2e/tenant
 
+# The tests that run tenantctl as a subprocess (the e2e areas, the fault suite) share one
+# binary, built here once, rather than each test binary building its own (see
+# internal/testbin; without TENANTCTL_TEST_BINARY, as with a plain go test, each builds).
+TEST_BIN := $(CURDIR)/bin/test/tenantctl
+
+.PHONY: test-bin
+test-bin:
+	$(GO) build -o $(TEST_BIN) ./cmd/tenantctl
+
 .PHONY: test
-test: ## Run every test with -race against real PostgreSQL (private clusters, or TENANTCTL_TEST_DSN with TEST_P=1)
-	$(GO) test -race -count=1 -p $(TEST_P) -timeout 30m $(TEST_FIRST) ./...
+test: test-bin ## Run every test with -race against real PostgreSQL (private clusters, or TENANTCTL_TEST_DSN with TEST_P=1)
+	TENANTCTL_TEST_BINARY=$(TEST_BIN) $(GO) test -race -count=1 -p $(TEST_P) -timeout 30m $(TEST_FIRST) ./...
 
 GOLANGCI_LINT_VERSION := 2.15.0
 GOLANGCI_LINT := $(shell $(GO) env GOPATH)/bin/golangci-lint
@@ -39,9 +48,9 @@ FUZZ_TARGETS := ./internal/validate:FuzzSlug ./internal/validate:FuzzDomain ./in
 	./provisioner:FuzzGrantOptions ./internal/dbconn:FuzzParseConfig ./rollup:FuzzParseSpec ./tenantdb:FuzzQuote
 
 .PHONY: test-long
-test-long: ## Long fault suite: every kill point and 300 random SIGKILLs (FAULTTEST_LONG=1), the CLI's kill families at every point, then every fuzz target for FUZZTIME (30s) each
-	FAULTTEST_LONG=1 $(GO) test -race -count=1 -timeout 120m ./internal/faulttest/
-	FAULTTEST_LONG=1 $(GO) test -race -count=1 -timeout 60m -run 'Killed' ./cmd/tenantctl/...
+test-long: test-bin ## Long fault suite: every kill point and 300 random SIGKILLs (FAULTTEST_LONG=1), the CLI's kill families at every point, then every fuzz target for FUZZTIME (30s) each
+	FAULTTEST_LONG=1 TENANTCTL_TEST_BINARY=$(TEST_BIN) $(GO) test -race -count=1 -timeout 120m ./internal/faulttest/
+	FAULTTEST_LONG=1 TENANTCTL_TEST_BINARY=$(TEST_BIN) $(GO) test -race -count=1 -timeout 60m -run 'Killed' ./cmd/tenantctl/...
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$fn in $$pkg for $(FUZZTIME)"; \
 		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done

@@ -256,7 +256,7 @@ func (a *API) longOp(r *http.Request, job string, fn func(ctx context.Context) r
 		return st, b, false
 	case <-timer.C:
 	}
-	id, err := a.store.StartJob(ctx, job, a.env.Node)
+	id, finish, err := a.store.StartJobRun(ctx, job, a.env.Node)
 	if err != nil {
 		res := <-done // cannot hand out a job: wait for the result instead
 		st, b := res.encode(r)
@@ -269,9 +269,9 @@ func (a *API) longOp(r *http.Request, job string, fn func(ctx context.Context) r
 		st, _ := res.encode(r)
 		status, errText := catalog.JobSucceeded, ""
 		if res.err != nil {
-			status, errText = catalog.JobFailed, secret.Scrub(res.err.Error())
+			status, errText = catalog.JobFailed, res.err.Error()
 		}
-		if err := a.store.FinishJob(ctx, id, status, errText, map[string]int64{"http_status": int64(st)}); err != nil {
+		if err := finish(ctx, status, errText, map[string]int64{"http_status": int64(st)}); err != nil {
 			a.o.Log.Error("record job end", "job", job, "id", id, "error", err)
 		}
 	}()

@@ -214,3 +214,29 @@ func TestStatus(t *testing.T) {
 	require.Equal(t, st.LatestVersion, st.SchemaVersion)
 	require.Nil(t, st.Warehouse)
 }
+
+// TestRunJobProgress: a run's counts so far are seen while it goes, a sweep for
+// abandoned runs leaves the live run alone (it holds its run lock), and the end records
+// the final counts.
+func TestRunJobProgress(t *testing.T) {
+	t.Parallel()
+	b := setup(t)
+	ctx := context.Background()
+	counts, err := b.store.RunJobProgress(ctx, "evacuate", "node-1", func(ctx context.Context, progress catalog.JobProgress) (map[string]int64, error) {
+		progress(map[string]int64{"done": 1})
+		jobs, err := b.store.ListJobs(ctx, 1)
+		require.NoError(t, err)
+		require.Equal(t, catalog.JobRunning, jobs[0].Status)
+		require.Equal(t, int64(1), jobs[0].Counts["done"])
+		closed, err := b.store.CloseAbandonedJobs(ctx, false)
+		require.NoError(t, err)
+		require.Empty(t, closed, "a live run is not abandoned")
+		return map[string]int64{"done": 2}, nil
+	})
+	require.NoError(t, err)
+	require.Equal(t, int64(2), counts["done"])
+	jobs, err := b.store.ListJobs(ctx, 1)
+	require.NoError(t, err)
+	require.Equal(t, catalog.JobSucceeded, jobs[0].Status)
+	require.Equal(t, int64(2), jobs[0].Counts["done"])
+}

@@ -105,19 +105,21 @@ type JobFunc func(ctx context.Context) (map[string]int64, error)
 // RunJob records a job run around fn: started, then finished with fn's status, error
 // and counts. The end is recorded even when ctx was cancelled (status cancelled).
 func (s *Store) RunJob(ctx context.Context, job, node string, fn JobFunc) (map[string]int64, error) {
-	id, err := s.StartJob(ctx, job, node)
+	return s.RunJobProgress(ctx, job, node, func(ctx context.Context, _ JobProgress) (map[string]int64, error) { return fn(ctx) })
+}
+
+// JobProgress records a running job's counts so far: `jobs` shows how far the run got
+// while it goes. A failure to record them is not the run's failure and is dropped.
+type JobProgress func(counts map[string]int64)
+
+// RunJobProgress is [Store.RunJob] for a body that reports its counts as it goes,
+// through progress.
+func (s *Store) RunJobProgress(ctx context.Context, job, node string, fn func(context.Context, JobProgress) (map[string]int64, error)) (map[string]int64, error) {
+	id, finish, err := s.StartJobRun(ctx, job, node)
 	if err != nil {
 		return nil, err
 	}
-	// Held while the run goes: if the process dies, the lock goes with it and
-	// CloseAbandonedJobs can tell.
-	unlock, err := s.lockJobRun(ctx, id)
-	if err != nil {
-		_ = s.FinishJob(context.WithoutCancel(ctx), id, JobFailed, secret.Scrub(err.Error()), nil)
-		return nil, err
-	}
-	defer unlock()
-	counts, runErr := fn(ctx)
+	counts, runErr := fn(ctx, func(counts map[string]int64) { _ = s.UpdateJobCounts(ctx, id, counts) })
 	status, errText := JobSucceeded, ""
 	switch {
 	case runErr != nil && ctx.Err() != nil:
@@ -125,8 +127,33 @@ func (s *Store) RunJob(ctx context.Context, job, node string, fn JobFunc) (map[s
 	case runErr != nil:
 		status, errText = JobFailed, runErr.Error()
 	}
-	if err := s.FinishJob(context.WithoutCancel(ctx), id, status, secret.Scrub(errText), counts); err != nil {
+	if err := finish(context.WithoutCancel(ctx), status, errText, counts); err != nil {
 		return counts, errors.Join(runErr, err)
 	}
 	return counts, runErr
+}
+
+// FinishJobRun records the end of a job run started by [Store.StartJobRun] (errText is
+// scrubbed of secrets first) and gives its run lock back.
+type FinishJobRun func(ctx context.Context, status, errText string, counts map[string]int64) error
+
+// StartJobRun records the start of a job run and returns its id and the function that
+// records its end, which the caller must call once. Until then the run holds its run
+// lock: if the process dies, the lock goes with it and [Store.CloseAbandonedJobs] can
+// tell; while it lives, a sweep leaves the run alone. For a run whose whole body is one
+// function, [Store.RunJob] does it all.
+func (s *Store) StartJobRun(ctx context.Context, job, node string) (int64, FinishJobRun, error) {
+	id, err := s.StartJob(ctx, job, node)
+	if err != nil {
+		return 0, nil, err
+	}
+	unlock, err := s.lockJobRun(ctx, id)
+	if err != nil {
+		_ = s.FinishJob(context.WithoutCancel(ctx), id, JobFailed, secret.Scrub(err.Error()), nil)
+		return 0, nil, err
+	}
+	return id, func(ctx context.Context, status, errText string, counts map[string]int64) error {
+		defer unlock()
+		return s.FinishJob(ctx, id, status, secret.Scrub(errText), counts)
+	}, nil
 }

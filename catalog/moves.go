@@ -7,11 +7,7 @@ import (
 	"maps"
 	"time"
 
-	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
-
-	"github.com/tenantctl/tenantctl/internal/dbconn"
-	"github.com/tenantctl/tenantctl/internal/validate"
 )
 
 // Tenant states of data mobility (see migration 00009).
@@ -75,31 +71,15 @@ func scanMove(row pgx.Row) (Move, error) {
 	return m, err
 }
 
-// lockTenant locks a tenant's row for the rest of tx and returns its state and server:
-// a move or restore starts only from the state it read under that lock.
-func lockTenant(ctx context.Context, tx pgx.Tx, id string) (state, server string, err error) {
-	err = tx.QueryRow(ctx, `SELECT state, coalesce(server, '') FROM tenants WHERE id = $1 FOR UPDATE`, id).Scan(&state, &server)
-	if err != nil {
-		return "", "", fmt.Errorf("tenant id %q: %w", id, err)
-	}
-	return state, server, nil
-}
-
 // StartMove records a new move and puts the tenant in state moving, in one transaction.
 // The tenant must be active or suspended on m.Source; a tenant already moving gives
 // [ErrMoveInProgress].
 func (s *Store) StartMove(ctx context.Context, m Move) (Move, error) {
 	var out Move
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		state, server, err := lockTenant(ctx, tx, m.TenantID)
+		state, server, err := moveRecords.begin(ctx, tx, m.TenantID)
 		if err != nil {
 			return err
-		}
-		if state == StateMoving {
-			return validate.Invalid(ErrMoveInProgress)
-		}
-		if state != StateActive && state != StateSuspended {
-			return validate.Errorf("tenant is %s: only an active or suspended tenant can be moved", state)
 		}
 		if server != m.Source {
 			return fmt.Errorf("tenant is on server %s, not %s", server, m.Source)
@@ -107,13 +87,7 @@ func (s *Store) StartMove(ctx context.Context, m Move) (Move, error) {
 		var id int64
 		err = tx.QueryRow(ctx, `INSERT INTO tenant_moves (tenant_id, method, source_server, target_server, prior_state, keep_source)
 			VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`, m.TenantID, m.Method, m.Source, m.Target, state, m.KeepSource).Scan(&id)
-		if dbconn.HasCode(err, pgerrcode.UniqueViolation) {
-			return validate.Invalid(ErrMoveInProgress)
-		}
-		if err != nil {
-			return fmt.Errorf("record move: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE tenants SET state = 'moving', updated_at = now() WHERE id = $1`, m.TenantID); err != nil {
+		if err := moveRecords.started(ctx, tx, m.TenantID, err); err != nil {
 			return err
 		}
 		if err := s.AppendEvent(ctx, tx, Event{Action: "tenant.move.start", TenantID: m.TenantID, Slug: m.Slug, Details: map[string]any{

@@ -6,11 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
-
-	"github.com/tenantctl/tenantctl/internal/dbconn"
-	"github.com/tenantctl/tenantctl/internal/validate"
 )
 
 // StateRestoring means the tenant's database is being restored in place from a backup; its
@@ -74,15 +70,9 @@ func scanRestore(row pgx.Row) (Restore, error) {
 func (s *Store) StartRestore(ctx context.Context, r Restore, keptDB func(id int64) string) (Restore, error) {
 	var out Restore
 	err := s.InTx(ctx, func(tx pgx.Tx) error {
-		state, server, err := lockTenant(ctx, tx, r.TenantID)
+		state, server, err := restoreRecords.begin(ctx, tx, r.TenantID)
 		if err != nil {
 			return err
-		}
-		if state == StateRestoring || state == StateMoving {
-			return validate.Invalid(ErrRestoreInProgress)
-		}
-		if state != StateActive && state != StateSuspended {
-			return validate.Errorf("tenant is %s: only an active or suspended tenant can be restored in place", state)
 		}
 		var id int64
 		if err := tx.QueryRow(ctx, `SELECT nextval(pg_get_serial_sequence('tenant_restores', 'id'))`).Scan(&id); err != nil {
@@ -92,13 +82,7 @@ func (s *Store) StartRestore(ctx context.Context, r Restore, keptDB func(id int6
 			source_file, source_sha256)
 			OVERRIDING SYSTEM VALUE VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULLIF($9, ''), NULLIF($10, ''))`,
 			id, r.TenantID, server, r.TargetTime, state, r.ScratchDir, keptDB(id), r.KeepSource, r.SourceFile, r.SourceSHA256)
-		if dbconn.HasCode(err, pgerrcode.UniqueViolation) {
-			return validate.Invalid(ErrRestoreInProgress)
-		}
-		if err != nil {
-			return fmt.Errorf("record restore: %w", err)
-		}
-		if _, err := tx.Exec(ctx, `UPDATE tenants SET state = 'restoring', updated_at = now() WHERE id = $1`, r.TenantID); err != nil {
+		if err := restoreRecords.started(ctx, tx, r.TenantID, err); err != nil {
 			return err
 		}
 		details := map[string]any{

@@ -38,6 +38,14 @@ func NewWarehouse(store *catalog.Store) *Warehouse { return &Warehouse{store: st
 // registered it returns [catalog.ErrNoWarehouse] (and tries again at the next call,
 // since one may be registered meanwhile); after Close, [ErrClosed].
 func (w *Warehouse) Pool(ctx context.Context) (*pgxpool.Pool, error) {
+	return w.PoolWith(ctx, WarehouseConns)
+}
+
+// PoolWith is [Warehouse.Pool] for a caller that holds up to n connections at once (a
+// rollup's workers): the call that makes the pool makes it with room for at least n
+// (connections are opened when first needed). A pool already made keeps its size, and
+// a caller holding more than it has waits for free ones.
+func (w *Warehouse) PoolWith(ctx context.Context, n int) (*pgxpool.Pool, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.pool != nil {
@@ -50,7 +58,7 @@ func (w *Warehouse) Pool(ctx context.Context) (*pgxpool.Pool, error) {
 	if err != nil {
 		return nil, err
 	}
-	pool, err := dbconn.Pool(ctx, dsn, WarehouseConns)
+	pool, err := dbconn.Pool(ctx, dsn, int32(max(n, WarehouseConns)))
 	if err != nil {
 		return nil, err
 	}

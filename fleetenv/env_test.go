@@ -72,7 +72,7 @@ func TestProvisionerSharesTheCaches(t *testing.T) {
 	require.Same(t, env.Store, env.Provisioner.Store)
 	require.Same(t, env.Servers, env.Provisioner.Servers)
 	require.Same(t, env.Warehouse, env.Provisioner.Warehouse)
-	require.Same(t, env.Provisioner, env.Mover().P)
+	require.Same(t, env.Store, env.Mover().Store)
 	require.Equal(t, "node-a", env.Node)
 	_, err := env.Warehouse.Pool(ctx)
 	require.ErrorIs(t, err, catalog.ErrNoWarehouse)

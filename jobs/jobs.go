@@ -173,11 +173,17 @@ func MigrateOptions(env *fleetenv.Env, fo fleet.Options) rollout.Options {
 	return rollout.Options{Store: env.Store, Migrations: env.Migrations(), Options: fo}
 }
 
-// RollupOptions are a rollup run's over the environment: its store and the rollup
-// spec, read now (so an edited file is picked up), with fo.
+// RollupOptions are a rollup run's over the environment: its store, server handles
+// and warehouse pool, and the rollup spec, read now (so an edited file is picked up),
+// with fo.
 func RollupOptions(env *fleetenv.Env, fo fleet.Options) (rollup.Options, error) {
 	spec, err := env.RollupSpec()
-	return rollup.Options{Store: env.Store, Spec: spec, Options: fo}, err
+	return RollupOptionsFor(env, spec, fo), err
+}
+
+// RollupOptionsFor are [RollupOptions] with a spec the caller already read.
+func RollupOptionsFor(env *fleetenv.Env, spec rollup.Spec, fo fleet.Options) rollup.Options {
+	return rollup.Options{Store: env.Store, Servers: env.Servers, Warehouse: env.Warehouse, Spec: spec, Options: fo}
 }
 
 // AuditOptions are an audit run's over the environment: its store and node, with fo.

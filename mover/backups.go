@@ -97,11 +97,11 @@ func (m *Mover) LogicalBackup(ctx context.Context, o LogicalBackupOptions) ([]Lo
 		return nil, err
 	}
 	if o.Server != "" {
-		if _, err := m.store().GetServer(ctx, o.Server); err != nil {
+		if _, err := m.Store.GetServer(ctx, o.Server); err != nil {
 			return nil, err
 		}
 	}
-	tenants, err := m.store().ListTenants(ctx, catalog.TenantFilter{Server: o.Server, States: []string{catalog.StateActive}})
+	tenants, err := m.Store.ListTenants(ctx, catalog.TenantFilter{Server: o.Server, States: []string{catalog.StateActive}})
 	if err != nil {
 		return nil, err
 	}
@@ -141,7 +141,7 @@ func (m *Mover) logicalBackupOne(ctx context.Context, o LogicalBackupOptions, t 
 		return r, err
 	}
 	fpLogicalWritten.Hit()
-	rec, err := m.store().RecordLogicalBackup(ctx, catalog.LogicalBackup{TenantID: t.ID, Slug: t.Slug, Server: t.Server,
+	rec, err := m.Store.RecordLogicalBackup(ctx, catalog.LogicalBackup{TenantID: t.ID, Slug: t.Slug, Server: t.Server,
 		Path: file, SizeBytes: res.Bytes, SHA256: res.SHA256, SchemaVersion: t.SchemaVersion})
 	if err != nil {
 		return r, err
@@ -149,7 +149,7 @@ func (m *Mover) logicalBackupOne(ctx context.Context, o LogicalBackupOptions, t 
 	fpLogicalRecorded.Hit()
 	r.File, r.Bytes, r.SHA256 = rec.Path, rec.SizeBytes, rec.SHA256
 	// Retention: only now that a newer file is recorded.
-	old, err := m.store().ListLogicalBackups(ctx, catalog.LogicalBackupFilter{TenantID: t.ID, Before: rec.TakenAt.Add(-o.Keep)})
+	old, err := m.Store.ListLogicalBackups(ctx, catalog.LogicalBackupFilter{TenantID: t.ID, Before: rec.TakenAt.Add(-o.Keep)})
 	if err != nil {
 		return r, err
 	}
@@ -161,7 +161,7 @@ func (m *Mover) logicalBackupOne(ctx context.Context, o LogicalBackupOptions, t 
 			return r, fmt.Errorf("retention: %w", err)
 		}
 		fpLogicalRemoved.Hit()
-		if err := m.store().MarkLogicalBackupRemoved(ctx, b.ID); err != nil {
+		if err := m.Store.MarkLogicalBackupRemoved(ctx, b.ID); err != nil {
 			return r, err
 		}
 		r.Removed = append(r.Removed, b.Path)
@@ -214,7 +214,7 @@ func (m *Mover) sweepLogical(ctx context.Context, t catalog.Tenant, dir string, 
 		if err != nil {
 			continue
 		}
-		if _, err := m.store().GetLogicalBackupByPath(ctx, path); err == nil {
+		if _, err := m.Store.GetLogicalBackupByPath(ctx, path); err == nil {
 			continue
 		} else if !errors.Is(err, catalog.ErrLogicalBackupNotFound) {
 			return err
@@ -224,7 +224,7 @@ func (m *Mover) sweepLogical(ctx context.Context, t catalog.Tenant, dir string, 
 			m.Log.Warn("unrecorded file in the backup directory is not a tenant archive; left alone", "tenant", t.Slug, "file", path, "error", secret.Scrub(err.Error()))
 			continue
 		}
-		if _, err := m.store().RecordLogicalBackup(ctx, catalog.LogicalBackup{TenantID: t.ID, Slug: t.Slug, Server: t.Server,
+		if _, err := m.Store.RecordLogicalBackup(ctx, catalog.LogicalBackup{TenantID: t.ID, Slug: t.Slug, Server: t.Server,
 			Path: path, SizeBytes: info.Bytes, SHA256: info.SHA256, SchemaVersion: info.Version, TakenAt: taken}); err != nil {
 			return err
 		}
@@ -243,7 +243,7 @@ func (m *Mover) VerifyLogicalBackup(ctx context.Context, slug, file string) (*ca
 	if err != nil {
 		return nil, validate.Errorf("%s: %v", file, err)
 	}
-	rec, err := m.store().GetLogicalBackupByPath(ctx, abs)
+	rec, err := m.Store.GetLogicalBackupByPath(ctx, abs)
 	if errors.Is(err, catalog.ErrLogicalBackupNotFound) {
 		return nil, nil
 	} else if err != nil {
@@ -327,7 +327,7 @@ func (m *Mover) RestoreFromExport(ctx context.Context, o FromExportOptions) (Fro
 	if err != nil {
 		return FromExportResult{}, err
 	}
-	src, err := m.store().GetTenant(ctx, o.Slug)
+	src, err := m.Store.GetTenant(ctx, o.Slug)
 	switch {
 	case err == nil:
 		if o.AsName == "" {
@@ -363,7 +363,7 @@ func (m *Mover) RestoreFromExport(ctx context.Context, o FromExportOptions) (Fro
 	if src.ID != "" {
 		ev.TenantID = src.ID
 	}
-	if err := m.store().AppendEvent(ctx, nil, ev); err != nil {
+	if err := m.Store.AppendEvent(ctx, nil, ev); err != nil {
 		return res, err
 	}
 	return res, nil

@@ -23,7 +23,7 @@ import (
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, 2)) }
 
 // fleet is a catalog with two servers.
-func fleet(tb testing.TB) *mover.Mover {
+func fleet(tb testing.TB) (*mover.Mover, *provisioner.Provisioner) {
 	tb.Helper()
 	env := pgtest.Get(tb)
 	ctx := context.Background()
@@ -42,7 +42,7 @@ func fleet(tb testing.TB) *mover.Mover {
 		require.NoError(tb, err)
 	}
 	// Step timings at debug level, for reading where a move spends its time.
-	return mover.New(p, hclog.New(&hclog.LoggerOptions{Name: "bench", Level: hclog.Debug, Output: os.Stderr}))
+	return mover.New(p, hclog.New(&hclog.LoggerOptions{Name: "bench", Level: hclog.Debug, Output: os.Stderr})), p
 }
 
 // BenchmarkMoveDump moves one tenant of TENANTCTL_BENCH_MOVE_MB megabytes (default 100)
@@ -60,11 +60,11 @@ func BenchmarkMoveDump(b *testing.B) {
 		require.NoError(b, err)
 	}
 	ctx := context.Background()
-	m := fleet(b)
-	t, err := m.P.Create(ctx, provisioner.CreateOptions{Slug: "bench-move", Name: "Bench", Domain: "bench-move.example", Server: "pg-a"})
+	m, p := fleet(b)
+	t, err := p.Create(ctx, provisioner.CreateOptions{Slug: "bench-move", Name: "Bench", Domain: "bench-move.example", Server: "pg-a"})
 	require.NoError(b, err)
 	b.Cleanup(func() {
-		_ = m.P.Delete(context.Background(), provisioner.DeleteOptions{Slug: t.Slug, Confirm: t.Slug, Purge: true})
+		_ = p.Delete(context.Background(), provisioner.DeleteOptions{Slug: t.Slug, Confirm: t.Slug, Purge: true})
 	})
 	env := pgtest.Get(b)
 	conn, err := pgx.Connect(ctx, env.Servers[0].SuperDSN(tenantdb.Database(t.ID)))
@@ -108,7 +108,7 @@ func BenchmarkMoveDump(b *testing.B) {
 
 	b.Run("script", func(b *testing.B) {
 		src := env.Servers[0]
-		cur, err := m.P.Store.GetTenant(ctx, t.Slug)
+		cur, err := p.Store.GetTenant(ctx, t.Slug)
 		require.NoError(b, err)
 		if cur.Server == "pg-b" {
 			src = env.Servers[1]
@@ -135,13 +135,13 @@ func BenchmarkEvacuate(b *testing.B) {
 	for _, conc := range []int{2, 4} {
 		b.Run(strconv.Itoa(conc), func(b *testing.B) {
 			ctx := context.Background()
-			m := fleet(b)
+			m, p := fleet(b)
 			for i := range 20 {
 				slug := "evac-" + strconv.Itoa(i) + "-" + pgtest.RandomSuffix()[:4]
-				t, err := m.P.Create(ctx, provisioner.CreateOptions{Slug: slug, Name: "Evac", Domain: slug + ".example", Server: "pg-a"})
+				t, err := p.Create(ctx, provisioner.CreateOptions{Slug: slug, Name: "Evac", Domain: slug + ".example", Server: "pg-a"})
 				require.NoError(b, err)
 				b.Cleanup(func() {
-					_ = m.P.Delete(context.Background(), provisioner.DeleteOptions{Slug: t.Slug, Confirm: t.Slug, Purge: true})
+					_ = p.Delete(context.Background(), provisioner.DeleteOptions{Slug: t.Slug, Confirm: t.Slug, Purge: true})
 				})
 				srv := pgtest.Get(b).Servers[0]
 				srv.Exec(b, tenantdb.Database(t.ID), `INSERT INTO users (email, full_name) SELECT 'u' || g || '@x.example', 'U' FROM generate_series(1, 200) g`,

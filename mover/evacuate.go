@@ -108,7 +108,7 @@ func (m *Mover) Evacuate(ctx context.Context, o EvacuateOptions) (EvacuateResult
 	if err := o.Validate(); err != nil {
 		return res, err
 	}
-	st := m.store()
+	st := m.Store
 	srv, err := st.GetServer(ctx, o.Server)
 	if err != nil {
 		return res, err
@@ -249,7 +249,7 @@ func (m *Mover) finishEvacuate(ctx context.Context, res EvacuateResult, start ti
 			pe.Reason = ctx.Err()
 		}
 	}
-	left, err := m.store().ListTenants(ctx, catalog.TenantFilter{Server: res.Server})
+	left, err := m.Store.ListTenants(ctx, catalog.TenantFilter{Server: res.Server})
 	if err != nil {
 		return res, err
 	}

@@ -62,9 +62,9 @@ func (m *Mover) Export(ctx context.Context, o ExportOptions) (ExportResult, erro
 	if err := o.Validate(); err != nil {
 		return ExportResult{}, err
 	}
-	t, err := m.store().GetTenant(ctx, o.Slug)
+	t, err := m.Store.GetTenant(ctx, o.Slug)
 	if errors.Is(err, catalog.ErrTenantNotFound) {
-		if purged, lerr := m.store().ListTenants(ctx, catalog.TenantFilter{Slug: o.Slug, States: []string{catalog.StatePurged}}); lerr == nil && len(purged) > 0 {
+		if purged, lerr := m.Store.ListTenants(ctx, catalog.TenantFilter{Slug: o.Slug, States: []string{catalog.StatePurged}}); lerr == nil && len(purged) > 0 {
 			return ExportResult{}, validate.Errorf("tenant %q was purged: none of its data exists any more", o.Slug)
 		}
 	}
@@ -87,7 +87,7 @@ func (m *Mover) Export(ctx context.Context, o ExportOptions) (ExportResult, erro
 		return ExportResult{}, err
 	}
 	defer unlock()
-	srv, err := m.P.Server(ctx, t.Server)
+	srv, err := m.Server(ctx, t.Server)
 	if err != nil {
 		return ExportResult{}, err
 	}
@@ -124,7 +124,7 @@ func (m *Mover) Export(ctx context.Context, o ExportOptions) (ExportResult, erro
 	done = true
 	fpExportWritten.Hit()
 	res := ExportResult{Slug: t.Slug, ID: t.ID, File: o.Out, Bytes: cw.n, SHA256: hex.EncodeToString(h.Sum(nil)), Duration: time.Since(start)}
-	if err := m.store().AppendEvent(ctx, nil, catalog.Event{Action: "tenant.export", TenantID: t.ID, Slug: t.Slug, Details: map[string]any{
+	if err := m.Store.AppendEvent(ctx, nil, catalog.Event{Action: "tenant.export", TenantID: t.ID, Slug: t.Slug, Details: map[string]any{
 		"server": t.Server, "database": tenantdb.Database(t.ID), "file": filepath.Base(o.Out), "bytes": res.Bytes, "sha256": res.SHA256,
 		"format": "pg_dump custom", "schema_version": t.SchemaVersion,
 	}}); err != nil {

@@ -229,7 +229,7 @@ func (m *Mover) Import(ctx context.Context, o ImportOptions) (catalog.Tenant, er
 	if o.File == "" {
 		return catalog.Tenant{}, validate.Errorf("a dump file is required")
 	}
-	if _, err := m.store().Box(ctx); err != nil {
+	if _, err := m.Store.Box(ctx); err != nil {
 		return catalog.Tenant{}, err
 	}
 	if o.Baseline < 0 {
@@ -239,7 +239,7 @@ func (m *Mover) Import(ctx context.Context, o ImportOptions) (catalog.Tenant, er
 	if err != nil {
 		return catalog.Tenant{}, err
 	}
-	fsys := m.P.TenantFS()
+	fsys := m.Migrations
 	latest, err := migrations.Latest(fsys)
 	if err != nil {
 		return catalog.Tenant{}, err
@@ -250,7 +250,7 @@ func (m *Mover) Import(ctx context.Context, o ImportOptions) (catalog.Tenant, er
 	if info.Version > latest {
 		return catalog.Tenant{}, validate.Errorf("%s is at schema version %d, newer than the tenant migrations (latest %d)", o.File, info.Version, latest)
 	}
-	existing, err := m.store().GetTenant(ctx, o.Slug)
+	existing, err := m.Store.GetTenant(ctx, o.Slug)
 	switch {
 	case err == nil:
 		if existing.State != catalog.StateImporting || existing.Domain != o.Domain || existing.Name != o.Name {
@@ -259,13 +259,13 @@ func (m *Mover) Import(ctx context.Context, o ImportOptions) (catalog.Tenant, er
 		}
 		m.Log.Info("restarting interrupted import", "tenant", o.Slug)
 	case errors.Is(err, catalog.ErrTenantNotFound):
-		srv, err := m.P.Place(ctx, o.Server, labels)
+		srv, err := m.Place(ctx, o.Server, labels)
 		if err != nil {
 			return catalog.Tenant{}, err
 		}
 		existing = catalog.Tenant{ID: tenantdb.NewID(), Slug: o.Slug, Name: o.Name, Domain: o.Domain,
 			ContactEmail: o.ContactEmail, Labels: labels, Server: srv.Name}
-		if err := m.store().InsertImportingTenant(ctx, existing, map[string]any{
+		if err := m.Store.InsertImportingTenant(ctx, existing, map[string]any{
 			"dump_sha256": info.SHA256, "dump_bytes": info.Bytes, "dump_schema_version": info.Version,
 		}); err != nil {
 			return catalog.Tenant{}, err
@@ -279,7 +279,7 @@ func (m *Mover) Import(ctx context.Context, o ImportOptions) (catalog.Tenant, er
 		return existing, err
 	}
 	defer unlock()
-	t, err := m.store().GetTenantByID(ctx, existing.ID)
+	t, err := m.Store.GetTenantByID(ctx, existing.ID)
 	if err != nil {
 		return t, err
 	}
@@ -298,18 +298,18 @@ func (m *Mover) Import(ctx context.Context, o ImportOptions) (catalog.Tenant, er
 		return t, fmt.Errorf("import tenant %q: %w (undone: nothing was kept)", t.Slug, err)
 	}
 	active, none, step := catalog.StateActive, "", "imported"
-	if err := m.store().UpdateTenant(ctx, t.ID, catalog.TenantUpdate{State: &active, Step: &step, LastError: &none, SchemaVersion: &version,
+	if err := m.Store.UpdateTenant(ctx, t.ID, catalog.TenantUpdate{State: &active, Step: &step, LastError: &none, SchemaVersion: &version,
 		Event: &catalog.Event{Action: "tenant.active", Slug: t.Slug, Details: map[string]any{
 			"server": t.Server, "schema_version": version, "from_dump": true, "dump_schema_version": info.Version, "dump_sha256": info.SHA256, "baseline": o.Baseline,
 		}}}); err != nil {
 		return t, err
 	}
-	if dsn, err := m.store().WarehouseDSN(ctx); err == nil {
+	if dsn, err := m.Store.WarehouseDSN(ctx); err == nil {
 		if err := warehouse.ResyncTenant(ctx, dsn, warehouse.Tenant{ID: t.ID, Slug: t.Slug, Name: t.Name, Domain: t.Domain, Server: t.Server, State: active}); err != nil {
 			m.Log.Warn("could not update the warehouse tenant dimension", "tenant", t.Slug, "error", secret.Scrub(err.Error()))
 		}
 	}
-	return m.store().GetTenantByID(ctx, t.ID)
+	return m.Store.GetTenantByID(ctx, t.ID)
 }
 
 // Import steps, recorded in the tenant's step.
@@ -323,31 +323,31 @@ const (
 // restore makes the imported tenant's roles and database and returns its schema
 // version. Every run starts from an empty database.
 func (m *Mover) restore(ctx context.Context, t catalog.Tenant, file string, baseline int64) (int64, error) {
-	srv, err := m.P.Server(ctx, t.Server)
+	srv, err := m.Server(ctx, t.Server)
 	if err != nil {
 		return 0, err
 	}
 	record := func(step string) error {
-		if err := m.store().UpdateTenant(ctx, t.ID, catalog.TenantUpdate{Step: &step}); err != nil {
+		if err := m.Store.UpdateTenant(ctx, t.ID, catalog.TenantUpdate{Step: &step}); err != nil {
 			return err
 		}
 		fpImportStep[step].Hit()
 		return nil
 	}
-	if ok, err := m.store().HasCredential(ctx, t.ID, "app"); err != nil {
+	if ok, err := m.Store.HasCredential(ctx, t.ID, "app"); err != nil {
 		return 0, err
 	} else if !ok {
-		if err := m.store().SetCredential(ctx, t.ID, "app", secret.NewPassword()); err != nil {
+		if err := m.Store.SetCredential(ctx, t.ID, "app", secret.NewPassword()); err != nil {
 			return 0, err
 		}
 		fpImportCredentials.Hit()
 	}
-	pw, err := m.store().Credential(ctx, t.ID, "app")
+	pw, err := m.Store.Credential(ctx, t.ID, "app")
 	if err != nil {
 		return 0, err
 	}
 	var ownerPW string
-	if err := m.P.WithOwnerPassword(ctx, t.ID, func(opw string) error {
+	if err := m.WithOwnerPassword(ctx, t.ID, func(opw string) error {
 		ownerPW = opw
 		return srv.EnsureRoles(ctx, t.ID, pw, opw, false)
 	}); err != nil {
@@ -385,11 +385,11 @@ func (m *Mover) restore(ctx context.Context, t catalog.Tenant, file string, base
 		return 0, err
 	}
 	if baseline > 0 {
-		if _, err := srv.Baseline(ctx, t.ID, m.P.TenantFS(), baseline, false); err != nil {
+		if _, err := srv.Baseline(ctx, t.ID, m.Migrations, baseline, false); err != nil {
 			return 0, fmt.Errorf("baseline the restored database at version %d: %w", baseline, err)
 		}
 	}
-	version, err := srv.Migrate(ctx, t.ID, m.P.TenantFS(), tenantdb.MigrateOptions{OwnerPassword: ownerPW})
+	version, err := srv.Migrate(ctx, t.ID, m.Migrations, tenantdb.MigrateOptions{OwnerPassword: ownerPW})
 	if err != nil {
 		return version, fmt.Errorf("migrate the restored database to the latest schema: %w", err)
 	}
@@ -416,11 +416,11 @@ func (m *Mover) undoImport(ctx context.Context, t catalog.Tenant, reason string)
 		return err
 	}
 	fpImportUndone.Hit()
-	if err := m.store().DeleteCredentials(ctx, t.ID); err != nil {
+	if err := m.Store.DeleteCredentials(ctx, t.ID); err != nil {
 		return err
 	}
 	state, now, none := catalog.StatePurged, time.Now(), ""
-	return m.store().UpdateTenant(ctx, t.ID, catalog.TenantUpdate{State: &state, Step: &none, PurgedAt: &now, ClearContact: true,
+	return m.Store.UpdateTenant(ctx, t.ID, catalog.TenantUpdate{State: &state, Step: &none, PurgedAt: &now, ClearContact: true,
 		LastError: &reason, Event: &catalog.Event{Action: "tenant.import.failed", Slug: t.Slug, Details: map[string]any{
 			"tombstone": true, "server": t.Server, "database": tenantdb.Database(t.ID), "error": reason,
 		}}})
@@ -429,7 +429,7 @@ func (m *Mover) undoImport(ctx context.Context, t catalog.Tenant, reason string)
 // reconcileImports undoes imports that were interrupted (a rerun of the import starts it
 // again from the dump).
 func (m *Mover) reconcileImports(ctx context.Context, rep *repairs) error {
-	tenants, err := m.store().ListTenants(ctx, catalog.TenantFilter{States: []string{catalog.StateImporting}})
+	tenants, err := m.Store.ListTenants(ctx, catalog.TenantFilter{States: []string{catalog.StateImporting}})
 	if err != nil {
 		return err
 	}

@@ -443,8 +443,8 @@ func (m *Mover) dropReplication(ctx context.Context, mv catalog.Move) error {
 	ctx = context.WithoutCancel(ctx)
 	name := replName(mv.ID)
 	db := tenantdb.Database(mv.TenantID)
-	if _, err := m.store().GetServer(ctx, mv.Target); err == nil {
-		dst, err := m.P.Server(ctx, mv.Target)
+	if _, err := m.Store.GetServer(ctx, mv.Target); err == nil {
+		dst, err := m.Server(ctx, mv.Target)
 		if err != nil {
 			return err
 		}
@@ -456,8 +456,8 @@ func (m *Mover) dropReplication(ctx context.Context, mv catalog.Move) error {
 	} else if !errors.Is(err, catalog.ErrServerNotFound) {
 		return err
 	}
-	if _, err := m.store().GetServer(ctx, mv.Source); err == nil {
-		src, err := m.P.Server(ctx, mv.Source)
+	if _, err := m.Store.GetServer(ctx, mv.Source); err == nil {
+		src, err := m.Server(ctx, mv.Source)
 		if err != nil {
 			return err
 		}

@@ -114,7 +114,7 @@ func (m *Mover) Move(ctx context.Context, o MoveOptions) (Result, error) {
 	if err := o.Validate(); err != nil {
 		return Result{}, err
 	}
-	t, err := m.store().GetTenant(ctx, o.Slug)
+	t, err := m.Store.GetTenant(ctx, o.Slug)
 	if err != nil {
 		return Result{}, err
 	}
@@ -123,7 +123,7 @@ func (m *Mover) Move(ctx context.Context, o MoveOptions) (Result, error) {
 		return Result{}, err
 	}
 	defer unlock()
-	open, err := m.store().ListMoves(ctx, catalog.MoveFilter{TenantID: t.ID, Statuses: []string{catalog.MoveMoving}})
+	open, err := m.Store.ListMoves(ctx, catalog.MoveFilter{TenantID: t.ID, Statuses: []string{catalog.MoveMoving}})
 	if err != nil {
 		return Result{}, err
 	}
@@ -143,7 +143,7 @@ func (m *Mover) Move(ctx context.Context, o MoveOptions) (Result, error) {
 	}
 	if t.Server == o.To {
 		// Rerunning a move that switched but was interrupted after: finish it.
-		done, err := m.store().ListMoves(ctx, catalog.MoveFilter{TenantID: t.ID, Statuses: []string{catalog.MoveSwitched}})
+		done, err := m.Store.ListMoves(ctx, catalog.MoveFilter{TenantID: t.ID, Statuses: []string{catalog.MoveSwitched}})
 		if err != nil {
 			return Result{}, err
 		}
@@ -156,19 +156,19 @@ func (m *Mover) Move(ctx context.Context, o MoveOptions) (Result, error) {
 		}
 		return Result{}, validate.Invalid(fmt.Errorf("tenant %q is on %s: %w", o.Slug, o.To, ErrSameServer))
 	}
-	if _, err := m.P.Place(ctx, o.To, nil); err != nil {
+	if _, err := m.Place(ctx, o.To, nil); err != nil {
 		return Result{}, err
 	}
-	if grants, err := m.store().ListAccessGrants(ctx, t.Slug, ""); err != nil {
+	if grants, err := m.Store.ListAccessGrants(ctx, t.Slug, ""); err != nil {
 		return Result{}, err
 	} else if len(grants) > 0 {
 		return Result{}, &GrantsHeldError{Slug: o.Slug, Grants: len(grants)}
 	}
-	src, err := m.P.Server(ctx, t.Server)
+	src, err := m.Server(ctx, t.Server)
 	if err != nil {
 		return Result{}, err
 	}
-	dst, err := m.P.Server(ctx, o.To)
+	dst, err := m.Server(ctx, o.To)
 	if err != nil {
 		return Result{}, err
 	}
@@ -195,7 +195,7 @@ func (m *Mover) Move(ctx context.Context, o MoveOptions) (Result, error) {
 	if err := m.dropKeptCopies(ctx, t.ID, o.To); err != nil {
 		return Result{}, err
 	}
-	mv, err := m.store().StartMove(ctx, catalog.Move{TenantID: t.ID, Slug: t.Slug, Method: o.Method, Source: t.Server, Target: o.To, KeepSource: o.keep()})
+	mv, err := m.Store.StartMove(ctx, catalog.Move{TenantID: t.ID, Slug: t.Slug, Method: o.Method, Source: t.Server, Target: o.To, KeepSource: o.keep()})
 	if err != nil {
 		return Result{}, err
 	}
@@ -219,7 +219,7 @@ func (m *Mover) drive(ctx context.Context, t catalog.Tenant, mv catalog.Move, st
 	res := Result{Slug: t.Slug, ID: t.ID, From: mv.Source, To: mv.Target, Method: mv.Method}
 	err := m.steps(ctx, t, mv, &res)
 	rolledBack, rerr := rollBackFailed(ctx, m, err, t.Slug, "move failed; rolling back to the source", func() (catalog.Move, bool, error) {
-		cur, err := m.store().GetMove(ctx, mv.ID)
+		cur, err := m.Store.GetMove(ctx, mv.ID)
 		return cur, cur.Status == catalog.MoveMoving, err
 	}, m.rollback)
 	switch {
@@ -237,7 +237,7 @@ func (m *Mover) drive(ctx context.Context, t catalog.Tenant, mv catalog.Move, st
 
 // result reads a move's outcome from the catalog.
 func (m *Mover) result(ctx context.Context, t catalog.Tenant, moveID int64, start time.Time) (Result, error) {
-	final, err := m.store().GetMove(ctx, moveID)
+	final, err := m.Store.GetMove(ctx, moveID)
 	if err != nil {
 		return Result{}, err
 	}
@@ -254,11 +254,11 @@ func (m *Mover) result(ctx context.Context, t catalog.Tenant, moveID int64, star
 }
 
 func (m *Mover) steps(ctx context.Context, t catalog.Tenant, mv catalog.Move, res *Result) error {
-	src, err := m.P.Server(ctx, mv.Source)
+	src, err := m.Server(ctx, mv.Source)
 	if err != nil {
 		return err
 	}
-	dst, err := m.P.Server(ctx, mv.Target)
+	dst, err := m.Server(ctx, mv.Target)
 	if err != nil {
 		return err
 	}
@@ -275,7 +275,7 @@ func (m *Mover) steps(ctx context.Context, t catalog.Tenant, mv catalog.Move, re
 			}
 			u.Suspended = true
 		case StepTargetRoles:
-			pw, err := m.store().Credential(ctx, t.ID, "app")
+			pw, err := m.Store.Credential(ctx, t.ID, "app")
 			if err != nil {
 				return u, false, err
 			}
@@ -284,7 +284,7 @@ func (m *Mover) steps(ctx context.Context, t catalog.Tenant, mv catalog.Move, re
 			// (tenantctl's own login, confined to the database). A tenant whose source
 			// owner does not log in yet gets its password here and keeps it; reconcile
 			// converts what a killed move leaves on the source.
-			if err := m.P.WithOwnerPassword(ctx, t.ID, func(ownerPW string) error {
+			if err := m.WithOwnerPassword(ctx, t.ID, func(ownerPW string) error {
 				return dst.EnsureRoles(ctx, t.ID, pw, ownerPW, false)
 			}); err != nil {
 				return u, false, err
@@ -329,7 +329,7 @@ func (m *Mover) steps(ctx context.Context, t catalog.Tenant, mv catalog.Move, re
 			if mv.Bytes != nil {
 				details["bytes"] = *mv.Bytes
 			}
-			if err := m.store().SwitchMove(ctx, mv, details); err != nil {
+			if err := m.Store.SwitchMove(ctx, mv, details); err != nil {
 				return u, false, err
 			}
 			m.resyncWarehouse(ctx, t, mv)
@@ -354,7 +354,7 @@ func (m *Mover) steps(ctx context.Context, t catalog.Tenant, mv catalog.Move, re
 		return u, false, nil
 	}
 	record := func(step string, u catalog.MoveUpdate) error {
-		if err := m.store().UpdateMove(ctx, mv.ID, u); err != nil {
+		if err := m.Store.UpdateMove(ctx, mv.ID, u); err != nil {
 			return err
 		}
 		if u.Bytes != nil {
@@ -364,7 +364,7 @@ func (m *Mover) steps(ctx context.Context, t catalog.Tenant, mv catalog.Move, re
 		if step != StepResumed {
 			return nil
 		}
-		cur, err := m.store().GetMove(ctx, mv.ID)
+		cur, err := m.Store.GetMove(ctx, mv.ID)
 		if err != nil {
 			return err
 		}
@@ -374,7 +374,7 @@ func (m *Mover) steps(ctx context.Context, t catalog.Tenant, mv catalog.Move, re
 		run: run, record: record}).drive(); err != nil {
 		return err
 	}
-	cur, err := m.store().GetMove(ctx, mv.ID)
+	cur, err := m.Store.GetMove(ctx, mv.ID)
 	if err != nil {
 		return err
 	}
@@ -387,7 +387,7 @@ func (m *Mover) steps(ctx context.Context, t catalog.Tenant, mv catalog.Move, re
 // resyncWarehouse makes the tenant's next rollup a full copy. Failing here is not
 // fatal: the rollup also sees that its watermarks belong to another database.
 func (m *Mover) resyncWarehouse(ctx context.Context, t catalog.Tenant, mv catalog.Move) {
-	dsn, err := m.store().WarehouseDSN(ctx)
+	dsn, err := m.Store.WarehouseDSN(ctx)
 	if errors.Is(err, catalog.ErrNoWarehouse) {
 		return
 	}
@@ -401,11 +401,11 @@ func (m *Mover) resyncWarehouse(ctx context.Context, t catalog.Tenant, mv catalo
 
 // dropSource drops the source copy of a switched move and marks the move done.
 func (m *Mover) dropSource(ctx context.Context, mv catalog.Move) error {
-	if _, err := m.store().GetServer(ctx, mv.Source); errors.Is(err, catalog.ErrServerNotFound) {
+	if _, err := m.Store.GetServer(ctx, mv.Source); errors.Is(err, catalog.ErrServerNotFound) {
 		m.Log.Warn("the source server was removed; its copy of the tenant is gone with it", "tenant", mv.Slug, "server", mv.Source)
-		return m.store().FinishMove(ctx, mv)
+		return m.Store.FinishMove(ctx, mv)
 	}
-	src, err := m.P.Server(ctx, mv.Source)
+	src, err := m.Server(ctx, mv.Source)
 	if err != nil {
 		return err
 	}
@@ -414,12 +414,12 @@ func (m *Mover) dropSource(ctx context.Context, mv catalog.Move) error {
 	}
 	fpMoveSourceDrop.Hit()
 	m.Log.Info("source copy dropped", "tenant", mv.Slug, "server", mv.Source)
-	return m.store().FinishMove(ctx, mv)
+	return m.Store.FinishMove(ctx, mv)
 }
 
 // dropKeptCopies drops copies of the tenant kept on server by earlier moves.
 func (m *Mover) dropKeptCopies(ctx context.Context, id, server string) error {
-	kept, err := m.store().ListMoves(ctx, catalog.MoveFilter{TenantID: id, Statuses: []string{catalog.MoveSwitched}})
+	kept, err := m.Store.ListMoves(ctx, catalog.MoveFilter{TenantID: id, Statuses: []string{catalog.MoveSwitched}})
 	if err != nil {
 		return err
 	}
@@ -454,7 +454,7 @@ func (m *Mover) rollback(ctx context.Context, mv catalog.Move, reason string) er
 	}
 	fpRollbackTarget.Hit()
 	if mv.PriorState == catalog.StateActive && slices.Index(stepsOf(mv.Method), mv.Step) >= 0 {
-		src, err := m.P.Server(ctx, mv.Source)
+		src, err := m.Server(ctx, mv.Source)
 		if err != nil {
 			return err
 		}
@@ -463,20 +463,20 @@ func (m *Mover) rollback(ctx context.Context, mv catalog.Move, reason string) er
 		}
 	}
 	fpRollbackSource.Hit()
-	return m.store().RollBackMove(ctx, mv, reason)
+	return m.Store.RollBackMove(ctx, mv, reason)
 }
 
 // RollBack rolls back the tenant's interrupted move, if it has one that did not switch.
 func (m *Mover) RollBack(ctx context.Context, slug string) error {
 	return rollBackOpen(ctx, m, slug, "move", func(id string) ([]catalog.Move, error) {
-		return m.store().ListMoves(ctx, catalog.MoveFilter{TenantID: id, Statuses: []string{catalog.MoveMoving}})
+		return m.Store.ListMoves(ctx, catalog.MoveFilter{TenantID: id, Statuses: []string{catalog.MoveMoving}})
 	}, m.rollback)
 }
 
 // rollBackOpen rolls back, under the tenant's lock, its open move or restore (what):
 // the first of those open lists.
 func rollBackOpen[T any](ctx context.Context, m *Mover, slug, what string, open func(id string) ([]T, error), rollback func(context.Context, T, string) error) error {
-	t, err := m.store().GetTenant(ctx, slug)
+	t, err := m.Store.GetTenant(ctx, slug)
 	if err != nil {
 		return err
 	}
@@ -511,12 +511,12 @@ func recreateDatabase(ctx context.Context, srv *tenantdb.Server, id string) erro
 // dropCopyOn is dropCopy on the server named server; one removed from the catalog took
 // its copy with it.
 func (m *Mover) dropCopyOn(ctx context.Context, server, id string) error {
-	if _, err := m.store().GetServer(ctx, server); errors.Is(err, catalog.ErrServerNotFound) {
+	if _, err := m.Store.GetServer(ctx, server); errors.Is(err, catalog.ErrServerNotFound) {
 		return nil
 	} else if err != nil {
 		return err
 	}
-	srv, err := m.P.Server(ctx, server)
+	srv, err := m.Server(ctx, server)
 	if err != nil {
 		return err
 	}

@@ -27,6 +27,7 @@ import (
 // test's tenants are its own databases), and one tenant on pg-a with some rows.
 type moveFleet struct {
 	m          *mover.Mover
+	p          *provisioner.Provisioner
 	store      *catalog.Store
 	catDSN     string
 	key        string
@@ -44,16 +45,16 @@ func newMoveFleet(t *testing.T, slug string) *moveFleet {
 	f.catDSN = env.Control.SuperDSN(env.Control.NewDatabase(t, "catalog"))
 	_, err := catalog.Init(ctx, f.catDSN)
 	require.NoError(t, err)
-	f.m = openMover(t, f.catDSN, f.key)
-	f.store = f.m.P.Store
+	f.m, f.p = openMover(t, f.catDSN, f.key)
+	f.store = f.p.Store
 	for i, name := range []string{"pg-a", "pg-b"} {
-		_, err := f.m.P.AddServer(ctx, provisioner.AddServerOptions{Name: name, DSN: env.Servers[i].AdminDSN(t), Capacity: 100})
+		_, err := f.p.AddServer(ctx, provisioner.AddServerOptions{Name: name, DSN: env.Servers[i].AdminDSN(t), Capacity: 100})
 		require.NoError(t, err)
 	}
-	f.tenant, err = f.m.P.Create(ctx, provisioner.CreateOptions{Slug: slug, Name: "Move " + slug, Domain: slug + ".example", Server: "pg-a"})
+	f.tenant, err = f.p.Create(ctx, provisioner.CreateOptions{Slug: slug, Name: "Move " + slug, Domain: slug + ".example", Server: "pg-a"})
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		_ = f.m.P.Delete(context.Background(), provisioner.DeleteOptions{Slug: slug, Confirm: slug, Purge: true})
+		_ = f.p.Delete(context.Background(), provisioner.DeleteOptions{Slug: slug, Confirm: slug, Purge: true})
 	})
 	// Rows in every kind of table, written as the application writes them.
 	f.appExec(t, `INSERT INTO users (email, full_name) VALUES ('a@`+slug+`.example', 'A'), ('b@`+slug+`.example', 'B')`)
@@ -62,7 +63,7 @@ func newMoveFleet(t *testing.T, slug string) *moveFleet {
 	return f
 }
 
-func openMover(t *testing.T, catDSN, key string) *mover.Mover {
+func openMover(t *testing.T, catDSN, key string) (*mover.Mover, *provisioner.Provisioner) {
 	t.Helper()
 	box, err := secret.LoadKey("", key)
 	require.NoError(t, err)
@@ -71,14 +72,14 @@ func openMover(t *testing.T, catDSN, key string) *mover.Mover {
 	t.Cleanup(store.Close)
 	p := provisioner.New(store, nil)
 	t.Cleanup(p.Close)
-	return mover.New(p, nil)
+	return mover.New(p, nil), p
 }
 
 // appExec runs a statement through the tenant's own credentials.
 func (f *moveFleet) appExec(t *testing.T, sql string) {
 	t.Helper()
 	ctx := context.Background()
-	dsn, err := f.m.P.AppDSN(ctx, f.tenant.Slug)
+	dsn, err := f.p.AppDSN(ctx, f.tenant.Slug)
 	require.NoError(t, err)
 	conn, err := pgx.Connect(ctx, dsn)
 	require.NoError(t, err)
@@ -91,7 +92,7 @@ func (f *moveFleet) appExec(t *testing.T, sql string) {
 func (f *moveFleet) appLogin(t *testing.T) error {
 	t.Helper()
 	ctx := context.Background()
-	dsn, err := f.m.P.AppDSN(ctx, f.tenant.Slug)
+	dsn, err := f.p.AppDSN(ctx, f.tenant.Slug)
 	require.NoError(t, err)
 	conn, err := pgx.Connect(ctx, dsn)
 	if err != nil {
@@ -104,7 +105,7 @@ func (f *moveFleet) appLogin(t *testing.T) error {
 
 func (f *moveFleet) checksums(t *testing.T, server string) []mover.TableSum {
 	t.Helper()
-	srv, err := f.m.P.Server(context.Background(), server)
+	srv, err := f.m.Server(context.Background(), server)
 	require.NoError(t, err)
 	sums, err := mover.Checksums(context.Background(), srv, f.tenant.ID)
 	require.NoError(t, err)
@@ -165,14 +166,14 @@ func TestMoveRefusesBadInput(t *testing.T) {
 	require.ErrorIs(t, err, catalog.ErrServerNotFound)
 
 	// Access grants hold roles on the current server: revoke them first.
-	_, err = f.m.P.GrantAccess(ctx, provisioner.GrantOptions{Login: "tech1", Slug: "mv-refuse", Level: "read"})
+	_, err = f.p.GrantAccess(ctx, provisioner.GrantOptions{Login: "tech1", Slug: "mv-refuse", Level: "read"})
 	require.NoError(t, err)
 	_, err = f.m.Move(ctx, mover.MoveOptions{Slug: "mv-refuse", To: "pg-b"})
 	var held *mover.GrantsHeldError
 	require.ErrorAs(t, err, &held)
 	require.Equal(t, 1, held.Grants)
 	require.ErrorIs(t, err, validate.ErrInvalid)
-	require.NoError(t, f.m.P.RevokeAccess(ctx, "tech1", "mv-refuse"))
+	require.NoError(t, f.p.RevokeAccess(ctx, "tech1", "mv-refuse"))
 
 	// A dry run plans and changes nothing.
 	res, err := f.m.Move(ctx, mover.MoveOptions{Slug: "mv-refuse", To: "pg-b", DryRun: true})
@@ -241,7 +242,7 @@ func TestMoveHelperProcess(t *testing.T) {
 	if catDSN == "" {
 		return
 	}
-	m := openMover(t, catDSN, os.Getenv("MOVER_TEST_KEY"))
+	m, _ := openMover(t, catDSN, os.Getenv("MOVER_TEST_KEY"))
 	slug := os.Getenv("MOVER_TEST_SLUG")
 	var err error
 	if file := os.Getenv("MOVER_TEST_IMPORT"); file != "" {
@@ -386,17 +387,17 @@ func TestExportImportAndAKilledImport(t *testing.T) {
 	tn, err := f.m.Import(ctx, importOptions("mv-imported", file))
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		_ = f.m.P.Delete(context.Background(), provisioner.DeleteOptions{Slug: "mv-imported", Confirm: "mv-imported", Purge: true})
+		_ = f.p.Delete(context.Background(), provisioner.DeleteOptions{Slug: "mv-imported", Confirm: "mv-imported", Purge: true})
 	})
 	require.Equal(t, catalog.StateActive, tn.State)
 	require.Equal(t, "pg-b", tn.Server)
 	require.Equal(t, info.Version, tn.SchemaVersion)
-	srv, err := f.m.P.Server(ctx, "pg-b")
+	srv, err := f.m.Server(ctx, "pg-b")
 	require.NoError(t, err)
 	sums, err := mover.Checksums(ctx, srv, tn.ID)
 	require.NoError(t, err)
 	require.Equal(t, f.sums, sums, "the imported tenant holds exactly the exported rows")
-	dsn, err := f.m.P.AppDSN(ctx, "mv-imported")
+	dsn, err := f.p.AppDSN(ctx, "mv-imported")
 	require.NoError(t, err)
 	conn, err := pgx.Connect(ctx, dsn)
 	require.NoError(t, err, "the imported tenant's application logs in")

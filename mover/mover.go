@@ -3,6 +3,7 @@ package mover
 import (
 	"context"
 	"errors"
+	"io/fs"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -10,6 +11,7 @@ import (
 	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/internal/pglock"
 	"github.com/tenantctl/tenantctl/provisioner"
+	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
 // DefaultKeepSource is how long the source copy of a moved tenant is kept (NOLOGIN for
@@ -35,26 +37,41 @@ const (
 	MethodLogical = catalog.MoveMethodLogical
 )
 
-// Mover moves tenants between servers and in and out of the fleet.
+// Mover moves tenants between servers and in and out of the fleet. It takes what a move
+// needs of the runtime environment as fields; [New] fills them from a provisioner, whose
+// server handles, placement and owner credentials a move shares.
 type Mover struct {
-	P   *provisioner.Provisioner
+	// Store is the catalog.
+	Store *catalog.Store
+	// Server returns a server's handle.
+	Server func(ctx context.Context, name string) (*tenantdb.Server, error)
+	// Place picks the server a tenant goes to: the named one if it can take it, else
+	// the best fit for labels (see [provisioner.Provisioner.Place]).
+	Place func(ctx context.Context, name string, labels map[string]string) (catalog.Server, error)
+	// WithOwnerPassword calls apply with the tenant owner's password, made and
+	// recorded first if the tenant has none yet.
+	WithOwnerPassword func(ctx context.Context, id string, apply func(password string) error) error
+	// Migrations are the tenant schema's migrations an import or a restore brings a
+	// database to.
+	Migrations fs.FS
+	// Log is the logger.
 	Log hclog.Logger
 }
 
-// New returns a Mover over a provisioner.
+// New returns a Mover over a provisioner's catalog, server handles, placement, owner
+// credentials and tenant migrations.
 func New(p *provisioner.Provisioner, log hclog.Logger) *Mover {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	return &Mover{P: p, Log: log}
+	return &Mover{Store: p.Store, Server: p.Server, Place: p.Place, WithOwnerPassword: p.WithOwnerPassword,
+		Migrations: p.TenantFS(), Log: log}
 }
-
-func (m *Mover) store() *catalog.Store { return m.P.Store }
 
 // lockTenant takes the tenant's advisory lock, the one the provisioner takes, so a move
 // never runs beside another lifecycle operation or another move of the same tenant.
 func (m *Mover) lockTenant(ctx context.Context, id string) (func(), error) {
-	unlock, err := pglock.Acquire(ctx, m.store().Pool(), catalog.TenantLockName(id), provisioner.LockWait)
+	unlock, err := pglock.Acquire(ctx, m.Store.Pool(), catalog.TenantLockName(id), provisioner.LockWait)
 	if errors.Is(err, pglock.ErrHeld) {
 		return nil, provisioner.ErrBusy
 	}
@@ -69,7 +86,7 @@ func (m *Mover) lockAndReread(ctx context.Context, id string) (catalog.Tenant, f
 	if err != nil {
 		return catalog.Tenant{}, nil, err
 	}
-	t, err := m.store().GetTenantByID(ctx, id)
+	t, err := m.Store.GetTenantByID(ctx, id)
 	if err != nil {
 		unlock()
 		return catalog.Tenant{}, nil, err

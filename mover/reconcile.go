@@ -32,7 +32,7 @@ const (
 // process is driving right now is only reported. It is a [provisioner.Repair]: the
 // reconcile job passes it in [provisioner.ReconcileOptions.Repairs].
 func (m *Mover) Reconcile(ctx context.Context, dryRun bool) ([]provisioner.Action, error) {
-	moves, err := m.store().ListMoves(ctx, catalog.MoveFilter{Statuses: []string{catalog.MoveMoving, catalog.MoveSwitched}})
+	moves, err := m.Store.ListMoves(ctx, catalog.MoveFilter{Statuses: []string{catalog.MoveMoving, catalog.MoveSwitched}})
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +105,7 @@ func (m *Mover) settle(ctx context.Context, mv catalog.Move) error {
 
 // settleLocked is settle with the tenant's lock held.
 func (m *Mover) settleLocked(ctx context.Context, moveID int64) error {
-	cur, err := m.store().GetMove(ctx, moveID)
+	cur, err := m.Store.GetMove(ctx, moveID)
 	if err != nil {
 		return err
 	}
@@ -113,7 +113,7 @@ func (m *Mover) settleLocked(ctx context.Context, moveID int64) error {
 	case cur.Status == catalog.MoveMoving:
 		return m.rollback(ctx, cur, "interrupted; rolled back by reconcile")
 	case cur.Status == catalog.MoveSwitched && cur.ResumedAt == nil:
-		t, err := m.store().GetTenantByID(ctx, cur.TenantID)
+		t, err := m.Store.GetTenantByID(ctx, cur.TenantID)
 		if err != nil {
 			return err
 		}

@@ -147,7 +147,7 @@ func (e *InterruptedRestoreError) Error() string {
 }
 
 func (m *Mover) backupEnv() backup.Env {
-	return backup.Env{Store: m.store(), Server: m.P.Server, Log: m.Log}
+	return backup.Env{Store: m.Store, Server: m.Server, Log: m.Log}
 }
 
 // Restore brings one tenant back as it was at o.Time from its server's pgBackRest
@@ -160,7 +160,7 @@ func (m *Mover) Restore(ctx context.Context, o RestoreOptions) (RestoreResult, e
 	if err := o.Validate(); err != nil {
 		return RestoreResult{}, err
 	}
-	t, err := m.store().GetTenant(ctx, o.Slug)
+	t, err := m.Store.GetTenant(ctx, o.Slug)
 	if err != nil {
 		return RestoreResult{}, err
 	}
@@ -184,7 +184,7 @@ func (m *Mover) Restore(ctx context.Context, o RestoreOptions) (RestoreResult, e
 	if t.State != catalog.StateActive && t.State != catalog.StateSuspended {
 		return res, validate.Invalid(fmt.Errorf("tenant %q is %s: %w (a restore needs an active or suspended tenant)", o.Slug, t.State, provisioner.ErrWrongState))
 	}
-	settings, err := m.store().GetBackupSettings(ctx, t.Server)
+	settings, err := m.Store.GetBackupSettings(ctx, t.Server)
 	if errors.Is(err, catalog.ErrNoBackupSettings) {
 		return res, validate.Invalid(err)
 	} else if err != nil {
@@ -218,7 +218,7 @@ func (m *Mover) Restore(ctx context.Context, o RestoreOptions) (RestoreResult, e
 		}
 	}
 	if o.As != "" {
-		if _, err := m.store().GetTenant(ctx, o.As); err == nil {
+		if _, err := m.Store.GetTenant(ctx, o.As); err == nil {
 			return res, validate.Invalid(fmt.Errorf("slug %q is already taken: %w", o.As, catalog.ErrTenantExists))
 		}
 		// Domains are unique: the new customer's defaults to one under the source's.
@@ -252,7 +252,7 @@ func (m *Mover) Restore(ctx context.Context, o RestoreOptions) (RestoreResult, e
 // one: one that did not switch, or one that switched but was killed before the tenant
 // resumed (finished like one that had not switched yet).
 func (m *Mover) unfinishedRestore(ctx context.Context, tenantID string) (catalog.Restore, bool, error) {
-	open, err := m.store().ListRestores(ctx, tenantID, catalog.RestoreRestoring, catalog.RestoreSwitched)
+	open, err := m.Store.ListRestores(ctx, tenantID, catalog.RestoreRestoring, catalog.RestoreSwitched)
 	if err != nil {
 		return catalog.Restore{}, false, err
 	}
@@ -272,7 +272,7 @@ func (m *Mover) resumeRestore(ctx context.Context, res RestoreResult, r catalog.
 		return res, err
 	}
 	defer unlock()
-	if r, err = m.store().GetRestore(ctx, r.ID); err != nil {
+	if r, err = m.Store.GetRestore(ctx, r.ID); err != nil {
 		return res, err
 	}
 	m.Log.Info(msg, "tenant", r.Slug, "step", r.Step)
@@ -288,7 +288,7 @@ func (m *Mover) startRestore(ctx context.Context, res RestoreResult, r catalog.R
 		return res, err
 	}
 	defer unlock()
-	r, err = m.store().StartRestore(ctx, r, func(restoreID int64) string { return tenantdb.KeptCopy(id, restoreID) })
+	r, err = m.Store.StartRestore(ctx, r, func(restoreID int64) string { return tenantdb.KeptCopy(id, restoreID) })
 	if err != nil {
 		return res, err
 	}
@@ -334,7 +334,7 @@ func (m *Mover) driveRestore(ctx context.Context, r catalog.Restore, start time.
 	res := RestoreResult{Slug: r.Slug, ID: r.TenantID, Server: r.Server, Time: r.TargetTime, File: r.SourceFile}
 	err := m.restoreSteps(ctx, r, &res)
 	rolledBack, rerr := rollBackFailed(ctx, m, err, r.Slug, "restore failed; rolling back", func() (catalog.Restore, bool, error) {
-		cur, err := m.store().GetRestore(ctx, r.ID)
+		cur, err := m.Store.GetRestore(ctx, r.ID)
 		return cur, cur.Status == catalog.RestoreRestoring, err
 	}, m.rollbackRestore)
 	switch {
@@ -345,7 +345,7 @@ func (m *Mover) driveRestore(ctx context.Context, r catalog.Restore, start time.
 	case err != nil:
 		return res, fmt.Errorf("restore tenant %q: %w", r.Slug, err)
 	}
-	final, err := m.store().GetRestore(ctx, r.ID)
+	final, err := m.Store.GetRestore(ctx, r.ID)
 	if err != nil {
 		return res, err
 	}
@@ -362,7 +362,7 @@ func (m *Mover) driveRestore(ctx context.Context, r catalog.Restore, start time.
 }
 
 func (m *Mover) restoreSteps(ctx context.Context, r catalog.Restore, res *RestoreResult) error {
-	live, err := m.P.Server(ctx, r.Server)
+	live, err := m.Server(ctx, r.Server)
 	if err != nil {
 		return err
 	}
@@ -373,7 +373,7 @@ func (m *Mover) restoreSteps(ctx context.Context, r catalog.Restore, res *Restor
 	fromExport := r.SourceFile != ""
 	var settings backup.Settings
 	if !fromExport {
-		if settings, err = m.store().GetBackupSettings(ctx, r.Server); err != nil {
+		if settings, err = m.Store.GetBackupSettings(ctx, r.Server); err != nil {
 			return err
 		}
 	}
@@ -447,7 +447,7 @@ func (m *Mover) restoreSteps(ctx context.Context, r catalog.Restore, res *Restor
 				return u, false, err
 			}
 			// A backup taken before tenantctl wrote the customer's domain does not carry it.
-			t, err := m.store().GetTenantByID(ctx, id)
+			t, err := m.Store.GetTenantByID(ctx, id)
 			if err != nil {
 				return u, false, err
 			}
@@ -484,10 +484,10 @@ func (m *Mover) restoreSteps(ctx context.Context, r catalog.Restore, res *Restor
 			}
 			res.Tables, res.Rows = len(v.Tables), v.Rows
 		case RestoreSwitched:
-			if err := m.store().SwitchRestore(ctx, r); err != nil {
+			if err := m.Store.SwitchRestore(ctx, r); err != nil {
 				return u, false, err
 			}
-			if t, err := m.store().GetTenantByID(ctx, id); err == nil {
+			if t, err := m.Store.GetTenantByID(ctx, id); err == nil {
 				m.resyncWarehouse(ctx, t, catalog.Move{Target: r.Server, PriorState: r.PriorState})
 			}
 			return u, true, nil // SwitchRestore recorded the step
@@ -511,13 +511,13 @@ func (m *Mover) restoreSteps(ctx context.Context, r catalog.Restore, res *Restor
 		return u, false, nil
 	}
 	record := func(step string, u catalog.RestoreUpdate) error {
-		if err := m.store().UpdateRestore(ctx, r.ID, u); err != nil {
+		if err := m.Store.UpdateRestore(ctx, r.ID, u); err != nil {
 			return err
 		}
 		if step != RestoreResumed {
 			return nil
 		}
-		cur, err := m.store().GetRestore(ctx, r.ID)
+		cur, err := m.Store.GetRestore(ctx, r.ID)
 		if err != nil {
 			return err
 		}
@@ -528,7 +528,7 @@ func (m *Mover) restoreSteps(ctx context.Context, r catalog.Restore, res *Restor
 		run: run, record: record}).drive(); err != nil {
 		return err
 	}
-	cur, err := m.store().GetRestore(ctx, r.ID)
+	cur, err := m.Store.GetRestore(ctx, r.ID)
 	if err != nil {
 		return err
 	}
@@ -540,10 +540,10 @@ func (m *Mover) restoreSteps(ctx context.Context, r catalog.Restore, res *Restor
 
 // dropKept drops the database an in-place restore replaced and marks the restore done.
 func (m *Mover) dropKept(ctx context.Context, r catalog.Restore) error {
-	if _, err := m.store().GetServer(ctx, r.Server); errors.Is(err, catalog.ErrServerNotFound) {
-		return m.store().FinishRestore(ctx, r)
+	if _, err := m.Store.GetServer(ctx, r.Server); errors.Is(err, catalog.ErrServerNotFound) {
+		return m.Store.FinishRestore(ctx, r)
 	}
-	live, err := m.P.Server(ctx, r.Server)
+	live, err := m.Server(ctx, r.Server)
 	if err != nil {
 		return err
 	}
@@ -552,7 +552,7 @@ func (m *Mover) dropKept(ctx context.Context, r catalog.Restore) error {
 	}
 	fpRestoreKeptDropped.Hit()
 	m.Log.Info("kept copy dropped", "tenant", r.Slug, "database", r.KeptDB)
-	return m.store().FinishRestore(ctx, r)
+	return m.Store.FinishRestore(ctx, r)
 }
 
 // rollbackRestore undoes an in-place restore that did not switch: the scratch instance
@@ -569,7 +569,7 @@ func (m *Mover) rollbackRestore(ctx context.Context, r catalog.Restore, reason s
 			return err
 		}
 	}
-	live, err := m.P.Server(ctx, r.Server)
+	live, err := m.Server(ctx, r.Server)
 	if err != nil {
 		return err
 	}
@@ -597,14 +597,14 @@ func (m *Mover) rollbackRestore(ctx context.Context, r catalog.Restore, reason s
 			return err
 		}
 	}
-	return m.store().RollBackRestore(ctx, r, reason)
+	return m.Store.RollBackRestore(ctx, r, reason)
 }
 
 // RollBackRestore rolls back the tenant's interrupted in-place restore, if it has one
 // that did not switch.
 func (m *Mover) RollBackRestore(ctx context.Context, slug string) error {
 	return rollBackOpen(ctx, m, slug, "restore", func(id string) ([]catalog.Restore, error) {
-		return m.store().ListRestores(ctx, id, catalog.RestoreRestoring)
+		return m.Store.ListRestores(ctx, id, catalog.RestoreRestoring)
 	}, m.rollbackRestore)
 }
 
@@ -614,7 +614,7 @@ func (m *Mover) RollBackRestore(ctx context.Context, slug string) error {
 // the import converges like any import (rerun or reconcile); the scratch instance stops
 // with the process and the next run starts from a fresh one.
 func (m *Mover) restoreAsNew(ctx context.Context, t catalog.Tenant, s backup.Settings, o RestoreOptions, res RestoreResult, start time.Time) (RestoreResult, error) {
-	live, err := m.P.Server(ctx, t.Server)
+	live, err := m.Server(ctx, t.Server)
 	if err != nil {
 		return res, err
 	}
@@ -659,7 +659,7 @@ func (m *Mover) restoreAsNew(ctx context.Context, t catalog.Tenant, s backup.Set
 	if err != nil {
 		return res, err
 	}
-	if err := m.store().AppendEvent(ctx, nil, catalog.Event{Action: "tenant.restore.as-new", TenantID: nt.ID, Slug: nt.Slug, Details: map[string]any{
+	if err := m.Store.AppendEvent(ctx, nil, catalog.Event{Action: "tenant.restore.as-new", TenantID: nt.ID, Slug: nt.Slug, Details: map[string]any{
 		"source": t.Slug, "server": t.Server, "target_time": o.Time.UTC().Format(time.RFC3339Nano), "tables": res.Tables, "rows": res.Rows,
 	}}); err != nil {
 		return res, err
@@ -673,7 +673,7 @@ func (m *Mover) restoreAsNew(ctx context.Context, t catalog.Tenant, s backup.Set
 // rolled back (the tenant keeps its current database); a switched one is finished; a
 // kept copy whose retention ended is dropped.
 func (m *Mover) reconcileRestores(ctx context.Context, rep *repairs) error {
-	open, err := m.store().ListRestores(ctx, "", catalog.RestoreRestoring, catalog.RestoreSwitched)
+	open, err := m.Store.ListRestores(ctx, "", catalog.RestoreRestoring, catalog.RestoreSwitched)
 	if err != nil {
 		return err
 	}
@@ -703,7 +703,7 @@ func (m *Mover) settleRestore(ctx context.Context, restoreID int64, tenantID str
 		return err
 	}
 	defer unlock()
-	cur, err := m.store().GetRestore(ctx, restoreID)
+	cur, err := m.Store.GetRestore(ctx, restoreID)
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ func (m *Mover) RestoreExportInPlace(ctx context.Context, o FromExportOptions) (
 	if err != nil {
 		return RestoreResult{}, validate.Errorf("export file %s: %v", o.File, err)
 	}
-	t, err := m.store().GetTenant(ctx, o.Slug)
+	t, err := m.Store.GetTenant(ctx, o.Slug)
 	if err != nil {
 		return RestoreResult{}, err
 	}
@@ -75,7 +75,7 @@ func (m *Mover) RestoreExportInPlace(ctx context.Context, o FromExportOptions) (
 	if err != nil {
 		return res, err
 	}
-	rec, ok, err := m.store().FindRecordedExport(ctx, t.ID, info.SHA256)
+	rec, ok, err := m.Store.FindRecordedExport(ctx, t.ID, info.SHA256)
 	if err != nil {
 		return res, err
 	}
@@ -101,7 +101,7 @@ func (m *Mover) checkExportVersion(t catalog.Tenant, v int64) error {
 		return validate.Errorf("the export is at schema version %d, newer than tenant %q's (%d): it cannot replace its database", v, t.Slug, t.SchemaVersion)
 	}
 	if v < t.SchemaVersion {
-		latest, err := migrations.Latest(m.P.TenantFS())
+		latest, err := migrations.Latest(m.Migrations)
 		if err != nil {
 			return err
 		}
@@ -123,7 +123,7 @@ func (m *Mover) checkExportFile(ctx context.Context, r catalog.Restore) (DumpInf
 	if info.SHA256 != r.SourceSHA256 {
 		return info, fmt.Errorf("%w: %s has SHA-256 %s, recorded %s when the restore started: the file changed", ErrVerify, r.SourceFile, info.SHA256, r.SourceSHA256)
 	}
-	t, err := m.store().GetTenantByID(ctx, r.TenantID)
+	t, err := m.Store.GetTenantByID(ctx, r.TenantID)
 	if err != nil {
 		return info, err
 	}
@@ -164,15 +164,15 @@ func (m *Mover) migrateRestored(ctx context.Context, live *tenantdb.Server, id s
 	if err != nil {
 		return err
 	}
-	t, err := m.store().GetTenantByID(ctx, id)
+	t, err := m.Store.GetTenantByID(ctx, id)
 	if err != nil {
 		return err
 	}
 	if len(versions) > 0 && slices.Max(versions) >= t.SchemaVersion {
 		return nil
 	}
-	if err := m.P.WithOwnerPassword(ctx, id, func(opw string) error {
-		_, err := live.Migrate(ctx, id, m.P.TenantFS(), tenantdb.MigrateOptions{OwnerPassword: opw})
+	if err := m.WithOwnerPassword(ctx, id, func(opw string) error {
+		_, err := live.Migrate(ctx, id, m.Migrations, tenantdb.MigrateOptions{OwnerPassword: opw})
 		return err
 	}); err != nil {
 		return fmt.Errorf("migrate the restored database to schema version %d: %w", t.SchemaVersion, err)
@@ -191,7 +191,7 @@ func (m *Mover) checkRestored(ctx context.Context, live *tenantdb.Server, id str
 	if len(versions) == 0 {
 		return 0, nil, errors.New("the restored database has no goose version: its schema version is unknown")
 	}
-	t, err := m.store().GetTenantByID(ctx, id)
+	t, err := m.Store.GetTenantByID(ctx, id)
 	if err != nil {
 		return 0, nil, err
 	}

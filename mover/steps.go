@@ -79,7 +79,7 @@ func (m *Mover) appendResumed(ctx context.Context, action, id, slug string, susp
 	if dt, ok := downtime(suspended, resumed); ok {
 		d["downtime_ms"] = dt.Milliseconds()
 	}
-	return m.store().AppendEvent(ctx, nil, catalog.Event{Action: action, TenantID: id, Slug: slug, Details: d})
+	return m.Store.AppendEvent(ctx, nil, catalog.Event{Action: action, TenantID: id, Slug: slug, Details: d})
 }
 
 // tally is the number of tables and the rows they hold, from a copy's checksums.

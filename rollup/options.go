@@ -16,6 +16,16 @@ const (
 type Options struct {
 	// Store is the open catalog: tenants, servers and the warehouse's DSN.
 	Store *catalog.Store
+	// Servers, when not nil, are the server handles the run reads tenant databases
+	// through: a process's shared cache (see package fleetenv), left open at the end.
+	// nil: the run opens its own and closes them when it ends.
+	Servers *fleet.Servers
+	// Warehouse, when not nil, is the pool the run writes the warehouse through: a
+	// process's shared pool, left open at the end (made with Concurrency+1 connections
+	// when the run is what makes it; a pool made smaller before makes workers wait for
+	// a free connection). nil: the run opens a pool of its own of Concurrency+1
+	// connections and closes it when it ends.
+	Warehouse *fleet.Warehouse
 	// Spec lists the tables to copy; see [LoadSpec].
 	Spec Spec
 	// Options are the fleet knobs: Tenant limits the run to one tenant (empty: every

@@ -142,7 +142,16 @@ func Run(ctx context.Context, o Options) (Result, error) {
 	if err := o.Validate(); err != nil {
 		return Result{}, err
 	}
-	dsn, err := o.Store.WarehouseDSN(ctx)
+	var pool *pgxpool.Pool
+	var err error
+	if o.Warehouse != nil {
+		pool, err = o.Warehouse.PoolWith(ctx, o.Concurrency+1)
+	} else {
+		pool, err = ownPool(ctx, o)
+		if pool != nil {
+			defer pool.Close()
+		}
+	}
 	if err != nil {
 		return Result{}, err
 	}
@@ -152,21 +161,23 @@ func Run(ctx context.Context, o Options) (Result, error) {
 			return Result{}, err
 		}
 	}
-	// One connection per worker, plus one to record failures while workers hold theirs.
-	pool, err := dbconn.Pool(ctx, dsn, int32(o.Concurrency+1))
-	if err != nil {
-		return Result{}, fmt.Errorf("warehouse: %w", err)
-	}
-	defer pool.Close()
 	// A warehouse registered by an older tenantctl lacks columns the watermarks need.
 	if ok, err := warehouse.Current(ctx, pool); err != nil || !ok {
+		dsn, err := o.Store.WarehouseDSN(ctx)
+		if err != nil {
+			return Result{}, err
+		}
 		if err := warehouse.Migrate(ctx, dsn); err != nil {
 			return Result{}, err
 		}
 	}
 
-	r := &runner{o: o, pool: pool, servers: fleet.NewServers(o.Store)}
-	defer r.servers.Close()
+	servers := o.Servers
+	if servers == nil {
+		servers = fleet.NewServers(o.Store)
+		defer servers.Close()
+	}
+	r := &runner{o: o, pool: pool, servers: servers}
 	idx := make([]int, len(targets))
 	for i := range idx {
 		idx[i] = i
@@ -202,6 +213,20 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		return res, pe
 	}
 	return res, nil
+}
+
+// ownPool opens the run's own warehouse pool: one connection per worker, plus one to
+// record failures while workers hold theirs.
+func ownPool(ctx context.Context, o Options) (*pgxpool.Pool, error) {
+	dsn, err := o.Store.WarehouseDSN(ctx)
+	if err != nil {
+		return nil, err
+	}
+	pool, err := dbconn.Pool(ctx, dsn, int32(o.Concurrency+1))
+	if err != nil {
+		return nil, fmt.Errorf("warehouse: %w", err)
+	}
+	return pool, nil
 }
 
 // settleWait bounds how long a failed tenant waits for an operation holding its lock

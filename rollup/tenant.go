@@ -350,7 +350,8 @@ func openSnapshot(ctx context.Context, src *pgx.Conn, spec Spec, guess []countGu
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
 	b.Queue(snapshotSQL).QueryRow(func(r pgx.Row) error { return r.Scan(&row[0], &row[1], &row[2]) })
-	queueDescribeSource(b, spec, tables)
+	full := false
+	queueDescribeSource(b, spec, tables, &full)
 	if len(guess) > 0 {
 		parts := make([]string, len(guess))
 		for i, g := range guess {
@@ -376,6 +377,13 @@ func openSnapshot(ctx context.Context, src *pgx.Conn, spec Spec, guess []countGu
 	}
 	if err := src.SendBatch(ctx, b).Close(); err != nil {
 		return snapshot{}, nil, nil, err
+	}
+	if full {
+		// A column of a type created after initdb (a domain, an enum, an extension's
+		// type): describe again, resolving them.
+		if err := describeSource(ctx, src, spec, tables); err != nil {
+			return snapshot{}, nil, nil, err
+		}
 	}
 	snap, err := parseSnapshot(row)
 	return snap, tables, counts, err

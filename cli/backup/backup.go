@@ -239,8 +239,8 @@ func runLogical(ctx context.Context, opts *RunOptions) error {
 	}
 	m := env.Mover()
 	res, err := jobs.LogicalBackup.Run(ctx, env, jobs.LogicalBackupOptions{Mover: m, LogicalBackupOptions: opts.LogicalRun})
-	if f.JSONOutput() {
-		if perr := f.PrintJSON(res); perr != nil {
+	if f.Structured() {
+		if perr := f.PrintStructured(res); perr != nil {
 			return perr
 		}
 		return err
@@ -269,8 +269,8 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 	}
 	o.Env = benv
 	res, err := jobs.Backup.Run(ctx, env, o)
-	if f.JSONOutput() {
-		if perr := f.PrintJSON(res); perr != nil {
+	if f.Structured() {
+		if perr := f.PrintStructured(res); perr != nil {
 			return perr
 		}
 	} else {
@@ -365,8 +365,8 @@ func runList(ctx context.Context, opts *ListOptions) error {
 		return err
 	}
 	reports, err := backup.List(ctx, benv, opts.Server)
-	if f.JSONOutput() {
-		if perr := f.PrintJSON(reports); perr != nil {
+	if f.Structured() {
+		if perr := f.PrintStructured(reports); perr != nil {
 			return perr
 		}
 		return err
@@ -545,8 +545,8 @@ func runRestore(ctx context.Context, opts *RestoreOptions) error {
 		if err != nil {
 			return err
 		}
-		if f.JSONOutput() {
-			return f.PrintJSON(res)
+		if f.Structured() {
+			return f.PrintStructured(res)
 		}
 		when := res.Time.UTC().Format(time.RFC3339Nano)
 		switch {
@@ -597,8 +597,8 @@ func runRestoreFromExport(ctx context.Context, opts *RestoreOptions) error {
 			if err != nil {
 				return err
 			}
-			if f.JSONOutput() {
-				return f.PrintJSON(res)
+			if f.Structured() {
+				return f.PrintStructured(res)
 			}
 			fmt.Fprintf(f.IO.Out, "tenant %s restored in place from %s (taken %s, SHA-256 checked): %d tables, %d rows, downtime %s, total %s\n",
 				res.Slug, res.File, res.Time.UTC().Format(time.RFC3339), res.Tables, res.Rows, cmdutil.Millis(res.Downtime), cmdutil.Millis(res.Duration))

@@ -327,12 +327,6 @@ func (f *Factory) Progress(total int, label string) progress.Reporter {
 	return progress.New(f.IO.ErrOut, f.IO.ErrTerminal, total, label, f.Log)
 }
 
-// JSONOutput reports whether -o asks for structured output (json or yaml).
-func (f *Factory) JSONOutput() bool { return f.Structured() }
-
-// PrintJSON prints v as -o asks: JSON, or YAML with the same fields.
-func (f *Factory) PrintJSON(v any) error { return f.PrintStructured(v) }
-
 // Table writes aligned columns to stdout.
 func (f *Factory) Table(header ...string) *tabwriter.Writer {
 	tw := tabwriter.NewWriter(f.IO.Out, 0, 0, 2, ' ', 0)

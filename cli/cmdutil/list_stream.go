@@ -12,7 +12,7 @@ import (
 // written row by row without reflection (memory stays flat at any fleet size); text
 // goes through one aligned table.
 func (f *Factory) StreamTenants(ctx context.Context, store *catalog.Store, filter catalog.TenantFilter) error {
-	if !f.JSONOutput() {
+	if !f.Structured() {
 		tw := f.AlignedTable("SLUG", "NAME", "DOMAIN", "STATE", "SERVER", "DATABASE", "VERSION")
 		if err := store.EachTenant(ctx, filter, func(t catalog.Tenant) error {
 			tw.Row(t.Slug, t.Name, t.Domain, t.State, t.Server, t.Database, strconv.FormatInt(t.SchemaVersion, 10))

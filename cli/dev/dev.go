@@ -170,8 +170,8 @@ func runStatus(ctx context.Context, opts *Options) error {
 	if err != nil {
 		return err
 	}
-	if f.JSONOutput() {
-		return f.PrintJSON(st)
+	if f.Structured() {
+		return f.PrintStructured(st)
 	}
 	tw := f.Table("CLUSTER", "PORT", "RUNNING", "PID", "DIR")
 	for _, s := range st {

@@ -101,8 +101,8 @@ func printStatus(ctx context.Context, f *cmdutil.Factory, o rollout.StatusOption
 	if f.Flags.Output == cmdutil.OutputJSON {
 		return f.PrintJSONRows(len(rep.Tenants), func(b []byte, i int) []byte { return rep.Tenants[i].AppendJSON(b) })
 	}
-	if f.JSONOutput() {
-		return f.PrintJSON(rep.Tenants)
+	if f.Structured() {
+		return f.PrintStructured(rep.Tenants)
 	}
 	tw := f.AlignedTable("SLUG", "SERVER", "STATE", "VERSION", "LATEST", "PENDING", "LAST ERROR")
 	for _, t := range rep.Tenants {
@@ -218,8 +218,8 @@ func up(ctx context.Context, f *cmdutil.Factory, env *fleetenv.Env, o rollout.Op
 	if err != nil && len(res.Migrated)+len(res.Failed)+len(res.Skipped) == 0 {
 		return err // refused (changed files, another run, bad input): no tenant was touched
 	}
-	if f.JSONOutput() {
-		if perr := f.PrintJSON(res); perr != nil {
+	if f.Structured() {
+		if perr := f.PrintStructured(res); perr != nil {
 			return perr
 		}
 	} else {
@@ -360,8 +360,8 @@ func runDown(ctx context.Context, opts *DownOptions) error {
 
 // printDownPlan shows what migrate down would roll back (--dry-run).
 func printDownPlan(f *cmdutil.Factory, pl rollout.DownPlan) error {
-	if f.JSONOutput() {
-		return f.PrintJSON(pl)
+	if f.Structured() {
+		return f.PrintStructured(pl)
 	}
 	fmt.Fprintf(f.IO.Out, "dry run: tenant %s (on %s) would go from version %d to %d, running the Down section of:\n", pl.Slug, pl.Server, pl.From, pl.To)
 	for _, file := range pl.RollBack {

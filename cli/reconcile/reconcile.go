@@ -46,11 +46,11 @@ func run(ctx context.Context, opts *Options) error {
 		return err
 	}
 	actions, runErr := jobs.Reconcile.Run(ctx, env, jobs.ReconcileOptions{Env: env, ReconcileOptions: o})
-	if f.JSONOutput() {
+	if f.Structured() {
 		if actions == nil {
 			actions = []provisioner.Action{}
 		}
-		if err := f.PrintJSON(actions); err != nil {
+		if err := f.PrintStructured(actions); err != nil {
 			return err
 		}
 		return runErr

@@ -88,9 +88,12 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		if err != nil {
 			return err
 		}
-		o.Store, o.Spec, o.Targets, o.Log = store, spec, targets, f.Log
-		o.Progress = func(total int) progress.Reporter { return f.Progress(total, "rollup") }
-		res, runErr := jobs.Rollup.Run(ctx, env, o)
+		fo := o.Options
+		fo.Log = f.Log
+		fo.Progress = func(total int) progress.Reporter { return f.Progress(total, "rollup") }
+		ro := jobs.RollupOptionsFor(env, spec, fo)
+		ro.Targets = targets
+		res, runErr := jobs.Rollup.Run(ctx, env, ro)
 		var partial *rolluplib.PartialError
 		if runErr != nil && !errors.As(runErr, &partial) {
 			return runErr
@@ -107,8 +110,8 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 
 func printRollup(f *cmdutil.Factory, res rolluplib.Result) error {
 	counts := res.Counts()
-	if f.JSONOutput() {
-		return f.PrintJSON(runOutput{Tenants: res.Tenants, Counts: counts})
+	if f.Structured() {
+		return f.PrintStructured(runOutput{Tenants: res.Tenants, Counts: counts})
 	}
 	tw := f.Table("SLUG", "SERVER", "STATUS", "COPIED", "DELETED", "TIME", "ERROR")
 	for _, t := range res.Tenants {

@@ -90,8 +90,8 @@ func runRotateKey(ctx context.Context, opts *RotateKeyOptions) error {
 	if err != nil {
 		return err
 	}
-	if f.JSONOutput() {
-		return f.PrintJSON(res)
+	if f.Structured() {
+		return f.PrintStructured(res)
 	}
 	if res.AlreadyRotated {
 		fmt.Fprintf(f.IO.Out, "the catalog already uses the new key (id %s); nothing to do\n", res.ToKeyID)
@@ -189,8 +189,8 @@ func runResetKey(ctx context.Context, opts *ResetKeyOptions) error {
 	if err != nil {
 		return err
 	}
-	if f.JSONOutput() {
-		return f.PrintJSON(res)
+	if f.Structured() {
+		return f.PrintStructured(res)
 	}
 	fmt.Fprintf(f.IO.Out, "the catalog now uses key %s: %d server DSN(s) re-sealed, warehouse %v; %d tenant password(s) and %d access grant(s) erased\n",
 		res.KeyID, res.Servers, res.Warehouse, res.CredentialsErased, res.GrantsErased)
@@ -255,8 +255,8 @@ func runKeyID(ctx context.Context, opts *KeyIDOptions) error {
 	if box == nil && out["catalog_key_id"] == "" {
 		return secretlib.ErrNoKey
 	}
-	if f.JSONOutput() {
-		return f.PrintJSON(out)
+	if f.Structured() {
+		return f.PrintStructured(out)
 	}
 	if id, ok := out["key_id"]; ok {
 		fmt.Fprintf(f.IO.Out, "key:     %s\n", id)

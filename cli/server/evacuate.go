@@ -7,10 +7,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tenantctl/tenantctl/catalog"
 	"github.com/tenantctl/tenantctl/cli/cmdutil"
 	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/mover"
-	"github.com/tenantctl/tenantctl/secret"
 )
 
 // EvacuateOptions are `server evacuate`'s.
@@ -74,36 +74,23 @@ func runEvacuate(ctx context.Context, opts *EvacuateOptions) error {
 	if o.DryRun {
 		_, runErr = run(ctx)
 	} else {
-		st := env.Store
-		id, err := st.StartJob(ctx, "evacuate", env.Node)
-		if err != nil {
-			return err
-		}
-		counts := map[string]int64{}
-		// Progress lands in the job's counts as tenants finish: `jobs` shows how far
-		// an evacuation got while it runs.
-		o.OnMove = func(out mover.Outcome) {
-			counts[out.Status]++
-			counts["done"]++
-			_ = st.UpdateJobCounts(ctx, id, counts)
-			f.Log.Info("tenant evacuated", "tenant", out.Slug, "to", out.To, "status", out.Status, "error", out.Error)
-		}
-		var final map[string]int64
-		final, runErr = run(ctx)
-		status, errText := "succeeded", ""
-		if runErr != nil {
-			status, errText = "failed", secret.Scrub(runErr.Error())
-		}
-		if err := st.FinishJob(context.WithoutCancel(ctx), id, status, errText, final); err != nil {
-			runErr = errors.Join(runErr, err)
-		}
+		_, runErr = env.Store.RunJobProgress(ctx, "evacuate", env.Node, func(ctx context.Context, progress catalog.JobProgress) (map[string]int64, error) {
+			counts := map[string]int64{}
+			o.OnMove = func(out mover.Outcome) {
+				counts[out.Status]++
+				counts["done"]++
+				progress(counts)
+				f.Log.Info("tenant evacuated", "tenant", out.Slug, "to", out.To, "status", out.Status, "error", out.Error)
+			}
+			return run(ctx)
+		})
 	}
 	var pe *fleet.PartialError
 	if runErr != nil && !errors.As(runErr, &pe) {
 		return runErr
 	}
-	if f.JSONOutput() {
-		if err := f.PrintJSON(res); err != nil {
+	if f.Structured() {
+		if err := f.PrintStructured(res); err != nil {
 			return err
 		}
 	} else {

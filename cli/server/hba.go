@@ -135,8 +135,8 @@ func checkServerHBA(ctx context.Context, f *cmdutil.Factory, name, adminMethod s
 			out.Differences = []string{}
 		}
 		out.Same = len(out.Differences) == 0
-		if f.JSONOutput() {
-			if err := f.PrintJSON(out); err != nil {
+		if f.Structured() {
+			if err := f.PrintStructured(out); err != nil {
 				return err
 			}
 		} else if out.Same {

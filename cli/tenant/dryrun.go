@@ -15,8 +15,8 @@ import (
 
 // printPlans shows what a delete or purge would do (--dry-run).
 func printPlans(f *cmdutil.Factory, verb string, plans []provisioner.Plan) error {
-	if f.JSONOutput() {
-		return f.PrintJSON(plans)
+	if f.Structured() {
+		return f.PrintStructured(plans)
 	}
 	if len(plans) == 0 {
 		fmt.Fprintf(f.IO.Out, "dry run: no tenant would be %s\n", verb)

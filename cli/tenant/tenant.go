@@ -162,8 +162,8 @@ func runCreate(ctx context.Context, opts *CreateOptions) error {
 	if err != nil {
 		return err
 	}
-	if f.JSONOutput() {
-		return f.PrintJSON(t)
+	if f.Structured() {
+		return f.PrintStructured(t)
 	}
 	if outcome == provisioner.CreatedByAnother {
 		fmt.Fprintf(f.IO.Out, "tenant %s was created by another run meanwhile (same spec) on %s: database %s, schema version %d\n",
@@ -215,8 +215,8 @@ func createBatch(ctx context.Context, opts *CreateOptions) error {
 	if err != nil && !errors.As(err, &be) {
 		return err
 	}
-	if f.JSONOutput() {
-		if jerr := f.PrintJSON(results); jerr != nil {
+	if f.Structured() {
+		if jerr := f.PrintStructured(results); jerr != nil {
 			return jerr
 		}
 	} else {
@@ -331,8 +331,8 @@ func runShow(ctx context.Context, opts *SlugOptions) error {
 				out.Stats = &st
 			}
 		}
-		if f.JSONOutput() {
-			return f.PrintJSON(out)
+		if f.Structured() {
+			return f.PrintStructured(out)
 		}
 		tw := f.Table("FIELD", "VALUE")
 		cmdutil.Row(tw, "slug", t.Slug)

@@ -10,7 +10,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/tenantctl/tenantctl/internal/fault"
 	"github.com/tenantctl/tenantctl/internal/pgtest"
+	"github.com/tenantctl/tenantctl/internal/testbin"
 	"github.com/tenantctl/tenantctl/migrations"
 )
 
@@ -41,30 +41,11 @@ func TestMain(m *testing.M) {
 	os.Exit(pgtest.Main(m, 12))
 }
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// binary builds cmd/tenantctl once per test binary.
+// binary is cmd/tenantctl, built once per test binary (or the one TENANTCTL_TEST_BINARY
+// names: see package testbin).
 func binary(t testing.TB) string {
 	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "tenantctl-faults-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		_, file, _, _ := runtime.Caller(0)
-		pkg := filepath.Join(filepath.Dir(file), "..", "..", "cmd", "tenantctl")
-		binPath = filepath.Join(dir, "tenantctl")
-		if out, err := exec.Command("go", "build", "-o", binPath, pkg).CombinedOutput(); err != nil {
-			binErr = fmt.Errorf("go build: %w\n%s", err, out)
-		}
-	})
-	require.NoError(t, binErr)
-	return binPath
+	return testbin.Tenantctl(t)
 }
 
 // fleet is one catalog with two tenant servers and a warehouse, driven only through

@@ -33,7 +33,7 @@ func Dedicated(t testing.TB, name string, settings map[string]string) *Server {
 	}
 	ctx, done := admit()
 	defer done()
-	opts := localpg.Options{Dir: filepath.Join(dir, name), Fast: true, Settings: settings}
+	opts := localpg.Options{Dir: filepath.Join(dir, name), Fast: true, Template: true, Settings: settings}
 	if !strings.HasPrefix(name, "control") {
 		// Tenant servers run confined, like the shared ones (see start).
 		opts.HBA = pghba.Lines(AdminRole, "")

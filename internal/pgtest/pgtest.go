@@ -4,7 +4,8 @@
 // never skips.
 //
 // Clusters are stopped and removed when the test binary exits, however it exits: a
-// watchdog process watches the binary's pid.
+// watchdog process watches the binary's pid. Their data directories are copies of one
+// cached initdb result per machine (localpg's Options.Template), not an initdb each.
 package pgtest
 
 import (
@@ -100,13 +101,13 @@ func Waiting(n int) {
 	}
 }
 
-// starting admits a few cluster starts of this binary at once (initdb and the first
-// start are the costly part of a test cluster): a package whose tests all start at once
-// (see Waiting) would otherwise run a storm of initdbs on a small machine, and each
+// starting admits a few cluster starts of this binary at once (making the data directory
+// and the first start are the costly part of a test cluster): a package whose tests all start at once
+// (see Waiting) would otherwise run a storm of them on a small machine, and each
 // start's timeout, counted from when it is admitted, would be spent queuing for the CPU.
 var starting = make(chan struct{}, 3)
 
-// startTimeout bounds one cluster's initdb and start once admitted.
+// startTimeout bounds one cluster's making and start once admitted.
 const startTimeout = 2 * time.Minute
 
 // admit waits for a turn to start a cluster and returns the context for the start (its
@@ -147,7 +148,7 @@ func start(n int) (*Env, error) {
 	var wg sync.WaitGroup
 	for i, name := range names {
 		wg.Go(func() {
-			opts := localpg.Options{Dir: filepath.Join(base, name), Fast: true, Settings: map[string]string{"log_statement": "'ddl'"}}
+			opts := localpg.Options{Dir: filepath.Join(base, name), Fast: true, Template: true, Settings: map[string]string{"log_statement": "'ddl'"}}
 			if name != "control" {
 				// Tenant servers run confined, as the README tells operators to run theirs.
 				opts.HBA = pghba.Lines(AdminRole, "")

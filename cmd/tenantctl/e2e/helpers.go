@@ -3,12 +3,10 @@ package e2e
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"math/rand/v2"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -20,31 +18,14 @@ import (
 
 	"github.com/tenantctl/tenantctl/internal/pghba"
 	"github.com/tenantctl/tenantctl/internal/pgtest"
+	"github.com/tenantctl/tenantctl/internal/testbin"
 )
 
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// BuildBinary builds tenantctl once per test binary.
+// BuildBinary returns the tenantctl binary, built once per test binary (or the one
+// TENANTCTL_TEST_BINARY names: see package testbin).
 func BuildBinary(t *testing.T) string {
 	t.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "tenantctl-bin-")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "tenantctl")
-		out, err := exec.Command("go", "build", "-o", binPath, "github.com/tenantctl/tenantctl/cmd/tenantctl").CombinedOutput()
-		if err != nil {
-			binErr = errors.New(string(out))
-		}
-	})
-	require.NoError(t, binErr)
-	return binPath
+	return testbin.Tenantctl(t)
 }
 
 // Subprocess starts the built binary against the CLI's catalog.

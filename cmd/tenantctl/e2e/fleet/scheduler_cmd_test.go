@@ -112,7 +112,7 @@ func TestSchedulerCommandStopsOnSignal(t *testing.T) {
 func TestSchedulerReplicasHandOver(t *testing.T) {
 	t.Parallel()
 	c := e2e.NewCLI(t)
-	bin := buildTenantctl(t)
+	bin := e2e.BuildBinary(t)
 	procs := map[string]*schedulerProc{}
 	for _, node := range []string{"node-a", "node-b"} {
 		procs[node] = startScheduler(t, bin, c, node)
@@ -211,15 +211,6 @@ func startScheduler(t *testing.T, bin string, c *e2e.CLI, node string) *schedule
 		}
 	})
 	return p
-}
-
-// buildTenantctl builds the binary into the test's temporary directory.
-func buildTenantctl(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "tenantctl")
-	out, err := exec.Command("go", "build", "-o", bin, "github.com/tenantctl/tenantctl/cmd/tenantctl").CombinedOutput()
-	require.NoError(t, err, "go build: %s", out)
-	return bin
 }
 
 // freeAddr returns a loopback address with a port free at the time of the call.
