@@ -22,6 +22,10 @@ type Options struct {
 	// Store is the open catalog (with its secret key: the audit reads server DSNs and
 	// tenant credentials).
 	Store *catalog.Store
+	// Servers is the server-handle cache to read the servers' admin DSNs through (a
+	// runtime environment's, shared with the rest of the process; the audit inspects with
+	// read-only copies of its handles and leaves it open); nil: the run opens its own.
+	Servers *fleet.Servers
 	// Options are the fleet knobs. Tenant narrows the audit to one tenant (a slug); ""
 	// audits the whole fleet, and a one-tenant audit skips the fleet-wide drift checks
 	// (orphans). Concurrency bounds the connections open at once across the fleet

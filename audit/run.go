@@ -248,8 +248,11 @@ func (a *auditor) load(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("list servers: %w", err)
 	}
-	handles := fleet.NewServers(st)
-	defer handles.Close() // the audit uses read-only copies of the handles
+	handles := a.o.Servers
+	if handles == nil {
+		handles = fleet.NewServers(st)
+		defer handles.Close() // the audit uses read-only copies of the handles
+	}
 	for _, cs := range servers {
 		s := &server{cat: cs, sem: make(chan struct{}, a.o.PerServer)}
 		h, err := handles.Open(ctx, cs)

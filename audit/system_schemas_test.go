@@ -119,3 +119,33 @@ func TestSystemColumnGrant(t *testing.T) {
 	require.ErrorContains(t, read(), "permission denied")
 	requireClean(t, f.audit(noProbes))
 }
+
+// TestSystemFunctionMovedOut moves, as the servers' superuser, the file reader
+// pg_read_binary_file(text) out of pg_catalog into alpha's schema public and grants it to
+// alpha's app role (the app may run the functions of its schema, so the access list alone
+// looks like tenantctl's). The path is proven by alpha reading beta's row from its table
+// file; the audit must report the function as initdb's object outside the system schemas
+// (the customer-object reads start at OID 16384, FirstNormalObjectId) and name beta
+// exposed, then pass once it is back where initdb put it.
+func TestSystemFunctionMovedOut(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	alpha := f.tenants["alpha"]
+	a := f.servers[0]
+	alphaApp := tenantdb.AppRole(alpha.ID)
+	betaFile := f.neighbourFile(t, "beta", "cfo@betalogistics.example")
+
+	a.Exec(t, alpha.Database, "ALTER FUNCTION pg_catalog.pg_read_binary_file(text) SET SCHEMA public",
+		"GRANT EXECUTE ON FUNCTION public.pg_read_binary_file(text) TO "+alphaApp)
+	require.Contains(t, f.readAs(t, "alpha", "SELECT public.pg_read_binary_file($1)", betaFile), "cfo@betalogistics.example")
+
+	r := f.audit(noProbes)
+	v := requireViolation(t, r, audit.CheckDBSystemACL, "alpha", "public.pg_read_binary_file(text)", "in schema public", "every tenant on server pg-a")
+	require.Equal(t, audit.Critical, v.Severity)
+	requireViolation(t, r, audit.CheckDBSystemObjects, "beta", "exposed", "tenant alpha (", "pg_read_binary_file")
+	requireOnly(t, r, audit.CheckDBSystemACL, audit.CheckDBSystemObjects, audit.CheckDBPrivileges)
+
+	a.Exec(t, alpha.Database, "REVOKE EXECUTE ON FUNCTION public.pg_read_binary_file(text) FROM "+alphaApp,
+		"ALTER FUNCTION public.pg_read_binary_file(text) SET SCHEMA pg_catalog")
+	requireClean(t, f.audit(noProbes))
+}

@@ -53,3 +53,11 @@ func (c *ConnAhead) Close() {
 		_ = c.conn.Close(context.Background())
 	}
 }
+
+// ConnReady wraps a catalog connection already open (one a caller is done with) as a
+// ConnAhead for the next use.
+func ConnReady(conn *pgx.Conn) *ConnAhead {
+	c := &ConnAhead{done: make(chan struct{}), conn: conn}
+	close(c.done)
+	return c
+}

@@ -7,8 +7,9 @@
 // An [Env] is built with [New] (no I/O), connected with [Env.Start] and released with
 // [Env.Stop], which closes everything it owns once; stopping twice, or stopping an
 // environment never started, is safe. The provisioner and the mover it gives share its
-// server handles and warehouse pool, so a process holds one connection pool per server
-// and one on the warehouse whatever it runs. Specs are read from their files at each
+// server handles and warehouse pool, and so do the fleet migrations and audits whose
+// options the jobs package builds from it, so a process holds one connection pool per
+// server and one on the warehouse whatever it runs. Specs are read from their files at each
 // call, so a long-running process picks up an edited file at its next run.
 //
 // It owns no fleet logic and must not print, parse flags, schedule anything or import

@@ -170,7 +170,7 @@ type Settings struct {
 // MigrateOptions are a migrate run's over the environment: its store and tenant
 // migrations, with fo's tenant filter, limits, progress and log.
 func MigrateOptions(env *fleetenv.Env, fo fleet.Options) rollout.Options {
-	return rollout.Options{Store: env.Store, Migrations: env.Migrations(), Options: fo}
+	return rollout.Options{Store: env.Store, Servers: env.Servers, Migrations: env.Migrations(), Options: fo}
 }
 
 // RollupOptions are a rollup run's over the environment: its store, server handles
@@ -188,7 +188,7 @@ func RollupOptionsFor(env *fleetenv.Env, spec rollup.Spec, fo fleet.Options) rol
 
 // AuditOptions are an audit run's over the environment: its store and node, with fo.
 func AuditOptions(env *fleetenv.Env, fo fleet.Options) audit.Options {
-	return audit.Options{Store: env.Store, Node: env.Node, Options: fo}
+	return audit.Options{Store: env.Store, Servers: env.Servers, Node: env.Node, Options: fo}
 }
 
 // ReportOptionsFor are a report delivery's options over the environment: its store, warehouse

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/fleetenv"
 	"github.com/tenantctl/tenantctl/internal/pgtest"
 	"github.com/tenantctl/tenantctl/jobs"
@@ -41,6 +42,22 @@ func TestTableListsEveryJobOnce(t *testing.T) {
 	for _, name := range jobs.Names {
 		require.NotNil(t, bodies[name], name)
 	}
+}
+
+// The fleet jobs' options carry the environment's server handles, so a migration and
+// an audit run on the handles the rest of the process shares instead of opening their
+// own per run.
+func TestFleetOptionsUseTheEnvironmentsHandles(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := fleetenv.New(fleetenv.Options{Store: openCatalog(t), Node: "node-a"})
+	require.NoError(t, env.Start(ctx))
+	t.Cleanup(env.Stop)
+	require.NotNil(t, env.Servers)
+	require.Same(t, env.Servers, jobs.MigrateOptions(env, fleet.Options{}).Servers)
+	ao := jobs.AuditOptions(env, fleet.Options{})
+	require.Same(t, env.Servers, ao.Servers)
+	require.Same(t, env.Store, ao.Store)
 }
 
 func TestReconcileTotals(t *testing.T) {

@@ -3,10 +3,12 @@ package provisioner
 import (
 	"context"
 	"math/rand/v2"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/secret"
 	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
@@ -84,15 +86,57 @@ func (c *spareConn) prefer() string {
 	return c.id
 }
 
+// claimPasswords are a claim's app and owner passwords with their SCRAM verifiers.
+type claimPasswords struct {
+	app, owner string
+	verifiers  tenantdb.ClaimPasswords
+	err        error
+}
+
+func newClaimPasswordsFor(app, owner string) claimPasswords {
+	v, err := tenantdb.PrepareClaimPasswords(app, owner)
+	return claimPasswords{app: app, owner: owner, verifiers: v, err: err}
+}
+
+// takeClaimPasswords returns the passwords computed for the next claim (KeepWarm), or
+// nil. Each set is handed to one claim only.
+func (p *Provisioner) takeClaimPasswords() *claimPasswords {
+	p.warmMu.Lock()
+	defer p.warmMu.Unlock()
+	next := p.nextPW
+	p.nextPW = nil
+	return next
+}
+
+// prepareClaimPasswords (KeepWarm only) computes the next claim's passwords and
+// verifiers, unless a set is waiting already.
+func (p *Provisioner) prepareClaimPasswords() {
+	p.warmMu.Lock()
+	have := p.nextPW != nil || p.warmClosed
+	p.warmMu.Unlock()
+	if have {
+		return
+	}
+	next := newClaimPasswordsFor(secret.NewPassword(), secret.NewPassword())
+	if next.err != nil {
+		return
+	}
+	p.warmMu.Lock()
+	defer p.warmMu.Unlock()
+	if p.nextPW == nil && !p.warmClosed {
+		p.nextPW = &next
+	}
+}
+
 // prepareNextClaim (KeepWarm only) opens, in the background, a connection to the spare
-// the next claim on server will take, and one catalog connection for the next create's
-// locks: the logins are made between requests, not during one.
+// the next claim on server will take: the login is made between requests, not during
+// one. The next create's locks reuse this one's lock connection (keepLockConn).
 func (p *Provisioner) prepareNextClaim(server string) {
 	if !p.KeepWarm {
 		return
 	}
 	go func() {
-		p.keepCatalogConn()
+		p.prepareClaimPasswords()
 		ctx := p.warmCtx()
 		srv, err := p.Store.GetServer(ctx, server)
 		if err != nil || len(srv.NextSpares) == 0 {
@@ -130,6 +174,7 @@ func (p *Provisioner) WarmClaims(ctx context.Context) {
 		return
 	}
 	p.keepCatalogConn()
+	go p.prepareClaimPasswords()
 	servers, err := p.Store.ListServers(ctx)
 	if err != nil {
 		return
@@ -162,6 +207,34 @@ func (p *Provisioner) catalogConnAhead(ctx context.Context) (c *catalog.ConnAhea
 	return c, true
 }
 
+// keepLockConn releases every lock a create held on conn, a catalog connection of its
+// own, and keeps it for the next create's locks (KeepWarm). It reports false, having
+// kept nothing, when the connection is not idle and sound or one is kept already; the
+// caller then closes it, which ends its locks too.
+func (p *Provisioner) keepLockConn(conn *pgx.Conn) bool {
+	if conn.IsClosed() || conn.PgConn().TxStatus() != 'I' {
+		return false
+	}
+	p.warmMu.Lock()
+	full := p.catalogAhead != nil || p.warmClosed
+	p.warmMu.Unlock()
+	if full {
+		return false
+	}
+	ctx, cancel := context.WithTimeout(p.warmCtx(), 5*time.Second)
+	defer cancel()
+	if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`); err != nil {
+		return false
+	}
+	p.warmMu.Lock()
+	defer p.warmMu.Unlock()
+	if p.catalogAhead != nil || p.warmClosed {
+		return false
+	}
+	p.catalogAhead = catalog.ConnReady(conn)
+	return true
+}
+
 func (p *Provisioner) keepCatalogConn() {
 	p.warmMu.Lock()
 	defer p.warmMu.Unlock()
@@ -182,6 +255,7 @@ func (p *Provisioner) closeWarm() {
 	p.spareAhead = nil
 	cat := p.catalogAhead
 	p.catalogAhead = nil
+	p.nextPW = nil
 	p.warmMu.Unlock()
 	for _, c := range conns {
 		c.close()

@@ -148,18 +148,31 @@ func (p *Provisioner) CreateWithOutcome(ctx context.Context, o CreateOptions) (c
 		ID: tenantdb.NewID(), Slug: o.Slug, Name: o.Name, Domain: o.Domain,
 		ContactEmail: o.ContactEmail, Labels: labels, Server: srv.Name,
 	}
-	if err := p.Store.InsertTenant(ctx, t); err != nil {
+	// The tenant is recorded with both roles' passwords sealed, at step credentials:
+	// one transaction for what a resumed create does in three.
+	pw := createPasswords{app: secret.NewPassword(), owner: secret.NewPassword()}
+	if err := p.Store.InsertTenantWithCredentials(ctx, t, StepCredentials, pw.app, pw.owner); err != nil {
 		return catalog.Tenant{}, Created, err
 	}
 	fpCreateInserted.Hit()
+	fpCredentialStored.Hit()
+	fpStepDone[StepCredentials].Hit()
+	if err := p.reached(fpStepRecorded[StepCredentials], StepCredentials); err != nil {
+		return catalog.Tenant{}, Created, err
+	}
 	p.Log.Info("provisioning tenant", "tenant", t.Slug, "id", t.ID, "server", srv.Name)
-	t, err = p.finishCreateOn(ctx, t.ID, o.SlowPath, conn)
+	t, err = p.finishCreateWith(ctx, t.ID, o.SlowPath, conn, pw)
 	return t, Created, err
 }
+
+// createPasswords are the app and owner roles' passwords a create stored, passed on so
+// the steps that give them to the server need not read them back ("": read them).
+type createPasswords struct{ app, owner string }
 
 // slugLock is the create lock of one slug being taken in the background on a catalog
 // connection of its own (which also takes the tenant's lock later).
 type slugLock struct {
+	p      *Provisioner
 	done   chan struct{}
 	ahead  *catalog.ConnAhead
 	conn   *pgx.Conn
@@ -171,7 +184,7 @@ type slugLock struct {
 // on it, waiting up to [CreateWait] for a live run that holds it.
 func (p *Provisioner) lockSlugAhead(ctx context.Context, slug string) *slugLock {
 	ahead, kept := p.catalogConnAhead(ctx)
-	l := &slugLock{done: make(chan struct{}), ahead: ahead}
+	l := &slugLock{done: make(chan struct{}), ahead: ahead, p: p}
 	go func() {
 		defer close(l.done)
 		l.conn, l.err = l.ahead.Take()
@@ -203,12 +216,21 @@ func (l *slugLock) wait() (*pgx.Conn, bool, error) {
 	return l.conn, l.waited, l.err
 }
 
-// close ends the connection, and every lock it holds.
+// close ends the connection, and every lock it holds. With KeepWarm the connection is
+// kept instead, every lock released, for the next create's locks: a long-running serve
+// makes no catalog login per request.
 func (l *slugLock) close() {
 	<-l.done
 	l.ahead.Close()
-	if l.conn != nil {
-		_ = l.conn.Close(context.Background())
+	if l.conn == nil {
+		return
+	}
+	if l.p.KeepWarm && l.err == nil && l.p.keepLockConn(l.conn) {
+		return
+	}
+	_ = l.conn.Close(context.Background())
+	if l.p.KeepWarm {
+		go l.p.keepCatalogConn() // the next create's, logged in between requests
 	}
 }
 
@@ -295,6 +317,11 @@ func (p *Provisioner) finishCreate(ctx context.Context, id string, slow bool) (c
 // finishCreateOn is finishCreate taking the tenant's lock on conn (which the caller
 // closes) when it is not nil.
 func (p *Provisioner) finishCreateOn(ctx context.Context, id string, slow bool, conn *pgx.Conn) (catalog.Tenant, error) {
+	return p.finishCreateWith(ctx, id, slow, conn, createPasswords{})
+}
+
+// finishCreateWith is finishCreateOn knowing the passwords the create stored.
+func (p *Provisioner) finishCreateWith(ctx context.Context, id string, slow bool, conn *pgx.Conn, pw createPasswords) (catalog.Tenant, error) {
 	lock := p.lockTenant
 	if conn != nil {
 		lock = func(ctx context.Context, id string) (func(), error) { return p.lockTenantShared(ctx, conn, id) }
@@ -311,7 +338,7 @@ func (p *Provisioner) finishCreateOn(ctx context.Context, id string, slow bool, 
 	if t.State != catalog.StateProvisioning && t.State != catalog.StateFailed {
 		return t, nil // finished by someone else meanwhile
 	}
-	if err := p.runCreateSteps(ctx, t, slow); err != nil {
+	if err := p.runCreateSteps(ctx, t, slow, pw); err != nil {
 		if errors.Is(err, errInjected) || ctx.Err() != nil {
 			return t, err // a simulated crash or a cancelled command: leave it for the rerun
 		}
@@ -338,7 +365,7 @@ func nextStep(done string) string {
 	return done
 }
 
-func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow bool) error {
+func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow bool, known createPasswords) error {
 	srv, err := p.Server(ctx, t.Server)
 	if err != nil {
 		return err
@@ -369,18 +396,28 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 	}
 	version := t.SchemaVersion
 	hardened := false // the clone path hardens on the connection that adopts
-	appPW := ""       // the app role's password once the credentials step read or stored it
+	// The app and owner roles' passwords once the credentials step read or stored them.
+	appPW, ownerPW := known.app, known.owner
+	var whDone chan struct{} // the warehouse step's upsert, while it runs
+	defer func() {
+		if whDone != nil {
+			<-whDone
+		}
+	}()
 	for _, step := range createSteps[start:] {
 		switch step {
 		case StepCredentials:
-			pw, inserted, err := p.Store.EnsureCredential(ctx, t.ID, "app", secret.NewPassword())
+			// Both passwords in one statement: the owner's is sealed before its role
+			// exists, as a claim does, so the roles step needs no pending password of
+			// its own (nothing reads a provisioning tenant's owner password).
+			app, owner, inserted, err := p.Store.EnsureTenantCredentials(ctx, t.ID, secret.NewPassword(), secret.NewPassword())
 			if err != nil {
 				return err
 			}
 			if inserted {
 				fpCredentialStored.Hit()
 			}
-			appPW = pw
+			appPW, ownerPW = app, owner
 		case StepRoles:
 			pw := appPW
 			if pw == "" {
@@ -388,9 +425,15 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 					return err
 				}
 			}
-			if err := p.WithOwnerPassword(ctx, t.ID, func(ownerPW string) error {
-				return srv.EnsureRoles(ctx, t.ID, pw, ownerPW, true)
-			}); err != nil {
+			ensure := func(ownerPW string) error { return srv.EnsureRoles(ctx, t.ID, pw, ownerPW, true) }
+			if ownerPW != "" {
+				err = ensure(ownerPW)
+			} else {
+				// Resumed past the credentials step: a create begun before both were
+				// stored there gets its owner password the way reconcile converts.
+				err = p.WithOwnerPassword(ctx, t.ID, ensure)
+			}
+			if err != nil {
 				return err
 			}
 		case StepDatabase:
@@ -409,7 +452,15 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 				}
 			}
 		case StepWarehouse:
-			p.syncWarehouse(ctx, t, catalog.StateActive)
+			// The dimension's upsert runs beside the record of the tenant's activation,
+			// not before it: two commits at once. It is awaited before the step is
+			// reported done; a kill before it committed reruns the step, and every
+			// rollup refreshes the dimension anyway.
+			whDone = make(chan struct{})
+			go func() {
+				defer close(whDone)
+				p.syncWarehouse(ctx, t, catalog.StateActive)
+			}()
 		}
 		fpStepDone[step].Hit()
 		u := catalog.TenantUpdate{Step: &step}
@@ -423,6 +474,10 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 		}
 		if err := p.Store.UpdateTenant(ctx, t.ID, u); err != nil {
 			return err
+		}
+		if whDone != nil {
+			<-whDone
+			whDone = nil
 		}
 		if err := p.reached(fpStepRecorded[step], step); err != nil {
 			return err

@@ -6,8 +6,8 @@ import "github.com/tenantctl/tenantctl/internal/fault"
 // fault); points inside one server call live in tenantdb.
 var (
 	fpCreateSlugLocked = fault.Register("provision.slug-locked", "the slug's create lock taken, catalog not yet read")
-	fpCreateInserted   = fault.Register("provision.after-insert", "tenant row inserted (state provisioning), no step done")
-	fpCredentialStored = fault.Register("provision.credentials.after-store", "app password stored, step not recorded")
+	fpCreateInserted   = fault.Register("provision.after-insert", "tenant row inserted (state provisioning) with its sealed passwords, at step credentials")
+	fpCredentialStored = fault.Register("provision.credentials.after-store", "app and owner passwords stored (a fresh create: with the tenant row and its step record)")
 	// The owner login (a tenant made before owner logins, converted by reconcile).
 	fpOwnerCredentialStored = fault.Register("owner-login.after-credential", "owner password sealed in the catalog, owner role still NOLOGIN")
 	fpOwnerLogin            = fault.Register("owner-login.after-server", "owner role LOGIN with its password and confined, nothing else done")

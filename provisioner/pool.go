@@ -60,17 +60,17 @@ func (p *Provisioner) createFromSpare(ctx context.Context, srv catalog.Server, o
 	if err != nil {
 		return catalog.Tenant{}, err
 	}
-	password, ownerPassword := secret.NewPassword(), secret.NewPassword()
-	// The SCRAM verifiers the server receives, computed while the catalog claims.
-	type prepared struct {
-		pw  tenantdb.ClaimPasswords
-		err error
+	// The passwords and the SCRAM verifiers the server receives: computed between
+	// requests (KeepWarm), else while the catalog claims.
+	password, ownerPassword := "", ""
+	verifiers := make(chan claimPasswords, 1)
+	if next := p.takeClaimPasswords(); next != nil {
+		password, ownerPassword = next.app, next.owner
+		verifiers <- *next
+	} else {
+		password, ownerPassword = secret.NewPassword(), secret.NewPassword()
+		go func() { verifiers <- newClaimPasswordsFor(password, ownerPassword) }()
 	}
-	verifiers := make(chan prepared, 1)
-	go func() {
-		pw, err := tenantdb.PrepareClaimPasswords(password, ownerPassword)
-		verifiers <- prepared{pw, err}
-	}()
 	t, err := p.Store.ClaimSpare(ctx, catalog.SpareClaim{
 		Tenant: catalog.Tenant{Slug: o.Slug, Name: o.Name, Domain: o.Domain, ContactEmail: o.ContactEmail,
 			Labels: labels, Server: srv.Name},
@@ -91,7 +91,7 @@ func (p *Provisioner) createFromSpare(ctx context.Context, srv catalog.Server, o
 	if v.err != nil {
 		return t, p.createFailed(ctx, t, StepClaimed, v.err)
 	}
-	active, err := p.activateClaimed(ctx, h, t, v.pw, ahead.take(t.ID))
+	active, err := p.activateClaimed(ctx, h, t, v.verifiers, ahead.take(t.ID))
 	// The next claim's logins, made between requests (KeepWarm only).
 	p.prepareNextClaim(srv.Name)
 	if err != nil {

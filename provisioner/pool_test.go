@@ -347,3 +347,64 @@ func TestCreateWhileTemplatesChange(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// TestKeepWarmKeepsTheLockConnection: a long-running serve (KeepWarm) keeps a create's
+// lock connection for the next create instead of logging in again, and releases every
+// lock it held first: a later create of the same slug is refused at once as taken, not
+// told that another run created it, and no advisory lock is left on the catalog.
+func TestKeepWarmKeepsTheLockConnection(t *testing.T) {
+	t.Parallel()
+	b := poolSetup(t)
+	b.p.KeepWarm = true
+	ctx := context.Background()
+	require.NoError(t, b.store.SetSpares(ctx, "pg-a", 3))
+	_, err := b.p.RefillPool(ctx, "pg-a", false)
+	require.NoError(t, err)
+	b.p.WarmClaims(ctx)
+
+	db := b.store.Pool().Config().ConnConfig.Database
+	super := b.env.Control.Conn(t, db)
+	sessions := func() int64 {
+		var n int64
+		require.NoError(t, super.QueryRow(ctx, `SELECT sessions FROM pg_stat_database WHERE datname = $1`, db).Scan(&n))
+		return n
+	}
+	advisory := func() int {
+		var n int
+		require.NoError(t, super.QueryRow(ctx, `SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+			WHERE l.locktype = 'advisory' AND d.datname = $1`, db).Scan(&n))
+		return n
+	}
+	// The first create may still meet the logins WarmClaims started.
+	first := b.create(t, "keep-"+pgtest.RandomSuffix()[:4], func(o *provisioner.CreateOptions) { o.Server = "pg-a" })
+	require.Zero(t, advisory(), "no lock is left held after a create")
+	before := sessions()
+	const creates = 4
+	made := []catalog.Tenant{first}
+	for i := 0; i < creates; i++ {
+		made = append(made, b.create(t, fmt.Sprintf("keep%d-%s", i, pgtest.RandomSuffix()[:4]), func(o *provisioner.CreateOptions) { o.Server = "pg-a" }))
+		require.Zero(t, advisory(), "no lock is left held after a create")
+	}
+	// The pool may add a connection when background work overlaps a create; a login
+	// per create would be at least one session each.
+	require.Less(t, sessions()-before, int64(creates), "creates reuse the kept lock connection")
+
+	// The claims' passwords were computed between requests: each tenant's app logs in
+	// with the password the catalog sealed for it, and no two tenants share one.
+	seen := map[string]bool{}
+	for _, tn := range made {
+		pw, err := b.store.Credential(ctx, tn.ID, "app")
+		require.NoError(t, err)
+		require.False(t, seen[pw], "a password is handed to one claim only")
+		seen[pw] = true
+		conn, err := b.appConnect(t, tn, tn.Database)
+		require.NoError(t, err, "tenant %s's app logs in", tn.Slug)
+		conn.Close(ctx)
+	}
+
+	_, outcome, err := b.p.CreateWithOutcome(ctx, provisioner.CreateOptions{Slug: first.Slug, Name: first.Name, Domain: first.Domain, Server: "pg-a"})
+	require.ErrorIs(t, err, catalog.ErrTenantExists)
+	require.Contains(t, err.Error(), "already taken", "the kept connection holds no create lock: nobody is waited for")
+	require.NotContains(t, err.Error(), "another run")
+	require.Equal(t, provisioner.Created, outcome)
+}

@@ -30,9 +30,11 @@ type Provisioner struct {
 	// Hooks lets tests stop a run between two steps, as a crash would.
 	Hooks Hooks
 	// KeepWarm is for a long-running process (tenantctl serve): after each claim of a
-	// spare it opens, in the background, the connections the next create needs (the
-	// next spare's database, a catalog connection for the create's locks), so a create
-	// from the pool makes no login. Close closes them.
+	// spare it opens, in the background, the connection the next create needs to the
+	// next spare's database and computes the next claim's passwords and their SCRAM
+	// verifiers, and it keeps a create's catalog connection for the next create's
+	// locks, so a create from the pool makes no login and hashes nothing. Close closes
+	// them.
 	KeepWarm bool
 
 	mu                       sync.Mutex
@@ -41,6 +43,7 @@ type Provisioner struct {
 	warmMu       sync.Mutex // guards what KeepWarm keeps
 	spareAhead   map[string]*spareConn
 	catalogAhead *catalog.ConnAhead
+	nextPW       *claimPasswords // the next claim's, taken by one claim only
 	warmClosed   bool
 }
 

@@ -15,7 +15,10 @@ import (
 // BaselineOptions describe recording a tenant's schema version without running
 // migrations (an imported or legacy customer whose schema already matches).
 type BaselineOptions struct {
-	Store      *catalog.Store
+	Store *catalog.Store
+	// Servers is the server-handle cache to use (a runtime environment's, shared with
+	// the rest of the process); nil: the run opens its own and closes it at the end.
+	Servers    *fleet.Servers
 	Migrations fs.FS
 	Tenant     string
 	// Version is the version the tenant's schema matches: every migration up to it is
@@ -63,8 +66,8 @@ func Baseline(ctx context.Context, o BaselineOptions) (BaselineOutcome, error) {
 		return out, err
 	}
 	out.Slug, out.ID, out.Server, out.From = t.Slug, t.ID, t.Server, t.SchemaVersion
-	srvs := fleet.NewServers(o.Store)
-	defer srvs.Close()
+	srvs, release := handles(o.Store, o.Servers)
+	defer release()
 	srv, err := srvs.Get(ctx, t.Server)
 	if err != nil {
 		return out, err

@@ -17,7 +17,10 @@ import (
 
 // DownOptions describe rolling one tenant back.
 type DownOptions struct {
-	Store      *catalog.Store
+	Store *catalog.Store
+	// Servers is the server-handle cache to use (a runtime environment's, shared with
+	// the rest of the process); nil: the run opens its own and closes it at the end.
+	Servers    *fleet.Servers
 	Migrations fs.FS
 	// Tenant is required: the whole fleet is never rolled back at once.
 	Tenant string
@@ -71,8 +74,8 @@ func Down(ctx context.Context, o DownOptions) (Outcome, error) {
 	}
 	out = Outcome{Slug: t.Slug, ID: t.ID, Server: t.Server, Wave: WaveSingle, From: t.SchemaVersion, To: t.SchemaVersion, Applied: []int64{}}
 	start := time.Now()
-	srvs := fleet.NewServers(o.Store)
-	defer srvs.Close()
+	srvs, release := handles(o.Store, o.Servers)
+	defer release()
 	srv, err := srvs.Get(ctx, t.Server)
 	if err != nil {
 		return out, err

@@ -41,6 +41,9 @@ type Options struct {
 	// Store is the open catalog (required; opened with the secret key, which unseals the
 	// servers' admin DSNs).
 	Store *catalog.Store
+	// Servers is the server-handle cache to use (a runtime environment's, shared with
+	// the rest of the process); nil: the run opens its own and closes it at the end.
+	Servers *fleet.Servers
 	// Migrations is the tenant migration set; nil means the embedded default schema.
 	Migrations fs.FS
 	// Options are the fleet knobs. Tenant, when set, migrates only the tenant with this

@@ -133,9 +133,10 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		}
 	}
 
-	r := &runner{o: &o, set: set, servers: fleet.NewServers(o.Store),
+	srvs, release := handles(o.Store, o.Servers)
+	defer release()
+	r := &runner{o: &o, set: set, servers: srvs,
 		mopts: migrateOptions(o.LockTimeout, o.StatementTimeout, o.LockWait)}
-	defer r.servers.Close()
 	r.startRecorder(ctx)
 	rep := o.Progress.Start(len(plan.Canary) + len(plan.Rest))
 	waveStart := time.Now()

@@ -6,8 +6,20 @@ import (
 
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/tenantctl/tenantctl/catalog"
+	"github.com/tenantctl/tenantctl/fleet"
 	"github.com/tenantctl/tenantctl/internal/pglock"
 )
+
+// handles returns the server-handle cache a run uses: given (the caller's, left open)
+// or, when nil, one of the run's own, which release closes.
+func handles(store *catalog.Store, given *fleet.Servers) (srvs *fleet.Servers, release func()) {
+	if given != nil {
+		return given, func() {}
+	}
+	srvs = fleet.NewServers(store)
+	return srvs, srvs.Close
+}
 
 // fleetLock takes the catalog's fleet-migration lock (a session advisory lock held on a
 // dedicated catalog connection), so two fleet runs — an operator's and the scheduler's —

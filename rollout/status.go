@@ -15,6 +15,9 @@ import (
 // StatusOptions describe a [Status] report.
 type StatusOptions struct {
 	Store *catalog.Store
+	// Servers is the server-handle cache to use (a runtime environment's, shared with
+	// the rest of the process); nil: the run opens its own and closes it at the end.
+	Servers *fleet.Servers
 	// Migrations is the tenant migration set; nil means the embedded default.
 	Migrations fs.FS
 	// Options are the fleet knobs: Tenant, when set, reports only this tenant;
@@ -116,8 +119,8 @@ func Status(ctx context.Context, o StatusOptions) (StatusReport, error) {
 		byID[t.ID] = t
 		steps[i] = Step{Slug: t.Slug, ID: t.ID, Server: t.Server, State: t.State, From: t.SchemaVersion}
 	}
-	srvs := fleet.NewServers(o.Store)
-	defer srvs.Close()
+	srvs, release := handles(o.Store, o.Servers)
+	defer release()
 	type read struct {
 		applied []int64
 		err     error

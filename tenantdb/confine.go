@@ -3,6 +3,7 @@ package tenantdb
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/jackc/pgerrcode"
@@ -53,14 +54,24 @@ func confineStmts(id string, groupExists bool, logins ...string) []string {
 // prepareConfinement creates [LoginsRole] when missing (confineStmts grants it) and
 // returns which of roles already exist, for roleStmt and confineStmts to create or
 // alter them.
+//
+// One query looks up both [LoginsRole] and roles; the role is created only when missing.
 func prepareConfinement(ctx context.Context, conn *pgx.Conn, id string, roles ...string) ([]string, error) {
-	if err := ensureLoginsRole(ctx, conn); err != nil {
-		return nil, err
-	}
-	var existing []string
+	var found []string
 	if err := conn.QueryRow(ctx, `SELECT coalesce(array_agg(rolname::text), '{}') FROM pg_roles WHERE rolname = ANY($1)`,
-		roles).Scan(&existing); err != nil {
+		append([]string{LoginsRole}, roles...)).Scan(&found); err != nil {
 		return nil, fmt.Errorf("look up roles of %s: %w", Database(id), err)
+	}
+	if !slices.Contains(found, LoginsRole) {
+		if err := ensureLoginsRole(ctx, conn); err != nil {
+			return nil, err
+		}
+	}
+	existing := make([]string, 0, len(found))
+	for _, r := range found {
+		if r != LoginsRole || slices.Contains(roles, LoginsRole) {
+			existing = append(existing, r)
+		}
 	}
 	return existing, nil
 }

@@ -60,7 +60,9 @@ const rangeConstructor = `(p.prosrc IN ('range_constructor2', 'range_constructor
 // privilegesQuery lists every explicit access-list entry of a non-system schema,
 // table, view, sequence or function (functions with no access list hold PUBLIC's
 // default EXECUTE) whose grantee is not the object's owner, objects of extensions
-// excepted, and every default-privileges entry whose grantee is not its role.
+// excepted, and every default-privileges entry whose grantee is not its role. Tables and
+// functions are read from OID 16384 up (made after initdb; see inspectQuery); initdb's
+// own, wherever they are, are held to initdb's access lists by systemQuery.
 const privilegesQuery = `
 WITH sys AS (
     SELECT array_agg(oid) AS oids FROM pg_namespace
@@ -73,14 +75,14 @@ WITH sys AS (
     SELECT CASE WHEN c.relkind = 'S' THEN 'sequence' ELSE 'table' END, quote_ident(n.nspname) || '.' || quote_ident(c.relname), n.nspname::text, c.relname::text,
            c.relowner, c.relacl, 'pg_class'::regclass, c.oid, false
     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace, sys
-    WHERE c.relnamespace <> ALL (sys.oids) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+    WHERE c.oid >= 16384 AND c.relnamespace <> ALL (sys.oids) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
   UNION ALL
     SELECT CASE p.prokind WHEN 'p' THEN 'procedure' ELSE 'function' END,
            quote_ident(n.nspname) || '.' || quote_ident(p.proname) || '(' || pg_get_function_identity_arguments(p.oid) || ')',
            n.nspname::text, p.proname::text,
            p.proowner, coalesce(p.proacl, acldefault('f', p.proowner)), 'pg_proc'::regclass, p.oid, p.prosecdef
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace, sys
-    WHERE p.pronamespace <> ALL (sys.oids) AND p.prokind IN ('f', 'p', 'w')
+    WHERE p.oid >= 16384 AND p.pronamespace <> ALL (sys.oids) AND p.prokind IN ('f', 'p', 'w')
       -- A range type's constructors belong to the bootstrap superuser whoever creates
       -- the type (PostgreSQL 15), so the owner cannot revoke PUBLIC's default EXECUTE;
       -- they only build values of the type, which is itself held to its owner.
@@ -103,7 +105,8 @@ ORDER BY 1, 2, 5, 6, 8, 9`
 
 // objectsQuery lists what can carry a tenant's rows or rights elsewhere and that
 // tenantctl never creates: publications, event triggers, rules other than views', and
-// SECURITY DEFINER functions (not those of extensions).
+// SECURITY DEFINER functions (not those of extensions; from OID 16384 up: initdb's are
+// systemQuery's). Rules are read from OID 16384 up too: initdb's are its views' own.
 const objectsQuery = `
 WITH sys AS (
     SELECT array_agg(oid) AS oids FROM pg_namespace
@@ -116,12 +119,12 @@ SELECT coalesce(array_agg(what ORDER BY what), '{}') FROM (
   UNION ALL
     SELECT 'rule ' || quote_ident(r.rulename) || ' on ' || quote_ident(n.nspname) || '.' || quote_ident(c.relname)
     FROM pg_rewrite r JOIN pg_class c ON c.oid = r.ev_class JOIN pg_namespace n ON n.oid = c.relnamespace, sys
-    WHERE r.rulename <> '_RETURN' AND c.relnamespace <> ALL (sys.oids)
+    WHERE r.oid >= 16384 AND r.rulename <> '_RETURN' AND c.relnamespace <> ALL (sys.oids)
   UNION ALL
     SELECT 'SECURITY DEFINER function ' || quote_ident(n.nspname) || '.' || quote_ident(p.proname)
            || '(' || pg_get_function_identity_arguments(p.oid) || ') (runs as ' || pg_get_userbyid(p.proowner) || ')'
     FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace, sys
-    WHERE p.prosecdef AND p.pronamespace <> ALL (sys.oids)
+    WHERE p.oid >= 16384 AND p.prosecdef AND p.pronamespace <> ALL (sys.oids)
       AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'e')
 ) o`
 

@@ -72,7 +72,11 @@ const MaxForeignOwned = 20
 // inspectQuery reads, in one round trip, everything [Contents] holds. Objects that
 // belong to an extension are the extension's business and skipped; schema public may
 // belong to pg_database_owner (PostgreSQL 15+) or, as left by initdb, the bootstrap
-// superuser.
+// superuser. Relations, functions and types are read from OID 16384
+// (FirstNormalObjectId) up: every object made after initdb has such an OID (the server
+// assigns no lower one outside a binary upgrade), so the scans are index ranges over the
+// customer's own objects instead of every row of pg_proc, pg_class and pg_type; an
+// initdb object moved out of the system schemas is systemQuery's finding.
 const inspectQuery = `
 WITH me AS (
     SELECT coalesce(to_regrole(quote_ident($1))::oid, 0) AS owner,
@@ -89,11 +93,11 @@ WITH me AS (
                           WHEN 'S' THEN 'sequence' WHEN 'f' THEN 'foreign table' ELSE 'relation' END,
            c.relnamespace::regnamespace || '.' || c.relname, c.relowner, 'pg_class'::regclass, c.oid
     FROM pg_class c, me
-    WHERE c.relowner <> me.owner AND c.relnamespace <> ALL (me.sys) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+    WHERE c.oid >= 16384 AND c.relowner <> me.owner AND c.relnamespace <> ALL (me.sys) AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
   UNION ALL
     SELECT 'function', p.pronamespace::regnamespace || '.' || p.proname, p.proowner, 'pg_proc'::regclass, p.oid
     FROM pg_proc p, me
-    WHERE p.proowner <> me.owner AND p.pronamespace <> ALL (me.sys)
+    WHERE p.oid >= 16384 AND p.proowner <> me.owner AND p.pronamespace <> ALL (me.sys)
       -- The constructor functions of a range type (and of its multirange) are part of
       -- the type: PostgreSQL 15 makes them the bootstrap superuser's whoever creates it.
       AND NOT EXISTS (SELECT 1 FROM pg_depend d JOIN pg_type rt ON rt.oid = d.refobjid
@@ -102,7 +106,7 @@ WITH me AS (
   UNION ALL
     SELECT 'type', t.typnamespace::regnamespace || '.' || t.typname, t.typowner, 'pg_type'::regclass, t.oid
     FROM pg_type t, me
-    WHERE t.typowner <> me.owner AND t.typnamespace <> ALL (me.sys)
+    WHERE t.oid >= 16384 AND t.typowner <> me.owner AND t.typnamespace <> ALL (me.sys)
       AND (t.typrelid = 0 OR t.typtype = 'c' AND (SELECT relkind FROM pg_class WHERE oid = t.typrelid) = 'c')
       AND NOT EXISTS (SELECT 1 FROM pg_type e WHERE e.typarray = t.oid)
 ), foreign_owned AS (

@@ -69,7 +69,7 @@ SELECT current_database(),
                        JOIN pg_rewrite r ON d.classid = 'pg_rewrite'::regclass AND r.oid = d.objid
                        JOIN pg_class c ON c.oid = r.ev_class
                        JOIN pg_proc p ON d.refclassid = 'pg_proc'::regclass AND p.oid = d.refobjid
-                       WHERE p.proname LIKE 'dblink%' OR (p.prolang = 13 AND p.prosrc LIKE 'dblink%')) v), '{}')`
+                       WHERE p.oid >= 16384 AND (p.proname LIKE 'dblink%' OR (p.prolang = 13 AND p.prosrc LIKE 'dblink%'))) v), '{}')`
 
 func scanBridges(row pgx.Row) (Bridges, error) {
 	var b Bridges

@@ -69,6 +69,7 @@ SELECT kind, what, name, symbol FROM (
     FROM pg_trigger tg JOIN rels r ON r.oid = tg.tgrelid
   UNION ALL
     SELECT 'acl', CASE p.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate ' ELSE 'function ' END || p.pronamespace::regnamespace::text || '.' || quote_ident(p.proname) || '(' || pg_get_function_identity_arguments(p.oid) || ')' || ' is ' || concat_ws(' and ',
+               CASE WHEN p.pronamespace NOT IN (SELECT oid FROM sys) THEN 'in schema ' || p.pronamespace::regnamespace::text END,
                CASE WHEN p.proowner <> 10 THEN 'owned by ' || pg_get_userbyid(p.proowner) END,
                CASE WHEN p.prosecdef THEN 'SECURITY DEFINER' END,
                CASE WHEN NOT (x.acl @> x.exp AND x.acl <@ x.may) THEN 'granted ' || x.acl::text || ' (initdb: ' || x.exp::text || ')' END),
@@ -76,11 +77,16 @@ SELECT kind, what, name, symbol FROM (
     FROM pg_proc p LEFT JOIN pg_init_privs i ON i.objoid = p.oid AND i.classoid = 'pg_proc'::regclass AND i.objsubid = 0
     CROSS JOIN LATERAL (SELECT coalesce(p.proacl, acldefault('f', p.proowner)) AS acl, coalesce(i.initprivs, acldefault('f', 10)) AS exp,
                                coalesce(i.initprivs, acldefault('f', 10)) AS may) x
-    WHERE p.pronamespace IN (SELECT oid FROM sys) AND p.oid < 16384
-      -- A function with no access list, no initdb record and the bootstrap superuser as
-      -- owner holds exactly initdb's default: only the others need their lists compared.
-      AND (p.proowner <> 10 OR p.prosecdef OR p.proacl IS NOT NULL OR i.initprivs IS NOT NULL)
-      AND (p.proowner <> 10 OR p.prosecdef OR NOT (x.acl @> x.exp AND x.acl <@ x.may))
+    -- Every function initdb made, wherever it is: one outside the system schemas (moved
+    -- out of information_schema, or that schema renamed) is reported for being there,
+    -- since the customer-object reads start at OID 16384.
+    WHERE p.oid < 16384
+      AND (p.pronamespace NOT IN (SELECT oid FROM sys)
+           -- A function with no access list, no initdb record and the bootstrap
+           -- superuser as owner holds exactly initdb's default: only the others need
+           -- their lists compared.
+           OR (p.proowner <> 10 OR p.prosecdef OR p.proacl IS NOT NULL OR i.initprivs IS NOT NULL)
+              AND (p.proowner <> 10 OR p.prosecdef OR NOT (x.acl @> x.exp AND x.acl <@ x.may)))
   UNION ALL
     SELECT 'acl', r.what || ' is ' || concat_ws(' and ',
                CASE WHEN r.relowner <> 10 THEN 'owned by ' || pg_get_userbyid(r.relowner) END,
@@ -116,6 +122,16 @@ SELECT kind, what, name, symbol FROM (
                                     ELSE coalesce(i.initprivs, acldefault('n', 10)) END AS may) x
     WHERE n.oid IN (SELECT oid FROM sys)
       AND (n.nspowner <> 10 OR NOT (x.acl @> x.exp AND x.acl <@ x.may))
+  UNION ALL
+    -- Initdb's relations and types (OID below 16384) outside the system schemas: moved
+    -- out of information_schema, or that schema renamed (the customer-object reads start
+    -- at OID 16384, so they are reported here).
+    SELECT 'acl', o.what || ' ' || o.nsp::regnamespace::text || '.' || quote_ident(o.name) || ' is in schema ' || o.nsp::regnamespace::text, o.name, ''
+    FROM (SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'S' THEN 'sequence' ELSE 'table' END AS what, c.relname::text AS name, c.relnamespace AS nsp
+          FROM pg_class c WHERE c.oid < 16384 AND c.relkind IN ('r', 'p', 'v', 'm', 'S', 'f')
+        UNION ALL
+          SELECT 'type', t.typname::text, t.typnamespace FROM pg_type t WHERE t.oid < 16384 AND t.typrelid = 0) o
+    WHERE o.nsp NOT IN (SELECT oid FROM sys)
   UNION ALL
     SELECT 'native', CASE p.prokind WHEN 'p' THEN 'procedure ' WHEN 'a' THEN 'aggregate ' ELSE 'function ' END || p.pronamespace::regnamespace::text || '.' || quote_ident(p.name) || '(' || pg_get_function_identity_arguments(p.oid) || ')' || ' (owned by ' || pg_get_userbyid(p.proowner) || ') is declared LANGUAGE ' || p.lanname || ' AS ' || quote_literal(p.prosrc)
            || CASE WHEN p.prosecdef THEN ' SECURITY DEFINER' ELSE '' END, p.name, p.prosrc

@@ -140,7 +140,7 @@ func runAudit(ctx context.Context, opts *Options) error {
 	if err := cmdutil.CheckTenant(ctx, env.Store, o.Tenant); err != nil {
 		return err
 	}
-	o.Store, o.Node, o.Log = env.Store, env.Node, f.Log
+	o.Store, o.Servers, o.Node, o.Log = env.Store, env.Servers, env.Node, f.Log
 	o.Progress = func(total int) progress.Reporter { return f.Progress(total, "audit") }
 	report, err := jobs.Audit.Run(ctx, env, o)
 	if err != nil && !errors.Is(err, auditlib.ErrViolations) {

@@ -74,20 +74,20 @@ A failed tenant stays listed as failed until a migration succeeds.`,
 // limits are the fleet defaults of status and up.
 var limits = fleet.Limits{Total: rollout.DefaultConcurrency, PerServer: rollout.DefaultPerServer}
 
-// withMigrations runs fn with the catalog store and the tenant migrations: what every
-// migrate command hands the library.
-func withMigrations(ctx context.Context, f *cmdutil.Factory, fn func(store *catalog.Store, fsys fs.FS) error) error {
+// withMigrations runs fn with the catalog store, the environment's server handles and
+// the tenant migrations: what every migrate command hands the library.
+func withMigrations(ctx context.Context, f *cmdutil.Factory, fn func(store *catalog.Store, srvs *fleet.Servers, fsys fs.FS) error) error {
 	env, err := f.Env(ctx)
 	if err != nil {
 		return err
 	}
-	return fn(env.Store, env.Migrations())
+	return fn(env.Store, env.Servers, env.Migrations())
 }
 
 func runStatus(ctx context.Context, opts *StatusOptions) error {
 	f, o := opts.Factory, opts.Status
-	return withMigrations(ctx, f, func(store *catalog.Store, fsys fs.FS) error {
-		o.Store, o.Migrations, o.Log = store, fsys, f.Log
+	return withMigrations(ctx, f, func(store *catalog.Store, srvs *fleet.Servers, fsys fs.FS) error {
+		o.Store, o.Servers, o.Migrations, o.Log = store, srvs, fsys, f.Log
 		return printStatus(ctx, f, o)
 	})
 }
@@ -197,7 +197,7 @@ func runUp(ctx context.Context, opts *UpOptions) error {
 	if err != nil {
 		return err
 	}
-	o.Store, o.Migrations, o.Log = env.Store, env.Migrations(), f.Log
+	o.Store, o.Servers, o.Migrations, o.Log = env.Store, env.Servers, env.Migrations(), f.Log
 	return up(ctx, f, env, o)
 }
 
@@ -341,8 +341,8 @@ func NewCmdDown(f *cmdutil.Factory, runF func(context.Context, *DownOptions) err
 
 func runDown(ctx context.Context, opts *DownOptions) error {
 	f, o := opts.Factory, opts.Down
-	return withMigrations(ctx, f, func(store *catalog.Store, fsys fs.FS) error {
-		o.Store, o.Migrations, o.Log = store, fsys, f.Log
+	return withMigrations(ctx, f, func(store *catalog.Store, srvs *fleet.Servers, fsys fs.FS) error {
+		o.Store, o.Servers, o.Migrations, o.Log = store, srvs, fsys, f.Log
 		if opts.DryRun {
 			pl, err := rollout.PlanDown(ctx, o)
 			if err != nil {
@@ -437,8 +437,8 @@ next 'migrate up' runs them again — only do that when the schema really lacks 
 
 func runBaseline(ctx context.Context, opts *BaselineOptions) error {
 	f, o := opts.Factory, opts.Baseline
-	return withMigrations(ctx, f, func(store *catalog.Store, fsys fs.FS) error {
-		o.Store, o.Migrations = store, fsys
+	return withMigrations(ctx, f, func(store *catalog.Store, srvs *fleet.Servers, fsys fs.FS) error {
+		o.Store, o.Servers, o.Migrations = store, srvs, fsys
 		out, err := rollout.Baseline(ctx, o)
 		if err != nil {
 			return err

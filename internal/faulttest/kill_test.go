@@ -102,7 +102,6 @@ func samplePoints(cases []killCase, rng *rand.Rand, n int) []killCase {
 var createPoints = []string{
 	"provision.slug-locked", "provision.after-insert", "provision.credentials.after-store",
 	"provision.credentials.before-record", "provision.credentials.after-record",
-	"owner-login.after-credential", "owner-login.after-server",
 	"provision.roles.before-record", "provision.roles.after-record",
 	"tenantdb.database.after-create", "tenantdb.database.after-revoke-public", "tenantdb.database.after-adopt",
 	"provision.database.before-record", "provision.database.after-record",
