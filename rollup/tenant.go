@@ -370,7 +370,8 @@ func openSnapshot(ctx context.Context, src *pgx.Conn, spec Spec, guess []countGu
 			t := spec.Tables[g.idx]
 			parts[i] = countSQL(g.idx, pgx.Identifier{t.Schema(), t.Relname()}.Sanitize(), g.prev)
 		}
-		b.Queue(snapshotSQL + " CROSS JOIN (" + strings.Join(parts, " UNION ALL ") + ") AS c").Query(func(rows pgx.Rows) error {
+		b.Queue("SELECT " + snapshotColumns + ", c.* FROM pg_current_snapshot() AS s CROSS JOIN (" +
+			strings.Join(parts, " UNION ALL ") + ") AS c").Query(func(rows pgx.Rows) error {
 			n := 0
 			for rows.Next() {
 				var i int
@@ -417,11 +418,12 @@ func countSQL(idx int, table string, prev int64) string {
 }
 
 // snapshotSQL reads the transaction snapshot's bounds and names the tenant database
-// (openSnapshot joins the guessed counts to it).
-const snapshotSQL = `SELECT pg_snapshot_xmin(s)::text, pg_snapshot_xmax(s)::text,
+// (openSnapshot joins the guessed counts to it: snapshotColumns).
+const snapshotSQL = `SELECT ` + snapshotColumns + ` FROM pg_current_snapshot() AS s`
+
+const snapshotColumns = `pg_snapshot_xmin(s)::text, pg_snapshot_xmax(s)::text,
 		       (SELECT system_identifier FROM pg_control_system())::text || '/' ||
-		       (SELECT oid FROM pg_database WHERE datname = current_database())::text
-		FROM pg_current_snapshot() AS s`
+		       (SELECT oid FROM pg_database WHERE datname = current_database())::text`
 
 // connectSource opens the connection that reads a tenant database: the owner's own
 // login with ownerPassword (every read is the owner's, and setOwner changes nothing), or,
