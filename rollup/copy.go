@@ -26,7 +26,13 @@ var errReaderGone = errors.New("warehouse side of the copy stopped")
 // stays at one buffer whatever the number of rows. It returns the rows the destination
 // took. When either side fails, both stop; a source connection whose stream was cut is
 // closed by pgconn.
-func pipe(ctx context.Context, src, dst *pgconn.PgConn, copyTo, copyFrom string) (int64, error) {
+//
+// ready, when not nil, runs on the destination connection before its COPY while the
+// source's COPY already streams (into the pipe, which holds it until the destination
+// reads): the statements queued before the COPY (a transaction's BEGIN and deletes, a
+// staging table) cost no round trip of their own on the way to the first row. Its error
+// is returned as it is, the source stopped.
+func pipe(ctx context.Context, src, dst *pgconn.PgConn, copyTo, copyFrom string, ready func(context.Context) error) (int64, error) {
 	pr, pw := io.Pipe()
 	// Cancelled when the destination gives up, so a source waiting on its server stops
 	// too instead of holding the run until ctx ends.
@@ -43,7 +49,15 @@ func pipe(ctx context.Context, src, dst *pgconn.PgConn, copyTo, copyFrom string)
 		pw.CloseWithError(err)
 		srcDone <- err
 	}()
-	tag, dstErr := dst.CopyFrom(ctx, pr, copyFrom)
+	var tag pgconn.CommandTag
+	var readyErr, dstErr error
+	if ready != nil {
+		readyErr = ready(ctx)
+		dstErr = readyErr
+	}
+	if dstErr == nil {
+		tag, dstErr = dst.CopyFrom(ctx, pr, copyFrom)
+	}
 	pr.CloseWithError(errReaderGone) // unblocks the writer when the destination gave up early
 	if dstErr != nil {
 		cancelSrc()
@@ -59,6 +73,8 @@ func pipe(ctx context.Context, src, dst *pgconn.PgConn, copyTo, copyFrom string)
 	case srcErr != nil && !stoppedByDst:
 		// The source failed first; the destination only saw its stream end.
 		return 0, fmt.Errorf("read from tenant: %w", srcErr)
+	case readyErr != nil:
+		return 0, readyErr
 	case dstErr != nil:
 		return 0, fmt.Errorf("write to warehouse: %w", dstErr)
 	case srcErr != nil:

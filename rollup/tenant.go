@@ -68,12 +68,12 @@ type tablePlan struct {
 // the next one travel together (pipelined in one pgx.Batch): on the warehouse, the
 // tenant's lock with its watermarks and the warehouse tables' description; BEGIN with
 // the deletes of the tables copied in full, sent just before the first COPY; the
-// watermarks, the tenant dimension row, COMMIT and the unlock at the end. In the tenant
-// database, BEGIN with the snapshot and the tables' description; then one query counts
-// every incrementally copied table's rows and changed rows, and only tables with
-// changes are copied. A tenant with nothing changed costs its connection, two round
-// trips on it and two on the warehouse. The catalog check under the lock overlaps the
-// copy and is awaited before the commit.
+// watermarks (one statement for every table), the tenant dimension row, COMMIT and the
+// unlock at the end. In the tenant database, BEGIN with the snapshot and the tables'
+// description; then one query counts every incrementally copied table's rows and
+// changed rows, and only tables with changes are copied. A tenant with nothing changed
+// costs its connection, one round trip on it and two on the warehouse. The catalog
+// check under the lock overlaps the copy and is awaited before the commit.
 func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog.Tenant, res *TenantResult) (retErr error) {
 	if !tenantdb.ValidID(t.ID) {
 		// Tenant ids are written into COPY statements, which take no parameters.
@@ -232,7 +232,7 @@ func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog
 		res.RowsDeleted += tr.RowsDeleted
 		r.o.Log.Debug("table copied", "tenant", t.Slug, "table", tr.Table, "mode", tr.Mode, "reason", tr.Reason,
 			"rows_copied", tr.RowsCopied, "rows_deleted", tr.RowsDeleted)
-		warehouse.QueueSaveWatermark(&q.tail, warehouse.Watermark{
+		q.marks = append(q.marks, warehouse.Watermark{
 			TenantID: t.ID, Table: p.table.Relname(), Xmin: &snap.Xmin, Source: snap.Source, Signature: p.sig,
 			Mode: tr.Mode, RowsCopied: tr.RowsCopied, RowsDeleted: tr.RowsDeleted, RowCount: &tr.rowCount,
 		})
@@ -255,7 +255,7 @@ func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog
 		return fmt.Errorf("the tenant moved from server %s to %s during the run: run again", t.Server, chk.cur.Server)
 	}
 	t = chk.cur
-	q.b.QueuedQueries = append(q.b.QueuedQueries, q.tail.QueuedQueries...)
+	warehouse.QueueSaveWatermarks(&q.b, q.marks)
 	warehouse.QueueUpsertTenant(&q.b, warehouse.Tenant{
 		ID: t.ID, Slug: t.Slug, Name: t.Name, Domain: t.Domain, Server: t.Server, State: t.State,
 	})
@@ -299,12 +299,12 @@ func (r *runner) relnames() []string {
 }
 
 // queue holds warehouse statements until a round trip needs them sent: b goes before
-// the next statement that needs the server's answer (a COPY, a count), tail (the
-// watermarks) only with COMMIT.
+// the next statement that needs the server's answer (a COPY, a count); the watermarks
+// (marks) go only with COMMIT, all of them in one statement.
 type queue struct {
-	conn *pgx.Conn
-	b    pgx.Batch
-	tail pgx.Batch
+	conn  *pgx.Conn
+	b     pgx.Batch
+	marks []warehouse.Watermark
 }
 
 // flush sends the queued statements in one round trip and runs their callbacks.
@@ -315,6 +315,16 @@ func (q *queue) flush(ctx context.Context) error {
 	b := q.b
 	q.b = pgx.Batch{}
 	return q.conn.SendBatch(ctx, &b).Close()
+}
+
+// flushing is flush as pipe's ready step, its error worded "what: …".
+func (q *queue) flushing(what string) func(context.Context) error {
+	return func(ctx context.Context) error {
+		if err := q.flush(ctx); err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		return nil
+	}
 }
 
 // countGuess is a table (by spec index) to count in the snapshot's round trip, with the
@@ -343,26 +353,30 @@ func guessCounts(spec Spec, marks map[string]warehouse.Watermark) []countGuess {
 
 // openSnapshot begins the tenant's REPEATABLE READ transaction and, in the same round
 // trip, reads the snapshot, describes the spec's tables and counts the guessed ones.
+// The counts are the snapshot statement's own rows (one per guessed table, each with the
+// snapshot's figures): one statement fewer, and they read the same snapshot since it is
+// the transaction's first.
 func openSnapshot(ctx context.Context, src *pgx.Conn, spec Spec, guess []countGuess) (snapshot, map[int]srcTable, map[int]sourceCount, error) {
 	tables := map[int]srcTable{}
 	counts := map[int]sourceCount{}
 	var row [3]string
 	b := &pgx.Batch{}
 	b.Queue(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`)
-	b.Queue(snapshotSQL).QueryRow(func(r pgx.Row) error { return r.Scan(&row[0], &row[1], &row[2]) })
-	full := false
-	queueDescribeSource(b, spec, tables, &full)
-	if len(guess) > 0 {
+	if len(guess) == 0 {
+		b.Queue(snapshotSQL).QueryRow(func(r pgx.Row) error { return r.Scan(&row[0], &row[1], &row[2]) })
+	} else {
 		parts := make([]string, len(guess))
 		for i, g := range guess {
 			t := spec.Tables[g.idx]
 			parts[i] = countSQL(g.idx, pgx.Identifier{t.Schema(), t.Relname()}.Sanitize(), g.prev)
 		}
-		b.Queue(strings.Join(parts, " UNION ALL ")).Query(func(rows pgx.Rows) error {
+		b.Queue("SELECT " + snapshotColumns + ", c.* FROM pg_current_snapshot() AS s CROSS JOIN (" +
+			strings.Join(parts, " UNION ALL ") + ") AS c").Query(func(rows pgx.Rows) error {
+			n := 0
 			for rows.Next() {
 				var i int
 				var c sourceCount
-				if err := rows.Scan(&i, &c.rows, &c.changed); err != nil {
+				if err := rows.Scan(&row[0], &row[1], &row[2], &i, &c.rows, &c.changed); err != nil {
 					return err
 				}
 				for _, g := range guess {
@@ -371,10 +385,19 @@ func openSnapshot(ctx context.Context, src *pgx.Conn, spec Spec, guess []countGu
 					}
 				}
 				counts[i] = c
+				n++
 			}
-			return rows.Err()
+			if err := rows.Err(); err != nil {
+				return err
+			}
+			if n != len(guess) {
+				return fmt.Errorf("read tenant snapshot: %d rows of counts for %d tables", n, len(guess))
+			}
+			return nil
 		})
 	}
+	full := false
+	queueDescribeSource(b, spec, tables, &full)
 	if err := src.SendBatch(ctx, b).Close(); err != nil {
 		return snapshot{}, nil, nil, err
 	}
@@ -394,11 +417,13 @@ func countSQL(idx int, table string, prev int64) string {
 	return fmt.Sprintf("SELECT %d, count(*), count(*) FILTER (WHERE %s) FROM %s", idx, changedSince(prev), table)
 }
 
-// snapshotSQL reads the transaction snapshot's bounds and names the tenant database.
-const snapshotSQL = `SELECT pg_snapshot_xmin(s)::text, pg_snapshot_xmax(s)::text,
+// snapshotSQL reads the transaction snapshot's bounds and names the tenant database
+// (openSnapshot joins the guessed counts to it: snapshotColumns).
+const snapshotSQL = `SELECT ` + snapshotColumns + ` FROM pg_current_snapshot() AS s`
+
+const snapshotColumns = `pg_snapshot_xmin(s)::text, pg_snapshot_xmax(s)::text,
 		       (SELECT system_identifier FROM pg_control_system())::text || '/' ||
-		       (SELECT oid FROM pg_database WHERE datname = current_database())::text
-		FROM pg_current_snapshot() AS s`
+		       (SELECT oid FROM pg_database WHERE datname = current_database())::text`
 
 // connectSource opens the connection that reads a tenant database: the owner's own
 // login with ownerPassword (every read is the owner's, and setOwner changes nothing), or,
@@ -626,12 +651,10 @@ func (r *runner) copyTable(ctx context.Context, stx *pgx.Conn, q *queue, t catal
 	if p.changed > 0 {
 		stage := pgx.Identifier{"rollup_stage_" + stageSuffix(p.sig)}.Sanitize()
 		q.b.Queue("CREATE TEMP TABLE IF NOT EXISTS " + stage + " (" + columnDefs(p.cols) + ") ON COMMIT DELETE ROWS")
-		if err := q.flush(ctx); err != nil {
-			return tr, fmt.Errorf("create staging table: %w", err)
-		}
 		n, err := pipe(ctx, stx.PgConn(), q.conn.PgConn(),
 			fmt.Sprintf("COPY (SELECT %s FROM %s WHERE %s) TO STDOUT (FORMAT binary)", selectList(p.cols), src, changedSince(p.prev)),
-			fmt.Sprintf("COPY pg_temp.%s (%s) FROM STDIN (FORMAT binary)", stage, columnList(p.cols)))
+			fmt.Sprintf("COPY pg_temp.%s (%s) FROM STDIN (FORMAT binary)", stage, columnList(p.cols)),
+			q.flushing("create staging table"))
 		if err != nil {
 			return tr, err
 		}
@@ -659,12 +682,10 @@ func (r *runner) copyTable(ctx context.Context, stx *pgx.Conn, q *queue, t catal
 	if whCount != srcCount {
 		keyStage := pgx.Identifier{"rollup_keys_" + stageSuffix(p.sig)}.Sanitize()
 		q.b.Queue("CREATE TEMP TABLE IF NOT EXISTS " + keyStage + " (" + columnDefs(keys) + ") ON COMMIT DELETE ROWS")
-		if err := q.flush(ctx); err != nil {
-			return tr, fmt.Errorf("create key staging table: %w", err)
-		}
 		if _, err := pipe(ctx, stx.PgConn(), q.conn.PgConn(),
 			fmt.Sprintf("COPY (SELECT %s FROM %s) TO STDOUT (FORMAT binary)", selectList(keys), src),
-			fmt.Sprintf("COPY pg_temp.%s (%s) FROM STDIN (FORMAT binary)", keyStage, columnList(keys))); err != nil {
+			fmt.Sprintf("COPY pg_temp.%s (%s) FROM STDIN (FORMAT binary)", keyStage, columnList(keys)),
+			q.flushing("create key staging table")); err != nil {
 			return tr, fmt.Errorf("copy keys: %w", err)
 		}
 		tag, err := q.conn.Exec(ctx, "DELETE FROM "+dst+" AS w WHERE w.tenant_id = $1 AND NOT EXISTS (SELECT FROM pg_temp."+
@@ -732,13 +753,12 @@ func fullCopy(ctx context.Context, stx *pgx.Conn, q *queue, tenantID string, p t
 		cleared = new(int64)
 		queueClear(&q.b, dst, tenantID, cleared)
 	}
-	if err := q.flush(ctx); err != nil {
-		return 0, 0, fmt.Errorf("clear the tenant's rows: %w", err)
-	}
-	// tenantID passed tenantdb.ValidID ([a-z2-7]{10}): safe as a literal.
+	// tenantID passed tenantdb.ValidID ([a-z2-7]{10}): safe as a literal. The delete (with
+	// BEGIN, for the run's first table) reaches the warehouse while the source starts.
 	copied, err = pipe(ctx, stx.PgConn(), q.conn.PgConn(),
 		fmt.Sprintf("COPY (SELECT '%s'::text, %s FROM %s) TO STDOUT (FORMAT binary)", tenantID, selectList(p.cols), src),
-		fmt.Sprintf("COPY %s (tenant_id, %s) FROM STDIN (FORMAT binary)", dst, columnList(p.cols)))
+		fmt.Sprintf("COPY %s (tenant_id, %s) FROM STDIN (FORMAT binary)", dst, columnList(p.cols)),
+		q.flushing("clear the tenant's rows"))
 	if err != nil {
 		return 0, 0, err
 	}

@@ -2,12 +2,13 @@ package warehouse
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 )
 
 // The Queue functions put the statements of [LockTenant], [Watermarks],
-// [DescribeTables], [SaveWatermark], [UpsertTenant] and the tenant lock's release on a
+// [DescribeTables], [SaveWatermark] (of many at once), [UpsertTenant] and the tenant lock's release on a
 // pgx.Batch, so that a caller sends several of them in one round trip (a rollup does a
 // tenant's reads in one and its watermarks, dimension row, commit and unlock in
 // another). Results land in the given maps when the batch is sent; errors are those of
@@ -43,11 +44,26 @@ func QueueDescribeTables(b *pgx.Batch, names []string, out *map[string]Table) {
 	queueRows(b, "describe warehouse tables", scanTables, func(tables map[string]Table) { *out = tables }, describeTables, names)
 }
 
-// QueueSaveWatermark queues [SaveWatermark]: queue it in the transaction that wrote the
-// rows.
-func QueueSaveWatermark(b *pgx.Batch, w Watermark) {
-	queueExec(b, func(err error) error { return fmt.Errorf("save watermark of %s: %w", w.Table, err) },
-		saveWatermarkSQL, saveWatermarkArgs(w)...)
+// QueueSaveWatermarks queues [SaveWatermark] of every watermark in ws as one statement
+// (one row each): what a run of a tenant writes after copying its tables costs one
+// statement however many tables it has. No two of ws may name the same tenant and
+// table. Queue it in the transaction that wrote the rows.
+func QueueSaveWatermarks(b *pgx.Batch, ws []Watermark) {
+	if len(ws) == 0 {
+		return
+	}
+	n := len(ws)
+	ids, tables, sources, sigs, modes := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	xmins, counts := make([]*int64, n), make([]*int64, n)
+	copied, deleted := make([]int64, n), make([]int64, n)
+	names := make([]string, n)
+	for i, w := range ws {
+		ids[i], tables[i], sources[i], sigs[i], modes[i] = w.TenantID, w.Table, w.Source, w.Signature, w.Mode
+		xmins[i], counts[i], copied[i], deleted[i] = w.Xmin, w.RowCount, w.RowsCopied, w.RowsDeleted
+		names[i] = w.Table
+	}
+	queueExec(b, func(err error) error { return fmt.Errorf("save watermarks of %s: %w", strings.Join(names, ", "), err) },
+		saveWatermarksSQL, ids, tables, xmins, sources, sigs, modes, copied, deleted, counts)
 }
 
 // QueueUpsertTenant queues [UpsertTenant].

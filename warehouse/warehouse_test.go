@@ -136,7 +136,12 @@ func TestQueuedStatementsInOneBatch(t *testing.T) {
 	xmin = 9
 	released := false
 	b = &pgx.Batch{}
-	warehouse.QueueSaveWatermark(b, warehouse.Watermark{TenantID: "aaaaaaaaaa", Table: "orders", Xmin: &xmin, Mode: "incremental", RowCount: &count})
+	// Several tables' watermarks in one statement, an unknown count (NULL) among them.
+	warehouse.QueueSaveWatermarks(b, []warehouse.Watermark{
+		{TenantID: "aaaaaaaaaa", Table: "orders", Xmin: &xmin, Source: "s/1", Signature: "sig", Mode: "incremental",
+			RowsCopied: 4, RowsDeleted: 1, RowCount: &count},
+		{TenantID: "aaaaaaaaaa", Table: "lines", Xmin: &xmin, Mode: "full", RowsCopied: 2},
+	})
 	warehouse.QueueUpsertTenant(b, warehouse.Tenant{ID: "aaaaaaaaaa", Slug: "acme", Name: "Acme", Domain: "acme.example", State: "active"})
 	warehouse.QueueUnlockTenant(b, "aaaaaaaaaa", &released)
 	require.NoError(t, conn.SendBatch(ctx, b).Close())
@@ -144,6 +149,14 @@ func TestQueuedStatementsInOneBatch(t *testing.T) {
 	got, err := warehouse.Watermarks(ctx, conn, "aaaaaaaaaa")
 	require.NoError(t, err)
 	require.Equal(t, int64(9), *got["aaaaaaaaaa"]["orders"].Xmin)
+	orders, lines := got["aaaaaaaaaa"]["orders"], got["aaaaaaaaaa"]["lines"]
+	require.Equal(t, []any{"s/1", "sig", "incremental", int64(4), int64(1), count, ""},
+		[]any{orders.Source, orders.Signature, orders.Mode, orders.RowsCopied, orders.RowsDeleted, *orders.RowCount, orders.LastError})
+	require.NotNil(t, orders.LastRun)
+	require.Equal(t, int64(9), *lines.Xmin)
+	require.Equal(t, "full", lines.Mode)
+	require.Equal(t, int64(2), lines.RowsCopied)
+	require.Nil(t, lines.RowCount)
 	dim, err := warehouse.Tenants(ctx, conn)
 	require.NoError(t, err)
 	require.Equal(t, "acme", dim["aaaaaaaaaa"].Slug)

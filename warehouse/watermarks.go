@@ -98,6 +98,20 @@ const saveWatermarkSQL = `
 			last_run = EXCLUDED.last_run,
 			last_error = NULL, last_error_at = NULL`
 
+// saveWatermarksSQL is saveWatermarkSQL for many rows, its parameters arrays of them.
+const saveWatermarksSQL = `
+		INSERT INTO tenantctl.watermarks AS m (tenant_id, table_name, xmin_watermark, source, signature, last_mode,
+			rows_copied, rows_deleted, row_count, last_run, last_error, last_error_at)
+		SELECT w.tenant_id, w.table_name, w.xmin_watermark, w.source, w.signature, w.last_mode,
+			w.rows_copied, w.rows_deleted, w.row_count, now(), NULL, NULL
+		FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::bigint[], $8::bigint[], $9::bigint[])
+			AS w(tenant_id, table_name, xmin_watermark, source, signature, last_mode, rows_copied, rows_deleted, row_count)
+		ON CONFLICT (tenant_id, table_name) DO UPDATE SET xmin_watermark = EXCLUDED.xmin_watermark,
+			source = EXCLUDED.source, signature = EXCLUDED.signature, last_mode = EXCLUDED.last_mode,
+			rows_copied = EXCLUDED.rows_copied, rows_deleted = EXCLUDED.rows_deleted, row_count = EXCLUDED.row_count,
+			last_run = EXCLUDED.last_run,
+			last_error = NULL, last_error_at = NULL`
+
 func saveWatermarkArgs(w Watermark) []any {
 	return []any{w.TenantID, w.Table, w.Xmin, w.Source, w.Signature, w.Mode, w.RowsCopied, w.RowsDeleted, w.RowCount}
 }

@@ -1,0 +1,33 @@
+package rollup
+
+import (
+	"context"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/tenantctl/tenantctl/internal/pgtest"
+)
+
+// The guessed counts travel as rows of the snapshot statement: openSnapshot returns
+// them with the snapshot, in one statement that does not fail.
+func TestOpenSnapshotCountsWithTheSnapshot(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	env := pgtest.Get(t)
+	db := env.Control.NewDatabase(t, "snap")
+	env.Control.Exec(t, db, `CREATE TABLE a (id bigint PRIMARY KEY)`, `CREATE TABLE b (id bigint PRIMARY KEY)`,
+		`INSERT INTO a SELECT generate_series(1, 5)`, `INSERT INTO b SELECT generate_series(1, 3)`)
+	conn := env.Control.Conn(t, db)
+	conn.Config().DefaultQueryExecMode = pgx.QueryExecModeExec
+	spec := Spec{Tables: []Table{{Name: "a", Key: []string{"id"}, Mode: ModeIncremental}, {Name: "b", Key: []string{"id"}, Mode: ModeIncremental}}}
+	var xmin int64
+	require.NoError(t, conn.QueryRow(ctx, `SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint`).Scan(&xmin))
+	env.Control.Exec(t, db, `INSERT INTO b VALUES (4)`)
+	snap, tables, counts, err := openSnapshot(ctx, conn, spec, []countGuess{{idx: 0, prev: xmin}, {idx: 1, prev: xmin}})
+	require.NoError(t, err)
+	require.NotEmpty(t, snap.Source)
+	require.Len(t, tables, 2)
+	require.Equal(t, map[int]sourceCount{0: {prev: xmin, rows: 5, changed: 0}, 1: {prev: xmin, rows: 4, changed: 1}}, counts)
+}
