@@ -18,8 +18,7 @@ build: ## Build bin/tenantctl
 # cores idle. TEST_P binaries run at once (and the slowest packages run more of their
 # tests at once, see pgtest.Waiting): four. Measured from a fresh clone on 2 cores,
 # every package ok: -p 4 9 min 28 s, -p 6 13 min 48 s (the CPU, not the waiting, is
-# then the limit, and more binaries at once only contend for it); with the initdb
-# template and one shared tenantctl binary, -p 4 8 min 14 s. With
+# then the limit, and more binaries at once only contend for it). With
 # TENANTCTL_TEST_DSN, use TEST_P=1.
 TEST_P ?= 4
 # go test starts packages in the order it is given them: the slowest test binaries go
@@ -31,19 +30,14 @@ TEST_FIRST := ./internal/faulttest ./cmd/tenantctl/e2e/move ./cmd/tenantctl/e2e/
 # binary, built here once, rather than each test binary building its own (see
 # internal/testbin; without TENANTCTL_TEST_BINARY, as with a plain go test, each builds).
 TEST_BIN := $(CURDIR)/bin/test/tenantctl
-# -trimpath keeps the checkout's directory out of what the build cache keys on, so a new
-# clone or worktree reuses the packages another checkout of the same code compiled
-# (without it, every package of a fresh clone compiles again: about 140 s of CPU with
-# -race on 2 cores, taken from the tests that run beside the compiles).
-TEST_BUILDFLAGS := -trimpath
 
 .PHONY: test-bin
 test-bin:
-	$(GO) build $(TEST_BUILDFLAGS) -o $(TEST_BIN) ./cmd/tenantctl
+	$(GO) build -o $(TEST_BIN) ./cmd/tenantctl
 
 .PHONY: test
 test: test-bin ## Run every test with -race against real PostgreSQL (private clusters, or TENANTCTL_TEST_DSN with TEST_P=1)
-	TENANTCTL_TEST_BINARY=$(TEST_BIN) $(GO) test $(TEST_BUILDFLAGS) -race -count=1 -p $(TEST_P) -timeout 30m $(TEST_FIRST) ./...
+	TENANTCTL_TEST_BINARY=$(TEST_BIN) $(GO) test -race -count=1 -p $(TEST_P) -timeout 30m $(TEST_FIRST) ./...
 
 GOLANGCI_LINT_VERSION := 2.15.0
 GOLANGCI_LINT := $(shell $(GO) env GOPATH)/bin/golangci-lint
@@ -55,8 +49,8 @@ FUZZ_TARGETS := ./internal/validate:FuzzSlug ./internal/validate:FuzzDomain ./in
 
 .PHONY: test-long
 test-long: test-bin ## Long fault suite: every kill point and 300 random SIGKILLs (FAULTTEST_LONG=1), the CLI's kill families at every point, then every fuzz target for FUZZTIME (30s) each
-	FAULTTEST_LONG=1 TENANTCTL_TEST_BINARY=$(TEST_BIN) $(GO) test $(TEST_BUILDFLAGS) -race -count=1 -timeout 120m ./internal/faulttest/
-	FAULTTEST_LONG=1 TENANTCTL_TEST_BINARY=$(TEST_BIN) $(GO) test $(TEST_BUILDFLAGS) -race -count=1 -timeout 60m -run 'Killed' ./cmd/tenantctl/...
+	FAULTTEST_LONG=1 TENANTCTL_TEST_BINARY=$(TEST_BIN) $(GO) test -race -count=1 -timeout 120m ./internal/faulttest/
+	FAULTTEST_LONG=1 TENANTCTL_TEST_BINARY=$(TEST_BIN) $(GO) test -race -count=1 -timeout 60m -run 'Killed' ./cmd/tenantctl/...
 	@for t in $(FUZZ_TARGETS); do pkg=$${t%%:*}; fn=$${t##*:}; \
 		echo "fuzz $$fn in $$pkg for $(FUZZTIME)"; \
 		$(GO) test -run '^$$' -fuzz "^$$fn$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; done
