@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -237,6 +238,17 @@ type runner struct {
 	o       Options
 	pool    *pgxpool.Pool
 	servers *fleet.Servers
+	// types holds, by server name, the server's bootstrap types (map[uint32]bootType),
+	// read with the first tenant of the server that the run describes.
+	types sync.Map
+}
+
+// bootTypes returns the server's bootstrap types when a tenant of it read them, or nil.
+func (r *runner) bootTypes(server string) map[uint32]bootType {
+	if v, ok := r.types.Load(server); ok {
+		return v.(map[uint32]bootType)
+	}
+	return nil
 }
 
 // tenant rolls up one tenant and records its failure, if any, in the warehouse.

@@ -147,6 +147,120 @@ func queueDescribeSource(b *pgx.Batch, spec Spec, out map[int]srcTable, full *bo
 	}
 }
 
+// bootType is what a rollup needs of one of a tenant server's bootstrap types (oid below
+// 10000): its warehouse name (warehouse.TypeNameSQL), its own name without modifier (for
+// messages) and whether it has a binary send and receive function. They are created by
+// initdb, the same in every database of a server, so a run reads them once per server.
+type bootType struct {
+	name, source string
+	binary       bool
+}
+
+// bootTypesSQL reads a server's bootstrap types (see bootType).
+var bootTypesSQL = `SELECT oid, ` + warehouse.TypeNameSQL("oid") + `, format_type(oid, NULL), typsend <> 0 AND typreceive <> 0
+FROM pg_type WHERE oid < 10000`
+
+// queueBootTypes queues the read of a server's bootstrap types into *out.
+func queueBootTypes(b *pgx.Batch, out *map[uint32]bootType) {
+	b.Queue(bootTypesSQL).Fn = func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return fmt.Errorf("read the server's types: %w", err)
+		}
+		defer rows.Close()
+		m := map[uint32]bootType{}
+		for rows.Next() {
+			var oid uint32
+			var t bootType
+			if err := rows.Scan(&oid, &t.name, &t.source, &t.binary); err != nil {
+				return fmt.Errorf("read the server's types: %w", err)
+			}
+			m[oid] = t
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read the server's types: %w", err)
+		}
+		*out = m
+		return nil
+	}
+}
+
+// quickFlagsSQL reads what a relation's result columns do not say: its kind, row-level
+// security and whether it is populated. A name that is no relation fails the statement
+// (the regclass cast), and describeSource's way is taken instead.
+const quickFlagsSQL = `SELECT w.ord, c.relkind::text, c.relrowsecurity, c.relispopulated
+FROM unnest($1::text[]::regclass[]) WITH ORDINALITY AS w(oid, ord) JOIN pg_class c ON c.oid = w.oid`
+
+// queueQuickDescribe queues the cheapest description of the spec's tables, for a server
+// whose bootstrap types are known: the tables' kinds and flags in one small statement,
+// and their columns from the result description of a SELECT * … LIMIT 0 of each (names,
+// type oids), which reads no row and warms the caches the COPY needs next. On a new
+// connection it costs about a third of describeBootstrapSQL (measured by the server's own
+// CPU per statement: 0.8–1.3 ms against 2.8–3.0 ms for the three default tables, the
+// COPYs that follow cheaper by 0.4 ms). Any table the admin or owner cannot read as is —
+// missing, unreadable, under a row-level security policy that would filter it, a
+// materialized view never populated — fails the batch: the caller rolls back and
+// describes the usual way, which says what is wrong. Once the batch is sent, out holds
+// the tables; *full is true when a column's type is not a bootstrap type (describeSource
+// must read the description again). A column's SourceType carries no type modifier:
+// messages that name it come from describeSource (see copyTenant).
+func queueQuickDescribe(b *pgx.Batch, spec Spec, types map[uint32]bootType, out map[int]srcTable, full *bool) {
+	names := make([]string, len(spec.Tables))
+	for i, t := range spec.Tables {
+		names[i] = pgx.Identifier{t.Schema(), t.Relname()}.Sanitize()
+	}
+	b.Queue(quickFlagsSQL, names).Fn = func(br pgx.BatchResults) error {
+		rows, err := br.Query()
+		if err != nil {
+			return fmt.Errorf("describe tenant tables: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var ord int
+			var t srcTable
+			if err := rows.Scan(&ord, &t.Kind, &t.RLS, &t.Populated); err != nil {
+				return fmt.Errorf("describe tenant tables: %w", err)
+			}
+			if !slices.Contains([]string{"r", "p", "m", "v", "f"}, t.Kind) {
+				return fmt.Errorf("describe tenant tables: %s is a relation of kind %q", names[ord-1], t.Kind)
+			}
+			// Its SELECT below succeeding is what says the table is readable.
+			t.Readable = true
+			out[ord-1] = t
+		}
+		return rows.Err()
+	}
+	for i, name := range names {
+		b.Queue("SELECT * FROM " + name + " LIMIT 0").Fn = func(br pgx.BatchResults) error {
+			rows, err := br.Query()
+			if err != nil {
+				return fmt.Errorf("describe tenant table %s: %w", name, err)
+			}
+			defer rows.Close()
+			t, ok := out[i]
+			if !ok {
+				return fmt.Errorf("describe tenant table %s: not found", name)
+			}
+			for _, f := range rows.FieldDescriptions() {
+				bt, ok := types[f.DataTypeOID]
+				if !ok {
+					*full = true // not a bootstrap type: a domain, an enum, an extension's type
+					bt = bootType{name: "text", source: "text"}
+				}
+				c := srcColumn{Name: f.Name, SourceType: bt.source, Type: bt.name, AsText: !bt.binary, Cast: !bt.binary}
+				if !bt.binary {
+					c.Type = "text"
+				}
+				t.Columns = append(t.Columns, c)
+			}
+			out[i] = t
+			for rows.Next() {
+			}
+			return rows.Err()
+		}
+	}
+}
+
 // describeSource describes the spec's tables with describeSourceSQL (domains resolved,
 // types without a binary form read as text) into out, which it empties first.
 func describeSource(ctx context.Context, src *pgx.Conn, spec Spec, out map[int]srcTable) error {

@@ -27,9 +27,24 @@ func TestOpenSnapshotCountsWithTheSnapshot(t *testing.T) {
 	var xmin int64
 	require.NoError(t, conn.QueryRow(ctx, `SELECT pg_snapshot_xmax(pg_current_snapshot())::text::bigint`).Scan(&xmin))
 	env.Control.Exec(t, db, `INSERT INTO b VALUES (4)`)
-	snap, tables, counts, err := openSnapshot(ctx, conn, spec, []countGuess{{idx: 0, prev: xmin}, {idx: 1, prev: xmin}})
+	guess := []countGuess{{idx: 0, prev: xmin}, {idx: 1, prev: xmin}}
+	want := map[int]sourceCount{0: {prev: xmin, rows: 5, changed: 0}, 1: {prev: xmin, rows: 4, changed: 1}}
+	op, err := openSnapshot(ctx, conn, spec, guess, nil)
 	require.NoError(t, err)
-	require.NotEmpty(t, snap.Source)
-	require.Len(t, tables, 2)
-	require.Equal(t, map[int]sourceCount{0: {prev: xmin, rows: 5, changed: 0}, 1: {prev: xmin, rows: 4, changed: 1}}, counts)
+	require.NotEmpty(t, op.snap.Source)
+	require.Len(t, op.tables, 2)
+	require.Equal(t, want, op.counts)
+	require.False(t, op.quick)
+	require.NotEmpty(t, op.types, "the server's bootstrap types are read with the first description")
+	_, err = conn.Exec(ctx, "ROLLBACK")
+	require.NoError(t, err)
+
+	// With the server's types known, the same in the quick way.
+	quick, err := openSnapshot(ctx, conn, spec, guess, op.types)
+	require.NoError(t, err)
+	require.True(t, quick.quick)
+	require.Nil(t, quick.types)
+	require.Equal(t, op.tables, quick.tables)
+	require.Equal(t, want, quick.counts)
+	require.Equal(t, op.snap.Source, quick.snap.Source)
 }

@@ -168,19 +168,31 @@ func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog
 		return err
 	}
 	guess := guessCounts(r.o.Spec, marks)
-	snap, srcTables, counts, err := openSnapshot(ctx, src, r.o.Spec, guess)
+	types := r.bootTypes(t.Server)
+	op, err := openSnapshot(ctx, src, r.o.Spec, guess, types)
+	if err != nil && types != nil && ctx.Err() == nil && !src.IsClosed() {
+		// The quick description could not read a table as is (missing, unreadable, under
+		// row-level security, not populated…): describe it the usual way, which says why.
+		if _, err = src.Exec(ctx, "ROLLBACK"); err == nil {
+			op, err = openSnapshot(ctx, src, r.o.Spec, guess, nil)
+		}
+	}
 	asOwner := false
 	if err != nil && len(guess) > 0 && ctx.Err() == nil && !src.IsClosed() {
 		// Also the way a count refused by row-level security (read as the admin role,
 		// with row_security off) is read again as the owner.
 		if err = setOwner(ctx, src, t.ID, "ROLLBACK; "); err == nil {
 			asOwner = true
-			snap, srcTables, counts, err = openSnapshot(ctx, src, r.o.Spec, nil)
+			op, err = openSnapshot(ctx, src, r.o.Spec, nil, nil)
 		}
 	}
 	if err != nil {
 		return fmt.Errorf("open tenant snapshot: %w", err)
 	}
+	if op.types != nil {
+		r.types.Store(t.Server, op.types)
+	}
+	snap, srcTables, counts := op.snap, op.tables, op.counts
 	if !asOwner && !allReadableAsIs(srcTables) {
 		// Read as the owner: a role change inside the snapshot's transaction.
 		if err := setOwner(ctx, src, t.ID, ""); err != nil {
@@ -192,6 +204,13 @@ func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog
 			"tenant", t.Slug, "xids", lag)
 	}
 	plans, err := r.plan(ctx, w, srcTables, have, marks, snap)
+	if op.quick && errors.Is(err, ErrSchema) {
+		// The quick description names types without their modifiers: say what is wrong
+		// with the full one (the same snapshot).
+		if err = describeSource(ctx, src, r.o.Spec, srcTables); err == nil {
+			plans, err = r.plan(ctx, w, srcTables, have, marks, snap)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -356,7 +375,13 @@ func guessCounts(spec Spec, marks map[string]warehouse.Watermark) []countGuess {
 // The counts are the snapshot statement's own rows (one per guessed table, each with the
 // snapshot's figures): one statement fewer, and they read the same snapshot since it is
 // the transaction's first.
-func openSnapshot(ctx context.Context, src *pgx.Conn, spec Spec, guess []countGuess) (snapshot, map[int]srcTable, map[int]sourceCount, error) {
+//
+// With types (the server's bootstrap types, see bootType) the tables are described the
+// quick way (queueQuickDescribe), which fails the batch for anything it cannot read as
+// is: the caller then rolls back and calls again without types. Without types the
+// description is describeBootstrapSQL's, and the server's bootstrap types are read in the
+// same round trip (returned for the next tenants of the server).
+func openSnapshot(ctx context.Context, src *pgx.Conn, spec Spec, guess []countGuess, types map[uint32]bootType) (opened, error) {
 	tables := map[int]srcTable{}
 	counts := map[int]sourceCount{}
 	var row [3]string
@@ -397,19 +422,39 @@ func openSnapshot(ctx context.Context, src *pgx.Conn, spec Spec, guess []countGu
 		})
 	}
 	full := false
-	queueDescribeSource(b, spec, tables, &full)
+	op := opened{tables: tables, counts: counts, quick: types != nil}
+	if types != nil {
+		queueQuickDescribe(b, spec, types, tables, &full)
+	} else {
+		queueDescribeSource(b, spec, tables, &full)
+		queueBootTypes(b, &op.types)
+	}
 	if err := src.SendBatch(ctx, b).Close(); err != nil {
-		return snapshot{}, nil, nil, err
+		return opened{}, err
 	}
 	if full {
 		// A column of a type created after initdb (a domain, an enum, an extension's
 		// type): describe again, resolving them.
+		op.quick = false
 		if err := describeSource(ctx, src, spec, tables); err != nil {
-			return snapshot{}, nil, nil, err
+			return opened{}, err
 		}
 	}
-	snap, err := parseSnapshot(row)
-	return snap, tables, counts, err
+	var err error
+	op.snap, err = parseSnapshot(row)
+	return op, err
+}
+
+// opened is what openSnapshot read.
+type opened struct {
+	snap   snapshot
+	tables map[int]srcTable
+	counts map[int]sourceCount
+	// quick says the tables were described by queueQuickDescribe (their SourceType
+	// without type modifiers).
+	quick bool
+	// types are the server's bootstrap types, when this call read them.
+	types map[uint32]bootType
 }
 
 // countSQL counts a table's rows and those written at or after prev, as row idx.
