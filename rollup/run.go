@@ -179,6 +179,18 @@ func Run(ctx context.Context, o Options) (Result, error) {
 		defer servers.Close()
 	}
 	r := &runner{o: o, pool: pool, servers: servers}
+	if len(targets) > 1 {
+		// The owners' passwords in one catalog statement, not one per tenant. A tenant
+		// missing here reads its own (which says why it has none); a password rotated
+		// since is retried by catalog.LoginAsOwner.
+		ids := make([]string, len(targets))
+		for i, t := range targets {
+			ids[i] = t.ID
+		}
+		if r.ownerPasswords, err = o.Store.Credentials(ctx, catalog.OwnerCredential, ids); err != nil {
+			r.ownerPasswords = nil
+		}
+	}
 	idx := make([]int, len(targets))
 	for i := range idx {
 		idx[i] = i
@@ -238,6 +250,9 @@ type runner struct {
 	o       Options
 	pool    *pgxpool.Pool
 	servers *fleet.Servers
+	// ownerPasswords are the targets' owner passwords read at the start of the run (see
+	// Run), by tenant id; read only after.
+	ownerPasswords map[string]string
 	// types holds, by server name, the server's bootstrap types (map[uint32]bootType),
 	// read with the first tenant of the server that the run describes.
 	types sync.Map

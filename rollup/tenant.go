@@ -68,10 +68,11 @@ type tablePlan struct {
 // the next one travel together (pipelined in one pgx.Batch): on the warehouse, the
 // tenant's lock with its watermarks and the warehouse tables' description; BEGIN with
 // the deletes of the tables copied in full, sent just before the first COPY; the
-// watermarks (one statement for every table), the tenant dimension row, COMMIT and the
-// unlock at the end. In the tenant database, BEGIN with the snapshot and the tables'
-// description; then one query counts every incrementally copied table's rows and
-// changed rows, and only tables with changes are copied. A tenant with nothing changed
+// watermarks and the tenant dimension row (one statement), COMMIT and the unlock at the
+// end. In the tenant database, BEGIN with the snapshot and the tables' description (the
+// quick one, queueQuickDescribe, once the server's bootstrap types are known); then one
+// query counts every incrementally copied table's rows and changed rows, and only tables
+// with changes are copied. A tenant with nothing changed
 // costs its connection, one round trip on it and two on the warehouse. The catalog
 // check under the lock overlaps the copy and is awaited before the commit.
 func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog.Tenant, res *TenantResult) (retErr error) {
@@ -90,9 +91,13 @@ func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog
 	go func() {
 		// The owner's own login when the catalog holds its password: a session whose
 		// cost does not depend on how many tenants share the server.
-		pw, err := r.o.Store.Credential(ctx, id, catalog.OwnerCredential)
-		if errors.Is(err, catalog.ErrNoCredential) {
-			pw, err = "", nil
+		pw, ok := r.ownerPasswords[id]
+		var err error
+		if !ok {
+			pw, err = r.o.Store.Credential(ctx, id, catalog.OwnerCredential)
+			if errors.Is(err, catalog.ErrNoCredential) {
+				pw, err = "", nil
+			}
 		}
 		var conn *pgx.Conn
 		if err == nil {
@@ -274,8 +279,7 @@ func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog
 		return fmt.Errorf("the tenant moved from server %s to %s during the run: run again", t.Server, chk.cur.Server)
 	}
 	t = chk.cur
-	warehouse.QueueSaveWatermarks(&q.b, q.marks)
-	warehouse.QueueUpsertTenant(&q.b, warehouse.Tenant{
+	warehouse.QueueSaveRun(&q.b, q.marks, warehouse.Tenant{
 		ID: t.ID, Slug: t.Slug, Name: t.Name, Domain: t.Domain, Server: t.Server, State: t.State,
 	})
 	fpBeforeCommit.Hit()

@@ -52,19 +52,52 @@ func QueueSaveWatermarks(b *pgx.Batch, ws []Watermark) {
 	if len(ws) == 0 {
 		return
 	}
+	names := make([]string, len(ws))
+	for i, w := range ws {
+		names[i] = w.Table
+	}
+	queueExec(b, func(err error) error { return fmt.Errorf("save watermarks of %s: %w", strings.Join(names, ", "), err) },
+		saveWatermarksSQL, saveWatermarksArgs(ws)...)
+}
+
+// saveWatermarksArgs are saveWatermarksSQL's parameters for ws.
+func saveWatermarksArgs(ws []Watermark) []any {
 	n := len(ws)
 	ids, tables, sources, sigs, modes := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	xmins, counts := make([]*int64, n), make([]*int64, n)
 	copied, deleted := make([]int64, n), make([]int64, n)
-	names := make([]string, n)
 	for i, w := range ws {
 		ids[i], tables[i], sources[i], sigs[i], modes[i] = w.TenantID, w.Table, w.Source, w.Signature, w.Mode
 		xmins[i], counts[i], copied[i], deleted[i] = w.Xmin, w.RowCount, w.RowsCopied, w.RowsDeleted
+	}
+	return []any{ids, tables, xmins, sources, sigs, modes, copied, deleted, counts}
+}
+
+// QueueSaveRun queues, as one statement, what a rollup of tenant t writes after its
+// rows: the watermarks ws (as [QueueSaveWatermarks]; every one of tenant t) and t's row
+// of the tenant dimension (as [QueueUpsertTenant]). Queue it in the transaction that
+// wrote the rows.
+func QueueSaveRun(b *pgx.Batch, ws []Watermark, t Tenant) {
+	if len(ws) == 0 {
+		QueueUpsertTenant(b, t)
+		return
+	}
+	args := saveWatermarksArgs(ws)
+	names := make([]string, len(ws))
+	for i, w := range ws {
 		names[i] = w.Table
 	}
-	queueExec(b, func(err error) error { return fmt.Errorf("save watermarks of %s: %w", strings.Join(names, ", "), err) },
-		saveWatermarksSQL, ids, tables, xmins, sources, sigs, modes, copied, deleted, counts)
+	args = append(args, t.ID, t.Slug, t.Name, t.Domain, t.Server, t.State)
+	queueExec(b, func(err error) error {
+		return fmt.Errorf("save watermarks of %s and the tenant dimension: %w", strings.Join(names, ", "), err)
+	}, saveRunSQL, args...)
 }
+
+// saveRunSQL is saveWatermarksSQL ($1–$9) and upsertTenantSQL ($10–$15) in one statement.
+const saveRunSQL = `WITH marks AS (` + saveWatermarksSQL + `)
+		INSERT INTO tenantctl.tenants (id, slug, name, domain, server, state) VALUES ($10, $11, $12, $13, $14, $15)
+		ON CONFLICT (id) DO UPDATE SET slug = EXCLUDED.slug, name = EXCLUDED.name, domain = EXCLUDED.domain,
+			server = EXCLUDED.server, state = EXCLUDED.state, updated_at = now()`
 
 // QueueUpsertTenant queues [UpsertTenant].
 func QueueUpsertTenant(b *pgx.Batch, t Tenant) {

@@ -163,4 +163,23 @@ func TestQueuedStatementsInOneBatch(t *testing.T) {
 	unlock, err := warehouse.LockTenant(ctx, other, "aaaaaaaaaa")
 	require.NoError(t, err, "the lock was released")
 	require.NoError(t, unlock())
+
+	// The watermarks and the dimension row in one statement; and the dimension row alone
+	// when no table was copied.
+	xmin = 11
+	b = &pgx.Batch{}
+	warehouse.QueueSaveRun(b, []warehouse.Watermark{
+		{TenantID: "aaaaaaaaaa", Table: "orders", Xmin: &xmin, Source: "s/1", Signature: "sig2", Mode: "full", RowsCopied: 3, RowCount: &count},
+	}, warehouse.Tenant{ID: "aaaaaaaaaa", Slug: "acme", Name: "Acme Two", Domain: "acme.example", State: "suspended"})
+	warehouse.QueueSaveRun(b, nil, warehouse.Tenant{ID: "bbbbbbbbbb", Slug: "beta", Name: "Beta", State: "active"})
+	require.Len(t, b.QueuedQueries, 2)
+	require.NoError(t, conn.SendBatch(ctx, b).Close())
+	got, err = warehouse.Watermarks(ctx, conn, "aaaaaaaaaa")
+	require.NoError(t, err)
+	orders = got["aaaaaaaaaa"]["orders"]
+	require.Equal(t, []any{int64(11), "sig2", "full", int64(3)}, []any{*orders.Xmin, orders.Signature, orders.Mode, orders.RowsCopied})
+	require.Equal(t, int64(9), *got["aaaaaaaaaa"]["lines"].Xmin, "a table not in the run keeps its watermark")
+	dim, err = warehouse.Tenants(ctx, conn)
+	require.NoError(t, err)
+	require.Equal(t, []string{"Acme Two", "suspended", "Beta"}, []string{dim["aaaaaaaaaa"].Name, dim["aaaaaaaaaa"].State, dim["bbbbbbbbbb"].Name})
 }
