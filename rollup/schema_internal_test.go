@@ -76,7 +76,7 @@ func TestQuickDescriptionMatchesTheFullOne(t *testing.T) {
 		`CREATE DOMAIN posint AS integer CHECK (VALUE > 0)`, `CREATE TYPE mood AS ENUM ('ok', 'sad')`,
 		`CREATE TABLE custom (id bigint PRIMARY KEY, a posint, b mood, c posint[])`,
 		`CREATE MATERIALIZED VIEW mv AS SELECT id, a FROM plain WITH NO DATA`,
-		`CREATE MATERIALIZED VIEW mvp AS SELECT id, a FROM plain`, `CREATE VIEW v AS SELECT id, b FROM plain`,
+		`CREATE MATERIALIZED VIEW mvp AS SELECT id, a FROM plain`, `CREATE VIEW v AS SELECT 1 + 1 AS two, id, b FROM plain`,
 		`CREATE TABLE secured (id int PRIMARY KEY)`, `ALTER TABLE secured ENABLE ROW LEVEL SECURITY`,
 		`CREATE SCHEMA "Odd"`, `CREATE TABLE "Odd"."Mixed ""Case""" (id int PRIMARY KEY, note text)`,
 		`CREATE SEQUENCE seq`)
