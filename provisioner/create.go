@@ -463,7 +463,9 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 			}()
 		}
 		fpStepDone[step].Hit()
-		u := catalog.TenantUpdate{Step: &step}
+		// Every step's record but the last is progress a catalog crash may lose: the
+		// rerun does the step again. The activation is durable.
+		u := catalog.TenantUpdate{Step: &step, Progress: true}
 		if step == StepDatabase {
 			u.SchemaVersion = &version
 		}
