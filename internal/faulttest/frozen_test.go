@@ -25,6 +25,23 @@ const (
 	frozenCommandBound = 45 * time.Second
 )
 
+// addShortBoundServer registers s as the fleet's next server with frozenParams' short
+// client-side bounds, for tests whose point is the path a command takes past a stopped or
+// frozen server (it ends, names the failure, finishes the rest), not how long the default
+// timeouts are.
+func (f *fleet) addShortBoundServer(s *pgtest.Server) {
+	f.t.Helper()
+	name := fmt.Sprintf("pg-%c", 'a'+len(f.servers))
+	f.servers = append(f.servers, s)
+	dsn := s.AdminDSN(f.t)
+	f.secrets = append(f.secrets, passwordOf(dsn))
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	f.mustStdin(dsn+sep+frozenParams+"\n", "server", "add", name, "--dsn", "-", "--capacity", "500")
+}
+
 // TestServerFrozenMidStatement freezes a tenant server (SIGSTOP, postmaster and every
 // backend) while a fleet command has a statement in flight on it, at a point chosen
 // deterministically: migrate up inside a migration that sleeps on that server only, and
@@ -37,14 +54,7 @@ func TestServerFrozenMidStatement(t *testing.T) {
 	healthy := pgtest.Dedicated(t, "healthy", nil)
 	victim := pgtest.Dedicated(t, "victim", nil)
 	f := newFleet(t, healthy)
-	f.servers = append(f.servers, victim)
-	dsn := victim.AdminDSN(t)
-	f.secrets = append(f.secrets, passwordOf(dsn))
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	f.mustStdin(dsn+sep+frozenParams+"\n", "server", "add", "pg-b", "--dsn", "-", "--capacity", "500")
+	f.addShortBoundServer(victim)
 	for i := 0; i < 2; i++ {
 		f.createTenant(fmt.Sprintf("ok-%d", i), "--server", "pg-a")
 		f.createTenant(fmt.Sprintf("vic-%d", i), "--server", "pg-b")

@@ -12,9 +12,11 @@ import (
 )
 
 // faultBound is how long a fleet command may take when one server is stopped or frozen:
-// the connect timeout (10 s) per connection attempt, a few attempts, and slack for a
-// loaded machine. A command that hangs on the dead server fails the test.
-const faultBound = 90 * time.Second
+// the bad server is registered with frozenParams' short client-side bounds (connect 2 s,
+// liveness 1 s + 1 s, where the defaults are 10 s, 10 s + 5 s), so the connect timeout
+// per connection attempt, a few attempts, and slack for a loaded machine. A command that
+// hangs on the dead server fails the test.
+const faultBound = frozenCommandBound
 
 // serverFaultCommands are the fleet commands run against a fleet with one bad server:
 // each must finish within faultBound, fail (exit 1) naming what failed, and leave the
@@ -72,7 +74,11 @@ func TestServerStoppedOrFrozen(t *testing.T) {
 	t.Parallel()
 	healthy := pgtest.Dedicated(t, "healthy", nil)
 	victim := pgtest.Dedicated(t, "victim", nil)
-	f := newFleet(t, healthy, victim)
+	// The victim's short bounds keep the test about the path (every command ends, names
+	// what failed, does the healthy server's work), not about waiting out the default
+	// timeouts: a hang still fails it.
+	f := newFleet(t, healthy)
+	f.addShortBoundServer(victim)
 	var bad []string
 	for i := 0; i < 2; i++ {
 		f.createTenant(fmt.Sprintf("ok-%d", i), "--server", "pg-a")
