@@ -31,7 +31,7 @@ import (
 // runs alone (not parallel: before the parallel tests start).
 
 // pairs is the number of tenant-server pairs the tests share out.
-const pairs = 4
+const pairs = 6
 
 func TestMain(m *testing.M) {
 	pgtest.Waiting(pairs)
