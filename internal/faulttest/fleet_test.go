@@ -25,10 +25,10 @@ import (
 	"github.com/tenantctl/tenantctl/migrations"
 )
 
-// Fourteen tenant servers: tests that run at once use disjoint pairs, since each checks
+// Twelve tenant servers: tests that run at once use disjoint pairs, since each checks
 // that its servers hold nothing its catalog does not know (the plain fleets of
-// TestEveryKillPoint 0-1, 8-9, 10-11 and 12-13, the random driver 2-3, the hostile
-// inputs 4-5, the concurrent commands 6-7).
+// TestEveryKillPoint 0-1, 8-9 and 10-11, the random driver 2-3, the hostile inputs 4-5,
+// the concurrent commands 6-7).
 //
 // These tests spend most of their time waiting (for subprocesses, servers, timeouts of
 // a stopped or frozen server), not computing: unless -parallel is given, all of them
@@ -37,8 +37,8 @@ import (
 // for minutes). With fewer slots the fleets, the longest work, queued behind the other
 // tests and were the package's tail.
 func TestMain(m *testing.M) {
-	pgtest.Waiting(14)
-	os.Exit(pgtest.Main(m, 14))
+	pgtest.Waiting(13)
+	os.Exit(pgtest.Main(m, 12))
 }
 
 // binary is cmd/tenantctl, built once per test binary (or the one TENANTCTL_TEST_BINARY
