@@ -130,11 +130,11 @@ func setup(t *testing.T) *fleet {
 
 // The tenant template of a pair's server outlives the test that built it (the wipe
 // leaves it), but a new catalog has no fingerprint recorded for it, and a template it
-// cannot verify is rebuilt: two builds per test, about a third of a fleet's setup. So
-// the fingerprint a build recorded is kept by server and recorded in the next test's
-// catalog, as a catalog that built the template itself would hold it. A template
-// changed since (a test that taints one) still fails its clone's check and is rebuilt
-// before any tenant is cloned from it; one dropped is built again.
+// cannot verify is rebuilt: two builds per test. So the fingerprint a build recorded
+// is kept by server and recorded in the next test's catalog, as a catalog that built the
+// template itself would hold it, with no clone witness: the test's first clone there is
+// fingerprinted, so a template changed since (a test that taints one) fails that check
+// and is rebuilt before any tenant is cloned from it; one dropped is built again.
 var (
 	templatesMu sync.Mutex
 	templates   = map[*pgtest.Server]map[string]string{} // server -> template database -> fingerprint
