@@ -125,9 +125,9 @@ SELECT
 // schemas hold that initdb did not leave there. It changes nothing.
 //
 // A clean database costs one round trip after the login: the sieve's plain catalog
-// reads and the three statements whose rows are read anyway, sent together (unnamed
+// reads and the two statements whose rows are read anyway, sent together (unnamed
 // statements, nothing prepared). Only when the sieve cannot rule out a finding of
-// inspectQuery, systemQuery or bridgesQuery, or finds an access-list entry e does not
+// inspectQuery, objectsQuery, systemQuery or bridgesQuery, or finds an access-list entry e does not
 // allow, does that statement (privilegesQuery for the entries) run, in a second round
 // trip, and report as it always did (see sieve.go). Privileges are then the
 // statement's, names quoted; otherwise the sieve's, every one allowed by e, with
@@ -142,7 +142,6 @@ func (s *Server) InspectDatabase(ctx context.Context, id string, e Expected) (Co
 	defer conn.Close(context.WithoutCancel(ctx))
 	b := &pgx.Batch{}
 	queueSieve(b, OwnerRole(id))
-	b.Queue(objectsQuery)
 	b.Queue(largeObjectsQuery)
 	b.Queue(domainFunctionsQuery)
 	br := conn.SendBatch(ctx, b)
@@ -150,10 +149,6 @@ func (s *Server) InspectDatabase(ctx context.Context, id string, e Expected) (Co
 	if err != nil {
 		br.Close()
 		return c, err
-	}
-	if err := br.QueryRow().Scan(&c.Objects); err != nil {
-		br.Close()
-		return c, fmt.Errorf("inspect objects in %s: %w", db, err)
 	}
 	if c.LargeObjects, err = readNext(br, "inspect large objects in "+db, scanLargeObjects); err != nil {
 		br.Close()
@@ -166,12 +161,16 @@ func (s *Server) InspectDatabase(ctx context.Context, id string, e Expected) (Co
 	if err := br.Close(); err != nil {
 		return c, fmt.Errorf("inspect %s: %w", db, err)
 	}
-	owned, system, bridges := sv.mayForeignOwned(), sv.maySystem(), sv.mayBridge()
+	owned, system, bridges, objects := sv.mayForeignOwned(), sv.maySystem(), sv.mayBridge(), sv.mayObjects()
 	c.Bridges = sv.bridges()
 	var allowed bool
 	c.Privileges, allowed = sv.privileges(e)
-	if owned || system || bridges || !allowed {
+	c.Objects = []string{}
+	if owned || system || bridges || objects || !allowed {
 		b := &pgx.Batch{}
+		if objects {
+			b.Queue(objectsQuery)
+		}
 		if !allowed {
 			b.Queue(privilegesQuery)
 		}
@@ -186,6 +185,11 @@ func (s *Server) InspectDatabase(ctx context.Context, id string, e Expected) (Co
 		}
 		br := conn.SendBatch(ctx, b)
 		defer br.Close()
+		if objects {
+			if err := br.QueryRow().Scan(&c.Objects); err != nil {
+				return c, fmt.Errorf("inspect objects in %s: %w", db, err)
+			}
+		}
 		if !allowed {
 			if c.Privileges, err = readNext(br, "inspect privileges in "+db, scanPrivileges); err != nil {
 				return c, err
@@ -235,7 +239,7 @@ func InspectionScript() string {
 		}
 		stmts = append(stmts, q)
 	}
-	stmts = append(stmts, objectsQuery, largeObjectsQuery, domainFunctionsQuery)
+	stmts = append(stmts, largeObjectsQuery, domainFunctionsQuery)
 	for i, st := range stmts {
 		stmts[i] = strings.TrimSpace(st) + ";\n"
 	}

@@ -49,32 +49,36 @@ FROM pg_proc
 WHERE oid >= 16384 OR proowner <> 10 OR prosecdef OR proacl IS NOT NULL OR pronamespace <> 11
    OR oid IN (SELECT objoid FROM pg_init_privs WHERE classoid = 'pg_proc'::regclass)`,
 	// 4: relations, but the toast tables and their indexes made after initdb.
-	`SELECT oid, relnamespace, relowner, relkind::text, coalesce(relacl, acldefault('r', relowner))::text[],
-       CASE WHEN oid >= 16384 THEN relname::text ELSE '' END, CASE WHEN oid >= 16384 THEN pg_get_userbyid(relowner)::text ELSE '' END,
-       CASE WHEN oid >= 16384 THEN relacl::text[] END
+	// (A relation without an access list holds its owner's default, initdb's own when
+	// the owner is the bootstrap superuser: the acldefault read first.)
+	`SELECT oid, relnamespace, relowner, relkind::text, relacl::text[],
+       CASE WHEN oid >= 16384 THEN relname::text ELSE '' END, CASE WHEN oid >= 16384 THEN pg_get_userbyid(relowner)::text ELSE '' END
 FROM pg_class WHERE relnamespace <> 99 OR (oid < 16384 AND relkind NOT IN ('t', 'i'))`,
-	// 5: initdb's columns with an access list, or with one recorded at initdb.
-	`SELECT attrelid, attnum::int, attacl::text[] FROM pg_attribute
-WHERE attnum > 0 AND attrelid < 16384
-  AND (attacl IS NOT NULL OR (attrelid, attnum) IN (SELECT objoid, objsubid FROM pg_init_privs WHERE classoid = 'pg_class'::regclass AND objsubid > 0))`,
+	// 5: the columns with an access list (one plain scan; a column initdb granted on that
+	// has none is one missing here).
+	`SELECT attrelid, attnum::int, attacl::text[] FROM pg_attribute WHERE attacl IS NOT NULL`,
 	// 6
 	`SELECT oid, typnamespace, typowner, typrelid, typarray, typtype::text FROM pg_type WHERE oid >= 16384 OR typnamespace <> 11`,
 	// 7
 	`SELECT oprnamespace FROM pg_operator WHERE oid >= 16384`,
 	// 8
 	`SELECT tgrelid FROM pg_trigger`,
-	// 9
-	`SELECT classid, objid FROM pg_depend WHERE deptype = 'e'`,
+	// 9: the members of extensions, and the internal dependencies of functions on types
+	// (a range type's constructors), in one scan.
+	`SELECT classid, objid, refobjid, deptype::text = 'e' FROM pg_depend
+WHERE deptype = 'e' OR (classid = 'pg_proc'::regclass AND refclassid = 'pg_type'::regclass AND deptype = 'i' AND objid >= 16384)`,
 	// 10
 	`SELECT oid, lanname::text FROM pg_language`,
 	// 11
 	`SELECT aggfnoid::oid FROM pg_aggregate WHERE aggfnoid::oid >= 16384`,
-	// 12: the internal dependencies of functions on types (a range type's constructors).
-	`SELECT objid, refobjid FROM pg_depend WHERE classid = 'pg_proc'::regclass AND refclassid = 'pg_type'::regclass AND deptype = 'i' AND objid >= 16384`,
 	// 13
 	`SELECT extname::text FROM pg_extension ORDER BY 1`,
-	// 14: anything reaching outside (a user mapping needs a foreign server).
-	`SELECT (SELECT count(*) FROM pg_foreign_data_wrapper) + (SELECT count(*) FROM pg_foreign_server)`,
+	// 14: anything reaching outside (a user mapping needs a foreign server); what
+	// objectsQuery lists but functions (publications, event triggers, rules made after
+	// initdb but views').
+	`SELECT (SELECT count(*) FROM pg_foreign_data_wrapper) + (SELECT count(*) FROM pg_foreign_server),
+       (SELECT count(*) FROM pg_publication) + (SELECT count(*) FROM pg_event_trigger)
+       + (SELECT count(*) FROM pg_rewrite WHERE oid >= 16384 AND rulename <> '_RETURN')`,
 	// 15: default privileges.
 	`SELECT pg_get_userbyid(defaclrole)::text, defaclnamespace, defaclobjtype::text, defaclacl::text[] FROM pg_default_acl`,
 }
@@ -105,7 +109,7 @@ type sieveProc struct {
 type sieveRel struct {
 	oid, ns, owner        uint32
 	kind, name, ownerName string
-	acl, rawACL           []string
+	rawACL                []string // NULL: the owner's default
 }
 
 type sieveDefault struct {
@@ -138,7 +142,7 @@ type sieve struct {
 	initPrivs                       map[initKey][]string
 	procs                           []sieveProc
 	rels                            []sieveRel
-	atts                            map[attKey][]string // nil value: no access list
+	atts                            map[attKey][]string // the columns with an access list
 	types                           []sieveType
 	operatorNS                      []uint32
 	triggerRels                     []uint32
@@ -147,7 +151,7 @@ type sieve struct {
 	aggregates                      map[uint32]bool
 	typeDeps                        map[uint32][]uint32
 	extensions                      []string
-	outside                         int64
+	outside, objects                int64
 	defaults                        []sieveDefault
 }
 
@@ -211,7 +215,7 @@ func scanSieve(br pgx.BatchResults, db string) (*sieve, error) {
 		},
 		func(r pgx.Rows) error {
 			var c sieveRel
-			err := r.Scan(&c.oid, &c.ns, &c.owner, &c.kind, &c.acl, &c.name, &c.ownerName, &c.rawACL)
+			err := r.Scan(&c.oid, &c.ns, &c.owner, &c.kind, &c.rawACL, &c.name, &c.ownerName)
 			s.rels = append(s.rels, c)
 			return err
 		},
@@ -242,8 +246,14 @@ func scanSieve(br pgx.BatchResults, db string) (*sieve, error) {
 		},
 		func(r pgx.Rows) error {
 			var k [2]uint32
-			err := r.Scan(&k[0], &k[1])
-			s.ext[k] = true
+			var ref uint32
+			var member bool
+			err := r.Scan(&k[0], &k[1], &ref, &member)
+			if member {
+				s.ext[k] = true
+			} else {
+				s.typeDeps[k[1]] = append(s.typeDeps[k[1]], ref)
+			}
 			return err
 		},
 		func(r pgx.Rows) error {
@@ -260,18 +270,12 @@ func scanSieve(br pgx.BatchResults, db string) (*sieve, error) {
 			return err
 		},
 		func(r pgx.Rows) error {
-			var fn, typ uint32
-			err := r.Scan(&fn, &typ)
-			s.typeDeps[fn] = append(s.typeDeps[fn], typ)
-			return err
-		},
-		func(r pgx.Rows) error {
 			var name string
 			err := r.Scan(&name)
 			s.extensions = append(s.extensions, name)
 			return err
 		},
-		func(r pgx.Rows) error { return r.Scan(&s.outside) },
+		func(r pgx.Rows) error { return r.Scan(&s.outside, &s.objects) },
 		func(r pgx.Rows) error {
 			var d sieveDefault
 			err := r.Scan(&d.role, &d.ns, &d.objtype, &d.acl)
@@ -434,23 +438,28 @@ func (s *sieve) maySystem() bool {
 		if s.ns[r.ns].name == "information_schema" {
 			may = append(slices.Clip(exp), s.infoSelect)
 		}
-		if r.owner != bootstrapSuperuser || !aclWithin(r.acl, exp, may) {
+		acl := r.rawACL
+		if acl == nil {
+			acl = s.defRel // acldefault('r', relowner), the owner being the bootstrap superuser
+		}
+		if r.owner != bootstrapSuperuser || !aclWithin(acl, exp, may) {
 			return true
 		}
 	}
 	for k, acl := range s.atts {
-		if !sysRel[k.rel] {
+		if k.rel >= firstNormalOID || !sysRel[k.rel] || k.num <= 0 {
 			continue
 		}
 		init, recorded := s.initPrivs[initKey{pgClassOID, k.rel, k.num}]
-		if acl == nil {
-			if recorded {
-				return true // initdb's grant on a column gone
-			}
-			continue
-		}
 		if !recorded || !slices.Equal(acl, init) {
 			return true
+		}
+	}
+	for k := range s.initPrivs {
+		if k.class == pgClassOID && k.sub > 0 && k.obj < firstNormalOID && sysRel[k.obj] {
+			if _, has := s.atts[attKey{k.obj, k.sub}]; !has {
+				return true // initdb's grant on a column gone (or the column)
+			}
 		}
 	}
 	for oid, n := range s.ns {
@@ -516,6 +525,21 @@ func (s *sieve) mayBridge() bool {
 	}
 	for _, p := range s.procs {
 		if p.oid >= firstNormalOID && (strings.HasPrefix(p.name, "dblink") || p.lang == cLanguageOID && strings.HasPrefix(p.src, "dblink")) {
+			return true
+		}
+	}
+	return false
+}
+
+// mayObjects reports whether objectsQuery can list anything: a publication, event
+// trigger or rule (conservatively, in any schema), or a SECURITY DEFINER function made
+// after initdb outside the system schemas and extensions.
+func (s *sieve) mayObjects() bool {
+	if s.objects > 0 {
+		return true
+	}
+	for _, p := range s.procs {
+		if p.oid >= firstNormalOID && p.secdef && !s.hiddenNS(p.ns) && !s.inExt(pgProcOID, p.oid) {
 			return true
 		}
 	}
