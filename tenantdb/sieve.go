@@ -49,11 +49,17 @@ FROM pg_proc
 WHERE oid >= 16384 OR proowner <> 10 OR prosecdef OR proacl IS NOT NULL OR pronamespace <> 11
    OR oid IN (SELECT objoid FROM pg_init_privs WHERE classoid = 'pg_proc'::regclass)`,
 	// 4: relations, but the toast tables and their indexes made after initdb.
-	// (A relation without an access list holds its owner's default, initdb's own when
-	// the owner is the bootstrap superuser: the acldefault read first.)
+	// Of initdb's, only those not exactly as initdb leaves a plain pg_catalog relation
+	// (another owner, an access list, an initdb record, another schema); one not read is
+	// such a relation of pg_catalog. (A relation without an access list holds its
+	// owner's default, initdb's own when the owner is the bootstrap superuser: the
+	// acldefault read first.)
 	`SELECT oid, relnamespace, relowner, relkind::text, relacl::text[],
        CASE WHEN oid >= 16384 THEN relname::text ELSE '' END, CASE WHEN oid >= 16384 THEN pg_get_userbyid(relowner)::text ELSE '' END
-FROM pg_class WHERE relnamespace <> 99 OR (oid < 16384 AND relkind NOT IN ('t', 'i'))`,
+FROM pg_class
+WHERE CASE WHEN oid >= 16384 THEN relnamespace <> 99
+           ELSE relowner <> 10 OR relacl IS NOT NULL OR (relnamespace <> 11 AND relkind NOT IN ('t', 'i'))
+                OR oid IN (SELECT objoid FROM pg_init_privs WHERE classoid = 'pg_class'::regclass) END`,
 	// 5: the columns with an access list (one plain scan; a column initdb granted on that
 	// has none is one missing here).
 	`SELECT attrelid, attnum::int, attacl::text[] FROM pg_attribute WHERE attacl IS NOT NULL`,
@@ -359,17 +365,21 @@ func (s *sieve) maySystem() bool {
 	if !s.sysNS(pgCatalogNamespace) {
 		return true
 	}
-	sysRel := map[uint32]bool{}
+	// sysRel: a relation of a system schema. initdb's relations not read are plain ones
+	// of pg_catalog (or toast tables and indexes: conservatively counted in).
+	read, inSys := map[uint32]bool{}, map[uint32]bool{}
 	for _, r := range s.rels {
+		read[r.oid] = true
 		if s.sysNS(r.ns) {
-			sysRel[r.oid] = true
+			inSys[r.oid] = true
 			if r.oid >= firstNormalOID && !s.inExt(pgClassOID, r.oid) {
 				return true // added relation
 			}
 		}
 	}
+	sysRel := func(oid uint32) bool { return inSys[oid] || oid < firstNormalOID && !read[oid] }
 	for _, rel := range s.triggerRels {
-		if sysRel[rel] {
+		if sysRel(rel) {
 			return true
 		}
 	}
@@ -447,7 +457,7 @@ func (s *sieve) maySystem() bool {
 		}
 	}
 	for k, acl := range s.atts {
-		if k.rel >= firstNormalOID || !sysRel[k.rel] || k.num <= 0 {
+		if k.rel >= firstNormalOID || !sysRel(k.rel) || k.num <= 0 {
 			continue
 		}
 		init, recorded := s.initPrivs[initKey{pgClassOID, k.rel, k.num}]
@@ -456,7 +466,7 @@ func (s *sieve) maySystem() bool {
 		}
 	}
 	for k := range s.initPrivs {
-		if k.class == pgClassOID && k.sub > 0 && k.obj < firstNormalOID && sysRel[k.obj] {
+		if k.class == pgClassOID && k.sub > 0 && k.obj < firstNormalOID && sysRel(k.obj) {
 			if _, has := s.atts[attKey{k.obj, k.sub}]; !has {
 				return true // initdb's grant on a column gone (or the column)
 			}
