@@ -64,6 +64,9 @@ type Contents struct {
 	// LargeObjects are large objects shared beyond their owner (at most
 	// MaxLargeObjects+1).
 	LargeObjects []LargeObject
+	// RoundTrips is how many round trips the inspection took after the login: 1 for a
+	// clean database, 2 when a checking statement had to run.
+	RoundTrips int
 }
 
 // MaxForeignOwned bounds the objects [Server.InspectDatabase] lists by name.
@@ -161,6 +164,7 @@ func (s *Server) InspectDatabase(ctx context.Context, id string, e Expected) (Co
 	if err := br.Close(); err != nil {
 		return c, fmt.Errorf("inspect %s: %w", db, err)
 	}
+	c.RoundTrips = 1
 	owned, system, bridges, objects := sv.mayForeignOwned(), sv.maySystem(), sv.mayBridge(), sv.mayObjects()
 	c.Bridges = sv.bridges()
 	var allowed bool
@@ -183,6 +187,7 @@ func (s *Server) InspectDatabase(ctx context.Context, id string, e Expected) (Co
 		if bridges {
 			b.Queue(bridgesQuery)
 		}
+		c.RoundTrips++
 		br := conn.SendBatch(ctx, b)
 		defer br.Close()
 		if objects {
