@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -245,17 +244,6 @@ func InspectionScript() string {
 		stmts = append(stmts, q)
 	}
 	stmts = append(stmts, largeObjectsQuery, domainFunctionsQuery)
-	for i, st := range stmts {
-		stmts[i] = strings.TrimSpace(st) + ";\n"
-	}
-	return strings.Join(stmts, "")
-}
-
-// InspectionScriptJoined is what InspectDatabase sent before the sieve: the seven
-// statements with their joins in SQL (kept for the benchmark's comparison).
-func InspectionScriptJoined() string {
-	inspect := strings.NewReplacer("$1", "current_database() || '_owner'", "$2", strconv.Itoa(MaxForeignOwned)).Replace(inspectQuery)
-	stmts := []string{inspect, privilegesQuery, objectsQuery, systemQuery, bridgesQuery, largeObjectsQuery, domainFunctionsQuery}
 	for i, st := range stmts {
 		stmts[i] = strings.TrimSpace(st) + ";\n"
 	}
