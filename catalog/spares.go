@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 
+	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/secret"
 )
 
 // Spare states.
@@ -135,6 +138,15 @@ func (s *Store) ClaimSpare(ctx context.Context, c SpareClaim) (Tenant, error) {
 	if t.Labels == nil {
 		t.Labels = map[string]string{}
 	}
+	if c.Prefer != "" {
+		// The spare the claimer logged in to ahead: its passwords can be sealed under its
+		// id before the claim, so the whole claim is one statement, one round trip and
+		// one commit. When that spare is gone or held, the general claim below runs.
+		claimed, err := s.claimPreferred(ctx, box, c, t)
+		if err != nil || claimed.ID != "" {
+			return claimed, err
+		}
+	}
 	err = s.InTx(ctx, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `SELECT id, schema_version FROM spares
 			WHERE server = $1 AND template_hash = $2 AND state = 'ready'
@@ -175,12 +187,67 @@ func (s *Store) ClaimSpare(ctx context.Context, c SpareClaim) (Tenant, error) {
 	return t, err
 }
 
+// claimPreferred is [Store.ClaimSpare] of the spare c.Prefer names, in one statement:
+// the spare's row deleted (skipped when a concurrent claimer holds it), the tenant, its
+// sealed passwords and the tenant.create event inserted from what the delete returned.
+// It returns a tenant without an id, having changed nothing, when that spare is not
+// ready on the tenant's server for the migration set or is held.
+func (s *Store) claimPreferred(ctx context.Context, box *secret.Box, c SpareClaim, t Tenant) (Tenant, error) {
+	id := c.Prefer
+	owner := []byte(nil)
+	if c.OwnerPassword != "" {
+		owner = box.SealString(c.OwnerPassword, credentialLabel(id, OwnerCredential))
+	}
+	details := map[string]any{"server": t.Server, "database": DatabaseName(id), "spare": true}
+	err := s.pool.QueryRow(ctx, `WITH sp AS (
+			DELETE FROM spares WHERE id = (
+				SELECT id FROM spares WHERE id = $1 AND server = $2 AND template_hash = $3 AND state = 'ready'
+				FOR UPDATE SKIP LOCKED)
+			RETURNING id, schema_version
+		), t AS (
+			INSERT INTO tenants (id, slug, name, domain, contact_email, labels, state, step, server, schema_version)
+			SELECT id, $4::text, $5::text, $6::text, NULLIF($7::text, ''), $8::jsonb, 'provisioning', $9::text, $2, schema_version FROM sp
+			RETURNING id
+		), c AS (
+			INSERT INTO credentials (tenant_id, role, secret_sealed)
+			SELECT id, 'app', $10::bytea FROM t
+			UNION ALL SELECT id, $11::text, $12::bytea FROM t WHERE $12::bytea IS NOT NULL
+		), e AS (
+			INSERT INTO events (actor, action, tenant_id, slug, details)
+			SELECT $13::text, 'tenant.create', id, $4::text, $14::jsonb FROM t
+		)
+		SELECT schema_version FROM sp`,
+		id, t.Server, c.TemplateHash, t.Slug, t.Name, t.Domain, t.ContactEmail, t.Labels, c.Step,
+		box.SealString(c.Password, credentialLabel(id, "app")), OwnerCredential, owner,
+		s.Actor, details).Scan(&t.SchemaVersion)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Tenant{}, nil
+	}
+	if err != nil {
+		if dbconn.HasCode(err, pgerrcode.UniqueViolation) {
+			return Tenant{}, tenantInsertError(t, err)
+		}
+		return Tenant{}, fmt.Errorf("claim spare %s: %w", id, err)
+	}
+	t.ID, t.Database, t.State, t.Step = id, DatabaseName(id), StateProvisioning, c.Step
+	return t, nil
+}
+
 // FinishClaim marks a tenant made from a spare active at step, with a tenant.active
 // event, in one statement, and returns the tenant.
+//
+// Its commit does not wait for the catalog's WAL flush (synchronous_commit off for this
+// transaction only): the claim it follows was committed durably before the server was
+// changed, and the server's change is durable, so what a crash of the catalog server
+// could lose here is only the last step's record, which reconcile (or a rerun) makes
+// again from the durable step "claimed". A kill of tenantctl loses nothing: the commit
+// is the server's once this statement returned.
 func (s *Store) FinishClaim(ctx context.Context, id, step string, details map[string]any) (Tenant, error) {
-	t, err := scanTenant(s.pool.QueryRow(ctx, `WITH u AS (
+	t, err := scanTenant(s.pool.QueryRow(ctx, `WITH nosync AS MATERIALIZED (
+			SELECT set_config('synchronous_commit', 'off', true)
+		), u AS (
 			UPDATE tenants SET state = 'active', step = $2, last_error = NULL, updated_at = now()
-			WHERE id = $1 RETURNING *
+			WHERE id = $1 AND EXISTS (SELECT FROM nosync) RETURNING *
 		), e AS (
 			INSERT INTO events (actor, action, tenant_id, slug, details)
 			SELECT $3, 'tenant.active', id, slug, $4 FROM u
