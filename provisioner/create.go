@@ -117,12 +117,14 @@ func (p *Provisioner) CreateWithOutcome(ctx context.Context, o CreateOptions) (c
 	if _, err := p.Store.Box(ctx); err != nil {
 		return catalog.Tenant{}, Created, err
 	}
-	if _, err := p.Store.GetTenant(ctx, o.Slug); err == nil {
+	// The slug's tenant and the servers placement chooses among, in one round trip.
+	_, tenantErr, servers, serversErr := p.Store.TenantAndServers(ctx, o.Slug, o.Server)
+	if tenantErr == nil {
 		return p.createExisting(ctx, lk, o, labels)
-	} else if !errors.Is(err, catalog.ErrTenantNotFound) {
-		return catalog.Tenant{}, Created, err
+	} else if !errors.Is(tenantErr, catalog.ErrTenantNotFound) {
+		return catalog.Tenant{}, Created, tenantErr
 	}
-	srv, err := p.Place(ctx, o.Server, labels)
+	srv, err := place(o.Server, labels, servers, serversErr)
 	if err != nil {
 		return catalog.Tenant{}, Created, err
 	}
