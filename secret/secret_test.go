@@ -2,6 +2,7 @@ package secret
 
 import (
 	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -78,6 +79,19 @@ func TestScramVerifier(t *testing.T) {
 		b, err := base64.StdEncoding.DecodeString(k)
 		require.NoError(t, err)
 		require.Len(t, b, 32)
+	}
+}
+
+// A generated password gets a one-iteration verifier; anything else, PostgreSQL's 4,096.
+func TestKeyVerifier(t *testing.T) {
+	t.Parallel()
+	v, err := KeyVerifier(NewPassword())
+	require.NoError(t, err)
+	require.True(t, strings.HasPrefix(v, fmt.Sprintf("SCRAM-SHA-256$%d:", KeyIterations)), v)
+	for _, pw := range []string{"correct horse battery staple", NewPassword()[:40], "not base64 at all, though long enough to pass for a key!"} {
+		v, err := KeyVerifier(pw)
+		require.NoError(t, err)
+		require.True(t, strings.HasPrefix(v, "SCRAM-SHA-256$4096:"), pw)
 	}
 }
 
