@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -243,16 +244,39 @@ func (s *Store) claimPreferred(ctx context.Context, box *secret.Box, c SpareClai
 // again from the durable step "claimed". A kill of tenantctl loses nothing: the commit
 // is the server's once this statement returned.
 func (s *Store) FinishClaim(ctx context.Context, id, step string, details map[string]any) (Tenant, error) {
-	t, err := scanTenant(s.pool.QueryRow(ctx, `WITH nosync AS MATERIALIZED (
+	return s.finishClaim(ctx, s.pool.QueryRow, "", id, step, details)
+}
+
+// FinishClaimReleasing is [Store.FinishClaim] on lockConn, a catalog connection of its
+// own holding the create's advisory locks, which it releases once the finish committed,
+// in the same round trip: one simple-protocol query whose COMMIT comes before
+// pg_advisory_unlock_all(), so whoever waited for the locks finds the tenant active.
+// released reports that the locks were released (when false, the caller releases them).
+func (s *Store) FinishClaimReleasing(ctx context.Context, lockConn *pgx.Conn, id, step string, details map[string]any) (t Tenant, released bool, err error) {
+	js, err := json.Marshal(details)
+	if err != nil {
+		return Tenant{}, false, err
+	}
+	query := func(ctx context.Context, sql string, args ...any) pgx.Row {
+		return lockConn.QueryRow(ctx, sql, append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...)
+	}
+	t, err = s.finishClaim(ctx, query, ";\nCOMMIT;\nSELECT pg_advisory_unlock_all()", id, step, string(js))
+	return t, err == nil, err
+}
+
+// finishClaim runs FinishClaim's statement through query, then then (SQL that follows
+// it in the same query string, "" for none).
+func (s *Store) finishClaim(ctx context.Context, query func(context.Context, string, ...any) pgx.Row, then, id, step string, details any) (Tenant, error) {
+	t, err := scanTenant(query(ctx, `WITH nosync AS MATERIALIZED (
 			SELECT set_config('synchronous_commit', 'off', true)
 		), u AS (
 			UPDATE tenants SET state = 'active', step = $2, last_error = NULL, updated_at = now()
 			WHERE id = $1 AND EXISTS (SELECT FROM nosync) RETURNING *
 		), e AS (
 			INSERT INTO events (actor, action, tenant_id, slug, details)
-			SELECT $3, 'tenant.active', id, slug, $4 FROM u
+			SELECT $3::text, 'tenant.active', id, slug, $4::jsonb FROM u
 		)
-		SELECT `+tenantColumns+` FROM u`, id, step, s.Actor, details))
+		SELECT `+tenantColumns+` FROM u`+then, id, step, s.Actor, details))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, fmt.Errorf("tenant id %q: %w", id, ErrTenantNotFound)
 	}

@@ -141,7 +141,7 @@ func (p *Provisioner) CreateWithOutcome(ctx context.Context, o CreateOptions) (c
 		}
 	}
 	if !o.SlowPath {
-		t, err := p.createFromSpare(ctx, srv, o, labels)
+		t, err := p.createFromSpare(ctx, srv, o, labels, lk)
 		if !errors.Is(err, catalog.ErrNoSpare) {
 			return t, Created, err
 		}
@@ -180,6 +180,9 @@ type slugLock struct {
 	conn   *pgx.Conn
 	waited bool
 	err    error
+	// released: every lock on conn was released already (a claim's finish does it in
+	// its own round trip).
+	released bool
 }
 
 // lockSlugAhead starts opening a catalog connection and taking the slug's create lock
@@ -227,7 +230,7 @@ func (l *slugLock) close() {
 	if l.conn == nil {
 		return
 	}
-	if l.p.KeepWarm && l.err == nil && l.p.keepLockConn(l.conn) {
+	if l.p.KeepWarm && l.err == nil && l.p.keepLockConn(l.conn, l.released) {
 		return
 	}
 	_ = l.conn.Close(context.Background())
