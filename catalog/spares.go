@@ -5,10 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/internal/validate"
@@ -244,39 +247,7 @@ func (s *Store) claimPreferred(ctx context.Context, box *secret.Box, c SpareClai
 // again from the durable step "claimed". A kill of tenantctl loses nothing: the commit
 // is the server's once this statement returned.
 func (s *Store) FinishClaim(ctx context.Context, id, step string, details map[string]any) (Tenant, error) {
-	return s.finishClaim(ctx, s.pool.QueryRow, "", id, step, details)
-}
-
-// FinishClaimReleasing is [Store.FinishClaim] on lockConn, a catalog connection of its
-// own holding the create's advisory locks, which it releases once the finish committed,
-// in the same round trip: one simple-protocol query whose COMMIT comes before
-// pg_advisory_unlock_all(), so whoever waited for the locks finds the tenant active.
-// released reports that the locks were released (when false, the caller releases them).
-func (s *Store) FinishClaimReleasing(ctx context.Context, lockConn *pgx.Conn, id, step string, details map[string]any) (t Tenant, released bool, err error) {
-	js, err := json.Marshal(details)
-	if err != nil {
-		return Tenant{}, false, err
-	}
-	query := func(ctx context.Context, sql string, args ...any) pgx.Row {
-		return lockConn.QueryRow(ctx, sql, append([]any{pgx.QueryExecModeSimpleProtocol}, args...)...)
-	}
-	t, err = s.finishClaim(ctx, query, ";\nCOMMIT;\nSELECT pg_advisory_unlock_all()", id, step, string(js))
-	return t, err == nil, err
-}
-
-// finishClaim runs FinishClaim's statement through query, then then (SQL that follows
-// it in the same query string, "" for none).
-func (s *Store) finishClaim(ctx context.Context, query func(context.Context, string, ...any) pgx.Row, then, id, step string, details any) (Tenant, error) {
-	t, err := scanTenant(query(ctx, `WITH nosync AS MATERIALIZED (
-			SELECT set_config('synchronous_commit', 'off', true)
-		), u AS (
-			UPDATE tenants SET state = 'active', step = $2, last_error = NULL, updated_at = now()
-			WHERE id = $1 AND EXISTS (SELECT FROM nosync) RETURNING *
-		), e AS (
-			INSERT INTO events (actor, action, tenant_id, slug, details)
-			SELECT $3::text, 'tenant.active', id, slug, $4::jsonb FROM u
-		)
-		SELECT `+tenantColumns+` FROM u`+then, id, step, s.Actor, details))
+	t, err := scanTenant(s.pool.QueryRow(ctx, finishClaimSQL, id, step, s.Actor, details))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, fmt.Errorf("tenant id %q: %w", id, ErrTenantNotFound)
 	}
@@ -285,6 +256,91 @@ func (s *Store) finishClaim(ctx context.Context, query func(context.Context, str
 	}
 	return t, nil
 }
+
+// FinishClaimReleasing is [Store.FinishClaim] on lockConn, a catalog connection of its
+// own holding the create's advisory locks, which it releases once the finish committed,
+// in the same round trip: one simple-protocol query, `BEGIN; <the finish>; COMMIT;
+// SELECT pg_advisory_unlock_all()`, so whoever waited for the locks finds the tenant
+// active. A statement that fails ends the query there: the locks are then still held,
+// and released reports false (the caller releases them).
+func (s *Store) FinishClaimReleasing(ctx context.Context, lockConn *pgx.Conn, id, step string, details map[string]any) (t Tenant, released bool, err error) {
+	js, err := json.Marshal(details)
+	if err != nil {
+		return Tenant{}, false, err
+	}
+	// The simple protocol takes no parameters: the values are quoted as literals.
+	pc := lockConn.PgConn()
+	lits := make([]string, 0, 4)
+	for _, v := range []string{id, step, s.Actor, string(js)} {
+		e, err := pc.EscapeString(v)
+		if err != nil {
+			return Tenant{}, false, err
+		}
+		lits = append(lits, "'"+e+"'")
+	}
+	sql := "BEGIN;\n" + strings.NewReplacer("$1", lits[0], "$2", lits[1], "$3", lits[2], "$4", lits[3]).Replace(finishClaimSQL) +
+		";\nCOMMIT;\nSELECT pg_advisory_unlock_all()"
+	mrr := pc.Exec(ctx, sql)
+	var scanned bool
+	for i := 0; mrr.NextResult(); i++ {
+		if i != 1 { // BEGIN, COMMIT, the release
+			if _, err = mrr.ResultReader().Close(); err != nil {
+				break
+			}
+			continue
+		}
+		scanned = true
+		t, err = scanTenant(firstRow{lockConn.TypeMap(), mrr.ResultReader()})
+		if err != nil {
+			break
+		}
+	}
+	if cerr := mrr.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && !scanned {
+		err = errors.New("no result")
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, false, fmt.Errorf("tenant id %q: %w", id, ErrTenantNotFound)
+	}
+	if err != nil {
+		return t, false, fmt.Errorf("activate tenant %s: %w", id, err)
+	}
+	return t, true, nil
+}
+
+// firstRow is the first row a result reader reads, as a pgx.Row.
+type firstRow struct {
+	m  *pgtype.Map
+	rr *pgconn.ResultReader
+}
+
+func (r firstRow) Scan(dest ...any) error {
+	if !r.rr.NextRow() {
+		if _, err := r.rr.Close(); err != nil {
+			return err
+		}
+		return pgx.ErrNoRows
+	}
+	err := pgx.ScanRow(r.m, r.rr.FieldDescriptions(), r.rr.Values(), dest...)
+	if _, cerr := r.rr.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// finishClaimSQL is FinishClaim's statement.
+const finishClaimSQL = `WITH nosync AS MATERIALIZED (
+			SELECT set_config('synchronous_commit', 'off', true)
+		), u AS (
+			UPDATE tenants SET state = 'active', step = $2, last_error = NULL, updated_at = now()
+			WHERE id = $1 AND EXISTS (SELECT FROM nosync) RETURNING *
+		), e AS (
+			INSERT INTO events (actor, action, tenant_id, slug, details)
+			SELECT $3::text, 'tenant.active', id, slug, $4::jsonb FROM u
+		)
+		SELECT ` + tenantColumns + ` FROM u`
 
 // WarmConn opens one more catalog connection in the background (it stays in the pool),
 // for a caller about to hold one connection (an advisory lock) while it queries on
