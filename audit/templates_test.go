@@ -26,6 +26,17 @@ func TestTemplateDriftIsRebuiltNotCloned(t *testing.T) {
 	fp, err := f.store.TemplateFingerprint(ctx, "pg-a", tmpl)
 	require.NoError(t, err)
 	require.Len(t, fp, 64, "the build records the template's fingerprint")
+	// A clone made since has recorded the template's witness: later clones skip the
+	// fingerprint, and the sabotage below must still be caught.
+	_, witness, err := f.store.TemplateRecord(ctx, "pg-a", tmpl)
+	require.NoError(t, err)
+	if witness == "" {
+		_, err := f.prov.Create(ctx, provisioner.CreateOptions{Slug: "witness", Name: "Witness", Domain: "witness.example", Server: "pg-a"})
+		require.NoError(t, err)
+		_, witness, err = f.store.TemplateRecord(ctx, "pg-a", tmpl)
+		require.NoError(t, err)
+	}
+	require.NotEmpty(t, witness, "a verified clone records the template's witness")
 	a := f.servers[0]
 
 	a.Exec(t, "postgres", "ALTER DATABASE "+tmpl+" ALLOW_CONNECTIONS true")
@@ -50,8 +61,9 @@ func TestTemplateDriftIsRebuiltNotCloned(t *testing.T) {
 	got := query(t, a.Conn(t, delta.Database), `SELECT 'grant' FROM pg_proc WHERE oid = 'pg_catalog.pg_read_binary_file(text)'::regprocedure
 		AND has_function_privilege('public', oid, 'EXECUTE') UNION ALL SELECT 'door' FROM pg_proc WHERE proname = 'audit_test_door'`)
 	require.Empty(t, got, "the tenant was cloned from a rebuilt template")
-	again, err := f.store.TemplateFingerprint(ctx, "pg-a", tmpl)
+	again, witnessAgain, err := f.store.TemplateRecord(ctx, "pg-a", tmpl)
 	require.NoError(t, err)
 	require.Len(t, again, 64)
+	require.NotEqual(t, witness, witnessAgain, "the rebuilt template's row is another version")
 	requireClean(t, f.audit(noProbes))
 }

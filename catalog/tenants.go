@@ -182,6 +182,13 @@ type TenantUpdate struct {
 	ClearDeleted bool
 	// Event, when set, is appended in the same transaction.
 	Event *Event
+	// Progress marks the update as a record of progress that a rerun can afford to
+	// lose (a create's intermediate step, whose work is idempotent and is done again
+	// when its record is missing): its commit does not wait for the WAL flush
+	// (synchronous_commit off for its transaction). Only a crash of the catalog's server
+	// within a fraction of a second can lose it — a killed process loses nothing, and
+	// the next durable commit flushes it too. Ignored with Event.
+	Progress bool
 }
 
 // UpdateTenant applies u to the tenant with this id.
@@ -201,7 +208,17 @@ func (s *Store) UpdateTenant(ctx context.Context, id string, u TenantUpdate) err
 }
 
 func (s *Store) updateTenant(ctx context.Context, q DBTX, id string, u TenantUpdate) error {
-	tag, err := q.Exec(ctx, `UPDATE tenants SET
+	lazy := ""
+	if u.Progress && u.Event == nil {
+		// Local to the statement's own transaction, and read when it commits.
+		lazy = `WITH progress AS (SELECT set_config('synchronous_commit', 'off', true))
+		`
+	}
+	from := ""
+	if lazy != "" {
+		from = " FROM progress"
+	}
+	tag, err := q.Exec(ctx, lazy+`UPDATE tenants SET
 		state = coalesce($2, state),
 		step = coalesce($3, step),
 		last_error = CASE WHEN $4::text IS NULL THEN last_error ELSE NULLIF($4, '') END,
@@ -209,7 +226,7 @@ func (s *Store) updateTenant(ctx context.Context, q DBTX, id string, u TenantUpd
 		deleted_at = CASE WHEN $9 THEN NULL ELSE coalesce($6, deleted_at) END,
 		purged_at = coalesce($7, purged_at),
 		contact_email = CASE WHEN $8 THEN NULL ELSE contact_email END,
-		updated_at = now()
+		updated_at = now()`+from+`
 		WHERE id = $1`, id, u.State, u.Step, u.LastError, u.SchemaVersion, u.DeletedAt, u.PurgedAt, u.ClearContact, u.ClearDeleted)
 	if err != nil {
 		return fmt.Errorf("update tenant %s: %w", id, err)

@@ -468,7 +468,9 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 			}()
 		}
 		fpStepDone[step].Hit()
-		u := catalog.TenantUpdate{Step: &step}
+		// Every step's record but the last is progress a catalog crash may lose: the
+		// rerun does the step again. The activation is durable.
+		u := catalog.TenantUpdate{Step: &step, Progress: true}
 		if step == StepDatabase {
 			u.SchemaVersion = &version
 		}
@@ -508,11 +510,11 @@ func (p *Provisioner) createDatabase(ctx context.Context, srv *tenantdb.Server, 
 			// The warehouse step logs in to the warehouse: that login overlaps the clone.
 			p.warmWarehouse(ctx)
 			var conn *pgx.Conn
-			if tmpl, conn, err = p.cloneTemplate(ctx, srv, t.ID, tmpl); err != nil {
+			if tmpl, conn, err = p.cloneTemplate(ctx, srv, t.ID, tmpl, false); err != nil {
 				return 0, false, err
 			}
-			// On the connection that fingerprinted the clone: one login to the new
-			// database, not two.
+			// On the connection that checked the clone: one login to the new database,
+			// not two, and one transaction that hands it over, adopts and hardens it.
 			err = srv.AdoptAndHardenOn(ctx, conn, t.ID, t.Domain)
 			conn.Close(context.WithoutCancel(ctx))
 			if err != nil {

@@ -391,7 +391,7 @@ func (p *Provisioner) buildSpare(ctx context.Context, h *tenantdb.Server, sp cat
 	if err := p.reached(fpSpareRoles, SpareStepRoles); err != nil {
 		return err
 	}
-	_, conn, err := p.cloneTemplate(ctx, h, sp.ID, tmpl)
+	_, conn, err := p.cloneTemplate(ctx, h, sp.ID, tmpl, true)
 	if err != nil {
 		return err
 	}
@@ -443,7 +443,7 @@ func (p *Provisioner) ensureTemplate(ctx context.Context, h *tenantdb.Server) (t
 		return tmpl, err
 	}
 	if !tmpl.Built {
-		if tmpl.Fingerprint, err = p.Store.TemplateFingerprint(ctx, h.Name, tmpl.Name); err != nil {
+		if tmpl.Fingerprint, tmpl.CloneWitness, err = p.Store.TemplateRecord(ctx, h.Name, tmpl.Name); err != nil {
 			return tmpl, err
 		}
 		if tmpl.Fingerprint == "" {
@@ -556,12 +556,20 @@ func (p *Provisioner) RemoveServer(ctx context.Context, name string) error {
 //
 // It returns the connection that fingerprinted the clone (the caller closes it), so the
 // adoption that follows needs no login of its own.
-func (p *Provisioner) cloneTemplate(ctx context.Context, h *tenantdb.Server, id string, tmpl tenantdb.Template) (tenantdb.Template, *pgx.Conn, error) {
+//
+// handOver false leaves the clone owned by the admin ([tenantdb.Server.CloneDatabase]):
+// the caller hands it over with [tenantdb.Server.AdoptAndHardenOn].
+func (p *Provisioner) cloneTemplate(ctx context.Context, h *tenantdb.Server, id string, tmpl tenantdb.Template, handOver bool) (tenantdb.Template, *pgx.Conn, error) {
 	for attempt := 0; ; attempt++ {
 		if p.Hooks.BeforeClone != nil {
 			p.Hooks.BeforeClone(tmpl.Name)
 		}
-		err := h.CreateDatabase(ctx, id, tmpl.Name)
+		var err error
+		if handOver {
+			err = h.CreateDatabase(ctx, id, tmpl.Name)
+		} else {
+			err = h.CloneDatabase(ctx, id, tmpl.Name)
+		}
 		if err == nil {
 			var conn *pgx.Conn
 			conn, err = p.verifyClone(ctx, h, id, tmpl)
@@ -594,16 +602,56 @@ func (p *Provisioner) cloneTemplate(ctx context.Context, h *tenantdb.Server, id 
 	}
 }
 
-// verifyClone compares the fresh clone id of tmpl with the template's fingerprint. It
-// returns the connection that read it when they match (the caller closes it).
+// verifyClone checks that the fresh clone id is tmpl as it was built. It returns the
+// connection to the clone that checked it when it is (the caller closes it).
+//
+// The proof is the template's witness ([tenantdb.Server.TemplateWitness]), read on the
+// admin connection while the login to the clone is made: when it is the version under
+// which an earlier clone was fingerprinted and matched (recorded in the catalog), nobody
+// entered the template since, and the clone needs no fingerprint. Otherwise (the first
+// clone of a template, or one opened since) the clone is fingerprinted and compared
+// with the fingerprint taken when the template was built; if it matches and the
+// template's row is the version EnsureTemplate saw before the clone (so it stood from
+// before the clone to after it, while CREATE DATABASE itself made sure no session was
+// in the template), that version is recorded as the witness for later clones.
 func (p *Provisioner) verifyClone(ctx context.Context, h *tenantdb.Server, id string, tmpl tenantdb.Template) (*pgx.Conn, error) {
-	got, conn, err := h.FingerprintKeep(ctx, id)
+	type login struct {
+		conn *pgx.Conn
+		err  error
+	}
+	logged := make(chan login, 1)
+	go func() {
+		conn, err := h.ConnectTenant(ctx, id)
+		logged <- login{conn, err}
+	}()
+	now, werr := h.TemplateWitness(ctx, tmpl.Name)
+	l := <-logged
+	if l.err != nil {
+		return nil, l.err
+	}
+	if werr != nil {
+		l.conn.Close(context.WithoutCancel(ctx))
+		return nil, werr
+	}
+	if now != "" && now == tmpl.CloneWitness {
+		return l.conn, nil
+	}
+	got, err := h.FingerprintOn(ctx, l.conn)
 	if err != nil {
+		l.conn.Close(context.WithoutCancel(ctx))
 		return nil, err
 	}
 	if got != tmpl.Fingerprint {
-		conn.Close(context.WithoutCancel(ctx))
+		l.conn.Close(context.WithoutCancel(ctx))
 		return nil, &tenantdb.TemplateDriftError{Server: h.Name, Template: tmpl.Name, Want: tmpl.Fingerprint, Got: got}
 	}
-	return conn, nil
+	if now != "" && now == tmpl.Witness {
+		// Only a shortcut for later clones: a kill before or after it changes nothing
+		// but whether the next clone is fingerprinted.
+		if err := p.Store.SetTemplateCloneWitness(ctx, h.Name, tmpl.Name, tmpl.Fingerprint, now); err != nil {
+			l.conn.Close(context.WithoutCancel(ctx))
+			return nil, err
+		}
+	}
+	return l.conn, nil
 }

@@ -2,6 +2,7 @@ package tenantdb
 
 import (
 	"context"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 )
@@ -21,7 +22,18 @@ func (s *Server) AdoptAndHarden(ctx context.Context, id, domain string) error {
 }
 
 // AdoptAndHardenOn is [Server.AdoptAndHarden] on conn, an admin connection to the
-// tenant database already open (the one that fingerprinted the fresh clone).
+// tenant database already open (the one that checked the fresh clone), for a clone made
+// by [Server.CloneDatabase]: the same transaction first hands the database to its
+// owner, as [Server.CreateDatabase] does in a transaction of its own (PUBLIC's rights
+// revoked, the owner set, the admin's CONNECT granted). The kill point after that
+// hand-over is reached inside the transaction: killed there, nothing is left, and the
+// rerun does it all.
 func (s *Server) AdoptAndHardenOn(ctx context.Context, conn *pgx.Conn, id, domain string) error {
-	return s.adoptAndHarden(ctx, conn, id, domain)
+	return s.withMembership(ctx, conn, []string{OwnerRole(id)}, func(tx pgx.Tx) error {
+		if _, err := tx.Conn().PgConn().Exec(ctx, s.handOverStmts(id)).ReadAll(); err != nil {
+			return fmt.Errorf("hand database %s to its owner: %w", Database(id), err)
+		}
+		fpDatabaseRevoked.Hit()
+		return s.adoptAndHardenTx(ctx, tx, id, domain)
+	})
 }

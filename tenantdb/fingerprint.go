@@ -93,6 +93,11 @@ func (s *Server) FingerprintKeep(ctx context.Context, id string) (string, *pgx.C
 	return fp, conn, nil
 }
 
+// FingerprintOn is [Server.Fingerprint] of the database conn is connected to.
+func (s *Server) FingerprintOn(ctx context.Context, conn *pgx.Conn) (string, error) {
+	return fingerprint(ctx, conn)
+}
+
 // TemplateDriftError says a fresh clone of a template does not fingerprint as the
 // template did when it was built: something in the template was changed since.
 type TemplateDriftError struct {

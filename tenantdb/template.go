@@ -26,6 +26,13 @@ type Template struct {
 	// Fingerprint is its fingerprint (see [Server.Fingerprint]): taken by the build, or
 	// as recorded in the catalog when it was already there.
 	Fingerprint string
+	// Witness is the version of the template's pg_database row that EnsureTemplate saw,
+	// ready, when it found it already built ("" when it built it): see
+	// [Server.TemplateWitness].
+	Witness string
+	// CloneWitness is the witness under which an earlier clone matched Fingerprint, as
+	// the catalog records it ("" when none); set by the caller that read the catalog.
+	CloneWitness string
 }
 
 // EnsureTemplate returns the server's template database for the migration set fsys
@@ -48,9 +55,10 @@ func (s *Server) EnsureTemplate(ctx context.Context, fsys fs.FS) (t Template, re
 	if err != nil {
 		return t, err
 	}
-	ready, _, err := templateState(ctx, pooled, t.Name)
+	ready, _, witness, err := templateState(ctx, pooled, t.Name)
 	release()
 	if err != nil || ready {
+		t.Witness = witness
 		return t, err
 	}
 	// The build lock lives on a dedicated session: it ends with the session if we die.
@@ -71,7 +79,7 @@ func (s *Server) EnsureTemplate(ctx context.Context, fsys fs.FS) (t Template, re
 	}()
 	fpTemplateLocked.Hit()
 	// Someone may have finished it while we waited for the lock.
-	if ready, exists, err = templateState(ctx, conn, t.Name); err != nil || ready {
+	if ready, exists, _, err = templateState(ctx, conn, t.Name); err != nil || ready {
 		return t, err
 	}
 	if exists {
@@ -129,17 +137,57 @@ func (s *Server) EnsureTemplate(ctx context.Context, fsys fs.FS) (t Template, re
 	return t, nil
 }
 
-// templateState reports whether a template exists and is ready.
-func templateState(ctx context.Context, conn *pgx.Conn, name string) (ready, exists bool, err error) {
+// templateState reports whether a template exists and is ready, and the witness of a
+// ready one ([Server.TemplateWitness]).
+func templateState(ctx context.Context, conn *pgx.Conn, name string) (ready, exists bool, witness string, err error) {
 	var allow, isTemplate bool
-	err = conn.QueryRow(ctx, `SELECT datallowconn, datistemplate FROM pg_database WHERE datname = $1`, name).Scan(&allow, &isTemplate)
+	err = conn.QueryRow(ctx, `SELECT datallowconn, datistemplate, `+witnessExpr+` FROM pg_database d WHERE datname = $1`, name).Scan(&allow, &isTemplate, &witness)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return false, false, nil
+		return false, false, "", nil
 	}
 	if err != nil {
-		return false, false, err
+		return false, false, "", err
 	}
-	return !allow && isTemplate, true, nil
+	ready = !allow && isTemplate
+	if !ready {
+		witness = ""
+	}
+	return ready, true, witness, nil
+}
+
+// witnessExpr is the version of a pg_database row d: its oid, the transaction that wrote
+// it (xmin) and its place (ctid).
+const witnessExpr = `d.oid::text || '/' || d.xmin::text || '/' || d.ctid::text`
+
+// TemplateWitness returns the version of template name's pg_database row — its oid, the
+// transaction that wrote that version (xmin) and its place in the table (ctid) — or ""
+// when the template is missing or accepts connections.
+//
+// It proves that nobody entered the template between two readings: a database whose
+// ALLOW_CONNECTIONS is false takes no new session, the superuser's included, and
+// opening it to one (ALTER DATABASE … ALLOW_CONNECTIONS true), renaming it, dropping it
+// and making it again, granting on it or changing its owner each write a new version of
+// the row, with a new xmin, which a later version never shares (an in-place update, as
+// VACUUM makes of datfrozenxid, keeps both; it changes nothing a clone carries). The
+// same version read before and after a CREATE DATABASE … TEMPLATE, which itself fails
+// while any session is in the template, means the clone is the template as it was
+// while that version stood. What it cannot see: a server's superuser writing the
+// template's files, starting the server single-user, or loading a background worker
+// allowed past ALLOW_CONNECTIONS — powers over the whole server, every tenant included.
+func (s *Server) TemplateWitness(ctx context.Context, name string) (string, error) {
+	conn, release, err := s.admin(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer release()
+	ready, _, witness, err := templateState(ctx, conn, name)
+	if err != nil {
+		return "", fmt.Errorf("read the state of template %s: %w", name, err)
+	}
+	if !ready {
+		return "", nil
+	}
+	return witness, nil
 }
 
 func (s *Server) ensureTemplateOwner(ctx context.Context, conn *pgx.Conn) error {
@@ -241,7 +289,7 @@ func (s *Server) DropHalfBuiltTemplate(ctx context.Context, name string) (droppe
 			retErr = err
 		}
 	}()
-	ready, exists, err := templateState(ctx, conn, name)
+	ready, exists, _, err := templateState(ctx, conn, name)
 	if err != nil || ready || !exists {
 		return false, err
 	}
