@@ -274,7 +274,11 @@ func (s *Store) FinishClaimReleasing(ctx context.Context, lockConn *pgx.Conn, id
 	for _, v := range []string{id, step, s.Actor, string(js)} {
 		e, err := pc.EscapeString(v)
 		if err != nil {
-			return Tenant{}, false, err
+			// A catalog whose settings rule out quoting literals (no
+			// standard_conforming_strings or no UTF8): the finish on the pool, the
+			// release left to the caller.
+			t, err := s.FinishClaim(ctx, id, step, details)
+			return t, false, err
 		}
 		lits = append(lits, "'"+e+"'")
 	}
