@@ -22,10 +22,14 @@ build: ## Build bin/tenantctl
 # template and one shared tenantctl binary, -p 4 8 min 14 s and 8 min 24 s. With
 # TENANTCTL_TEST_DSN, use TEST_P=1.
 TEST_P ?= 4
-# go test starts packages in the order it is given them: the slowest test binaries go
-# first (then the rest of ./...), since one started last would be the suite's tail.
-TEST_FIRST := ./internal/faulttest ./cmd/tenantctl/e2e/move ./cmd/tenantctl/e2e/backup ./audit \
-	./cmd/tenantctl/e2e/local ./cmd/tenantctl/e2e/fleet ./rollout ./provisioner ./rollup ./cmd/tenantctl/e2e/tenant
+# go test starts packages in the order it is given them: the test binaries go longest
+# first (then the rest of ./...), since a long one started late would be the suite's tail
+# and short ones fill the slots best at the end (the order of the per-package times in
+# docs/development.md).
+TEST_FIRST := ./cmd/tenantctl/e2e/backup ./cmd/tenantctl/e2e/move ./internal/faulttest ./audit ./rollup \
+	./cmd/tenantctl/e2e/fleet ./cmd/tenantctl/e2e/local ./provisioner ./rollout ./cmd/tenantctl/e2e/tenant \
+	./serve ./scheduler ./cmd/bench ./cmd/tenantctl/e2e/config ./cmd/tenantctl/e2e/server ./mover ./catalog \
+	./localpg ./internal/dbconn ./tenantdb
 
 # The tests that run tenantctl as a subprocess (the e2e areas, the fault suite) share one
 # binary, built here once, rather than each test binary building its own (see

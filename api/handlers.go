@@ -238,7 +238,7 @@ func (a *API) createTenant(w http.ResponseWriter, r *http.Request, op catalog.Op
 	}
 	// Bad input is refused before the key is looked at: it changes nothing, so there is
 	// no answer worth keeping for a retry.
-	req, err := a.createRequest(r, body)
+	req, err := a.createRequest(r, body, key != "")
 	if err != nil {
 		return err
 	}
@@ -274,9 +274,12 @@ func (a *API) createTenant(w http.ResponseWriter, r *http.Request, op catalog.Op
 	return nil
 }
 
-// createRequest decodes and checks a create's body, and that the server it names is
-// registered.
-func (a *API) createRequest(r *http.Request, body []byte) (CreateTenantRequest, error) {
+// createRequest decodes and checks a create's body, and, when checkServer, that the
+// server it names is registered. Only a request with an Idempotency-Key needs that
+// checked here, before its key is claimed; without one the create's placement reads the
+// server anyway and its ErrServerNotFound is the same 400 (doCreate), one catalog round
+// trip fewer.
+func (a *API) createRequest(r *http.Request, body []byte, checkServer bool) (CreateTenantRequest, error) {
 	var req CreateTenantRequest
 	r2 := r.Clone(r.Context())
 	r2.Body = io.NopCloser(bytes.NewReader(body))
@@ -286,10 +289,10 @@ func (a *API) createRequest(r *http.Request, body []byte) (CreateTenantRequest, 
 	if err := validateCreate(req); err != nil {
 		return req, err
 	}
-	if req.Server != "" {
+	if req.Server != "" && checkServer {
 		// A server that is not registered is bad input in the body, not a missing resource.
 		if _, err := a.store.GetServer(r.Context(), req.Server); errors.Is(err, catalog.ErrServerNotFound) {
-			return req, fieldError("server", validate.Errorf("no server named %q: list them with GET /api/v1/servers, or leave server out for automatic placement", req.Server))
+			return req, noServer(req.Server)
 		} else if err != nil {
 			return req, err
 		}
@@ -297,12 +300,18 @@ func (a *API) createRequest(r *http.Request, body []byte) (CreateTenantRequest, 
 	return req, nil
 }
 
+// noServer is the problem of a create naming a server that is not registered: bad
+// input in the body, not a missing resource.
+func noServer(name string) error {
+	return fieldError("server", validate.Errorf("no server named %q: list them with GET /api/v1/servers, or leave server out for automatic placement", name))
+}
+
 func (a *API) doCreate(r *http.Request, req CreateTenantRequest) (int, []byte) {
 	st, b, _ := a.longOp(r, "tenant.create", func(ctx context.Context) result {
 		t, err := a.prov.Create(ctx, req.options())
 		if errors.Is(err, catalog.ErrServerNotFound) {
-			// Removed between the check above and the create.
-			return result{err: fieldError("server", validate.Errorf("no server named %q", req.Server))}
+			// Not registered (or removed since createRequest checked it).
+			return result{err: noServer(req.Server)}
 		}
 		if err != nil {
 			return result{err: err}

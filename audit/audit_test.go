@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strings"
@@ -30,7 +31,7 @@ import (
 // runs alone (not parallel: before the parallel tests start).
 
 // pairs is the number of tenant-server pairs the tests share out.
-const pairs = 4
+const pairs = 6
 
 func TestMain(m *testing.M) {
 	pgtest.Waiting(pairs)
@@ -92,9 +93,13 @@ func setup(t *testing.T) *fleet {
 	require.NoError(t, err)
 	t.Cleanup(store.Close)
 	f := &fleet{t: t, env: env, servers: pair, store: store, prov: provisioner.New(store, nil), tenants: map[string]catalog.Tenant{}}
-	for i, name := range []string{"pg-a", "pg-b"} {
+	names := []string{"pg-a", "pg-b"}
+	for i, name := range names {
 		_, err := f.prov.AddServer(ctx, provisioner.AddServerOptions{Name: name, DSN: pair[i].AdminDSN(t), Capacity: 100})
 		require.NoError(t, err)
+		for db, fp := range builtTemplates(pair[i]) {
+			require.NoError(t, f.store.SetTemplateFingerprint(ctx, name, db, fp))
+		}
 	}
 	f.warehouse = env.Control.NewDatabase(t, "warehouse")
 	_, err = f.prov.InitWarehouse(ctx, env.Control.SuperDSN(f.warehouse))
@@ -108,12 +113,47 @@ func setup(t *testing.T) *fleet {
 		require.NoError(t, err)
 		f.tenants[c.slug] = tn
 	}
+	for i, name := range names {
+		cs, err := f.store.GetServer(ctx, name)
+		require.NoError(t, err)
+		fp, err := f.store.TemplateFingerprint(ctx, name, cs.TemplateDB)
+		require.NoError(t, err)
+		keepTemplate(pair[i], cs.TemplateDB, fp)
+	}
 	t.Cleanup(func() {
 		for _, tn := range f.tenants {
 			ids = append(ids, tn.ID)
 		}
 	})
 	return f
+}
+
+// The tenant template of a pair's server outlives the test that built it (the wipe
+// leaves it), but a new catalog has no fingerprint recorded for it, and a template it
+// cannot verify is rebuilt: two builds per test. So the fingerprint a build recorded
+// is kept by server and recorded in the next test's catalog, as a catalog that built the
+// template itself would hold it, with no clone witness: the test's first clone there is
+// fingerprinted, so a template changed since (a test that taints one) fails that check
+// and is rebuilt before any tenant is cloned from it; one dropped is built again.
+var (
+	templatesMu sync.Mutex
+	templates   = map[*pgtest.Server]map[string]string{} // server -> template database -> fingerprint
+)
+
+func builtTemplates(s *pgtest.Server) map[string]string {
+	templatesMu.Lock()
+	defer templatesMu.Unlock()
+	return maps.Clone(templates[s])
+}
+
+func keepTemplate(s *pgtest.Server, db, fingerprint string) {
+	templatesMu.Lock()
+	defer templatesMu.Unlock()
+	if db == "" || fingerprint == "" {
+		delete(templates, s)
+		return
+	}
+	templates[s] = map[string]string{db: fingerprint}
 }
 
 // wipe drops every tenant-named database and role on every server of the environment

@@ -26,7 +26,7 @@ func (a *auditor) inspect(ctx context.Context, t catalog.Tenant) {
 	}
 	a.col.evaluated(CheckDBExtensions, t.Slug)
 	a.col.evaluated(CheckDBObjectOwner, t.Slug)
-	c, err := s.handle.InspectDatabase(ctx, t.ID)
+	c, err := s.handle.InspectDatabase(ctx, t.ID, a.expectedFor(t))
 	if err != nil {
 		if ctx.Err() != nil {
 			return

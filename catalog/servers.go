@@ -189,3 +189,41 @@ func (s *Store) SetTemplate(ctx context.Context, name, db, hash string, version 
 		template_version = $4, template_built_at = now(), updated_at = now() WHERE name = $1`, name, db, hash, version)
 	return err
 }
+
+// TenantAndServers reads, in one round trip, what a create looks at first: the live
+// tenant with this slug ([ErrTenantNotFound] in tenantErr when there is none) and the
+// server named (ErrServerNotFound in serversErr when it is not registered), or every
+// server when name is "".
+func (s *Store) TenantAndServers(ctx context.Context, slug, name string) (t Tenant, tenantErr error, servers []Server, serversErr error) {
+	b := &pgx.Batch{}
+	var read, listed bool
+	b.Queue(`SELECT `+tenantColumns+` FROM tenants WHERE slug = $1 AND state <> 'purged'`, slug).QueryRow(func(row pgx.Row) error {
+		read = true
+		t, tenantErr = scanTenant(row)
+		if errors.Is(tenantErr, pgx.ErrNoRows) {
+			tenantErr = validate.Invalid(fmt.Errorf("tenant %q: %w", slug, ErrTenantNotFound))
+		}
+		return nil
+	})
+	q, args := `SELECT `+serverColumns+` FROM servers s ORDER BY s.name`, []any(nil)
+	if name != "" {
+		q, args = `SELECT `+serverColumns+` FROM servers s WHERE s.name = $1`, []any{name}
+	}
+	b.Queue(q, args...).Query(func(rows pgx.Rows) error {
+		listed = true
+		servers, serversErr = pgx.CollectRows(rows, func(r pgx.CollectableRow) (Server, error) { return scanServer(r) })
+		if serversErr == nil && name != "" && len(servers) == 0 {
+			serversErr = serverNotFound(name)
+		}
+		return nil
+	})
+	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
+		if !read {
+			tenantErr = err
+		}
+		if !listed {
+			serversErr = err
+		}
+	}
+	return t, tenantErr, servers, serversErr
+}

@@ -2,13 +2,20 @@ package catalog
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgtype"
 
+	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/internal/validate"
+	"github.com/tenantctl/tenantctl/secret"
 )
 
 // Spare states.
@@ -135,6 +142,15 @@ func (s *Store) ClaimSpare(ctx context.Context, c SpareClaim) (Tenant, error) {
 	if t.Labels == nil {
 		t.Labels = map[string]string{}
 	}
+	if c.Prefer != "" {
+		// The spare the claimer logged in to ahead: its passwords can be sealed under its
+		// id before the claim, so the whole claim is one statement, one round trip and
+		// one commit. When that spare is gone or held, the general claim below runs.
+		claimed, err := s.claimPreferred(ctx, box, c, t)
+		if err != nil || claimed.ID != "" {
+			return claimed, err
+		}
+	}
 	err = s.InTx(ctx, func(tx pgx.Tx) error {
 		err := tx.QueryRow(ctx, `SELECT id, schema_version FROM spares
 			WHERE server = $1 AND template_hash = $2 AND state = 'ready'
@@ -175,17 +191,63 @@ func (s *Store) ClaimSpare(ctx context.Context, c SpareClaim) (Tenant, error) {
 	return t, err
 }
 
-// FinishClaim marks a tenant made from a spare active at step, with a tenant.active
-// event, in one statement, and returns the tenant.
-func (s *Store) FinishClaim(ctx context.Context, id, step string, details map[string]any) (Tenant, error) {
-	t, err := scanTenant(s.pool.QueryRow(ctx, `WITH u AS (
-			UPDATE tenants SET state = 'active', step = $2, last_error = NULL, updated_at = now()
-			WHERE id = $1 RETURNING *
+// claimPreferred is [Store.ClaimSpare] of the spare c.Prefer names, in one statement:
+// the spare's row deleted (skipped when a concurrent claimer holds it), the tenant, its
+// sealed passwords and the tenant.create event inserted from what the delete returned.
+// It returns a tenant without an id, having changed nothing, when that spare is not
+// ready on the tenant's server for the migration set or is held.
+func (s *Store) claimPreferred(ctx context.Context, box *secret.Box, c SpareClaim, t Tenant) (Tenant, error) {
+	id := c.Prefer
+	owner := []byte(nil)
+	if c.OwnerPassword != "" {
+		owner = box.SealString(c.OwnerPassword, credentialLabel(id, OwnerCredential))
+	}
+	details := map[string]any{"server": t.Server, "database": DatabaseName(id), "spare": true}
+	err := s.pool.QueryRow(ctx, `WITH sp AS (
+			DELETE FROM spares WHERE id = (
+				SELECT id FROM spares WHERE id = $1 AND server = $2 AND template_hash = $3 AND state = 'ready'
+				FOR UPDATE SKIP LOCKED)
+			RETURNING id, schema_version
+		), t AS (
+			INSERT INTO tenants (id, slug, name, domain, contact_email, labels, state, step, server, schema_version)
+			SELECT id, $4::text, $5::text, $6::text, NULLIF($7::text, ''), $8::jsonb, 'provisioning', $9::text, $2, schema_version FROM sp
+			RETURNING id
+		), c AS (
+			INSERT INTO credentials (tenant_id, role, secret_sealed)
+			SELECT id, 'app', $10::bytea FROM t
+			UNION ALL SELECT id, $11::text, $12::bytea FROM t WHERE $12::bytea IS NOT NULL
 		), e AS (
 			INSERT INTO events (actor, action, tenant_id, slug, details)
-			SELECT $3, 'tenant.active', id, slug, $4 FROM u
+			SELECT $13::text, 'tenant.create', id, $4::text, $14::jsonb FROM t
 		)
-		SELECT `+tenantColumns+` FROM u`, id, step, s.Actor, details))
+		SELECT schema_version FROM sp`,
+		id, t.Server, c.TemplateHash, t.Slug, t.Name, t.Domain, t.ContactEmail, t.Labels, c.Step,
+		box.SealString(c.Password, credentialLabel(id, "app")), OwnerCredential, owner,
+		s.Actor, details).Scan(&t.SchemaVersion)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Tenant{}, nil
+	}
+	if err != nil {
+		if dbconn.HasCode(err, pgerrcode.UniqueViolation) {
+			return Tenant{}, tenantInsertError(t, err)
+		}
+		return Tenant{}, fmt.Errorf("claim spare %s: %w", id, err)
+	}
+	t.ID, t.Database, t.State, t.Step = id, DatabaseName(id), StateProvisioning, c.Step
+	return t, nil
+}
+
+// FinishClaim marks a tenant made from a spare active at step, with a tenant.active
+// event, in one statement, and returns the tenant.
+//
+// Its commit does not wait for the catalog's WAL flush (synchronous_commit off for this
+// transaction only): the claim it follows was committed durably before the server was
+// changed, and the server's change is durable, so what a crash of the catalog server
+// could lose here is only the last step's record, which reconcile (or a rerun) makes
+// again from the durable step "claimed". A kill of tenantctl loses nothing: the commit
+// is the server's once this statement returned.
+func (s *Store) FinishClaim(ctx context.Context, id, step string, details map[string]any) (Tenant, error) {
+	t, err := scanTenant(s.pool.QueryRow(ctx, finishClaimSQL, id, step, s.Actor, details))
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, fmt.Errorf("tenant id %q: %w", id, ErrTenantNotFound)
 	}
@@ -194,6 +256,95 @@ func (s *Store) FinishClaim(ctx context.Context, id, step string, details map[st
 	}
 	return t, nil
 }
+
+// FinishClaimReleasing is [Store.FinishClaim] on lockConn, a catalog connection of its
+// own holding the create's advisory locks, which it releases once the finish committed,
+// in the same round trip: one simple-protocol query, `BEGIN; <the finish>; COMMIT;
+// SELECT pg_advisory_unlock_all()`, so whoever waited for the locks finds the tenant
+// active. A statement that fails ends the query there: the locks are then still held,
+// and released reports false (the caller releases them).
+func (s *Store) FinishClaimReleasing(ctx context.Context, lockConn *pgx.Conn, id, step string, details map[string]any) (t Tenant, released bool, err error) {
+	js, err := json.Marshal(details)
+	if err != nil {
+		return Tenant{}, false, err
+	}
+	// The simple protocol takes no parameters: the values are quoted as literals.
+	pc := lockConn.PgConn()
+	lits := make([]string, 0, 4)
+	for _, v := range []string{id, step, s.Actor, string(js)} {
+		e, err := pc.EscapeString(v)
+		if err != nil {
+			// A catalog whose settings rule out quoting literals (no
+			// standard_conforming_strings or no UTF8): the finish on the pool, the
+			// release left to the caller.
+			t, err := s.FinishClaim(ctx, id, step, details)
+			return t, false, err
+		}
+		lits = append(lits, "'"+e+"'")
+	}
+	sql := "BEGIN;\n" + strings.NewReplacer("$1", lits[0], "$2", lits[1], "$3", lits[2], "$4", lits[3]).Replace(finishClaimSQL) +
+		";\nCOMMIT;\nSELECT pg_advisory_unlock_all()"
+	mrr := pc.Exec(ctx, sql)
+	var scanned bool
+	for i := 0; mrr.NextResult(); i++ {
+		if i != 1 { // BEGIN, COMMIT, the release
+			if _, err = mrr.ResultReader().Close(); err != nil {
+				break
+			}
+			continue
+		}
+		scanned = true
+		t, err = scanTenant(firstRow{lockConn.TypeMap(), mrr.ResultReader()})
+		if err != nil {
+			break
+		}
+	}
+	if cerr := mrr.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil && !scanned {
+		err = errors.New("no result")
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return t, false, fmt.Errorf("tenant id %q: %w", id, ErrTenantNotFound)
+	}
+	if err != nil {
+		return t, false, fmt.Errorf("activate tenant %s: %w", id, err)
+	}
+	return t, true, nil
+}
+
+// firstRow is the first row a result reader reads, as a pgx.Row.
+type firstRow struct {
+	m  *pgtype.Map
+	rr *pgconn.ResultReader
+}
+
+func (r firstRow) Scan(dest ...any) error {
+	if !r.rr.NextRow() {
+		if _, err := r.rr.Close(); err != nil {
+			return err
+		}
+		return pgx.ErrNoRows
+	}
+	err := pgx.ScanRow(r.m, r.rr.FieldDescriptions(), r.rr.Values(), dest...)
+	if _, cerr := r.rr.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// finishClaimSQL is FinishClaim's statement.
+const finishClaimSQL = `WITH nosync AS MATERIALIZED (
+			SELECT set_config('synchronous_commit', 'off', true)
+		), u AS (
+			UPDATE tenants SET state = 'active', step = $2, last_error = NULL, updated_at = now()
+			WHERE id = $1 AND EXISTS (SELECT FROM nosync) RETURNING *
+		), e AS (
+			INSERT INTO events (actor, action, tenant_id, slug, details)
+			SELECT $3::text, 'tenant.active', id, slug, $4::jsonb FROM u
+		)
+		SELECT ` + tenantColumns + ` FROM u`
 
 // WarmConn opens one more catalog connection in the background (it stays in the pool),
 // for a caller about to hold one connection (an advisory lock) while it queries on

@@ -208,10 +208,11 @@ func (p *Provisioner) catalogConnAhead(ctx context.Context) (c *catalog.ConnAhea
 }
 
 // keepLockConn releases every lock a create held on conn, a catalog connection of its
-// own, and keeps it for the next create's locks (KeepWarm). It reports false, having
-// kept nothing, when the connection is not idle and sound or one is kept already; the
-// caller then closes it, which ends its locks too.
-func (p *Provisioner) keepLockConn(conn *pgx.Conn) bool {
+// own (unless released says they were), and keeps it for the next create's locks
+// (KeepWarm). It reports false, having kept nothing, when the connection is not idle
+// and sound or one is kept already; the caller then closes it, which ends its locks
+// too.
+func (p *Provisioner) keepLockConn(conn *pgx.Conn, released bool) bool {
 	if conn.IsClosed() || conn.PgConn().TxStatus() != 'I' {
 		return false
 	}
@@ -221,10 +222,12 @@ func (p *Provisioner) keepLockConn(conn *pgx.Conn) bool {
 	if full {
 		return false
 	}
-	ctx, cancel := context.WithTimeout(p.warmCtx(), 5*time.Second)
-	defer cancel()
-	if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`); err != nil {
-		return false
+	if !released {
+		ctx, cancel := context.WithTimeout(p.warmCtx(), 5*time.Second)
+		defer cancel()
+		if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock_all()`); err != nil {
+			return false
+		}
 	}
 	p.warmMu.Lock()
 	defer p.warmMu.Unlock()

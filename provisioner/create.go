@@ -117,12 +117,14 @@ func (p *Provisioner) CreateWithOutcome(ctx context.Context, o CreateOptions) (c
 	if _, err := p.Store.Box(ctx); err != nil {
 		return catalog.Tenant{}, Created, err
 	}
-	if _, err := p.Store.GetTenant(ctx, o.Slug); err == nil {
+	// The slug's tenant and the servers placement chooses among, in one round trip.
+	_, tenantErr, servers, serversErr := p.Store.TenantAndServers(ctx, o.Slug, o.Server)
+	if tenantErr == nil {
 		return p.createExisting(ctx, lk, o, labels)
-	} else if !errors.Is(err, catalog.ErrTenantNotFound) {
-		return catalog.Tenant{}, Created, err
+	} else if !errors.Is(tenantErr, catalog.ErrTenantNotFound) {
+		return catalog.Tenant{}, Created, tenantErr
 	}
-	srv, err := p.Place(ctx, o.Server, labels)
+	srv, err := place(o.Server, labels, servers, serversErr)
 	if err != nil {
 		return catalog.Tenant{}, Created, err
 	}
@@ -139,7 +141,7 @@ func (p *Provisioner) CreateWithOutcome(ctx context.Context, o CreateOptions) (c
 		}
 	}
 	if !o.SlowPath {
-		t, err := p.createFromSpare(ctx, srv, o, labels)
+		t, err := p.createFromSpare(ctx, srv, o, labels, lk)
 		if !errors.Is(err, catalog.ErrNoSpare) {
 			return t, Created, err
 		}
@@ -178,6 +180,9 @@ type slugLock struct {
 	conn   *pgx.Conn
 	waited bool
 	err    error
+	// released: every lock on conn was released already (a claim's finish does it in
+	// its own round trip).
+	released bool
 }
 
 // lockSlugAhead starts opening a catalog connection and taking the slug's create lock
@@ -225,7 +230,7 @@ func (l *slugLock) close() {
 	if l.conn == nil {
 		return
 	}
-	if l.p.KeepWarm && l.err == nil && l.p.keepLockConn(l.conn) {
+	if l.p.KeepWarm && l.err == nil && l.p.keepLockConn(l.conn, l.released) {
 		return
 	}
 	_ = l.conn.Close(context.Background())

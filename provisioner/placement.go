@@ -15,9 +15,20 @@ import (
 func (p *Provisioner) Place(ctx context.Context, name string, labels map[string]string) (catalog.Server, error) {
 	if name != "" {
 		srv, err := p.Store.GetServer(ctx, name)
+		return place(name, labels, []catalog.Server{srv}, err)
+	}
+	servers, err := p.Store.ListServers(ctx)
+	return place(name, labels, servers, err)
+}
+
+// place is [Provisioner.Place] among servers, as read for name (the one server named,
+// or every server when name is ""); err is the read's.
+func place(name string, labels map[string]string, servers []catalog.Server, err error) (catalog.Server, error) {
+	if name != "" {
 		if err != nil {
-			return srv, err
+			return catalog.Server{}, err
 		}
+		srv := servers[0]
 		if srv.Draining {
 			return srv, &DrainingError{Server: name}
 		}
@@ -26,7 +37,6 @@ func (p *Provisioner) Place(ctx context.Context, name string, labels map[string]
 		}
 		return srv, nil
 	}
-	servers, err := p.Store.ListServers(ctx)
 	if err != nil {
 		return catalog.Server{}, err
 	}

@@ -42,7 +42,7 @@ const (
 // returns catalog.ErrNoSpare, having changed nothing, when the server has no spare for
 // the current migration set. The claiming command never refills the pool: reconcile
 // and the scheduler do.
-func (p *Provisioner) createFromSpare(ctx context.Context, srv catalog.Server, o CreateOptions, labels map[string]string) (catalog.Tenant, error) {
+func (p *Provisioner) createFromSpare(ctx context.Context, srv catalog.Server, o CreateOptions, labels map[string]string, lk *slugLock) (catalog.Tenant, error) {
 	h, err := p.Server(ctx, srv.Name)
 	if err != nil {
 		return catalog.Tenant{}, err
@@ -91,7 +91,7 @@ func (p *Provisioner) createFromSpare(ctx context.Context, srv catalog.Server, o
 	if v.err != nil {
 		return t, p.createFailed(ctx, t, StepClaimed, v.err)
 	}
-	active, err := p.activateClaimed(ctx, h, t, v.verifiers, ahead.take(t.ID))
+	active, err := p.activateClaimed(ctx, h, t, v.verifiers, ahead.take(t.ID), lk)
 	// The next claim's logins, made between requests (KeepWarm only).
 	p.prepareNextClaim(srv.Name)
 	if err != nil {
@@ -102,9 +102,10 @@ func (p *Provisioner) createFromSpare(ctx context.Context, srv catalog.Server, o
 
 // activateClaimed turns a claimed spare into an active tenant: one server round trip
 // on conn (an admin connection to the claimed database; nil: one is opened now), then
-// the catalog record. An interrupted claim is finished by runCreateSteps from
-// StepClaimed, which makes the same changes.
-func (p *Provisioner) activateClaimed(ctx context.Context, h *tenantdb.Server, t catalog.Tenant, pw tenantdb.ClaimPasswords, conn *pgx.Conn) (catalog.Tenant, error) {
+// the catalog record, made on the create's lock connection with the release of its
+// locks in the same round trip (lk nil: on the pool's). An interrupted claim is
+// finished by runCreateSteps from StepClaimed, which makes the same changes.
+func (p *Provisioner) activateClaimed(ctx context.Context, h *tenantdb.Server, t catalog.Tenant, pw tenantdb.ClaimPasswords, conn *pgx.Conn, lk *slugLock) (catalog.Tenant, error) {
 	// No warehouse login here: the tenant has no rows to roll up yet, and the first
 	// rollup that copies any records it in the warehouse's tenant dimension (every run
 	// refreshes it). Under load a login is the dearest thing a claim could do.
@@ -134,8 +135,13 @@ func (p *Provisioner) activateClaimed(ctx context.Context, h *tenantdb.Server, t
 	// Both kill points are after the one transaction that made both changes.
 	fpClaimDomain.Hit()
 	fpClaimActivated.Hit()
-	return p.Store.FinishClaim(ctx, t.ID, StepWarehouse, map[string]any{
-		"server": t.Server, "schema_version": t.SchemaVersion, "spare": true})
+	details := map[string]any{"server": t.Server, "schema_version": t.SchemaVersion, "spare": true}
+	if lk == nil || lk.conn == nil {
+		return p.Store.FinishClaim(ctx, t.ID, StepWarehouse, details)
+	}
+	active, released, err := p.Store.FinishClaimReleasing(ctx, lk.conn, t.ID, StepWarehouse, details)
+	lk.released = released
+	return active, err
 }
 
 // createFailed records a failed provisioning step the way finishCreate does.

@@ -408,3 +408,70 @@ func TestKeepWarmKeepsTheLockConnection(t *testing.T) {
 	require.NotContains(t, err.Error(), "another run")
 	require.Equal(t, provisioner.Created, outcome)
 }
+
+// TestClaimOfThePreferredSpare covers the claim's one-statement form (the spare the
+// claimer logged in to ahead) and its fall back to the general claim.
+func TestClaimOfThePreferredSpare(t *testing.T) {
+	t.Parallel()
+	b := poolSetup(t)
+	ctx := context.Background()
+	require.NoError(t, b.store.SetSpares(ctx, "pg-a", 3))
+	_, err := b.p.RefillPool(ctx, "pg-a", false)
+	require.NoError(t, err)
+	spares := readySpares(t, b, "pg-a")
+	require.Len(t, spares, 3)
+	hash := spares[0].TemplateHash
+	claim := func(slug, prefer string) (catalog.Tenant, error) {
+		return b.store.ClaimSpare(ctx, catalog.SpareClaim{
+			Tenant: catalog.Tenant{Slug: slug, Name: "Claim " + slug, Domain: slug + ".example", Server: "pg-a",
+				Labels: map[string]string{"tier": "gold"}},
+			Step: provisioner.StepClaimed, TemplateHash: hash, Password: "app-" + slug, OwnerPassword: "owner-" + slug, Prefer: prefer,
+		})
+	}
+
+	// The preferred spare, though not the oldest: taken, its passwords sealed under its
+	// id, its labels and event recorded.
+	newest := spares[len(spares)-1]
+	slug := "pref-" + pgtest.RandomSuffix()[:4]
+	tn, err := claim(slug, newest.ID)
+	require.NoError(t, err)
+	require.Equal(t, newest.ID, tn.ID)
+	require.Equal(t, newest.SchemaVersion, tn.SchemaVersion)
+	got, err := b.store.GetTenant(ctx, slug)
+	require.NoError(t, err)
+	require.Equal(t, catalog.StateProvisioning, got.State)
+	require.Equal(t, provisioner.StepClaimed, got.Step)
+	require.Equal(t, map[string]string{"tier": "gold"}, got.Labels)
+	pw, err := b.store.Credential(ctx, tn.ID, "app")
+	require.NoError(t, err)
+	require.Equal(t, "app-"+slug, pw)
+	pw, err = b.store.Credential(ctx, tn.ID, catalog.OwnerCredential)
+	require.NoError(t, err)
+	require.Equal(t, "owner-"+slug, pw)
+	var events int
+	require.NoError(t, b.store.Pool().QueryRow(ctx, `SELECT count(*) FROM events WHERE tenant_id = $1 AND action = 'tenant.create'`, tn.ID).Scan(&events))
+	require.Equal(t, 1, events)
+
+	// A slug already taken: refused, the preferred spare left in the pool.
+	left := readySpares(t, b, "pg-a")
+	require.Len(t, left, 2)
+	_, err = claim(slug, left[0].ID)
+	require.ErrorIs(t, err, catalog.ErrTenantExists)
+	require.Len(t, readySpares(t, b, "pg-a"), 2, "a refused claim takes no spare")
+
+	// The preferred spare gone (claimed by another): the oldest ready one is taken.
+	other, err := claim("pref2-"+pgtest.RandomSuffix()[:4], newest.ID)
+	require.NoError(t, err)
+	require.Equal(t, left[0].ID, other.ID)
+	pw, err = b.store.Credential(ctx, other.ID, "app")
+	require.NoError(t, err)
+	require.Equal(t, "app-"+other.Slug, pw, "sealed under the id of the spare taken")
+
+	// A preferred spare of another migration set is not taken.
+	_, err = b.store.ClaimSpare(ctx, catalog.SpareClaim{
+		Tenant: catalog.Tenant{Slug: "pref3-" + pgtest.RandomSuffix()[:4], Name: "x", Domain: "pref3.example", Server: "pg-a"},
+		Step:   provisioner.StepClaimed, TemplateHash: "another", Password: "p", Prefer: left[1].ID,
+	})
+	require.ErrorIs(t, err, catalog.ErrNoSpare)
+	require.Len(t, readySpares(t, b, "pg-a"), 1)
+}

@@ -84,6 +84,10 @@ func (h *harness) flatness(ctx context.Context, r *report) error {
 		{"audit --no-probes", []string{"audit", "--no-probes", "-o", "json", "--out", filepath.Join(h.dir, "flat-audit.json"), "--concurrency", "4", "--per-server", "4"}},
 		{"reconcile", []string{"reconcile"}},
 	}
+	// As in the audit section: the raw baselines' databases are no fleet's.
+	if _, err := h.dropBaselines(ctx); err != nil {
+		return err
+	}
 	per := make([][]float64, len(ops))
 	for si, n := range sizes {
 		dbs, err := h.fleetTenants(ctx, n)
@@ -107,7 +111,7 @@ func (h *harness) flatness(ctx context.Context, r *report) error {
 			t, err := h.run(ctx, op.args[0], op.args...)
 			peak := s.Stop()
 			if err != nil && op.args[0] == "audit" && strings.Contains(err.Error(), "exit status") && !strings.Contains(err.Error(), "exit status 2") {
-				r.Notes = append(r.Notes, "flatness audit reported violations: "+firstLine(err.Error()))
+				r.Notes = append(r.Notes, "flatness audit reported violations: "+firstLine(err.Error())+": "+auditFindings(filepath.Join(h.dir, "flat-audit.json")))
 				err = nil
 			}
 			if err != nil {

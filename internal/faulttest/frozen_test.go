@@ -16,8 +16,9 @@ import (
 	"github.com/tenantctl/tenantctl/tenantdb"
 )
 
-// The frozen server is registered with short client-side bounds so the test stays
-// quick; the defaults (connect 10 s, liveness 10 s + 5 s) scale the same figures.
+// The frozen server is reached with short client-side bounds while it is frozen (see
+// shortBounds) so the test stays quick; the defaults (connect 10 s, liveness 10 s + 5 s)
+// scale the same figures.
 const (
 	frozenParams = "connect_timeout=2&liveness_interval=1s&liveness_timeout=1s"
 	// frozenCommandBound: the in-flight statement gives up after 2 s, then each further
@@ -36,15 +37,7 @@ func TestServerFrozenMidStatement(t *testing.T) {
 	t.Parallel()
 	healthy := pgtest.Dedicated(t, "healthy", nil)
 	victim := pgtest.Dedicated(t, "victim", nil)
-	f := newFleet(t, healthy)
-	f.servers = append(f.servers, victim)
-	dsn := victim.AdminDSN(t)
-	f.secrets = append(f.secrets, passwordOf(dsn))
-	sep := "?"
-	if strings.Contains(dsn, "?") {
-		sep = "&"
-	}
-	f.mustStdin(dsn+sep+frozenParams+"\n", "server", "add", "pg-b", "--dsn", "-", "--capacity", "500")
+	f := newFleet(t, healthy, victim)
 	for i := 0; i < 2; i++ {
 		f.createTenant(fmt.Sprintf("ok-%d", i), "--server", "pg-a")
 		f.createTenant(fmt.Sprintf("vic-%d", i), "--server", "pg-b")
@@ -69,8 +62,10 @@ func TestServerFrozenMidStatement(t *testing.T) {
 		"CREATE TABLE fault_%d (id bigint PRIMARY KEY);\n\n-- +goose Down\nDROP TABLE fault_%d;\n", f.nextMig, f.nextMig)
 	require.NoError(t, os.WriteFile(filepath.Join(f.migrations, fmt.Sprintf("%05d_frozen.sql", f.nextMig)), []byte(body), 0o644))
 	setSleep(true)
+	f.shortBounds(1, true)
 	f.frozenMidStatement(victim, super, "pg_sleep", "state = 'active' AND query LIKE '%pg_sleep%'",
 		"migrate", "up", "--canary", "0", "--max-failures", "0")
+	f.shortBounds(1, false)
 	for _, tn := range f.tenants() {
 		if tn.Server == "pg-a" {
 			require.Equal(t, int64(f.nextMig), tn.SchemaVersion, "healthy tenant %s migrated while pg-b was frozen", tn.Slug)
@@ -90,7 +85,9 @@ func TestServerFrozenMidStatement(t *testing.T) {
 	require.NoError(t, err)
 	_, err = tx.Exec(ctx, "LOCK TABLE incidents, systems, users IN ACCESS EXCLUSIVE MODE")
 	require.NoError(t, err)
+	f.shortBounds(1, true)
 	f.frozenMidStatement(victim, super, "a lock", "wait_event_type = 'Lock' AND application_name = 'tenantctl'", "rollup", "run")
+	f.shortBounds(1, false)
 	require.NoError(t, tx.Rollback(ctx))
 	require.NoError(t, locker.Close(ctx))
 	f.recoverFrom("after rollup run met a server frozen mid-statement")

@@ -12,8 +12,10 @@ import (
 )
 
 // faultBound is how long a fleet command may take when one server is stopped or frozen:
-// the connect timeout (10 s) per connection attempt, a few attempts, and slack for a
-// loaded machine. A command that hangs on the dead server fails the test.
+// the connect timeout (10 s by default; TestServerStoppedOrFrozen reaches its bad server
+// with frozenParams' 2 s while it is bad, see shortBounds) per connection attempt, a few
+// attempts, and slack for a loaded machine. A command that hangs on the dead server fails
+// the test.
 const faultBound = 90 * time.Second
 
 // serverFaultCommands are the fleet commands run against a fleet with one bad server:
@@ -55,6 +57,26 @@ func (f *fleet) runWithBadServer(what string, bad []string) {
 	}
 }
 
+// shortBounds changes how the fleet reaches server i (which must be up): with
+// frozenParams' short client-side bounds (connect 2 s, liveness 1 s + 1 s, where the
+// defaults are 10 s, 10 s + 5 s) while a test makes it stop or freeze, since the test is
+// about the path a command takes past a bad server, not about waiting out the default
+// timeouts (about 140 s of TestServerStoppedOrFrozen's run with them; a hang still fails
+// it); with the defaults again before the fleet recovers, since a loaded machine can take
+// more than 2 s to log a client in to a healthy server.
+func (f *fleet) shortBounds(i int, on bool) {
+	f.t.Helper()
+	dsn := f.servers[i].AdminDSN(f.t)
+	if on {
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		dsn += sep + frozenParams
+	}
+	f.mustStdin(dsn+"\n", "server", "set", fmt.Sprintf("pg-%c", 'a'+i), "--dsn-stdin")
+}
+
 // recoverFrom brings the fleet back after the bad server is back: the failed create is
 // retried by reconcile, the rest by rerunning the fleet commands.
 func (f *fleet) recoverFrom(what string) {
@@ -80,14 +102,18 @@ func TestServerStoppedOrFrozen(t *testing.T) {
 	}
 	f.must("rollup", "run")
 
+	f.shortBounds(1, true)
 	victim.Stop(t)
 	f.runWithBadServer("server stopped", bad)
 	victim.Start(t)
+	f.shortBounds(1, false)
 	f.recoverFrom("after the stopped server started again")
 
+	f.shortBounds(1, true)
 	victim.Freeze(t)
 	f.runWithBadServer("server frozen", bad)
 	victim.Thaw(t)
+	f.shortBounds(1, false)
 	f.recoverFrom("after the frozen server was thawed")
 
 	// Frozen in the middle of a command: its established connections get no answer.
@@ -98,6 +124,7 @@ func TestServerStoppedOrFrozen(t *testing.T) {
 		for _, slug := range []string{"ok-0", "vic-0"} {
 			f.fill(slug, 50)
 		}
+		f.shortBounds(1, true)
 		done := make(chan result, 1)
 		start := time.Now()
 		go func() { done <- f.runEnv("", nil, args...) }()
@@ -111,6 +138,7 @@ func TestServerStoppedOrFrozen(t *testing.T) {
 			t.Fatalf("tenantctl %v hung on a server frozen mid-command", args)
 		}
 		victim.Thaw(t)
+		f.shortBounds(1, false)
 		t.Logf("frozen mid-command: tenantctl %v: exit %d after %s", args, r.code, time.Since(start).Round(time.Millisecond))
 		require.Contains(t, []int{0, 1}, r.code, "%v\n%s", args, r)
 		if r.code == 1 {

@@ -77,6 +77,9 @@ func Main(m *testing.M, n int) int {
 	if env != nil && !env.External {
 		stopCtx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
+		if os.Getenv("PGTEST_CPU") != "" {
+			reportServerCPU(append([]*Server{env.Control}, env.Servers...))
+		}
 		for _, s := range append([]*Server{env.Control}, env.Servers...) {
 			if s.Cluster != nil {
 				_ = s.Cluster.Remove(stopCtx)
@@ -394,6 +397,37 @@ func (s *Server) Reload(t testing.TB) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// reportServerCPU prints, for PGTEST_CPU=1, the CPU the test binary's servers used (user
+// and system, of the postmaster and the backends that have exited): with the binary's own
+// (time -v) it is what a package costs the machine.
+func reportServerCPU(servers []*Server) {
+	var total float64
+	for _, s := range servers {
+		if s.Cluster == nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(s.Cluster.DataDir(), "postmaster.pid"))
+		if err != nil {
+			continue
+		}
+		pid, _, _ := strings.Cut(string(b), "\n")
+		stat, err := os.ReadFile("/proc/" + strings.TrimSpace(pid) + "/stat")
+		if err != nil {
+			continue
+		}
+		_, rest, _ := strings.Cut(string(stat), ") ")
+		fields := strings.Fields(rest)
+		if len(fields) < 15 {
+			continue
+		}
+		for _, f := range fields[11:15] { // utime, stime, cutime, cstime
+			n, _ := strconv.ParseFloat(f, 64)
+			total += n / 100 // clock ticks (USER_HZ)
+		}
+	}
+	fmt.Fprintf(os.Stderr, "pgtest: servers' CPU %.1fs (%d servers)\n", total, len(servers))
 }
 
 // tail is the end of s, at most n bytes.
