@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"os"
 	"os/user"
@@ -33,18 +34,17 @@ func Dedicated(t testing.TB, name string, settings map[string]string) *Server {
 	}
 	ctx, done := admit()
 	defer done()
-	opts := localpg.Options{Dir: filepath.Join(dir, name), Fast: true, Template: true, Settings: settings}
+	opts := localpg.Options{Fast: true, Template: true, Settings: settings}
 	if !strings.HasPrefix(name, "control") {
 		// Tenant servers run confined, like the shared ones (see start).
 		opts.HBA = pghba.Lines(AdminRole, "")
 	}
-	c, err := localpg.Init(ctx, opts)
-	if err == nil {
-		err = c.StopWhenProcessExits(os.Getpid(), true)
-	}
-	if err == nil {
-		err = c.Start(ctx)
-	}
+	c, err := initAndStart(ctx, opts, func(attempt int) string {
+		if attempt == 1 {
+			return filepath.Join(dir, name)
+		}
+		return filepath.Join(dir, fmt.Sprintf("%s-%d", name, attempt))
+	})
 	if err != nil {
 		t.Fatalf("pgtest: start dedicated cluster %s: %v", name, err)
 	}

@@ -159,33 +159,11 @@ func start(n int) (*Env, error) {
 				// audit must find: tests make them, so the servers can.
 				opts.Settings["wal_level"] = "logical"
 			}
-			// Several test binaries start clusters at once: a free port picked here can
-			// be taken by another binary's server before this one binds it. A cluster
-			// that fails to start is removed and made again, on a new port.
 			ctx, done := admit()
 			defer done()
-			var c *localpg.Cluster
-			var err error
-			for attempt := 1; attempt <= 3; attempt++ {
-				opts.Dir = filepath.Join(base, fmt.Sprintf("%s-%d", name, attempt))
-				if c, err = localpg.Init(ctx, opts); err == nil {
-					err = c.StopWhenProcessExits(os.Getpid(), true)
-				}
-				if err == nil {
-					if err = c.Start(ctx); err == nil {
-						break
-					}
-					if log, rerr := os.ReadFile(c.LogFile()); rerr == nil {
-						err = fmt.Errorf("%w\n%s", err, tail(string(log), 600))
-					}
-				}
-				if c != nil {
-					_ = c.Remove(ctx)
-				}
-				if ctx.Err() != nil {
-					break
-				}
-			}
+			c, err := initAndStart(ctx, opts, func(attempt int) string {
+				return filepath.Join(base, fmt.Sprintf("%s-%d", name, attempt))
+			})
 			if err != nil {
 				errs[i] = fmt.Errorf("%s: %w", name, err)
 				return
@@ -431,6 +409,37 @@ func reportServerCPU(servers []*Server) {
 }
 
 // tail is the end of s, at most n bytes.
+// initAndStart makes a cluster with opts in dir(attempt) and starts it, stopped when
+// this process exits. Several test binaries start clusters at once: a free port picked
+// by Init can be taken by another binary's server (or a client socket) before this one
+// binds it. A cluster that fails to start is removed and made again, in a new directory
+// on a new port, three times at most; the error carries the end of its server log.
+func initAndStart(ctx context.Context, opts localpg.Options, dir func(attempt int) string) (*localpg.Cluster, error) {
+	var c *localpg.Cluster
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		opts.Dir = dir(attempt)
+		if c, err = localpg.Init(ctx, opts); err == nil {
+			err = c.StopWhenProcessExits(os.Getpid(), true)
+		}
+		if err == nil {
+			if err = c.Start(ctx); err == nil {
+				return c, nil
+			}
+			if log, rerr := os.ReadFile(c.LogFile()); rerr == nil {
+				err = fmt.Errorf("%w\n%s", err, tail(string(log), 600))
+			}
+		}
+		if c != nil {
+			_ = c.Remove(ctx)
+		}
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	return nil, err
+}
+
 func tail(s string, n int) string {
 	if len(s) <= n {
 		return s
