@@ -390,8 +390,8 @@ func (s *sieve) maySystem() bool {
 			if s.sysNS(p.ns) && !native && !s.inExt(pgProcOID, p.oid) {
 				return true // added function
 			}
-			if native && !s.inExt(pgProcOID, p.oid) &&
-				!(p.kind == "a" && p.src == "aggregate_dummy" && s.aggregates[p.oid]) && !s.rangeConstructor(p) {
+			aggregate := p.kind == "a" && p.src == "aggregate_dummy" && s.aggregates[p.oid]
+			if native && !s.inExt(pgProcOID, p.oid) && !aggregate && !s.rangeConstructor(p) {
 				return true // native function
 			}
 			continue
@@ -498,8 +498,8 @@ func (s *sieve) mayForeignOwned() bool {
 		return true
 	}
 	for oid, n := range s.ns {
-		if n.owner != s.owner && !s.hiddenNS(oid) && !(n.name == "public" && (n.owner == bootstrapSuperuser || n.owner == s.dbOwner)) &&
-			!s.inExt(pgNamespaceOID, oid) {
+		initialPublic := n.name == "public" && (n.owner == bootstrapSuperuser || n.owner == s.dbOwner)
+		if n.owner != s.owner && !s.hiddenNS(oid) && !initialPublic && !s.inExt(pgNamespaceOID, oid) {
 			return true
 		}
 	}
