@@ -5,13 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/tenantctl/tenantctl/internal/dbconn"
 	"github.com/tenantctl/tenantctl/internal/validate"
@@ -259,51 +256,30 @@ func (s *Store) FinishClaim(ctx context.Context, id, step string, details map[st
 
 // FinishClaimReleasing is [Store.FinishClaim] on lockConn, a catalog connection of its
 // own holding the create's advisory locks, which it releases once the finish committed,
-// in the same round trip: one simple-protocol query, `BEGIN; <the finish>; COMMIT;
-// SELECT pg_advisory_unlock_all()`, so whoever waited for the locks finds the tenant
-// active. A statement that fails ends the query there: the locks are then still held,
-// and released reports false (the caller releases them).
+// in the same round trip: one pipelined batch, `BEGIN`, the finish, `COMMIT`, `SELECT
+// pg_advisory_unlock_all()`, so whoever waited for the locks finds the tenant active.
+// A statement that fails makes the server skip the rest of the batch: the locks are then
+// still held, and released reports false (the caller releases them).
 func (s *Store) FinishClaimReleasing(ctx context.Context, lockConn *pgx.Conn, id, step string, details map[string]any) (t Tenant, released bool, err error) {
 	js, err := json.Marshal(details)
 	if err != nil {
 		return Tenant{}, false, err
 	}
-	// The simple protocol takes no parameters: the values are quoted as literals.
-	pc := lockConn.PgConn()
-	lits := make([]string, 0, 4)
-	for _, v := range []string{id, step, s.Actor, string(js)} {
-		e, err := pc.EscapeString(v)
-		if err != nil {
-			// A catalog whose settings rule out quoting literals (no
-			// standard_conforming_strings or no UTF8): the finish on the pool, the
-			// release left to the caller.
-			t, err := s.FinishClaim(ctx, id, step, details)
-			return t, false, err
-		}
-		lits = append(lits, "'"+e+"'")
-	}
-	sql := "BEGIN;\n" + strings.NewReplacer("$1", lits[0], "$2", lits[1], "$3", lits[2], "$4", lits[3]).Replace(finishClaimSQL) +
-		";\nCOMMIT;\nSELECT pg_advisory_unlock_all()"
-	mrr := pc.Exec(ctx, sql)
-	var scanned bool
-	for i := 0; mrr.NextResult(); i++ {
-		if i != 1 { // BEGIN, COMMIT, the release
-			if _, err = mrr.ResultReader().Close(); err != nil {
-				break
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	b.Queue(finishClaimSQL, id, step, s.Actor, string(js))
+	b.Queue("COMMIT")
+	b.Queue("SELECT pg_advisory_unlock_all()")
+	br := lockConn.SendBatch(ctx, b)
+	if _, err = br.Exec(); err == nil {
+		if t, err = scanTenant(br.QueryRow()); err == nil {
+			if _, err = br.Exec(); err == nil {
+				_, err = br.Exec()
 			}
-			continue
-		}
-		scanned = true
-		t, err = scanTenant(firstRow{lockConn.TypeMap(), mrr.ResultReader()})
-		if err != nil {
-			break
 		}
 	}
-	if cerr := mrr.Close(); err == nil {
+	if cerr := br.Close(); err == nil {
 		err = cerr
-	}
-	if err == nil && !scanned {
-		err = errors.New("no result")
 	}
 	if errors.Is(err, pgx.ErrNoRows) {
 		return t, false, fmt.Errorf("tenant id %q: %w", id, ErrTenantNotFound)
@@ -312,26 +288,6 @@ func (s *Store) FinishClaimReleasing(ctx context.Context, lockConn *pgx.Conn, id
 		return t, false, fmt.Errorf("activate tenant %s: %w", id, err)
 	}
 	return t, true, nil
-}
-
-// firstRow is the first row a result reader reads, as a pgx.Row.
-type firstRow struct {
-	m  *pgtype.Map
-	rr *pgconn.ResultReader
-}
-
-func (r firstRow) Scan(dest ...any) error {
-	if !r.rr.NextRow() {
-		if _, err := r.rr.Close(); err != nil {
-			return err
-		}
-		return pgx.ErrNoRows
-	}
-	err := pgx.ScanRow(r.m, r.rr.FieldDescriptions(), r.rr.Values(), dest...)
-	if _, cerr := r.rr.Close(); err == nil {
-		err = cerr
-	}
-	return err
 }
 
 // finishClaimSQL is FinishClaim's statement.
