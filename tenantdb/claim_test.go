@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/jackc/pgerrcode"
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantctl/tenantctl/internal/dbconn"
@@ -44,16 +43,7 @@ func TestClaimActivationOneTransaction(t *testing.T) {
 		})
 		return id
 	}
-	login := func(id, role, pw string) error {
-		cfg, err := pgx.ParseConfig(super.SuperDSN(Database(id)))
-		require.NoError(t, err)
-		cfg.User, cfg.Password = role, pw
-		c, err := pgx.ConnectConfig(ctx, cfg)
-		if err == nil {
-			c.Close(ctx)
-		}
-		return err
-	}
+	login := func(id, role, pw string) error { return loginAs(t, super, Database(id), role, pw) }
 	claim := func(id, domain, app, owner string) error {
 		pw, err := PrepareClaimPasswords(app, owner)
 		require.NoError(t, err)

@@ -16,6 +16,20 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m, 1)) }
 
+// loginAs logs in to database db of super's cluster as role with password pw, and
+// closes the session: nil when the server let it in.
+func loginAs(t *testing.T, super *pgtest.Server, db, role, pw string) error {
+	t.Helper()
+	cfg, err := pgx.ParseConfig(super.SuperDSN(db))
+	require.NoError(t, err)
+	cfg.User, cfg.Password = role, pw
+	c, err := pgx.ConnectConfig(context.Background(), cfg)
+	if err == nil {
+		c.Close(context.Background())
+	}
+	return err
+}
+
 func testServer(t *testing.T) *Server {
 	t.Helper()
 	env := pgtest.Get(t)

@@ -46,16 +46,7 @@ func TestOwnerVerifierIsAKeyAppVerifierIsDefault(t *testing.T) {
 	require.Equal(t, fmt.Sprintf("SCRAM-SHA-256$%d", secret.KeyIterations), iterations(OwnerRole(id)))
 	require.Equal(t, "SCRAM-SHA-256$4096", iterations(AppRole(id)))
 
-	login := func(role, pw string) error {
-		cfg, err := pgx.ParseConfig(super.SuperDSN(Database(id)))
-		require.NoError(t, err)
-		cfg.User, cfg.Password = role, pw
-		c, err := pgx.ConnectConfig(ctx, cfg)
-		if err == nil {
-			c.Close(ctx)
-		}
-		return err
-	}
+	login := func(role, pw string) error { return loginAs(t, super, Database(id), role, pw) }
 	psql := func(role, pw string) error {
 		cfg, err := pgx.ParseConfig(super.SuperDSN(Database(id)))
 		require.NoError(t, err)
