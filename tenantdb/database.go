@@ -299,22 +299,6 @@ func (s *Server) adoptAndHardenTx(ctx context.Context, tx pgx.Tx, id, domain str
 // admin session the walk over all its memberships that PostgreSQL 15 would make to
 // find one through a role; see docs/performance.md, "Role design").
 func harden(ctx context.Context, conn *pgx.Conn, id, admin string) error {
-	db, owner, app := ident(Database(id)), ident(OwnerRole(id)), ident(AppRole(id))
-	stmts := []string{
-		"REVOKE ALL ON DATABASE " + db + " FROM PUBLIC",
-		"GRANT CONNECT ON DATABASE " + db + " TO " + app + ", " + ident(admin),
-	}
-	stmts = append(stmts,
-		"REVOKE ALL ON SCHEMA public FROM PUBLIC",
-		"GRANT USAGE ON SCHEMA public TO "+app,
-		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "+app,
-		"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO "+app,
-		"ALTER DEFAULT PRIVILEGES FOR ROLE "+owner+" IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "+app,
-		"ALTER DEFAULT PRIVILEGES FOR ROLE "+owner+" IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO "+app,
-		"ALTER DEFAULT PRIVILEGES FOR ROLE "+owner+" REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC",
-		"ALTER DEFAULT PRIVILEGES FOR ROLE "+owner+" GRANT EXECUTE ON FUNCTIONS TO "+app,
-		"GRANT EXECUTE ON ALL ROUTINES IN SCHEMA public TO "+app,
-	)
 	// One rule for functions, as for tables: the app role may run the customer's
 	// functions, PUBLIC none — including those that came with a clone or an import
 	// (made before the default privileges applied), in every schema of the database.
@@ -326,15 +310,36 @@ func harden(ctx context.Context, conn *pgx.Conn, id, admin string) error {
 		pgx.QueryExecModeSimpleProtocol, OwnerRole(id)).Scan(&schemas); err != nil {
 		return fmt.Errorf("harden %s: %w", Database(id), err)
 	}
-	for _, sch := range schemas {
-		stmts = append(stmts, "REVOKE EXECUTE ON ALL ROUTINES IN SCHEMA "+ident(sch)+" FROM PUBLIC")
-	}
 	// goose's version table is the owner's business, not the application's.
 	var goose []string
 	if err := conn.QueryRow(ctx, `SELECT coalesce(array_agg(c.relname::text), '{}') FROM pg_class c
 		WHERE c.relnamespace = 'public'::regnamespace AND c.relname IN ('goose_db_version', 'goose_db_version_id_seq')`,
 		pgx.QueryExecModeSimpleProtocol).Scan(&goose); err != nil {
 		return fmt.Errorf("harden %s: %w", Database(id), err)
+	}
+	// One round trip, inside the caller's transaction.
+	return execBatch(ctx, conn, "harden "+Database(id), hardenStmts(id, admin, schemas, goose))
+}
+
+// hardenStmts are the statements of harden, given the schemas whose routines PUBLIC
+// loses and goose's relations in schema public (read by the caller).
+func hardenStmts(id, admin string, schemas, goose []string) []string {
+	db, owner, app := ident(Database(id)), ident(OwnerRole(id)), ident(AppRole(id))
+	stmts := []string{
+		"REVOKE ALL ON DATABASE " + db + " FROM PUBLIC",
+		"GRANT CONNECT ON DATABASE " + db + " TO " + app + ", " + ident(admin),
+		"REVOKE ALL ON SCHEMA public FROM PUBLIC",
+		"GRANT USAGE ON SCHEMA public TO " + app,
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + app,
+		"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO " + app,
+		"ALTER DEFAULT PRIVILEGES FOR ROLE " + owner + " IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO " + app,
+		"ALTER DEFAULT PRIVILEGES FOR ROLE " + owner + " IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO " + app,
+		"ALTER DEFAULT PRIVILEGES FOR ROLE " + owner + " REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC",
+		"ALTER DEFAULT PRIVILEGES FOR ROLE " + owner + " GRANT EXECUTE ON FUNCTIONS TO " + app,
+		"GRANT EXECUTE ON ALL ROUTINES IN SCHEMA public TO " + app,
+	}
+	for _, sch := range schemas {
+		stmts = append(stmts, "REVOKE EXECUTE ON ALL ROUTINES IN SCHEMA "+ident(sch)+" FROM PUBLIC")
 	}
 	for _, rel := range goose {
 		kind := "TABLE"
@@ -343,8 +348,7 @@ func harden(ctx context.Context, conn *pgx.Conn, id, admin string) error {
 		}
 		stmts = append(stmts, "REVOKE ALL ON "+kind+" "+ident("public", rel)+" FROM "+app)
 	}
-	// One round trip, inside the caller's transaction.
-	return execBatch(ctx, conn, "harden "+Database(id), stmts)
+	return stmts
 }
 
 // RevokeAccess takes CONNECT away from the app role, forbids it to log in and ends its
