@@ -150,6 +150,14 @@ func (p *Provisioner) CreateWithOutcome(ctx context.Context, o CreateOptions) (c
 		ID: tenantdb.NewID(), Slug: o.Slug, Name: o.Name, Domain: o.Domain,
 		ContactEmail: o.ContactEmail, Labels: labels, Server: srv.Name,
 	}
+	// The tenant's lock, taken on the slug lock's connection before its row exists: no
+	// other run (reconcile) can drive the tenant between the insert and this create, so
+	// the row is what this create inserted and is not read back. It is not released
+	// before the end: closing the connection ends it, and a connection kept for the next
+	// create (KeepWarm) has every lock released first.
+	if _, err := p.lockTenantShared(ctx, conn, t.ID); err != nil {
+		return catalog.Tenant{}, Created, err
+	}
 	// The tenant is recorded with both roles' passwords sealed, at step credentials:
 	// one transaction for what a resumed create does in three.
 	pw := createPasswords{app: secret.NewPassword(), owner: secret.NewPassword()}
@@ -163,7 +171,8 @@ func (p *Provisioner) CreateWithOutcome(ctx context.Context, o CreateOptions) (c
 		return catalog.Tenant{}, Created, err
 	}
 	p.Log.Info("provisioning tenant", "tenant", t.Slug, "id", t.ID, "server", srv.Name)
-	t, err = p.finishCreateWith(ctx, t.ID, o.SlowPath, conn, pw)
+	t.State, t.Step = catalog.StateProvisioning, StepCredentials
+	t, err = p.driveCreate(ctx, t, o.SlowPath, pw)
 	return t, Created, err
 }
 
@@ -343,6 +352,13 @@ func (p *Provisioner) finishCreateWith(ctx context.Context, id string, slow bool
 	if t.State != catalog.StateProvisioning && t.State != catalog.StateFailed {
 		return t, nil // finished by someone else meanwhile
 	}
+	return p.driveCreate(ctx, t, slow, pw)
+}
+
+// driveCreate runs the steps of tenant t's create that are left, under the tenant's
+// lock held by the caller, recording a failure as such.
+func (p *Provisioner) driveCreate(ctx context.Context, t catalog.Tenant, slow bool, pw createPasswords) (catalog.Tenant, error) {
+	id := t.ID
 	if err := p.runCreateSteps(ctx, t, slow, pw); err != nil {
 		if errors.Is(err, errInjected) || ctx.Err() != nil {
 			return t, err // a simulated crash or a cancelled command: leave it for the rerun
@@ -447,14 +463,20 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 			}
 		case StepHardened:
 			// Hardened, and the customer's domain written, unless the clone's adopting
-			// connection did both in this run (both idempotent).
-			if !hardened {
-				if err := srv.Harden(ctx, t.ID); err != nil {
+			// connection did both in this run (both idempotent); its record was then
+			// made with the database step's.
+			if hardened {
+				fpStepDone[step].Hit()
+				if err := p.reached(fpStepRecorded[step], step); err != nil {
 					return err
 				}
-				if err := srv.SetDomain(ctx, t.ID, t.Domain); err != nil {
-					return err
-				}
+				continue
+			}
+			if err := srv.Harden(ctx, t.ID); err != nil {
+				return err
+			}
+			if err := srv.SetDomain(ctx, t.ID, t.Domain); err != nil {
+				return err
 			}
 		case StepWarehouse:
 			// The dimension's upsert runs beside the record of the tenant's activation,
@@ -473,6 +495,12 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 		u := catalog.TenantUpdate{Step: &step, Progress: true}
 		if step == StepDatabase {
 			u.SchemaVersion = &version
+			if hardened {
+				// The clone was hardened in the database step's transaction: one record
+				// for both steps (a kill after it resumes at the warehouse step).
+				recorded := StepHardened
+				u.Step = &recorded
+			}
 		}
 		if step == createSteps[len(createSteps)-1] {
 			active, none := catalog.StateActive, ""

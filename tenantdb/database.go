@@ -23,7 +23,9 @@ func (s *Server) DatabaseExists(ctx context.Context, name string) (bool, error) 
 	}
 	defer release()
 	var ok bool
-	err = conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&ok)
+	// QueryExecModeExec: one round trip, where a process that has prepared nothing yet
+	// (every CLI command) would spend two on preparing it first.
+	err = conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, pgx.QueryExecModeExec, name).Scan(&ok)
 	return ok, err
 }
 
