@@ -468,20 +468,14 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 			}
 		case StepHardened:
 			// Hardened, and the customer's domain written, unless the clone's adopting
-			// connection did both in this run (both idempotent); its record was then
-			// made with the database step's.
-			if hardened {
-				fpStepDone[step].Hit()
-				if err := p.reached(fpStepRecorded[step], step); err != nil {
+			// connection did both in this run (both idempotent).
+			if !hardened {
+				if err := srv.Harden(ctx, t.ID); err != nil {
 					return err
 				}
-				continue
-			}
-			if err := srv.Harden(ctx, t.ID); err != nil {
-				return err
-			}
-			if err := srv.SetDomain(ctx, t.ID, t.Domain); err != nil {
-				return err
+				if err := srv.SetDomain(ctx, t.ID, t.Domain); err != nil {
+					return err
+				}
 			}
 		case StepWarehouse:
 			// The dimension's upsert runs beside the record of the tenant's activation,
@@ -500,12 +494,6 @@ func (p *Provisioner) runCreateSteps(ctx context.Context, t catalog.Tenant, slow
 		u := catalog.TenantUpdate{Step: &step, Progress: true}
 		if step == StepDatabase {
 			u.SchemaVersion = &version
-			if hardened {
-				// The clone was hardened in the database step's transaction: one record
-				// for both steps (a kill after it resumes at the warehouse step).
-				recorded := StepHardened
-				u.Step = &recorded
-			}
 		}
 		if step == createSteps[len(createSteps)-1] {
 			active, none := catalog.StateActive, ""
