@@ -199,7 +199,11 @@ func (s *Store) UpdateTenant(ctx context.Context, id string, u TenantUpdate) err
 }
 
 func (s *Store) updateTenant(ctx context.Context, q DBTX, id string, u TenantUpdate) error {
-	args := []any{id, u.State, u.Step, u.LastError, u.SchemaVersion, u.DeletedAt, u.PurgedAt, u.ClearContact, u.ClearDeleted}
+	// QueryExecModeExec: one round trip, where a process that has not prepared the
+	// statement yet (every CLI command) would spend two preparing it first. Every value
+	// is one the server types from the statement (the event's details are sent as
+	// text and cast).
+	args := []any{pgx.QueryExecModeExec, id, u.State, u.Step, u.LastError, u.SchemaVersion, u.DeletedAt, u.PurgedAt, u.ClearContact, u.ClearDeleted}
 	with, returning, tail := "", "", ""
 	if u.Event != nil {
 		e := *u.Event
@@ -212,7 +216,7 @@ func (s *Store) updateTenant(ctx context.Context, q DBTX, id string, u TenantUpd
 		tail = `
 		INSERT INTO events (actor, action, tenant_id, slug, details)
 		SELECT $10::text, $11::text, updated.id, NULLIF($12::text, ''), $13::jsonb FROM updated`
-		args = append(args, actor, e.Action, e.Slug, details)
+		args = append(args, actor, e.Action, e.Slug, string(details))
 	}
 	lazy := ""
 	if u.Progress && u.Event == nil {
