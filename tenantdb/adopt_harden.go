@@ -57,7 +57,7 @@ func (s *Server) AdoptAndHardenOn(ctx context.Context, conn *pgx.Conn, id, domai
 		"BEGIN",
 		s.transientGrantStmt(owner, ownerLit),
 	}
-	first = append(first, strings.Split(s.handOverStmts(id), ";\n")...)
+	first = append(first, s.handOverStmts(id)...)
 	first = append(first,
 		// REASSIGN OWNED names the template owner, which exists wherever a template was
 		// built (adoptObjects makes the same check).
@@ -97,9 +97,9 @@ func (s *Server) AdoptAndHardenOn(ctx context.Context, conn *pgx.Conn, id, domai
 	second := hardenStmts(id, s.AdminRole(), schemas, goose)
 	second = append(second, dom...)
 	second = append(second, "RESET ROLE", s.transientRevokeStmt(owner), "COMMIT")
-	if err := execResults(ctx, conn, second); err != nil {
+	if err := execBatch(ctx, conn, "harden "+Database(id), second); err != nil {
 		s.rollback(ctx, conn)
-		return fmt.Errorf("harden %s: %w", Database(id), err)
+		return err
 	}
 	return nil
 }
@@ -123,12 +123,6 @@ func (s *Server) transientGrantStmt(role, lit string) string {
 func (s *Server) transientRevokeStmt(role string) string {
 	return `DO $tenantctl_grant$BEGIN IF current_setting('tenantctl.transient_grant', true) = 'on' THEN REVOKE ` + ident(role) + ` FROM ` + ident(s.AdminRole()) +
 		`; PERFORM set_config('tenantctl.transient_grant', 'off', true); END IF; END$tenantctl_grant$`
-}
-
-// execResults runs stmts on conn in one round trip (simple protocol).
-func execResults(ctx context.Context, conn *pgx.Conn, stmts []string) error {
-	_, err := conn.PgConn().Exec(ctx, strings.Join(stmts, ";\n")).ReadAll()
-	return err
 }
 
 // rollback ends a transaction a failed statement left open on conn (best effort: the

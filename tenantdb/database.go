@@ -111,7 +111,7 @@ func (s *Server) HandOver(ctx context.Context, id string) error {
 // granted. Idempotent.
 func (s *Server) handOver(ctx context.Context, conn *pgx.Conn, id string) error {
 	err := s.withMembership(ctx, conn, []string{OwnerRole(id)}, func(tx pgx.Tx) error {
-		_, err := tx.Conn().PgConn().Exec(ctx, s.handOverStmts(id)).ReadAll()
+		_, err := tx.Conn().PgConn().Exec(ctx, strings.Join(s.handOverStmts(id), ";\n")).ReadAll()
 		return err
 	})
 	if err != nil {
@@ -122,15 +122,15 @@ func (s *Server) handOver(ctx context.Context, conn *pgx.Conn, id string) error 
 
 // handOverStmts are the statements of [Server.handOver], for a transaction in which the
 // admin is a member of the owner.
-func (s *Server) handOverStmts(id string) string {
+func (s *Server) handOverStmts(id string) []string {
 	db := ident(Database(id))
-	return strings.Join([]string{
+	return []string{
 		"REVOKE ALL ON DATABASE " + db + " FROM PUBLIC",
 		"ALTER DATABASE " + db + " OWNER TO " + ident(OwnerRole(id)),
 		// After the owner change: granted by the admin as owner, the entry would be
 		// rewritten to the new owner's own.
 		"GRANT CONNECT ON DATABASE " + db + " TO " + ident(s.AdminRole()),
-	}, ";\n")
+	}
 }
 
 // AdoptObjects hands every object in the tenant database still owned by the template
