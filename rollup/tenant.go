@@ -231,7 +231,11 @@ func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog
 	// The warehouse transaction starts with the next round trip.
 	q := &queue{conn: w}
 	q.b.Queue("BEGIN")
-	q.b.Queue("SET LOCAL statement_timeout = 0")
+	if !unchanged(plans) {
+		// Copies and merges take as long as they take; a tenant with nothing changed
+		// writes only its watermarks and tenant row, well within the pool's timeout.
+		q.b.Queue("SET LOCAL statement_timeout = 0")
+	}
 	// Every table copied in full first loses the tenant's rows: those deletes travel
 	// with BEGIN, in the round trip before the first COPY.
 	cleared := make([]int64, len(plans))
@@ -305,6 +309,21 @@ func (r *runner) copyTenant(ctx context.Context, srv *tenantdb.Server, t catalog
 	fpTenantCommit.Hit()
 	// The snapshot's transaction is read-only: closing the connection ends it.
 	return nil
+}
+
+// unchanged reports whether no table of plans has anything to copy, merge or delete:
+// every one is skipped or incremental with no changed row and the row count the last
+// run recorded (copyTable then sends the warehouse nothing).
+func unchanged(plans []tablePlan) bool {
+	for _, p := range plans {
+		if p.skip != "" {
+			continue
+		}
+		if p.full || p.changed > 0 || p.prevCount == nil || *p.prevCount != p.srcCount {
+			return false
+		}
+	}
+	return true
 }
 
 type tenantCheck struct {
