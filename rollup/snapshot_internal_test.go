@@ -47,4 +47,12 @@ func TestOpenSnapshotCountsWithTheSnapshot(t *testing.T) {
 	require.Equal(t, op.tables, quick.tables)
 	require.Equal(t, want, quick.counts)
 	require.Equal(t, op.snap.Source, quick.snap.Source)
+
+	// Source names the database as the watermarks of earlier runs do: the system
+	// identifier and the database's oid from pg_database, not a new spelling that would
+	// copy every table of every tenant again.
+	var source string
+	require.NoError(t, conn.QueryRow(ctx, `SELECT (SELECT system_identifier FROM pg_control_system())::text || '/' ||
+		(SELECT oid FROM pg_database WHERE datname = current_database())::text`).Scan(&source))
+	require.Equal(t, source, op.snap.Source)
 }
