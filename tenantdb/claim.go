@@ -2,6 +2,7 @@ package tenantdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -79,6 +80,32 @@ func (s *Server) PrepareClaim(id, domain string, pw ClaimPasswords) (ClaimActiva
 // makes it again.
 func (s *Server) ActivateClaim(ctx context.Context, conn *pgx.Conn, a ClaimActivation) error {
 	if _, err := conn.PgConn().Exec(ctx, a.sql).ReadAll(); err != nil {
+		return fmt.Errorf("activate the claimed %s: %w", Database(a.id), err)
+	}
+	return nil
+}
+
+// BeginClaim makes the prepared activation on conn inside a transaction it leaves open:
+// the claim's server change made while the catalog claims the spare, visible to nobody
+// and kept by the server only once [Server.CommitClaim] commits it. The caller commits
+// only after the catalog's claim of that very spare committed; otherwise it closes conn,
+// and the server rolls everything back (so does a kill of tenantctl: the session ends).
+// One round trip.
+func (s *Server) BeginClaim(ctx context.Context, conn *pgx.Conn, a ClaimActivation) error {
+	if _, err := conn.PgConn().Exec(ctx, "BEGIN;\n"+a.sql).ReadAll(); err != nil {
+		return fmt.Errorf("activate the claimed %s: %w", Database(a.id), err)
+	}
+	return nil
+}
+
+// CommitClaim commits the activation [Server.BeginClaim] left open on conn. One round
+// trip; an error if the server did not commit it.
+func (s *Server) CommitClaim(ctx context.Context, conn *pgx.Conn, a ClaimActivation) error {
+	res, err := conn.PgConn().Exec(ctx, "COMMIT").ReadAll()
+	if err == nil && (len(res) != 1 || res[0].CommandTag.String() != "COMMIT") {
+		err = errors.New("the server rolled the transaction back")
+	}
+	if err != nil {
 		return fmt.Errorf("activate the claimed %s: %w", Database(a.id), err)
 	}
 	return nil
