@@ -118,11 +118,7 @@ func (c *spareConn) close() {
 // the one kept since the previous claim (KeepWarm), else a login started now to the
 // spare the catalog named as next (srv.NextSpare); nil without either.
 func (p *Provisioner) claimAhead(ctx context.Context, h *tenantdb.Server, srv catalog.Server) *spareConn {
-	p.warmMu.Lock()
-	c := p.spareAhead[srv.Name]
-	delete(p.spareAhead, srv.Name)
-	p.warmMu.Unlock()
-	if c != nil {
+	if c := p.takeSpareAhead(srv.Name); c != nil {
 		return c
 	}
 	if len(srv.NextSpares) == 0 {
@@ -215,10 +211,7 @@ func (p *Provisioner) earlyClaim(ctx context.Context, o CreateOptions) *claimSta
 	if !p.KeepWarm || o.Server == "" || o.SlowPath {
 		return nil
 	}
-	p.warmMu.Lock()
-	c := p.spareAhead[o.Server]
-	delete(p.spareAhead, o.Server)
-	p.warmMu.Unlock()
+	c := p.takeSpareAhead(o.Server)
 	if c == nil {
 		return nil
 	}
@@ -249,41 +242,78 @@ func newClaimPasswordsFor(app, owner string) claimPasswords {
 func (p *Provisioner) takeClaimPasswords() *claimPasswords {
 	p.warmMu.Lock()
 	defer p.warmMu.Unlock()
-	next := p.nextPW
-	p.nextPW = nil
+	if len(p.nextPW) == 0 {
+		return nil
+	}
+	next := p.nextPW[0]
+	p.nextPW = p.nextPW[1:]
 	return next
 }
 
-// prepareClaimPasswords (KeepWarm only) computes the next claim's passwords and
-// verifiers, unless a set is waiting already.
+// warmDepth is how many claims ahead KeepWarm prepares on each server (logins to the
+// next spares, and passwords): requests that come back to back each find the login
+// and the verifiers of theirs made during the request before, not racing them.
+const warmDepth = 2
+
+// prepareClaimPasswords (KeepWarm only) computes the next claims' passwords and
+// verifiers, up to warmDepth sets waiting.
 func (p *Provisioner) prepareClaimPasswords() {
-	p.warmMu.Lock()
-	have := p.nextPW != nil || p.warmClosed
-	p.warmMu.Unlock()
-	if have {
-		return
-	}
-	next := newClaimPasswordsFor(secret.NewPassword(), secret.NewPassword())
-	if next.err != nil {
-		return
-	}
-	p.warmMu.Lock()
-	defer p.warmMu.Unlock()
-	if p.nextPW == nil && !p.warmClosed {
-		p.nextPW = &next
+	for {
+		p.warmMu.Lock()
+		full := len(p.nextPW) >= warmDepth || p.warmClosed
+		p.warmMu.Unlock()
+		if full {
+			return
+		}
+		next := newClaimPasswordsFor(secret.NewPassword(), secret.NewPassword())
+		if next.err != nil {
+			return
+		}
+		p.warmMu.Lock()
+		if len(p.nextPW) >= warmDepth || p.warmClosed {
+			p.warmMu.Unlock()
+			return
+		}
+		p.nextPW = append(p.nextPW, &next)
+		p.warmMu.Unlock()
 	}
 }
 
-// prepareNextClaim (KeepWarm only) opens, in the background, a connection to the spare
-// the next claim on server will take: the login is made between requests, not during
-// one. The next create's locks reuse this one's lock connection (keepLockConn).
+// takeSpareAhead returns the oldest login kept ahead to a spare of server (KeepWarm),
+// or nil.
+func (p *Provisioner) takeSpareAhead(server string) *spareConn {
+	p.warmMu.Lock()
+	defer p.warmMu.Unlock()
+	q := p.spareAhead[server]
+	if len(q) == 0 {
+		return nil
+	}
+	c := q[0]
+	p.spareAhead[server] = q[1:]
+	return c
+}
+
+// prepareNextClaim (KeepWarm only) opens, in the background, connections to the
+// spares the next claims on server will take, up to warmDepth kept: the logins are
+// made between requests (each one during the request before the one that uses it),
+// and the passwords computed meanwhile. The next create's locks reuse this one's lock
+// connection (keepLockConn).
 func (p *Provisioner) prepareNextClaim(server string) {
 	if !p.KeepWarm {
 		return
 	}
+	go p.prepareClaimPasswords()
 	go func() {
-		p.prepareClaimPasswords()
 		ctx := p.warmCtx()
+		p.warmMu.Lock()
+		kept := map[string]bool{}
+		for _, c := range p.spareAhead[server] {
+			kept[c.id] = true
+		}
+		p.warmMu.Unlock()
+		if len(kept) >= warmDepth {
+			return
+		}
 		srv, err := p.Store.GetServer(ctx, server)
 		if err != nil || len(srv.NextSpares) == 0 {
 			return
@@ -292,23 +322,32 @@ func (p *Provisioner) prepareNextClaim(server string) {
 		if err != nil {
 			return
 		}
-		c := connectSpareAhead(ctx, h, srv.NextSpares[0])
-		p.warmMu.Lock()
-		if p.spareAhead == nil {
-			p.spareAhead = map[string]*spareConn{}
-		}
-		old := p.spareAhead[server]
-		p.spareAhead[server] = c
-		if p.warmClosed {
-			// Closed while this one connected: it is kept by nobody.
-			delete(p.spareAhead, server)
+		for _, id := range srv.NextSpares {
+			if kept[id] {
+				continue
+			}
+			p.warmMu.Lock()
+			if p.warmClosed || len(p.spareAhead[server]) >= warmDepth {
+				p.warmMu.Unlock()
+				return
+			}
+			for _, c := range p.spareAhead[server] {
+				if c.id == id {
+					kept[id] = true
+				}
+			}
+			if kept[id] {
+				p.warmMu.Unlock()
+				continue
+			}
+			c := connectSpareAhead(ctx, h, id)
+			if p.spareAhead == nil {
+				p.spareAhead = map[string][]*spareConn{}
+			}
+			p.spareAhead[server] = append(p.spareAhead[server], c)
+			kept[id] = true
 			p.warmMu.Unlock()
-			old.close()
-			c.close()
-			return
 		}
-		p.warmMu.Unlock()
-		old.close()
 	}()
 }
 
@@ -406,8 +445,10 @@ func (p *Provisioner) closeWarm() {
 	p.catalogAhead = nil
 	p.nextPW = nil
 	p.warmMu.Unlock()
-	for _, c := range conns {
-		c.close()
+	for _, q := range conns {
+		for _, c := range q {
+			c.close()
+		}
 	}
 	cat.Close()
 }

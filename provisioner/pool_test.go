@@ -495,14 +495,14 @@ func TestEarlyClaimCommitsOnlyAfterTheCatalogClaim(t *testing.T) {
 	onA := func(o *provisioner.CreateOptions) { o.Server = "pg-a" }
 	first := b.create(t, "early-"+pgtest.RandomSuffix()[:4], onA)
 	super := b.env.Servers[0].Conn(t, "postgres")
-	// The next login is made in the background after each claim.
+	// The next claims' logins (two) are made in the background after each claim.
 	waitKept := func() {
 		require.Eventually(t, func() bool {
 			var n int
 			require.NoError(t, super.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = ANY($1)`,
 				spareDatabases(t, b)).Scan(&n))
-			return n > 0
-		}, 30*time.Second, 20*time.Millisecond, "the next claim's login is kept")
+			return n == 2
+		}, 30*time.Second, 20*time.Millisecond, "the next two claims' logins are kept")
 	}
 
 	// Refused as taken: the change begun on the kept login is rolled back.
