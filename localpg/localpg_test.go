@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 
@@ -123,4 +124,27 @@ func TestWatchdogOfADeadProcessDoesNotStopTheNextStart(t *testing.T) {
 	markers, err := filepath.Glob(filepath.Join(dir, "watchdog-*"))
 	require.NoError(t, err)
 	require.Len(t, markers, 1, "only this process's watchdog is left: %v", markers)
+}
+
+// TestStopWhileAnotherStops: a stop that meets a server already shutting down (the
+// watchdog of a killed run sends its SIGINT at any instant) succeeds once the server is
+// down, whether pg_ctl still found the PID file or not. Each round sends the SIGINT a
+// little later before the stop, to sweep the window between the stop's own check and
+// pg_ctl's read of the PID file.
+func TestStopWhileAnotherStops(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(tempBase(t), "c3")
+	c, err := Init(ctx, Options{Dir: dir, Fast: true})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.Remove(context.Background()) })
+	require.NoError(t, c.StopWhenProcessExits(os.Getpid(), false))
+	for round := 0; round < 12; round++ {
+		require.NoError(t, c.Start(ctx))
+		pid := c.Status(ctx).PID
+		require.NotZero(t, pid)
+		require.NoError(t, syscall.Kill(pid, syscall.SIGINT))
+		time.Sleep(time.Duration(round) * 3 * time.Millisecond)
+		require.NoError(t, c.Stop(ctx), "round %d: a stop racing another stop", round)
+		require.False(t, c.Status(ctx).Running, "round %d", round)
+	}
 }
