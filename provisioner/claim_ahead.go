@@ -322,7 +322,11 @@ func (p *Provisioner) prepareNextClaim(server string) {
 		if err != nil {
 			return
 		}
-		for _, id := range srv.NextSpares {
+		// In random order among the oldest few, as a new process picks: concurrent
+		// claimers (CLI creates, other serve replicas) rarely log in to the same spare.
+		next := append([]string(nil), srv.NextSpares...)
+		rand.Shuffle(len(next), func(i, j int) { next[i], next[j] = next[j], next[i] })
+		for _, id := range next {
 			if kept[id] {
 				continue
 			}

@@ -16,6 +16,9 @@ import (
 type ClaimActivation struct {
 	id  string
 	sql string
+	// guard fails the statement when the app role can log in already: a spare claimed
+	// and activated by someone else meanwhile (see BeginClaim).
+	guard string
 }
 
 // ClaimPasswords are a claim's app and owner passwords as the SCRAM verifiers sent to
@@ -71,7 +74,13 @@ func (s *Server) PrepareClaim(id, domain string, pw ClaimPasswords) (ClaimActiva
 			`; END IF; END$tenantctl_claim$`,
 		"ALTER ROLE "+ident(AppRole(id))+" LOGIN PASSWORD "+appLit,
 		"ALTER ROLE "+ident(owner)+" "+ownerAttrs)
-	return ClaimActivation{id: id, sql: strings.Join(stmts, ";\n")}, nil
+	appLitName, err := literal(AppRole(id))
+	if err != nil {
+		return ClaimActivation{}, err
+	}
+	guard := `DO $tenantctl_claim$BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = ` + appLitName +
+		` AND rolcanlogin) THEN RAISE EXCEPTION 'not a spare: its app role can log in'; END IF; END$tenantctl_claim$`
+	return ClaimActivation{id: id, sql: strings.Join(stmts, ";\n"), guard: guard}, nil
 }
 
 // ActivateClaim makes the prepared activation on conn, an admin connection to the
@@ -90,9 +99,12 @@ func (s *Server) ActivateClaim(ctx context.Context, conn *pgx.Conn, a ClaimActiv
 // and kept by the server only once [Server.CommitClaim] commits it. The caller commits
 // only after the catalog's claim of that very spare committed; otherwise it closes conn,
 // and the server rolls everything back (so does a kill of tenantctl: the session ends).
-// One round trip.
+// One round trip. It changes nothing on a database whose app role can log in already
+// (a spare another claimer took and activated since the login was made): begun ahead
+// of the catalog's claim, it must not touch a live tenant's roles or functions even
+// uncommitted.
 func (s *Server) BeginClaim(ctx context.Context, conn *pgx.Conn, a ClaimActivation) error {
-	if _, err := conn.PgConn().Exec(ctx, "BEGIN;\n"+a.sql).ReadAll(); err != nil {
+	if _, err := conn.PgConn().Exec(ctx, "BEGIN;\n"+a.guard+";\n"+a.sql).ReadAll(); err != nil {
 		return fmt.Errorf("activate the claimed %s: %w", Database(a.id), err)
 	}
 	return nil

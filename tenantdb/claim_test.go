@@ -153,13 +153,27 @@ func TestClaimBegunThenCommitted(t *testing.T) {
 	tc.Close(ctx)
 	require.Equal(t, "begun.example", domain)
 
+	// Begun on a database whose app logs in already (a spare claimed and activated by
+	// someone else since the login): refused before anything is touched.
+	pw5, err := PrepareClaimPasswords("app-pw-5", "owner-pw-5")
+	require.NoError(t, err)
+	act5, err := srv.PrepareClaim(id, "stale.example", pw5)
+	require.NoError(t, err)
+	stale, err := srv.ConnectTenant(ctx, id)
+	require.NoError(t, err)
+	err = srv.BeginClaim(ctx, stale, act5)
+	require.ErrorContains(t, err, "not a spare")
+	require.NoError(t, stale.Close(ctx))
+	require.NoError(t, login(id, AppRole(id), "app-pw-2"), "the live tenant's password is untouched")
+
 	// Two claimers on one spare: the second's change waits for the first's open
 	// transaction; the loser of the catalog's claim closes its connection, and the
 	// first's password stands.
 	other := spare()
 	first, firstAct := begin(other, "app-pw-3")
+	var pw ClaimPasswords
 	defer first.Close(ctx)
-	pw, err := PrepareClaimPasswords("app-pw-4", "owner-pw-4")
+	pw, err = PrepareClaimPasswords("app-pw-4", "owner-pw-4")
 	require.NoError(t, err)
 	act4, err := srv.PrepareClaim(other, "second.example", pw)
 	require.NoError(t, err)
