@@ -104,7 +104,10 @@ func (s *Store) InsertTenantWithCredentials(ctx context.Context, t Tenant, step,
 	if err != nil {
 		return err
 	}
-	return s.InTx(ctx, func(tx pgx.Tx) error {
+	// One batch, no explicit transaction: its statements up to the batch's one Sync are
+	// one implicit transaction (all of them or none), without a round trip each for
+	// BEGIN and COMMIT.
+	{
 		b := &pgx.Batch{}
 		b.Queue(`INSERT INTO tenants (id, slug, name, domain, contact_email, labels, state, step, server)
 			VALUES ($1, $2, $3, $4, NULLIF($5, ''), $6, 'provisioning', $7, $8)`,
@@ -114,7 +117,7 @@ func (s *Store) InsertTenantWithCredentials(ctx context.Context, t Tenant, step,
 			OwnerCredential, box.SealString(ownerPassword, credentialLabel(t.ID, OwnerCredential)))
 		b.Queue(`INSERT INTO events (actor, action, tenant_id, slug, details) VALUES ($1, 'tenant.create', $2, $3, $4)`,
 			actor, t.ID, t.Slug, details)
-		br := tx.SendBatch(ctx, b)
+		br := s.pool.SendBatch(ctx, b)
 		for i := 0; i < b.Len(); i++ {
 			if _, err := br.Exec(); err != nil {
 				_ = br.Close()
@@ -125,5 +128,5 @@ func (s *Store) InsertTenantWithCredentials(ctx context.Context, t Tenant, step,
 			}
 		}
 		return br.Close()
-	})
+	}
 }

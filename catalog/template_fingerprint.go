@@ -29,8 +29,10 @@ func (s *Store) TemplateFingerprint(ctx context.Context, server, db string) (str
 // TemplateRecord returns the recorded fingerprint of template db on server and its
 // clone witness ([Store.SetTemplateCloneWitness]; "" when none), in one statement.
 func (s *Store) TemplateRecord(ctx context.Context, server, db string) (fingerprint, witness string, err error) {
+	// QueryExecModeExec: one round trip, where a process that has prepared nothing yet
+	// (every CLI command) would spend two on preparing it first.
 	err = s.pool.QueryRow(ctx, `SELECT fingerprint, coalesce(clone_witness, '') FROM template_fingerprints WHERE server = $1 AND template_db = $2`,
-		server, db).Scan(&fingerprint, &witness)
+		pgx.QueryExecModeExec, server, db).Scan(&fingerprint, &witness)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", "", nil
 	}

@@ -154,6 +154,14 @@ func (p *Provisioner) CreateWithOutcome(ctx context.Context, o CreateOptions) (c
 		ID: tenantdb.NewID(), Slug: o.Slug, Name: o.Name, Domain: o.Domain,
 		ContactEmail: o.ContactEmail, Labels: labels, Server: srv.Name,
 	}
+	// The tenant's lock, taken on the slug lock's connection before its row exists: no
+	// other run (reconcile) can drive the tenant between the insert and this create, so
+	// the row is what this create inserted and is not read back. It is not released
+	// before the end: closing the connection ends it, and a connection kept for the next
+	// create (KeepWarm) has every lock released first.
+	if _, err := p.lockTenantShared(ctx, conn, t.ID); err != nil {
+		return catalog.Tenant{}, Created, err
+	}
 	// The tenant is recorded with both roles' passwords sealed, at step credentials:
 	// one transaction for what a resumed create does in three.
 	pw := createPasswords{app: secret.NewPassword(), owner: secret.NewPassword()}
@@ -167,7 +175,8 @@ func (p *Provisioner) CreateWithOutcome(ctx context.Context, o CreateOptions) (c
 		return catalog.Tenant{}, Created, err
 	}
 	p.Log.Info("provisioning tenant", "tenant", t.Slug, "id", t.ID, "server", srv.Name)
-	t, err = p.finishCreateWith(ctx, t.ID, o.SlowPath, conn, pw)
+	t.State, t.Step = catalog.StateProvisioning, StepCredentials
+	t, err = p.driveCreate(ctx, t, o.SlowPath, pw, true)
 	return t, Created, err
 }
 
@@ -347,6 +356,15 @@ func (p *Provisioner) finishCreateWith(ctx context.Context, id string, slow bool
 	if t.State != catalog.StateProvisioning && t.State != catalog.StateFailed {
 		return t, nil // finished by someone else meanwhile
 	}
+	return p.driveCreate(ctx, t, slow, pw, false)
+}
+
+// driveCreate runs the steps of tenant t's create that are left, under the tenant's
+// lock held by the caller, recording a failure as such. bySlug reads the tenant back by
+// its slug, under the slug's create lock (the statement the create's first read
+// prepared: one round trip, not two), instead of by id.
+func (p *Provisioner) driveCreate(ctx context.Context, t catalog.Tenant, slow bool, pw createPasswords, bySlug bool) (catalog.Tenant, error) {
+	id := t.ID
 	if err := p.runCreateSteps(ctx, t, slow, pw); err != nil {
 		if errors.Is(err, errInjected) || ctx.Err() != nil {
 			return t, err // a simulated crash or a cancelled command: leave it for the rerun
@@ -358,6 +376,9 @@ func (p *Provisioner) finishCreateWith(ctx context.Context, id string, slow bool
 			err = errors.Join(err, uerr)
 		}
 		return t, &UnfinishedError{Err: fmt.Errorf("provision tenant %q: %w", t.Slug, err), Rerun: true}
+	}
+	if bySlug {
+		return p.Store.GetTenant(ctx, t.Slug)
 	}
 	return p.Store.GetTenantByID(ctx, id)
 }

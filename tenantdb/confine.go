@@ -58,8 +58,10 @@ func confineStmts(id string, groupExists bool, logins ...string) []string {
 // One query looks up both [LoginsRole] and roles; the role is created only when missing.
 func prepareConfinement(ctx context.Context, conn *pgx.Conn, id string, roles ...string) ([]string, error) {
 	var found []string
+	// QueryExecModeExec: one round trip, where a process that has prepared nothing yet
+	// (every CLI command) would spend two on preparing it first.
 	if err := conn.QueryRow(ctx, `SELECT coalesce(array_agg(rolname::text), '{}') FROM pg_roles WHERE rolname = ANY($1)`,
-		append([]string{LoginsRole}, roles...)).Scan(&found); err != nil {
+		pgx.QueryExecModeExec, append([]string{LoginsRole}, roles...)).Scan(&found); err != nil {
 		return nil, fmt.Errorf("look up roles of %s: %w", Database(id), err)
 	}
 	if !slices.Contains(found, LoginsRole) {

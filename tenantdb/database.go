@@ -23,7 +23,9 @@ func (s *Server) DatabaseExists(ctx context.Context, name string) (bool, error) 
 	}
 	defer release()
 	var ok bool
-	err = conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&ok)
+	// QueryExecModeExec: one round trip, where a process that has prepared nothing yet
+	// (every CLI command) would spend two on preparing it first.
+	err = conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, pgx.QueryExecModeExec, name).Scan(&ok)
 	return ok, err
 }
 
@@ -109,7 +111,7 @@ func (s *Server) HandOver(ctx context.Context, id string) error {
 // granted. Idempotent.
 func (s *Server) handOver(ctx context.Context, conn *pgx.Conn, id string) error {
 	err := s.withMembership(ctx, conn, []string{OwnerRole(id)}, func(tx pgx.Tx) error {
-		_, err := tx.Conn().PgConn().Exec(ctx, s.handOverStmts(id)).ReadAll()
+		_, err := tx.Conn().PgConn().Exec(ctx, strings.Join(s.handOverStmts(id), ";\n")).ReadAll()
 		return err
 	})
 	if err != nil {
@@ -120,15 +122,15 @@ func (s *Server) handOver(ctx context.Context, conn *pgx.Conn, id string) error 
 
 // handOverStmts are the statements of [Server.handOver], for a transaction in which the
 // admin is a member of the owner.
-func (s *Server) handOverStmts(id string) string {
+func (s *Server) handOverStmts(id string) []string {
 	db := ident(Database(id))
-	return strings.Join([]string{
+	return []string{
 		"REVOKE ALL ON DATABASE " + db + " FROM PUBLIC",
 		"ALTER DATABASE " + db + " OWNER TO " + ident(OwnerRole(id)),
 		// After the owner change: granted by the admin as owner, the entry would be
 		// rewritten to the new owner's own.
 		"GRANT CONNECT ON DATABASE " + db + " TO " + ident(s.AdminRole()),
-	}, ";\n")
+	}
 }
 
 // AdoptObjects hands every object in the tenant database still owned by the template
@@ -299,22 +301,6 @@ func (s *Server) adoptAndHardenTx(ctx context.Context, tx pgx.Tx, id, domain str
 // admin session the walk over all its memberships that PostgreSQL 15 would make to
 // find one through a role; see docs/performance.md, "Role design").
 func harden(ctx context.Context, conn *pgx.Conn, id, admin string) error {
-	db, owner, app := ident(Database(id)), ident(OwnerRole(id)), ident(AppRole(id))
-	stmts := []string{
-		"REVOKE ALL ON DATABASE " + db + " FROM PUBLIC",
-		"GRANT CONNECT ON DATABASE " + db + " TO " + app + ", " + ident(admin),
-	}
-	stmts = append(stmts,
-		"REVOKE ALL ON SCHEMA public FROM PUBLIC",
-		"GRANT USAGE ON SCHEMA public TO "+app,
-		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO "+app,
-		"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO "+app,
-		"ALTER DEFAULT PRIVILEGES FOR ROLE "+owner+" IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO "+app,
-		"ALTER DEFAULT PRIVILEGES FOR ROLE "+owner+" IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO "+app,
-		"ALTER DEFAULT PRIVILEGES FOR ROLE "+owner+" REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC",
-		"ALTER DEFAULT PRIVILEGES FOR ROLE "+owner+" GRANT EXECUTE ON FUNCTIONS TO "+app,
-		"GRANT EXECUTE ON ALL ROUTINES IN SCHEMA public TO "+app,
-	)
 	// One rule for functions, as for tables: the app role may run the customer's
 	// functions, PUBLIC none — including those that came with a clone or an import
 	// (made before the default privileges applied), in every schema of the database.
@@ -326,15 +312,36 @@ func harden(ctx context.Context, conn *pgx.Conn, id, admin string) error {
 		pgx.QueryExecModeSimpleProtocol, OwnerRole(id)).Scan(&schemas); err != nil {
 		return fmt.Errorf("harden %s: %w", Database(id), err)
 	}
-	for _, sch := range schemas {
-		stmts = append(stmts, "REVOKE EXECUTE ON ALL ROUTINES IN SCHEMA "+ident(sch)+" FROM PUBLIC")
-	}
 	// goose's version table is the owner's business, not the application's.
 	var goose []string
 	if err := conn.QueryRow(ctx, `SELECT coalesce(array_agg(c.relname::text), '{}') FROM pg_class c
 		WHERE c.relnamespace = 'public'::regnamespace AND c.relname IN ('goose_db_version', 'goose_db_version_id_seq')`,
 		pgx.QueryExecModeSimpleProtocol).Scan(&goose); err != nil {
 		return fmt.Errorf("harden %s: %w", Database(id), err)
+	}
+	// One round trip, inside the caller's transaction.
+	return execBatch(ctx, conn, "harden "+Database(id), hardenStmts(id, admin, schemas, goose))
+}
+
+// hardenStmts are the statements of harden, given the schemas whose routines PUBLIC
+// loses and goose's relations in schema public (read by the caller).
+func hardenStmts(id, admin string, schemas, goose []string) []string {
+	db, owner, app := ident(Database(id)), ident(OwnerRole(id)), ident(AppRole(id))
+	stmts := []string{
+		"REVOKE ALL ON DATABASE " + db + " FROM PUBLIC",
+		"GRANT CONNECT ON DATABASE " + db + " TO " + app + ", " + ident(admin),
+		"REVOKE ALL ON SCHEMA public FROM PUBLIC",
+		"GRANT USAGE ON SCHEMA public TO " + app,
+		"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO " + app,
+		"GRANT USAGE, SELECT, UPDATE ON ALL SEQUENCES IN SCHEMA public TO " + app,
+		"ALTER DEFAULT PRIVILEGES FOR ROLE " + owner + " IN SCHEMA public GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES TO " + app,
+		"ALTER DEFAULT PRIVILEGES FOR ROLE " + owner + " IN SCHEMA public GRANT USAGE, SELECT, UPDATE ON SEQUENCES TO " + app,
+		"ALTER DEFAULT PRIVILEGES FOR ROLE " + owner + " REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC",
+		"ALTER DEFAULT PRIVILEGES FOR ROLE " + owner + " GRANT EXECUTE ON FUNCTIONS TO " + app,
+		"GRANT EXECUTE ON ALL ROUTINES IN SCHEMA public TO " + app,
+	}
+	for _, sch := range schemas {
+		stmts = append(stmts, "REVOKE EXECUTE ON ALL ROUTINES IN SCHEMA "+ident(sch)+" FROM PUBLIC")
 	}
 	for _, rel := range goose {
 		kind := "TABLE"
@@ -343,8 +350,7 @@ func harden(ctx context.Context, conn *pgx.Conn, id, admin string) error {
 		}
 		stmts = append(stmts, "REVOKE ALL ON "+kind+" "+ident("public", rel)+" FROM "+app)
 	}
-	// One round trip, inside the caller's transaction.
-	return execBatch(ctx, conn, "harden "+Database(id), stmts)
+	return stmts
 }
 
 // RevokeAccess takes CONNECT away from the app role, forbids it to log in and ends its

@@ -141,7 +141,9 @@ func (s *Server) EnsureTemplate(ctx context.Context, fsys fs.FS) (t Template, re
 // ready one ([Server.TemplateWitness]).
 func templateState(ctx context.Context, conn *pgx.Conn, name string) (ready, exists bool, witness string, err error) {
 	var allow, isTemplate bool
-	err = conn.QueryRow(ctx, `SELECT datallowconn, datistemplate, `+witnessExpr+` FROM pg_database d WHERE datname = $1`, name).Scan(&allow, &isTemplate, &witness)
+	// QueryExecModeExec: one round trip, where a process that has prepared nothing yet
+	// (every CLI command) would spend two on preparing it first.
+	err = conn.QueryRow(ctx, `SELECT datallowconn, datistemplate, `+witnessExpr+` FROM pg_database d WHERE datname = $1`, pgx.QueryExecModeExec, name).Scan(&allow, &isTemplate, &witness)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return false, false, "", nil
 	}
