@@ -39,8 +39,9 @@ type Options struct {
 	// Template makes the data directory a copy of a cached initdb result rather than
 	// running initdb: the first cluster of a machine (per OS user, PostgreSQL binaries
 	// and initdb arguments) makes it under os.TempDir() (see [TemplateDirPrefix]); each
-	// copy gets its own system identifier and superuser password. For test clusters,
-	// which are made by the hundred.
+	// copy gets its own system identifier and superuser password (its verifier with one
+	// PBKDF2 iteration, see secret.KeyVerifier: the password is a random key). For test
+	// clusters, which are made by the hundred.
 	Template bool
 }
 

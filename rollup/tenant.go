@@ -731,6 +731,14 @@ func (r *runner) copyTable(ctx context.Context, stx *pgx.Conn, q *queue, t catal
 	if whCount != srcCount {
 		keyStage := pgx.Identifier{"rollup_keys_" + stageSuffix(p.sig)}.Sanitize()
 		q.b.Queue("CREATE TEMP TABLE IF NOT EXISTS " + keyStage + " (" + columnDefs(keys) + ") ON COMMIT DELETE ROWS")
+		// Indexed on the key: the delete below is an anti-join of the tenant's warehouse
+		// rows against every key, and with the warehouse table's statistics stale (taken
+		// before a large first copy, autovacuum not yet round) the planner, expecting a
+		// row or two, picks a nested loop whose inner side would otherwise be a scan of
+		// every key for each row — quadratic: 60,000 rows a side kept a server busy for
+		// minutes. With the index each probe is a lookup, whatever plan is chosen.
+		q.b.Queue("CREATE INDEX IF NOT EXISTS " + pgx.Identifier{"rollup_keys_" + stageSuffix(p.sig) + "_key"}.Sanitize() +
+			" ON pg_temp." + keyStage + " (" + columnList(keys) + ")")
 		if _, err := pipe(ctx, stx.PgConn(), q.conn.PgConn(),
 			fmt.Sprintf("COPY (SELECT %s FROM %s) TO STDOUT (FORMAT binary)", selectList(keys), src),
 			fmt.Sprintf("COPY pg_temp.%s (%s) FROM STDIN (FORMAT binary)", keyStage, columnList(keys)),

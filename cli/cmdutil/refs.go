@@ -67,8 +67,9 @@ func (f *Factory) WireNames(c *cobra.Command) {
 		"server": f.serverNames,
 		"login":  f.logins,
 	}
+	local := c.LocalFlags() // cobra builds the set again at each call
 	for name, fn := range flagComp {
-		if c.LocalFlags().Lookup(name) != nil {
+		if local.Lookup(name) != nil {
 			_ = c.RegisterFlagCompletionFunc(name, f.completeAny(fn))
 		}
 	}

@@ -25,7 +25,7 @@ func Dedicated(t testing.TB, name string, settings map[string]string) *Server {
 	if os.Getenv("TENANTCTL_TEST_DSN") != "" {
 		t.Fatalf("pgtest: %s needs a private cluster; it cannot run against TENANTCTL_TEST_DSN", t.Name())
 	}
-	dir, err := os.MkdirTemp("", "tenantctl-dedicated-")
+	dir, err := os.MkdirTemp(baseDir(), "tenantctl-dedicated-")
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
