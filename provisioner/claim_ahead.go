@@ -20,6 +20,12 @@ type spareConn struct {
 	done chan struct{}
 	conn *pgx.Conn
 	err  error
+	// Set by begin: the claim's server change, made on conn inside a transaction left
+	// open while the catalog claims (closed when it is done, act what it sent).
+	begun    chan struct{}
+	act      tenantdb.ClaimActivation
+	beginErr error
+	cancel   context.CancelFunc
 }
 
 func connectSpareAhead(ctx context.Context, h *tenantdb.Server, id string) *spareConn {
@@ -31,28 +37,77 @@ func connectSpareAhead(ctx context.Context, h *tenantdb.Server, id string) *spar
 	return c
 }
 
-// take returns the connection when it was opened to spare id's database (the caller
-// closes it), else closes it and returns nil.
-func (c *spareConn) take(id string) *pgx.Conn {
+// begin makes, in the background once the connection is open, the claim's server
+// change that prepare returns for this spare, inside a transaction left open
+// ([tenantdb.Server.BeginClaim]): the server's work overlaps the catalog's claim, and
+// only a claim of this very spare commits it ([spareConn.take]). Anything else closes
+// the connection, which rolls it back; so does a kill.
+func (c *spareConn) begin(ctx context.Context, h *tenantdb.Server, prepare func(id string) (tenantdb.ClaimActivation, error)) {
 	if c == nil {
-		return nil
+		return
+	}
+	ctx, c.cancel = context.WithCancel(ctx)
+	c.begun = make(chan struct{})
+	go func() {
+		defer close(c.begun)
+		<-c.done
+		if c.conn == nil {
+			c.beginErr = c.err
+			return
+		}
+		a, err := prepare(c.id)
+		if err == nil {
+			err = h.BeginClaim(ctx, c.conn, a)
+		}
+		c.act, c.beginErr = a, err
+	}()
+}
+
+// stop waits for what begin started: at once for a claim of another spare (the
+// statement in flight is cancelled; it may be waiting for a concurrent claimer's locks
+// on this spare), to its end when keep.
+func (c *spareConn) stop(keep bool) {
+	if c.begun == nil {
+		return
+	}
+	if !keep {
+		c.cancel()
+	}
+	<-c.begun
+	c.cancel()
+}
+
+// take returns the connection when it was opened to spare id's database (the caller
+// closes it), else closes it and returns nil. begun reports that the claim's server
+// change is made on it, uncommitted (see begin), as *begun: the caller commits it. A
+// change begin could not make leaves nothing to commit: the connection is closed (the
+// server rolls back) and the caller activates on a new one.
+func (c *spareConn) take(id string) (conn *pgx.Conn, begun *tenantdb.ClaimActivation) {
+	if c == nil {
+		return nil, nil
 	}
 	<-c.done
-	conn := c.conn
+	c.stop(c.id == id)
+	conn = c.conn
 	c.conn = nil
-	if conn != nil && (c.id != id || conn.IsClosed()) {
+	if conn != nil && (c.id != id || conn.IsClosed() || (c.begun != nil && c.beginErr != nil)) {
 		_ = conn.Close(context.Background())
 		conn = nil
 	}
-	return conn
+	if conn != nil && c.begun != nil {
+		begun = &c.act
+	}
+	return conn, begun
 }
 
-// close closes the connection if nobody took it.
+// close closes the connection if nobody took it (an uncommitted change begin made on
+// it is rolled back by the server).
 func (c *spareConn) close() {
 	if c == nil {
 		return
 	}
 	<-c.done
+	c.stop(false)
 	if c.conn != nil {
 		_ = c.conn.Close(context.Background())
 		c.conn = nil
@@ -63,11 +118,7 @@ func (c *spareConn) close() {
 // the one kept since the previous claim (KeepWarm), else a login started now to the
 // spare the catalog named as next (srv.NextSpare); nil without either.
 func (p *Provisioner) claimAhead(ctx context.Context, h *tenantdb.Server, srv catalog.Server) *spareConn {
-	p.warmMu.Lock()
-	c := p.spareAhead[srv.Name]
-	delete(p.spareAhead, srv.Name)
-	p.warmMu.Unlock()
-	if c != nil {
+	if c := p.takeSpareAhead(srv.Name); c != nil {
 		return c
 	}
 	if len(srv.NextSpares) == 0 {
@@ -84,6 +135,94 @@ func (c *spareConn) prefer() string {
 		return ""
 	}
 	return c.id
+}
+
+// claimStart is a claim's passwords and its server change started ahead of the
+// catalog's claim on a login to the spare it prefers (see [spareConn.begin]).
+type claimStart struct {
+	server     string
+	ahead      *spareConn
+	app, owner string
+	verified   chan struct{}
+	v          claimPasswords
+	// early: started by earlyClaim on the login kept for the next claim, which the
+	// next create then lacks unless a claim made here opens another.
+	early *Provisioner
+}
+
+// startClaim takes the claim's passwords (computed between requests with KeepWarm,
+// else now in the background) and begins the server's change for a tenant of domain
+// on ahead (nil: none), the login to the spare the claim will prefer.
+func (p *Provisioner) startClaim(ctx context.Context, h *tenantdb.Server, ahead *spareConn, domain string) *claimStart {
+	cs := &claimStart{server: h.Name, ahead: ahead, verified: make(chan struct{})}
+	if next := p.takeClaimPasswords(); next != nil {
+		cs.app, cs.owner, cs.v = next.app, next.owner, *next
+		close(cs.verified)
+	} else {
+		cs.app, cs.owner = secret.NewPassword(), secret.NewPassword()
+		go func() {
+			defer close(cs.verified)
+			cs.v = newClaimPasswordsFor(cs.app, cs.owner)
+		}()
+	}
+	ahead.begin(ctx, h, func(id string) (tenantdb.ClaimActivation, error) {
+		v := cs.passwords()
+		if v.err != nil {
+			return tenantdb.ClaimActivation{}, v.err
+		}
+		return h.PrepareClaim(id, domain, v.verifiers)
+	})
+	return cs
+}
+
+// passwords waits for the claim's verifiers.
+func (cs *claimStart) passwords() claimPasswords {
+	<-cs.verified
+	return cs.v
+}
+
+// take returns cs for a claim on server, else closes it and returns nil.
+func (cs *claimStart) take(server string) *claimStart {
+	if cs == nil || cs.server == server {
+		if cs != nil {
+			cs.early = nil
+		}
+		return cs
+	}
+	cs.close()
+	return nil
+}
+
+// close closes what the claim did not take (see [spareConn.close]).
+func (cs *claimStart) close() {
+	if cs != nil {
+		cs.ahead.close()
+		if cs.early != nil {
+			cs.early.prepareNextClaim(cs.server)
+		}
+	}
+}
+
+// earlyClaim (KeepWarm only) starts the claim of a create that names its server, on
+// the login kept for that server since the previous claim, as soon as the request
+// comes: the server's change is made while the catalog reads, locks and claims. nil
+// when there is no such login.
+func (p *Provisioner) earlyClaim(ctx context.Context, o CreateOptions) *claimStart {
+	if !p.KeepWarm || o.Server == "" || o.SlowPath {
+		return nil
+	}
+	c := p.takeSpareAhead(o.Server)
+	if c == nil {
+		return nil
+	}
+	h, err := p.Server(ctx, o.Server)
+	if err != nil {
+		c.close()
+		return nil
+	}
+	cs := p.startClaim(ctx, h, c, o.Domain)
+	cs.early = p
+	return cs
 }
 
 // claimPasswords are a claim's app and owner passwords with their SCRAM verifiers.
@@ -103,41 +242,78 @@ func newClaimPasswordsFor(app, owner string) claimPasswords {
 func (p *Provisioner) takeClaimPasswords() *claimPasswords {
 	p.warmMu.Lock()
 	defer p.warmMu.Unlock()
-	next := p.nextPW
-	p.nextPW = nil
+	if len(p.nextPW) == 0 {
+		return nil
+	}
+	next := p.nextPW[0]
+	p.nextPW = p.nextPW[1:]
 	return next
 }
 
-// prepareClaimPasswords (KeepWarm only) computes the next claim's passwords and
-// verifiers, unless a set is waiting already.
+// warmDepth is how many claims ahead KeepWarm prepares on each server (logins to the
+// next spares, and passwords): requests that come back to back each find the login
+// and the verifiers of theirs made during the request before, not racing them.
+const warmDepth = 2
+
+// prepareClaimPasswords (KeepWarm only) computes the next claims' passwords and
+// verifiers, up to warmDepth sets waiting.
 func (p *Provisioner) prepareClaimPasswords() {
-	p.warmMu.Lock()
-	have := p.nextPW != nil || p.warmClosed
-	p.warmMu.Unlock()
-	if have {
-		return
-	}
-	next := newClaimPasswordsFor(secret.NewPassword(), secret.NewPassword())
-	if next.err != nil {
-		return
-	}
-	p.warmMu.Lock()
-	defer p.warmMu.Unlock()
-	if p.nextPW == nil && !p.warmClosed {
-		p.nextPW = &next
+	for {
+		p.warmMu.Lock()
+		full := len(p.nextPW) >= warmDepth || p.warmClosed
+		p.warmMu.Unlock()
+		if full {
+			return
+		}
+		next := newClaimPasswordsFor(secret.NewPassword(), secret.NewPassword())
+		if next.err != nil {
+			return
+		}
+		p.warmMu.Lock()
+		if len(p.nextPW) >= warmDepth || p.warmClosed {
+			p.warmMu.Unlock()
+			return
+		}
+		p.nextPW = append(p.nextPW, &next)
+		p.warmMu.Unlock()
 	}
 }
 
-// prepareNextClaim (KeepWarm only) opens, in the background, a connection to the spare
-// the next claim on server will take: the login is made between requests, not during
-// one. The next create's locks reuse this one's lock connection (keepLockConn).
+// takeSpareAhead returns the oldest login kept ahead to a spare of server (KeepWarm),
+// or nil.
+func (p *Provisioner) takeSpareAhead(server string) *spareConn {
+	p.warmMu.Lock()
+	defer p.warmMu.Unlock()
+	q := p.spareAhead[server]
+	if len(q) == 0 {
+		return nil
+	}
+	c := q[0]
+	p.spareAhead[server] = q[1:]
+	return c
+}
+
+// prepareNextClaim (KeepWarm only) opens, in the background, connections to the
+// spares the next claims on server will take, up to warmDepth kept: the logins are
+// made between requests (each one during the request before the one that uses it),
+// and the passwords computed meanwhile. The next create's locks reuse this one's lock
+// connection (keepLockConn).
 func (p *Provisioner) prepareNextClaim(server string) {
 	if !p.KeepWarm {
 		return
 	}
+	go p.prepareClaimPasswords()
 	go func() {
-		p.prepareClaimPasswords()
 		ctx := p.warmCtx()
+		p.warmMu.Lock()
+		kept := map[string]bool{}
+		for _, c := range p.spareAhead[server] {
+			kept[c.id] = true
+		}
+		p.warmMu.Unlock()
+		if len(kept) >= warmDepth {
+			return
+		}
 		srv, err := p.Store.GetServer(ctx, server)
 		if err != nil || len(srv.NextSpares) == 0 {
 			return
@@ -146,23 +322,36 @@ func (p *Provisioner) prepareNextClaim(server string) {
 		if err != nil {
 			return
 		}
-		c := connectSpareAhead(ctx, h, srv.NextSpares[0])
-		p.warmMu.Lock()
-		if p.spareAhead == nil {
-			p.spareAhead = map[string]*spareConn{}
-		}
-		old := p.spareAhead[server]
-		p.spareAhead[server] = c
-		if p.warmClosed {
-			// Closed while this one connected: it is kept by nobody.
-			delete(p.spareAhead, server)
+		// In random order among the oldest few, as a new process picks: concurrent
+		// claimers (CLI creates, other serve replicas) rarely log in to the same spare.
+		next := append([]string(nil), srv.NextSpares...)
+		rand.Shuffle(len(next), func(i, j int) { next[i], next[j] = next[j], next[i] })
+		for _, id := range next {
+			if kept[id] {
+				continue
+			}
+			p.warmMu.Lock()
+			if p.warmClosed || len(p.spareAhead[server]) >= warmDepth {
+				p.warmMu.Unlock()
+				return
+			}
+			for _, c := range p.spareAhead[server] {
+				if c.id == id {
+					kept[id] = true
+				}
+			}
+			if kept[id] {
+				p.warmMu.Unlock()
+				continue
+			}
+			c := connectSpareAhead(ctx, h, id)
+			if p.spareAhead == nil {
+				p.spareAhead = map[string][]*spareConn{}
+			}
+			p.spareAhead[server] = append(p.spareAhead[server], c)
+			kept[id] = true
 			p.warmMu.Unlock()
-			old.close()
-			c.close()
-			return
 		}
-		p.warmMu.Unlock()
-		old.close()
 	}()
 }
 
@@ -260,8 +449,10 @@ func (p *Provisioner) closeWarm() {
 	p.catalogAhead = nil
 	p.nextPW = nil
 	p.warmMu.Unlock()
-	for _, c := range conns {
-		c.close()
+	for _, q := range conns {
+		for _, c := range q {
+			c.close()
+		}
 	}
 	cat.Close()
 }

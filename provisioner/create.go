@@ -114,6 +114,9 @@ func (p *Provisioner) CreateWithOutcome(ctx context.Context, o CreateOptions) (c
 	// connection; the lock is awaited only before the first catalog write.
 	lk := p.lockSlugAhead(ctx, o.Slug)
 	defer lk.close()
+	// With KeepWarm, the server's change of the claim started now, uncommitted.
+	early := p.earlyClaim(ctx, o)
+	defer func() { early.close() }()
 	if _, err := p.Store.Box(ctx); err != nil {
 		return catalog.Tenant{}, Created, err
 	}
@@ -141,7 +144,8 @@ func (p *Provisioner) CreateWithOutcome(ctx context.Context, o CreateOptions) (c
 		}
 	}
 	if !o.SlowPath {
-		t, err := p.createFromSpare(ctx, srv, o, labels, lk)
+		t, err := p.createFromSpare(ctx, srv, o, labels, lk, early)
+		early = nil
 		if !errors.Is(err, catalog.ErrNoSpare) {
 			return t, Created, err
 		}

@@ -42,7 +42,14 @@ const (
 // returns catalog.ErrNoSpare, having changed nothing, when the server has no spare for
 // the current migration set. The claiming command never refills the pool: reconcile
 // and the scheduler do.
-func (p *Provisioner) createFromSpare(ctx context.Context, srv catalog.Server, o CreateOptions, labels map[string]string, lk *slugLock) (catalog.Tenant, error) {
+func (p *Provisioner) createFromSpare(ctx context.Context, srv catalog.Server, o CreateOptions, labels map[string]string, lk *slugLock, early *claimStart) (catalog.Tenant, error) {
+	cs := early.take(srv.Name)
+	defer func() {
+		cs.close()
+		// The next claim's logins, made between requests (KeepWarm only), whatever
+		// became of this one.
+		p.prepareNextClaim(srv.Name)
+	}()
 	h, err := p.Server(ctx, srv.Name)
 	if err != nil {
 		return catalog.Tenant{}, err
@@ -52,24 +59,18 @@ func (p *Provisioner) createFromSpare(ctx context.Context, srv catalog.Server, o
 		h.Warm(ctx)
 		return catalog.Tenant{}, catalog.ErrNoSpare
 	}
-	// Log in to the spare the claim will most likely take while the catalog claims it:
-	// the login costs as much as the rest of a claim.
-	ahead := p.claimAhead(ctx, h, srv)
-	defer ahead.close()
+	// Log in to the spare the claim will most likely take while the catalog claims it
+	// (the login costs as much as the rest of a claim), and make the server's change
+	// there, uncommitted: started by the create already when it named this server and
+	// a login was kept (earlyClaim), else now.
+	if cs == nil {
+		cs = p.startClaim(ctx, h, p.claimAhead(ctx, h, srv), o.Domain)
+	}
+	ahead := cs.ahead
+	password, ownerPassword := cs.app, cs.owner
 	hash, err := migrations.Hash(p.TenantFS())
 	if err != nil {
 		return catalog.Tenant{}, err
-	}
-	// The passwords and the SCRAM verifiers the server receives: computed between
-	// requests (KeepWarm), else while the catalog claims.
-	password, ownerPassword := "", ""
-	verifiers := make(chan claimPasswords, 1)
-	if next := p.takeClaimPasswords(); next != nil {
-		password, ownerPassword = next.app, next.owner
-		verifiers <- *next
-	} else {
-		password, ownerPassword = secret.NewPassword(), secret.NewPassword()
-		go func() { verifiers <- newClaimPasswordsFor(password, ownerPassword) }()
 	}
 	t, err := p.Store.ClaimSpare(ctx, catalog.SpareClaim{
 		Tenant: catalog.Tenant{Slug: o.Slug, Name: o.Name, Domain: o.Domain, ContactEmail: o.ContactEmail,
@@ -87,13 +88,12 @@ func (p *Provisioner) createFromSpare(ctx context.Context, srv catalog.Server, o
 	if err := p.reached(fpClaimed, StepClaimed); err != nil {
 		return t, err
 	}
-	v := <-verifiers
+	v := cs.passwords()
 	if v.err != nil {
 		return t, p.createFailed(ctx, t, StepClaimed, v.err)
 	}
-	active, err := p.activateClaimed(ctx, h, t, v.verifiers, ahead.take(t.ID), lk)
-	// The next claim's logins, made between requests (KeepWarm only).
-	p.prepareNextClaim(srv.Name)
+	conn, begun := ahead.take(t.ID)
+	active, err := p.activateClaimed(ctx, h, t, v.verifiers, conn, begun, lk)
 	if err != nil {
 		return t, p.createFailed(ctx, t, StepClaimed, err)
 	}
@@ -101,11 +101,12 @@ func (p *Provisioner) createFromSpare(ctx context.Context, srv catalog.Server, o
 }
 
 // activateClaimed turns a claimed spare into an active tenant: one server round trip
-// on conn (an admin connection to the claimed database; nil: one is opened now), then
+// on conn (an admin connection to the claimed database; nil: one is opened now) — the
+// commit of begun when the change was made on conn already (see spareConn.begin) —, then
 // the catalog record, made on the create's lock connection with the release of its
 // locks in the same round trip (lk nil: on the pool's). An interrupted claim is
 // finished by runCreateSteps from StepClaimed, which makes the same changes.
-func (p *Provisioner) activateClaimed(ctx context.Context, h *tenantdb.Server, t catalog.Tenant, pw tenantdb.ClaimPasswords, conn *pgx.Conn, lk *slugLock) (catalog.Tenant, error) {
+func (p *Provisioner) activateClaimed(ctx context.Context, h *tenantdb.Server, t catalog.Tenant, pw tenantdb.ClaimPasswords, conn *pgx.Conn, begun *tenantdb.ClaimActivation, lk *slugLock) (catalog.Tenant, error) {
 	// No warehouse login here: the tenant has no rows to roll up yet, and the first
 	// rollup that copies any records it in the warehouse's tenant dimension (every run
 	// refreshes it). Under load a login is the dearest thing a claim could do.
@@ -118,7 +119,16 @@ func (p *Provisioner) activateClaimed(ctx context.Context, h *tenantdb.Server, t
 			return t, err
 		}
 	}
-	err = h.ActivateClaim(ctx, conn, act)
+	if begun != nil {
+		// Made while the catalog claimed: committed now, the catalog's claim of this
+		// spare being durable.
+		if err = h.CommitClaim(ctx, conn, *begun); err != nil && !conn.IsClosed() && ctx.Err() == nil {
+			// Not committed: made again (idempotent).
+			err = h.ActivateClaim(ctx, conn, act)
+		}
+	} else {
+		err = h.ActivateClaim(ctx, conn, act)
+	}
 	if err != nil && conn.IsClosed() && ctx.Err() == nil {
 		// A connection opened ahead that the server ended meanwhile: once more on a new
 		// one (the activation is idempotent).

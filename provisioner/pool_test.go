@@ -475,3 +475,105 @@ func TestClaimOfThePreferredSpare(t *testing.T) {
 	require.ErrorIs(t, err, catalog.ErrNoSpare)
 	require.Len(t, readySpares(t, b, "pg-a"), 1)
 }
+
+// TestEarlyClaimCommitsOnlyAfterTheCatalogClaim: with KeepWarm, a create naming its
+// server makes the claim's server change on the login kept to the next spare as the
+// request comes, inside a transaction left open. Nothing of it is visible before the
+// catalog's claim committed (the app role is still NOLOGIN without a password when the
+// claim is recorded, the session idle in its transaction); a create refused as taken
+// leaves the spare it began on inert; a claim stopped right after the catalog's claim
+// leaves the server unchanged and reconcile finishes it.
+func TestEarlyClaimCommitsOnlyAfterTheCatalogClaim(t *testing.T) {
+	t.Parallel()
+	b := poolSetup(t)
+	b.p.KeepWarm = true
+	ctx := context.Background()
+	require.NoError(t, b.store.SetSpares(ctx, "pg-a", 6))
+	_, err := b.p.RefillPool(ctx, "pg-a", false)
+	require.NoError(t, err)
+	b.p.WarmClaims(ctx)
+	onA := func(o *provisioner.CreateOptions) { o.Server = "pg-a" }
+	first := b.create(t, "early-"+pgtest.RandomSuffix()[:4], onA)
+	super := b.env.Servers[0].Conn(t, "postgres")
+	// The next claims' logins (two) are made in the background after each claim.
+	waitKept := func() {
+		require.Eventually(t, func() bool {
+			var n int
+			require.NoError(t, super.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = ANY($1)`,
+				spareDatabases(t, b)).Scan(&n))
+			return n == 2
+		}, 30*time.Second, 20*time.Millisecond, "the next two claims' logins are kept")
+	}
+
+	// Refused as taken: the change begun on the kept login is rolled back.
+	waitKept()
+	_, err = b.p.Create(ctx, provisioner.CreateOptions{Slug: first.Slug, Name: "Other", Domain: "other.example", Server: "pg-a"})
+	require.ErrorIs(t, err, catalog.ErrTenantExists)
+	requireConverged(t, b, "pg-a", 5)
+
+	// Seen from the claim's recorded step: the catalog claimed, the server unchanged,
+	// the change waiting uncommitted on the claimed database.
+	waitKept()
+	slug := "early-" + pgtest.RandomSuffix()[:4]
+	checked := false
+	b.p.Hooks.AfterStep = func(s string) error {
+		if s != provisioner.StepClaimed {
+			return nil
+		}
+		tn, err := b.store.GetTenant(ctx, slug)
+		require.NoError(t, err)
+		var login, password bool
+		require.NoError(t, super.QueryRow(ctx, `SELECT rolcanlogin, rolpassword IS NOT NULL FROM pg_authid WHERE rolname = $1`,
+			tenantdb.AppRole(tn.ID)).Scan(&login, &password))
+		require.False(t, login, "nothing of the claim is committed on the server before the catalog's claim")
+		require.False(t, password)
+		require.Eventually(t, func() bool {
+			var waiting int
+			require.NoError(t, super.QueryRow(ctx, `SELECT count(*) FROM pg_stat_activity WHERE datname = $1 AND state = 'idle in transaction'`,
+				tn.Database).Scan(&waiting))
+			return waiting == 1
+		}, 10*time.Second, 10*time.Millisecond, "the claim's change was made ahead, uncommitted")
+		checked = true
+		return provisioner.InjectedFault(s)
+	}
+	_, err = b.p.Create(ctx, provisioner.CreateOptions{Slug: slug, Name: "Early", Domain: slug + ".example", Server: "pg-a"})
+	require.Error(t, err)
+	b.p.Hooks.AfterStep = nil
+	require.True(t, checked)
+	tn, err := b.store.GetTenant(ctx, slug)
+	require.NoError(t, err)
+	require.Equal(t, provisioner.StepClaimed, tn.Step)
+	var login bool
+	require.NoError(t, super.QueryRow(ctx, `SELECT rolcanlogin FROM pg_authid WHERE rolname = $1`, tenantdb.AppRole(tn.ID)).Scan(&login))
+	require.False(t, login, "a create stopped after the catalog's claim left the server unchanged")
+	_, err = b.p.Reconcile(ctx, provisioner.ReconcileOptions{})
+	require.NoError(t, err)
+
+	// And a claim made ahead commits: the tenant is active, its app logs in, its
+	// domain functions answer.
+	waitKept()
+	made := b.create(t, "early-"+pgtest.RandomSuffix()[:4], onA)
+	for _, x := range []catalog.Tenant{first, made} {
+		x, err := b.store.GetTenant(ctx, x.Slug)
+		require.NoError(t, err)
+		require.Equal(t, catalog.StateActive, x.State)
+		conn, err := b.appConnect(t, x, x.Database)
+		require.NoError(t, err, "tenant %s's app logs in", x.Slug)
+		var dom string
+		require.NoError(t, conn.QueryRow(ctx, `SELECT public.tenantctl_domain()`).Scan(&dom))
+		require.Equal(t, x.Domain, dom)
+		conn.Close(ctx)
+	}
+	requireConverged(t, b, "pg-a", len(spareDatabases(t, b)))
+}
+
+func spareDatabases(t *testing.T, b *testBundle) []string {
+	t.Helper()
+	spares, err := b.store.ListSpares(context.Background(), "pg-a")
+	require.NoError(t, err)
+	var ids []string
+	for _, sp := range spares {
+		ids = append(ids, tenantdb.Database(sp.ID))
+	}
+	return ids
+}

@@ -40,10 +40,10 @@ type Provisioner struct {
 	mu                       sync.Mutex
 	ownServers, ownWarehouse bool // made here: Close closes them
 
-	warmMu       sync.Mutex // guards what KeepWarm keeps
-	spareAhead   map[string]*spareConn
+	warmMu       sync.Mutex              // guards what KeepWarm keeps
+	spareAhead   map[string][]*spareConn // per server, oldest first, up to warmDepth
 	catalogAhead *catalog.ConnAhead
-	nextPW       *claimPasswords // the next claim's, taken by one claim only
+	nextPW       []*claimPasswords // the next claims', each taken by one claim only
 	warmClosed   bool
 }
 

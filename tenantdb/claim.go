@@ -2,6 +2,7 @@ package tenantdb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -15,6 +16,9 @@ import (
 type ClaimActivation struct {
 	id  string
 	sql string
+	// guard fails the statement when the app role can log in already: a spare claimed
+	// and activated by someone else meanwhile (see BeginClaim).
+	guard string
 }
 
 // ClaimPasswords are a claim's app and owner passwords as the SCRAM verifiers sent to
@@ -70,7 +74,13 @@ func (s *Server) PrepareClaim(id, domain string, pw ClaimPasswords) (ClaimActiva
 			`; END IF; END$tenantctl_claim$`,
 		"ALTER ROLE "+ident(AppRole(id))+" LOGIN PASSWORD "+appLit,
 		"ALTER ROLE "+ident(owner)+" "+ownerAttrs)
-	return ClaimActivation{id: id, sql: strings.Join(stmts, ";\n")}, nil
+	appLitName, err := literal(AppRole(id))
+	if err != nil {
+		return ClaimActivation{}, err
+	}
+	guard := `DO $tenantctl_claim$BEGIN IF EXISTS (SELECT FROM pg_roles WHERE rolname = ` + appLitName +
+		` AND rolcanlogin) THEN RAISE EXCEPTION 'not a spare: its app role can log in'; END IF; END$tenantctl_claim$`
+	return ClaimActivation{id: id, sql: strings.Join(stmts, ";\n"), guard: guard}, nil
 }
 
 // ActivateClaim makes the prepared activation on conn, an admin connection to the
@@ -79,6 +89,35 @@ func (s *Server) PrepareClaim(id, domain string, pw ClaimPasswords) (ClaimActiva
 // makes it again.
 func (s *Server) ActivateClaim(ctx context.Context, conn *pgx.Conn, a ClaimActivation) error {
 	if _, err := conn.PgConn().Exec(ctx, a.sql).ReadAll(); err != nil {
+		return fmt.Errorf("activate the claimed %s: %w", Database(a.id), err)
+	}
+	return nil
+}
+
+// BeginClaim makes the prepared activation on conn inside a transaction it leaves open:
+// the claim's server change made while the catalog claims the spare, visible to nobody
+// and kept by the server only once [Server.CommitClaim] commits it. The caller commits
+// only after the catalog's claim of that very spare committed; otherwise it closes conn,
+// and the server rolls everything back (so does a kill of tenantctl: the session ends).
+// One round trip. It changes nothing on a database whose app role can log in already
+// (a spare another claimer took and activated since the login was made): begun ahead
+// of the catalog's claim, it must not touch a live tenant's roles or functions even
+// uncommitted.
+func (s *Server) BeginClaim(ctx context.Context, conn *pgx.Conn, a ClaimActivation) error {
+	if _, err := conn.PgConn().Exec(ctx, "BEGIN;\n"+a.guard+";\n"+a.sql).ReadAll(); err != nil {
+		return fmt.Errorf("activate the claimed %s: %w", Database(a.id), err)
+	}
+	return nil
+}
+
+// CommitClaim commits the activation [Server.BeginClaim] left open on conn. One round
+// trip; an error if the server did not commit it.
+func (s *Server) CommitClaim(ctx context.Context, conn *pgx.Conn, a ClaimActivation) error {
+	res, err := conn.PgConn().Exec(ctx, "COMMIT").ReadAll()
+	if err == nil && (len(res) != 1 || res[0].CommandTag.String() != "COMMIT") {
+		err = errors.New("the server rolled the transaction back")
+	}
+	if err != nil {
 		return fmt.Errorf("activate the claimed %s: %w", Database(a.id), err)
 	}
 	return nil
