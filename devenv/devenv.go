@@ -403,8 +403,12 @@ func ensureAdminRole(ctx context.Context, c *localpg.Cluster) (string, error) {
 		return "", err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
+	// A generated key that only tenantctl and libpq's tools log in with: one PBKDF2
+	// iteration (secret.KeyVerifier), so each of tenantctl's logins to a tenant
+	// database (one per spare claimed through serve, one per tenant in a fleet run)
+	// does not pay 4,096 on the client.
 	password := secret.NewPassword()
-	verifier, err := secret.ScramVerifier(password)
+	verifier, err := secret.KeyVerifier(password)
 	if err != nil {
 		return "", err
 	}

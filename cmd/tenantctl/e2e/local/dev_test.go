@@ -1,16 +1,21 @@
 package local_test
 
 import (
+	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/tenantctl/tenantctl/backup"
 	"github.com/tenantctl/tenantctl/cmd/tenantctl/e2e"
 	"github.com/tenantctl/tenantctl/devenv"
+	"github.com/tenantctl/tenantctl/localpg"
+	"github.com/tenantctl/tenantctl/secret"
 )
 
 // TestDevUpDown runs the local environment end to end: dev up writes a config that
@@ -43,6 +48,16 @@ func TestDevUpDown(t *testing.T) {
 	list := e2e.Decode[[]map[string]any](t, c.MustRun("server", "list", "-o", "json"))
 	require.Len(t, list, 2)
 	require.Equal(t, "tenantctl_admin", list[0]["admin_role"], "servers are registered with the least-privilege role")
+	// The admin's password is a generated key: its verifier has one PBKDF2 iteration
+	// (every login of tenantctl's to a tenant database pays the client's share of them).
+	srv, err := localpg.Open(filepath.Join(devenv.DataDir(dir), "pg-a"))
+	require.NoError(t, err)
+	conn, err := pgx.Connect(context.Background(), srv.DSN("postgres"))
+	require.NoError(t, err)
+	var method string
+	require.NoError(t, conn.QueryRow(context.Background(), `SELECT split_part(rolpassword, ':', 1) FROM pg_authid WHERE rolname = 'tenantctl_admin'`).Scan(&method))
+	conn.Close(context.Background())
+	require.Equal(t, fmt.Sprintf("SCRAM-SHA-256$%d", secret.KeyIterations), method)
 
 	// Harmless, picks the dir from the config; and with pgBackRest installed it turns
 	// WAL archiving on in the servers the first run made without it (a restart).
