@@ -34,17 +34,7 @@ func TestClaimActivationOneTransaction(t *testing.T) {
 			  AND m.member = (SELECT oid FROM pg_roles WHERE rolname = $2)`, OwnerRole(id), srv.AdminRole()).Scan(&n))
 		return n
 	}
-	spare := func() string {
-		id := NewID()
-		require.NoError(t, srv.EnsureSpareRoles(ctx, id))
-		require.NoError(t, srv.CreateDatabase(ctx, id, ""))
-		require.NoError(t, srv.Harden(ctx, id))
-		t.Cleanup(func() {
-			_ = srv.DropDatabase(context.Background(), id)
-			_ = srv.DropRoles(context.Background(), id)
-		})
-		return id
-	}
+	spare := func() string { return newTestSpare(t, srv) }
 	login := func(id, role, pw string) error { return loginAs(t, super, Database(id), role, pw) }
 	claim := func(id, domain, app, owner string) error {
 		pw, err := PrepareClaimPasswords(app, owner)
@@ -106,17 +96,7 @@ func TestClaimBegunThenCommitted(t *testing.T) {
 	srv := testServer(t)
 	ctx := context.Background()
 	super := pgtest.Get(t).Servers[0]
-	spare := func() string {
-		id := NewID()
-		require.NoError(t, srv.EnsureSpareRoles(ctx, id))
-		require.NoError(t, srv.CreateDatabase(ctx, id, ""))
-		require.NoError(t, srv.Harden(ctx, id))
-		t.Cleanup(func() {
-			_ = srv.DropDatabase(context.Background(), id)
-			_ = srv.DropRoles(context.Background(), id)
-		})
-		return id
-	}
+	spare := func() string { return newTestSpare(t, srv) }
 	login := func(id, role, pw string) error { return loginAs(t, super, Database(id), role, pw) }
 	begin := func(id, app string) (*pgx.Conn, ClaimActivation) {
 		pw, err := PrepareClaimPasswords(app, "owner-"+app)
@@ -192,4 +172,20 @@ func TestClaimBegunThenCommitted(t *testing.T) {
 	require.NoError(t, second.Close(ctx))
 	require.NoError(t, login(other, AppRole(other), "app-pw-3"), "the winner's password stands")
 	require.Error(t, login(other, AppRole(other), "app-pw-4"))
+}
+
+// newTestSpare makes a spare on srv (its roles, its hardened database), dropped when the
+// test ends.
+func newTestSpare(t *testing.T, srv *Server) string {
+	t.Helper()
+	ctx := context.Background()
+	id := NewID()
+	require.NoError(t, srv.EnsureSpareRoles(ctx, id))
+	require.NoError(t, srv.CreateDatabase(ctx, id, ""))
+	require.NoError(t, srv.Harden(ctx, id))
+	t.Cleanup(func() {
+		_ = srv.DropDatabase(context.Background(), id)
+		_ = srv.DropRoles(context.Background(), id)
+	})
+	return id
 }
